@@ -1,0 +1,37 @@
+# One entry point for every development task.  `make test` is what CI runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench fuzz clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## run: opsgate's main job — guard Claude Code in this project (installs the hook), then check a command
+run: $(STAMP)
+	$(BIN)/opsgate check -- 'rm -rf ~'; true
+	@echo
+	@echo "opsgate is installed at $(abspath $(BIN))/opsgate — see README.md for the tour."
+
+## test: the whole suite (what .ci/run runs)
+test: $(STAMP)
+	$(BIN)/pytest
+
+## lint: ruff and strict mypy
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+## bench: reproducible latency and accuracy benchmarks (see benchmarks/README.md)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_decide.py
+	$(BIN)/python benchmarks/bench_hook.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

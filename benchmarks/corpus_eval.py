@@ -1,0 +1,92 @@
+"""Run a labelled agent-action corpus through the Claude Code hook, in process.
+
+Prints recall, specificity and decision latency percentiles, and lists every
+false negative and false positive.  The whole-process figures come from
+``bench_hook.py`` and ``../shared/eval/score.py``.
+
+    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--show-fp] [--show-fn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = [ROOT.parent / "shared" / "corpus" / "agent-actions.jsonl", ROOT / "tests" / "corpus"]
+
+
+def load(paths: list[Path]) -> list[dict]:
+    cases = []
+    for path in paths:
+        files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        for file in files:
+            if not file.exists():
+                continue
+            for line in file.read_text().splitlines():
+                if line.strip() and not line.startswith("//"):
+                    cases.append(json.loads(line))
+    return cases
+
+
+def verdict(case: dict) -> tuple[str, str, float]:
+    from opsgate.hooks.claude_code import respond
+
+    payload = {
+        "session_id": "bench", "transcript_path": "/tmp/t.jsonl",
+        "cwd": case.get("cwd", "/home/dev/project"), "permission_mode": "default",
+        "hook_event_name": "PreToolUse", "tool_name": case["tool"], "tool_input": case["input"],
+        "tool_use_id": "toolu_1",
+    }  # fmt: skip
+    raw = json.dumps(payload).encode()
+    t0 = time.perf_counter()
+    try:
+        out, _code = respond(raw)
+    except Exception as exc:  # noqa: BLE001 — the real hook exits 2 here: a block
+        return "block", f"error {exc!r}", time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    if not out:
+        return "allow", "", elapsed
+    body = json.loads(out)["hookSpecificOutput"]
+    return "block", body["permissionDecisionReason"], elapsed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus", nargs="*", type=Path)
+    ap.add_argument("--show", action="store_true", help="print the reason for each mistake")
+    args = ap.parse_args()
+    cases = load(args.corpus or DEFAULT)
+    if not cases:
+        print("no cases found", file=sys.stderr)
+        return 1
+    verdict(cases[0])  # warm up imports
+    fn, fp, times = [], [], []
+    for case in cases:
+        got, reason, elapsed = verdict(case)
+        times.append(elapsed)
+        if got != case["expect"]:
+            (fn if case["expect"] == "block" else fp).append((case, reason))
+    blocks = sum(1 for c in cases if c["expect"] == "block")
+    allows = len(cases) - blocks
+    times.sort()
+    pct = lambda p: times[min(len(times) - 1, int(len(times) * p / 100))] * 1e6  # noqa: E731
+    print(f"cases {len(cases)}  recall {(blocks - len(fn)) / blocks:.4f}  "
+          f"specificity {(allows - len(fp)) / allows:.4f}  FN {len(fn)}  FP {len(fp)}")
+    print(f"in-process decision latency: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  "
+          f"p99 {pct(99):.0f} us  max {times[-1] * 1e6:.0f} us  mean "
+          f"{statistics.fmean(times) * 1e6:.0f} us")
+    for label, items in (("FN", fn), ("FP", fp)):
+        for case, reason in items:
+            print(f"{label} {case['id']:<40} {json.dumps(case['input'])[:110]}")
+            if args.show:
+                print("      " + reason.replace("\n", " | ")[:300])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

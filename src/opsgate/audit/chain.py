@@ -1,0 +1,70 @@
+"""The hash chain, pure: canonical bytes in, hashes out.  No I/O.
+
+Every hash has its own domain-separation prefix, so an entry hash can never be
+replayed as a link hash, a genesis or a checkpoint message (and vice versa):
+
+    genesis     = H("opsgate/audit/v1/genesis\\0"    || log_id)
+    entry_hash  = H("opsgate/audit/v1/entry\\0"      || canonical body)
+    link[seq]   = H("opsgate/audit/v1/link\\0"       || link[seq-1] || seq(u64 BE) || entry_hash)
+    checkpoint signature over "opsgate/audit/v1/checkpoint\\0" || canonical checkpoint
+
+The genesis binds the chain to one log's identity, so entries cannot be spliced
+from one log into another; binding ``seq`` into each link makes renumbering visible.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # the built-in SHA-256 (3.12+: _sha2, 3.11: _sha256) avoids loading OpenSSL's
+    # _hashlib, ~2.5 ms of the hook's budget; the digest is the same.
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # pragma: no cover - depends on the Python version
+    try:
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found, no-redef, unused-ignore]
+    except ImportError:
+        from hashlib import sha256 as _sha256  # type: ignore[assignment, unused-ignore]
+
+__all__ = [
+    "CHECKPOINT_DOMAIN",
+    "canonical",
+    "entry_hash",
+    "genesis",
+    "link_hash",
+    "seal",
+]
+
+ENTRY_DOMAIN = b"opsgate/audit/v1/entry\x00"
+LINK_DOMAIN = b"opsgate/audit/v1/link\x00"
+GENESIS_DOMAIN = b"opsgate/audit/v1/genesis\x00"
+CHECKPOINT_DOMAIN = b"opsgate/audit/v1/checkpoint\x00"
+
+
+def canonical(document: Any) -> bytes:
+    """RFC 8785 (JCS) bytes.  Imported here, not at module level of the facade,
+    so only code that writes or re-encodes pays for it."""
+    import rfc8785
+
+    return bytes(rfc8785.dumps(document))
+
+
+def genesis(log_id: str) -> bytes:
+    digest: bytes = _sha256(GENESIS_DOMAIN + log_id.encode()).digest()
+    return digest
+
+
+def entry_hash(body: bytes) -> bytes:
+    digest: bytes = _sha256(ENTRY_DOMAIN + body).digest()
+    return digest
+
+
+def link_hash(prev: bytes, seq: int, body: bytes) -> bytes:
+    digest: bytes = _sha256(LINK_DOMAIN + prev + seq.to_bytes(8, "big") + entry_hash(body)).digest()
+    return digest
+
+
+def seal(document: dict[str, Any], seq: int, prev: bytes) -> tuple[bytes, bytes]:
+    """Number a document, encode it canonically and chain it: (body, link)."""
+    document["seq"] = seq
+    body = canonical(document)
+    return body, link_hash(prev, seq, body)

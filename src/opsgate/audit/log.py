@@ -1,0 +1,239 @@
+"""The facade every decision path calls: ``open_log(...).append(...)``.
+
+Settings (flags > environment > defaults), declared once here:
+
+    OPSGATE_DATABASE_URL              postgresql://… — the shared store; else SQLite
+    OPSGATE_HOME                      data directory (default ~/.opsgate)
+    OPSGATE_AUDIT_KEY                 signing key file (default <data dir>/audit-signing-key.pem)
+    OPSGATE_AUDIT_WITNESS             directory, file or http(s) URL receiving each checkpoint
+    OPSGATE_AUDIT_CHECKPOINT_EVERY    entries between checkpoints (default 1000)
+    OPSGATE_AUDIT_CHECKPOINT_SECONDS  seconds between checkpoints (default 3600)
+
+Checkpoints are scheduled from the store (the last checkpoint's seq and time),
+not from process memory, because the hook lives for one append.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from opsgate.audit._store import GroupCommit
+from opsgate.audit.errors import AuditConfigError, AuditWriteError
+from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
+from opsgate.audit.redact import Redactor
+from opsgate.errors import OpsgateError
+
+if TYPE_CHECKING:
+    from opsgate.audit._store import Store
+    from opsgate.audit.checkpoint import Checkpoint
+
+__all__ = ["AuditLog", "data_dir_from", "open_log", "rfc3339"]
+
+DEFAULT_EVERY = 1000
+DEFAULT_SECONDS = 3600.0
+
+
+def rfc3339(epoch: float) -> str:
+    micros = round(epoch * 1_000_000)
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(micros // 1_000_000))
+        + f".{micros % 1_000_000:06d}Z"
+    )
+
+
+def data_dir_from(data_dir: Path | None, env: Mapping[str, str] = os.environ) -> Path:
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    home = env.get("OPSGATE_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".opsgate"
+
+
+def open_log(
+    data_dir: Path | None = None,
+    database_url: str | None = None,
+    *,
+    secrets: Iterable[str] = (),
+    readonly: bool = False,
+    db_file: Path | None = None,
+) -> AuditLog:
+    """Open the audit log.  An explicit ``database_url`` or ``data_dir`` wins over
+    ``OPSGATE_DATABASE_URL``, which wins over ``OPSGATE_HOME``, then ``~/.opsgate``.
+    ``db_file`` opens one SQLite file directly (e.g. a copy, for offline verify)."""
+    env = os.environ
+    url = database_url or (
+        None if data_dir is not None or db_file is not None else env.get("OPSGATE_DATABASE_URL")
+    )
+    home = data_dir_from(data_dir, env)
+    store: Store
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise AuditConfigError(
+                f"unsupported database URL {url.split(':', 1)[0]}://…", hint="use postgresql://"
+            )
+        from opsgate.audit.store_postgres import PostgresStore
+
+        store = PostgresStore(url)
+    else:
+        from opsgate.audit.store_sqlite import DB_FILE, SQLiteStore
+
+        store = SQLiteStore(db_file or home / DB_FILE, readonly=readonly)
+    return AuditLog(
+        store,
+        key_path=Path(env["OPSGATE_AUDIT_KEY"])
+        if env.get("OPSGATE_AUDIT_KEY")
+        else home / "audit-signing-key.pem",
+        witness=env.get("OPSGATE_AUDIT_WITNESS") or None,
+        every=int(env.get("OPSGATE_AUDIT_CHECKPOINT_EVERY") or DEFAULT_EVERY),
+        seconds=float(env.get("OPSGATE_AUDIT_CHECKPOINT_SECONDS") or DEFAULT_SECONDS),
+        redactor=Redactor(secrets),
+    )
+
+
+class AuditLog:
+    """One writer per process in front of a store that serialises across processes."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        key_path: Path,
+        witness: str | None = None,
+        every: int = DEFAULT_EVERY,
+        seconds: float = DEFAULT_SECONDS,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.store = store
+        self.key_path = key_path
+        self.witness = witness
+        self.every = max(1, every)
+        self.seconds = seconds
+        self.redactor = redactor or Redactor()
+        self._commit = GroupCommit(store.write)
+        self._checkpointing = _thread.allocate_lock()
+
+    @property
+    def log_id(self) -> str:
+        return self.store.log_id
+
+    def add_secrets(self, values: Iterable[str]) -> None:
+        """Known secret values (e.g. injected credentials) to mask from now on."""
+        self.redactor.add(values)
+
+    def append(
+        self,
+        event: EventType | str,
+        *,
+        actor: Mapping[str, Any] | None = None,
+        target: str | None = None,
+        environment: str | None = None,
+        action: Mapping[str, Any] | None = None,
+        classification: Mapping[str, Any] | None = None,
+        decision: str | None = None,
+        rule: str | None = None,
+        approver: Mapping[str, Any] | str | None = None,
+        result: Any = None,
+        evidence: Iterable[Any] | None = None,
+    ) -> Entry:
+        """Redact, chain and durably store one entry; raises AuditWriteError if it
+        cannot be made durable (the caller's decision must then be deny)."""
+        name = EventType(event).value  # closed set: unknown names are a bug, not data
+        redact = self.redactor.document
+        document: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "time": rfc3339(time.time()),
+            "event": name,
+            "actor": redact(dict(actor or {})),
+            "target": redact(target),
+            "environment": redact(environment),
+            "action": redact(dict(action or {})),
+            "classification": redact(dict(classification or {})),
+            "decision": redact(decision),
+            "rule": redact(rule),
+            "approver": redact(approver),
+            "result": redact(result),
+            "evidence": redact(list(evidence or [])),
+        }
+        try:
+            entry = self._commit.submit(document)
+        except OpsgateError:
+            raise
+        except Exception as exc:  # an encoder or driver error must still fail closed
+            raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
+        if name != EventType.CHECKPOINT_CREATED.value and self._checkpoint_due(entry.seq):
+            self._maybe_checkpoint(entry.seq)
+        return entry
+
+    def _maybe_checkpoint(self, seq: int) -> None:
+        # One checkpoint at a time per process; a thread that finds one under way
+        # skips, since that checkpoint covers its entry or a later one.
+        if not self._checkpointing.acquire(blocking=False):
+            return
+        try:
+            if self._checkpoint_due(seq):
+                self.checkpoint()
+        except OpsgateError as exc:
+            # The entry is durable, but the trail can no longer be vouched for:
+            # fail closed until the key or store is fixed.
+            raise AuditWriteError(f"checkpoint failed: {exc.message}", hint=exc.hint) from exc
+        except Exception as exc:
+            raise AuditWriteError(f"checkpoint failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self._checkpointing.release()
+
+    def _checkpoint_due(self, seq: int) -> bool:
+        last = self.store.last_checkpoint()
+        if last is None:
+            return True  # the first entry gets a checkpoint: pins the key early
+        last_seq, last_epoch = last
+        return seq - last_seq >= self.every or (
+            seq > last_seq and time.time() - last_epoch >= self.seconds
+        )
+
+    def checkpoint(self, witness: str | None = None) -> Checkpoint:
+        """Sign the current head, store it, export it, and record that it happened.
+
+        Export to the configured witness is best effort (a failure is recorded in
+        the ``checkpoint.created`` entry); an explicit ``witness`` must succeed.
+        """
+        from opsgate.audit.checkpoint import load_or_create_key, sign_checkpoint
+        from opsgate.audit.witness import export
+
+        key = load_or_create_key(self.key_path)
+        seq, head = self.store.head()
+        now = time.time()
+        cp = sign_checkpoint(key, log=self.log_id, seq=seq, head=head, time=rfc3339(now))
+        self.store.add_checkpoint(seq, now, cp.body())
+        failure = None
+        for target in filter(None, {witness, self.witness}):
+            try:
+                export(cp, target)
+            except AuditConfigError as exc:
+                if target == witness:
+                    raise
+                failure = exc.message
+        self.append(
+            EventType.CHECKPOINT_CREATED,
+            actor={"type": "system", "name": "opsgate"},
+            result={"seq": seq, "head": cp.head, "key_id": cp.key_id, "witness_error": failure},
+        )
+        return cp
+
+    def entries(self, *, descending: bool = False) -> Iterator[Entry]:
+        import json
+
+        for seq, body, link in self.store.rows(descending=descending):
+            yield Entry(seq, bytes(body), bytes(link), json.loads(body))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,182 @@
+"""The embedded store: one SQLite file in the data directory.
+
+WAL with ``synchronous=FULL``: a commit returns only after the WAL is fsynced, so
+an append that returned survives power loss.  ``BEGIN IMMEDIATE`` takes the write
+lock before the head is read, so concurrent processes never fork the chain.
+The schema is created once and marked with ``user_version``; later opens read one
+pragma and create nothing.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from opsgate.audit.chain import genesis, seal
+from opsgate.audit.errors import AuditWriteError
+from opsgate.audit.events import Entry
+
+__all__ = ["DB_FILE", "SQLiteStore"]
+
+DB_FILE = "audit.db"
+_VERSION = 1
+_BUSY_MS = 30_000  # concurrent writers queue on the file lock rather than fail
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_entries (
+    seq INTEGER PRIMARY KEY, body BLOB NOT NULL, link BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    seq INTEGER PRIMARY KEY, epoch REAL NOT NULL, body BLOB NOT NULL);
+"""
+
+
+def _fail(path: Path, exc: BaseException) -> AuditWriteError:
+    return AuditWriteError(f"cannot write {path}: {exc}")
+
+
+class SQLiteStore:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.location = str(path)
+        # One connection shared by the process's threads: statements from a
+        # checkpoint must never land inside another thread's open transaction.
+        self._lock = _thread.allocate_lock()
+        try:
+            if readonly:
+                self._db = _open_readonly(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._db = sqlite3.connect(
+                    path, isolation_level=None, timeout=_BUSY_MS / 1000, check_same_thread=False
+                )
+                self._db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+                self._db.execute("PRAGMA synchronous=FULL")
+                if self._db.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
+                    self._create()
+            row = self._db.execute("SELECT value FROM audit_meta WHERE key='log_id'").fetchone()
+        except (sqlite3.Error, OSError) as exc:
+            raise _fail(path, exc) from exc
+        if row is None:
+            raise AuditWriteError(
+                f"{path} has no log identity", hint="is this an opsgate audit database?"
+            )
+        self.log_id: str = row[0]
+
+    def _create(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    self._db.execute(statement)
+                # Random identity: the genesis hash binds the chain to this log.
+                self._db.execute(
+                    "INSERT OR IGNORE INTO audit_meta VALUES ('log_id', ?)", (os.urandom(16).hex(),)
+                )
+                self._db.execute(f"PRAGMA user_version={_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def write(self, documents: list[dict[str, Any]]) -> list[Entry]:
+        with self._lock:
+            return self._write(documents)
+
+    def _write(self, documents: list[dict[str, Any]]) -> list[Entry]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                seq, prev = self._head()
+                rows = []
+                for doc in documents:
+                    seq += 1
+                    body, prev = seal(doc, seq, prev)
+                    rows.append((seq, body, prev))
+                self._db.executemany("INSERT INTO audit_entries VALUES (?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from exc
+        return [Entry(s, b, lk, d) for (s, b, lk), d in zip(rows, documents, strict=True)]
+
+    def _head(self) -> tuple[int, bytes]:
+        row = self._db.execute(
+            "SELECT seq, link FROM audit_entries ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return (row[0], row[1]) if row else (0, genesis(self.log_id))
+
+    def head(self) -> tuple[int, bytes]:
+        try:
+            with self._lock:
+                return self._head()
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from exc
+
+    def last_checkpoint(self) -> tuple[int, float] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, epoch FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return (int(row[0]), float(row[1])) if row else None
+
+    def add_checkpoint(self, seq: int, epoch: float, body: bytes) -> None:
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO audit_checkpoints VALUES (?, ?, ?)", (seq, epoch, body)
+                )
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from exc
+
+    def checkpoint_bodies(self) -> list[bytes]:
+        with self._lock:
+            return [
+                bytes(r[0])
+                for r in self._db.execute("SELECT body FROM audit_checkpoints ORDER BY seq")
+            ]
+
+    def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
+        order = "DESC" if descending else "ASC"
+        cursor = self._db.execute(f"SELECT seq, body, link FROM audit_entries ORDER BY seq {order}")  # noqa: S608 - fixed words
+        while True:
+            with self._lock:
+                batch = cursor.fetchmany(4096)
+            if not batch:
+                return
+            for seq, body, link in batch:
+                # A hand edit can turn a BLOB into TEXT (or NULL); verify still sees bytes.
+                yield seq, _as_bytes(body), _as_bytes(link)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    return b"" if value is None else str(value).encode()
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """Open for verification without writing: works on a copy in a read-only place."""
+    if not path.is_file():
+        raise sqlite3.OperationalError(f"no audit database at {path}")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchall()
+    except sqlite3.OperationalError:
+        # A copy without its -wal/-shm in a read-only directory: read it as frozen.
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None
+        )
+    return db

@@ -1,0 +1,177 @@
+"""Classification: what an action would really do, as findings with evidence.
+
+``classify(action, context)`` is the one entry point.  It never decides; the
+policy engine does that with the returned ``Classification``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opsgate.classify.paths import Workspace
+from opsgate.environments import Inventory
+from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
+
+__all__ = ["ClassifyContext", "classify"]
+
+_MAX_READ = 64 * 1024
+# Claude Code tools that neither change state nor read file contents by path.
+_BENIGN_TOOLS = frozenset({"Task", "TodoWrite", "TodoRead", "ExitPlanMode", "WebSearch",
+                           "BashOutput", "KillShell", "SlashCommand", "Skill", "AskUserQuestion"})  # fmt: skip
+_FILE_TOOLS = frozenset({"Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "NotebookRead",
+                         "Grep", "Glob", "LS"})  # fmt: skip
+
+
+@dataclass
+class ClassifyContext:
+    """Where the agent works and what opsgate knows about targets."""
+
+    project_dir: str | None = None
+    home: str | None = None
+    inventory: Inventory = field(default_factory=Inventory)
+    budget_seconds: float = 0.05
+    read_files: bool = True
+
+    def workspace(self, cwd: str | None) -> Workspace:
+        project = self.project_dir or cwd
+        return Workspace(project.rstrip("/") or "/" if project else None, self.home or
+                         _home_for(project))  # fmt: skip
+
+
+def _home_for(project: str | None) -> str:
+    """The agent's home: the home directory that holds the project, else $HOME."""
+    if project:
+        parts = project.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] in ("home", "Users"):
+            return f"/{parts[0]}/{parts[1]}"
+    return os.environ.get("HOME") or "/root"
+
+
+def _reader(enabled: bool) -> Callable[[str], str | None]:
+    def read(path: str) -> str | None:
+        if not enabled:
+            return None
+        try:
+            p = Path(path)
+            if not p.is_file() or p.stat().st_size > _MAX_READ:
+                return None
+            return p.read_text("utf-8", errors="replace")
+        except OSError:
+            return None
+
+    return read
+
+
+def _branch_reader(cwd: str | None) -> str | None:
+    """The checked-out branch, read from ``.git/HEAD`` (no git process)."""
+    if not cwd:
+        return None
+    path = Path(cwd)
+    for candidate in (path, *path.parents):
+        head = candidate / ".git" / "HEAD"
+        try:
+            text = head.read_text("utf-8").strip()
+        except OSError:
+            continue
+        return text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None
+    return None
+
+
+def classify(action: Action, ctx: ClassifyContext) -> Classification:
+    findings = _findings(action, ctx)
+    env, source, target = _environment(findings)
+    return Classification(tuple(findings), env, source, target)
+
+
+def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
+    from opsgate.classify.shell import Budget, ShellSession, classify_script
+
+    cwd = action.cwd or ctx.project_dir
+    ws = ctx.workspace(cwd)
+    session = ShellSession(
+        workspace=ws,
+        inventory=ctx.inventory,
+        budget=Budget(ctx.budget_seconds),
+        read_file=_reader(ctx.read_files),
+        branch_of=_branch_reader,
+    )
+
+    def shell(script: str, remote: str | None = None) -> list[Finding]:
+        if remote is None:
+            return classify_script(script, session, cwd=cwd)
+        from opsgate.classify.shell import Scope, Walker
+
+        walker = Walker(session, Scope(cwd), depth=0, remote=None)
+        return walker.classify_shell(script, via="mcp", remote=remote)
+
+    tool = action.tool
+    data = action.input
+    if tool == "Bash":
+        command = data.get("command")
+        if not isinstance(command, str):
+            return [_bad_input("Bash without a command string")]
+        return shell(command)
+    if tool == "PowerShell":
+        return _powershell(data, ws, cwd, session)
+    if tool in _FILE_TOOLS:
+        from opsgate.classify.tools import classify_file_tool
+
+        return classify_file_tool(tool, data, ws, cwd, shell)
+    if tool == "WebFetch":
+        from opsgate.classify.tools import classify_url
+
+        url = data.get("url")
+        return classify_url(url) if isinstance(url, str) else [_bad_input("WebFetch without url")]
+    if tool.startswith("mcp__"):
+        from opsgate.classify.tools import classify_mcp
+
+        return classify_mcp(tool, data, ws, cwd, shell, _sql)
+    if tool in _BENIGN_TOOLS:
+        return []
+    return [Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, tool,
+                    f"the tool {tool} is not known to opsgate")]  # fmt: skip
+
+
+def _sql(text: str) -> list[Finding]:
+    from opsgate.classify.sql import classify_sql
+
+    return classify_sql(text)
+
+
+def _powershell(data: dict[str, object], ws: Workspace, cwd: str | None, session: object) -> (
+    list[Finding]
+):
+    command = data.get("command")
+    if not isinstance(command, str):
+        return [_bad_input("PowerShell without a command string")]
+    from opsgate.classify.powershell import classify_powershell
+    from opsgate.classify.shell import Scope, ShellSession, Walker
+
+    assert isinstance(session, ShellSession)
+    ps_cwd = cwd if cwd and ":" in cwd else "C:\\Users\\dev\\source\\project"
+    walker = Walker(session, Scope(cwd), depth=0, remote=None)
+    return classify_powershell(command, walker, cwd=ps_cwd)
+
+
+def _bad_input(reason: str) -> Finding:
+    return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, reason, reason)
+
+
+def _environment(findings: list[Finding]) -> tuple[Environment, str, str | None]:
+    """The most sensitive environment any finding touches, and where that came from."""
+    best = (Environment.LOCAL, "agent workspace", None)
+    for f in findings:
+        if f.effect is Effect.READ and f.environment is None:
+            continue
+        if f.environment is not None:
+            env, source = f.environment, f.env_source or "the action"
+        elif f.target is not None and not f.target.startswith(("/", "~", ".")):
+            env, source = Environment.PRODUCTION, f"unknown remote target {f.target!r}"
+        else:
+            continue
+        if env > best[0]:
+            best = (env, source, f.target)
+    return best

@@ -1,0 +1,188 @@
+"""The shape every command family handler sees: one simple command, already
+unwrapped from sudo/env/timeout/…, with its words resolved as far as the parser can.
+
+A family handler is ``(Command, Context) -> list[Finding]``.  Handlers are pure:
+no I/O except through the Context, which the shell classifier provides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from opsgate.models import Environment, Finding
+
+__all__ = ["Arg", "Command", "Context", "Handler", "Stdin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    """One word.  ``value`` is expanded as far as known: quotes removed, escapes
+    decoded, known variables substituted; an unknown expansion keeps its source
+    text (``$DIR``).  ``static`` is True only when nothing was left unexpanded."""
+
+    value: str
+    static: bool = True
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Stdin:
+    """What reaches a command's standard input, when the parser can see it.
+
+    ``text`` is the literal payload (a here-doc, a here-string, ``echo '…' |``),
+    or None when it is produced at run time.  ``source`` names the producer:
+    ``heredoc``, ``herestring``, ``pipe:echo``, ``pipe:curl``, ``file:/path`` …
+    ``untrusted`` marks payloads from the network or a decoder (curl, base64 -d).
+    """
+
+    text: str | None
+    source: str
+    untrusted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A simple command after unwrapping.  ``name`` is the canonical program name
+    (basename, quoting and backslash tricks removed, ``.exe`` dropped)."""
+
+    name: str
+    args: tuple[Arg, ...]
+    text: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    stdin: Stdin | None = None
+    cwd: str | None = None
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(a.value for a in self.args)
+
+    def flags(self) -> set[str]:
+        """Every flag present, short clusters split: ``-rf`` gives ``-r`` and ``-f``;
+        ``--context=prod`` gives ``--context``.  Stops at ``--``."""
+        found: set[str] = set()
+        for word in self.words:
+            if word == "--":
+                break
+            if word.startswith("--"):
+                found.add(word.split("=", 1)[0])
+            elif word.startswith("-") and len(word) > 1 and not word[1].isdigit():
+                found.add(word)
+                found.update(f"-{ch}" for ch in word[1:] if ch.isalpha())
+        return found
+
+    def has(self, *names: str) -> bool:
+        """True when any of the flags in ``names`` is present (``-f``, ``--force``)."""
+        present = self.flags()
+        return any(n in present for n in names)
+
+    def option(self, *names: str) -> str | None:
+        """The value of the first matching option: ``--ns=x``, ``--ns x``, ``-n x``, ``-nx``."""
+        words = self.words
+        for i, word in enumerate(words):
+            if word == "--":
+                break
+            for name in names:
+                if word == name and i + 1 < len(words):
+                    return words[i + 1]
+                if name.startswith("--") and word.startswith(name + "="):
+                    return word[len(name) + 1 :]
+                if (
+                    len(name) == 2
+                    and not name.startswith("--")
+                    and word.startswith(name)
+                    and len(word) > 2
+                    and not word.startswith("--")
+                ):
+                    return word[2:].lstrip("=")
+        return None
+
+    def options(self, *names: str) -> list[str]:
+        """Every value of a repeatable option (``-e A -e B``)."""
+        values: list[str] = []
+        words = self.words
+        for i, word in enumerate(words):
+            for name in names:
+                if word == name and i + 1 < len(words):
+                    values.append(words[i + 1])
+                elif name.startswith("--") and word.startswith(name + "="):
+                    values.append(word[len(name) + 1 :])
+        return values
+
+    def positionals(self, takes_value: Iterable[str] = ()) -> list[Arg]:
+        """Arguments that are not flags, skipping the values of ``takes_value``
+        options.  Everything after ``--`` is positional."""
+        valued = set(takes_value)
+        out: list[Arg] = []
+        skip = False
+        after_dashdash = False
+        for arg in self.args:
+            word = arg.value
+            if skip:
+                skip = False
+                continue
+            if after_dashdash:
+                out.append(arg)
+            elif word == "--":
+                after_dashdash = True
+            elif word.startswith("-") and len(word) > 1:
+                if word in valued:
+                    skip = True
+            else:
+                out.append(arg)
+        return out
+
+    def after(self, marker: str) -> tuple[Arg, ...]:
+        """The arguments after the first ``marker`` word (e.g. ``--`` or ``exec``)."""
+        words = self.words
+        if marker in words:
+            return self.args[words.index(marker) + 1 :]
+        return ()
+
+    def subcommand(self, takes_value: Iterable[str] = (), depth: int = 1) -> tuple[str, ...]:
+        """The first ``depth`` positional words (``kubectl rollout restart`` → 2)."""
+        return tuple(a.value for a in self.positionals(takes_value)[:depth])
+
+
+class Context(Protocol):
+    """What a handler may ask of the classifier.  Everything here is bounded."""
+
+    @property
+    def project_dir(self) -> str | None: ...
+
+    @property
+    def home(self) -> str: ...
+
+    @property
+    def remote(self) -> str | None:
+        """The remote host/pod when classifying inside ``ssh host '…'`` etc."""
+        ...
+
+    def classify_shell(
+        self, script: str, *, via: str, remote: str | None = None, cwd: str | None = None
+    ) -> list[Finding]:
+        """Classify a nested script (``bash -c``, ``ssh host '…'``, here-doc to sh)."""
+        ...
+
+    def environment_of(self, target: str) -> tuple[Environment, str] | None:
+        """Inventory and name heuristics: (environment, where it came from), or None."""
+        ...
+
+    def git_branch(self, cwd: str | None) -> str | None:
+        """The checked-out branch of the repository at ``cwd``, if it can be read."""
+        ...
+
+    def read_text(self, path: str, cwd: str | None) -> str | None:
+        """A small readable file's text (``psql -f FILE``), else None."""
+        ...
+
+
+Handler = Callable[[Command, Context], list[Finding]]
+
+
+def iter_handlers(tables: Iterable[Mapping[str, Handler]]) -> Iterator[tuple[str, Handler]]:
+    for table in tables:
+        yield from table.items()

@@ -1,0 +1,265 @@
+"""git: pushes, history rewrites, and the commands that discard uncommitted work.
+
+Local git work (status, diff, add, commit, switching and creating branches,
+pushing a feature branch) passes.  Stopped: force and delete pushes, pushes to
+protected branches, ``reset --hard``, ``clean -f``, discarding the worktree,
+dropping stashes, deleting branches by force, rewriting history, and config
+values that git runs as shell commands.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from opsgate.classify._command import Arg, Command, Context, Handler
+from opsgate.classify.paths import is_secret_path
+from opsgate.models import Effect, Environment, Finding, Impact
+
+__all__ = ["HANDLERS", "PROTECTED_BRANCHES", "is_protected_branch"]
+
+PROTECTED_BRANCHES = (
+    "main", "master", "production", "prod", "release", "release/*", "release-*", "releases/*",
+    "stable", "live", "trunk", "hotfix/*",
+)  # fmt: skip
+
+# git global options that take a value (git -C DIR, git -c k=v …).
+_GLOBAL_VALUED = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
+                            "--exec-path", "--config-env", "--super-prefix"})  # fmt: skip
+# Config keys whose value git executes as a shell command.
+_EXEC_KEYS = (
+    "alias.*", "core.pager", "core.editor", "core.sshcommand", "core.fsmonitor",
+    "core.hookspath", "credential.helper", "diff.external", "diff.*.command", "gpg.program",
+    "sequence.editor", "filter.*.clean", "filter.*.smudge", "filter.*.process",
+    "pager.*", "merge.*.driver", "uploadpack.packobjectshook", "ssh.variant",
+)  # fmt: skip
+
+
+def is_protected_branch(name: str) -> bool:
+    branch = name.removeprefix("refs/heads/")
+    return any(fnmatch.fnmatchcase(branch, p) for p in PROTECTED_BRANCHES)
+
+
+def _write(cmd: Command, category: str, reason: str, impact: Impact = Impact.DESTRUCTIVE,
+           target: str | None = None) -> Finding:  # fmt: skip
+    env = Environment.LOCAL if target is None else None
+    return Finding(category, impact, Effect.WRITE, cmd.text, reason, target, env,
+                   "agent workspace" if target is None else None)  # fmt: skip
+
+
+def _split_global(cmd: Command) -> tuple[list[tuple[str, str]], list[Arg]]:
+    """Global ``-c key=value`` settings, and the words from the subcommand on."""
+    configs: list[tuple[str, str]] = []
+    args = list(cmd.args)
+    i = 0
+    while i < len(args) and args[i].value.startswith("-"):
+        word = args[i].value
+        if word == "-c" and i + 1 < len(args):
+            key, _, value = args[i + 1].value.partition("=")
+            configs.append((key.lower(), value))
+        if word in _GLOBAL_VALUED:
+            i += 1
+        i += 1
+    return configs, args[i:]
+
+
+def _exec_config(cmd: Command, ctx: Context, key: str, value: str) -> list[Finding]:
+    """A config value git will run: classify it as the command it is."""
+    if not any(fnmatch.fnmatchcase(key, p) for p in _EXEC_KEYS):
+        return []
+    if key.startswith("alias.") and not value.startswith("!"):
+        return []
+    script = value[1:] if value.startswith("!") else value
+    found = ctx.classify_shell(script, via=f"git config {key}")
+    if key.startswith(("core.hookspath", "core.fsmonitor", "credential.helper")):
+        found.append(_write(cmd, "vcs.config_exec", f"sets {key}, which git runs as a program",
+                            Impact.CAUTION))  # fmt: skip
+    return found
+
+
+def _git(cmd: Command, ctx: Context) -> list[Finding]:
+    configs, rest = _split_global(cmd)
+    findings: list[Finding] = []
+    for key, value in configs:
+        findings += _exec_config(cmd, ctx, key, value)
+    if not rest:
+        return findings
+    sub = rest[0].value
+    sub_cmd = Command(f"git {sub}", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+    handler = _SUBCOMMANDS.get(sub)
+    if handler is not None:
+        findings += handler(sub_cmd, ctx)
+    return findings
+
+
+def _push(cmd: Command, ctx: Context) -> list[Finding]:
+    valued = ("--repo", "-o", "--push-option", "--receive-pack", "--exec")
+    ops = [a.value for a in cmd.positionals(valued)]
+    refspecs = ops[1:]
+    remote = ops[0] if ops else "origin"
+    if cmd.has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"):
+        return [_write(cmd, "vcs.force_push", "force-pushes, overwriting remote history",
+                       target=f"git remote {remote}")]  # fmt: skip
+    if cmd.has("-d", "--delete", "--prune"):
+        return [_write(cmd, "vcs.push_delete", "deletes branches or tags on the remote",
+                       target=f"git remote {remote}")]  # fmt: skip
+    if cmd.has("--all", "--tags") and not refspecs and cmd.has("--all"):
+        refspecs = ["main"]
+    if not refspecs:
+        branch = ctx.git_branch(cmd.cwd)
+        refspecs = [branch] if branch else ["HEAD"]
+    for spec in refspecs:
+        if spec.startswith("+"):
+            return [_write(cmd, "vcs.force_push", f"force-pushes {spec[1:]} (+ refspec)",
+                           target=f"git remote {remote}")]  # fmt: skip
+        src, sep, dst = spec.partition(":")
+        if sep and not src:
+            return [_write(cmd, "vcs.push_delete", f"deletes {dst} on the remote",
+                           target=f"git remote {remote}")]  # fmt: skip
+        dest = dst if sep else src
+        if dest == "HEAD":
+            dest = ctx.git_branch(cmd.cwd) or "HEAD"
+        if dest == "HEAD" or "*" in dest or is_protected_branch(dest):
+            what = "an unknown branch" if dest == "HEAD" else f"the protected branch {dest}"
+            return [_write(cmd, "vcs.push_protected", f"pushes to {what}", Impact.CAUTION,
+                           target=f"git remote {remote} branch {dest}")]  # fmt: skip
+    return [Finding("vcs.push", Impact.SAFE, Effect.LOCAL, cmd.text,
+                    f"pushes {', '.join(refspecs)} (a feature branch)",
+                    f"git remote {remote} branch {refspecs[-1].rpartition(':')[2]}",
+                    Environment.LOCAL, "feature branch")]  # fmt: skip
+
+
+def _reset(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--hard", "--merge", "--keep"):
+        return [_write(cmd, "vcs.discard", "git reset --hard discards uncommitted changes")]
+    return []
+
+
+def _clean(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-n", "--dry-run"):
+        return []
+    if cmd.has("-f", "--force", "-i", "--interactive"):
+        return [_write(cmd, "vcs.discard", "git clean deletes untracked (or ignored) files")]
+    return []
+
+
+def _checkout(cmd: Command, ctx: Context) -> list[Finding]:
+    words = cmd.words
+    if cmd.has("-f", "--force") or "--" in words or "." in words:
+        return [_write(cmd, "vcs.discard", "git checkout of paths discards uncommitted changes")]
+    if cmd.has("--orphan", "-B"):
+        return [_write(cmd, "vcs.history_rewrite", "resets or orphans a branch", Impact.CAUTION)]
+    return []
+
+
+def _restore(cmd: Command, ctx: Context) -> list[Finding]:
+    staged_only = cmd.has("--staged", "-S") and not cmd.has("--worktree", "-W")
+    if staged_only and not cmd.option("--source", "-s"):
+        return []
+    return [_write(cmd, "vcs.discard", "git restore discards changes in the working tree")]
+
+
+def _branch(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-D", "-M", "-C", "-f", "--force") or (
+        cmd.has("-d", "--delete") and cmd.has("--force", "-f")
+    ):
+        return [_write(cmd, "vcs.branch_delete", "deletes or overwrites a branch by force")]
+    if cmd.has("-d", "--delete", "-m", "--move"):
+        names = [a.value for a in cmd.positionals()]
+        if any(is_protected_branch(n) for n in names):
+            return [_write(cmd, "vcs.branch_delete", "deletes or renames a protected branch")]
+    return []
+
+
+def _stash(cmd: Command, ctx: Context) -> list[Finding]:
+    sub = cmd.words[:1]
+    if sub and sub[0] in ("drop", "clear"):
+        return [_write(cmd, "vcs.discard", f"git stash {sub[0]} deletes stashed work")]
+    return []
+
+
+def _rebase(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--abort", "--continue", "--skip", "--quit", "--edit-todo", "--show-current-patch"):
+        return []
+    branch = ctx.git_branch(cmd.cwd)
+    if (
+        cmd.has("-i", "--interactive", "--onto", "--root", "-x", "--exec", "--autosquash")
+        or "GIT_SEQUENCE_EDITOR" in cmd.env
+        or (branch is not None and is_protected_branch(branch))
+    ):
+        return [_write(cmd, "vcs.history_rewrite", "rewrites commit history")]
+    return []
+
+
+def _rewrite(cmd: Command, ctx: Context) -> list[Finding]:
+    return [_write(cmd, "vcs.history_rewrite", f"{cmd.name} rewrites repository history")]
+
+
+def _reflog(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.words[:1] in (("expire",), ("delete",)):
+        return [_write(cmd, "vcs.history_rewrite", "expires reflog entries (loses recovery)")]
+    return []
+
+
+def _gc(cmd: Command, ctx: Context) -> list[Finding]:
+    prune = cmd.option("--prune")
+    if prune in ("now", "all") or cmd.name == "git prune":
+        return [_write(cmd, "vcs.history_rewrite", "prunes unreachable objects now")]
+    return []
+
+
+def _update_ref(cmd: Command, ctx: Context) -> list[Finding]:
+    return [_write(cmd, "vcs.history_rewrite", "moves or deletes a ref directly")]
+
+
+def _worktree(cmd: Command, ctx: Context) -> list[Finding]:
+    sub = cmd.words[:1]
+    if sub == ("remove",) and cmd.has("-f", "--force"):
+        return [_write(cmd, "vcs.discard", "removes a worktree with its uncommitted changes")]
+    if sub == ("prune",):
+        return []
+    return []
+
+
+def _config(cmd: Command, ctx: Context) -> list[Finding]:
+    ops = [a.value for a in cmd.positionals(("-f", "--file", "--type", "--default"))]
+    if len(ops) >= 2:
+        return _exec_config(cmd, ctx, ops[0].lower(), ops[1])
+    return []
+
+
+def _show(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git show REV:.env`` prints a secret file from history."""
+    for arg in cmd.positionals():
+        _, sep, path = arg.value.partition(":")
+        if sep and path and is_secret_path(path):
+            return [Finding("secrets.read", Impact.CAUTION, Effect.SECRET, cmd.text,
+                            f"prints {path} from git history, which holds credentials")]  # fmt: skip
+    return []
+
+
+def _tag(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-d", "--delete", "-f", "--force"):
+        return [_write(cmd, "vcs.tag_delete", "deletes or moves a tag", Impact.CAUTION)]
+    return []
+
+
+def _switch(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--discard-changes", "-f", "--force", "-C", "--force-create"):
+        return [_write(cmd, "vcs.discard", "switches branches discarding local changes")]
+    return []
+
+
+_SUBCOMMANDS: dict[str, Handler] = {
+    "push": _push, "reset": _reset, "clean": _clean, "checkout": _checkout,
+    "restore": _restore, "branch": _branch, "stash": _stash, "rebase": _rebase,
+    "filter-branch": _rewrite, "filter-repo": _rewrite, "replace": _rewrite,
+    "reflog": _reflog, "gc": _gc, "prune": _gc, "update-ref": _update_ref,
+    "worktree": _worktree, "config": _config, "show": _show, "cat-file": _show,
+    "tag": _tag, "switch": _switch,
+}  # fmt: skip
+
+HANDLERS: dict[str, Handler] = {
+    "git": _git,
+    "bfg": _rewrite,
+    "git-filter-repo": _rewrite,
+}

@@ -1,0 +1,246 @@
+"""Secrets: reading credential files, dumping the environment, secret managers.
+
+The agent may learn that a secret exists (names, ``describe``, ``test -n``), never
+its value.  A disclosed value cannot be taken back, so every finding here is
+``Effect.SECRET`` — denied by an immutable safeguard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from opsgate.classify._command import Arg, Command, Context, Handler
+from opsgate.classify.paths import Workspace, is_secret_path
+from opsgate.models import Effect, Finding, Impact
+
+__all__ = ["HANDLERS", "env_dump", "redirect_read", "secret_operands"]
+
+_SECRET_PATTERN = re.compile(
+    r"(PRIVATE KEY|password|passwd|secret|token|api[_-]?key|AKIA|BEGIN (RSA|OPENSSH|EC|DSA))",
+    re.IGNORECASE,
+)
+
+
+_PROC_ENVIRON_DYNAMIC = re.compile(r"^/proc/.*/environ$")
+
+
+def _secret(evidence: str, reason: str, target: str | None = None) -> Finding:
+    return Finding("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)
+
+
+def env_dump(evidence: str) -> list[Finding]:
+    return [
+        Finding(
+            "secrets.env_dump",
+            Impact.CAUTION,
+            Effect.SECRET,
+            evidence,
+            "prints every environment variable with its value (API keys and tokens included)",
+        )
+    ]
+
+
+def _resolve(path: str, ctx: Context, cwd: str | None) -> str:
+    ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
+    return ws.expand(path, cwd) or path
+
+
+def secret_operands(
+    cmd: Command, operands: Iterable[Arg], ctx: Context, *, verb: str = "prints"
+) -> list[Finding]:
+    out = []
+    for arg in operands:
+        if not arg.static:
+            if _PROC_ENVIRON_DYNAMIC.match(arg.value):
+                out.append(_secret(cmd.text, "prints a process's environment", arg.value))
+            continue
+        full = _resolve(arg.value, ctx, cmd.cwd)
+        if is_secret_path(full) or is_secret_path(arg.value):
+            out.append(_secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full))
+    return out
+
+
+def redirect_read(path: str, ctx: Context) -> list[Finding]:
+    full = _resolve(path, ctx, None)
+    if is_secret_path(full) or is_secret_path(path):
+        return [_secret(f"< {path}", f"feeds the secret file {path} to a command", full)]
+    return []
+
+
+# Options whose next word is not a file, per reader.
+_READER_VALUED: dict[str, tuple[str, ...]] = {
+    "head": ("-n", "-c", "--lines", "--bytes"),
+    "tail": ("-n", "-c", "--lines", "--bytes", "-s", "--pid"),
+    "grep": ("-e", "-f", "-m", "-A", "-B", "-C", "--include", "--exclude", "--exclude-dir",
+             "--color", "--regexp", "--file", "--max-count", "--context", "--label"),
+    "rg": ("-e", "-g", "-t", "-T", "-m", "-A", "-B", "-C", "--glob", "--type", "--type-not",
+           "-M", "--max-columns", "-r", "--replace", "-f", "--file", "--max-count"),
+    "awk": ("-F", "-v", "-f"), "cut": ("-d", "-f", "-c", "-b"), "xxd": ("-l", "-s", "-c", "-g"),
+    "od": ("-A", "-t", "-N", "-j", "-w"), "nl": ("-b", "-s", "-w", "-v", "-i", "-n"),
+    "jq": ("--arg", "--argjson", "-f", "--from-file", "--indent", "--slurpfile", "--rawfile"),
+    "yq": ("-o", "--output-format", "-I", "--indent", "-p", "--input-format"),
+    "strings": ("-n", "-t", "-e"), "bat": ("-l", "--language", "-r", "--line-range", "--style"),
+    "sort": ("-k", "-t", "-o", "-S"), "base64": ("-w",), "hexdump": ("-n", "-s", "-e", "-f"),
+}  # fmt: skip
+_PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "awk", "jq", "yq"})
+_READERS = frozenset(
+    {"cat", "less", "more", "head", "tail", "bat", "batcat", "nl", "xxd", "od", "hexdump",
+     "strings", "tac", "view", "base64", "base32", "grep", "egrep", "fgrep", "rg", "ag", "ack",
+     "awk", "gawk", "jq", "yq", "cut", "sort", "uniq", "wc", "diff", "cmp", "file", "md5sum",
+     "sha256sum", "tr", "fold", "iconv", "column", "paste", "pr", "fmt", "dos2unix", "zcat",
+     "gzip", "mcat", "pygmentize", "highlight", "source-highlight", "vim", "vi", "nano", "emacs",
+     "code", "open", "xdg-open", "look", "expand", "unexpand", "rev"}
+)  # fmt: skip
+# Readers whose output does not reveal file contents.
+_HARMLESS_READERS = frozenset({"wc", "file", "md5sum", "sha256sum", "cmp"})
+
+
+def _reader(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.name in _HARMLESS_READERS:
+        return []
+    valued = _READER_VALUED.get(cmd.name, ())
+    operands = cmd.positionals(valued)
+    explicit_pattern = cmd.option("-e", "--regexp", "-f", "--file") is not None
+    if cmd.name in _PATTERN_FIRST and operands and not explicit_pattern:
+        pattern, operands = operands[0], operands[1:]
+        if cmd.name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
+            hunt = _secret_hunt(cmd, pattern, operands, ctx)
+            if hunt:
+                return hunt
+    return secret_operands(cmd, operands, ctx)
+
+
+def _secret_hunt(cmd: Command, pattern: Arg, operands: list[Arg], ctx: Context) -> list[Finding]:
+    """``grep -r 'PRIVATE KEY' ~/``: searching outside the project for secret values."""
+    recursive = cmd.name in ("rg", "ag", "ack") or cmd.has("-r", "-R", "--recursive")
+    if not recursive or not _SECRET_PATTERN.search(pattern.value):
+        return []
+    prints_values = not cmd.has("-l", "--files-with-matches", "-c", "--count", "-q", "--quiet")
+    project = ctx.project_dir
+    for arg in operands or [Arg(".")]:
+        full = _resolve(arg.value, ctx, cmd.cwd)
+        outside = project is None or not (full == project or full.startswith(project + "/"))
+        if prints_values and (outside or is_secret_path(full)):
+            return [_secret(cmd.text, f"searches {arg.value} for secret values", full)]
+    return []
+
+
+def _printenv(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._words import SECRET_VAR
+
+    names = [a.value for a in cmd.positionals()]
+    if not names:
+        return env_dump(cmd.text)
+    secret = [n for n in names if SECRET_VAR.search(n)]
+    if secret:
+        return [_secret(cmd.text, f"prints the secret variable {secret[0]}")]
+    return []
+
+
+def _set(cmd: Command, ctx: Context) -> list[Finding]:
+    return env_dump(cmd.text) if not cmd.args else []
+
+
+def _manager(reveal: dict[str, str], *, default: str | None = None) -> Handler:
+    """A secret manager: subcommand path → finding when it reveals values."""
+
+    def handler(cmd: Command, ctx: Context) -> list[Finding]:
+        words = [w for w in cmd.words if not w.startswith("-")]
+        for depth in (2, 1):
+            key = " ".join(words[:depth])
+            if key in reveal:
+                if reveal[key] == "reveal":
+                    return [_secret(cmd.text, f"{cmd.name} {key} prints a secret value")]
+                return []
+        if default == "reveal" and words:
+            return [_secret(cmd.text, f"{cmd.name} {words[0]} may print secret values")]
+        return []
+
+    return handler
+
+
+def _op(cmd: Command, ctx: Context) -> list[Finding]:
+    words = [w for w in cmd.words if not w.startswith("-")]
+    head = " ".join(words[:2])
+    if (
+        words[:1] == ["read"]
+        or head in ("item get", "document get", "inject")
+        and (cmd.has("--reveal", "--fields", "--field") or words[:2] != ["item", "get"])
+    ):
+        return [_secret(cmd.text, "1Password CLI prints a secret value")]
+    return []
+
+
+def _security(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.words[:1] and "password" in cmd.words[0] and cmd.has("-w", "-g"):
+        return [_secret(cmd.text, "macOS keychain prints a password")]
+    if cmd.words[:1] == ("dump-keychain",) and cmd.has("-d"):
+        return [_secret(cmd.text, "dumps the keychain with its secrets")]
+    return []
+
+
+def _openssl(cmd: Command, ctx: Context) -> list[Finding]:
+    sub = cmd.words[:1]
+    key_in = cmd.option("-in", "-inkey", "-key")
+    if sub and sub[0] in ("rsa", "pkey", "ec", "dsa", "pkcs12", "pkcs8", "genpkey") and key_in:
+        if sub[0] == "genpkey":
+            return []
+        if cmd.has("-pubout", "-noout") and not cmd.has("-text"):
+            return []
+        return [_secret(cmd.text, f"openssl {sub[0]} prints the private key {key_in}")]
+    return []
+
+
+_VAULT = _manager({"read": "reveal", "kv get": "reveal", "kv list": "list", "status": "list",
+                   "kv metadata": "list", "secrets list": "list", "token lookup": "list",
+                   "login": "list", "write": "list", "kv put": "list", "list": "list",
+                   "token create": "reveal", "unwrap": "reveal"})  # fmt: skip
+
+HANDLERS: dict[str, Handler] = {
+    **{name: _reader for name in _READERS},
+    "printenv": _printenv,
+    "set": _set,
+    "vault": _VAULT,
+    "op": _op,
+    "security": _security,
+    "openssl": _openssl,
+    "sops": _manager({"-d": "reveal"}, default=None),
+    "pass": _manager({"show": "reveal", "ls": "list", "list": "list"}, default="reveal"),
+    "gopass": _manager({"show": "reveal", "cat": "reveal", "ls": "list", "list": "list"}),
+    "lpass": _manager({"show": "reveal", "ls": "list"}),
+    "bw": _manager({"get": "reveal", "list": "list", "status": "list"}),
+    "doppler": _manager(
+        {
+            "secrets get": "reveal",
+            "secrets download": "reveal",
+            "secrets": "reveal",
+            "secrets names": "list",
+        }
+    ),  # fmt: skip
+    "chamber": _manager({"read": "reveal", "export": "reveal", "env": "reveal", "list": "list"}),
+    "kubeseal": _manager({}),
+    "age": _manager({}),
+    "gpg": _manager({}),
+}
+
+
+def _sops(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-d", "--decrypt") or cmd.words[:1] in (("decrypt",), ("exec-env",)):
+        return [_secret(cmd.text, "sops decrypts a secrets file")]
+    return []
+
+
+def _gpg(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-d", "--decrypt", "--export-secret-keys", "--export-secret-subkeys"):
+        return [_secret(cmd.text, "gpg decrypts or exports secret material")]
+    return []
+
+
+def _age(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-d", "--decrypt"):
+        return [_secret(cmd.text, "age decrypts a secret file")]
+    return []
+
+
+HANDLERS.update({"sops": _sops, "gpg": _gpg, "gpg2": _gpg, "age": _age})

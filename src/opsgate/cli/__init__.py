@@ -1,0 +1,61 @@
+"""The ``opsgate`` command line: a thin client of the library.
+
+``main`` is the one place errors are caught.  Each command group lives in its own
+module exposing ``register(subparsers)``; the parser is only built when needed, so
+``opsgate hook <agent>`` (the hot path) imports nothing but the hook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from opsgate import __version__
+from opsgate.errors import OpsgateError
+
+__all__ = ["main"]
+
+# Command-group modules, each with register(subparsers).  Order is help order.
+_GROUPS = ("check", "hook", "policy", "audit")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opsgate",
+        description="The control layer between AI agents and infrastructure.",
+    )
+    parser.add_argument("--version", action="version", version=f"opsgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in _GROUPS:
+        try:
+            module = importlib.import_module(f"{__name__}.{group}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{group}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) >= 2 and args[0] == "hook":
+        # Hot path: no argparse, no other command groups.
+        from opsgate.hooks import run_hook
+
+        return run_hook(args[1], args[2:])
+    parser = _parser()
+    ns = parser.parse_args(args)
+    if not getattr(ns, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        code: int = ns.func(ns)
+    except OpsgateError as exc:
+        print(f"opsgate: error: {exc.diagnostics()}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return code

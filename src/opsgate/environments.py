@@ -1,0 +1,110 @@
+"""Target resolution and environment evidence (SPEC §3).
+
+Order: the inventory, then explicit evidence in the action (a kube context named
+``prod-…``, ``RAILS_ENV=production``, ``--profile prod``), then name heuristics.
+A remote target whose environment can't be established is ``production``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from opsgate.models import Environment
+
+__all__ = [
+    "AccessLevel",
+    "Inventory",
+    "InventoryTarget",
+    "guess_environment",
+]
+
+AccessLevel = str  # "full" | "read_only" | "no_access"
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_TOKENS: dict[str, Environment] = {}
+for _env, _names in {
+    Environment.PRODUCTION: ("prod", "production", "prd", "live"),
+    Environment.STAGING: ("staging", "stage", "stg", "preprod", "uat", "qa"),
+    Environment.DEVELOPMENT: ("dev", "development", "test", "testing", "sandbox", "preview"),
+    Environment.LOCAL: ("local", "localhost", "minikube", "kind", "k3d"),
+}.items():
+    for _name in _names:
+        _TOKENS[_name] = _env
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|::1|localhost|0\.0\.0\.0)$")
+
+
+def guess_environment(name: str) -> Environment | None:
+    """The environment a name suggests (``prod-eu-1`` → production), or None.
+
+    The most sensitive token wins: ``prod-dev-mirror`` is production.
+    """
+    lowered = name.lower()
+    if _LOOPBACK.match(lowered):
+        return Environment.LOCAL
+    found = [_TOKENS[t] for t in _TOKEN.findall(lowered) if t in _TOKENS]
+    return max(found) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryTarget:
+    name: str
+    kind: str  # server, site, database, backup, cluster
+    environment: Environment
+    access: AccessLevel = "full"
+    match: tuple[str, ...] = ()
+
+    def matches(self, text: str) -> bool:
+        lowered = text.lower()
+        if lowered == self.name.lower():
+            return True
+        return any(fnmatch.fnmatchcase(lowered, p.lower()) for p in self.match)
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    targets: tuple[InventoryTarget, ...] = ()
+
+    @classmethod
+    def of(cls, targets: Iterable[InventoryTarget]) -> Inventory:
+        return cls(tuple(targets))
+
+    def find(self, text: str) -> InventoryTarget | None:
+        for target in self.targets:
+            if target.matches(text):
+                return target
+        return None
+
+    def find_in(self, texts: Sequence[str]) -> InventoryTarget | None:
+        """The first inventory target named by any of ``texts`` (hosts, URLs, words)."""
+        for text in texts:
+            for candidate in _candidates(text):
+                hit = self.find(candidate)
+                if hit is not None:
+                    return hit
+        return None
+
+    def environment_of(self, text: str) -> tuple[Environment, str] | None:
+        hit = self.find_in([text])
+        if hit is not None:
+            return hit.environment, f"inventory: {hit.kind} {hit.name}"
+        guessed = guess_environment(text)
+        if guessed is not None:
+            return guessed, f"name heuristic: {text!r}"
+        return None
+
+
+_URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)", re.IGNORECASE)
+
+
+def _candidates(text: str) -> list[str]:
+    """A word, plus the host inside it when it is a URL or ``user@host``."""
+    out = [text]
+    m = _URL_HOST.match(text)
+    if m:
+        out.append(m.group(1).strip("[]"))
+    elif "@" in text:
+        out.append(text.rsplit("@", 1)[1].split(":", 1)[0])
+    return out

@@ -1,0 +1,56 @@
+"""The one call every interface makes: classify an action and decide, failing closed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from opsgate.classify import ClassifyContext, classify
+from opsgate.errors import OpsgateError
+from opsgate.models import Action, Classification, Decision, Environment
+from opsgate.policy.engine import decide, decide_failure
+from opsgate.policy.model import DEFAULT_POLICY, Policy
+
+__all__ = ["evaluate", "load_configured_policy"]
+
+
+def evaluate(action: Action, policy: Policy = DEFAULT_POLICY, *, budget_seconds: float = 0.05) -> (
+    Decision
+):
+    """Decide ``action``.  Any failure inside classification is a ``deny``."""
+    ctx = ClassifyContext(
+        project_dir=action.project_dir or action.cwd,
+        inventory=policy.inventory,
+        budget_seconds=budget_seconds,
+    )
+    try:
+        classification = classify(action, ctx)
+    except OpsgateError as exc:
+        return decide_failure(action, exc.message, _empty())
+    except RecursionError:
+        return decide_failure(action, "the input nests too deeply", _empty())
+    except Exception as exc:  # noqa: BLE001 — any crash must become a deny, never an allow
+        return decide_failure(action, f"internal error ({type(exc).__name__})", _empty())
+    return decide(action, classification, policy)
+
+
+def _empty() -> Classification:
+    return Classification((), Environment.PRODUCTION, "unknown (classification failed)")
+
+
+def load_configured_policy(explicit: str | None = None) -> Policy:
+    """``--policy`` > ``OPSGATE_POLICY`` > ``$OPSGATE_HOME/policy.yaml`` > built-in default.
+
+    A policy file inside the agent's project is deliberately not read: the agent can
+    write there.
+    """
+    path = explicit or os.environ.get("OPSGATE_POLICY")
+    if not path:
+        home = os.environ.get("OPSGATE_HOME") or str(Path.home() / ".opsgate")
+        candidate = Path(home) / "policy.yaml"
+        if not candidate.is_file():
+            return DEFAULT_POLICY
+        path = str(candidate)
+    from opsgate.policy.loader import load_policy
+
+    return load_policy(path)

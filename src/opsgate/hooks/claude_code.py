@@ -1,0 +1,123 @@
+"""Claude Code PreToolUse hook.
+
+Protocol: the payload arrives as JSON on stdin.  Allow is a silent exit 0.  Ask and
+deny are a JSON ``hookSpecificOutput`` on stdout with exit 0.  Anything that goes
+wrong — malformed or oversized input, a crash, an overrun — exits 2 with the reason
+on stderr, which Claude Code treats as a block.  Never exit 1: Claude Code runs the
+tool after a non-blocking error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+__all__ = ["main", "respond"]
+
+MAX_INPUT = 1024 * 1024
+WATCHDOG_SECONDS = 5.0
+_EXIT_BLOCK = 2
+
+
+class _Overrun(Exception):
+    pass
+
+
+def _alarm(_signum: int, _frame: FrameType | None) -> None:
+    raise _Overrun
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, WATCHDOG_SECONDS)
+    try:
+        raw = sys.stdin.buffer.read(MAX_INPUT + 1)
+        if len(raw) > MAX_INPUT:
+            return _block(f"input larger than {MAX_INPUT} bytes")
+        out, code = respond(raw)
+        if out:
+            sys.stdout.write(out)
+            sys.stdout.flush()
+        return code
+    except _Overrun:
+        return _block(f"the decision took longer than {WATCHDOG_SECONDS:.0f} s")
+    except BaseException as exc:  # noqa: BLE001 — fail closed on anything, even SystemExit
+        return _block(f"internal error: {type(exc).__name__}: {exc}"[:500])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _block(reason: str) -> int:
+    sys.stderr.write(f"opsgate blocked this tool call (fail closed): {reason}\n")
+    sys.stderr.flush()
+    return _EXIT_BLOCK
+
+
+def respond(raw: bytes) -> tuple[str, int]:
+    """The hook's stdout and exit code for one payload."""
+    payload = _parse(raw)
+    from opsgate.guard import evaluate, load_configured_policy
+    from opsgate.hooks._render import render_reason
+    from opsgate.models import Action, Environment, Impact, Verdict
+
+    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
+    project = os.environ.get("CLAUDE_PROJECT_DIR") or cwd
+    action = Action(
+        kind="",
+        tool=payload["tool_name"],
+        input=payload["tool_input"],
+        cwd=cwd,
+        project_dir=project,
+        agent="claude-code",
+        session=payload.get("session_id") if isinstance(payload.get("session_id"), str) else None,
+    )
+    decision = evaluate(action, load_configured_policy())
+    _audit(action, decision)
+    if decision.verdict is Verdict.ALLOW:
+        return "", 0
+    ask = (
+        decision.verdict is Verdict.REQUIRE_APPROVAL
+        and decision.environment is not Environment.PRODUCTION
+        and decision.impact is not Impact.DESTRUCTIVE
+    )
+    verdict = "ask" if ask else "deny"
+    body = {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": verdict,
+            "permissionDecisionReason": render_reason(decision, ask=ask),
+        }
+    }
+    return json.dumps(body) + "\n", 0
+
+
+class HookInputError(Exception):
+    pass
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise HookInputError(f"the hook input is not valid JSON ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict):
+        raise HookInputError("the hook input must be a JSON object")
+    if not isinstance(payload.get("tool_name"), str) or not isinstance(
+        payload.get("tool_input"), dict
+    ):
+        raise HookInputError("the hook input needs tool_name (string) and tool_input (object)")
+    return payload
+
+
+def _audit(action: object, decision: object) -> None:
+    """Record the decision; if it cannot be recorded, the answer is deny (safeguard 5)."""
+    try:
+        from opsgate.hooks._audit import record_decision
+    except ImportError:
+        return
+    record_decision(action, decision)  # raises → main() exits 2

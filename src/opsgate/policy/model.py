@@ -1,0 +1,83 @@
+"""Policy values: organisation settings, rules, inventory.  Frozen, validated on load."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from opsgate.environments import Inventory
+from opsgate.models import Environment, Verdict
+
+__all__ = ["DEFAULT_POLICY", "Policy", "Rule", "Settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Organisation toggles (SPEC §4, §6).  Production Protection is on by default."""
+
+    production_protection: bool = True
+    write_actions: bool = True
+    approval_ttl_seconds: int = 15 * 60
+    two_approvers_for_destructive_production: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A SafeClaw-compatible rule: ``action`` and ``resource`` are globs."""
+
+    id: str
+    effect: Verdict
+    action: str = "*"
+    resource: str = "*"
+    reason: str | None = None
+    environments: frozenset[Environment] = frozenset()
+    impact: str | None = None
+    category: str | None = None
+    write: bool | None = None
+    line: int | None = None
+
+    def matches(
+        self,
+        kinds: dict[str, list[str]],
+        environment: Environment,
+        impact: str,
+        categories: tuple[str, ...],
+        write: bool,
+    ) -> bool:
+        if self.environments and environment not in self.environments:
+            return False
+        if self.impact is not None and self.impact != impact:
+            return False
+        if self.write is not None and self.write != write:
+            return False
+        if self.category is not None and not any(
+            fnmatch.fnmatchcase(c, self.category) for c in categories
+        ):
+            return False
+        for kind, resources in kinds.items():
+            if not fnmatch.fnmatchcase(kind, self.action):
+                continue
+            if any(_resource_match(self.resource, r) for r in resources):
+                return True
+        return False
+
+
+def _resource_match(pattern: str, resource: str) -> bool:
+    """A glob over the whole resource; a bare word also matches a whole word in it
+    (SafeClaw's ``resource: "main"`` for ``git.push`` matches the branch ``main``)."""
+    if fnmatch.fnmatchcase(resource, pattern):
+        return True
+    if not any(ch in pattern for ch in "*?["):
+        return pattern in resource.split()
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    settings: Settings = field(default_factory=Settings)
+    rules: tuple[Rule, ...] = ()
+    inventory: Inventory = field(default_factory=Inventory)
+    source: str = "built-in default"
+
+
+DEFAULT_POLICY = Policy()
