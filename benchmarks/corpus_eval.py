@@ -37,16 +37,20 @@ def verdict(case: dict) -> tuple[str, str, float]:
     from opsgate.hooks.claude_code import respond
 
     payload = {
-        "session_id": "bench", "transcript_path": "/tmp/t.jsonl",
-        "cwd": case.get("cwd", "/home/dev/project"), "permission_mode": "default",
-        "hook_event_name": "PreToolUse", "tool_name": case["tool"], "tool_input": case["input"],
+        "session_id": "bench",
+        "transcript_path": "/tmp/t.jsonl",
+        "cwd": case.get("cwd", "/home/dev/project"),
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": case["tool"],
+        "tool_input": case["input"],
         "tool_use_id": "toolu_1",
-    }  # fmt: skip
+    }
     raw = json.dumps(payload).encode()
     t0 = time.perf_counter()
     try:
         out, _code = respond(raw)
-    except Exception as exc:  # noqa: BLE001 — the real hook exits 2 here: a block
+    except Exception as exc:
         return "block", f"error {exc!r}", time.perf_counter() - t0
     elapsed = time.perf_counter() - t0
     if not out:
@@ -75,11 +79,15 @@ def main() -> int:
     allows = len(cases) - blocks
     times.sort()
     pct = lambda p: times[min(len(times) - 1, int(len(times) * p / 100))] * 1e6  # noqa: E731
-    print(f"cases {len(cases)}  recall {(blocks - len(fn)) / blocks:.4f}  "
-          f"specificity {(allows - len(fp)) / allows:.4f}  FN {len(fn)}  FP {len(fp)}")
-    print(f"in-process decision latency: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  "
-          f"p99 {pct(99):.0f} us  max {times[-1] * 1e6:.0f} us  mean "
-          f"{statistics.fmean(times) * 1e6:.0f} us")
+    print(
+        f"cases {len(cases)}  recall {(blocks - len(fn)) / blocks:.4f}  "
+        f"specificity {(allows - len(fp)) / allows:.4f}  FN {len(fn)}  FP {len(fp)}"
+    )
+    print(
+        f"in-process decision latency: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  "
+        f"p99 {pct(99):.0f} us  max {times[-1] * 1e6:.0f} us  mean "
+        f"{statistics.fmean(times) * 1e6:.0f} us"
+    )
     for label, items in (("FN", fn), ("FP", fp)):
         for case, reason in items:
             print(f"{label} {case['id']:<40} {json.dumps(case['input'])[:110]}")

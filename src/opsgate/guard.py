@@ -14,9 +14,9 @@ from opsgate.policy.model import DEFAULT_POLICY, Policy
 __all__ = ["evaluate", "load_configured_policy"]
 
 
-def evaluate(action: Action, policy: Policy = DEFAULT_POLICY, *, budget_seconds: float = 0.05) -> (
-    Decision
-):
+def evaluate(
+    action: Action, policy: Policy = DEFAULT_POLICY, *, budget_seconds: float = 0.05
+) -> Decision:
     """Decide ``action``.  Any failure inside classification is a ``deny``."""
     ctx = ClassifyContext(
         project_dir=action.project_dir or action.cwd,
@@ -29,7 +29,7 @@ def evaluate(action: Action, policy: Policy = DEFAULT_POLICY, *, budget_seconds:
         return decide_failure(action, exc.message, _empty())
     except RecursionError:
         return decide_failure(action, "the input nests too deeply", _empty())
-    except Exception as exc:  # noqa: BLE001 — any crash must become a deny, never an allow
+    except Exception as exc:
         return decide_failure(action, f"internal error ({type(exc).__name__})", _empty())
     return decide(action, classification, policy)
 

@@ -19,10 +19,23 @@ __all__ = ["ClassifyContext", "classify"]
 
 _MAX_READ = 64 * 1024
 # Claude Code tools that neither change state nor read file contents by path.
-_BENIGN_TOOLS = frozenset({"Task", "TodoWrite", "TodoRead", "ExitPlanMode", "WebSearch",
-                           "BashOutput", "KillShell", "SlashCommand", "Skill", "AskUserQuestion"})  # fmt: skip
-_FILE_TOOLS = frozenset({"Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "NotebookRead",
-                         "Grep", "Glob", "LS"})  # fmt: skip
+_BENIGN_TOOLS = frozenset(
+    {
+        "Task",
+        "TodoWrite",
+        "TodoRead",
+        "ExitPlanMode",
+        "WebSearch",
+        "BashOutput",
+        "KillShell",
+        "SlashCommand",
+        "Skill",
+        "AskUserQuestion",
+    }
+)
+_FILE_TOOLS = frozenset(
+    {"Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "NotebookRead", "Grep", "Glob", "LS"}
+)
 
 
 @dataclass
@@ -37,8 +50,9 @@ class ClassifyContext:
 
     def workspace(self, cwd: str | None) -> Workspace:
         project = self.project_dir or cwd
-        return Workspace(project.rstrip("/") or "/" if project else None, self.home or
-                         _home_for(project))  # fmt: skip
+        return Workspace(
+            project.rstrip("/") or "/" if project else None, self.home or _home_for(project)
+        )
 
 
 def _home_for(project: str | None) -> str:
@@ -131,8 +145,15 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
         return classify_mcp(tool, data, ws, cwd, shell, _sql)
     if tool in _BENIGN_TOOLS:
         return []
-    return [Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, tool,
-                    f"the tool {tool} is not known to opsgate")]  # fmt: skip
+    return [
+        Finding(
+            "unknown",
+            Impact.CAUTION,
+            Effect.UNKNOWN,
+            tool,
+            f"the tool {tool} is not known to opsgate",
+        )
+    ]
 
 
 def _sql(text: str) -> list[Finding]:
@@ -141,9 +162,9 @@ def _sql(text: str) -> list[Finding]:
     return classify_sql(text)
 
 
-def _powershell(data: dict[str, object], ws: Workspace, cwd: str | None, session: object) -> (
-    list[Finding]
-):
+def _powershell(
+    data: dict[str, object], ws: Workspace, cwd: str | None, session: object
+) -> list[Finding]:
     command = data.get("command")
     if not isinstance(command, str):
         return [_bad_input("PowerShell without a command string")]
@@ -162,7 +183,7 @@ def _bad_input(reason: str) -> Finding:
 
 def _environment(findings: list[Finding]) -> tuple[Environment, str, str | None]:
     """The most sensitive environment any finding touches, and where that came from."""
-    best = (Environment.LOCAL, "agent workspace", None)
+    best: tuple[Environment, str, str | None] = (Environment.LOCAL, "agent workspace", None)
     for f in findings:
         if f.effect is Effect.READ and f.environment is None:
             continue

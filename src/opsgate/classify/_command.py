@@ -70,8 +70,11 @@ class Command:
             if word.startswith("--"):
                 found.add(word.split("=", 1)[0])
             elif word.startswith("-") and len(word) > 1 and not word[1].isdigit():
-                found.add(word)
-                found.update(f"-{ch}" for ch in word[1:] if ch.isalpha())
+                head = word.split("=", 1)[0]
+                found.add(head)
+                if "-" not in head[1:] and len(head) <= 8:
+                    # A cluster of short flags (-rf); -auto-approve is one long flag.
+                    found.update(f"-{ch}" for ch in head[1:] if ch.isalpha())
         return found
 
     def has(self, *names: str) -> bool:

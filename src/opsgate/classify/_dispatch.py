@@ -37,7 +37,9 @@ def _w(valued: str = "", skip: int = 0, **kw: object) -> Wrapper:
 
 
 WRAPPERS: dict[str, Wrapper] = {
-    "sudo": _w("-u -g -h -p -C -T -r -t -U -D -R --user --group --host --prompt", no_command="interactive"),
+    "sudo": _w(
+        "-u -g -h -p -C -T -r -t -U -D -R --user --group --host --prompt", no_command="interactive"
+    ),
     "doas": _w("-u -C", no_command="interactive"),
     "run0": _w("-u --user -g --unit --property --description --slice"),
     "env": _w("-u -C -P --unset --chdir", assignments=True, no_command="env-dump"),
@@ -66,44 +68,91 @@ WRAPPERS: dict[str, Wrapper] = {
     "caffeinate": _w("-t -w"),
     "xvfb-run": _w("-n -s -f -e -p --server-args --server-num"),
     "dbus-launch": _w(),
-    "systemd-run": _w("-p -E -u -M -H --unit --property --description --slice --uid --gid "
-                      "--working-directory --on-calendar --on-active --setenv --machine --host"),
+    "systemd-run": _w(
+        "-p -E -u -M -H --unit --property --description --slice --uid --gid "
+        "--working-directory --on-calendar --on-active --setenv --machine --host"
+    ),
     "unshare": _w("--mount-proc --setgroups --propagation"),
     "nsenter": _w("-t -m -u -i -n -p -U -C -S -G -r -w --target"),
     "chroot": _w("--userspec --groups", skip=1),
     "runuser": _w("-u -g -G --user --group", no_command="interactive"),
     "flock": _w("-w -E -c --timeout --conflict-exit-code", skip=1),
-    "op": _w(), "doppler": _w(), "aws-vault": _w(), "dotenv": _w("-f -e -v -c"),
-    "direnv": _w(), "npx": _w("-p --package -c --call"), "bunx": _w("-p --package"),
-    "uvx": _w("--from --with --python"), "pipx": _w("--spec --python"),
+    "op": _w(),
+    "doppler": _w(),
+    "aws-vault": _w(),
+    "dotenv": _w("-f -e -v -c"),
+    "direnv": _w(),
+    "npx": _w("-p --package -c --call"),
+    "bunx": _w("-p --package"),
+    "uvx": _w("--from --with --python"),
+    "pipx": _w("--spec --python"),
     "uv": _w("--with --python -p --project --directory --package --env-file --group --extra"),
-    "poetry": _w("-C --directory -P --project"), "pipenv": _w(), "pdm": _w(), "hatch": _w("-e"),
-    "rye": _w(), "bundle": _w(), "mise": _w(), "asdf": _w(), "devbox": _w(),
-    "conda": _w("-n -p --name --prefix"), "mamba": _w("-n -p --name --prefix"),
-    "npm": _w("-p --package -c --call -w --workspace"), "pnpm": _w(), "yarn": _w(),
-    "entr": _w(), "retry": _w("-t -d --times --delay"), "watch": _w("-n -d -g -q --interval"),
+    "poetry": _w("-C --directory -P --project"),
+    "pipenv": _w(),
+    "pdm": _w(),
+    "hatch": _w("-e"),
+    "rye": _w(),
+    "bundle": _w(),
+    "mise": _w(),
+    "asdf": _w(),
+    "devbox": _w(),
+    "conda": _w("-n -p --name --prefix"),
+    "mamba": _w("-n -p --name --prefix"),
+    "npm": _w("-p --package -c --call -w --workspace"),
+    "pnpm": _w(),
+    "yarn": _w(),
+    "entr": _w(),
+    "retry": _w("-t -d --times --delay"),
+    "watch": _w("-n -d -g -q --interval"),
     "parallel": _w("-j -S --jobs --sshlogin"),
-}  # fmt: skip
+}
 
 # Wrapper spellings that only wrap after a sub-verb: `uv run X`, `npm exec X`, `op run -- X`.
 _VERB_WRAPPERS: dict[str, frozenset[str]] = {
-    "op": frozenset({"run"}), "doppler": frozenset({"run"}), "aws-vault": frozenset({"exec"}),
-    "direnv": frozenset({"exec"}), "uv": frozenset({"run"}), "poetry": frozenset({"run"}),
-    "pipenv": frozenset({"run"}), "pdm": frozenset({"run"}), "hatch": frozenset({"run"}),
-    "rye": frozenset({"run"}), "bundle": frozenset({"exec"}), "mise": frozenset({"exec", "x"}),
-    "asdf": frozenset({"exec"}), "devbox": frozenset({"run"}), "conda": frozenset({"run"}),
-    "mamba": frozenset({"run"}), "npm": frozenset({"exec", "x"}),
-    "pnpm": frozenset({"exec", "dlx"}), "yarn": frozenset({"dlx", "exec"}),
+    "op": frozenset({"run"}),
+    "doppler": frozenset({"run"}),
+    "aws-vault": frozenset({"exec"}),
+    "direnv": frozenset({"exec"}),
+    "uv": frozenset({"run"}),
+    "poetry": frozenset({"run"}),
+    "pipenv": frozenset({"run"}),
+    "pdm": frozenset({"run"}),
+    "hatch": frozenset({"run"}),
+    "rye": frozenset({"run"}),
+    "bundle": frozenset({"exec"}),
+    "mise": frozenset({"exec", "x"}),
+    "asdf": frozenset({"exec"}),
+    "devbox": frozenset({"run"}),
+    "conda": frozenset({"run"}),
+    "mamba": frozenset({"run"}),
+    "npm": frozenset({"exec", "x"}),
+    "pnpm": frozenset({"exec", "dlx"}),
+    "yarn": frozenset({"dlx", "exec"}),
     "dotenv": frozenset({"run", "--"}),
-}  # fmt: skip
+}
 _VERB_SKIP = {"aws-vault": 1, "direnv": 1}  # aws-vault exec PROFILE -- cmd; direnv exec DIR cmd
 
 _LOOKUP_ONLY = frozenset({"type", "which", "whereis", "hash", "help", "man", "tldr", "info"})
 
 
+# Reserved words the grammar sometimes leaves in front of a command (`time { …; }`).
+_RESERVED = frozenset({"{", "}", "(", ")", "!", "then", "do", "else", "elif", "{}"})
+
+
 def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     """Classify ``cmd`` (unwrapping wrappers) and add its findings to the walker."""
+    from opsgate.classify.shell import unknown
+
     for _ in range(12):
+        if cmd.name == "$dynamic":
+            w.add([unknown("a wrapper runs a command whose name is built at run time", cmd.text)])
+            return
+        if cmd.name in _RESERVED:
+            rest = [a for a in cmd.args if a.value not in _RESERVED]
+            if not rest:
+                return
+            cmd = _rebuild(cmd, rest)
+            continue
         special = _SPECIAL.get(cmd.name)
         if special is not None:
             special(cmd, w)
@@ -114,14 +163,19 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
         if inner is _STOP:
             return
         cmd = inner
-    handler = families.handlers().get(cmd.name)
+    handler = families.handler_for(cmd.name)
     if handler is not None:
         w.add(handler(cmd, w))
     _note_download(cmd, w)
 
 
-_DOWNLOAD_TO = {"curl": ("-o", "--output"), "wget": ("-O", "--output-document"),
-                "aria2c": ("-o", "--out"), "http": ("-o", "--output"), "xh": ("-o", "--output")}  # fmt: skip
+_DOWNLOAD_TO = {
+    "curl": ("-o", "--output"),
+    "wget": ("-O", "--output-document"),
+    "aria2c": ("-o", "--out"),
+    "http": ("-o", "--output"),
+    "xh": ("-o", "--output"),
+}
 
 
 def _note_download(cmd: Command, w: Walker) -> None:
@@ -297,13 +351,7 @@ def _unwrap_parallel(cmd: Command, args: list[Arg], w: Walker) -> Command:
 
 
 def _run_inner(cmd: Command, args: list[Arg], w: Walker) -> None:
-    inner = _rebuild(replace(cmd, stdin=None), args)
-    if inner.name == "$dynamic":
-        from opsgate.classify.shell import unknown
-
-        w.add([unknown("the command name is built at run time", cmd.text)])
-        return
-    dispatch(inner, w, [])
+    dispatch(_rebuild(replace(cmd, stdin=None), args), w, [])
 
 
 # --- built-ins with their own meaning -----------------------------------------------------
@@ -360,9 +408,12 @@ def _trap(cmd: Command, w: Walker) -> None:
 
 
 def _command_builtin(cmd: Command, w: Walker) -> None:
-    if cmd.has("-v", "-V"):
-        return  # a lookup, nothing runs
-    rest = [a for a in cmd.args if a.value not in ("-p", "--")]
+    args = list(cmd.args)
+    while args and args[0].value.startswith("-") and args[0].value != "-":
+        if args[0].value in ("-v", "-V"):
+            return  # a lookup, nothing runs
+        args.pop(0)
+    rest = args
     if rest:
         _run_inner(cmd, rest, w)
 
@@ -371,14 +422,26 @@ def _find(cmd: Command, w: Walker) -> None:
     from opsgate.classify.families import filesystem
 
     for inner in filesystem.find_actions(cmd, w):
-        if inner.name == "$dynamic":
-            continue
         dispatch(inner, w, [])
 
 
 def _xargs(cmd: Command, w: Walker) -> None:
-    valued = {"-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter",
-              "--max-args", "--max-procs", "--replace", "--max-lines"}  # fmt: skip
+    valued = {
+        "-a",
+        "-d",
+        "-E",
+        "-I",
+        "-L",
+        "-n",
+        "-P",
+        "-s",
+        "--arg-file",
+        "--delimiter",
+        "--max-args",
+        "--max-procs",
+        "--replace",
+        "--max-lines",
+    }
     args = list(cmd.args)
     i = 0
     replace_str: str | None = None
@@ -428,15 +491,36 @@ def _at(cmd: Command, w: Walker) -> None:
     from opsgate.classify.families import shells
 
     w.add(shells.run_stdin_script(cmd, w, via=cmd.name, default_unknown=True))
-    w.add([Finding("scheduler.add", Impact.CAUTION, Effect.WRITE, cmd.text,
-                   f"schedules a job with {cmd.name}")])  # fmt: skip
+    w.add(
+        [
+            Finding(
+                "scheduler.add",
+                Impact.CAUTION,
+                Effect.WRITE,
+                cmd.text,
+                f"schedules a job with {cmd.name}",
+            )
+        ]
+    )
 
 
 _SPECIAL = {
-    "cd": _cd, "pushd": _cd, "alias": _alias, "eval": _eval, "source": _source, ".": _source,
-    "trap": _trap, "command": _command_builtin, "find": _find, "xargs": _xargs,
-    ":": _noop_data, "true": _noop_data, "false": _noop_data, "at": _at, "batch": _at,
+    "cd": _cd,
+    "pushd": _cd,
+    "alias": _alias,
+    "eval": _eval,
+    "source": _source,
+    ".": _source,
+    "trap": _trap,
+    "command": _command_builtin,
+    "find": _find,
+    "xargs": _xargs,
+    ":": _noop_data,
+    "true": _noop_data,
+    "false": _noop_data,
+    "at": _at,
+    "batch": _at,
     **{name: _lookup_only for name in _LOOKUP_ONLY},
-}  # fmt: skip
+}
 
 _ = Stdin  # re-exported type used by handlers through Command.stdin

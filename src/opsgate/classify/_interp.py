@@ -25,18 +25,40 @@ Shell = Callable[[str], list[Finding]]
 Delete = Callable[[str, bool], list[Finding]]
 
 _SHELL_CALLS = frozenset(
-    {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
-     "subprocess.check_output", "subprocess.Popen", "subprocess.getoutput",
-     "subprocess.getstatusoutput", "os.execv", "os.execvp", "os.execl", "os.execlp",
-     "os.spawnl", "os.spawnv", "pty.spawn", "commands.getoutput", "asyncio.create_subprocess_shell",
-     "asyncio.create_subprocess_exec", "sh.Command"}
-)  # fmt: skip
+    {
+        "os.system",
+        "os.popen",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.execv",
+        "os.execvp",
+        "os.execl",
+        "os.execlp",
+        "os.spawnl",
+        "os.spawnv",
+        "pty.spawn",
+        "commands.getoutput",
+        "asyncio.create_subprocess_shell",
+        "asyncio.create_subprocess_exec",
+        "sh.Command",
+    }
+)
 _DELETE_CALLS = {
-    "shutil.rmtree": True, "os.remove": False, "os.unlink": False, "os.rmdir": False,
-    "os.removedirs": True, "shutil.move": False,
-}  # fmt: skip
-_ENV_DUMPS = frozenset({"os.environ", "os.environ.items", "os.environ.copy", "os.environb",
-                        "os.environ.values"})  # fmt: skip
+    "shutil.rmtree": True,
+    "os.remove": False,
+    "os.unlink": False,
+    "os.rmdir": False,
+    "os.removedirs": True,
+    "shutil.move": False,
+}
+_ENV_DUMPS = frozenset(
+    {"os.environ", "os.environ.items", "os.environ.copy", "os.environb", "os.environ.values"}
+)
 
 
 def _unknown(reason: str, evidence: str) -> Finding:
@@ -85,20 +107,24 @@ class _Python(ast.NodeVisitor):
 
                 text = shlex.join([p for p in parts if p is not None])
         if text is None:
-            self.findings.append(_unknown(f"{name} runs a command built at run time",
-                                          ast.unparse(node)))  # fmt: skip
+            self.findings.append(
+                _unknown(f"{name} runs a command built at run time", ast.unparse(node))
+            )
             return
         self.findings.extend(self.shell(text))
 
     def _delete_call(self, name: str, node: ast.Call) -> None:
-        target = node.args[0] if node.args else (
-            node.func.value if isinstance(node.func, ast.Attribute) else None
+        target = (
+            node.args[0]
+            if node.args
+            else (node.func.value if isinstance(node.func, ast.Attribute) else None)
         )
         recursive = _DELETE_CALLS.get(name, name.endswith("rmtree"))
         path = self._path(target) if target is not None else None
         if path is None:
-            self.findings.append(_unknown(f"{name} deletes a path built at run time",
-                                          ast.unparse(node)))  # fmt: skip
+            self.findings.append(
+                _unknown(f"{name} deletes a path built at run time", ast.unparse(node))
+            )
             return
         self.findings.extend(self.delete(path, recursive))
 
@@ -109,8 +135,9 @@ class _Python(ast.NodeVisitor):
         if code is None:
             self.findings.append(_unknown("exec of code built at run time", ast.unparse(node)))
             return
-        self.findings.extend(analyse_python(code, self.ctx, self.shell, self.delete,
-                                            self.depth + 1))  # fmt: skip
+        self.findings.extend(
+            analyse_python(code, self.ctx, self.shell, self.delete, self.depth + 1)
+        )
 
     def _print_call(self, node: ast.Call) -> None:
         for arg in node.args:
@@ -119,9 +146,14 @@ class _Python(ast.NodeVisitor):
                     isinstance(sub, ast.Call) and _dotted(sub.func) in _ENV_DUMPS
                 ):
                     self.findings.append(
-                        Finding("secrets.env_dump", Impact.CAUTION, Effect.SECRET,
-                                ast.unparse(node)[:200], "prints the process environment")
-                    )  # fmt: skip
+                        Finding(
+                            "secrets.env_dump",
+                            Impact.CAUTION,
+                            Effect.SECRET,
+                            ast.unparse(node)[:200],
+                            "prints the process environment",
+                        )
+                    )
                     return
 
     def _env_read(self, node: ast.Call) -> None:
@@ -129,9 +161,15 @@ class _Python(ast.NodeVisitor):
 
         key = self._literal(node.args[0]) if node.args else None
         if key is None or SECRET_VAR.search(key):
-            self.findings.append(Finding("secrets.read", Impact.CAUTION, Effect.SECRET,
-                                         ast.unparse(node)[:200],
-                                         f"prints the secret variable {key}"))  # fmt: skip
+            self.findings.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    f"prints the secret variable {key}",
+                )
+            )
 
     def _literal(self, node: ast.AST) -> str | None:
         """A string this expression always evaluates to, if it is that simple."""
@@ -141,8 +179,12 @@ class _Python(ast.NodeVisitor):
         if isinstance(node, ast.Name):
             return self.strings.get(node.id)
         if isinstance(node, ast.JoinedStr):
-            parts = [self._literal(v) if not isinstance(v, ast.FormattedValue) else
-                     self._literal(v.value) for v in node.values]  # fmt: skip
+            parts = [
+                self._literal(v)
+                if not isinstance(v, ast.FormattedValue)
+                else self._literal(v.value)
+                for v in node.values
+            ]
             return "".join(p for p in parts if p is not None) if all(
                 p is not None for p in parts) else None  # fmt: skip
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
@@ -206,9 +248,9 @@ def _dotted(node: ast.AST) -> str:
     return ""
 
 
-def analyse_python(code: str, ctx: Context, shell: Shell, delete: Delete, depth: int = 0) -> (
-    list[Finding]
-):
+def analyse_python(
+    code: str, ctx: Context, shell: Shell, delete: Delete, depth: int = 0
+) -> list[Finding]:
     if depth > 4:
         return [_unknown("python code nests exec too deeply", code)]
     try:
@@ -226,47 +268,92 @@ def analyse_python(code: str, ctx: Context, shell: Shell, delete: Delete, depth:
 # --- other interpreters: a narrower reading ------------------------------------------------
 _STRING = r"""(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|`([^`]*)`)"""
 _EXEC_PATTERNS: dict[str, tuple[str, ...]] = {
-    "perl": (r"\bsystem\s*\(?\s*", r"\bexec\s*\(?\s*", r"\bqx\s*[({\[/]?\s*", r"\bopen\s*\(.*?\|\s*"),
-    "ruby": (r"\bsystem\s*\(?\s*", r"\bexec\s*\(?\s*", r"%x\s*[({\[]?\s*", r"\bspawn\s*\(?\s*",
-             r"Open3\.\w+\s*\(?\s*", r"IO\.popen\s*\(?\s*"),
-    "node": (r"\bexecSync\s*\(\s*", r"\bexec\s*\(\s*", r"\bspawnSync\s*\(\s*",
-             r"\bexecFileSync\s*\(\s*", r"\bspawn\s*\(\s*", r"\$\s*"),
-    "php": (r"\bsystem\s*\(\s*", r"\bexec\s*\(\s*", r"\bshell_exec\s*\(\s*",
-            r"\bpassthru\s*\(\s*", r"\bpopen\s*\(\s*", r"\bproc_open\s*\(\s*"),
+    "perl": (
+        r"\bsystem\s*\(?\s*",
+        r"\bexec\s*\(?\s*",
+        r"\bqx\s*[({\[/]?\s*",
+        r"\bopen\s*\(.*?\|\s*",
+    ),
+    "ruby": (
+        r"\bsystem\s*\(?\s*",
+        r"\bexec\s*\(?\s*",
+        r"%x\s*[({\[]?\s*",
+        r"\bspawn\s*\(?\s*",
+        r"Open3\.\w+\s*\(?\s*",
+        r"IO\.popen\s*\(?\s*",
+    ),
+    "node": (
+        r"\bexecSync\s*\(\s*",
+        r"\bexec\s*\(\s*",
+        r"\bspawnSync\s*\(\s*",
+        r"\bexecFileSync\s*\(\s*",
+        r"\bspawn\s*\(\s*",
+        r"\$\s*",
+    ),
+    "php": (
+        r"\bsystem\s*\(\s*",
+        r"\bexec\s*\(\s*",
+        r"\bshell_exec\s*\(\s*",
+        r"\bpassthru\s*\(\s*",
+        r"\bpopen\s*\(\s*",
+        r"\bproc_open\s*\(\s*",
+    ),
     "lua": (r"\bos\.execute\s*\(?\s*", r"\bio\.popen\s*\(?\s*"),
     "awk": (r"\bsystem\s*\(\s*",),
-}  # fmt: skip
+}
 _DELETE_PATTERNS = (
-    r"\brmSync\b", r"\brmdirSync\b", r"\bunlinkSync\b", r"\bremove_tree\b", r"\brmtree\b",
-    r"\brm_rf\b", r"\brm_r\b", r"FileUtils\.rm", r"\bfs\.rm\b", r"\bunlink\s*\(", r"\brmdir\b",
-    r"\bos\.remove\b", r"\bFile\.delete\b", r"\bDir\.rmdir\b",
-)  # fmt: skip
-_HOME_HINTS = re.compile(r"homedir\(\)|\$ENV\{\s*'?HOME|ENV\[\s*['\"]HOME|expand_path\(\s*['\"]~|"
-                         r"['\"]~/?['\"]|['\"]/['\"]|getenv\(\s*['\"]HOME")  # fmt: skip
-_ENV_DUMP = re.compile(r"(console\.log\s*\(\s*process\.env\s*\)|^\s*process\.env\s*;?\s*$|"
-                       r"\bENV\.to_h\b|\bENV\.each\b|%ENV\b|\bgetenv\(\s*\)|\bENVIRON\b|"
-                       r"JSON\.stringify\(\s*process\.env)")  # fmt: skip
+    r"\brmSync\b",
+    r"\brmdirSync\b",
+    r"\bunlinkSync\b",
+    r"\bremove_tree\b",
+    r"\brmtree\b",
+    r"\brm_rf\b",
+    r"\brm_r\b",
+    r"FileUtils\.rm",
+    r"\bfs\.rm\b",
+    r"\bunlink\s*\(",
+    r"\brmdir\b",
+    r"\bos\.remove\b",
+    r"\bFile\.delete\b",
+    r"\bDir\.rmdir\b",
+)
+_HOME_HINTS = re.compile(
+    r"homedir\(\)|\$ENV\{\s*'?HOME|ENV\[\s*['\"]HOME|expand_path\(\s*['\"]~|"
+    r"['\"]~/?['\"]|['\"]/['\"]|getenv\(\s*['\"]HOME"
+)
+_ENV_DUMP = re.compile(
+    r"(console\.log\s*\(\s*process\.env\s*\)|^\s*process\.env\s*;?\s*$|"
+    r"\bENV\.to_h\b|\bENV\.each\b|%ENV\b|\bgetenv\(\s*\)|\bENVIRON\b|"
+    r"JSON\.stringify\(\s*process\.env)"
+)
 
 
-def analyse_script(lang: str, code: str, ctx: Context, shell: Shell, *, printed: bool) -> (
-    list[Finding]
-):
+def analyse_script(
+    lang: str, code: str, ctx: Context, shell: Shell, *, printed: bool
+) -> list[Finding]:
     """Perl/Ruby/Node/PHP/Lua/awk: shell-outs and deletions, read from string literals."""
     findings: list[Finding] = []
     for pattern in _EXEC_PATTERNS.get(lang, ()):
         for m in re.finditer(pattern + "(?=['\"`({\\[/])", code):
-            lit = re.match(_STRING, code[m.end():].lstrip("([{/"))
+            lit = re.match(_STRING, code[m.end() :].lstrip("([{/"))
             if lit is None:
                 findings.append(_unknown(f"{lang} runs a command built at run time", code))
                 continue
             text = next((g for g in lit.groups() if g is not None), "")
-            findings.extend(shell(text.replace("\\\"", "\"").replace("\\'", "'")))
+            findings.extend(shell(text.replace('\\"', '"').replace("\\'", "'")))
     if any(re.search(p, code) for p in _DELETE_PATTERNS):
         if _HOME_HINTS.search(code):
-            findings.append(Finding("filesystem.delete", Impact.DESTRUCTIVE, Effect.WRITE,
-                                    code[:200], f"{lang} code deletes the home directory or /"))  # fmt: skip
+            findings.append(
+                Finding(
+                    "filesystem.delete",
+                    Impact.DESTRUCTIVE,
+                    Effect.WRITE,
+                    code[:200],
+                    f"{lang} code deletes the home directory or /",
+                )
+            )
         else:
-            literal = re.search(_STRING, code[re.search("|".join(_DELETE_PATTERNS), code).end():])  # type: ignore[union-attr]  # searched above
+            literal = re.search(_STRING, code[re.search("|".join(_DELETE_PATTERNS), code).end() :])  # type: ignore[union-attr]  # searched above
             path = next((g for g in literal.groups() if g is not None), None) if literal else None
             if path is None:
                 findings.append(_unknown(f"{lang} code deletes a path built at run time", code))
@@ -276,11 +363,25 @@ def analyse_script(lang: str, code: str, ctx: Context, shell: Shell, *, printed:
                 cmd = Command("rm", (Arg(path),), code[:200])
                 findings.extend(delete_findings(cmd, [Arg(path)], ctx, recursive=True))
     if (printed or "console.log" in code or "print" in code) and _ENV_DUMP.search(code):
-        findings.append(Finding("secrets.env_dump", Impact.CAUTION, Effect.SECRET, code[:200],
-                                f"{lang} code prints the process environment"))  # fmt: skip
+        findings.append(
+            Finding(
+                "secrets.env_dump",
+                Impact.CAUTION,
+                Effect.SECRET,
+                code[:200],
+                f"{lang} code prints the process environment",
+            )
+        )
     elif printed and lang == "node" and re.fullmatch(r"\s*process\.env\s*", code):
-        findings.append(Finding("secrets.env_dump", Impact.CAUTION, Effect.SECRET, code[:200],
-                                "prints the process environment"))  # fmt: skip
+        findings.append(
+            Finding(
+                "secrets.env_dump",
+                Impact.CAUTION,
+                Effect.SECRET,
+                code[:200],
+                "prints the process environment",
+            )
+        )
     if re.search(r"\beval\s*\(\s*(?!['\"])", code) and lang in ("node", "php", "perl", "ruby"):
         findings.append(_unknown(f"{lang} evaluates code built at run time", code))
     return findings

@@ -22,14 +22,78 @@ if TYPE_CHECKING:
 __all__ = ["DECODERS", "FETCHERS", "PRINTERS", "output_of"]
 
 PRINTERS = frozenset({"echo", "printf", "print"})
-FETCHERS = frozenset({"curl", "wget", "fetch", "http", "https", "xh", "aria2c", "lwp-request",
-                      "invoke-webrequest", "iwr", "nc", "ncat", "socat", "gh"})  # fmt: skip
-DECODERS = frozenset({"base64", "base32", "basenc", "xxd", "openssl", "gunzip", "zcat", "gzip",
-                      "bzip2", "bzcat", "xz", "xzcat", "unxz", "zstd", "uudecode", "rev", "tr",
-                      "gpg", "age", "uncompress", "brotli", "lz4"})  # fmt: skip
-_PASSTHROUGH = frozenset({"cat", "tee", "tac", "head", "tail", "sort", "uniq", "cut", "sed",
-                          "awk", "grep", "egrep", "fgrep", "tr", "dos2unix", "col", "fold",
-                          "expand", "paste", "nl", "stdbuf", "cat -", "less", "more"})  # fmt: skip
+FETCHERS = frozenset(
+    {
+        "curl",
+        "wget",
+        "fetch",
+        "http",
+        "https",
+        "xh",
+        "aria2c",
+        "lwp-request",
+        "invoke-webrequest",
+        "iwr",
+        "nc",
+        "ncat",
+        "socat",
+        "gh",
+    }
+)
+DECODERS = frozenset(
+    {
+        "base64",
+        "base32",
+        "basenc",
+        "xxd",
+        "openssl",
+        "gunzip",
+        "zcat",
+        "gzip",
+        "bzip2",
+        "bzcat",
+        "xz",
+        "xzcat",
+        "unxz",
+        "zstd",
+        "uudecode",
+        "rev",
+        "tr",
+        "gpg",
+        "age",
+        "uncompress",
+        "brotli",
+        "lz4",
+    }
+)
+_PASSTHROUGH = frozenset(
+    {
+        "cat",
+        "tee",
+        "tac",
+        "head",
+        "tail",
+        "sort",
+        "uniq",
+        "cut",
+        "sed",
+        "awk",
+        "grep",
+        "egrep",
+        "fgrep",
+        "tr",
+        "dos2unix",
+        "col",
+        "fold",
+        "expand",
+        "paste",
+        "nl",
+        "stdbuf",
+        "cat -",
+        "less",
+        "more",
+    }
+)
 _MAX_TEXT = 256 * 1024
 
 

@@ -726,10 +726,10 @@ class _Walk:
         if special is not None:
             special(self, [w.value for w in words], text)
             return
-        from opsgate.classify.families import handlers
+        from opsgate.classify.families import handler_for
 
         try:
-            handler = handlers().get(name)
+            handler = handler_for(name)
         except Exception as exc:  # a broken family table must fail closed
             self.out.append(_unknown(text, f"command rules unavailable ({type(exc).__name__})"))
             return

@@ -220,7 +220,10 @@ class Walker:
             self.add([unknown("the command contains NUL bytes", script)])
             return
         tree = parse_bash(script)
-        self.walk(tree.root_node, None, 0)
+        root = tree.root_node
+        if root.has_error:
+            self.add([unknown("the shell parser could not read this command", _first_error(root))])
+        self.walk(root, None, 0)
 
     def walk(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         """Visit ``node``; return what it writes to stdout, for the next pipe stage."""
@@ -232,7 +235,6 @@ class Walker:
             )
         kind = node.type
         if kind == "ERROR" or node.is_missing:
-            self.add([unknown("the shell parser could not read this part", _text(node))])
             self._visit_children_for_commands(node, level)
             return None
         handler = _NODE_HANDLERS.get(kind)
@@ -273,6 +275,12 @@ class Walker:
     def _redirected(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         body = node.child_by_field_name("body")
         redirects = [c for c in node.named_children if c is not body]
+        if body is not None and body.type == "pipeline":
+            # The grammar hangs `a | b <<EOF` on the pipeline; bash gives it to `b`.
+            stages = body.named_children
+            for stage in stages[:-1]:
+                stdin = self.walk(stage, stdin, level + 1)
+            body = stages[-1] if stages else None
         stdin, sinks, continuations = self._redirects(redirects, stdin, level)
         out = self.walk(body, stdin, level + 1) if body is not None else None
         out = self._write_sinks(sinks, out, body)
@@ -453,6 +461,11 @@ class Walker:
                 continue
             if kind == "comment":
                 continue
+            if kind in _STATEMENTS:
+                # Not valid bash (`sudo (rm -rf ~)`); whatever it is, it is not allowed blind.
+                self.add([unknown("a statement where a word was expected", _text(child))])
+                self.walk(child, None, level + 1)
+                continue
             name_seen = True
             words.extend(self._split(child))
         stdin, sinks, continuations = self._redirects(redirects, stdin, level)
@@ -614,6 +627,16 @@ class Walker:
         return None
 
 
+def _first_error(root: Node) -> str:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            return _text(node) or f"(missing {node.type})"
+        stack.extend(reversed(node.children))
+    return _text(root)
+
+
 def _substitutions(node: Node) -> Iterator[Node]:
     for child in node.children:
         if child.type in ("command_substitution", "process_substitution"):
@@ -641,6 +664,25 @@ def unknown(reason: str, evidence: str) -> Finding:
     return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, _short(evidence), reason)
 
 
+_STATEMENTS = frozenset(
+    {
+        "subshell",
+        "compound_statement",
+        "pipeline",
+        "list",
+        "command",
+        "redirected_statement",
+        "if_statement",
+        "while_statement",
+        "for_statement",
+        "case_statement",
+        "function_definition",
+        "negated_command",
+        "c_style_for_statement",
+        "declaration_command",
+        "variable_assignments",
+    }
+)
 _SKIP = frozenset({"comment", "heredoc_start", "heredoc_end", "file_descriptor"})
 
 _NodeHandler = Callable[[Walker, Node, Stdin | None, int], Stdin | None]

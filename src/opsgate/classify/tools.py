@@ -19,30 +19,72 @@ Shell = Callable[[str, str | None], list[Finding]]
 
 def _f(category: str, impact: Impact, effect: Effect, evidence: str, reason: str,
        target: str | None = None, env: Environment | None = None) -> Finding:  # fmt: skip
-    return Finding(category, impact, effect, evidence[:200], reason, target, env,
-                   "agent workspace" if env is Environment.LOCAL else None)  # fmt: skip
+    return Finding(
+        category,
+        impact,
+        effect,
+        evidence[:200],
+        reason,
+        target,
+        env,
+        "agent workspace" if env is Environment.LOCAL else None,
+    )
 
 
 def classify_file_tool(
     tool: str, tool_input: dict[str, Any], ws: Workspace, cwd: str | None, shell: Shell
 ) -> list[Finding]:
-    path_value = tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get(
-        "path")
+    path_value = (
+        tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
+    )
     if not isinstance(path_value, str) or not path_value:
-        return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, json.dumps(tool_input)[:200],
-                   f"{tool} without a file path")]  # fmt: skip
+        return [
+            _f(
+                "unknown",
+                Impact.CAUTION,
+                Effect.UNKNOWN,
+                json.dumps(tool_input)[:200],
+                f"{tool} without a file path",
+            )
+        ]
     full = ws.expand(path_value, cwd) or path_value
     if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
         if is_secret_path(full):
-            return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, path_value,
-                       f"reads {path_value}, which holds credentials", full)]  # fmt: skip
+            return [
+                _f(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    path_value,
+                    f"reads {path_value}, which holds credentials",
+                    full,
+                )
+            ]
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
     reason = protected_reason(full, ws)
     if reason:
-        return [_f("filesystem.protected_write", Impact.CAUTION, Effect.WRITE, path_value,
-                   f"{tool} writes {full}: {reason}", full, Environment.LOCAL)]  # fmt: skip
-    findings = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, path_value,
-                   f"{tool} edits {path_value}", full, Environment.LOCAL)]  # fmt: skip
+        return [
+            _f(
+                "filesystem.protected_write",
+                Impact.CAUTION,
+                Effect.WRITE,
+                path_value,
+                f"{tool} writes {full}: {reason}",
+                full,
+                Environment.LOCAL,
+            )
+        ]
+    findings = [
+        _f(
+            "filesystem.write",
+            Impact.SAFE,
+            Effect.LOCAL,
+            path_value,
+            f"{tool} edits {path_value}",
+            full,
+            Environment.LOCAL,
+        )
+    ]
     findings += _content_findings(full, tool_input, shell)
     return findings
 
@@ -68,8 +110,14 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
     script = text if lang == "sh" else _python_as_shell(text)
     found = shell(script, None) if script is not None else []
     return [
-        _f(f.category, f.impact, Effect.WRITE, path,
-           f"the file it writes would {f.reason}", f.target)  # fmt: skip
+        _f(
+            f.category,
+            f.impact,
+            Effect.WRITE,
+            path,
+            f"the file it writes would {f.reason}",
+            f.target,
+        )
         for f in found
         if f.impact is Impact.DESTRUCTIVE and f.effect is Effect.WRITE
     ]
@@ -83,36 +131,19 @@ def _python_as_shell(text: str) -> str | None:
 
 
 # --- URLs -------------------------------------------------------------------------------------
-_METADATA_HOSTS = frozenset(
-    {"169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23",
-     "metadata.google.internal", "metadata", "metadata.azure.com", "100.100.100.200",
-     "metadata.tencentyun.com", "169.254.0.23", "192.0.0.192", "metadata.platformequinix.com"}
-)  # fmt: skip
 
 
 def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    host = host.strip("[]")
     try:
-        return ipaddress.ip_address(host)
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        pass
-    try:  # decimal (2852039166), hex (0xa9fea9fe) and octal forms of IPv4
-        if re.fullmatch(r"0x[0-9a-fA-F]+|\d+|0[0-7]+", host):
-            return ipaddress.IPv4Address(int(host, 0) if not host.startswith("0") or
-                                         host.startswith("0x") else int(host, 8))  # fmt: skip
-    except (ValueError, ipaddress.AddressValueError):
         return None
-    return None
 
 
 def is_metadata_host(host: str) -> bool:
-    lowered = host.lower().strip("[]").rstrip(".")
-    if lowered in _METADATA_HOSTS:
-        return True
-    if re.match(r"^169\.254\.169\.254\.", lowered) or lowered.endswith(".metadata.google.internal"):
-        return True  # DNS wildcard services resolving an embedded address (nip.io, sslip.io)
-    ip = _ip(lowered)
-    return ip is not None and (ip.is_link_local or str(ip) in _METADATA_HOSTS)
+    from opsgate.classify.families.network import is_metadata_host as check
+
+    return check(host)
 
 
 def classify_url(url: str) -> list[Finding]:
@@ -122,13 +153,28 @@ def classify_url(url: str) -> list[Finding]:
     except ValueError:
         return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, url, "a URL that does not parse")]
     if is_metadata_host(host):
-        return [_f("secrets.cloud_metadata", Impact.CAUTION, Effect.SECRET, url,
-                   "reads the cloud metadata service, which hands out instance credentials",
-                   host)]  # fmt: skip
+        return [
+            _f(
+                "secrets.cloud_metadata",
+                Impact.CAUTION,
+                Effect.SECRET,
+                url,
+                "reads the cloud metadata service, which hands out instance credentials",
+                host,
+            )
+        ]
     ip = _ip(host)
     if ip is not None and ip.is_private and not ip.is_loopback:
-        return [_f("network.internal", Impact.CAUTION, Effect.UNKNOWN, url,
-                   f"fetches from the internal address {host}", host)]  # fmt: skip
+        return [
+            _f(
+                "network.internal",
+                Impact.CAUTION,
+                Effect.UNKNOWN,
+                url,
+                f"fetches from the internal address {host}",
+                host,
+            )
+        ]
     if parts.scheme == "file":
         return classify_url_file(parts.path)
     return [_f("network.read", Impact.SAFE, Effect.READ, url, f"fetches {host}")]
@@ -141,18 +187,24 @@ def classify_url_file(path: str) -> list[Finding]:
 
 
 # --- MCP ---------------------------------------------------------------------------------------
-_DESTROY = re.compile(r"(^|[_\-])(delete|drop|remove|destroy|purge|truncate|flush|wipe|uninstall|"
-                      r"terminate|erase|reset|clear|kill|unlink|rm)([_\-]|$)")  # fmt: skip
-_WRITE = re.compile(r"(^|[_\-])(create|update|set|put|write|insert|apply|scale|merge|push|move|"
-                    r"rename|restart|deploy|exec|execute|run|install|patch|edit|upsert|replace|"
-                    r"add|post|send|publish|start|stop|rollback|upload|commit|close|lock|"
-                    r"approve|assign|trigger|invoke|modify|enable|disable|grant|revoke|"
-                    r"copy|import|sync|fork|transfer|archive|cordon|drain|label|annotate)"
-                    r"([_\-]|$)")  # fmt: skip
-_READ = re.compile(r"(^|[_\-])(get|list|read|describe|search|find|count|aggregate|query|fetch|"
-                   r"show|view|logs?|status|explain|inspect|check|diff|info|stats|schema|"
-                   r"tables|browse|download|lookup|resolve|whoami|version|ping|health|top)"
-                   r"([_\-]|$)")  # fmt: skip
+_DESTROY = re.compile(
+    r"(^|[_\-])(delete|drop|remove|destroy|purge|truncate|flush|wipe|uninstall|"
+    r"terminate|erase|reset|clear|kill|unlink|rm)([_\-]|$)"
+)
+_WRITE = re.compile(
+    r"(^|[_\-])(create|update|set|put|write|insert|apply|scale|merge|push|move|"
+    r"rename|restart|deploy|exec|execute|run|install|patch|edit|upsert|replace|"
+    r"add|post|send|publish|start|stop|rollback|upload|commit|close|lock|"
+    r"approve|assign|trigger|invoke|modify|enable|disable|grant|revoke|"
+    r"copy|import|sync|fork|transfer|archive|cordon|drain|label|annotate)"
+    r"([_\-]|$)"
+)
+_READ = re.compile(
+    r"(^|[_\-])(get|list|read|describe|search|find|count|aggregate|query|fetch|"
+    r"show|view|logs?|status|explain|inspect|check|diff|info|stats|schema|"
+    r"tables|browse|download|lookup|resolve|whoami|version|ping|health|top)"
+    r"([_\-]|$)"
+)
 _SQL_KEYS = ("sql", "query", "statement", "sql_query")
 _CMD_KEYS = ("command", "cmd", "script", "shell_command")
 
@@ -171,8 +223,9 @@ def classify_mcp(
     name = (parts[2] if len(parts) > 2 else tool).lower()
     target = f"mcp:{server}"
     remote_repo = "repo" in args or "owner" in args or "repository" in args
-    findings = None if remote_repo else _by_arguments(name, server, args, ws, cwd, shell, sql,
-                                                      target)  # fmt: skip
+    findings = (
+        None if remote_repo else _by_arguments(name, server, args, ws, cwd, shell, sql, target)
+    )
     if findings is not None:
         return findings
     return _by_name(name, server, args, target)
@@ -187,7 +240,8 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
                                                   "mssql", "supabase", "neon", "bigquery")
                                        or "sql" in name or "query" in name):  # fmt: skip
             return [_with_target(f, target) for f in sql(value)] or [
-                _f("database.read", Impact.SAFE, Effect.READ, value, "an empty query")]
+                _f("database.read", Impact.SAFE, Effect.READ, value, "an empty query")
+            ]
     for key in _CMD_KEYS:
         value = args.get(key)
         if isinstance(value, list):
@@ -218,8 +272,16 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
         zone = ws.zone(src_full)
         if zone in (Zone.PROJECT_ROOT, Zone.PROJECT_GIT, Zone.SYSTEM, Zone.HOME, Zone.ROOT,
                     Zone.PROJECT_ANCESTOR):  # fmt: skip
-            return [_f("filesystem.move", Impact.DESTRUCTIVE, Effect.WRITE, source,
-                       f"moves {source} ({zone.value}) away", src_full)]  # fmt: skip
+            return [
+                _f(
+                    "filesystem.move",
+                    Impact.DESTRUCTIVE,
+                    Effect.WRITE,
+                    source,
+                    f"moves {source} ({zone.value}) away",
+                    src_full,
+                )
+            ]
         return classify_file_tool("Write", {"file_path": dest}, ws, cwd, shell)
     path = args.get("path") or args.get("file_path")
     if not isinstance(path, str) or ws.expand(path, cwd) is None:
@@ -239,31 +301,97 @@ def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[
         from opsgate.classify.families.git import is_protected_branch
 
         if is_protected_branch(branch) and "pull_request" not in name:
-            return [_f("vcs.push_protected", Impact.CAUTION, Effect.WRITE, evidence,
-                       f"writes to the protected branch {branch}", f"github:{branch}")]  # fmt: skip
-        if not ("merge" in name):
-            return [_f("vcs.push", Impact.SAFE, Effect.LOCAL, evidence,
-                       f"writes to the branch {branch}")]  # fmt: skip
+            return [
+                _f(
+                    "vcs.push_protected",
+                    Impact.CAUTION,
+                    Effect.WRITE,
+                    evidence,
+                    f"writes to the protected branch {branch}",
+                    f"github:{branch}",
+                )
+            ]
+        if "merge" not in name:
+            return [
+                _f(
+                    "vcs.push",
+                    Impact.SAFE,
+                    Effect.LOCAL,
+                    evidence,
+                    f"writes to the branch {branch}",
+                )
+            ]
     if "pull_request" in name and "create" in name:
         return [_f("vcs.pull_request", Impact.SAFE, Effect.LOCAL, evidence, "opens a pull request")]
-    if "secret" in json.dumps(args).lower() and _READ.search(name):
-        if args.get("output") in ("yaml", "json") or "value" in name:
-            return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, evidence,
-                       "reads a secret's value", target)]  # fmt: skip
+    if (
+        "secret" in json.dumps(args).lower()
+        and _READ.search(name)
+        and (args.get("output") in ("yaml", "json") or "value" in name)
+    ):
+        return [
+            _f(
+                "secrets.read",
+                Impact.CAUTION,
+                Effect.SECRET,
+                evidence,
+                "reads a secret's value",
+                target,
+            )
+        ]
     if _is_empty_filter_delete(name, args) or _DESTROY.search(name):
-        return [_f("mcp.destructive", Impact.DESTRUCTIVE, Effect.WRITE, evidence,
-                   f"{name} deletes or destroys data on {server}", target)]  # fmt: skip
+        return [
+            _f(
+                "mcp.destructive",
+                Impact.DESTRUCTIVE,
+                Effect.WRITE,
+                evidence,
+                f"{name} deletes or destroys data on {server}",
+                target,
+            )
+        ]
     if _WRITE.search(name):
-        return [_f("mcp.write", Impact.CAUTION, Effect.WRITE, evidence,
-                   f"{name} changes state on {server}", target)]  # fmt: skip
+        return [
+            _f(
+                "mcp.write",
+                Impact.CAUTION,
+                Effect.WRITE,
+                evidence,
+                f"{name} changes state on {server}",
+                target,
+            )
+        ]
     if _READ.search(name) or not name:
         if "pipeline" in args and re.search(r"\$(out|merge)\b", json.dumps(args)):
-            return [_f("database.write", Impact.CAUTION, Effect.WRITE, evidence,
-                       "an aggregation that writes ($out/$merge)", target)]  # fmt: skip
-        return [_f("mcp.read", Impact.SAFE, Effect.READ, evidence, f"{name} reads from {server}",
-                   target)]  # fmt: skip
-    return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence,
-               f"the MCP tool {name} on {server} is not known to be read-only", target)]  # fmt: skip
+            return [
+                _f(
+                    "database.write",
+                    Impact.CAUTION,
+                    Effect.WRITE,
+                    evidence,
+                    "an aggregation that writes ($out/$merge)",
+                    target,
+                )
+            ]
+        return [
+            _f(
+                "mcp.read",
+                Impact.SAFE,
+                Effect.READ,
+                evidence,
+                f"{name} reads from {server}",
+                target,
+            )
+        ]
+    return [
+        _f(
+            "unknown",
+            Impact.CAUTION,
+            Effect.UNKNOWN,
+            evidence,
+            f"the MCP tool {name} on {server} is not known to be read-only",
+            target,
+        )
+    ]
 
 
 def _is_empty_filter_delete(name: str, args: dict[str, Any]) -> bool:

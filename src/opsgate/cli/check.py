@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from opsgate.errors import InputError
@@ -19,8 +19,11 @@ def register(sub: Any) -> None:
         help="decide one action and explain the decision",
         description="Classify and decide one action, without running it.",
     )
-    p.add_argument("--tool", default="Bash",
-                   help="agent tool: Bash, PowerShell, Read, Write, Edit, WebFetch, mcp__srv__tool")  # fmt: skip
+    p.add_argument(
+        "--tool",
+        default="Bash",
+        help="agent tool: Bash, PowerShell, Read, Write, Edit, WebFetch, mcp__srv__tool",
+    )
     p.add_argument("--cwd", help="working directory the agent is in (default: current)")
     p.add_argument("--project", help="project directory (default: --cwd)")
     p.add_argument("--path", help="file path, for Read/Write/Edit")
@@ -38,11 +41,13 @@ def _tool_input(ns: argparse.Namespace) -> dict[str, Any]:
         try:
             data = json.loads(ns.input)
         except json.JSONDecodeError as exc:
-            raise InputError(f"--input is not valid JSON: {exc}",
-                             hint="pass a JSON object, e.g. --input '{\"sql\": \"SELECT 1\"}'") from exc  # fmt: skip
+            raise InputError(
+                f"--input is not valid JSON: {exc}",
+                hint='pass a JSON object, e.g. --input \'{"sql": "SELECT 1"}\'',
+            ) from exc
         if not isinstance(data, dict):
             raise InputError("--input must be a JSON object")
-        return data
+        return dict(data)
     if ns.tool in ("Bash", "PowerShell"):
         if not ns.command:
             raise InputError("no command given", hint="opsgate check -- 'rm -rf build'")
@@ -53,20 +58,21 @@ def _tool_input(ns: argparse.Namespace) -> dict[str, Any]:
         return {"url": ns.url, "prompt": ""}
     if not ns.path:
         raise InputError(f"{ns.tool} needs --path")
-    data: dict[str, Any] = {"file_path": ns.path}
+    fields: dict[str, Any] = {"file_path": ns.path}
     if ns.content is not None:
-        data["content"] = ns.content
-    return data
+        fields["content"] = ns.content
+    return fields
 
 
 def run(ns: argparse.Namespace) -> int:
     from opsgate.guard import evaluate, load_configured_policy
     from opsgate.models import Action
 
-    cwd = os.path.abspath(ns.cwd) if ns.cwd else os.getcwd()
+    cwd = str(Path(ns.cwd).resolve() if ns.cwd else Path.cwd())
     policy = load_configured_policy(ns.policy)
-    action = Action("", ns.tool, _tool_input(ns), cwd=cwd, project_dir=ns.project or cwd,
-                    agent="cli")  # fmt: skip
+    action = Action(
+        "", ns.tool, _tool_input(ns), cwd=cwd, project_dir=ns.project or cwd, agent="cli"
+    )
     decision = evaluate(action, policy)
     if ns.json:
         print(json.dumps(decision.to_json(), indent=2))
@@ -79,11 +85,15 @@ def _explain(decision: Any) -> None:
     from opsgate.models import Verdict
 
     c = decision.classification
-    mark = {Verdict.ALLOW: "ALLOW", Verdict.REQUIRE_APPROVAL: "REQUIRE APPROVAL",
-            Verdict.DENY: "DENY"}[decision.verdict]  # fmt: skip
+    mark = {
+        Verdict.ALLOW: "ALLOW",
+        Verdict.REQUIRE_APPROVAL: "REQUIRE APPROVAL",
+        Verdict.DENY: "DENY",
+    }[decision.verdict]
     out = sys.stdout
-    out.write(f"{mark}  (impact {decision.impact.label}, environment "
-              f"{decision.environment.label})\n")  # fmt: skip
+    out.write(
+        f"{mark}  (impact {decision.impact.label}, environment {decision.environment.label})\n"
+    )
     out.write(f"  decided by: {decision.decided_by}\n")
     out.write(f"  environment source: {decision.env_source}\n")
     for reason in decision.reasons:

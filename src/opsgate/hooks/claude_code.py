@@ -15,7 +15,10 @@ import signal
 import sys
 from collections.abc import Sequence
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opsgate.models import Action, Decision
 
 __all__ = ["main", "respond"]
 
@@ -46,7 +49,7 @@ def main(argv: Sequence[str] = ()) -> int:
         return code
     except _Overrun:
         return _block(f"the decision took longer than {WATCHDOG_SECONDS:.0f} s")
-    except BaseException as exc:  # noqa: BLE001 — fail closed on anything, even SystemExit
+    except BaseException as exc:
         return _block(f"internal error: {type(exc).__name__}: {exc}"[:500])
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -114,10 +117,8 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return payload
 
 
-def _audit(action: object, decision: object) -> None:
+def _audit(action: Action, decision: Decision) -> None:
     """Record the decision; if it cannot be recorded, the answer is deny (safeguard 5)."""
-    try:
-        from opsgate.hooks._audit import record_decision
-    except ImportError:
-        return
+    from opsgate.hooks._audit import record_decision
+
     record_decision(action, decision)  # raises → main() exits 2

@@ -20,16 +20,28 @@ from opsgate.policy.model import Policy, Rule
 __all__ = ["decide", "decide_failure"]
 
 _TOOL_KINDS = {
-    "Bash": "shell.exec", "PowerShell": "shell.exec", "Read": "file.read",
-    "NotebookRead": "file.read", "Grep": "file.read", "Glob": "file.read", "LS": "file.read",
-    "Write": "file.write", "Edit": "file.write", "MultiEdit": "file.write",
-    "NotebookEdit": "file.write", "WebFetch": "network.request",
-}  # fmt: skip
+    "Bash": "shell.exec",
+    "PowerShell": "shell.exec",
+    "Read": "file.read",
+    "NotebookRead": "file.read",
+    "Grep": "file.read",
+    "Glob": "file.read",
+    "LS": "file.read",
+    "Write": "file.write",
+    "Edit": "file.write",
+    "MultiEdit": "file.write",
+    "NotebookEdit": "file.write",
+    "WebFetch": "network.request",
+}
 _CATEGORY_KINDS = {
-    "vcs.push": "git.push", "vcs.force_push": "git.push", "vcs.push_protected": "git.push",
-    "vcs.push_delete": "git.push", "secrets.read": "file.read",
-    "filesystem.protected_write": "file.write", "filesystem.delete": "file.delete",
-}  # fmt: skip
+    "vcs.push": "git.push",
+    "vcs.force_push": "git.push",
+    "vcs.push_protected": "git.push",
+    "vcs.push_delete": "git.push",
+    "secrets.read": "file.read",
+    "filesystem.protected_write": "file.write",
+    "filesystem.delete": "file.delete",
+}
 
 
 def action_kind(tool: str) -> str:
@@ -92,12 +104,17 @@ def _safeguard_secrets(action: Action, c: Classification, policy: Policy) -> Dec
     if not any(f.effect is Effect.SECRET for f in c.findings):
         return None
     return _decision(
-        c, Verdict.DENY, "safeguard.secrets",
-        ["Reading secret values is never allowed (immutable safeguard): the agent may learn "
-         "that a secret exists, never its value.", *_evidence(c, (Effect.SECRET,))],
-        "check for the secret's presence instead (e.g. `test -n \"$NAME\"`, list names only), "
+        c,
+        Verdict.DENY,
+        "safeguard.secrets",
+        [
+            "Reading secret values is never allowed (immutable safeguard): the agent may learn "
+            "that a secret exists, never its value.",
+            *_evidence(c, (Effect.SECRET,)),
+        ],
+        'check for the secret\'s presence instead (e.g. `test -n "$NAME"`, list names only), '
         "or have opsgate run the operation that needs it",
-    )  # fmt: skip
+    )
 
 
 def _access(action: Action, c: Classification, policy: Policy) -> Decision | None:
@@ -106,13 +123,21 @@ def _access(action: Action, c: Classification, policy: Policy) -> Decision | Non
     if hit is None or hit.access == "full":
         return None
     if hit.access == "no_access":
-        return _decision(c, Verdict.DENY, f"access.{hit.name}",
-                         [f"Agents have no access to {hit.kind} {hit.name}."],
-                         "ask an owner to change its access level, or do this by hand")  # fmt: skip
+        return _decision(
+            c,
+            Verdict.DENY,
+            f"access.{hit.name}",
+            [f"Agents have no access to {hit.kind} {hit.name}."],
+            "ask an owner to change its access level, or do this by hand",
+        )
     if c.is_write:
-        return _decision(c, Verdict.DENY, f"access.{hit.name}",
-                         [f"{hit.kind} {hit.name} is read-only for agents; this is a write."],
-                         "reads are allowed; ask an owner for Full Access to write")  # fmt: skip
+        return _decision(
+            c,
+            Verdict.DENY,
+            f"access.{hit.name}",
+            [f"{hit.kind} {hit.name} is read-only for agents; this is a write."],
+            "reads are allowed; ask an owner for Full Access to write",
+        )
     return None
 
 
@@ -122,22 +147,32 @@ def _production_protection(action: Action, c: Classification, policy: Policy) ->
     if c.environment is not Environment.PRODUCTION:
         return None
     return _decision(
-        c, Verdict.DENY, "settings.production_protection",
-        [f"Production Protection is active: agents cannot make changes to production "
-         f"targets (environment production: {c.env_source}).",
-         *_evidence(c, (Effect.WRITE, Effect.UNKNOWN))],
+        c,
+        Verdict.DENY,
+        "settings.production_protection",
+        [
+            f"Production Protection is active: agents cannot make changes to production "
+            f"targets (environment production: {c.env_source}).",
+            *_evidence(c, (Effect.WRITE, Effect.UNKNOWN)),
+        ],
         "perform the action manually, or have an owner temporarily disable Production "
         "Protection (Settings → Agent Controls), act with approval, and re-enable it",
-    )  # fmt: skip
+    )
 
 
 def _write_actions(action: Action, c: Classification, policy: Policy) -> Decision | None:
     if policy.settings.write_actions or not c.is_write:
         return None
-    return _decision(c, Verdict.DENY, "settings.write_actions",
-                     ["Write Actions are disabled for agents in this organisation.",
-                      *_evidence(c, (Effect.WRITE, Effect.UNKNOWN))],
-                     "an owner or admin can enable Write Actions in Agent Controls")  # fmt: skip
+    return _decision(
+        c,
+        Verdict.DENY,
+        "settings.write_actions",
+        [
+            "Write Actions are disabled for agents in this organisation.",
+            *_evidence(c, (Effect.WRITE, Effect.UNKNOWN)),
+        ],
+        "an owner or admin can enable Write Actions in Agent Controls",
+    )
 
 
 def _kinds(action: Action, c: Classification) -> dict[str, list[str]]:
@@ -160,13 +195,19 @@ def _rules_and_default(action: Action, c: Classification, policy: Policy) -> Dec
     if c.is_write:
         what = "an unknown effect" if c.effect is Effect.UNKNOWN else "a write action"
         return _decision(
-            c, Verdict.REQUIRE_APPROVAL, "default.write",
-            [f"This is {what}; every write action needs a human's approval.",
-             *_evidence(c, (Effect.WRITE, Effect.UNKNOWN))],
-            _suggest(action, c), policy,
-        )  # fmt: skip
-    return _decision(c, Verdict.ALLOW, "default.read",
-                     ["Reads and ordinary workspace work are allowed."])  # fmt: skip
+            c,
+            Verdict.REQUIRE_APPROVAL,
+            "default.write",
+            [
+                f"This is {what}; every write action needs a human's approval.",
+                *_evidence(c, (Effect.WRITE, Effect.UNKNOWN)),
+            ],
+            _suggest(action, c),
+            policy,
+        )
+    return _decision(
+        c, Verdict.ALLOW, "default.read", ["Reads and ordinary workspace work are allowed."]
+    )
 
 
 def _apply_rule(rule: Rule, c: Classification, policy: Policy) -> Decision:
@@ -174,12 +215,25 @@ def _apply_rule(rule: Rule, c: Classification, policy: Policy) -> Decision:
     where = f"rule {rule.id}" + (f" (line {rule.line})" if rule.line else "")
     if rule.effect is Verdict.ALLOW and c.is_write:
         # An allow rule never removes the human from a write (safeguard 2).
-        return _decision(c, Verdict.REQUIRE_APPROVAL, "safeguard.no_auto_approve",
-                         [f"{where} allows this, but every write action needs a human's "
-                          "approval; an allow rule cannot lift that.", reason], policy=policy)  # fmt: skip
+        return _decision(
+            c,
+            Verdict.REQUIRE_APPROVAL,
+            "safeguard.no_auto_approve",
+            [
+                f"{where} allows this, but every write action needs a human's "
+                "approval; an allow rule cannot lift that.",
+                reason,
+            ],
+            policy=policy,
+        )
     if rule.effect is Verdict.DENY:
-        return _decision(c, Verdict.DENY, rule.id, [reason, f"decided by {where}"],
-                         "ask a human to do this by hand if it is really needed")  # fmt: skip
+        return _decision(
+            c,
+            Verdict.DENY,
+            rule.id,
+            [reason, f"decided by {where}"],
+            "ask a human to do this by hand if it is really needed",
+        )
     return _decision(c, rule.effect, rule.id, [reason, f"decided by {where}"], policy=policy)
 
 

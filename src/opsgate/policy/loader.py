@@ -19,8 +19,14 @@ from opsgate.policy.model import Policy, Rule, Settings
 __all__ = ["load_policy", "parse_policy", "schema"]
 
 _SCHEMA_PATH = Path(__file__).with_name("schema.json")
-_KINDS = {"servers": "server", "sites": "site", "databases": "database", "backups": "backup",
-          "clusters": "cluster", "targets": "target"}  # fmt: skip
+_KINDS = {
+    "servers": "server",
+    "sites": "site",
+    "databases": "database",
+    "backups": "backup",
+    "clusters": "cluster",
+    "targets": "target",
+}
 
 
 def schema() -> dict[str, Any]:
@@ -53,8 +59,10 @@ def parse_policy(text: str, name: str = "<policy>") -> Policy:
         raise PolicyError(f"{name}{line}: invalid YAML: {problem}",
                           hint="fix the YAML syntax at that line") from exc  # fmt: skip
     if data is None:
-        raise PolicyError(f"{name}: the policy file is empty",
-                          hint="an empty policy is an error; start from `version: 1`")  # fmt: skip
+        raise PolicyError(
+            f"{name}: the policy file is empty",
+            hint="an empty policy is an error; start from `version: 1`",
+        )
     _validate(data, root, name)
     return _build(data, root, name)
 
@@ -89,9 +97,8 @@ def _line_of(node: Any, path: list[Any]) -> int:
             nxt = value[key]
         elif isinstance(value, list):
             for k, v in value:
-                if isinstance(k, object) and getattr(k, "value", None) == key:
+                if getattr(k, "value", None) == key:
                     nxt = v
-                    line = k.start_mark.line + 1
                     break
         if nxt is None:
             break
@@ -148,6 +155,8 @@ def _rule(index: int, raw: dict[str, Any], root: Any) -> Rule:
 def _duration(text: str) -> int:
     m = re.fullmatch(r"(\d+)([smhd])", text)
     if m is None:
-        raise PolicyError(f"approval_ttl {text!r} is not a duration",
-                          hint="use a number and a unit: 90s, 15m, 2h, 1d")  # fmt: skip
+        raise PolicyError(
+            f"approval_ttl {text!r} is not a duration",
+            hint="use a number and a unit: 90s, 15m, 2h, 1d",
+        )
     return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]

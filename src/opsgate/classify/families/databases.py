@@ -208,7 +208,7 @@ def _sql_client(
 
 
 # Scratch locations: a database file here is a throwaway, like any temp file.
-_SCRATCH = ("/tmp/", "/var/tmp/")  # noqa: S108 - matched against, never created
+_SCRATCH = ("/tmp/", "/var/tmp/")
 
 
 def _sqlite(cmd: Command, ctx: Context) -> list[Finding]:

@@ -23,9 +23,18 @@ __all__ = ["HANDLERS", "find_actions", "redirect_write"]
 
 # Zones whose deletion loses data that cannot be recovered from the project.
 _DESTRUCTIVE_ZONES = frozenset(
-    {Zone.DEVICE, Zone.ROOT, Zone.SYSTEM, Zone.HOME, Zone.HOME_FILE, Zone.PROJECT_ROOT,
-     Zone.PROJECT_ANCESTOR, Zone.PROJECT_GIT, Zone.OTHER}
-)  # fmt: skip
+    {
+        Zone.DEVICE,
+        Zone.ROOT,
+        Zone.SYSTEM,
+        Zone.HOME,
+        Zone.HOME_FILE,
+        Zone.PROJECT_ROOT,
+        Zone.PROJECT_ANCESTOR,
+        Zone.PROJECT_GIT,
+        Zone.OTHER,
+    }
+)
 _GLOB = re.compile(r"[*?\[]")
 _PURE_WILDCARD = re.compile(r"^(?:[.*?]|\[[^\]]*\])+$")
 
@@ -79,7 +88,7 @@ def _locate_dynamic(text: str, ws: Workspace, cwd: str | None) -> tuple[Zone, st
         return Zone.UNKNOWN, text
     directory = head.rsplit("/", 1)[0] or "/"
     full = ws.expand(directory, cwd)
-    if full is None or "$" in text[len(head):].split("/", 1)[-1] and "/" in text[len(head):]:
+    if full is None or ("$" in text[len(head) :].split("/", 1)[-1] and "/" in text[len(head) :]):
         return Zone.UNKNOWN, text
     zone = ws.zone(full + "/x")
     if zone in (Zone.PROJECT_DISPOSABLE, Zone.TEMP, Zone.HARMLESS):
@@ -102,23 +111,37 @@ def delete_findings(
         if zone is Zone.UNKNOWN:
             out.append(
                 _finding(
-                    "filesystem.delete", Impact.CAUTION, Effect.UNKNOWN, cmd,
-                    f"{verb} {arg.value}, a path only known at run time", path,
+                    "filesystem.delete",
+                    Impact.CAUTION,
+                    Effect.UNKNOWN,
+                    cmd,
+                    f"{verb} {arg.value}, a path only known at run time",
+                    path,
                 )
-            )  # fmt: skip
+            )
         elif zone in _DESTRUCTIVE_ZONES or (zone is Zone.PROJECT and recursive):
             what = zone.value if zone is not Zone.PROJECT else "source files in the project"
             out.append(
                 _finding(
-                    "filesystem.delete", Impact.DESTRUCTIVE, Effect.WRITE, cmd,
-                    f"{verb} {path} ({what})", path,
+                    "filesystem.delete",
+                    Impact.DESTRUCTIVE,
+                    Effect.WRITE,
+                    cmd,
+                    f"{verb} {path} ({what})",
+                    path,
                 )
-            )  # fmt: skip
+            )
         elif zone is not Zone.HARMLESS:
             out.append(
-                _finding("filesystem.delete", Impact.SAFE, Effect.LOCAL, cmd,
-                         f"{verb} {path} ({zone.value})", path)
-            )  # fmt: skip
+                _finding(
+                    "filesystem.delete",
+                    Impact.SAFE,
+                    Effect.LOCAL,
+                    cmd,
+                    f"{verb} {path} ({zone.value})",
+                    path,
+                )
+            )
     return out
 
 
@@ -133,8 +156,16 @@ def _rmdir(cmd: Command, ctx: Context) -> list[Finding]:
     for arg in cmd.positionals():
         zone, path = locate(arg, ctx, cmd.cwd)
         if zone in (Zone.ROOT, Zone.SYSTEM, Zone.DEVICE):
-            out.append(_finding("filesystem.delete", Impact.CAUTION, Effect.WRITE, cmd,
-                                f"removes the system directory {path}", path))  # fmt: skip
+            out.append(
+                _finding(
+                    "filesystem.delete",
+                    Impact.CAUTION,
+                    Effect.WRITE,
+                    cmd,
+                    f"removes the system directory {path}",
+                    path,
+                )
+            )
     return out
 
 
@@ -149,8 +180,16 @@ def _wipe(cmd: Command, ctx: Context) -> list[Finding]:
         zone, path = locate(arg, ctx, cmd.cwd)
         if zone in (Zone.TEMP, Zone.HARMLESS):
             continue
-        out.append(_finding("filesystem.shred", Impact.DESTRUCTIVE, Effect.WRITE, cmd,
-                            f"irreversibly overwrites {path}", path))  # fmt: skip
+        out.append(
+            _finding(
+                "filesystem.shred",
+                Impact.DESTRUCTIVE,
+                Effect.WRITE,
+                cmd,
+                f"irreversibly overwrites {path}",
+                path,
+            )
+        )
     return out
 
 
@@ -180,8 +219,16 @@ def _dd(cmd: Command, ctx: Context) -> list[Finding]:
             if zone in (Zone.DEVICE, Zone.SYSTEM, Zone.ROOT) or protected_reason(
                 path, _workspace(ctx)
             ):
-                return [_finding("disk.overwrite", Impact.DESTRUCTIVE, Effect.WRITE, cmd,
-                                 f"dd overwrites {path}", path)]  # fmt: skip
+                return [
+                    _finding(
+                        "disk.overwrite",
+                        Impact.DESTRUCTIVE,
+                        Effect.WRITE,
+                        cmd,
+                        f"dd overwrites {path}",
+                        path,
+                    )
+                ]
     return []
 
 
@@ -193,14 +240,30 @@ def _write_targets(
     for arg in targets:
         zone, path = locate(arg, ctx, cmd.cwd)
         if zone is Zone.DEVICE:
-            out.append(_finding("disk.overwrite", Impact.DESTRUCTIVE, Effect.WRITE, cmd,
-                                f"{verb} the block device {path}", path))  # fmt: skip
+            out.append(
+                _finding(
+                    "disk.overwrite",
+                    Impact.DESTRUCTIVE,
+                    Effect.WRITE,
+                    cmd,
+                    f"{verb} the block device {path}",
+                    path,
+                )
+            )
             continue
         reason = protected_reason(path, ws) if zone is not Zone.UNKNOWN else None
         if reason:
             impact = Impact.DESTRUCTIVE if clobber and zone is Zone.SYSTEM else Impact.CAUTION
-            out.append(_finding("filesystem.protected_write", impact, Effect.WRITE, cmd,
-                                f"{verb} {path}: {reason}", path))  # fmt: skip
+            out.append(
+                _finding(
+                    "filesystem.protected_write",
+                    impact,
+                    Effect.WRITE,
+                    cmd,
+                    f"{verb} {path}: {reason}",
+                    path,
+                )
+            )
     return out
 
 
@@ -241,11 +304,27 @@ def _mv(cmd: Command, ctx: Context) -> list[Finding]:
         zone, path = locate(src, ctx, cmd.cwd)
         if zone in (Zone.ROOT, Zone.SYSTEM, Zone.HOME, Zone.PROJECT_ROOT, Zone.PROJECT_ANCESTOR,
                     Zone.PROJECT_GIT, Zone.DEVICE):  # fmt: skip
-            out.append(_finding("filesystem.move", Impact.DESTRUCTIVE, Effect.WRITE, cmd,
-                                f"moves {path} ({zone.value}) away", path))  # fmt: skip
+            out.append(
+                _finding(
+                    "filesystem.move",
+                    Impact.DESTRUCTIVE,
+                    Effect.WRITE,
+                    cmd,
+                    f"moves {path} ({zone.value}) away",
+                    path,
+                )
+            )
         elif zone is not Zone.UNKNOWN and protected_reason(path, ws):
-            out.append(_finding("filesystem.protected_write", Impact.CAUTION, Effect.WRITE, cmd,
-                                f"moves {path}, a protected file", path))  # fmt: skip
+            out.append(
+                _finding(
+                    "filesystem.protected_write",
+                    Impact.CAUTION,
+                    Effect.WRITE,
+                    cmd,
+                    f"moves {path}, a protected file",
+                    path,
+                )
+            )
     return out
 
 
@@ -267,8 +346,16 @@ def _perms(cmd: Command, ctx: Context) -> list[Finding]:
             protected_reason(path, ws)
         ):
             impact = Impact.DESTRUCTIVE if recursive else Impact.CAUTION
-            out.append(_finding("filesystem.permissions", impact, Effect.WRITE, cmd,
-                                f"{cmd.name} changes {path} ({zone.value})", path))  # fmt: skip
+            out.append(
+                _finding(
+                    "filesystem.permissions",
+                    impact,
+                    Effect.WRITE,
+                    cmd,
+                    f"{cmd.name} changes {path} ({zone.value})",
+                    path,
+                )
+            )
     return out
 
 
@@ -317,24 +404,69 @@ def redirect_write(
     """``> file``, ``>> file``, ``&> file``: clobbering a protected file or a device."""
     text = value.text
     if text.startswith(("/dev/tcp/", "/dev/udp/")):
-        return [Finding("network.connection", Impact.CAUTION, Effect.WRITE, evidence,
-                        f"opens a raw network connection to {text[9:]} (reverse shell pattern)",
-                        text[9:])]  # fmt: skip
+        return [
+            Finding(
+                "network.connection",
+                Impact.CAUTION,
+                Effect.WRITE,
+                evidence,
+                f"opens a raw network connection to {text[9:]} (reverse shell pattern)",
+                text[9:],
+            )
+        ]
     if not value.static:
         return []
     cmd = Command("redirect", (), evidence, cwd=w.scope.cwd)
-    return _write_targets(cmd, [Arg(text)], w, "overwrites" if op != ">>" else "appends to",
-                          clobber=op != ">>")  # fmt: skip
+    return _write_targets(
+        cmd, [Arg(text)], w, "overwrites" if op != ">>" else "appends to", clobber=op != ">>"
+    )
 
 
 # --- find: the actions it runs on what it matches -------------------------------------------
 _FIND_VALUED = frozenset(
-    {"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex",
-     "-type", "-xtype", "-maxdepth", "-mindepth", "-size", "-newer", "-user", "-group", "-perm",
-     "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-links", "-inum", "-uid", "-gid",
-     "-fstype", "-printf", "-fprint", "-fprintf", "-samefile", "-lname", "-ilname", "-used",
-     "-newermt", "-context", "-D", "-O", "-files0-from"}
-)  # fmt: skip
+    {
+        "-name",
+        "-iname",
+        "-path",
+        "-ipath",
+        "-wholename",
+        "-iwholename",
+        "-regex",
+        "-iregex",
+        "-type",
+        "-xtype",
+        "-maxdepth",
+        "-mindepth",
+        "-size",
+        "-newer",
+        "-user",
+        "-group",
+        "-perm",
+        "-mtime",
+        "-mmin",
+        "-atime",
+        "-amin",
+        "-ctime",
+        "-cmin",
+        "-links",
+        "-inum",
+        "-uid",
+        "-gid",
+        "-fstype",
+        "-printf",
+        "-fprint",
+        "-fprintf",
+        "-samefile",
+        "-lname",
+        "-ilname",
+        "-used",
+        "-newermt",
+        "-context",
+        "-D",
+        "-O",
+        "-files0-from",
+    }
+)
 _FIND_NAMES = frozenset({"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename"})
 _FIND_EXEC = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 
@@ -372,12 +504,23 @@ def find_actions(cmd: Command, w: Walker) -> list[Command]:
             if inner:
                 matched = _matched(starts, names)
                 filled = _fill(inner[1:], matched)
-                actions.append(Command(canonical_name(inner[0].value), tuple(filled), cmd.text,
-                                       cmd.env, None, cmd.cwd))  # fmt: skip
+                actions.append(
+                    Command(
+                        canonical_name(inner[0].value),
+                        tuple(filled),
+                        cmd.text,
+                        cmd.env,
+                        None,
+                        cmd.cwd,
+                    )
+                )
             i = end + 1
         elif word == "-delete":
-            actions.append(Command("rm", (Arg("-rf"), *_matched(starts, names)), cmd.text,
-                                   cmd.env, None, cmd.cwd))  # fmt: skip
+            actions.append(
+                Command(
+                    "rm", (Arg("-rf"), *_matched(starts, names)), cmd.text, cmd.env, None, cmd.cwd
+                )
+            )
             i += 1
         elif word in _FIND_VALUED:
             i += 2
@@ -409,11 +552,29 @@ def _fill(template: list[Arg], matched: list[Arg]) -> list[Arg]:
 
 
 HANDLERS: dict[str, Handler] = {
-    "rm": _rm, "rmdir": _rmdir, "unlink": _unlink, "shred": _wipe, "wipe": _wipe, "srm": _wipe,
-    "truncate": _truncate, "dd": _dd, "tee": _tee, "cp": _cp, "mv": _mv,
-    "chmod": _perms, "chown": _perms, "chgrp": _perms, "setfacl": _perms, "chattr": _perms,
-    "sed": _sed, "touch": _touch_mkdir, "mkdir": _touch_mkdir, "ln": _ln, "install": _install,
-    "tar": _extract, "unzip": _extract,
+    "rm": _rm,
+    "rmdir": _rmdir,
+    "unlink": _unlink,
+    "shred": _wipe,
+    "wipe": _wipe,
+    "srm": _wipe,
+    "truncate": _truncate,
+    "dd": _dd,
+    "tee": _tee,
+    "cp": _cp,
+    "mv": _mv,
+    "chmod": _perms,
+    "chown": _perms,
+    "chgrp": _perms,
+    "setfacl": _perms,
+    "chattr": _perms,
+    "sed": _sed,
+    "touch": _touch_mkdir,
+    "mkdir": _touch_mkdir,
+    "ln": _ln,
+    "install": _install,
+    "tar": _extract,
+    "unzip": _extract,
     "mkfs": _disk("disk.format", "creates a filesystem, erasing the device"),
     "mkswap": _disk("disk.format", "formats the device as swap, erasing it"),
     "wipefs": _disk("disk.wipe", "erases filesystem signatures", ("-n", "--no-act")),
@@ -423,17 +584,21 @@ HANDLERS: dict[str, Handler] = {
     "gdisk": _disk("disk.partition", "edits the partition table", ("-l",)),
     "parted": _disk("disk.partition", "edits the partition table", ("-l", "--list", "print")),
     "blkdiscard": _disk("disk.wipe", "discards every block on the device"),
-    "cryptsetup": _disk("disk.format", "formats or erases an encrypted volume",
-                        ("status", "luksDump", "isLuks", "open", "luksOpen", "close")),
+    "cryptsetup": _disk(
+        "disk.format",
+        "formats or erases an encrypted volume",
+        ("status", "luksDump", "isLuks", "open", "luksOpen", "close"),
+    ),
     "zpool": _disk("disk.pool", "changes a ZFS pool", ("list", "status", "iostat", "get")),
     "zfs": _disk("disk.pool", "changes ZFS datasets", ("list", "get")),
     "lvremove": _disk("disk.volume", "removes a logical volume"),
     "vgremove": _disk("disk.volume", "removes a volume group"),
     "pvremove": _disk("disk.volume", "removes a physical volume"),
     "mdadm": _disk("disk.raid", "changes a RAID array", ("--detail", "-D", "--examine", "-E")),
-    "nvme": _disk("disk.format", "formats or sanitises an NVMe device", ("list", "id-ctrl",
-                                                                         "smart-log")),
+    "nvme": _disk(
+        "disk.format", "formats or sanitises an NVMe device", ("list", "id-ctrl", "smart-log")
+    ),
     "hdparm": _disk("disk.wipe", "issues low-level disk commands", ("-I", "-i", "-t", "-T")),
-}  # fmt: skip
+}
 for _suffix in ("ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "fat", "ntfs", "exfat", "f2fs"):
     HANDLERS[f"mkfs.{_suffix}"] = HANDLERS["mkfs"]

@@ -18,20 +18,54 @@ from opsgate.models import Effect, Environment, Finding, Impact
 __all__ = ["HANDLERS", "PROTECTED_BRANCHES", "is_protected_branch"]
 
 PROTECTED_BRANCHES = (
-    "main", "master", "production", "prod", "release", "release/*", "release-*", "releases/*",
-    "stable", "live", "trunk", "hotfix/*",
-)  # fmt: skip
+    "main",
+    "master",
+    "production",
+    "prod",
+    "release",
+    "release/*",
+    "release-*",
+    "releases/*",
+    "stable",
+    "live",
+    "trunk",
+    "hotfix/*",
+)
 
 # git global options that take a value (git -C DIR, git -c k=v …).
-_GLOBAL_VALUED = frozenset({"-C", "-c", "--git-dir", "--work-tree", "--namespace",
-                            "--exec-path", "--config-env", "--super-prefix"})  # fmt: skip
+_GLOBAL_VALUED = frozenset(
+    {
+        "-C",
+        "-c",
+        "--git-dir",
+        "--work-tree",
+        "--namespace",
+        "--exec-path",
+        "--config-env",
+        "--super-prefix",
+    }
+)
 # Config keys whose value git executes as a shell command.
 _EXEC_KEYS = (
-    "alias.*", "core.pager", "core.editor", "core.sshcommand", "core.fsmonitor",
-    "core.hookspath", "credential.helper", "diff.external", "diff.*.command", "gpg.program",
-    "sequence.editor", "filter.*.clean", "filter.*.smudge", "filter.*.process",
-    "pager.*", "merge.*.driver", "uploadpack.packobjectshook", "ssh.variant",
-)  # fmt: skip
+    "alias.*",
+    "core.pager",
+    "core.editor",
+    "core.sshcommand",
+    "core.fsmonitor",
+    "core.hookspath",
+    "credential.helper",
+    "diff.external",
+    "diff.*.command",
+    "gpg.program",
+    "sequence.editor",
+    "filter.*.clean",
+    "filter.*.smudge",
+    "filter.*.process",
+    "pager.*",
+    "merge.*.driver",
+    "uploadpack.packobjectshook",
+    "ssh.variant",
+)
 
 
 def is_protected_branch(name: str) -> bool:
@@ -42,8 +76,16 @@ def is_protected_branch(name: str) -> bool:
 def _write(cmd: Command, category: str, reason: str, impact: Impact = Impact.DESTRUCTIVE,
            target: str | None = None) -> Finding:  # fmt: skip
     env = Environment.LOCAL if target is None else None
-    return Finding(category, impact, Effect.WRITE, cmd.text, reason, target, env,
-                   "agent workspace" if target is None else None)  # fmt: skip
+    return Finding(
+        category,
+        impact,
+        Effect.WRITE,
+        cmd.text,
+        reason,
+        target,
+        env,
+        "agent workspace" if target is None else None,
+    )
 
 
 def _split_global(cmd: Command) -> tuple[list[tuple[str, str]], list[Arg]]:
@@ -71,8 +113,11 @@ def _exec_config(cmd: Command, ctx: Context, key: str, value: str) -> list[Findi
     script = value[1:] if value.startswith("!") else value
     found = ctx.classify_shell(script, via=f"git config {key}")
     if key.startswith(("core.hookspath", "core.fsmonitor", "credential.helper")):
-        found.append(_write(cmd, "vcs.config_exec", f"sets {key}, which git runs as a program",
-                            Impact.CAUTION))  # fmt: skip
+        found.append(
+            _write(
+                cmd, "vcs.config_exec", f"sets {key}, which git runs as a program", Impact.CAUTION
+            )
+        )
     return found
 
 
@@ -97,11 +142,23 @@ def _push(cmd: Command, ctx: Context) -> list[Finding]:
     refspecs = ops[1:]
     remote = ops[0] if ops else "origin"
     if cmd.has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"):
-        return [_write(cmd, "vcs.force_push", "force-pushes, overwriting remote history",
-                       target=f"git remote {remote}")]  # fmt: skip
+        return [
+            _write(
+                cmd,
+                "vcs.force_push",
+                "force-pushes, overwriting remote history",
+                target=f"git remote {remote}",
+            )
+        ]
     if cmd.has("-d", "--delete", "--prune"):
-        return [_write(cmd, "vcs.push_delete", "deletes branches or tags on the remote",
-                       target=f"git remote {remote}")]  # fmt: skip
+        return [
+            _write(
+                cmd,
+                "vcs.push_delete",
+                "deletes branches or tags on the remote",
+                target=f"git remote {remote}",
+            )
+        ]
     if cmd.has("--all", "--tags") and not refspecs and cmd.has("--all"):
         refspecs = ["main"]
     if not refspecs:
@@ -109,23 +166,50 @@ def _push(cmd: Command, ctx: Context) -> list[Finding]:
         refspecs = [branch] if branch else ["HEAD"]
     for spec in refspecs:
         if spec.startswith("+"):
-            return [_write(cmd, "vcs.force_push", f"force-pushes {spec[1:]} (+ refspec)",
-                           target=f"git remote {remote}")]  # fmt: skip
+            return [
+                _write(
+                    cmd,
+                    "vcs.force_push",
+                    f"force-pushes {spec[1:]} (+ refspec)",
+                    target=f"git remote {remote}",
+                )
+            ]
         src, sep, dst = spec.partition(":")
         if sep and not src:
-            return [_write(cmd, "vcs.push_delete", f"deletes {dst} on the remote",
-                           target=f"git remote {remote}")]  # fmt: skip
+            return [
+                _write(
+                    cmd,
+                    "vcs.push_delete",
+                    f"deletes {dst} on the remote",
+                    target=f"git remote {remote}",
+                )
+            ]
         dest = dst if sep else src
         if dest == "HEAD":
             dest = ctx.git_branch(cmd.cwd) or "HEAD"
         if dest == "HEAD" or "*" in dest or is_protected_branch(dest):
             what = "an unknown branch" if dest == "HEAD" else f"the protected branch {dest}"
-            return [_write(cmd, "vcs.push_protected", f"pushes to {what}", Impact.CAUTION,
-                           target=f"git remote {remote} branch {dest}")]  # fmt: skip
-    return [Finding("vcs.push", Impact.SAFE, Effect.LOCAL, cmd.text,
-                    f"pushes {', '.join(refspecs)} (a feature branch)",
-                    f"git remote {remote} branch {refspecs[-1].rpartition(':')[2]}",
-                    Environment.LOCAL, "feature branch")]  # fmt: skip
+            return [
+                _write(
+                    cmd,
+                    "vcs.push_protected",
+                    f"pushes to {what}",
+                    Impact.CAUTION,
+                    target=f"git remote {remote} branch {dest}",
+                )
+            ]
+    return [
+        Finding(
+            "vcs.push",
+            Impact.SAFE,
+            Effect.LOCAL,
+            cmd.text,
+            f"pushes {', '.join(refspecs)} (a feature branch)",
+            f"git remote {remote} branch {refspecs[-1].rpartition(':')[2]}",
+            Environment.LOCAL,
+            "feature branch",
+        )
+    ]
 
 
 def _reset(cmd: Command, ctx: Context) -> list[Finding]:
@@ -232,8 +316,15 @@ def _show(cmd: Command, ctx: Context) -> list[Finding]:
     for arg in cmd.positionals():
         _, sep, path = arg.value.partition(":")
         if sep and path and is_secret_path(path):
-            return [Finding("secrets.read", Impact.CAUTION, Effect.SECRET, cmd.text,
-                            f"prints {path} from git history, which holds credentials")]  # fmt: skip
+            return [
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    cmd.text,
+                    f"prints {path} from git history, which holds credentials",
+                )
+            ]
     return []
 
 
@@ -250,13 +341,28 @@ def _switch(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 _SUBCOMMANDS: dict[str, Handler] = {
-    "push": _push, "reset": _reset, "clean": _clean, "checkout": _checkout,
-    "restore": _restore, "branch": _branch, "stash": _stash, "rebase": _rebase,
-    "filter-branch": _rewrite, "filter-repo": _rewrite, "replace": _rewrite,
-    "reflog": _reflog, "gc": _gc, "prune": _gc, "update-ref": _update_ref,
-    "worktree": _worktree, "config": _config, "show": _show, "cat-file": _show,
-    "tag": _tag, "switch": _switch,
-}  # fmt: skip
+    "push": _push,
+    "reset": _reset,
+    "clean": _clean,
+    "checkout": _checkout,
+    "restore": _restore,
+    "branch": _branch,
+    "stash": _stash,
+    "rebase": _rebase,
+    "filter-branch": _rewrite,
+    "filter-repo": _rewrite,
+    "replace": _rewrite,
+    "reflog": _reflog,
+    "gc": _gc,
+    "prune": _gc,
+    "update-ref": _update_ref,
+    "worktree": _worktree,
+    "config": _config,
+    "show": _show,
+    "cat-file": _show,
+    "tag": _tag,
+    "switch": _switch,
+}
 
 HANDLERS: dict[str, Handler] = {
     "git": _git,

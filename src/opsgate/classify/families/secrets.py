@@ -72,26 +72,121 @@ def redirect_read(path: str, ctx: Context) -> list[Finding]:
 _READER_VALUED: dict[str, tuple[str, ...]] = {
     "head": ("-n", "-c", "--lines", "--bytes"),
     "tail": ("-n", "-c", "--lines", "--bytes", "-s", "--pid"),
-    "grep": ("-e", "-f", "-m", "-A", "-B", "-C", "--include", "--exclude", "--exclude-dir",
-             "--color", "--regexp", "--file", "--max-count", "--context", "--label"),
-    "rg": ("-e", "-g", "-t", "-T", "-m", "-A", "-B", "-C", "--glob", "--type", "--type-not",
-           "-M", "--max-columns", "-r", "--replace", "-f", "--file", "--max-count"),
-    "awk": ("-F", "-v", "-f"), "cut": ("-d", "-f", "-c", "-b"), "xxd": ("-l", "-s", "-c", "-g"),
-    "od": ("-A", "-t", "-N", "-j", "-w"), "nl": ("-b", "-s", "-w", "-v", "-i", "-n"),
+    "grep": (
+        "-e",
+        "-f",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "--include",
+        "--exclude",
+        "--exclude-dir",
+        "--color",
+        "--regexp",
+        "--file",
+        "--max-count",
+        "--context",
+        "--label",
+    ),
+    "rg": (
+        "-e",
+        "-g",
+        "-t",
+        "-T",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "--glob",
+        "--type",
+        "--type-not",
+        "-M",
+        "--max-columns",
+        "-r",
+        "--replace",
+        "-f",
+        "--file",
+        "--max-count",
+    ),
+    "awk": ("-F", "-v", "-f"),
+    "cut": ("-d", "-f", "-c", "-b"),
+    "xxd": ("-l", "-s", "-c", "-g"),
+    "od": ("-A", "-t", "-N", "-j", "-w"),
+    "nl": ("-b", "-s", "-w", "-v", "-i", "-n"),
     "jq": ("--arg", "--argjson", "-f", "--from-file", "--indent", "--slurpfile", "--rawfile"),
     "yq": ("-o", "--output-format", "-I", "--indent", "-p", "--input-format"),
-    "strings": ("-n", "-t", "-e"), "bat": ("-l", "--language", "-r", "--line-range", "--style"),
-    "sort": ("-k", "-t", "-o", "-S"), "base64": ("-w",), "hexdump": ("-n", "-s", "-e", "-f"),
-}  # fmt: skip
+    "strings": ("-n", "-t", "-e"),
+    "bat": ("-l", "--language", "-r", "--line-range", "--style"),
+    "sort": ("-k", "-t", "-o", "-S"),
+    "base64": ("-w",),
+    "hexdump": ("-n", "-s", "-e", "-f"),
+}
 _PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "awk", "jq", "yq"})
 _READERS = frozenset(
-    {"cat", "less", "more", "head", "tail", "bat", "batcat", "nl", "xxd", "od", "hexdump",
-     "strings", "tac", "view", "base64", "base32", "grep", "egrep", "fgrep", "rg", "ag", "ack",
-     "awk", "gawk", "jq", "yq", "cut", "sort", "uniq", "wc", "diff", "cmp", "file", "md5sum",
-     "sha256sum", "tr", "fold", "iconv", "column", "paste", "pr", "fmt", "dos2unix", "zcat",
-     "gzip", "mcat", "pygmentize", "highlight", "source-highlight", "vim", "vi", "nano", "emacs",
-     "code", "open", "xdg-open", "look", "expand", "unexpand", "rev"}
-)  # fmt: skip
+    {
+        "cat",
+        "less",
+        "more",
+        "head",
+        "tail",
+        "bat",
+        "batcat",
+        "nl",
+        "xxd",
+        "od",
+        "hexdump",
+        "strings",
+        "tac",
+        "view",
+        "base64",
+        "base32",
+        "grep",
+        "egrep",
+        "fgrep",
+        "rg",
+        "ag",
+        "ack",
+        "awk",
+        "gawk",
+        "jq",
+        "yq",
+        "cut",
+        "sort",
+        "uniq",
+        "wc",
+        "diff",
+        "cmp",
+        "file",
+        "md5sum",
+        "sha256sum",
+        "tr",
+        "fold",
+        "iconv",
+        "column",
+        "paste",
+        "pr",
+        "fmt",
+        "dos2unix",
+        "zcat",
+        "gzip",
+        "mcat",
+        "pygmentize",
+        "highlight",
+        "source-highlight",
+        "vim",
+        "vi",
+        "nano",
+        "emacs",
+        "code",
+        "open",
+        "xdg-open",
+        "look",
+        "expand",
+        "unexpand",
+        "rev",
+    }
+)
 # Readers whose output does not reveal file contents.
 _HARMLESS_READERS = frozenset({"wc", "file", "md5sum", "sha256sum", "cmp"})
 
@@ -163,9 +258,8 @@ def _manager(reveal: dict[str, str], *, default: str | None = None) -> Handler:
 def _op(cmd: Command, ctx: Context) -> list[Finding]:
     words = [w for w in cmd.words if not w.startswith("-")]
     head = " ".join(words[:2])
-    if (
-        words[:1] == ["read"]
-        or head in ("item get", "document get", "inject")
+    if words[:1] == ["read"] or (
+        head in ("item get", "document get", "inject")
         and (cmd.has("--reveal", "--fields", "--field") or words[:2] != ["item", "get"])
     ):
         return [_secret(cmd.text, "1Password CLI prints a secret value")]
@@ -192,10 +286,23 @@ def _openssl(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
-_VAULT = _manager({"read": "reveal", "kv get": "reveal", "kv list": "list", "status": "list",
-                   "kv metadata": "list", "secrets list": "list", "token lookup": "list",
-                   "login": "list", "write": "list", "kv put": "list", "list": "list",
-                   "token create": "reveal", "unwrap": "reveal"})  # fmt: skip
+_VAULT = _manager(
+    {
+        "read": "reveal",
+        "kv get": "reveal",
+        "kv list": "list",
+        "status": "list",
+        "kv metadata": "list",
+        "secrets list": "list",
+        "token lookup": "list",
+        "login": "list",
+        "write": "list",
+        "kv put": "list",
+        "list": "list",
+        "token create": "reveal",
+        "unwrap": "reveal",
+    }
+)
 
 HANDLERS: dict[str, Handler] = {
     **{name: _reader for name in _READERS},
@@ -217,7 +324,7 @@ HANDLERS: dict[str, Handler] = {
             "secrets": "reveal",
             "secrets names": "list",
         }
-    ),  # fmt: skip
+    ),
     "chamber": _manager({"read": "reveal", "export": "reveal", "env": "reveal", "list": "list"}),
     "kubeseal": _manager({}),
     "age": _manager({}),

@@ -20,8 +20,24 @@ if TYPE_CHECKING:
 
 __all__ = ["HANDLERS", "run_script_file", "run_stdin_script"]
 
-SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "busybox",
-                    "rbash", "tcsh", "csh", "yash", "posh"})  # fmt: skip
+SHELLS = frozenset(
+    {
+        "bash",
+        "sh",
+        "zsh",
+        "dash",
+        "ksh",
+        "mksh",
+        "ash",
+        "fish",
+        "busybox",
+        "rbash",
+        "tcsh",
+        "csh",
+        "yash",
+        "posh",
+    }
+)
 _SHELL_VALUED = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
 
 
@@ -52,8 +68,9 @@ def run_code(cmd: Command, ctx: Context, code: Stdin, via: str) -> list[Finding]
         findings.append(_fetch_exec(cmd, code.source))
     if code.text is None:
         if not code.untrusted:
-            findings.append(_unknown(f"{cmd.name} runs code the guard cannot see ({code.source})",
-                                     cmd.text))  # fmt: skip
+            findings.append(
+                _unknown(f"{cmd.name} runs code the guard cannot see ({code.source})", cmd.text)
+            )
         return findings
     lang = "shell" if cmd.name in ("source", ".", "at", "batch") else _language(cmd.name)
     if lang == "shell":
@@ -110,9 +127,13 @@ def _language(name: str) -> str | None:
 
 
 _LANGS = {
-    "perl": ("perl",), "ruby": ("ruby", "irb"), "node": ("node", "nodejs", "deno", "bun", "tsx", "ts-node"),
-    "php": ("php",), "lua": ("lua", "luajit"), "awk": ("awk", "gawk", "mawk", "nawk", "busybox awk"),
-}  # fmt: skip
+    "perl": ("perl",),
+    "ruby": ("ruby", "irb"),
+    "node": ("node", "nodejs", "deno", "bun", "tsx", "ts-node"),
+    "php": ("php",),
+    "lua": ("lua", "luajit"),
+    "awk": ("awk", "gawk", "mawk", "nawk", "busybox awk"),
+}
 
 
 def _shell_fn(ctx: Context, via: str):  # type: ignore[no-untyped-def]  # a closure over ctx
@@ -173,8 +194,14 @@ def _dash_c(cmd: Command) -> Arg | None:
 
 def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     lang = _language(cmd.name) or "shell"
-    flags = {"python": ("-c",), "perl": ("-e", "-E"), "ruby": ("-e",), "lua": ("-e",),
-             "php": ("-r",), "node": ("-e", "--eval", "-p", "--print", "eval")}  # fmt: skip
+    flags = {
+        "python": ("-c",),
+        "perl": ("-e", "-E"),
+        "ruby": ("-e",),
+        "lua": ("-e",),
+        "php": ("-r",),
+        "node": ("-e", "--eval", "-p", "--print", "eval"),
+    }
     for flag in flags.get(lang, ()):
         code = cmd.option(flag) if flag != "eval" else _after_word(cmd, "eval")
         if code is None:
@@ -189,8 +216,11 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         return _awk(cmd, ctx)
     ops = cmd.positionals()
     if ops:
-        return run_script_file(cmd, ctx, via=cmd.name) if ops[0].value in (
-            "-", "/dev/stdin") or ops[0].value.startswith("/dev/fd/") else []  # fmt: skip
+        return (
+            run_script_file(cmd, ctx, via=cmd.name)
+            if ops[0].value in ("-", "/dev/stdin") or ops[0].value.startswith("/dev/fd/")
+            else []
+        )
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     return []
@@ -207,10 +237,13 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
         if module in ("pip", "pip3"):
             from opsgate.classify import families
 
-            handler = families.handlers().get("pip")
+            handler = families.handler_for("pip")
             rest = cmd.after(module)
-            return handler(Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd), ctx) if (
-                handler) else []  # fmt: skip
+            return (
+                handler(Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd), ctx)
+                if (handler)
+                else []
+            )
         return []
     ops = cmd.positionals(("-W", "-X", "-Q"))
     if ops and ops[0].value.endswith("manage.py"):
@@ -263,8 +296,9 @@ def _su(cmd: Command, ctx: Context) -> list[Finding]:
     if script is not None:
         return ctx.classify_shell(script, via="su -c")
     if cmd.stdin is not None:
-        return run_code(Command("sh", (), cmd.text, stdin=cmd.stdin, cwd=cmd.cwd), ctx,
-                        cmd.stdin, "su")  # fmt: skip
+        return run_code(
+            Command("sh", (), cmd.text, stdin=cmd.stdin, cwd=cmd.cwd), ctx, cmd.stdin, "su"
+        )
     return [_unknown("su opens an interactive shell as another user", cmd.text)]
 
 
@@ -282,8 +316,11 @@ def _script(cmd: Command, ctx: Context) -> list[Finding]:
 def _tmux(cmd: Command, ctx: Context) -> list[Finding]:
     words = cmd.words
     if "send-keys" in words or "send" in words:
-        keys = [w for w in words[words.index("send-keys" if "send-keys" in words else "send") + 1:]
-                if not w.startswith("-") and w not in ("Enter", "C-m")]  # fmt: skip
+        keys = [
+            w
+            for w in words[words.index("send-keys" if "send-keys" in words else "send") + 1 :]
+            if not w.startswith("-") and w not in ("Enter", "C-m")
+        ]
         return ctx.classify_shell(" ".join(keys[1:] if len(keys) > 1 else keys), via="tmux")
     return []
 
@@ -296,11 +333,23 @@ def _nix(cmd: Command, ctx: Context) -> list[Finding]:
 HANDLERS: dict[str, Handler] = {
     **{name: _shell for name in SHELLS},
     **{name: _interpreter for names in _LANGS.values() for name in names},
-    "python": _interpreter, "python3": _interpreter, "python2": _interpreter,
-    "pypy": _interpreter, "pypy3": _interpreter,
-    "vim": _vim, "vi": _vim, "nvim": _vim, "ex": _vim, "view": _vim,
-    "make": _make, "gmake": _make, "su": _su, "script": _script, "tmux": _tmux,
-    "nix-shell": _nix, "nix": _nix,
-}  # fmt: skip
+    "python": _interpreter,
+    "python3": _interpreter,
+    "python2": _interpreter,
+    "pypy": _interpreter,
+    "pypy3": _interpreter,
+    "vim": _vim,
+    "vi": _vim,
+    "nvim": _vim,
+    "ex": _vim,
+    "view": _vim,
+    "make": _make,
+    "gmake": _make,
+    "su": _su,
+    "script": _script,
+    "tmux": _tmux,
+    "nix-shell": _nix,
+    "nix": _nix,
+}
 for _minor in range(6, 15):
     HANDLERS[f"python3.{_minor}"] = _interpreter

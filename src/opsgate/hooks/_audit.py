@@ -1,0 +1,65 @@
+"""Recording hook decisions in the audit trail (SPEC §4 safeguard 5).
+
+If the entry cannot be made durable, the caller fails closed: the exception
+propagates and the hook exits 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsgate.models import Action, Decision
+
+__all__ = ["record_decision"]
+
+
+def record_decision(action: Action, decision: Decision) -> None:
+    from opsgate.audit import EventType, open_log
+
+    c = decision.classification
+    log = open_log()
+    try:
+        log.append(
+            EventType.DECISION_MADE,
+            actor={"type": "agent", "name": action.agent, "session": action.session},
+            target=c.target,
+            environment=decision.environment.label,
+            action={
+                "kind": _kind(action),
+                "tool": action.tool,
+                "input": action.input,
+                "cwd": action.cwd,
+            },
+            classification={
+                "impact": c.impact.label,
+                "categories": list(c.categories),
+                "unknown": c.unknown,
+                "write": c.is_write,
+                "environment_source": decision.env_source,
+            },
+            decision=decision.verdict.value,
+            rule=decision.decided_by,
+            approver=None,
+            result=None,
+            evidence=_evidence(decision),
+        )
+    finally:
+        log.close()
+
+
+def _kind(action: Action) -> str:
+    from opsgate.policy.engine import action_kind
+
+    return action_kind(action.tool)
+
+
+def _evidence(decision: Decision) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": f.category,
+            "impact": f.impact.label,
+            "evidence": f.evidence,
+            "reason": f.reason,
+        }
+        for f in decision.classification.findings
+    ]
