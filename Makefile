@@ -30,8 +30,16 @@ lint: $(STAMP)
 
 ## bench: reproducible latency and accuracy benchmarks (see benchmarks/README.md)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_decide.py
-	$(BIN)/python benchmarks/bench_hook.py
+	cd benchmarks && ../$(BIN)/python corpus_eval.py | head -2
+	cd benchmarks && ../$(BIN)/python bench_decide.py
+	cd benchmarks && ../$(BIN)/python bench_hook.py
+	cd benchmarks && ../$(BIN)/python bench_audit.py
+	python3 ../shared/eval/score.py --hook '$(abspath $(BIN))/opsgate hook claude' \
+	    --corpus ../shared/corpus/agent-actions.jsonl --max-list 10 | tail -8
+
+## fuzz: 100,000 generated hook inputs; any crash or non-2 error exit fails
+fuzz: $(STAMP)
+	$(BIN)/python benchmarks/fuzz_hook.py --examples 100000
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

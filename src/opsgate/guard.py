@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from opsgate.classify import ClassifyContext, classify
@@ -38,19 +39,35 @@ def _empty() -> Classification:
     return Classification((), Environment.PRODUCTION, "unknown (classification failed)")
 
 
-def load_configured_policy(explicit: str | None = None) -> Policy:
+_CACHE: dict[str, tuple[int, int, Policy]] = {}
+
+
+def load_configured_policy(
+    explicit: str | None = None, env: Mapping[str, str] | None = None
+) -> Policy:
     """``--policy`` > ``OPSGATE_POLICY`` > ``$OPSGATE_HOME/policy.yaml`` > built-in default.
 
     A policy file inside the agent's project is deliberately not read: the agent can
-    write there.
+    write there.  Loaded files are cached by path, size and modification time.
     """
-    path = explicit or os.environ.get("OPSGATE_POLICY")
+    env = os.environ if env is None else env
+    path = explicit or env.get("OPSGATE_POLICY")
     if not path:
-        home = os.environ.get("OPSGATE_HOME") or str(Path.home() / ".opsgate")
+        home = env.get("OPSGATE_HOME") or str(Path.home() / ".opsgate")
         candidate = Path(home) / "policy.yaml"
         if not candidate.is_file():
             return DEFAULT_POLICY
         path = str(candidate)
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        stat = None
+    cached = _CACHE.get(path)
+    if stat is not None and cached and cached[:2] == (stat.st_mtime_ns, stat.st_size):
+        return cached[2]
     from opsgate.policy.loader import load_policy
 
-    return load_policy(path)
+    policy = load_policy(path)
+    if stat is not None:
+        _CACHE[path] = (stat.st_mtime_ns, stat.st_size, policy)
+    return policy

@@ -7,13 +7,12 @@ module exposing ``register(subparsers)``; the parser is only built when needed, 
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-from opsgate import __version__
-from opsgate.errors import OpsgateError
+TYPE_CHECKING = False  # not `from typing import …`: the hook path must not import typing
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["main"]
 
@@ -22,6 +21,11 @@ _GROUPS = ("check", "hook", "policy", "audit")
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
+    from opsgate import __version__
+
     parser = argparse.ArgumentParser(
         prog="opsgate",
         description="The control layer between AI agents and infrastructure.",
@@ -46,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.hooks import run_hook
 
         return run_hook(args[1], args[2:])
+    from opsgate.errors import OpsgateError
+
     parser = _parser()
     ns = parser.parse_args(args)
     if not getattr(ns, "func", None):

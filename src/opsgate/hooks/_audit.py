@@ -6,18 +6,24 @@ propagates and the hook exits 2.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsgate.models import Action, Decision
+
+if TYPE_CHECKING:
+    from opsgate.audit import AuditLog
 
 __all__ = ["record_decision"]
 
 
-def record_decision(action: Action, decision: Decision) -> None:
+def record_decision(action: Action, decision: Decision, log: AuditLog | None = None) -> None:
+    """Append ``decision.made``; with no ``log`` given, open (and close) the default one."""
     from opsgate.audit import EventType, open_log
 
     c = decision.classification
-    log = open_log()
+    own = log is None
+    if log is None:
+        log = open_log()
     try:
         log.append(
             EventType.DECISION_MADE,
@@ -44,7 +50,8 @@ def record_decision(action: Action, decision: Decision) -> None:
             evidence=_evidence(decision),
         )
     finally:
-        log.close()
+        if own:
+            log.close()
 
 
 def _kind(action: Action) -> str:

@@ -9,16 +9,21 @@ tool after a non-blocking error.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from types import FrameType
-from typing import TYPE_CHECKING, Any
 
+# Only the standard library's cheapest modules at import time: this module is on the
+# hook's fast path, where `typing`, `json` and the classifier would cost milliseconds.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from types import FrameType
+    from typing import Any
+
     from opsgate.models import Action, Decision
+
+    AuditSink = Callable[[Action, Decision], None]
 
 __all__ = ["main", "respond"]
 
@@ -42,10 +47,20 @@ def main(argv: Sequence[str] = ()) -> int:
         raw = sys.stdin.buffer.read(MAX_INPUT + 1)
         if len(raw) > MAX_INPUT:
             return _block(f"input larger than {MAX_INPUT} bytes")
-        out, code = respond(raw)
+        from opsgate.hooks import _client
+
+        answer = _client.ask_daemon("claude", raw)
+        if answer is not None:
+            out, err, code = answer
+        else:
+            out, code = respond(raw)
+            err = ""
         if out:
             sys.stdout.write(out)
             sys.stdout.flush()
+        if err:
+            sys.stderr.write(err)
+            sys.stderr.flush()
         return code
     except _Overrun:
         return _block(f"the decision took longer than {WATCHDOG_SECONDS:.0f} s")
@@ -61,15 +76,21 @@ def _block(reason: str) -> int:
     return _EXIT_BLOCK
 
 
-def respond(raw: bytes) -> tuple[str, int]:
-    """The hook's stdout and exit code for one payload."""
+def respond(
+    raw: bytes, env: Mapping[str, str] | None = None, audit: AuditSink | None = None
+) -> tuple[str, int]:
+    import json
+
+    """The hook's stdout and exit code for one payload.  ``env`` stands in for the
+    process environment (the resident service answers for other processes)."""
+    env = os.environ if env is None else env
     payload = _parse(raw)
     from opsgate.guard import evaluate, load_configured_policy
     from opsgate.hooks._render import render_reason
     from opsgate.models import Action, Environment, Impact, Verdict
 
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    project = os.environ.get("CLAUDE_PROJECT_DIR") or cwd
+    project = env.get("CLAUDE_PROJECT_DIR") or cwd
     action = Action(
         kind="",
         tool=payload["tool_name"],
@@ -79,8 +100,11 @@ def respond(raw: bytes) -> tuple[str, int]:
         agent="claude-code",
         session=payload.get("session_id") if isinstance(payload.get("session_id"), str) else None,
     )
-    decision = evaluate(action, load_configured_policy())
-    _audit(action, decision)
+    decision = evaluate(action, load_configured_policy(env=env))
+    if audit is None:
+        _audit(action, decision)
+    else:
+        audit(action, decision)
     if decision.verdict is Verdict.ALLOW:
         return "", 0
     ask = (
@@ -104,6 +128,8 @@ class HookInputError(Exception):
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
+    import json
+
     try:
         payload = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

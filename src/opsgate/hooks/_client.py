@@ -1,0 +1,141 @@
+"""The hook's fast path: ask the resident decision service over a Unix socket.
+
+A hook process lives for one call, and Python spends most of that importing the
+classifier and opening the audit log.  The resident service (``_daemon``) keeps
+both warm; this client costs little more than starting the interpreter.  It
+imports nothing beyond the standard library's ``socket``.
+
+Every failure here returns ``None`` and the caller decides in-process, so the
+fast path can only ever be as strict as the slow one.  Set ``OPSGATE_HOOK_DAEMON=0``
+to always decide in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+__all__ = ["FORWARDED_ENV", "MATCHED_ENV", "ask_daemon", "socket_path"]
+
+PROTOCOL = b"OPSGATE/1"
+CONNECT_TIMEOUT = 0.5
+REPLY_TIMEOUT = 3.0
+# Per-request settings the service applies to the call.
+FORWARDED_ENV = ("CLAUDE_PROJECT_DIR", "OPSGATE_POLICY")
+# Settings the service was started with; a request with other values is refused.
+MATCHED_ENV = (
+    "OPSGATE_DATABASE_URL",
+    "OPSGATE_AUDIT_KEY",
+    "OPSGATE_AUDIT_WITNESS",
+    "OPSGATE_AUDIT_CHECKPOINT_EVERY",
+    "OPSGATE_AUDIT_CHECKPOINT_SECONDS",
+)
+
+
+def home() -> str:
+    explicit = os.environ.get("OPSGATE_HOME")
+    return explicit if explicit else os.path.join(os.path.expanduser("~"), ".opsgate")
+
+
+def socket_path(base: str | None = None) -> str:
+    return os.path.join(base or home(), "run", "hook.sock")
+
+
+def ask_daemon(agent: str, raw: bytes) -> tuple[str, str, int] | None:
+    """(stdout, stderr, exit code) from the service, or None to decide in-process."""
+    if os.environ.get("OPSGATE_HOOK_DAEMON", "1") == "0":
+        return None
+    path = socket_path()
+    if len(path.encode()) > 100:
+        return None
+    from opsgate import __version__
+
+    lines = [b"%s %s %s" % (PROTOCOL, agent.encode(), __version__.encode())]
+    for key in FORWARDED_ENV + MATCHED_ENV:
+        value = os.environ.get(key)
+        if value is not None and "\n" not in value:
+            lines.append(f"{key}={value}".encode())
+    request = b"\n".join(lines) + b"\n\n" + raw
+    try:
+        reply = _exchange(path, request)
+    except OSError:
+        _start_daemon()
+        return None
+    return _parse(reply)
+
+
+def _exchange(path: str, request: bytes) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(CONNECT_TIMEOUT)
+        sock.connect(path)
+        _check_peer(sock)
+        sock.settimeout(REPLY_TIMEOUT)
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_peer(sock: socket.socket) -> None:
+    """The service must run as this user (the socket directory is 0700 as well)."""
+    so_peercred = getattr(socket, "SO_PEERCRED", None)
+    if so_peercred is None:
+        return
+    creds = sock.getsockopt(socket.SOL_SOCKET, so_peercred, 12)
+    uid = int.from_bytes(creds[4:8], sys.byteorder)
+    if uid != os.getuid():
+        raise OSError("the decision service runs as another user")
+
+
+def _parse(reply: bytes) -> tuple[str, str, int] | None:
+    head, sep, rest = reply.partition(b"\n")
+    parts = head.split()
+    if not sep or len(parts) != 4 or parts[0] != b"OK":
+        return None
+    try:
+        code, out_len, err_len = int(parts[1]), int(parts[2]), int(parts[3])
+    except ValueError:
+        return None
+    if code not in (0, 2) or out_len + err_len != len(rest):
+        return None
+    out = rest[:out_len].decode("utf-8", "replace")
+    err = rest[out_len:].decode("utf-8", "replace")
+    return out, err, code
+
+
+def _start_daemon() -> None:
+    """Start the service in the background for the next call; this call is decided
+    in-process.  A lock file keeps concurrent hooks from starting several."""
+    base = home()
+    run = os.path.join(base, "run")
+    try:
+        os.makedirs(run, mode=0o700, exist_ok=True)
+        lock = os.path.join(run, "start.lock")
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            import time
+
+            if time.time() - os.stat(lock).st_mtime < 10:
+                return
+            os.unlink(lock)
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        import subprocess
+
+        subprocess.Popen(
+            [sys.executable, "-m", "opsgate.hooks._daemon", "--home", base],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError:
+        return
