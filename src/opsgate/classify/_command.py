@@ -95,12 +95,25 @@ class Command:
                     return word[len(name) + 1 :]
                 if (
                     len(name) == 2
+                    and len(word) > 2
+                    and word[0] == "-"
+                    and word[1:].isalpha()
+                    and word.endswith(name[1])
+                    and name[1] not in word[1:-1]
+                    and i + 1 < len(words)
+                ):
+                    # A cluster ending in the option: `curl -so FILE`, `tar -xzf FILE`.
+                    return words[i + 1]
+                if (
+                    len(name) == 2
                     and not name.startswith("--")
                     and word.startswith(name)
                     and len(word) > 2
                     and not word.startswith("--")
                 ):
-                    return word[2:].lstrip("=")
+                    value = word[2:]
+                    # `-n=prod` (pflag style) is `prod`; `cut -d=` is the delimiter `=`.
+                    return value[1:] if value.startswith("=") and len(value) > 1 else value
         return None
 
     def options(self, *names: str) -> list[str]:

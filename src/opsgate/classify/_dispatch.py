@@ -41,6 +41,11 @@ WRAPPERS: dict[str, Wrapper] = {
         "-u -g -h -p -C -T -r -t -U -D -R --user --group --host --prompt", no_command="interactive"
     ),
     "doas": _w("-u -C", no_command="interactive"),
+    "pkexec": _w("--user -u"),
+    "sshpass": _w("-p -f -d -e -P"),
+    "screen": _w("-S -c -L -Logfile -t -h -p -X -T -e -s"),
+    "coproc": _w(),
+    "ts": _w(),
     "run0": _w("-u --user -g --unit --property --description --slice"),
     "env": _w("-u -C -P --unset --chdir", assignments=True, no_command="env-dump"),
     "nice": _w("-n --adjustment"),
@@ -137,6 +142,7 @@ _LOOKUP_ONLY = frozenset({"type", "which", "whereis", "hash", "help", "man", "tl
 
 # Reserved words the grammar sometimes leaves in front of a command (`time { …; }`).
 _RESERVED = frozenset({"{", "}", "(", ")", "!", "then", "do", "else", "elif", "{}"})
+_GROUPING = frozenset("{}()! ")
 
 
 def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
@@ -144,11 +150,14 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     from opsgate.classify.shell import unknown
 
     for _ in range(12):
+        _cross_cutting(cmd, w)
         if cmd.name == "$dynamic":
             w.add([unknown("a wrapper runs a command whose name is built at run time", cmd.text)])
             return
-        if cmd.name in _RESERVED:
-            rest = [a for a in cmd.args if a.value not in _RESERVED]
+        if cmd.name in _RESERVED or (cmd.name and set(cmd.name) <= _GROUPING):
+            rest = [
+                a for a in cmd.args if a.value not in _RESERVED and not set(a.value) <= _GROUPING
+            ]
             if not rest:
                 return
             cmd = _rebuild(cmd, rest)
@@ -166,7 +175,20 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     handler = families.handler_for(cmd.name)
     if handler is not None:
         w.add(handler(cmd, w))
+    else:
+        from opsgate.classify import _unknown_tools
+
+        w.add(_unknown_tools.sniff(cmd, w))
     _note_download(cmd, w)
+
+
+def _cross_cutting(cmd: Command, w: Walker) -> None:
+    """Checks that apply to every program, whichever family owns it."""
+    from opsgate.classify._exec_options import exec_findings
+    from opsgate.classify.families import secrets
+
+    w.add(secrets.reveals(cmd, w))
+    w.add(exec_findings(cmd, w))
 
 
 _DOWNLOAD_TO = {
@@ -478,6 +500,22 @@ def _stdin_items(cmd: Command) -> list[str] | None:
     return [s.strip() for s in items]
 
 
+def _busybox(cmd: Command, w: Walker) -> None:
+    """``busybox APPLET …`` is the applet itself."""
+    if cmd.args and cmd.args[0].static and not cmd.args[0].value.startswith("-"):
+        dispatch(_rebuild(cmd, list(cmd.args)), w, [])
+
+
+def _npx(cmd: Command, w: Walker) -> None:
+    script = cmd.option("-c", "--call")
+    if script is not None:
+        w.add(w.classify_shell(script, via=f"{cmd.name} -c"))
+        return
+    inner = unwrap(cmd, w)
+    if inner is not None and inner is not _STOP:
+        dispatch(inner, w, [])
+
+
 def _lookup_only(cmd: Command, w: Walker) -> None:
     return None
 
@@ -515,6 +553,10 @@ _SPECIAL = {
     "command": _command_builtin,
     "find": _find,
     "xargs": _xargs,
+    "busybox": _busybox,
+    "npx": _npx,
+    "bunx": _npx,
+    "pnpx": _npx,
     ":": _noop_data,
     "true": _noop_data,
     "false": _noop_data,

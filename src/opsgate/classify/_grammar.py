@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import re
 from types import ModuleType
 
 from tree_sitter import Language, Parser, Tree
@@ -47,5 +48,16 @@ def parser() -> Parser:
     return _PARSER
 
 
+# tree-sitter-bash reads unmapped memory (SIGSEGV on Linux) when `{` is followed by a
+# 4-byte UTF-8 sequence (upstream issue tree-sitter-bash#337, all released versions).
+# Characters outside the Basic Multilingual Plane, and lone surrogates, are never
+# shell syntax, so they are replaced before parsing; words keep their positions.
+_UNSAFE = re.compile("[\U00010000-\U0010ffff\ud800-\udfff]")
+
+
+def sanitize(script: str) -> str:
+    return _UNSAFE.sub("\ufffd", script)
+
+
 def parse_bash(script: str) -> Tree:
-    return parser().parse(script.encode("utf-8", "surrogatepass"))
+    return parser().parse(sanitize(script).encode("utf-8"))

@@ -67,6 +67,7 @@ def _unknown(reason: str, evidence: str) -> Finding:
 
 class _Python(ast.NodeVisitor):
     def __init__(self, ctx: Context, shell: Shell, delete: Delete, depth: int) -> None:
+        self.write: Callable[[str], list[Finding]] = lambda path: _write_probe(ctx, path)
         self.ctx = ctx
         self.shell = shell
         self.delete = delete
@@ -93,7 +94,68 @@ class _Python(ast.NodeVisitor):
             self._print_call(node)
         elif name in ("os.getenv", "os.environ.get") and _prints_parent(node):
             self._env_read(node)
+        elif name in ("open", "io.open", "codecs.open") or name.endswith(
+            (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
+        ):
+            self._file_call(name, node)
+        elif name.endswith(("dotenv_values", "load_dotenv")) or name.endswith("dotenv.main"):
+            self.findings.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    "loads the .env secrets file",
+                )
+            )
         self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and _metadata_url(node.value):
+            self.findings.append(
+                Finding(
+                    "secrets.cloud_metadata",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    node.value[:200],
+                    "contacts the cloud metadata service",
+                )
+            )
+
+    def _file_call(self, name: str, node: ast.Call) -> None:
+        """open()/Path.read_text(): a secret read, or a write to a protected file."""
+        from opsgate.classify.paths import is_secret_path
+
+        if isinstance(node.func, ast.Attribute) and name.endswith(
+            (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
+        ):
+            target: ast.expr | None = node.func.value
+            if isinstance(target, ast.Call) and target.args:
+                target = target.args[0]
+        else:
+            target = node.args[0] if node.args else None
+        path = self._path(target) if target is not None else None
+        if path is None:
+            return
+        mode = self._literal(node.args[1]) if len(node.args) > 1 else None
+        for kw in node.keywords:
+            if kw.arg == "mode":
+                mode = self._literal(kw.value)
+        writing = name.endswith(("write_text", "write_bytes")) or bool(
+            mode and any(ch in mode for ch in "wax+")
+        )
+        if writing:
+            self.findings.extend(self.write(path))
+        elif is_secret_path(path):
+            self.findings.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    f"reads {path}, which holds credentials",
+                )
+            )
 
     def _shell_call(self, name: str, node: ast.Call) -> None:
         if not node.args:
@@ -226,6 +288,22 @@ class _Python(ast.NodeVisitor):
         return None
 
 
+def _metadata_url(text: str) -> bool:
+    m = re.match(r"^[a-z]+://(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)", text.strip(), re.IGNORECASE)
+    if m is None:
+        return False
+    from opsgate.classify.families.network import is_metadata_host
+
+    return is_metadata_host(m.group(1))
+
+
+def _write_probe(ctx: Context, path: str) -> list[Finding]:
+    """Code that writes ``path``: judged like a shell redirection to it."""
+    from opsgate.classify.families.filesystem import _write_targets
+
+    return _write_targets(Command("code", (), f"write {path}"), [Arg(path)], ctx, "writes")
+
+
 def _prints_parent(node: ast.Call) -> bool:
     return True
 
@@ -300,6 +378,9 @@ _EXEC_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "lua": (r"\bos\.execute\s*\(?\s*", r"\bio\.popen\s*\(?\s*"),
     "awk": (r"\bsystem\s*\(\s*",),
+    "r": (r"\bsystem2?\s*\(\s*", r"\bshell\s*\(\s*"),
+    "elixir": (r"\bSystem\.cmd\s*\(\s*", r"\bSystem\.shell\s*\(\s*", r":os\.cmd\s*\(\s*"),
+    "elisp": (r"\(shell-command\s+", r"\(call-process-shell-command\s+"),
 }
 _DELETE_PATTERNS = (
     r"\brmSync\b",
@@ -316,13 +397,23 @@ _DELETE_PATTERNS = (
     r"\bos\.remove\b",
     r"\bFile\.delete\b",
     r"\bDir\.rmdir\b",
+    r"\bremoveSync\b",
+    r"\bDeno\.remove\b",
+    r"\bFile\.rm_rf\b",
+    r"\bFile\.rm\b",
+    r"\bdelete-directory\b",
+    r"\bdelete-file\b",
+    r"\bfile\.remove\b",
 )
 _HOME_HINTS = re.compile(
     r"homedir\(\)|\$ENV\{\s*'?HOME|ENV\[\s*['\"]HOME|expand_path\(\s*['\"]~|"
-    r"['\"]~/?['\"]|['\"]/['\"]|getenv\(\s*['\"]HOME"
+    r"['\"]~/?['\"]|['\"]/['\"]|getenv\(\s*['\"]HOME|user_home\(\)|env\.get\(\s*['\"]HOME|"
+    r"Sys\.getenv\(\s*['\"]HOME|['\"]~/[^'\"]*['\"]"
 )
 _ENV_DUMP = re.compile(
     r"(console\.log\s*\(\s*process\.env\s*\)|^\s*process\.env\s*;?\s*$|"
+    r"\b(p|pp|puts|print)\s*\(?\s*ENV\b|Deno\.env\.toObject|Sys\.getenv\(\s*\)|"
+    r"System\.get_env\(\s*\)|"
     r"\bENV\.to_h\b|\bENV\.each\b|%ENV\b|\bgetenv\(\s*\)|\bENVIRON\b|"
     r"JSON\.stringify\(\s*process\.env)"
 )
@@ -335,12 +426,14 @@ def analyse_script(
     findings: list[Finding] = []
     for pattern in _EXEC_PATTERNS.get(lang, ()):
         for m in re.finditer(pattern + "(?=['\"`({\\[/])", code):
-            lit = re.match(_STRING, code[m.end() :].lstrip("([{/"))
-            if lit is None:
+            rest = code[m.end() :].lstrip("([{/")
+            lit = re.match(_STRING, rest)
+            if lit is None or _built(rest[lit.end() :], lit.group(0)):
                 findings.append(_unknown(f"{lang} runs a command built at run time", code))
                 continue
             text = next((g for g in lit.groups() if g is not None), "")
             findings.extend(shell(text.replace('\\"', '"').replace("\\'", "'")))
+    findings.extend(_code_secrets(lang, code))
     if any(re.search(p, code) for p in _DELETE_PATTERNS):
         if _HOME_HINTS.search(code):
             findings.append(
@@ -362,7 +455,7 @@ def analyse_script(
 
                 cmd = Command("rm", (Arg(path),), code[:200])
                 findings.extend(delete_findings(cmd, [Arg(path)], ctx, recursive=True))
-    if (printed or "console.log" in code or "print" in code) and _ENV_DUMP.search(code):
+    if _ENV_DUMP.search(code):
         findings.append(
             Finding(
                 "secrets.env_dump",
@@ -385,3 +478,44 @@ def analyse_script(
     if re.search(r"\beval\s*\(\s*(?!['\"])", code) and lang in ("node", "php", "perl", "ruby"):
         findings.append(_unknown(f"{lang} evaluates code built at run time", code))
     return findings
+
+
+def _built(after: str, literal: str) -> bool:
+    """A literal that is only the start of the command: ``'rm -rf ' + dir``, `${…}`."""
+    return bool(re.match(r"\s*(\+|\.\s*\$|<>|\.\.)", after)) or "${" in literal or "#{" in literal
+
+
+_READ_CALLS = re.compile(
+    r"(readFileSync|readFile|File\.read|IO\.read|file_get_contents|slurp|read_file|readLines|"
+    r"File\.open|open\s*\(|fs\.read|Deno\.readTextFile|File\.read!|readlines|\bcat\b)"
+)
+
+
+def _code_secrets(lang: str, code: str) -> list[Finding]:
+    """Code that reads a secret file by name, or talks to the metadata service."""
+    from opsgate.classify.paths import is_secret_path
+
+    out: list[Finding] = []
+    for lit in re.finditer(_STRING, code):
+        text = next((g for g in lit.groups() if g is not None), "")
+        if _metadata_url(text):
+            out.append(
+                Finding(
+                    "secrets.cloud_metadata",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    text[:200],
+                    f"{lang} code contacts the cloud metadata service",
+                )
+            )
+        elif text and len(text) < 256 and is_secret_path(text) and _READ_CALLS.search(code):
+            out.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    code[:200],
+                    f"{lang} code reads {text}, which holds credentials",
+                )
+            )
+    return out

@@ -196,6 +196,8 @@ class WordResolver:
             for child in children:
                 self._visit_substitutions(child)
             names = [_text(c) for c in children if c.type == "variable_name"]
+            if children[0].type == "#":
+                return Value(_text(node), False)  # a length discloses nothing
             return Value(_text(node), False, tuple(n for n in names if SECRET_VAR.search(n)))
         name_node = children[0]
         if name_node.type not in ("variable_name", "special_variable_name"):

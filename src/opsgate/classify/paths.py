@@ -50,6 +50,18 @@ DISPOSABLE_DIRS = frozenset(
         "out",
         "target",
         "node_modules",
+        "_build",
+        "deps",
+        ".dart_tool",
+        ".stack-work",
+        "dist-newstyle",
+        "zig-cache",
+        "zig-out",
+        "DerivedData",
+        ".pio",
+        "elm-stuff",
+        "bower_components",
+        ".pnpm-store",
         ".venv",
         "venv",
         "__pycache__",
@@ -78,7 +90,6 @@ DISPOSABLE_DIRS = frozenset(
         "obj",
         ".eggs",
         "site",
-        "_build",
         ".docusaurus",
         "storybook-static",
         ".serverless",
@@ -206,6 +217,15 @@ _SECRET_NAMES = (
     "msal_token_cache*",
     "credentials.db",
     "access_tokens.db",
+    "credentials.toml",
+    "settings-security.xml",
+    ".dev.vars",
+    "secrets.toml",
+    "local.settings.json",
+    "*.secrets",
+    ".htdigest",
+    "keyfile.json",
+    "*.keytab",
 )
 _NOT_SECRET_NAMES = (
     ".env.example",
@@ -221,6 +241,14 @@ _NOT_SECRET_NAMES = (
     "*.example",
     "*.sample",
 )
+# Files that hold credentials only in the user's home (in a project they are ordinary).
+_HOME_SECRET_FILES = (
+    ".m2/settings.xml", ".gradle/gradle.properties", ".cargo/credentials",
+    ".config/composer/auth.json", ".composer/auth.json", ".config/hub",
+    ".config/glab-cli/config.yml", ".terraformrc", ".config/hcloud/cli.toml",
+    ".config/doctl/config.yaml", ".oci/config", ".databrickscfg", ".snowsql/config",
+    ".config/containers/auth.json", ".local/share/keyrings/",
+)  # fmt: skip
 _SECRET_DIR_PARTS = (
     "/.ssh/",
     "/.gnupg/",
@@ -280,6 +308,7 @@ _PROTECTED_HOME = (
     ".kube/",
     ".docker/",
     ".config/systemd/",
+    ".config/environment.d/",
     ".config/autostart/",
     ".local/bin/",
     "bin/",
@@ -316,7 +345,6 @@ _PROTECTED_PROJECT = (
     ".cursor/hooks.json",
     ".cursor/rules/",
     ".vscode/tasks.json",
-    ".husky/",
     "opsgate.yaml",
     "opsgate.yml",
     ".opsgate/",
@@ -420,6 +448,9 @@ def is_secret_path(path: str) -> bool:
     if any(fnmatch.fnmatchcase(lowered, p) for p in _SECRET_NAMES):
         return True
     slashed = "/" + path.lstrip("/") if not path.startswith(("/", "~")) else path
+    for name in _HOME_SECRET_FILES:
+        if slashed.endswith("/" + name) or (name.endswith("/") and f"/{name}" in slashed):
+            return True
     for part in _SECRET_DIR_PARTS:
         if part in slashed:
             if part == "/.kube/" and "/cache/" in slashed:

@@ -193,17 +193,17 @@ class Walker:
         """A workspace-local change made on another machine is a change to infrastructure."""
         env = finding.environment
         source = finding.env_source
-        if env is None:
+        if env is None or source in ("agent workspace", "feature branch"):
+            # "Local" inside the nested script means local to the remote machine.
             resolved = self.environment_of(remote)
-            if resolved is not None:
-                env, source = resolved
+            env, source = resolved if resolved is not None else (None, None)
         effect = Effect.WRITE if finding.effect is Effect.LOCAL else finding.effect
         impact = max(finding.impact, Impact.CAUTION) if effect is Effect.WRITE else finding.impact
         return replace(
             finding,
             effect=effect,
             impact=impact,
-            target=finding.target or remote,
+            target=f"{remote}:{finding.target}" if finding.target else remote,
             environment=env,
             env_source=source,
             reason=f"{finding.reason} (on {remote}, via {via})",
@@ -268,8 +268,17 @@ class Walker:
 
     def _pipeline(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         out = stdin
-        for child in node.named_children:
+        stages = node.named_children
+        for index, child in enumerate(stages):
+            mark = len(self.findings)
             out = self.walk(child, out, level + 1)
+            if index + 1 < len(stages) and _NAMES_ONLY.match(_text(stages[index + 1])):
+                # `env | cut -d= -f1`: only variable names leave the pipeline.
+                self.findings[mark:] = [
+                    f
+                    for f in self.findings[mark:]
+                    if f.category not in ("secrets.env_dump", "secrets.read")
+                ]
         return out
 
     def _redirected(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
@@ -334,15 +343,30 @@ class Walker:
             return Stdin("", "heredoc")
         if quoted:
             return Stdin(_text(body), "heredoc")
-        # An unquoted here-doc expands $(…) and $VAR before the command reads it.
+        # An unquoted here-doc expands $(…), `…` and $VAR before the command reads it.
+        raw = _text(body)
+        if not body.named_children:
+            self._backticks(raw)
+            return Stdin(raw, "heredoc")
         value = Value("", True)
         for child in body.children:
             if child.type in ("heredoc_content",):
                 value = value + Value(_text(child), True)
             else:
                 value = value + self.resolve(child)
-        text = value.text if value.static else _text(body)
-        return Stdin(text, "heredoc")
+        if not any(
+            c.type == "command_substitution" and _text(c).startswith("`")
+            for c in body.named_children
+        ):
+            self._backticks(raw)
+        return Stdin(value.text if value.static else raw, "heredoc")
+
+    def _backticks(self, text: str) -> None:
+        """Command substitutions the grammar leaves as text inside a here-doc body."""
+        for match in _BACKTICK.finditer(text):
+            self.add(self.classify_shell(match.group(1), via="here-doc substitution"))
+        for match in _DOLLAR_PAREN.finditer(text):
+            self.add(self.classify_shell(match.group(1), via="here-doc substitution"))
 
     def _read_redirect(self, value: Value) -> Stdin:
         from opsgate.classify.families import secrets
@@ -399,6 +423,11 @@ class Walker:
         out: Stdin | None = None
         try:
             for child in node.named_children:
+                if child.type == "file_redirect" and _redirect_op(child) == "<":
+                    # `$(<file)` is bash's shorthand for `$(cat file)`.
+                    dest = child.child_by_field_name("destination")
+                    out = self._read_redirect(self.resolve(dest)) if dest is not None else None
+                    continue
                 out = self.walk(child, None, 1)
         finally:
             self.scope = saved
@@ -509,6 +538,8 @@ class Walker:
             name = words[0]
         if name.text in self.scope.functions:
             return self._call_function(name.text, words[1:], stdin, text)
+        if "/" in name.text and self._runs_written_file(name.text, text):
+            return None
         cmd = Command(
             name=canonical_name(name.text),
             args=tuple(Arg(w.text, w.static) for w in words[1:]),
@@ -522,6 +553,27 @@ class Walker:
         self._printing_secrets(cmd, words)
         _dispatch.dispatch(cmd, self, words)
         return _pipes.output_of(cmd, self)
+
+    def _runs_written_file(self, path: str, text: str) -> bool:
+        """``./x.sh`` after this command downloaded or wrote ``x.sh``: judge what it runs."""
+        note = self.file_note(path, None)
+        if note is None:
+            return False
+        if note.untrusted:
+            self.add(
+                [
+                    Finding(
+                        "network.fetch_exec",
+                        Impact.CAUTION,
+                        Effect.UNKNOWN,
+                        _short(text),
+                        f"runs {path}, fetched from the network in this command",
+                    )
+                ]
+            )
+        if note.text is not None:
+            self.add(self.classify_shell(note.text, via=path))
+        return note.untrusted or note.text is not None
 
     def _printing_secrets(self, cmd: Command, words: list[Value]) -> None:
         if cmd.name in _pipes.PRINTERS:
@@ -664,6 +716,14 @@ def unknown(reason: str, evidence: str) -> Finding:
     return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, _short(evidence), reason)
 
 
+_NAMES_ONLY = re.compile(
+    r"^\s*(cut\s+(-d\s*['\"]?=['\"]?\s+-f\s*1|-f\s*1\s+-d\s*['\"]?=['\"]?)\s*$"
+    r"|awk\s+-F\s*['\"]?=['\"]?\s+['\"]\{\s*print\s+\$1\s*;?\s*\}['\"]\s*$"
+    r"|sed\s+(-e\s+)?['\"]s/=\.\*//g?['\"]\s*$"
+    r"|wc(\s+-[lcw]+)?\s*$|grep\s+-[a-zA-Z]*[qcl][a-zA-Z]*\b.*$)"
+)
+_BACKTICK = re.compile(r"(?<!\\)`([^`]+)`")
+_DOLLAR_PAREN = re.compile(r"(?<!\\)\$\(([^()]*)\)")
 _STATEMENTS = frozenset(
     {
         "subshell",

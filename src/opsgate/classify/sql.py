@@ -324,7 +324,46 @@ def _query(node: exp.Expr, evidence: str, _stmt: str) -> list[Finding]:
                 )
             )
     found.extend(_functions(node, evidence))
+    found.extend(_password_catalogs(node, evidence))
     return found or [finding("database.read", _S, _R, evidence, "reads data")]
+
+
+# System catalogs holding password hashes or stored credentials → the columns
+# that carry them.  ``SELECT *`` or one of these columns discloses them.
+_PASSWORD_CATALOGS: dict[str, frozenset[str]] = {
+    "pg_shadow": frozenset({"passwd"}),
+    "pg_authid": frozenset({"rolpassword"}),
+    "pg_user_mapping": frozenset({"umoptions"}),
+    "pg_user_mappings": frozenset({"umoptions"}),
+    "mysql.user": frozenset({"authentication_string", "password"}),
+    "sys.sql_logins": frozenset({"password_hash"}),
+    "sys.syslogins": frozenset({"password"}),
+    "syslogins": frozenset({"password"}),
+    "dba_users": frozenset({"password", "spare4"}),
+    "sys.user$": frozenset({"password", "spare4"}),
+}
+
+
+def _password_catalogs(node: exp.Expr, evidence: str) -> list[Finding]:
+    """``SELECT passwd FROM pg_shadow``: reading password hashes is a secret read."""
+    from sqlglot import exp
+
+    for table in node.find_all(exp.Table):
+        parts = [p.name.lower() for p in table.parts]
+        name = ".".join(parts[-2:]) if len(parts) > 1 else parts[-1] if parts else ""
+        columns = _PASSWORD_CATALOGS.get(name) or _PASSWORD_CATALOGS.get(name.split(".")[-1])
+        if columns is None:
+            continue
+        select = table.find_ancestor(exp.Select) or node
+        picked = {c.name.lower() for c in select.find_all(exp.Column)}
+        star = any(
+            isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+            for e in select.expressions
+        )
+        if star or picked & columns:
+            why = f"reads password hashes or stored credentials from {name}"
+            return [finding("secrets.read", _C, Effect.SECRET, evidence, why)]
+    return []
 
 
 def _functions(node: exp.Expr, evidence: str) -> list[Finding]:

@@ -101,6 +101,11 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
     if not text:
         return []
     lang: str | None = None
+    if path.endswith(("/package.json", "/composer.json")):
+        hooks = _lifecycle_scripts(text)
+        if hooks:
+            lang = "sh"
+            text = hooks
     if _SCRIPT_SUFFIX.search(path) or re.match(r"#!\s*\S*(ba|z|k|da)?sh\b", text):
         lang = "sh"
     elif path.endswith(".py") or text.startswith("#!/usr/bin/env python"):
@@ -121,6 +126,30 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
         for f in found
         if f.impact is Impact.DESTRUCTIVE and f.effect is Effect.WRITE
     ]
+
+
+_LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "preuninstall", "postuninstall",
+              "prepublish", "prepack", "postpack", "dependencies", "post-install-cmd",
+              "post-update-cmd", "pre-install-cmd", "post-autoload-dump")  # fmt: skip
+
+
+def _lifecycle_scripts(text: str) -> str | None:
+    """Scripts npm/composer run by themselves on install: they are code that will run."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    scripts = data.get("scripts") if isinstance(data, dict) else None
+    if not isinstance(scripts, dict):
+        return None
+    lines = []
+    for key in _LIFECYCLE:
+        value = scripts.get(key)
+        if isinstance(value, str):
+            lines.append(value)
+        elif isinstance(value, list):
+            lines.extend(v for v in value if isinstance(v, str))
+    return "\n".join(lines) or None
 
 
 def _python_as_shell(text: str) -> str | None:
@@ -202,11 +231,17 @@ _WRITE = re.compile(
 _READ = re.compile(
     r"(^|[_\-])(get|list|read|describe|search|find|count|aggregate|query|fetch|"
     r"show|view|logs?|status|explain|inspect|check|diff|info|stats|schema|"
-    r"tables|browse|download|lookup|resolve|whoami|version|ping|health|top)"
+    r"tables|browse|download|lookup|resolve|whoami|version|ping|health|top|tree|stat|"
+    r"exists|metadata|size|tail|head|walk|directory|history|blame|compare)"
     r"([_\-]|$)"
 )
 _SQL_KEYS = ("sql", "query", "statement", "sql_query")
-_CMD_KEYS = ("command", "cmd", "script", "shell_command")
+_CMD_KEYS = ("command", "cmd", "script", "shell_command", "cli_command", "command_line")
+# Servers that wrap one CLI and take its arguments as a list: `args: [compute, list]`.
+_CLI_SERVERS = ("aws", "gcloud", "az", "kubectl", "kubernetes", "helm", "terraform", "docker",
+                "git", "gh", "doctl", "flyctl", "heroku", "vercel")  # fmt: skip
+_METADATA_ONLY = re.compile(r"(^|[_\-])(info|stat|exists|metadata|size|list|tree|directory)"
+                            r"([_\-]|$)")  # fmt: skip
 
 
 def classify_mcp(
@@ -251,6 +286,19 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
         if isinstance(value, str):
             remote = _remote_of(name, server, args)
             return shell(value, remote)
+    cli = next((c for c in _CLI_SERVERS if c == server or name.endswith(f"_{c}_command")), None)
+    if cli is not None and isinstance(args.get("args"), list):
+        import shlex
+
+        cli_name = "kubectl" if cli == "kubernetes" else cli
+        return shell(shlex.join([cli_name, *(str(v) for v in args["args"])]), None)
+    paths = args.get("paths")
+    if isinstance(paths, list) and all(isinstance(p, str) for p in paths):
+        verb = "Read" if not _WRITE.search(name) else "Write"
+        found: list[Finding] = []
+        for path in paths:
+            found += classify_file_tool(verb, {"file_path": path}, ws, cwd, shell)
+        return found
     url = args.get("url")
     if isinstance(url, str) and not _WRITE.search(name):
         return classify_url(url)
@@ -287,6 +335,9 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
     if not isinstance(path, str) or ws.expand(path, cwd) is None:
         return None
     if path.startswith(("/", "~", ".")) or "/" in path:
+        if _METADATA_ONLY.search(name) and not _WRITE.search(name):
+            return [_f("filesystem.metadata", Impact.SAFE, Effect.READ, path,
+                       f"{name} reads file metadata, not contents")]  # fmt: skip
         if _READ.search(name) and not _WRITE.search(name):
             return classify_file_tool("Read", {"file_path": path}, ws, cwd, shell)
         if _WRITE.search(name) or "content" in args:
@@ -296,6 +347,10 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
 
 def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[Finding]:
     evidence = f"mcp__{server}__{name} {json.dumps(args, sort_keys=True)[:160]}"
+    repo_path = args.get("path")
+    if isinstance(repo_path, str) and _READ.search(name) and is_secret_path(repo_path):
+        reason = f"reads {repo_path} from {server}, a file that holds credentials"
+        return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)]
     branch = args.get("branch") or args.get("base")
     if server == "github" and isinstance(branch, str) and _WRITE.search(name):
         from opsgate.classify.families.git import is_protected_branch

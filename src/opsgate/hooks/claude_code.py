@@ -53,8 +53,7 @@ def main(argv: Sequence[str] = ()) -> int:
         if answer is not None:
             out, err, code = answer
         else:
-            out, code = respond(raw)
-            err = ""
+            out, err, code = _isolated(raw)
         if out:
             sys.stdout.write(out)
             sys.stdout.flush()
@@ -68,6 +67,44 @@ def main(argv: Sequence[str] = ()) -> int:
         return _block(f"internal error: {type(exc).__name__}: {exc}"[:500])
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _isolated(raw: bytes) -> tuple[str, str, int]:
+    """Decide in a forked child, so that a crash in native code (a parser segfault)
+    becomes a block here, never a dead hook that the agent reads as "no objection"."""
+    if not hasattr(os, "fork") or os.environ.get("OPSGATE_HOOK_FORK", "1") == "0":
+        out, code = respond(raw)
+        return out, "", code
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: decide, report, and leave without running any cleanup
+        os.close(read_fd)
+        status = 3
+        try:
+            out, code = respond(raw)
+            os.write(write_fd, b"%d\n" % code + out.encode())
+            status = 0
+        except BaseException as exc:  # the parent turns this into exit 2
+            message = f"{type(exc).__name__}: {exc}"[:500]
+            os.write(write_fd, b"E\n" + message.encode("utf-8", "replace"))
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    chunks = []
+    while chunk := os.read(read_fd, 65536):
+        chunks.append(chunk)
+    os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    data = b"".join(chunks)
+    head, _, body = data.partition(b"\n")
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        reason = f"the classifier crashed (signal {sig})"
+        return "", f"opsgate blocked this tool call (fail closed): {reason}\n", 2
+    if head == b"E" or not head.isdigit():
+        reason = body.decode("utf-8", "replace") or "no answer from the classifier"
+        return "", f"opsgate blocked this tool call (fail closed): {reason}\n", 2
+    return body.decode("utf-8"), "", int(head)
 
 
 def _block(reason: str) -> int:

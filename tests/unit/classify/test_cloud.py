@@ -73,6 +73,39 @@ CASES = [
     ("eksctl-get", "eksctl get clusters", R, None),
     ("eksctl-delete", "eksctl delete cluster --name main", W, D),
     ("oci-terminate", "oci compute instance terminate --instance-id x", W, D),
+    # Reads whose output includes environment variable values.
+    (
+        "aws-lambda-env",
+        "aws lambda get-function-configuration --function-name api --query Environment.Variables",
+        S,
+        None,
+    ),
+    ("aws-lambda-config", "aws lambda get-function-configuration --function-name api", S, None),
+    (
+        "aws-lambda-runtime-only",
+        "aws lambda get-function-configuration --function-name api --query Runtime",
+        R,
+        None,
+    ),
+    ("aws-ecs-task-def", "aws ecs describe-task-definition --task-definition api", S, None),
+    (
+        "aws-ecs-task-def-images",
+        "aws ecs describe-task-definition --task-definition api "
+        "--query 'taskDefinition.containerDefinitions[].image'",
+        R,
+        None,
+    ),
+    ("gcloud-functions-describe", "gcloud functions describe fn --region r", S, None),
+    (
+        "gcloud-functions-describe-runtime",
+        "gcloud functions describe fn --format='value(runtime)'",
+        R,
+        None,
+    ),
+    ("gcloud-run-describe", "gcloud run services describe api --region europe-west1", R, None),
+    ("gcloud-run-describe-export", "gcloud run services describe api --format export", S, None),
+    ("az-appsettings-list", "az webapp config appsettings list -g rg -n api", S, None),
+    ("az-connection-strings", "az webapp config connection-string list -g rg -n api", S, None),
 ]
 
 

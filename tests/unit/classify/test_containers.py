@@ -6,7 +6,7 @@ import pytest
 
 from helpers import MemoryContext, make_command
 from opsgate.classify.families.containers import HANDLERS
-from opsgate.models import Effect, Environment, Impact
+from opsgate.models import Effect, Environment, Finding, Impact
 
 R, L, W, U, S = Effect.READ, Effect.LOCAL, Effect.WRITE, Effect.UNKNOWN, Effect.SECRET
 
@@ -127,3 +127,43 @@ def test_run_with_project_mount_judges_its_command() -> None:
     ctx = MemoryContext()
     HANDLERS["docker"](make_command('docker run --rm -v "$PWD":/src -w /src node:20 npm ci'), ctx)
     assert ctx.nested == [("npm ci", "docker run", None)]
+
+
+class _SecretShell(MemoryContext):
+    """A context whose nested classifier reports ``env``/``printenv`` as secret reads
+    and everything else as a write, like the real shell classifier would."""
+
+    def classify_shell(
+        self, script: str, *, via: str, remote: str | None = None, cwd: str | None = None
+    ) -> list[Finding]:
+        self.nested.append((script, via, remote))
+        effect = Effect.SECRET if script.split()[0] in ("env", "printenv") else Effect.WRITE
+        return [Finding("nested", Impact.CAUTION, effect, script, "nested")]
+
+
+@pytest.mark.parametrize(
+    ("line", "script"),
+    [
+        pytest.param("docker run --rm --env-file .env alpine env", "env", id="docker-run-env"),
+        pytest.param(
+            "docker compose run --rm web printenv DATABASE_URL",
+            "printenv DATABASE_URL",
+            id="compose-run-printenv",
+        ),
+        pytest.param(
+            "docker compose run --rm -e A=1 --name x web env", "env", id="compose-run-options"
+        ),
+    ],
+)
+def test_local_container_printing_env_is_secret(line: str, script: str) -> None:
+    ctx = _SecretShell()
+    cmd = make_command(line)
+    found = HANDLERS[cmd.name](cmd, ctx)
+    assert [s for s, _via, _remote in ctx.nested] == [script]
+    assert any(f.effect is Effect.SECRET for f in found)
+
+
+def test_local_container_command_writes_stay_in_the_container() -> None:
+    ctx = _SecretShell()
+    found = HANDLERS["docker"](make_command("docker compose run --rm web rm -rf /tmp/x"), ctx)
+    assert all(f.effect is not Effect.WRITE for f in found)

@@ -206,3 +206,13 @@ def test_psql_shell_escape_is_handed_to_the_shell_classifier() -> None:
     ctx = MemoryContext()
     run("psql app", stdin="\\! rm -rf ~\n", ctx=ctx)
     assert ctx.nested == [("rm -rf ~", "sql client shell escape", None)]
+
+
+def test_sqlite_credential_store_is_a_secret_read() -> None:
+    found = run("sqlite3 ~/.config/gcloud/credentials.db 'select * from credentials'")
+    assert any(f.effect is Effect.SECRET for f in found)
+
+
+def test_sqlite_project_database_read_is_not_secret() -> None:
+    found = run("sqlite3 db/development.sqlite3 'select * from users'")
+    assert all(f.effect is Effect.READ for f in found)

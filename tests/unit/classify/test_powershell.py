@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from helpers import MemoryContext
+from opsgate.classify import ClassifyContext
+from opsgate.classify import classify as classify_action
 from opsgate.classify.powershell import classify_powershell, native_command, parse
-from opsgate.models import Effect, Finding
+from opsgate.models import Action, Classification, Effect, Finding, Impact
 
 CWD = "C:\\Users\\dev\\source\\project"
 CORPUS = Path("/work/shared/corpus/agent-actions.jsonl")
@@ -49,9 +51,9 @@ _NEEDS_FAMILY = {"ps-call-op-force-push": "git"}
 def test_corpus(case_id: str, command: str, expect: str) -> None:
     family = _NEEDS_FAMILY.get(case_id)
     if family is not None:
-        from opsgate.classify.families import handlers
+        from opsgate.classify.families import handler_for
 
-        if family not in handlers():
+        if handler_for(family) is None:
             pytest.skip(f"the {family} family is not built yet")
     findings = classify(command)
     if expect == "block":
@@ -189,9 +191,9 @@ def test_native_command_shape() -> None:
     node = tree.root_node
     while node.type != "command":
         node = node.named_children[0]
-    from opsgate.classify.powershell import _parse_call, _Vars
+    from opsgate.classify.powershell import Vars, parse_call
 
-    call = _parse_call(node, _Vars("C:\\Users\\dev", CWD), {})
+    call = parse_call(node, Vars("C:\\Users\\dev", CWD), {})
     assert call is not None
     cmd = native_command(call, CWD)
     assert cmd.name == "git"
@@ -214,3 +216,150 @@ def test_depth_limit() -> None:
     for _ in range(8):
         script = "iex '" + script.replace("'", "''") + "'"
     assert any(f.effect is Effect.UNKNOWN for f in classify(script))
+
+
+# ------------------------------------------------------------------ red-team classes
+# Each class below was a bypass or a false positive; the cases vary the spelling.
+
+DESTRUCTIVE = {
+    # (b) deletion through .NET and COM objects is judged by its path.
+    "com-fso-deletefolder": (
+        "(New-Object -ComObject Scripting.FileSystemObject)"
+        ".DeleteFolder('C:\\Users\\dev\\Documents')"
+    ),
+    "com-fso-variable": (
+        "$fso = New-Object -ComObject Scripting.FileSystemObject; "
+        '$fso.DeleteFolder("$env:USERPROFILE\\.ssh")'
+    ),
+    "dotnet-directory-delete-system-ns": "[System.IO.Directory]::Delete('C:\\Users\\dev', $true)",
+    "dotnet-directory-delete-src": "[IO.Directory]::Delete('.\\src', $true)",
+    "dotnet-file-delete-system": "[IO.File]::Delete('C:\\Windows\\System32\\drivers\\etc\\hosts')",
+    "dotnet-short-type-name": "[Directory]::Delete('C:\\Users\\dev\\source', $true)",
+    "directoryinfo-delete": "[IO.DirectoryInfo]::new('C:\\Users\\dev').Delete($true)",
+    "get-item-delete": "(Get-Item .\\src).Delete($true)",
+    "get-item-variable-delete": "$d = Get-Item .\\src; $d.Delete($true)",
+    "vb-deletedirectory": (
+        "[Microsoft.VisualBasic.FileIO.FileSystem]::DeleteDirectory('C:\\Users\\dev\\Documents', "
+        "'DeleteAllContents')"
+    ),
+    # (d) a recursive delete of a non-disposable project directory loses source.
+    "remove-src-recursive": "Remove-Item -Recurse -Force .\\src",
+    "remove-docs-alias": "rm -r -fo .\\docs",
+    "remove-src-absolute": "Remove-Item -Recurse C:\\Users\\dev\\source\\project\\src",
+    "gci-recurse-pipe-remove": "Get-ChildItem .\\src -Recurse | Remove-Item -Force",
+    "cmd-rd-s-src": "cmd /c rd /s /q src",
+    "robocopy-mirror-over-src": "robocopy .\\empty .\\src /MIR",
+}
+
+SECRET_READS = {
+    # (c) a copy of a secret file is as secret as the file.
+    "copy-env-then-get-content": "Copy-Item .env $env:TEMP\\e.txt; Get-Content $env:TEMP\\e.txt",
+    "copy-env-into-project": "Copy-Item .env .\\notes.txt; type .\\notes.txt",
+    "cp-alias-then-cat": "cp .env.local backup.txt; cat backup.txt",
+    "copy-into-directory": "Copy-Item -Path .env -Destination .\\tmp\\; Get-Content .\\tmp\\.env",
+    "move-then-read": "Move-Item .env x.txt; Get-Content x.txt",
+    "dotnet-copy-then-read": "[IO.File]::Copy('.env', 'x.txt'); [IO.File]::ReadAllText('x.txt')",
+    "cmd-copy-then-type": 'cmd /c "copy .env x.txt & type x.txt"',
+    # (g) Windows tools that print files.
+    "findstr-env": "findstr KEY .env",
+    "findstr-switch-appsettings": "findstr /i password appsettings.Production.json",
+    "cmd-type-env": "cmd /c type .env",
+    "readalltext-env": "[System.IO.File]::ReadAllText('.env')",
+}
+
+LOCAL_WORK = {
+    # (d) build outputs stay ordinary work.
+    "remove-bin": "Remove-Item -Recurse -Force .\\bin",
+    "remove-bin-absolute": "Remove-Item -Recurse -Force C:\\Users\\dev\\source\\project\\bin",
+    "remove-build-outputs-list": "Remove-Item -Recurse -Force .\\obj, .\\node_modules, .\\dist",
+    "remove-one-source-file": "Remove-Item .\\src\\old.cs",
+    "gci-filter-in-src": "Get-ChildItem .\\src -Recurse -Filter *.bak | Remove-Item",
+    "cmd-rd-bin": "cmd /c rd /s /q bin",
+    "dotnet-delete-bin": "[IO.Directory]::Delete('.\\bin', $true)",
+    "fso-delete-dist-file": (
+        "$fso = New-Object -ComObject Scripting.FileSystemObject; $fso.DeleteFile('.\\dist\\a.js')"
+    ),
+    "copy-non-secret-then-read": "Copy-Item README.md x.md; Get-Content x.md",
+    # (e) the developer's own test and build runners, read-only verbs.
+    "invoke-pester": "Invoke-Pester -Path .\\tests -Output Detailed",
+    "invoke-build": "Invoke-Build",
+    "invoke-psake": "Invoke-psake build",
+    "invoke-scriptanalyzer": "Invoke-ScriptAnalyzer -Path .",
+    "build-verb": "Build-Module",
+    "test-verb": "Test-ModuleManifest .\\My.psd1",
+    "measure-verb": "Measure-Command { dotnet build }",
+    # (f) a bare ``--`` ends a native command's options.
+    "npm-run-dashdash": "npm run build -- --mode development",
+    "git-log-dashdash": "git log -- src",
+    "dotnet-test-dashdash": "dotnet test -- NUnit.NumberOfTestWorkers=2",
+    "decrement-is-not-dashdash": "$i = 0; $i--",
+    "test-path-env": "Test-Path Env:STRIPE_SECRET_KEY",
+    "env-not-secret": "$env:NODE_ENV",
+}
+
+
+@pytest.mark.parametrize("script", DESTRUCTIVE.values(), ids=DESTRUCTIVE.keys())
+def test_destructive_classes(script: str) -> None:
+    findings = classify(script)
+    assert any(f.impact is Impact.DESTRUCTIVE and f.effect is Effect.WRITE for f in findings), (
+        findings
+    )
+
+
+@pytest.mark.parametrize("script", SECRET_READS.values(), ids=SECRET_READS.keys())
+def test_secret_read_classes(script: str) -> None:
+    assert any(f.effect is Effect.SECRET for f in classify(script)), classify(script)
+
+
+@pytest.mark.parametrize("script", LOCAL_WORK.values(), ids=LOCAL_WORK.keys())
+def test_local_work_classes(script: str) -> None:
+    findings = classify(script)
+    assert all(f.effect in (Effect.READ, Effect.LOCAL) for f in findings), findings
+
+
+def test_unknown_cmdlet_with_write_verb_still_blocks() -> None:
+    assert blocks("Invoke-Deployment -Name web")
+    assert blocks("Set-AzWebApp -Name web -ResourceGroupName rg")
+
+
+def test_object_delete_of_unknown_object_is_unknown() -> None:
+    assert [f.effect for f in classify("$x.Delete()")] == [Effect.UNKNOWN]
+
+
+def test_dashdash_still_reaches_git_rules() -> None:
+    assert any(f.impact is Impact.DESTRUCTIVE for f in _full("git checkout -- .").findings)
+
+
+# (a) Linux commands run through WSL or bash go to the bash classifier.
+def _full(script: str) -> Classification:
+    action = Action("shell.exec", "PowerShell", {"command": script}, cwd=CWD)
+    return classify_action(action, ClassifyContext(home="/home/dev", read_files=False))
+
+
+WSL_DESTRUCTIVE = {
+    "wsl-default-shell": "wsl rm -rf ~",
+    "wsl-dashdash": "wsl -- rm -rf /",
+    "wsl-exec": "wsl -e rm -rf ~",
+    "wsl-distribution-user": "wsl -d Ubuntu -u root rm -rf /etc",
+    "wsl-exec-bash-c": 'wsl -e bash -c "rm -rf ~"',
+    "bash-c": 'bash -c "rm -rf ~"',
+}
+
+
+@pytest.mark.parametrize("script", WSL_DESTRUCTIVE.values(), ids=WSL_DESTRUCTIVE.keys())
+def test_wsl_hands_linux_commands_to_bash(script: str) -> None:
+    assert _full(script).impact is Impact.DESTRUCTIVE
+
+
+def test_wsl_reads_and_secrets() -> None:
+    assert not _full("wsl ls -la").is_write
+    assert not _full("wsl --list --verbose").is_write
+    assert _full("wsl -- cat ~/.ssh/id_rsa").effect is Effect.SECRET
+    assert _full("wsl --unregister Ubuntu").unknown
+    assert _full("wsl").unknown
+
+
+def test_wsl_uses_the_context_with_via_wsl() -> None:
+    ctx = _ctx()
+    classify_powershell("wsl -d Ubuntu -- rm -rf '/home/dev/my dir'", ctx, cwd=CWD)
+    assert ctx.nested == [("rm -rf '/home/dev/my dir'", "wsl", None)]

@@ -446,3 +446,40 @@ def test_empty_and_comment_only_text_has_no_findings() -> None:
 def test_oversized_text_is_unknown() -> None:
     (found,) = classify_sql("SELECT 1;" * 30_000)
     assert found.effect is Effect.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "effect"),
+    [
+        pytest.param(
+            "SELECT usename, passwd FROM pg_shadow;", "postgres", Effect.SECRET, id="pg-shadow"
+        ),
+        pytest.param("SELECT * FROM pg_authid", "postgres", Effect.SECRET, id="pg-authid-star"),
+        pytest.param("SELECT s.* FROM pg_shadow s", "postgres", Effect.SECRET, id="qualified-star"),
+        pytest.param(
+            "SELECT srvname, umoptions FROM pg_user_mappings",
+            "postgres",
+            Effect.SECRET,
+            id="pg-user-mappings",
+        ),
+        pytest.param(
+            "SELECT user, authentication_string FROM mysql.user",
+            "mysql",
+            Effect.SECRET,
+            id="mysql-user-hash",
+        ),
+        pytest.param(
+            "SELECT name, password_hash FROM sys.sql_logins",
+            "tsql",
+            Effect.SECRET,
+            id="mssql-logins",
+        ),
+        pytest.param("SELECT usename FROM pg_shadow", "postgres", Effect.READ, id="names-only"),
+        pytest.param("SELECT count(*) FROM pg_shadow", "postgres", Effect.READ, id="count-only"),
+        pytest.param("SELECT user, host FROM mysql.user", "mysql", Effect.READ, id="mysql-names"),
+        pytest.param("SELECT * FROM users", "postgres", Effect.READ, id="ordinary-table"),
+    ],
+)
+def test_password_catalogs_are_secret_reads(sql: str, dialect: str, effect: Effect) -> None:
+    found = classify_sql(sql, dialect=dialect)
+    assert max(f.effect for f in found) is effect

@@ -47,6 +47,10 @@ MODULES = (
     "system",
     "network",
     "packages",
+    "dataplatforms",
+    "brokers",
+    "kubetools",
+    "platforms",
     "deploy",
 )
 

@@ -9,6 +9,7 @@ subscription) so that an unknown one is treated as production.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -35,6 +36,9 @@ _LOCAL = Rule(Effect.LOCAL, Impact.SAFE, "cloud.local", "changes local CLI confi
 _WRITE = Rule(Effect.WRITE, Impact.CAUTION, "cloud.write", "changes cloud resources")
 _DELETE = Rule(Effect.WRITE, Impact.DESTRUCTIVE, "cloud.delete", "deletes cloud resources or data")
 _SECRET = Rule(Effect.SECRET, Impact.CAUTION, "secrets.read", "prints credentials or secret values")
+_ENV_SECRET = Rule(
+    Effect.SECRET, Impact.CAUTION, "secrets.read", "prints environment variable values"
+)
 _UNKNOWN = Rule(Effect.UNKNOWN, Impact.CAUTION, "cloud.unknown", "unrecognised cloud operation")
 _REMOTE = Rule(Effect.UNKNOWN, Impact.CAUTION, "cloud.remote_exec", "opens a remote session")
 
@@ -157,6 +161,36 @@ _AWS_SECRET_OPS = frozenset(
         "generate-presigned-url presign"
     )
 )
+# Reads whose default output includes a function's or container's environment
+# values (where API keys and database passwords live), unless --query selects
+# something narrower.
+_AWS_ENV_OPS = frozenset(
+    _names(
+        "lambda:get-function-configuration lambda:get-function ecs:describe-task-definition "
+        "batch:describe-job-definitions apprunner:describe-service amplify:get-app "
+        "amplify:get-branch amplify:list-branches elasticbeanstalk:describe-configuration-settings "
+        "codebuild:batch-get-projects lightsail:get-container-services "
+        "sagemaker:describe-training-job"
+    )
+)
+_WHOLE_OBJECTS = frozenset(
+    _names(
+        "configuration taskdefinition containerdefinitions function service app branch branches "
+        "jobdefinitions projects configurationsettings optionsettings containerservices"
+    )
+)
+
+
+def _reveals_env(query: str | None) -> bool:
+    """True unless a --query/--format projection visibly leaves environment values out."""
+    if not query:
+        return True
+    if re.search(r"env|secret|@|\*", query, re.IGNORECASE):
+        return True
+    last = re.sub(r"[\[\]\d]", "", query.rsplit(".", 1)[-1]).lower()
+    return last in _WHOLE_OBJECTS
+
+
 # Operations with a write-like prefix that only read.
 _AWS_READ_OPS = frozenset(_names("start-query get-query-results decode-authorization-message"))
 _AWS_VALUED = _names(
@@ -197,6 +231,8 @@ def _aws_rule(cmd: Command, service: str, op: str, rest: list[str]) -> Rule:
         return _READ if op in ("get", "list", "list-profiles") else _LOCAL
     if op in _AWS_SECRET_OPS:
         return _SECRET
+    if f"{service}:{op}" in _AWS_ENV_OPS and _reveals_env(cmd.option("--query")):
+        return _ENV_SECRET
     if op in ("get-parameter", "get-parameters", "get-parameters-by-path", "get-parameter-history"):
         return _SECRET if cmd.has("--with-decryption") else _READ
     if op in ("start-session", "execute-command") and not cmd.option("--command"):
@@ -326,6 +362,8 @@ def _gcloud(cmd: Command, ctx: Context) -> list[Finding]:
     rest = words[len(group.split()) + 1 :] if verb else []
     names = [project, config, *_resource_names(cmd), *rest[:1]]
     rule = _generic_rule(cmd, group, verb)
+    if verb == "describe" and _gcloud_env(cmd, group):
+        rule = _ENV_SECRET
     found = _finding(ctx, rule, f"gcloud {group} {verb}".strip(), target, names)
     if group == "sql" and verb == "connect":
         return [_as(found, _REMOTE)]
@@ -348,6 +386,20 @@ def _gcloud(cmd: Command, ctx: Context) -> list[Finding]:
     return [found]
 
 
+def _gcloud_env(cmd: Command, group: str) -> bool:
+    """Cloud Functions print their environment by default; Cloud Run and App Engine
+    only when the format asks for the whole object or its env."""
+    fmt = cmd.option("--format")
+    if group in ("functions", "beta functions", "alpha functions"):
+        return fmt is None or _reveals_env(fmt) or fmt.split("(")[0] in ("json", "yaml")
+    if group in ("run services", "run jobs", "run revisions", "app versions"):
+        return fmt is not None and (
+            bool(re.search(r"env", fmt, re.IGNORECASE))
+            or fmt.split("(")[0] in ("json", "yaml", "export")
+        )
+    return False
+
+
 def _gsutil(cmd: Command, ctx: Context) -> list[Finding]:
     words = [a.value for a in cmd.positionals(_names("-o -h -u -p"))]
     op = words[0] if words else ""
@@ -367,6 +419,7 @@ _AZ_SECRET_PATHS = (
     ("keys", ("list", "renew", "show")),
     ("credential", ("show", "list", "reset")),
     ("secret", ("show",)),
+    ("connection-string", ("list",)),
 )
 _AZ_SECRET_VERBS = frozenset(
     _names(

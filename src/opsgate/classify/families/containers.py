@@ -476,10 +476,22 @@ def _run(
     image_at = _split(rest, 0, _RUN_VALUED - {"-t"})
     inner = rest[image_at + 1 :]
     host_dirs = [s for s in sources if s.startswith(("/", ".", "$", "~"))]
-    if host_dirs and inner and not engine.remote:
-        # The command can change the mounted project directory: judge it as local work.
-        found += ctx.classify_shell(shlex.join(inner), via="docker run", cwd=cmd.cwd)
-    return found
+    # The command can change the mounted project directory: judge it as local work.
+    # Whatever the container is, what it prints (``env``) reaches the agent.
+    return found + _inner(
+        ctx, inner, "docker run", cmd.cwd, keep_all=bool(host_dirs) and not engine.remote
+    )
+
+
+def _inner(
+    ctx: Context, inner: list[str], via: str, cwd: str | None, *, keep_all: bool
+) -> list[Finding]:
+    """Findings of a container's own command: all of them, or only the secrets it
+    would print (``printenv``, ``env``, ``cat .env``) when its writes stay inside it."""
+    if not inner:
+        return []
+    nested = ctx.classify_shell(shlex.join(inner), via=via, cwd=cwd)
+    return [f for f in nested if keep_all or f.effect is Effect.SECRET]
 
 
 def _in_workspace(source: str, ctx: Context, cmd: Command) -> bool:
@@ -540,6 +552,10 @@ def _compose(cmd: Command, ctx: Context, args: list[str], start: int) -> list[Fi
     ]
     if verb == "exec":
         return _exec(cmd, head, ctx, rest, "docker compose exec", evidence)
+    inner: list[str] = []
+    if verb == "run":  # ``run [OPTS] SERVICE CMD…``: CMD's output reaches the agent
+        at = _split(rest, 0, _COMPOSE_RUN_VALUED)
+        inner = rest[at + 1 :]
     rule = _COMPOSE.get(verb, _UNKNOWN)
     if verb in ("down", "rm") and cmd.has("-v", "--volumes"):
         rule = _infra(_D, "removes the stack's volumes and the data in them", "containers.delete")
@@ -549,7 +565,16 @@ def _compose(cmd: Command, ctx: Context, args: list[str], start: int) -> list[Fi
         rule = _read("lists names from the compose file")
     if verb in ("build", "up") and cmd.has("--push"):
         rule = _infra(_C, "builds and publishes images", "registry.publish")
-    return [_finding(rule, _engine_of(head, ctx, names), evidence)]
+    found = [_finding(rule, _engine_of(head, ctx, names), evidence)]
+    return found + _inner(ctx, inner, "docker compose run", cmd.cwd, keep_all=False)
+
+
+_COMPOSE_RUN_VALUED = frozenset(
+    _names(
+        "-e --env --env-from-file -l --label --name -p --publish -u --user -v --volume "
+        "-w --workdir --entrypoint --pull --cap-add --cap-drop"
+    )
+)
 
 
 def _compose_cli(cmd: Command, ctx: Context) -> list[Finding]:

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.datastores import classify_mongo, classify_redis, classify_redis_script
+from opsgate.classify.paths import is_secret_path
 from opsgate.classify.sql import classify_sql
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -226,6 +227,10 @@ def _sqlite(cmd: Command, ctx: Context) -> list[Finding]:
             else f
             for f in found
         ]
+    if is_secret_path(db) and any(f.effect is _R for f in found):
+        # A credential store kept as SQLite (gcloud's credentials.db): rows are secrets.
+        why = f"reads {db}, a credential store"
+        found = [*found, _rule(("secrets.read", _C, Effect.SECRET, why), cmd.text)]
     if db == ":memory:" or db.startswith(_SCRATCH):
         return [
             replace(f, effect=Effect.LOCAL, impact=min(f.impact, _C))

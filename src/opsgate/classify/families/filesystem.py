@@ -119,7 +119,9 @@ def delete_findings(
                     path,
                 )
             )
-        elif zone in _DESTRUCTIVE_ZONES or (zone is Zone.PROJECT and recursive):
+        elif zone in _DESTRUCTIVE_ZONES or (
+            zone is Zone.PROJECT and recursive and not _looks_like_file(path)
+        ):
             what = zone.value if zone is not Zone.PROJECT else "source files in the project"
             out.append(
                 _finding(
@@ -145,9 +147,27 @@ def delete_findings(
     return out
 
 
+_FILE_SUFFIX = re.compile(
+    r"\.(json|lock|ya?ml|toml|txt|md|log|lockb|sum|mod|ini|cfg|conf|csv|tsv|js|mjs|cjs|ts|tsx|"
+    r"jsx|py|rb|go|rs|java|kt|c|h|cc|cpp|hpp|cs|php|sh|sql|html|css|scss|svg|png|jpe?g|gif|"
+    r"pdf|zip|tar|gz|tgz|whl|jar|db|sqlite3?|bak|tmp|orig|rej|patch|diff|pid|sock)$"
+)
+
+
+def _looks_like_file(path: str) -> bool:
+    """``rm -rf package-lock.json``: -r does nothing to a file; judge it as one file."""
+    base = path.rstrip("/").rsplit("/", 1)[-1]
+    return not path.endswith("/") and bool(_FILE_SUFFIX.search(base)) and "*" not in base
+
+
 def _rm(cmd: Command, ctx: Context) -> list[Finding]:
     recursive = cmd.has("-r", "-R", "--recursive", "-d", "--dir")
     return delete_findings(cmd, cmd.positionals(), ctx, recursive=recursive)
+
+
+def _rimraf(cmd: Command, ctx: Context) -> list[Finding]:
+    """rimraf / del-cli / trash-less removers: always recursive."""
+    return delete_findings(cmd, cmd.positionals(), ctx, recursive=True)
 
 
 def _rmdir(cmd: Command, ctx: Context) -> list[Finding]:
@@ -207,6 +227,22 @@ def _disk(category: str, reason: str, reads: tuple[str, ...] = ()) -> Handler:
             return []
         if not cmd.args:
             return []
+        operands = [a for a in cmd.positionals() if "/" in a.value or "." in a.value]
+        if operands and all(
+            locate(a, ctx, cmd.cwd)[0] in (Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP)
+            for a in operands
+        ):
+            # An image file in the workspace, not a device: `mkfs.ext4 -F disk.img`.
+            return [
+                _finding(
+                    category,
+                    Impact.SAFE,
+                    Effect.LOCAL,
+                    cmd,
+                    f"{reason} (an image file in the workspace)",
+                    operands[0].value,
+                )
+            ]
         return [_finding(category, Impact.DESTRUCTIVE, Effect.WRITE, cmd, reason, cmd.text)]
 
     return handler
@@ -336,6 +372,15 @@ def _perms(cmd: Command, ctx: Context) -> list[Finding]:
         ops = ops[1:]  # the mode, owner or attribute
     out = []
     ws = _workspace(ctx)
+    mode = cmd.positionals()[0].value if cmd.name == "chmod" and cmd.positionals() else ""
+    if (
+        _tightens(mode)
+        and not recursive
+        and all(
+            locate(a, ctx, cmd.cwd)[0] in (Zone.HOME_FILE, Zone.PROJECT, Zone.TEMP) for a in ops
+        )
+    ):
+        return []  # chmod 600 ~/.ssh/id_ed25519 only takes the user's own permissions away
     for arg in ops:
         zone, path = locate(arg, ctx, cmd.cwd)
         if zone in (Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP, Zone.HARMLESS):
@@ -357,6 +402,13 @@ def _perms(cmd: Command, ctx: Context) -> list[Finding]:
                 )
             )
     return out
+
+
+def _tightens(mode: str) -> bool:
+    """A mode that gives nobody new access: 600, 0400, go-rwx, o-w, u-x …"""
+    if re.fullmatch(r"0?[0-7]00", mode):
+        return True
+    return bool(re.fullmatch(r"([ugoa]*-[rwxXst]+,?)+", mode))
 
 
 def _sed(cmd: Command, ctx: Context) -> list[Finding]:
@@ -552,6 +604,10 @@ def _fill(template: list[Arg], matched: list[Arg]) -> list[Arg]:
 
 
 HANDLERS: dict[str, Handler] = {
+    "rimraf": _rimraf,
+    "del-cli": _rimraf,
+    "rmrf": _rimraf,
+    "premove": _rimraf,
     "rm": _rm,
     "rmdir": _rmdir,
     "unlink": _unlink,

@@ -121,9 +121,19 @@ def _exec_config(cmd: Command, ctx: Context, key: str, value: str) -> list[Findi
     return found
 
 
+# Environment variables whose value git runs as a command.
+_EXEC_ENV = ("GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_PAGER", "GIT_SEQUENCE_EDITOR",
+             "GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "GIT_PROXY_COMMAND", "EDITOR", "VISUAL",
+             "PAGER")  # fmt: skip
+
+
 def _git(cmd: Command, ctx: Context) -> list[Finding]:
     configs, rest = _split_global(cmd)
     findings: list[Finding] = []
+    for key in _EXEC_ENV:
+        value = cmd.env.get(key)
+        if value and key != "GIT_SEQUENCE_EDITOR":
+            findings += ctx.classify_shell(value, via=f"{key} for git")
     for key, value in configs:
         findings += _exec_config(cmd, ctx, key, value)
     if not rest:
@@ -219,11 +229,10 @@ def _reset(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _clean(cmd: Command, ctx: Context) -> list[Finding]:
+    # Without -f git refuses, unless clean.requireForce is false somewhere: don't rely on it.
     if cmd.has("-n", "--dry-run"):
         return []
-    if cmd.has("-f", "--force", "-i", "--interactive"):
-        return [_write(cmd, "vcs.discard", "git clean deletes untracked (or ignored) files")]
-    return []
+    return [_write(cmd, "vcs.discard", "git clean deletes untracked (or ignored) files")]
 
 
 def _checkout(cmd: Command, ctx: Context) -> list[Finding]:
@@ -262,6 +271,9 @@ def _stash(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _rebase(cmd: Command, ctx: Context) -> list[Finding]:
+    ran = _runs_command(("-x", "--exec"))(cmd, ctx)
+    if ran:
+        return [*ran, _write(cmd, "vcs.history_rewrite", "rewrites commit history")]
     if cmd.has("--abort", "--continue", "--skip", "--quit", "--edit-todo", "--show-current-patch"):
         return []
     branch = ctx.git_branch(cmd.cwd)
@@ -328,6 +340,70 @@ def _show(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+def _runs_command(option_names: tuple[str, ...], *, positional: bool = False) -> Handler:
+    """Subcommands that run a shell command given as an option or as the remaining words:
+    ``bisect run CMD``, ``difftool -x CMD``, ``submodule foreach CMD``, ``rebase -x CMD``."""
+
+    def handler(cmd: Command, ctx: Context) -> list[Finding]:
+        out: list[Finding] = []
+        for value in cmd.options(*option_names):
+            out += ctx.classify_shell(value, via=cmd.name)
+        if positional:
+            words = [a.value for a in cmd.args]
+            for marker in ("run", "foreach"):
+                if marker in words:
+                    rest = [w for w in words[words.index(marker) + 1 :] if w != "--recursive"]
+                    script = rest[0] if len(rest) == 1 else " ".join(_quote(w) for w in rest)
+                    if rest:
+                        # foreach runs inside each submodule: the directory is not ours to know.
+                        cwd = None if marker == "foreach" else cmd.cwd
+                        out += ctx.classify_shell(script, via=cmd.name, cwd=cwd)
+        return out
+
+    return handler
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+def _discard_plumbing(cmd: Command, ctx: Context) -> list[Finding]:
+    """read-tree -u --reset, checkout-index -f: overwrite the working tree."""
+    if cmd.name == "git read-tree" and cmd.has("--reset") and cmd.has("-u"):
+        return [_write(cmd, "vcs.discard", "git read-tree -u --reset overwrites the working tree")]
+    if cmd.name == "git checkout-index" and cmd.has("-f", "--force"):
+        return [_write(cmd, "vcs.discard", "git checkout-index -f overwrites working files")]
+    return []
+
+
+def _rm(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--cached") or cmd.has("-n", "--dry-run"):
+        return []
+    if cmd.has("-f", "--force") and cmd.has("-r"):
+        return [_write(cmd, "vcs.discard", "git rm -rf deletes files and their local changes")]
+    return []
+
+
+def _patch_of_secret(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git log -p -- .env``: the history of a secret file, values included."""
+    if cmd.name == "git log" and not cmd.has("-p", "--patch", "-u"):
+        return []
+    for arg in cmd.after("--") or cmd.positionals():
+        if arg.static and is_secret_path(arg.value):
+            return [
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    cmd.text,
+                    f"prints the contents of {arg.value} from git history",
+                )
+            ]
+    return []
+
+
 def _tag(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("-d", "--delete", "-f", "--force"):
         return [_write(cmd, "vcs.tag_delete", "deletes or moves a tag", Impact.CAUTION)]
@@ -362,6 +438,16 @@ _SUBCOMMANDS: dict[str, Handler] = {
     "cat-file": _show,
     "tag": _tag,
     "switch": _switch,
+    "bisect": _runs_command((), positional=True),
+    "submodule": _runs_command((), positional=True),
+    "difftool": _runs_command(("-x", "--extcmd")),
+    "mergetool": _runs_command(("--tool-cmd",)),
+    "read-tree": _discard_plumbing,
+    "checkout-index": _discard_plumbing,
+    "rm": _rm,
+    "log": _patch_of_secret,
+    "diff": _patch_of_secret,
+    "whatchanged": _patch_of_secret,
 }
 
 HANDLERS: dict[str, Handler] = {

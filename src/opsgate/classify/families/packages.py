@@ -460,6 +460,10 @@ def _build_tool(cmd: Command, ctx: Context) -> list[Finding]:
 
 def _dotnet(cmd: Command, ctx: Context) -> list[Finding]:
     pos = [a.value for a in cmd.positionals(_words("-s --source -k --api-key -c --configuration"))]
+    if pos[:1] == ["ef"]:
+        from opsgate.classify.families.platforms import classify_dotnet_ef
+
+        return classify_dotnet_ef(cmd, ctx)
     if pos[:2] == ["nuget", "push"]:
         return _publish(cmd, "dotnet nuget push")
     if pos[:2] == ["nuget", "delete"]:

@@ -14,7 +14,7 @@ from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.paths import Workspace, is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
-__all__ = ["HANDLERS", "env_dump", "redirect_read", "secret_operands"]
+__all__ = ["HANDLERS", "env_dump", "redirect_read", "reveals", "secret_operands"]
 
 _SECRET_PATTERN = re.compile(
     r"(PRIVATE KEY|password|passwd|secret|token|api[_-]?key|AKIA|BEGIN (RSA|OPENSSH|EC|DSA))",
@@ -51,6 +51,9 @@ def secret_operands(
 ) -> list[Finding]:
     out = []
     for arg in operands:
+        if arg.static and _glob_may_match_secret(arg.value):
+            out.append(_secret(cmd.text, f"{verb} {arg.value}, which matches credential files"))
+            continue
         if not arg.static:
             if _PROC_ENVIRON_DYNAMIC.match(arg.value):
                 out.append(_secret(cmd.text, "prints a process's environment", arg.value))
@@ -59,6 +62,22 @@ def secret_operands(
         if is_secret_path(full) or is_secret_path(arg.value):
             out.append(_secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full))
     return out
+
+
+_SECRET_EXAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed25519", "key.pem",
+                    "server.key", "cert.p12", ".npmrc", ".pypirc", ".netrc", ".pgpass",
+                    "terraform.tfstate", "credentials", ".vault-token", ".git-credentials",
+                    "secrets.yml", "kubeconfig")  # fmt: skip
+
+
+def _glob_may_match_secret(path: str) -> bool:
+    """``cat .e*``, ``cat *.pem``: a glob that would expand to a credential file."""
+    import fnmatch
+
+    base = path.rstrip("/").rsplit("/", 1)[-1]
+    if not any(ch in base for ch in "*?[") or base in ("*", "*.*", "**"):
+        return False
+    return any(fnmatch.fnmatchcase(name, base) for name in _SECRET_EXAMPLES)
 
 
 def redirect_read(path: str, ctx: Context) -> list[Finding]:
@@ -192,7 +211,7 @@ _HARMLESS_READERS = frozenset({"wc", "file", "md5sum", "sha256sum", "cmp"})
 
 
 def _reader(cmd: Command, ctx: Context) -> list[Finding]:
-    if cmd.name in _HARMLESS_READERS:
+    if cmd.name in _HARMLESS_READERS or _discloses_nothing(cmd):
         return []
     valued = _READER_VALUED.get(cmd.name, ())
     operands = cmd.positionals(valued)
@@ -204,6 +223,19 @@ def _reader(cmd: Command, ctx: Context) -> list[Finding]:
             if hunt:
                 return hunt
     return secret_operands(cmd, operands, ctx)
+
+
+def _discloses_nothing(cmd: Command) -> bool:
+    """Modes that print names, counts or nothing: ``grep -q``, ``cut -d= -f1``."""
+    if cmd.name in ("grep", "egrep", "fgrep", "rg") and cmd.has(
+        "-q", "--quiet", "--silent", "-c", "--count", "-l", "--files-with-matches", "-L"
+    ):
+        return True
+    if cmd.name == "cut":
+        delim = cmd.option("-d", "--delimiter")
+        fields = cmd.option("-f", "--fields")
+        return delim == "=" and fields == "1"
+    return False
 
 
 def _secret_hunt(cmd: Command, pattern: Arg, operands: list[Arg], ctx: Context) -> list[Finding]:
@@ -351,3 +383,37 @@ def _age(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 HANDLERS.update({"sops": _sops, "gpg": _gpg, "gpg2": _gpg, "age": _age})
+
+
+# Subcommands that print credentials, whichever family owns the program.
+_REVEALS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "git": (("credential", "fill"), ("credential-cache",), ("credential-store", "get")),
+    "rails": (("credentials:show",), ("credentials:edit",), ("secret",)),
+    "rake": (("credentials:show",),),
+    "secret-tool": (("lookup",), ("search",)),
+    "kubectl": (("view-secret",),),
+    "keyring": (("get",),),
+    "aws-vault": (("export",),),
+    "gcloud": (("auth", "print-access-token"), ("auth", "print-identity-token")),
+    "az": (("account", "get-access-token"),),
+    "docker": (("secret", "inspect"),),
+    "php": (("artisan", "env:decrypt"),),
+    "dotnet": (("user-secrets", "list"),),
+}
+
+
+def reveals(cmd: Command, ctx: Context) -> list[Finding]:
+    """Cross-cutting: a subcommand that prints secrets, or ``ps e`` (process env)."""
+    words = [w for w in cmd.words if not w.startswith("-")]
+    for path in _REVEALS.get(cmd.name, ()):
+        if tuple(words[: len(path)]) == path:
+            return [_secret(cmd.text, f"{cmd.name} {' '.join(path)} prints secret values")]
+    if cmd.name in ("sqlite3", "duckdb", "sqlite") and cmd.positionals():
+        db = cmd.positionals()[0]
+        if db.static and is_secret_path(_resolve(db.value, ctx, cmd.cwd)):
+            return [_secret(cmd.text, f"{cmd.name} opens {db.value}, a credential store")]
+    if cmd.name == "ps" and any(
+        (not w.startswith("-") and "e" in w and w.isalpha()) for w in cmd.words
+    ):
+        return [_secret(cmd.text, "ps with BSD 'e' prints every process's environment")]
+    return []

@@ -133,6 +133,9 @@ _LANGS = {
     "php": ("php",),
     "lua": ("lua", "luajit"),
     "awk": ("awk", "gawk", "mawk", "nawk", "busybox awk"),
+    "r": ("Rscript", "R"),
+    "elixir": ("elixir", "iex"),
+    "elisp": ("emacs",),
 }
 
 
@@ -201,7 +204,21 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         "lua": ("-e",),
         "php": ("-r",),
         "node": ("-e", "--eval", "-p", "--print", "eval"),
+        "r": ("-e",),
+        "elixir": ("-e", "--eval"),
+        "elisp": ("--eval",),
     }
+    if cmd.name == "php":
+        from opsgate.classify.families.platforms import classify_artisan
+
+        found = classify_artisan(cmd, ctx)
+        if found:
+            return found
+    extra: list[Finding] = []
+    if lang in ("perl", "ruby") and any(
+        w.startswith("-") and not w.startswith("--") and "i" in w[1:] for w in cmd.words
+    ):
+        extra = _inplace(cmd, ctx)
     for flag in flags.get(lang, ()):
         code = cmd.option(flag) if flag != "eval" else _after_word(cmd, "eval")
         if code is None:
@@ -209,7 +226,7 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         if lang == "python":
             return _python(code, cmd, ctx)
         printed = flag in ("-p", "--print")
-        return analyse_script(lang, code, ctx, _shell_fn(ctx, cmd.name), printed=printed)
+        return extra + analyse_script(lang, code, ctx, _shell_fn(ctx, cmd.name), printed=printed)
     if lang == "python":
         return _python_modes(cmd, ctx)
     if lang == "awk":
@@ -226,6 +243,15 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+def _inplace(cmd: Command, ctx: Context) -> list[Finding]:
+    """``perl -pi -e CODE FILES``: the files are edited in place."""
+    from opsgate.classify.families.filesystem import _write_targets
+
+    code = cmd.option("-e", "-E")
+    files = [a for a in cmd.positionals(("-e", "-E", "-I", "-M", "-m", "-F")) if a.value != code]
+    return _write_targets(cmd, files, ctx, "edits in place")
+
+
 def _after_word(cmd: Command, word: str) -> str | None:
     words = cmd.words
     return words[words.index(word) + 1] if word in words[:1] and len(words) > 1 else None
@@ -233,6 +259,8 @@ def _after_word(cmd: Command, word: str) -> str | None:
 
 def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
     module = cmd.option("-m")
+    if module == "http.server":
+        return _http_server(cmd, ctx)
     if module is not None:
         if module in ("pip", "pip3"):
             from opsgate.classify import families
@@ -263,15 +291,53 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
-def _awk(cmd: Command, ctx: Context) -> list[Finding]:
-    ops = cmd.positionals(("-F", "-v", "-f"))
-    if not ops or cmd.option("-f"):
+def _http_server(cmd: Command, ctx: Context) -> list[Finding]:
+    """``python -m http.server``: serving the project is fine; serving home or / to the
+    network hands out keys and secrets."""
+    from opsgate.classify.families.filesystem import locate
+    from opsgate.classify.paths import Zone
+
+    bind = cmd.option("--bind", "-b") or "0.0.0.0"  # noqa: S104 — http.server's own default
+    if bind.startswith(("127.", "localhost", "::1")):
         return []
+    directory = cmd.option("--directory", "-d") or "."
+    zone, path = locate(Arg(directory), ctx, cmd.cwd)
+    if zone in (Zone.PROJECT_ROOT, Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP):
+        return []
+    return [
+        Finding(
+            "network.expose",
+            Impact.CAUTION,
+            Effect.WRITE,
+            cmd.text,
+            f"serves {path} ({zone.value}) to the network",
+            path,
+        )
+    ]
+
+
+def _awk(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify.families import secrets
+
+    ops = cmd.positionals(("-F", "-v", "-f"))
+    if not ops:
+        return []
+    if cmd.option("-f"):
+        return secrets.secret_operands(cmd, ops, ctx)
     program = ops[0].value
+    if not _names_only_awk(program):
+        found = secrets.secret_operands(cmd, ops[1:], ctx)
+        if found:
+            return found
     findings = analyse_script("awk", program, ctx, _shell_fn(ctx, "awk"), printed=False)
     if re.search(r"\|\s*\"(sh|bash)\"|\|\s*getline", program):
         findings.append(_unknown("awk pipes data into a shell", cmd.text))
     return findings
+
+
+def _names_only_awk(program: str) -> bool:
+    """``awk -F= '{print $1}' .env`` prints variable names, not values."""
+    return bool(re.fullmatch(r"\s*(/[^/]*/\s*)?\{\s*print\s+\$1\s*;?\s*\}\s*", program))
 
 
 def _vim(cmd: Command, ctx: Context) -> list[Finding]:
@@ -313,8 +379,17 @@ def _script(cmd: Command, ctx: Context) -> list[Finding]:
     return ctx.classify_shell(script, via="script -c")
 
 
+_TMUX_RUNS = frozenset({"new-session", "new", "new-window", "neww", "split-window", "splitw",
+                        "respawn-pane", "respawnp", "respawn-window", "respawnw", "run-shell",
+                        "run", "display-popup", "popup", "if-shell", "if"})  # fmt: skip
+_TMUX_VALUED = ("-s", "-n", "-c", "-t", "-x", "-y", "-e", "-F", "-l", "-w", "-h", "-L", "-S", "-f")
+
+
 def _tmux(cmd: Command, ctx: Context) -> list[Finding]:
     words = cmd.words
+    ops = cmd.positionals(_TMUX_VALUED)
+    if ops and ops[0].value in _TMUX_RUNS and len(ops) > 1:
+        return ctx.classify_shell(" ".join(a.value for a in ops[1:]), via=f"tmux {ops[0].value}")
     if "send-keys" in words or "send" in words:
         keys = [
             w
@@ -323,6 +398,27 @@ def _tmux(cmd: Command, ctx: Context) -> list[Finding]:
         ]
         return ctx.classify_shell(" ".join(keys[1:] if len(keys) > 1 else keys), via="tmux")
     return []
+
+
+def _expect(cmd: Command, ctx: Context) -> list[Finding]:
+    """``expect -c 'spawn CMD …'``: each spawned command runs."""
+    script = cmd.option("-c")
+    if script is None:
+        return []
+    out: list[Finding] = []
+    for m in re.finditer(r"\bspawn\s+([^;\n]+)", script):
+        out += ctx.classify_shell(m.group(1), via="expect spawn")
+    for m in re.finditer(r"\bexec\s+([^;\n]+)", script):
+        out += ctx.classify_shell(m.group(1), via="expect exec")
+    return out
+
+
+def _osascript(cmd: Command, ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for script in cmd.options("-e"):
+        for m in re.finditer(r'do shell script\s+"((?:[^"\\]|\\.)*)"', script):
+            out += ctx.classify_shell(m.group(1).replace('\\"', '"'), via="osascript")
+    return out
 
 
 def _nix(cmd: Command, ctx: Context) -> list[Finding]:
@@ -349,6 +445,8 @@ HANDLERS: dict[str, Handler] = {
     "script": _script,
     "tmux": _tmux,
     "nix-shell": _nix,
+    "expect": _expect,
+    "osascript": _osascript,
     "nix": _nix,
 }
 for _minor in range(6, 15):

@@ -14,19 +14,24 @@ from opsgate.models import Effect, Impact
 __all__ = [
     "ALIASES",
     "DESTRUCTIVE_NOUNS",
+    "DOMAINS",
+    "LOCAL_CMDLETS",
     "LOCAL_NOUNS",
     "METADATA_HOSTS",
     "NAMES_ONLY_PROPERTIES",
     "OUTPUT_CMDLETS",
+    "PASSTHROUGH_CMDLETS",
     "PROTECTED_WRITE_SUFFIXES",
     "READ_VERBS",
     "SECRET_ENV_NAME",
     "SECRET_FILE",
+    "SHELLS",
     "SWITCHES",
     "SYSTEM_DIRS",
     "SYSTEM_PROCESSES",
     "VALUED_PARAMS",
     "VERBS",
+    "WRITE_CMDLETS",
 ]
 
 
@@ -141,13 +146,26 @@ VERBS: dict[str, tuple[Effect, Impact]] = {
             "install register unregister update edit grant revoke block unblock protect "
             "unprotect lock unlock connect disconnect send publish unpublish deploy invoke "
             "mount dismount sync merge optimize repair resize backup checkpoint submit "
-            "request approve deny complete save switch redo undo build compress expand "
+            "request approve deny complete save switch redo undo compress expand "
             "push pop"
         ),
         _W,
     ),
     **dict.fromkeys(_words("remove clear reset uninstall initialize restore"), _D),
+    # Build makes an artifact from input files: the developer's own workspace.
+    "build": (Effect.LOCAL, Impact.SAFE),
 }
+
+# Cmdlets of the developer's own build and test tooling: they run the project's
+# tests, builds, linters and formatters, like ``npm test`` or ``make`` in bash.
+LOCAL_CMDLETS = frozenset(
+    _words(
+        "invoke-pester invoke-build invoke-psake invoke-scriptanalyzer invoke-formatter "
+        "invoke-gherkin invoke-plaster invoke-msbuild invoke-dotnet invoke-nuke "
+        "invoke-cake invoke-platyps new-markdownhelp update-markdownhelp new-externalhelp "
+        "start-pester"
+    )
+)
 
 # Nouns whose verbs only change the agent's own session or workspace.  Path-based
 # nouns (item, content, …) are judged by their path elsewhere; these are the rest.
@@ -162,6 +180,33 @@ LOCAL_NOUNS = frozenset(
         "psprovider pscallstack uiculture tracesource markdown clixml stack psrepository "
         "installedmodule psresource installedpsresource"
     )
+)
+
+# Cmdlets that write the path they are given (judged by that path).
+WRITE_CMDLETS = _words(
+    "set-content add-content clear-content out-file set-item clear-item new-item export-csv "
+    "export-clixml tee-object compress-archive expand-archive set-acl new-itemproperty "
+    "set-itemproperty remove-itemproperty clear-itemproperty rename-itemproperty"
+)
+
+# Cmdlets judged by what runs inside them (script blocks are walked where they stand).
+PASSTHROUGH_CMDLETS = _words(
+    "start-job start-threadjob foreach-object where-object invoke-item import-module new-pssession"
+)
+
+SHELLS = frozenset({"powershell", "pwsh", "powershell_ise"})
+
+# Noun prefixes → the domain a state change belongs to (for categories).
+DOMAINS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("mppreference", "netfirewall", "executionpolicy", "bitlocker", "tpm"), "security"),
+    (("az", "aws", "ec2", "s3", "iam", "gce", "gcs", "gcp", "mg", "rds", "lm", "cf"), "cloud"),
+    (("ad", "localuser", "localgroup", "mailbox", "msol", "exo", "distributiongroup"), "identity"),
+    (("service", "web", "website", "webapppool", "scheduledtask", "cluster"), "service"),
+    (("computer", "restartcomputer"), "system"),
+    (("disk", "volume", "partition", "physicaldisk", "virtualdisk", "storagepool"), "disk"),
+    (("net", "dns", "dhcp", "vpn"), "network"),
+    (("sql", "db"), "database"),
+    (("vm", "container"), "vm"),
 )
 
 # Noun overrides: state changes on these are always destructive.

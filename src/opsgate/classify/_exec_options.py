@@ -1,0 +1,143 @@
+"""Options and environment variables whose value a program runs as a command.
+
+``tar --checkpoint-action=exec=CMD``, ``rsync -e CMD``, ``PAGER=CMD man x``: the
+value is a shell command like any other, and is classified as one.  This applies to
+every program, whichever family (if any) owns it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from opsgate.classify._command import Command
+from opsgate.models import Effect, Finding, Impact
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["EXEC_ENV", "exec_findings"]
+
+# program -> options whose value is a shell command (`--opt=value` or `--opt value`).
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "tar": ("--to-command", "--use-compress-program", "-I", "--info-script", "-F",
+            "--new-volume-script", "--rsh-command", "--checkpoint-action"),
+    "rsync": ("-e", "--rsh", "--rsync-path"),
+    "zip": ("-TT", "--unzip-command"),
+    "man": ("-P", "--pager"),
+    "less": (),
+    "ssh": (),
+    "scp": ("-S",),
+    "sftp": ("-S",),
+    "watch": (),
+    "inotifywait": (),
+    "entr": (),
+    "socat": (),
+    "wget": ("--use-askpass",),
+    "journalctl": (),
+    "systemctl": (),
+    "git": (),
+}  # fmt: skip
+# Values that only name the usual transport: `rsync -e ssh`, `rsync -e 'ssh -p 2222'`.
+_PLAIN_TRANSPORT = re.compile(r"^(ssh|rsh|/usr/bin/ssh)(\s+-[\w-]+(\s+\S+)?)*$")
+EXEC_ENV = frozenset(
+    {"PAGER", "MANPAGER", "GIT_PAGER", "EDITOR", "VISUAL", "GIT_EDITOR", "GIT_SSH_COMMAND",
+     "GIT_SSH", "GIT_PROXY_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "SSH_ASKPASS",
+     "SUDO_ASKPASS", "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND", "BASH_ENV", "ENV",
+     "RSYNC_RSH", "SYSTEMD_PAGER", "PSQL_PAGER", "MYSQL_PS1"}
+)  # fmt: skip
+_PRELOAD = frozenset({"LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "LD_LIBRARY_PATH"})
+_BENIGN_PAGERS = frozenset({"cat", "less", "more", "less -R", "less -FRX", "vim", "vi", "nano",
+                            "code --wait", "nvim", "emacs", "true", ""})  # fmt: skip
+
+
+def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
+    out: list[Finding] = []
+    for key, value in cmd.env.items():
+        if key in EXEC_ENV and value.strip() not in _BENIGN_PAGERS and cmd.name != "git":
+            out += w.classify_shell(value, via=f"{key} for {cmd.name}")
+        elif key in _PRELOAD and cmd.name not in ("true", ":"):
+            out.append(
+                Finding(
+                    "process.inject",
+                    Impact.CAUTION,
+                    Effect.UNKNOWN,
+                    cmd.text,
+                    f"{key} loads code into {cmd.name} that the guard cannot see",
+                )
+            )
+    for option in _OPTIONS.get(cmd.name, ()):
+        for value in cmd.options(option):
+            out += _option_value(cmd, option, value, w)
+    if cmd.name == "tar":
+        for word in cmd.words:
+            if word.startswith("--checkpoint-action=exec="):
+                out += w.classify_shell(word.split("=", 2)[2], via="tar --checkpoint-action")
+    if cmd.name == "sed":
+        out += _sed_execute(cmd, w)
+    if cmd.name in ("make", "gmake"):
+        out += _make_eval(cmd, w)
+    return out
+
+
+def _option_value(cmd: Command, option: str, value: str, w: Walker) -> list[Finding]:
+    if cmd.name in ("rsync", "scp", "sftp") and _PLAIN_TRANSPORT.match(value.strip()):
+        return []
+    if option == "--checkpoint-action":
+        if not value.startswith("exec="):
+            return []
+        value = value[5:]
+    return w.classify_shell(value, via=f"{cmd.name} {option}")
+
+
+_SED_EXEC = re.compile(r"(?:^|[;\n{}0-9$/])\s*e\s+(.+?)\s*(?:$|;|\n)|/[a-zA-Z]*e[a-zA-Z]*\s*$")
+
+
+def _sed_execute(cmd: Command, w: Walker) -> list[Finding]:
+    """GNU sed's ``e`` command and ``s///e`` flag run shell commands."""
+    scripts = cmd.options("-e", "--expression")
+    positionals = cmd.positionals(("-e", "--expression", "-f", "--file", "-l"))
+    if not scripts and positionals:
+        scripts = [positionals[0].value]
+    out: list[Finding] = []
+    for script in scripts:
+        m = _SED_EXEC.search(script)
+        if m is None:
+            continue
+        if m.group(1):
+            out += w.classify_shell(m.group(1), via="sed e")
+        else:
+            out.append(
+                Finding(
+                    "unknown",
+                    Impact.CAUTION,
+                    Effect.UNKNOWN,
+                    cmd.text,
+                    "sed's e flag runs the pattern space as a shell command",
+                )
+            )
+    return out
+
+
+def _make_eval(cmd: Command, w: Walker) -> list[Finding]:
+    out: list[Finding] = []
+    for text in cmd.options("--eval", "-E"):
+        recipes = []
+        for line in text.replace("\\n", "\n").splitlines():
+            if line.startswith("\t"):
+                recipes.append(line[1:])
+            elif ":" in line and ";" in line.split(":", 1)[1]:
+                recipes.append(line.split(":", 1)[1].split(";", 1)[1])
+        if recipes:
+            out += w.classify_shell("\n".join(recipes), via="make --eval")
+        elif text.strip():
+            out.append(
+                Finding(
+                    "unknown",
+                    Impact.CAUTION,
+                    Effect.UNKNOWN,
+                    cmd.text,
+                    "make --eval adds rules the guard cannot read",
+                )
+            )
+    return out
