@@ -21,6 +21,8 @@ from pathlib import Path
 from _common import load_cases, payload, percentile
 
 OPSGATE = str(Path(sys.executable).with_name("opsgate"))
+LAUNCHER = str(Path(sys.executable).with_name("opsgate-hook"))
+LAUNCHER = str(Path(sys.executable).with_name("opsgate-hook"))
 
 
 def series(cmd: list[str], datas: list[bytes], env: dict[str, str]) -> list[float]:
@@ -50,15 +52,17 @@ def main() -> None:
     base.pop("PYTHONDONTWRITEBYTECODE", None)
     print(f"whole-process hook latency, {len(datas)} calls per series, corpus payloads")
     report("python -c pass (baseline)", series([sys.executable, "-c", "pass"], datas, base))
-    for name, extra in (
-        ("opsgate hook claude (service)", {}),
-        ("opsgate hook claude (in-process)", {"OPSGATE_HOOK_DAEMON": "0"}),
-    ):
+    runs = (
+        ("opsgate-hook claude (service)", [LAUNCHER, "claude"], {}),
+        ("opsgate hook claude (service)", [OPSGATE, "hook", "claude"], {}),
+        ("opsgate-hook claude (in-process)", [LAUNCHER, "claude"], {"OPSGATE_HOOK_DAEMON": "0"}),
+    )
+    for name, cmd, extra in runs:
         home = tempfile.mkdtemp(prefix="opsgate-bench-")
         env = base | extra | {"OPSGATE_HOME": home}
-        series([OPSGATE, "hook", "claude"], datas[:3], env)  # start the service, warm caches
+        series(cmd, datas[:3], env)  # start the service, warm caches
         time.sleep(1.5)
-        report(name, series([OPSGATE, "hook", "claude"], datas, env))
+        report(name, series(cmd, datas, env))
         subprocess.run(["pkill", "-f", f"opsgate.hooks._daemon --home {home}"], check=False)
         shutil.rmtree(home, ignore_errors=True)
 

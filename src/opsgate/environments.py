@@ -100,11 +100,17 @@ _URL_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)"
 
 
 def _candidates(text: str) -> list[str]:
-    """A word, plus the host inside it when it is a URL or ``user@host``."""
+    """A text, its words, and the host inside each: ``postgresql://u@db/x`` → ``db``,
+    ``ops@web-1`` → ``web-1``, ``db.internal:postgresql`` → ``db.internal``."""
     out = [text]
-    m = _URL_HOST.match(text)
-    if m:
-        out.append(m.group(1).strip("[]"))
-    elif "@" in text:
-        out.append(text.rsplit("@", 1)[1].split(":", 1)[0])
-    return out
+    for word in text.split()[:32] if " " in text else [text]:
+        word = word.strip("'\"")
+        if word != text:
+            out.append(word)
+        m = _URL_HOST.match(word)
+        if m:
+            out.append(m.group(1).strip("[]"))
+            continue
+        host = word.rsplit("@", 1)[-1]
+        out.append(host.split(":", 1)[0])
+    return list(dict.fromkeys(out))

@@ -173,6 +173,8 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
             return
         cmd = inner
     handler = families.handler_for(cmd.name)
+    if handler is not None and _harmless_mode(cmd):
+        return
     if handler is not None:
         w.add(handler(cmd, w))
     else:
@@ -182,6 +184,23 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     _note_download(cmd, w)
 
 
+_HARMLESS_FLAGS = frozenset({"--help", "-help", "--version", "--dry-run", "--dryrun",
+                             "--what-if", "--noop", "--simulate", "--dry-run=client",
+                             "--dry-run=server"})  # fmt: skip
+
+
+def _harmless_mode(cmd: Command) -> bool:
+    """``kubectl delete --help``, ``git push --dry-run``: nothing changes.  Not for shells,
+    interpreters or wrappers, where such a word may belong to the code they run."""
+    from opsgate.classify.families._index import INDEX
+
+    if INDEX.get(cmd.name) == "shells" or cmd.name in WRAPPERS:
+        return False
+    words = cmd.words
+    head = words[: words.index("--")] if "--" in words else words
+    return any(w in _HARMLESS_FLAGS for w in head)
+
+
 def _cross_cutting(cmd: Command, w: Walker) -> None:
     """Checks that apply to every program, whichever family owns it."""
     from opsgate.classify._exec_options import exec_findings
@@ -189,6 +208,23 @@ def _cross_cutting(cmd: Command, w: Walker) -> None:
 
     w.add(secrets.reveals(cmd, w))
     w.add(exec_findings(cmd, w))
+    from opsgate.classify._unknown_tools import publishes
+
+    w.add(publishes(cmd))
+    if cmd.name == "pgbench" and cmd.has("-i", "--initialize"):
+        host = cmd.option("-h", "--host") or cmd.env.get("PGHOST") or "database"
+        w.add(
+            [
+                Finding(
+                    "database.reset",
+                    Impact.DESTRUCTIVE,
+                    Effect.WRITE,
+                    cmd.text,
+                    "pgbench -i drops and recreates its tables",
+                    host,
+                )
+            ]
+        )
 
 
 _DOWNLOAD_TO = {

@@ -54,6 +54,21 @@ _BENIGN_PAGERS = frozenset({"cat", "less", "more", "less -R", "less -FRX", "vim"
 def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
     out: list[Finding] = []
     for key, value in cmd.env.items():
+        if key in ("BASH_ENV", "ENV"):
+            source = w.script_source(value, cmd.cwd)
+            if source is not None and source.text is not None and not source.untrusted:
+                out += w.classify_shell(source.text, via=key)
+            else:
+                out.append(
+                    Finding(
+                        "unknown",
+                        Impact.CAUTION,
+                        Effect.UNKNOWN,
+                        cmd.text,
+                        f"{key} makes the shell source {value} first",
+                    )
+                )
+            continue
         if key in EXEC_ENV and value.strip() not in _BENIGN_PAGERS and cmd.name != "git":
             out += w.classify_shell(value, via=f"{key} for {cmd.name}")
         elif key in _PRELOAD and cmd.name not in ("true", ":"):

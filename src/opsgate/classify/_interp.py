@@ -98,6 +98,15 @@ class _Python(ast.NodeVisitor):
             (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
         ):
             self._file_call(name, node)
+        elif name.split(".")[-1] in ("delete", "post", "put", "patch") and name.split(".")[0] in (
+            "requests",
+            "httpx",
+            "session",
+            "s",
+            "client",
+            "urllib3",
+        ):
+            self._http_write(name, node)
         elif name.endswith(("dotenv_values", "load_dotenv")) or name.endswith("dotenv.main"):
             self.findings.append(
                 Finding(
@@ -109,6 +118,23 @@ class _Python(ast.NodeVisitor):
                 )
             )
         self.generic_visit(node)
+
+    def _http_write(self, name: str, node: ast.Call) -> None:
+        url = self._literal(node.args[0]) if node.args else None
+        if url is not None and re.match(r"https?://(localhost|127\.|\[::1\])", url):
+            return
+        method = name.split(".")[-1].upper()
+        impact = Impact.DESTRUCTIVE if method == "DELETE" else Impact.CAUTION
+        self.findings.append(
+            Finding(
+                "network.write",
+                impact,
+                Effect.WRITE,
+                ast.unparse(node)[:200],
+                f"sends an HTTP {method} to {url or 'a remote API'}",
+                url or "remote API",
+            )
+        )
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and _metadata_url(node.value):
@@ -425,7 +451,7 @@ def analyse_script(
     """Perl/Ruby/Node/PHP/Lua/awk: shell-outs and deletions, read from string literals."""
     findings: list[Finding] = []
     for pattern in _EXEC_PATTERNS.get(lang, ()):
-        for m in re.finditer(pattern + "(?=['\"`({\\[/])", code):
+        for m in re.finditer(pattern + "(?=['\"`({\\[/@$])", code):
             rest = code[m.end() :].lstrip("([{/")
             lit = re.match(_STRING, rest)
             if lit is None or _built(rest[lit.end() :], lit.group(0)):

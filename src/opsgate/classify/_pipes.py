@@ -127,6 +127,9 @@ def output_of(cmd: Command, w: Walker) -> Stdin | None:
         return stdin
     if name in _PASSTHROUGH and stdin is not None and stdin.untrusted:
         return Stdin(None, stdin.source, untrusted=True)
+    if name == "mktemp" and all(a.static for a in cmd.args):
+        base = cmd.option("-p", "--tmpdir") or "/tmp"
+        return Stdin(base.rstrip("/") + "/tmp.opsgate\n", "mktemp")
     if name == "pwd" and cmd.cwd:
         return Stdin(cmd.cwd + "\n", "pwd")
     if name in ("dirname", "basename") and cmd.positionals():

@@ -14,25 +14,34 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
-from opsgate.models import Effect, Finding, Impact
+from opsgate.models import Effect, Environment, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
 __all__ = ["sniff"]
 
+# Verbs that lose data wherever they run.  A prefix is enough: `deleteall`, `dropdb`.
 DESTRUCTIVE_VERBS = frozenset(
-    {"delete", "del", "destroy", "drop", "purge", "remove", "rm", "reset", "flush", "flushall",
-     "flushdb", "wipe", "prune", "terminate", "truncate", "uninstall", "erase", "nuke",
-     "teardown", "rollback", "downgrade", "revoke", "fresh", "obliterate", "zap", "shred",
-     "deregister", "decommission", "unregister", "evict", "expunge", "clear", "rb", "rmr"}
+    {"delete", "del", "destroy", "drop", "purge", "remove", "rm", "reset", "flush", "wipe",
+     "prune", "terminate", "truncate", "erase", "nuke", "teardown", "rollback", "downgrade",
+     "revoke", "fresh", "obliterate", "zap", "shred", "deregister", "decommission",
+     "unregister", "evict", "expunge", "revert", "undeploy", "undefine", "rb", "rmr",
+     "deleteall", "dropall", "removeall", "purgeall", "delall"}
+)  # fmt: skip
+_DESTRUCTIVE_PREFIXES = ("delete", "drop", "purge", "remove", "destroy", "wipe", "truncate")
+# Verbs that change something elsewhere: deploying, publishing, migrating a database.
+# Generic verbs (create, update, install, start …) are everyday local work for tools
+# opsgate doesn't know, and count only with evidence of a remote or production target.
+REMOTE_VERBS = frozenset(
+    {"deploy", "publish", "promote", "migrate", "provision", "failover", "submit", "upload",
+     "distribute", "apply", "scale", "cordon", "drain", "redeploy"}
 )  # fmt: skip
 CHANGE_VERBS = frozenset(
-    {"deploy", "apply", "publish", "release", "promote", "migrate", "scale", "restart", "stop",
-     "shutdown", "provision", "push", "put", "set", "update", "upgrade", "create", "write",
-     "insert", "import", "restore", "sync", "exec", "execute", "kill", "failover", "rotate",
-     "enable", "disable", "grant", "mount", "unmount", "attach", "detach", "patch", "replace",
-     "up", "down", "load", "send", "trigger", "invoke", "cordon", "drain", "edit"}
+    {"push", "put", "set", "update", "upgrade", "create", "write", "insert", "import",
+     "restore", "sync", "exec", "execute", "kill", "rotate", "enable", "disable", "grant",
+     "mount", "unmount", "attach", "detach", "patch", "replace", "up", "down", "load", "send",
+     "trigger", "invoke", "edit", "restart", "stop", "shutdown", "start", "run"}
 )  # fmt: skip
 _WORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[:._\-][A-Za-z0-9]+)*$")
 _SPLIT = re.compile(r"[:._\-]")
@@ -44,6 +53,12 @@ _PROD_ENV = (
 )  # fmt: skip
 
 
+def _harmless_mode(cmd: Command) -> bool:
+    """``--help``, ``--version``, ``--dry-run``, ``--snapshot``: nothing changes."""
+    return any(w in ("--help", "-help", "--version", "--dry-run", "--dryrun", "--snapshot",
+                     "--what-if", "--noop", "--simulate") for w in cmd.words)  # fmt: skip
+
+
 def _verbs(cmd: Command) -> list[str]:
     """Subcommand words: the leading bare words, and long flags that are verbs."""
     out: list[str] = []
@@ -52,7 +67,7 @@ def _verbs(cmd: Command) -> list[str]:
         word = arg.value
         if word.startswith("--") and len(word) > 2:
             name = word[2:].split("=", 1)[0]
-            if name in DESTRUCTIVE_VERBS or name in CHANGE_VERBS:
+            if _destructive(name) or name in REMOTE_VERBS or name in CHANGE_VERBS:
                 out.append(name)
         elif index < 3 and _WORD.match(word) and not _VALUE_FLAGS.match(previous):
             out.extend(t.lower() for t in _SPLIT.split(word))
@@ -60,7 +75,7 @@ def _verbs(cmd: Command) -> list[str]:
     return out
 
 
-def _environment(cmd: Command, w: Walker) -> tuple[object, str | None]:
+def _environment(cmd: Command, w: Walker) -> tuple[Environment | None, str | None]:
     for key in _PROD_ENV:
         value = cmd.env.get(key)
         if value:
@@ -92,16 +107,30 @@ _DATA_COMMANDS = frozenset(
 )  # fmt: skip
 
 
+_REMOTE_ARG = re.compile(
+    r"^([a-z][a-z0-9+.-]*://(?!localhost|127\.)|[\w.-]+@[\w.-]+:|"
+    r"[a-z][\w-]+:(?!//)[\w./-]+$)|"
+    r"--(prod|production|remote|host|server|endpoint|url|cluster)\b"
+)
+
+
+def _destructive(verb: str) -> bool:
+    return verb in DESTRUCTIVE_VERBS or verb.startswith(_DESTRUCTIVE_PREFIXES)
+
+
 def sniff(cmd: Command, w: Walker) -> list[Finding]:
-    if cmd.name in _DATA_COMMANDS:
+    if cmd.name in _DATA_COMMANDS or _harmless_mode(cmd):
         return []
     verbs = _verbs(cmd)
-    destructive = [v for v in verbs if v in DESTRUCTIVE_VERBS]
-    change = [v for v in verbs if v in CHANGE_VERBS]
-    if not destructive and not change:
-        return []
+    destructive = [v for v in verbs if _destructive(v)]
+    remote = [v for v in verbs if v in REMOTE_VERBS]
     env, source = _environment(cmd, w)
-    verb = (destructive or change)[0]
+    remote_env = env is not None and env is not Environment.LOCAL
+    elsewhere = remote_env or any(_REMOTE_ARG.match(a) for a in cmd.words)
+    change = [v for v in verbs if v in CHANGE_VERBS] if elsewhere else []
+    if not destructive and not remote and not change:
+        return []
+    verb = (destructive or remote or change)[0]
     impact = Impact.DESTRUCTIVE if destructive else Impact.CAUTION
     return [
         Finding(
@@ -111,7 +140,47 @@ def sniff(cmd: Command, w: Walker) -> list[Finding]:
             cmd.text,
             f"{cmd.name} is not a tool opsgate models, and it was asked to {verb}",
             target=f"{cmd.name} (unrecognised tool)",
-            environment=env,  # type: ignore[arg-type]  # Environment | None from environment_of
+            environment=env,
             env_source=source,
         )
     ]
+
+
+# Tools that publish a release or an app build when run, with the words that do it.
+PUBLISHERS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "semantic-release": ((),), "release-it": ((),), "np": ((),),
+    "changeset": (("publish",),), "lerna": (("publish",),), "deno": (("publish",),),
+    "jsr": (("publish",),), "fastlane": (("deliver",), ("pilot",), ("supply",),
+                                        ("upload_to_app_store",), ("upload_to_play_store",),
+                                        ("release",), ("beta",)),
+    "eas": (("submit",), ("update",)), "expo": (("publish",),), "altool": (("--upload-app",),),
+    "xcrun": (("altool", "--upload-app"), ("notarytool", "submit")),
+    "goreleaser": (("release",),), "vsce": (("publish",),), "ovsx": (("publish",),),
+    "firebase": (("appdistribution:distribute",),), "helm": (("push",),), "gh": (),
+}  # fmt: skip
+
+
+def publishes(cmd: Command) -> list[Finding]:
+    """A release or store upload; dry runs and snapshots excluded."""
+    if cmd.name in ("pnpm", "yarn", "bun") and cmd.args and cmd.words[0] in PUBLISHERS:
+        inner = Command(cmd.words[0], cmd.args[1:], cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+        return publishes(inner)
+    paths = PUBLISHERS.get(cmd.name)
+    if not paths or _harmless_mode(cmd) or "--skip=publish" in cmd.words:
+        return []
+    words = [w for w in cmd.words if not w.startswith("-") or w == "--upload-app"]
+    for path in paths:
+        if tuple(words[: len(path)]) == path or (path and path[0] in cmd.words and
+                                                  path[0].startswith("--")):  # fmt: skip
+            what = " ".join((cmd.name, *path)).strip()
+            return [
+                Finding(
+                    "release.publish",
+                    Impact.CAUTION,
+                    Effect.WRITE,
+                    cmd.text,
+                    f"{what} publishes a release",
+                    f"{cmd.name} (release channel)",
+                )
+            ]
+    return []

@@ -50,6 +50,12 @@ DISPOSABLE_DIRS = frozenset(
         "out",
         "target",
         "node_modules",
+        "artifacts",
+        "TestResults",
+        "Pods",
+        ".parcel-cache",
+        ".sass-cache",
+        "tmp-build",
         "_build",
         "deps",
         ".dart_tool",
@@ -78,7 +84,6 @@ DISPOSABLE_DIRS = frozenset(
         ".nuxt",
         ".svelte-kit",
         ".turbo",
-        ".parcel-cache",
         ".cache",
         ".terraform",
         "tmp",
@@ -99,6 +104,8 @@ DISPOSABLE_DIRS = frozenset(
         "logs",
     }
 )
+_DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
+_DISPOSABLE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini", ".tsbuildinfo")
 _DISPOSABLE_SUFFIXES = (".egg-info", ".pyc", ".pyo", ".o", ".class", ".log", ".orig", ".rej")
 
 _SYSTEM_TOPS = frozenset(
@@ -217,6 +224,9 @@ _SECRET_NAMES = (
     "msal_token_cache*",
     "credentials.db",
     "access_tokens.db",
+    "clouds.yaml",
+    "clouds.yml",
+    "secure.yaml",
     "credentials.toml",
     "settings-security.xml",
     ".dev.vars",
@@ -244,7 +254,8 @@ _NOT_SECRET_NAMES = (
 # Files that hold credentials only in the user's home (in a project they are ordinary).
 _HOME_SECRET_FILES = (
     ".m2/settings.xml", ".gradle/gradle.properties", ".cargo/credentials",
-    ".config/composer/auth.json", ".composer/auth.json", ".config/hub",
+    ".config/composer/auth.json", ".composer/auth.json", ".config/hub", ".mc/config.json",
+    ".config/gh/hosts.yml", ".s3cfg", ".config/rclone/rclone.conf", ".pulumi/credentials.json",
     ".config/glab-cli/config.yml", ".terraformrc", ".config/hcloud/cli.toml",
     ".config/doctl/config.yaml", ".oci/config", ".databrickscfg", ".snowsql/config",
     ".config/containers/auth.json", ".local/share/keyrings/",
@@ -257,7 +268,6 @@ _SECRET_DIR_PARTS = (
     "/.kube/",
     "/.docker/",
     "/.config/gcloud/",
-    "/.config/gh/",
     "/.config/rclone/",
     "/.terraform.d/",
     "/var/run/secrets/",
@@ -287,6 +297,11 @@ _PROTECTED_HOME = (
     ".profile",
     ".zshrc",
     ".zshenv",
+    ".bash_aliases",
+    ".zsh_aliases",
+    ".aliases",
+    ".functions",
+    ".exports",
     ".zprofile",
     ".zlogin",
     ".kshrc",
@@ -430,8 +445,14 @@ def _project_zone(relative: str) -> Zone:
     if parts[0] == ".git":
         return Zone.PROJECT_GIT
     for part in parts:
-        if part in DISPOSABLE_DIRS or part.endswith(".egg-info"):
+        if (
+            part in DISPOSABLE_DIRS
+            or part.lower() in _DISPOSABLE_LOWER
+            or part.endswith(".egg-info")
+        ):
             return Zone.PROJECT_DISPOSABLE
+    if parts[-1] in _DISPOSABLE_NAMES or parts[-1].endswith(".tsbuildinfo"):
+        return Zone.PROJECT_DISPOSABLE
     if len(parts) >= 1 and parts[-1].endswith(_DISPOSABLE_SUFFIXES):
         return Zone.PROJECT_DISPOSABLE
     return Zone.PROJECT

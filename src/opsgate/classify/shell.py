@@ -219,6 +219,19 @@ class Walker:
         if "\x00" in script:
             self.add([unknown("the command contains NUL bytes", script)])
             return
+        hidden = _HIDDEN.search(script)
+        if hidden is not None:
+            # \r, ANSI escapes and bidi overrides can make the text a reviewer sees differ
+            # from the text that runs.
+            self.add(
+                [
+                    unknown(
+                        f"the command contains an invisible control character "
+                        f"(U+{ord(hidden.group()):04X})",
+                        script,
+                    )
+                ]
+            )
         tree = parse_bash(script)
         root = tree.root_node
         if root.has_error:
@@ -540,11 +553,13 @@ class Walker:
             return self._call_function(name.text, words[1:], stdin, text)
         if "/" in name.text and self._runs_written_file(name.text, text):
             return None
+        inherited = {k: v for k, v in self.scope.vars.items()
+                      if v is not None and _ENV_NAME.match(k)}  # fmt: skip
         cmd = Command(
             name=canonical_name(name.text),
             args=tuple(Arg(w.text, w.static) for w in words[1:]),
             text=_short(text, 400),
-            env=env,
+            env={**inherited, **env},
             stdin=stdin,
             cwd=self.scope.cwd,
         )
@@ -716,6 +731,8 @@ def unknown(reason: str, evidence: str) -> Finding:
     return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, _short(evidence), reason)
 
 
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_HIDDEN = re.compile("[\x01-\x08\x0b\x0c\x0d\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMES_ONLY = re.compile(
     r"^\s*(cut\s+(-d\s*['\"]?=['\"]?\s+-f\s*1|-f\s*1\s+-d\s*['\"]?=['\"]?)\s*$"
     r"|awk\s+-F\s*['\"]?=['\"]?\s+['\"]\{\s*print\s+\$1\s*;?\s*\}['\"]\s*$"

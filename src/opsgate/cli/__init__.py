@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) >= 2 and args[0] == "hook":
+    if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
         # Hot path: no argparse, no other command groups.
         from opsgate.hooks import run_hook
 

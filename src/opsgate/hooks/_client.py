@@ -12,8 +12,10 @@ to always decide in-process.
 
 from __future__ import annotations
 
+# `_socket`, not `socket`: socket.py imports selectors and enum (about 7 ms), and this
+# module runs once per agent tool call.
+import _socket
 import os
-import socket
 import sys
 
 __all__ = ["FORWARDED_ENV", "MATCHED_ENV", "ask_daemon", "socket_path"]
@@ -66,28 +68,31 @@ def ask_daemon(agent: str, raw: bytes) -> tuple[str, str, int] | None:
 
 
 def _exchange(path: str, request: bytes) -> bytes:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
         sock.settimeout(CONNECT_TIMEOUT)
         sock.connect(path)
         _check_peer(sock)
         sock.settimeout(REPLY_TIMEOUT)
         sock.sendall(request)
-        sock.shutdown(socket.SHUT_WR)
+        sock.shutdown(_socket.SHUT_WR)
         chunks = []
         while True:
             chunk = sock.recv(65536)
             if not chunk:
                 break
             chunks.append(chunk)
+    finally:
+        sock.close()
     return b"".join(chunks)
 
 
-def _check_peer(sock: socket.socket) -> None:
+def _check_peer(sock: _socket.socket) -> None:
     """The service must run as this user (the socket directory is 0700 as well)."""
-    so_peercred = getattr(socket, "SO_PEERCRED", None)
+    so_peercred = getattr(_socket, "SO_PEERCRED", None)
     if so_peercred is None:
         return
-    creds = sock.getsockopt(socket.SOL_SOCKET, so_peercred, 12)
+    creds = sock.getsockopt(_socket.SOL_SOCKET, so_peercred, 12)
     uid = int.from_bytes(creds[4:8], sys.byteorder)
     if uid != os.getuid():
         raise OSError("the decision service runs as another user")

@@ -46,6 +46,7 @@ MODULES = (
     "cloud",
     "system",
     "network",
+    "ops_tools",
     "packages",
     "dataplatforms",
     "brokers",

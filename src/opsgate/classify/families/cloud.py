@@ -50,7 +50,8 @@ _VERBS: tuple[tuple[frozenset[str], Rule], ...] = (
             _names(
                 "describe list get head wait ls show lookup search scan query filter batch-get "
                 "transact-get simulate validate estimate preview check test-dns read tail "
-                "get-iam-policy explain diff select-object-content download exists version info"
+                "get-iam-policy explain diff select-object-content download exists version info "
+                "log logs print-settings history count summarize"
             )
         ),
         _READ,

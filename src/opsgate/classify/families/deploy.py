@@ -274,7 +274,7 @@ def _wrangler(cmd: Command, ctx: Context) -> list[Finding]:
 _GH_QUIET = _words(
     "list ls view status diff checks download watch checkout create comment edit ready reopen",
     "close lock unlock develop pin unpin transfer-check search browse clone fork set-default",
-    "verify get search-code",
+    "verify get search-code review",
 )
 _GH_GROUPS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "pr": (_GH_QUIET - {"transfer"}, frozenset()),

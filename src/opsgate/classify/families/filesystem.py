@@ -120,7 +120,9 @@ def delete_findings(
                 )
             )
         elif zone in _DESTRUCTIVE_ZONES or (
-            zone is Zone.PROJECT and recursive and not _looks_like_file(path)
+            zone is Zone.PROJECT
+            and (recursive or _GLOB.search(path))
+            and not _looks_like_file(path)
         ):
             what = zone.value if zone is not Zone.PROJECT else "source files in the project"
             out.append(
@@ -157,7 +159,7 @@ _FILE_SUFFIX = re.compile(
 def _looks_like_file(path: str) -> bool:
     """``rm -rf package-lock.json``: -r does nothing to a file; judge it as one file."""
     base = path.rstrip("/").rsplit("/", 1)[-1]
-    return not path.endswith("/") and bool(_FILE_SUFFIX.search(base)) and "*" not in base
+    return not path.endswith("/") and bool(_FILE_SUFFIX.search(base)) and not _GLOB.search(base)
 
 
 def _rm(cmd: Command, ctx: Context) -> list[Finding]:
@@ -228,9 +230,13 @@ def _disk(category: str, reason: str, reads: tuple[str, ...] = ()) -> Handler:
         if not cmd.args:
             return []
         operands = [a for a in cmd.positionals() if "/" in a.value or "." in a.value]
-        if operands and all(
-            locate(a, ctx, cmd.cwd)[0] in (Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP)
-            for a in operands
+        if (
+            cmd.name.startswith(_IMAGE_TOOLS)
+            and operands
+            and all(
+                locate(a, ctx, cmd.cwd)[0] in (Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP)
+                for a in operands
+            )
         ):
             # An image file in the workspace, not a device: `mkfs.ext4 -F disk.img`.
             return [
@@ -246,6 +252,9 @@ def _disk(category: str, reason: str, reads: tuple[str, ...] = ()) -> Handler:
         return [_finding(category, Impact.DESTRUCTIVE, Effect.WRITE, cmd, reason, cmd.text)]
 
     return handler
+
+
+_IMAGE_TOOLS = ("mkfs", "mkswap", "wipefs", "sgdisk", "sfdisk", "fdisk", "gdisk", "parted")
 
 
 def _dd(cmd: Command, ctx: Context) -> list[Finding]:
@@ -419,6 +428,9 @@ def _sed(cmd: Command, ctx: Context) -> list[Finding]:
     files = ops if (cmd.option("-e", "--expression", "-f", "--file")) else ops[1:]
     if in_place:
         return _write_targets(cmd, files, ctx, "edits")
+    script = cmd.option("-e", "--expression") or (ops[0].value if ops else "")
+    if re.fullmatch(r"s([/|#])=\.\*\1\1g?", script):
+        return []  # `sed 's/=.*//' .env` prints names only
     return secrets.secret_operands(cmd, files, ctx, verb="prints")
 
 

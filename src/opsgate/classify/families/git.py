@@ -29,7 +29,6 @@ PROTECTED_BRANCHES = (
     "stable",
     "live",
     "trunk",
-    "hotfix/*",
 )
 
 # git global options that take a value (git -C DIR, git -c k=v …).

@@ -8,6 +8,7 @@ environment; commands that print state or outputs in clear disclose secrets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -136,6 +137,9 @@ def _project_relative(cmd: Command, ctx: Context) -> str | None:
     return None
 
 
+_UNWRAPS = re.compile(r"nonsensitive|sensitive\s*\(|file\(|templatefile")
+
+
 def _terraform_rule(cmd: Command, words: list[str]) -> Rule:
     verb = words[0] if words else ""
     second = words[1] if len(words) > 1 else ""
@@ -148,6 +152,10 @@ def _terraform_rule(cmd: Command, words: list[str]) -> Rule:
         rule = _secret("-json/-raw print sensitive outputs in clear")
     if verb in ("apply", "plan") and cmd.has("-destroy"):
         rule = _destroy("destroys every managed resource") if verb == "apply" else rule
+    expression = cmd.stdin.text if verb == "console" and cmd.stdin is not None else None
+    if expression is not None and not _UNWRAPS.search(expression):
+        # Console output redacts sensitive values unless the expression unwraps them.
+        rule = _TERRAFORM.get("show", rule)
     if verb == "init" and cmd.has("-migrate-state", "-force-copy"):
         rule = _write("migrates state to another backend")
     return rule

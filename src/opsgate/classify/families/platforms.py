@@ -152,6 +152,8 @@ def _task(
     where = _app_where(cmd, ctx, f"{label} database" + (f" {db}" if db else ""), [env_flag, db])
     sub = words[0] if words else ""
     rule = rules.get(sub)
+    if rule is None and sub in _BUILD_TASKS:
+        return []  # building a production release is local work: nothing is deployed
     if rule is None:
         # Project work (tests, generators, caches) is local; a custom command run
         # with production evidence is application code against production.
@@ -161,6 +163,14 @@ def _task(
     if rule.effect is _W and cmd.has("--pretend"):
         rule = read("prints the SQL without running it", "database.read")
     return [finding(rule, f"{cmd.name} {sub}".strip(), where)]
+
+
+# Tasks that build or check artefacts in the project, whatever the environment flag says.
+_BUILD_TASKS = frozenset(
+    {"release", "compile", "deps.get", "deps.compile", "assets.deploy", "phx.digest", "test",
+     "format", "credo", "dialyzer", "docs", "escript.build", "optimize", "config:cache",
+     "route:cache", "view:cache", "event:cache", "optimize:clear", "about", "list", "help"}
+)  # fmt: skip
 
 
 def classify_artisan(cmd: Command, ctx: Context) -> list[Finding]:

@@ -387,6 +387,7 @@ HANDLERS.update({"sops": _sops, "gpg": _gpg, "gpg2": _gpg, "age": _age})
 
 # Subcommands that print credentials, whichever family owns the program.
 _REVEALS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "systemctl": (("show-environment",),),
     "git": (("credential", "fill"), ("credential-cache",), ("credential-store", "get")),
     "rails": (("credentials:show",), ("credentials:edit",), ("secret",)),
     "rake": (("credentials:show",),),
@@ -417,3 +418,54 @@ def reveals(cmd: Command, ctx: Context) -> list[Finding]:
     ):
         return [_secret(cmd.text, "ps with BSD 'e' prints every process's environment")]
     return []
+
+
+_VAULT_WRITES = {
+    "kv destroy": Impact.DESTRUCTIVE, "kv delete": Impact.DESTRUCTIVE,
+    "kv metadata delete": Impact.DESTRUCTIVE, "delete": Impact.DESTRUCTIVE,
+    "secrets disable": Impact.DESTRUCTIVE, "kv put": Impact.CAUTION, "kv patch": Impact.CAUTION,
+    "kv rollback": Impact.CAUTION, "write": Impact.CAUTION, "policy write": Impact.CAUTION,
+    "policy delete": Impact.DESTRUCTIVE, "secrets enable": Impact.CAUTION,
+    "auth enable": Impact.CAUTION, "auth disable": Impact.DESTRUCTIVE,
+    "token revoke": Impact.CAUTION, "lease revoke": Impact.CAUTION,
+    "operator seal": Impact.DESTRUCTIVE, "operator raft": Impact.CAUTION,
+}  # fmt: skip
+
+
+def _vault(cmd: Command, ctx: Context) -> list[Finding]:
+    words = [w for w in cmd.words if not w.startswith("-")]
+    for depth in (3, 2, 1):
+        impact = _VAULT_WRITES.get(" ".join(words[:depth]))
+        if impact is not None:
+            address = cmd.option("-address", "--address") or cmd.env.get("VAULT_ADDR") or "vault"
+            return [
+                Finding(
+                    "secrets.write",
+                    impact,
+                    Effect.WRITE,
+                    cmd.text,
+                    f"vault {' '.join(words[:depth])} changes the secret store",
+                    address,
+                )
+            ]
+    return _VAULT(cmd, ctx)
+
+
+def _docker_credential(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.words[:1] in (("get",), ("list",)):
+        return [_secret(cmd.text, f"{cmd.name} {cmd.words[0]} prints registry credentials")]
+    return []
+
+
+HANDLERS.update({"vault": _vault})
+for _helper in (
+    "docker-credential-desktop",
+    "docker-credential-osxkeychain",
+    "docker-credential-pass",
+    "docker-credential-secretservice",
+    "docker-credential-wincred",
+    "docker-credential-ecr-login",
+    "docker-credential-gcloud",
+    "docker-credential-gcr",
+):
+    HANDLERS[_helper] = _docker_credential

@@ -350,6 +350,21 @@ def _vim(cmd: Command, ctx: Context) -> list[Finding]:
     return findings
 
 
+def _ed(cmd: Command, ctx: Context) -> list[Finding]:
+    """``ed``/``ex`` scripts on stdin: a line ``!cmd`` runs a shell command."""
+    text = cmd.stdin.text if cmd.stdin is not None else None
+    if text is None:
+        return []
+    out: list[Finding] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("!"):
+            out += ctx.classify_shell(stripped[1:], via=cmd.name)
+        elif re.match(r"^[0-9,.$]*r\s*!", stripped) or re.match(r"^[0-9,.$]*w\s*!", stripped):
+            out += ctx.classify_shell(stripped.split("!", 1)[1], via=cmd.name)
+    return out
+
+
 def _make(cmd: Command, ctx: Context) -> list[Finding]:
     makefile = cmd.option("-f", "--file", "--makefile")
     if makefile in ("-", "/dev/stdin") and cmd.stdin is not None:
@@ -439,6 +454,8 @@ HANDLERS: dict[str, Handler] = {
     "nvim": _vim,
     "ex": _vim,
     "view": _vim,
+    "ed": _ed,
+    "red": _ed,
     "make": _make,
     "gmake": _make,
     "su": _su,

@@ -199,7 +199,9 @@ def _env_dump(w: Walk, source: str, low: str, args: list[PsArg]) -> None:
 
 
 def _env_set(w: Walk, source: str, low: str, args: list[PsArg]) -> None:
-    if "machine" in low:
+    # 'User' and 'Machine' scopes persist (PATH hijacks survive the session); the
+    # default 'Process' scope dies with this shell.
+    if "machine" in low or "'user'" in low or '"user"' in low or "::user" in low:
         w.out.append(
             finding(
                 "system.change",

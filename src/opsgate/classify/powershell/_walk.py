@@ -202,8 +202,6 @@ class Walk:
         except Exception as exc:  # a broken family table must fail closed
             self.out.append(unknown(text_, f"command rules unavailable ({type(exc).__name__})"))
             return
-        if handler is None:
-            return
         cmd = Command(
             name=name,
             args=tuple(Arg(w.value, w.static) for w in words),
@@ -211,6 +209,11 @@ class Walk:
             env={},
             cwd=self.cwd,
         )
+        from opsgate.classify.families.secrets import reveals
+
+        self.out.extend(reveals(cmd, self.ctx))
+        if handler is None:
+            return
         try:
             self.out.extend(handler(cmd, self.ctx))
         except Exception as exc:  # a handler bug must fail closed, not crash the hook
