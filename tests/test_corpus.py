@@ -8,6 +8,7 @@ shared development corpus, scored when present.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,25 @@ def _params(paths: list[Path]) -> list:
         if path.exists():
             out += [pytest.param(c, id=c["id"]) for c in _load(path)]
     return out
+
+
+PROJECT = Path("/home/dev/project")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def corpus_project() -> None:
+    """The corpora assume /home/dev/project is a git repository on a feature branch
+    (see ../shared/corpus/README.md, "The project directory"); create it if missing."""
+    if (PROJECT / ".git").is_dir():
+        return
+    try:
+        PROJECT.mkdir(parents=True, exist_ok=True)
+        git = ["git", "-C", str(PROJECT)]
+        subprocess.run([*git, "init", "-q", "-b", "feature/work"], check=True)
+        subprocess.run([*git, "-c", "user.name=dev", "-c", "user.email=dev@example.com",
+                        "commit", "-q", "--allow-empty", "-m", "init"], check=True)  # fmt: skip
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot create {PROJECT} for the corpus ({exc}); run as a user who can")
 
 
 def hook_verdict(case: dict) -> str:
