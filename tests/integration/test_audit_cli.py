@@ -169,3 +169,29 @@ def test_verify_offline_copy_via_entry_point(data: Path, tmp_path: Path) -> None
     copy.chmod(0o755)
     assert out.returncode == 0, out.stderr
     assert "intact — 32 entries" in out.stdout
+
+
+def test_verify_of_a_copied_database_uses_the_copy_s_key(tmp_path: Path) -> None:
+    """`verify --db COPY` must not check the copy against this machine's own key."""
+    import shutil
+    import subprocess
+    import sys
+
+    from opsgate.audit import EventType, open_log
+
+    home = tmp_path / "home"
+    log = open_log(home)
+    for i in range(3):
+        log.append(EventType.DECISION_MADE, action={"kind": "shell.exec", "n": i})
+    log.checkpoint()
+    log.close()
+    copy = tmp_path / "evidence"
+    shutil.copytree(home, copy)
+    other_home = tmp_path / "other"
+    open_log(other_home).close()  # a different data dir with a different key
+    env = {"OPSGATE_HOME": str(other_home), "PATH": "/usr/bin:/bin"}
+    opsgate = str(Path(sys.executable).with_name("opsgate"))
+    args = [opsgate, "audit", "verify", "--db", str(copy / "audit.db")]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "intact" in proc.stdout

@@ -6,72 +6,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pg_cluster import missing_reason, pg_cluster
+
 pytestmark = pytest.mark.postgres
-
-PG_BIN = Path(os.environ.get("OPSGATE_PG_BIN", "/usr/lib/postgresql/15/bin"))
-
-
-def _as_postgres(*cmd: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else list(cmd)
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
-        pytest.skip(
-            f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql)"
-        )
-    pytest.importorskip("psycopg", reason="psycopg not installed (pip install 'psycopg[binary]')")
-    if os.geteuid() == 0 and not shutil.which("runuser"):
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
-    root = Path(tempfile.mkdtemp(prefix="opsgate-pg-"))
-    root.chmod(0o777)
-    data = root / "data"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    subprocess.run(
-        _as_postgres(
-            str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"
-        ),
-        check=True,
-        capture_output=True,
-    )
-    opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=50"
-    subprocess.run(
-        _as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            opts,
-            "-w",
-            "-l",
-            str(root / "log"),
-            "start",
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with pg_cluster() as url:
+        yield url
 
 
 @pytest.fixture
@@ -186,3 +139,23 @@ def test_database_down_fails_closed(fresh: str, tmp_path: Path) -> None:
     log.close()
     with pytest.raises(AuditWriteError):
         open_log(tmp_path, database_url=fresh.replace("@127.0.0.1:", "@127.0.0.1:1"))
+
+
+def test_checkpoint_schedule_is_read_under_the_head_lock(fresh: str, tmp_path: Path) -> None:
+    """The write reads the last checkpoint with the head; a fresh read finds newer ones."""
+    from opsgate.audit import open_log
+
+    log = open_log(tmp_path, database_url=fresh)
+    log.append("decision.made")  # the first entry is checkpointed
+    store: object = log.store
+    cached = store.last_checkpoint(cached=True)  # type: ignore[attr-defined]
+    assert cached is not None and cached == log.store.last_checkpoint()
+    other = open_log(tmp_path, database_url=fresh)
+    other.checkpoint()
+    newer = other.store.last_checkpoint()
+    assert newer is not None and newer[0] > cached[0]
+    assert log.store.last_checkpoint() == newer
+    log.append("decision.made")
+    assert log.store.last_checkpoint(cached=True) == newer
+    other.close()
+    log.close()

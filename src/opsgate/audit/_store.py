@@ -3,7 +3,7 @@
 A store serialises appends itself (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a
 row lock on the head), so several processes produce one chain.  Within one
 process, :class:`GroupCommit` lets concurrent callers share a transaction and its
-fsync: whoever holds the writer lock writes everything queued so far.
+fsync: one leader at a time writes everything queued so far.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ if TYPE_CHECKING:  # typing.Protocol classes cost ~0.5 ms to build; only mypy ne
             """Number, seal and durably commit ``documents`` in one transaction."""
             ...
 
-        def last_checkpoint(self) -> tuple[int, float] | None: ...
+        def last_checkpoint(self, *, cached: bool = False) -> tuple[int, float] | None:
+            """(seq, epoch) of the newest checkpoint; ``cached`` allows the value
+            seen by this process's latest write (possibly missing a newer one)."""
+            ...
 
         def add_checkpoint(self, seq: int, epoch: float, body: bytes) -> None: ...
 
@@ -43,45 +46,62 @@ __all__ = ["GroupCommit", "Store"]
 
 
 class _Request:
-    __slots__ = ("document", "entry", "error")
+    __slots__ = ("document", "entry", "error", "wake")
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self.entry: Entry | None = None
         self.error: BaseException | None = None
+        self.wake = _thread.allocate_lock()
+        self.wake.acquire()  # released when the entry is written, or to make it leader
 
 
 class GroupCommit:
     """Batch concurrent appends from threads of one process into one commit.
 
-    A request is queued before its thread takes the writer lock, so either it
-    drains the queue itself or an earlier lock holder already wrote it; results
-    are set before that holder releases the lock.
+    The first caller becomes the leader and writes; callers arriving meanwhile
+    queue and sleep.  When its commit returns, the leader wakes every caller it
+    wrote for (they return at once, without waiting for the next commit) and
+    hands leadership to the oldest queued caller, who writes the whole queue in
+    one transaction.  A caller returns only after its own entry was committed.
     """
 
     def __init__(self, write: Callable[[list[dict[str, Any]]], list[Entry]]) -> None:
         self._write = write
         self._queue: list[_Request] = []
-        self._queue_lock = _thread.allocate_lock()
-        self._writer = _thread.allocate_lock()
+        self._mutex = _thread.allocate_lock()  # guards _queue and _busy
+        self._busy = False  # a leader is writing (or has been handed the role)
 
     def submit(self, document: dict[str, Any]) -> Entry:
         request = _Request(document)
-        with self._queue_lock:
+        with self._mutex:
             self._queue.append(request)
-        with self._writer:
-            if request.entry is None and request.error is None:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                try:
-                    for item, entry in zip(
-                        batch, self._write([r.document for r in batch]), strict=True
-                    ):
-                        item.entry = entry
-                except BaseException as exc:  # every caller in the batch must see the failure
-                    for item in batch:
-                        item.error = exc
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            request.wake.acquire()  # written by a leader, or handed the lead
+        if request.entry is None and request.error is None:
+            self._lead()
         if request.error is not None:
             raise request.error
         assert request.entry is not None
         return request.entry
+
+    def _lead(self) -> None:
+        with self._mutex:
+            batch, self._queue = self._queue, []
+        try:
+            entries = self._write([r.document for r in batch])
+            for item, entry in zip(batch, entries, strict=True):
+                item.entry = entry
+        except BaseException as exc:  # every caller in the batch must see the failure
+            for item in batch:
+                item.error = exc
+        finally:
+            with self._mutex:
+                successor = self._queue[0] if self._queue else None
+                self._busy = successor is not None
+            for item in batch:
+                item.wake.release()  # the leader's own lock too: harmless, never waited on
+            if successor is not None:
+                successor.wake.release()

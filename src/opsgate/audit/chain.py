@@ -27,6 +27,8 @@ except ImportError:  # pragma: no cover - depends on the Python version
 
 __all__ = [
     "CHECKPOINT_DOMAIN",
+    "ENTRY_DOMAIN",
+    "LINK_DOMAIN",
     "canonical",
     "entry_hash",
     "genesis",

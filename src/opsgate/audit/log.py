@@ -82,11 +82,14 @@ def open_log(
         from opsgate.audit.store_sqlite import DB_FILE, SQLiteStore
 
         store = SQLiteStore(db_file or home / DB_FILE, readonly=readonly)
+    # A database file opened directly (a copy, for offline verify) carries its own key
+    # beside it, not the key of whatever data directory this process would use.
+    key_home = db_file.parent if db_file is not None and data_dir is None else home
     return AuditLog(
         store,
         key_path=Path(env["OPSGATE_AUDIT_KEY"])
         if env.get("OPSGATE_AUDIT_KEY")
-        else home / "audit-signing-key.pem",
+        else key_home / "audit-signing-key.pem",
         witness=env.get("OPSGATE_AUDIT_WITNESS") or None,
         every=int(env.get("OPSGATE_AUDIT_CHECKPOINT_EVERY") or DEFAULT_EVERY),
         seconds=float(env.get("OPSGATE_AUDIT_CHECKPOINT_SECONDS") or DEFAULT_SECONDS),
@@ -164,7 +167,9 @@ class AuditLog:
             raise
         except Exception as exc:  # an encoder or driver error must still fail closed
             raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
-        if name != EventType.CHECKPOINT_CREATED.value and self._checkpoint_due(entry.seq):
+        if name != EventType.CHECKPOINT_CREATED.value and self._checkpoint_due(
+            entry.seq, cached=True
+        ):
             self._maybe_checkpoint(entry.seq)
         return entry
 
@@ -185,8 +190,8 @@ class AuditLog:
         finally:
             self._checkpointing.release()
 
-    def _checkpoint_due(self, seq: int) -> bool:
-        last = self.store.last_checkpoint()
+    def _checkpoint_due(self, seq: int, *, cached: bool = False) -> bool:
+        last = self.store.last_checkpoint(cached=cached)
         if last is None:
             return True  # the first entry gets a checkpoint: pins the key early
         last_seq, last_epoch = last

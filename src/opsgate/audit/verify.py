@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256  # OpenSSL: ~3x the built-in SHA-256 on entry-sized bodies
 
-from opsgate.audit.chain import genesis, link_hash
+from opsgate.audit.chain import ENTRY_DOMAIN, LINK_DOMAIN, genesis
 from opsgate.audit.checkpoint import Checkpoint, signature_valid
 
 __all__ = ["Problem", "Report", "verify"]
@@ -80,18 +81,25 @@ def verify(
     at: dict[int, bytes] = {}
     stored_prev = true_prev = genesis(log)
     expected = 1
+    count = 0
+    # chain.link_hash inlined (the hot loop of a million-entry verify): the entry
+    # hash is computed once and shared by the local and the from-genesis link.
     for seq, body, link in rows:
         if seq != expected:
             _gap(report, expected, seq)
-        local = link_hash(stored_prev, seq, body)
-        true = local if true_prev == stored_prev else link_hash(true_prev, seq, body)
+        tail = seq.to_bytes(8, "big") + sha256(ENTRY_DOMAIN + body).digest()
+        local = sha256(LINK_DOMAIN + stored_prev + tail).digest()
+        true = (
+            local if true_prev == stored_prev else sha256(LINK_DOMAIN + true_prev + tail).digest()
+        )
         if local != link:
             report.add(_explain(seq, body))
         if seq in wanted:
             at[seq] = true
         stored_prev, true_prev = link, true
         expected = seq + 1
-        report.entries += 1
+        count += 1
+    report.entries = count
     report.head_seq, report.head = expected - 1, stored_prev
     for source, cp in parsed:
         _check_against_chain(report, source, cp, at)

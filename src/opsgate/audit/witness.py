@@ -100,7 +100,18 @@ def _post(url: str, body: bytes) -> None:
 
 
 def read_witness(witness: str) -> WitnessRecord:
-    """Checkpoints and the pinned key from a witness directory or file."""
+    """Checkpoints and the pinned key from a witness directory or file.
+
+    An HTTP(S) witness only receives checkpoints (a POST each); the protocol has
+    no way to list or fetch them, so verify cannot read one: its operator mirrors
+    what it received to a directory or JSON Lines file, and verify reads that."""
+    if witness.startswith(("http://", "https://")):
+        raise AuditConfigError(
+            f"cannot read witness {witness}: an HTTP witness only receives checkpoints "
+            "(POST); verify cannot list or fetch them",
+            hint="mirror the checkpoints the endpoint received to a directory or JSON Lines "
+            "file and pass that with --witness DIR|FILE",
+        )
     path = Path(witness)
     record = WitnessRecord(source=witness)
     try:

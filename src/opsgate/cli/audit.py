@@ -71,14 +71,23 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
 
     verify = sub.add_parser(
-        "verify", parents=[common], help="check the chain and its signed checkpoints"
+        "verify",
+        parents=[common],
+        help="check the chain and its signed checkpoints",
+        description="Check the chain and its signed checkpoints; exit 0 when intact.",
+        epilog="HTTP witnesses: the HTTP witness protocol only receives checkpoints (one "
+        "POST each) and has no way to list or fetch them, so verify cannot read a URL. "
+        "Mirror what the endpoint received to a directory (checkpoint-*.json, key.json) or "
+        "a JSON Lines file, and pass that path with --witness.",
     )
     verify.add_argument(
         "--witness",
         action="append",
         default=[],
         metavar="DIR|FILE",
-        help="a witness holding exported checkpoints",
+        help="a witness directory or JSON Lines file holding exported checkpoints "
+        "(repeatable; not an http(s) URL — mirror an HTTP witness to a directory or file "
+        "first)",
     )
     verify.add_argument(
         "--key",

@@ -95,9 +95,15 @@ def _isolated(raw: bytes) -> tuple[str, str, int]:
             os._exit(status)
     os.close(write_fd)
     chunks = []
-    while chunk := os.read(read_fd, 65536):
-        chunks.append(chunk)
-    os.close(read_fd)
+    try:
+        while chunk := os.read(read_fd, 65536):
+            chunks.append(chunk)
+    except _Overrun:
+        os.kill(pid, 9)  # the watchdog fired: stop the child, then block
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(read_fd)
     _, status = os.waitpid(pid, 0)
     data = b"".join(chunks)
     head, _, body = data.partition(b"\n")
