@@ -32,6 +32,10 @@ class EventType(enum.StrEnum):
     USER_LOGIN = "user.login"
     USER_LOGOUT = "user.logout"
     ROLE_CHANGED = "role.changed"
+    USER_CREATED = "user.created"
+    TOKEN_CREATED = "token.created"  # noqa: S105 — an event name, not a secret
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105 — an event name, not a secret
+    INVENTORY_CHANGED = "inventory.changed"
     GRANT_CREATED = "grant.created"
     GRANT_USED = "grant.used"
     CHECKPOINT_CREATED = "checkpoint.created"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import _thread
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ class SQLiteStore:
                 self._db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
                 self._db.execute("PRAGMA synchronous=FULL")
                 if self._db.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
-                    self._create()
+                    self._create_racing()
             row = self._db.execute("SELECT value FROM audit_meta WHERE key='log_id'").fetchone()
         except (sqlite3.Error, OSError) as exc:
             raise _fail(path, exc) from exc
@@ -70,6 +71,18 @@ class SQLiteStore:
         # by add_checkpoint): lets the facade's per-append "checkpoint due?" check
         # skip the connection, which a concurrent batch may hold through its fsync.
         self._checkpoint: tuple[int, float] | None = None
+
+    def _create_racing(self) -> None:
+        """Several processes may open a new log at once; switching to WAL can fail with
+        "locked" without waiting on the busy handler, so the loser retries."""
+        for attempt in range(60):
+            try:
+                self._create()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 59:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
 
     def _create(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,212 @@
+"""HTTP API benchmark: evaluate and propose throughput and latency, 32 concurrent
+clients, against real ``opsgate serve`` processes (SQLite; PostgreSQL with 1 and
+3 replicas when the server binaries are installed).  Every decision the service
+makes is durably audited before the response is sent.
+
+    python benchmarks/bench_server.py [--seconds 5] [--clients 32] [--no-postgres]
+    python benchmarks/bench_server.py --races 1000    # approve/deny races, exactly one winner
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+from _common import percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+OPSGATE = str(Path(sys.executable).parent / "opsgate")
+
+READS = ["ls -la", "git status", "kubectl --context staging get pods", "cat README.md"]
+WRITES = [
+    "kubectl --context staging rollout restart deploy/api-{n}",
+    "kubectl --context staging delete namespace ns-{n}",
+    "psql -h db.staging.internal -c 'DELETE FROM sessions WHERE id = {n}'",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, home: Path, database_url: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+        env["OPSGATE_HOME"] = str(home)
+        if database_url:
+            env["OPSGATE_DATABASE_URL"] = database_url
+        self.proc = subprocess.Popen(
+            [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
+             "--log-level", "warning"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        self.out: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"opsgate serve did not start: {''.join(self.out)}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.out.append(line)
+
+    def password(self) -> str | None:
+        time.sleep(0.1)
+        m = re.search(r"with password: (\S+)", "".join(self.out))
+        return m.group(1) if m else None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def bootstrap(server: Server) -> tuple[dict[str, str], dict[str, str]]:
+    """(owner session headers, agent token headers)."""
+    password = server.password()
+    assert password, "no owner password printed"
+    r = httpx.post(f"{server.url}/api/v1/session", json={"name": "owner", "password": password})
+    owner = {"Cookie": f"opsgate_session={r.cookies['opsgate_session']}"}
+    token = httpx.post(f"{server.url}/api/v1/tokens", headers=owner, json={"name": "bench"})
+    return owner, {"Authorization": f"Bearer {token.json()['secret']}"}
+
+
+async def load(urls: list[str], headers: dict[str, str], route: str, clients: int,
+               seconds: float) -> tuple[int, list[float], int]:  # fmt: skip
+    counter = itertools.count()
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def client(i: int) -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=urls[i % len(urls)], headers=headers,
+                                     timeout=30) as c:  # fmt: skip
+            while time.perf_counter() < stop:
+                n = next(counter)
+                command = READS[n % 4] if n % 2 else WRITES[n % 3].format(n=n)
+                body = {"tool": "Bash", "input": {"command": command}, "cwd": "/tmp/project"}
+                t0 = time.perf_counter()
+                r = await c.post(route, json=body)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors += 1
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return len(latencies), latencies, errors
+
+
+def report(label: str, route: str, done: int, lat: list[float], errors: int, secs: float) -> None:
+    ms = [x * 1000 for x in lat]
+    p50, p99 = percentile(ms, 50), percentile(ms, 99)
+    print(f"{label:<22} {route:<9} {done / secs:8.0f} decisions/s  p50 {p50:6.1f} ms"
+          f"  p99 {p99:6.1f} ms  max {max(ms):7.1f} ms  errors {errors}")  # fmt: skip
+
+
+def run(label: str, urls: list[str], agent: dict[str, str], ns: argparse.Namespace) -> None:
+    for route in ("evaluate", "propose"):
+        asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients, 1.0))  # warm-up
+        done, lat, errors = asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients,
+                                             ns.seconds))  # fmt: skip
+        report(label, route, done, lat, errors, ns.seconds)
+
+
+def races(server: Server, owner: dict[str, str], agent: dict[str, str], count: int) -> None:
+    admin_pw = "bench admin password"
+    httpx.post(f"{server.url}/api/v1/users", headers=owner,
+               json={"name": "ada", "password": admin_pw, "role": "admin"})  # fmt: skip
+    r = httpx.post(f"{server.url}/api/v1/session", json={"name": "ada", "password": admin_pw})
+    admin = {"Cookie": f"opsgate_session={r.cookies['opsgate_session']}"}
+
+    async def main() -> tuple[int, int]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+            doubles = conflicts = 0
+            sem = asyncio.Semaphore(32)
+
+            async def one(n: int) -> None:
+                nonlocal doubles, conflicts
+                async with sem:
+                    body = {"tool": "Bash", "input": {"command": f"kubectl --context staging "
+                                                      f"rollout restart deploy/r{n}"}}  # fmt: skip
+                    card = (await c.post("/api/v1/propose", json=body, headers=agent)).json()
+                    cid = card["card"]["id"]
+                    a, d = await asyncio.gather(
+                        c.post(f"/api/v1/cards/{cid}/approve", json={}, headers=admin),
+                        c.post(f"/api/v1/cards/{cid}/deny", json={"reason": "r"}, headers=owner),
+                    )
+                    codes = sorted((a.status_code, d.status_code))
+                    if codes != [200, 409]:
+                        doubles += 1
+                    conflicts += 1
+
+            await asyncio.gather(*(one(n) for n in range(count)))
+            return doubles, conflicts
+
+    doubles, total = asyncio.run(main())
+    print(f"approve/deny races: {total} races, {doubles} without exactly one winner")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--races", type=int, default=0, help="also run N approve/deny races")
+    ns = parser.parse_args()
+    print(f"opsgate HTTP API, {ns.clients} concurrent clients, {ns.seconds:.0f} s per figure; "
+          "half reads, half writes (each write creates a card); all audited")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "sqlite")
+        try:
+            owner, agent = bootstrap(server)
+            run("sqlite, 1 process", [server.url], agent, ns)
+            if ns.races:
+                races(server, owner, agent, ns.races)
+        finally:
+            server.stop()
+    if ns.no_postgres:
+        return
+    from pg_cluster import missing_reason, pg_cluster
+
+    reason = missing_reason()
+    if reason:
+        print(f"postgresql: skipped ({reason})")
+        return
+    for replicas in (1, 3):
+        with pg_cluster(max_connections=200) as url, tempfile.TemporaryDirectory() as tmp, \
+                ExitStack() as stack:  # fmt: skip
+            servers = []
+            for i in range(replicas):
+                s = Server(Path(tmp) / f"r{i}", database_url=url)
+                stack.callback(s.stop)
+                servers.append(s)
+            _, agent = bootstrap(servers[0])
+            run(f"postgresql, {replicas} replica{'s' * (replicas > 1)}",
+                [s.url for s in servers], agent, ns)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

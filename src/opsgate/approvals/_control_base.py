@@ -1,0 +1,153 @@
+"""Shared plumbing of the control plane: the store, the audit log, the clock, who
+the caller is right now, and the policy the engine decides with."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from opsgate.approvals.model import Denied, Role, User
+from opsgate.approvals.service import Principal
+from opsgate.audit import AuditLog, EventType
+from opsgate.environments import Inventory
+from opsgate.policy import model as policy_model
+from opsgate.store import Store
+from opsgate.store import _org as org
+from opsgate.store import _people as people
+
+__all__ = ["ControlBase", "event", "secret_hash", "who"]
+
+# Advisory lock keys for check-then-write transactions (PostgreSQL only).
+LOCK_USERS = 0x6F70736761746532
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def who(actor: Principal) -> str:
+    """The identity a request, an approval and a grant are bound to: the person behind
+    a session or a user-scoped token, else the (agent) token itself."""
+    return actor.user.id if actor.user is not None else actor.id
+
+
+def event(name: str, fallback: EventType) -> EventType:
+    """``name`` if the audit vocabulary has it, else ``fallback`` (the exact change is
+    then named in the entry's result)."""
+    try:
+        return EventType(name)
+    except ValueError:
+        return fallback
+
+
+def actor_json(actor: Principal | None) -> dict[str, Any]:
+    if actor is None:
+        return {"type": "system", "name": "opsgate"}
+    out = {"type": actor.kind, "id": actor.id, "name": actor.name, "role": actor.role.value}
+    if actor.user is not None and actor.user.id != actor.id:
+        out["user"] = actor.user.id
+    return out
+
+
+class ControlBase:
+    def __init__(
+        self,
+        store: Store,
+        audit: AuditLog,
+        *,
+        data_dir: Path,
+        clock: Callable[[], float] = time.time,
+        policy_file: str | None = None,
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.data_dir = data_dir
+        self.clock = clock
+        self._policy_file = policy_file
+
+    def close(self) -> None:
+        self.store.close()
+        self.audit.close()
+
+    # --- who is calling, as of now ---------------------------------------------------------
+
+    def _fresh(self, conn: Connection, actor: Principal) -> Principal:
+        """Re-read the caller inside the transaction: a role changed, a user disabled
+        or a token revoked a moment ago counts now."""
+        if actor.kind == "user":
+            user = people.get_user(conn, actor.id)
+            if user is None or user.disabled:
+                raise Denied(
+                    "this account no longer exists or is disabled",
+                    status=401,
+                    code="unauthenticated",
+                )
+            return Principal(id=user.id, name=user.name, role=user.role, kind="user", user=user)
+        info = people.get_token(conn, actor.id)
+        if info is None or info.revoked:
+            raise Denied("this API token is revoked or unknown", status=401, code="unauthenticated")
+        principal = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
+        if principal is None:
+            raise Denied(
+                "the person who created this token is disabled", status=401, code="unauthenticated"
+            )
+        return principal
+
+    def _token_principal(
+        self, conn: Connection, token_id: str, name: str, role: Role, created_by: str
+    ) -> Principal | None:
+        """An agent token stands for itself; any other token acts for its creator,
+        with the lower of its own role and the creator's current one."""
+        if role is Role.AGENT:
+            return Principal(id=token_id, name=name, role=role, kind="token")
+        creator = people.get_user(conn, created_by)
+        if creator is None or creator.disabled:
+            return None
+        capped = role if role.rank <= creator.role.rank else creator.role
+        user = User(id=creator.id, name=creator.name, role=capped)
+        return Principal(id=token_id, name=name, role=capped, kind="token", user=user)
+
+    @staticmethod
+    def _require(actor: Principal, minimum: Role, what: str, *, person: bool = False) -> None:
+        if actor.role is Role.AGENT or actor.role.rank < minimum.rank:
+            raise Denied(f"{what} needs the {minimum.value} role; you are {actor.role.value}")
+        if person and actor.kind != "user":
+            raise Denied(f"{what} needs a person logged in, not an API token")
+
+    # --- the policy the engine decides with --------------------------------------------------
+
+    def _policy(self, conn: Connection) -> policy_model.Policy:
+        """Stored settings and inventory, plus the rules (and inventory) of the policy
+        file if one is configured.  The stored settings win over the file's."""
+        stored = org.load_settings(conn)
+        targets = org.list_targets(conn)
+        base = self._file_policy()
+        settings = policy_model.Settings(**dataclasses.asdict(stored))
+        return policy_model.Policy(
+            settings=settings,
+            rules=base.rules,
+            inventory=Inventory.of((*targets, *base.inventory.targets)),
+            source=f"control plane + {base.source}",
+        )
+
+    def _file_policy(self) -> policy_model.Policy:
+        from opsgate.guard import load_configured_policy
+
+        path = self._policy_file or os.environ.get("OPSGATE_POLICY")
+        if not path:
+            candidate = self.data_dir / "policy.yaml"
+            if not candidate.is_file():
+                return policy_model.DEFAULT_POLICY
+            path = str(candidate)
+        return load_configured_policy(explicit=path)
+
+    def _append(self, name: EventType, actor: Principal | None, **fields: Any) -> None:
+        """Audit; an AuditWriteError propagates so the caller's transaction rolls back."""
+        self.audit.append(name, actor=actor_json(actor), **fields)

@@ -1,0 +1,155 @@
+"""How a decision reads on a card, in the audit trail and in a notification:
+plain-English descriptions, the card's target, cursors.  Pure functions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from opsgate.approvals.model import Card, Denied, Grant
+from opsgate.models import Action, Decision, Effect, Verdict
+
+__all__ = [
+    "action_json",
+    "allowed_by_grant",
+    "classification_json",
+    "describe",
+    "evidence_json",
+    "make_cursor",
+    "notification",
+    "parse_cursor",
+    "target_of",
+]
+
+_NEEDS_HUMAN = (Effect.WRITE, Effect.UNKNOWN)
+
+
+def target_of(decision: Decision, action: Action) -> str:
+    """The classification's target, else the first finding's, else the action text."""
+    c = decision.classification
+    if c.target:
+        return c.target
+    for f in c.findings:
+        if f.target:
+            return f.target
+    return action.text
+
+
+def describe(decision: Decision, action: Action) -> str:
+    """One sentence for the top of a card, e.g. "Drops table users on
+    postgresql://db.prod/app (production), with psql"."""
+    findings = sorted(
+        decision.classification.findings,
+        key=lambda f: (f.effect in _NEEDS_HUMAN, f.impact),
+        reverse=True,
+    )
+    what = findings[0].reason if findings else f"runs {action.tool}"
+    sentence = what[:1].upper() + what[1:]
+    target = target_of(decision, action)
+    if target and target != action.text and target not in sentence:
+        sentence += f" on {target}"
+    sentence += f" ({decision.environment.label})"
+    program = _program(action)
+    if program and program not in sentence:
+        sentence += f", with {program}"
+    return sentence[:500]
+
+
+def _program(action: Action) -> str | None:
+    command = action.input.get("command")
+    if not isinstance(command, str):
+        return None
+    for word in command.split():
+        if "=" in word or word in ("sudo", "env", "exec", "time", "nohup"):
+            continue
+        return word.rsplit("/", 1)[-1][:40]
+    return None
+
+
+def action_json(action: Action) -> dict[str, Any]:
+    return {
+        "kind": action.kind,
+        "tool": action.tool,
+        "input": action.input,
+        "cwd": action.cwd,
+        "agent": action.agent,
+        "session": action.session,
+    }
+
+
+def classification_json(decision: Decision) -> dict[str, Any]:
+    c = decision.classification
+    return {
+        "impact": c.impact.label,
+        "categories": list(c.categories),
+        "unknown": c.unknown,
+        "write": c.is_write,
+        "environment_source": decision.env_source,
+    }
+
+
+def evidence_json(decision: Decision) -> list[dict[str, Any]]:
+    return [
+        {
+            "category": f.category,
+            "impact": f.impact.label,
+            "evidence": f.evidence,
+            "reason": f.reason,
+        }
+        for f in decision.classification.findings
+    ]
+
+
+def allowed_by_grant(decision: Decision, grant: Grant) -> Decision:
+    """The identical retry of an approved action: allowed, and it says by what."""
+    return Decision(
+        verdict=Verdict.ALLOW,
+        impact=decision.impact,
+        environment=decision.environment,
+        env_source=decision.env_source,
+        reasons=(
+            f"Approved on card {grant.card_id}: this identical action uses its grant "
+            f"{grant.id} ({grant.uses_left} use(s) left).",
+            *decision.reasons,
+        ),
+        decided_by=f"grant.{grant.id}",
+        classification=decision.classification,
+    )
+
+
+def make_cursor(card: Card) -> str:
+    raw = f"{card.created_at!r}|{card.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, card_id = raw.split("|", 1)
+        return float(at), card_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Denied(
+            "the cursor is not one this server returned", status=422, code="invalid_cursor"
+        ) from exc
+
+
+def notification(card: Card) -> dict[str, Any]:
+    """What leaves opsgate about a card: no command input (it may hold secrets), no
+    reasoning text; enough to find the card and decide."""
+    return {
+        "card": card.id,
+        "state": card.state.value,
+        "description": card.description,
+        "target": card.target,
+        "environment": card.environment.label,
+        "impact": card.impact.label,
+        "requested_by": card.requested_by_name,
+        "approvals": len(card.approvals),
+        "approvers_needed": card.approvers_needed,
+        "confirm_required": card.confirm is not None,
+        "decided_by": card.decided_by,
+        "expires_at": card.expires_at,
+    }

@@ -1,0 +1,391 @@
+"""The control plane: ``open_control_plane(...)`` implements ``service.ControlPlane``
+over the store and the audit log.
+
+Each method is one transaction that applies the rules of ``model`` and audits what
+it did before it commits: if the audit entry cannot be written the transaction
+rolls back and ``AuditWriteError`` propagates (fail closed).  Decisions on a card
+are conditional updates, so concurrent deciders, threads or replicas, produce
+exactly one outcome; the loser gets ``Denied(status=409)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from opsgate.approvals import _describe
+from opsgate.approvals._control_base import ControlBase, who
+from opsgate.approvals._control_org import OrgMixin
+from opsgate.approvals._control_people import PeopleMixin
+from opsgate.approvals.model import (
+    Card,
+    CardState,
+    Denied,
+    Grant,
+    Role,
+    User,
+    action_hash,
+    approvers_needed,
+    can_approve,
+    check_confirmation,
+)
+from opsgate.approvals.service import CardFilter, ControlPlane, Page, Principal, ProposeResult
+from opsgate.audit import EventType, open_log
+from opsgate.audit.log import data_dir_from
+from opsgate.guard import evaluate
+from opsgate.models import Action, Decision, Verdict
+from opsgate.store import _cards as db
+from opsgate.store import _org as org
+from opsgate.store import open_store
+
+__all__ = ["SqlControlPlane", "open_control_plane"]
+
+_RETRIES = 3  # a decision that lost a race is re-read and re-checked this many times
+MAX_PAGE = 200
+
+
+def open_control_plane(
+    data_dir: Path | None = None, database_url: str | None = None
+) -> ControlPlane:
+    """Open (creating and migrating on first use) the store and the audit log.
+
+    An explicit ``database_url`` or ``data_dir`` wins over ``OPSGATE_DATABASE_URL``,
+    which wins over ``OPSGATE_HOME``, then ``~/.opsgate``: the same resolution as
+    ``audit.open_log``, so state and audit always live side by side.
+    """
+    home = data_dir_from(data_dir)
+    store = open_store(data_dir, database_url)
+    try:
+        audit = open_log(data_dir, database_url)
+    except BaseException:
+        store.close()
+        raise
+    return SqlControlPlane(store, audit, data_dir=home)
+
+
+class _Lost(Exception):
+    """A conditional update matched no row: someone else decided first."""
+
+
+class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
+    # --- decisions ---------------------------------------------------------------------------
+
+    def _decide(self, action: Action) -> Decision:
+        with self.store.read() as conn:
+            policy = self._policy(conn)
+        return evaluate(action, policy)
+
+    def _audit_decision(
+        self, actor: Principal, action: Action, decision: Decision, **result: Any
+    ) -> None:
+        self._append(
+            EventType.DECISION_MADE,
+            actor,
+            target=_describe.target_of(decision, action),
+            environment=decision.environment.label,
+            action=_describe.action_json(action),
+            classification=_describe.classification_json(decision),
+            decision=decision.verdict.value,
+            rule=decision.decided_by,
+            result=result or None,
+            evidence=_describe.evidence_json(decision),
+        )
+
+    def evaluate(self, actor: Principal, action: Action) -> Decision:
+        decision = self._decide(action)
+        self._audit_decision(actor, action, decision, dry_run=True)
+        return decision
+
+    def propose(
+        self, actor: Principal, action: Action, *, reasoning: str = "", rollback: str = ""
+    ) -> ProposeResult:
+        decision = self._decide(action)
+        if decision.verdict is not Verdict.REQUIRE_APPROVAL:
+            # An allow needs no grant; a deny is never lifted by one (Production
+            # Protection turned on after an approval still wins).  No card either way.
+            self._audit_decision(actor, action, decision)
+            return ProposeResult(decision=decision)
+        digest = self._digest(actor, action, decision)
+        now = self.clock()
+        with self.store.write() as conn:
+            grant = self._use_grant(conn, actor, digest, now)
+            if grant is not None:
+                allowed = _describe.allowed_by_grant(decision, grant)
+                self._audit_decision(actor, action, allowed, card=grant.card_id)
+                return ProposeResult(decision=allowed, grant=grant)
+            settings = org.load_settings(conn)
+            card = Card(
+                id=f"c_{secrets.token_hex(8)}",
+                state=CardState.PENDING,
+                created_at=now,
+                expires_at=now + settings.approval_ttl_seconds,
+                description=_describe.describe(decision, action),
+                target=_describe.target_of(decision, action),
+                environment=decision.environment,
+                impact=decision.impact,
+                action_kind=action.kind,
+                action=dict(action.input),
+                action_hash=digest,
+                requested_by=who(actor),
+                requested_by_name=actor.name,
+                reasoning=reasoning,
+                rollback=rollback,
+                confirm=decision.confirm,
+                approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
+            )
+            db.insert_card(conn, card)
+            self._audit_decision(actor, action, decision, card=card.id)
+            self._card_event(conn, EventType.CARD_CREATED, actor, card)
+        return ProposeResult(decision=decision, card=card)
+
+    def _digest(self, actor: Principal, action: Action, decision: Decision) -> str:
+        target = _describe.target_of(decision, action)
+        return action_hash(action.kind, dict(action.input), target, who(actor))
+
+    # --- cards ---------------------------------------------------------------------------------
+
+    def list_cards(
+        self, actor: Principal, filters: CardFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page:
+        limit = max(1, min(limit, MAX_PAGE))
+        after = _describe.parse_cursor(cursor)
+        now = self.clock()
+        with self.store.read() as conn:
+            actor = self._fresh(conn, actor)
+            if actor.role is Role.AGENT:  # an agent sees only its own cards
+                filters = dataclasses.replace(filters, requested_by=who(actor))
+            items = db.list_cards(conn, filters, now, limit + 1, after)
+            total = db.count_cards(conn, filters, now) if cursor is None else None
+        more = len(items) > limit
+        items = items[:limit]
+        next_cursor = _describe.make_cursor(items[-1]) if more else None
+        return Page(items=tuple(items), next_cursor=next_cursor, total=total)
+
+    def get_card(self, actor: Principal, card_id: str) -> Card:
+        with self.store.read() as conn:
+            actor = self._fresh(conn, actor)
+            return self._visible(conn, actor, card_id, self.clock())[0]
+
+    def _visible(
+        self, conn: Connection, actor: Principal, card_id: str, now: float
+    ) -> tuple[Card, int]:
+        found = db.get_card(conn, card_id, now)
+        # An agent sees only its own cards; anyone else's is "not found", not "forbidden".
+        if found is None or (actor.role is Role.AGENT and found[0].requested_by != who(actor)):
+            raise Denied(f"no card {card_id!r}", status=404, code="not_found")
+        return found
+
+    def approve(self, actor: Principal, card_id: str, confirmation: str | None) -> Card:
+        return self._race(lambda conn, now: self._approve(conn, now, actor, card_id, confirmation))
+
+    def _approve(
+        self, conn: Connection, now: float, actor: Principal, card_id: str, typed: str | None
+    ) -> Card:
+        fresh = self._fresh(conn, actor)
+        card, version = self._visible(conn, fresh, card_id, now)
+        user = _as_user(fresh)
+        can_approve(user, card, now=now)
+        check_confirmation(card, typed)
+        approvals = (*card.approvals, user.id)
+        values: dict[str, Any] = {"approvals": list(approvals)}
+        final = len(approvals) >= card.approvers_needed
+        if final:
+            values.update(state=CardState.APPROVED.value, decided_by=user.id, decided_at=now)
+        if not db.update_pending(conn, card_id, version, now, values):
+            raise _Lost
+        card = dataclasses.replace(card, approvals=approvals)
+        if final:
+            card = dataclasses.replace(
+                card, state=CardState.APPROVED, decided_by=user.id, decided_at=now
+            )
+        self._card_event(
+            conn,
+            EventType.CARD_APPROVED,
+            fresh,
+            card,
+            approvals=len(approvals),
+            needed=card.approvers_needed,
+            final=final,
+        )
+        if final:
+            settings = org.load_settings(conn)
+            grant = Grant(
+                id=f"g_{secrets.token_hex(8)}",
+                card_id=card.id,
+                action_hash=card.action_hash,
+                created_at=now,
+                expires_at=now + settings.approval_ttl_seconds,
+            )
+            db.insert_grant(conn, grant)
+            self._append(
+                EventType.GRANT_CREATED,
+                fresh,
+                target=card.target,
+                environment=card.environment.label,
+                result={
+                    "grant": grant.id,
+                    "card": card.id,
+                    "uses": grant.uses_left,
+                    "expires_at": grant.expires_at,
+                },
+            )
+        return card
+
+    def deny(self, actor: Principal, card_id: str, reason: str) -> Card:
+        def deny(conn: Connection, now: float) -> Card:
+            fresh = self._fresh(conn, actor)
+            card, version = self._visible(conn, fresh, card_id, now)
+            # Whoever may approve may deny, including a first approver changing their mind.
+            can_approve(_as_user(fresh), dataclasses.replace(card, approvals=()), now=now)
+            return self._close(conn, now, fresh, card, version, CardState.DENIED, reason)
+
+        return self._race(deny)
+
+    def cancel(self, actor: Principal, card_id: str) -> Card:
+        def cancel(conn: Connection, now: float) -> Card:
+            fresh = self._fresh(conn, actor)
+            card, version = self._visible(conn, fresh, card_id, now)
+            own = card.requested_by == who(fresh)
+            if not own and (fresh.role is Role.AGENT or fresh.role.rank < Role.ADMIN.rank):
+                raise Denied("only the requester, an admin or an owner cancels a card")
+            if card.state is not CardState.PENDING:
+                raise Denied(f"the card is {card.state.value}", status=409, code="not_pending")
+            return self._close(
+                conn,
+                now,
+                fresh,
+                card,
+                version,
+                CardState.CANCELLED,
+                "cancelled by the requester" if own else f"cancelled by {fresh.name}",
+            )
+
+        return self._race(cancel)
+
+    def _close(
+        self,
+        conn: Connection,
+        now: float,
+        actor: Principal,
+        card: Card,
+        version: int,
+        state: CardState,
+        reason: str,
+    ) -> Card:
+        decided_by = who(actor)
+        values = {
+            "state": state.value,
+            "decided_by": decided_by,
+            "decided_at": now,
+            "reason": reason,
+        }
+        if not db.update_pending(conn, card.id, version, now, values):
+            raise _Lost
+        card = dataclasses.replace(
+            card, state=state, decided_by=decided_by, decided_at=now, reason=reason
+        )
+        name = EventType.CARD_DENIED if state is CardState.DENIED else EventType.CARD_CANCELLED
+        self._card_event(conn, name, actor, card, reason=reason)
+        return card
+
+    def _race(self, step: Callable[[Connection, float], Card]) -> Card:
+        for _ in range(_RETRIES):
+            try:
+                with self.store.write() as conn:
+                    card: Card = step(conn, self.clock())
+                    return card
+            except _Lost:
+                continue  # re-read: the rules decide again against what won
+        raise Denied(
+            "someone else decided this card at the same moment; reload it",
+            status=409,
+            code="conflict",
+        )
+
+    def expire_due(self) -> list[Card]:
+        with self.store.write() as conn:
+            expired = db.expire_due(conn, self.clock())
+            for card in expired:
+                self._card_event(conn, EventType.CARD_EXPIRED, None, card)
+        return expired
+
+    def _card_event(
+        self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
+    ) -> None:
+        self._append(
+            name,
+            actor,
+            target=card.target,
+            environment=card.environment.label,
+            action={"kind": card.action_kind, "input": card.action},
+            classification={"impact": card.impact.label},
+            decision=card.state.value,
+            approver=None
+            if actor is None or name is EventType.CARD_CREATED
+            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
+            result={"card": card.id, **result},
+        )
+        db.notify(conn, name.value, _describe.notification(card), self.clock())
+
+    # --- the notification outbox (filled in the same transaction as each card change) ---
+
+    def claim_notifications(self, limit: int = 20, lease_seconds: float = 60.0) -> list[Any]:
+        """Due notifications, each leased to this caller (no other replica gets it
+        until ``lease_seconds`` pass); rows with id, event, payload, attempts."""
+        with self.store.write() as conn:
+            return db.claim_notifications(
+                conn, self.clock(), limit=limit, lease_seconds=lease_seconds
+            )
+
+    def notification_done(
+        self, notification_id: int, *, error: str | None = None, retry_at: float | None = None
+    ) -> None:
+        """Delivered (no ``error``), or failed: retried at ``retry_at``, or never if None."""
+        with self.store.write() as conn:
+            db.notification_done(
+                conn, notification_id, self.clock(), error=error, retry_at=retry_at
+            )
+
+    # --- grants --------------------------------------------------------------------------------
+
+    def _use_grant(
+        self, conn: Connection, actor: Principal, digest: str, now: float
+    ) -> Grant | None:
+        for candidate in db.find_grants(conn, digest, now):
+            grant = db.consume_grant(conn, candidate.id, now)
+            if grant is not None:
+                self._append(
+                    EventType.GRANT_USED,
+                    actor,
+                    result={"grant": grant.id, "card": grant.card_id, "uses_left": grant.uses_left},
+                )
+                return grant
+        return None
+
+    def check_grant(self, actor: Principal, action: Action) -> Grant | None:
+        decision = self._decide(action)
+        if decision.verdict is Verdict.DENY:
+            return None
+        now = self.clock()
+        with self.store.read() as conn:
+            found = db.find_grants(conn, self._digest(actor, action, decision), now)
+        return found[0] if found else None
+
+    def consume_grant(self, actor: Principal, action: Action) -> Grant | None:
+        decision = self._decide(action)
+        if decision.verdict is Verdict.DENY:
+            return None  # a grant never lifts a deny decided now
+        digest = self._digest(actor, action, decision)
+        with self.store.write() as conn:
+            return self._use_grant(conn, actor, digest, self.clock())
+
+
+def _as_user(actor: Principal) -> User:
+    if actor.user is not None:
+        return actor.user
+    return User(id=actor.id, name=actor.name, role=actor.role)

@@ -1,0 +1,232 @@
+"""Approval cards, grants, users and roles: values and the pure rules over them.
+
+No I/O here.  The store persists these values; the service applies these rules
+inside one transaction each; the HTTP layer only translates.  Every rule a client
+could be tempted to enforce (who may approve, what must be typed, when a card
+expires, which retry a grant covers) lives here, once, on the server side.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsgate.models import Environment, Impact
+
+__all__ = [
+    "Card",
+    "CardState",
+    "Denied",
+    "Grant",
+    "Role",
+    "Settings",
+    "User",
+    "action_hash",
+    "can_approve",
+    "can_change_settings",
+    "check_confirmation",
+    "next_state",
+]
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    MEMBER = "member"
+    ADMIN = "admin"
+    OWNER = "owner"
+    AGENT = "agent"  # an API token acting for an agent: proposes, never approves
+
+    @property
+    def rank(self) -> int:
+        return {"agent": 0, "viewer": 1, "member": 2, "admin": 3, "owner": 4}[self.value]
+
+
+class CardState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {CardState.COMPLETED, CardState.FAILED, CardState.DENIED, CardState.EXPIRED,
+     CardState.CANCELLED}
+)  # fmt: skip
+# The only transitions there are (SPEC §6).  `approved` may also be reached from
+# `pending` only once every required approval is in.
+_TRANSITIONS: dict[CardState, frozenset[CardState]] = {
+    CardState.PENDING: frozenset(
+        {CardState.APPROVED, CardState.DENIED, CardState.EXPIRED, CardState.CANCELLED}
+    ),
+    CardState.APPROVED: frozenset({CardState.EXECUTING, CardState.EXPIRED}),
+    CardState.EXECUTING: frozenset({CardState.COMPLETED, CardState.FAILED}),
+}
+
+
+class Denied(Exception):
+    """A rule forbids the request.  ``reason`` is shown to the person; ``status`` is
+    the HTTP status the API answers with."""
+
+    def __init__(self, reason: str, *, status: int = 403, code: str = "forbidden") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.code = code
+
+
+def next_state(current: CardState, wanted: CardState) -> CardState:
+    if wanted not in _TRANSITIONS.get(current, frozenset()):
+        raise Denied(f"a {current.value} card cannot become {wanted.value}", status=409,
+                     code="invalid_transition")  # fmt: skip
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Organisation settings (SPEC §4, §6).  Changed by owners (and admins, for the
+    approval TTL and Write Actions); every change is audited."""
+
+    production_protection: bool = True
+    write_actions: bool = True
+    approval_ttl_seconds: int = 15 * 60
+    two_approvers_for_destructive_production: bool = False
+
+
+# Which role may change which setting (SPEC §6: owner alone changes Production
+# Protection and the policy; admins manage the rest).
+SETTING_ROLES: dict[str, Role] = {
+    "production_protection": Role.OWNER,
+    "write_actions": Role.ADMIN,
+    "approval_ttl_seconds": Role.ADMIN,
+    "two_approvers_for_destructive_production": Role.OWNER,
+}
+
+
+def can_change_settings(role: Role, changes: dict[str, Any]) -> None:
+    for name in changes:
+        needed = SETTING_ROLES.get(name)
+        if needed is None:
+            raise Denied(f"unknown setting {name!r}", status=422, code="unknown_setting")
+        if role is Role.AGENT or role.rank < needed.rank:
+            raise Denied(f"changing {name} needs the {needed.value} role; you are {role.value}")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    name: str
+    role: Role
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A pending request for a human (SPEC §1, seed 001)."""
+
+    id: str
+    state: CardState
+    created_at: float
+    expires_at: float
+    description: str  # plain English, shown at the top of the card
+    target: str
+    environment: Environment
+    impact: Impact
+    action_kind: str  # shell.exec, file.write, … or an operation name
+    action: dict[str, Any]  # the exact input, shown behind "View command"
+    action_hash: str
+    requested_by: str  # actor id: the agent token's id, or a user id
+    requested_by_name: str
+    reasoning: str = ""
+    rollback: str = ""
+    confirm: str | None = None  # the text an approver must type (destructive cards)
+    approvers_needed: int = 1
+    approvals: tuple[str, ...] = ()  # user ids who approved so far
+    decided_by: str | None = None
+    decided_at: float | None = None
+    reason: str | None = None  # why denied / cancelled / failed
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def expired(self, now: float) -> bool:
+        return self.state in (CardState.PENDING, CardState.APPROVED) and now >= self.expires_at
+
+
+def can_approve(user: User, card: Card, *, now: float) -> None:
+    """Raise ``Denied`` unless ``user`` may approve ``card`` (SPEC §4 safeguard 4, §6)."""
+    if card.state is not CardState.PENDING:
+        raise Denied(f"the card is {card.state.value}", status=409, code="not_pending")
+    if card.expired(now):
+        raise Denied("the card has expired; ask the agent to propose it again", status=409,
+                     code="expired")  # fmt: skip
+    if user.disabled:
+        raise Denied("this account is disabled")
+    if user.role in (Role.VIEWER, Role.AGENT):
+        raise Denied(f"the {user.role.value} role never approves")
+    if user.id == card.requested_by:
+        raise Denied("nobody approves their own request")
+    if user.id in card.approvals:
+        raise Denied("you have already approved this card; a second approver is needed",
+                     status=409, code="already_approved")  # fmt: skip
+    if user.role is Role.MEMBER and not (
+        card.impact is Impact.SAFE
+        or (card.impact is Impact.CAUTION and card.environment is not Environment.PRODUCTION)
+    ):
+        raise Denied("members approve safe actions and caution actions outside production; "
+                     "this card needs an admin or owner")  # fmt: skip
+
+
+def check_confirmation(card: Card, typed: str | None) -> None:
+    """Destructive cards: the approver types the target's name; case-insensitive,
+    otherwise exact (no trimming beyond the ends, no partial match)."""
+    if card.confirm is None:
+        return
+    if typed is None or typed.strip().casefold() != card.confirm.casefold():
+        raise Denied(f"type {card.confirm!r} to approve this destructive action", status=422,
+                     code="confirmation_mismatch")  # fmt: skip
+
+
+def approvers_needed(impact: Impact, environment: Environment, settings: Settings) -> int:
+    if (
+        settings.two_approvers_for_destructive_production
+        and impact is Impact.DESTRUCTIVE
+        and environment is Environment.PRODUCTION
+    ):
+        return 2
+    return 1
+
+
+def action_hash(kind: str, action: dict[str, Any], target: str | None, actor: str) -> str:
+    """The identity a grant is bound to: the exact action, its target and its actor.
+    Canonical JSON (sorted keys, no whitespace), SHA-256, with a domain prefix."""
+    body = json.dumps(
+        {"kind": kind, "action": action, "target": target or "", "actor": actor},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(b"opsgate-grant-v1\x00" + body.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an approval produces: a bounded permission for the identical retry."""
+
+    id: str
+    card_id: str
+    action_hash: str
+    created_at: float
+    expires_at: float
+    uses_left: int = 1
+
+    def covers(self, digest: str, now: float) -> bool:
+        return self.uses_left > 0 and now < self.expires_at and digest == self.action_hash

@@ -1,0 +1,151 @@
+"""The control plane's service contract: what the HTTP API, the CLI, the MCP server
+and the hook's connected mode call.  One implementation (``open_control_plane``)
+backs it with the store and the audit log; every method is one transaction and
+audits what it did.
+
+Principals: a person (``User``, authenticated by password → session) or a token
+(``Principal`` with ``kind="token"``; an agent token has role ``agent``: it may
+evaluate, propose, read and cancel its own cards, consume its own grants — never
+approve, never change settings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from opsgate.approvals.model import Card, CardState, Grant, Role, Settings, User
+from opsgate.environments import Inventory, InventoryTarget
+from opsgate.models import Action, Decision
+
+__all__ = ["ControlPlane", "Page", "Principal", "ProposeResult", "TokenInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a user (through a session) or an API token."""
+
+    id: str  # user id, or token id
+    name: str
+    role: Role
+    kind: str = "user"  # "user" | "token"
+    user: User | None = None  # the person behind a session (or a user-scoped token)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: str
+    name: str
+    role: Role
+    created_by: str
+    created_at: float
+    last_used_at: float | None = None
+    revoked: bool = False
+    prefix: str = ""  # the first characters of the secret, to recognise it
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeResult:
+    decision: Decision
+    card: Card | None = None  # created when the decision needs an opsgate card
+    grant: Grant | None = None  # consumed when an identical approved action is retried
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: tuple[Any, ...]
+    next_cursor: str | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardFilter:
+    states: tuple[CardState, ...] = ()
+    environment: str | None = None
+    impact: str | None = None
+    requested_by: str | None = None
+    target: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ControlPlane(Protocol):
+    # --- people, sessions, tokens -----------------------------------------------------------
+    def create_user(self, actor: Principal | None, name: str, password: str, role: Role) -> User:
+        """``actor`` None only for the first owner (``opsgate init`` / first start)."""
+        ...
+
+    def login(self, name: str, password: str) -> tuple[User, str]:
+        """(user, session secret); audits ``user.login`` (success and failure)."""
+        ...
+
+    def session(self, secret: str) -> Principal | None: ...
+
+    def logout(self, secret: str) -> None: ...
+
+    def list_users(self, actor: Principal) -> list[User]: ...
+
+    def set_role(self, actor: Principal, user_id: str, role: Role) -> User:
+        """Owners only (SPEC §6); an organisation always keeps at least one owner."""
+        ...
+
+    def create_token(self, actor: Principal, name: str, role: Role) -> tuple[TokenInfo, str]:
+        """(info, secret).  The secret is shown once and stored only as a hash."""
+        ...
+
+    def token(self, secret: str) -> Principal | None: ...
+
+    def list_tokens(self, actor: Principal) -> list[TokenInfo]: ...
+
+    def revoke_token(self, actor: Principal, token_id: str) -> TokenInfo: ...
+
+    # --- settings and inventory ---------------------------------------------------------------
+    def settings(self) -> Settings: ...
+
+    def change_settings(self, actor: Principal, changes: dict[str, Any]) -> Settings:
+        """Role-checked (``model.can_change_settings``), effective at once, audited."""
+        ...
+
+    def list_targets(self, actor: Principal) -> list[InventoryTarget]: ...
+
+    def put_target(self, actor: Principal, target: InventoryTarget) -> InventoryTarget: ...
+
+    def delete_target(self, actor: Principal, name: str) -> None: ...
+
+    def inventory(self) -> Inventory: ...
+
+    # --- decisions, cards, grants ---------------------------------------------------------------
+    def evaluate(self, actor: Principal, action: Action) -> Decision:
+        """A dry run: the decision with the organisation's settings and inventory."""
+        ...
+
+    def propose(
+        self, actor: Principal, action: Action, *, reasoning: str = "", rollback: str = ""
+    ) -> ProposeResult:
+        """Decide; consume a matching grant if one exists; otherwise create a card when
+        the decision needs one.  Audits ``decision.made`` and ``card.created``."""
+        ...
+
+    def list_cards(
+        self, actor: Principal, filters: CardFilter, *, limit: int = 50, cursor: str | None = None
+    ) -> Page: ...
+
+    def get_card(self, actor: Principal, card_id: str) -> Card: ...
+
+    def approve(self, actor: Principal, card_id: str, confirmation: str | None) -> Card:
+        """Rules from ``model``; exactly one outcome under concurrent deciders; creates
+        the grant when the last required approval is in."""
+        ...
+
+    def deny(self, actor: Principal, card_id: str, reason: str) -> Card: ...
+
+    def cancel(self, actor: Principal, card_id: str) -> Card: ...
+
+    def expire_due(self) -> list[Card]:
+        """Move every pending card past its expiry to ``expired`` (audited)."""
+        ...
+
+    def check_grant(self, actor: Principal, action: Action) -> Grant | None: ...
+
+    def consume_grant(self, actor: Principal, action: Action) -> Grant | None:
+        """Use a matching grant once (atomic); audits ``grant.used``."""
+        ...

@@ -1,0 +1,89 @@
+"""``opsgate inventory list|add|remove``: the targets the engine resolves
+environments and access levels from.  A thin client of the control plane."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from opsgate.cli.users import acting, common_options
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    common = common_options()
+    parser = subparsers.add_parser("inventory", help="servers, sites, databases, backups, clusters")
+    sub = parser.add_subparsers(dest="inventory_command", metavar="SUBCOMMAND", required=True)
+    lst = sub.add_parser("list", parents=[common], help="list targets")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=_list)
+    add = sub.add_parser("add", parents=[common], help="add or replace a target")
+    add.add_argument("name")
+    add.add_argument(
+        "--kind", required=True, choices=("server", "site", "database", "backup", "cluster")
+    )
+    add.add_argument("--env", required=True, help="production, staging, development, local")
+    add.add_argument("--access", choices=("full", "read_only", "no_access"), default="full")
+    add.add_argument(
+        "--match",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="repeatable: host names, globs (*.prod.example.com), IPs",
+    )
+    add.set_defaults(func=_add)
+    remove = sub.add_parser("remove", parents=[common], help="remove a target")
+    remove.add_argument("name")
+    remove.set_defaults(func=_remove)
+
+
+def _list(ns: argparse.Namespace) -> int:
+    with acting(ns) as (control, me):
+        targets = control.list_targets(me)
+    if ns.json:
+        import json
+
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": t.name,
+                        "kind": t.kind,
+                        "environment": t.environment.label,
+                        "access": t.access,
+                        "match": list(t.match),
+                    }
+                    for t in targets
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    print("NAME  KIND  ENVIRONMENT  ACCESS  MATCH")
+    for t in targets:
+        print(f"{t.name}  {t.kind}  {t.environment.label}  {t.access}  {','.join(t.match) or '-'}")
+    return 0
+
+
+def _add(ns: argparse.Namespace) -> int:
+    from opsgate.environments import InventoryTarget
+    from opsgate.errors import InputError
+    from opsgate.models import Environment
+
+    try:
+        env = Environment.parse(ns.env)
+    except ValueError as exc:
+        raise InputError(str(exc), hint="use production, staging, development or local") from exc
+    target = InventoryTarget(ns.name, ns.kind, env, ns.access, tuple(ns.match))
+    with acting(ns) as (control, me):
+        saved = control.put_target(me, target)
+    print(f"{saved.name}: {saved.kind}, {saved.environment.label}, access {saved.access}")
+    return 0
+
+
+def _remove(ns: argparse.Namespace) -> int:
+    with acting(ns) as (control, me):
+        control.delete_target(me, ns.name)
+    print(f"removed {ns.name}")
+    return 0

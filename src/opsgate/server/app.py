@@ -1,0 +1,161 @@
+"""The ASGI application: ``create_app(control)``.
+
+The app translates HTTP to calls on the ``ControlPlane`` and back; it decides
+nothing itself.  Role rules live in the service (it raises ``Denied`` with a
+status); the one rule kept here is who may read the audit trail, because the
+audit log is not behind the service.  Background work: expiring due cards every
+few seconds, and delivering notifications of new and decided cards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from opsgate import __version__
+from opsgate.approvals.model import Card
+from opsgate.approvals.service import ControlPlane
+from opsgate.audit import AuditLog, EventType
+from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
+from opsgate.server.notify import Notifier, NotifyConfig, card_event
+from opsgate.server.schemas import Health, card_link
+
+__all__ = ["AppConfig", "create_app"]
+
+log = logging.getLogger("opsgate.server")
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    public_url: str = DEFAULT_PUBLIC_URL
+    cookie_secure: bool = True
+    expire_interval: float = 5.0  # seconds between expiry sweeps; 0 turns the sweep off
+
+
+class AppState:
+    """What the routes reach through ``request.app.state.og``."""
+
+    def __init__(
+        self, control: ControlPlane, audit: AuditLog | None, config: AppConfig, notifier: Notifier
+    ) -> None:
+        self.control = control
+        self.audit = audit
+        self.config = config
+        self.notifier = notifier
+
+    def link(self, card_id: str) -> str:
+        return card_link(self.config.public_url, card_id)
+
+    def announce(self, event: str, card: Card) -> None:
+        self.notifier.publish(card_event(event, card, self.link(card.id)))
+
+    def announce_decided(self, card: Card) -> None:
+        event = f"card.{card.state.value}"
+        if event in ("card.approved", "card.denied", "card.cancelled", "card.expired"):
+            self.announce(event, card)
+
+
+def create_app(
+    control: ControlPlane,
+    *,
+    audit: AuditLog | None = None,
+    config: AppConfig | None = None,
+    notify: NotifyConfig | None = None,
+) -> FastAPI:
+    """The API over ``control``.  ``audit`` backs the audit endpoints (default: the
+    control plane's own log, when it exposes one as ``audit``)."""
+    config = config or AppConfig()
+    if audit is None:
+        found = getattr(control, "audit", None)
+        audit = found if isinstance(found, AuditLog) else None
+    state = AppState(control, audit, config, Notifier(notify or NotifyConfig()))
+    state.notifier.on_failure = _failure_recorder(state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.notifier.start()
+        sweeper = None
+        if config.expire_interval > 0:
+            sweeper = asyncio.get_running_loop().create_task(_sweep(state))
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await state.notifier.close()
+
+    app = FastAPI(
+        title="opsgate control plane",
+        version=__version__,
+        description="Agents propose; opsgate decides; people approve; everything is audited.",
+        lifespan=lifespan,
+    )
+    app.state.control = control
+    app.state.og = state
+    install_error_handlers(app)
+
+    @app.get("/healthz", response_model=Health, tags=["health"], responses=ERROR_RESPONSES)
+    def healthz() -> Health:
+        return Health(status="ok", version=__version__)
+
+    from opsgate.server import (
+        routes_audit,
+        routes_cards,
+        routes_decisions,
+        routes_org,
+        routes_people,
+    )
+
+    for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
+        app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    return app
+
+
+async def _sweep(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(state.config.expire_interval)
+        try:
+            expired = await anyio.to_thread.run_sync(state.control.expire_due)
+        except Exception:
+            log.exception("the expiry sweep failed; retrying on the next tick")
+            continue
+        for card in expired:
+            state.announce("card.expired", card)
+
+
+def _failure_recorder(state: AppState) -> Any:
+    async def record(sink: str, payload: dict[str, Any], error: str) -> None:
+        audit = state.audit
+        if audit is None:
+            return
+        card = payload.get("card", {})
+
+        def write() -> None:
+            assert audit is not None
+            audit.append(
+                EventType.NOTIFICATION_FAILED,
+                actor={"type": "system", "name": "opsgate"},
+                target=card.get("target"),
+                environment=card.get("environment"),
+                result={
+                    "sink": sink,
+                    "error": error,
+                    "event": payload.get("event"),
+                    "card": card.get("id"),
+                },
+            )
+
+        await anyio.to_thread.run_sync(write)
+
+    return record

@@ -1,0 +1,113 @@
+"""Sessions (people), users and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from opsgate.approvals.model import Role
+from opsgate.server.auth import SESSION_COOKIE, Caller
+from opsgate.server.schemas import (
+    LoginIn,
+    PrincipalOut,
+    RoleIn,
+    SessionOut,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    token_out,
+    user_out,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["people"])
+
+
+def _session_out(caller: Caller) -> SessionOut:
+    return SessionOut(
+        user=user_out(caller.user) if caller.user is not None else None,
+        principal=PrincipalOut(
+            id=caller.id, name=caller.name, role=Role(caller.role).value, kind=caller.kind
+        ),
+    )
+
+
+@router.post("/session", response_model=SessionOut, summary="Log in (people)")
+def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
+    """Password login; sets a Secure, HttpOnly, SameSite=Strict session cookie."""
+    control = request.app.state.og.control
+    user, secret = control.login(body.name, body.password)
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=request.app.state.og.config.cookie_secure,
+    )
+    principal = control.session(secret)
+    return SessionOut(
+        user=user_out(user),
+        principal=PrincipalOut(
+            id=principal.id if principal else user.id,
+            name=user.name,
+            role=Role(user.role).value,
+            kind="user",
+        ),
+    )
+
+
+@router.get("/session", response_model=SessionOut, summary="Who am I")
+def whoami(caller: Caller) -> SessionOut:
+    return _session_out(caller)
+
+
+@router.delete("/session", status_code=204, summary="Log out")
+def logout(caller: Caller, request: Request, response: Response) -> Response:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret and caller.kind == "user":
+        request.app.state.og.control.logout(secret)
+    out = Response(status_code=204)
+    out.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.og.config.cookie_secure,
+    )
+    return out
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(caller: Caller, request: Request) -> list[UserOut]:
+    return [user_out(u) for u in request.app.state.og.control.list_users(caller)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def add_user(body: UserIn, caller: Caller, request: Request) -> UserOut:
+    control = request.app.state.og.control
+    return user_out(control.create_user(caller, body.name, body.password, Role(body.role)))
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, summary="Change a user's role")
+def set_role(user_id: str, body: RoleIn, caller: Caller, request: Request) -> UserOut:
+    return user_out(request.app.state.og.control.set_role(caller, user_id, Role(body.role)))
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(caller: Caller, request: Request) -> list[TokenOut]:
+    return [token_out(t) for t in request.app.state.og.control.list_tokens(caller)]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def create_token(body: TokenIn, caller: Caller, request: Request) -> TokenCreated:
+    """The secret is in this response only; opsgate keeps just its hash."""
+    info, secret = request.app.state.og.control.create_token(caller, body.name, Role(body.role))
+    return TokenCreated(token=token_out(info), secret=secret)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token")
+def revoke_token(token_id: str, caller: Caller, request: Request) -> TokenOut:
+    return token_out(request.app.state.og.control.revoke_token(caller, token_id))

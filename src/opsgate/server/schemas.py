@@ -1,0 +1,306 @@
+"""Request and response bodies: Pydantic at the edge only (untrusted input), with
+converters from the service's frozen values.  Nothing here can carry a password
+hash, a token secret (except ``TokenCreated``, once) or a session secret."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsgate.approvals.model import Card, Grant, Role, Settings, User
+from opsgate.approvals.service import TokenInfo
+from opsgate.environments import InventoryTarget
+from opsgate.models import Action
+
+__all__ = [
+    "ActionIn",
+    "CardOut",
+    "GrantOut",
+    "SettingsOut",
+    "TargetOut",
+    "TokenOut",
+    "UserOut",
+    "card_out",
+    "grant_out",
+    "settings_out",
+    "target_out",
+    "token_out",
+    "user_out",
+]
+
+_Name = Field(min_length=1, max_length=200)
+RoleName = Literal["viewer", "member", "admin", "owner", "agent"]
+PersonRole = Literal["viewer", "member", "admin", "owner"]
+EnvName = Literal["production", "staging", "development", "local"]
+Access = Literal["full", "read_only", "no_access"]
+ImpactName = Literal["safe", "caution", "destructive"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActionIn(Strict):
+    tool: str = Field(min_length=1, max_length=200, description="the agent's tool: Bash, Read…")
+    input: dict[str, Any] = Field(description="the tool's input, e.g. {'command': 'ls'}")
+    cwd: str | None = Field(default=None, max_length=4096)
+    project_dir: str | None = Field(default=None, max_length=4096)
+    session: str | None = Field(default=None, max_length=200)
+
+    def action(self, agent: str) -> Action:
+        return Action(
+            "",
+            self.tool,
+            dict(self.input),
+            cwd=self.cwd,
+            project_dir=self.project_dir or self.cwd,
+            agent=agent,
+            session=self.session,
+        )
+
+
+class ProposeIn(ActionIn):
+    reasoning: str = Field(default="", max_length=20_000)
+    rollback: str = Field(default="", max_length=20_000)
+
+
+class LoginIn(Strict):
+    name: str = _Name
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ApproveIn(Strict):
+    confirmation: str | None = Field(default=None, max_length=1000)
+
+
+class DenyIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class UserIn(Strict):
+    name: str = _Name
+    password: str = Field(min_length=8, max_length=1024)
+    role: PersonRole = "viewer"
+
+
+class RoleIn(Strict):
+    role: PersonRole
+
+
+class TokenIn(Strict):
+    name: str = _Name
+    role: RoleName = "agent"
+
+
+class TargetIn(Strict):
+    kind: Literal["server", "site", "database", "backup", "cluster"]
+    environment: EnvName
+    access: Access = "full"
+    match: list[str] = Field(default_factory=list, max_length=100)
+
+
+class SettingsPatch(Strict):
+    production_protection: bool | None = None
+    write_actions: bool | None = None
+    approval_ttl_seconds: int | None = Field(default=None, ge=30, le=30 * 86400)
+    two_approvers_for_destructive_production: bool | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    role: RoleName
+    disabled: bool
+
+
+class SessionOut(BaseModel):
+    user: UserOut | None
+    principal: PrincipalOut
+
+
+class PrincipalOut(BaseModel):
+    id: str
+    name: str
+    role: RoleName
+    kind: str
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    role: RoleName
+    created_by: str
+    created_at: float
+    last_used_at: float | None
+    revoked: bool
+    prefix: str
+
+
+class TokenCreated(BaseModel):
+    token: TokenOut
+    secret: str = Field(description="shown once; store it now")
+
+
+class CardOut(BaseModel):
+    id: str
+    state: str
+    created_at: float
+    expires_at: float
+    description: str
+    target: str
+    environment: EnvName
+    impact: ImpactName
+    action_kind: str
+    action: dict[str, Any]
+    requested_by: str
+    requested_by_name: str
+    reasoning: str
+    rollback: str
+    confirm: str | None
+    approvers_needed: int
+    approvals: list[str]
+    decided_by: str | None
+    decided_at: float | None
+    reason: str | None
+    link: str
+
+
+class CardPage(BaseModel):
+    items: list[CardOut]
+    next_cursor: str | None
+    total: int | None
+
+
+class GrantOut(BaseModel):
+    id: str
+    card_id: str
+    created_at: float
+    expires_at: float
+    uses_left: int
+
+
+class GrantAnswer(BaseModel):
+    matched: bool
+    grant: GrantOut | None
+
+
+class ProposeOut(BaseModel):
+    decision: dict[str, Any]
+    card: CardOut | None
+    grant: GrantOut | None
+    link: str | None
+
+
+class TargetOut(BaseModel):
+    name: str
+    kind: str
+    environment: EnvName
+    access: Access
+    match: list[str]
+
+
+class SettingsOut(BaseModel):
+    production_protection: bool
+    write_actions: bool
+    approval_ttl_seconds: int
+    two_approvers_for_destructive_production: bool
+
+
+class AuditPage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    head_seq: int
+    summary: str
+    problems: list[dict[str, Any]]
+    warnings: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, name=user.name, role=Role(user.role).value, disabled=user.disabled)
+
+
+def token_out(info: TokenInfo) -> TokenOut:
+    return TokenOut(
+        id=info.id,
+        name=info.name,
+        role=Role(info.role).value,
+        created_by=info.created_by,
+        created_at=info.created_at,
+        last_used_at=info.last_used_at,
+        revoked=info.revoked,
+        prefix=info.prefix,
+    )
+
+
+def card_out(card: Card, base_url: str) -> CardOut:
+    return CardOut(
+        id=card.id,
+        state=card.state.value,
+        created_at=card.created_at,
+        expires_at=card.expires_at,
+        description=card.description,
+        target=card.target,
+        environment=cast(EnvName, card.environment.label),
+        impact=cast(ImpactName, card.impact.label),
+        action_kind=card.action_kind,
+        action=dict(card.action),
+        requested_by=card.requested_by,
+        requested_by_name=card.requested_by_name,
+        reasoning=card.reasoning,
+        rollback=card.rollback,
+        confirm=card.confirm,
+        approvers_needed=card.approvers_needed,
+        approvals=list(card.approvals),
+        decided_by=card.decided_by,
+        decided_at=card.decided_at,
+        reason=card.reason,
+        link=card_link(base_url, card.id),
+    )
+
+
+def card_link(base_url: str, card_id: str) -> str:
+    return f"{base_url.rstrip('/')}/cards/{card_id}"
+
+
+def grant_out(grant: Grant) -> GrantOut:
+    # The action hash is not secret, but it is an internal binding; clients need none.
+    return GrantOut(
+        id=grant.id,
+        card_id=grant.card_id,
+        created_at=grant.created_at,
+        expires_at=grant.expires_at,
+        uses_left=grant.uses_left,
+    )
+
+
+def settings_out(s: Settings) -> SettingsOut:
+    return SettingsOut(
+        production_protection=s.production_protection,
+        write_actions=s.write_actions,
+        approval_ttl_seconds=s.approval_ttl_seconds,
+        two_approvers_for_destructive_production=s.two_approvers_for_destructive_production,
+    )
+
+
+def target_out(t: InventoryTarget) -> TargetOut:
+    return TargetOut(
+        name=t.name,
+        kind=t.kind,
+        environment=cast(EnvName, t.environment.label),
+        access=cast(Access, t.access),
+        match=list(t.match),
+    )
+
+
+SessionOut.model_rebuild()

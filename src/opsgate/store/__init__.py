@@ -1,0 +1,96 @@
+"""Persistence for the control plane: SQLAlchemy Core over SQLite (one file in the
+data directory, created on first use) or PostgreSQL (``OPSGATE_DATABASE_URL``).
+
+    store = open_store(data_dir)          # migrates on open
+    with store.write() as conn:           # one transaction; commits on exit
+        ...
+
+Queries live in ``_people``, ``_org`` and ``_cards``: plain functions over a
+``Connection``, so the service composes them inside one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+from opsgate.store._engine import DB_FILE, make_engine, resolve_url
+from opsgate.store._migrate import LATEST, migrate
+from opsgate.store.errors import StoreError
+
+__all__ = ["DB_FILE", "LATEST", "Store", "StoreError", "open_store", "serialize"]
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self._engine, self._reader = make_engine(url)
+        # SQLite has one writer at a time, and its busy handler polls with growing
+        # sleeps: threads of this process queue on a lock instead (fair, no polling),
+        # and only other processes meet the busy timeout.  PostgreSQL needs none.
+        self._writer: AbstractContextManager[object] = (
+            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        )
+        try:
+            self.found_version = migrate(self._engine)
+        except sa_exc.SQLAlchemyError as exc:
+            self._engine.dispose()
+            cause = getattr(exc, "orig", None) or exc
+            raise StoreError(
+                f"cannot open the control plane database: {type(cause).__name__}: {cause}",
+                hint="check OPSGATE_DATABASE_URL, or that the data directory is writable",
+            ) from exc
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One read-write transaction (SQLite: holds the write lock from the start)."""
+        with self._writer, _translated(), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with _translated(), self._reader.begin() as conn:
+            yield conn
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        raise StoreError(
+            f"the control plane database failed: {exc.orig or exc}",
+            hint="retry; if it persists, check the database server or the data directory",
+        ) from exc
+
+
+def open_store(data_dir: Path | None = None, database_url: str | None = None) -> Store:
+    """An explicit ``database_url`` or ``data_dir`` wins over ``OPSGATE_DATABASE_URL``,
+    which wins over ``OPSGATE_HOME``, then ``~/.opsgate`` (as the audit log resolves)."""
+    from opsgate.audit.log import data_dir_from
+
+    url = database_url or (None if data_dir is not None else os.environ.get("OPSGATE_DATABASE_URL"))
+    return Store(resolve_url(data_dir_from(data_dir), url))
+
+
+def serialize(conn: Connection, key: int) -> None:
+    """Serialise transactions that check-then-insert (the first owner, the last
+    owner): a transaction-scoped advisory lock on PostgreSQL; on SQLite every write
+    transaction already holds the one write lock."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -1,0 +1,82 @@
+"""Engines: SQLite in the data directory (default) or PostgreSQL (scale-out).
+
+SQLite: WAL, ``synchronous=FULL`` (a committed grant use survives power loss), a
+busy timeout so concurrent writers queue, and ``BEGIN IMMEDIATE`` for every write
+transaction, so a transaction takes the write lock before it reads; otherwise a
+deferred reader that later writes fails with ``SQLITE_BUSY`` instead of waiting.
+Read transactions use a plain deferred ``BEGIN`` so readers never queue on writers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from opsgate.store.errors import StoreError
+
+__all__ = ["DB_FILE", "make_engine", "resolve_url"]
+
+DB_FILE = "opsgate.db"
+_BUSY_MS = 30_000
+_READ = "opsgate_read"
+
+
+def resolve_url(data_dir: Path, database_url: str | None) -> str:
+    """``postgresql://…`` → the psycopg 3 dialect; None → the SQLite file in ``data_dir``."""
+    if database_url:
+        scheme, sep, rest = database_url.partition("://")
+        if not sep or scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise StoreError(
+                f"unsupported database URL {scheme}://…",
+                hint="use postgresql://user@host/db, or unset OPSGATE_DATABASE_URL for SQLite",
+            )
+        return f"postgresql+psycopg://{rest}"
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / DB_FILE
+    if not path.exists():
+        # Password and token hashes live here: readable by the owner only.
+        path.touch(mode=0o600)
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> tuple[Engine, Engine]:
+    """(write engine, read engine); they share one pool."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": _BUSY_MS / 1000}
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=int(os.environ.get("OPSGATE_DB_POOL_SIZE") or 10),
+            max_overflow=10,
+            connect_args={"connect_timeout": 10},
+        )
+    return engine, engine.execution_options(**{_READ: True})
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver: transactions are begun explicitly in _sqlite_begin.
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        f"busy_timeout={_BUSY_MS}",
+        "foreign_keys=ON",
+    ):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    read = conn.get_execution_options().get(_READ, False)
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")

@@ -1,0 +1,142 @@
+"""The control plane's tables, as SQLAlchemy Core metadata: the current shape.
+
+Times are epoch seconds (double precision), as in the value types.  JSON columns
+hold the exact action input and lists; ``cards.version`` is bumped by every
+update so a decision can be a conditional ``UPDATE … WHERE version = ?``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "api_tokens",
+    "cards",
+    "grants",
+    "inventory_targets",
+    "metadata",
+    "notifications",
+    "schema_version",
+    "sessions",
+    "settings",
+    "users",
+]
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", sa.Double, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("secret_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("last_used_at", sa.Double, nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("updated_by", sa.String(40), nullable=True),
+)
+
+inventory_targets = sa.Table(
+    "inventory_targets",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("environment", sa.String(16), nullable=False),
+    sa.Column("access", sa.String(16), nullable=False),
+    sa.Column("match", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("environment", sa.String(16), nullable=False),
+    sa.Column("impact", sa.String(16), nullable=False),
+    sa.Column("action_kind", sa.String(64), nullable=False),
+    sa.Column("action", sa.JSON, nullable=False),
+    sa.Column("action_hash", sa.String(64), nullable=False),
+    sa.Column("requested_by", sa.String(40), nullable=False),
+    sa.Column("requested_by_name", sa.String(64), nullable=False),
+    sa.Column("reasoning", sa.Text, nullable=False, default=""),
+    sa.Column("rollback", sa.Text, nullable=False, default=""),
+    sa.Column("confirm", sa.Text, nullable=True),
+    sa.Column("approvers_needed", sa.Integer, nullable=False, default=1),
+    sa.Column("approvals", sa.JSON, nullable=False),
+    sa.Column("decided_by", sa.String(40), nullable=True),
+    sa.Column("decided_at", sa.Double, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Index("ix_cards_state_expires", "state", "expires_at"),
+    sa.Index("ix_cards_created", "created_at", "id"),
+    sa.Index("ix_cards_requested_by", "requested_by"),
+)
+
+grants = sa.Table(
+    "grants",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("card_id", sa.String(40), sa.ForeignKey("cards.id"), nullable=False),
+    sa.Column("action_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("uses_left", sa.Integer, nullable=False),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("delivered_at", sa.Double, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Index("ix_notifications_due", "delivered_at", "next_attempt_at"),
+)
