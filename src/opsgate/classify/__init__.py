@@ -130,6 +130,18 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
         return shell(command)
     if tool == "PowerShell":
         return _powershell(data, ws, cwd, session)
+    return _other_tool(action, ws, cwd, shell)
+
+
+def _other_tool(
+    action: Action,
+    ws: Workspace,
+    cwd: str | None,
+    shell: Callable[[str, str | None], list[Finding]],
+) -> list[Finding]:
+    """File tools, web fetches, MCP calls, and tools known to do nothing."""
+    tool = action.tool
+    data = action.input
     if tool in _FILE_TOOLS:
         from opsgate.classify.tools import classify_file_tool
 

@@ -2,217 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from opsgate.classify.paths import Workspace, Zone, is_secret_path, protected_reason
-from opsgate.models import Effect, Environment, Finding, Impact
+from opsgate.classify._tools_files import Shell, _f, classify_file_tool
+from opsgate.classify._tools_urls import classify_url
+from opsgate.classify.paths import Workspace, Zone, is_secret_path
+from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["classify_file_tool", "classify_mcp", "classify_url"]
-
-Shell = Callable[[str, str | None], list[Finding]]
-
-
-def _f(category: str, impact: Impact, effect: Effect, evidence: str, reason: str,
-       target: str | None = None, env: Environment | None = None) -> Finding:  # fmt: skip
-    return Finding(
-        category,
-        impact,
-        effect,
-        evidence[:200],
-        reason,
-        target,
-        env,
-        "agent workspace" if env is Environment.LOCAL else None,
-    )
-
-
-def classify_file_tool(
-    tool: str, tool_input: dict[str, Any], ws: Workspace, cwd: str | None, shell: Shell
-) -> list[Finding]:
-    path_value = (
-        tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
-    )
-    if not isinstance(path_value, str) or not path_value:
-        return [
-            _f(
-                "unknown",
-                Impact.CAUTION,
-                Effect.UNKNOWN,
-                json.dumps(tool_input)[:200],
-                f"{tool} without a file path",
-            )
-        ]
-    full = ws.expand(path_value, cwd) or path_value
-    if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
-        if is_secret_path(full):
-            return [
-                _f(
-                    "secrets.read",
-                    Impact.CAUTION,
-                    Effect.SECRET,
-                    path_value,
-                    f"reads {path_value}, which holds credentials",
-                    full,
-                )
-            ]
-        return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
-    reason = protected_reason(full, ws)
-    if reason:
-        return [
-            _f(
-                "filesystem.protected_write",
-                Impact.CAUTION,
-                Effect.WRITE,
-                path_value,
-                f"{tool} writes {full}: {reason}",
-                full,
-                Environment.LOCAL,
-            )
-        ]
-    findings = [
-        _f(
-            "filesystem.write",
-            Impact.SAFE,
-            Effect.LOCAL,
-            path_value,
-            f"{tool} edits {path_value}",
-            full,
-            Environment.LOCAL,
-        )
-    ]
-    findings += _content_findings(full, tool_input, shell)
-    return findings
-
-
-_SCRIPT_SUFFIX = re.compile(r"\.(sh|bash|zsh|ksh|command)$")
-
-
-def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> list[Finding]:
-    """A new script whose only job is a catastrophe is stopped before it exists."""
-    text = tool_input.get("content")
-    if not isinstance(text, str):
-        text = tool_input.get("new_string") if isinstance(tool_input.get("new_string"), str) else ""
-    assert isinstance(text, str)
-    if not text:
-        return []
-    lang: str | None = None
-    if path.endswith(("/package.json", "/composer.json")):
-        hooks = _lifecycle_scripts(text)
-        if hooks:
-            lang = "sh"
-            text = hooks
-    if _SCRIPT_SUFFIX.search(path) or re.match(r"#!\s*\S*(ba|z|k|da)?sh\b", text):
-        lang = "sh"
-    elif path.endswith(".py") or text.startswith("#!/usr/bin/env python"):
-        lang = "python"
-    if lang is None:
-        return []
-    script = text if lang == "sh" else _python_as_shell(text)
-    found = shell(script, None) if script is not None else []
-    return [
-        _f(
-            f.category,
-            f.impact,
-            Effect.WRITE,
-            path,
-            f"the file it writes would {f.reason}",
-            f.target,
-        )
-        for f in found
-        if f.impact is Impact.DESTRUCTIVE and f.effect is Effect.WRITE
-    ]
-
-
-_LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "preuninstall", "postuninstall",
-              "prepublish", "prepack", "postpack", "dependencies", "post-install-cmd",
-              "post-update-cmd", "pre-install-cmd", "post-autoload-dump")  # fmt: skip
-
-
-def _lifecycle_scripts(text: str) -> str | None:
-    """Scripts npm/composer run by themselves on install: they are code that will run."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        return None
-    scripts = data.get("scripts") if isinstance(data, dict) else None
-    if not isinstance(scripts, dict):
-        return None
-    lines = []
-    for key in _LIFECYCLE:
-        value = scripts.get(key)
-        if isinstance(value, str):
-            lines.append(value)
-        elif isinstance(value, list):
-            lines.extend(v for v in value if isinstance(v, str))
-    return "\n".join(lines) or None
-
-
-def _python_as_shell(text: str) -> str | None:
-    """Python source, run through the interpreter classifier via a here-doc."""
-    if "'OPSGATE_EOF'" in text:
-        return None
-    return f"python3 - <<'OPSGATE_EOF'\n{text}\nOPSGATE_EOF\n"
-
-
-# --- URLs -------------------------------------------------------------------------------------
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-def is_metadata_host(host: str) -> bool:
-    from opsgate.classify.families.network import is_metadata_host as check
-
-    return check(host)
-
-
-def classify_url(url: str) -> list[Finding]:
-    try:
-        parts = urlsplit(url if "://" in url else "http://" + url)
-        host = parts.hostname or ""
-    except ValueError:
-        return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, url, "a URL that does not parse")]
-    if is_metadata_host(host):
-        return [
-            _f(
-                "secrets.cloud_metadata",
-                Impact.CAUTION,
-                Effect.SECRET,
-                url,
-                "reads the cloud metadata service, which hands out instance credentials",
-                host,
-            )
-        ]
-    ip = _ip(host)
-    if ip is not None and ip.is_private and not ip.is_loopback:
-        return [
-            _f(
-                "network.internal",
-                Impact.CAUTION,
-                Effect.UNKNOWN,
-                url,
-                f"fetches from the internal address {host}",
-                host,
-            )
-        ]
-    if parts.scheme == "file":
-        return classify_url_file(parts.path)
-    return [_f("network.read", Impact.SAFE, Effect.READ, url, f"fetches {host}")]
-
-
-def classify_url_file(path: str) -> list[Finding]:
-    if is_secret_path(path):
-        return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, path, "reads a secret file")]
-    return [_f("filesystem.read", Impact.SAFE, Effect.READ, path, "reads a local file")]
 
 
 # --- MCP ---------------------------------------------------------------------------------------
@@ -353,100 +153,48 @@ def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[
         return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)]
     branch = args.get("branch") or args.get("base")
     if server == "github" and isinstance(branch, str) and _WRITE.search(name):
-        from opsgate.classify.families.git import is_protected_branch
-
-        if is_protected_branch(branch) and "pull_request" not in name:
-            return [
-                _f(
-                    "vcs.push_protected",
-                    Impact.CAUTION,
-                    Effect.WRITE,
-                    evidence,
-                    f"writes to the protected branch {branch}",
-                    f"github:{branch}",
-                )
-            ]
-        if "merge" not in name:
-            return [
-                _f(
-                    "vcs.push",
-                    Impact.SAFE,
-                    Effect.LOCAL,
-                    evidence,
-                    f"writes to the branch {branch}",
-                )
-            ]
+        pushed = _github_branch_write(name, branch, evidence)
+        if pushed is not None:
+            return pushed
     if "pull_request" in name and "create" in name:
         return [_f("vcs.pull_request", Impact.SAFE, Effect.LOCAL, evidence, "opens a pull request")]
+    category, impact, effect, reason = _by_verb(name, server, args)
+    return [_f(category, impact, effect, evidence, reason, target)]
+
+
+def _github_branch_write(name: str, branch: str, evidence: str) -> list[Finding] | None:
+    from opsgate.classify.families.git import is_protected_branch
+
+    if is_protected_branch(branch) and "pull_request" not in name:
+        reason = f"writes to the protected branch {branch}"
+        target = f"github:{branch}"
+        return [_f("vcs.push_protected", Impact.CAUTION, Effect.WRITE, evidence, reason, target)]
+    if "merge" not in name:
+        reason = f"writes to the branch {branch}"
+        return [_f("vcs.push", Impact.SAFE, Effect.LOCAL, evidence, reason)]
+    return None
+
+
+def _by_verb(name: str, server: str, args: dict[str, Any]) -> tuple[str, Impact, Effect, str]:
+    """(category, impact, effect, reason) from what the tool's name says it does."""
     if (
         "secret" in json.dumps(args).lower()
         and _READ.search(name)
         and (args.get("output") in ("yaml", "json") or "value" in name)
     ):
-        return [
-            _f(
-                "secrets.read",
-                Impact.CAUTION,
-                Effect.SECRET,
-                evidence,
-                "reads a secret's value",
-                target,
-            )
-        ]
+        return "secrets.read", Impact.CAUTION, Effect.SECRET, "reads a secret's value"
     if _is_empty_filter_delete(name, args) or _DESTROY.search(name):
-        return [
-            _f(
-                "mcp.destructive",
-                Impact.DESTRUCTIVE,
-                Effect.WRITE,
-                evidence,
-                f"{name} deletes or destroys data on {server}",
-                target,
-            )
-        ]
+        reason = f"{name} deletes or destroys data on {server}"
+        return "mcp.destructive", Impact.DESTRUCTIVE, Effect.WRITE, reason
     if _WRITE.search(name):
-        return [
-            _f(
-                "mcp.write",
-                Impact.CAUTION,
-                Effect.WRITE,
-                evidence,
-                f"{name} changes state on {server}",
-                target,
-            )
-        ]
+        return "mcp.write", Impact.CAUTION, Effect.WRITE, f"{name} changes state on {server}"
     if _READ.search(name) or not name:
         if "pipeline" in args and re.search(r"\$(out|merge)\b", json.dumps(args)):
-            return [
-                _f(
-                    "database.write",
-                    Impact.CAUTION,
-                    Effect.WRITE,
-                    evidence,
-                    "an aggregation that writes ($out/$merge)",
-                    target,
-                )
-            ]
-        return [
-            _f(
-                "mcp.read",
-                Impact.SAFE,
-                Effect.READ,
-                evidence,
-                f"{name} reads from {server}",
-                target,
-            )
-        ]
-    return [
-        _f(
-            "unknown",
-            Impact.CAUTION,
-            Effect.UNKNOWN,
-            evidence,
-            f"the MCP tool {name} on {server} is not known to be read-only",
-            target,
-        )
-    ]
+            reason = "an aggregation that writes ($out/$merge)"
+            return "database.write", Impact.CAUTION, Effect.WRITE, reason
+        return "mcp.read", Impact.SAFE, Effect.READ, f"{name} reads from {server}"
+    reason = f"the MCP tool {name} on {server} is not known to be read-only"
+    return "unknown", Impact.CAUTION, Effect.UNKNOWN, reason
 
 
 def _is_empty_filter_delete(name: str, args: dict[str, Any]) -> bool:

@@ -27,6 +27,7 @@ target and no environment is treated as production (unknown remote target).
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Mapping
 
 from opsgate.classify._command import Handler
@@ -111,6 +112,6 @@ def render_index() -> str:
         "",
         "INDEX: dict[str, str] = {",
     ]
-    lines += [f"    {k!r}: {v!r}," for k, v in build_index().items()]
+    lines += [f"    {json.dumps(k)}: {json.dumps(v)}," for k, v in build_index().items()]
     lines.append("}")
     return "\n".join(lines) + "\n"

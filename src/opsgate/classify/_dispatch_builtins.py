@@ -1,0 +1,210 @@
+"""Built-ins with their own meaning: cd, alias, eval, source, trap, command, find, xargs …"""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from opsgate.classify._command import Arg, Command
+from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, _run_inner, unwrap
+from opsgate.classify._words import Value
+from opsgate.models import Effect, Finding, Impact
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["_SPECIAL"]
+
+_LOOKUP_ONLY = frozenset({"type", "which", "whereis", "hash", "help", "man", "tldr", "info"})
+
+
+def _cd(cmd: Command, w: Walker) -> None:
+    target = cmd.positionals()
+    if not target:
+        w.set_cwd(None)
+        return
+    arg = target[0]
+    w.set_cwd(Value(arg.value, arg.static))
+
+
+def _alias(cmd: Command, w: Walker) -> None:
+    for arg in cmd.args:
+        name, sep, value = arg.value.partition("=")
+        if sep and arg.static:
+            try:
+                w.scope.aliases[name] = shlex.split(value)
+            except ValueError:
+                w.scope.aliases[name] = value.split()
+            # An alias that runs something on definition? No — but classify its body now,
+            # because an alias is only defined to be used.
+            w.add(w.classify_shell(value, via="alias"))
+
+
+def _eval(cmd: Command, w: Walker) -> None:
+    from opsgate.classify.shell import unknown
+
+    if not cmd.args:
+        return
+    if not all(a.static for a in cmd.args):
+        w.add([unknown("eval of a value built at run time", cmd.text)])
+        return
+    w.add(w.classify_shell(" ".join(a.value for a in cmd.args), via="eval"))
+
+
+def _source(cmd: Command, w: Walker) -> None:
+    from opsgate.classify.families import shells
+
+    w.add(shells.run_script_file(cmd, w, via=cmd.name))
+
+
+def _trap(cmd: Command, w: Walker) -> None:
+    args = [a for a in cmd.args if a.value not in ("--", "-p", "-l")]
+    if len(args) >= 2 and args[0].value not in ("-", ""):
+        if args[0].static:
+            w.add(w.classify_shell(args[0].value, via="trap"))
+        else:
+            from opsgate.classify.shell import unknown
+
+            w.add([unknown("trap runs a command built at run time", cmd.text)])
+
+
+def _command_builtin(cmd: Command, w: Walker) -> None:
+    args = list(cmd.args)
+    while args and args[0].value.startswith("-") and args[0].value != "-":
+        if args[0].value in ("-v", "-V"):
+            return  # a lookup, nothing runs
+        args.pop(0)
+    rest = args
+    if rest:
+        _run_inner(cmd, rest, w)
+
+
+def _find(cmd: Command, w: Walker) -> None:
+    from opsgate.classify._dispatch import dispatch  # lazy: _dispatch imports this module
+    from opsgate.classify.families import filesystem
+
+    for inner in filesystem.find_actions(cmd, w):
+        dispatch(inner, w, [])
+
+
+def _xargs(cmd: Command, w: Walker) -> None:
+    valued = {
+        "-a",
+        "-d",
+        "-E",
+        "-I",
+        "-L",
+        "-n",
+        "-P",
+        "-s",
+        "--arg-file",
+        "--delimiter",
+        "--max-args",
+        "--max-procs",
+        "--replace",
+        "--max-lines",
+    }
+    args = list(cmd.args)
+    i = 0
+    replace_str: str | None = None
+    while i < len(args) and args[i].value.startswith("-"):
+        word = args[i].value
+        if word in ("-I", "--replace") and i + 1 < len(args):
+            replace_str = args[i + 1].value
+        elif word.startswith("-I") and len(word) > 2:
+            replace_str = word[2:]
+        i += 2 if word in valued else 1
+    rest = args[i:] or [Arg("echo")]
+    items = _stdin_items(cmd)
+    if items is None:
+        # Arguments come from stdin at run time: the command runs on unknown operands.
+        filled = [a if replace_str is None else Arg(a.value, a.value != replace_str) for a in rest]
+        if replace_str is None:
+            filled.append(Arg("$XARGS_INPUT", False))
+        _run_inner(cmd, filled, w)
+        return
+    for item in items[:16]:
+        if replace_str is not None:
+            filled = [Arg(a.value.replace(replace_str, item)) for a in rest]
+        else:
+            filled = [*rest, Arg(item)]
+        _run_inner(cmd, filled, w)
+
+
+def _stdin_items(cmd: Command) -> list[str] | None:
+    stdin = cmd.stdin
+    if stdin is None or stdin.text is None or stdin.untrusted:
+        return None
+    sep = "\0" if cmd.has("-0", "--null") else None
+    items = [s for s in stdin.text.split(sep) if s.strip()]
+    return [s.strip() for s in items]
+
+
+def _busybox(cmd: Command, w: Walker) -> None:
+    """``busybox APPLET …`` is the applet itself."""
+    from opsgate.classify._dispatch import dispatch  # lazy: _dispatch imports this module
+
+    if cmd.args and cmd.args[0].static and not cmd.args[0].value.startswith("-"):
+        dispatch(_rebuild(cmd, list(cmd.args)), w, [])
+
+
+def _npx(cmd: Command, w: Walker) -> None:
+    from opsgate.classify._dispatch import dispatch  # lazy: _dispatch imports this module
+
+    script = cmd.option("-c", "--call")
+    if script is not None:
+        w.add(w.classify_shell(script, via=f"{cmd.name} -c"))
+        return
+    inner = unwrap(cmd, w)
+    if inner is not None and inner is not _STOP:
+        dispatch(inner, w, [])
+
+
+def _lookup_only(cmd: Command, w: Walker) -> None:
+    return None
+
+
+def _noop_data(cmd: Command, w: Walker) -> None:
+    """``:``/``true``/``false``: their arguments are data."""
+    return None
+
+
+def _at(cmd: Command, w: Walker) -> None:
+    from opsgate.classify.families import shells
+
+    w.add(shells.run_stdin_script(cmd, w, via=cmd.name, default_unknown=True))
+    w.add(
+        [
+            Finding(
+                "scheduler.add",
+                Impact.CAUTION,
+                Effect.WRITE,
+                cmd.text,
+                f"schedules a job with {cmd.name}",
+            )
+        ]
+    )
+
+
+_SPECIAL = {
+    "cd": _cd,
+    "pushd": _cd,
+    "alias": _alias,
+    "eval": _eval,
+    "source": _source,
+    ".": _source,
+    "trap": _trap,
+    "command": _command_builtin,
+    "find": _find,
+    "xargs": _xargs,
+    "busybox": _busybox,
+    "npx": _npx,
+    "bunx": _npx,
+    "pnpx": _npx,
+    ":": _noop_data,
+    "true": _noop_data,
+    "false": _noop_data,
+    "at": _at,
+    "batch": _at,
+    **{name: _lookup_only for name in _LOOKUP_ONLY},
+}

@@ -1,0 +1,171 @@
+"""Unwrapping: from ``sudo -u x env A=1 timeout 5 cmd`` to ``cmd``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from opsgate.classify._command import Arg, Command
+from opsgate.classify._dispatch_wrappers import _VERB_SKIP, _VERB_WRAPPERS, WRAPPERS, Wrapper
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["_STOP", "_rebuild", "_run_inner", "unwrap"]
+
+
+class _Stop(Command):
+    pass
+
+
+_STOP = _Stop("", (), "")
+
+
+def unwrap(cmd: Command, w: Walker) -> Command | None:
+    """The command a wrapper runs; ``None`` when ``cmd`` is not a wrapper."""
+    spec = WRAPPERS.get(cmd.name)
+    if spec is None:
+        return None
+    args = list(cmd.args)
+    verbs = _VERB_WRAPPERS.get(cmd.name)
+    if verbs is not None:
+        head = _first_positional(args, spec)
+        if head is None or args[head].value not in verbs:
+            return None  # `npm install`, `uv sync`: the tool itself, not a wrapper
+        args = args[head + 1 :]
+        args = args[_VERB_SKIP.get(cmd.name, 0) :]
+        spec = Wrapper(spec.valued)
+    if cmd.name == "env":
+        return _unwrap_env(cmd, args, w)
+    if cmd.name in ("watch", "flock", "su", "script") and _shell_string_option(cmd):
+        text = _shell_string_option(cmd) or ""
+        w.add(w.classify_shell(text, via=cmd.name))
+        return _STOP
+    if cmd.name == "parallel":
+        return _unwrap_parallel(cmd, args, w)
+    rest = _skip_options(args, spec)
+    if rest is None:
+        return _no_command(cmd, spec, w)
+    if cmd.name == "watch" and len(rest) == 1:
+        w.add(w.classify_shell(rest[0].value, via="watch"))
+        return _STOP
+    return _rebuild(cmd, rest)
+
+
+def _first_positional(args: list[Arg], spec: Wrapper) -> int | None:
+    skip = False
+    for i, arg in enumerate(args):
+        if skip:
+            skip = False
+        elif arg.value.startswith("-") and arg.value not in ("--",):
+            skip = arg.value in spec.valued
+        else:
+            return i
+    return None
+
+
+def _skip_options(args: list[Arg], spec: Wrapper) -> list[Arg] | None:
+    i = 0
+    while i < len(args) and args[i].value.startswith("-") and args[i].value != "-":
+        word = args[i].value
+        i += 1
+        if word == "--":
+            break
+        if word in spec.valued:
+            i += 1
+    i += spec.skip
+    rest = args[i:]
+    return rest or None
+
+
+def _rebuild(cmd: Command, rest: list[Arg]) -> Command:
+    from opsgate.classify.shell import canonical_name
+
+    head = rest[0]
+    if not head.static:
+        return Command("$dynamic", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+    return Command(
+        canonical_name(head.value), tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd
+    )
+
+
+def _no_command(cmd: Command, spec: Wrapper, w: Walker) -> Command:
+    from opsgate.classify.families import secrets
+    from opsgate.classify.shell import unknown
+
+    if spec.no_command == "env-dump":
+        w.add(secrets.env_dump(cmd.name))
+    elif spec.no_command == "interactive" and cmd.has("-i", "-s", "--login", "--shell"):
+        w.add([unknown(f"{cmd.name} opens an interactive root shell", cmd.text)])
+    return _STOP
+
+
+def _unwrap_env(cmd: Command, args: list[Arg], w: Walker) -> Command:
+    env = dict(cmd.env)
+    i = 0
+    chdir: str | None = None
+    while i < len(args):
+        word = args[i].value
+        if word in ("-S", "--split-string") and i + 1 < len(args):
+            w.add(w.classify_shell(args[i + 1].value, via="env -S"))
+            return _STOP
+        if word.startswith("-S") and len(word) > 2:
+            w.add(w.classify_shell(word[2:], via="env -S"))
+            return _STOP
+        if word in ("-C", "--chdir") and i + 1 < len(args):
+            chdir = args[i + 1].value
+            i += 2
+            continue
+        if word in ("-u", "--unset", "-P"):
+            i += 2
+            continue
+        if word.startswith("-") and word != "-":
+            i += 1
+            if word == "--":
+                break
+            continue
+        if "=" in word and not word.startswith("="):
+            key, _, value = word.partition("=")
+            env[key] = value
+            i += 1
+            continue
+        break
+    rest = args[i:]
+    if not rest:
+        return _no_command(cmd, WRAPPERS["env"], w)
+    inner = _rebuild(replace(cmd, env=env), rest)
+    if chdir is not None:
+        inner = replace(inner, cwd=w.workspace.expand(chdir, cmd.cwd))
+    return inner
+
+
+def _shell_string_option(cmd: Command) -> str | None:
+    """``su -c 'CMD'``, ``flock LOCK -c 'CMD'``, ``script -c 'CMD'``, ``watch 'CMD'``."""
+    if cmd.name in ("su", "flock", "script"):
+        return cmd.option("-c", "--command")
+    return None
+
+
+def _unwrap_parallel(cmd: Command, args: list[Arg], w: Walker) -> Command:
+    words = [a.value for a in args]
+    if ":::" not in words:
+        return _rebuild(cmd, _skip_options(args, WRAPPERS["parallel"]) or [Arg("true")])
+    split = words.index(":::")
+    template = _skip_options(args[:split], WRAPPERS["parallel"]) or []
+    for item in args[split + 1 :]:
+        if item.value in (":::", "::::"):
+            continue
+        filled = [
+            Arg(a.value.replace("{}", item.value), a.static and item.static) for a in template
+        ]
+        if not any("{}" in a.value for a in template):
+            filled.append(item)
+        if filled:
+            _run_inner(cmd, filled, w)
+    return _STOP
+
+
+def _run_inner(cmd: Command, args: list[Arg], w: Walker) -> None:
+    from opsgate.classify._dispatch import dispatch  # lazy: _dispatch imports this module
+
+    dispatch(_rebuild(replace(cmd, stdin=None), args), w, [])

@@ -1,0 +1,361 @@
+"""Python given to an interpreter, read with Python's own parser (``ast``)."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import re
+from collections.abc import Callable
+
+from opsgate.classify._command import Arg, Command, Context
+from opsgate.models import Effect, Finding, Impact
+
+__all__ = ["Shell", "_metadata_url", "_unknown", "analyse_python"]
+
+Shell = Callable[[str], list[Finding]]
+Delete = Callable[[str, bool], list[Finding]]
+
+_SHELL_CALLS = frozenset(
+    {
+        "os.system",
+        "os.popen",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.Popen",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.execv",
+        "os.execvp",
+        "os.execl",
+        "os.execlp",
+        "os.spawnl",
+        "os.spawnv",
+        "pty.spawn",
+        "commands.getoutput",
+        "asyncio.create_subprocess_shell",
+        "asyncio.create_subprocess_exec",
+        "sh.Command",
+    }
+)
+_DELETE_CALLS = {
+    "shutil.rmtree": True,
+    "os.remove": False,
+    "os.unlink": False,
+    "os.rmdir": False,
+    "os.removedirs": True,
+    "shutil.move": False,
+}
+_ENV_DUMPS = frozenset(
+    {"os.environ", "os.environ.items", "os.environ.copy", "os.environb", "os.environ.values"}
+)
+
+
+def _unknown(reason: str, evidence: str) -> Finding:
+    return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence[:200], reason)
+
+
+class _Python(ast.NodeVisitor):
+    def __init__(self, ctx: Context, shell: Shell, delete: Delete, depth: int) -> None:
+        self.write: Callable[[str], list[Finding]] = lambda path: _write_probe(ctx, path)
+        self.ctx = ctx
+        self.shell = shell
+        self.delete = delete
+        self.depth = depth
+        self.findings: list[Finding] = []
+        self.strings: dict[str, str] = {}
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = self._literal(node.value)
+        for target in node.targets:
+            if isinstance(target, ast.Name) and value is not None:
+                self.strings[target.id] = value
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _dotted(node.func)
+        if name in _SHELL_CALLS or name.endswith(("subprocess.run", "subprocess.Popen")):
+            self._shell_call(name, node)
+        elif name in _DELETE_CALLS or name.endswith((".unlink", ".rmdir", ".rmtree")):
+            self._delete_call(name, node)
+        elif name in ("exec", "eval", "compile"):
+            self._exec_call(node)
+        elif name in ("print", "pprint", "pprint.pprint", "sys.stdout.write", "json.dumps"):
+            self._print_call(node)
+        elif name in ("os.getenv", "os.environ.get") and _prints_parent(node):
+            self._env_read(node)
+        elif name in ("open", "io.open", "codecs.open") or name.endswith(
+            (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
+        ):
+            self._file_call(name, node)
+        elif name.split(".")[-1] in ("delete", "post", "put", "patch") and name.split(".")[0] in (
+            "requests",
+            "httpx",
+            "session",
+            "s",
+            "client",
+            "urllib3",
+        ):
+            self._http_write(name, node)
+        elif name.endswith(("dotenv_values", "load_dotenv")) or name.endswith("dotenv.main"):
+            self.findings.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    "loads the .env secrets file",
+                )
+            )
+        self.generic_visit(node)
+
+    def _http_write(self, name: str, node: ast.Call) -> None:
+        url = self._literal(node.args[0]) if node.args else None
+        if url is not None and re.match(r"https?://(localhost|127\.|\[::1\])", url):
+            return
+        method = name.split(".")[-1].upper()
+        impact = Impact.DESTRUCTIVE if method == "DELETE" else Impact.CAUTION
+        self.findings.append(
+            Finding(
+                "network.write",
+                impact,
+                Effect.WRITE,
+                ast.unparse(node)[:200],
+                f"sends an HTTP {method} to {url or 'a remote API'}",
+                url or "remote API",
+            )
+        )
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and _metadata_url(node.value):
+            self.findings.append(
+                Finding(
+                    "secrets.cloud_metadata",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    node.value[:200],
+                    "contacts the cloud metadata service",
+                )
+            )
+
+    def _file_call(self, name: str, node: ast.Call) -> None:
+        """open()/Path.read_text(): a secret read, or a write to a protected file."""
+        from opsgate.classify.paths import is_secret_path
+
+        if isinstance(node.func, ast.Attribute) and name.endswith(
+            (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
+        ):
+            target: ast.expr | None = node.func.value
+            if isinstance(target, ast.Call) and target.args:
+                target = target.args[0]
+        else:
+            target = node.args[0] if node.args else None
+        path = self._path(target) if target is not None else None
+        if path is None:
+            return
+        mode = self._literal(node.args[1]) if len(node.args) > 1 else None
+        for kw in node.keywords:
+            if kw.arg == "mode":
+                mode = self._literal(kw.value)
+        writing = name.endswith(("write_text", "write_bytes")) or bool(
+            mode and any(ch in mode for ch in "wax+")
+        )
+        if writing:
+            self.findings.extend(self.write(path))
+        elif is_secret_path(path):
+            self.findings.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    f"reads {path}, which holds credentials",
+                )
+            )
+
+    def _shell_call(self, name: str, node: ast.Call) -> None:
+        if not node.args:
+            return
+        first = node.args[0]
+        text = self._literal(first)
+        if text is None and isinstance(first, (ast.List, ast.Tuple)):
+            parts = [self._literal(e) for e in first.elts]
+            if all(p is not None for p in parts):
+                import shlex
+
+                text = shlex.join([p for p in parts if p is not None])
+        if text is None:
+            self.findings.append(
+                _unknown(f"{name} runs a command built at run time", ast.unparse(node))
+            )
+            return
+        self.findings.extend(self.shell(text))
+
+    def _delete_call(self, name: str, node: ast.Call) -> None:
+        target = (
+            node.args[0]
+            if node.args
+            else (node.func.value if isinstance(node.func, ast.Attribute) else None)
+        )
+        recursive = _DELETE_CALLS.get(name, name.endswith("rmtree"))
+        path = self._path(target) if target is not None else None
+        if path is None:
+            self.findings.append(
+                _unknown(f"{name} deletes a path built at run time", ast.unparse(node))
+            )
+            return
+        self.findings.extend(self.delete(path, recursive))
+
+    def _exec_call(self, node: ast.Call) -> None:
+        if not node.args:
+            return
+        code = self._literal(node.args[0])
+        if code is None:
+            self.findings.append(_unknown("exec of code built at run time", ast.unparse(node)))
+            return
+        self.findings.extend(
+            analyse_python(code, self.ctx, self.shell, self.delete, self.depth + 1)
+        )
+
+    def _print_call(self, node: ast.Call) -> None:
+        for arg in node.args:
+            for sub in ast.walk(arg):
+                if _dotted(sub) in _ENV_DUMPS or (
+                    isinstance(sub, ast.Call) and _dotted(sub.func) in _ENV_DUMPS
+                ):
+                    self.findings.append(
+                        Finding(
+                            "secrets.env_dump",
+                            Impact.CAUTION,
+                            Effect.SECRET,
+                            ast.unparse(node)[:200],
+                            "prints the process environment",
+                        )
+                    )
+                    return
+
+    def _env_read(self, node: ast.Call) -> None:
+        from opsgate.classify._words import SECRET_VAR
+
+        key = self._literal(node.args[0]) if node.args else None
+        if key is None or SECRET_VAR.search(key):
+            self.findings.append(
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    f"prints the secret variable {key}",
+                )
+            )
+
+    def _literal(self, node: ast.AST) -> str | None:
+        """A string this expression always evaluates to, if it is that simple."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+            v = node.value
+            return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        if isinstance(node, ast.Name):
+            return self.strings.get(node.id)
+        if isinstance(node, ast.JoinedStr):
+            parts = [
+                self._literal(v)
+                if not isinstance(v, ast.FormattedValue)
+                else self._literal(v.value)
+                for v in node.values
+            ]
+            return "".join(p for p in parts if p is not None) if all(
+                p is not None for p in parts) else None  # fmt: skip
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._literal(node.left), self._literal(node.right)
+            return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.Call):
+            return self._decoded(node)
+        return None
+
+    def _decoded(self, node: ast.Call) -> str | None:
+        name = _dotted(node.func)
+        if name.endswith(("b64decode", "decodebytes", "standard_b64decode")) and node.args:
+            raw = self._literal(node.args[0])
+            try:
+                return base64.b64decode(raw + "=" * (-len(raw) % 4)).decode() if raw else None
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                return None
+        if name.endswith(".decode") and isinstance(node.func, ast.Attribute):
+            return self._literal(node.func.value)
+        if name.endswith("expanduser") and node.args:
+            inner = self._literal(node.args[0])
+            return inner
+        if name in ("pathlib.Path.home", "Path.home"):
+            return "~"
+        return None
+
+    def _path(self, node: ast.AST) -> str | None:
+        text = self._literal(node)
+        if text is not None:
+            return text
+        dotted = _dotted(node)
+        if dotted in ("os.environ['HOME']", "Path.home()", "pathlib.Path.home()"):
+            return "~"
+        if isinstance(node, ast.Call) and _dotted(node.func) in ("Path", "pathlib.Path"):
+            return self._literal(node.args[0]) if node.args else None
+        if isinstance(node, ast.Subscript) and _dotted(node.value) == "os.environ":
+            key = self._literal(node.slice)
+            return "~" if key == "HOME" else None
+        return None
+
+
+def _metadata_url(text: str) -> bool:
+    m = re.match(r"^[a-z]+://(?:[^@/]*@)?(\[[^\]]+\]|[^:/?#]+)", text.strip(), re.IGNORECASE)
+    if m is None:
+        return False
+    from opsgate.classify.families.network import is_metadata_host
+
+    return is_metadata_host(m.group(1))
+
+
+def _write_probe(ctx: Context, path: str) -> list[Finding]:
+    """Code that writes ``path``: judged like a shell redirection to it."""
+    from opsgate.classify.families.filesystem import _write_targets
+
+    return _write_targets(Command("code", (), f"write {path}"), [Arg(path)], ctx, "writes")
+
+
+def _prints_parent(node: ast.Call) -> bool:
+    return True
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr}" if base else node.attr
+    if isinstance(node, ast.Call):
+        inner = _dotted(node.func)
+        if inner == "__import__" and node.args and isinstance(node.args[0], ast.Constant):
+            return str(node.args[0].value)
+        return f"{inner}()" if inner in ("Path.home", "pathlib.Path.home") else ""
+    if isinstance(node, ast.Subscript):
+        base = _dotted(node.value)
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else "?"
+        return f"{base}[{key!r}]"
+    return ""
+
+
+def analyse_python(
+    code: str, ctx: Context, shell: Shell, delete: Delete, depth: int = 0
+) -> list[Finding]:
+    if depth > 4:
+        return [_unknown("python code nests exec too deeply", code)]
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return [_unknown("python code that does not parse", code)]
+    visitor = _Python(ctx, shell, delete, depth)
+    try:
+        visitor.visit(tree)
+    except RecursionError:
+        return [_unknown("python code nested too deeply to read", code)]
+    return visitor.findings

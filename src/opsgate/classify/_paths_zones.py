@@ -1,0 +1,235 @@
+"""Zones: resolve a path against the workspace and say what kind of place it is."""
+
+from __future__ import annotations
+
+import enum
+import posixpath
+import re
+from dataclasses import dataclass
+
+__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "join"]
+
+
+class Zone(enum.Enum):
+    DEVICE = "a block device"
+    ROOT = "the filesystem root"
+    SYSTEM = "a system path"
+    HOME = "a home directory"
+    HOME_FILE = "a file in the home directory"
+    PROJECT_ROOT = "the project directory"
+    PROJECT_ANCESTOR = "a parent of the project directory"
+    PROJECT_GIT = "the project's git repository"
+    PROJECT_DISPOSABLE = "a build output or cache in the project"
+    PROJECT = "the project"
+    TEMP = "a temporary directory"
+    HARMLESS = "a pseudo-file"
+    OTHER = "a path outside the project"
+    UNKNOWN = "a path built at run time"
+
+
+# Directories whose contents are generated and can be deleted without loss.
+DISPOSABLE_DIRS = frozenset(
+    {
+        "build",
+        "dist",
+        "out",
+        "target",
+        "node_modules",
+        "artifacts",
+        "TestResults",
+        "Pods",
+        ".parcel-cache",
+        ".sass-cache",
+        "tmp-build",
+        "_build",
+        "deps",
+        ".dart_tool",
+        ".stack-work",
+        "dist-newstyle",
+        "zig-cache",
+        "zig-out",
+        "DerivedData",
+        ".pio",
+        "elm-stuff",
+        "bower_components",
+        ".pnpm-store",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        "coverage",
+        "htmlcov",
+        ".coverage",
+        ".nyc_output",
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        ".turbo",
+        ".cache",
+        ".terraform",
+        "tmp",
+        ".tmp",
+        ".gradle",
+        ".angular",
+        ".expo",
+        "bin",
+        "obj",
+        ".eggs",
+        "site",
+        ".docusaurus",
+        "storybook-static",
+        ".serverless",
+        ".aws-sam",
+        "cdk.out",
+        ".webpack",
+        "logs",
+    }
+)
+_DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
+_DISPOSABLE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini", ".tsbuildinfo")
+_DISPOSABLE_SUFFIXES = (".egg-info", ".pyc", ".pyo", ".o", ".class", ".log", ".orig", ".rej")
+
+_SYSTEM_TOPS = frozenset(
+    {
+        "etc",
+        "usr",
+        "bin",
+        "sbin",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "boot",
+        "var",
+        "opt",
+        "srv",
+        "root",
+        "sys",
+        "proc",
+        "snap",
+        "mnt",
+        "media",
+        "System",
+        "Library",
+        "Applications",
+        "private",
+        "cores",
+        "Volumes",
+        "nix",
+        "data",
+        "backup",
+        "backups",
+    }
+)
+_TEMP_PREFIXES = ("/tmp/", "/var/tmp/", "/private/tmp/", "/dev/shm/")
+_HARMLESS = frozenset(
+    {
+        "/dev/null",
+        "/dev/zero",
+        "/dev/stdout",
+        "/dev/stderr",
+        "/dev/stdin",
+        "/dev/tty",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/full",
+    }
+)
+_DEVICE = re.compile(
+    r"^/dev/(sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|disk\d|rdisk\d|mapper/|md\d|"
+    r"dm-\d|loop\d|sr\d|mem$|kmem$|port$)"
+)
+
+
+def join(cwd: str, path: str) -> str:
+    """Resolve ``path`` against ``cwd`` and normalise ``.``/``..`` (no symlinks)."""
+    full = path if path.startswith("/") else posixpath.join(cwd, path)
+    normal = posixpath.normpath(full)
+    return "/" if normal.startswith("//") and normal.strip("/") == "" else normal
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """The agent's project directory and home, for placing paths in zones."""
+
+    project: str | None
+    home: str
+
+    def expand(self, path: str, cwd: str | None) -> str | None:
+        """``~`` and relative paths made absolute; None when the base is unknown."""
+        if path == "~" or path.startswith("~/"):
+            path = self.home + path[1:]
+        elif path.startswith("~") and "/" not in path.split("~", 1)[1][:1]:
+            user, _, rest = path[1:].partition("/")
+            path = f"/home/{user}" + (f"/{rest}" if rest else "")
+        if path.startswith("/"):
+            return join("/", path)
+        base = cwd or self.project
+        if base is None:
+            return None
+        return join(base, path)
+
+    def zone(self, path: str) -> Zone:
+        """The zone of an absolute, normalised path."""
+        if path in _HARMLESS or path.startswith("/dev/fd/") or path.startswith("/proc/self/fd"):
+            return Zone.HARMLESS
+        if _DEVICE.match(path):
+            return Zone.DEVICE
+        if path == "/":
+            return Zone.ROOT
+        if any(path.startswith(p) for p in _TEMP_PREFIXES):
+            # Scratch space stays scratch space, even when the agent works in it.
+            return Zone.TEMP
+        project = self.project
+        if project and project != "/":
+            if path == project:
+                return Zone.PROJECT_ROOT
+            if project.startswith(path.rstrip("/") + "/"):
+                return Zone.PROJECT_ANCESTOR
+            if path.startswith(project + "/"):
+                return _project_zone(path[len(project) + 1 :])
+        if any(path.startswith(p) for p in _TEMP_PREFIXES):
+            return Zone.TEMP
+        if path in ("/tmp", "/var/tmp"):
+            return Zone.SYSTEM
+        if self._is_home(path):
+            return Zone.HOME
+        if path.startswith(self.home.rstrip("/") + "/") or _under_any_home(path):
+            return Zone.HOME_FILE
+        top = path.split("/", 2)[1]
+        if top in _SYSTEM_TOPS or top in ("home", "Users"):
+            return Zone.SYSTEM
+        return Zone.OTHER
+
+    def _is_home(self, path: str) -> bool:
+        if path in (self.home.rstrip("/"), "/home", "/Users"):
+            return True
+        parts = path.strip("/").split("/")
+        return len(parts) == 2 and parts[0] in ("home", "Users")
+
+
+def _under_any_home(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    return len(parts) > 2 and parts[0] in ("home", "Users")
+
+
+def _project_zone(relative: str) -> Zone:
+    parts = relative.split("/")
+    if parts[0] == ".git":
+        return Zone.PROJECT_GIT
+    for part in parts:
+        if (
+            part in DISPOSABLE_DIRS
+            or part.lower() in _DISPOSABLE_LOWER
+            or part.endswith(".egg-info")
+        ):
+            return Zone.PROJECT_DISPOSABLE
+    if parts[-1] in _DISPOSABLE_NAMES or parts[-1].endswith(".tsbuildinfo"):
+        return Zone.PROJECT_DISPOSABLE
+    if len(parts) >= 1 and parts[-1].endswith(_DISPOSABLE_SUFFIXES):
+        return Zone.PROJECT_DISPOSABLE
+    return Zone.PROJECT

@@ -1,0 +1,242 @@
+"""Simple commands, assignments and definitions: what the walker does at each one."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import TYPE_CHECKING, cast
+
+from tree_sitter import Node
+
+from opsgate.classify import _pipes
+from opsgate.classify._command import Arg, Command, Stdin
+from opsgate.classify._shell_nodes import (
+    _ENV_NAME,
+    _STATEMENTS,
+    _short,
+    _substitutions,
+    _text,
+    canonical_name,
+    unknown,
+)
+from opsgate.classify._walker_redirects import WalkerRedirects
+from opsgate.classify._words import Value, brace_expand
+from opsgate.models import Effect, Finding, Impact
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["WalkerCommands"]
+
+
+class WalkerCommands(WalkerRedirects):
+    """Simple commands, function calls, assignments, loops and tests."""
+
+    # --- simple commands ----------------------------------------------------------------
+    def _command(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        env: dict[str, str] = {}
+        words: list[Value] = []
+        redirects: list[Node] = []
+        name_seen = False
+        for child in node.named_children:
+            kind = child.type
+            if kind == "variable_assignment" and not name_seen:
+                name, value = self._assignment(child)
+                if value is not None:
+                    env[name] = value
+                continue
+            if kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+                redirects.append(child)
+                continue
+            if kind == "comment":
+                continue
+            if kind in _STATEMENTS:
+                # Not valid bash (`sudo (rm -rf ~)`); whatever it is, it is not allowed blind.
+                self.add([unknown("a statement where a word was expected", _text(child))])
+                self.walk(child, None, level + 1)
+                continue
+            name_seen = True
+            words.extend(self._split(child))
+        stdin, sinks, continuations = self._redirects(redirects, stdin, level)
+        if not words:
+            return self._write_sinks(sinks, None, node)
+        out = self.run_words(words, env, stdin, _text(node))
+        out = self._write_sinks(sinks, out, node)
+        for cont in continuations:
+            out = self.walk(cont, out, level + 1)
+        return out
+
+    def _split(self, node: Node) -> list[Value]:
+        if node.type == "command_name" and node.named_child_count == 1:
+            node = node.named_children[0]
+        value = self.resolve(node)
+        if node.type in ("simple_expansion", "expansion") and value.static:
+            ifs = self.scope.vars.get("IFS", " \t\n") if "IFS" in self.scope.vars else " \t\n"
+            if ifs is None:
+                return [Value(value.text, False, value.secret_vars)]
+            words = re.split("[" + re.escape(ifs) + "]+", value.text) if ifs else [value.text]
+            return [Value(w, True, value.secret_vars) for w in words if w]
+        if node.type in ("word", "concatenation") and value.static and "{" in value.text:
+            return [Value(w, True) for w in brace_expand(value.text)]
+        return [value]
+
+    def run_words(
+        self,
+        words: list[Value],
+        env: dict[str, str],
+        stdin: Stdin | None,
+        text: str,
+    ) -> Stdin | None:
+        """Execute one simple command given as resolved words."""
+        name = words[0]
+        if not name.static:
+            self.add([unknown("the command name is built at run time", _short(text))])
+            return None
+        if name.text in self.scope.aliases:
+            alias = [Value(w, True) for w in self.scope.aliases[name.text]]
+            words = alias + words[1:]
+            name = words[0]
+        if name.text in self.scope.functions:
+            return self._call_function(name.text, words[1:], stdin, text)
+        if "/" in name.text and self._runs_written_file(name.text, text):
+            return None
+        inherited = {k: v for k, v in self.scope.vars.items()
+                      if v is not None and _ENV_NAME.match(k)}  # fmt: skip
+        cmd = Command(
+            name=canonical_name(name.text),
+            args=tuple(Arg(w.text, w.static) for w in words[1:]),
+            text=_short(text, 400),
+            env={**inherited, **env},
+            stdin=stdin,
+            cwd=self.scope.cwd,
+        )
+        from opsgate.classify import _dispatch
+
+        walker = cast("Walker", self)
+        self._printing_secrets(cmd, words)
+        _dispatch.dispatch(cmd, walker, words)
+        return _pipes.output_of(cmd, walker)
+
+    def _runs_written_file(self, path: str, text: str) -> bool:
+        """``./x.sh`` after this command downloaded or wrote ``x.sh``: judge what it runs."""
+        note = self.file_note(path, None)
+        if note is None:
+            return False
+        if note.untrusted:
+            self.add(
+                [
+                    Finding(
+                        "network.fetch_exec",
+                        Impact.CAUTION,
+                        Effect.UNKNOWN,
+                        _short(text),
+                        f"runs {path}, fetched from the network in this command",
+                    )
+                ]
+            )
+        if note.text is not None:
+            self.add(self.classify_shell(note.text, via=path))
+        return note.untrusted or note.text is not None
+
+    def _printing_secrets(self, cmd: Command, words: list[Value]) -> None:
+        if cmd.name in _pipes.PRINTERS:
+            for word in words[1:]:
+                self._secret_disclosure(word, f"{cmd.name} writes it to the output")
+                if word.secret_vars:
+                    return
+
+    def _call_function(
+        self, name: str, args: list[Value], stdin: Stdin | None, text: str
+    ) -> Stdin | None:
+        body = self.scope.functions[name]
+        if self.scope.calls > 16:
+            self.add([unknown(f"function {name} recurses", _short(text))])
+            return None
+        saved = self.scope
+        self.scope = saved.child()
+        self.scope.calls += 1
+        self.scope.positional = {str(i + 1): a.text for i, a in enumerate(args)}
+        self.scope.positional["@"] = " ".join(shlex.quote(a.text) for a in args)
+        try:
+            return self.walk(body, stdin, 1)
+        finally:
+            self.scope = saved
+
+    def set_cwd(self, path: Value | None) -> None:
+        if path is None:
+            self.scope.cwd = self.workspace.home if not self._remote else None
+            return
+        if not path.static:
+            self.scope.cwd = None
+            return
+        self.scope.cwd = self.workspace.expand(path.text, self.scope.cwd)
+
+    # --- assignments and definitions -----------------------------------------------------
+    def _assignment(self, node: Node) -> tuple[str, str | None]:
+        name_node = node.child_by_field_name("name")
+        value_node = node.child_by_field_name("value")
+        name = _text(name_node) if name_node is not None else ""
+        if value_node is None:
+            return name, ""
+        value = self.resolve(value_node)
+        return name, value.text if value.static else None
+
+    def _assign(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        if node.type == "variable_assignments":
+            for child in node.named_children:
+                self._assign(child, stdin, level)
+            return None
+        name, value = self._assignment(node)
+        self.scope.vars[name] = value
+        return None
+
+    def _declaration(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        keyword = _text(node.children[0]) if node.children else ""
+        rest = node.named_children
+        flags = [_text(c) for c in rest if c.type == "word" and _text(c).startswith("-")]
+        names = [c for c in rest if c.type in ("variable_assignment", "variable_name")]
+        if not names and (
+            keyword in ("export", "declare", "typeset", "readonly")
+            and (not flags or any(f in ("-p", "-x", "-px", "-xp") for f in flags))
+        ):
+            from opsgate.classify.families import secrets
+
+            self.add(secrets.env_dump(f"{keyword} {' '.join(flags)}".strip()))
+        for child in rest:
+            if child.type == "variable_assignment":
+                self._assign(child, stdin, level)
+        return None
+
+    def _function(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        name = node.child_by_field_name("name")
+        body = node.child_by_field_name("body")
+        if name is not None and body is not None:
+            self.scope.functions[_text(name)] = body
+        return None
+
+    def _for(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        var = node.child_by_field_name("variable")
+        body = node.child_by_field_name("body")
+        values: list[Value] = []
+        for child in node.children_by_field_name("value"):
+            values.extend(self._split(child))
+        if var is None or body is None:
+            return self._sequence(node, stdin, level)
+        name = _text(var)
+        choices: list[str | None] = [v.text if v.static else None for v in values[:16]] or [None]
+        out: Stdin | None = None
+        for choice in choices:
+            self.scope.vars[name] = choice
+            out = self.walk(body, stdin, level + 1)
+        return out
+
+    def _test(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        # A test only evaluates; but $(…) inside it still runs.
+        for sub in _substitutions(node):
+            self._substitute(sub)
+        return None
+
+    def _heredoc_body(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        for sub in _substitutions(node):
+            self._substitute(sub)
+        return None

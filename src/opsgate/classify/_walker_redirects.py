@@ -1,0 +1,120 @@
+"""Redirections and here-docs: what a command reads, and the files it writes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from tree_sitter import Node
+
+from opsgate.classify._command import Stdin
+from opsgate.classify._shell_nodes import _BACKTICK, _DOLLAR_PAREN, _redirect_op, _text
+from opsgate.classify._shell_state import FileNote
+from opsgate.classify._walker_words import WalkerWords
+from opsgate.classify._words import Value
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["WalkerRedirects"]
+
+
+class WalkerRedirects(WalkerWords):
+    """Redirections, here-docs and here-strings."""
+
+    def _redirects(
+        self, redirects: list[Node], stdin: Stdin | None, level: int
+    ) -> tuple[Stdin | None, list[tuple[str, Value]], list[Node]]:
+        """Input sources, output sinks, and the pipeline the grammar nests in a here-doc."""
+        sinks: list[tuple[str, Value]] = []
+        continuations: list[Node] = []
+        for redirect in redirects:
+            kind = redirect.type
+            if kind == "heredoc_redirect":
+                stdin = self._heredoc(redirect, level)
+                for child in redirect.named_children:
+                    if child.type == "file_redirect":
+                        sinks.extend(self._file_redirect(child))
+                    elif child.type not in ("heredoc_start", "heredoc_body", "heredoc_end"):
+                        continuations.append(child)
+            elif kind == "herestring_redirect":
+                words = [c for c in redirect.named_children]
+                value = self.resolve(words[-1]) if words else Value("", True)
+                stdin = Stdin(value.text + "\n" if value.static else None, "herestring")
+                self._secret_disclosure(value, "a here-string")
+            elif kind == "file_redirect":
+                op = _redirect_op(redirect)
+                dest = redirect.child_by_field_name("destination")
+                if dest is None:
+                    continue
+                value = self.resolve(dest)
+                if op in ("<", "<>"):
+                    stdin = self._read_redirect(value)
+                elif op not in ("<&", ">&", "&>") or not value.text.isdigit():
+                    sinks.append((op, value))
+        return stdin, sinks, continuations
+
+    def _file_redirect(self, node: Node) -> list[tuple[str, Value]]:
+        dest = node.child_by_field_name("destination")
+        if dest is None:
+            return []
+        return [(_redirect_op(node), self.resolve(dest))]
+
+    def _heredoc(self, redirect: Node, level: int) -> Stdin:
+        start = next((c for c in redirect.named_children if c.type == "heredoc_start"), None)
+        body = next((c for c in redirect.named_children if c.type == "heredoc_body"), None)
+        quoted = start is not None and any(q in _text(start) for q in ("'", '"', "\\"))
+        if body is None:
+            return Stdin("", "heredoc")
+        if quoted:
+            return Stdin(_text(body), "heredoc")
+        # An unquoted here-doc expands $(…), `…` and $VAR before the command reads it.
+        raw = _text(body)
+        if not body.named_children:
+            self._backticks(raw)
+            return Stdin(raw, "heredoc")
+        value = Value("", True)
+        for child in body.children:
+            if child.type in ("heredoc_content",):
+                value = value + Value(_text(child), True)
+            else:
+                value = value + self.resolve(child)
+        if not any(
+            c.type == "command_substitution" and _text(c).startswith("`")
+            for c in body.named_children
+        ):
+            self._backticks(raw)
+        return Stdin(value.text if value.static else raw, "heredoc")
+
+    def _backticks(self, text: str) -> None:
+        """Command substitutions the grammar leaves as text inside a here-doc body."""
+        for match in _BACKTICK.finditer(text):
+            self.add(self.classify_shell(match.group(1), via="here-doc substitution"))
+        for match in _DOLLAR_PAREN.finditer(text):
+            self.add(self.classify_shell(match.group(1), via="here-doc substitution"))
+
+    def _read_redirect(self, value: Value) -> Stdin:
+        from opsgate.classify.families import secrets
+
+        self.add(secrets.redirect_read(value.text, self))
+        if not value.static:
+            return Stdin(None, "file:" + value.text)
+        text = self.read_text(value.text, None)
+        return Stdin(text, "file:" + value.text)
+
+    def _write_sinks(
+        self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
+    ) -> Stdin | None:
+        from opsgate.classify.families import filesystem
+
+        walker = cast("Walker", self)
+        for op, value in sinks:
+            self.add(filesystem.redirect_write(op, value, out, walker, _text(body) if body else ""))
+            if value.static:
+                full = self.workspace.expand(value.text, self.scope.cwd)
+                if full is not None and out is not None:
+                    old = self.scope.files.get(full)
+                    text = out.text
+                    if op == ">>" and old is not None and old.text is not None and text is not None:
+                        text = old.text + text
+                    self.scope.files[full] = FileNote(text, out.untrusted)
+        return None if sinks else out

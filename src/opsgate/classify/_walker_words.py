@@ -1,0 +1,95 @@
+"""Resolving words: variables, command and process substitutions, script sources."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from opsgate.classify._command import Stdin
+from opsgate.classify._shell_nodes import _redirect_op, _text
+from opsgate.classify._walker_base import WalkerBase
+from opsgate.classify._words import Value, WordResolver
+from opsgate.models import Effect, Finding, Impact
+
+__all__ = ["WalkerWords"]
+
+
+class WalkerWords(WalkerBase):
+    """Resolves words against the current scope."""
+
+    # --- words ------------------------------------------------------------------------
+    def resolver(self) -> WordResolver:
+        return WordResolver(self._lookup, self._substitute, self.scope.positional)
+
+    def resolve(self, node: Node) -> Value:
+        return self.resolver().value(node)
+
+    def _lookup(self, name: str) -> str | None:
+        if name in self.scope.vars:
+            return self.scope.vars[name]
+        if self._remote:
+            return None
+        cwd = self.scope.cwd
+        ws = self.session.workspace
+        if name == "HOME":
+            return ws.home
+        if name == "PWD" and cwd:
+            return cwd
+        if name == "CLAUDE_PROJECT_DIR" and ws.project:
+            return ws.project
+        return None
+
+    def _substitute(self, node: Node) -> Value:
+        """Run a ``$(…)``/``<(…)`` for its effects; its output, when it is pure text."""
+        saved = self.scope
+        self.scope = saved.child()
+        out: Stdin | None = None
+        try:
+            for child in node.named_children:
+                if child.type == "file_redirect" and _redirect_op(child) == "<":
+                    # `$(<file)` is bash's shorthand for `$(cat file)`.
+                    dest = child.child_by_field_name("destination")
+                    out = self._read_redirect(self.resolve(dest)) if dest is not None else None
+                    continue
+                out = self.walk(child, None, 1)
+        finally:
+            self.scope = saved
+        if node.type == "process_substitution":
+            key = f"/dev/fd/{63 + len(self.procs)}"
+            self.procs[key] = out
+            return Value(key, True)
+        if out is not None and out.text is not None and not out.untrusted:
+            return Value(out.text.rstrip("\n"), True)
+        return Value(_text(node), False)
+
+    def script_source(self, path: str, cwd: str | None) -> Stdin | None:
+        """What an interpreter would run from ``path``: a process substitution's output,
+        a file written earlier in this command, or a readable file; None if unknown."""
+        if path in self.procs:
+            return self.procs[path] or Stdin(None, "process substitution")
+        if path in ("/dev/stdin", "-", "/proc/self/fd/0", "/dev/fd/0"):
+            return None
+        full = self.workspace.expand(path, cwd or self.scope.cwd)
+        if full is None:
+            return None
+        note = self.scope.files.get(full)
+        if note is not None:
+            return Stdin(note.text, "file written by this command", note.untrusted)
+        if self._remote:
+            return None
+        text = self.session.read_file(full)
+        return Stdin(text, "file:" + full) if text is not None else None
+
+    def _secret_disclosure(self, value: Value, where: str) -> None:
+        if value.secret_vars:
+            name = value.secret_vars[0]
+            self.add(
+                [
+                    Finding(
+                        "secrets.read",
+                        Impact.CAUTION,
+                        Effect.SECRET,
+                        f"${name}",
+                        f"prints the value of the secret variable {name} ({where})",
+                    )
+                ]
+            )

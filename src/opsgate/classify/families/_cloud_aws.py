@@ -1,0 +1,122 @@
+"""aws: services, operations, S3, and what prints credentials."""
+
+from __future__ import annotations
+
+import re
+
+from opsgate.classify._command import Command, Context
+from opsgate.classify.families._cloud_common import (
+    _ENV_SECRET,
+    _LOCAL,
+    _READ,
+    _REMOTE,
+    _SECRET,
+    _UNKNOWN,
+    _WRITE,
+    Rule,
+    _finding,
+    _names,
+    _resource_names,
+    _s3_rule,
+    _verb_rule,
+)
+from opsgate.models import Effect, Finding, Impact
+
+__all__ = ["_aws", "_reveals_env"]
+
+# aws: operations that disclose secrets or credentials.
+_AWS_SECRET_OPS = frozenset(
+    _names(
+        "get-secret-value batch-get-secret-value decrypt generate-data-key "
+        "generate-data-key-pair assume-role assume-role-with-saml assume-role-with-web-identity "
+        "get-session-token get-federation-token create-access-key get-login-password "
+        "get-authorization-token get-token generate-db-auth-token get-password-data "
+        "get-instance-access-details create-login-profile create-service-specific-credential "
+        "export-credentials get-credentials-for-identity get-role-credentials get-open-id-token "
+        "generate-presigned-url presign"
+    )
+)
+# Reads whose default output includes a function's or container's environment
+# values (where API keys and database passwords live), unless --query selects
+# something narrower.
+_AWS_ENV_OPS = frozenset(
+    _names(
+        "lambda:get-function-configuration lambda:get-function ecs:describe-task-definition "
+        "batch:describe-job-definitions apprunner:describe-service amplify:get-app "
+        "amplify:get-branch amplify:list-branches elasticbeanstalk:describe-configuration-settings "
+        "codebuild:batch-get-projects lightsail:get-container-services "
+        "sagemaker:describe-training-job"
+    )
+)
+_WHOLE_OBJECTS = frozenset(
+    _names(
+        "configuration taskdefinition containerdefinitions function service app branch branches "
+        "jobdefinitions projects configurationsettings optionsettings containerservices"
+    )
+)
+
+
+def _reveals_env(query: str | None) -> bool:
+    """True unless a --query/--format projection visibly leaves environment values out."""
+    if not query:
+        return True
+    if re.search(r"env|secret|@|\*", query, re.IGNORECASE):
+        return True
+    last = re.sub(r"[\[\]\d]", "", query.rsplit(".", 1)[-1]).lower()
+    return last in _WHOLE_OBJECTS
+
+
+# Operations with a write-like prefix that only read.
+_AWS_READ_OPS = frozenset(_names("start-query get-query-results decode-authorization-message"))
+_AWS_VALUED = _names(
+    "--profile --region --output --query --endpoint-url --color --ca-bundle "
+    "--cli-read-timeout --cli-connect-timeout --cli-binary-format"
+)
+
+
+def _aws(cmd: Command, ctx: Context) -> list[Finding]:
+    words = [a.value for a in cmd.positionals(_AWS_VALUED)]
+    service = words[0] if words else ""
+    op = words[1] if len(words) > 1 else ""
+    profile = (
+        cmd.option("--profile") or cmd.env.get("AWS_PROFILE") or cmd.env.get("AWS_DEFAULT_PROFILE")
+    )
+    target = f"aws profile {profile}" if profile else "aws (default profile)"
+    names = [profile, *_resource_names(cmd)]
+    evidence = f"aws {service} {op}".strip()
+    rule = _aws_rule(cmd, service, op, words[2:])
+    if rule is _SECRET and _verb_rule(op) is _WRITE:
+        # Creates a credential and prints it: both a write and a disclosure.
+        return [
+            _finding(ctx, _WRITE, evidence, target, names),
+            _finding(ctx, rule, evidence, target, names),
+        ]
+    return [_finding(ctx, rule, evidence, target, names)]
+
+
+def _aws_rule(cmd: Command, service: str, op: str, rest: list[str]) -> Rule:
+    if service == "s3":
+        return _s3_rule(cmd, op, rest, "s3://")
+    if service == "configure":
+        key = rest[0] if rest else ""
+        if op in ("get", "export-credentials") and (
+            "secret" in key or "token" in key or op != "get"
+        ):
+            return _SECRET
+        return _READ if op in ("get", "list", "list-profiles") else _LOCAL
+    if op in _AWS_SECRET_OPS:
+        return _SECRET
+    if f"{service}:{op}" in _AWS_ENV_OPS and _reveals_env(cmd.option("--query")):
+        return _ENV_SECRET
+    if op in ("get-parameter", "get-parameters", "get-parameters-by-path", "get-parameter-history"):
+        return _SECRET if cmd.has("--with-decryption") else _READ
+    if op in ("start-session", "execute-command") and not cmd.option("--command"):
+        return _REMOTE
+    if op in _AWS_READ_OPS or op == "help" or not op:
+        return _READ
+    rule = _verb_rule(op)
+    if rule is None:
+        return _UNKNOWN
+    if rule.effect is Effect.WRITE and cmd.has("--dry-run"):
+        return Rule(Effect.READ, Impact.SAFE, "cloud.read", "--dry-run only checks permissions")
+    return rule

@@ -1,0 +1,272 @@
+"""docker, podman and nerdctl subcommands, and compose."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import replace
+
+from opsgate.classify._command import Command, Context
+from opsgate.classify.families._containers_engine import (
+    Engine,
+    _engine_of,
+    _finding,
+    _positionals,
+    _split,
+)
+from opsgate.classify.families._containers_tables import (
+    _ALIASES,
+    _C,
+    _COMPOSE,
+    _COMPOSE_VALUED,
+    _CREDENTIAL_DIRS,
+    _D,
+    _DOCKER,
+    _ESCAPE_FLAGS,
+    _ESCAPE_MOUNTS,
+    _GLOBAL_VALUED,
+    _GROUPS,
+    _INTERACTIVE,
+    _NO_VALUE_T,
+    _PODMAN,
+    _PODMAN_ALIASES,
+    _REVEALS_ENV,
+    _RUN_VALUED,
+    _UNKNOWN,
+    Rule,
+    Scope,
+    _engine,
+    _infra,
+    _names,
+    _read,
+)
+from opsgate.models import Effect, Finding
+
+__all__ = ["_compose_cli", "_docker", "_exec"]
+
+# Verbs whose targets are container names: their names are environment evidence.
+_NAMED = frozenset(_names("containers.lifecycle containers.remove"))
+_EXEC_VALUED = frozenset(_names("-e --env --env-file -u --user -w --workdir --detach-keys --index"))
+_IMAGE_REF = re.compile(r"[:/@]")
+
+
+def _docker(cmd: Command, ctx: Context) -> list[Finding]:
+    args = list(cmd.words)
+    i = _split(args, 0, _GLOBAL_VALUED)
+    if i >= len(args):
+        return [_finding(_read("shows help"), _engine_of(cmd, ctx, []), cmd.name)]
+    head = replace(cmd, args=cmd.args[:i])  # global options name the daemon
+    group = args[i]
+    if group == "compose":
+        return _compose(cmd, ctx, args, i + 1)
+    if group in _GROUPS:
+        j = _split(args, i + 1, _RUN_VALUED)
+        key = (group, args[j] if j < len(args) else "")
+    else:
+        j, key = i, ("", group)
+    key = _ALIASES.get(key, key)
+    if cmd.name == "podman" and key not in _DOCKER:
+        key = _PODMAN_ALIASES.get(key, key)
+    verb = key[1]
+    rest = args[j + 1 :]
+    evidence = " ".join([cmd.name, *[k for k in key if k]])
+    if verb == "exec" and key[0] in ("", "container"):
+        return _exec(cmd, head, ctx, rest, "docker exec", evidence)
+    table = _PODMAN if cmd.name == "podman" and key in _PODMAN else _DOCKER
+    rule = table.get(key, _UNKNOWN)
+    valued = _RUN_VALUED - {"-t"} if verb in _NO_VALUE_T else _RUN_VALUED
+    targets = _positionals(rest, valued)
+    names = targets if rule.category in _NAMED else []
+    engine = _engine_of(head, ctx, names)
+    # The verb's own options end where a run's image (and its command) starts.
+    end = j + 1 + (_split(rest, 0, valued) if verb in _NO_VALUE_T else len(rest))
+    opts = replace(cmd, args=cmd.args[j + 1 : end])
+    rule = _refine(opts, key, rule, targets)
+    if verb == "run" and rule.scope == Scope.ENGINE:
+        return _run(opts, ctx, rest, engine, evidence)
+    return [_finding(rule, engine, evidence)]
+
+
+def _refine(cmd: Command, key: tuple[str, str], rule: Rule, targets: list[str]) -> Rule:
+    """Flags and arguments that change a verb's class."""
+    verb = key[1]
+    if verb in ("build", "bake") and (
+        cmd.has("--push") or "type=registry" in (cmd.option("--output", "-o") or "")
+    ):
+        return _infra(_C, "builds and publishes an image", "registry.publish")
+    if verb in ("rm", "rmi", "stop", "kill") and key[0] in ("", "container", "image"):
+        if verb == "rm" and cmd.has("-v", "--volumes"):
+            return _infra(_D, "removes containers and their anonymous volumes", "containers.delete")
+        if cmd.has("-a", "--all") or not all(a.static for a in cmd.args):
+            # Every container or image on the engine, other projects' included.
+            return _infra(
+                _C if verb != "rm" else _D,
+                f"{verb} of every container or image on the engine",
+                "containers.remove",
+            )
+    if key == ("image", "prune") and cmd.has("-a", "--all"):
+        return _infra(
+            _D, "removes every unused image, other projects' included", "containers.delete"
+        )
+    if verb == "inspect" and key[0] in ("", "container"):
+        return _inspect_rule(cmd, targets, rule)
+    if verb == "cp":
+        into = len(targets) >= 2 and ":" in targets[1] and not targets[1].startswith(("/", "."))
+        return _engine(_C, "writes files into a container") if into else rule
+    return rule
+
+
+def _inspect_rule(cmd: Command, targets: list[str], rule: Rule) -> Rule:
+    template = cmd.option("-f", "--format")
+    secret = Rule(
+        Scope.SECRET, _C, "secrets.read", "prints a container's environment, secrets included"
+    )
+    if template is not None:
+        return secret if _REVEALS_ENV.search(template) else rule
+    if cmd.option("--type") in ("image", "volume", "network") or (
+        targets and all(_IMAGE_REF.search(t) for t in targets)
+    ):
+        return rule
+    # The full JSON of a container includes Config.Env in clear.
+    return secret
+
+
+def _run(
+    cmd: Command, ctx: Context, rest: list[str], engine: Engine, evidence: str
+) -> list[Finding]:
+    """``docker run``: the container's own command is its business, unless the
+    container is handed the host (privileged, host namespaces, host paths) or
+    credentials, or a host directory it could change."""
+    mounts = cmd.options("-v", "--volume") + [
+        part.split("=", 1)[1]
+        for m in cmd.options("--mount")
+        for part in m.split(",")
+        if part.startswith(("source=", "src="))
+    ]
+    sources = [m.split(":", 1)[0] for m in mounts]
+    flags = [
+        (flag, want)
+        for flag, want in _ESCAPE_FLAGS
+        if cmd.has(flag) and (want is None or want in cmd.options(flag))
+    ]
+    net_host = "host" in cmd.options("--net", "--network") and cmd.has("-it", "-i", "-t")
+    escapes = [s for s in sources if _ESCAPE_MOUNTS.match(s) and not _in_workspace(s, ctx, cmd)]
+    if any(_CREDENTIAL_DIRS.search(s) for s in sources):
+        rule = Rule(
+            Scope.UNKNOWN,
+            _C,
+            "secrets.read",
+            "mounts credentials into a container; what it does with them can't be seen",
+        )
+        return [_finding(rule, engine, evidence)]
+    if flags or escapes or net_host:
+        why = ", ".join([f for f, _ in flags] + escapes + (["--network=host"] if net_host else []))
+        rule = _infra(_C, f"hands the container the host ({why})", "containers.host_escape")
+        return [_finding(rule, engine, evidence)]
+    found = [_finding(_DOCKER[("", "run")], engine, evidence)]
+    image_at = _split(rest, 0, _RUN_VALUED - {"-t"})
+    inner = rest[image_at + 1 :]
+    host_dirs = [s for s in sources if s.startswith(("/", ".", "$", "~"))]
+    # The command can change the mounted project directory: judge it as local work.
+    # Whatever the container is, what it prints (``env``) reaches the agent.
+    return found + _inner(
+        ctx, inner, "docker run", cmd.cwd, keep_all=bool(host_dirs) and not engine.remote
+    )
+
+
+def _inner(
+    ctx: Context, inner: list[str], via: str, cwd: str | None, *, keep_all: bool
+) -> list[Finding]:
+    """Findings of a container's own command: all of them, or only the secrets it
+    would print (``printenv``, ``env``, ``cat .env``) when its writes stay inside it."""
+    if not inner:
+        return []
+    nested = ctx.classify_shell(shlex.join(inner), via=via, cwd=cwd)
+    return [f for f in nested if keep_all or f.effect is Effect.SECRET]
+
+
+def _in_workspace(source: str, ctx: Context, cmd: Command) -> bool:
+    """A bind mount of the project (or a scratch directory) is the project's own business."""
+    from opsgate.classify.paths import Workspace, Zone
+
+    ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
+    full = ws.expand(source, cmd.cwd)
+    if full is None:
+        return False
+    return ws.zone(full) in (Zone.PROJECT_ROOT, Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP)
+
+
+def _exec(
+    cmd: Command, head: Command, ctx: Context, rest: list[str], via: str, evidence: str
+) -> list[Finding]:
+    """``docker exec [OPTS] CONTAINER CMD…``: CMD is a script run in the container."""
+    at = _split(rest, 0, _EXEC_VALUED)
+    container = rest[at] if at < len(rest) else "container"
+    inner = rest[at + 1 :]
+    engine = _engine_of(head, ctx, [container])
+    seen = _finding(_read("runs a command in a container"), engine, evidence)
+    unknown = Rule(Scope.UNKNOWN, _C, "containers.exec", "")
+    if not inner or (len(inner) == 1 and inner[0].rsplit("/", 1)[-1] in _INTERACTIVE):
+        return [
+            seen,
+            _finding(
+                unknown,
+                engine,
+                evidence,
+                "opens an interactive shell; what runs in it can't be seen",
+            ),
+        ]
+    script = shlex.join(inner)
+    opts = replace(cmd, args=tuple(a for a in cmd.args if a.value in rest[:at]))
+    if cmd.stdin is not None and opts.has("-i", "--interactive"):
+        if cmd.stdin.text is None:
+            return [
+                seen,
+                _finding(
+                    unknown, engine, evidence, "feeds data produced at run time into the container"
+                ),
+            ]
+        script = f"{script} <<'OPSGATE_STDIN_EOF'\n{cmd.stdin.text}\nOPSGATE_STDIN_EOF"
+    remote = container if not engine.remote else f"{engine.target}/{container}"
+    return [seen, *ctx.classify_shell(script, via=via, remote=remote)]
+
+
+def _compose(cmd: Command, ctx: Context, args: list[str], start: int) -> list[Finding]:
+    i = _split(args, start, _COMPOSE_VALUED)
+    verb = args[i] if i < len(args) else ""
+    rest = args[i + 1 :]
+    evidence = f"{cmd.name} compose {verb}".replace("-compose compose", "-compose")
+    head, cmd = replace(cmd, args=cmd.args[:i]), replace(cmd, args=cmd.args[i + 1 :])
+    # The compose files and project name are the stack's names.
+    names = head.options("-f", "--file", "-p", "--project-name") + [
+        cmd.env[k] for k in ("COMPOSE_FILE", "COMPOSE_PROJECT_NAME") if k in cmd.env
+    ]
+    if verb == "exec":
+        return _exec(cmd, head, ctx, rest, "docker compose exec", evidence)
+    inner: list[str] = []
+    if verb == "run":  # ``run [OPTS] SERVICE CMD…``: CMD's output reaches the agent
+        at = _split(rest, 0, _COMPOSE_RUN_VALUED)
+        inner = rest[at + 1 :]
+    rule = _COMPOSE.get(verb, _UNKNOWN)
+    if verb in ("down", "rm") and cmd.has("-v", "--volumes"):
+        rule = _infra(_D, "removes the stack's volumes and the data in them", "containers.delete")
+    if verb in ("config", "convert") and cmd.has(
+        *_names("--services --volumes --profiles --images --hash -q --quiet --networks")
+    ):
+        rule = _read("lists names from the compose file")
+    if verb in ("build", "up") and cmd.has("--push"):
+        rule = _infra(_C, "builds and publishes images", "registry.publish")
+    found = [_finding(rule, _engine_of(head, ctx, names), evidence)]
+    return found + _inner(ctx, inner, "docker compose run", cmd.cwd, keep_all=False)
+
+
+_COMPOSE_RUN_VALUED = frozenset(
+    _names(
+        "-e --env --env-from-file -l --label --name -p --publish -u --user -v --volume "
+        "-w --workdir --entrypoint --pull --cap-add --cap-drop"
+    )
+)
+
+
+def _compose_cli(cmd: Command, ctx: Context) -> list[Finding]:
+    return _compose(cmd, ctx, list(cmd.words), 0)

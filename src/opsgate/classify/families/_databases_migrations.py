@@ -1,0 +1,274 @@
+"""Migration tools and frameworks: Rails, Prisma, Knex, Alembic, Flyway, Django …"""
+
+from __future__ import annotations
+
+import re
+
+from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify.families._databases_conn import (
+    _C,
+    _D,
+    _DROP,
+    _MIGRATE,
+    _R,
+    _READ,
+    _RESET,
+    _REVERT,
+    _S,
+    _U,
+    _UNSEEN,
+    _W,
+    _bind,
+    _interactive,
+    _locate,
+    _payloads,
+    _Rule,
+    _rule,
+    _sql,
+)
+from opsgate.models import Environment, Finding
+
+__all__ = [
+    "_ALEMBIC",
+    "_DBMATE",
+    "_DIESEL",
+    "_FLYWAY",
+    "_GOOSE",
+    "_KNEX",
+    "_LIQUIBASE",
+    "_MIGRATE_GO",
+    "_PRISMA",
+    "_SEQUELIZE",
+    "_TYPEORM",
+    "_rails",
+    "_task_tool",
+    "classify_django_manage",
+]
+
+
+def _task_tool(
+    table: dict[str, _Rule],
+    env_flags: tuple[str, ...] = ("--env", "-e"),
+    url_flags: tuple[str, ...] = ("--url", "-url", "-database", "--database-url"),
+    depth: int = 1,
+    default: _Rule | None = None,
+) -> Handler:
+    """Tools driven by a task word (``db:migrate``, ``migrate reset``, ``upgrade``)."""
+
+    def handle(cmd: Command, ctx: Context) -> list[Finding]:
+        words = [
+            w for w in (a.value for a in cmd.positionals(env_flags + url_flags)) if "=" not in w
+        ]
+        urls = [w.split("=", 1)[1] for w in cmd.words if w.startswith(("-url=", "--url="))]
+        named = [*cmd.options(*url_flags), *urls, *cmd.options(*env_flags)]
+        named += [w.split("=", 1)[1] for w in cmd.words if re.match(r"[A-Z_]+_ENV=", w)]
+        found = []
+        for i in range(len(words)):
+            key = " ".join(words[i : i + depth])
+            rule = table.get(key) or table.get(words[i])
+            if rule is not None:
+                rule = _adjust(cmd, key, rule)
+                found.append(_rule(rule, cmd.text))
+        if not found and default is not None and words:
+            found = [_rule(default, cmd.text)]
+        return _bind(found, _locate(cmd, ctx, named)) if found else []
+
+    return handle
+
+
+def _adjust(cmd: Command, key: str, rule: _Rule) -> _Rule:
+    """Flags that turn a write into a loss or a preview."""
+    if key == "db push" and cmd.has("--accept-data-loss", "--force-reset"):
+        return ("database.reset", _D, _W, "pushes a schema that drops data")
+    if cmd.has("--sql", "--dry-run", "--dryRun") and rule[2] is _W:
+        return ("database.read", _S, _R, "prints the SQL without running it")
+    return rule
+
+
+def _tasks(spec: dict[_Rule, str]) -> dict[str, _Rule]:
+    """Names are space-separated, or comma-separated when they are two words."""
+    return {
+        name.strip(): rule
+        for rule, names in spec.items()
+        for name in (names.split(",") if "," in names else names.split())
+        if name.strip()
+    }
+
+
+_RAILS = _tasks(
+    {
+        _READ: "db:version db:migrate:status db:abort_if_pending_migrations db:schema:dump "
+        "db:structure:dump db:schema:cache:dump",
+        _MIGRATE: "db:migrate db:migrate:up db:create db:seed db:setup db:prepare "
+        "db:schema:cache:clear db:encryption:init",
+        _REVERT: "db:rollback db:migrate:down db:migrate:redo",
+        _DROP: "db:drop db:drop:all db:purge db:purge:all",
+        _RESET: "db:reset db:schema:load db:structure:load db:truncate_all db:fixtures:load "
+        "db:migrate:reset db:test:load_schema",
+    }
+)
+
+
+_PRISMA = _tasks(
+    {
+        _READ: "migrate status, migrate diff, db pull",
+        _MIGRATE: "migrate deploy, migrate dev, migrate resolve, db push, db seed",
+        _RESET: "migrate reset,",
+        _UNSEEN: "db execute,",
+    }
+)
+
+
+_KNEX = _tasks(
+    {
+        _READ: "migrate:status migrate:list migrate:currentVersion",
+        _MIGRATE: "migrate:latest migrate:up seed:run",
+        _REVERT: "migrate:rollback migrate:down migrate:unlock",
+    }
+)
+
+
+_SEQUELIZE = _tasks(
+    {
+        _READ: "db:migrate:status",
+        _MIGRATE: "db:migrate db:seed db:seed:all db:create",
+        _REVERT: "db:migrate:undo db:migrate:undo:all db:seed:undo db:seed:undo:all",
+        _DROP: "db:drop",
+    }
+)
+
+
+_TYPEORM = _tasks(
+    {
+        _READ: "schema:log migration:show",
+        _MIGRATE: "migration:run cache:clear",
+        _REVERT: "migration:revert schema:sync",
+        _DROP: "schema:drop",
+        _UNSEEN: "query",
+    }
+)
+
+
+_ALEMBIC = _tasks(
+    {
+        _READ: "current history heads branches show check",
+        _MIGRATE: "upgrade stamp",
+        _REVERT: "downgrade",
+    }
+)
+
+
+_FLYWAY = _tasks(
+    {_READ: "info validate", _MIGRATE: "migrate repair baseline", _REVERT: "undo", _DROP: "clean"}
+)
+
+
+_LIQUIBASE = _tasks(
+    {
+        _READ: "status history diff validate update-sql updateSQL rollback-sql rollbackSQL "
+        "diff-changelog diffChangeLog",
+        _MIGRATE: "update update-count updateCount update-to-tag updateToTag changelog-sync "
+        "changelogSync tag",
+        _REVERT: "rollback rollback-count rollbackCount rollback-to-date rollbackToDate "
+        "future-rollback-sql",
+        _DROP: "drop-all dropAll",
+    }
+)
+
+
+_GOOSE = _tasks(
+    {
+        _READ: "status version validate",
+        _MIGRATE: "up up-by-one up-to fix",
+        _REVERT: "down down-to redo reset",
+    }
+)
+
+
+_MIGRATE_GO = _tasks({_READ: "version", _MIGRATE: "up goto force", _REVERT: "down", _DROP: "drop"})
+
+
+_DBMATE = _tasks(
+    {_READ: "status dump", _MIGRATE: "up migrate create", _REVERT: "down rollback", _DROP: "drop"}
+)
+
+
+_DIESEL = _tasks(
+    {
+        _READ: "migration list, print-schema",
+        _MIGRATE: "migration run, database setup",
+        _REVERT: "migration revert, migration redo",
+        _RESET: "database reset,",
+        _DROP: "database drop,",
+    }
+)
+
+
+def _rails(cmd: Command, ctx: Context) -> list[Finding]:
+    words = [a.value for a in cmd.positionals(("-e", "--environment"))]
+    if words[:1] in (["dbconsole"], ["db"]):
+        found = _payloads(cmd, ctx, _sql(None, ctx), (), ()) or _interactive(cmd)
+        return _bind(found, _locate(cmd, ctx, cmd.options("-e", "--environment")))
+    if words[:1] in (["runner"], ["console"], ["c"], ["r"]):
+        why = "runs application code against the database"
+        return _bind(
+            [_rule(("database.unknown", _C, _U, why), cmd.text)],
+            _locate(cmd, ctx, cmd.options("-e", "--environment")),
+        )
+    return _task_tool(_RAILS, env_flags=("-e", "--environment"))(cmd, ctx)
+
+
+# --- Django -------------------------------------------------------------------
+
+_DJANGO = _tasks(
+    {
+        _READ: "sqlflush sqlmigrate sqlsequencereset dumpdata inspectdb showmigrations",
+        _MIGRATE: "migrate loaddata createsuperuser changepassword clearsessions createcachetable "
+        "remove_stale_contenttypes",
+        ("database.delete_all", _D, _W, "deletes every row of every table"): "flush reset_db",
+        ("database.unknown", _C, _U, "runs Python against the database"): "shell shell_plus",
+    }
+)
+
+
+_DJANGO_LOCAL = frozenset(
+    (
+        "test", "runserver", "check", "makemigrations", "collectstatic", "startapp",
+        "startproject", "compilemessages", "makemessages", "squashmigrations", "help",
+        "version",
+    )
+)  # fmt: skip
+
+
+def classify_django_manage(cmd: Command, ctx: Context) -> list[Finding]:
+    """``python manage.py SUB …`` / ``django-admin SUB …`` (also ``./manage.py``)."""
+    words = list(cmd.words)
+    start = next((i + 1 for i, w in enumerate(words) if w.endswith("manage.py")), None)
+    if start is None:
+        start = 0 if cmd.name in ("manage.py", "django-admin") else len(words)
+    rest = [w for w in words[start:] if not w.startswith("-")]
+    sub = rest[0] if rest else ""
+    named = [*cmd.options("--settings"), *cmd.options("--database")]
+    where = _locate(cmd, ctx, [])
+    if named:
+        where = (
+            where[0],
+            *(
+                _locate(Command(cmd.name, (), "", {"DJANGO_SETTINGS_MODULE": named[0]}), ctx, [])[
+                    1:
+                ]
+            ),
+        )
+    if sub == "dbshell":
+        found = _payloads(cmd, ctx, _sql(None, ctx), (), ()) or _interactive(cmd)
+        return _bind(found, where)
+    rule = _DJANGO.get(sub)
+    if sub == "migrate" and (cmd.has("--plan", "--check") or "--help" in words):
+        rule = _READ
+    elif sub == "migrate" and "zero" in rest[1:]:
+        rule = _REVERT
+    if rule is None:
+        if sub in _DJANGO_LOCAL or not sub or where[1] is None or where[1] <= Environment.LOCAL:
+            return []
+        rule = ("database.unknown", _C, _U, f"custom command {sub} with {where[2]}")
+    return _bind([_rule(rule, cmd.text)], where)

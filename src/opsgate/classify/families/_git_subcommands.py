@@ -1,0 +1,336 @@
+"""git subcommands: pushes, history rewrites, discarded work, and options that run commands."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify.families._git_common import _write, is_protected_branch
+from opsgate.classify.paths import is_secret_path
+from opsgate.models import Effect, Environment, Finding, Impact
+
+__all__ = ["_SUBCOMMANDS", "_exec_config", "_rewrite"]
+
+# Config keys whose value git executes as a shell command.
+_EXEC_KEYS = (
+    "alias.*",
+    "core.pager",
+    "core.editor",
+    "core.sshcommand",
+    "core.fsmonitor",
+    "core.hookspath",
+    "credential.helper",
+    "diff.external",
+    "diff.*.command",
+    "gpg.program",
+    "sequence.editor",
+    "filter.*.clean",
+    "filter.*.smudge",
+    "filter.*.process",
+    "pager.*",
+    "merge.*.driver",
+    "uploadpack.packobjectshook",
+    "ssh.variant",
+)
+
+
+def _exec_config(cmd: Command, ctx: Context, key: str, value: str) -> list[Finding]:
+    """A config value git will run: classify it as the command it is."""
+    if not any(fnmatch.fnmatchcase(key, p) for p in _EXEC_KEYS):
+        return []
+    if key.startswith("alias.") and not value.startswith("!"):
+        return []
+    script = value[1:] if value.startswith("!") else value
+    found = ctx.classify_shell(script, via=f"git config {key}")
+    if key.startswith(("core.hookspath", "core.fsmonitor", "credential.helper")):
+        found.append(
+            _write(
+                cmd, "vcs.config_exec", f"sets {key}, which git runs as a program", Impact.CAUTION
+            )
+        )
+    return found
+
+
+def _push(cmd: Command, ctx: Context) -> list[Finding]:
+    valued = ("--repo", "-o", "--push-option", "--receive-pack", "--exec")
+    ops = [a.value for a in cmd.positionals(valued)]
+    refspecs = ops[1:]
+    remote = ops[0] if ops else "origin"
+    target = f"git remote {remote}"
+    if cmd.has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"):
+        reason = "force-pushes, overwriting remote history"
+        return [_write(cmd, "vcs.force_push", reason, target=target)]
+    if cmd.has("-d", "--delete", "--prune"):
+        reason = "deletes branches or tags on the remote"
+        return [_write(cmd, "vcs.push_delete", reason, target=target)]
+    if cmd.has("--all", "--tags") and not refspecs and cmd.has("--all"):
+        refspecs = ["main"]
+    if not refspecs:
+        branch = ctx.git_branch(cmd.cwd)
+        refspecs = [branch] if branch else ["HEAD"]
+    for spec in refspecs:
+        gated = _push_refspec(cmd, ctx, spec, remote)
+        if gated is not None:
+            return gated
+    return [
+        Finding(
+            "vcs.push",
+            Impact.SAFE,
+            Effect.LOCAL,
+            cmd.text,
+            f"pushes {', '.join(refspecs)} (a feature branch)",
+            f"git remote {remote} branch {refspecs[-1].rpartition(':')[2]}",
+            Environment.LOCAL,
+            "feature branch",
+        )
+    ]
+
+
+def _push_refspec(cmd: Command, ctx: Context, spec: str, remote: str) -> list[Finding] | None:
+    """A force (``+src``), delete (``:dst``) or protected-branch refspec; None otherwise."""
+    target = f"git remote {remote}"
+    if spec.startswith("+"):
+        reason = f"force-pushes {spec[1:]} (+ refspec)"
+        return [_write(cmd, "vcs.force_push", reason, target=target)]
+    src, sep, dst = spec.partition(":")
+    if sep and not src:
+        return [_write(cmd, "vcs.push_delete", f"deletes {dst} on the remote", target=target)]
+    dest = dst if sep else src
+    if dest == "HEAD":
+        dest = ctx.git_branch(cmd.cwd) or "HEAD"
+    if dest == "HEAD" or "*" in dest or is_protected_branch(dest):
+        what = "an unknown branch" if dest == "HEAD" else f"the protected branch {dest}"
+        target = f"git remote {remote} branch {dest}"
+        return [
+            _write(cmd, "vcs.push_protected", f"pushes to {what}", Impact.CAUTION, target=target)
+        ]
+    return None
+
+
+def _reset(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--hard", "--merge", "--keep"):
+        return [_write(cmd, "vcs.discard", "git reset --hard discards uncommitted changes")]
+    return []
+
+
+def _clean(cmd: Command, ctx: Context) -> list[Finding]:
+    # Without -f git refuses, unless clean.requireForce is false somewhere: don't rely on it.
+    if cmd.has("-n", "--dry-run"):
+        return []
+    return [_write(cmd, "vcs.discard", "git clean deletes untracked (or ignored) files")]
+
+
+def _checkout(cmd: Command, ctx: Context) -> list[Finding]:
+    words = cmd.words
+    if cmd.has("-f", "--force") or "--" in words or "." in words:
+        return [_write(cmd, "vcs.discard", "git checkout of paths discards uncommitted changes")]
+    if cmd.has("--orphan", "-B"):
+        return [_write(cmd, "vcs.history_rewrite", "resets or orphans a branch", Impact.CAUTION)]
+    return []
+
+
+def _restore(cmd: Command, ctx: Context) -> list[Finding]:
+    staged_only = cmd.has("--staged", "-S") and not cmd.has("--worktree", "-W")
+    if staged_only and not cmd.option("--source", "-s"):
+        return []
+    return [_write(cmd, "vcs.discard", "git restore discards changes in the working tree")]
+
+
+def _branch(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-D", "-M", "-C", "-f", "--force") or (
+        cmd.has("-d", "--delete") and cmd.has("--force", "-f")
+    ):
+        return [_write(cmd, "vcs.branch_delete", "deletes or overwrites a branch by force")]
+    if cmd.has("-d", "--delete", "-m", "--move"):
+        names = [a.value for a in cmd.positionals()]
+        if any(is_protected_branch(n) for n in names):
+            return [_write(cmd, "vcs.branch_delete", "deletes or renames a protected branch")]
+    return []
+
+
+def _stash(cmd: Command, ctx: Context) -> list[Finding]:
+    sub = cmd.words[:1]
+    if sub and sub[0] in ("drop", "clear"):
+        return [_write(cmd, "vcs.discard", f"git stash {sub[0]} deletes stashed work")]
+    return []
+
+
+def _rebase(cmd: Command, ctx: Context) -> list[Finding]:
+    ran = _runs_command(("-x", "--exec"))(cmd, ctx)
+    if ran:
+        return [*ran, _write(cmd, "vcs.history_rewrite", "rewrites commit history")]
+    if cmd.has("--abort", "--continue", "--skip", "--quit", "--edit-todo", "--show-current-patch"):
+        return []
+    branch = ctx.git_branch(cmd.cwd)
+    if (
+        cmd.has("-i", "--interactive", "--onto", "--root", "-x", "--exec", "--autosquash")
+        or "GIT_SEQUENCE_EDITOR" in cmd.env
+        or (branch is not None and is_protected_branch(branch))
+    ):
+        return [_write(cmd, "vcs.history_rewrite", "rewrites commit history")]
+    return []
+
+
+def _rewrite(cmd: Command, ctx: Context) -> list[Finding]:
+    return [_write(cmd, "vcs.history_rewrite", f"{cmd.name} rewrites repository history")]
+
+
+def _reflog(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.words[:1] in (("expire",), ("delete",)):
+        return [_write(cmd, "vcs.history_rewrite", "expires reflog entries (loses recovery)")]
+    return []
+
+
+def _gc(cmd: Command, ctx: Context) -> list[Finding]:
+    prune = cmd.option("--prune")
+    if prune in ("now", "all") or cmd.name == "git prune":
+        return [_write(cmd, "vcs.history_rewrite", "prunes unreachable objects now")]
+    return []
+
+
+def _update_ref(cmd: Command, ctx: Context) -> list[Finding]:
+    return [_write(cmd, "vcs.history_rewrite", "moves or deletes a ref directly")]
+
+
+def _worktree(cmd: Command, ctx: Context) -> list[Finding]:
+    sub = cmd.words[:1]
+    if sub == ("remove",) and cmd.has("-f", "--force"):
+        return [_write(cmd, "vcs.discard", "removes a worktree with its uncommitted changes")]
+    if sub == ("prune",):
+        return []
+    return []
+
+
+def _config(cmd: Command, ctx: Context) -> list[Finding]:
+    ops = [a.value for a in cmd.positionals(("-f", "--file", "--type", "--default"))]
+    if len(ops) >= 2:
+        return _exec_config(cmd, ctx, ops[0].lower(), ops[1])
+    return []
+
+
+def _show(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git show REV:.env`` prints a secret file from history."""
+    for arg in cmd.positionals():
+        _, sep, path = arg.value.partition(":")
+        if sep and path and is_secret_path(path):
+            return [
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    cmd.text,
+                    f"prints {path} from git history, which holds credentials",
+                )
+            ]
+    return []
+
+
+def _runs_command(option_names: tuple[str, ...], *, positional: bool = False) -> Handler:
+    """Subcommands that run a shell command given as an option or as the remaining words:
+    ``bisect run CMD``, ``difftool -x CMD``, ``submodule foreach CMD``, ``rebase -x CMD``."""
+
+    def handler(cmd: Command, ctx: Context) -> list[Finding]:
+        out: list[Finding] = []
+        for value in cmd.options(*option_names):
+            out += ctx.classify_shell(value, via=cmd.name)
+        if positional:
+            words = [a.value for a in cmd.args]
+            for marker in ("run", "foreach"):
+                if marker in words:
+                    rest = [w for w in words[words.index(marker) + 1 :] if w != "--recursive"]
+                    script = rest[0] if len(rest) == 1 else " ".join(_quote(w) for w in rest)
+                    if rest:
+                        # foreach runs inside each submodule: the directory is not ours to know.
+                        cwd = None if marker == "foreach" else cmd.cwd
+                        out += ctx.classify_shell(script, via=cmd.name, cwd=cwd)
+        return out
+
+    return handler
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+def _discard_plumbing(cmd: Command, ctx: Context) -> list[Finding]:
+    """read-tree -u --reset, checkout-index -f: overwrite the working tree."""
+    if cmd.name == "git read-tree" and cmd.has("--reset") and cmd.has("-u"):
+        return [_write(cmd, "vcs.discard", "git read-tree -u --reset overwrites the working tree")]
+    if cmd.name == "git checkout-index" and cmd.has("-f", "--force"):
+        return [_write(cmd, "vcs.discard", "git checkout-index -f overwrites working files")]
+    return []
+
+
+def _rm(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--cached") or cmd.has("-n", "--dry-run"):
+        return []
+    if cmd.has("-f", "--force") and cmd.has("-r"):
+        return [_write(cmd, "vcs.discard", "git rm -rf deletes files and their local changes")]
+    return []
+
+
+def _patch_of_secret(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git log -p -- .env``: the history of a secret file, values included."""
+    if cmd.name == "git log" and not cmd.has("-p", "--patch", "-u"):
+        return []
+    for arg in cmd.after("--") or cmd.positionals():
+        if arg.static and is_secret_path(arg.value):
+            return [
+                Finding(
+                    "secrets.read",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    cmd.text,
+                    f"prints the contents of {arg.value} from git history",
+                )
+            ]
+    return []
+
+
+def _tag(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("-d", "--delete", "-f", "--force"):
+        return [_write(cmd, "vcs.tag_delete", "deletes or moves a tag", Impact.CAUTION)]
+    return []
+
+
+def _switch(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.has("--discard-changes", "-f", "--force", "-C", "--force-create"):
+        return [_write(cmd, "vcs.discard", "switches branches discarding local changes")]
+    return []
+
+
+_SUBCOMMANDS: dict[str, Handler] = {
+    "push": _push,
+    "reset": _reset,
+    "clean": _clean,
+    "checkout": _checkout,
+    "restore": _restore,
+    "branch": _branch,
+    "stash": _stash,
+    "rebase": _rebase,
+    "filter-branch": _rewrite,
+    "filter-repo": _rewrite,
+    "replace": _rewrite,
+    "reflog": _reflog,
+    "gc": _gc,
+    "prune": _gc,
+    "update-ref": _update_ref,
+    "worktree": _worktree,
+    "config": _config,
+    "show": _show,
+    "cat-file": _show,
+    "tag": _tag,
+    "switch": _switch,
+    "bisect": _runs_command((), positional=True),
+    "submodule": _runs_command((), positional=True),
+    "difftool": _runs_command(("-x", "--extcmd")),
+    "mergetool": _runs_command(("--tool-cmd",)),
+    "read-tree": _discard_plumbing,
+    "checkout-index": _discard_plumbing,
+    "rm": _rm,
+    "log": _patch_of_secret,
+    "diff": _patch_of_secret,
+    "whatchanged": _patch_of_secret,
+}

@@ -1,0 +1,233 @@
+"""Terraform and Pulumi, and the rule helpers every IaC tool shares."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from opsgate.classify._command import Command, Context
+from opsgate.models import Effect, Environment, Finding, Impact
+
+__all__ = [
+    "_UNKNOWN",
+    "Rule",
+    "_destroy",
+    "_finding",
+    "_local",
+    "_names",
+    "_pulumi",
+    "_read",
+    "_secret",
+    "_table",
+    "_terraform",
+    "_write",
+]
+
+
+def _names(text: str) -> list[str]:
+    """Table rows written as one space-separated string."""
+    return text.split()
+
+
+class Rule(NamedTuple):
+    effect: Effect
+    impact: Impact
+    category: str
+    reason: str
+
+
+def _read(reason: str) -> Rule:
+    return Rule(Effect.READ, Impact.SAFE, "iac.read", reason)
+
+
+def _local(reason: str) -> Rule:
+    return Rule(Effect.LOCAL, Impact.SAFE, "iac.local", reason)
+
+
+def _write(reason: str) -> Rule:
+    return Rule(Effect.WRITE, Impact.CAUTION, "iac.apply", reason)
+
+
+def _destroy(reason: str) -> Rule:
+    return Rule(Effect.WRITE, Impact.DESTRUCTIVE, "iac.destroy", reason)
+
+
+def _secret(reason: str) -> Rule:
+    return Rule(Effect.SECRET, Impact.CAUTION, "secrets.read", reason)
+
+
+_UNKNOWN = Rule(Effect.UNKNOWN, Impact.CAUTION, "iac.unknown", "unrecognised subcommand")
+
+
+def _table(*rows: tuple[str, Rule]) -> dict[str, Rule]:
+    """``("plan show graph", rule)`` rows → one entry per word."""
+    return {word: rule for words, rule in rows for word in words.split()}
+
+
+_TERRAFORM = _table(
+    (
+        "plan validate graph providers version show state workspace",
+        _read("reads configuration or state"),
+    ),
+    ("init get fmt login logout test metadata", _local("works on files in the project")),
+    (
+        "apply import taint untaint refresh force-unlock",
+        _write("changes real infrastructure or its state"),
+    ),
+    ("destroy", _destroy("destroys every managed resource")),
+    # ``output`` masks sensitive values unless -json/-raw (handled below).
+    ("output", _read("prints outputs, sensitive ones masked")),
+    # The console evaluates any expression against state, sensitive values included.
+    ("console", _secret("can print any state value, sensitive ones included")),
+)
+_TERRAFORM_SUB = {
+    ("state", "list"): _read("lists resources in state"),
+    # state show masks sensitive attributes; state pull prints the raw state.
+    ("state", "show"): _read("shows one resource, sensitive attributes masked"),
+    ("state", "pull"): _secret("prints the raw state, secrets in clear"),
+    ("state", "mv"): _write("edits state"),
+    ("state", "replace-provider"): _write("edits state"),
+    ("state", "rm"): _destroy("drops resources from state"),
+    ("state", "push"): _destroy("overwrites the remote state"),
+    ("workspace", "list"): _read("lists workspaces"),
+    ("workspace", "show"): _read("shows the workspace"),
+    # Selecting a workspace only changes .terraform/environment in the project.
+    ("workspace", "select"): _local("selects a workspace"),
+    ("workspace", "new"): _write("creates a workspace in the backend"),
+    ("workspace", "delete"): _destroy("deletes a workspace and its state"),
+    ("providers", "lock"): _local("updates the provider lock file"),
+    ("providers", "mirror"): _local("downloads providers"),
+    ("show", "-json"): _secret("prints state or plan as JSON, sensitive values in clear"),
+}
+_TF_VALUED = _names(
+    "-var -var-file -target -replace -out -state -backend-config -lock-timeout -parallelism"
+)
+
+
+def _evidence(ctx: Context, names: Iterable[str]) -> tuple[Environment, str] | None:
+    best: tuple[Environment, str] | None = None
+    for name in names:
+        found = ctx.environment_of(name) if name else None
+        if found is not None and (best is None or found[0] > best[0]):
+            best = found
+    return best
+
+
+def _finding(ctx: Context, rule: Rule, evidence: str, target: str, names: Iterable[str]) -> Finding:
+    env = _evidence(ctx, names)
+    return Finding(
+        category=rule.category,
+        impact=rule.impact,
+        effect=rule.effect,
+        evidence=evidence,
+        reason=rule.reason,
+        target=target,
+        environment=env[0] if env else None,
+        env_source=env[1] if env else None,
+    )
+
+
+def _dash_opts(cmd: Command, name: str) -> list[str]:
+    """Values of terraform-style single-dash options: ``-var-file=x`` or ``-var-file x``."""
+    words = cmd.words
+    out = [w.split("=", 1)[1] for w in words if w.startswith(name + "=")]
+    return out + [words[i + 1] for i, w in enumerate(words[:-1]) if w == name]
+
+
+def _project_relative(cmd: Command, ctx: Context) -> str | None:
+    """The working directory inside the project (``envs/prod``): only that part is
+    evidence, because ``/home/dev`` would read as 'development'."""
+    root = ctx.project_dir
+    if cmd.cwd and root and cmd.cwd.startswith(root.rstrip("/") + "/"):
+        return cmd.cwd[len(root.rstrip("/")) + 1 :]
+    return None
+
+
+_UNWRAPS = re.compile(r"nonsensitive|sensitive\s*\(|file\(|templatefile")
+
+
+def _terraform_rule(cmd: Command, words: list[str]) -> Rule:
+    verb = words[0] if words else ""
+    second = words[1] if len(words) > 1 else ""
+    rule = _TERRAFORM_SUB.get((verb, second)) or _TERRAFORM.get(verb, _UNKNOWN)
+    if verb in ("state", "workspace") and (verb, second) not in _TERRAFORM_SUB:
+        rule = _UNKNOWN
+    if verb == "show" and cmd.has("-json"):
+        rule = _TERRAFORM_SUB[("show", "-json")]
+    if verb == "output" and (cmd.has("-json", "-raw") or any(w.startswith("-raw=") for w in words)):
+        rule = _secret("-json/-raw print sensitive outputs in clear")
+    if verb in ("apply", "plan") and cmd.has("-destroy"):
+        rule = _destroy("destroys every managed resource") if verb == "apply" else rule
+    expression = cmd.stdin.text if verb == "console" and cmd.stdin is not None else None
+    if expression is not None and not _UNWRAPS.search(expression):
+        # Console output redacts sensitive values unless the expression unwraps them.
+        rule = _TERRAFORM.get("show", rule)
+    if verb == "init" and cmd.has("-migrate-state", "-force-copy"):
+        rule = _write("migrates state to another backend")
+    return rule
+
+
+def _terraform(cmd: Command, ctx: Context) -> list[Finding]:
+    words = [a.value for a in cmd.positionals(_TF_VALUED)]
+    if cmd.name == "terragrunt":
+        # ``terragrunt run-all apply`` / ``run --all apply`` run terraform's verb.
+        words = [w for w in words if w not in ("run-all", "run")]
+    rule = _terraform_rule(cmd, words)
+    workspace = cmd.env.get("TF_WORKSPACE")
+    if words[:2] == ["workspace", "select"] and len(words) > 2:
+        workspace = words[2]
+    names = [
+        workspace or "",
+        *_dash_opts(cmd, "-var-file"),
+        *_dash_opts(cmd, "-chdir"),
+        *_dash_opts(cmd, "-backend-config"),
+        _project_relative(cmd, ctx) or "",
+    ]
+    target = f"terraform workspace {workspace}" if workspace else "terraform (current workspace)"
+    return [_finding(ctx, rule, " ".join([cmd.name, *words[:2]]), target, names)]
+
+
+_PULUMI = _table(
+    ("preview whoami version about logs org", _read("reads stacks or previews changes")),
+    (
+        "login logout install new plugin convert schema gen-completion",
+        _local("works on this machine"),
+    ),
+    ("config", _local("edits the stack's config file in the project")),
+    ("up update import refresh cancel watch", _write("changes stack resources or state")),
+    ("destroy", _destroy("destroys every resource in the stack")),
+    ("env", _secret("opens an ESC environment, secrets included")),
+)
+_PULUMI_SUB = {
+    **{("stack", v): _read("reads stacks") for v in _names("ls history output export tag graph")},
+    ("stack", "select"): _local("selects a stack"),
+    ("stack", "init"): _write("creates a stack"),
+    ("stack", "rm"): _destroy("removes a stack and its state"),
+    ("stack", "import"): _write("replaces stack state"),
+    ("stack", "rename"): _write("renames a stack"),
+    **{("config", v): _read("reads stack config") for v in ("get", "")},
+    ("state", "delete"): _destroy("deletes resources from state"),
+    **{("env", v): _read("reads ESC environments") for v in _names("ls get version diff")},
+}
+
+
+def _pulumi(cmd: Command, ctx: Context) -> list[Finding]:
+    words = [a.value for a in cmd.positionals(_names("-s --stack -C --cwd --config-file --target"))]
+    verb = words[0] if words else ""
+    second = words[1] if len(words) > 1 else ""
+    rule = _PULUMI_SUB.get((verb, second)) or _PULUMI.get(verb, _UNKNOWN)
+    if verb == "state" and (verb, second) not in _PULUMI_SUB:
+        rule = _write("edits stack state")
+    if verb == "stack" and not second:
+        rule = _read("shows the current stack")
+    if cmd.has("--show-secrets") or (verb, second) == ("env", "open"):
+        rule = _secret("--show-secrets prints secret values")
+    if verb in ("up", "update", "refresh", "destroy") and cmd.has("--preview-only"):
+        rule = _read("preview only")
+    stack = cmd.option("-s", "--stack") or (
+        words[2] if verb == "stack" and len(words) > 2 else None
+    )
+    target = f"pulumi stack {stack}" if stack else "pulumi (current stack)"
+    names = [stack or "", cmd.option("-C", "--cwd") or "", _project_relative(cmd, ctx) or ""]
+    return [_finding(ctx, rule, " ".join(["pulumi", *words[:2]]), target, names)]

@@ -1,0 +1,180 @@
+"""Readers: cat, grep, jq and friends, judged by whether they print a secret file."""
+
+from __future__ import annotations
+
+from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify.families._secrets_common import (
+    _SECRET_PATTERN,
+    _resolve,
+    _secret,
+    secret_operands,
+)
+from opsgate.classify.paths import is_secret_path
+from opsgate.models import Finding
+
+__all__ = ["_READERS", "_reader"]
+
+# Options whose next word is not a file, per reader.
+_READER_VALUED: dict[str, tuple[str, ...]] = {
+    "head": ("-n", "-c", "--lines", "--bytes"),
+    "tail": ("-n", "-c", "--lines", "--bytes", "-s", "--pid"),
+    "grep": (
+        "-e",
+        "-f",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "--include",
+        "--exclude",
+        "--exclude-dir",
+        "--color",
+        "--regexp",
+        "--file",
+        "--max-count",
+        "--context",
+        "--label",
+    ),
+    "rg": (
+        "-e",
+        "-g",
+        "-t",
+        "-T",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "--glob",
+        "--type",
+        "--type-not",
+        "-M",
+        "--max-columns",
+        "-r",
+        "--replace",
+        "-f",
+        "--file",
+        "--max-count",
+    ),
+    "awk": ("-F", "-v", "-f"),
+    "cut": ("-d", "-f", "-c", "-b"),
+    "xxd": ("-l", "-s", "-c", "-g"),
+    "od": ("-A", "-t", "-N", "-j", "-w"),
+    "nl": ("-b", "-s", "-w", "-v", "-i", "-n"),
+    "jq": ("--arg", "--argjson", "-f", "--from-file", "--indent", "--slurpfile", "--rawfile"),
+    "yq": ("-o", "--output-format", "-I", "--indent", "-p", "--input-format"),
+    "strings": ("-n", "-t", "-e"),
+    "bat": ("-l", "--language", "-r", "--line-range", "--style"),
+    "sort": ("-k", "-t", "-o", "-S"),
+    "base64": ("-w",),
+    "hexdump": ("-n", "-s", "-e", "-f"),
+}
+_PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "ack", "awk", "jq", "yq"})
+_READERS = frozenset(
+    {
+        "cat",
+        "less",
+        "more",
+        "head",
+        "tail",
+        "bat",
+        "batcat",
+        "nl",
+        "xxd",
+        "od",
+        "hexdump",
+        "strings",
+        "tac",
+        "view",
+        "base64",
+        "base32",
+        "grep",
+        "egrep",
+        "fgrep",
+        "rg",
+        "ag",
+        "ack",
+        "awk",
+        "gawk",
+        "jq",
+        "yq",
+        "cut",
+        "sort",
+        "uniq",
+        "wc",
+        "diff",
+        "cmp",
+        "file",
+        "md5sum",
+        "sha256sum",
+        "tr",
+        "fold",
+        "iconv",
+        "column",
+        "paste",
+        "pr",
+        "fmt",
+        "dos2unix",
+        "zcat",
+        "gzip",
+        "mcat",
+        "pygmentize",
+        "highlight",
+        "source-highlight",
+        "vim",
+        "vi",
+        "nano",
+        "emacs",
+        "code",
+        "open",
+        "xdg-open",
+        "look",
+        "expand",
+        "unexpand",
+        "rev",
+    }
+)
+# Readers whose output does not reveal file contents.
+_HARMLESS_READERS = frozenset({"wc", "file", "md5sum", "sha256sum", "cmp"})
+
+
+def _reader(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.name in _HARMLESS_READERS or _discloses_nothing(cmd):
+        return []
+    valued = _READER_VALUED.get(cmd.name, ())
+    operands = cmd.positionals(valued)
+    explicit_pattern = cmd.option("-e", "--regexp", "-f", "--file") is not None
+    if cmd.name in _PATTERN_FIRST and operands and not explicit_pattern:
+        pattern, operands = operands[0], operands[1:]
+        if cmd.name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
+            hunt = _secret_hunt(cmd, pattern, operands, ctx)
+            if hunt:
+                return hunt
+    return secret_operands(cmd, operands, ctx)
+
+
+def _discloses_nothing(cmd: Command) -> bool:
+    """Modes that print names, counts or nothing: ``grep -q``, ``cut -d= -f1``."""
+    if cmd.name in ("grep", "egrep", "fgrep", "rg") and cmd.has(
+        "-q", "--quiet", "--silent", "-c", "--count", "-l", "--files-with-matches", "-L"
+    ):
+        return True
+    if cmd.name == "cut":
+        delim = cmd.option("-d", "--delimiter")
+        fields = cmd.option("-f", "--fields")
+        return delim == "=" and fields == "1"
+    return False
+
+
+def _secret_hunt(cmd: Command, pattern: Arg, operands: list[Arg], ctx: Context) -> list[Finding]:
+    """``grep -r 'PRIVATE KEY' ~/``: searching outside the project for secret values."""
+    recursive = cmd.name in ("rg", "ag", "ack") or cmd.has("-r", "-R", "--recursive")
+    if not recursive or not _SECRET_PATTERN.search(pattern.value):
+        return []
+    prints_values = not cmd.has("-l", "--files-with-matches", "-c", "--count", "-q", "--quiet")
+    project = ctx.project_dir
+    for arg in operands or [Arg(".")]:
+        full = _resolve(arg.value, ctx, cmd.cwd)
+        outside = project is None or not (full == project or full.startswith(project + "/"))
+        if prints_values and (outside or is_secret_path(full)):
+            return [_secret(cmd.text, f"searches {arg.value} for secret values", full)]
+    return []

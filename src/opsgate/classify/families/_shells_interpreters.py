@@ -1,0 +1,200 @@
+"""Shells and interpreters: bash -c, python -c/-m, node -e, awk, in-place editors."""
+
+from __future__ import annotations
+
+import re
+
+from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._interp import analyse_script
+from opsgate.classify.families._shells_run import (
+    SHELLS,
+    _language,
+    _python,
+    _shell_fn,
+    _unknown,
+    run_code,
+    run_script_file,
+)
+from opsgate.models import Effect, Finding, Impact
+
+__all__ = ["_dash_c", "_interpreter", "_shell"]
+
+_SHELL_VALUED = frozenset({"-o", "+o", "-O", "+O", "--rcfile", "--init-file"})
+
+
+def _shell(cmd: Command, ctx: Context) -> list[Finding]:
+    words = cmd.words
+    if cmd.name == "busybox" and words and words[0] in SHELLS:
+        return _shell(Command(words[0], cmd.args[1:], cmd.text, cmd.env, cmd.stdin, cmd.cwd), ctx)
+    script = _dash_c(cmd)
+    if script is not None:
+        if not script.static:
+            return [_unknown(f"{cmd.name} -c runs a string built at run time", cmd.text)]
+        return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
+    ops = cmd.positionals(_SHELL_VALUED)
+    if ops and not cmd.has("-s"):
+        return run_script_file(cmd, ctx, via=cmd.name)
+    if cmd.stdin is not None:
+        return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
+    if cmd.has("-i") or not cmd.args:
+        return [_unknown(f"{cmd.name} starts an interactive shell", cmd.text)]
+    return []
+
+
+def _dash_c(cmd: Command) -> Arg | None:
+    """The string after ``-c`` (also in clusters like ``-lc`` or ``-xec``)."""
+    args = cmd.args
+    for i, arg in enumerate(args):
+        word = arg.value
+        if word == "--":
+            return None
+        if word.startswith("-") and not word.startswith("--") and "c" in word[1:]:
+            return args[i + 1] if i + 1 < len(args) else Arg("", True)
+        if not word.startswith(("-", "+")):
+            return None
+    return None
+
+
+def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
+    lang = _language(cmd.name) or "shell"
+    flags = {
+        "python": ("-c",),
+        "perl": ("-e", "-E"),
+        "ruby": ("-e",),
+        "lua": ("-e",),
+        "php": ("-r",),
+        "node": ("-e", "--eval", "-p", "--print", "eval"),
+        "r": ("-e",),
+        "elixir": ("-e", "--eval"),
+        "elisp": ("--eval",),
+    }
+    if cmd.name == "php":
+        from opsgate.classify.families.platforms import classify_artisan
+
+        found = classify_artisan(cmd, ctx)
+        if found:
+            return found
+    extra: list[Finding] = []
+    if lang in ("perl", "ruby") and any(
+        w.startswith("-") and not w.startswith("--") and "i" in w[1:] for w in cmd.words
+    ):
+        extra = _inplace(cmd, ctx)
+    for flag in flags.get(lang, ()):
+        code = cmd.option(flag) if flag != "eval" else _after_word(cmd, "eval")
+        if code is None:
+            continue
+        if lang == "python":
+            return _python(code, cmd, ctx)
+        printed = flag in ("-p", "--print")
+        return extra + analyse_script(lang, code, ctx, _shell_fn(ctx, cmd.name), printed=printed)
+    if lang == "python":
+        return _python_modes(cmd, ctx)
+    if lang == "awk":
+        return _awk(cmd, ctx)
+    ops = cmd.positionals()
+    if ops:
+        return (
+            run_script_file(cmd, ctx, via=cmd.name)
+            if ops[0].value in ("-", "/dev/stdin") or ops[0].value.startswith("/dev/fd/")
+            else []
+        )
+    if cmd.stdin is not None:
+        return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
+    return []
+
+
+def _inplace(cmd: Command, ctx: Context) -> list[Finding]:
+    """``perl -pi -e CODE FILES``: the files are edited in place."""
+    from opsgate.classify.families.filesystem import _write_targets
+
+    code = cmd.option("-e", "-E")
+    files = [a for a in cmd.positionals(("-e", "-E", "-I", "-M", "-m", "-F")) if a.value != code]
+    return _write_targets(cmd, files, ctx, "edits in place")
+
+
+def _after_word(cmd: Command, word: str) -> str | None:
+    words = cmd.words
+    return words[words.index(word) + 1] if word in words[:1] and len(words) > 1 else None
+
+
+def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
+    module = cmd.option("-m")
+    if module == "http.server":
+        return _http_server(cmd, ctx)
+    if module is not None:
+        if module in ("pip", "pip3"):
+            from opsgate.classify import families
+
+            handler = families.handler_for("pip")
+            rest = cmd.after(module)
+            return (
+                handler(Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd), ctx)
+                if (handler)
+                else []
+            )
+        return []
+    ops = cmd.positionals(("-W", "-X", "-Q"))
+    if ops and ops[0].value.endswith("manage.py"):
+        from opsgate.classify.families import databases
+
+        rest = tuple(cmd.args[[a.value for a in cmd.args].index(ops[0].value) + 1 :])
+        manage = getattr(databases, "classify_django_manage", None)
+        if manage is None:
+            return []
+        return manage(Command("manage.py", rest, cmd.text, cmd.env, cmd.stdin, cmd.cwd), ctx)  # type: ignore[no-any-return]  # helper-built module
+    if ops and ops[0].value not in ("-",) and not ops[0].value.startswith("/dev/"):
+        return []
+    if ops:
+        return run_script_file(cmd, ctx, via=cmd.name)
+    if cmd.stdin is not None:
+        return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
+    return []
+
+
+def _http_server(cmd: Command, ctx: Context) -> list[Finding]:
+    """``python -m http.server``: serving the project is fine; serving home or / to the
+    network hands out keys and secrets."""
+    from opsgate.classify.families.filesystem import locate
+    from opsgate.classify.paths import Zone
+
+    bind = cmd.option("--bind", "-b") or "0.0.0.0"  # noqa: S104 — http.server's own default
+    if bind.startswith(("127.", "localhost", "::1")):
+        return []
+    directory = cmd.option("--directory", "-d") or "."
+    zone, path = locate(Arg(directory), ctx, cmd.cwd)
+    if zone in (Zone.PROJECT_ROOT, Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP):
+        return []
+    return [
+        Finding(
+            "network.expose",
+            Impact.CAUTION,
+            Effect.WRITE,
+            cmd.text,
+            f"serves {path} ({zone.value}) to the network",
+            path,
+        )
+    ]
+
+
+def _awk(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify.families import secrets
+
+    ops = cmd.positionals(("-F", "-v", "-f"))
+    if not ops:
+        return []
+    if cmd.option("-f"):
+        return secrets.secret_operands(cmd, ops, ctx)
+    program = ops[0].value
+    if not _names_only_awk(program):
+        found = secrets.secret_operands(cmd, ops[1:], ctx)
+        if found:
+            return found
+    findings = analyse_script("awk", program, ctx, _shell_fn(ctx, "awk"), printed=False)
+    if re.search(r"\|\s*\"(sh|bash)\"|\|\s*getline", program):
+        findings.append(_unknown("awk pipes data into a shell", cmd.text))
+    return findings
+
+
+def _names_only_awk(program: str) -> bool:
+    """``awk -F= '{print $1}' .env`` prints variable names, not values."""
+    return bool(re.fullmatch(r"\s*(/[^/]*/\s*)?\{\s*print\s+\$1\s*;?\s*\}\s*", program))
