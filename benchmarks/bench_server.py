@@ -4,7 +4,8 @@ clients, against real ``opsgate serve`` processes (SQLite; PostgreSQL with 1 and
 makes is durably audited before the response is sent.
 
     python benchmarks/bench_server.py [--seconds 5] [--clients 32] [--no-postgres]
-    python benchmarks/bench_server.py --races 1000    # approve/deny races, exactly one winner
+    python benchmarks/bench_server.py --races 1000    # + approve/deny and grant races
+    python benchmarks/bench_server.py --races 1000 --seconds 0   # the races only
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 from _common import percentile
@@ -127,6 +129,8 @@ def report(label: str, route: str, done: int, lat: list[float], errors: int, sec
 
 
 def run(label: str, urls: list[str], agent: dict[str, str], ns: argparse.Namespace) -> None:
+    if ns.seconds <= 0:
+        return
     for route in ("evaluate", "propose"):
         asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients, 1.0))  # warm-up
         done, lat, errors = asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients,
@@ -134,39 +138,85 @@ def run(label: str, urls: list[str], agent: dict[str, str], ns: argparse.Namespa
         report(label, route, done, lat, errors, ns.seconds)
 
 
-def races(server: Server, owner: dict[str, str], agent: dict[str, str], count: int) -> None:
+def races(label: str, urls: list[str], owner: dict[str, str], agent: dict[str, str],
+          count: int) -> None:  # fmt: skip
+    """``count`` approve/deny races (approve and deny sent at once, to different
+    replicas when there are several), then ``count`` grant-consumption races (one
+    approved action consumed at once from every replica, three consumers when there
+    is one).  A round passes when exactly one contender wins and the card's final
+    state (or the grant) agrees with the winner."""
     admin_pw = "bench admin password"
-    httpx.post(f"{server.url}/api/v1/users", headers=owner,
+    httpx.post(f"{urls[0]}/api/v1/users", headers=owner,
                json={"name": "ada", "password": admin_pw, "role": "admin"})  # fmt: skip
-    r = httpx.post(f"{server.url}/api/v1/session", json={"name": "ada", "password": admin_pw})
+    r = httpx.post(f"{urls[-1]}/api/v1/session", json={"name": "ada", "password": admin_pw})
     admin = {"Cookie": f"opsgate_session={r.cookies['opsgate_session']}"}
+    consumers = urls if len(urls) > 1 else urls * 3
 
-    async def main() -> tuple[int, int]:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
-            doubles = conflicts = 0
-            sem = asyncio.Semaphore(32)
+    def restart(name: str) -> dict[str, Any]:
+        return {"tool": "Bash", "input": {"command": f"kubectl --context staging rollout "
+                                                     f"restart deploy/{name}"}}  # fmt: skip
 
-            async def one(n: int) -> None:
-                nonlocal doubles, conflicts
-                async with sem:
-                    body = {"tool": "Bash", "input": {"command": f"kubectl --context staging "
-                                                      f"rollout restart deploy/r{n}"}}  # fmt: skip
-                    card = (await c.post("/api/v1/propose", json=body, headers=agent)).json()
-                    cid = card["card"]["id"]
-                    a, d = await asyncio.gather(
-                        c.post(f"/api/v1/cards/{cid}/approve", json={}, headers=admin),
-                        c.post(f"/api/v1/cards/{cid}/deny", json={"reason": "r"}, headers=owner),
-                    )
-                    codes = sorted((a.status_code, d.status_code))
-                    if codes != [200, 409]:
-                        doubles += 1
-                    conflicts += 1
+    tag = os.urandom(3).hex()
 
-            await asyncio.gather(*(one(n) for n in range(count)))
-            return doubles, conflicts
+    async def main() -> tuple[int, int, int, float, float]:
+        clients = [httpx.AsyncClient(base_url=u, timeout=60) for u in urls]
+        sem = asyncio.Semaphore(32)
+        decided_ok = grant_ok = server_errors = 0
 
-    doubles, total = asyncio.run(main())
-    print(f"approve/deny races: {total} races, {doubles} without exactly one winner")
+        def at(n: int) -> httpx.AsyncClient:
+            return clients[n % len(clients)]
+
+        async def decide(n: int) -> None:
+            nonlocal decided_ok, server_errors
+            async with sem:
+                body = restart(f"r{tag}-{n}")
+                card = (await at(n).post("/api/v1/propose", json=body, headers=agent)).json()
+                cid = card["card"]["id"]
+                a, d = await asyncio.gather(
+                    at(n + 1).post(f"/api/v1/cards/{cid}/approve", json={}, headers=admin),
+                    at(n + 2).post(f"/api/v1/cards/{cid}/deny", json={"reason": "r"},
+                                   headers=owner),
+                )  # fmt: skip
+                server_errors += (a.status_code >= 500) + (d.status_code >= 500)
+                final = (await at(n).get(f"/api/v1/cards/{cid}", headers=owner)).json()
+                winner = "approved" if a.status_code == 200 else "denied"
+                if sorted((a.status_code, d.status_code)) == [200, 409] and \
+                        final["state"] == winner:  # fmt: skip
+                    decided_ok += 1
+
+        async def consume(n: int) -> None:
+            nonlocal grant_ok, server_errors
+            async with sem:
+                body = restart(f"g{tag}-{n}")
+                card = (await at(n).post("/api/v1/propose", json=body, headers=agent)).json()
+                cid = card["card"]["id"]
+                r = await at(n + 1).post(f"/api/v1/cards/{cid}/approve", json={}, headers=admin)
+                assert r.status_code == 200, r.text
+                answers = await asyncio.gather(*(
+                    clients[urls.index(u)].post("/api/v1/grants/consume", json=body,
+                                                headers=agent)
+                    for u in consumers
+                ))  # fmt: skip
+                server_errors += sum(x.status_code >= 500 for x in answers)
+                if sum(bool(x.status_code == 200 and x.json()["matched"]) for x in answers) == 1:
+                    grant_ok += 1
+
+        try:
+            t0 = time.perf_counter()
+            await asyncio.gather(*(decide(n) for n in range(count)))
+            t1 = time.perf_counter()
+            await asyncio.gather(*(consume(n) for n in range(count)))
+            t2 = time.perf_counter()
+        finally:
+            for c in clients:
+                await c.aclose()
+        return decided_ok, grant_ok, server_errors, t1 - t0, t2 - t1
+
+    decided_ok, grant_ok, errors, t_decide, t_grant = asyncio.run(main())
+    print(f"{label:<22} approve/deny races: {decided_ok}/{count} with exactly one outcome "
+          f"({t_decide:.1f} s)")  # fmt: skip
+    print(f"{label:<22} grant races ({len(consumers)} consumers): {grant_ok}/{count} consumed "
+          f"exactly once ({t_grant:.1f} s); 5xx: {errors}")  # fmt: skip
 
 
 def main() -> None:
@@ -184,7 +234,7 @@ def main() -> None:
             owner, agent = bootstrap(server)
             run("sqlite, 1 process", [server.url], agent, ns)
             if ns.races:
-                races(server, owner, agent, ns.races)
+                races("sqlite, 1 process", [server.url], owner, agent, ns.races)
         finally:
             server.stop()
     if ns.no_postgres:
@@ -195,7 +245,7 @@ def main() -> None:
     if reason:
         print(f"postgresql: skipped ({reason})")
         return
-    for replicas in (1, 3):
+    for replicas in (1, 3) if ns.seconds > 0 else (3,):
         with pg_cluster(max_connections=200) as url, tempfile.TemporaryDirectory() as tmp, \
                 ExitStack() as stack:  # fmt: skip
             servers = []
@@ -203,9 +253,11 @@ def main() -> None:
                 s = Server(Path(tmp) / f"r{i}", database_url=url)
                 stack.callback(s.stop)
                 servers.append(s)
-            _, agent = bootstrap(servers[0])
-            run(f"postgresql, {replicas} replica{'s' * (replicas > 1)}",
-                [s.url for s in servers], agent, ns)  # fmt: skip
+            owner, agent = bootstrap(servers[0])
+            label = f"postgresql, {replicas} replica{'s' * (replicas > 1)}"
+            run(label, [s.url for s in servers], agent, ns)
+            if ns.races and replicas == 3:
+                races(label, [s.url for s in servers], owner, agent, ns.races)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,28 @@ def run(*args: str, home: Path, stdin: bytes | None = None) -> subprocess.Comple
         pytest.param(["policy", "test"], id="policy-test"),
         pytest.param(["audit"], id="audit"),
         pytest.param(["audit", "verify"], id="audit-verify"),
+        # the control plane's commands
+        pytest.param(["serve"], id="serve"),
+        pytest.param(["init"], id="init"),
+        pytest.param(["users"], id="users"),
+        pytest.param(["users", "add"], id="users-add"),
+        pytest.param(["users", "set-role"], id="users-set-role"),
+        pytest.param(["tokens"], id="tokens"),
+        pytest.param(["tokens", "create"], id="tokens-create"),
+        pytest.param(["tokens", "revoke"], id="tokens-revoke"),
+        pytest.param(["inventory"], id="inventory"),
+        pytest.param(["inventory", "add"], id="inventory-add"),
+        pytest.param(["cards"], id="cards"),
+        pytest.param(["approve"], id="approve"),
+        pytest.param(["deny"], id="deny"),
     ],
 )
 def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:
     proc = run(*args, "--help", home=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout
+    assert f"opsgate {' '.join(args)}".rstrip() in proc.stdout  # the right command's help
+    assert not (tmp_path / "opsgate.db").exists()  # --help touches no state
 
 
 def test_check_json_has_the_documented_fields(tmp_path: Path) -> None:

@@ -351,6 +351,8 @@ def test_audit_failure_fails_closed(org: Org, monkeypatch: pytest.MonkeyPatch) -
         raise AuditWriteError("disk full")
 
     monkeypatch.setattr(org.cp.audit, "append", broken)
+    # Batched write steps (SQLite) append their held entries in one call.
+    monkeypatch.setattr(org.cp.audit, "append_documents", broken)
     with pytest.raises(AuditWriteError):
         org.cp.approve(org.admin, card.id, "prod")
     with pytest.raises(AuditWriteError):

@@ -12,8 +12,10 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from test_server_api import (  # noqa: F401  (fixtures)
     DESTRUCTIVE,
@@ -174,38 +176,69 @@ def test_a_failed_delivery_is_audited(control: ControlPlane, org: Org) -> None:
         receiver.close()
 
 
-class Expiring:
-    """The real control plane, except that the next sweep expires ``card``."""
-
-    def __init__(self, real: ControlPlane) -> None:
-        self.real = real
-        self.due: list[Any] = []
-
-    def expire_due(self) -> list[Any]:
-        out, self.due = self.due, []
-        return out
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-
 def test_the_sweeper_expires_due_cards_and_announces_them(
     control: ControlPlane, org: Org, receiver: Receiver
 ) -> None:
-    import dataclasses
-
-    from opsgate.approvals.model import CardState
-
-    wrapped = Expiring(control)
-    notify = NotifyConfig(webhook_url=receiver.url, backoff=0.01)
+    notify = NotifyConfig(webhook_url=receiver.url, backoff=0.01, poll_interval=0.05)
     app = create_app(
-        wrapped,
-        config=AppConfig(public_url=PUBLIC, expire_interval=0.05),  # type: ignore[arg-type]
-        notify=notify,
+        control, config=AppConfig(public_url=PUBLIC, expire_interval=0.05), notify=notify
     )
     with ApiClient(app) as client:
         card = propose(client, org, DESTRUCTIVE)["card"]
-        real = control.get_card(org.principals["admin"], card["id"])
-        wrapped.due = [dataclasses.replace(real, state=CardState.EXPIRED)]
+        receiver.wait(1)
+        real_clock = control.clock  # type: ignore[attr-defined]
+        control.clock = lambda: real_clock() + 3600  # type: ignore[attr-defined]  # past the TTL
         seen = receiver.wait(2)
     assert sorted(json.loads(b)["event"] for _, _, b in seen) == ["card.created", "card.expired"]
+    assert json.loads(seen[1][2])["card"]["id"] == card["id"]
+
+
+def test_a_notification_queued_before_a_crash_is_delivered_by_the_next_process(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The outbox is in the store: a card proposed on a process that then dies (SIGKILL,
+    no shutdown hooks) is announced by the next process to start on the same data."""
+    from test_server_scaleout import Replica, login
+
+    home = tmp_path / "home"
+    first = Replica(home, "first").wait_ready()  # no sink configured: nothing delivered
+    try:
+        time.sleep(0.1)
+        password = first.owner_password()
+        assert password, first.lines
+        owner = login(first.url, "owner", password)
+        token = httpx.post(f"{first.url}/api/v1/tokens", headers=owner, json={"name": "claude"})
+        agent = {"Authorization": f"Bearer {token.json()['secret']}"}
+        r = httpx.post(f"{first.url}/api/v1/propose", json=DESTRUCTIVE, headers=agent)
+        card = r.json()["card"]
+    finally:
+        first.kill()
+    assert receiver.seen == []
+    second = Replica(home, "second", OPSGATE_WEBHOOK_URL=f"{receiver.url}/hook").wait_ready()
+    try:
+        seen = receiver.wait(1)
+        time.sleep(0.3)
+    finally:
+        second.stop()
+    assert len(receiver.seen) == 1
+    payload = json.loads(seen[0][2])
+    assert payload["event"] == "card.created" and payload["card"]["id"] == card["id"]
+
+
+def test_a_lapsed_lease_is_delivered_once_by_another_replica(
+    control: ControlPlane, org: Org, receiver: Receiver
+) -> None:
+    """A replica that claimed a notification and died holds it only for its lease;
+    then another replica delivers it, once."""
+    notify = NotifyConfig(webhook_url=receiver.url, poll_interval=0.05)
+    with app_client(control, NotifyConfig()) as quiet:  # no sink: leaves the outbox alone
+        card = propose(quiet, org, DESTRUCTIVE)["card"]
+    claimed = control.claim_notifications(lease_seconds=0.5)  # type: ignore[attr-defined]
+    assert [row["event"] for row in claimed] == ["card.created"]  # …and the claimer died
+    started = time.monotonic()
+    with app_client(control, notify), app_client(control, notify):  # two live replicas
+        seen = receiver.wait(1)
+        assert time.monotonic() - started >= 0.3  # not before the lease lapsed
+        time.sleep(0.3)
+    assert len(receiver.seen) == 1
+    assert json.loads(seen[0][2])["card"]["id"] == card["id"]

@@ -9,20 +9,23 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals.model import Denied, Role, User
+from opsgate.approvals._batch import Capture, WriteBatcher
+from opsgate.approvals.model import Denied, Role, Settings, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
-from opsgate.environments import Inventory
+from opsgate.environments import Inventory, InventoryTarget
 from opsgate.policy import model as policy_model
 from opsgate.store import Store
 from opsgate.store import _org as org
 from opsgate.store import _people as people
 
 __all__ = ["ControlBase", "event", "secret_hash", "who"]
+
+T = TypeVar("T")
 
 # Advisory lock keys for check-then-write transactions (PostgreSQL only).
 LOCK_USERS = 0x6F70736761746532
@@ -71,6 +74,16 @@ class ControlBase:
         self.data_dir = data_dir
         self.clock = clock
         self._policy_file = policy_file
+        self._held = Capture()
+        # SQLite: write steps of concurrent callers share a transaction and its
+        # commits (see _batch); PostgreSQL runs them as concurrent transactions.
+        self._batcher = (
+            WriteBatcher(store, audit, self._held) if store.dialect == "sqlite" else None
+        )
+        self._policy_cache: (
+            tuple[Settings, tuple[InventoryTarget, ...], policy_model.Policy, policy_model.Policy]
+            | None
+        ) = None
 
     def close(self) -> None:
         self.store.close()
@@ -127,15 +140,29 @@ class ControlBase:
         """Stored settings and inventory, plus the rules (and inventory) of the policy
         file if one is configured.  The stored settings win over the file's."""
         stored = org.load_settings(conn)
-        targets = org.list_targets(conn)
+        targets = tuple(org.list_targets(conn))
         base = self._file_policy()
+        # Settings and inventory are read in this transaction on every decision (a
+        # change counts at once); only the assembly is reused while all three inputs
+        # are unchanged (frozen values, compared by value; the file by identity,
+        # since ``load_configured_policy`` caches it by path, size and mtime).
+        cached = self._policy_cache
+        if (
+            cached is not None
+            and cached[2] is base
+            and cached[0] == stored
+            and cached[1] == targets
+        ):
+            return cached[3]
         settings = policy_model.Settings(**dataclasses.asdict(stored))
-        return policy_model.Policy(
+        policy = policy_model.Policy(
             settings=settings,
             rules=base.rules,
             inventory=Inventory.of((*targets, *base.inventory.targets)),
             source=f"control plane + {base.source}",
         )
+        self._policy_cache = (stored, targets, base, policy)
+        return policy
 
     def _file_policy(self) -> policy_model.Policy:
         from opsgate.guard import load_configured_policy
@@ -149,5 +176,19 @@ class ControlBase:
         return load_configured_policy(explicit=path)
 
     def _append(self, name: EventType, actor: Principal | None, **fields: Any) -> None:
-        """Audit; an AuditWriteError propagates so the caller's transaction rolls back."""
+        """Audit; an AuditWriteError propagates so the caller's transaction rolls back.
+        Inside a batched write step the entry is held and appended, with the rest
+        of the batch, before the batch commits."""
+        held = self._held.documents
+        if held is not None:
+            held.append(self.audit.document(name, actor=actor_json(actor), **fields))
+            return
         self.audit.append(name, actor=actor_json(actor), **fields)
+
+    def _write(self, step: Callable[[Connection], T]) -> T:
+        """Run ``step`` in a write transaction that commits only after its audit
+        entries are durable (batched with concurrent callers on SQLite)."""
+        if self._batcher is not None:
+            return self._batcher.run(step)
+        with self.store.write() as conn:
+            return step(conn)

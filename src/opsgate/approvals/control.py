@@ -111,36 +111,49 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             self._audit_decision(actor, action, decision)
             return ProposeResult(decision=decision)
         digest = self._digest(actor, action, decision)
+        return self._write(
+            lambda conn: self._propose(conn, actor, action, decision, digest, reasoning, rollback)
+        )
+
+    def _propose(
+        self,
+        conn: Connection,
+        actor: Principal,
+        action: Action,
+        decision: Decision,
+        digest: str,
+        reasoning: str,
+        rollback: str,
+    ) -> ProposeResult:
         now = self.clock()
-        with self.store.write() as conn:
-            grant = self._use_grant(conn, actor, digest, now)
-            if grant is not None:
-                allowed = _describe.allowed_by_grant(decision, grant)
-                self._audit_decision(actor, action, allowed, card=grant.card_id)
-                return ProposeResult(decision=allowed, grant=grant)
-            settings = org.load_settings(conn)
-            card = Card(
-                id=f"c_{secrets.token_hex(8)}",
-                state=CardState.PENDING,
-                created_at=now,
-                expires_at=now + settings.approval_ttl_seconds,
-                description=_describe.describe(decision, action),
-                target=_describe.target_of(decision, action),
-                environment=decision.environment,
-                impact=decision.impact,
-                action_kind=action.kind,
-                action=dict(action.input),
-                action_hash=digest,
-                requested_by=who(actor),
-                requested_by_name=actor.name,
-                reasoning=reasoning,
-                rollback=rollback,
-                confirm=decision.confirm,
-                approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
-            )
-            db.insert_card(conn, card)
-            self._audit_decision(actor, action, decision, card=card.id)
-            self._card_event(conn, EventType.CARD_CREATED, actor, card)
+        grant = self._use_grant(conn, actor, digest, now)
+        if grant is not None:
+            allowed = _describe.allowed_by_grant(decision, grant)
+            self._audit_decision(actor, action, allowed, card=grant.card_id)
+            return ProposeResult(decision=allowed, grant=grant)
+        settings = org.load_settings(conn)
+        card = Card(
+            id=f"c_{secrets.token_hex(8)}",
+            state=CardState.PENDING,
+            created_at=now,
+            expires_at=now + settings.approval_ttl_seconds,
+            description=_describe.describe(decision, action),
+            target=_describe.target_of(decision, action),
+            environment=decision.environment,
+            impact=decision.impact,
+            action_kind=action.kind,
+            action=dict(action.input),
+            action_hash=digest,
+            requested_by=who(actor),
+            requested_by_name=actor.name,
+            reasoning=reasoning,
+            rollback=rollback,
+            confirm=decision.confirm,
+            approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
+        )
+        db.insert_card(conn, card)
+        self._audit_decision(actor, action, decision, card=card.id)
+        self._card_event(conn, EventType.CARD_CREATED, actor, card)
         return ProposeResult(decision=decision, card=card)
 
     def _digest(self, actor: Principal, action: Action, decision: Decision) -> str:
@@ -296,9 +309,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
     def _race(self, step: Callable[[Connection, float], Card]) -> Card:
         for _ in range(_RETRIES):
             try:
-                with self.store.write() as conn:
-                    card: Card = step(conn, self.clock())
-                    return card
+                return self._write(lambda conn: step(conn, self.clock()))
             except _Lost:
                 continue  # re-read: the rules decide again against what won
         raise Denied(

@@ -73,19 +73,31 @@ class GroupCommit:
         self._busy = False  # a leader is writing (or has been handed the role)
 
     def submit(self, document: dict[str, Any]) -> Entry:
-        request = _Request(document)
+        return self.submit_many([document])[0]
+
+    def submit_many(self, documents: list[dict[str, Any]]) -> list[Entry]:
+        """Commit ``documents`` (consecutively, in one transaction) with whatever else
+        is queued.  They are queued together and a leader takes the whole queue at
+        once, so they are written by one commit: it fails or succeeds for all."""
+        requests = [_Request(d) for d in documents]
+        if not requests:
+            return []
+        first = requests[0]
         with self._mutex:
-            self._queue.append(request)
+            self._queue.extend(requests)
             lead = not self._busy
             self._busy = True
         if not lead:
-            request.wake.acquire()  # written by a leader, or handed the lead
-        if request.entry is None and request.error is None:
+            first.wake.acquire()  # written by a leader, or handed the lead
+        if first.entry is None and first.error is None:
             self._lead()
-        if request.error is not None:
-            raise request.error
-        assert request.entry is not None
-        return request.entry
+        entries = []
+        for request in requests:
+            if request.error is not None:
+                raise request.error
+            assert request.entry is not None
+            entries.append(request.entry)
+        return entries
 
     def _lead(self) -> None:
         with self._mutex:

@@ -144,9 +144,40 @@ class AuditLog:
     ) -> Entry:
         """Redact, chain and durably store one entry; raises AuditWriteError if it
         cannot be made durable (the caller's decision must then be deny)."""
+        document = self.document(
+            event,
+            actor=actor,
+            target=target,
+            environment=environment,
+            action=action,
+            classification=classification,
+            decision=decision,
+            rule=rule,
+            approver=approver,
+            result=result,
+            evidence=evidence,
+        )
+        return self.append_documents([document])[0]
+
+    def document(
+        self,
+        event: EventType | str,
+        *,
+        actor: Mapping[str, Any] | None = None,
+        target: str | None = None,
+        environment: str | None = None,
+        action: Mapping[str, Any] | None = None,
+        classification: Mapping[str, Any] | None = None,
+        decision: str | None = None,
+        rule: str | None = None,
+        approver: Mapping[str, Any] | str | None = None,
+        result: Any = None,
+        evidence: Iterable[Any] | None = None,
+    ) -> dict[str, Any]:
+        """The redacted document ``append`` would store (for ``append_documents``)."""
         name = EventType(event).value  # closed set: unknown names are a bug, not data
         redact = self.redactor.document
-        document: dict[str, Any] = {
+        return {
             "schema": SCHEMA_VERSION,
             "time": rfc3339(time.time()),
             "event": name,
@@ -161,17 +192,24 @@ class AuditLog:
             "result": redact(result),
             "evidence": redact(list(evidence or [])),
         }
+
+    def append_documents(self, documents: list[dict[str, Any]]) -> list[Entry]:
+        """Durably store documents made by ``document``, consecutively and in one
+        commit (all or none); raises AuditWriteError if they cannot be made durable."""
         try:
-            entry = self._commit.submit(document)
+            entries = self._commit.submit_many(documents)
         except OpsgateError:
             raise
         except Exception as exc:  # an encoder or driver error must still fail closed
             raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
-        if name != EventType.CHECKPOINT_CREATED.value and self._checkpoint_due(
-            entry.seq, cached=True
+        if not entries:
+            return entries
+        last = entries[-1]
+        if last.data.get("event") != EventType.CHECKPOINT_CREATED.value and (
+            self._checkpoint_due(last.seq, cached=True)
         ):
-            self._maybe_checkpoint(entry.seq)
-        return entry
+            self._maybe_checkpoint(last.seq)
+        return entries
 
     def _maybe_checkpoint(self, seq: int) -> None:
         # One checkpoint at a time per process; a thread that finds one under way

@@ -11,6 +11,7 @@ keyword not in the table is ``unknown``.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from dataclasses import replace
@@ -89,7 +90,10 @@ def _classify_statement(stmt: str, dialect: str | None) -> list[Finding]:
     keyword = m.group(1).upper() if m else ""
     if keyword == "EXPLAIN":
         return _classify_explain(stmt, dialect, evidence)
-    import sqlglot  # lazy: 85 ms to import, and most commands carry no SQL
+    from opsgate.classify._shell_state import charged_import
+
+    # Lazy: 85 ms to import, and most commands carry no SQL; not charged to the budget.
+    sqlglot = charged_import(lambda: importlib.import_module("sqlglot"))
     from sqlglot.errors import SqlglotError
 
     # sqlglot logs a warning for every opaque ``Command`` fallback; a hook's

@@ -60,7 +60,12 @@ def common_options() -> argparse.ArgumentParser:
 def control_plane(ns: argparse.Namespace) -> Iterator[ControlPlane]:
     from opsgate.approvals.control import open_control_plane
 
-    control = open_control_plane(getattr(ns, "data_dir", None))
+    # OPSGATE_DATABASE_URL wins over --data-dir here (unlike `opsgate audit`, where
+    # --data-dir names a local copy): a replica's data directory then holds only its
+    # signing key, and its state is the shared database's.
+    control = open_control_plane(
+        getattr(ns, "data_dir", None), os.environ.get("OPSGATE_DATABASE_URL") or None
+    )
     try:
         yield control
     finally:

@@ -79,6 +79,7 @@ def create_app(
         audit = found if isinstance(found, AuditLog) else None
     state = AppState(control, audit, config, Notifier(notify or NotifyConfig()))
     state.notifier.on_failure = _failure_recorder(state)
+    state.notifier.attach(control, state.link)  # deliver from the store's outbox
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +101,9 @@ def create_app(
         version=__version__,
         description="Agents propose; opsgate decides; people approve; everything is audited.",
         lifespan=lifespan,
+        # opsgate exports no OpenTelemetry; the per-request provider checks cost ~4%
+        # of the hot routes' CPU.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.control = control
     app.state.og = state

@@ -1,22 +1,37 @@
 """Notifications of new and decided cards: a signed generic webhook and a
-Slack-compatible incoming webhook, retried with exponential backoff.
+Slack-compatible incoming webhook, delivered from the store's outbox.
+
+The control plane queues a notification in the same transaction as the card change
+it reports (``claim_notifications`` / ``notification_done`` on the control plane),
+so a notification survives a crash of the process that made the change.  Every
+replica runs a ``Notifier``; each claims due rows under a lease, so one replica
+delivers each notification (a replica that dies mid-delivery loses its lease and
+another one retries: delivery is at least once, exactly once when nothing
+crashes; the ``X-Opsgate-Delivery`` header lets a receiver drop a repeat).  A
+failed delivery is retried with exponential backoff; after the last attempt the
+row is closed and ``on_failure`` is called (the app records ``notification.failed``
+in the audit trail).  With both a webhook and Slack configured, a retry goes only
+to the sink that failed.
 
 Payloads carry only what a person needs to find the card — id, description,
 target, environment, impact, state, link — never the command's input, the
-agent's reasoning or any credential.  A delivery that still fails after its
-retries is reported to ``on_failure`` (the app records it in the audit trail as
-``notification.failed``).
+agent's reasoning or any credential.
 
 Settings, declared once:
 
     OPSGATE_WEBHOOK_URL         generic JSON webhook (POST)
     OPSGATE_WEBHOOK_SECRET      HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
     OPSGATE_SLACK_WEBHOOK_URL   Slack incoming-webhook URL
+
+A replica with no sink configured leaves the outbox alone; notifications older
+than ``max_age`` (a day) when first claimed are closed undelivered, so enabling a
+sink later does not replay history.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -25,17 +40,28 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
+import anyio.to_thread
 import httpx
 
 from opsgate.approvals.model import Card
 
-__all__ = ["Notifier", "NotifyConfig", "card_event", "sign", "slack_payload"]
+__all__ = ["Notifier", "NotifyConfig", "Outbox", "card_event", "sign", "slack_payload"]
 
 log = logging.getLogger("opsgate.server.notify")
 
 FailureHook = Callable[[str, dict[str, Any], str], Awaitable[None] | None]
+
+
+class Outbox(Protocol):
+    """What the notifier needs of the control plane (``SqlControlPlane`` has it)."""
+
+    def claim_notifications(self, limit: int = 20, lease_seconds: float = 60.0) -> list[Any]: ...
+
+    def notification_done(
+        self, notification_id: int, *, error: str | None = None, retry_at: float | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +73,10 @@ class NotifyConfig:
     backoff: float = 0.5  # first retry delay; doubles each time
     max_backoff: float = 30.0
     timeout: float = 10.0
+    poll_interval: float = 1.0  # seconds between outbox polls (a local change wakes it at once)
+    batch: int = 20
+    lease: float = 60.0  # a claimed row is this replica's for this long
+    max_age: float = 86400.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> NotifyConfig:
@@ -59,6 +89,15 @@ class NotifyConfig:
     @property
     def enabled(self) -> bool:
         return bool(self.webhook_url or self.slack_url)
+
+    def sinks(self) -> list[str]:
+        return [
+            name for name, url in (("webhook", self.webhook_url), ("slack", self.slack_url)) if url
+        ]
+
+    def delay(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (1-based)."""
+        return float(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
 
 
 def card_event(event: str, card: Card, link: str) -> dict[str, Any]:
@@ -129,68 +168,186 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class Notifier:
-    """An in-process queue with one delivery task per (event, sink)."""
+_DELIVERED_EVENTS = frozenset(_VERBS)
 
-    def __init__(self, config: NotifyConfig, on_failure: FailureHook | None = None) -> None:
+
+def outbox_event(row: Mapping[str, Any], link: Callable[[str], str]) -> dict[str, Any]:
+    """The wire payload of an outbox row: the same vocabulary as ``card_event``."""
+    stored = row["payload"]
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    card_id = str(stored["card"])
+    return {
+        "event": row["event"],
+        "time": row["created_at"],
+        "card": {
+            "id": card_id,
+            "description": stored.get("description"),
+            "target": stored.get("target"),
+            "environment": stored.get("environment"),
+            "impact": stored.get("impact"),
+            "state": stored.get("state"),
+            "link": link(card_id),
+        },
+    }
+
+
+def _pending_sinks(last_error: str | None, configured: list[str]) -> list[str]:
+    """The sinks still owed a row: all configured ones, unless an earlier attempt
+    recorded which succeeded (``last_error`` is then JSON with ``pending``)."""
+    if last_error:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            pending = json.loads(last_error).get("pending")
+            if isinstance(pending, list):
+                return [s for s in configured if s in pending]
+    return configured
+
+
+class Notifier:
+    """Delivers the outbox: one poller task per process, leased rows, backoff."""
+
+    def __init__(
+        self,
+        config: NotifyConfig,
+        on_failure: FailureHook | None = None,
+        *,
+        outbox: Outbox | None = None,
+        link: Callable[[str], str] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.config = config
         self.on_failure = on_failure
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.outbox = outbox
+        self.link: Callable[[str], str] = link or (lambda card_id: card_id)
+        self.clock = clock
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._inflight: set[int] = set()
+        self._next_due: float | None = None  # earliest retry this process scheduled
+        self._idle: asyncio.Event | None = None
+
+    def attach(self, outbox: object, link: Callable[[str], str] | None = None) -> None:
+        """Deliver from ``outbox`` (a control plane) if it has one."""
+        if hasattr(outbox, "claim_notifications") and hasattr(outbox, "notification_done"):
+            self.outbox = cast(Outbox, outbox)
+        elif self.config.enabled:
+            log.warning("notifications are off: this control plane has no outbox")
+        if link is not None:
+            self.link = link
+
+    def _now(self) -> float:
+        """The outbox's clock (its leases and retry times are in it), else wall time."""
+        clock = self.clock or getattr(self.outbox, "clock", None)
+        return float(clock() if callable(clock) else time.time())
 
     def start(self) -> None:
-        """Bind to the running event loop (the app's lifespan calls this)."""
+        """Start polling on the running event loop (the app's lifespan calls this)."""
         self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        if self.config.enabled and self.outbox is not None:
+            self._poller = self._loop.create_task(self._run())
 
-    def publish(self, payload: dict[str, Any]) -> None:
-        """Queue ``payload`` for every configured sink; returns at once.  Safe to call
-        from worker threads (sync routes run there)."""
-        if not self.config.enabled:
+    def publish(self, payload: dict[str, Any] | None = None) -> None:
+        """Something was queued in the outbox: poll now rather than at the next tick.
+        (The payload itself is already in the store.)  Safe from worker threads."""
+        loop, wake = self._loop, self._wake
+        if self._poller is None or loop is None or wake is None or loop.is_closed():
             return
-        if self._loop is None or self._loop.is_closed():
-            log.warning("notification dropped: the notifier is not running")
-            return
-        self._loop.call_soon_threadsafe(self._spawn, payload)
+        loop.call_soon_threadsafe(wake.set)
 
-    def _spawn(self, payload: dict[str, Any]) -> None:
-        sinks: list[tuple[str, str, bytes, dict[str, str]]] = []
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
-        if self.config.webhook_url:
+    async def _run(self) -> None:
+        assert self.outbox is not None and self._wake is not None and self._idle is not None
+        outbox = self.outbox
+        while True:
+            try:
+                rows = await anyio.to_thread.run_sync(
+                    outbox.claim_notifications, self.config.batch, self.config.lease
+                )
+            except Exception:
+                log.exception("claiming notifications failed; retrying on the next tick")
+                rows = []
+            if rows:
+                self._idle.clear()
+                await asyncio.gather(*(self._deliver_row(dict(row)) for row in rows))
+                continue  # there may be more due
+            self._idle.set()
+            timeout = self.config.poll_interval
+            if self._next_due is not None:
+                timeout = max(0.0, min(timeout, self._next_due - self._now()))
+                self._next_due = None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+
+    async def _deliver_row(self, row: dict[str, Any]) -> None:
+        assert self.outbox is not None
+        outbox, row_id = self.outbox, int(row["id"])
+        self._inflight.add(row_id)
+        try:
+            if row["event"] not in _DELIVERED_EVENTS:
+                await anyio.to_thread.run_sync(lambda: outbox.notification_done(row_id))
+                return
+            if self._now() - float(row["created_at"]) > self.config.max_age:
+                await anyio.to_thread.run_sync(
+                    lambda: outbox.notification_done(row_id, error="stale: never delivered")
+                )
+                return
+            payload = outbox_event(row, self.link)
+            sinks = _pending_sinks(row.get("last_error"), self.config.sinks())
+            results = await asyncio.gather(*(self._post(sink, payload, row_id) for sink in sinks))
+            failed = {sink: error for sink, error in zip(sinks, results, strict=True) if error}
+            attempt = int(row["attempts"])
+            if not failed:
+                await anyio.to_thread.run_sync(lambda: outbox.notification_done(row_id))
+                return
+            summary = json.dumps(
+                {
+                    "pending": sorted(failed),
+                    "error": "; ".join(f"{s}: {e}" for s, e in failed.items()),
+                }
+            )
+            if attempt < self.config.attempts:
+                retry_at = self._now() + self.config.delay(attempt)
+                await anyio.to_thread.run_sync(
+                    lambda: outbox.notification_done(row_id, error=summary, retry_at=retry_at)
+                )
+                if self._next_due is None or retry_at < self._next_due:
+                    self._next_due = retry_at
+                return
+            await anyio.to_thread.run_sync(lambda: outbox.notification_done(row_id, error=summary))
+            for sink, error in failed.items():
+                log.warning(
+                    "notification %d to %s failed after %d attempts: %s",
+                    row_id, sink, attempt, error,
+                )  # fmt: skip
+                await self._failed(sink, payload, error)
+        except Exception:
+            log.exception("delivering notification %d failed; its lease will lapse", row_id)
+        finally:
+            self._inflight.discard(row_id)
+
+    async def _post(self, sink: str, payload: dict[str, Any], row_id: int) -> str | None:
+        """One attempt; None when delivered, else a secret-free reason."""
+        if sink == "webhook":
+            url = self.config.webhook_url
+            body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
             headers = {"Content-Type": "application/json", "X-Opsgate-Event": payload["event"]}
             if self.config.webhook_secret:
                 headers["X-Opsgate-Signature"] = sign(self.config.webhook_secret, body)
-            sinks.append(("webhook", self.config.webhook_url, body, headers))
-        if self.config.slack_url:
-            slack = json.dumps(slack_payload(payload)).encode("utf-8")
-            sinks.append(
-                ("slack", self.config.slack_url, slack, {"Content-Type": "application/json"})
-            )
-        for sink in sinks:
-            task = asyncio.get_running_loop().create_task(self._deliver(payload, *sink))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(
-        self, payload: dict[str, Any], sink: str, url: str, body: bytes, headers: dict[str, str]
-    ) -> None:
-        delay = self.config.backoff
-        error = "not attempted"
-        for attempt in range(1, self.config.attempts + 1):
-            try:
-                response = await self._http().post(url, content=body, headers=headers)
-                if response.status_code < 300:
-                    return
-                error = f"HTTP {response.status_code}"
-            except httpx.HTTPError as exc:
-                error = type(exc).__name__  # not str(exc): it may quote the secret URL
-            if attempt < self.config.attempts:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.max_backoff)
-        log.warning(
-            "notification to %s failed after %d attempts: %s", sink, self.config.attempts, error
-        )
-        await self._failed(sink, payload, error)
+        else:
+            url = self.config.slack_url
+            body = json.dumps(slack_payload(payload)).encode("utf-8")
+            headers = {"Content-Type": "application/json"}
+        headers["X-Opsgate-Delivery"] = str(row_id)
+        assert url is not None
+        try:
+            response = await self._http().post(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return type(exc).__name__  # not str(exc): it may quote the secret URL
+        return None if response.status_code < 300 else f"HTTP {response.status_code}"
 
     async def _failed(self, sink: str, payload: dict[str, Any], error: str) -> None:
         if self.on_failure is None:
@@ -208,14 +365,37 @@ class Notifier:
         return self._client
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Wait for in-flight deliveries (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        """Wait until the outbox has nothing due for this process (tests, shutdown)."""
+        if self._poller is None or self._idle is None or self._wake is None:
+            return
+        self._idle.clear()
+        self._wake.set()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def close(self) -> None:
-        await self.drain(timeout=2.0)
-        for task in list(self._tasks):
-            task.cancel()
+        poller, self._poller = self._poller, None
+        interrupted = set(self._inflight)
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+        # Hand back the rows this process was still delivering: another replica (or
+        # the next start) retries them now instead of after the lease.
+        outbox = self.outbox
+        if outbox is not None and interrupted:
+            now = self._now()
+
+            def release() -> None:
+                assert outbox is not None
+                for row_id in interrupted:
+                    with contextlib.suppress(Exception):
+                        outbox.notification_done(
+                            row_id, error="interrupted by shutdown", retry_at=now
+                        )
+
+            await anyio.to_thread.run_sync(release)
+        self._inflight.clear()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -1,12 +1,20 @@
-"""Decisions and grants: evaluate (dry run), propose, check and consume grants."""
+"""Decisions and grants: evaluate (dry run), propose, check and consume grants.
+
+These are the hot routes: each checks the caller's credentials and calls the
+service in one worker thread (one thread hop per request), and answers with JSON
+built from the declared response model, so the OpenAPI document stays exact.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
-from opsgate.server.auth import Caller
+from opsgate.approvals.model import Grant
+from opsgate.approvals.service import ControlPlane
+from opsgate.server.auth import Credentials, Presented, in_thread, resolve
 from opsgate.server.schemas import ActionIn, GrantAnswer, ProposeIn, ProposeOut, card_out, grant_out
 
 __all__ = ["router"]
@@ -14,44 +22,75 @@ __all__ = ["router"]
 router = APIRouter(tags=["decisions"])
 
 
+def _control(request: Request) -> ControlPlane:
+    control: ControlPlane = request.app.state.og.control
+    return control
+
+
 @router.post("/evaluate", response_model=dict[str, Any], summary="Decide without acting")
-def evaluate(body: ActionIn, caller: Caller, request: Request) -> dict[str, Any]:
+async def evaluate(body: ActionIn, credentials: Presented, request: Request) -> JSONResponse:
     """The decision opsgate would make, with the organisation's settings and inventory."""
-    decision = request.app.state.og.control.evaluate(caller, body.action(caller.name))
-    result: dict[str, Any] = decision.to_json()
-    return result
+    control = _control(request)
+
+    def work() -> dict[str, Any]:
+        caller = resolve(control, credentials)
+        result: dict[str, Any] = control.evaluate(caller, body.action(caller.name)).to_json()
+        return result
+
+    return JSONResponse(await in_thread(work))
 
 
 @router.post("/propose", response_model=ProposeOut, summary="Propose an action")
-def propose(body: ProposeIn, caller: Caller, request: Request) -> ProposeOut:
+async def propose(body: ProposeIn, credentials: Presented, request: Request) -> JSONResponse:
     """Decide; an identical approved retry consumes its grant; otherwise a decision
     that needs a human creates an approval card (its link is in the answer)."""
     og = request.app.state.og
-    result = og.control.propose(
-        caller, body.action(caller.name), reasoning=body.reasoning, rollback=body.rollback
-    )
+    control = _control(request)
+
+    def work() -> Any:
+        caller = resolve(control, credentials)
+        return control.propose(
+            caller, body.action(caller.name), reasoning=body.reasoning, rollback=body.rollback
+        )
+
+    result = await in_thread(work)
     card = card_out(result.card, og.config.public_url) if result.card is not None else None
     if result.card is not None and result.grant is None:
         og.announce("card.created", result.card)
-    return ProposeOut(
+    out = ProposeOut(
         decision=result.decision.to_json(),
         card=card,
         grant=grant_out(result.grant) if result.grant is not None else None,
         link=card.link if card is not None else None,
     )
+    return JSONResponse(out.model_dump(mode="json"))
+
+
+def _grant_answer(grant: Grant | None) -> JSONResponse:
+    answer = GrantAnswer(
+        matched=grant is not None, grant=grant_out(grant) if grant is not None else None
+    )
+    return JSONResponse(answer.model_dump(mode="json"))
+
+
+async def _grant(request: Request, credentials: Credentials, body: ActionIn, use: bool) -> Any:
+    control = _control(request)
+
+    def work() -> Grant | None:
+        caller = resolve(control, credentials)
+        action = body.action(caller.name)
+        return control.consume_grant(caller, action) if use else control.check_grant(caller, action)
+
+    return _grant_answer(await in_thread(work))
 
 
 @router.post("/grants/check", response_model=GrantAnswer, summary="Is this action approved?")
-def check_grant(body: ActionIn, caller: Caller, request: Request) -> GrantAnswer:
-    grant = request.app.state.og.control.check_grant(caller, body.action(caller.name))
-    return GrantAnswer(
-        matched=grant is not None, grant=grant_out(grant) if grant is not None else None
-    )
+async def check_grant(body: ActionIn, credentials: Presented, request: Request) -> JSONResponse:
+    result: JSONResponse = await _grant(request, credentials, body, use=False)
+    return result
 
 
 @router.post("/grants/consume", response_model=GrantAnswer, summary="Use a grant once")
-def consume_grant(body: ActionIn, caller: Caller, request: Request) -> GrantAnswer:
-    grant = request.app.state.og.control.consume_grant(caller, body.action(caller.name))
-    return GrantAnswer(
-        matched=grant is not None, grant=grant_out(grant) if grant is not None else None
-    )
+async def consume_grant(body: ActionIn, credentials: Presented, request: Request) -> JSONResponse:
+    result: JSONResponse = await _grant(request, credentials, body, use=True)
+    return result

@@ -66,9 +66,16 @@ def _card(row: Any, now: float) -> Card:
     )
 
 
+_INSERT_CARD = sa.insert(cards)
+_INSERT_NOTIFICATION = sa.insert(notifications)
+
+
 def insert_card(conn: Connection, card: Card) -> None:
+    # Values as parameters of one constant statement: its compiled form is cached,
+    # where ``.values(...)`` would rebuild and re-key the statement on every card.
     conn.execute(
-        sa.insert(cards).values(
+        _INSERT_CARD,
+        dict(
             id=card.id,
             version=0,
             state=card.state.value,
@@ -89,7 +96,7 @@ def insert_card(conn: Connection, card: Card) -> None:
             approvers_needed=card.approvers_needed,
             approvals=list(card.approvals),
             result=card.result,
-        )
+        ),
     )
 
 
@@ -224,9 +231,8 @@ def consume_grant(conn: Connection, grant_id: str, now: float) -> Grant | None:
 def notify(conn: Connection, event: str, payload: dict[str, Any], now: float) -> None:
     """Queue a notification in the same transaction as the change it reports."""
     conn.execute(
-        sa.insert(notifications).values(
-            event=event, payload=payload, created_at=now, attempts=0, next_attempt_at=now
-        )
+        _INSERT_NOTIFICATION,
+        dict(event=event, payload=payload, created_at=now, attempts=0, next_attempt_at=now),
     )
 
 

@@ -145,8 +145,12 @@ def insert_token(conn: Connection, info: TokenInfo, secret_hash: str) -> None:
     )
 
 
+# Every authenticated API call runs this: one constant statement, compiled once.
+_TOKEN_BY_HASH = sa.select(api_tokens).where(api_tokens.c.secret_hash == sa.bindparam("digest"))
+
+
 def token_by_hash(conn: Connection, secret_hash: str) -> TokenInfo | None:
-    row = conn.execute(sa.select(api_tokens).where(api_tokens.c.secret_hash == secret_hash)).first()
+    row = conn.execute(_TOKEN_BY_HASH, {"digest": secret_hash}).first()
     return None if row is None else _token(row)
 
 

@@ -63,7 +63,9 @@ _TABLE: dict[str, Handler] | None = None
 def _module(name: str) -> Mapping[str, Handler]:
     table = _LOADED.get(name)
     if table is None:
-        module = importlib.import_module(f"{__name__}.{name}")
+        from opsgate.classify._shell_state import charged_import
+
+        module = charged_import(lambda: importlib.import_module(f"{__name__}.{name}"))
         table = module.HANDLERS
         _LOADED[name] = table
     return table
