@@ -19,6 +19,18 @@ ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parents[1] / "shared" / "corpus" / "agent-actions.jsonl"
 # Labels that contradict SPEC.md: opsgate follows the spec (see CHANGELOG/notes).
 SPEC_OVERRIDES: dict[str, str] = {}
+# Known gaps in opsgate's own corpora: each is a real mistake, kept visible.  strict
+# xfail: the day one is fixed, its test fails until the entry is removed.
+KNOWN_GAPS: dict[str, str] = {
+    "rt3-arith-array-subscript-injection": "arithmetic evaluation of a variable whose value "
+    "holds $(…) is not followed",
+    "rt3-heredoc-partial-quote-delim": "tree-sitter-bash cannot parse a partly quoted "
+    'here-doc delimiter (<<E"O"F); the parse error makes it unknown',
+    "rt3-two-heredocs-sql-files": "tree-sitter-bash cannot parse a here-doc followed by "
+    "more commands on the same line; the parse error makes it unknown",
+    "rt3-ps-npm-ci-lastexitcode": "an if-block inside a ;-chain fails to parse in "
+    "tree-sitter-powershell; the parse error makes it unknown",
+}
 
 
 def _load(path: Path) -> list[dict]:
@@ -33,7 +45,10 @@ def _params(paths: list[Path]) -> list:
     out = []
     for path in paths:
         if path.exists():
-            out += [pytest.param(c, id=c["id"]) for c in _load(path)]
+            for case in _load(path):
+                gap = KNOWN_GAPS.get(case["id"])
+                marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
+                out.append(pytest.param(case, id=case["id"], marks=marks))
     return out
 
 

@@ -30,6 +30,9 @@ class Zone(enum.Enum):
 # Directories whose contents are generated and can be deleted without loss.
 DISPOSABLE_DIRS = frozenset(
     {
+        "generated",
+        "__generated__",
+        "__snapshots__",
         "build",
         "dist",
         "out",
@@ -91,7 +94,13 @@ DISPOSABLE_DIRS = frozenset(
 )
 _DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
 _DISPOSABLE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini", ".tsbuildinfo")
-_DISPOSABLE_SUFFIXES = (".egg-info", ".pyc", ".pyo", ".o", ".class", ".log", ".orig", ".rej")
+# Caches under the home directory that their tools rebuild on demand.
+_HOME_CACHES = (".cache/", ".npm/_cacache", ".npm/_logs", ".gradle/caches", ".cargo/registry/cache",
+                "Library/Caches/", ".pnpm-store", ".yarn/cache", ".bun/install/cache",
+                ".m2/repository/", ".ivy2/cache", ".nuget/packages", ".cache")  # fmt: skip
+_HOME_CACHES_ROOTS = (".cache",)  # the whole ~/.cache also holds tools' state
+_DISPOSABLE_SUFFIXES = (".egg-info", ".pyc", ".pyo", ".o", ".class", ".log", ".orig", ".rej",
+                        ".bak", ".swp", ".swo", "~", ".tmp")  # fmt: skip
 
 _SYSTEM_TOPS = frozenset(
     {
@@ -199,6 +208,9 @@ class Workspace:
         if self._is_home(path):
             return Zone.HOME
         if path.startswith(self.home.rstrip("/") + "/") or _under_any_home(path):
+            relative = path.split("/", 3)[3] if path.count("/") >= 3 else ""
+            if relative.startswith(_HOME_CACHES) and relative not in _HOME_CACHES_ROOTS:
+                return Zone.TEMP  # a cache the tools refill: `rm -rf ~/.cache/pip`
             return Zone.HOME_FILE
         top = path.split("/", 2)[1]
         if top in _SYSTEM_TOPS or top in ("home", "Users"):

@@ -84,7 +84,8 @@ _NAMES_ONLY = re.compile(
     r"^\s*(cut\s+(-d\s*['\"]?=['\"]?\s+-f\s*1|-f\s*1\s+-d\s*['\"]?=['\"]?)\s*$"
     r"|awk\s+-F\s*['\"]?=['\"]?\s+['\"]\{\s*print\s+\$1\s*;?\s*\}['\"]\s*$"
     r"|sed\s+(-e\s+)?['\"]s/=\.\*//g?['\"]\s*$"
-    r"|wc(\s+-[lcw]+)?\s*$|grep\s+-[a-zA-Z]*[qcl][a-zA-Z]*\b.*$)"
+    r"|wc(\s+-[lcw]+)?\s*$|grep\s+-[a-zA-Z]*[qcl][a-zA-Z]*\b.*$"
+    r"|jq\s+(-\w+\s+)*'[^']*\|\s*(length|keys|type)\s*'\s*$)"
 )
 
 

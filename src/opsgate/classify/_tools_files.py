@@ -39,6 +39,9 @@ def classify_file_tool(
         evidence = json.dumps(tool_input)[:200]
         reason = f"{tool} without a file path"
         return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence, reason)]
+    windows = _windows_path(path_value)
+    if windows is not None:
+        return _windows_file_tool(tool, path_value, windows, tool_input, shell)
     full = ws.expand(path_value, cwd) or path_value
     if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
         if is_secret_path(full):
@@ -58,22 +61,64 @@ def classify_file_tool(
 
 
 _SCRIPT_SUFFIX = re.compile(r"\.(sh|bash|zsh|ksh|command)$")
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+# Windows places where a write changes how the machine or the shell behaves.
+_WINDOWS_PROTECTED = (
+    "/windows/", "/program files", "/programdata/", "/documents/powershell/",
+    "/documents/windowspowershell/", "profile.ps1", "/start menu/programs/startup/",
+    "/appdata/roaming/microsoft/windows/", "/.ssh/", "/.gitconfig", "/.npmrc", "/.claude/",
+    "/.cursor/", "/.codex/", "/.gemini/", "/.git/hooks/", "/.git/config",
+)  # fmt: skip
+
+
+def _windows_path(path: str) -> str | None:
+    """``C:\\Users\\dev\\.aws\\credentials`` → ``c:/users/dev/.aws/credentials``."""
+    if not _DRIVE.match(path) and "\\" not in path:
+        return None
+    return path.replace("\\", "/").lower()
+
+
+def _windows_file_tool(
+    tool: str, raw: str, path: str, tool_input: dict[str, Any], shell: Shell
+) -> list[Finding]:
+    if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
+        if is_secret_path(path):
+            reason = f"reads {raw}, which holds credentials"
+            return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, raw, reason, path)]
+        return [_f("filesystem.read", Impact.SAFE, Effect.READ, raw, "reads a file")]
+    hit = next((p for p in _WINDOWS_PROTECTED if p in path), None)
+    if hit is not None:
+        reason = f"{tool} writes {raw}: a protected Windows location ({hit.strip('/')})"
+        return [_f("filesystem.protected_write", Impact.CAUTION, Effect.WRITE, raw, reason, path,
+                   Environment.LOCAL)]  # fmt: skip
+    local = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, raw, f"{tool} edits {raw}", path,
+                Environment.LOCAL)]  # fmt: skip
+    return local + _content_findings(path, tool_input, shell)
 
 
 def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> list[Finding]:
     """A new script whose only job is a catastrophe is stopped before it exists."""
-    text = tool_input.get("content")
-    if not isinstance(text, str):
-        text = tool_input.get("new_string") if isinstance(tool_input.get("new_string"), str) else ""
-    assert isinstance(text, str)
+    text = _new_text(tool_input)
     if not text:
         return []
     lang: str | None = None
+    lifecycle = notebook = False
     if path.endswith(("/package.json", "/composer.json")):
         hooks = _lifecycle_scripts(text)
         if hooks:
             lang = "sh"
             text = hooks
+            lifecycle = True
+    elif path.endswith(".ipynb") or "new_source" in tool_input:
+        text = _notebook_shell(text)
+        lang = "sh" if text else None
+        notebook = True
+    elif re.search(r"(^|/)(GNU)?[Mm]akefile$|\.mk$|(^|/)[Jj]ustfile$", path):
+        text = "\n".join(line[1:] if line.startswith("\t") else line[4:]
+                         for line in text.splitlines()
+                         if line.startswith(("\t", "    ")))  # fmt: skip
+        text = text.replace("$(HOME)", "$HOME").replace("@", "")
+        lang = "sh" if text.strip() else None
     if _SCRIPT_SUFFIX.search(path) or re.match(r"#!\s*\S*(ba|z|k|da)?sh\b", text):
         lang = "sh"
     elif path.endswith(".py") or text.startswith("#!/usr/bin/env python"):
@@ -92,8 +137,49 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
             f.target,
         )
         for f in found
-        if f.impact is Impact.DESTRUCTIVE and f.effect is Effect.WRITE
+        if (
+            f.impact is Impact.DESTRUCTIVE
+            and f.effect is Effect.WRITE
+            and f.category.startswith(("filesystem.", "disk."))
+        )
+        # npm runs lifecycle scripts on the next (allowed) install: unreviewed code counts.
+        or (lifecycle and f.category in ("network.fetch_exec", "evasion.decode_exec"))
+        # A notebook cell is written to be run next: its secrets and destructive writes count.
+        or (
+            notebook
+            and (
+                f.effect is Effect.SECRET
+                or (f.effect is Effect.WRITE and f.impact is Impact.DESTRUCTIVE)
+            )
+        )
     ]
+
+
+def _new_text(tool_input: dict[str, Any]) -> str:
+    """The text a Write, Edit, MultiEdit or NotebookEdit puts into the file."""
+    parts: list[str] = []
+    for key in ("content", "new_string", "new_source"):
+        value = tool_input.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+    edits = tool_input.get("edits")
+    if isinstance(edits, list):
+        parts += [e["new_string"] for e in edits
+                  if isinstance(e, dict) and isinstance(e.get("new_string"), str)]  # fmt: skip
+    return "\n".join(parts)
+
+
+def _notebook_shell(source: str) -> str:
+    """Jupyter cells: ``!cmd`` lines and ``%%bash``/``%%sh`` cells run in a shell; other
+    code is Python (read through the interpreter classifier)."""
+    lines = source.splitlines()
+    if lines and lines[0].strip() in ("%%bash", "%%sh", "%%script bash", "%%script sh"):
+        return "\n".join(lines[1:])
+    shell_lines = [line.strip()[1:] for line in lines if line.strip().startswith("!")]
+    python = "\n".join(line for line in lines if not line.strip().startswith(("!", "%")))
+    if python.strip() and "'OPSGATE_EOF'" not in python:
+        shell_lines.append(f"python3 - <<'OPSGATE_EOF'\n{python}\nOPSGATE_EOF")
+    return "\n".join(shell_lines)
 
 
 _LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "preuninstall", "postuninstall",
@@ -101,12 +187,20 @@ _LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "preuninstall",
               "post-update-cmd", "pre-install-cmd", "post-autoload-dump")  # fmt: skip
 
 
+_LIFECYCLE_ENTRY = re.compile(
+    r'"(preinstall|install|postinstall|prepare|preuninstall|postuninstall|prepublish|prepack|'
+    r'postpack)"\s*:\s*"((?:[^"\\]|\\.)*)"'
+)
+
+
 def _lifecycle_scripts(text: str) -> str | None:
     """Scripts npm/composer run by themselves on install: they are code that will run."""
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
-        return None
+        # An Edit or MultiEdit fragment, not a whole document: read the entries it adds.
+        found = [json.loads(f'"{m.group(2)}"') for m in _LIFECYCLE_ENTRY.finditer(text)]
+        return "\n".join(found) or None
     scripts = data.get("scripts") if isinstance(data, dict) else None
     if not isinstance(scripts, dict):
         return None

@@ -25,12 +25,25 @@ def is_metadata_host(host: str) -> bool:
     return check(host)
 
 
+# Unauthenticated admin APIs that listen on loopback: Docker, kubelet, etcd, Consul,
+# Nomad, Vault, the Kubernetes API proxy.  Their answers carry secrets
+# (container environments, key-value data) and their writes change infrastructure.
+_ADMIN_PORTS = frozenset({2375, 2376, 10250, 10255, 2379, 8500, 4646, 8200, 8001})
+
+
 def classify_url(url: str) -> list[Finding]:
     try:
         parts = urlsplit(url if "://" in url else "http://" + url)
         host = parts.hostname or ""
     except ValueError:
         return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, url, "a URL that does not parse")]
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port in _ADMIN_PORTS:
+        reason = f"talks to a local infrastructure admin API on port {port}"
+        return [_f("network.admin_api", Impact.CAUTION, Effect.UNKNOWN, url, reason, host)]
     if is_metadata_host(host):
         return [
             _f(

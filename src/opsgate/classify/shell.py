@@ -105,6 +105,12 @@ class Walker(WalkerCommands):
         if root.has_error:
             self.add([unknown("the shell parser could not read this command", _first_error(root))])
         self.walk(root, None, 0)
+        if "\\\n" in script and self.depth == 0:
+            # Bash removes backslash-newline before it splits words (`r\<newline>m`
+            # runs rm); the grammar does not always.  Judge the joined text as well.
+            joined = Walker(self.session, self.scope.child(), depth=1, remote=self._remote)
+            joined.run(script.replace("\\\n", ""))
+            self.add(joined.findings)
 
     def walk(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         """Visit ``node``; return what it writes to stdout, for the next pipe stage."""
@@ -172,6 +178,8 @@ class Walker(WalkerCommands):
                 stdin = self.walk(stage, stdin, level + 1)
             body = stages[-1] if stages else None
         stdin, sinks, continuations = self._redirects(redirects, stdin, level)
+        if body is not None and body.type in ("while_statement", "for_statement"):
+            stdin = None  # `while read h; do ssh "$h" …; done < hosts`: read consumes it
         out = self.walk(body, stdin, level + 1) if body is not None else None
         out = self._write_sinks(sinks, out, body)
         for cont in continuations:

@@ -143,7 +143,8 @@ def delete_findings(
 _FILE_SUFFIX = re.compile(
     r"\.(json|lock|ya?ml|toml|txt|md|log|lockb|sum|mod|ini|cfg|conf|csv|tsv|js|mjs|cjs|ts|tsx|"
     r"jsx|py|rb|go|rs|java|kt|c|h|cc|cpp|hpp|cs|php|sh|sql|html|css|scss|svg|png|jpe?g|gif|"
-    r"pdf|zip|tar|gz|tgz|whl|jar|db|sqlite3?|bak|tmp|orig|rej|patch|diff|pid|sock)$"
+    r"pdf|zip|tar|gz|tgz|whl|jar|db|sqlite3?|bak|tmp|orig|rej|patch|diff|pid|sock|out|prof|"
+    r"xml|html?|map|snap|lcov|info|dat|bin|img|iso|dmp|trace|cov)$"
 )
 
 

@@ -200,6 +200,7 @@ INDEX: dict[str, str] = {
     "ifconfig": "system",
     "ifdown": "system",
     "ifup": "system",
+    "iisreset": "ops_tools",
     "influx": "dataplatforms",
     "init": "system",
     "initctl": "system",

@@ -171,7 +171,19 @@ def _salt(cmd: Command, ctx: Context) -> list[Finding]:
     ]
 
 
+def _iisreset(cmd: Command, ctx: Context) -> list[Finding]:
+    """Windows IIS: ``iisreset /status`` reads; anything else stops or restarts the web
+    server (or reboots the machine with /reboot)."""
+    words = [w.lower().lstrip("/-") for w in cmd.words]
+    if words and all(w in ("status", "?", "help") for w in words):
+        return []
+    impact = _DESTROY if "reboot" in words else _CAUTION
+    return [Finding("service.restart", impact, _W, cmd.text, "iisreset stops or restarts IIS",
+                    "this host (IIS)")]  # fmt: skip
+
+
 HANDLERS: dict[str, Handler] = {
+    "iisreset": _iisreset,
     **{name: _table_handler for name in _TABLES},
     "salt": _salt,
     "salt-ssh": _salt,
