@@ -79,6 +79,8 @@ class Inventory:
 
     def find_in(self, texts: Sequence[str]) -> InventoryTarget | None:
         """The first inventory target named by any of ``texts`` (hosts, URLs, words)."""
+        if not self.targets:
+            return None
         for text in texts:
             for candidate in _candidates(text):
                 hit = self.find(candidate)

@@ -227,15 +227,24 @@ _PROTECTED_PROJECT = (
 )
 
 
+def _one_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """Many shell-style patterns as one compiled alternation (one match per path)."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+_SECRET_RE = _one_regex(_SECRET_NAMES)
+_NOT_SECRET_RE = _one_regex(_NOT_SECRET_NAMES)
+
+
 def is_secret_path(path: str) -> bool:
     """True when the file at ``path`` (absolute or relative) holds credentials."""
     base = posixpath.basename(path.rstrip("/"))
     lowered = base.lower()
-    if any(fnmatch.fnmatchcase(lowered, p) for p in _NOT_SECRET_NAMES):
+    if _NOT_SECRET_RE.match(lowered):
         return False
     if _PROC_ENVIRON.match(path) or path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
         return True
-    if any(fnmatch.fnmatchcase(lowered, p) for p in _SECRET_NAMES):
+    if _SECRET_RE.match(lowered):
         return True
     slashed = "/" + path.lstrip("/") if not path.startswith(("/", "~")) else path
     for name in _HOME_SECRET_FILES:
