@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from opsgate.classify._command import Command, Context
+from opsgate.classify.families._verbs import Rule, words
 from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = [
@@ -29,16 +29,7 @@ __all__ = [
 ]
 
 
-def _names(text: str) -> list[str]:
-    """Table rows written as one space-separated string."""
-    return text.split()
-
-
-class Rule(NamedTuple):
-    effect: Effect
-    impact: Impact
-    category: str
-    reason: str
+_names = words
 
 
 _READ = Rule(Effect.READ, Impact.SAFE, "cloud.read", "reads cloud resources")
@@ -99,8 +90,8 @@ _LOCAL_VERBS = frozenset(_names("login logout init configure activate use switch
 
 
 def _verb_rule(verb: str) -> Rule | None:
-    for words, rule in _VERBS:
-        if verb in words or any(verb.startswith(w + "-") for w in words):
+    for verbs, rule in _VERBS:
+        if verb in verbs or any(verb.startswith(w + "-") for w in verbs):
             return rule
     return None
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
 
 from opsgate.classify._command import Command, Context
-from opsgate.models import Effect, Environment, Finding, Impact
+from opsgate.classify.families._verbs import Rule, RuleSet, words
+from opsgate.models import Environment, Finding
 
 __all__ = [
     "_UNKNOWN",
@@ -25,39 +25,11 @@ __all__ = [
 ]
 
 
-def _names(text: str) -> list[str]:
-    """Table rows written as one space-separated string."""
-    return text.split()
-
-
-class Rule(NamedTuple):
-    effect: Effect
-    impact: Impact
-    category: str
-    reason: str
-
-
-def _read(reason: str) -> Rule:
-    return Rule(Effect.READ, Impact.SAFE, "iac.read", reason)
-
-
-def _local(reason: str) -> Rule:
-    return Rule(Effect.LOCAL, Impact.SAFE, "iac.local", reason)
-
-
-def _write(reason: str) -> Rule:
-    return Rule(Effect.WRITE, Impact.CAUTION, "iac.apply", reason)
-
-
-def _destroy(reason: str) -> Rule:
-    return Rule(Effect.WRITE, Impact.DESTRUCTIVE, "iac.destroy", reason)
-
-
-def _secret(reason: str) -> Rule:
-    return Rule(Effect.SECRET, Impact.CAUTION, "secrets.read", reason)
-
-
-_UNKNOWN = Rule(Effect.UNKNOWN, Impact.CAUTION, "iac.unknown", "unrecognised subcommand")
+_names = words
+_RULES = RuleSet("iac", write="apply", destroy="destroy")
+_read, _local, _write = _RULES.read, _RULES.local, _RULES.write
+_destroy, _secret = _RULES.destroy, _RULES.secret
+_UNKNOWN = _RULES.unknown("unrecognised subcommand")
 
 
 def _table(*rows: tuple[str, Rule]) -> dict[str, Rule]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import NamedTuple
 
 from opsgate.classify._command import Command, Context
+from opsgate.classify.families._verbs import Rule, RuleSet, words
 from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = [
@@ -24,39 +24,11 @@ __all__ = [
 ]
 
 
-def _names(text: str) -> list[str]:
-    """Table rows written as one space-separated string."""
-    return text.split()
-
-
-class Rule(NamedTuple):
-    effect: Effect
-    impact: Impact
-    category: str
-    reason: str
-
-
-def _read(reason: str) -> Rule:
-    return Rule(Effect.READ, Impact.SAFE, "kubernetes.read", reason)
-
-
-def _local(reason: str) -> Rule:
-    return Rule(Effect.LOCAL, Impact.SAFE, "kubernetes.local", reason)
-
-
-def _write(reason: str) -> Rule:
-    return Rule(Effect.WRITE, Impact.CAUTION, "kubernetes.write", reason)
-
-
-def _delete(reason: str) -> Rule:
-    return Rule(Effect.WRITE, Impact.DESTRUCTIVE, "kubernetes.delete", reason)
-
-
-def _secret(reason: str) -> Rule:
-    return Rule(Effect.SECRET, Impact.CAUTION, "secrets.read", reason)
-
-
-_UNKNOWN = Rule(Effect.UNKNOWN, Impact.CAUTION, "kubernetes.unknown", "unrecognised subcommand")
+_names = words
+_RULES = RuleSet("kubernetes", write="write", destroy="delete")
+_read, _local, _write = _RULES.read, _RULES.local, _RULES.write
+_delete, _secret = _RULES.destroy, _RULES.secret
+_UNKNOWN = _RULES.unknown("unrecognised subcommand")
 
 _KUBECTL: dict[str, Rule] = {
     **{

@@ -13,7 +13,8 @@ from typing import NamedTuple
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.models import Effect, Environment, Finding, Impact
 
-__all__ = ["Rule", "Where", "finding", "flags", "locate", "read", "table", "tool"]
+__all__ = ["Rule", "RuleSet", "Where", "finding", "flags", "locate", "read", "table", "tool",
+           "words"]  # fmt: skip
 
 
 class Rule(NamedTuple):
@@ -25,6 +26,38 @@ class Rule(NamedTuple):
 
 def read(reason: str, category: str = "platform.read") -> Rule:
     return Rule(Effect.READ, Impact.SAFE, category, reason)
+
+
+def words(text: str) -> list[str]:
+    """Table rows written as one space-separated string."""
+    return text.split()
+
+
+class RuleSet:
+    """A family's usual rules, named by its categories (``iac.apply``, ``kubernetes.delete``)."""
+
+    def __init__(self, family: str, *, write: str = "write", destroy: str = "destroy") -> None:
+        self.family = family
+        self._write = f"{family}.{write}"
+        self._destroy = f"{family}.{destroy}"
+
+    def read(self, reason: str) -> Rule:
+        return Rule(Effect.READ, Impact.SAFE, f"{self.family}.read", reason)
+
+    def local(self, reason: str) -> Rule:
+        return Rule(Effect.LOCAL, Impact.SAFE, f"{self.family}.local", reason)
+
+    def write(self, reason: str) -> Rule:
+        return Rule(Effect.WRITE, Impact.CAUTION, self._write, reason)
+
+    def destroy(self, reason: str) -> Rule:
+        return Rule(Effect.WRITE, Impact.DESTRUCTIVE, self._destroy, reason)
+
+    def secret(self, reason: str) -> Rule:
+        return Rule(Effect.SECRET, Impact.CAUTION, "secrets.read", reason)
+
+    def unknown(self, reason: str) -> Rule:
+        return Rule(Effect.UNKNOWN, Impact.CAUTION, f"{self.family}.unknown", reason)
 
 
 def flags(text: str) -> tuple[str, ...]:
