@@ -8,6 +8,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,6 +89,9 @@ class ControlBase:
     def close(self) -> None:
         self.store.close()
         self.audit.close()
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        return self.store.snapshot()
 
     # --- who is calling, as of now ---------------------------------------------------------
 

@@ -11,6 +11,7 @@ approve, never change settings).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -93,6 +94,12 @@ class ControlPlane(Protocol):
         ...
 
     def token(self, secret: str) -> Principal | None: ...
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Until exit, the calling thread's reads share one read transaction: a
+        request's credential check and its decision inputs in one round trip set.
+        Writes are unaffected (and not seen by later reads in the snapshot)."""
+        ...
 
     def list_tokens(self, actor: Principal) -> list[TokenInfo]: ...
 

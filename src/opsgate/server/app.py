@@ -23,6 +23,7 @@ from opsgate import __version__
 from opsgate.approvals.model import Card
 from opsgate.approvals.service import ControlPlane
 from opsgate.audit import AuditLog, EventType
+from opsgate.server._fast import install_fast_routes
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig, card_event
 from opsgate.server.schemas import Health, card_link
@@ -123,6 +124,7 @@ def create_app(
 
     for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    install_fast_routes(app, "/api/v1", routes_decisions.router, routes_decisions.HOT)
     return app
 
 

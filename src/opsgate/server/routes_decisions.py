@@ -11,13 +11,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from opsgate.approvals.model import Grant
 from opsgate.approvals.service import ControlPlane
+from opsgate.server._fast import Endpoint
 from opsgate.server.auth import Credentials, Presented, in_thread, resolve
 from opsgate.server.schemas import ActionIn, GrantAnswer, ProposeIn, ProposeOut, card_out, grant_out
 
-__all__ = ["router"]
+__all__ = ["HOT", "router"]
 
 router = APIRouter(tags=["decisions"])
 
@@ -33,8 +35,10 @@ async def evaluate(body: ActionIn, credentials: Presented, request: Request) -> 
     control = _control(request)
 
     def work() -> dict[str, Any]:
-        caller = resolve(control, credentials)
-        result: dict[str, Any] = control.evaluate(caller, body.action(caller.name)).to_json()
+        with control.snapshot():
+            caller = resolve(control, credentials)
+            decision = control.evaluate(caller, body.action(caller.name))
+        result: dict[str, Any] = decision.to_json()
         return result
 
     return JSONResponse(await in_thread(work))
@@ -48,10 +52,11 @@ async def propose(body: ProposeIn, credentials: Presented, request: Request) -> 
     control = _control(request)
 
     def work() -> Any:
-        caller = resolve(control, credentials)
-        return control.propose(
-            caller, body.action(caller.name), reasoning=body.reasoning, rollback=body.rollback
-        )
+        with control.snapshot():
+            caller = resolve(control, credentials)
+            return control.propose(
+                caller, body.action(caller.name), reasoning=body.reasoning, rollback=body.rollback
+            )
 
     result = await in_thread(work)
     card = card_out(result.card, og.config.public_url) if result.card is not None else None
@@ -77,9 +82,12 @@ async def _grant(request: Request, credentials: Credentials, body: ActionIn, use
     control = _control(request)
 
     def work() -> Grant | None:
-        caller = resolve(control, credentials)
-        action = body.action(caller.name)
-        return control.consume_grant(caller, action) if use else control.check_grant(caller, action)
+        with control.snapshot():
+            caller = resolve(control, credentials)
+            action = body.action(caller.name)
+            if use:
+                return control.consume_grant(caller, action)
+            return control.check_grant(caller, action)
 
     return _grant_answer(await in_thread(work))
 
@@ -94,3 +102,13 @@ async def check_grant(body: ActionIn, credentials: Presented, request: Request) 
 async def consume_grant(body: ActionIn, credentials: Presented, request: Request) -> JSONResponse:
     result: JSONResponse = await _grant(request, credentials, body, use=True)
     return result
+
+
+# Served by the lean path (``_fast``) ahead of the FastAPI routes above, which
+# document them and answer requests the lean path hands back (errors).
+HOT: dict[str, tuple[Endpoint, type[BaseModel]]] = {
+    "/evaluate": (evaluate, ActionIn),
+    "/propose": (propose, ProposeIn),
+    "/grants/check": (check_grant, ActionIn),
+    "/grants/consume": (consume_grant, ActionIn),
+}

@@ -31,6 +31,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self._engine, self._reader = make_engine(url)
+        self._pinned = threading.local()
         # SQLite has one writer at a time, and its busy handler polls with growing
         # sleeps: threads of this process queue on a lock instead (fair, no polling),
         # and only other processes meet the busy timeout.  PostgreSQL needs none.
@@ -55,8 +56,30 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        """One read transaction — or, inside ``snapshot()`` on this thread, the
+        snapshot's transaction."""
+        pinned: Connection | None = getattr(self._pinned, "conn", None)
+        if pinned is not None:
+            yield pinned
+            return
         with _translated(), self._reader.begin() as conn:
             yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Let every ``read()`` of this thread until exit share one read transaction
+        (one connection checkout, one BEGIN/COMMIT for a request's several reads).
+        Writes are unaffected; a read after a write in the same snapshot does not
+        see that write, so use it only around reads that do not depend on one."""
+        if getattr(self._pinned, "conn", None) is not None:
+            yield
+            return
+        with self.read() as conn:
+            self._pinned.conn = conn
+            try:
+                yield
+            finally:
+                self._pinned.conn = None
 
     @property
     def engine(self) -> Engine:

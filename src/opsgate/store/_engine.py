@@ -24,6 +24,7 @@ __all__ = ["DB_FILE", "make_engine", "resolve_url"]
 DB_FILE = "opsgate.db"
 _BUSY_MS = 30_000
 _READ = "opsgate_read"
+_SQLITE_POOL = 40
 
 
 def resolve_url(data_dir: Path, database_url: str | None) -> str:
@@ -48,7 +49,13 @@ def make_engine(url: str) -> tuple[Engine, Engine]:
     """(write engine, read engine); they share one pool."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": _BUSY_MS / 1000}
+            url,
+            connect_args={"check_same_thread": False, "timeout": _BUSY_MS / 1000},
+            # Keep a connection per worker thread (anyio runs 40): an overflow
+            # connection is opened and closed per use, and each open runs the
+            # pragmas below — under load that churn cost more than the query.
+            pool_size=_SQLITE_POOL,
+            max_overflow=10,
         )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
