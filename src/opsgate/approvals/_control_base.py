@@ -3,7 +3,6 @@ the caller is right now, and the policy the engine decides with."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import time
@@ -158,7 +157,7 @@ class ControlBase:
             and cached[1] == targets
         ):
             return cached[3]
-        settings = policy_model.Settings(**dataclasses.asdict(stored))
+        settings = stored
         policy = policy_model.Policy(
             settings=settings,
             rules=base.rules,

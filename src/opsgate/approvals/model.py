@@ -16,6 +16,9 @@ from typing import Any
 
 from opsgate.models import Environment, Impact
 
+# The organisation settings are the policy's settings: one type, stored and decided on.
+from opsgate.policy.model import Settings
+
 __all__ = [
     "Card",
     "CardState",
@@ -90,17 +93,6 @@ def next_state(current: CardState, wanted: CardState) -> CardState:
         raise Denied(f"a {current.value} card cannot become {wanted.value}", status=409,
                      code="invalid_transition")  # fmt: skip
     return wanted
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Organisation settings (SPEC §4, §6).  Changed by owners (and admins, for the
-    approval TTL and Write Actions); every change is audited."""
-
-    production_protection: bool = True
-    write_actions: bool = True
-    approval_ttl_seconds: int = 15 * 60
-    two_approvers_for_destructive_production: bool = False
 
 
 # Which role may change which setting (SPEC §6: owner alone changes Production
