@@ -13,7 +13,7 @@ from pathlib import Path
 
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
-from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
+from opsgate.models import Action, Classification, Effect, Environment, Finding
 
 __all__ = ["ClassifyContext", "classify"]
 
@@ -157,15 +157,9 @@ def _other_tool(
         return classify_mcp(tool, data, ws, cwd, shell, _sql)
     if tool in _BENIGN_TOOLS:
         return []
-    return [
-        Finding(
-            "unknown",
-            Impact.CAUTION,
-            Effect.UNKNOWN,
-            tool,
-            f"the tool {tool} is not known to opsgate",
-        )
-    ]
+    from opsgate.classify._shell_nodes import unknown
+
+    return [unknown(f"the tool {tool} is not known to opsgate", tool)]
 
 
 def _sql(text: str) -> list[Finding]:
@@ -190,7 +184,9 @@ def _powershell(
 
 
 def _bad_input(reason: str) -> Finding:
-    return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, reason, reason)
+    from opsgate.classify._shell_nodes import unknown
+
+    return unknown(reason, reason)
 
 
 def _environment(findings: list[Finding]) -> tuple[Environment, str, str | None]:

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
+from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
@@ -59,15 +60,7 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
             if source is not None and source.text is not None and not source.untrusted:
                 out += w.classify_shell(source.text, via=key)
             else:
-                out.append(
-                    Finding(
-                        "unknown",
-                        Impact.CAUTION,
-                        Effect.UNKNOWN,
-                        cmd.text,
-                        f"{key} makes the shell source {value} first",
-                    )
-                )
+                out.append(unknown(f"{key} makes the shell source {value} first", cmd.text))
             continue
         if key in EXEC_ENV and value.strip() not in _BENIGN_PAGERS and cmd.name != "git":
             out += w.classify_shell(value, via=f"{key} for {cmd.name}")
@@ -122,15 +115,7 @@ def _sed_execute(cmd: Command, w: Walker) -> list[Finding]:
         if m.group(1):
             out += w.classify_shell(m.group(1), via="sed e")
         else:
-            out.append(
-                Finding(
-                    "unknown",
-                    Impact.CAUTION,
-                    Effect.UNKNOWN,
-                    cmd.text,
-                    "sed's e flag runs the pattern space as a shell command",
-                )
-            )
+            out.append(unknown("sed's e flag runs the pattern space as a shell command", cmd.text))
     return out
 
 
@@ -146,13 +131,5 @@ def _make_eval(cmd: Command, w: Walker) -> list[Finding]:
         if recipes:
             out += w.classify_shell("\n".join(recipes), via="make --eval")
         elif text.strip():
-            out.append(
-                Finding(
-                    "unknown",
-                    Impact.CAUTION,
-                    Effect.UNKNOWN,
-                    cmd.text,
-                    "make --eval adds rules the guard cannot read",
-                )
-            )
+            out.append(unknown("make --eval adds rules the guard cannot read", cmd.text))
     return out

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 
 from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["Shell", "_metadata_url", "_unknown", "analyse_python"]
@@ -53,8 +54,7 @@ _ENV_DUMPS = frozenset(
 )
 
 
-def _unknown(reason: str, evidence: str) -> Finding:
-    return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence[:200], reason)
+_unknown = unknown  # the classifier's one "cannot model this" finding
 
 
 class _Python(ast.NodeVisitor):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context, Stdin
 from opsgate.classify._interp import analyse_python, analyse_script
+from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
@@ -44,8 +45,7 @@ SHELLS = frozenset(
 )
 
 
-def _unknown(reason: str, evidence: str) -> Finding:
-    return Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence[:200], reason)
+_unknown = unknown  # the classifier's one "cannot model this" finding
 
 
 def _fetch_exec(cmd: Command, source: str) -> Finding:
