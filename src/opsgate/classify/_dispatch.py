@@ -16,6 +16,7 @@ from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify._unknown_tools import HARMLESS_FLAGS
 from opsgate.classify._words import Value
 from opsgate.models import Effect, Finding, Impact
 
@@ -69,11 +70,6 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     _note_download(cmd, w)
 
 
-_HARMLESS_FLAGS = frozenset({"--help", "-help", "--version", "--dry-run", "--dryrun",
-                             "--what-if", "--noop", "--simulate", "--dry-run=client",
-                             "--dry-run=server"})  # fmt: skip
-
-
 def _harmless_mode(cmd: Command) -> bool:
     """``kubectl delete --help``, ``git push --dry-run``: nothing changes.  Not for shells,
     interpreters or wrappers, where such a word may belong to the code they run."""
@@ -83,7 +79,7 @@ def _harmless_mode(cmd: Command) -> bool:
         return False
     words = cmd.words
     head = words[: words.index("--")] if "--" in words else words
-    return any(w in _HARMLESS_FLAGS for w in head)
+    return any(w in HARMLESS_FLAGS for w in head)
 
 
 def _cross_cutting(cmd: Command, w: Walker) -> None:

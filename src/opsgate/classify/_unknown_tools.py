@@ -19,7 +19,7 @@ from opsgate.models import Effect, Environment, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["sniff"]
+__all__ = ["HARMLESS_FLAGS", "sniff"]
 
 # Verbs that lose data wherever they run.  A prefix is enough: `deleteall`, `dropdb`.
 DESTRUCTIVE_VERBS = frozenset(
@@ -53,10 +53,17 @@ _PROD_ENV = (
 )  # fmt: skip
 
 
+# Flags that make a run change nothing (shared with the dispatcher's check of modelled tools).
+HARMLESS_FLAGS = frozenset({"--help", "-help", "--version", "--dry-run", "--dryrun",
+                            "--what-if", "--noop", "--simulate", "--dry-run=client",
+                            "--dry-run=server"})  # fmt: skip
+# Release tools also build a local snapshot without publishing.
+_HARMLESS_HERE = HARMLESS_FLAGS | {"--snapshot"}
+
+
 def _harmless_mode(cmd: Command) -> bool:
     """``--help``, ``--version``, ``--dry-run``, ``--snapshot``: nothing changes."""
-    return any(w in ("--help", "-help", "--version", "--dry-run", "--dryrun", "--snapshot",
-                     "--what-if", "--noop", "--simulate") for w in cmd.words)  # fmt: skip
+    return any(w in _HARMLESS_HERE for w in cmd.words)
 
 
 def _verbs(cmd: Command) -> list[str]:
