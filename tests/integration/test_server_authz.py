@@ -179,6 +179,9 @@ def test_every_api_route_is_in_the_matrix(world: tuple[ApiClient, Org]) -> None:
     }
     routes.discard(("POST", "/api/v1/session"))  # login: the one unauthenticated route
     routes.discard(("DELETE", "/api/v1/session"))  # logout: covered in test_server_api
+    # Claude Code's http hook answers every refusal with 200 + deny (its protocol runs
+    # the tool on an error status): covered in test_server_http_hook.
+    routes.discard(("POST", "/api/v1/hooks/claude"))
     covered = {
         "GET /api/v1/session",
         "GET /api/v1/settings",

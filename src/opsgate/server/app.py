@@ -125,6 +125,22 @@ def create_app(
     for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
     install_fast_routes(app, "/api/v1", routes_decisions.router, routes_decisions.HOT)
+    from opsgate.server.routes_hooks import claude_hook
+
+    app.add_api_route(
+        "/api/v1/hooks/claude",
+        claude_hook,
+        methods=["POST"],
+        tags=["hooks"],
+        summary="Claude Code http hook (PreToolUse)",
+        description=(
+            "Claude Code's `http` hook type. Body: the PreToolUse payload. Always answers "
+            "200 with Claude Code's hook JSON: `{}` to allow, a `deny` (with the approval "
+            "card's link when a person must approve) otherwise — also for bad credentials "
+            "or input, because Claude Code runs the tool on any non-2xx answer."
+        ),
+        response_model=dict[str, Any],
+    )
     return app
 
 
