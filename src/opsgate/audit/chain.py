@@ -43,11 +43,43 @@ CHECKPOINT_DOMAIN = b"opsgate/audit/v1/checkpoint\x00"
 
 
 def canonical(document: Any) -> bytes:
-    """RFC 8785 (JCS) bytes.  Imported here, not at module level of the facade,
-    so only code that writes or re-encodes pays for it."""
+    """RFC 8785 (JCS) bytes.
+
+    Most entries are plain — string keys, strings, safe integers, booleans, null,
+    no floats — and for those the standard library's C encoder with sorted keys and
+    no whitespace produces exactly the JCS bytes, provided the output is pure ASCII
+    (then code-point and UTF-16 key order agree and no lone surrogate is present;
+    both escape the same control characters the same way).  Everything else goes
+    through ``rfc8785``.  Imported here, so only code that writes or re-encodes pays.
+    """
+    if _plain(document, 0):
+        import json
+
+        text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        if text.isascii():
+            return text.encode()
     import rfc8785
 
     return bytes(rfc8785.dumps(document))
+
+
+_MAX_SAFE_INT = 2**53 - 1
+
+
+def _plain(value: Any, depth: int) -> bool:
+    """No floats, no odd types, no huge integers, not too deep for the C encoder."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return bool(-_MAX_SAFE_INT <= value <= _MAX_SAFE_INT)
+    if depth > 64:
+        return False
+    if kind is dict:
+        return all(type(k) is str and _plain(v, depth + 1) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v, depth + 1) for v in value)
+    return False
 
 
 def genesis(log_id: str) -> bytes:

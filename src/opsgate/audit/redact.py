@@ -114,6 +114,8 @@ class Redactor:
             if secret in value:
                 value = value.replace(secret, MASK)
         low = value.lower()
+        if _any_trigger().search(low) is None:
+            return value  # most strings: one scan instead of one per trigger
         for index, (triggers, pattern, keyed) in enumerate(_RULES):
             if any(t in low for t in triggers):
                 compiled = self._compiled.get(index)
@@ -142,6 +144,18 @@ class Redactor:
         if hasattr(value, "value") and isinstance(value.value, (str, int)):  # enums
             return self.document(value.value)
         return self.text(str(value))
+
+
+_TRIGGERS: list[re.Pattern[str]] = []
+
+
+def _any_trigger() -> re.Pattern[str]:
+    """One pattern matching any rule's trigger (literal alternation: cheap to build,
+    unlike the rules themselves)."""
+    if not _TRIGGERS:
+        words = sorted({t for triggers, _p, _k in _RULES for t in triggers}, key=len, reverse=True)
+        _TRIGGERS.append(re.compile("|".join(re.escape(w) for w in words)))
+    return _TRIGGERS[0]
 
 
 def _keep_mask(match: re.Match[str]) -> str:

@@ -1,18 +1,22 @@
 """A lean path for the hot routes (evaluate, propose, grants/check, grants/consume).
 
-FastAPI's per-request machinery (dependency solving, the request handler, the
-route's exception wrapper) costs more CPU than the decision itself.  For each hot
-route a plain Starlette route is placed ahead of the FastAPI one: it parses and
-validates the body with the same Pydantic model, checks credentials with the same
+FastAPI's per-request machinery — its middleware stack (error, exception,
+telemetry, body-limit and exit-stack layers, each wrapping ``send``), routing,
+dependency solving — costs more CPU than the decision itself.  So the hot routes
+are answered in front of all of it: a small ASGI layer, placed outermost in the
+app's middleware stack, recognises ``POST`` to a hot path, parses and validates the
+body with the route's own Pydantic model, checks credentials with the same
 ``presented`` and calls the same endpoint function, so the answer is the same.
-Anything unusual — no body, not JSON, a body the model rejects — is handed to the
-FastAPI route itself (the body replayed), so errors keep their exact shape and
-order.  The FastAPI routes stay registered: they document the API (OpenAPI lists
-only them) and answer the unusual requests.
+An exception is answered by the app's own exception handlers (the same JSON
+envelope).  Anything unusual — no body, a body over the limit, not JSON, a body
+the model rejects — is handed to the full stack (the body replayed), so errors
+keep their exact shape and order.  The FastAPI routes stay registered: they
+document the API (OpenAPI lists only them) and answer the unusual requests.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,14 +26,14 @@ from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsgate.server.auth import Credentials, presented
 
-__all__ = ["Endpoint", "install_fast_routes"]
+__all__ = ["MAX_BODY", "Endpoint", "RawEndpoint", "install_fast_routes"]
 
 Endpoint = Callable[[Any, Credentials, Request], Awaitable[Response]]
+RawEndpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -43,56 +47,103 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-_SLOW = "opsgate.slow"  # scope key: route this request past the lean routes
+MAX_BODY = 1024 * 1024  # larger bodies go the slow way (and meet its limit)
 
 
-class _Hot:
-    """The ASGI app of one hot route."""
+class _Front:
+    """The outermost layer of the app's middleware stack: hot routes here, the rest
+    to ``inner`` (the stack FastAPI built)."""
 
-    def __init__(self, endpoint: Endpoint, model: type[BaseModel], router: ASGIApp) -> None:
-        self.endpoint = endpoint
-        self.model = model
-        self.router = router
+    def __init__(
+        self,
+        inner: ASGIApp,
+        app: FastAPI,
+        hot: dict[str, tuple[Endpoint, type[BaseModel]]],
+        raw: dict[str, RawEndpoint],
+    ) -> None:
+        self.inner = inner
+        self.app = app
+        self.hot = hot
+        self.raw = raw
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        body = await request.body()
-        parsed = self._parse(body) if _is_json(request.headers.get("content-type")) else None
-        if parsed is None:
-            await self._slow(scope, body, receive, send)
+        route = None
+        if scope["type"] == "http" and scope["method"] == "POST":
+            route = self.hot.get(scope["path"])
+            if route is None and scope["path"] in self.raw:
+                # A raw endpoint reads its own body and answers every error itself.
+                response = await self.raw[scope["path"]](Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        if route is None:
+            await self.inner(scope, receive, send)
             return
-        credentials = await presented(request)
-        response = await self.endpoint(parsed, credentials, request)
+        endpoint, model = route
+        body, complete = await _read(receive)
+        request = Request(scope, receive)
+        parsed = None
+        if complete and _is_json(request.headers.get("content-type")):
+            parsed = _parse(model, body)
+        if parsed is None:
+            await self.inner(scope, _replay(body, complete, receive), send)
+            return
+        try:
+            credentials = await presented(request)
+            response = await endpoint(parsed, credentials, request)
+        except Exception as exc:
+            response = await self._handled(request, exc)
         await response(scope, receive, send)
 
-    def _parse(self, body: bytes) -> BaseModel | None:
-        if not body:
-            return None
-        try:
-            return self.model.model_validate(json.loads(body))
-        except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError too
-            return None
-
-    async def _slow(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
-        """Route the request again, past the lean routes, so the FastAPI route
-        answers it; the body already read is replayed."""
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.router({**scope, _SLOW: True}, replay, send)
+    async def _handled(self, request: Request, exc: Exception) -> Response:
+        """The app's own answer to ``exc`` (its registered exception handlers)."""
+        handlers = self.app.exception_handlers
+        for cls in type(exc).__mro__:
+            handler = handlers.get(cls)
+            if handler is not None:
+                answer = handler(request, exc)
+                response: Response = await answer if inspect.isawaitable(answer) else answer
+                return response
+        raise exc
 
 
-class _LeanRoute(Route):
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope.get(_SLOW):
-            return Match.NONE, {}
-        return super().matches(scope)
+async def _read(receive: Receive) -> tuple[bytes, bool]:
+    """The request body, and whether it is all there (False: over ``MAX_BODY``)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+        if size > MAX_BODY:
+            return b"".join(chunks), False
+
+
+def _parse(model: type[BaseModel], body: bytes) -> BaseModel | None:
+    if not body:
+        return None
+    try:
+        return model.model_validate(json.loads(body))
+    except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError too
+        return None
+
+
+def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """``receive`` with the body already read put back in front."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replay
 
 
 def install_fast_routes(
@@ -100,21 +151,24 @@ def install_fast_routes(
     prefix: str,
     router: APIRouter,
     hot: dict[str, tuple[Endpoint, type[BaseModel]]],
+    raw: dict[str, RawEndpoint] | None = None,
 ) -> None:
-    """Serve POST ``prefix + path`` for each ``hot`` entry ahead of its FastAPI route
-    (declared on ``router``, included in ``app`` under ``prefix``)."""
+    """Answer POST ``prefix + path`` for each ``hot`` entry in front of the app's
+    middleware stack; each must be a documented endpoint of ``router`` (included in
+    ``app`` under ``prefix``).  ``raw`` maps full paths to endpoints that take the
+    bare request and never raise (they are also declared on the app, for OpenAPI)."""
     declared = {
         (route.path, route.endpoint)
         for route in router.routes
         if isinstance(route, APIRoute) and route.methods == {"POST"}
     }
-    for path, (endpoint, model) in hot.items():
+    for path, (endpoint, _model) in hot.items():
         if (path, endpoint) not in declared:
             raise RuntimeError(f"the lean route {path} does not serve a documented endpoint")
-        lean = _LeanRoute(
-            prefix + path,
-            _Hot(endpoint, model, app.router),
-            methods=["POST"],
-            include_in_schema=False,
-        )
-        app.router.routes.insert(0, lean)
+    table = {prefix + path: entry for path, entry in hot.items()}
+    build = app.build_middleware_stack
+
+    def build_with_front() -> ASGIApp:
+        return _Front(build(), app, table, dict(raw or {}))
+
+    app.build_middleware_stack = build_with_front  # type: ignore[method-assign]

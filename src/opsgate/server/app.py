@@ -124,8 +124,15 @@ def create_app(
 
     for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
-    install_fast_routes(app, "/api/v1", routes_decisions.router, routes_decisions.HOT)
     from opsgate.server.routes_hooks import claude_hook
+
+    install_fast_routes(
+        app,
+        "/api/v1",
+        routes_decisions.router,
+        routes_decisions.HOT,
+        raw={"/api/v1/hooks/claude": claude_hook},
+    )
 
     app.add_api_route(
         "/api/v1/hooks/claude",

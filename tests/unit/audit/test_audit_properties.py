@@ -138,3 +138,58 @@ def test_ten_thousand_random_mutations_all_detected(sample) -> None:  # type: ig
 def test_the_sample_is_nontrivial(sample, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, rows, cps, _ = sample
     assert len(rows) == 22 and len(cps) == 2
+
+
+# --- canonical encoding: the fast path must be byte-identical to RFC 8785 ----------------
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_json_values)
+def test_canonical_fast_path_is_byte_identical_to_rfc8785(value: object) -> None:
+    import rfc8785
+
+    from opsgate.audit.chain import canonical
+
+    try:
+        expected = bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, ValueError):
+        return  # rfc8785 refuses it (e.g. an integer beyond 2**53); the redactor never sends one
+    assert canonical(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": [True, None, "x"]},
+        {"ctl": '\x00\x01\x08\x09\x0a\x0c\x0d\x1f\x7f"\\/'},
+        {"\ue000": 1, "\U0001f600": 2},  # code-point and UTF-16 order differ here
+        {"s": "\ud800"},  # a lone surrogate
+        {"n": 2**53 - 1, "m": -(2**53 - 1)},
+        {"f": 1.0, "g": 1e21, "h": 5e-324},
+        {"é": "ü", "deep": [[[["x"]]]]},
+    ],
+)
+def test_canonical_matches_rfc8785_on_the_awkward_cases(value: object) -> None:
+    import rfc8785
+
+    from opsgate.audit.chain import canonical
+
+    try:
+        expected = bytes(rfc8785.dumps(value))
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(rfc8785.CanonicalizationError):
+            canonical(value)  # refused the same way (the redactor never sends these)
+        return
+    assert canonical(value) == expected
