@@ -45,14 +45,8 @@ def register(subparsers: Any) -> None:
 
 
 def _mcp(ns: argparse.Namespace) -> int:
-    try:
-        from opsgate.mcp import run_http, run_stdio, toolbox_for
-        from opsgate.mcp._server import NotAuthenticated
-    except ModuleNotFoundError as exc:
-        raise InputError(
-            f"the MCP server needs the 'mcp' extra ({exc.name} is missing)",
-            hint="pip install 'opsgate[mcp]'",
-        ) from exc
+    from opsgate.mcp import NotAuthenticated, agent_principal
+
     public_url = ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or "http://127.0.0.1:8470"
     secret = os.environ.get("OPSGATE_TOKEN", "")
     if ns.transport == "stdio" and not secret:
@@ -61,13 +55,25 @@ def _mcp(ns: argparse.Namespace) -> int:
             hint="create one with `opsgate tokens create my-agent --role agent`",
         )
     with control_plane(ns) as control:
-        toolbox = toolbox_for(control, None, public_url)
+        if ns.transport == "stdio":
+            try:  # before importing the SDK: a wrong token fails fast and serves nothing
+                agent_principal(control, secret)
+            except NotAuthenticated as exc:
+                raise Refused(str(exc)) from None
+        try:
+            from opsgate.mcp import _app
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"the MCP server needs the 'mcp' extra ({exc.name} is missing)",
+                hint="pip install 'opsgate[mcp]'",
+            ) from exc
+        toolbox = _app.toolbox_for(control, None, public_url)
         if ns.transport == "http":
             print(f"opsgate: MCP over HTTP at http://{ns.host}:{ns.port}/mcp", file=sys.stderr)
-            run_http(control, toolbox, host=ns.host, port=ns.port)
+            _app.run_http(control, toolbox, host=ns.host, port=ns.port)
             return 0
         try:
-            run_stdio(control, secret, toolbox)
+            _app.run_stdio(control, secret, toolbox)
         except NotAuthenticated as exc:
             raise Refused(str(exc)) from None
     return 0

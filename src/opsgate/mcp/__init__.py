@@ -7,21 +7,38 @@ token.  It talks to the control plane in process (the same data directory or
 audited by the control plane itself.  Operations go through the ``Operations``
 Protocol: the executor when configured, otherwise ``PlannedOperations``, which
 proposes and decides exactly as the executor would and runs nothing.
+
+The transports (and the SDK, ~1-2 s to import) load on first use of
+``run_stdio``/``run_http``/``http_app``/``toolbox_for``.
 """
 
 from __future__ import annotations
 
-from opsgate.mcp._app import http_app, run_http, run_stdio, toolbox_for
+from typing import Any
+
+from opsgate.mcp._identity import NotAuthenticated, agent_principal
 from opsgate.mcp._ops import OperationInfo, Operations, Parameter, PlannedOperations, RunResult
 
 __all__ = [
+    "NotAuthenticated",
     "OperationInfo",
     "Operations",
     "Parameter",
     "PlannedOperations",
     "RunResult",
+    "agent_principal",
     "http_app",
     "run_http",
     "run_stdio",
     "toolbox_for",
 ]
+
+_LAZY = frozenset({"http_app", "run_http", "run_stdio", "toolbox_for"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from opsgate.mcp import _app
+
+        return getattr(_app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

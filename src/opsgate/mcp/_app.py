@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from opsgate.approvals.service import ControlPlane
-from opsgate.mcp._auth import BearerAuth, ScopeAuth, TokenAuth, agent_principal
+from opsgate.mcp._auth import BearerAuth, ScopeAuth, TokenAuth
+from opsgate.mcp._identity import agent_principal
 from opsgate.mcp._ops import Operations, PlannedOperations
 from opsgate.mcp._server import build_server
 from opsgate.mcp._tools import Toolbox

@@ -5,8 +5,7 @@ the agent's client spawned; it is resolved again on each tool call, so revoking
 it stops the server at once.  HTTP: ``BearerAuth`` wraps the SDK's ASGI app and
 answers 401 before the MCP layer runs unless the request carries
 ``Authorization: Bearer <agent token>``; the principal rides in the ASGI scope to
-the tool.  Only tokens with the ``agent`` role are accepted: people and
-automation tokens use the HTTP API, and an MCP server never acts as an admin.
+the tool.  Only tokens with the ``agent`` role are accepted (``_identity``).
 """
 
 from __future__ import annotations
@@ -18,29 +17,12 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from opsgate.approvals.model import Role
 from opsgate.approvals.service import ControlPlane, Principal
-from opsgate.mcp._server import NotAuthenticated
+from opsgate.mcp._identity import NotAuthenticated, agent_principal
 
-__all__ = ["SCOPE_KEY", "BearerAuth", "ScopeAuth", "TokenAuth", "agent_principal"]
+__all__ = ["SCOPE_KEY", "BearerAuth", "ScopeAuth", "TokenAuth"]
 
 SCOPE_KEY = "opsgate.principal"
-_MAX_TOKEN = 512
-
-
-def agent_principal(control: ControlPlane, secret: str) -> Principal:
-    """The agent behind ``secret``, or ``NotAuthenticated`` saying why not."""
-    if not secret or len(secret) > _MAX_TOKEN:
-        raise NotAuthenticated("no agent token given")
-    found = control.token(secret)
-    if found is None:
-        raise NotAuthenticated("the agent token is unknown or revoked")
-    if found.role is not Role.AGENT:
-        raise NotAuthenticated(
-            f"this is a {found.role.value} token; the MCP server acts only for agents "
-            "(create one with `opsgate tokens create NAME --role agent`)"
-        )
-    return found
 
 
 class TokenAuth:

@@ -25,9 +25,10 @@ from opsgate import __version__
 from opsgate.approvals.service import Principal
 from opsgate.errors import OpsgateError
 from opsgate.mcp._actions import MAX_COMMAND, MAX_CONTENT, MAX_PATH, MAX_TEXT
+from opsgate.mcp._identity import NotAuthenticated
 from opsgate.mcp._tools import Toolbox
 
-__all__ = ["Authenticator", "NotAuthenticated", "build_server"]
+__all__ = ["Authenticator", "build_server"]
 
 log = logging.getLogger("opsgate.mcp")
 T = TypeVar("T")
@@ -40,10 +41,6 @@ opsgate would decide, propose_operation / propose_action to ask for approval, an
 get_card to follow a card. A refusal (for example Production Protection) is an
 answer, not an error: do not try to get around it; tell the user what to do.
 You never see credentials: opsgate holds them and runs approved operations."""
-
-
-class NotAuthenticated(Exception):
-    """No valid agent credentials on this call."""
 
 
 class Authenticator(Protocol):

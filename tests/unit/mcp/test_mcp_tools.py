@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mcp_org import Org, make_org
+from mcp_org import Org, clone_org, make_org
 from opsgate.approvals.model import CardState
 from opsgate.approvals.service import CardFilter
 from opsgate.audit.redact import Redactor
@@ -19,9 +19,14 @@ from opsgate.mcp import PlannedOperations
 from opsgate.mcp._tools import Toolbox
 
 
+@pytest.fixture(scope="session")
+def org_template(tmp_path_factory: pytest.TempPathFactory) -> Org:
+    return make_org(tmp_path_factory.mktemp("org") / "home")
+
+
 @pytest.fixture
-def org(tmp_path: Path) -> Iterator[Org]:
-    o = make_org(tmp_path / "home")
+def org(org_template: Org, tmp_path: Path) -> Iterator[Org]:
+    o = clone_org(org_template, tmp_path / "home")
     yield o
     o.close()
 
