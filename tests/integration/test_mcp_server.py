@@ -102,8 +102,8 @@ async def governed_flow(client: Client, org: Org, approve: Callable[[str], None]
                                 command="rm -rf /var/www")  # fmt: skip
     assert decided["decision"] == "require_approval" and decided["impact"] == "destructive"
 
-    proposed = await client.call("propose_operation", operation="restart_service",
-                                 target="web-1", parameters={"unit": "nginx"},
+    proposed = await client.call("propose_operation", operation="service.restart",
+                                 target="web-1", parameters={"service": "nginx"},
                                  reasoning="nginx is wedged")  # fmt: skip
     assert proposed["status"] == "pending"
     card_id = proposed["card_id"]
@@ -113,8 +113,8 @@ async def governed_flow(client: Client, org: Org, approve: Callable[[str], None]
     assert (await client.call("get_card", card_id=card_id))["status"] == "approved"
 
     before = len(org.control.list_cards(org.admin, CardFilter()).items)
-    refused = await client.call("propose_operation", operation="restart_service",
-                                target="shop", parameters={"unit": "nginx"})  # fmt: skip
+    refused = await client.call("propose_operation", operation="service.restart",
+                                target="shop", parameters={"service": "nginx"})  # fmt: skip
     assert refused["status"] == "refused" and refused["card_created"] is False
     assert refused["message"].startswith("Production Protection is enabled")
     assert len(org.control.list_cards(org.admin, CardFilter()).items) == before  # no card

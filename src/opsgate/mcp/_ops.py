@@ -26,12 +26,14 @@ __all__ = [
     "BUILTIN_OPERATIONS",
     "OperationInfo",
     "Operations",
+    "Param",
     "Parameter",
     "PlannedOperations",
     "RunResult",
 ]
 
-RunStatus = Literal["completed", "failed", "refused", "unavailable"]
+RunStatus = Literal["completed", "failed", "refused", "unavailable", "running"]
+Param = str | int | bool  # an operation parameter as JSON carries it
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +66,23 @@ class OperationInfo:
     impact: str = "safe"  # safe | caution | destructive: what the approver sees
 
     def to_json(self) -> dict[str, Any]:
+        """The shape ``opsgate.execute`` uses for its catalog, so agents see one form."""
         return {
             "name": self.name,
             "description": self.description,
-            "read_only": self.read_only,
-            "target_kinds": list(self.target_kinds),
+            "effect": "read" if self.read_only else "write",
             "impact": self.impact,
-            "parameters": [
-                {
-                    "name": p.name,
+            "targets": list(self.target_kinds),
+            "params": {
+                p.name: {
+                    "type": "string",
                     "description": p.description,
                     "pattern": p.pattern,
                     "required": p.default is None,
-                    "default": p.default,
+                    **({"default": p.default} if p.default is not None else {}),
                 }
                 for p in self.parameters
-            ],
+            },
         }
 
 
@@ -100,14 +103,17 @@ class Operations(Protocol):
     """The executor as the MCP server sees it.  Every method is called with the
     authenticated agent as ``actor`` and must audit through the control plane."""
 
-    def list_operations(self, actor: Principal) -> list[OperationInfo]: ...
+    def list_operations(self, actor: Principal) -> list[dict[str, Any]]:
+        """The catalog as JSON: name, description, effect (read|write), impact,
+        targets (kinds), params (name → type, pattern, default, required)."""
+        ...
 
     def propose_operation(
         self,
         actor: Principal,
         name: str,
         target: str,
-        params: Mapping[str, str],
+        params: Mapping[str, Param],
         *,
         reasoning: str = "",
     ) -> ProposeResult:
@@ -115,7 +121,7 @@ class Operations(Protocol):
         ...
 
     def run_read_only(
-        self, actor: Principal, name: str, target: str, params: Mapping[str, str]
+        self, actor: Principal, name: str, target: str, params: Mapping[str, Param]
     ) -> RunResult:
         """Run a read-only operation now, after an ``allow`` decision; anything else
         is refused with what to do instead."""
@@ -125,62 +131,66 @@ class Operations(Protocol):
         """Run the operation of an approved card (at most once)."""
         ...
 
+    def result(self, actor: Principal, card_id: str) -> dict[str, Any] | None:
+        """The (redacted) execution record of a card, or None if it never ran."""
+        ...
+
 
 _UNIT = r"[A-Za-z0-9@_][A-Za-z0-9@_.:\-]{0,127}"  # never a leading "-" (an option)
 _NUMBER = r"[1-9][0-9]{0,3}"
 
 # Built-in operations as data: name → (info, argv template).  Placeholders are
-# whole argv words ("{unit}"), substituted after validation, never inside a word.
+# whole argv words ("{service}"), substituted after validation, never inside a word.
 BUILTIN_OPERATIONS: tuple[tuple[OperationInfo, tuple[str, ...]], ...] = (
     (
         OperationInfo(
-            "service_status",
-            "Show a systemd service's status (read-only).",
+            "service.status",
+            "show the status of a service (read-only)",
             True,
             ("server",),
-            (Parameter("unit", "systemd unit, e.g. nginx", _UNIT),),
+            (Parameter("service", "systemd unit, e.g. nginx", _UNIT),),
         ),
-        ("systemctl", "status", "--no-pager", "--", "{unit}"),
+        ("systemctl", "status", "--no-pager", "--", "{service}"),
     ),
     (
         OperationInfo(
-            "read_logs",
-            "Read the last lines of a service's journal (read-only).",
+            "logs.read",
+            "read the recent journal of a service (read-only)",
             True,
             ("server",),
             (
-                Parameter("unit", "systemd unit, e.g. nginx", _UNIT),
+                Parameter("service", "systemd unit, e.g. nginx", _UNIT),
                 Parameter("lines", "how many lines (1-9999)", _NUMBER, "200"),
             ),
         ),
-        ("journalctl", "--no-pager", "-n", "{lines}", "-u", "{unit}"),
+        ("journalctl", "--no-pager", "-n", "{lines}", "-u", "{service}"),
     ),
     (
         OperationInfo(
-            "restart_service",
-            "Restart a systemd service (a write: needs an approved card).",
+            "service.restart",
+            "restart a service (a write: needs an approved card)",
             False,
             ("server",),
-            (Parameter("unit", "systemd unit, e.g. nginx", _UNIT),),
+            (Parameter("service", "systemd unit, e.g. nginx", _UNIT),),
             impact="caution",
         ),
-        ("sudo", "systemctl", "restart", "--", "{unit}"),
+        ("sudo", "systemctl", "restart", "--", "{service}"),
     ),
     (
         OperationInfo(
-            "reload_service",
-            "Reload a systemd service's configuration (a write: needs an approved card).",
+            "service.reload",
+            "reload a service's configuration (a write: needs an approved card)",
             False,
             ("server",),
-            (Parameter("unit", "systemd unit, e.g. nginx", _UNIT),),
+            (Parameter("service", "systemd unit, e.g. nginx", _UNIT),),
             impact="caution",
         ),
-        ("sudo", "systemctl", "reload", "--", "{unit}"),
+        ("sudo", "systemctl", "reload", "--", "{service}"),
     ),
 )
 
 
-def _bind(info: OperationInfo, params: Mapping[str, str]) -> dict[str, str]:
+def _bind(info: OperationInfo, params: Mapping[str, Param]) -> dict[str, str]:
     known = {p.name for p in info.parameters}
     extra = sorted(set(params) - known)
     if extra:
@@ -198,7 +208,9 @@ def _bind(info: OperationInfo, params: Mapping[str, str]) -> dict[str, str]:
                 status=422,
                 code="missing_parameter",
             )
-        bound[p.name] = p.check(value)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise Denied(f"parameter {p.name!r} must be text", status=422, code="invalid_parameter")
+        bound[p.name] = p.check(str(value))
     return bound
 
 
@@ -215,11 +227,11 @@ class PlannedOperations:
         self._control = control
         self._catalog = {info.name: (info, argv) for info, argv in catalog}
 
-    def list_operations(self, actor: Principal) -> list[OperationInfo]:
-        return [info for info, _ in self._catalog.values()]
+    def list_operations(self, actor: Principal) -> list[dict[str, Any]]:
+        return [info.to_json() for info, _ in self._catalog.values()]
 
     def _action(
-        self, actor: Principal, name: str, target: str, params: Mapping[str, str]
+        self, actor: Principal, name: str, target: str, params: Mapping[str, Param]
     ) -> tuple[OperationInfo, Action]:
         found = self._catalog.get(name)
         if found is None:
@@ -252,7 +264,7 @@ class PlannedOperations:
         actor: Principal,
         name: str,
         target: str,
-        params: Mapping[str, str],
+        params: Mapping[str, Param],
         *,
         reasoning: str = "",
     ) -> ProposeResult:
@@ -260,7 +272,7 @@ class PlannedOperations:
         return self._control.propose(actor, action, reasoning=reasoning)
 
     def run_read_only(
-        self, actor: Principal, name: str, target: str, params: Mapping[str, str]
+        self, actor: Principal, name: str, target: str, params: Mapping[str, Param]
     ) -> RunResult:
         info, action = self._action(actor, name, target, params)
         if not info.read_only:
@@ -281,6 +293,9 @@ class PlannedOperations:
             "configured; a person runs the approved action.",
             card_id=card.id,
         )
+
+    def result(self, actor: Principal, card_id: str) -> dict[str, Any] | None:
+        return None  # nothing ever runs here
 
 
 def _write_refused(name: str) -> RunResult:

@@ -89,7 +89,7 @@ OperationName = Annotated[
     str,
     Field(
         max_length=64,
-        pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        pattern=r"^[a-z][a-z0-9_.\-]{0,63}$",
         description="An operation name from list_operations, e.g. 'restart_service'.",
     ),
 ]
@@ -98,11 +98,14 @@ OperationTarget = Annotated[
     Field(max_length=253, description="The inventory target's name (see list_targets)."),
 ]
 Parameters = Annotated[
-    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]],
+    dict[
+        Annotated[str, Field(max_length=64)],
+        Annotated[str, Field(max_length=256)] | int | bool,
+    ],
     Field(
         default_factory=dict,
         max_length=16,
-        description='The operation\'s parameters by name, e.g. {"unit": "nginx"}.',
+        description='The operation\'s parameters by name, e.g. {"service": "nginx"}.',
     ),
 ]
 CardId = Annotated[

@@ -17,7 +17,7 @@ from opsgate.approvals.model import Card, CardState, Denied
 from opsgate.approvals.service import ControlPlane, Principal, ProposeResult
 from opsgate.audit.redact import Redactor
 from opsgate.mcp._actions import MAX_TEXT, ActionKind, build_action, check_card_id, check_target
-from opsgate.mcp._ops import Operations, RunResult
+from opsgate.mcp._ops import Operations, Param, RunResult
 from opsgate.models import Decision, Verdict
 
 __all__ = ["Toolbox"]
@@ -70,7 +70,7 @@ class Toolbox:
         )
 
     def list_operations(self, actor: Principal) -> dict[str, Any]:
-        ops = [op.to_json() for op in self.operations.list_operations(actor)]
+        ops = self.operations.list_operations(actor)
         return self._out(
             {
                 "message": f"{len(ops)} operation(s). Read-only ones run with run_read_only; "
@@ -82,9 +82,14 @@ class Toolbox:
     def get_card(self, actor: Principal, card_id: str) -> dict[str, Any]:
         try:
             card = self.control.get_card(actor, check_card_id(card_id))
+            execution = self.operations.result(actor, card.id)
         except Denied as exc:
             return self._refused(exc)
-        return self._out(self._card(card))
+        out = self._card(card)
+        if execution is not None:
+            out["execution"] = execution
+            out["message"] += f" Execution: {execution.get('status', 'unknown')}."
+        return self._out(out)
 
     # --- deciding and proposing -------------------------------------------------------------
     def evaluate_action(
@@ -120,7 +125,7 @@ class Toolbox:
         actor: Principal,
         operation: str,
         target: str,
-        parameters: Mapping[str, str],
+        parameters: Mapping[str, Param],
         reasoning: str = "",
     ) -> dict[str, Any]:
         host = check_target(target) or ""
@@ -133,7 +138,7 @@ class Toolbox:
         return self._out(self._proposed(result))
 
     def run_read_only(
-        self, actor: Principal, operation: str, target: str, parameters: Mapping[str, str]
+        self, actor: Principal, operation: str, target: str, parameters: Mapping[str, Param]
     ) -> dict[str, Any]:
         host = check_target(target) or ""
         try:

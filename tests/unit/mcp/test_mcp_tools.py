@@ -78,7 +78,7 @@ def test_propose_a_staging_restart_creates_a_card_the_agent_can_follow(
     tools: Toolbox, org: Org
 ) -> None:
     out = tools.propose_operation(
-        org.agent, "restart_service", "web-1", {"unit": "nginx"}, "nginx is wedged"
+        org.agent, "service.restart", "web-1", {"service": "nginx"}, "nginx is wedged"
     )
     assert out["status"] == "pending" and out["card_created"] is True
     card_id = out["card_id"]
@@ -97,7 +97,7 @@ def test_propose_a_staging_restart_creates_a_card_the_agent_can_follow(
 def test_production_write_with_protection_on_is_refused_without_a_card(
     tools: Toolbox, org: Org
 ) -> None:
-    out = tools.propose_operation(org.agent, "restart_service", "shop", {"unit": "nginx"})
+    out = tools.propose_operation(org.agent, "service.restart", "shop", {"service": "nginx"})
     assert out["status"] == "refused" and out["card_created"] is False
     assert out["message"].startswith("Production Protection is enabled")
     assert "perform the action manually" in out["message"]
@@ -110,12 +110,12 @@ def test_production_write_with_protection_on_is_refused_without_a_card(
 def test_reads_on_production_still_flow(tools: Toolbox, org: Org) -> None:
     out = tools.evaluate_action(org.agent, "sql", target="ledger", sql="SELECT count(*) FROM t")
     assert out["decision"] == "allow"
-    out = tools.run_read_only(org.agent, "read_logs", "shop", {"unit": "nginx"})
+    out = tools.run_read_only(org.agent, "logs.read", "shop", {"service": "nginx"})
     assert out["status"] == "unavailable"  # allowed, but no executor here to run it
 
 
 def test_run_read_only_refuses_a_write_operation(tools: Toolbox, org: Org) -> None:
-    out = tools.run_read_only(org.agent, "restart_service", "web-1", {"unit": "nginx"})
+    out = tools.run_read_only(org.agent, "service.restart", "web-1", {"service": "nginx"})
     assert out["status"] == "refused"
     assert "propose_operation" in out["message"]
     assert cards(org) == 0
@@ -125,19 +125,29 @@ def test_run_read_only_refuses_a_write_operation(tools: Toolbox, org: Org) -> No
     ("operation", "target", "params", "code"),
     [
         pytest.param("drop_everything", "web-1", {}, "unknown_operation", id="unknown-op"),
-        pytest.param("restart_service", "nowhere", {"unit": "x"}, "unknown_target", id="no-target"),
-        pytest.param("restart_service", "ledger", {"unit": "x"}, "wrong_target", id="wrong-kind"),
-        pytest.param("restart_service", "web-1", {}, "missing_parameter", id="missing"),
         pytest.param(
-            "restart_service",
+            "service.restart", "nowhere", {"service": "x"}, "unknown_target", id="no-target"
+        ),
+        pytest.param(
+            "service.restart", "ledger", {"service": "x"}, "wrong_target", id="wrong-kind"
+        ),
+        pytest.param("service.restart", "web-1", {}, "missing_parameter", id="missing"),
+        pytest.param(
+            "service.restart",
             "web-1",
-            {"unit": "nginx; rm -rf /"},
+            {"service": "nginx; rm -rf /"},
             "invalid_parameter",
             id="injection",
         ),
-        pytest.param("restart_service", "web-1", {"unit": "-x"}, "invalid_parameter", id="option"),
         pytest.param(
-            "restart_service", "web-1", {"unit": "a", "extra": "b"}, "invalid_parameter", id="extra"
+            "service.restart", "web-1", {"service": "-x"}, "invalid_parameter", id="option"
+        ),
+        pytest.param(
+            "service.restart",
+            "web-1",
+            {"service": "a", "extra": "b"},
+            "invalid_parameter",
+            id="extra",
         ),
     ],
 )
