@@ -30,6 +30,7 @@ __all__ = [
     "Parameter",
     "PlannedOperations",
     "RunResult",
+    "RunStatus",
 ]
 
 RunStatus = Literal["completed", "failed", "refused", "unavailable", "running"]
