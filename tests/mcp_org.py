@@ -10,6 +10,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opsgate.approvals.control import open_control_plane
 from opsgate.approvals.model import Role
@@ -41,6 +42,15 @@ class Org:
             close()
 
 
+def _reachable() -> dict[str, Any]:
+    """SSH connection settings (nothing listens there) where targets carry them: with
+    the executor installed, proposing an operation needs to know how it would run."""
+    if "connection" not in {f.name for f in dataclasses.fields(InventoryTarget)}:
+        return {}
+    settings = {"host": "127.0.0.1", "port": "9", "user": "opsgate", "key": "secret:web_key"}
+    return {"connection": tuple(sorted(settings.items()))}
+
+
 def make_org(home: Path) -> Org:
     control = open_control_plane(home)
     owner = control.create_user(None, "owner", "owner password!", Role.OWNER)
@@ -57,7 +67,7 @@ def make_org(home: Path) -> Org:
     assert agent is not None
     inventory_canary = f"invcanary{secrets.token_hex(8)}"
     env_canary = f"envcanary{secrets.token_hex(8)}"
-    control.put_target(me, InventoryTarget("web-1", "server", Environment.STAGING))
+    control.put_target(me, InventoryTarget("web-1", "server", Environment.STAGING, **_reachable()))
     control.put_target(
         me,
         InventoryTarget(
@@ -66,6 +76,7 @@ def make_org(home: Path) -> Org:
             Environment.PRODUCTION,
             "full",
             ("shop.internal", f"postgresql://app:{inventory_canary}@shop.internal/app"),
+            **_reachable(),
         ),
     )
     control.put_target(me, InventoryTarget("ledger", "database", Environment.PRODUCTION))

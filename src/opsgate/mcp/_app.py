@@ -6,6 +6,7 @@ from starlette.types import ASGIApp
 
 from opsgate.approvals.service import ControlPlane
 from opsgate.mcp._auth import BearerAuth, ScopeAuth, TokenAuth
+from opsgate.mcp._executor import executor_operations
 from opsgate.mcp._identity import agent_principal
 from opsgate.mcp._ops import Operations, PlannedOperations
 from opsgate.mcp._server import build_server
@@ -17,7 +18,11 @@ MAX_BODY = 1024 * 1024  # one JSON-RPC message; file contents are capped well be
 
 
 def toolbox_for(control: ControlPlane, operations: Operations | None, public_url: str) -> Toolbox:
-    return Toolbox(control, operations or PlannedOperations(control), public_url=public_url)
+    """The tools over ``operations``; by default the executor when this build has
+    one (``opsgate.execute``), else ``PlannedOperations`` (decide and propose only)."""
+    if operations is None:
+        operations = executor_operations(control) or PlannedOperations(control)
+    return Toolbox(control, operations, public_url=public_url)
 
 
 def run_stdio(control: ControlPlane, secret: str, toolbox: Toolbox) -> None:
