@@ -1,0 +1,79 @@
+"""``opsgate mcp``: serve governed operations to an agent over MCP.
+
+Settings (flags > environment > defaults):
+
+    --transport stdio|http          stdio (the agent's client spawns this process)
+    --host / --port                 http only: 127.0.0.1:8471, path /mcp
+    --data-dir / OPSGATE_HOME       the control plane's data, as for `opsgate serve`
+    OPSGATE_DATABASE_URL            postgresql://… — the shared control-plane database
+    OPSGATE_TOKEN                   stdio: the agent token (http: each request's bearer)
+    --public-url / OPSGATE_PUBLIC_URL   base of card links (default http://127.0.0.1:8470)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from opsgate.cli.users import Refused, control_plane
+from opsgate.errors import InputError
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    mcp = subparsers.add_parser(
+        "mcp", help="serve governed operations to an agent over MCP (stdio or HTTP)"
+    )
+    mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="http only (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8471, help="http only (default 8471)")
+    mcp.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="data directory (default: $OPSGATE_HOME or ~/.opsgate)",
+    )
+    mcp.add_argument(
+        "--public-url",
+        help="base URL of card links (default: $OPSGATE_PUBLIC_URL or http://127.0.0.1:8470)",
+    )
+    mcp.set_defaults(func=_mcp)
+
+
+def _mcp(ns: argparse.Namespace) -> int:
+    from opsgate.mcp import NotAuthenticated, agent_principal
+
+    public_url = ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or "http://127.0.0.1:8470"
+    secret = os.environ.get("OPSGATE_TOKEN", "")
+    if ns.transport == "stdio" and not secret:
+        raise InputError(
+            "the stdio MCP server acts as an agent: set OPSGATE_TOKEN",
+            hint="create one with `opsgate tokens create my-agent --role agent`",
+        )
+    with control_plane(ns) as control:
+        if ns.transport == "stdio":
+            try:  # before importing the SDK: a wrong token fails fast and serves nothing
+                agent_principal(control, secret)
+            except NotAuthenticated as exc:
+                raise Refused(str(exc)) from None
+        try:
+            from opsgate.mcp import _app
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"the MCP server needs the 'mcp' extra ({exc.name} is missing)",
+                hint="pip install 'opsgate[mcp]'",
+            ) from exc
+        toolbox = _app.toolbox_for(control, None, public_url)
+        if ns.transport == "http":
+            print(f"opsgate: MCP over HTTP at http://{ns.host}:{ns.port}/mcp", file=sys.stderr)
+            _app.run_http(control, toolbox, host=ns.host, port=ns.port)
+            return 0
+        try:
+            _app.run_stdio(control, secret, toolbox)
+        except NotAuthenticated as exc:
+            raise Refused(str(exc)) from None
+    return 0
