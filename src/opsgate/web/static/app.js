@@ -31,6 +31,7 @@
     var recent = document.getElementById("recent");
     if (!pending || !recent || !el) return;
     var state = el.dataset.state;
+    if (!state) return;
     var list = state === "pending" ? pending : recent;
     if (el.parentElement !== list) {
       var empty = list.querySelector(".empty");
@@ -46,10 +47,11 @@
     var fresh = parse(html);
     if (!old || !fresh) return null;
     old.replaceWith(fresh);
-    if (refocus) {
-      var target = fresh.querySelector(refocus) || fresh;
-      if (target.focus) target.focus();
-    }
+    placeCard(fresh);
+    /* After placing it (moving a node drops its focus), keep keyboard users where
+     * they were: the same control, else the card. */
+    var target = (refocus && fresh.querySelector(refocus)) || fresh;
+    target.focus();
     return fresh;
   }
 
@@ -60,7 +62,7 @@
     e.preventDefault();
     var submitter = e.submitter;
     var body = new URLSearchParams(new FormData(form));
-    var focusSel = submitter && submitter.dataset.testid ? "[data-testid='" + submitter.dataset.testid + "']" : ".status";
+    var focusSel = submitter && submitter.dataset.testid ? "[data-testid='" + submitter.dataset.testid + "']" : null;
     Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = true; });
     fetch(form.action, {
       method: "POST",
@@ -72,7 +74,7 @@
     }).then(function (res) {
       var fresh = parse(res.text);
       if (fresh && fresh.id === form.dataset.fragment) {
-        placeCard(replaceWith(form.dataset.fragment, res.text, focusSel));
+        replaceWith(form.dataset.fragment, res.text, focusSel);
       } else {
         window.location.reload();
       }
