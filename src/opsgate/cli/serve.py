@@ -123,7 +123,11 @@ def _serve(ns: argparse.Namespace) -> int:
             print(_login_hint(*created, public_url), flush=True)
         app = create_app(
             control,
-            config=AppConfig(public_url=public_url, expire_interval=ns.expire_interval),
+            config=AppConfig(
+                public_url=public_url,
+                expire_interval=ns.expire_interval,
+                cookie_secure=_needs_secure_cookie(public_url),
+            ),
             notify=NotifyConfig.from_env(),
         )
         config = uvicorn.Config(
@@ -133,6 +137,19 @@ def _serve(ns: argparse.Namespace) -> int:
             log_level=ns.log_level,
             lifespan="on",
             server_header=False,
+            # Open event streams (the web console's live updates) never finish by
+            # themselves: give them a moment on shutdown, then close them.
+            timeout_graceful_shutdown=2,
         )
         uvicorn.Server(config).run()
     return 0
+
+
+def _needs_secure_cookie(public_url: str) -> bool:
+    """Secure cookies everywhere but plain-http loopback (a browser would not send a
+    Secure cookie back over http, and loopback traffic never leaves the machine)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(public_url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    return not (parts.scheme == "http" and loopback)

@@ -27,6 +27,8 @@ from opsgate.server._fast import install_fast_routes
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig, card_event
 from opsgate.server.schemas import Health, card_link
+from opsgate.web import EventBus, install_web
+from opsgate.web import card_event as live_event
 
 __all__ = ["AppConfig", "create_app"]
 
@@ -52,12 +54,15 @@ class AppState:
         self.audit = audit
         self.config = config
         self.notifier = notifier
+        # Card changes for the web console's live stream; the executor publishes here too.
+        self.bus = EventBus()
 
     def link(self, card_id: str) -> str:
         return card_link(self.config.public_url, card_id)
 
     def announce(self, event: str, card: Card) -> None:
         self.notifier.publish(card_event(event, card, self.link(card.id)))
+        self.bus.publish(live_event(card, event=event))
 
     def announce_decided(self, card: Card) -> None:
         event = f"card.{card.state.value}"
@@ -148,6 +153,7 @@ def create_app(
         ),
         response_model=dict[str, Any],
     )
+    install_web(app)
     return app
 
 

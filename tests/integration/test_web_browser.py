@@ -1,0 +1,454 @@
+"""The web console in real Chromium (Debian's ``chromium``, driven by Playwright)
+against a real ``opsgate serve`` process on a free port with a temporary data dir.
+
+One server and one browser for the module; every test makes its own cards.
+Execution is simulated by writing the card's state into the store the way a
+runner would (the executor lands separately); what the page shows is real: it
+arrives through the server's store watcher and the SSE stream.
+
+Set ``OPSGATE_SCREENSHOTS=docs/screenshots`` to refresh the documentation's
+screenshots while the flows run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):  # CI installs it (.ci/run): missing there is a failure
+        raise RuntimeError(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
+    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+OPSGATE = str(Path(sys.executable).parent / "opsgate")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORDS = {"ada": "admin password!", "vic": "viewer password!"}
+SHOTS = os.environ.get("OPSGATE_SCREENSHOTS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    """``opsgate serve`` with an owner, an admin (ada), a viewer (vic), an agent
+    token and two inventory targets (staging and production)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+        env["OPSGATE_HOME"] = str(home)
+        self.proc = subprocess.Popen(
+            [
+                OPSGATE,
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(home),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, "".join(self.lines)
+            assert time.monotonic() < deadline, "opsgate serve did not start"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        text = "".join(self.lines)
+        found = re.search(r"owner account 'owner' with password: (\S+)", text)
+        assert found, text
+        PASSWORDS["owner"] = found.group(1)
+        self.owner = self.api_login("owner")
+        for name, role in (("ada", "admin"), ("vic", "viewer")):
+            r = httpx.post(
+                f"{self.url}/api/v1/users",
+                headers=self.owner,
+                json={"name": name, "password": PASSWORDS[name], "role": role},
+            )
+            assert r.status_code == 201, r.text
+        r = httpx.post(f"{self.url}/api/v1/tokens", headers=self.owner, json={"name": "claude"})
+        self.agent = {"Authorization": f"Bearer {r.json()['secret']}"}
+        for name, environment in (("web-staging-1", "staging"), ("web-prod-1", "production")):
+            r = httpx.put(
+                f"{self.url}/api/v1/inventory/{name}",
+                headers=self.owner,
+                json={
+                    "kind": "server",
+                    "environment": environment,
+                    "access": "full",
+                    "match": [name],
+                },
+            )
+            assert r.status_code == 200, r.text
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def api_login(self, name: str) -> dict[str, str]:
+        r = httpx.post(
+            f"{self.url}/api/v1/session", json={"name": name, "password": PASSWORDS[name]}
+        )
+        assert r.status_code == 200, r.text
+        return {"Cookie": f"opsgate_session={r.cookies['opsgate_session']}"}
+
+    def propose(self, command: str, **extra: str) -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.url}/api/v1/propose",
+            headers=self.agent,
+            json={"tool": "Bash", "input": {"command": command}, **extra},
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def card_state(self, card_id: str) -> str:
+        r = httpx.get(f"{self.url}/api/v1/cards/{card_id}", headers=self.owner)
+        state: str = r.json()["state"]
+        return state
+
+    def run_card(self, card_id: str, state: str, result: dict[str, Any] | None = None) -> None:
+        """What a runner does to an approved card: write its new state to the store."""
+        import sqlalchemy as sa
+
+        from opsgate.store import open_store
+        from opsgate.store._schema import cards
+
+        store = open_store(self.home)
+        try:
+            with store.write() as conn:
+                conn.execute(
+                    sa.update(cards)
+                    .where(cards.c.id == card_id)
+                    .values(state=state, version=cards.c.version + 1, result=result or {})
+                )
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = Server(tmp_path_factory.mktemp("web") / "home")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def login(browser: Any, server: Server, name: str, **options: Any) -> Any:
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{server.url}/inbox")
+    assert "/login" in page.url  # not logged in: sent to the login page
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Password").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server.url}/inbox")
+    page.wait_for_selector("body[data-connected='1']")  # the live stream is open
+    return page
+
+
+def shot(page: Any, name: str, **options: Any) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **options)
+
+
+def card(page: Any, card_id: str) -> Any:
+    return page.locator(f"#card-{card_id}")
+
+
+def expect() -> Any:
+    return sync_api.expect
+
+
+def test_login_shows_user_and_role_with_secure_session(browser: Any, server: Server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    response = page.goto(f"{server.url}/login")
+    shot(page, "login")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    page.get_by_label("Name").fill("ada")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Log in").click()
+    expect()(page.get_by_role("alert")).to_contain_text("wrong name or password")
+    page.get_by_label("Password").fill(PASSWORDS["ada"])
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server.url}/inbox")
+    expect()(page.get_by_test_id("user")).to_have_text("ada")
+    expect()(page.get_by_test_id("role")).to_have_text("Admin")
+    (session,) = [c for c in context.cookies() if c["name"] == "opsgate_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert PASSWORDS["ada"] not in page.content()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/login$"))
+    page.goto(f"{server.url}/settings")
+    assert "/login?next=/settings" in page.url
+    context.close()
+
+
+def test_caution_card_allowed_shows_executing_then_completed(browser: Any, server: Server) -> None:
+    proposed = server.propose(
+        "ssh web-staging-1 sudo systemctl restart nginx",
+        reasoning="nginx serves stale config after the deploy",
+        rollback="nothing to roll back: a restart changes no files",
+    )
+    card_id = proposed["card"]["id"]
+    page = login(browser, server, "ada")
+    c = card(page, card_id)
+    expect()(c.get_by_test_id("status")).to_have_text("Action Required")
+    expect()(c.get_by_test_id("impact")).to_contain_text("Caution")
+    expect()(c).to_contain_text("Systemctl restart")
+    expect()(c).to_contain_text("nginx serves stale config")
+    expect()(c).to_contain_text("nothing to roll back")
+    command = c.get_by_test_id("command")
+    expect()(command).to_be_hidden()
+    c.get_by_text("View command").click()
+    expect()(command).to_have_text("ssh web-staging-1 sudo systemctl restart nginx")
+    shot(page, "inbox")
+    c.get_by_role("button", name="Allow").click()
+    expect()(c.get_by_test_id("status")).to_have_text("Approved — waiting to run")
+    assert server.card_state(card_id) == "approved"
+    server.run_card(card_id, "executing")
+    expect()(c.get_by_test_id("status")).to_have_text("Executing…")
+    activity = page.get_by_test_id("activity")
+    expect()(activity.locator("li").first).to_contain_text("Executing…")
+    server.run_card(card_id, "completed", {"output": "nginx restarted; active (running)"})
+    expect()(c.get_by_test_id("status")).to_contain_text("Completed")
+    expect()(c.locator(".status .icon")).to_have_text("✓")
+    expect()(c.get_by_test_id("output")).to_have_text("nginx restarted; active (running)")
+    expect()(activity.locator("li").first).to_contain_text("Completed")
+    # The card moved from Pending to Recent outcomes without a reload.
+    expect()(page.locator(f"#recent #card-{card_id}")).to_have_count(1)
+    shot(page, "activity-completed")
+
+    failing = server.propose("ssh web-staging-1 sudo systemctl restart php-fpm")["card"]["id"]
+    page.reload()
+    card(page, failing).get_by_role("button", name="Allow").click()
+    server.run_card(failing, "executing")
+    server.run_card(failing, "failed", {"error": "Job for php-fpm.service failed"})
+    expect()(card(page, failing).get_by_test_id("status")).to_contain_text("Failed")
+    expect()(card(page, failing).get_by_test_id("output")).to_contain_text("php-fpm.service failed")
+    page.context.close()
+
+
+def test_destructive_allow_stays_disabled_until_the_name_is_typed(
+    browser: Any, server: Server
+) -> None:
+    proposed = server.propose(
+        "kubectl --context staging delete namespace api",
+        reasoning="the api namespace was replaced by api-v2",
+    )
+    card_id = proposed["card"]["id"]
+    page = login(browser, server, "ada")
+    page.goto(f"{server.url}/cards/{card_id}")
+    c = card(page, card_id)
+    expect()(c.get_by_test_id("impact")).to_contain_text("Destructive")
+    expect()(c.locator(".confirm-prompt")).to_contain_text("staging")
+    allow = c.get_by_role("button", name="Allow")
+    expect()(allow).to_be_disabled()
+    box = c.get_by_label("Type the name to confirm")
+    box.fill("stag")
+    expect()(allow).to_be_disabled()
+    box.fill("staging-x")
+    expect()(allow).to_be_disabled()
+    shot(page, "card-destructive")
+    # The server checks again: a post with the wrong name is refused.
+    token = page.locator("form.approve input[name=csrf]").input_value()
+    forged = page.request.post(
+        f"{server.url}/cards/{card_id}/approve", form={"csrf": token, "confirmation": "stag"}
+    )
+    assert forged.status == 422
+    assert server.card_state(card_id) == "pending"
+    box.fill("StAgInG")  # case does not matter
+    expect()(allow).to_be_enabled()
+    allow.click()
+    expect()(c.get_by_test_id("status")).to_have_text("Approved — waiting to run")
+    assert server.card_state(card_id) == "approved"
+    page.context.close()
+
+
+def test_a_denial_appears_live_in_another_browser(browser: Any, server: Server) -> None:
+    card_id = server.propose("ssh web-staging-1 sudo systemctl reload haproxy")["card"]["id"]
+    watcher = login(browser, server, "owner")
+    decider = login(browser, server, "ada")
+    expect()(card(watcher, card_id).get_by_test_id("status")).to_have_text("Action Required")
+    started = time.monotonic()
+    card(decider, card_id).get_by_role("button", name="Deny").focus()
+    decider.keyboard.press("Enter")  # keyboard alone decides
+    status = card(watcher, card_id).get_by_test_id("status")
+    expect()(status).to_have_text("Denied by ada", timeout=5000)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.5, f"the denial took {elapsed:.2f} s to reach the other browser"
+    print(f"denial reached the other browser in {elapsed * 1000:.0f} ms")
+    # Focus stays on the decided card (the page itself is in the background here).
+    focused = decider.evaluate("document.activeElement && document.activeElement.id")
+    assert focused == f"card-{card_id}"
+    expect()(watcher.get_by_test_id("activity").locator("li").first).to_contain_text(
+        "Denied by ada"
+    )
+    # A card proposed while the page is open appears without a reload.
+    fresh = server.propose("ssh web-staging-1 sudo systemctl restart redis")["card"]["id"]
+    expect()(watcher.locator(f"#pending #card-{fresh}")).to_have_count(1)
+    watcher.context.close()
+    decider.context.close()
+
+
+def test_viewer_sees_no_allow_and_forged_posts_are_refused(browser: Any, server: Server) -> None:
+    card_id = server.propose("ssh web-staging-1 sudo systemctl restart memcached")["card"]["id"]
+    page = login(browser, server, "vic")
+    expect()(page.get_by_test_id("role")).to_have_text("Viewer")
+    c = card(page, card_id)
+    expect()(c).to_be_visible()
+    expect()(c.get_by_role("button", name="Allow")).to_have_count(0)
+    expect()(c.get_by_role("button", name="Deny")).to_have_count(0)
+    expect()(c.get_by_test_id("read-only")).to_be_visible()
+    token = page.locator("form[action='/logout'] input[name=csrf]").input_value()
+    with_token = page.request.post(f"{server.url}/cards/{card_id}/approve", form={"csrf": token})
+    assert with_token.status == 403
+    assert "viewer role never approves" in with_token.text()
+    without = page.request.post(f"{server.url}/cards/{card_id}/deny", form={"reason": "x"})
+    assert without.status == 403
+    assert "security token" in without.text()
+    assert server.card_state(card_id) == "pending"
+    page.goto(f"{server.url}/settings")
+    expect()(page.get_by_test_id("toggle-production_protection")).to_be_disabled()
+    forged = page.request.post(
+        f"{server.url}/settings", form={"csrf": token, "setting": "write_actions", "value": "off"}
+    )
+    assert forged.status == 403
+    page.goto(f"{server.url}/inventory")
+    expect()(page.get_by_role("button", name="Save")).to_have_count(0)
+    page.context.close()
+
+
+def test_production_protection_toggle_refuses_the_next_production_write(
+    browser: Any, server: Server
+) -> None:
+    page = login(browser, server, "owner")
+    page.goto(f"{server.url}/settings")
+    toggle = page.get_by_test_id("toggle-production_protection")
+    expect()(toggle).to_contain_text("Enabled")
+    toggle.click()  # saves at once: no other button
+    expect()(page.get_by_test_id("toggle-production_protection")).to_contain_text("Disabled")
+    expect()(page.get_by_test_id("toggle-production_protection")).to_be_focused()
+    allowed = server.propose("ssh web-prod-1 sudo systemctl restart nginx")
+    assert allowed["decision"]["decision"] == "require_approval" and allowed["card"]
+    page.get_by_test_id("toggle-production_protection").press("Enter")  # keyboard works too
+    expect()(page.get_by_test_id("toggle-production_protection")).to_contain_text("Enabled")
+    expect()(page.get_by_test_id("toggle-production_protection")).to_have_attribute(
+        "aria-checked", "true"
+    )
+    shot(page, "settings-agent-controls")
+    before = httpx.get(f"{server.url}/api/v1/cards", headers=server.owner).json()["total"]
+    refused = server.propose("ssh web-prod-1 sudo systemctl restart nginx")
+    assert refused["decision"]["decision"] == "deny"
+    assert "Production Protection is active" in str(refused["decision"])
+    assert refused["card"] is None
+    after = httpx.get(f"{server.url}/api/v1/cards", headers=server.owner).json()["total"]
+    assert after == before
+    page.reload()
+    expect()(page.get_by_test_id("toggle-production_protection")).to_contain_text("Enabled")
+    page.context.close()
+
+
+def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
+    page = login(browser, server, "ada", viewport={"width": 390, "height": 844})
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390, f"the inbox scrolls sideways at phone width ({width} px)"
+    shot(page, "inbox-phone", full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{server.url}/inventory")
+    row = page.locator("tr[data-target='web-staging-1']")
+    row.get_by_label("Access of web-staging-1").select_option("read_only")
+    row.get_by_role("button", name="Save").click()
+    expect()(page.get_by_role("status").first).to_contain_text("Saved web-staging-1")
+    expect()(page.get_by_label("Access of web-staging-1")).to_have_value("read_only")
+    # An admin cannot take a target out of production (owners only, SPEC §6).
+    prod = page.locator("tr[data-target='web-prod-1']")
+    prod.get_by_label("Environment of web-prod-1").select_option("staging")
+    prod.get_by_role("button", name="Save").click()
+    expect()(page.get_by_test_id("inventory-error")).to_contain_text("owner")
+    shot(page, "inventory")
+    page.goto(f"{server.url}/audit?event=settings.*")
+    rows = page.locator("table.audit tbody tr")
+    expect()(rows.first).to_contain_text("settings.changed")
+    rows.first.locator("a").click()
+    expect()(page.get_by_test_id("entry-json")).to_contain_text("production_protection")
+    page.goto(f"{server.url}/audit")
+    shot(page, "audit")
+    page.get_by_role("link", name="Verify the chain").click()
+    expect()(page.get_by_test_id("verdict")).to_contain_text("Intact")
+    shot(page, "audit-verify")
+    page.context.close()
+
+
+def test_verification_shows_where_the_chain_breaks(browser: Any, server: Server) -> None:
+    """Last: it tampers with the audit log."""
+    import sqlite3
+
+    db = sqlite3.connect(server.home / "audit.db")
+    with db:
+        db.execute(
+            "UPDATE audit_entries SET body = CAST(replace(CAST(body AS TEXT), "
+            '\'"actor":{\', \'"actor":{"x":1,\') AS BLOB) WHERE seq = 3'
+        )
+    db.close()
+    page = login(browser, server, "vic")
+    page.goto(f"{server.url}/audit/verify")
+    expect()(page.get_by_test_id("verdict")).to_contain_text("Broken")
+    expect()(page.locator("ul.problems")).to_contain_text("entry 3")
+    page.context.close()

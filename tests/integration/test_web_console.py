@@ -1,0 +1,177 @@
+"""The web console in-process: the event bus, the store watcher, CSRF and
+content-type checks, security headers, and that no secret reaches a page.
+(The flows a person clicks through run in Chromium: test_web_browser.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_server_api import ApiClient
+
+from opsgate.approvals.control import open_control_plane
+from opsgate.approvals.model import Role
+from opsgate.approvals.service import ControlPlane, Principal
+from opsgate.models import Action
+from opsgate.server import AppConfig, create_app
+from opsgate.web import EventBus
+from opsgate.web._security import csrf_token, safe_next
+from opsgate.web._watch import StoreWatcher
+
+SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+
+@pytest.fixture
+def control(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ControlPlane]:
+    for key in ("OPSGATE_HOME", "OPSGATE_DATABASE_URL", "OPSGATE_POLICY"):
+        monkeypatch.delenv(key, raising=False)
+    plane = open_control_plane(data_dir=tmp_path / "home")
+    yield plane
+    plane.close()  # type: ignore[attr-defined]
+
+
+def people(control: ControlPlane) -> tuple[Principal, Principal]:
+    owner = control.create_user(None, "owner", "owner password", Role.OWNER)
+    me = Principal(owner.id, owner.name, owner.role, user=owner)
+    _, secret = control.create_token(me, "claude", Role.AGENT)
+    agent = control.token(secret)
+    assert agent is not None
+    return me, agent
+
+
+def propose(control: ControlPlane, agent: Principal, command: str) -> Any:
+    result = control.propose(agent, Action("", "Bash", {"command": command}, agent="claude"))
+    assert result.card is not None
+    return result.card
+
+
+def test_bus_delivers_from_other_threads_drops_the_oldest_and_closes() -> None:
+    bus = EventBus()
+
+    async def scenario() -> list[Any]:
+        got: list[Any] = []
+        async with bus.subscribe() as queue:
+            assert bus.subscribers == 1
+            worker = threading.Thread(target=lambda: bus.publish({"n": 1}))
+            worker.start()
+            worker.join()
+            got.append(await asyncio.wait_for(queue.get(), 2))
+            for n in range(300):  # more than the queue holds: the oldest go
+                bus.publish({"n": n})
+            await asyncio.sleep(0.05)
+            first = await queue.get()
+            got.append(first)
+            while not queue.empty():
+                queue.get_nowait()
+            bus.close()
+            got.append(await asyncio.wait_for(queue.get(), 2))
+        assert bus.subscribers == 0
+        return got
+
+    one, oldest_kept, closed = asyncio.run(scenario())
+    assert one == {"n": 1}
+    assert oldest_kept["n"] > 0  # the first events were dropped, not the newest
+    assert closed is None
+
+
+def test_watcher_publishes_each_change_once(control: ControlPlane) -> None:
+    owner, agent = people(control)
+    bus = EventBus()
+    seen: list[dict[str, Any]] = []
+    bus.publish = seen.append  # type: ignore[method-assign]  # record instead of fan out
+    watcher = StoreWatcher(control, bus)  # type: ignore[arg-type]
+    propose(control, agent, "kubectl --context staging rollout restart deploy/old")
+    assert watcher.tick() == []  # the first tick learns what exists
+    card = propose(control, agent, "kubectl --context staging rollout restart deploy/api")
+    assert [c.id for c in watcher.tick()] == [card.id]
+    assert watcher.tick() == [] and watcher.tick() == []  # no repeats of an unchanged card
+    control.deny(owner, card.id, "not now")
+    changed = watcher.tick()
+    assert [(c.id, c.state.value) for c in changed] == [(card.id, "denied")]
+    assert watcher.tick() == []
+    assert [e["event"] for e in seen] == ["card.pending", "card.denied"]
+    assert all("action" not in e["card"] for e in seen)  # no command input on the bus
+
+
+@pytest.fixture
+def client(control: ControlPlane) -> Iterator[tuple[ApiClient, ControlPlane]]:
+    app = create_app(control, config=AppConfig(expire_interval=0))
+    with ApiClient(app) as c:
+        yield c, control
+
+
+def log_in(client: ApiClient, name: str, password: str) -> str:
+    page = client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    r = client.post(
+        "/login",
+        data={"csrf": token.group(1), "name": name, "password": password, "next": "//evil.test"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/inbox"  # no open redirect
+    return csrf_token(client.cookies["opsgate_session"])
+
+
+def test_pages_send_a_strict_csp_and_never_render_a_secret(
+    client: tuple[ApiClient, ControlPlane],
+) -> None:
+    c, control = client
+    _, agent = people(control)
+    card = propose(
+        control, agent, f"kubectl --context staging --token {SECRET} rollout restart deploy/api"
+    )
+    log_in(c, "owner", "owner password")
+    for path in ("/inbox", f"/cards/{card.id}", f"/cards/{card.id}/fragment", "/audit"):
+        r = c.get(path)
+        assert r.status_code == 200, path
+        assert SECRET not in r.text, path
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+        assert r.headers["x-frame-options"] == "DENY"
+    assert "[REDACTED]" in c.get(f"/cards/{card.id}").text
+    assert "<script>" not in c.get("/inbox").text.replace('<script src="/static/app.js"', "")
+
+
+def test_forms_need_the_session_token_and_urlencoding(
+    client: tuple[ApiClient, ControlPlane],
+) -> None:
+    c, control = client
+    _, agent = people(control)
+    card = propose(control, agent, "kubectl --context staging rollout restart deploy/api")
+    token = log_in(c, "owner", "owner password")
+    assert c.post(f"/cards/{card.id}/approve", data={"confirmation": ""}).status_code == 403
+    assert c.post(f"/cards/{card.id}/approve", data={"csrf": "0" * 64}).status_code == 403
+    as_json = c.post(f"/cards/{card.id}/approve", json={"csrf": token})
+    assert as_json.status_code == 415
+    assert control.get_card(agent, card.id).state.value == "pending"
+    r = c.post(f"/cards/{card.id}/approve", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert control.get_card(agent, card.id).state.value == "approved"
+    # A refusal from the service comes back as the page's answer, with its status.
+    missing = c.post(
+        "/cards/c_nope/deny", data={"csrf": token}, headers={"x-opsgate-fragment": "1"}
+    )
+    assert missing.status_code == 404
+
+
+def test_login_form_needs_its_own_token(client: tuple[ApiClient, ControlPlane]) -> None:
+    c, control = client
+    people(control)
+    r = c.post("/login", data={"name": "owner", "password": "owner password"})
+    assert r.status_code == 403
+    assert "opsgate_session" not in c.cookies
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("/cards/c_1", "/cards/c_1"), ("//evil.test", "/inbox"), ("https://evil.test", "/inbox"),
+     ("/\\evil.test", "/inbox"), (None, "/inbox")],
+)  # fmt: skip
+def test_safe_next(given: str | None, expected: str) -> None:
+    assert safe_next(given) == expected
