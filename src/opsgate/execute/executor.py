@@ -162,6 +162,7 @@ class Executor:
         runner = _plan.runner_for(target)
         _plan.check_target(op, target, runner)
         _plan.credential_refs(target)
+        self._runner(runner)  # the local runner is refused here when it is off
         checked = op.validate(params)
         values = _plan.values_for(target, checked)
         backup: list[str] = []
