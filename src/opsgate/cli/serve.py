@@ -108,6 +108,14 @@ def _init(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(control: ControlPlane) -> Any:
+    """Governed execution (runs approved operation cards) on the SQL control plane."""
+    from opsgate.approvals.control import SqlControlPlane
+    from opsgate.execute import Executor
+
+    return Executor(control) if isinstance(control, SqlControlPlane) else None
+
+
 def _serve(ns: argparse.Namespace) -> int:
     import uvicorn
 
@@ -125,6 +133,7 @@ def _serve(ns: argparse.Namespace) -> int:
             control,
             config=AppConfig(public_url=public_url, expire_interval=ns.expire_interval),
             notify=NotifyConfig.from_env(),
+            executor=_executor(control),
         )
         config = uvicorn.Config(
             app,

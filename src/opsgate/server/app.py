@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -27,6 +27,9 @@ from opsgate.server._fast import install_fast_routes
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig, card_event
 from opsgate.server.schemas import Health, card_link
+
+if TYPE_CHECKING:
+    from opsgate.execute import Executor
 
 __all__ = ["AppConfig", "create_app"]
 
@@ -71,6 +74,7 @@ def create_app(
     audit: AuditLog | None = None,
     config: AppConfig | None = None,
     notify: NotifyConfig | None = None,
+    executor: Executor | None = None,
 ) -> FastAPI:
     """The API over ``control``.  ``audit`` backs the audit endpoints (default: the
     control plane's own log, when it exposes one as ``audit``)."""
@@ -125,6 +129,9 @@ def create_app(
     for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
     install_fast_routes(app, "/api/v1", routes_decisions.router, routes_decisions.HOT)
+    from opsgate.server.routes_execute import install_execution
+
+    install_execution(app, executor)  # governed execution: routes, background runs
     return app
 
 
