@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # Command-group modules, each with register(subparsers).  Order is help order.
-_GROUPS = ("check", "hook", "policy", "audit", "serve", "cards", "users", "inventory")
+_GROUPS = ("check", "hook", "policy", "audit", "serve", "cards", "users", "inventory", "secrets")
 
 
 def _parser() -> argparse.ArgumentParser:
