@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Iterable
 
@@ -21,7 +22,8 @@ from opsgate.audit.redact import MASK, Redactor
 __all__ = ["MASK", "LineRedactor", "OutputRedactor", "forms"]
 
 MAX_LINE = 64 * 1024
-_MIN_LINE_PART = 12  # lines of a multi-line secret shorter than this are too common to mask
+_MIN_LINE_PART = 12  # shorter lines of a multi-line secret are too common to mask
+_MIN_PART = 6  # as audit.redact: shorter values would mask ordinary words
 
 
 def forms(value: str) -> set[str]:
@@ -34,11 +36,27 @@ def forms(value: str) -> set[str]:
     out.update({urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)})
     out.add(json.dumps(value)[1:-1])
     out.add(value.encode("unicode_escape").decode("ascii"))
+    out.update(_parts(value))
     if "\n" in value.strip():
         out.update(
             line.strip() for line in value.splitlines() if len(line.strip()) >= _MIN_LINE_PART
         )
     return {f for f in out if f}
+
+
+def _parts(value: str) -> set[str]:
+    """The credential inside a structured secret: the password of a URL or of a
+    libpq ``key=value`` string (a DSN's password alone is as secret as the DSN)."""
+    found: set[str] = set()
+    try:
+        parsed = urllib.parse.urlsplit(value.strip())
+        if parsed.password:
+            found.update({parsed.password, urllib.parse.unquote(parsed.password)})
+    except ValueError:
+        pass
+    for m in re.finditer(r"(?i)\b(?:password|passwd|pwd|token|secret)\s*=\s*('[^']*'|\S+)", value):
+        found.add(m.group(1).strip("'"))
+    return {f for f in found if len(f) >= _MIN_PART}
 
 
 class OutputRedactor:
