@@ -98,6 +98,7 @@ def test_two_processes_racing_run_each_card_once(tmp_path: Path, hook_env: None)
     lines = out.read_text().split()
     assert sorted(lines) == sorted(f"card_{i}" for i in range(12))  # each ran exactly once
     assert reports.count("ran") == 12 and reports.count("lost") == 12
+    assert reports.count("ready") == 2
 
 
 def test_canaries_in_env_dumps_and_errors_never_leak(tmp_path: Path, hook_env: None) -> None:

@@ -440,6 +440,8 @@ class Executor:
         backup_file = f"{target.name}-{stamp}-{exec_id}.tar.gz"
 
         async def before_write(outcome: Outcome) -> None:
+            if not outcome.captured and outcome.backup_file is None:
+                return  # the plan's rollback is already in execution.started
             await asyncio.to_thread(
                 self._record_rollback, exec_id, target, outcome, actor, out.redactor
             )
