@@ -84,3 +84,26 @@ def test_propose_approve_background_run_result(control: ControlPlane, home: Path
         assert read.status_code == 200 and read.json()["output"].endswith("hello\n")
         unauth = client.get("/api/v1/operations")
         assert unauth.status_code == 401
+
+
+def test_roles_for_secrets_and_results(control: ControlPlane, home: Path) -> None:  # noqa: F811
+    client, org = _app(control, home)
+    with client:
+        for role in ("viewer", "member", "agent"):
+            put = client.put("/api/v1/secrets/k", json={"value": "v" * 8},
+                             headers=org.headers(role))  # fmt: skip
+            assert put.status_code == 403, role
+        assert client.put("/api/v1/secrets/k", json={"value": "v" * 8},
+                          headers=org.headers("owner")).status_code == 204  # fmt: skip
+        assert client.delete("/api/v1/secrets/k", headers=org.headers("member")).status_code == 403
+        assert client.get("/api/v1/secrets", headers=org.headers("viewer")).status_code == 200
+        assert client.delete("/api/v1/secrets/k", headers=org.headers("admin")).status_code == 204
+        proposed = client.post("/api/v1/operations/test.append/propose",
+                               json={"target": "box", "params": {"file": "/tmp/x", "line": "a"}},
+                               headers=org.headers("admin")).json()  # fmt: skip
+        card_id = proposed["card"]["id"]
+        # An agent sees only its own cards' results; a viewer cannot approve.
+        assert client.get(f"/api/v1/cards/{card_id}/result",
+                          headers=org.headers("agent")).status_code == 404  # fmt: skip
+        assert client.post(f"/api/v1/cards/{card_id}/approve", json={},
+                           headers=org.headers("viewer")).status_code == 403  # fmt: skip
