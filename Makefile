@@ -36,6 +36,7 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_audit.py
 	cd benchmarks && ../$(BIN)/python bench_server.py --races 1000
 	cd benchmarks && ../$(BIN)/python bench_web.py
+	cd benchmarks && ../$(BIN)/python bench_execute.py
 	python3 ../shared/eval/score.py --hook '$(abspath $(BIN))/opsgate hook claude' \
 	    --corpus ../shared/corpus/agent-actions.jsonl --max-list 10 | tail -8
 

@@ -55,6 +55,13 @@ class InventoryTarget:
     environment: Environment
     access: AccessLevel = "full"
     match: tuple[str, ...] = ()
+    # How opsgate's executor reaches the target (host, port, user, key, host_key,
+    # dsn, url, backup_user, backup_key, backup_dir, runner), as sorted pairs so the
+    # value stays hashable.  Credentials are ``secret:NAME`` references, never values.
+    connection: tuple[tuple[str, str], ...] = ()
+
+    def setting(self, key: str) -> str | None:
+        return dict(self.connection).get(key)
 
     def matches(self, text: str) -> bool:
         lowered = text.lower()

@@ -42,6 +42,8 @@ def run(*args: str, home: Path, stdin: bytes | None = None) -> subprocess.Comple
         pytest.param(["cards"], id="cards"),
         pytest.param(["approve"], id="approve"),
         pytest.param(["deny"], id="deny"),
+        pytest.param(["secrets"], id="secrets"),
+        pytest.param(["secrets", "set"], id="secrets-set"),
     ],
 )
 def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:

@@ -206,5 +206,14 @@ def test_every_api_route_is_in_the_matrix(world: tuple[ApiClient, Org]) -> None:
         "POST /api/v1/grants/consume",
         "GET /api/v1/audit",
         "GET /api/v1/audit/verify",
+        # governed execution: role rules in test_execute_api.py
+        "GET /api/v1/operations",
+        "POST /api/v1/operations/{name}/propose",
+        "POST /api/v1/operations/{name}/run",
+        "GET /api/v1/cards/{card_id}/result",
+        "POST /api/v1/cards/{card_id}/undo",
+        "GET /api/v1/secrets",
+        "PUT /api/v1/secrets/{name}",
+        "DELETE /api/v1/secrets/{name}",
     }
     assert {f"{m} {p}" for m, p in routes} == covered

@@ -14,7 +14,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -39,11 +39,14 @@ from opsgate.audit import EventType, open_log
 from opsgate.audit.log import data_dir_from
 from opsgate.guard import evaluate
 from opsgate.models import Action, Decision, Verdict
+from opsgate.policy.model import Policy
 from opsgate.store import _cards as db
 from opsgate.store import _org as org
 from opsgate.store import open_store
 
 __all__ = ["SqlControlPlane", "open_control_plane"]
+
+T = TypeVar("T")
 
 _RETRIES = 3  # a decision that lost a race is re-read and re-checked this many times
 MAX_PAGE = 200
@@ -104,7 +107,26 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
     def propose(
         self, actor: Principal, action: Action, *, reasoning: str = "", rollback: str = ""
     ) -> ProposeResult:
-        decision = self._decide(action)
+        return self.propose_decided(
+            actor, action, self._decide(action), reasoning=reasoning, rollback=rollback
+        )
+
+    def propose_decided(
+        self,
+        actor: Principal,
+        action: Action,
+        decision: Decision,
+        *,
+        reasoning: str = "",
+        rollback: str = "",
+        use_grant: bool = True,
+        on_card: Callable[[Connection, Card], None] | None = None,
+    ) -> ProposeResult:
+        """``propose`` with a decision made by the caller: the executor decides a
+        governed operation from its catalog entry (``current_policy`` + the engine).
+        ``use_grant=False``: an operation card is its own execution, so an identical
+        retry must not ride the grant its approval made.  ``on_card`` runs in the
+        card's transaction (the executor records the plan there, atomically)."""
         if decision.verdict is not Verdict.REQUIRE_APPROVAL:
             # An allow needs no grant; a deny is never lifted by one (Production
             # Protection turned on after an approval still wins).  No card either way.
@@ -112,8 +134,24 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             return ProposeResult(decision=decision)
         digest = self._digest(actor, action, decision)
         return self._write(
-            lambda conn: self._propose(conn, actor, action, decision, digest, reasoning, rollback)
+            lambda conn: self._propose(
+                conn, actor, action, decision, digest, reasoning, rollback, use_grant, on_card
+            )
         )
+
+    def current_policy(self) -> Policy:
+        """The policy decisions are made with now: stored settings and inventory,
+        plus the configured policy file's rules."""
+        with self.store.read() as conn:
+            return self._policy(conn)
+
+    def record(self, name: EventType, actor: Principal | None, **fields: Any) -> None:
+        """Append an audit entry (inside ``write`` steps: with that transaction)."""
+        self._append(name, actor, **fields)
+
+    def write(self, step: Callable[[Connection], T]) -> T:
+        """One write transaction that commits only after its audit entries are durable."""
+        return self._write(step)
 
     def _propose(
         self,
@@ -124,9 +162,11 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         digest: str,
         reasoning: str,
         rollback: str,
+        use_grant: bool = True,
+        on_card: Callable[[Connection, Card], None] | None = None,
     ) -> ProposeResult:
         now = self.clock()
-        grant = self._use_grant(conn, actor, digest, now)
+        grant = self._use_grant(conn, actor, digest, now) if use_grant else None
         if grant is not None:
             allowed = _describe.allowed_by_grant(decision, grant)
             self._audit_decision(actor, action, allowed, card=grant.card_id)
@@ -152,6 +192,8 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
         )
         db.insert_card(conn, card)
+        if on_card is not None:
+            on_card(conn, card)
         self._audit_decision(actor, action, decision, card=card.id)
         self._card_event(conn, EventType.CARD_CREATED, actor, card)
         return ProposeResult(decision=decision, card=card)

@@ -41,6 +41,7 @@ class EventType(enum.StrEnum):
     CHECKPOINT_CREATED = "checkpoint.created"
     NOTIFICATION_FAILED = "notification.failed"
     AUDIT_EXPORTED = "audit.exported"
+    SECRET_CHANGED = "secret.changed"  # noqa: S105 — an event name; names the secret, never its value
 
 
 class Entry:

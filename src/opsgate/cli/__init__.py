@@ -17,7 +17,18 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 # Command-group modules, each with register(subparsers).  Order is help order.
-_GROUPS = ("check", "hook", "policy", "audit", "serve", "cards", "users", "inventory", "mcp")
+_GROUPS = (
+    "check",
+    "hook",
+    "policy",
+    "audit",
+    "serve",
+    "cards",
+    "users",
+    "inventory",
+    "secrets",
+    "mcp",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

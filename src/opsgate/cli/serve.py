@@ -108,6 +108,14 @@ def _init(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _executor(control: ControlPlane) -> Any:
+    """Governed execution (runs approved operation cards) on the SQL control plane."""
+    from opsgate.approvals.control import SqlControlPlane
+    from opsgate.execute import Executor
+
+    return Executor(control) if isinstance(control, SqlControlPlane) else None
+
+
 def _serve(ns: argparse.Namespace) -> int:
     import uvicorn
 
@@ -129,6 +137,7 @@ def _serve(ns: argparse.Namespace) -> int:
                 cookie_secure=_needs_secure_cookie(public_url),
             ),
             notify=NotifyConfig.from_env(),
+            executor=_executor(control),
         )
         config = uvicorn.Config(
             app,

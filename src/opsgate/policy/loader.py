@@ -127,6 +127,9 @@ def _build(data: dict[str, Any], root: Any, name: str) -> Policy:
                     environment=Environment.parse(entry["environment"]),
                     access=entry.get("access", "full"),
                     match=tuple(entry.get("match", ())),
+                    connection=tuple(
+                        sorted((k, str(v)) for k, v in (entry.get("connection") or {}).items())
+                    ),
                 )
             )
     rules = tuple(_rule(i, r, root) for i, r in enumerate(data.get("rules") or []))

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -29,6 +29,9 @@ from opsgate.server.notify import Notifier, NotifyConfig, card_event
 from opsgate.server.schemas import Health, card_link
 from opsgate.web import EventBus, install_web
 from opsgate.web import card_event as live_event
+
+if TYPE_CHECKING:
+    from opsgate.execute import Executor
 
 __all__ = ["AppConfig", "create_app"]
 
@@ -76,6 +79,7 @@ def create_app(
     audit: AuditLog | None = None,
     config: AppConfig | None = None,
     notify: NotifyConfig | None = None,
+    executor: Executor | None = None,
 ) -> FastAPI:
     """The API over ``control``.  ``audit`` backs the audit endpoints (default: the
     control plane's own log, when it exposes one as ``audit``)."""
@@ -153,6 +157,9 @@ def create_app(
         ),
         response_model=dict[str, Any],
     )
+    from opsgate.server.routes_execute import install_execution
+
+    install_execution(app, executor)  # governed execution: routes, background runs
     install_web(app)
     return app
 

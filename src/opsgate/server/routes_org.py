@@ -51,6 +51,7 @@ def put_target(name: TargetName, body: TargetIn, caller: Caller, request: Reques
         environment=Environment.parse(body.environment),
         access=body.access,
         match=tuple(body.match),
+        connection=tuple(sorted(body.connection.items())),
     )
     return target_out(request.app.state.og.control.put_target(caller, target))
 

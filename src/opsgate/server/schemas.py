@@ -98,6 +98,8 @@ class TargetIn(Strict):
     environment: EnvName
     access: Access = "full"
     match: list[str] = Field(default_factory=list, max_length=100)
+    # How the executor reaches the target; credentials only as ``secret:NAME``.
+    connection: dict[str, str] = Field(default_factory=dict, max_length=32)
 
 
 class SettingsPatch(Strict):
@@ -198,6 +200,7 @@ class TargetOut(BaseModel):
     environment: EnvName
     access: Access
     match: list[str]
+    connection: dict[str, str] = Field(default_factory=dict)
 
 
 class SettingsOut(BaseModel):
@@ -300,6 +303,7 @@ def target_out(t: InventoryTarget) -> TargetOut:
         environment=cast(EnvName, t.environment.label),
         access=cast(Access, t.access),
         match=list(t.match),
+        connection=dict(t.connection),
     )
 
 

@@ -44,8 +44,16 @@ def _v1(conn: Connection) -> None:
     t.metadata.create_all(conn, tables=list(_V1_TABLES), checkfirst=True)
 
 
+def _v2(conn: Connection) -> None:
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("inventory_targets")}
+    if "connection" not in columns:
+        conn.execute(sa.text("ALTER TABLE inventory_targets ADD COLUMN connection JSON"))
+    t.metadata.create_all(conn, tables=[t.secrets, t.executions], checkfirst=True)
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
+    (2, "execution: inventory connection, encrypted secrets, executions", _v2),
 )
 LATEST = MIGRATIONS[-1][0]
 

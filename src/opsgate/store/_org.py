@@ -60,6 +60,7 @@ def _target(row: Any) -> InventoryTarget:
         environment=Environment.parse(row.environment),
         access=row.access,
         match=tuple(row.match),
+        connection=tuple(sorted((row.connection or {}).items())),
     )
 
 
@@ -81,6 +82,7 @@ def put_target(conn: Connection, target: InventoryTarget, now: float) -> None:
         "environment": target.environment.label,
         "access": target.access,
         "match": list(target.match),
+        "connection": dict(target.connection),
         "updated_at": now,
     }
     _upsert(conn, inventory_targets, values, "name")

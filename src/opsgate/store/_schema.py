@@ -12,11 +12,13 @@ import sqlalchemy as sa
 __all__ = [
     "api_tokens",
     "cards",
+    "executions",
     "grants",
     "inventory_targets",
     "metadata",
     "notifications",
     "schema_version",
+    "secrets",
     "sessions",
     "settings",
     "users",
@@ -83,6 +85,7 @@ inventory_targets = sa.Table(
     sa.Column("access", sa.String(16), nullable=False),
     sa.Column("match", sa.JSON, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("connection", sa.JSON, nullable=True),  # v2: how the executor reaches it
 )
 
 cards = sa.Table(
@@ -139,4 +142,40 @@ notifications = sa.Table(
     sa.Column("delivered_at", sa.Double, nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Index("ix_notifications_due", "delivered_at", "next_attempt_at"),
+)
+
+# v2: governed execution (opsgate.execute).
+secrets = sa.Table(
+    "secrets",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("nonce", sa.String(32), nullable=False),  # base64, 12 bytes
+    sa.Column("ciphertext", sa.Text, nullable=False),  # base64 AES-GCM, AAD = name
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("updated_by", sa.String(40), nullable=True),
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("card_id", sa.String(40), primary_key=True),  # the card, or x_… for reads
+    sa.Column("operation", sa.String(128), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),  # secret references, never values
+    sa.Column("plan", sa.JSON, nullable=False),  # rendered steps and the rollback plan
+    sa.Column("requested_by", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # planned running completed failed
+    sa.Column("owner", sa.String(128), nullable=True),  # which executor claimed it
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("started_at", sa.Double, nullable=True),
+    sa.Column("heartbeat_at", sa.Double, nullable=True),
+    sa.Column("finished_at", sa.Double, nullable=True),
+    sa.Column("exit_status", sa.Integer, nullable=True),
+    sa.Column("duration", sa.Double, nullable=True),
+    sa.Column("output", sa.Text, nullable=False, default=""),  # redacted
+    sa.Column("reason", sa.Text, nullable=True),  # why it failed
+    sa.Column("captured", sa.JSON, nullable=False),  # values captured before the write
+    sa.Column("undo_of", sa.String(40), nullable=True),
+    sa.Index("ix_executions_status", "status", "heartbeat_at"),
 )

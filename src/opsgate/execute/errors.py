@@ -1,0 +1,38 @@
+"""Errors of the executor, on the one opsgate base (each says what to do)."""
+
+from __future__ import annotations
+
+from opsgate.errors import InputError, OpsgateError
+
+__all__ = ["CatalogError", "ExecutionError", "InvalidParams", "SecretError", "UnknownOperation"]
+
+
+class CatalogError(OpsgateError):
+    """An operation file that cannot be loaded; the message names file and entry."""
+
+    code = "bad_catalog"
+    exit_code = 3
+
+
+class UnknownOperation(InputError):
+    code = "unknown_operation"
+
+
+class InvalidParams(InputError):
+    """Parameters that do not validate; nothing was proposed or run."""
+
+    code = "invalid_params"
+
+
+class SecretError(OpsgateError):
+    """A secret that is missing, undecryptable, or a credential given as a raw value."""
+
+    code = "secret_error"
+    exit_code = 2
+
+
+class ExecutionError(OpsgateError):
+    """An operation cannot run (no runner for the target, local runner off, …)."""
+
+    code = "execution_error"
+    exit_code = 1

@@ -1,0 +1,51 @@
+"""The HTTP runner (httpx): a request to a site target.
+
+The base URL is the target's ``url`` setting; a ``token`` credential (a
+``secret:NAME``) is sent as ``Authorization: Bearer``.  Redirects are not
+followed (a redirect to another host would carry the credential with it), the
+environment's proxies and netrc are ignored, and TLS is verified.  Exit status 0
+when the response status is in ``ok_status`` (default: 2xx and 3xx), else 1.
+"""
+
+from __future__ import annotations
+
+import time
+
+from opsgate.execute.runner import Endpoint, Sink, Step, StepResult
+
+__all__ = ["HttpRunner"]
+
+MAX_BODY = 16 * 1024
+
+
+class HttpRunner:
+    name = "http"
+
+    async def run(self, endpoint: Endpoint, step: Step, sink: Sink) -> StepResult:
+        import httpx
+
+        started = time.monotonic()
+        base = endpoint.setting("url")
+        if not base:
+            return StepResult(None, 0.0, f"target {endpoint.name} has no url connection setting")
+        headers = dict(step.headers)
+        token = endpoint.credentials.get("token")
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        try:
+            async with httpx.AsyncClient(
+                base_url=base, timeout=step.timeout, follow_redirects=False, trust_env=False
+            ) as client:
+                response = await client.request(
+                    step.method, step.path, headers=headers, content=step.body
+                )
+        except httpx.HTTPError as exc:
+            return StepResult(None, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
+        ok = (
+            response.status_code in step.ok_status
+            if step.ok_status
+            else 200 <= response.status_code < 400
+        )
+        sink(f"HTTP {response.status_code} {response.reason_phrase}\n")
+        sink(response.text[:MAX_BODY])
+        return StepResult(0 if ok else 1, time.monotonic() - started)

@@ -1,0 +1,44 @@
+"""``opsgate secrets``, run as a real process: the value goes in on stdin, is
+stored encrypted, and no command prints it back; agents and members cannot set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from test_hook_process import OPSGATE
+
+from execute_env import CANARY
+
+PASSWORD = "correct horse battery"
+
+
+def run(
+    *args: str, home: Path, user: str = "olivia", stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    env.update(OPSGATE_HOME=str(home), OPSGATE_USER=user, OPSGATE_PASSWORD=PASSWORD)
+    return subprocess.run([OPSGATE, *args], capture_output=True, text=True, env=env, timeout=60,
+                          check=False, input=stdin)  # fmt: skip
+
+
+def test_secrets_set_list_delete(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run("init", "--owner", "olivia", "--password-stdin", home=home,
+               stdin=PASSWORD + "\n").returncode == 0  # fmt: skip
+    assert run("users", "add", "mia", "--role", "member", "--password-stdin", home=home,
+               stdin=PASSWORD + "\n").returncode == 0  # fmt: skip
+    done = run("secrets", "set", "api_token", home=home, stdin=CANARY + "\n")
+    assert done.returncode == 0, done.stderr
+    listed = run("secrets", "list", home=home, user="mia")
+    assert listed.returncode == 0 and listed.stdout.startswith("api_token\t")
+    refused = run("secrets", "set", "other", home=home, user="mia", stdin="x" * 10)
+    assert refused.returncode == 4 and "admin" in refused.stderr
+    assert run("secrets", "delete", "api_token", home=home).returncode == 0
+    assert run("secrets", "list", home=home).stdout == ""
+    gone = run("secrets", "delete", "api_token", home=home)
+    assert gone.returncode == 4
+    stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert CANARY.encode() not in stored
+    assert (home / "secret.key").stat().st_mode & 0o777 == 0o600
