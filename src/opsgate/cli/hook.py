@@ -12,9 +12,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "hook",
         help="answer an agent's pre-tool-use hook (reads the payload on stdin)",
-        description="Agent hook adapter. Agents: claude.",
+        description="Agent hook adapter: reads the agent's hook payload on stdin and "
+        "answers in that agent's protocol. Agents: claude, codex, gemini, cursor, copilot.",
     )
-    p.add_argument("agent", choices=["claude", "claude-code"])
+    from opsgate.hooks import AGENTS
+
+    p.add_argument("agent", choices=sorted(AGENTS))
     p.set_defaults(func=_run)
 
 
