@@ -18,6 +18,8 @@ __all__ = ["main"]
 
 # Command-group modules, each with register(subparsers).  Order is help order.
 _GROUPS = ("check", "hook", "policy", "audit", "serve", "cards", "users", "inventory")
+# Appended (not edited in place) so that branches adding groups do not collide.
+_GROUPS = (*_GROUPS, "install", "doctor")  # type: ignore[assignment]  # longer tuple
 
 
 def _parser() -> argparse.ArgumentParser:
