@@ -15,11 +15,17 @@ PROJECT = "/home/dev/project"
 def claude(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
     # Claude Code 2.1.328, PreToolUse (issue 5; https://code.claude.com/docs/en/hooks).
     return {
-        "session_id": "9f1c2a40-claude", "transcript_path": "/home/dev/.claude/t.jsonl",
-        "cwd": PROJECT, "prompt_id": "p1", "permission_mode": "bypassPermissions",
-        "effort": {"level": "medium"}, "hook_event_name": "PreToolUse", "tool_name": tool,
-        "tool_input": tool_input, "tool_use_id": "toolu_01",
-    }  # fmt: skip
+        "session_id": "9f1c2a40-claude",
+        "transcript_path": "/home/dev/.claude/t.jsonl",
+        "cwd": PROJECT,
+        "prompt_id": "p1",
+        "permission_mode": "bypassPermissions",
+        "effort": {"level": "medium"},
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": tool_input,
+        "tool_use_id": "toolu_01",
+    }
 
 
 def codex(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
@@ -28,11 +34,17 @@ def codex(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
     # tool_name, tool_use_id, transcript_path; turn_id from events/pre_tool_use.rs).
     # tool_name: "Bash" {command}, "apply_patch" {command: patch}, "mcp__server__tool".
     return {
-        "session_id": "019a-codex", "turn_id": "turn-1", "transcript_path": None,
-        "cwd": PROJECT, "hook_event_name": "PreToolUse", "model": "gpt-5-codex",
-        "permission_mode": "default", "tool_name": tool, "tool_input": tool_input,
+        "session_id": "019a-codex",
+        "turn_id": "turn-1",
+        "transcript_path": None,
+        "cwd": PROJECT,
+        "hook_event_name": "PreToolUse",
+        "model": "gpt-5-codex",
+        "permission_mode": "default",
+        "tool_name": tool,
+        "tool_input": tool_input,
         "tool_use_id": "call_1",
-    }  # fmt: skip
+    }
 
 
 def gemini(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
@@ -41,10 +53,14 @@ def gemini(tool: str, tool_input: dict[str, Any]) -> dict[str, Any]:
     # tool_input, mcp_context?).  Tool names: packages/core/src/tools/definitions/
     # base-declarations.ts (run_shell_command, read_file, write_file, replace, …).
     return {
-        "session_id": "gemini-s1", "transcript_path": "/home/dev/.gemini/tmp/t.json",
-        "cwd": PROJECT, "hook_event_name": "BeforeTool", "timestamp": "2026-01-05T10:00:00Z",
-        "tool_name": tool, "tool_input": tool_input,
-    }  # fmt: skip
+        "session_id": "gemini-s1",
+        "transcript_path": "/home/dev/.gemini/tmp/t.json",
+        "cwd": PROJECT,
+        "hook_event_name": "BeforeTool",
+        "timestamp": "2026-01-05T10:00:00Z",
+        "tool_name": tool,
+        "tool_input": tool_input,
+    }
 
 
 def cursor(event: str, **fields: Any) -> dict[str, Any]:
@@ -54,10 +70,16 @@ def cursor(event: str, **fields: Any) -> dict[str, Any]:
     # content, attachments}, beforeMCPExecution {tool_name, tool_input, command|url},
     # preToolUse {tool_name, tool_input, tool_use_id, cwd, agent_message}.
     return {
-        "conversation_id": "conv-1", "generation_id": "gen-1", "model": "claude-4-sonnet",
-        "hook_event_name": event, "cursor_version": "2.0.77", "workspace_roots": [PROJECT],
-        "user_email": "dev@example.com", "transcript_path": None, **fields,
-    }  # fmt: skip
+        "conversation_id": "conv-1",
+        "generation_id": "gen-1",
+        "model": "claude-4-sonnet",
+        "hook_event_name": event,
+        "cursor_version": "2.0.77",
+        "workspace_roots": [PROJECT],
+        "user_email": "dev@example.com",
+        "transcript_path": None,
+        **fields,
+    }
 
 
 def copilot(tool: str, tool_args: dict[str, Any]) -> dict[str, Any]:
@@ -66,9 +88,12 @@ def copilot(tool: str, tool_args: dict[str, Any]) -> dict[str, Any]:
     # is the arguments as JSON text.  Tools: bash, powershell, view, create, edit, glob,
     # grep, web_fetch, task, ask_user.
     return {
-        "sessionId": "copilot-s1", "timestamp": 1767607200000, "cwd": PROJECT,
-        "toolName": tool, "toolArgs": json.dumps(tool_args),
-    }  # fmt: skip
+        "sessionId": "copilot-s1",
+        "timestamp": 1767607200000,
+        "cwd": PROJECT,
+        "toolName": tool,
+        "toolArgs": json.dumps(tool_args),
+    }
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -90,7 +115,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
                 "command": "*** Begin Patch\n*** Add File: src/hello.py\n"
                 "+print('hi')\n*** End Patch\n"
             },
-        ),  # fmt: skip
+        ),
         codex("teleport", {"where": "prod"}),
     ),
     "gemini": (
@@ -99,9 +124,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
         gemini("teleport", {"where": "prod"}),
     ),
     "cursor": (
-        cursor(
-            "beforeShellExecution", command="kubectl delete namespace payments", cwd=PROJECT
-        ),  # fmt: skip
+        cursor("beforeShellExecution", command="kubectl delete namespace payments", cwd=PROJECT),
         cursor("beforeShellExecution", command="npm run lint", cwd=PROJECT),
         cursor(
             "preToolUse",
@@ -110,13 +133,13 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
             tool_use_id="t1",
             cwd=PROJECT,
             agent_message="",
-        ),  # fmt: skip
+        ),
     ),
     "copilot": (
         copilot(
             "bash",
             {"command": "psql -h db.prod.internal -c 'DROP TABLE users'", "description": "drop"},
-        ),  # fmt: skip
+        ),
         copilot("view", {"path": f"{PROJECT}/README.md"}),
         copilot("teleport", {"where": "prod"}),
     ),

@@ -44,7 +44,10 @@ def blocked(agent: str, proc: subprocess.CompletedProcess[bytes]) -> str:
         assert code == 2, (code, out, err)
         body = json.loads(out)
         assert body["permission"] == "deny" and set(body) == {
-            "permission", "user_message", "agent_message"}  # fmt: skip
+            "permission",
+            "user_message",
+            "agent_message",
+        }
         return str(body["agent_message"])
     assert code == 0, (code, out, err)
     body = json.loads(out)
@@ -65,8 +68,13 @@ def blocked(agent: str, proc: subprocess.CompletedProcess[bytes]) -> str:
 
 def allowed(agent: str, proc: subprocess.CompletedProcess[bytes]) -> None:
     assert proc.returncode == 0, proc.stderr
-    expected = {"claude": b"", "codex": b"", "copilot": b"", "gemini": b"{}\n",
-                "cursor": b'{"permission": "allow"}\n'}[agent]  # fmt: skip
+    expected = {
+        "claude": b"",
+        "codex": b"",
+        "copilot": b"",
+        "gemini": b"{}\n",
+        "cursor": b'{"permission": "allow"}\n',
+    }[agent]
     assert proc.stdout == expected
 
 
@@ -90,8 +98,13 @@ def test_destructive_blocked_benign_allowed_and_audited(agent: str, tmp_path: Pa
     assert [e["decision"] for e in audited][1:] == ["allow"]
     assert audited[0]["decision"] in ("deny", "require_approval")
     assert audited[0]["classification"]["impact"] == "destructive"
-    names = {"claude": "claude-code", "codex": "codex", "gemini": "gemini-cli",
-             "cursor": "cursor", "copilot": "copilot-cli"}  # fmt: skip
+    names = {
+        "claude": "claude-code",
+        "codex": "codex",
+        "gemini": "gemini-cli",
+        "cursor": "cursor",
+        "copilot": "copilot-cli",
+    }
     assert {e["actor"]["name"] for e in audited} == {names[agent]}
 
 
@@ -160,7 +173,7 @@ def test_audit_failure_blocks(tmp_path: Path) -> None:
             cursor(
                 "beforeReadFile", file_path="/home/dev/.ssh/id_rsa", content="k", attachments=[]
             ),
-        ),  # fmt: skip
+        ),
         (
             "cursor",
             cursor(
@@ -169,7 +182,7 @@ def test_audit_failure_blocks(tmp_path: Path) -> None:
                 tool_input=json.dumps({"sql": "DELETE FROM orders"}),
                 command="npx -y @modelcontextprotocol/server-postgres",
             ),
-        ),  # fmt: skip
+        ),
         (
             "cursor",
             cursor(
@@ -180,7 +193,7 @@ def test_audit_failure_blocks(tmp_path: Path) -> None:
                 cwd="/home/dev/project",
                 agent_message="",
             ),
-        ),  # fmt: skip
+        ),
         ("cursor", cursor("afterFileEdit", file_path="a", edits=[])),  # not a gating event
         ("copilot", copilot("create", {"path": "/home/dev/.bashrc", "file_text": "x"})),
         (
@@ -188,7 +201,7 @@ def test_audit_failure_blocks(tmp_path: Path) -> None:
             copilot(
                 "edit", {"path": ".git/hooks/pre-commit", "old_str": "", "new_str": "curl x | sh"}
             ),
-        ),  # fmt: skip
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
