@@ -195,3 +195,28 @@ def test_matcher_semantics(matcher: str | None, tool: str, expected: bool) -> No
 def test_fake_script_modes_are_what_the_tests_assume(box: Sandbox) -> None:
     path = _script(box, "exit 0", mode=0o644)
     assert not path.stat().st_mode & stat.S_IXUSR
+
+
+@pytest.mark.parametrize(
+    ("agent", "file", "content", "message"),
+    [
+        ("claude", ".claude/settings.local.json", '{"disableAllHooks": true}',
+         "sets disableAllHooks = true: Claude Code runs no hooks"),
+        ("gemini", ".gemini/settings.json", '{"hooksConfig": {"enabled": false}}',
+         "sets hooksConfig.enabled = false: Gemini CLI runs no hooks"),
+        ("codex", ".codex/config.toml", "[features]\nhooks = false\n",
+         "sets features.hooks = false: Codex CLI runs no hooks"),
+    ],
+    ids=["claude", "gemini", "codex"],
+)  # fmt: skip
+def test_hooks_switched_off_in_settings_fail(
+    box: Sandbox, agent: str, file: str, content: str, message: str
+) -> None:
+    box.opsgate("install", agent, "--user", check=True)
+    target = box.project / file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content)
+    proc = box.opsgate("doctor", agent)
+    assert proc.returncode == 1
+    assert message in proc.stdout
+    assert f"fix: remove {'.'.join(message.split(' = ')[0].split()[-1:])}" in proc.stdout

@@ -29,7 +29,7 @@ from opsgate.integrations._protocols import (
     read_gemini,
 )
 
-__all__ = ["AGENTS", "Agent", "Event", "Layout", "Verdict", "agent_named"]
+__all__ = ["AGENTS", "Agent", "Event", "Layout", "Switch", "Verdict", "agent_named"]
 
 # "grouped": {"hooks": {Event: [{"matcher": m, "hooks": [{entry}]}]}} (Claude Code,
 # Codex, Gemini CLI).  "flat": {"version": 1, "hooks": {event: [{entry}]}} (Cursor,
@@ -57,6 +57,21 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """A setting that turns all of the agent's hooks off, however well configured:
+    ``key`` (a path into the JSON or TOML file) set to ``value``."""
+
+    file: str
+    scope: Literal["project", "user"]
+    key: tuple[str, ...]
+    value: object
+
+
+def _both(file: str, key: tuple[str, ...], value: object) -> tuple[Switch, ...]:
+    return (Switch(file, "project", key, value), Switch(file, "user", key, value))
+
+
+@dataclass(frozen=True)
 class Agent:
     name: str
     title: str
@@ -74,6 +89,7 @@ class Agent:
     payload: PayloadBuilder
     read_answer: AnswerReader
     project_env: str | None = None  # the variable the agent sets to the project dir
+    switches: tuple[Switch, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def timeout_seconds(self, entry: Mapping[str, Any]) -> float:
@@ -126,6 +142,10 @@ CLAUDE = Agent(
     payload=claude_payload,
     read_answer=read_claude,
     project_env="CLAUDE_PROJECT_DIR",
+    switches=(
+        *_both(".claude/settings.json", ("disableAllHooks",), True),
+        Switch(".claude/settings.local.json", "project", ("disableAllHooks",), True),
+    ),
 )
 
 CODEX = Agent(
@@ -151,6 +171,10 @@ CODEX = Agent(
     file_extra={},
     payload=claude_payload,  # Codex sends the Claude Code shape (plus model, turn_id)
     read_answer=read_claude,
+    switches=(
+        *_both(".codex/config.toml", ("features", "hooks"), False),
+        *_both(".codex/config.toml", ("features", "codex_hooks"), False),
+    ),
     notes=(
         "Codex runs project and user hooks only after you review and trust them "
         "(Codex asks on the next start).",
@@ -191,6 +215,7 @@ GEMINI = Agent(
     payload=gemini_payload,
     read_answer=read_gemini,
     project_env="GEMINI_PROJECT_DIR",
+    switches=_both(".gemini/settings.json", ("hooksConfig", "enabled"), False),
 )
 
 CURSOR = Agent(

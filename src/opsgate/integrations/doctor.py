@@ -80,6 +80,7 @@ def diagnose(
     if not found:
         return report
     _coverage(agent, report, found)
+    _switches(agent, report, project=project, home=home)
     canary_event = agent.canary_event.name
     commands: dict[str, Found] = {}
     for f in found:
@@ -134,6 +135,35 @@ def _coverage(agent: Agent, report: Report, found: list[Found]) -> None:
             )
         else:
             report.add(True, f"{event.name} covers every required tool")
+
+
+def _switches(agent: Agent, report: Report, *, project: Path, home: Path) -> None:
+    """Settings that turn every hook off: the configuration is right, yet nothing runs."""
+    for switch in agent.switches:
+        path = (project if switch.scope == "project" else home) / switch.file
+        value: object = _read_settings(path)
+        for key in switch.key:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value == switch.value and type(value) is type(switch.value):
+            setting = ".".join(switch.key)
+            report.add(
+                False,
+                f"{path} sets {setting} = {json.dumps(switch.value)}: {agent.title} runs no hooks",
+                fix=f"remove {setting} from {path}",
+            )
+
+
+def _read_settings(path: Path) -> object:
+    """The parsed file, or None if absent or unreadable (the agent's own concern)."""
+    try:
+        text = path.read_text("utf-8")
+        if path.suffix == ".toml":
+            import tomllib
+
+            return tomllib.loads(text)
+        return json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
 
 
 def _program(report: Report, command: str, agent: Agent) -> bool:
