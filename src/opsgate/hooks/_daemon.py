@@ -204,6 +204,19 @@ def _frame(out: str, err: str, code: int) -> bytes:
     return b"OK %d %d %d\n" % (code, len(body_out), len(body_err)) + body_out + body_err
 
 
+def _build_client(home: str) -> None:
+    """Build (or refresh) the C hook client beside the socket; optional, so any
+    failure only leaves the Python launcher as the client."""
+    if os.environ.get("OPSGATE_HOOK_BUILD_CLIENT", "1") == "0":
+        return
+    from opsgate.hooks._native import build
+
+    try:
+        build(home)
+    except Exception:  # no compiler, a read-only home: the Python hook stays
+        return
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsgate-hook-daemon")
     parser.add_argument("--home", required=True)
@@ -224,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers()
     import sqlglot  # noqa: F401 — the first SQL statement should not pay for the import
 
+    threading.Thread(target=_build_client, args=(args.home,), daemon=True).start()
     service.serve()
     return 0
 
