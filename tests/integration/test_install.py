@@ -232,3 +232,11 @@ def test_round_trip_for_every_agent(box: Sandbox, agent: Agent, scope: str) -> N
     assert "already up to date" in again.stdout
     box.opsgate("uninstall", agent.name, f"--{scope}", check=True)
     assert path.read_text() == original
+
+
+@pytest.mark.parametrize("command", ["install", "uninstall", "doctor"])
+def test_help(box: Sandbox, command: str) -> None:
+    proc = box.opsgate(command, "--help", check=True)
+    assert f"usage: opsgate {command}" in proc.stdout
+    assert "claude" in proc.stdout
+    assert not box.data.joinpath("opsgate.db").exists()
