@@ -240,3 +240,16 @@ def test_help(box: Sandbox, command: str) -> None:
     assert f"usage: opsgate {command}" in proc.stdout
     assert "claude" in proc.stdout
     assert not box.data.joinpath("opsgate.db").exists()
+
+
+def test_install_keeps_the_files_indentation(box: Sandbox) -> None:
+    settings = box.home / ".gemini/settings.json"
+    settings.parent.mkdir(parents=True)
+    original = json.dumps({"theme": "dark", "general": {"vimMode": True}}, indent=4) + "\n"
+    settings.write_text(original)
+    proc = box.opsgate("install", "gemini", check=True)
+    changed = [line for line in proc.stdout.splitlines() if line[:1] in "+-"]
+    assert not any(line.startswith("-") and not line.startswith("---") for line in changed)
+    assert '    "hooks": {' in settings.read_text()
+    box.opsgate("uninstall", "gemini", check=True)
+    assert settings.read_text() == original

@@ -219,8 +219,18 @@ class Change:
         return "".join(lines)
 
 
-def _dump(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+def _dump(doc: dict[str, Any], like: str | None = None) -> str:
+    """Pretty JSON, indented the way the existing file is (so that the diff shows
+    opsgate's change, not a reformatting of the user's file)."""
+    return json.dumps(doc, indent=_indent(like), ensure_ascii=False) + "\n"
+
+
+def _indent(text: str | None) -> str | int:
+    for line in (text or "").splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and len(stripped) < len(line):
+            return line[: len(line) - len(stripped)]
+    return 2
 
 
 def _read_text(path: Path) -> str | None:
@@ -291,7 +301,7 @@ def plan_install(agent: Agent, path: Path, command: str) -> Change:
     doc["hooks"] = hooks
     if doc == original:
         return Change(path, before, before)
-    return Change(path, before, _dump(doc))
+    return Change(path, before, _dump(doc, before))
 
 
 def plan_uninstall(agent: Agent, path: Path) -> Change:
@@ -316,7 +326,7 @@ def plan_uninstall(agent: Agent, path: Path) -> Change:
         agent.file_extra
     ):
         return Change(path, before, None)
-    return Change(path, before, _dump(doc))
+    return Change(path, before, _dump(doc, before))
 
 
 # --- writing ----------------------------------------------------------------------
