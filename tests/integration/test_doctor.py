@@ -220,3 +220,15 @@ def test_hooks_switched_off_in_settings_fail(
     assert proc.returncode == 1
     assert message in proc.stdout
     assert f"fix: remove {'.'.join(message.split(' = ')[0].split()[-1:])}" in proc.stdout
+
+
+def test_every_entry_is_checked_not_only_the_canary_one(box: Sandbox) -> None:
+    box.opsgate("install", "cursor", "--user", check=True)
+    hooks = box.home / ".cursor/hooks.json"
+    doc = read_json(hooks)
+    doc["hooks"]["beforeReadFile"][0]["command"] = "/opt/old/opsgate-hook cursor"
+    write_json(hooks, doc)
+    proc = box.opsgate("doctor", "cursor")
+    assert proc.returncode == 1
+    assert "wrong path: /opt/old/opsgate-hook does not exist" in proc.stdout
+    assert "destructive canary (rm -rf /) was blocked" in proc.stdout  # the shell hook is fine

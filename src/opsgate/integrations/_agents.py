@@ -216,6 +216,7 @@ GEMINI = Agent(
     read_answer=read_gemini,
     project_env="GEMINI_PROJECT_DIR",
     switches=_both(".gemini/settings.json", ("hooksConfig", "enabled"), False),
+    notes=("Gemini CLI ignores a project's settings (and hooks) until you trust the folder.",),
 )
 
 CURSOR = Agent(

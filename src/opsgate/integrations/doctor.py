@@ -81,13 +81,13 @@ def diagnose(
         return report
     _coverage(agent, report, found)
     _switches(agent, report, project=project, home=home)
-    canary_event = agent.canary_event.name
-    commands: dict[str, Found] = {}
+    for command in dict.fromkeys(f.command for f in found):
+        _program(report, command, agent)
+    canaries: dict[str, Found] = {}
     for f in found:
-        if f.event == canary_event:
-            commands.setdefault(f.command, f)
-    for f in commands.values():
-        _program(report, f.command, agent)
+        if f.event == agent.canary_event.name:
+            canaries.setdefault(f.command, f)
+    for f in canaries.values():
         _canaries(agent, report, f, project=project, env=env)
     return report
 
