@@ -8,18 +8,11 @@ harmless one runs, and the planted secret never reaches the model API.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 
-import pytest
 from e2e_support import GEMINI_CLI, SECRET, Workspace, agent_cli
 from model_standin import Server, StandIn, ToolCall, gemini_function_responses
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("opsgate.hooks.gemini") is None,
-    reason="`opsgate hook gemini` is not implemented in this tree",
-)
 
 SCRIPT = [
     ToolCall("run_shell_command", {"command": "rm -rf data", "description": "Remove old data"}),
