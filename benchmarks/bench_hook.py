@@ -1,7 +1,8 @@
 """Whole-process hook latency: spawn ``opsgate hook claude`` once per call, as Claude
 Code does, with a real PreToolUse payload on stdin.
 
-Three series: the resident decision service (the default fast path), in-process
+Series: the native C client (``opsgate hook-client build``) and the Python launcher
+against the resident decision service (the default fast path), in-process
 (``OPSGATE_HOOK_DAEMON=0``), and a bare ``python -c pass`` for scale.  Each series
 runs in its own fresh opsgate home, so the audit log is written for real.
 Run: ``python benchmarks/bench_hook.py [--calls 200]``.
@@ -53,6 +54,7 @@ def main() -> None:
     print(f"whole-process hook latency, {len(datas)} calls per series, corpus payloads")
     report("python -c pass (baseline)", series([sys.executable, "-c", "pass"], datas, base))
     runs = (
+        ("C client claude (service)", ["@fast", "claude"], {}),
         ("opsgate-hook claude (service)", [LAUNCHER, "claude"], {}),
         ("opsgate hook claude (service)", [OPSGATE, "hook", "claude"], {}),
         ("opsgate-hook claude (in-process)", [LAUNCHER, "claude"], {"OPSGATE_HOOK_DAEMON": "0"}),
@@ -60,6 +62,14 @@ def main() -> None:
     for name, cmd, extra in runs:
         home = tempfile.mkdtemp(prefix="opsgate-bench-")
         env = base | extra | {"OPSGATE_HOME": home}
+        if cmd[0] == "@fast":  # the native client, built as the service would build it
+            from opsgate.hooks._native import build
+
+            client = build(home)
+            if client is None:
+                print(f"  {name:<34} (no C compiler)")
+                continue
+            cmd = [str(client), *cmd[1:]]
         series(cmd, datas[:3], env)  # start the service, warm caches
         time.sleep(1.5)
         report(name, series(cmd, datas, env))

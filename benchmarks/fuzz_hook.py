@@ -23,7 +23,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsgate.hooks.claude_code import HookInputError, respond
+from opsgate.hooks._respond import HookInputError
+from opsgate.hooks.claude_code import respond
 
 SHELL_ALPHABET = list("abcdefghijklmnopqrstuvwxyz-/~.$(){}[]|&;<>'\"`\\ \n\t*?!=#0123456789_:,@%^+")
 WORDS = ["rm", "-rf", "~", "/", "sudo", "bash", "-c", "eval", "git", "push", "--force", "main",

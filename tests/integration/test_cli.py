@@ -24,6 +24,7 @@ def run(*args: str, home: Path, stdin: bytes | None = None) -> subprocess.Comple
         pytest.param([], id="top"),
         pytest.param(["check"], id="check"),
         pytest.param(["hook"], id="hook"),
+        pytest.param(["hook-client"], id="hook-client"),
         pytest.param(["policy"], id="policy"),
         pytest.param(["policy", "test"], id="policy-test"),
         pytest.param(["audit"], id="audit"),

@@ -20,6 +20,8 @@ __all__ = ["main"]
 _GROUPS = (
     "check",
     "hook",
+    "install",
+    "doctor",
     "policy",
     "audit",
     "serve",

@@ -1,4 +1,10 @@
-"""Agent hook adapters: one module per agent, each speaking that agent's protocol."""
+"""Agent hook adapters: one module per agent, each speaking that agent's protocol.
+
+Each adapter's module docstring documents the exact input it reads and the output
+it writes; ``_respond`` holds the one decision path they share, ``_runner`` the one
+process (watchdog, fork isolation, fail-closed forms), ``_daemon``/``_client`` the
+resident fast path and ``_connect`` connected mode.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,23 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["run_hook"]
+__all__ = ["AGENTS", "run_hook"]
 
-_AGENTS = {"claude": "claude_code", "claude-code": "claude_code"}
+# Agent name (as in `opsgate hook <agent>`) → adapter module.
+AGENTS = {
+    "claude": "claude_code",
+    "claude-code": "claude_code",
+    "codex": "codex",
+    "gemini": "gemini",
+    "cursor": "cursor",
+    "copilot": "copilot",
+}
 
 
 def run_hook(agent: str, argv: Sequence[str]) -> int:
-    module_name = _AGENTS.get(agent)
+    module_name = AGENTS.get(agent)
     if module_name is None:
-        known = ", ".join(sorted(_AGENTS))
+        known = ", ".join(sorted(AGENTS))
         print(f"opsgate: unknown agent {agent!r}; known agents: {known}", file=sys.stderr)
         return 2
     import importlib

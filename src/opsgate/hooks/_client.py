@@ -24,7 +24,7 @@ PROTOCOL = b"OPSGATE/1"
 CONNECT_TIMEOUT = 0.5
 REPLY_TIMEOUT = 3.0
 # Per-request settings the service applies to the call.
-FORWARDED_ENV = ("CLAUDE_PROJECT_DIR", "OPSGATE_POLICY")
+FORWARDED_ENV = ("CLAUDE_PROJECT_DIR", "OPSGATE_POLICY", "OPSGATE_URL", "OPSGATE_TOKEN")
 # Settings the service was started with; a request with other values is refused.
 MATCHED_ENV = (
     "OPSGATE_DATABASE_URL",

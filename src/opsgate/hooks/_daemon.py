@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from opsgate import __version__
+from opsgate.hooks import AGENTS
 from opsgate.hooks._client import FORWARDED_ENV, MATCHED_ENV, PROTOCOL, socket_path
+from opsgate.hooks._runner import MAX_INPUT
 
 __all__ = ["Service", "main"]
 
 MAX_REQUEST = 1024 * 1024 + 64 * 1024
-_AGENTS = {b"claude": "claude_code", b"claude-code": "claude_code"}
+_AGENTS = {name.encode(): module for name, module in AGENTS.items()}
 
 
 def _source_fingerprint() -> tuple[int, int]:
@@ -134,19 +136,21 @@ class Service:
         env = _env(env_lines)
         if {k: env.get(k) for k in MATCHED_ENV} != self.matched:
             return b"RETRY settings\n"
-        return _frame(*self._respond(raw, env))
+        return _frame(*self._respond(_AGENTS[parts[1]], raw, env))
 
-    def _respond(self, raw: bytes, env: Mapping[str, str]) -> tuple[str, str, int]:
-        from opsgate.hooks.claude_code import respond
+    def _respond(self, module: str, raw: bytes, env: Mapping[str, str]) -> tuple[str, str, int]:
+        import importlib
 
+        adapter: Any = importlib.import_module(f"opsgate.hooks.{module}")
+        if len(raw) > MAX_INPUT:  # the C client forwards the first MAX_INPUT + 1 bytes
+            return adapter.fail(f"input larger than {MAX_INPUT} bytes")  # type: ignore[no-any-return]
         merged = {k: v for k, v in os.environ.items() if k not in FORWARDED_ENV}
         merged.update(env)
         merged["OPSGATE_HOME"] = self.home
         try:
-            out, code = respond(raw, merged, self._record)
+            out, code = adapter.respond(raw, merged, self._record)
         except Exception as exc:  # the same fail-closed answer as in-process
-            reason = f"{type(exc).__name__}: {exc}"[:500]
-            return "", f"opsgate blocked this tool call (fail closed): {reason}\n", 2
+            return adapter.fail(f"{type(exc).__name__}: {exc}"[:500])  # type: ignore[no-any-return]
         return out, "", code
 
     def _record(self, action: Any, decision: Any) -> None:
@@ -200,6 +204,19 @@ def _frame(out: str, err: str, code: int) -> bytes:
     return b"OK %d %d %d\n" % (code, len(body_out), len(body_err)) + body_out + body_err
 
 
+def _build_client(home: str) -> None:
+    """Build (or refresh) the C hook client beside the socket; optional, so any
+    failure only leaves the Python launcher as the client."""
+    if os.environ.get("OPSGATE_HOOK_BUILD_CLIENT", "1") == "0":
+        return
+    from opsgate.hooks._native import build
+
+    try:
+        build(home)
+    except Exception:  # no compiler, a read-only home: the Python hook stays
+        return
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsgate-hook-daemon")
     parser.add_argument("--home", required=True)
@@ -209,12 +226,18 @@ def main(argv: list[str] | None = None) -> int:
     service = Service(args.home, args.idle)
     signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
     # Warm up: load the classifier and every family before the first request.
+    import importlib
+
     from opsgate.classify.families import handlers
-    from opsgate.hooks.claude_code import respond  # noqa: F401
+
+    for module in set(AGENTS.values()):
+        importlib.import_module(f"opsgate.hooks.{module}")
+    from opsgate.hooks import _connect, _respond  # noqa: F401
 
     handlers()
     import sqlglot  # noqa: F401 — the first SQL statement should not pay for the import
 
+    threading.Thread(target=_build_client, args=(args.home,), daemon=True).start()
     service.serve()
     return 0
 

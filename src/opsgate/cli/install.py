@@ -1,0 +1,110 @@
+"""``opsgate install|uninstall <agent>``: put opsgate's hook into a coding agent's
+configuration, or take it out again.
+
+A thin client of :mod:`opsgate.integrations.config`: the change is computed first,
+shown as a unified diff, and written atomically with a backup of the previous file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from opsgate.errors import InputError
+
+__all__ = ["register"]
+
+_AGENT_HELP = "claude, codex, gemini, cursor or copilot"
+
+
+def register(sub: Any) -> None:
+    install = sub.add_parser(
+        "install",
+        help="install opsgate's hook into an agent's configuration",
+        description="Write or merge the agent's hook configuration so that every relevant "
+        "tool call goes through opsgate. Other hooks and settings are kept; re-running is "
+        "a no-op. Prints the diff; keeps a backup (<file>.opsgate-backup).",
+    )
+    _common(install)
+    install.add_argument("--dry-run", action="store_true", help="print the diff and write nothing")
+    install.set_defaults(func=_install)
+    uninstall = sub.add_parser(
+        "uninstall",
+        help="remove opsgate's hook from an agent's configuration",
+        description="Remove exactly the entries opsgate installed, leaving other hooks.",
+    )
+    _common(uninstall)
+    uninstall.add_argument(
+        "--dry-run", action="store_true", help="print the diff and write nothing"
+    )
+    uninstall.set_defaults(func=_uninstall)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("agent", help=_AGENT_HELP)
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--user",
+        dest="scope",
+        action="store_const",
+        const="user",
+        help="the agent's per-user configuration in your home directory (default)",
+    )
+    scope.add_argument(
+        "--project",
+        dest="scope",
+        action="store_const",
+        const="project",
+        help="the configuration of the project in the current directory",
+    )
+    p.set_defaults(scope="user")
+
+
+def _target(ns: argparse.Namespace) -> tuple[Any, Path]:
+    from opsgate.integrations import agent_named
+    from opsgate.integrations.config import config_path
+
+    try:
+        agent = agent_named(ns.agent)
+    except KeyError:
+        raise InputError(f"unknown agent {ns.agent!r}", hint=f"agents: {_AGENT_HELP}") from None
+    path = config_path(agent, ns.scope, project=Path.cwd(), home=Path.home())
+    return agent, path
+
+
+def _install(ns: argparse.Namespace) -> int:
+    from opsgate.integrations.config import hook_command, plan_install
+
+    agent, path = _target(ns)
+    change = plan_install(agent, path, hook_command(agent))
+    _report(change, ns.dry_run, f"opsgate's hook for {agent.title}")
+    if change.changed and not ns.dry_run:
+        for note in agent.notes:
+            print(f"note: {note}")
+        print(f"next: opsgate doctor {agent.name}   (proves the hook blocks)")
+    return 0
+
+
+def _uninstall(ns: argparse.Namespace) -> int:
+    from opsgate.integrations.config import plan_uninstall
+
+    agent, path = _target(ns)
+    _report(plan_uninstall(agent, path), ns.dry_run, f"opsgate's hook for {agent.title}")
+    return 0
+
+
+def _report(change: Any, dry_run: bool, what: str) -> None:
+    from opsgate.integrations.config import apply
+
+    if not change.changed:
+        print(f"{change.path}: already up to date ({what}); nothing to do")
+        return
+    sys.stdout.write(change.diff())
+    if dry_run:
+        print(f"dry run: {change.path} was not changed")
+        return
+    backup = apply(change)
+    verb = "removed" if change.after is None else "wrote"
+    print(f"{verb} {change.path}" + (f" (backup: {backup})" if backup else ""))

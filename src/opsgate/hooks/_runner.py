@@ -1,0 +1,116 @@
+"""One hook process, for any agent: read the payload, ask the resident service or
+decide in a forked child, and answer in that agent's protocol.
+
+Every agent runs the tool when a hook crashes, overruns or answers in a form it does
+not read as a block, so everything that can go wrong here — oversized input, an
+exception, a watchdog overrun, a child killed by a signal — becomes the adapter's
+own blocking form (``adapter.fail``), never a non-zero exit the agent would skip.
+
+An adapter module provides ``KEY`` (its name on the decision service's socket),
+``respond(raw) -> (stdout, exit code)`` and ``fail(reason) -> (stdout, stderr, exit
+code)``.  Only the cheapest standard modules are imported here: this is the hot path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal as _signal
+    from types import FrameType, ModuleType
+else:
+    import _signal  # not `signal`: signal.py imports enum (about 4 ms on the hot path)
+
+__all__ = ["MAX_INPUT", "WATCHDOG_SECONDS", "run"]
+
+MAX_INPUT = 1024 * 1024
+WATCHDOG_SECONDS = 5.0
+
+
+class _Overrun(Exception):
+    pass
+
+
+def _alarm(_signum: int, _frame: FrameType | None) -> None:
+    raise _Overrun
+
+
+def run(adapter: ModuleType) -> int:
+    """The whole hook process for ``adapter``; returns the exit code."""
+    _signal.signal(_signal.SIGALRM, _alarm)
+    _signal.setitimer(_signal.ITIMER_REAL, WATCHDOG_SECONDS)
+    try:
+        raw = sys.stdin.buffer.read(MAX_INPUT + 1)
+        if len(raw) > MAX_INPUT:
+            return _emit(*adapter.fail(f"input larger than {MAX_INPUT} bytes"))
+        from opsgate.hooks import _client
+
+        answer = _client.ask_daemon(adapter.KEY, raw)
+        if answer is None:
+            answer = _isolated(adapter, raw)
+        return _emit(*answer)
+    except _Overrun:
+        return _emit(*adapter.fail(f"the decision took longer than {WATCHDOG_SECONDS:.0f} s"))
+    except BaseException as exc:
+        return _emit(*adapter.fail(f"internal error: {type(exc).__name__}: {exc}"[:500]))
+    finally:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+
+
+def _emit(out: str, err: str, code: int) -> int:
+    if out:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    if err:
+        sys.stderr.write(err)
+        sys.stderr.flush()
+    return code
+
+
+def _isolated(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:
+    """Decide in a forked child, so that a crash in native code (a parser segfault)
+    becomes a block here, never a dead hook that the agent reads as "no objection"."""
+    if not hasattr(os, "fork") or os.environ.get("OPSGATE_HOOK_FORK", "1") == "0":
+        return _safely(adapter, raw)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: decide, report, and leave without running any cleanup
+        os.close(read_fd)
+        status = 3
+        try:
+            out, err, code = _safely(adapter, raw)
+            os.write(write_fd, b"%d %d\n" % (code, len(out.encode())) + (out + err).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    chunks = []
+    try:
+        while chunk := os.read(read_fd, 65536):
+            chunks.append(chunk)
+    except _Overrun:
+        os.kill(pid, 9)  # the watchdog fired: stop the child, then block
+        os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return adapter.fail(f"the classifier crashed (signal {os.WTERMSIG(status)})")  # type: ignore[no-any-return]
+    head, _, body = b"".join(chunks).partition(b"\n")
+    parts = head.split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        return adapter.fail("no answer from the classifier")  # type: ignore[no-any-return]
+    size = int(parts[1])
+    return body[:size].decode(), body[size:].decode(), int(parts[0])
+
+
+def _safely(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:
+    """``adapter.respond`` with every exception turned into the adapter's block."""
+    try:
+        out, code = adapter.respond(raw)
+    except Exception as exc:
+        return adapter.fail(f"{type(exc).__name__}: {exc}"[:500])  # type: ignore[no-any-return]
+    return out, "", code
