@@ -12,11 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## run: opsgate's main job — guard Claude Code in this project (installs the hook), then check a command
+## run: opsgate's main job — the control plane and web console on http://127.0.0.1:8470 (SQLite in ~/.opsgate, no other setup)
 run: $(STAMP)
-	$(BIN)/opsgate check -- 'rm -rf ~'; true
-	@echo
 	@echo "opsgate is installed at $(abspath $(BIN))/opsgate — see README.md for the tour."
+	$(BIN)/opsgate serve
 
 ## test: the whole suite (what .ci/run runs)
 test: $(STAMP)

@@ -86,8 +86,8 @@ def create_first_owner(
 def _login_hint(user: User, password: str, url: str) -> str:
     return (
         f"opsgate: created the owner account {user.name!r} with password: {password}\n"
-        f"  log in at {url} (POST /api/v1/session), or from this machine:\n"
-        f"  OPSGATE_USER={user.name} opsgate tokens create my-agent\n"
+        f"  open {url} in a browser to log in to the console, or from this machine:\n"
+        f"  OPSGATE_USER={user.name} opsgate tokens create my-agent   (an agent token)\n"
         f"  this password is shown only now; store it in your password manager"
     )
 
