@@ -510,6 +510,7 @@ def test_postgres_concurrent_first_start_migrates_once(pg_url: str, tmp_path: Pa
         assert con.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
             (1,),
             (2,),
+            (3,),
         ]
 
 
@@ -599,3 +600,65 @@ def test_notification_outbox(org: Org) -> None:
     org.cp.notification_done(claimed[0]["id"])
     org.cp.notification_done(claimed[1]["id"], error="timeout", retry_at=org.clock.now)
     assert [n["event"] for n in org.cp.claim_notifications()] == ["card.approved"]
+
+
+# --- the organisation's revision: cached callers and policy never outlive a change ---------------
+
+
+def _replica_changes_count_at_once(one: SqlControlPlane, two: SqlControlPlane) -> None:
+    """``two`` decides (warming its caches); ``one`` changes things; ``two`` sees each
+    change on its very next call."""
+    who = people(one)
+    owner = who["owner"]
+    _info, secret = one.create_token(owner, "bot", Role.AGENT)
+    helper_info, helper_secret = one.create_token(who["admin"], "ops-bot", Role.ADMIN)
+    assert two.token(secret) is not None and two.token(secret) is not None  # cached now
+    assert two.token(helper_secret).role is Role.ADMIN  # type: ignore[union-attr]
+    agent = two.token(secret)
+    assert agent is not None
+    # Settings: Production Protection refuses production writes at once.
+    prod = Action("", "Bash", {"command": "kubectl --context prod delete pod api-1"})
+    assert two.evaluate(agent, prod).decided_by != "production_protection"
+    one.change_settings(owner, {"production_protection": True})
+    assert "production_protection" in two.evaluate(agent, prod).decided_by
+    # Inventory: a new target's environment is known at once (an unknown host is
+    # production until the inventory says otherwise).
+    host = Action("", "Bash", {"command": "ssh billing-7 'systemctl restart api'"})
+    assert two.evaluate(agent, host).environment is Environment.PRODUCTION
+    one.put_target(
+        owner,
+        InventoryTarget(
+            name="billing-7", kind="server", environment=Environment.STAGING, match=("billing-7",)
+        ),
+    )
+    assert two.evaluate(agent, host).environment is Environment.STAGING
+    # A creator's demotion caps their token at once; revocation ends it at once.
+    one.set_role(owner, who["admin"].id, Role.MEMBER)
+    assert two.token(helper_secret).role is Role.MEMBER  # type: ignore[union-attr]
+    one.revoke_token(owner, helper_info.id)
+    assert two.token(helper_secret) is None
+    one.revoke_token(owner, _info.id)
+    assert two.token(secret) is None
+
+
+def test_another_instance_sees_every_change_at_once_sqlite(tmp_path: Path, hook_env: None) -> None:
+    clock = Clock()
+    one, two = open_cp(tmp_path / "home", clock), open_cp(tmp_path / "home", clock)
+    try:
+        _replica_changes_count_at_once(one, two)
+    finally:
+        one.close()
+        two.close()
+
+
+@pytest.mark.postgres
+def test_another_replica_sees_every_change_at_once_postgres(
+    pg_url: str, tmp_path: Path, hook_env: None
+) -> None:
+    clock = Clock()
+    one, two = open_cp(tmp_path, clock, pg_url), open_cp(tmp_path, clock, pg_url)
+    try:
+        _replica_changes_count_at_once(one, two)
+    finally:
+        one.close()
+        two.close()

@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals._batch import Capture, WriteBatcher
-from opsgate.approvals.model import Denied, Role, Settings, User
+from opsgate.approvals.model import Denied, Role, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
-from opsgate.environments import Inventory, InventoryTarget
+from opsgate.environments import Inventory
 from opsgate.policy import model as policy_model
 from opsgate.store import Store
 from opsgate.store import _org as org
@@ -80,10 +80,11 @@ class ControlBase:
         self._batcher = (
             WriteBatcher(store, audit, self._held) if store.dialect == "sqlite" else None
         )
-        self._policy_cache: (
-            tuple[Settings, tuple[InventoryTarget, ...], policy_model.Policy, policy_model.Policy]
-            | None
-        ) = None
+        # (revision, policy file, policy): reused while the organisation's revision
+        # (``org.revision``) and the policy file are unchanged.
+        self._policy_cache: tuple[int, policy_model.Policy, policy_model.Policy] | None = None
+        # token hash → (revision, principal, last used): see ``PeopleMixin.token``.
+        self._token_cache: dict[str, tuple[int, Principal, float | None]] = {}
 
     def close(self) -> None:
         self.store.close()
@@ -142,29 +143,26 @@ class ControlBase:
     def _policy(self, conn: Connection) -> policy_model.Policy:
         """Stored settings and inventory, plus the rules (and inventory) of the policy
         file if one is configured.  The stored settings win over the file's."""
+        # The organisation's revision is read in this transaction on every decision,
+        # and any change to settings or inventory — here or on another replica —
+        # bumps it (database triggers), so a change counts at once; while it and the
+        # policy file are unchanged (the file compared by identity, since
+        # ``load_configured_policy`` caches it by path, size and mtime), the policy
+        # assembled last time is exact.
+        revision = org.revision(conn)
+        base = self._file_policy()
+        cached = self._policy_cache
+        if cached is not None and cached[0] == revision and cached[1] is base:
+            return cached[2]
         stored = org.load_settings(conn)
         targets = tuple(org.list_targets(conn))
-        base = self._file_policy()
-        # Settings and inventory are read in this transaction on every decision (a
-        # change counts at once); only the assembly is reused while all three inputs
-        # are unchanged (frozen values, compared by value; the file by identity,
-        # since ``load_configured_policy`` caches it by path, size and mtime).
-        cached = self._policy_cache
-        if (
-            cached is not None
-            and cached[2] is base
-            and cached[0] == stored
-            and cached[1] == targets
-        ):
-            return cached[3]
-        settings = stored
         policy = policy_model.Policy(
-            settings=settings,
+            settings=stored,
             rules=base.rules,
             inventory=Inventory.of((*targets, *base.inventory.targets)),
             source=f"control plane + {base.source}",
         )
-        self._policy_cache = (stored, targets, base, policy)
+        self._policy_cache = (revision, base, policy)
         return policy
 
     def _file_policy(self) -> policy_model.Policy:

@@ -20,6 +20,7 @@ from opsgate.approvals._control_base import LOCK_USERS, ControlBase, event, secr
 from opsgate.approvals.model import Denied, Role, User
 from opsgate.approvals.service import Principal, TokenInfo
 from opsgate.audit import EventType
+from opsgate.store import _org as org
 from opsgate.store import _people as people
 from opsgate.store import serialize
 
@@ -27,6 +28,7 @@ __all__ = ["PeopleMixin"]
 
 SESSION_SECONDS = 12 * 3600
 TOKEN_TOUCH_SECONDS = 60.0  # last_used_at is refreshed at most once a minute per token
+TOKEN_CACHE_SIZE = 4096  # token hash → principal entries kept (cleared when full)
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = PasswordHasher()
@@ -225,13 +227,27 @@ class PeopleMixin(ControlBase):
         digest = secret_hash(secret)
         now = self.clock()
         with self.store.read() as conn:
-            info = people.token_by_hash(conn, digest)
-            if info is None or info.revoked:
-                return None
-            principal = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
-        if principal is not None and (info.last_used_at or 0.0) < now - TOKEN_TOUCH_SECONDS:
+            # Revoking a token, or changing its creator, bumps the organisation's
+            # revision (triggers), so a cached answer seen under the same revision in
+            # this transaction is still exact: one small read instead of two lookups.
+            revision = org.revision(conn)
+            cached = self._token_cache.get(digest)
+            if cached is not None and cached[0] == revision:
+                _, principal, last_used = cached
+            else:
+                info = people.token_by_hash(conn, digest)
+                if info is None or info.revoked:
+                    return None
+                found = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
+                if found is None:
+                    return None
+                principal, last_used = found, info.last_used_at
+                if len(self._token_cache) >= TOKEN_CACHE_SIZE:
+                    self._token_cache.clear()
+                self._token_cache[digest] = (revision, principal, last_used)
+        if (last_used or 0.0) < now - TOKEN_TOUCH_SECONDS:
             with self.store.write() as conn:
-                people.touch_token(conn, info.id, now)
+                people.touch_token(conn, principal.id, now)  # bumps the revision too
         return principal
 
     def list_tokens(self, actor: Principal) -> list[TokenInfo]:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from opsgate.store import _schema as t
 from opsgate.store.errors import StoreError
 
-__all__ = ["LATEST", "MIGRATIONS", "migrate"]
+__all__ = ["LATEST", "MIGRATIONS", "REVISED_TABLES", "migrate"]
 
 # An arbitrary 64-bit constant naming opsgate's migration lock ("opsgate" in ASCII).
 _LOCK_KEY = 0x6F70736761746531
@@ -51,9 +51,46 @@ def _v2(conn: Connection) -> None:
     t.metadata.create_all(conn, tables=[t.secrets, t.executions], checkfirst=True)
 
 
+# The tables whose every change bumps ``org_revision`` (what a decision request
+# derives its caller and policy from).
+REVISED_TABLES = ("users", "api_tokens", "settings", "inventory_targets")
+
+
+def _v3(conn: Connection) -> None:
+    t.metadata.create_all(conn, tables=[t.org_revision], checkfirst=True)
+    if conn.execute(sa.select(t.org_revision.c.rev)).first() is None:
+        conn.execute(sa.insert(t.org_revision).values(id=1, rev=0))
+    bump = "UPDATE org_revision SET rev = rev + 1 WHERE id = 1"
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text(
+                "CREATE OR REPLACE FUNCTION opsgate_bump_revision() RETURNS trigger "
+                f"LANGUAGE plpgsql AS $$ BEGIN {bump}; RETURN NULL; END $$"
+            )
+        )
+        for table in REVISED_TABLES:
+            conn.execute(
+                sa.text(
+                    f"CREATE OR REPLACE TRIGGER og_revision_{table} "
+                    f"AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION opsgate_bump_revision()"
+                )
+            )
+        return
+    for table in REVISED_TABLES:
+        for verb in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                sa.text(
+                    f"CREATE TRIGGER IF NOT EXISTS og_revision_{table}_{verb.lower()} "
+                    f"AFTER {verb} ON {table} BEGIN {bump}; END"
+                )
+            )
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
+    (3, "org revision: bumped by triggers on users, tokens, settings, inventory", _v3),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -21,6 +21,7 @@ __all__ = [
     "list_targets",
     "load_settings",
     "put_target",
+    "revision",
     "save_settings",
 ]
 
@@ -32,6 +33,15 @@ def _upsert(conn: Connection, table: sa.Table, values: dict[str, Any], key: str)
     stmt = insert(table).values(**values)
     update = {k: stmt.excluded[k] for k in values if k != key}
     conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=update))
+
+
+def revision(conn: Connection) -> int:
+    """The organisation's revision, bumped by triggers on every change to users, API
+    tokens, settings and inventory (on this replica or any other).  What a reader
+    derived from those tables in a transaction that saw revision N is still exact in
+    any later transaction that sees N."""
+    value = conn.exec_driver_sql("SELECT rev FROM org_revision WHERE id = 1").scalar()
+    return int(value) if value is not None else -1
 
 
 def load_settings(conn: Connection) -> Settings:

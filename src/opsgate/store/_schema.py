@@ -33,6 +33,16 @@ schema_version = sa.Table(
     sa.Column("applied_at", sa.Double, nullable=False),
 )
 
+# One row, bumped by triggers (migration 3) on every change to users, API tokens,
+# settings and inventory: a reader that sees the same revision inside its
+# transaction may reuse what it derived from those tables (see ``revision``).
+org_revision = sa.Table(
+    "org_revision",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("rev", sa.BigInteger, nullable=False),
+)
+
 users = sa.Table(
     "users",
     metadata,
