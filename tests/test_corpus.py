@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from opsgate.hooks.claude_code import respond
+from corpus_agents import verdict
 
 ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parents[1] / "shared" / "corpus" / "agent-actions.jsonl"
@@ -72,23 +72,8 @@ def corpus_project() -> None:
 
 
 def hook_verdict(case: dict) -> str:
-    payload = {
-        "session_id": "test",
-        "transcript_path": "/tmp/t.jsonl",
-        "cwd": case.get("cwd", "/home/dev/project"),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": case["tool"],
-        "tool_input": case["input"],
-        "tool_use_id": "toolu_test",
-    }
-    out, code = respond(json.dumps(payload).encode())
-    assert code == 0
-    if not out:
-        return "allow"
-    decision = json.loads(out)["hookSpecificOutput"]["permissionDecision"]
-    assert decision in ("ask", "deny")
-    return "block"
+    """The verdict of the case's agent's hook (Claude Code unless it names another)."""
+    return verdict(case)[0]
 
 
 @pytest.mark.parametrize("case", _params(sorted((ROOT / "corpus").glob("*.jsonl"))))
