@@ -59,11 +59,15 @@ def classify_mcp(
     """``mcp__server__tool``: by what its arguments carry, then by its name's verb."""
     parts = tool.split("__", 2)
     server = parts[1] if len(parts) > 1 else "mcp"
-    name = _with_sub_verb((parts[2] if len(parts) > 2 else tool).lower(), args)
+    name = (parts[2] if len(parts) > 2 else tool).lower()
+    cli_verb = _cli_verb(server, args)
+    name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
     remote_repo = "repo" in args or "owner" in args or "repository" in args
     findings = (
-        None if remote_repo else _by_arguments(name, server, args, ws, cwd, shell, sql, target)
+        None
+        if remote_repo or cli_verb
+        else _by_arguments(name, server, args, ws, cwd, shell, sql, target)
     )
     if findings is not None:
         return findings
@@ -203,6 +207,15 @@ def _by_verb(name: str, server: str, args: dict[str, Any]) -> tuple[str, Impact,
         return "mcp.read", Impact.SAFE, Effect.READ, f"{name} reads from {server}"
     reason = f"the MCP tool {name} on {server} is not known to be read-only"
     return "unknown", Impact.CAUTION, Effect.UNKNOWN, reason
+
+
+def _cli_verb(server: str, args: dict[str, Any]) -> str | None:
+    """``kubectl_generic {command: delete, resourceType: pvc}``: a CLI server's
+    ``command`` that is one bare verb, not a command line."""
+    value = args.get("command")
+    if server in _CLI_SERVERS and isinstance(value, str) and re.fullmatch(r"[a-z][a-z\-]*", value):
+        return value
+    return None
 
 
 def _with_sub_verb(name: str, args: dict[str, Any]) -> str:

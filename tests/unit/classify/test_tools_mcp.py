@@ -46,6 +46,10 @@ ROLLOUT = {"resourceType": "deployment", "name": "api", "namespace": "shop"}
         ("mcp__github__update_pull_request_branch", {"owner": "a", "repo": "b", "pullNumber": 1},
          L),
         ("mcp__github__delete_repository", {"owner": "a", "repo": "b"}, W),
+        # A CLI server's one-word command is the verb, not a command line to parse.
+        ("mcp__kubernetes__kubectl_generic", {"command": "delete", "resourceType": "pvc"}, W),
+        ("mcp__kubernetes__kubectl_generic", {"command": "get", "resourceType": "pods"}, R),
+        ("mcp__desktop-commander__execute_command", {"command": "ls"}, R),
     ],
 )  # fmt: skip
 def test_mcp_verbs(tool: str, args: dict[str, Any], effect: Effect) -> None:
@@ -67,7 +71,38 @@ def test_feature_branch_file_delete_is_not_destructive_but_repo_delete_is() -> N
         ("infra/prod/terraform.tfvars.example", False),
         ("src/opsgate/families/secrets.py", False),
         ("infra/variables.tf", False),
+        ("**/.env*", True),
+        ("/home/dev/.ssh/id_*", True),
+        ("src/**/*.py", False),
+        ("*", False),
     ],
 )
 def test_secret_file_names(path: str, secret: bool) -> None:
     assert is_secret_path(path) is secret
+
+
+def _shell(command: str) -> tuple[Effect, Impact]:
+    action = Action("shell.exec", "Bash", {"command": command}, cwd=PROJECT, project_dir=PROJECT)
+    result = classify(action, ClassifyContext(project_dir=PROJECT, home="/home/dev"))
+    return result.effect, result.impact
+
+
+@pytest.mark.parametrize(
+    ("command", "effect"),
+    [
+        ("/bin/r? -rf /home/dev", U),  # the program is picked by pathname expansion
+        ("'/bin/r?' --version", R),  # quoted: no expansion, an unknown literal name
+        ("[ -f x ] && echo ok", R),
+        ("python manage.py shell -c 'User.objects.all().delete()'", U),  # -c is Django's
+        ("python -c 'print(1)'", R),
+        ("kubectl cp shop/api-0:/app/.env ./api.env", S),
+        ("kubectl cp shop/api-0:/app/logs ./logs", L),
+        ("docker cp api:/app/.env -", S),
+        ("git reset --keep HEAD~1", R),
+        ("git reset --merge HEAD~1", W),
+        ("az deployment group what-if -g rg --template-file main.bicep", R),
+    ],
+)
+def test_shell_classes(command: str, effect: Effect) -> None:
+    got = _shell(command)[0]
+    assert got is effect or (effect is R and got in (R, L)), got
