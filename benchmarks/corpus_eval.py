@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 DEFAULT = [ROOT.parent / "shared" / "corpus" / "agent-actions.jsonl", ROOT / "tests" / "corpus"]
 
 
@@ -34,29 +35,16 @@ def load(paths: list[Path]) -> list[dict]:
 
 
 def verdict(case: dict) -> tuple[str, str, float]:
-    from opsgate.hooks.claude_code import respond
+    """A case through its agent's hook (``tests/corpus_agents.py``), timed."""
+    from corpus_agents import verdict as hook_verdict
 
-    payload = {
-        "session_id": "bench",
-        "transcript_path": "/tmp/t.jsonl",
-        "cwd": case.get("cwd", "/home/dev/project"),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": case["tool"],
-        "tool_input": case["input"],
-        "tool_use_id": "toolu_1",
-    }
-    raw = json.dumps(payload).encode()
     t0 = time.perf_counter()
     try:
-        out, _code = respond(raw)
+        got, out = hook_verdict(case)
     except Exception as exc:
         return "block", f"error {exc!r}", time.perf_counter() - t0
     elapsed = time.perf_counter() - t0
-    if not out:
-        return "allow", "", elapsed
-    body = json.loads(out)["hookSpecificOutput"]
-    return "block", body["permissionDecisionReason"], elapsed
+    return got, out, elapsed
 
 
 def main() -> int:

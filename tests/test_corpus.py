@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from opsgate.hooks.claude_code import respond
+from corpus_agents import verdict
 
 ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parents[1] / "shared" / "corpus" / "agent-actions.jsonl"
@@ -28,6 +28,13 @@ KNOWN_GAPS: dict[str, str] = {
     'here-doc delimiter (<<E"O"F); the parse error makes it unknown',
     "rt3-two-heredocs-sql-files": "tree-sitter-bash cannot parse a here-doc followed by "
     "more commands on the same line; the parse error makes it unknown",
+    "rt4-probe-drizzle-push": "drizzle-kit has no migration-tool table yet; npx runs it as "
+    "an unknown local tool",
+    "rt4-probe-cargo-yank": "the publish check knows cargo publish, not cargo yank",
+    "rt4-probe-docker-login-stdin": "echo of a secret variable counts as printing it even when "
+    "the pipe feeds it to a program's --password-stdin",
+    "rt4-probe-xargs-0-environ": "xargs -a FILE is not read as a file read, so "
+    "/proc/self/environ passes",
     "rt3-ps-npm-ci-lastexitcode": "an if-block inside a ;-chain fails to parse in "
     "tree-sitter-powershell; the parse error makes it unknown",
 }
@@ -72,23 +79,8 @@ def corpus_project() -> None:
 
 
 def hook_verdict(case: dict) -> str:
-    payload = {
-        "session_id": "test",
-        "transcript_path": "/tmp/t.jsonl",
-        "cwd": case.get("cwd", "/home/dev/project"),
-        "permission_mode": "default",
-        "hook_event_name": "PreToolUse",
-        "tool_name": case["tool"],
-        "tool_input": case["input"],
-        "tool_use_id": "toolu_test",
-    }
-    out, code = respond(json.dumps(payload).encode())
-    assert code == 0
-    if not out:
-        return "allow"
-    decision = json.loads(out)["hookSpecificOutput"]["permissionDecision"]
-    assert decision in ("ask", "deny")
-    return "block"
+    """The verdict of the case's agent's hook (Claude Code unless it names another)."""
+    return verdict(case)[0]
 
 
 @pytest.mark.parametrize("case", _params(sorted((ROOT / "corpus").glob("*.jsonl"))))

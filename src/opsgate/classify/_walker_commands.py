@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["WalkerCommands"]
 
+# A glob character outside quotes and not escaped: the shell expands it into file names.
+_UNQUOTED_GLOB = re.compile(r"""^(?:[^'"\\*?\[]|\\.)*[*?\[]""")
+
 
 class WalkerCommands(WalkerRedirects):
     """Simple commands, function calls, assignments, loops and tests."""
@@ -67,7 +70,8 @@ class WalkerCommands(WalkerRedirects):
         return out
 
     def _split(self, node: Node) -> list[Value]:
-        if node.type == "command_name" and node.named_child_count == 1:
+        name = node.type == "command_name"
+        if name and node.named_child_count == 1:
             node = node.named_children[0]
         value = self.resolve(node)
         if node.type in ("simple_expansion", "expansion") and value.static:
@@ -78,6 +82,10 @@ class WalkerCommands(WalkerRedirects):
             return [Value(w, True, value.secret_vars) for w in words if w]
         if node.type in ("word", "concatenation") and value.static and "{" in value.text:
             return [Value(w, True) for w in brace_expand(value.text)]
+        raw = _text(node)
+        if name and value.static and _UNQUOTED_GLOB.search(raw) and raw.rsplit("/")[-1] != "[":
+            # ``/bin/r? -rf``: pathname expansion picks the program at run time.
+            return [Value(value.text, False, value.secret_vars)]
         return [value]
 
     def run_words(

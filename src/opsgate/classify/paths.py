@@ -90,6 +90,11 @@ _SECRET_NAMES = (
     "settings-security.xml",
     ".dev.vars",
     "secrets.toml",
+    "secrets.*.yml",
+    "secrets.*.yaml",
+    "secrets.*.json",
+    "*secret*.tfvars",
+    "*secret*.tfvars.json",
     "local.settings.json",
     "*.secrets",
     ".htdigest",
@@ -233,6 +238,12 @@ def _one_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 _SECRET_RE = _one_regex(_SECRET_NAMES)
+_GLOB_CHARS = re.compile(r"[*?\[\]]")
+# Names a glob is tried against: one of each common kind of credentials file.
+_SECRET_SAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed25519", ".netrc",
+                   ".pgpass", "credentials", "credentials.json", "kubeconfig", "secrets.yaml",
+                   "terraform.tfstate", "server.key", "server.pem", ".npmrc",
+                   ".git-credentials")  # fmt: skip
 _NOT_SECRET_RE = _one_regex(_NOT_SECRET_NAMES)
 
 
@@ -245,6 +256,13 @@ def is_secret_path(path: str) -> bool:
     if _PROC_ENVIRON.match(path) or path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
         return True
     if _SECRET_RE.match(lowered):
+        return True
+    # ``**/.env*``, ``id_*``: a pattern that would pick up a credentials file.
+    if (
+        _GLOB_CHARS.search(base)
+        and len(_GLOB_CHARS.sub("", base)) >= 2
+        and any(fnmatch.fnmatchcase(name, lowered) for name in _SECRET_SAMPLES)
+    ):
         return True
     slashed = "/" + path.lstrip("/") if not path.startswith(("/", "~")) else path
     for name in _HOME_SECRET_FILES:

@@ -32,9 +32,13 @@ _READ = re.compile(
     r"(^|[_\-])(get|list|read|describe|search|find|count|aggregate|query|fetch|"
     r"show|view|logs?|status|explain|inspect|check|diff|info|stats|schema|"
     r"tables|browse|download|lookup|resolve|whoami|version|ping|health|top|tree|stat|"
-    r"exists|metadata|size|tail|head|walk|directory|history|blame|compare)"
+    r"exists|metadata|size|tail|head|walk|directory|history|blame|compare|suggest|"
+    r"recommend|help|docs)"
     r"([_\-]|$)"
 )
+# Arguments that carry the operation of a multi-verb tool: kubectl_rollout
+# {subCommand: status}, a cloud tool's {action: describe}.
+_VERB_KEYS = ("subCommand", "subcommand", "sub_command", "action", "operation", "verb")
 _SQL_KEYS = ("sql", "query", "statement", "sql_query")
 _CMD_KEYS = ("command", "cmd", "script", "shell_command", "cli_command", "command_line")
 # Servers that wrap one CLI and take its arguments as a list: `args: [compute, list]`.
@@ -56,10 +60,14 @@ def classify_mcp(
     parts = tool.split("__", 2)
     server = parts[1] if len(parts) > 1 else "mcp"
     name = (parts[2] if len(parts) > 2 else tool).lower()
+    cli_verb = _cli_verb(server, args)
+    name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
     remote_repo = "repo" in args or "owner" in args or "repository" in args
     findings = (
-        None if remote_repo else _by_arguments(name, server, args, ws, cwd, shell, sql, target)
+        None
+        if remote_repo or cli_verb
+        else _by_arguments(name, server, args, ws, cwd, shell, sql, target)
     )
     if findings is not None:
         return findings
@@ -152,12 +160,16 @@ def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[
         reason = f"reads {repo_path} from {server}, a file that holds credentials"
         return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)]
     branch = args.get("branch") or args.get("base")
-    if server == "github" and isinstance(branch, str) and _WRITE.search(name):
+    commits = _WRITE.search(name) or (_DESTROY.search(name) and "file" in name)
+    if server == "github" and isinstance(branch, str) and commits:
         pushed = _github_branch_write(name, branch, evidence)
         if pushed is not None:
             return pushed
     if "pull_request" in name and "create" in name:
         return [_f("vcs.pull_request", Impact.SAFE, Effect.LOCAL, evidence, "opens a pull request")]
+    if server == "github" and name == "update_pull_request_branch":
+        reason = "merges the base into the pull request's own branch; the base is untouched"
+        return [_f("vcs.push", Impact.SAFE, Effect.LOCAL, evidence, reason)]
     category, impact, effect, reason = _by_verb(name, server, args)
     return [_f(category, impact, effect, evidence, reason, target)]
 
@@ -195,6 +207,28 @@ def _by_verb(name: str, server: str, args: dict[str, Any]) -> tuple[str, Impact,
         return "mcp.read", Impact.SAFE, Effect.READ, f"{name} reads from {server}"
     reason = f"the MCP tool {name} on {server} is not known to be read-only"
     return "unknown", Impact.CAUTION, Effect.UNKNOWN, reason
+
+
+def _cli_verb(server: str, args: dict[str, Any]) -> str | None:
+    """``kubectl_generic {command: delete, resourceType: pvc}``: a CLI server's
+    ``command`` that is one bare verb, not a command line."""
+    value = args.get("command")
+    if server in _CLI_SERVERS and isinstance(value, str) and re.fullmatch(r"[a-z][a-z\-]*", value):
+        return value
+    return None
+
+
+def _with_sub_verb(name: str, args: dict[str, Any]) -> str:
+    """The tool's name with the operation an argument names appended, so the verb
+    tables see ``kubectl_rollout_status``; a name that already destroys keeps its
+    verb (the argument cannot soften it)."""
+    if _DESTROY.search(name):
+        return name
+    for key in _VERB_KEYS:
+        value = args.get(key)
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z][\w\-]{0,40}", value):
+            return f"{name}_{value.lower()}"
+    return name
 
 
 def _is_empty_filter_delete(name: str, args: dict[str, Any]) -> bool:

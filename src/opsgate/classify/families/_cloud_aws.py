@@ -95,6 +95,9 @@ def _aws(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _aws_rule(cmd: Command, service: str, op: str, rest: list[str]) -> Rule:
+    if rest[-1:] == ["help"]:
+        # ``aws s3 rm help``: the CLI's help is a positional word after the operation.
+        return _READ
     if service == "s3":
         return _s3_rule(cmd, op, rest, "s3://")
     if service == "configure":

@@ -52,7 +52,7 @@ _VERBS: tuple[tuple[frozenset[str], Rule], ...] = (
                 "describe list get head wait ls show lookup search scan query filter batch-get "
                 "transact-get simulate validate estimate preview check test-dns read tail "
                 "get-iam-policy explain diff select-object-content download exists version info "
-                "log logs print-settings history count summarize"
+                "log logs print-settings history count summarize what-if"
             )
         ),
         _READ,

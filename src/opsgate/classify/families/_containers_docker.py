@@ -112,8 +112,20 @@ def _refine(cmd: Command, key: tuple[str, str], rule: Rule, targets: list[str]) 
         return _inspect_rule(cmd, targets, rule)
     if verb == "cp":
         into = len(targets) >= 2 and ":" in targets[1] and not targets[1].startswith(("/", "."))
-        return _engine(_C, "writes files into a container") if into else rule
+        if into:
+            return _engine(_C, "writes files into a container")
+        if targets and _copies_secret(targets[0]):
+            return Rule(Scope.SECRET, _C, "secrets.read", "copies a credentials file out")
+        return rule
     return rule
+
+
+def _copies_secret(source: str) -> bool:
+    """``api:/app/.env``: the container side of a copy names a credentials file."""
+    from opsgate.classify.paths import is_secret_path
+
+    _, sep, path = source.partition(":")
+    return bool(sep) and bool(path) and is_secret_path(path)
 
 
 def _inspect_rule(cmd: Command, targets: list[str], rule: Rule) -> Rule:

@@ -108,7 +108,8 @@ def _push_refspec(cmd: Command, ctx: Context, spec: str, remote: str) -> list[Fi
 
 
 def _reset(cmd: Command, ctx: Context) -> list[Finding]:
-    if cmd.has("--hard", "--merge", "--keep"):
+    # --keep aborts rather than discard local changes; --merge still drops staged ones.
+    if cmd.has("--hard", "--merge"):
         return [_write(cmd, "vcs.discard", "git reset --hard discards uncommitted changes")]
     return []
 

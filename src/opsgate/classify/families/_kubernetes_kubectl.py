@@ -202,7 +202,17 @@ def _cp_rule(words: list[str]) -> Rule:
     pod_side = re.compile(r"^[\w.-]+(/[\w.-]+)?:")
     if len(words) >= 3 and pod_side.match(words[2]) and len(words[2].split(":")[0]) > 1:
         return _write("writes files into a running container")
+    if len(words) >= 2 and _copies_secret(words[1]):
+        return _secret("copies a credentials file out of a pod")
     return _local("copies files out of a pod")
+
+
+def _copies_secret(source: str) -> bool:
+    """``pod:/app/.env``: the container side of a copy names a credentials file."""
+    from opsgate.classify.paths import is_secret_path
+
+    _, sep, path = source.partition(":")
+    return bool(sep) and bool(path) and is_secret_path(path)
 
 
 # Verbs of ``oc`` beyond kubectl's.

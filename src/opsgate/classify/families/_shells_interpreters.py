@@ -81,7 +81,7 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         extra = _inplace(cmd, ctx)
     for flag in flags.get(lang, ()):
         code = cmd.option(flag) if flag != "eval" else _after_word(cmd, "eval")
-        if code is None:
+        if code is None or (lang == "python" and _after_script(cmd, flag)):
             continue
         if lang == "python":
             return _python(code, cmd, ctx)
@@ -101,6 +101,25 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     return []
+
+
+def _after_script(cmd: Command, flag: str) -> bool:
+    """``python manage.py shell -c CODE``: Python stops reading its own options at the
+    script name, so a later ``-c`` is the script's (here Django's), not Python's."""
+    words, i = list(cmd.words), 0
+    while i < len(words):
+        word = words[i]
+        if word == flag:
+            return False
+        if word == "-m":
+            return True
+        if word in ("-W", "-X", "-Q", "-c"):
+            i += 2
+            continue
+        if not word.startswith("-"):
+            return True
+        i += 1
+    return False
 
 
 def _inplace(cmd: Command, ctx: Context) -> list[Finding]:
