@@ -241,7 +241,12 @@ def _read_text(path: Path) -> str | None:
 
 
 def _entry(agent: Agent, command: str) -> dict[str, Any]:
-    return {**agent.entry_extra, agent.command_key: command, agent.timeout_key: agent.timeout}
+    return {
+        **agent.entry_extra,
+        agent.command_key: command,
+        agent.timeout_key: agent.timeout,
+        **agent.fail_closed,
+    }
 
 
 def _desired(agent: Agent, event: Event, command: str) -> dict[str, Any]:
