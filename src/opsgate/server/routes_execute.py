@@ -6,9 +6,9 @@ one background task: recover runs a dead replica left behind, then every
 atomic ``approved → executing`` update, so replicas sharing a database never run
 a card twice).  Each run is announced through ``AppState.announce`` —
 ``card.executing`` once claimed, then ``card.completed`` / ``card.failed`` — so
-open consoles update at once and notifications go out.  Routes: the catalog, proposing an operation, running a read
-operation, a card's result and undo, and secrets by name (values go in, never
-out; admins and owners set and delete).
+open consoles update at once and notifications go out.  Routes: the catalog,
+proposing an operation, running a read operation, a card's result and undo, and
+secrets by name (values go in, never out; admins and owners set and delete).
 """
 
 from __future__ import annotations
