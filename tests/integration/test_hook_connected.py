@@ -123,8 +123,8 @@ def through_service(payload: dict) -> subprocess.CompletedProcess[bytes]:
 
 def test_connected_mode_through_the_resident_service(
     org: tuple,
-    service: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    service: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The service was started without OPSGATE_URL/OPSGATE_TOKEN: only the forwarded
     variables can make it propose to the control plane."""
