@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from opsgate.models import Environment
 
 __all__ = [
+    "CREDENTIAL_KEYS",
     "AccessLevel",
     "Inventory",
     "InventoryTarget",
+    "connection_problems",
     "guess_environment",
 ]
 
@@ -46,6 +48,24 @@ def guess_environment(name: str) -> Environment | None:
         return Environment.LOCAL
     found = [_TOKENS[t] for t in _TOKEN.findall(lowered) if t in _TOKENS]
     return max(found) if found else None
+
+
+# Connection settings that hold credentials: only ever ``secret:NAME`` references.
+# The inventory is readable through the API and the audit trail records its
+# changes, so a raw value here would leak; the value belongs in the secret store.
+CREDENTIAL_KEYS = frozenset({"key", "backup_key", "dsn", "token", "password"})
+_SECRET_REF = re.compile(r"^secret:[A-Za-z0-9_.-]{1,128}$")
+
+
+def connection_problems(connection: Iterable[tuple[str, str]]) -> list[str]:
+    """What is wrong with a target's connection settings, without ever quoting a
+    value: a credential that is not a ``secret:NAME`` reference."""
+    return [
+        f"{key!r} as a 'secret:NAME' reference, never the value itself "
+        f"(store it with `opsgate secrets set NAME`)"
+        for key, value in connection
+        if key in CREDENTIAL_KEYS and not _SECRET_REF.match(value)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,14 +40,18 @@ class Sandbox:
             if not k.startswith(("OPSGATE_", "CLAUDE_", "GEMINI_", "CODEX_", "COPILOT_"))
         }
         env.update(HOME=str(self.home), OPSGATE_HOME=str(self.data), OPSGATE_HOOK_DAEMON="0")
+        # The Python launcher by default; test_install_fast_client covers the C client.
+        env.update(OPSGATE_HOOK_BUILD_CLIENT="0")
         env.update(extra)
         return env
 
-    def opsgate(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def opsgate(
+        self, *args: str, check: bool = False, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [OPSGATE, *args],
             cwd=self.project,
-            env=self.env(),
+            env=self.env(**(env or {})),
             capture_output=True,
             text=True,
             timeout=120,

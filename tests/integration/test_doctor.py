@@ -232,3 +232,55 @@ def test_every_entry_is_checked_not_only_the_canary_one(box: Sandbox) -> None:
     assert proc.returncode == 1
     assert "wrong path: /opt/old/opsgate-hook does not exist" in proc.stdout
     assert "destructive canary (rm -rf /) was blocked" in proc.stdout  # the shell hook is fine
+
+
+def _edit_entries(path: Path, **fields: object) -> None:
+    """Set (or, with None, remove) ``fields`` on every entry of a flat hooks file."""
+    doc = read_json(path)
+    for items in doc["hooks"].values():
+        for entry in items:
+            for key, value in fields.items():
+                if value is None:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
+    write_json(path, doc)
+
+
+@pytest.mark.parametrize("value", [None, False, "true"], ids=["missing", "false", "string"])
+def test_cursor_entry_that_fails_open_fails(box: Sandbox, value: object) -> None:
+    hooks = _installed(box, "cursor")
+    _edit_entries(hooks, failClosed=value)
+    proc = box.opsgate("doctor", "cursor")
+    assert proc.returncode == 1, proc.stdout
+    assert "FAIL  Cursor" in proc.stdout
+    assert (
+        "beforeShellExecution, beforeReadFile, beforeMCPExecution, preToolUse without "
+        "failClosed: true: Cursor runs the tool when the hook crashes or times out"
+    ) in proc.stdout
+    assert "fix: opsgate install cursor" in proc.stdout
+    # The fix the doctor names really fixes it.
+    box.opsgate("install", "cursor", "--project", check=True)
+    again = box.opsgate("doctor", "cursor")
+    assert again.returncode == 0, again.stdout
+    assert "every entry sets failClosed: true (a failing hook blocks)" in again.stdout
+
+
+def test_claude_entry_without_on_failure_block_fails(box: Sandbox) -> None:
+    settings = _installed(box)
+    doc = read_json(settings)
+    doc["hooks"]["PreToolUse"][0]["hooks"][0]["onFailure"] = "continue"
+    write_json(settings, doc)
+    proc = box.opsgate("doctor", "claude")
+    assert proc.returncode == 1
+    assert 'PreToolUse without onFailure: "block": Claude Code runs the tool' in proc.stdout
+
+
+def test_async_entry_fails(box: Sandbox) -> None:
+    settings = _installed(box, "codex")
+    doc = read_json(settings)
+    doc["hooks"]["PreToolUse"][0]["hooks"][0]["async"] = True
+    write_json(settings, doc)
+    proc = box.opsgate("doctor", "codex")
+    assert proc.returncode == 1
+    assert "PreToolUse entry runs async: Codex CLI does not wait for its answer" in proc.stdout

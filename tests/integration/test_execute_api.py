@@ -107,3 +107,16 @@ def test_roles_for_secrets_and_results(control: ControlPlane, home: Path) -> Non
                           headers=org.headers("agent")).status_code == 404  # fmt: skip
         assert client.post(f"/api/v1/cards/{card_id}/approve", json={},
                            headers=org.headers("viewer")).status_code == 403  # fmt: skip
+
+
+def test_inventory_put_refuses_a_raw_credential(control: ControlPlane, home: Path) -> None:  # noqa: F811
+    client, org = _app(control, home)
+    body = {"kind": "server", "environment": "staging", "connection": {"host": "h", "key": CANARY}}
+    with client:
+        refused = client.put("/api/v1/inventory/web", json=body, headers=org.headers("admin"))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "invalid_target"
+        assert "'key' as a 'secret:NAME' reference" in refused.text and CANARY not in refused.text
+        body["connection"]["key"] = "secret:web_key"
+        saved = client.put("/api/v1/inventory/web", json=body, headers=org.headers("admin"))
+        assert saved.status_code == 200, saved.text

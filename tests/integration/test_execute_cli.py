@@ -3,6 +3,7 @@ stored encrypted, and no command prints it back; agents and members cannot set."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -42,3 +43,41 @@ def test_secrets_set_list_delete(tmp_path: Path) -> None:
     stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
     assert CANARY.encode() not in stored
     assert (home / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_inventory_add_with_connection_settings(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run("init", "--owner", "olivia", "--password-stdin", home=home,
+               stdin=PASSWORD + "\n").returncode == 0  # fmt: skip
+    added = run("inventory", "add", "web-staging", "--kind", "server", "--env", "staging",
+                "--host", "127.0.0.1", "--port", "2222", "--ssh-user", "deploy",
+                "--key", "secret:web_key", "--set", "backup_dir=/srv/backups",
+                "--set", "backup_key=secret:web_backup", home=home)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    listed = run("inventory", "list", "--json", home=home)
+    assert json.loads(listed.stdout)[0]["connection"] == {
+        "backup_dir": "/srv/backups", "backup_key": "secret:web_backup", "host": "127.0.0.1",
+        "key": "secret:web_key", "port": "2222", "user": "deploy",
+    }  # fmt: skip
+
+
+def test_inventory_add_refuses_raw_credentials_at_save_time(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run("init", "--owner", "olivia", "--password-stdin", home=home,
+               stdin=PASSWORD + "\n").returncode == 0  # fmt: skip
+    base = ("inventory", "add", "db", "--kind", "database", "--env", "staging")
+    for flags, key in (
+        (("--key", CANARY), "key"),
+        (("--set", f"dsn=postgresql://app:{CANARY}@db/app"), "dsn"),
+        (("--set", f"token={CANARY}"), "token"),
+        (("--set", "password=secret:"), "password"),  # an empty reference is no reference
+    ):
+        refused = run(*base, *flags, home=home)
+        assert refused.returncode == 4, refused.stderr
+        assert f"'{key}' as a 'secret:NAME' reference" in refused.stderr
+        assert CANARY not in refused.stdout + refused.stderr  # never echoed
+    assert json.loads(run("inventory", "list", "--json", home=home).stdout) == []
+    stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    assert CANARY.encode() not in stored  # not saved, not audited
+    bad = run(*base, "--set", "novalue", home=home)
+    assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr

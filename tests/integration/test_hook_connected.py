@@ -15,6 +15,7 @@ import httpx
 import pytest
 from agent_payloads import claude, copilot, encode
 from test_hook_agents import allowed, blocked
+from test_hook_daemon import service  # noqa: F401  (fixture: a real resident service)
 from test_server_socket import OPSGATE, Served, free_port, login, owner_password, setup_org
 
 CARD = re.compile(r"card (c_[0-9a-f]+) — (\S+)")
@@ -31,7 +32,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, dict
 
 def run(agent: str, payload: dict, home: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
-    environ.update(OPSGATE_HOME=str(home), OPSGATE_HOOK_DAEMON="0", **env)
+    environ.update({"OPSGATE_HOME": str(home), "OPSGATE_HOOK_DAEMON": "0", **env})
     return subprocess.run([OPSGATE, "hook", agent], input=encode(payload), capture_output=True,
                           env=environ, timeout=60, check=False)  # fmt: skip
 
@@ -106,3 +107,49 @@ def test_token_file_must_be_private(org: tuple, tmp_path: Path) -> None:
     assert "chmod 600" in reason and token not in reason
     config.chmod(0o600)
     allowed("claude", run("claude", bash("claude", "npm test"), home))
+
+
+def through_service(payload: dict) -> subprocess.CompletedProcess[bytes]:
+    """Ask the resident service exactly as ``opsgate hook claude`` does first
+    (``_client.ask_daemon``, with this process's environment forwarded); fails the
+    test if the service did not answer (the hook would then decide in-process)."""
+    from opsgate.hooks._client import ask_daemon
+
+    answer = ask_daemon("claude", encode(payload))
+    assert answer is not None, "the resident service did not answer"
+    out, err, code = answer
+    return subprocess.CompletedProcess([], code, out.encode(), err.encode())
+
+
+def test_connected_mode_through_the_resident_service(
+    org: tuple,
+    service: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The service was started without OPSGATE_URL/OPSGATE_TOKEN: only the forwarded
+    variables can make it propose to the control plane."""
+    served, admin, token = org
+    for key in [k for k in os.environ if k.startswith("OPSGATE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OPSGATE_HOME", str(service))
+    monkeypatch.setenv("OPSGATE_URL", served.url)
+    monkeypatch.setenv("OPSGATE_TOKEN", token)
+    command = "kubectl --context staging delete namespace daemon-api"
+
+    first = blocked("claude", through_service(bash("claude", command)))
+    card_id, link = CARD.search(first).groups()  # type: ignore[union-attr]
+    assert link == f"{served.url}/cards/{card_id}"
+    card = httpx.get(f"{served.url}/api/v1/cards/{card_id}", headers=admin).json()
+    assert card["state"] == "pending" and card["action"]["command"] == command
+    approved = httpx.post(f"{served.url}/api/v1/cards/{card_id}/approve", headers=admin,
+                          json={"confirmation": card["confirm"]})  # fmt: skip
+    assert approved.status_code == 200, approved.text
+
+    allowed("claude", through_service(bash("claude", command)))  # once
+    again = blocked("claude", through_service(bash("claude", command)))
+    assert CARD.search(again).group(1) != card_id  # type: ignore[union-attr]
+    # And the real hook process, service on, agrees: a third card, never the grant.
+    env = {"OPSGATE_URL": served.url, "OPSGATE_TOKEN": token, "OPSGATE_HOOK_DAEMON": "1"}
+    proc = run("claude", bash("claude", command), service, **env)
+    third = CARD.search(blocked("claude", proc)).group(1)  # type: ignore[union-attr]
+    assert third not in (card_id, CARD.search(again).group(1))  # type: ignore[union-attr]

@@ -16,6 +16,12 @@ from opsgate.integrations import AGENTS, Agent, agent_named
 from opsgate.integrations.config import find_ours
 
 CLAUDE_MATCHER = "Bash|PowerShell|Read|Write|Edit|MultiEdit|NotebookEdit|WebFetch|mcp__.*"
+CLAUDE_ENTRY = {
+    "type": "command",
+    "command": f"{LAUNCHER} claude",
+    "timeout": 30,
+    "onFailure": "block",
+}
 
 
 @pytest.fixture
@@ -54,11 +60,34 @@ def test_claude_project_install_writes_the_documented_entry(box: Sandbox) -> Non
     assert groups == [
         {
             "matcher": CLAUDE_MATCHER,
-            "hooks": [{"type": "command", "command": f"{LAUNCHER} claude", "timeout": 30}],
+            "hooks": [CLAUDE_ENTRY],
         }
     ]
     assert os.path.isabs(str(LAUNCHER)) and os.access(LAUNCHER, os.X_OK)
     assert not (box.home / ".claude").exists()  # --project touches only the project
+
+
+def test_cursor_install_sets_fail_closed_on_every_entry(box: Sandbox) -> None:
+    box.opsgate("install", "cursor", "--user", check=True)
+    doc = read_json(box.home / ".cursor/hooks.json")
+    events = ["beforeShellExecution", "beforeReadFile", "beforeMCPExecution", "preToolUse"]
+    assert sorted(doc["hooks"]) == sorted(events)
+    for event in events:
+        assert doc["hooks"][event] == [
+            {"command": f"{LAUNCHER} cursor", "timeout": 30, "failClosed": True}
+        ]
+
+
+def test_install_turns_a_fail_open_cursor_entry_fail_closed(box: Sandbox) -> None:
+    hooks = box.project / ".cursor/hooks.json"
+    entry = {"command": f"{LAUNCHER} cursor", "timeout": 30, "failClosed": False}
+    write_json(hooks, {"version": 1, "hooks": {"beforeShellExecution": [entry]}})
+    proc = box.opsgate("install", "cursor", "--project", check=True)
+    assert '-        "failClosed": false' in proc.stdout
+    assert '+        "failClosed": true' in proc.stdout
+    doc = read_json(hooks)
+    assert all(items[0]["failClosed"] is True for items in doc["hooks"].values())
+    assert len(doc["hooks"]["beforeShellExecution"]) == 1  # replaced in place
 
 
 def test_rerunning_install_is_a_no_op(box: Sandbox) -> None:
@@ -162,7 +191,7 @@ def test_install_updates_an_outdated_entry_in_place(box: Sandbox) -> None:
     assert groups == [
         {
             "matcher": CLAUDE_MATCHER,
-            "hooks": [{"type": "command", "command": f"{LAUNCHER} claude", "timeout": 30}],
+            "hooks": [CLAUDE_ENTRY],
         },
         {"matcher": "Write", "hooks": [foreign]},
     ]

@@ -10,7 +10,7 @@ from opsgate.approvals._control_base import ControlBase
 from opsgate.approvals.model import Denied, Role, Settings, can_change_settings
 from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
-from opsgate.environments import Inventory, InventoryTarget
+from opsgate.environments import Inventory, InventoryTarget, connection_problems
 from opsgate.models import Environment
 from opsgate.store import _org as org
 
@@ -144,6 +144,7 @@ class OrgMixin(ControlBase):
             problems.append("an environment (production, staging, development, local)")
         if any(not isinstance(p, str) or not p for p in target.match):
             problems.append("match patterns that are non-empty strings")
+        problems.extend(connection_problems(target.connection))
         if problems:
             raise Denied(
                 "an inventory target needs " + "; ".join(problems),

@@ -29,6 +29,12 @@ def register(sub: Any) -> None:
     )
     _common(install)
     install.add_argument("--dry-run", action="store_true", help="print the diff and write nothing")
+    install.add_argument(
+        "--python-hook",
+        action="store_true",
+        help="write the Python launcher (opsgate-hook) even when the C client "
+        "(opsgate-hook-fast) can be built",
+    )
     install.set_defaults(func=_install)
     uninstall = sub.add_parser(
         "uninstall",
@@ -78,7 +84,7 @@ def _install(ns: argparse.Namespace) -> int:
     from opsgate.integrations.config import hook_command, plan_install
 
     agent, path = _target(ns)
-    change = plan_install(agent, path, hook_command(agent))
+    change = plan_install(agent, path, hook_command(agent, fast=not ns.python_hook))
     _report(change, ns.dry_run, f"opsgate's hook for {agent.title}")
     if change.changed and not ns.dry_run:
         for note in agent.notes:

@@ -32,10 +32,51 @@ def register(subparsers: Any) -> None:
         metavar="PATTERN",
         help="repeatable: host names, globs (*.prod.example.com), IPs",
     )
+    _connection_options(add)
     add.set_defaults(func=_add)
     remove = sub.add_parser("remove", parents=[common], help="remove a target")
     remove.add_argument("name")
     remove.set_defaults(func=_remove)
+
+
+# How the executor reaches the target (docs/execution.md).  Credentials (--key,
+# --set dsn=…/token=…/password=…/backup_key=…) are ``secret:NAME`` references only.
+_CONNECTION_FLAGS = (
+    ("--host", "host", "host name or address (SSH)"),
+    ("--port", "port", "SSH port (default 22)"),
+    ("--ssh-user", "user", "the operating account (SSH)"),
+    ("--key", "key", "its private key, as secret:NAME (opsgate secrets set NAME)"),
+    ("--host-key", "host_key", "pinned SSH host key ('ssh-ed25519 AAAA…')"),
+)
+
+
+def _connection_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("connection (how the executor reaches the target)")
+    for flag, key, text in _CONNECTION_FLAGS:
+        group.add_argument(flag, dest=f"conn_{key}", metavar=key.upper(), help=text)
+    group.add_argument(
+        "--set",
+        dest="conn_set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="repeatable: any other setting (dsn, url, token, known_hosts, backup_user, "
+        "backup_key, backup_dir, runner); credentials as secret:NAME",
+    )
+
+
+def _connection(ns: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    from opsgate.errors import InputError
+
+    found = {key: getattr(ns, f"conn_{key}") for _, key, _ in _CONNECTION_FLAGS}
+    for item in ns.conn_set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set expects KEY=VALUE, got {key.strip() or '='!r}")
+        found[key.strip()] = value
+    if found.get("port") is not None and not str(found["port"]).isdigit():
+        raise InputError("--port must be a number")
+    return tuple(sorted((k, v) for k, v in found.items() if v is not None))
 
 
 def _list(ns: argparse.Namespace) -> int:
@@ -53,6 +94,7 @@ def _list(ns: argparse.Namespace) -> int:
                         "environment": t.environment.label,
                         "access": t.access,
                         "match": list(t.match),
+                        "connection": dict(t.connection),
                     }
                     for t in targets
                 ],
@@ -75,7 +117,7 @@ def _add(ns: argparse.Namespace) -> int:
         env = Environment.parse(ns.env)
     except ValueError as exc:
         raise InputError(str(exc), hint="use production, staging, development or local") from exc
-    target = InventoryTarget(ns.name, ns.kind, env, ns.access, tuple(ns.match))
+    target = InventoryTarget(ns.name, ns.kind, env, ns.access, tuple(ns.match), _connection(ns))
     with acting(ns) as (control, me):
         saved = control.put_target(me, target)
     print(f"{saved.name}: {saved.kind}, {saved.environment.label}, access {saved.access}")

@@ -114,7 +114,7 @@ def finish(
         "duration": values.get("duration"),
         "output": values.get("output", ""),
     }
-    conn.execute(
+    closed = conn.execute(
         sa.update(cards)
         .where(cards.c.id == card_id, cards.c.state == CardState.EXECUTING.value)
         .values(
@@ -123,8 +123,23 @@ def finish(
             result=result,
             reason=values.get("reason"),
         )
-    )
+    ).rowcount
+    if closed == 1:
+        _notify_outcome(conn, card_id, now)
     return True
+
+
+def _notify_outcome(conn: Connection, card_id: str, now: float) -> None:
+    """Queue ``card.completed`` / ``card.failed`` in the notification outbox, in the
+    same transaction as the change (as the control plane does for decisions), so the
+    person who approved hears how it went even if this process dies right after."""
+    from opsgate.approvals._describe import notification
+    from opsgate.store._cards import get_card, notify
+
+    found = get_card(conn, card_id, now)
+    if found is not None:
+        card = found[0]
+        notify(conn, f"card.{card.state.value}", notification(card), now)
 
 
 def stale(conn: Connection, before: float) -> list[dict[str, Any]]:

@@ -299,6 +299,14 @@ class Executor:
 
     # --- running -----------------------------------------------------------------------------
 
+    def card(self, card_id: str) -> Card | None:
+        """The card as stored now (no caller: for the server's own announcements)."""
+        from opsgate.store._cards import get_card
+
+        with self.control.store.read() as conn:
+            found = get_card(conn, card_id, self.control.clock())
+        return found[0] if found is not None else None
+
     def ready(self, limit: int = 20) -> list[str]:
         with self.control.store.read() as conn:
             return _records.ready(conn, limit)
@@ -327,12 +335,17 @@ class Executor:
 
         return self.control.write(step)
 
-    async def run(self, card_id: str) -> ExecutionResult | None:
+    async def run(
+        self, card_id: str, on_claimed: Callable[[], None] | None = None
+    ) -> ExecutionResult | None:
         """Run an approved card's operation, if this executor wins the claim; None if
-        another executor has it or it is not approved."""
+        another executor has it or it is not approved.  ``on_claimed`` is called once
+        the card is ``executing`` (the server announces it), before anything runs."""
         claimed = await asyncio.to_thread(self.claim, card_id)
         if not claimed:
             return None
+        if on_claimed is not None:
+            await asyncio.to_thread(on_claimed)
         with self.control.store.read() as conn:
             row = _records.get(conn, card_id)
         assert row is not None

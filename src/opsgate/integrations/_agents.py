@@ -90,6 +90,9 @@ class Agent:
     read_answer: AnswerReader
     project_env: str | None = None  # the variable the agent sets to the project dir
     switches: tuple[Switch, ...] = ()
+    # Entry fields without which the agent runs the tool when the hook crashes, times
+    # out or exits oddly; written on every entry and required by ``opsgate doctor``.
+    fail_closed: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default=())
 
     def timeout_seconds(self, entry: Mapping[str, Any]) -> float:
@@ -142,6 +145,9 @@ CLAUDE = Agent(
     payload=claude_payload,
     read_answer=read_claude,
     project_env="CLAUDE_PROJECT_DIR",
+    # Claude Code >= 2.1.295: a hook that cannot start, times out or exits with a code
+    # other than 0 or 2 blocks the tool instead of letting it through.
+    fail_closed={"onFailure": "block"},
     switches=(
         *_both(".claude/settings.json", ("disableAllHooks",), True),
         Switch(".claude/settings.local.json", "project", ("disableAllHooks",), True),
@@ -240,6 +246,9 @@ CURSOR = Agent(
     file_extra={"version": 1},
     payload=cursor_payload,
     read_answer=read_cursor,
+    # Cursor runs the action when a hook crashes, times out or prints no valid JSON,
+    # unless the entry says ``failClosed: true``.
+    fail_closed={"failClosed": True},
 )
 
 COPILOT = Agent(

@@ -2,9 +2,10 @@
 
 Install and uninstall are computed as a :class:`Change` (text before and after), so
 ``--dry-run`` shows exactly the diff that a real run writes.  opsgate recognises its
-own entries by their command (``…/opsgate-hook <agent>`` or ``opsgate hook
-<agent>``), never by position, so re-running install is a no-op, an outdated entry
-is updated in place, and uninstall removes only what opsgate added.
+own entries by their command (``…/opsgate-hook-fast <agent>``, ``…/opsgate-hook
+<agent>`` or ``opsgate hook <agent>``), never by position, so re-running install is
+a no-op, an outdated entry is updated in place, and uninstall removes only what
+opsgate added.
 """
 
 from __future__ import annotations
@@ -57,13 +58,34 @@ def config_path(agent: Agent, scope: Scope, *, project: Path, home: Path) -> Pat
 # --- the hook command -------------------------------------------------------------
 
 
-def hook_command(agent: Agent, launcher: Path | None = None) -> str:
-    """The shell command the agent runs: an absolute path, shell-quoted."""
+def hook_command(agent: Agent, launcher: Path | None = None, *, fast: bool = True) -> str:
+    """The shell command the agent runs: an absolute path, shell-quoted.  The C client
+    (``opsgate-hook-fast``) when ``fast`` and it builds here, else the Python
+    launcher: the client falls back to that same launcher whenever the resident
+    service cannot answer, so both decide identically."""
     if launcher is None:
-        launcher = _find_launcher()
+        launcher = (_fast_client() if fast else None) or _find_launcher()
     if launcher.name == "opsgate":
         return f"{shlex.quote(str(launcher))} hook {agent.name}"
     return f"{shlex.quote(str(launcher))} {agent.name}"
+
+
+def _fast_client() -> Path | None:
+    """Build (or reuse) ``$OPSGATE_HOME/bin/opsgate-hook-fast``; None without a working
+    compiler or when ``OPSGATE_HOOK_BUILD_CLIENT=0`` — the launcher is then written."""
+    if os.environ.get("OPSGATE_HOOK_BUILD_CLIENT", "1") == "0":
+        return None
+    import subprocess
+
+    from opsgate.hooks._native import build
+
+    try:
+        built = build()
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None  # a failed compile, a read-only home, a path C cannot embed
+    if built is None or not os.access(built, os.X_OK):
+        return None
+    return built.absolute()
 
 
 def _find_launcher() -> Path:
@@ -85,8 +107,13 @@ def _find_launcher() -> Path:
     )
 
 
+_OURS = ("opsgate-hook", "opsgate-hook-fast")  # program names followed by the agent
+
+
 def is_ours(command: object) -> bool:
-    """Whether a hook command runs opsgate's hook (any path, any agent)."""
+    """Whether a hook command runs opsgate's hook (any path, any agent): the C client
+    ``…/opsgate-hook-fast <agent>``, the launcher ``…/opsgate-hook <agent>`` or
+    ``…/opsgate hook <agent>``."""
     if not isinstance(command, str):
         return False
     try:
@@ -96,7 +123,7 @@ def is_ours(command: object) -> bool:
     if not words:
         return False
     program = Path(words[0]).name
-    if program == "opsgate-hook":
+    if program in _OURS:
         return len(words) >= 2
     return program == "opsgate" and len(words) >= 3 and words[1] == "hook"
 
@@ -241,7 +268,12 @@ def _read_text(path: Path) -> str | None:
 
 
 def _entry(agent: Agent, command: str) -> dict[str, Any]:
-    return {**agent.entry_extra, agent.command_key: command, agent.timeout_key: agent.timeout}
+    return {
+        **agent.entry_extra,
+        agent.command_key: command,
+        agent.timeout_key: agent.timeout,
+        **agent.fail_closed,
+    }
 
 
 def _desired(agent: Agent, event: Event, command: str) -> dict[str, Any]:

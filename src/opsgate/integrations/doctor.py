@@ -80,6 +80,7 @@ def diagnose(
     if not found:
         return report
     _coverage(agent, report, found)
+    _fail_closed(agent, report, found)
     _switches(agent, report, project=project, home=home)
     for command in dict.fromkeys(f.command for f in found):
         _program(report, command, agent)
@@ -135,6 +136,37 @@ def _coverage(agent: Agent, report: Report, found: list[Found]) -> None:
             )
         else:
             report.add(True, f"{event.name} covers every required tool")
+
+
+def _fail_closed(agent: Agent, report: Report, found: list[Found]) -> None:
+    """Entry settings that decide what a crashed, hung or garbled hook means: without
+    them the agent runs the tool (Cursor ``failClosed``, Claude Code ``onFailure``),
+    and an ``async`` hook is never waited for at all."""
+    fix = f"opsgate install {agent.name} (rewrites opsgate's entries fail-closed)"
+    for key, value in agent.fail_closed.items():
+        setting = f"{key}: {json.dumps(value)}"
+        wrong = [f.event for f in found if not _same(f.entry.get(key), value)]
+        if wrong:
+            report.add(
+                False,
+                f"{', '.join(dict.fromkeys(wrong))} without {setting}: {agent.title} runs "
+                "the tool when the hook crashes or times out",
+                fix=fix,
+            )
+        else:
+            report.add(True, f"every entry sets {setting} (a failing hook blocks)")
+    background = [f.event for f in found if f.entry.get("async") is True]
+    if background:
+        report.add(
+            False,
+            f"{', '.join(dict.fromkeys(background))} entry runs async: {agent.title} does not "
+            "wait for its answer, so nothing is blocked",
+            fix=fix,
+        )
+
+
+def _same(value: object, wanted: object) -> bool:
+    return value == wanted and type(value) is type(wanted)
 
 
 def _switches(agent: Agent, report: Report, *, project: Path, home: Path) -> None:

@@ -127,6 +127,10 @@ _VERBS = {
     "card.denied": "was denied",
     "card.expired": "expired",
     "card.cancelled": "was cancelled",
+    # An approved operation's outcome; "card.executing" is live-only (the console),
+    # not worth a message: people hear when it is done.
+    "card.completed": "ran and completed",
+    "card.failed": "failed — check the card",
 }
 
 

@@ -4,9 +4,11 @@
 one background task: recover runs a dead replica left behind, then every
 ``interval`` seconds claim and run approved operation cards (each claim is the
 atomic ``approved → executing`` update, so replicas sharing a database never run
-a card twice).  Routes: the catalog, proposing an operation, running a read
-operation, a card's result and undo, and secrets by name (values go in, never
-out; admins and owners set and delete).
+a card twice).  Each run is announced through ``AppState.announce`` —
+``card.executing`` once claimed, then ``card.completed`` / ``card.failed`` — so
+open consoles update at once and notifications go out.  Routes: the catalog,
+proposing an operation, running a read operation, a card's result and undo, and
+secrets by name (values go in, never out; admins and owners set and delete).
 """
 
 from __future__ import annotations
@@ -128,9 +130,35 @@ async def delete_secret(name: str, caller: Caller, request: Request) -> Response
     return Response(status_code=204)
 
 
-async def _run_approved(executor: Executor, interval: float) -> None:
+_ANNOUNCED = ("card.executing", "card.completed", "card.failed")
+
+
+def _announce(og: Any, executor: Executor, card_id: str) -> None:
+    """Tell people (notifications) and open consoles (the bus) the card's new state at
+    once, rather than when the store watcher next polls."""
+    card = executor.card(card_id)
+    if card is not None and f"card.{card.state.value}" in _ANNOUNCED:
+        og.announce(f"card.{card.state.value}", card)
+
+
+async def _run_one(og: Any, executor: Executor, card_id: str) -> None:
     try:
-        await in_thread(executor.recover)
+        done = await executor.run(card_id, on_claimed=lambda: _announce(og, executor, card_id))
+        if done is not None:
+            await in_thread(lambda: _announce(og, executor, card_id))
+    except Exception:
+        log.exception("running card %s failed; the recovery sweep will close it", card_id)
+
+
+async def _recover(og: Any, executor: Executor) -> None:
+    """Fail what a dead executor left running, and say so (``card.failed``)."""
+    for card_id in await in_thread(executor.recover):
+        await asyncio.to_thread(_announce, og, executor, card_id)
+
+
+async def _run_approved(og: Any, executor: Executor, interval: float) -> None:
+    try:
+        await _recover(og, executor)
     except Exception:
         log.exception("recovering interrupted executions failed; retrying on the next tick")
     running: set[asyncio.Task[Any]] = set()
@@ -140,9 +168,9 @@ async def _run_approved(executor: Executor, interval: float) -> None:
         ticks += 1
         try:
             if ticks % max(1, int(executor.lease_seconds / interval)) == 0:
-                await in_thread(executor.recover)
+                await _recover(og, executor)
             for card_id in await in_thread(executor.ready):
-                task = asyncio.get_running_loop().create_task(executor.run(card_id))
+                task = asyncio.get_running_loop().create_task(_run_one(og, executor, card_id))
                 running.add(task)
                 task.add_done_callback(running.discard)
         except Exception:
@@ -160,7 +188,8 @@ def install_execution(app: FastAPI, executor: Executor | None, *, interval: floa
     @contextlib.asynccontextmanager
     async def lifespan(a: Any) -> AsyncIterator[Any]:
         async with inner(a) as state:
-            task = asyncio.get_running_loop().create_task(_run_approved(executor, interval))
+            og = a.state.og
+            task = asyncio.get_running_loop().create_task(_run_approved(og, executor, interval))
             try:
                 yield state
             finally:
