@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from opsgate.models import Environment
 
 __all__ = [
+    "CREDENTIAL_KEYS",
     "AccessLevel",
     "Inventory",
     "InventoryTarget",
     "guess_environment",
+    "is_secret_ref",
 ]
 
 AccessLevel = str  # "full" | "read_only" | "no_access"
@@ -46,6 +48,16 @@ def guess_environment(name: str) -> Environment | None:
         return Environment.LOCAL
     found = [_TOKENS[t] for t in _TOKEN.findall(lowered) if t in _TOKENS]
     return max(found) if found else None
+
+
+# Connection settings that hold credentials: only ever ``secret:NAME`` references
+# (a value here would be served to every reader of the inventory).
+CREDENTIAL_KEYS = frozenset({"key", "backup_key", "dsn", "token", "password"})
+_SECRET_REF = re.compile(r"^secret:[A-Za-z0-9_.-]{1,128}$")
+
+
+def is_secret_ref(value: str) -> bool:
+    return bool(_SECRET_REF.match(value))
 
 
 @dataclass(frozen=True, slots=True)

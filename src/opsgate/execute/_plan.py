@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opsgate.environments import InventoryTarget
+from opsgate.environments import CREDENTIAL_KEYS, InventoryTarget
 from opsgate.execute.catalog import Operation, StepTemplate, render
 from opsgate.execute.errors import ExecutionError, InvalidParams, SecretError
 from opsgate.execute.runner import Step
@@ -27,8 +27,6 @@ __all__ = [
     "steps_for",
 ]
 
-# Connection settings that hold credentials: only ever ``secret:NAME`` references.
-CREDENTIAL_KEYS = frozenset({"key", "backup_key", "dsn", "token", "password"})
 _PENDING = "‹set when it runs›"
 
 
