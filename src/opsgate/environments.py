@@ -19,8 +19,8 @@ __all__ = [
     "AccessLevel",
     "Inventory",
     "InventoryTarget",
-    "connection_problems",
     "guess_environment",
+    "is_secret_ref",
 ]
 
 AccessLevel = str  # "full" | "read_only" | "no_access"
@@ -50,22 +50,14 @@ def guess_environment(name: str) -> Environment | None:
     return max(found) if found else None
 
 
-# Connection settings that hold credentials: only ever ``secret:NAME`` references.
-# The inventory is readable through the API and the audit trail records its
-# changes, so a raw value here would leak; the value belongs in the secret store.
+# Connection settings that hold credentials: only ever ``secret:NAME`` references
+# (a value here would be served to every reader of the inventory).
 CREDENTIAL_KEYS = frozenset({"key", "backup_key", "dsn", "token", "password"})
 _SECRET_REF = re.compile(r"^secret:[A-Za-z0-9_.-]{1,128}$")
 
 
-def connection_problems(connection: Iterable[tuple[str, str]]) -> list[str]:
-    """What is wrong with a target's connection settings, without ever quoting a
-    value: a credential that is not a ``secret:NAME`` reference."""
-    return [
-        f"{key!r} as a 'secret:NAME' reference, never the value itself "
-        f"(store it with `opsgate secrets set NAME`)"
-        for key, value in connection
-        if key in CREDENTIAL_KEYS and not _SECRET_REF.match(value)
-    ]
+def is_secret_ref(value: str) -> bool:
+    return bool(_SECRET_REF.match(value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,7 +116,7 @@ def test_inventory_put_refuses_a_raw_credential(control: ControlPlane, home: Pat
         refused = client.put("/api/v1/inventory/web", json=body, headers=org.headers("admin"))
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["code"] == "invalid_target"
-        assert "'key' as a 'secret:NAME' reference" in refused.text and CANARY not in refused.text
+        assert "setting 'key' as 'secret:NAME'" in refused.text and CANARY not in refused.text
         body["connection"]["key"] = "secret:web_key"
         saved = client.put("/api/v1/inventory/web", json=body, headers=org.headers("admin"))
         assert saved.status_code == 200, saved.text

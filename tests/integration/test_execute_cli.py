@@ -74,7 +74,7 @@ def test_inventory_add_refuses_raw_credentials_at_save_time(tmp_path: Path) -> N
     ):
         refused = run(*base, *flags, home=home)
         assert refused.returncode == 4, refused.stderr
-        assert f"'{key}' as a 'secret:NAME' reference" in refused.stderr
+        assert f"setting '{key}' as 'secret:NAME'" in refused.stderr
         assert CANARY not in refused.stdout + refused.stderr  # never echoed
     assert json.loads(run("inventory", "list", "--json", home=home).stdout) == []
     stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())

@@ -10,7 +10,7 @@ from opsgate.approvals._control_base import ControlBase
 from opsgate.approvals.model import Denied, Role, Settings, can_change_settings
 from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
-from opsgate.environments import Inventory, InventoryTarget, connection_problems
+from opsgate.environments import CREDENTIAL_KEYS, Inventory, InventoryTarget, is_secret_ref
 from opsgate.models import Environment
 from opsgate.store import _org as org
 
@@ -20,6 +20,32 @@ MIN_TTL_SECONDS = 10
 MAX_TTL_SECONDS = 7 * 24 * 3600
 KINDS = frozenset({"server", "site", "database", "backup", "cluster", "target"})
 ACCESS = ("no_access", "read_only", "full")  # ordered: narrowest first
+
+
+def _connection_problems(connection: tuple[tuple[str, str], ...]) -> list[str]:
+    """Credentials only as ``secret:NAME``: a value stored here would be served to
+    every reader of the inventory and written into the audit trail.  Besides the
+    credential settings, any value the redactor would mask (a password inside a
+    URL, a token-shaped string) is refused wherever it is put."""
+    from opsgate.audit.redact import Redactor
+
+    scrub = Redactor().text
+    problems = []
+    for key, value in connection:
+        if key in CREDENTIAL_KEYS:
+            if not is_secret_ref(value):
+                problems.append(
+                    f"connection setting {key!r} as 'secret:NAME' (store the value with "
+                    "`opsgate secrets set NAME`), never the value itself"
+                )
+        elif is_secret_ref(value):
+            problems.append(f"no secret reference in {key!r}: it is not a credential setting")
+        elif scrub(value) != value:
+            problems.append(
+                f"no credential in connection setting {key!r}: put it in the secret store "
+                "and refer to it from a credential setting"
+            )
+    return problems
 
 
 def _validate(changes: dict[str, Any]) -> None:
@@ -84,8 +110,14 @@ class OrgMixin(ControlBase):
         return new
 
     def list_targets(self, actor: Principal) -> list[InventoryTarget]:
+        """Agents get names, environments and access levels, never ``connection``:
+        hosts, accounts and backup locations are the executor's business (the MCP
+        server's ``list_targets`` shows the same)."""
         with self.store.read() as conn:
-            return org.list_targets(conn)
+            found = org.list_targets(conn)
+        if actor.role is Role.AGENT:
+            return [dataclasses.replace(t, connection=()) for t in found]
+        return found
 
     def put_target(self, actor: Principal, target: InventoryTarget) -> InventoryTarget:
         self._check_target(target)
@@ -144,7 +176,7 @@ class OrgMixin(ControlBase):
             problems.append("an environment (production, staging, development, local)")
         if any(not isinstance(p, str) or not p for p in target.match):
             problems.append("match patterns that are non-empty strings")
-        problems.extend(connection_problems(target.connection))
+        problems.extend(_connection_problems(target.connection))
         if problems:
             raise Denied(
                 "an inventory target needs " + "; ".join(problems),

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
 from opsgate.approvals.model import Card, Denied, Grant
 from opsgate.models import Action, Decision, Effect, Verdict
+
+if TYPE_CHECKING:
+    from opsgate.audit.redact import Redactor
 
 __all__ = [
     "action_json",
@@ -136,9 +140,51 @@ def parse_cursor(cursor: str | None) -> tuple[float, str] | None:
         ) from exc
 
 
+_redactor: Redactor | None = None
+
+
+def shown(card: Card) -> Card:
+    """The card as it may leave opsgate (API, pages, live stream, notifications).
+
+    Every text on a card an agent controls — the command, and the description and
+    target derived from it, the reasoning, the rollback plan, the outcome — passes
+    through the audit log's redactor (SPEC §7).  The stored card keeps the exact
+    action: its grant is bound to the action's hash, computed from the original."""
+    global _redactor  # one per process: its patterns compile once
+    if _redactor is None:
+        from opsgate.audit.redact import Redactor
+
+        _redactor = Redactor()
+    text, document = _redactor.text, _redactor.document
+    return dataclasses.replace(
+        card,
+        description=text(card.description),
+        target=text(card.target),
+        action=document(dict(card.action)),
+        reasoning=text(card.reasoning),
+        rollback=text(card.rollback),
+        reason=text(card.reason) if card.reason is not None else None,
+        result=document(dict(card.result)),
+        confirm=shown_confirm(card.confirm),
+    )
+
+
+def shown_confirm(confirm: str | None) -> str | None:
+    """The name an approver is asked to type, as the card shows it (redacted)."""
+    if confirm is None:
+        return None
+    global _redactor
+    if _redactor is None:
+        from opsgate.audit.redact import Redactor
+
+        _redactor = Redactor()
+    return _redactor.text(confirm)
+
+
 def notification(card: Card) -> dict[str, Any]:
     """What leaves opsgate about a card: no command input (it may hold secrets), no
     reasoning text; enough to find the card and decide."""
+    card = shown(card)
     return {
         "card": card.id,
         "state": card.state.value,

@@ -182,7 +182,11 @@ def check_confirmation(card: Card, typed: str | None) -> None:
     otherwise exact (no trimming beyond the ends, no partial match)."""
     if card.confirm is None:
         return
-    if typed is None or typed.strip().casefold() != card.confirm.casefold():
+    from opsgate.approvals._describe import shown_confirm
+
+    # The approver types what the card shows: the name, redacted where it holds a secret.
+    expected = {card.confirm.casefold(), (shown_confirm(card.confirm) or "").casefold()}
+    if typed is None or typed.strip().casefold() not in expected:
         raise Denied(f"type {card.confirm!r} to approve this destructive action", status=422,
                      code="confirmation_mismatch")  # fmt: skip
 

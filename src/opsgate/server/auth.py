@@ -67,8 +67,44 @@ async def presented(request: Request) -> Credentials:
         return Credentials("token", secret)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        _same_origin(request)
         return Credentials("session", cookie)
     raise Unauthenticated("log in (POST /api/v1/session) or send 'Authorization: Bearer <token>'")
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_OWN_SITE = frozenset({"same-origin", "none"})  # "none": typed in, a bookmark
+
+
+def _same_origin(request: Request) -> None:
+    """A session cookie is an ambient credential: the browser adds it to a form that
+    another page posts here.  SameSite=Strict stops other sites, not a sibling site
+    (another port or subdomain of the same site), and body-less routes (cancel)
+    need no JSON to forge.  So a state-changing API call made with the cookie must
+    come from this origin: a browser says where it comes from (``Sec-Fetch-Site``,
+    ``Origin``); clients that are not browsers send neither and are not at risk."""
+    if request.method in _SAFE_METHODS:
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in _OWN_SITE:
+        raise Forbidden(f"a {site} request may not use the session cookie; "
+                        "send 'Authorization: Bearer <token>' instead")  # fmt: skip
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    from urllib.parse import urlsplit
+
+    own = {request.headers.get("host", "")}
+    config = getattr(getattr(request.app.state, "og", None), "config", None)
+    if config is not None:
+        own.add(urlsplit(config.public_url).netloc)
+    parts = urlsplit(origin)
+    if (
+        not parts.scheme
+        or not parts.netloc
+        or parts.netloc.lower() not in {o.lower() for o in own if o}
+    ):
+        raise Forbidden("a request from another origin may not use the session cookie")
 
 
 def resolve(control: ControlPlane, credentials: Credentials) -> Principal:

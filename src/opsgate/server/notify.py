@@ -102,6 +102,9 @@ class NotifyConfig:
 
 def card_event(event: str, card: Card, link: str) -> dict[str, Any]:
     """The whole payload vocabulary: nothing else about a card ever leaves."""
+    from opsgate.approvals._describe import shown
+
+    card = shown(card)
     return {
         "event": event,
         "time": time.time(),

@@ -247,6 +247,9 @@ def token_out(info: TokenInfo) -> TokenOut:
 
 
 def card_out(card: Card, base_url: str) -> CardOut:
+    from opsgate.approvals._describe import shown
+
+    card = shown(card)  # agent-controlled text, redacted on its way out
     return CardOut(
         id=card.id,
         state=card.state.value,

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from opsgate.approvals._describe import shown
 from opsgate.approvals.model import Card, CardState, Denied
 from opsgate.approvals.service import CardFilter, Principal
 from opsgate.server.auth import in_thread
@@ -93,7 +94,7 @@ async def inbox(
             "agents": sorted(
                 {(c.requested_by, c.requested_by_name) for c in everything}, key=lambda a: a[1]
             ),
-            "targets": sorted({c.target for c in everything}),
+            "targets": sorted({shown(c).target for c in everything}),
         }
 
     data = await in_thread(load)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opsgate.approvals._describe import shown
 from opsgate.approvals.model import Card, CardState
 from opsgate.audit.redact import Redactor
 
@@ -108,6 +109,7 @@ def _remaining(seconds: float) -> str:
 
 def card_view(card: Card, names: Mapping[str, str], now: float | None = None) -> CardView:
     now = time.time() if now is None else now
+    card = shown(card)  # description and target come from the agent's command
     impact = card.impact.label
     label, icon = IMPACTS.get(impact, (impact.title(), "?"))
     decided_by = names.get(card.decided_by, card.decided_by) if card.decided_by else None
@@ -133,6 +135,7 @@ def card_view(card: Card, names: Mapping[str, str], now: float | None = None) ->
 
 def card_event(card: Card, *, source: str = "app", event: str | None = None) -> dict[str, Any]:
     """What the bus carries about a card: enough to refresh it, no command input."""
+    card = shown(card)
     return {
         "event": event or f"card.{card.state.value}",
         "time": time.time(),
