@@ -4,7 +4,8 @@ planted secret, into which a test installs opsgate with ``opsgate install <agent
 --project``.  Test modules import the fixture from here (not a conftest, so that
 its name cannot collide with the suite's own conftest module).
 
-Projects live under ``.e2e/runs/``, not the system temp directory: opsgate rightly
+Projects live under ``.e2e/runs/`` (or ``~/.cache/opsgate-e2e/runs`` when the checkout
+itself is in a temporary directory), never the system temp directory: opsgate rightly
 treats anything under /tmp as disposable, so deleting it there is not a destructive
 action and would prove nothing.
 """
@@ -100,10 +101,21 @@ class Workspace:
         return proc.stdout
 
 
+def runs_dir() -> Path:
+    """Where test projects go: ``.e2e/runs`` — unless the checkout itself lies in a
+    temporary directory (a CI clone in /tmp), which opsgate treats as disposable;
+    then a cache directory in the home directory."""
+    runs = (CACHE / "runs").resolve()
+    if str(runs).startswith(("/tmp/", "/var/tmp/", "/private/tmp/", "/dev/shm/")):
+        runs = Path.home().resolve() / ".cache" / "opsgate-e2e" / "runs"
+    return runs
+
+
 @pytest.fixture
 def workspace() -> Iterator[Workspace]:
-    (CACHE / "runs").mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE / "runs"))
+    runs = runs_dir()
+    runs.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="run-", dir=runs))
     ws = Workspace(root)
     for d in (ws.project / "data", ws.home, ws.data):
         d.mkdir(parents=True)

@@ -97,8 +97,10 @@ def card_reason(result: ProposeResult, link: str) -> str:
     """What the agent reads when its action is waiting for a person."""
     from opsgate.hooks._render import render_reason
 
+    from opsgate.approvals._describe import shown
+
     assert result.card is not None
-    card = result.card
+    card = shown(result.card)  # as every other channel shows it: redacted
     return "\n".join(
         (
             render_reason(result.decision, ask=True).split("\n", 1)[0],
