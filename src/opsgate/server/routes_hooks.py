@@ -95,9 +95,8 @@ def _action(raw: bytes, agent: str) -> tuple[Action, str]:
 
 def card_reason(result: ProposeResult, link: str) -> str:
     """What the agent reads when its action is waiting for a person."""
-    from opsgate.hooks._render import render_reason
-
     from opsgate.approvals._describe import shown
+    from opsgate.hooks._render import render_reason
 
     assert result.card is not None
     card = shown(result.card)  # as every other channel shows it: redacted
