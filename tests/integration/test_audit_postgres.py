@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from pg_cluster import missing_reason, pg_cluster
+from servers import postgres_or_skip
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with pg_cluster() as url:
+    with postgres_or_skip() as url:
         yield url
 
 

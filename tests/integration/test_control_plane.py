@@ -22,6 +22,7 @@ from opsgate.audit import AuditWriteError, open_log
 from opsgate.environments import InventoryTarget
 from opsgate.models import Action, Environment, Verdict
 from opsgate.store import open_store
+from servers import postgres_or_skip
 
 PASSWORD = "correct horse battery"
 DROP = "kubectl --context prod delete namespace payments"  # destructive, production
@@ -444,12 +445,7 @@ def test_grant_consumed_once_under_concurrency(org: Org) -> None:
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[str]:
-    from pg_cluster import missing_reason, pg_cluster
-
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with pg_cluster() as url:
+    with postgres_or_skip() as url:
         yield url
 
 

@@ -15,6 +15,7 @@ import pytest
 from execute_env import Org, org
 from opsgate.environments import InventoryTarget
 from opsgate.models import Environment, Verdict
+from servers import postgres_or_skip
 
 pytestmark = pytest.mark.postgres
 PG_PASSWORD = "pgcanary-Rt5vW8xQ2mN7"
@@ -22,12 +23,7 @@ PG_PASSWORD = "pgcanary-Rt5vW8xQ2mN7"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    from pg_cluster import missing_reason, pg_cluster
-
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with pg_cluster() as url:
+    with postgres_or_skip() as url:
         yield url
 
 

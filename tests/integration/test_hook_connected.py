@@ -16,7 +16,9 @@ import pytest
 from agent_payloads import claude, copilot, encode
 from test_hook_agents import allowed, blocked
 from test_hook_daemon import service  # noqa: F401  (fixture: a real resident service)
-from test_server_socket import OPSGATE, Served, free_port, login, owner_password, setup_org
+from test_server_socket import Served, login, owner_password, setup_org
+
+from servers import OPSGATE, free_port
 
 CARD = re.compile(r"card (c_[0-9a-f]+) — (\S+)")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -20,12 +19,12 @@ import pytest
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
-from test_server_socket import free_port, login
+from test_server_socket import login
 
 from mcp_org import ADMIN_PASSWORD, Org, clone_org, make_org
 from opsgate.approvals.service import CardFilter
+from servers import OPSGATE, free_port
 
-OPSGATE = str(Path(sys.executable).parent / "opsgate")
 TOOLS = {"list_targets", "list_operations", "evaluate_action", "propose_action",
          "propose_operation", "get_card", "run_read_only", "execute_card"}  # fmt: skip
 

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,19 +37,11 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pg_cluster import missing_reason, pg_cluster
+from servers import OPSGATE, free_port, postgres_or_skip
 
-OPSGATE = str(Path(sys.executable).parent / "opsgate")
 BUDGET = 60.0  # seconds, the whole scale-out scenario including start-up
 
 pytestmark = pytest.mark.postgres
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -167,10 +158,7 @@ def bash(command: str) -> dict[str, Any]:
 
 @pytest.fixture
 def database_url() -> Iterator[str]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with pg_cluster(max_connections=100) as url:
+    with postgres_or_skip(max_connections=100) as url:
         yield url
 
 

@@ -22,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from test_server_api import make_org
-from test_server_socket import free_port
 
 from opsgate.approvals.control import open_control_plane
 from opsgate.server import AppConfig, create_app
+from servers import free_port
 
 # The document does not depend on the control plane behind it.
 schema = schemathesis.openapi.from_dict(create_app(None).openapi())  # type: ignore[arg-type]

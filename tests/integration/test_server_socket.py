@@ -3,13 +3,7 @@ owner, cards survive a restart, and concurrent deciders get exactly one outcome.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,65 +12,15 @@ from typing import Any
 import httpx
 import pytest
 
-OPSGATE = str(Path(sys.executable).parent / "opsgate")
+from servers import Serve
+
 DESTRUCTIVE = {
     "tool": "Bash",
     "input": {"command": "kubectl --context staging delete namespace api"},
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Served:
-    def __init__(self, home: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
-        env["OPSGATE_HOME"] = str(home)
-        self.proc = subprocess.Popen(
-            [
-                OPSGATE,
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(home),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.proc.poll() is None, self.proc.stderr.read() if self.proc.stderr else ""
-            assert time.monotonic() < deadline, "opsgate serve did not start"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+Served = Serve
 
 
 @pytest.fixture

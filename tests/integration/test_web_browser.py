@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from servers import Serve
+
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):  # CI installs it (.ci/run): missing there is a failure
@@ -33,7 +31,6 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-OPSGATE = str(Path(sys.executable).parent / "opsgate")
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -48,50 +45,12 @@ PASSWORDS = {"ada": "admin password!", "vic": "viewer password!"}
 SHOTS = os.environ.get("OPSGATE_SCREENSHOTS")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
+class Server(Serve):
     """``opsgate serve`` with an owner, an admin (ada), a viewer (vic), an agent
     token and two inventory targets (staging and production)."""
 
     def __init__(self, home: Path) -> None:
-        self.home = home
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
-        env["OPSGATE_HOME"] = str(home)
-        self.proc = subprocess.Popen(
-            [
-                OPSGATE,
-                "serve",
-                "--port",
-                str(self.port),
-                "--data-dir",
-                str(home),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 30
-        while True:
-            assert self.proc.poll() is None, "".join(self.lines)
-            assert time.monotonic() < deadline, "opsgate serve did not start"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        super().__init__(home, merge_stderr=True)
         text = "".join(self.lines)
         found = re.search(r"owner account 'owner' with password: (\S+)", text)
         assert found, text
@@ -118,11 +77,6 @@ class Server:
                 },
             )
             assert r.status_code == 200, r.text
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
 
     def api_login(self, name: str) -> dict[str, str]:
         r = httpx.post(
@@ -163,12 +117,6 @@ class Server:
                 )
         finally:
             store.close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        if self.proc.stdout:
-            self.proc.stdout.close()
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,17 @@ class ControlBase:
 
     # --- who is calling, as of now ---------------------------------------------------------
 
+    def caller(
+        self, conn: Connection, actor: Principal, needs: Role | None = None, what: str = ""
+    ) -> Principal:
+        """``actor`` as stored now, in ``conn``'s transaction, and (with ``needs``)
+        refused unless a person or token of at least that role: for services built on
+        the control plane (the executor's secrets) that check callers the same way."""
+        fresh = self._fresh(conn, actor)
+        if needs is not None:
+            self._require(fresh, needs, what)
+        return fresh
+
     def _fresh(self, conn: Connection, actor: Principal) -> Principal:
         """Re-read the caller inside the transaction: a role changed, a user disabled
         or a token revoked a moment ago counts now."""

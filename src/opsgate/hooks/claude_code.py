@@ -42,7 +42,9 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 def fail(reason: str) -> tuple[str, str, int]:
-    return "", f"opsgate blocked this tool call (fail closed): {reason}\n", 2
+    from opsgate.hooks._shapes import fail_exit_2
+
+    return fail_exit_2(reason)
 
 
 def respond(
@@ -54,24 +56,19 @@ def respond(
 
 
 def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
-    from opsgate.hooks._respond import HookInputError
+    from opsgate.hooks._shapes import tool_call
     from opsgate.models import Action
 
-    if not isinstance(payload.get("tool_name"), str) or not isinstance(
-        payload.get("tool_input"), dict
-    ):
-        raise HookInputError("the hook input needs tool_name (string) and tool_input (object)")
-    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    session = payload.get("session_id")
+    tool, data, cwd, session = tool_call(payload)
     return [
         Action(
             kind="",
-            tool=payload["tool_name"],
-            input=payload["tool_input"],
+            tool=tool,
+            input=data,
             cwd=cwd,
             project_dir=env.get("CLAUDE_PROJECT_DIR") or cwd,
             agent=AGENT,
-            session=session if isinstance(session, str) else None,
+            session=session,
         )
     ]
 
@@ -79,13 +76,6 @@ def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
 def render(answer: Answer, payload: dict[str, Any]) -> tuple[str, int]:
     if answer.verdict == "allow":
         return "", 0
-    import json
+    from opsgate.hooks._shapes import pre_tool_use
 
-    body = {
-        "hookSpecificOutput": {
-            "hookEventName": "PreToolUse",
-            "permissionDecision": answer.verdict,
-            "permissionDecisionReason": answer.reason,
-        }
-    }
-    return json.dumps(body) + "\n", 0
+    return pre_tool_use(answer.verdict, answer.reason)

@@ -56,7 +56,9 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 def fail(reason: str) -> tuple[str, str, int]:
-    out, code = _deny(f"opsgate blocked this tool call (fail closed): {reason}")
+    from opsgate.hooks._shapes import BLOCKED
+
+    out, code = _deny(f"{BLOCKED}{reason}")
     return out, "", code
 
 
@@ -70,10 +72,12 @@ def respond(
 
 def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
     from opsgate.hooks._respond import HookInputError
+    from opsgate.hooks._shapes import arguments
     from opsgate.models import Action
 
     tool = payload.get("toolName", payload.get("tool_name"))
-    data = _arguments(payload.get("toolArgs", payload.get("tool_input")))
+    given = payload.get("toolArgs", payload.get("tool_input"))
+    data = arguments(given, "toolArgs", missing_ok=True)
     if not isinstance(tool, str):
         raise HookInputError("the hook input needs toolName (string)")
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
@@ -83,23 +87,6 @@ def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
         Action("", name, tool_input, cwd=cwd, project_dir=cwd, agent=AGENT,
                session=session if isinstance(session, str) else None)
     ]  # fmt: skip
-
-
-def _arguments(value: object) -> dict[str, Any]:
-    import json
-
-    from opsgate.hooks._respond import HookInputError
-
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else {}
-        except ValueError as exc:
-            raise HookInputError("toolArgs is text but not JSON") from exc
-    if value is None:
-        value = {}
-    if not isinstance(value, dict):
-        raise HookInputError("toolArgs must be a JSON object")
-    return value
 
 
 def _tool(tool: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:

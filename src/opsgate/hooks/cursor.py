@@ -64,8 +64,10 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 def fail(reason: str) -> tuple[str, str, int]:
-    out, code = _deny(f"opsgate blocked this tool call (fail closed): {reason}")
-    return out, f"opsgate blocked this tool call (fail closed): {reason}\n", code
+    from opsgate.hooks._shapes import BLOCKED
+
+    out, code = _deny(f"{BLOCKED}{reason}")
+    return out, f"{BLOCKED}{reason}\n", code
 
 
 def respond(
@@ -113,19 +115,9 @@ def _text(payload: dict[str, Any], key: str) -> str:
 
 
 def _arguments(value: object) -> dict[str, Any]:
-    """Tool arguments arrive as an object or as JSON text."""
-    import json
+    from opsgate.hooks._shapes import arguments
 
-    from opsgate.hooks._respond import HookInputError
-
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else {}
-        except ValueError as exc:
-            raise HookInputError("tool_input is text but not JSON") from exc
-    if not isinstance(value, dict):
-        raise HookInputError("tool_input must be an object")
-    return value
+    return arguments(value, "tool_input")
 
 
 def _tool(tool: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:

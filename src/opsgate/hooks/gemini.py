@@ -59,7 +59,9 @@ def main(argv: Sequence[str] = ()) -> int:
 
 
 def fail(reason: str) -> tuple[str, str, int]:
-    return "", f"opsgate blocked this tool call (fail closed): {reason}\n", 2
+    from opsgate.hooks._shapes import fail_exit_2
+
+    return fail_exit_2(reason)
 
 
 def respond(
@@ -72,13 +74,10 @@ def respond(
 
 def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
     from opsgate.hooks._respond import HookInputError
+    from opsgate.hooks._shapes import tool_call
     from opsgate.models import Action
 
-    tool, data = payload.get("tool_name"), payload.get("tool_input")
-    if not isinstance(tool, str) or not isinstance(data, dict):
-        raise HookInputError("the hook input needs tool_name (string) and tool_input (object)")
-    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    session = payload.get("session_id") if isinstance(payload.get("session_id"), str) else None
+    tool, data, cwd, session = tool_call(payload)
 
     def action(name: str, tool_input: dict[str, Any], where: str | None = cwd) -> Action:
         return Action("", name, tool_input, cwd=where, project_dir=cwd, agent=AGENT,

@@ -1,0 +1,95 @@
+"""Real servers the integration tests start: ``opsgate serve`` on a free loopback
+port, and a throwaway PostgreSQL cluster (or a skip where PostgreSQL is missing).
+
+One copy of each, so every test module starts them the same way and a fix to how
+a server is waited for or stopped reaches them all.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+__all__ = ["OPSGATE", "Serve", "free_port", "postgres_or_skip"]
+
+OPSGATE = str(Path(sys.executable).parent / "opsgate")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def postgres_or_skip(*, max_connections: int = 50) -> Iterator[str]:
+    """A throwaway cluster's URL for the ``with`` block; the test is skipped where
+    PostgreSQL is not installed (CI installs it)."""
+    from pg_cluster import missing_reason, pg_cluster
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with pg_cluster(max_connections=max_connections) as url:
+        yield url
+
+
+class Serve:
+    """``opsgate serve`` as a real process with ``home`` as its data directory, up
+    (``/healthz`` answers) when the constructor returns.  ``lines`` collects its
+    stdout (and stderr too with ``merge_stderr``) as it arrives."""
+
+    def __init__(self, home: Path, *, merge_stderr: bool = False) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+        env["OPSGATE_HOME"] = str(home)
+        argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
+                "--log-level", "warning"]  # fmt: skip
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, self._exit_text()
+            assert time.monotonic() < deadline, "opsgate serve did not start"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+    def _exit_text(self) -> str:
+        if self.proc.stderr is not None:
+            return self.proc.stderr.read()
+        return "".join(self.lines)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
