@@ -150,6 +150,9 @@ def _serve(ns: argparse.Namespace) -> int:
             # themselves: give them a moment on shutdown, then close them.
             timeout_graceful_shutdown=2,
         )
+        from opsgate.server._warm import warm_up_and_freeze
+
+        warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
         uvicorn.Server(config).run()
     return 0
 
