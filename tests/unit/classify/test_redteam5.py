@@ -39,6 +39,8 @@ def _bash(command: str) -> Effect:
         ("npm run deploy:prod", W),
         ("yarn teardown:preview", W),
         ("make -n deploy ENV=prod", R),
+        ("make deploy DRY_RUN=1", R),
+        ("npm run deploy:docs -- --dry-run", R),
         ("make -j4 test VERBOSE=1", R),
         ("npm run build:release", R),
         ("pnpm --filter api deploy --prod out/api", R),
@@ -105,3 +107,20 @@ def test_git_mcp_server(tool: str, args: dict[str, Any], effect: Effect) -> None
 )
 def test_globs_secret_only_when_they_pick_credentials(path: str, secret: bool) -> None:
     assert is_secret_path(path) is secret
+
+
+def test_generic_glob_is_judged_by_what_it_expands_to(tmp_path: Any) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "app.json").write_text("{}")
+    project = str(tmp_path)
+    ctx = ClassifyContext(project_dir=project, home="/home/dev")
+
+    def effect(command: str) -> Effect:
+        action = Action("shell.exec", "Bash", {"command": command}, cwd=project,
+                        project_dir=project)  # fmt: skip
+        return classify(action, ctx).effect
+
+    assert effect("jq . config/*.json") is not S
+    (tmp_path / "config" / "credentials.json").write_text('{"key": "x"}')
+    assert effect("jq . config/*.json") is S
+    assert effect("cat config/*.json") is S

@@ -27,6 +27,7 @@ _CHANGES = frozenset(
 # …and the ones that mean "delete it".
 _TEARS_DOWN = frozenset(["destroy", "teardown", "undeploy", "nuke", "decommission"])
 _SPLIT = re.compile(r"[:\-_./]+")
+_DRY_SETTING = re.compile(r"(DRY_?RUN|DRYRUN)=(1|true|yes)", re.IGNORECASE)
 
 
 def task_findings(
@@ -34,6 +35,11 @@ def task_findings(
 ) -> list[Finding]:
     """A finding for each target whose name deploys or tears down; ``settings`` are
     the runner's ``VAR=value`` arguments, read for environment evidence."""
+    settings = list(settings)
+    if any(w in ("--dry-run", "--dryrun") for w in cmd.words) or any(
+        _DRY_SETTING.fullmatch(s) for s in settings
+    ):
+        return []  # ``npm run deploy -- --dry-run``, ``make deploy DRY_RUN=1``
     findings: list[Finding] = []
     for target in targets:
         words = {w.lower() for w in _SPLIT.split(target) if w}
