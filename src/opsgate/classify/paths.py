@@ -245,6 +245,11 @@ _SECRET_SAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed2551
                    "terraform.tfstate", "server.key", "server.pem", ".npmrc",
                    ".git-credentials")  # fmt: skip
 _NOT_SECRET_RE = _one_regex(_NOT_SECRET_NAMES)
+# Ordinary project files: a glob that also picks these (``fixtures/*.json``,
+# ``k8s/*.yaml``) names a kind of file, not a credentials file.
+_ORDINARY_SAMPLES = ("package.json", "tsconfig.json", "data.json", "config.yaml",
+                     "values.yaml", "deployment.yaml", "main.tf", "readme.md",
+                     "settings.py", "app.log", "config.toml")  # fmt: skip
 
 
 def is_secret_path(path: str) -> bool:
@@ -262,6 +267,7 @@ def is_secret_path(path: str) -> bool:
         _GLOB_CHARS.search(base)
         and len(_GLOB_CHARS.sub("", base)) >= 2
         and any(fnmatch.fnmatchcase(name, lowered) for name in _SECRET_SAMPLES)
+        and not any(fnmatch.fnmatchcase(name, lowered) for name in _ORDINARY_SAMPLES)
     ):
         return True
     slashed = "/" + path.lstrip("/") if not path.startswith(("/", "~")) else path

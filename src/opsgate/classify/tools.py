@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
+from opsgate.classify._tools_git_mcp import git_mcp_command
 from opsgate.classify._tools_urls import classify_url
 from opsgate.classify.paths import Workspace, Zone, is_secret_path
 from opsgate.models import Effect, Finding, Impact
@@ -60,6 +61,10 @@ def classify_mcp(
     parts = tool.split("__", 2)
     server = parts[1] if len(parts) > 1 else "mcp"
     name = (parts[2] if len(parts) > 2 else tool).lower()
+    if server == "git" or name.startswith("git_"):
+        as_git = git_mcp_command(name, args, shell)
+        if as_git is not None:
+            return as_git
     cli_verb = _cli_verb(server, args)
     name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"

@@ -77,14 +77,35 @@ def _gcloud_env(cmd: Command, group: str) -> bool:
     """Cloud Functions print their environment by default; Cloud Run and App Engine
     only when the format asks for the whole object or its env."""
     fmt = cmd.option("--format")
+    projected = fmt is not None and _projection_omits_env(fmt)
     if group in ("functions", "beta functions", "alpha functions"):
-        return fmt is None or _reveals_env(fmt) or fmt.split("(")[0] in ("json", "yaml")
+        return not projected and (
+            fmt is None or _reveals_env(fmt) or fmt.split("(")[0] in ("json", "yaml")
+        )
     if group in ("run services", "run jobs", "run revisions", "app versions"):
-        return fmt is not None and (
-            bool(re.search(r"env", fmt, re.IGNORECASE))
-            or fmt.split("(")[0] in ("json", "yaml", "export")
+        return (
+            fmt is not None
+            and not projected
+            and (
+                bool(re.search(r"env", fmt, re.IGNORECASE))
+                or fmt.split("(")[0] in ("json", "yaml", "export")
+            )
         )
     return False
+
+
+# Top-level keys of a Cloud Run / Functions / App Engine resource that hold (or
+# contain) its environment; a projection naming none of them leaves the values out.
+_ENV_HOLDERS = re.compile(
+    r"spec|template|containers|env|serviceConfig|buildConfig|envVariables|secret|\*",
+    re.IGNORECASE,
+)
+
+
+def _projection_omits_env(fmt: str) -> bool:
+    """``--format='yaml(status.url, metadata.name)'``: only the listed fields print."""
+    m = re.fullmatch(r"\s*[\w-]+\s*\((.*)\)\s*", fmt, re.DOTALL)
+    return m is not None and m.group(1).strip() != "" and not _ENV_HOLDERS.search(m.group(1))
 
 
 def _gsutil(cmd: Command, ctx: Context) -> list[Finding]:

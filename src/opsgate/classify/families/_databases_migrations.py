@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._command import Command, Context, Handler, Stdin
+from opsgate.classify._interp import analyse_script
 from opsgate.classify.families._databases_conn import (
     _C,
     _D,
@@ -26,6 +27,7 @@ from opsgate.classify.families._databases_conn import (
     _rule,
     _sql,
 )
+from opsgate.classify.families._shells_run import _shell_fn
 from opsgate.models import Environment, Finding
 
 __all__ = [
@@ -209,6 +211,9 @@ def _rails(cmd: Command, ctx: Context) -> list[Finding]:
     if words[:1] in (["dbconsole"], ["db"]):
         found = _payloads(cmd, ctx, _sql(None, ctx), (), ()) or _interactive(cmd)
         return _bind(found, _locate(cmd, ctx, cmd.options("-e", "--environment")))
+    sandboxed = words[:1] in (["console"], ["c"]) and cmd.has("--sandbox", "-s")
+    if sandboxed and cmd.stdin is not None and cmd.stdin.text is not None:
+        return _bind(_sandbox(cmd, ctx, cmd.stdin), _locate(cmd, ctx, cmd.options("-e")))
     if words[:1] in (["runner"], ["console"], ["c"], ["r"]):
         why = "runs application code against the database"
         return _bind(
@@ -216,6 +221,31 @@ def _rails(cmd: Command, ctx: Context) -> list[Finding]:
             _locate(cmd, ctx, cmd.options("-e", "--environment")),
         )
     return _task_tool(_RAILS, env_flags=("-e", "--environment"))(cmd, ctx)
+
+
+# What a console sandbox's transaction does not undo: raw SQL on the connection (MySQL
+# DDL commits implicitly), other connections, caches and queues, mail, files, network.
+_SANDBOX_ESCAPES = re.compile(
+    r"\b(execute|exec_query|exec_update|exec_delete|connection|establish_connection|"
+    r"connected_to|commit|Migration|drop_table|Redis|cache|flushall|flushdb|deliver\w*|"
+    r"perform_\w+|Sidekiq|File|FileUtils|Dir|IO|Net|HTTP\w*|Faraday|Aws|Stripe|"
+    r"Kernel|system|exec|spawn|fork|`)"
+)
+
+
+def _sandbox(cmd: Command, ctx: Context, stdin: Stdin) -> list[Finding]:
+    """``rails console --sandbox`` with its input in view: every database change is
+    rolled back on exit, so the session reads; what the Ruby itself does (``system``,
+    ``File.delete``, printing ``ENV``) is judged like ``ruby -e``."""
+    if stdin.untrusted:
+        return [_rule(("database.unknown", _C, _U, "runs fetched or decoded Ruby"), cmd.text)]
+    if _SANDBOX_ESCAPES.search(stdin.text or ""):
+        why = "Ruby that reaches past the sandbox's transaction (SQL, caches, jobs, files)"
+        return [_rule(("database.unknown", _C, _U, why), cmd.text)]
+    why = "a sandboxed console: database changes are rolled back on exit"
+    found = analyse_script("ruby", stdin.text or "", ctx, _shell_fn(ctx, "rails console"),
+                           printed=True)  # fmt: skip
+    return [_rule(("database.read", _S, _R, why), cmd.text), *found]
 
 
 # --- Django -------------------------------------------------------------------

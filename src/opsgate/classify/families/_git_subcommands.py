@@ -163,16 +163,28 @@ def _rebase(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("--abort", "--continue", "--skip", "--quit", "--edit-todo", "--show-current-patch"):
         return []
     branch = ctx.git_branch(cmd.cwd)
+    # A sequence editor that leaves the todo list as git wrote it (``:``, ``true``) makes
+    # ``-i --autosquash`` an ordinary rebase: only fixup! commits are folded, none dropped.
+    editor = cmd.env.get("GIT_SEQUENCE_EDITOR")
+    scripted = editor is not None and editor.strip() not in _NOOP_EDITORS
+    interactive = cmd.has("-i", "--interactive") and editor is None
     if (
-        cmd.has("-i", "--interactive", "--onto", "--root", "-x", "--exec", "--autosquash")
-        or "GIT_SEQUENCE_EDITOR" in cmd.env
+        interactive
+        or scripted
+        or cmd.has("--onto", "--root", "-x", "--exec")
         or (branch is not None and is_protected_branch(branch))
     ):
         return [_write(cmd, "vcs.history_rewrite", "rewrites commit history")]
     return []
 
 
+# Sequence editors that change nothing in the rebase todo list.
+_NOOP_EDITORS = frozenset({":", "true", "/bin/true", "/usr/bin/true", "cat"})
+
+
 def _rewrite(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.name.endswith("filter-repo") and cmd.has("--analyze", "--dry-run"):
+        return []  # reports under .git/filter-repo/, or a comparison; no ref moves
     return [_write(cmd, "vcs.history_rewrite", f"{cmd.name} rewrites repository history")]
 
 

@@ -7,6 +7,7 @@ import shlex
 
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._packages_system import _L, _R, _W, _f, _words
+from opsgate.classify.families._task_targets import task_findings
 from opsgate.classify.families.network import is_loopback_host, url_host
 from opsgate.models import Effect, Finding, Impact
 
@@ -118,7 +119,18 @@ def _js(cmd: Command, ctx: Context) -> list[Finding]:
         return _global(cmd, f"{cmd.name} installs or removes packages")
     if verb in _JS_PROJECT:
         return [_f(cmd, _L, "package.project", f"{cmd.name} {verb} works inside the project")]
-    return []  # run/test/exec/start/…: the walker judges what they run
+    if verb in ("run", "run-script", "rum", "urn"):
+        return task_findings(cmd, ctx, pos[1:2])
+    builtins = _JS_RUNS_OTHER | _JS_OWN_VERBS.get(cmd.name, frozenset())
+    if cmd.name != "npm" and verb not in builtins:  # ``yarn deploy:prod``: a script
+        return task_findings(cmd, ctx, [verb])
+    return []  # test/exec/start/…: the walker judges what they run
+
+
+# Verbs of yarn/pnpm/bun that are not a script name.
+_JS_RUNS_OTHER = _words("exec dlx x create test start build dev")
+# …and per runner: ``pnpm deploy DIR`` copies a workspace package into DIR, locally.
+_JS_OWN_VERBS = {"pnpm": _words("deploy")}
 
 
 def _npm_config(cmd: Command, rest: list[str]) -> list[Finding]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -56,7 +58,20 @@ def secret_operands(
         full = _resolve(arg.value, ctx, cmd.cwd)
         if is_secret_path(full) or is_secret_path(arg.value):
             out.append(_secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full))
+        elif arg.static and ctx.remote is None and (picked := _picks_secret_file(full)):
+            out.append(_secret(cmd.text, f"{verb} {arg.value}, which expands to {picked}", picked))
     return out
+
+
+def _picks_secret_file(pattern: str) -> str | None:
+    """A generic glob (``config/*.json``) is judged by what it expands to on this
+    machine now: the first credentials file among its first 500 matches, if any."""
+    if not pattern.startswith("/") or not any(ch in pattern for ch in "*?["):
+        return None
+    for match in itertools.islice(glob.iglob(pattern), 500):
+        if is_secret_path(match):
+            return match
+    return None
 
 
 _SECRET_EXAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed25519", "key.pem",

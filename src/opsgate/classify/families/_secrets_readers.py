@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify.families._secrets_common import (
     _SECRET_PATTERN,
@@ -152,12 +154,20 @@ def _reader(cmd: Command, ctx: Context) -> list[Finding]:
     return secret_operands(cmd, operands, ctx)
 
 
+# ``grep -o '^[A-Z_]+='``: a match that stops at the first ``=`` prints only a name.
+_NAMES_ONLY = re.compile(r"\^(\[(A-Z|a-z|0-9|[A-Za-z0-9_])+\]|[A-Za-z0-9_])+[+*]?=")
+
+
 def _discloses_nothing(cmd: Command) -> bool:
     """Modes that print names, counts or nothing: ``grep -q``, ``cut -d= -f1``."""
     if cmd.name in ("grep", "egrep", "fgrep", "rg") and cmd.has(
         "-q", "--quiet", "--silent", "-c", "--count", "-l", "--files-with-matches", "-L"
     ):
         return True
+    if cmd.name in ("grep", "egrep") and cmd.has("-o", "--only-matching"):
+        operands = cmd.positionals(_READER_VALUED.get(cmd.name, ()))
+        pattern = cmd.option("-e", "--regexp") or (operands[0].value if operands else "")
+        return _NAMES_ONLY.fullmatch(pattern) is not None
     if cmd.name == "cut":
         delim = cmd.option("-d", "--delimiter")
         fields = cmd.option("-f", "--fields")

@@ -20,6 +20,7 @@ from opsgate.classify.families._shells_run import (
     run_script_file,
     run_stdin_script,
 )
+from opsgate.classify.families._task_targets import task_findings
 from opsgate.models import Finding
 
 __all__ = ["HANDLERS", "run_script_file", "run_stdin_script"]
@@ -54,7 +55,14 @@ def _make(cmd: Command, ctx: Context) -> list[Finding]:
     makefile = cmd.option("-f", "--file", "--makefile")
     if makefile in ("-", "/dev/stdin") and cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, "make -f -")
-    return []
+    if cmd.has("-n", "--dry-run", "--just-print", "--recon", "-q", "--question"):
+        return []
+    words = [a.value for a in cmd.positionals(_MAKE_VALUED)]
+    targets = [w for w in words if "=" not in w]
+    return task_findings(cmd, ctx, targets, [w for w in words if "=" in w])
+
+
+_MAKE_VALUED = ("-C", "--directory", "-f", "--file", "--makefile", "-o", "-W", "-I", "-l")
 
 
 def _su(cmd: Command, ctx: Context) -> list[Finding]:
