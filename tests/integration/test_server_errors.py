@@ -150,3 +150,22 @@ def test_store_failures_are_503_without_driver_text(exploding: ApiClient, org: O
     r = exploding.get("/api/v1/settings", headers=org.headers("viewer"))
     assert_envelope(r, 503, "store_unavailable")
     assert SECRET not in r.text
+
+
+def test_decision_pool_size_comes_from_the_environment(
+    control: ControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsgate.errors import InputError
+    from opsgate.server import auth
+
+    monkeypatch.setattr(auth, "_size", [auth._size[0]])
+    monkeypatch.setenv("OPSGATE_DECISION_THREADS", "3")
+    create_app(control, config=AppConfig(expire_interval=0))
+    assert auth._size == [3]
+    monkeypatch.delenv("OPSGATE_DECISION_THREADS")
+    create_app(control, config=AppConfig(expire_interval=0))
+    assert auth._size == [auth.DEFAULT_DECISION_THREADS["sqlite"]]
+    for bad in ("0", "-2", "many"):
+        monkeypatch.setenv("OPSGATE_DECISION_THREADS", bad)
+        with pytest.raises(InputError, match="OPSGATE_DECISION_THREADS"):
+            create_app(control, config=AppConfig(expire_interval=0))

@@ -79,6 +79,26 @@ def test_bus_delivers_from_other_threads_drops_the_oldest_and_closes() -> None:
     assert closed is None
 
 
+def test_watcher_polls_only_while_someone_watches(control: ControlPlane) -> None:
+    bus = EventBus()
+    watcher = StoreWatcher(control, bus, interval=0.01)  # type: ignore[arg-type]
+    ticks: list[int] = []
+    watcher.tick = lambda: ticks.append(1) or []  # type: ignore[method-assign]
+
+    async def scenario() -> tuple[int, int]:
+        task = asyncio.create_task(watcher.run())
+        await asyncio.sleep(0.1)
+        idle = len(ticks)
+        async with bus.subscribe():
+            await asyncio.sleep(0.1)
+        task.cancel()
+        return idle, len(ticks)
+
+    idle, watched = asyncio.run(scenario())
+    assert idle == 0  # no browser open: no query
+    assert watched > 0
+
+
 def test_watcher_publishes_each_change_once(control: ControlPlane) -> None:
     owner, agent = people(control)
     bus = EventBus()

@@ -84,6 +84,7 @@ def create_app(
     """The API over ``control``.  ``audit`` backs the audit endpoints (default: the
     control plane's own log, when it exposes one as ``audit``)."""
     config = config or AppConfig()
+    _size_decision_pool(control)
     if audit is None:
         found = getattr(control, "audit", None)
         audit = found if isinstance(found, AuditLog) else None
@@ -162,6 +163,29 @@ def create_app(
     install_execution(app, executor)  # governed execution: routes, background runs
     install_web(app)
     return app
+
+
+def _size_decision_pool(control: ControlPlane) -> None:
+    """``OPSGATE_DECISION_THREADS``, else a default for the store: few threads for
+    SQLite (CPU-bound, one machine), more for PostgreSQL (each waits on the network)."""
+    import os
+
+    from opsgate.server.auth import DEFAULT_DECISION_THREADS, set_decision_threads
+
+    configured = os.environ.get("OPSGATE_DECISION_THREADS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            from opsgate.errors import InputError
+
+            raise InputError(
+                f"OPSGATE_DECISION_THREADS must be a positive whole number, not {configured!r}",
+                hint="unset it for the default (4 on SQLite, 16 on PostgreSQL)",
+            )
+        set_decision_threads(int(configured))
+        return
+    store = getattr(control, "store", None)
+    dialect = getattr(store, "dialect", "sqlite")
+    set_decision_threads(DEFAULT_DECISION_THREADS.get(dialect, 4))
 
 
 async def _sweep(state: AppState) -> None:
