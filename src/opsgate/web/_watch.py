@@ -49,17 +49,17 @@ class StoreWatcher:
 
     async def run(self) -> None:
         while True:
-            if self.bus.subscribers == 0:
-                # Nobody is watching: no query (it reads every live card), and the
-                # next watcher primes afresh instead of replaying what it missed.
-                self._primed = False
-                self._seen = {}
-                self._newest = float(self.control.clock())
-            else:
-                try:
+            try:
+                if self.bus.subscribers == 0:
+                    # Nobody is watching: no query (it reads every live card), and
+                    # the next watcher primes afresh instead of replaying the gap.
+                    self._primed = False
+                    self._seen = {}
+                    self._newest = float(self.control.clock())
+                else:
                     await anyio.to_thread.run_sync(self.tick)
-                except Exception:
-                    log.exception("polling card changes failed; retrying on the next tick")
+            except Exception:
+                log.exception("polling card changes failed; retrying on the next tick")
             await asyncio.sleep(self.interval)
 
     def tick(self) -> list[Card]:
