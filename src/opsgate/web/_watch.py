@@ -30,6 +30,7 @@ __all__ = ["StoreWatcher"]
 log = logging.getLogger("opsgate.web")
 
 _LIVE = (CardState.PENDING.value, CardState.APPROVED.value, CardState.EXECUTING.value)
+_REPRIME = 30.0  # seconds between baselines while no browser is watching
 _MAX_IDS = 2000  # ids re-checked by name per tick; beyond this only live states are read
 
 
@@ -48,15 +49,21 @@ class StoreWatcher:
         self._primed = False
 
     async def run(self) -> None:
+        idle = 0.0  # seconds since the last baseline taken without a subscriber
         while True:
             try:
                 if self.bus.subscribers == 0:
-                    # Nobody is watching: no query (it reads every live card), and
-                    # the next watcher primes afresh instead of replaying the gap.
-                    self._primed = False
-                    self._seen = {}
-                    self._newest = float(self.control.clock())
+                    # Nobody is watching: no query twice a second (it reads every
+                    # live card), only a fresh baseline every _REPRIME seconds, so
+                    # that a browser arriving later is told what changed since —
+                    # including between its page load and its stream connecting.
+                    if not self._primed or idle >= _REPRIME:
+                        self._primed = False  # learn the baseline, publish nothing
+                        await anyio.to_thread.run_sync(self.tick)
+                        idle = 0.0
+                    idle += self.interval
                 else:
+                    idle = 0.0
                     await anyio.to_thread.run_sync(self.tick)
             except Exception:
                 log.exception("polling card changes failed; retrying on the next tick")
