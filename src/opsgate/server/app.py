@@ -179,7 +179,7 @@ def _size_decision_pool(control: ControlPlane) -> None:
 
             raise InputError(
                 f"OPSGATE_DECISION_THREADS must be a positive whole number, not {configured!r}",
-                hint="unset it for the default (4 on SQLite, 16 on PostgreSQL)",
+                hint="unset it for the default (4 on SQLite, 8 on PostgreSQL)",
             )
         set_decision_threads(int(configured))
         return

@@ -134,7 +134,7 @@ async def in_thread(work: Callable[[], T]) -> T:
 # others (a convoy), which stretched the p99 at 32 clients to twice the median.  A
 # few threads keep the commit leader moving and still fill each group commit;
 # requests beyond them wait their turn on the event loop, in order.
-DEFAULT_DECISION_THREADS = {"sqlite": 4, "postgresql": 16}
+DEFAULT_DECISION_THREADS = {"sqlite": 4, "postgresql": 8}
 _size = [DEFAULT_DECISION_THREADS["sqlite"]]
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
     weakref.WeakKeyDictionary()
