@@ -17,7 +17,9 @@ def load_cases(paths: list[Path] | None = None) -> list[dict]:
         files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
         for file in files:
             if file.exists():
-                cases += [json.loads(x) for x in file.read_text().splitlines() if x.strip()]
+                lines = file.read_text().splitlines()
+                # `//` lines are a corpus file's notes, not cases.
+                cases += [json.loads(x) for x in lines if x.strip() and not x.startswith("//")]
     return cases
 
 
