@@ -201,3 +201,24 @@ def test_login_form_needs_its_own_token(client: tuple[ApiClient, ControlPlane]) 
 )  # fmt: skip
 def test_safe_next(given: str | None, expected: str) -> None:
     assert safe_next(given) == expected
+
+
+def test_live_stream_ends_soon_after_logout(
+    client: tuple[ApiClient, ControlPlane], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from opsgate.web import _cards
+
+    c, control = client
+    people(control)
+    log_in(c, "owner", "owner password")
+    secret = c.cookies["opsgate_session"]
+    monkeypatch.setattr(_cards, "KEEPALIVE_SECONDS", 0.1)
+    monkeypatch.setattr(_cards, "STREAM_SECONDS", 20.0)
+    threading.Timer(0.5, control.logout, args=(secret,)).start()
+    started = time.monotonic()
+    r = c.get("/events")  # the in-process transport returns when the stream ends
+    assert r.status_code == 200
+    assert time.monotonic() - started < 5.0  # not the 20 s the stream would otherwise last

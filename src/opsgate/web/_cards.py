@@ -212,9 +212,16 @@ async def events(request: Request) -> Response:
 
     async def stream() -> AsyncIterator[str]:
         ends = time.monotonic() + STREAM_SECONDS
+        checked = time.monotonic()
         yield "retry: 1000\n\n"
         async with bus.subscribe() as queue:
             while time.monotonic() < ends:
+                if time.monotonic() - checked >= KEEPALIVE_SECONDS:
+                    # A stream lives for minutes: a logout, an ended session or a
+                    # disabled account stops it within one keep-alive interval.
+                    if await viewer(request) is None:
+                        return
+                    checked = time.monotonic()
                 try:
                     event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
                 except TimeoutError:
