@@ -155,3 +155,13 @@ def test_connected_mode_through_the_resident_service(
     proc = run("claude", bash("claude", command), service, **env)
     third = CARD.search(blocked("claude", proc)).group(1)  # type: ignore[union-attr]
     assert third not in (card_id, CARD.search(again).group(1))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://opsgate.internal:8470", "http://10.0.0.5:8470", "http://[fe80::1]:8470"]
+)
+def test_plain_http_off_this_machine_is_refused(url: str, tmp_path: Path) -> None:
+    env = {"OPSGATE_URL": url, "OPSGATE_TOKEN": "og_secret_agent_token"}
+    reason = blocked("claude", run("claude", bash("claude", "npm test"), tmp_path, **env))
+    assert "clear text" in reason and "https://" in reason
+    assert "og_secret_agent_token" not in reason

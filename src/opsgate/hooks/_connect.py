@@ -63,7 +63,24 @@ def settings(env: Mapping[str, str]) -> Remote | None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HookInputError(f"OPSGATE_URL must be an http(s) URL, not {url!r}")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise HookInputError(
+            f"OPSGATE_URL would send the agent token in clear text to {parts.hostname}: "
+            "use https:// (plain http is accepted only to this machine: localhost, "
+            "127.0.0.1, ::1)"
+        )
     return Remote(url.rstrip("/"), token)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _stored(env: Mapping[str, str]) -> dict[str, str]:
