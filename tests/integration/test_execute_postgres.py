@@ -59,11 +59,18 @@ def test_reads_run_read_only_and_redacted(o: Org) -> None:
     assert result.status == "completed", result.output
     assert "mode\tlive" in result.output and "(2 rows)" in result.output
     assert PG_PASSWORD not in result.output and "db_password\t[REDACTED]" in result.output
+    # A write hidden in a "read" is read by opsgate's SQL classifier and needs approval
+    # (the READ ONLY transaction is the second line); so are functions with effects,
+    # which a READ ONLY transaction would still run.
     for sql in ("DELETE FROM config", "SELECT 1; DELETE FROM config",
                 "COMMIT; DELETE FROM config",
-                "WITH d AS (DELETE FROM config RETURNING *) SELECT * FROM d"):  # fmt: skip
+                "WITH d AS (DELETE FROM config RETURNING *) SELECT * FROM d",
+                "SELECT pg_terminate_backend(pg_backend_pid())",
+                "SELECT set_config('search_path', 'evil', false)",
+                "SELECT dblink_exec('dbname=x', 'DELETE FROM config')"):  # fmt: skip
         refused = query(o, sql)
-        assert refused.status == "failed", sql
+        assert refused.status == "refused", (sql, refused.status)
+        assert refused.decision is not None and refused.decision["decision"] != "allow"
     assert "(2 rows)" in query(o, "SELECT * FROM config").output  # nothing was deleted
 
 

@@ -145,7 +145,7 @@ class ExecutorCore:
         shown = "; ".join(plan.steps)
         action = _plan.action_for(op, tgt, checked, shown, actor.name)
         policy = self.control.current_policy()
-        decision = decide(action, _plan.classification_for(op, tgt, shown), policy)
+        decision = decide(action, _plan.classification_for(op, tgt, shown, checked), policy)
         rollback = plan.rollback["description"]
 
         def record_plan(conn: Connection, card: Card) -> None:

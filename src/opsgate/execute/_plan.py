@@ -6,6 +6,7 @@ only named here (``secret:NAME``), revealed later by the executor.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -187,9 +188,16 @@ def check_target(op: Operation, target: InventoryTarget, runner: str) -> None:
         )
 
 
-def classification_for(op: Operation, target: InventoryTarget, shown: str) -> Classification:
+def classification_for(
+    op: Operation, target: InventoryTarget, shown: str, params: Mapping[str, Any] | None = None
+) -> Classification:
     """The facts the engine decides on come from opsgate's own catalog entry, never
-    from the caller: a write is a write, the target's environment is the inventory's."""
+    from the caller: a write is a write, the target's environment is the inventory's.
+    One thing the caller supplies is read as well: the SQL of a read operation.  A
+    READ ONLY transaction still runs functions with effects (``pg_terminate_backend``,
+    ``dblink_exec``, ``set_config``…), so whatever opsgate's SQL classifier does not
+    see as a plain read is added as a finding — the operation then needs approval
+    like any other write."""
     finding = Finding(
         category=f"operation.{op.name}",
         impact=op.impact,
@@ -201,7 +209,30 @@ def classification_for(op: Operation, target: InventoryTarget, shown: str) -> Cl
         env_source=f"inventory: {target.kind} {target.name}",
     )
     source = f"inventory: {target.kind} {target.name}"
-    return Classification((finding,), target.environment, source, target.name)
+    findings = [finding]
+    if not op.is_write:
+        findings += _sql_beyond_reading(op, target, params or {}, source)
+    return Classification(tuple(findings), target.environment, source, target.name)
+
+
+def _sql_beyond_reading(
+    op: Operation, target: InventoryTarget, params: Mapping[str, Any], source: str
+) -> list[Finding]:
+    from opsgate.classify.sql import classify_sql
+
+    found: list[Finding] = []
+    for param in op.params:
+        text = params.get(param.name)
+        if param.type != "sql" or not isinstance(text, str):
+            continue
+        for f in classify_sql(text, dialect="postgres"):
+            if f.effect is not Effect.READ:
+                found.append(
+                    dataclasses.replace(
+                        f, target=target.name, environment=target.environment, env_source=source
+                    )
+                )
+    return found
 
 
 def action_for(
