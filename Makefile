@@ -36,6 +36,8 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_server.py --races 1000
 	cd benchmarks && ../$(BIN)/python bench_web.py
 	cd benchmarks && ../$(BIN)/python bench_execute.py
+	cd benchmarks && ../$(BIN)/python bench_http_hook.py
+	cd benchmarks && ../$(BIN)/python agent_protocols.py
 	python3 ../shared/eval/score.py --hook '$(abspath $(BIN))/opsgate hook claude' \
 	    --corpus ../shared/corpus/agent-actions.jsonl --max-list 10 | tail -8
 
