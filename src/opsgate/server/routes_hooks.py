@@ -21,7 +21,6 @@ consumes the grant and passes.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -31,7 +30,7 @@ from starlette.responses import Response
 from opsgate.approvals.model import Denied
 from opsgate.approvals.service import ControlPlane, ProposeResult
 from opsgate.models import Action, Verdict
-from opsgate.server.auth import in_thread, resolve
+from opsgate.server.auth import Credentials, in_thread, resolve
 from opsgate.server.errors import Unauthenticated
 
 __all__ = ["MAX_BODY", "claude_hook"]
@@ -42,55 +41,32 @@ MAX_BODY = 1024 * 1024
 _HEADERS = {"cache-control": "no-store"}
 
 
-class _BadInput(Exception):
-    pass
-
-
-def _answer(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), media_type="application/json", headers=_HEADERS)
+def _answer(body: str) -> Response:
+    return Response(body, media_type="application/json", headers=_HEADERS)
 
 
 def _deny(reason: str) -> Response:
-    return _answer(
-        {
-            "hookSpecificOutput": {
-                "hookEventName": "PreToolUse",
-                "permissionDecision": "deny",
-                "permissionDecisionReason": reason,
-            }
-        }
-    )
+    from opsgate.hooks._shapes import pre_tool_use
+
+    return _answer(pre_tool_use("deny", reason)[0])
 
 
-def _action(raw: bytes, agent: str) -> tuple[Action, str]:
-    """The Action a PreToolUse payload proposes, and the agent's stated purpose."""
+def _tool_call(raw: bytes) -> tuple[str, dict[str, Any], str | None, str | None]:
+    """``(tool, input, cwd, session)`` of a PreToolUse payload, read exactly as the
+    command hook reads it (``HookInputError`` when it is not one)."""
+    from opsgate.hooks._respond import HookInputError, parse_json
+    from opsgate.hooks._shapes import tool_call
+
     if len(raw) > MAX_BODY:
-        raise _BadInput(f"the hook input is larger than {MAX_BODY} bytes")
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise _BadInput(f"the hook input is not valid JSON ({type(exc).__name__})") from exc
-    if not isinstance(payload, dict):
-        raise _BadInput("the hook input must be a JSON object")
+        raise HookInputError(f"the hook input is larger than {MAX_BODY} bytes")
+    payload = parse_json(raw)
     event = payload.get("hook_event_name", "PreToolUse")
     if event != "PreToolUse":
-        raise _BadInput(f"this endpoint answers PreToolUse hooks, not {event!r}")
-    tool, tool_input = payload.get("tool_name"), payload.get("tool_input")
-    if not isinstance(tool, str) or not tool or not isinstance(tool_input, dict):
-        raise _BadInput("the hook input needs tool_name (string) and tool_input (object)")
-    cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
-    session = payload.get("session_id")
-    action = Action(
-        "",
-        tool,
-        tool_input,
-        cwd=cwd,
-        project_dir=cwd,
-        agent=agent,
-        session=session if isinstance(session, str) else None,
-    )
-    purpose = tool_input.get("description")
-    return action, purpose if isinstance(purpose, str) else ""
+        raise HookInputError(f"this endpoint answers PreToolUse hooks, not {event!r}")
+    found = tool_call(payload)
+    if not found[0]:
+        raise HookInputError("the hook input needs tool_name (string) and tool_input (object)")
+    return found
 
 
 def card_reason(result: ProposeResult, link: str) -> str:
@@ -116,35 +92,33 @@ async def claude_hook(request: Request) -> Response:
     """POST /api/v1/hooks/claude — a Claude Code PreToolUse payload in, its answer out."""
     og = request.app.state.og
     control: ControlPlane = og.control
+    from opsgate.hooks._respond import HookInputError
+
     try:
         header = request.headers.get("authorization", "")
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("send 'Authorization: Bearer <agent token>'")
-        raw = await request.body()
-        action, purpose = _action(raw, "claude-code")
+        tool, tool_input, cwd, session = _tool_call(await request.body())
+        purpose = tool_input.get("description")
 
         def work() -> ProposeResult:
-            from opsgate.server.auth import Credentials
-
             with control.snapshot():
                 caller = resolve(control, Credentials("token", secret.strip()))
-                return control.propose(
-                    caller,
-                    Action(
-                        action.kind,
-                        action.tool,
-                        action.input,
-                        cwd=action.cwd,
-                        project_dir=action.project_dir,
-                        agent=caller.name,
-                        session=action.session,
-                    ),
-                    reasoning=purpose,
+                action = Action(
+                    "",
+                    tool,
+                    tool_input,
+                    cwd=cwd,
+                    project_dir=cwd,
+                    agent=caller.name,
+                    session=session,
                 )
+                reasoning = purpose if isinstance(purpose, str) else ""
+                return control.propose(caller, action, reasoning=reasoning)
 
         result = await in_thread(work)
-    except _BadInput as exc:
+    except HookInputError as exc:
         return _deny(f"opsgate blocked this call: {exc}.")
     except (Unauthenticated, Denied) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
@@ -167,5 +141,5 @@ def _render(result: ProposeResult, og: Any) -> Response:
         og.announce("card.created", result.card)
         return _deny(card_reason(result, link))
     if decision.verdict is Verdict.ALLOW:
-        return _answer({})
+        return _answer("{}")
     return _deny(render_reason(decision, ask=False))
