@@ -105,8 +105,10 @@ def runs_dir() -> Path:
     """Where test projects go: ``.e2e/runs`` — unless the checkout itself lies in a
     temporary directory (a CI clone in /tmp), which opsgate treats as disposable;
     then a cache directory in the home directory."""
+    from opsgate.classify._paths_zones import _TEMP_PREFIXES  # what opsgate calls disposable
+
     runs = (CACHE / "runs").resolve()
-    if str(runs).startswith(("/tmp/", "/var/tmp/", "/private/tmp/", "/dev/shm/")):
+    if str(runs).startswith(_TEMP_PREFIXES):
         runs = Path.home().resolve() / ".cache" / "opsgate-e2e" / "runs"
     return runs
 
