@@ -21,7 +21,7 @@ from test_server_api import (  # noqa: F401  (fixtures)
     propose,
 )
 
-from opsgate.approvals.service import ControlPlane
+from opsgate.approvals.service import CardFilter, ControlPlane
 from opsgate.server import AppConfig, create_app
 from opsgate.server import errors as api_errors
 from opsgate.store.errors import StoreError
@@ -169,3 +169,26 @@ def test_decision_pool_size_comes_from_the_environment(
         monkeypatch.setenv("OPSGATE_DECISION_THREADS", bad)
         with pytest.raises(InputError, match="OPSGATE_DECISION_THREADS"):
             create_app(control, config=AppConfig(expire_interval=0))
+
+
+def test_an_unwritable_audit_log_is_503_on_the_hot_routes_never_an_answer(
+    client: ApiClient, org: Org, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite decides on the event loop and a writer thread makes the audit entry
+    durable: its failure must reach the request as an error, not as the decision."""
+    from opsgate.audit import AuditWriteError
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AuditWriteError("disk full")
+
+    monkeypatch.setattr(org.control.audit, "append_documents", broken)  # type: ignore[attr-defined]
+    agent = org.headers("agent")
+    ls = {"tool": "Bash", "input": {"command": "ls"}, "cwd": "/srv/app"}
+    for route, body in (("evaluate", ls), ("propose", ls), ("propose", CAUTION)):
+        with caplog.at_level(logging.ERROR):
+            r = client.post(f"/api/v1/{route}", json=body, headers=agent)
+        err = assert_envelope(r, 503, "audit_unavailable")
+        assert "decision" not in r.json()
+    monkeypatch.undo()
+    assert org.control.list_cards(org.principals["owner"], CardFilter()).total == 0
+    assert err["message"] == "the service cannot complete this request right now"

@@ -6,15 +6,16 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals._batch import Capture, WriteBatcher
-from opsgate.approvals.model import Denied, Role, User
+from opsgate.approvals._batch import Capture, LoopWriter, WriteBatcher
+from opsgate.approvals.model import Denied, Role, Settings, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
 from opsgate.environments import Inventory
@@ -59,6 +60,12 @@ def actor_json(actor: Principal | None) -> dict[str, Any]:
     return out
 
 
+@dataclass(slots=True)
+class _Decided:
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    later: list[Callable[[Connection], Any]] = field(default_factory=list)
+
+
 class ControlBase:
     def __init__(
         self,
@@ -80,6 +87,12 @@ class ControlBase:
         self._batcher = (
             WriteBatcher(store, audit, self._held) if store.dialect == "sqlite" else None
         )
+        # SQLite: the hot HTTP routes decide on the event loop and leave the durable
+        # writes to this thread (``_deciding``, ``_durably``).  PostgreSQL reads are
+        # network round trips, so there they run in worker threads.
+        self._loop_writer = (
+            LoopWriter(store, audit, self._held) if store.dialect == "sqlite" else None
+        )
         # (revision, policy file, policy): reused while the organisation's revision
         # (``org.revision``) and the policy file are unchanged.
         self._policy_cache: tuple[int, policy_model.Policy, policy_model.Policy] | None = None
@@ -87,6 +100,8 @@ class ControlBase:
         self._token_cache: dict[str, tuple[int, Principal, float | None]] = {}
 
     def close(self) -> None:
+        if self._loop_writer is not None:
+            self._loop_writer.close()
         self.store.close()
         self.audit.close()
 
@@ -176,6 +191,14 @@ class ControlBase:
         self._policy_cache = (revision, base, policy)
         return policy
 
+    def _settings(self, conn: Connection) -> Settings:
+        """The stored settings as of ``conn``'s transaction: the cached policy's while
+        the organisation's revision is the one it was assembled at."""
+        cached = self._policy_cache
+        if cached is not None and cached[0] == org.revision(conn):
+            return cached[2].settings
+        return org.load_settings(conn)
+
     def _file_policy(self) -> policy_model.Policy:
         from opsgate.guard import load_configured_policy
 
@@ -196,6 +219,41 @@ class ControlBase:
             held.append(self.audit.document(name, actor=actor_json(actor), **fields))
             return
         self.audit.append(name, actor=actor_json(actor), **fields)
+
+    # --- deciding on the event loop (SQLite) ------------------------------------------------
+
+    @property
+    def decides_on_loop(self) -> bool:
+        return self._loop_writer is not None
+
+    @contextmanager
+    def _deciding(self) -> Iterator[_Decided]:
+        """Read and decide on the calling (event loop) thread, in one read snapshot:
+        the audit documents made meanwhile are held back, and writes left for later
+        (a token's last use) are collected, for ``_durably`` to hand to the writer."""
+        decided = _Decided()
+        self._held.set(decided.documents)
+        self._held.set_later(decided.later)
+        try:
+            with self.store.snapshot():
+                yield decided
+        finally:
+            self._held.set(None)
+            self._held.set_later(None)
+
+    async def _durably(
+        self, decided: _Decided, step: Callable[[Connection], T] | None = None
+    ) -> T | None:
+        """Wait, without holding a thread, until what ``decided`` holds (and ``step``,
+        with its own audit entries) is durable; ``step``'s result."""
+        writer = self._loop_writer
+        assert writer is not None, "deciding on the loop needs SQLite's writer thread"
+        for later in decided.later:
+            writer.later(later)
+        if step is None:
+            await writer.audit(decided.documents)
+            return None
+        return await writer.run(step, decided.documents)
 
     def _write(self, step: Callable[[Connection], T]) -> T:
         """Run ``step`` in a write transaction that commits only after its audit

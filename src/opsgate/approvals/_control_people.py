@@ -15,6 +15,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection
 
 from opsgate.approvals._control_base import LOCK_USERS, ControlBase, event, secret_hash
 from opsgate.approvals.model import Denied, Role, User
@@ -246,8 +247,20 @@ class PeopleMixin(ControlBase):
                     self._token_cache.clear()
                 self._token_cache[digest] = (revision, principal, last_used)
         if (last_used or 0.0) < now - TOKEN_TOUCH_SECONDS:
-            with self.store.write() as conn:
-                people.touch_token(conn, principal.id, now)  # bumps the revision too
+            # Touching bumps the revision (and so refreshes this cache entry); until it
+            # lands, the entry says "just used", so concurrent requests touch once.
+            self._token_cache[digest] = (revision, principal, now)
+            token_id = principal.id
+
+            def touch(conn: Connection) -> None:
+                people.touch_token(conn, token_id, now)
+
+            later = self._held.later
+            if later is not None:  # deciding on the event loop: never wait for a write here
+                later.append(touch)
+            else:
+                with self.store.write() as conn:
+                    touch(conn)
         return principal
 
     def list_tokens(self, actor: Principal) -> list[TokenInfo]:

@@ -127,17 +127,67 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         ``use_grant=False``: an operation card is its own execution, so an identical
         retry must not ride the grant its approval made.  ``on_card`` runs in the
         card's transaction (the executor records the plan there, atomically)."""
+        outcome = self._proposal(
+            actor, action, decision, reasoning, rollback, use_grant=use_grant, on_card=on_card
+        )
+        return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
+
+    def _proposal(
+        self,
+        actor: Principal,
+        action: Action,
+        decision: Decision,
+        reasoning: str,
+        rollback: str,
+        *,
+        use_grant: bool = True,
+        on_card: Callable[[Connection, Card], None] | None = None,
+    ) -> ProposeResult | Callable[[Connection], ProposeResult]:
+        """The answer, when the decision needs no card (its audit entry made); else
+        the write step that uses a grant or creates the card."""
         if decision.verdict is not Verdict.REQUIRE_APPROVAL:
             # An allow needs no grant; a deny is never lifted by one (Production
             # Protection turned on after an approval still wins).  No card either way.
             self._audit_decision(actor, action, decision)
             return ProposeResult(decision=decision)
         digest = self._digest(actor, action, decision)
-        return self._write(
-            lambda conn: self._propose(
-                conn, actor, action, decision, digest, reasoning, rollback, use_grant, on_card
-            )
+        return lambda conn: self._propose(
+            conn, actor, action, decision, digest, reasoning, rollback, use_grant, on_card
         )
+
+    # --- the hot routes' path on SQLite: decide on the event loop ---------------------------
+
+    async def evaluate_on_loop(
+        self, identify: Callable[[], Principal], action: Callable[[str], Action]
+    ) -> Decision:
+        """``evaluate`` by the caller ``identify`` names, of the ``action`` built for
+        that caller's name, decided on the calling event loop's thread; returns once
+        the decision's audit entry is durable."""
+        with self._deciding() as decided:
+            decision = self.evaluate(actor := identify(), action(actor.name))
+        await self._durably(decided)
+        return decision
+
+    async def propose_on_loop(
+        self,
+        identify: Callable[[], Principal],
+        action: Callable[[str], Action],
+        *,
+        reasoning: str = "",
+        rollback: str = "",
+    ) -> ProposeResult:
+        """``propose``, decided on the event loop's thread; a card (or a grant's use)
+        is written by the writer thread.  Returns once everything is durable."""
+        with self._deciding() as decided:
+            actor = identify()
+            proposed = action(actor.name)
+            outcome = self._proposal(actor, proposed, self._decide(proposed), reasoning, rollback)
+        if isinstance(outcome, ProposeResult):
+            await self._durably(decided)
+            return outcome
+        result = await self._durably(decided, outcome)
+        assert result is not None
+        return result
 
     def current_policy(self) -> Policy:
         """The policy decisions are made with now: stored settings and inventory,
@@ -171,7 +221,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             allowed = _describe.allowed_by_grant(decision, grant)
             self._audit_decision(actor, action, allowed, card=grant.card_id)
             return ProposeResult(decision=allowed, grant=grant)
-        settings = org.load_settings(conn)
+        settings = self._settings(conn)
         card = Card(
             id=f"c_{secrets.token_hex(8)}",
             state=CardState.PENDING,

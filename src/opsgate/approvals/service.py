@@ -11,6 +11,7 @@ approve, never change settings).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -130,6 +131,28 @@ class ControlPlane(Protocol):
     ) -> ProposeResult:
         """Decide; consume a matching grant if one exists; otherwise create a card when
         the decision needs one.  Audits ``decision.made`` and ``card.created``."""
+        ...
+
+    # SQLite: the hot HTTP routes decide on the event loop and wait, holding no
+    # thread, for a writer thread to make their audit entries (and card) durable.
+    @property
+    def decides_on_loop(self) -> bool: ...
+
+    async def evaluate_on_loop(
+        self, identify: Callable[[], Principal], action: Callable[[str], Action]
+    ) -> Decision:
+        """``evaluate`` for the caller ``identify()`` names, of ``action(name)``."""
+        ...
+
+    async def propose_on_loop(
+        self,
+        identify: Callable[[], Principal],
+        action: Callable[[str], Action],
+        *,
+        reasoning: str = "",
+        rollback: str = "",
+    ) -> ProposeResult:
+        """``propose`` for the caller ``identify()`` names, of ``action(name)``."""
         ...
 
     def list_cards(

@@ -94,12 +94,17 @@ _SECRET_KEYS = frozenset(
 )
 
 
+_MEMO_LENGTH = 120
+_MEMO_SIZE = 4096
+
+
 class Redactor:
     """Masks secrets in every string of a JSON-like document."""
 
     def __init__(self, known: Iterable[str] = (), *, from_environ: bool = True) -> None:
         self._known: list[str] = []
         self._compiled: dict[int, re.Pattern[str]] = {}
+        self._seen: dict[str, str] = {}
         if from_environ:
             self.add(v for k, v in os.environ.items() if any(w in k.upper() for w in _SECRET_ENV))
         self.add(known)
@@ -108,8 +113,22 @@ class Redactor:
         fresh = {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET}
         # Longest first, so a secret containing another is masked whole.
         self._known = sorted(fresh | set(self._known), key=len, reverse=True)
+        self._seen = {}  # answers given before may now be wrong
 
     def text(self, value: str) -> str:
+        # Audit documents repeat the same short strings (event fields, names, rules,
+        # environments): remember their answers until the next ``add``.
+        if len(value) <= _MEMO_LENGTH:
+            seen = self._seen
+            answer = seen.get(value)
+            if answer is None:
+                if len(seen) >= _MEMO_SIZE:
+                    seen.clear()
+                answer = seen[value] = self._text(value)
+            return answer
+        return self._text(value)
+
+    def _text(self, value: str) -> str:
         for secret in self._known:
             if secret in value:
                 value = value.replace(secret, MASK)

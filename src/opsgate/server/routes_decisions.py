@@ -33,6 +33,11 @@ def _control(request: Request) -> ControlPlane:
 async def evaluate(body: ActionIn, credentials: Presented, request: Request) -> JSONResponse:
     """The decision opsgate would make, with the organisation's settings and inventory."""
     control = _control(request)
+    if control.decides_on_loop:
+        decision = await control.evaluate_on_loop(
+            lambda: resolve(control, credentials), body.action
+        )
+        return JSONResponse(decision.to_json())
 
     def work() -> dict[str, Any]:
         with control.snapshot():
@@ -58,7 +63,15 @@ async def propose(body: ProposeIn, credentials: Presented, request: Request) -> 
                 caller, body.action(caller.name), reasoning=body.reasoning, rollback=body.rollback
             )
 
-    result = await in_thread(work)
+    if control.decides_on_loop:
+        result = await control.propose_on_loop(
+            lambda: resolve(control, credentials),
+            body.action,
+            reasoning=body.reasoning,
+            rollback=body.rollback,
+        )
+    else:
+        result = await in_thread(work)
     card = card_out(result.card, og.config.public_url) if result.card is not None else None
     if result.card is not None and result.grant is None:
         og.announce("card.created", result.card)

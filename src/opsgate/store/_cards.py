@@ -206,14 +206,22 @@ def _grant(row: Any) -> Grant:
     )
 
 
+# Built once: looked up on every card-creating proposal, where building and keying
+# the statement anew cost more than running it.
+_FIND_GRANTS = (
+    sa.select(grants)
+    .where(
+        grants.c.action_hash == sa.bindparam("digest"),
+        grants.c.uses_left > 0,
+        grants.c.expires_at > sa.bindparam("now"),
+    )
+    .order_by(grants.c.expires_at, grants.c.id)
+)
+
+
 def find_grants(conn: Connection, digest: str, now: float) -> list[Grant]:
     """Live grants for ``digest``, the one expiring soonest first."""
-    query = (
-        sa.select(grants)
-        .where(grants.c.action_hash == digest, grants.c.uses_left > 0, grants.c.expires_at > now)
-        .order_by(grants.c.expires_at, grants.c.id)
-    )
-    return [_grant(r) for r in conn.execute(query)]
+    return [_grant(r) for r in conn.execute(_FIND_GRANTS, {"digest": digest, "now": now})]
 
 
 def consume_grant(conn: Connection, grant_id: str, now: float) -> Grant | None:
