@@ -158,7 +158,8 @@ def test_an_internal_failure_is_a_deny(
     def broken(*_a: object, **_k: object) -> None:
         raise RuntimeError("store on fire")
 
-    monkeypatch.setattr(org.control, "propose", broken)
+    # Both paths (a worker thread, or the event loop on SQLite) decide through _decide.
+    monkeypatch.setattr(org.control, "_decide", broken)
     verdict, reason = decision_of(
         client.post(HOOK, json=payload("ls"), headers=org.headers("agent"))
     )
@@ -171,3 +172,19 @@ def test_decisions_are_audited_under_the_tokens_name(client: ApiClient, org: Org
     entries = client.get("/api/v1/audit", headers=org.headers("admin")).json()["items"]
     made = [e for e in entries if e["event"] == "decision.made"]
     assert made and made[-1]["actor"]["name"] == "claude"
+
+
+def test_an_unwritable_audit_log_is_a_deny(
+    client: ApiClient, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsgate.audit import AuditWriteError
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise AuditWriteError("disk full")
+
+    monkeypatch.setattr(org.control.audit, "append_documents", broken)  # type: ignore[attr-defined]
+    for command in ("ls", "kubectl --context staging rollout restart deploy/api"):
+        verdict, _reason = decision_of(
+            client.post(HOOK, json=payload(command), headers=org.headers("agent"))
+        )
+        assert verdict == "deny"

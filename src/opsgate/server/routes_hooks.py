@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from opsgate.approvals.model import Denied
-from opsgate.approvals.service import ControlPlane, ProposeResult
+from opsgate.approvals.service import ControlPlane, Principal, ProposeResult
 from opsgate.models import Action, Verdict
 from opsgate.server.auth import Credentials, in_thread, resolve
 from opsgate.server.errors import Unauthenticated
@@ -102,22 +102,26 @@ async def claude_hook(request: Request) -> Response:
         tool, tool_input, cwd, session = _tool_call(await request.body())
         purpose = tool_input.get("description")
 
+        credentials = Credentials("token", secret.strip())
+        reasoning = purpose if isinstance(purpose, str) else ""
+
+        def caller() -> Principal:
+            return resolve(control, credentials)
+
+        def action(agent: str) -> Action:
+            return Action(
+                "", tool, tool_input, cwd=cwd, project_dir=cwd, agent=agent, session=session
+            )
+
         def work() -> ProposeResult:
             with control.snapshot():
-                caller = resolve(control, Credentials("token", secret.strip()))
-                action = Action(
-                    "",
-                    tool,
-                    tool_input,
-                    cwd=cwd,
-                    project_dir=cwd,
-                    agent=caller.name,
-                    session=session,
-                )
-                reasoning = purpose if isinstance(purpose, str) else ""
-                return control.propose(caller, action, reasoning=reasoning)
+                who = caller()
+                return control.propose(who, action(who.name), reasoning=reasoning)
 
-        result = await in_thread(work)
+        if control.decides_on_loop:
+            result = await control.propose_on_loop(caller, action, reasoning=reasoning)
+        else:
+            result = await in_thread(work)
     except HookInputError as exc:
         return _deny(f"opsgate blocked this call: {exc}.")
     except (Unauthenticated, Denied) as exc:
