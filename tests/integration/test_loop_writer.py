@@ -261,3 +261,13 @@ def test_close_writes_what_is_queued_and_refuses_more(cp: SqlControlPlane) -> No
 
     with pytest.raises(RuntimeError, match="closed"):
         asyncio.run(main())
+
+
+def test_a_write_while_deciding_on_the_loop_is_refused_not_run_there(cp: SqlControlPlane) -> None:
+    people(cp)
+    ran: list[str] = []
+    with cp._deciding(), pytest.raises(RuntimeError, match="event loop"):
+        cp.write(lambda conn: ran.append("wrote"))
+    assert ran == []
+    cp.write(lambda conn: ran.append("wrote"))  # outside the decision: an ordinary write
+    assert ran == ["wrote"]

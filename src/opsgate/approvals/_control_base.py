@@ -258,6 +258,9 @@ class ControlBase:
     def _write(self, step: Callable[[Connection], T]) -> T:
         """Run ``step`` in a write transaction that commits only after its audit
         entries are durable (batched with concurrent callers on SQLite)."""
+        if self._held.later is not None:
+            # Deciding on the event loop: a write here would stall every request.
+            raise RuntimeError("a write while deciding on the event loop; hand it to the writer")
         if self._batcher is not None:
             return self._batcher.run(step)
         with self.store.write() as conn:
