@@ -371,11 +371,21 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     prod.get_by_role("button", name="Save").click()
     expect()(page.get_by_test_id("inventory-error")).to_contain_text("owner")
     shot(page, "inventory")
+    # This test's own settings change (the module's other tests may run or not):
+    # a longer approval TTL, then back.
+    ttl = httpx.get(f"{server.url}/api/v1/settings", headers=server.owner).json()
+    for seconds in (ttl["approval_ttl_seconds"] + 60, ttl["approval_ttl_seconds"]):
+        r = httpx.patch(
+            f"{server.url}/api/v1/settings",
+            headers=server.owner,
+            json={"approval_ttl_seconds": seconds},
+        )
+        assert r.status_code == 200, r.text
     page.goto(f"{server.url}/audit?event=settings.*")
     rows = page.locator("table.audit tbody tr")
     expect()(rows.first).to_contain_text("settings.changed")
     rows.first.locator("a").click()
-    expect()(page.get_by_test_id("entry-json")).to_contain_text("production_protection")
+    expect()(page.get_by_test_id("entry-json")).to_contain_text("approval_ttl_seconds")
     page.goto(f"{server.url}/audit")
     shot(page, "audit")
     page.get_by_role("link", name="Verify the chain").click()
