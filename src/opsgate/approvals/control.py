@@ -10,6 +10,7 @@ exactly one outcome; the loser gets ``Denied(status=409)``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 from collections.abc import Callable
@@ -34,7 +35,14 @@ from opsgate.approvals.model import (
     can_approve,
     check_confirmation,
 )
-from opsgate.approvals.service import CardFilter, ControlPlane, Page, Principal, ProposeResult
+from opsgate.approvals.service import (
+    CardFilter,
+    ControlPlane,
+    Offload,
+    Page,
+    Principal,
+    ProposeResult,
+)
 from opsgate.audit import EventType, open_log
 from opsgate.audit.log import data_dir_from
 from opsgate.guard import evaluate
@@ -155,16 +163,28 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             conn, actor, action, decision, digest, reasoning, rollback, use_grant, on_card
         )
 
-    # --- the hot routes' path on SQLite: decide on the event loop ---------------------------
+    # --- the hot routes: called on the event loop -----------------------------------------
 
     async def evaluate_on_loop(
-        self, identify: Callable[[], Principal], action: Callable[[str], Action]
+        self,
+        identify: Callable[[], Principal],
+        action: Callable[[str], Action],
+        *,
+        offload: Offload = asyncio.to_thread,
     ) -> Decision:
         """``evaluate`` by the caller ``identify`` names, of the ``action`` built for
-        that caller's name, decided on the calling event loop's thread; returns once
-        the decision's audit entry is durable."""
+        that caller's name; returns once the decision's audit entry is durable.  On
+        SQLite it is decided on the loop's own thread (``_deciding``); PostgreSQL's
+        reads are network round trips, so there it is decided in ``offload``."""
+
+        def decide() -> Decision:
+            actor = identify()
+            return self.evaluate(actor, action(actor.name))
+
+        if self._loop_writer is None:
+            return await offload(lambda: self._in_snapshot(decide))
         with self._deciding() as decided:
-            decision = self.evaluate(actor := identify(), action(actor.name))
+            decision = decide()
         await self._durably(decided)
         return decision
 
@@ -175,19 +195,36 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         *,
         reasoning: str = "",
         rollback: str = "",
+        offload: Offload = asyncio.to_thread,
     ) -> ProposeResult:
-        """``propose``, decided on the event loop's thread; a card (or a grant's use)
-        is written by the writer thread.  Returns once everything is durable."""
-        with self._deciding() as decided:
+        """``propose``, decided as ``evaluate_on_loop`` decides; a card (or a grant's
+        use) is written by the writer thread on SQLite, by ``offload`` on PostgreSQL.
+        Returns once everything is durable."""
+
+        def decide() -> ProposeResult | Callable[[Connection], ProposeResult]:
             actor = identify()
             proposed = action(actor.name)
-            outcome = self._proposal(actor, proposed, self._decide(proposed), reasoning, rollback)
+            return self._proposal(actor, proposed, self._decide(proposed), reasoning, rollback)
+
+        if self._loop_writer is None:
+
+            def work() -> ProposeResult:
+                outcome = self._in_snapshot(decide)
+                return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
+
+            return await offload(work)
+        with self._deciding() as decided:
+            outcome = decide()
         if isinstance(outcome, ProposeResult):
             await self._durably(decided)
             return outcome
         result = await self._durably(decided, outcome)
         assert result is not None
         return result
+
+    def _in_snapshot(self, read: Callable[[], T]) -> T:
+        with self.store.snapshot():
+            return read()
 
     def current_policy(self) -> Policy:
         """The policy decisions are made with now: stored settings and inventory,

@@ -11,16 +11,24 @@ approve, never change settings).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from opsgate.approvals.model import Card, CardState, Grant, Role, Settings, User
 from opsgate.environments import Inventory, InventoryTarget
 from opsgate.models import Action, Decision
 
-__all__ = ["ControlPlane", "Page", "Principal", "ProposeResult", "TokenInfo"]
+__all__ = ["ControlPlane", "Offload", "Page", "Principal", "ProposeResult", "TokenInfo"]
+
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs blocking work off the event loop: ``asyncio.to_thread``, or the server's pool."""
+
+    def __call__(self, work: Callable[[], T], /) -> Awaitable[T]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +141,15 @@ class ControlPlane(Protocol):
         the decision needs one.  Audits ``decision.made`` and ``card.created``."""
         ...
 
-    # SQLite: the hot HTTP routes decide on the event loop and wait, holding no
-    # thread, for a writer thread to make their audit entries (and card) durable.
-    @property
-    def decides_on_loop(self) -> bool: ...
-
+    # The hot HTTP routes call these on the event loop: SQLite decides there and waits,
+    # holding no thread, for a writer thread to make the audit entries (and card)
+    # durable; PostgreSQL decides in ``offload`` (a worker thread).
     async def evaluate_on_loop(
-        self, identify: Callable[[], Principal], action: Callable[[str], Action]
+        self,
+        identify: Callable[[], Principal],
+        action: Callable[[str], Action],
+        *,
+        offload: Offload = ...,
     ) -> Decision:
         """``evaluate`` for the caller ``identify()`` names, of ``action(name)``."""
         ...
@@ -151,6 +161,7 @@ class ControlPlane(Protocol):
         *,
         reasoning: str = "",
         rollback: str = "",
+        offload: Offload = ...,
     ) -> ProposeResult:
         """``propose`` for the caller ``identify()`` names, of ``action(name)``."""
         ...

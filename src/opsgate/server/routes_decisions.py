@@ -33,20 +33,10 @@ def _control(request: Request) -> ControlPlane:
 async def evaluate(body: ActionIn, credentials: Presented, request: Request) -> JSONResponse:
     """The decision opsgate would make, with the organisation's settings and inventory."""
     control = _control(request)
-    if control.decides_on_loop:
-        decision = await control.evaluate_on_loop(
-            lambda: resolve(control, credentials), body.action
-        )
-        return JSONResponse(decision.to_json())
-
-    def work() -> dict[str, Any]:
-        with control.snapshot():
-            caller = resolve(control, credentials)
-            decision = control.evaluate(caller, body.action(caller.name))
-        result: dict[str, Any] = decision.to_json()
-        return result
-
-    return JSONResponse(await in_thread(work))
+    decision = await control.evaluate_on_loop(
+        lambda: resolve(control, credentials), body.action, offload=in_thread
+    )
+    return JSONResponse(decision.to_json())
 
 
 @router.post("/propose", response_model=ProposeOut, summary="Propose an action")
@@ -55,23 +45,13 @@ async def propose(body: ProposeIn, credentials: Presented, request: Request) -> 
     that needs a human creates an approval card (its link is in the answer)."""
     og = request.app.state.og
     control = _control(request)
-
-    def work() -> Any:
-        with control.snapshot():
-            caller = resolve(control, credentials)
-            return control.propose(
-                caller, body.action(caller.name), reasoning=body.reasoning, rollback=body.rollback
-            )
-
-    if control.decides_on_loop:
-        result = await control.propose_on_loop(
-            lambda: resolve(control, credentials),
-            body.action,
-            reasoning=body.reasoning,
-            rollback=body.rollback,
-        )
-    else:
-        result = await in_thread(work)
+    result = await control.propose_on_loop(
+        lambda: resolve(control, credentials),
+        body.action,
+        reasoning=body.reasoning,
+        rollback=body.rollback,
+        offload=in_thread,
+    )
     card = card_out(result.card, og.config.public_url) if result.card is not None else None
     if result.card is not None and result.grant is None:
         og.announce("card.created", result.card)

@@ -113,15 +113,9 @@ async def claude_hook(request: Request) -> Response:
                 "", tool, tool_input, cwd=cwd, project_dir=cwd, agent=agent, session=session
             )
 
-        def work() -> ProposeResult:
-            with control.snapshot():
-                who = caller()
-                return control.propose(who, action(who.name), reasoning=reasoning)
-
-        if control.decides_on_loop:
-            result = await control.propose_on_loop(caller, action, reasoning=reasoning)
-        else:
-            result = await in_thread(work)
+        result = await control.propose_on_loop(
+            caller, action, reasoning=reasoning, offload=in_thread
+        )
     except HookInputError as exc:
         return _deny(f"opsgate blocked this call: {exc}.")
     except (Unauthenticated, Denied) as exc:
