@@ -28,9 +28,26 @@ from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
 from opsgate.audit.redact import Redactor
 from opsgate.errors import OpsgateError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # typing classes cost import time; the hook needs none of these
+    from typing import TypedDict, Unpack
+
     from opsgate.audit._store import Store
     from opsgate.audit.checkpoint import Checkpoint
+
+    class EntryFields(TypedDict, total=False):
+        """The keyword fields of ``AuditLog.document`` (and so of ``append``)."""
+
+        actor: Mapping[str, Any] | None
+        target: str | None
+        environment: str | None
+        action: Mapping[str, Any] | None
+        classification: Mapping[str, Any] | None
+        decision: str | None
+        rule: str | None
+        approver: Mapping[str, Any] | str | None
+        result: Any
+        evidence: Iterable[Any] | None
+
 
 __all__ = ["AuditLog", "data_dir_from", "open_log", "rfc3339"]
 
@@ -127,37 +144,11 @@ class AuditLog:
         """Known secret values (e.g. injected credentials) to mask from now on."""
         self.redactor.add(values)
 
-    def append(
-        self,
-        event: EventType | str,
-        *,
-        actor: Mapping[str, Any] | None = None,
-        target: str | None = None,
-        environment: str | None = None,
-        action: Mapping[str, Any] | None = None,
-        classification: Mapping[str, Any] | None = None,
-        decision: str | None = None,
-        rule: str | None = None,
-        approver: Mapping[str, Any] | str | None = None,
-        result: Any = None,
-        evidence: Iterable[Any] | None = None,
-    ) -> Entry:
-        """Redact, chain and durably store one entry; raises AuditWriteError if it
-        cannot be made durable (the caller's decision must then be deny)."""
-        document = self.document(
-            event,
-            actor=actor,
-            target=target,
-            environment=environment,
-            action=action,
-            classification=classification,
-            decision=decision,
-            rule=rule,
-            approver=approver,
-            result=result,
-            evidence=evidence,
-        )
-        return self.append_documents([document])[0]
+    def append(self, event: EventType | str, **fields: Unpack[EntryFields]) -> Entry:
+        """Redact, chain and durably store one entry (the fields of ``document``);
+        raises AuditWriteError if it cannot be made durable (the caller's decision
+        must then be deny)."""
+        return self.append_documents([self.document(event, **fields)])[0]
 
     def document(
         self,
