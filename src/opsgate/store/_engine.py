@@ -86,4 +86,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     read = conn.get_execution_options().get(_READ, False)
-    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+    # Through the driver: this runs for every transaction, and the statement needs
+    # none of SQLAlchemy's result handling.
+    conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+        "BEGIN" if read else "BEGIN IMMEDIATE"
+    )

@@ -40,8 +40,15 @@ def revision(conn: Connection) -> int:
     tokens, settings and inventory (on this replica or any other).  What a reader
     derived from those tables in a transaction that saw revision N is still exact in
     any later transaction that sees N."""
-    value = conn.exec_driver_sql("SELECT rev FROM org_revision WHERE id = 1").scalar()
-    return int(value) if value is not None else -1
+    # Read on every decision, so straight through the driver's cursor, in the same
+    # transaction: SQLAlchemy's statement machinery costs ten times the query.
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SELECT rev FROM org_revision WHERE id = 1")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row is not None else -1
 
 
 def load_settings(conn: Connection) -> Settings:
