@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Connection
-from test_control_plane import DROP, SCALE, Clock, bash, open_cp, people
+from test_control_plane import DROP, PASSWORD, SCALE, Clock, bash, open_cp, people
 
 from opsgate.approvals import _control_people
 from opsgate.approvals._batch import Capture, LoopWriter
@@ -22,7 +22,8 @@ from opsgate.approvals.model import CardState, Role
 from opsgate.approvals.service import CardFilter, Principal, ProposeResult
 from opsgate.audit import AuditWriteError
 from opsgate.audit.verify import verify
-from opsgate.models import Action, Verdict
+from opsgate.environments import InventoryTarget
+from opsgate.models import Action, Environment, Verdict
 from opsgate.store import _people as people_db
 
 READ = "kubectl --context staging get pods"
@@ -271,3 +272,37 @@ def test_a_write_while_deciding_on_the_loop_is_refused_not_run_there(cp: SqlCont
     assert ran == []
     cp.write(lambda conn: ran.append("wrote"))  # outside the decision: an ordinary write
     assert ran == ["wrote"]
+
+
+def test_the_loops_kept_connection_sees_each_change_and_is_closed_with_the_store(
+    tmp_path: Path, hook_env: None
+) -> None:
+    """The loop's snapshots reuse one connection: each must still start a fresh read
+    transaction (a change committed since — by this process or another on the same
+    file, as the CLI does — counts at the next decision), and ``close`` returns it."""
+    home = tmp_path / "home"
+    cp = open_cp(home, Clock())
+    other = open_cp(home, Clock())  # another process's view of the same data directory
+    who = people(cp)
+    agent = as_(who["agent"])
+    psql = build("psql -h db-7.internal -c 'DELETE FROM t'")
+    db7 = InventoryTarget("db-7", "database", Environment.PRODUCTION, "read_only", ("db-7*",))
+    owner = other.session(other.login("olivia", PASSWORD)[1])
+    assert owner is not None
+
+    async def main() -> None:
+        before = await cp.evaluate_on_loop(agent, psql)
+        assert before.decided_by != "access.db-7"
+        other.put_target(owner, db7)
+        after = await cp.evaluate_on_loop(agent, psql)
+        assert after.verdict is Verdict.DENY and after.decided_by == "access.db-7"
+        other.delete_target(owner, "db-7")
+        again = await cp.evaluate_on_loop(agent, psql)
+        assert again.decided_by != "access.db-7"
+
+    asyncio.run(main())
+    pool = cp.store.engine.pool
+    assert pool.checkedout() == 1  # type: ignore[attr-defined]  # the loop's kept one
+    cp.close()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    other.close()

@@ -235,7 +235,7 @@ class ControlBase:
         self._held.set(decided.documents)
         self._held.set_later(decided.later)
         try:
-            with self.store.snapshot():
+            with self.store.snapshot(keep=True):
                 yield decided
         finally:
             self._held.set(None)

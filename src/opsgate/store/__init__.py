@@ -32,6 +32,9 @@ class Store:
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self._engine, self._reader = make_engine(url)
         self._pinned = threading.local()
+        # Connections held by threads for their snapshots (``snapshot(keep=True)``).
+        self._kept: list[Connection] = []
+        self._kept_lock = threading.Lock()
         # SQLite has one writer at a time, and its busy handler polls with growing
         # sleeps: threads of this process queue on a lock instead (fair, no polling),
         # and only other processes meet the busy timeout.  PostgreSQL needs none.
@@ -66,26 +69,46 @@ class Store:
             yield conn
 
     @contextmanager
-    def snapshot(self) -> Iterator[None]:
+    def snapshot(self, *, keep: bool = False) -> Iterator[None]:
         """Let every ``read()`` of this thread until exit share one read transaction
         (one connection checkout, one BEGIN/COMMIT for a request's several reads).
         Writes are unaffected; a read after a write in the same snapshot does not
-        see that write, so use it only around reads that do not depend on one."""
+        see that write, so use it only around reads that do not depend on one.
+
+        ``keep``: this thread's snapshots reuse one connection, held until ``close``
+        (for the event loop, which takes a snapshot per request; checking a
+        connection out and back in costs more than the transaction)."""
         if getattr(self._pinned, "conn", None) is not None:
             yield
             return
-        with self.read() as conn:
+        reads = self.read() if not keep else self._kept_read()
+        with reads as conn:
             self._pinned.conn = conn
             try:
                 yield
             finally:
                 self._pinned.conn = None
 
+    @contextmanager
+    def _kept_read(self) -> Iterator[Connection]:
+        conn: Connection | None = getattr(self._pinned, "kept", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._reader.connect()
+            with self._kept_lock:
+                self._kept.append(conn)
+            self._pinned.kept = conn
+        with _translated(), conn.begin():
+            yield conn
+
     @property
     def engine(self) -> Engine:
         return self._engine
 
     def close(self) -> None:
+        with self._kept_lock:
+            kept, self._kept = self._kept, []
+        for conn in kept:
+            conn.close()
         self._engine.dispose()
 
 
