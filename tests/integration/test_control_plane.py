@@ -322,6 +322,22 @@ def test_settings(org: Org) -> None:
                            "new": {"production_protection": True}}  # fmt: skip
 
 
+def test_a_policy_file_in_the_data_directory_counts_at_once(org: Org) -> None:
+    """The data directory's ``policy.yaml`` is looked for on every decision: put
+    there, changed or removed while the control plane runs, it counts at the next."""
+    push = bash("git push origin main")
+    assert org.cp.evaluate(org.agent, push).decided_by != "no-push-main"
+    policy = org.cp.data_dir / "policy.yaml"
+    policy.write_text(
+        "version: 1\nrules:\n  - {id: no-push-main, action: git.push, resource: main,"
+        ' effect: deny, reason: "not main"}\n'
+    )
+    decision = org.cp.evaluate(org.agent, push)
+    assert decision.verdict is Verdict.DENY and decision.decided_by == "no-push-main"
+    policy.unlink()
+    assert org.cp.evaluate(org.agent, push).decided_by != "no-push-main"
+
+
 def test_inventory_feeds_the_engine(org: Org) -> None:
     cp = org.cp
     db = InventoryTarget("db-7", "database", Environment.PRODUCTION, "read_only", ("db-7*",))

@@ -81,6 +81,7 @@ class ControlBase:
         self.data_dir = data_dir
         self.clock = clock
         self._policy_file = policy_file
+        self._policy_candidate = data_dir / "policy.yaml"
         self._held = Capture()
         # SQLite: write steps of concurrent callers share a transaction and its
         # commits (see _batch); PostgreSQL runs them as concurrent transactions.
@@ -204,10 +205,11 @@ class ControlBase:
 
         path = self._policy_file or os.environ.get("OPSGATE_POLICY")
         if not path:
-            candidate = self.data_dir / "policy.yaml"
-            if not candidate.is_file():
+            # Checked on every decision (a file put there counts at once), so with
+            # the path built once: joining paths costs more than the stat.
+            if not self._policy_candidate.is_file():
                 return policy_model.DEFAULT_POLICY
-            path = str(candidate)
+            path = str(self._policy_candidate)
         return load_configured_policy(explicit=path)
 
     def _append(self, name: EventType, actor: Principal | None, **fields: Any) -> None:
