@@ -324,7 +324,7 @@ def test_settings(org: Org) -> None:
 
 def test_a_policy_file_in_the_data_directory_counts_at_once(org: Org) -> None:
     """The data directory's ``policy.yaml`` is looked for on every decision: put
-    there, changed or removed while the control plane runs, it counts at the next."""
+    there, or removed while the control plane runs, it counts at the next."""
     push = bash("git push origin main")
     assert org.cp.evaluate(org.agent, push).decided_by != "no-push-main"
     policy = org.cp.data_dir / "policy.yaml"

@@ -25,7 +25,7 @@ from opsgate.approvals.service import ControlPlane
 from opsgate.audit import AuditLog, EventType
 from opsgate.server._fast import install_fast_routes
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
-from opsgate.server.notify import Notifier, NotifyConfig, card_event
+from opsgate.server.notify import Notifier, NotifyConfig
 from opsgate.server.schemas import Health, card_link
 from opsgate.web import EventBus, install_web
 from opsgate.web import card_event as live_event
@@ -64,8 +64,9 @@ class AppState:
         return card_link(self.config.public_url, card_id)
 
     def announce(self, event: str, card: Card) -> None:
-        self.notifier.publish(card_event(event, card, self.link(card.id)))
-        self.bus.publish(live_event(card, event=event))
+        self.notifier.publish()  # the webhook payload is already in the store's outbox
+        if self.bus.subscribers:  # build the live event only for an open console
+            self.bus.publish(live_event(card, event=event))
 
     def announce_decided(self, card: Card) -> None:
         event = f"card.{card.state.value}"

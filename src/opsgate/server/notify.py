@@ -45,9 +45,7 @@ from typing import Any, Protocol, cast
 import anyio.to_thread
 import httpx
 
-from opsgate.approvals.model import Card
-
-__all__ = ["Notifier", "NotifyConfig", "Outbox", "card_event", "sign", "slack_payload"]
+__all__ = ["Notifier", "NotifyConfig", "Outbox", "sign", "slack_payload"]
 
 log = logging.getLogger("opsgate.server.notify")
 
@@ -98,26 +96,6 @@ class NotifyConfig:
     def delay(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based)."""
         return float(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
-
-
-def card_event(event: str, card: Card, link: str) -> dict[str, Any]:
-    """The whole payload vocabulary: nothing else about a card ever leaves."""
-    from opsgate.approvals._describe import shown
-
-    card = shown(card)
-    return {
-        "event": event,
-        "time": time.time(),
-        "card": {
-            "id": card.id,
-            "description": card.description,
-            "target": card.target,
-            "environment": card.environment.label,
-            "impact": card.impact.label,
-            "state": card.state.value,
-            "link": link,
-        },
-    }
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -179,7 +157,8 @@ _DELIVERED_EVENTS = frozenset(_VERBS)
 
 
 def outbox_event(row: Mapping[str, Any], link: Callable[[str], str]) -> dict[str, Any]:
-    """The wire payload of an outbox row: the same vocabulary as ``card_event``."""
+    """The wire payload of an outbox row: the whole vocabulary, nothing else about a
+    card ever leaves."""
     stored = row["payload"]
     if isinstance(stored, str):
         stored = json.loads(stored)
@@ -257,9 +236,9 @@ class Notifier:
         if self.config.enabled and self.outbox is not None:
             self._poller = self._loop.create_task(self._run())
 
-    def publish(self, payload: dict[str, Any] | None = None) -> None:
+    def publish(self) -> None:
         """Something was queued in the outbox: poll now rather than at the next tick.
-        (The payload itself is already in the store.)  Safe from worker threads."""
+        Safe from worker threads."""
         loop, wake = self._loop, self._wake
         if self._poller is None or loop is None or wake is None or loop.is_closed():
             return

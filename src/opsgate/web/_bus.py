@@ -41,12 +41,10 @@ class EventBus:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: set[_Subscriber] = set()
-        self.published = 0  # a counter for tests and /healthz-style probes
 
     def publish(self, event: dict[str, Any]) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
-            self.published += 1
         for sub in subscribers:
             with contextlib.suppress(RuntimeError):  # that loop is closing: nobody to tell
                 sub.loop.call_soon_threadsafe(sub.offer, dict(event))
