@@ -4,8 +4,14 @@ clients, against real ``opsgate serve`` processes (SQLite; PostgreSQL with 1 and
 makes is durably audited before the response is sent.
 
     python benchmarks/bench_server.py [--seconds 5] [--clients 32] [--no-postgres]
+                                      [--load auto|wrk|httpx]
     python benchmarks/bench_server.py --races 1000    # + approve/deny and grant races
     python benchmarks/bench_server.py --races 1000 --seconds 0   # the races only
+
+The load comes from ``wrk`` (``benchmarks/wrk/*.lua``) when it is installed
+(``apt-get install wrk``): a C client, so the figures are the server's.  Without it
+the Python httpx client is used, which needs about a core of its own on this
+2-core machine and so understates the server.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import itertools
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -132,10 +139,71 @@ def run(label: str, urls: list[str], agent: dict[str, str], ns: argparse.Namespa
     if ns.seconds <= 0:
         return
     for route in ("evaluate", "propose"):
+        if ns.load == "wrk":
+            token = agent["Authorization"].removeprefix("Bearer ")
+            wrk_load(urls, token, route, ns.clients, 1.0)  # warm-up
+            wrk_report(label, route, wrk_load(urls, token, route, ns.clients, ns.seconds))
+            continue
         asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients, 1.0))  # warm-up
         done, lat, errors = asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients,
                                              ns.seconds))  # fmt: skip
         report(label, route, done, lat, errors, ns.seconds)
+
+
+WRK_SCRIPTS = Path(__file__).resolve().parent / "wrk"
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk_load(urls: list[str], token: str, route: str, clients: int, seconds: float) -> list[str]:
+    """One ``wrk`` per replica, the clients shared out between them, all at once;
+    each one's report."""
+    share = [clients // len(urls) + (i < clients % len(urls)) for i in range(len(urls))]
+    script = str(WRK_SCRIPTS / f"{route}.lua")
+    duration = f"-d{max(1, round(seconds))}s"
+    env = {**os.environ, "TOKEN": token}
+    procs = [
+        subprocess.Popen(
+            ["wrk", "-t1", f"-c{n}", duration, "--latency", "-s", script, f"{url}/api/v1/{route}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for url, n in zip(urls, share, strict=True)
+        if n > 0
+    ]
+    return [proc.communicate()[0] for proc in procs]
+
+
+def _wrk_figure(report: str, pattern: str) -> re.Match[str]:
+    found = re.search(pattern, report, re.MULTILINE)
+    if found is None:
+        raise SystemExit(f"unexpected wrk output (no {pattern!r}):\n{report}")
+    return found
+
+
+def _wrk_ms(report: str, pct: int) -> float:
+    found = _wrk_figure(report, rf"^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def _wrk_errors(report: str) -> int:
+    """Non-2xx answers plus socket errors (connect, read, write, timeout)."""
+    errors = 0
+    for line in report.splitlines():
+        if "Non-2xx" in line or "Socket errors" in line:
+            errors += sum(int(n) for n in re.findall(r"\d+", line.partition(":")[2]))
+    return errors
+
+
+def wrk_report(label: str, route: str, reports: list[str]) -> None:
+    """Decisions/s summed over the replicas; each percentile the worst replica's."""
+    rate = sum(float(_wrk_figure(r, r"Requests/sec:\s+([\d.]+)").group(1)) for r in reports)
+    errors = sum(_wrk_errors(r) for r in reports)
+    p50, p90, p99 = (max(_wrk_ms(r, pct) for r in reports) for pct in (50, 90, 99))
+    print(
+        f"{label:<22} {route:<9} {rate:8.0f} decisions/s  p50 {p50:6.1f} ms"
+        f"  p90 {p90:6.1f} ms  p99 {p99:6.1f} ms  errors {errors}  (wrk)"
+    )
 
 
 def races(label: str, urls: list[str], owner: dict[str, str], agent: dict[str, str],
@@ -225,7 +293,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--races", type=int, default=0, help="also run N approve/deny races")
+    parser.add_argument("--load", choices=("auto", "wrk", "httpx"), default="auto",
+                        help="load generator (auto: wrk when installed)")  # fmt: skip
     ns = parser.parse_args()
+    if ns.load == "auto":
+        ns.load = "wrk" if shutil.which("wrk") else "httpx"
+        if ns.load == "httpx" and ns.seconds > 0:
+            print("wrk is not installed (apt-get install wrk): using the Python client, "
+                  "which takes a core of its own and understates the server")  # fmt: skip
+    elif ns.load == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("--load wrk: wrk is not installed (apt-get install wrk)")
     print(f"opsgate HTTP API, {ns.clients} concurrent clients, {ns.seconds:.0f} s per figure; "
           "half reads, half writes (each write creates a card); all audited")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
