@@ -15,11 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from opsgate.store.errors import StoreError
 
-__all__ = ["DB_FILE", "make_engine", "resolve_url"]
+__all__ = ["DB_FILE", "driver_execute", "make_engine", "resolve_url"]
 
 DB_FILE = "opsgate.db"
 _BUSY_MS = 30_000
@@ -86,8 +87,25 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     read = conn.get_execution_options().get(_READ, False)
-    # Through the driver: this runs for every transaction, and the statement needs
-    # none of SQLAlchemy's result handling.
-    conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
-        "BEGIN" if read else "BEGIN IMMEDIATE"
-    )
+    # Runs for every transaction, and the statement needs no result handling.
+    driver_execute(conn, "BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+def driver_execute(conn: Connection, sql: str) -> tuple[Any, ...] | None:
+    """Run a constant statement straight on ``conn``'s driver connection, in its
+    current transaction; its first row, if it returns rows.  For statements run on
+    every request, where SQLAlchemy's statement machinery costs ten times the query.
+    A driver error is raised as SQLAlchemy raises it (so the store's translation
+    into ``StoreError`` still applies)."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        if cursor.description is None:  # no rows (BEGIN and the like)
+            return None
+        row = cursor.fetchone()
+        return None if row is None else tuple(row)
+    except dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
+    finally:
+        cursor.close()

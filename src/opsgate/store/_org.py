@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from opsgate.approvals.model import Settings
 from opsgate.environments import InventoryTarget
 from opsgate.models import Environment
+from opsgate.store._engine import driver_execute
 from opsgate.store._schema import inventory_targets, settings
 
 __all__ = [
@@ -40,14 +41,7 @@ def revision(conn: Connection) -> int:
     tokens, settings and inventory (on this replica or any other).  What a reader
     derived from those tables in a transaction that saw revision N is still exact in
     any later transaction that sees N."""
-    # Read on every decision, so straight through the driver's cursor, in the same
-    # transaction: SQLAlchemy's statement machinery costs ten times the query.
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute("SELECT rev FROM org_revision WHERE id = 1")
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = driver_execute(conn, "SELECT rev FROM org_revision WHERE id = 1")  # every decision
     return int(row[0]) if row is not None else -1
 
 
