@@ -1,7 +1,8 @@
 """The HTTP runner against a real HTTP server on loopback, started here.
 
-Success and failure by status, a timeout bounded by the step, redirects never
-followed (the bearer token would go with them), the response body capped, and the
+Success and failure by status, the whole exchange bounded by the step's timeout,
+redirects never followed (the bearer token would go with them), the response body
+capped and never read past the cap, and the
 ``token`` credential sent as a header yet never seen: not in the output, the error,
 the audit trail or anything stored, even when the server echoes it back.
 """
@@ -36,6 +37,7 @@ class Site(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.seen: list[tuple[str, str | None]] = []
         self.redirect_to = ""
+        self.cut_off = threading.Event()  # the client hung up on an endless body
 
     @property
     def url(self) -> str:
@@ -49,6 +51,9 @@ class Handler(BaseHTTPRequestHandler):
         self.server.seen.append((self.path, self.headers.get("Authorization")))
         if self.path == "/slow":
             time.sleep(3)
+        if self.path in ("/endless", "/drip"):
+            self._stream()
+            return
         status, body, extra = {
             "/ok": (200, b"all good\n", {}),
             "/teapot": (418, b"no coffee\n", {}),
@@ -64,6 +69,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(BrokenPipeError):  # the client gave up (the timeout test)
             self.wfile.write(body)
+
+    def _stream(self) -> None:
+        """``/endless``: 256 MiB as fast as the client reads, no length given;
+        ``/drip``: a short body one byte every 0.1 s, each read well inside a timeout."""
+        self.send_response(200)
+        if self.path == "/drip":
+            self.send_header("Content-Length", "100")
+        self.end_headers()
+        chunk, pause, count = (b"x", 0.1, 100) if self.path == "/drip" else (b"x" * 65536, 0, 4096)
+        try:
+            for _ in range(count):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(pause)
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.cut_off.set()
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -132,6 +153,25 @@ def test_the_response_body_is_capped(site: Site) -> None:
     assert result.exit_status == 0
     body = output.split("\n", 1)[1]
     assert body == "x" * MAX_BODY
+
+
+def test_an_endless_body_is_not_read_past_the_cap(site: Site) -> None:
+    """Only the first MAX_BODY characters are read: the runner hangs up, so the site
+    cannot make it hold (or wait for) the rest."""
+    started = time.monotonic()
+    result, output = run(site.url, "/endless")
+    assert result.exit_status == 0 and output == "HTTP 200 OK\n" + "x" * MAX_BODY
+    assert site.cut_off.wait(10)  # the 256 MiB were never all taken
+    assert time.monotonic() - started < 10
+
+
+def test_a_dripping_body_is_cut_off_at_the_step_timeout(site: Site) -> None:
+    """The step's timeout bounds the whole exchange, not each read."""
+    started = time.monotonic()
+    result, output = run(site.url, "/drip", timeout=0.5)
+    assert time.monotonic() - started < 2.5
+    assert result.exit_status is None and output == ""  # did not finish: never a success
+    assert result.error is not None and "Timeout" in result.error
 
 
 def test_an_unreachable_site_fails_without_the_token_in_the_error() -> None:
