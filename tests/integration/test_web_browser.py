@@ -394,6 +394,31 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     page.context.close()
 
 
+def test_a_leaked_token_is_revoked_from_the_people_page(browser: Any, server: Server) -> None:
+    """An admin creates an agent token (its secret shown once), the token works, the
+    admin revokes it with one click, and the API refuses it from then on."""
+    page = login(browser, server, "ada")
+    page.get_by_role("link", name="People").click()
+    expect()(page.locator("tr[data-user='vic']")).to_contain_text("viewer")
+    page.get_by_label("Name", exact=True).fill("laptop-agent")
+    page.get_by_label("Role", exact=True).select_option("agent")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_test_id("new-secret").locator("code").inner_text().strip()
+    assert secret.startswith("og_")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    body = {"tool": "Bash", "input": {"command": "ls"}}
+    assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 200
+    shot(page, "people")
+    page.goto(f"{server.url}/people")  # a fresh GET, not the creating POST again
+    expect()(page.locator("tr[data-token='laptop-agent']")).to_be_visible()
+    assert secret not in page.content()  # shown once, never again
+    page.get_by_role("button", name="Revoke laptop-agent").click()
+    expect()(page.get_by_role("status").first).to_contain_text("Revoked laptop-agent")
+    expect()(page.locator("tr[data-token='laptop-agent']")).to_contain_text("revoked")
+    assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 401
+    page.context.close()
+
+
 def test_verification_shows_where_the_chain_breaks(browser: Any, server: Server) -> None:
     """Last: it tampers with the audit log."""
     import sqlite3

@@ -222,3 +222,121 @@ def test_live_stream_ends_soon_after_logout(
     r = c.get("/events")  # the in-process transport returns when the stream ends
     assert r.status_code == 200
     assert time.monotonic() - started < 5.0  # not the 20 s the stream would otherwise last
+
+
+# --- Settings → People: roles and API tokens from the browser ---------------------------
+
+Client = tuple[ApiClient, ControlPlane]
+
+
+@pytest.fixture
+def staff(client: Client) -> Iterator[Client]:
+    c, control = client
+    owner, _ = people(control)  # the owner and an agent token ("claude")
+    control.create_user(owner, "mia", "member password", Role.MEMBER)
+    control.create_user(owner, "vic", "viewer password", Role.VIEWER)
+    yield c, control
+
+
+def owner_of(control: ControlPlane) -> Principal:
+    """A fresh session of the owner, to look at what the page changed."""
+    found = control.session(control.login("owner", "owner password")[1])
+    assert found is not None
+    return found
+
+
+def test_an_owner_creates_a_token_sees_it_once_and_revokes_it(staff: Client) -> None:
+    c, control = staff
+    csrf = log_in(c, "owner", "owner password")
+    page = c.get("/people")
+    assert page.status_code == 200
+    assert 'data-user="mia"' in page.text and 'data-token="claude"' in page.text
+    assert 'name="action" value="role"' in page.text  # an owner gets role controls
+
+    made = c.post(
+        "/people", data={"csrf": csrf, "action": "create", "name": "ci-bot", "role": "agent"}
+    )
+    assert made.status_code == 200
+    secret = re.search(r'<code class="secret">(og_[^<]+)</code>', made.text)
+    assert secret is not None
+    assert control.token(secret.group(1)) is not None  # it works
+    assert secret.group(1) not in c.get("/people").text  # and is never shown again
+
+    token_id = next(t.id for t in control.list_tokens(owner_of(control)) if t.name == "ci-bot")
+    revoked = c.post("/people", data={"csrf": csrf, "action": "revoke", "token": token_id})
+    assert revoked.status_code == 200 and "Revoked ci-bot" in revoked.text
+    assert control.token(secret.group(1)) is None  # it no longer works anywhere
+
+
+def test_only_owners_change_roles_and_the_last_owner_stays(staff: Client) -> None:
+    c, control = staff
+    csrf = log_in(c, "owner", "owner password")
+    users = {u.name: u for u in control.list_users(owner_of(control))}
+    up = c.post(
+        "/people", data={"csrf": csrf, "action": "role", "user": users["mia"].id, "role": "admin"}
+    )
+    assert up.status_code == 200 and "mia is now admin" in up.text
+    last = c.post(
+        "/people",
+        data={"csrf": csrf, "action": "role", "user": users["owner"].id, "role": "viewer"},
+    )
+    assert last.status_code == 409 and "at least one owner" in last.text
+    bogus = c.post(
+        "/people", data={"csrf": csrf, "action": "role", "user": users["vic"].id, "role": "agent"}
+    )
+    assert bogus.status_code == 422
+
+    c.cookies.clear()
+    csrf = log_in(c, "mia", "member password")  # now an admin, not an owner
+    page = c.get("/people")
+    assert 'name="action" value="role"' not in page.text  # no role controls shown
+    refused = c.post(
+        "/people", data={"csrf": csrf, "action": "role", "user": users["vic"].id, "role": "owner"}
+    )
+    assert refused.status_code == 403  # and the service refuses anyway
+    assert {u.name: u.role for u in control.list_users(owner_of(control))}["vic"] is Role.VIEWER
+
+
+def test_members_manage_only_their_own_agent_tokens_and_viewers_none(staff: Client) -> None:
+    c, control = staff
+    csrf = log_in(c, "mia", "member password")
+    page = c.get("/people")
+    assert 'data-token="claude"' not in page.text  # the owner's token is not theirs
+    options = re.search(r'<select id="token-role" name="role">(.*?)</select>', page.text)
+    assert options is not None and re.findall(r'value="(\w+)"', options.group(1)) == ["agent"]
+    over = c.post("/people", data={"csrf": csrf, "action": "create", "name": "x", "role": "admin"})
+    assert over.status_code == 403  # the service's rule, whatever the form offered
+    owners_token = next(t.id for t in control.list_tokens(owner_of(control)))
+    foreign = c.post("/people", data={"csrf": csrf, "action": "revoke", "token": owners_token})
+    assert foreign.status_code == 404
+    assert all(not t.revoked for t in control.list_tokens(owner_of(control)))
+
+    c.cookies.clear()
+    csrf = log_in(c, "vic", "viewer password")
+    page = c.get("/people")
+    assert page.status_code == 200 and 'data-user="owner"' in page.text
+    assert "Create a token" not in page.text
+    assert (
+        c.post(
+            "/people", data={"csrf": csrf, "action": "create", "name": "v", "role": "agent"}
+        ).status_code
+        == 403
+    )
+
+
+def test_people_forms_need_the_session_token(staff: Client) -> None:
+    c, control = staff
+    log_in(c, "owner", "owner password")
+    before = len(control.list_tokens(owner_of(control)))
+    r = c.post("/people", data={"action": "create", "name": "sneaky", "role": "agent"})
+    assert r.status_code == 403
+    assert (
+        c.post(
+            "/people",
+            data={"csrf": "0" * 64, "action": "create", "name": "sneaky", "role": "agent"},
+        ).status_code
+        == 403
+    )
+    assert len(control.list_tokens(owner_of(control))) == before
+    c.cookies.clear()
+    assert c.get("/people", follow_redirects=False).status_code == 303  # log in first
