@@ -58,6 +58,10 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
         if inner is _STOP:
             return
         cmd = inner
+    if cmd.path is not None:
+        from opsgate.classify._run_files import run_path
+
+        w.add(run_path(cmd, w))
     handler = families.handler_for(cmd.name)
     if handler is not None and _harmless_mode(cmd):
         return
@@ -68,6 +72,9 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
 
         w.add(_unknown_tools.sniff(cmd, w))
     _note_download(cmd, w)
+    from opsgate.classify._run_notes import note_writes
+
+    note_writes(cmd, w)
 
 
 def _harmless_mode(cmd: Command) -> bool:

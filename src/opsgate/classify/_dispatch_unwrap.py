@@ -84,8 +84,9 @@ def _rebuild(cmd: Command, rest: list[Arg]) -> Command:
     head = rest[0]
     if not head.static:
         return Command("$dynamic", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+    path = head.value if "/" in head.value else None
     return Command(
-        canonical_name(head.value), tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd
+        canonical_name(head.value), tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd, path
     )
 
 

@@ -55,11 +55,14 @@ def _make(cmd: Command, ctx: Context) -> list[Finding]:
     makefile = cmd.option("-f", "--file", "--makefile")
     if makefile in ("-", "/dev/stdin") and cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, "make -f -")
+    from opsgate.classify._run_make import make_findings
+
+    found = make_findings(cmd, ctx)
     if cmd.has("-n", "--dry-run", "--just-print", "--recon", "-q", "--question"):
-        return []
+        return found
     words = [a.value for a in cmd.positionals(_MAKE_VALUED)]
     targets = [w for w in words if "=" not in w]
-    return task_findings(cmd, ctx, targets, [w for w in words if "=" in w])
+    return found + task_findings(cmd, ctx, targets, [w for w in words if "=" in w])
 
 
 _MAKE_VALUED = ("-C", "--directory", "-f", "--file", "--makefile", "-o", "-W", "-I", "-l")
