@@ -34,6 +34,9 @@ _VALUED: dict[str, frozenset[str]] = {
 # Where Node looks when the named file is not there as written.
 _NODE_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".ts", "/index.js")
 _DENO_RUNS = frozenset({"run", "serve"})
+# Entry points whose subcommands opsgate judges by name: on another machine (``docker
+# exec app python manage.py check``) the file cannot be read, and need not be.
+_NAMED_ENTRY_POINTS = frozenset({"manage.py", "artisan"})
 
 
 def _walker(ctx: Context) -> Walker | None:
@@ -81,6 +84,8 @@ def run_file_as(
     where = f"{cmd.name} {script.value}"
     if not script.static:
         return [unknown(f"{cmd.name} runs a file whose name is built at run time", cmd.text)]
+    if w.remote is not None and script.value.rsplit("/", 1)[-1] in _NAMED_ENTRY_POINTS:
+        return []  # judged by its own subcommand table (``manage.py check``)
     loaded = load(w, script.value, cmd.cwd)
     if loaded.state == "missing" and lang == "node":
         for suffix in _NODE_SUFFIXES[1:]:

@@ -150,4 +150,3 @@ class ShellSession:
     # Files read and judged for this classification (``_run_files``): their text,
     # parsed task files, the files being judged now, and the bytes read so far.
     runs: RunState = field(default_factory=RunState)
-
