@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["package_scripts"]
 
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepublish", "preprepare",
                     "prepare", "postprepare")  # fmt: skip
 _INSTALL_VERBS = frozenset({"install", "i", "ci", "add", "in", "ins", "inst", "insta", "instal",
@@ -40,154 +44,25 @@ _RUN_VERBS = frozenset({"run", "run-script", "rum", "urn"})
 _LIFECYCLE_VERBS = {"test": "test", "t": "test", "tst": "test", "start": "start",
                     "stop": "stop", "restart": "restart"}  # fmt: skip
 # Each runner's own commands: any other first word is a script name (``yarn lint``).
-_BUILTINS = {
+_BUILTINS: dict[str, frozenset[str] | None] = {
     "npm": None,  # npm runs a script only through run/test/start/stop/restart
-    "yarn": frozenset(
-        [
-            "add",
-            "audit",
-            "autoclean",
-            "bin",
-            "cache",
-            "check",
-            "config",
-            "create",
-            "dedupe",
-            "dlx",
-            "exec",
-            "explain",
-            "generate-lock-entry",
-            "global",
-            "help",
-            "import",
-            "info",
-            "init",
-            "install",
-            "licenses",
-            "link",
-            "list",
-            "login",
-            "logout",
-            "node",
-            "outdated",
-            "owner",
-            "pack",
-            "patch",
-            "patch-commit",
-            "plugin",
-            "policies",
-            "publish",
-            "rebuild",
-            "remove",
-            "run",
-            "set",
-            "tag",
-            "team",
-            "unlink",
-            "unplug",
-            "up",
-            "upgrade",
-            "upgrade-interactive",
-            "version",
-            "versions",
-            "why",
-            "workspace",
-            "workspaces",
-            "npm",
-            "constraints",
-            "stage",
-            "search",
-        ]
+    "yarn": _names(
+        "add audit autoclean bin cache check config create dedupe dlx exec explain "
+        "generate-lock-entry global help import info init install licenses link list login "
+        "logout node outdated owner pack patch patch-commit plugin policies publish rebuild "
+        "remove run set tag team unlink unplug up upgrade upgrade-interactive version versions "
+        "why workspace workspaces npm constraints stage search"
     ),
-    "pnpm": frozenset(
-        [
-            "add",
-            "install",
-            "i",
-            "update",
-            "up",
-            "upgrade",
-            "remove",
-            "rm",
-            "uninstall",
-            "un",
-            "link",
-            "ln",
-            "unlink",
-            "import",
-            "rebuild",
-            "rb",
-            "prune",
-            "fetch",
-            "install-test",
-            "it",
-            "patch",
-            "patch-commit",
-            "patch-remove",
-            "audit",
-            "list",
-            "ls",
-            "ll",
-            "la",
-            "outdated",
-            "why",
-            "licenses",
-            "exec",
-            "dlx",
-            "create",
-            "env",
-            "setup",
-            "store",
-            "publish",
-            "pack",
-            "server",
-            "root",
-            "bin",
-            "config",
-            "c",
-            "init",
-            "deploy",
-            "doctor",
-            "recursive",
-            "run",
-            "self-update",
-            "cat-file",
-            "cat-index",
-            "find-hash",
-            "ignored-builds",
-            "approve-builds",
-        ]
+    "pnpm": _names(
+        "add install i update up upgrade remove rm uninstall un link ln unlink import rebuild "
+        "rb prune fetch install-test it patch patch-commit patch-remove audit list ls ll la "
+        "outdated why licenses exec dlx create env setup store publish pack server root bin "
+        "config c init deploy doctor recursive run self-update cat-file cat-index "
+        "find-hash ignored-builds approve-builds"
     ),
-    "bun": frozenset(
-        [
-            "run",
-            "test",
-            "x",
-            "repl",
-            "exec",
-            "install",
-            "i",
-            "add",
-            "a",
-            "remove",
-            "rm",
-            "update",
-            "outdated",
-            "link",
-            "unlink",
-            "pm",
-            "build",
-            "init",
-            "create",
-            "c",
-            "upgrade",
-            "publish",
-            "audit",
-            "info",
-            "patch",
-            "patch-commit",
-            "why",
-        ]
+    "bun": _names(
+        "run test x repl exec install i add a remove rm update outdated link unlink pm build "
+        "init create c upgrade publish audit info patch patch-commit why"
     ),
 }
 _DIR_OPTIONS = ("--prefix", "-C", "--dir", "--cwd")
