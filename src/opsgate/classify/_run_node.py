@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["package_scripts"]
 
+
 def _names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
