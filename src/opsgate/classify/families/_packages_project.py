@@ -292,7 +292,12 @@ def _pod(cmd: Command, ctx: Context) -> list[Finding]:
 def _composer(cmd: Command, ctx: Context) -> list[Finding]:
     if _verb_at(cmd) == "global":
         return _global(cmd, "composer global")
-    return [_f(cmd, _L, "package.project", "works inside the project")] if cmd.args else []
+    from opsgate.classify._run_tasks import composer_scripts
+
+    scripts = composer_scripts(cmd, ctx)
+    return ([_f(cmd, _L, "package.project", "works inside the project")] if cmd.args else []) + (
+        scripts
+    )
 
 
 def _pipenv(cmd: Command, ctx: Context) -> list[Finding]:

@@ -20,6 +20,7 @@ from opsgate.classify.families._shells_run import (
     run_script_file,
     run_stdin_script,
 )
+from opsgate.classify.families._task_runners import TASK_HANDLERS
 from opsgate.classify.families._task_targets import task_findings
 from opsgate.models import Finding
 
@@ -161,6 +162,7 @@ HANDLERS: dict[str, Handler] = {
     "expect": _expect,
     "osascript": _osascript,
     "nix": _nix,
+    **TASK_HANDLERS,
 }
 for _minor in range(6, 15):
     HANDLERS[f"python3.{_minor}"] = _interpreter
