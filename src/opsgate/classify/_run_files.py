@@ -29,7 +29,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from opsgate.classify._command import Arg, Command
 from opsgate.classify._shell_nodes import canonical_name, unknown
@@ -38,6 +38,8 @@ from opsgate.models import Effect, Finding
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
+
+T = TypeVar("T")
 
 __all__ = [
     "MAX_FILES",
@@ -48,6 +50,7 @@ __all__ = [
     "judge_code",
     "language_of",
     "load",
+    "parse_once",
     "relabel",
     "run_path",
     "script_language",
@@ -98,7 +101,15 @@ def load(w: Walker, path: str, cwd: str | None) -> Loaded:
     full = w.workspace.expand(path, cwd or w.scope.cwd)
     if full is None:
         return Loaded(path, path, "unreadable")
-    return _load_full(w, full, path, hops=0)
+    return _load_full(w, full, _display(w, path, full), hops=0)
+
+
+def _display(w: Walker, path: str, full: str) -> str:
+    """How reasons name a file: as the command wrote it, or relative to the project."""
+    project = w.workspace.project
+    if path.startswith("/") and project and full.startswith(project.rstrip("/") + "/"):
+        return full[len(project.rstrip("/")) + 1 :]
+    return path
 
 
 def _load_full(w: Walker, full: str, shown: str, hops: int) -> Loaded:
@@ -118,21 +129,27 @@ def _load_full(w: Walker, full: str, shown: str, hops: int) -> Loaded:
 
 
 def _load_disk(w: Walker, full: str, shown: str) -> Loaded:
+    """The file on disk, read once per classification.  Whether anything is there is
+    asked first (a stat, not a read), so probing for files that are not there (a
+    makefile's names, a module's candidates) spends none of the read budget."""
     runs = w.session.runs
-    if full in runs.texts:
-        text = runs.texts[full]
-    else:
+    if full in runs.missing:
+        return Loaded(full, shown, "missing")
+    if full not in runs.texts:
+        if w.session.file_kind(full) in (None, "dir"):
+            runs.missing.add(full)
+            return Loaded(full, shown, "missing")
         if len(runs.texts) >= MAX_FILES:
             return Loaded(full, shown, "budget")
         text = w.session.read_file(full)
         runs.texts[full] = text
         runs.total += len(text or "")
-    if text is not None:
-        if runs.total > MAX_TOTAL:
-            return Loaded(full, shown, "budget")
-        return Loaded(full, shown, "text", text)
-    kind = w.session.file_kind(full)
-    return Loaded(full, shown, "missing" if kind in (None, "dir") else "unreadable")
+    text = runs.texts[full]
+    if text is None:
+        return Loaded(full, shown, "unreadable")
+    if runs.total > MAX_TOTAL:
+        return Loaded(full, shown, "budget")
+    return Loaded(full, shown, "text", text)
 
 
 def _from_note(w: Walker, note: FileNote, full: str, shown: str, hops: int) -> Loaded:
@@ -149,6 +166,24 @@ def _from_note(w: Walker, note: FileNote, full: str, shown: str, hops: int) -> L
             return replace(disk, untrusted=note.untrusted)
         return Loaded(full, shown, "text", disk.text + note.text, note.untrusted)
     return Loaded(full, shown, "text", note.text, note.untrusted)
+
+
+# Parsed project files (Makefiles, package.json, justfiles …) by their exact text: the
+# parse of the same text is the same, across classifications (the resident service).
+_PARSED: dict[tuple[str, str], object] = {}
+_PARSED_MAX = 64
+
+
+def parse_once(kind: str, text: str, parse: Callable[[str], T]) -> T:
+    """``parse(text)``, remembered by kind and text; callers must not mutate it."""
+    key = (kind, text)
+    if key in _PARSED:
+        return cast(T, _PARSED[key])
+    value = parse(text)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = value
+    return value
 
 
 # --- languages ------------------------------------------------------------------------

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, script_language
+from opsgate.classify._run_files import (
+    Code,
+    Loaded,
+    judge,
+    judge_code,
+    load,
+    parse_once,
+    script_language,
+)
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -73,7 +81,7 @@ def just_findings(cmd: Command, ctx: Context) -> list[Finding]:
         return []
     if loaded.text is None:
         return judge(ctx, loaded, None, where=f"just ({loaded.shown})", cwd=cwd)
-    jf = _with_imports(ctx, parse_justfile(loaded.text), loaded, 0)
+    jf = _with_imports(ctx, parse_once("just", loaded.text, parse_justfile), loaded, 0)
     directory = posixpath.dirname(loaded.path)
     goals = _goals(cmd, jf)
     findings = _backticks(ctx, jf, loaded, directory)
@@ -169,16 +177,21 @@ def _top_level(jf: Justfile, line: str, number: int) -> Recipe | None:
 
 
 def _with_imports(w: Walker, jf: Justfile, loaded: Loaded, depth: int) -> Justfile:
-    for name, _optional in jf.imports if depth < 4 else []:
+    """``jf`` with the recipes and variables of its imports (a new value)."""
+    if not jf.imports or depth >= 4:
+        return jf
+    merged = Justfile(dict(jf.recipes), list(jf.order), dict(jf.variables), list(jf.backticks))
+    merged.shell = jf.shell
+    for name, _optional in jf.imports:
         inner = load(w, posixpath.join(posixpath.dirname(loaded.path), name), None)
         if inner.text is None:
             continue
-        other = _with_imports(w, parse_justfile(inner.text), inner, depth + 1)
+        other = _with_imports(w, parse_once("just", inner.text, parse_justfile), inner, depth + 1)
         for recipe_name in other.order:
-            jf.recipes.setdefault(recipe_name, other.recipes[recipe_name])
-        jf.variables = {**other.variables, **jf.variables}
-        jf.backticks += other.backticks
-    return jf
+            merged.recipes.setdefault(recipe_name, other.recipes[recipe_name])
+        merged.variables = {**other.variables, **merged.variables}
+        merged.backticks += other.backticks
+    return merged
 
 
 def _backticks(w: Walker, jf: Justfile, loaded: Loaded, directory: str) -> list[Finding]:

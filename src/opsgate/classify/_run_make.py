@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load
+from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
 from opsgate.classify._run_make_expand import Expander
 from opsgate.classify._run_make_parse import Makefile, Rule, parse_makefile
 from opsgate.models import Finding
@@ -132,13 +132,7 @@ def _makefile(w: Walker, call: _Invocation) -> Loaded | None:
 
 
 def _parsed(w: Walker, code: Code) -> Makefile:
-    key = (code.path, "make:" + str(hash(code.text)))
-    cached = w.session.runs.parsed.get(key)
-    if isinstance(cached, Makefile):
-        return cached
-    mk = parse_makefile(code.text, code.shown)
-    w.session.runs.parsed[key] = mk
-    return mk
+    return parse_once("make", code.text, lambda text: parse_makefile(text, code.shown))
 
 
 def _run(w: Walker, code: Code, call: _Invocation, env: Mapping[str, str]) -> list[Finding]:
@@ -176,13 +170,16 @@ def _with_includes(
                 if loaded.state != "missing" and not optional:
                     findings += judge(w, loaded, "make", where=f"make include {name}", cwd=call.cwd)
                 continue
-            inner = _with_includes(w, parse_makefile(loaded.text, loaded.shown), call, findings,
-                                   depth + 1)  # fmt: skip
+            inner = _with_includes(w, _parsed(w, _as_code(loaded)), call, findings, depth + 1)
             merged.rules += inner.rules
             merged.variables.update(inner.variables)
             merged.shell_calls += inner.shell_calls
             merged.oneshell = merged.oneshell or inner.oneshell
     return merged
+
+
+def _as_code(loaded: Loaded) -> Code:
+    return Code(loaded.path, loaded.shown, loaded.text or "", "make")
 
 
 def _read_time(
@@ -305,14 +302,23 @@ def _recipe(
     if mk.oneshell and lines:
         text = "\n".join(t for _n, t in lines)
         lines = [(lines[0][0], text)]
+    lang = _recipe_language(ex)
     findings: list[Finding] = []
     for number, text in lines:
         if not text.strip():
             continue
-        piece = Code(code.path, code.shown, text, "shell", key=f"{target}:{number}",
+        piece = Code(code.path, code.shown, text, lang, key=f"{target}:{number}",
                      first_line=number)  # fmt: skip
         findings += judge_code(w, piece, where=where, cwd=call.cwd)
     return findings
+
+
+def _recipe_language(ex: Expander) -> str:
+    """Recipes run in ``$(SHELL)``: ``SHELL := python3`` makes every line Python."""
+    from opsgate.classify._run_files import language_of
+
+    program = (ex.expand(ex.lookup("SHELL") or "/bin/sh")[0].split() or ["sh"])[0]
+    return language_of(program.rsplit("/", 1)[-1]) or "unmodelled shell"
 
 
 def _command(line: str) -> str:

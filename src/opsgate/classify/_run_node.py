@@ -21,7 +21,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load
+from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -81,10 +81,12 @@ def package_scripts(cmd: Command, ctx: Context, verb: str, rest: list[str]) -> l
     found = _bun_file(cmd, ctx, verb, rest)
     if not names:
         return found
-    if _ALL_WORKSPACES & set(cmd.words) or cmd.option(*_WORKSPACE_OPTIONS) is not None:
-        return found + _workspace(cmd, ctx, names)
     base = cmd.option(*_DIR_OPTIONS)
     start = ctx.workspace.expand(base, cmd.cwd) if base else (cmd.cwd or ctx.scope.cwd)
+    if _ALL_WORKSPACES & set(cmd.words) or cmd.option(*_WORKSPACE_OPTIONS) is not None:
+        if _package_json(ctx, start, base is None) is None:
+            return found  # no project at all: the runner stops with an error
+        return found + _workspace(cmd, ctx, names)
     return found + _run_scripts(ctx, cmd, start, names, default, walk_up=base is None)
 
 
@@ -168,17 +170,16 @@ def _package_json(w: Walker, start: str | None, walk_up: bool) -> Loaded | None:
 
 
 def _scripts(w: Walker, loaded: Loaded) -> dict[str, object] | None:
-    key = (loaded.path, "package.json:" + str(hash(loaded.text)))
-    runs = w.session.runs
-    if key not in runs.parsed:
-        try:
-            data = json.loads(loaded.text or "")
-        except (ValueError, RecursionError):
-            data = None
-        scripts = data.get("scripts", {}) if isinstance(data, dict) else None
-        runs.parsed[key] = scripts if isinstance(scripts, dict) else None
-    found = runs.parsed[key]
-    return found if isinstance(found, dict) else None
+    return parse_once("package.json", loaded.text or "", _scripts_of)
+
+
+def _scripts_of(text: str) -> dict[str, object] | None:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    scripts = data.get("scripts", {}) if isinstance(data, dict) else None
+    return scripts if isinstance(scripts, dict) else None
 
 
 def _default_start(w: Walker, cmd: Command, directory: str, default: str) -> list[Finding]:

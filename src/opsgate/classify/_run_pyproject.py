@@ -22,7 +22,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load
+from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -42,17 +42,17 @@ def _walker(ctx: Context) -> Walker | None:
 
 
 def _toml(w: Walker, loaded: Loaded) -> dict[str, object]:
+    found = parse_once("toml", loaded.text or "", _parse_toml)
+    return found if isinstance(found, dict) else {}
+
+
+def _parse_toml(text: str) -> object:
     import tomllib
 
-    key = (loaded.path, "toml:" + str(hash(loaded.text)))
-    runs = w.session.runs
-    if key not in runs.parsed:
-        try:
-            runs.parsed[key] = tomllib.loads(loaded.text or "")
-        except (tomllib.TOMLDecodeError, RecursionError, ValueError):
-            runs.parsed[key] = None
-    found = runs.parsed[key]
-    return found if isinstance(found, dict) else {}
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return None
 
 
 def _table(data: object, *path: str) -> dict[str, object]:

@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load
+from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -96,18 +96,18 @@ def taskfile_findings(cmd: Command, ctx: Context) -> list[Finding] | None:
 
 
 def _yaml(w: Walker, loaded: Loaded) -> object:
-    key = (loaded.path, "yaml:" + str(hash(loaded.text)))
-    runs = w.session.runs
-    if key not in runs.parsed:
-        from opsgate.classify._shell_state import charged_import
+    return parse_once("yaml", loaded.text or "", _parse_yaml)
 
-        yaml = charged_import(lambda: __import__("yaml"))
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        try:
-            runs.parsed[key] = yaml.load(loaded.text or "", Loader=loader)
-        except (yaml.YAMLError, RecursionError, ValueError):
-            runs.parsed[key] = None
-    return runs.parsed[key]
+
+def _parse_yaml(text: str) -> object:
+    from opsgate.classify._shell_state import charged_import
+
+    yaml = charged_import(lambda: __import__("yaml"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
 
 
 class _TaskRun:

@@ -128,7 +128,7 @@ class RunState:
     """Per-classification memory of the files that commands run."""
 
     texts: dict[str, str | None] = field(default_factory=dict)
-    parsed: dict[tuple[str, str], object] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
     stack: list[str] = field(default_factory=list)
     total: int = 0
 
@@ -147,6 +147,6 @@ class ShellSession:
     # nothing is there.  Tells a missing script (the command fails) from one the
     # reader would not return (too large, unreadable, refused): the latter is unknown.
     file_kind: Callable[[str], str | None] = lambda _path: None
-    # Files read and judged for this classification (``_run_files``): their text,
-    # parsed task files, the files being judged now, and the bytes read so far.
+    # Files read for this classification (``_run_files``): their text, the paths with
+    # nothing there, the files being judged now, and the characters read so far.
     runs: RunState = field(default_factory=RunState)
