@@ -300,29 +300,51 @@ def _shell(w: Walker, code: Code, job: _Job) -> list[Finding]:
     process that sees only its arguments and the environment (unknown here)."""
     from opsgate.classify.shell import Scope, Walker
 
-    scope = w.scope.child() if job.sourced else Scope(job.cwd, files=w.scope.files)
-    scope.cwd = job.cwd
-    if not job.sourced:
-        scope.positional = {"0": code.shown}
-    if job.args and all(a.static for a in job.args):
-        scope.positional.update({str(i + 1): a.value for i, a in enumerate(job.args)})
+    if job.sourced:  # the caller's own shell: its functions, variables and cwd change
+        saved = dict(w.scope.positional)
+        if job.args:
+            w.scope.positional = _positional(job.args, w.scope.positional.get("0", ""))
+        child = Walker(w.session, w.scope, depth=w.depth + 1, remote=None)
+        try:
+            child.run(code.text)
+        finally:
+            w.scope.positional = saved
+        return child.findings
+    scope = Scope(job.cwd, files=w.scope.files)
+    scope.positional = _positional(job.args, code.shown)
     child = Walker(w.session, scope, depth=w.depth + 1, remote=None)
     child.run(code.text)
     return child.findings
 
 
+def _positional(args: tuple[Arg, ...], zero: str) -> dict[str, str]:
+    """``$0``, ``$1`` … of a script; arguments built at run time stay unknown."""
+    known = {"0": zero}
+    if all(a.static for a in args):
+        known.update({str(i + 1): a.value for i, a in enumerate(args)})
+    return known
+
+
 def _python(w: Walker, code: Code, job: _Job) -> list[Finding]:
     from opsgate.classify._interp_python import analyse_python
+    from opsgate.classify._run_imports import python_imports
     from opsgate.classify.families._shells_run import _delete_fn
 
     probe = Command("python", (), code.shown, cwd=job.cwd)
-    return analyse_python(code.text, w, _shell_fn(w, code, job), _delete_fn(w, probe))
+    found = analyse_python(code.text, w, _shell_fn(w, code, job), _delete_fn(w, probe))
+    return found + python_imports(w, code, job.cwd)
 
 
 def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
+    from opsgate.classify import _run_imports
     from opsgate.classify._interp import analyse_script
 
-    return analyse_script(code.lang, code.text, w, _shell_fn(w, code, job), printed=False)
+    found = analyse_script(code.lang, code.text, w, _shell_fn(w, code, job), printed=False)
+    if code.lang == "node":
+        found += _run_imports.node_imports(w, code, job.cwd)
+    elif code.lang == "ruby":
+        found += _run_imports.ruby_imports(w, code, job.cwd)
+    return found
 
 
 def _powershell(w: Walker, code: Code, job: _Job) -> list[Finding]:
