@@ -136,8 +136,8 @@ class _TaskRun:
     def _spec(self, name: str, spec: dict[object, object]) -> None:
         cwd = posixpath.join(self.root, str(spec["dir"])) if "dir" in spec else self.root
         self.dynamic(spec.get("vars"), name)
-        for dep in _items(spec.get("deps")):
-            self._item(name, dep, cwd)
+        for dep in _items(spec.get("deps")):  # task names, or {task: NAME}
+            self._item(name, {"task": dep} if isinstance(dep, str) else dep, cwd)
         for key in ("preconditions", "status", "cmds"):
             for item in _items(spec.get(key)):
                 self._item(name, item, cwd)
