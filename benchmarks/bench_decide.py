@@ -1,7 +1,8 @@
 """In-process decision latency over the corpora (after import), without the audit write.
 
 Every case is decided ``--rounds`` times after one warm-up pass; the figures are
-per decision.  Cases with files on disk (``files``/``links``/``mode``: a script, a
+per decision (wall time; ``--cpu``: the process's CPU time, steadier on a machine
+shared with other work).  Cases with files on disk (``files``/``links``/``mode``: a script, a
 Makefile, a package.json the command runs) are reported apart: their decisions
 read and classify those files.  Run: ``python benchmarks/bench_decide.py [CORPUS…]``.
 """
@@ -18,10 +19,9 @@ from _common import OWN, SHARED, load_cases, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from corpus_agents import CASES, PROJECT, case_setting  # noqa: E402
-
-from opsgate.guard import evaluate  # noqa: E402
-from opsgate.models import Action  # noqa: E402
+from corpus_agents import CASES, PROJECT, case_setting
+from opsgate.guard import evaluate
+from opsgate.models import Action
 
 _FIXTURE_KEYS = frozenset({"files", "links", "mode"})
 
@@ -32,15 +32,19 @@ def _action(case: dict[str, Any]) -> Action:
     return Action("", case["tool"], case["input"], cwd=cwd, project_dir=cwd)
 
 
+_CLOCK = [time.perf_counter]
+
+
 def _time(actions: list[Action], rounds: int) -> list[float]:
+    clock = _CLOCK[0]
     for action in actions:  # warm-up: imports, grammar, family tables, sqlglot
         evaluate(action)
     samples = []
     for _ in range(rounds):
         for action in actions:
-            t0 = time.perf_counter()
+            t0 = clock()
             evaluate(action)
-            samples.append((time.perf_counter() - t0) * 1e6)
+            samples.append((clock() - t0) * 1e6)
     return samples
 
 
@@ -56,7 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="*", type=Path, help=f"default: {SHARED} and {OWN}")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cpu", action="store_true", help="measure CPU time, not wall time")
     args = parser.parse_args()
+    if args.cpu:
+        _CLOCK[0] = time.process_time
     cases = load_cases(args.corpus or None)
     plain = [c for c in cases if not _FIXTURE_KEYS & c.keys()]
     on_disk = [c for c in cases if _FIXTURE_KEYS & c.keys()]
@@ -66,7 +73,8 @@ def main() -> None:
         # Each fixture is built (outside the timing) and decided on while it exists.
         with case_setting(case):
             disk_us += _time([_action(case)], args.rounds)
-    print(f"in-process decision, {len(cases)} cases x {args.rounds} rounds")
+    clock = "CPU time" if args.cpu else "wall time"
+    print(f"in-process decision ({clock}), {len(cases)} cases x {args.rounds} rounds")
     if us:
         _report("  cases without files on disk", us)
     if disk_us:

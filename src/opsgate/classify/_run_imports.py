@@ -10,7 +10,6 @@ like the programs in a virtualenv's ``bin``, and are not read.
 
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
 from typing import TYPE_CHECKING
@@ -32,38 +31,50 @@ _NODE_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".ts
 _RUBY_SPEC = re.compile(r"""\brequire_relative\s*\(?\s*(['"])([^'"]+)\1""")
 
 
+_PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w., \t]+)", re.MULTILINE)
+_PY_FROM = re.compile(
+    r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE
+)
+
+
 def python_imports(w: Walker, code: Code, cwd: str | None) -> list[Finding]:
-    try:
-        tree = ast.parse(code.text)
-    except (SyntaxError, ValueError, RecursionError):
-        return []  # the analyser has already judged what it could not read
+    """Read from the import statements' text (the analyser has parsed the file already;
+    a second parse would double the cost of every Python file)."""
     here = posixpath.dirname(code.path)
-    roots = list(dict.fromkeys(r for r in (here, cwd) if r))
-    modules: list[tuple[str, list[str]]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules += [(alias.name, roots) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            modules += _from_import(node, here, roots)
+    roots = tuple(dict.fromkeys(r for r in (here, cwd) if r))
+    modules: dict[tuple[str, tuple[str, ...]], None] = {}
+    for match in _PY_IMPORT.finditer(code.text):
+        for part in match.group(1).split(","):
+            name = part.split()[0] if part.split() else ""
+            if name:
+                modules[(name, roots)] = None
+    for match in _PY_FROM.finditer(code.text):
+        for name, bases in _from_import(
+            match.group(1), match.group(2), match.group(3), here, roots
+        ):
+            modules[(name, bases)] = None
     findings: list[Finding] = []
-    for name, bases in list(dict.fromkeys((n, tuple(b)) for n, b in modules))[:_MAX_IMPORTS]:
+    for name, bases in list(modules)[:_MAX_IMPORTS]:
         findings += _python_module(w, code, name, list(bases), cwd)
     return findings
 
 
-def _from_import(node: ast.ImportFrom, here: str, roots: list[str]) -> list[tuple[str, list[str]]]:
-    module = node.module or ""
-    if node.level:
+def _from_import(
+    dots: str, module: str, names: str, here: str, roots: tuple[str, ...]
+) -> list[tuple[str, tuple[str, ...]]]:
+    bases = roots
+    if dots:
         base = here
-        for _ in range(node.level - 1):
+        for _ in range(len(dots) - 1):
             base = posixpath.dirname(base)
-        bases = [base]
-    else:
-        bases = roots
+        bases = (base,)
     found = [(module, bases)] if module else []
     # ``from pkg import sub`` may load the module pkg/sub.py.
     prefix = f"{module}." if module else ""
-    found += [(prefix + alias.name, bases) for alias in node.names if alias.name != "*"]
+    for part in names.strip("() \t").replace("\n", " ").split(","):
+        name = part.split()[0] if part.split() else ""
+        if name and name != "*" and name.isidentifier():
+            found.append((prefix + name, bases))
     return found
 
 
