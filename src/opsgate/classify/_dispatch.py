@@ -59,7 +59,7 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
             return
         cmd = inner
     if cmd.path is not None:
-        from opsgate.classify._run_files import run_path
+        from opsgate.classify._run_path import run_path
 
         w.add(run_path(cmd, w))
     handler = families.handler_for(cmd.name)

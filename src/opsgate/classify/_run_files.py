@@ -8,11 +8,9 @@ Ruby …), and its findings join the command's, so the strictest thing it would 
 decides.  Reading is bounded: a per-file cap (the reader's), a total and a count per
 classification, a nesting depth, and cycle detection; each file is read once.
 
-What is not judged:
-
-* a file that is not there — the command fails and nothing runs;
-* programs in system directories and in tool directories (``node_modules/.bin``,
-  a virtualenv's ``bin``, ``~/.cargo/bin`` …): installed tools, judged by name.
+A file that is not there is not judged: the command fails and nothing runs.
+Programs named by path are placed by ``_run_path`` (installed tools are judged by
+their name, never read).
 
 What is ``unknown`` (never allowed): a file that is there but cannot be read (too
 large, unreadable, refused), a binary outside those directories, a script for an
@@ -26,7 +24,6 @@ file and line, and the reason says what kind of step was found there.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -46,13 +43,14 @@ __all__ = [
     "MAX_NESTING",
     "MAX_TOTAL",
     "Loaded",
+    "bad_file",
+    "cannot",
     "judge",
     "judge_code",
     "language_of",
     "load",
     "parse_once",
     "relabel",
-    "run_path",
     "script_language",
 ]
 
@@ -60,20 +58,6 @@ MAX_NESTING = 6  # a file that runs a file that runs … (make → script → py
 MAX_TOTAL = 256 * 1024  # characters read from files for one classification
 MAX_FILES = 32  # distinct files read for one classification
 _MARK = "file "  # evidence of a finding found in a file: "file Makefile:3"
-
-# Where installed programs live: judged by their name, never read.
-_SYSTEM_DIRS = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/opt/", "/nix/", "/snap/",
-                "/System/", "/Library/", "/Applications/", "/etc/", "/var/lib/")  # fmt: skip
-_TOOL_DIRS = re.compile(
-    r"(^|/)(node_modules/\.bin|\.?venv/bin|\.venv[^/]*/bin|env/bin|\.tox/[^/]+/bin|"
-    r"\.nox/[^/]+/bin|vendor/bin|\.local/bin|\.cargo/bin|go/bin|\.bun/bin|\.deno/bin|"
-    r"\.nvm/versions/[^/]+/[^/]+/bin|\.pyenv/(shims|versions)|\.rbenv/(shims|versions)|"
-    r"\.volta/bin|\.asdf/(shims|installs)|\.sdkman/candidates|\.npm-global/bin|"
-    r"\.yarn/bin|\.linuxbrew/bin|\.local/share/mise/installs|\.rustup/toolchains)/"
-)
-# Generated wrappers checked into projects (``./gradlew``): read, but judged only by
-# the concrete steps in them; their portable shell is full of ``eval``.
-WRAPPER_SCRIPTS = frozenset({"gradlew", "mvnw", "configure", "sbtx"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,12 +218,14 @@ def judge(
     """Findings for running ``loaded`` as ``lang`` (None: not modelled), labelled
     ``where`` ("script ./fix.sh", "Makefile target clean")."""
     if loaded.state == "missing":
+        if any(c in loaded.shown for c in "*?["):
+            return [_opaque(loaded, where, "names files matched only at run time")]
         return []
     found = _network(loaded, where)
     if loaded.text is None:
         if loaded.untrusted or (lenient and loaded.state in ("unreadable", "budget")):
             return found
-        return [*found, _cannot(loaded, where)]
+        return [*found, cannot(loaded, where)]
     if "\x00" in loaded.text:
         return [*found, _opaque(loaded, where, "is a binary opsgate cannot read")]
     if lang is None:
@@ -437,7 +423,7 @@ _WHY = {
 }
 
 
-def _cannot(loaded: Loaded, where: str) -> Finding:
+def cannot(loaded: Loaded, where: str) -> Finding:
     return _opaque(loaded, where, _WHY.get(loaded.state, "cannot be read"))
 
 
@@ -445,28 +431,10 @@ def _opaque(loaded: Loaded, where: str, why: str) -> Finding:
     return replace(unknown(f"{where}: {loaded.shown} {why}", ""), evidence=f"{_MARK}{loaded.shown}")
 
 
+def bad_file(loaded: Loaded, why: str) -> Finding:
+    """A project file a runner reads that opsgate cannot make sense of: unknown."""
+    return replace(unknown(f"{loaded.shown} {why}", ""), evidence=f"{_MARK}{loaded.shown}")
+
+
 def _opaque_code(code: Code, where: str, why: str) -> Finding:
     return replace(unknown(f"{where} {why}", ""), evidence=f"{_MARK}{code.shown}")
-
-
-# --- programs named by path -----------------------------------------------------------
-
-
-def run_path(cmd: Command, w: Walker) -> list[Finding]:
-    """``./fix.sh``, ``/abs/fix.sh``, ``scripts/x.py``: the file itself runs."""
-    path = cmd.path
-    if path is None:
-        return []
-    where = f"the script {path}"
-    if w.remote is not None:
-        if path.startswith(_SYSTEM_DIRS):
-            return []
-        return [_opaque(Loaded(path, path, "remote"), where, _WHY["remote"])]
-    full = w.workspace.expand(path, cmd.cwd or w.scope.cwd)
-    written = full is not None and full in w.scope.files
-    if not written and (path.startswith(_SYSTEM_DIRS) or _TOOL_DIRS.search(path)):
-        return []
-    loaded = load(w, path, cmd.cwd)
-    lenient = not written and cmd.name in WRAPPER_SCRIPTS
-    lang = script_language(loaded.text) if loaded.text is not None else "shell"
-    return judge(w, loaded, lang, where=where, cwd=cmd.cwd, args=cmd.args, lenient=lenient)

@@ -21,7 +21,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
+from opsgate.classify._run_files import Code, Loaded, bad_file, judge, judge_code, load, parse_once
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -137,7 +137,9 @@ def _run_scripts(
         return judge(w, loaded, None, where=where, cwd=start)
     scripts = _scripts(w, loaded)
     if scripts is None:
-        return [_bad(loaded, "is not a package.json opsgate can read (invalid JSON or scripts)")]
+        return [
+            bad_file(loaded, "is not a package.json opsgate can read (invalid JSON or scripts)")
+        ]
     directory = posixpath.dirname(loaded.path)
     findings: list[Finding] = []
     for name in names:
@@ -147,7 +149,7 @@ def _run_scripts(
                 findings += _default_start(w, cmd, directory, default)
             continue
         if not isinstance(body, str):
-            findings.append(_bad(loaded, f"has a script {name!r} that is not a command line"))
+            findings.append(bad_file(loaded, f"has a script {name!r} that is not a command line"))
             continue
         line = 1 + loaded.text.count("\n", 0, max(loaded.text.find(json.dumps(name)), 0))
         code = Code(loaded.path, loaded.shown, body, "shell", key=f"script:{name}", first_line=line)
@@ -203,9 +205,3 @@ def _workspace(cmd: Command, w: Walker, names: list[str]) -> list[Finding]:
         "run it in the package's own directory to have its scripts judged"
     )
     return [unknown(reason, cmd.text)]
-
-
-def _bad(loaded: Loaded, why: str) -> Finding:
-    from dataclasses import replace
-
-    return replace(unknown(f"{loaded.shown} {why}", ""), evidence=f"file {loaded.shown}")

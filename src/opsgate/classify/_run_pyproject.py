@@ -22,7 +22,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
+from opsgate.classify._run_files import Code, Loaded, bad_file, judge, judge_code, load, parse_once
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -121,7 +121,7 @@ def _entry_findings(
         lines = entry if isinstance(entry, list) else [entry]
         return _commands(w, project, [str(x) for x in lines], where, root, name)
     if not isinstance(entry, dict):
-        return [_bad(project, f"has a script {name!r} opsgate cannot read")]
+        return [bad_file(project, f"has a script {name!r} opsgate cannot read")]
     for key in ("cmd", "shell", "chain", "composite"):
         if key in entry:
             value = entry[key]
@@ -130,7 +130,7 @@ def _entry_findings(
     target = entry.get("call") or entry.get("reference")
     if isinstance(target, str):
         return _module(w, project, target, where, cwd)
-    return [_bad(project, f"has a script {name!r} opsgate cannot read")]
+    return [bad_file(project, f"has a script {name!r} opsgate cannot read")]
 
 
 def _commands(
@@ -147,7 +147,7 @@ def _module(w: Walker, project: Loaded, target: str, where: str, cwd: str | None
     """``pkg.mod:func`` → ``pkg/mod.py`` (or its package) beside pyproject.toml or in src/."""
     module = target.split(":", 1)[0].strip()
     if not re.fullmatch(r"[\w.]+", module):
-        return [_bad(project, f"names an entry point {target!r} opsgate cannot locate")]
+        return [bad_file(project, f"names an entry point {target!r} opsgate cannot locate")]
     root = posixpath.dirname(project.path)
     path = module.replace(".", "/")
     for base in (root, posixpath.join(root, "src")):
@@ -157,12 +157,6 @@ def _module(w: Walker, project: Loaded, target: str, where: str, cwd: str | None
                 return judge(w, loaded, "python", where=where, cwd=cwd)
     reason = f"{where} runs the module {module}, which opsgate does not find in the project"
     return [unknown(reason, target)]
-
-
-def _bad(loaded: Loaded, why: str) -> Finding:
-    from dataclasses import replace
-
-    return replace(unknown(f"{loaded.shown} {why}", ""), evidence=f"file {loaded.shown}")
 
 
 # --- tox ----------------------------------------------------------------------------------
@@ -191,7 +185,7 @@ def tox_findings(cmd: Command, ctx: Context) -> list[Finding]:
     try:
         parser.read_string(text)
     except configparser.Error:
-        return [_bad(loaded, "is not a tox configuration opsgate can read")]
+        return [bad_file(loaded, "is not a tox configuration opsgate can read")]
     chosen = [e for v in cmd.options("-e") for e in v.split(",") if e] or None
     out: list[Finding] = []
     root = posixpath.dirname(loaded.path)
@@ -269,7 +263,7 @@ def nox_findings(cmd: Command, ctx: Context) -> list[Finding]:
     try:
         tree = ast.parse(loaded.text)
     except (SyntaxError, ValueError, RecursionError):
-        return [_bad(loaded, "is not Python opsgate can read")]
+        return [bad_file(loaded, "is not Python opsgate can read")]
     chosen = {s for v in cmd.options("-s", "--session", "--sessions", "-e") for s in v.split(",")}
     out: list[Finding] = []
     for fn in _sessions(tree):

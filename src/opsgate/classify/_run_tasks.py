@@ -22,14 +22,14 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
+from opsgate.classify._run_files import Code, Loaded, bad_file, judge, judge_code, load, parse_once
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["composer_scripts", "rake_findings", "taskfile_findings"]
+__all__ = ["composer_scripts", "rake_findings", "taskfile_findings", "yaml_of"]
 
 _MAX_TASKS = 64
 
@@ -81,12 +81,12 @@ def taskfile_findings(cmd: Command, ctx: Context) -> list[Finding] | None:
         return []
     if loaded.text is None:
         return judge(w, loaded, None, where=f"task ({loaded.shown})", cwd=directory)
-    data = _yaml(w, loaded)
+    data = yaml_of(w, loaded)
     if not isinstance(data, dict):
-        return [_bad(loaded, "is not a Taskfile opsgate can read")]
+        return [bad_file(loaded, "is not a Taskfile opsgate can read")]
     tasks = data.get("tasks")
     if not isinstance(tasks, dict):
-        return [_bad(loaded, "is not a Taskfile opsgate can read")]
+        return [bad_file(loaded, "is not a Taskfile opsgate can read")]
     goals = [a.value for a in cmd.positionals(_TASK_VALUED) if "=" not in a.value]
     runner = _TaskRun(w, loaded, tasks, posixpath.dirname(loaded.path))
     runner.dynamic(data.get("vars"), "vars")
@@ -95,7 +95,7 @@ def taskfile_findings(cmd: Command, ctx: Context) -> list[Finding] | None:
     return runner.findings
 
 
-def _yaml(w: Walker, loaded: Loaded) -> object:
+def yaml_of(w: Walker, loaded: Loaded) -> object:
     return parse_once("yaml", loaded.text or "", _parse_yaml)
 
 
@@ -129,7 +129,7 @@ class _TaskRun:
         if isinstance(spec, str | list):
             spec = {"cmds": spec if isinstance(spec, list) else [spec]}
         if not isinstance(spec, dict):
-            self.findings.append(_bad(self.loaded, f"has a task {name!r} opsgate cannot read"))
+            self.findings.append(bad_file(self.loaded, f"has a task {name!r} opsgate cannot read"))
             return
         self._spec(name, spec)
 
@@ -158,7 +158,9 @@ class _TaskRun:
             where = f"{self.loaded.shown} task {name}"
             self.findings += judge_code(self.w, piece, where=where, cwd=cwd)
         elif item is not None and isinstance(item, list | dict):
-            self.findings.append(_bad(self.loaded, f"has a step in {name!r} opsgate cannot read"))
+            self.findings.append(
+                bad_file(self.loaded, f"has a step in {name!r} opsgate cannot read")
+            )
 
     def dynamic(self, variables: object, owner: str) -> None:
         """``VAR: {sh: CMD}`` runs CMD when the Taskfile is read."""
@@ -172,12 +174,6 @@ def _items(value: object) -> list[object]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _bad(loaded: Loaded, why: str) -> Finding:
-    from dataclasses import replace
-
-    return replace(unknown(f"{loaded.shown} {why}", ""), evidence=f"file {loaded.shown}")
 
 
 # --- composer -----------------------------------------------------------------------------
@@ -232,10 +228,10 @@ def composer_scripts(cmd: Command, ctx: Context) -> list[Finding]:
     try:
         data = json.loads(loaded.text)
     except (ValueError, RecursionError):
-        return [_bad(loaded, "is not valid JSON")]
+        return [bad_file(loaded, "is not valid JSON")]
     scripts = data.get("scripts", {}) if isinstance(data, dict) else None
     if not isinstance(scripts, dict):
-        return [_bad(loaded, "has scripts opsgate cannot read")]
+        return [bad_file(loaded, "has scripts opsgate cannot read")]
     out: list[Finding] = []
     for name in names:
         out += _composer_script(w, loaded, scripts, name, directory, set())
@@ -254,7 +250,7 @@ def _composer_script(
     out: list[Finding] = []
     for item in items:
         if not isinstance(item, str):
-            out.append(_bad(loaded, f"has a script {name!r} opsgate cannot read"))
+            out.append(bad_file(loaded, f"has a script {name!r} opsgate cannot read"))
             continue
         text = item.strip()
         if text.startswith("@") and not text.startswith(("@php ", "@composer ", "@putenv ")):

@@ -69,6 +69,14 @@ def test_shebang_picks_the_language(text: str, lang: str | None) -> None:
     assert script_language(text) == lang
 
 
+@pytest.mark.parametrize(
+    "command",
+    ["find . -name 'f*.sh' -exec {} \\;", "find . -exec sh {} \\;", "for f in *.sh; do ./$f; done"],
+)
+def test_programs_chosen_at_run_time_are_unknown(command: str) -> None:
+    assert worst(run(command, Disk({"fix.sh": "echo hi\n"})))[0] is Effect.UNKNOWN
+
+
 # --- bounds: depth, cycles, budget, one read per file ------------------------------------
 
 

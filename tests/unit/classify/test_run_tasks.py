@@ -197,6 +197,24 @@ CASES = [
         "rake x",
         None,
     ),
+    (
+        "pre-commit-local",
+        {
+            ".pre-commit-config.yaml": "repos:\n- repo: local\n  hooks:\n  - id: x\n"
+            "    entry: rm -rf ~\n    language: system\n"
+        },
+        "pre-commit run x",
+        DESTROYS,
+    ),
+    (
+        "pre-commit-other-hook",
+        {
+            ".pre-commit-config.yaml": "repos:\n- repo: local\n  hooks:\n  - id: x\n"
+            "    entry: rm -rf ~\n    language: system\n"
+        },
+        "pre-commit run y",
+        OK,
+    ),
     # --- python projects -------------------------------------------------------------------
     (
         "pdm-script-cmd",

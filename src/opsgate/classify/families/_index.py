@@ -374,6 +374,7 @@ INDEX: dict[str, str] = {
     "poweroff": "system",
     "powershell": "shells",
     "pr": "secrets",
+    "pre-commit": "shells",
     "premove": "filesystem",
     "presto": "dataplatforms",
     "presto-cli": "dataplatforms",

@@ -1,5 +1,5 @@
 """Task runners and script hosts whose work is in a project file: ``just``, ``task``,
-``tox``, ``nox``, and PowerShell started from a POSIX shell.  What they run is read
+``tox``, ``nox``, ``pre-commit``, and PowerShell started from a POSIX shell.  What they run is read
 and judged by ``classify._run_*``; here they are only given their names."""
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ def _nox(cmd: Command, ctx: Context) -> list[Finding]:
     return nox_findings(cmd, ctx)
 
 
+def _pre_commit(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._run_precommit import precommit_findings
+
+    return precommit_findings(cmd, ctx)
+
+
 def _pwsh(cmd: Command, ctx: Context) -> list[Finding]:
     from opsgate.classify._run_interp import pwsh
 
@@ -53,6 +59,7 @@ TASK_HANDLERS: dict[str, Handler] = {
     "go-task": _task,
     "tox": _tox,
     "nox": _nox,
+    "pre-commit": _pre_commit,
     "pwsh": _pwsh,
     "powershell": _pwsh,
 }
