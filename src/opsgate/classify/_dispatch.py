@@ -16,6 +16,7 @@ from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify._run_notes import note_writes
 from opsgate.classify._unknown_tools import HARMLESS_FLAGS
 from opsgate.classify._words import Value
 from opsgate.models import Effect, Finding, Impact
@@ -72,8 +73,6 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
 
         w.add(_unknown_tools.sniff(cmd, w))
     _note_download(cmd, w)
-    from opsgate.classify._run_notes import note_writes
-
     note_writes(cmd, w)
 
 

@@ -197,8 +197,17 @@ def script_language(text: str) -> str | None:
             rest = rest[2:] if rest[0] in ("-u", "--unset", "-C", "--chdir") else rest[1:]
         if not rest:
             return None
-        program = canonical_name(rest[0])
+        program, rest = canonical_name(rest[0]), rest[1:]
+    launched = _LAUNCHERS.get(program)
+    if launched is not None:  # ``#!/usr/bin/env -S uv run --script``, ``-S npx tsx``
+        words = [w for w in rest if not w.startswith("-") and w not in ("run", "exec", "x")]
+        return launched if launched != "?" else (language_of(words[0]) if words else None)
     return language_of(program)
+
+
+# Launchers in shebang lines: the language they run ("?": the program named next).
+_LAUNCHERS = {"uv": "python", "pipx": "python", "poetry": "python", "pdm": "python",
+              "npx": "?", "bunx": "?", "pnpx": "?"}  # fmt: skip
 
 
 # --- judging --------------------------------------------------------------------------

@@ -54,8 +54,8 @@ def make_findings(cmd: Command, ctx: Context) -> list[Finding]:
     """What ``make …`` runs, from the makefile it reads."""
     from opsgate.classify.shell import Walker
 
-    if not isinstance(ctx, Walker):
-        return []
+    if not isinstance(ctx, Walker) or ctx.remote is not None:
+        return []  # another machine's makefile: judged by the target's name
     call = _invocation(cmd, ctx)
     loaded = _makefile(ctx, call)
     if loaded is None:

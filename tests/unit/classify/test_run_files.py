@@ -62,6 +62,8 @@ def test_system_and_tool_directories_are_judged_by_name() -> None:
         ("#!/usr/bin/env -S deno run -A\n", "node"),
         ("#!/usr/bin/env -u X ruby\n", "ruby"),
         ("#!/usr/bin/make -f\n", "make"),
+        ("#!/usr/bin/env -S uv run --script\n", "python"),
+        ("#!/usr/bin/env -S npx -y tsx\n", "node"),
         ("#!/usr/bin/env racket\n", None),
     ],
 )
@@ -116,6 +118,13 @@ def test_probing_missing_names_spends_no_read() -> None:
 
 
 # --- files written earlier in the same command ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", ["bash -o pipefail fix.sh", "bash -eux fix.sh", "sudo -u dev ./fix.sh"]
+)
+def test_shell_options_do_not_hide_the_script(command: str) -> None:
+    assert worst(run(command, Disk({"fix.sh": RM_HOME}))) == (Effect.WRITE, Impact.DESTRUCTIVE)
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
         return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
     ops = cmd.positionals(_SHELL_VALUED)
     if ops and not cmd.has("-s"):
-        return run_script_file(cmd, ctx, via=cmd.name)
+        return run_script_file(cmd, ctx, via=cmd.name, valued=tuple(_SHELL_VALUED))
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     if cmd.has("-i") or not cmd.args:

@@ -87,10 +87,13 @@ def run_code(cmd: Command, ctx: Context, code: Stdin, via: str) -> list[Finding]
     return findings
 
 
-def run_script_file(cmd: Command, ctx: Context, *, via: str) -> list[Finding]:
+def run_script_file(
+    cmd: Command, ctx: Context, *, via: str, valued: tuple[str, ...] = ()
+) -> list[Finding]:
     """``source FILE``, ``bash FILE``: a process substitution, a file written in this
-    command, or the file on disk, judged by what it runs (``_run_files``)."""
-    ops = cmd.positionals()
+    command, or the file on disk, judged by what it runs (``_run_files``).  ``valued``:
+    the shell's options that take a value (``bash -o pipefail FILE``)."""
+    ops = cmd.positionals(valued)
     if not ops:
         return run_stdin_script(cmd, ctx, via=via, default_unknown=False)
     path = ops[0]
