@@ -2,10 +2,11 @@
 
 ``./fix.sh``, ``python3 fix.py``, ``make clean``, ``npm test``: the command's words
 say little; the file says what will happen.  Such a file is read through the
-classifier's one reader (``Context.read_text``), classified with the same
-classifier as a command (the shell walker for shell, ``_interp`` for Python, Node,
-Ruby …), and its findings join the command's, so the strictest thing it would run
-decides.  Reading is bounded: a per-file cap (the reader's), a total and a count per
+classifier's one reader (the session's ``read_file``, behind ``Context.read_text``;
+a file written earlier in the command comes from the walker's notes), classified
+with the same classifier as a command (the shell walker for shell, ``_interp`` for
+Python, Node, Ruby …), and its findings join the command's, so the strictest thing
+it would run decides.  Reading is bounded: a per-file cap (the reader's), a total and a count per
 classification, a nesting depth, and cycle detection; each file is read once.
 
 A file that is not there is not judged: the command fails and nothing runs.
@@ -13,8 +14,8 @@ Programs named by path are placed by ``_run_path`` (installed tools are judged b
 their name, never read).
 
 What is ``unknown`` (never allowed): a file that is there but cannot be read (too
-large, unreadable, refused), a binary outside those directories, a script for an
-interpreter opsgate does not model, nesting deeper than the limit, and files beyond
+large, unreadable, refused), a binary, a script for an interpreter opsgate does not
+model, a file on another machine, nesting deeper than the limit, and files beyond
 the total budget.
 
 Findings that come from a file's contents never quote it: the evidence names the
