@@ -46,6 +46,7 @@ __all__ = [
     "Loaded",
     "bad_file",
     "cannot",
+    "charge",
     "judge",
     "judge_code",
     "language_of",
@@ -151,6 +152,19 @@ def _from_note(w: Walker, note: FileNote, full: str, shown: str, hops: int) -> L
             return replace(disk, untrusted=note.untrusted)
         return Loaded(full, shown, "text", disk.text + note.text, note.untrusted)
     return Loaded(full, shown, "text", note.text, note.untrusted)
+
+
+def charge(w: Walker) -> None:
+    """Check the classification's time budget between steps that do not walk a script
+    (expanding a makefile's variables, planning its rules); overrun raises (→ deny)."""
+    from opsgate.errors import ClassificationBudgetExceeded
+
+    budget = w.session.budget
+    if budget.spent() > budget.seconds:
+        raise ClassificationBudgetExceeded(
+            f"reading the files this command runs took longer than {budget.seconds * 1000:.0f} ms",
+            hint="run the task's steps directly, or simplify the file",
+        )
 
 
 # Parsed project files (Makefiles, package.json, justfiles …) by their exact text: the
@@ -269,19 +283,29 @@ def judge_code(
     args: tuple[Arg, ...] = (),
     sourced: bool = False,
 ) -> list[Finding]:
-    """Classify ``code`` once per (file, key) on the current path; relabel its findings."""
+    """Classify ``code`` once per (file, key) on the current path; relabel its findings.
+    The same code run again in the same way (``npm run a`` calling ``b`` twice) is
+    judged once, unless this command has written files it might read."""
     runs = w.session.runs
     key = f"{code.path}#{code.key}"
     if key in runs.stack:
         return []  # already being judged further up: its findings are counted there
     if len(runs.stack) >= MAX_NESTING or w.depth + 1 > MAX_DEPTH:
         return [_opaque_code(code, where, f"runs files nested deeper than {MAX_NESTING} levels")]
+    again = None
+    if not sourced and not w.scope.files:
+        again = (key, code.text, cwd, tuple(a.value for a in args), w.depth, where)
+        if again in runs.judged:
+            return list(runs.judged[again])
     runs.stack.append(key)
     try:
         inner = _ANALYSERS.get(code.lang, _not_modelled)(w, code, _Job(cwd, args, sourced))
     finally:
         runs.stack.pop()
-    return relabel(inner, code, where)
+    found = relabel(inner, code, where)
+    if again is not None:
+        runs.judged[again] = list(found)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

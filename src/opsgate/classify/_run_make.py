@@ -20,7 +20,15 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
+from opsgate.classify._run_files import (
+    Code,
+    Loaded,
+    charge,
+    judge,
+    judge_code,
+    load,
+    parse_once,
+)
 from opsgate.classify._run_make_expand import Expander
 from opsgate.classify._run_make_parse import Makefile, Rule, parse_makefile
 from opsgate.models import Finding
@@ -144,7 +152,8 @@ def _run(w: Walker, code: Code, call: _Invocation, env: Mapping[str, str]) -> li
     if call.dry:
         return findings
     goals = call.goals or ([mk.default] if mk.default else _default_goal(mk, ex))
-    for rule, target, auto in _plan(mk, ex, goals):
+    for rule, target, auto in _plan(w, mk, ex, goals):
+        charge(w)
         findings += _recipe(w, mk, ex, code, call, rule, target, auto)
     return findings
 
@@ -211,10 +220,10 @@ def _default_goal(mk: Makefile, ex: Expander) -> list[str]:
 _Step = tuple[Rule, str, dict[str, str]]
 
 
-def _plan(mk: Makefile, ex: Expander, goals: list[str]) -> list[_Step]:
+def _plan(w: Walker, mk: Makefile, ex: Expander, goals: list[str]) -> list[_Step]:
     """The rules that run for ``goals``, prerequisites first; every rule (or every
     pattern rule, for file-name lists) when a prerequisite list cannot be expanded."""
-    planner = _Planner(mk, ex)
+    planner = _Planner(w, mk, ex)
     for goal in goals:
         planner.visit(goal)
     plan = planner.plan
@@ -228,8 +237,8 @@ def _plan(mk: Makefile, ex: Expander, goals: list[str]) -> list[_Step]:
 
 
 class _Planner:
-    def __init__(self, mk: Makefile, ex: Expander) -> None:
-        self.ex = ex
+    def __init__(self, w: Walker, mk: Makefile, ex: Expander) -> None:
+        self.w, self.ex = w, ex
         self.explicit: dict[str, list[Rule]] = {}
         for rule in mk.rules:
             if not rule.pattern:
@@ -244,6 +253,7 @@ class _Planner:
         if target in self.seen or len(self.seen) >= _MAX_TARGETS:
             return
         self.seen.add(target)
+        charge(self.w)
         rules = self.explicit.get(target) or _matching(self.patterns, target)
         for rule, stem in _with_stems(rules, target):
             text = rule.prereqs.replace("%", stem) if stem else rule.prereqs

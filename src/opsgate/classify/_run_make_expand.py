@@ -19,6 +19,7 @@ __all__ = ["Expander"]
 
 _MAX_DEPTH = 24
 _MAX_LEN = 64 * 1024
+_MAX_STEPS = 4096
 _UNRESOLVED = "${MAKE_EXPANSION}"
 # Make's own defaults (``make -p``), for the names recipes use most.
 _BUILTINS = {"MAKE": "make", "CC": "cc", "CXX": "g++", "CPP": "cc -E", "RM": "rm -f",
@@ -62,6 +63,7 @@ class _Run:
     def __init__(self, ex: Expander, auto: Mapping[str, str], shell: bool) -> None:
         self.ex, self.auto, self.shell = ex, auto, shell
         self.complete = True
+        self.steps = 0  # references expanded: ``A = $(B)$(B)``, ``B = $(C)$(C)`` … doubles
 
     def text(self, text: str, depth: int) -> tuple[str, bool]:
         out = self._expand(text, depth)
@@ -101,7 +103,8 @@ class _Run:
         return _UNRESOLVED if self.shell else ""
 
     def _reference(self, inner: str, depth: int) -> str:
-        if depth > _MAX_DEPTH:
+        self.steps += 1
+        if depth > _MAX_DEPTH or self.steps > _MAX_STEPS:
             return self._unresolved()
         head, _, args = inner.partition(" ")
         if args and head in _FUNCTIONS:
@@ -115,6 +118,9 @@ class _Run:
         return self._variable(name, depth)
 
     def _variable(self, name: str, depth: int) -> str:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            return self._unresolved()
         if name in _AUTOMATIC:
             if name in self.auto:
                 return self.auto[name]

@@ -12,6 +12,7 @@ from tree_sitter import Node
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
 from opsgate.errors import ClassificationBudgetExceeded
+from opsgate.models import Finding
 
 __all__ = [
     "IMPORT_CPU",
@@ -129,6 +130,7 @@ class RunState:
 
     texts: dict[str, str | None] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
+    judged: dict[tuple[object, ...], list[Finding]] = field(default_factory=dict)
     stack: list[str] = field(default_factory=list)
     total: int = 0
 
