@@ -7,6 +7,7 @@ policy engine does that with the returned ``Classification``.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,23 @@ def _reader(enabled: bool) -> Callable[[str], str | None]:
     return read
 
 
+def _kind_probe(enabled: bool) -> Callable[[str], str | None]:
+    """What is at a path, without reading it (``_run_files``: a missing script is not
+    run; one that is there but not read is unknown).  With reading off, every file
+    counts as there and unread."""
+
+    def kind(path: str) -> str | None:
+        if not enabled:
+            return "other"
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return "other" if os.path.lexists(path) else None
+        return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+    return kind
+
+
 def _branch_reader(cwd: str | None) -> str | None:
     """The checked-out branch, read from ``.git/HEAD`` (no git process)."""
     if not cwd:
@@ -111,6 +129,7 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
         budget=Budget(ctx.budget_seconds),
         read_file=_reader(ctx.read_files),
         branch_of=_branch_reader,
+        file_kind=_kind_probe(ctx.read_files),
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:

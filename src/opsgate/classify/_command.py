@@ -47,7 +47,8 @@ class Stdin:
 @dataclass(frozen=True, slots=True)
 class Command:
     """A simple command after unwrapping.  ``name`` is the canonical program name
-    (basename, quoting and backslash tricks removed, ``.exe`` dropped)."""
+    (basename, quoting and backslash tricks removed, ``.exe`` dropped); ``path`` is
+    the program as written when it names a file (``./fix.sh``, ``/opt/x/bin/y``)."""
 
     name: str
     args: tuple[Arg, ...]
@@ -55,6 +56,7 @@ class Command:
     env: Mapping[str, str] = field(default_factory=dict)
     stdin: Stdin | None = None
     cwd: str | None = None
+    path: str | None = None
 
     @property
     def words(self) -> tuple[str, ...]:

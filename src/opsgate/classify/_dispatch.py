@@ -16,6 +16,7 @@ from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify._run_notes import note_writes
 from opsgate.classify._unknown_tools import HARMLESS_FLAGS
 from opsgate.classify._words import Value
 from opsgate.models import Effect, Finding, Impact
@@ -58,6 +59,10 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
         if inner is _STOP:
             return
         cmd = inner
+    if cmd.path is not None:
+        from opsgate.classify._run_path import run_path
+
+        w.add(run_path(cmd, w))
     handler = families.handler_for(cmd.name)
     if handler is not None and _harmless_mode(cmd):
         return
@@ -68,6 +73,7 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
 
         w.add(_unknown_tools.sniff(cmd, w))
     _note_download(cmd, w)
+    note_writes(cmd, w)
 
 
 def _harmless_mode(cmd: Command) -> bool:

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 __all__ = ["_STOP", "_rebuild", "_run_inner", "unwrap"]
 
 
+# Python project runners whose ``run`` may name a project script (``_run_pyproject``).
+_PY_RUNNERS = frozenset({"uv", "poetry", "pdm", "hatch", "rye", "pipenv"})
+
+
 class _Stop(Command):
     pass
 
@@ -46,6 +50,10 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
     rest = _skip_options(args, spec)
     if rest is None:
         return _no_command(cmd, spec, w)
+    if verbs is not None and cmd.name in _PY_RUNNERS:
+        from opsgate.classify._run_pyproject import project_run
+
+        rest = project_run(cmd, rest, w)
     if cmd.name == "watch" and len(rest) == 1:
         w.add(w.classify_shell(rest[0].value, via="watch"))
         return _STOP
@@ -84,8 +92,9 @@ def _rebuild(cmd: Command, rest: list[Arg]) -> Command:
     head = rest[0]
     if not head.static:
         return Command("$dynamic", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+    path = head.value if "/" in head.value else None
     return Command(
-        canonical_name(head.value), tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd
+        canonical_name(head.value), tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd, path
     )
 
 

@@ -12,6 +12,7 @@ from tree_sitter import Node
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
 from opsgate.errors import ClassificationBudgetExceeded
+from opsgate.models import Finding
 
 __all__ = [
     "IMPORT_CPU",
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_TREE_DEPTH",
     "Budget",
     "FileNote",
+    "RunState",
     "Scope",
     "ShellSession",
     "charged_import",
@@ -85,10 +87,19 @@ class Budget:
 
 @dataclass
 class FileNote:
-    """A file written earlier in the same command: its text, when known."""
+    """A file written earlier in the same command: its text, when known.
+
+    ``origin`` names the file it was copied or moved from (``cp a.sh b.sh``); its
+    text is read from there only if ``b.sh`` is run later in the command.
+    ``appends_to_disk``: ``text`` was appended (``>>``) to what is on disk.
+    ``tree``: a directory copied from ``origin`` (``cp -r``, ``mv``): a file under it
+    holds the text of the same file under ``origin``."""
 
     text: str | None
     untrusted: bool
+    origin: str | None = None
+    appends_to_disk: bool = False
+    tree: bool = False
 
 
 @dataclass
@@ -114,6 +125,17 @@ class Scope:
 
 
 @dataclass
+class RunState:
+    """Per-classification memory of the files that commands run."""
+
+    texts: dict[str, str | None] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    judged: dict[tuple[object, ...], list[Finding]] = field(default_factory=dict)
+    stack: list[str] = field(default_factory=list)
+    total: int = 0
+
+
+@dataclass
 class ShellSession:
     """What stays the same across nested scripts of one classification."""
 
@@ -123,3 +145,10 @@ class ShellSession:
     read_file: Callable[[str], str | None] = lambda _path: None
     branch_of: Callable[[str | None], str | None] = lambda _cwd: None
     env: dict[str, str] = field(default_factory=dict)
+    # What is at a path, without reading it: "file", "dir", "other", or None when
+    # nothing is there.  Tells a missing script (the command fails) from one the
+    # reader would not return (too large, unreadable, refused): the latter is unknown.
+    file_kind: Callable[[str], str | None] = lambda _path: None
+    # Files read for this classification (``_run_files``): their text, the paths with
+    # nothing there, the files being judged now, and the characters read so far.
+    runs: RunState = field(default_factory=RunState)

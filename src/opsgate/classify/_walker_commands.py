@@ -21,7 +21,6 @@ from opsgate.classify._shell_nodes import (
 )
 from opsgate.classify._walker_redirects import WalkerRedirects
 from opsgate.classify._words import Value, brace_expand
-from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -106,8 +105,6 @@ class WalkerCommands(WalkerRedirects):
             name = words[0]
         if name.text in self.scope.functions:
             return self._call_function(name.text, words[1:], stdin, text)
-        if "/" in name.text and self._runs_written_file(name.text, text):
-            return None
         inherited = {k: v for k, v in self.scope.vars.items()
                       if v is not None and _ENV_NAME.match(k)}  # fmt: skip
         cmd = Command(
@@ -117,6 +114,7 @@ class WalkerCommands(WalkerRedirects):
             env={**inherited, **env},
             stdin=stdin,
             cwd=self.scope.cwd,
+            path=name.text if "/" in name.text else None,
         )
         from opsgate.classify import _dispatch
 
@@ -124,27 +122,6 @@ class WalkerCommands(WalkerRedirects):
         self._printing_secrets(cmd, words)
         _dispatch.dispatch(cmd, walker, words)
         return _pipes.output_of(cmd, walker)
-
-    def _runs_written_file(self, path: str, text: str) -> bool:
-        """``./x.sh`` after this command downloaded or wrote ``x.sh``: judge what it runs."""
-        note = self.file_note(path, None)
-        if note is None:
-            return False
-        if note.untrusted:
-            self.add(
-                [
-                    Finding(
-                        "network.fetch_exec",
-                        Impact.CAUTION,
-                        Effect.UNKNOWN,
-                        _short(text),
-                        f"runs {path}, fetched from the network in this command",
-                    )
-                ]
-            )
-        if note.text is not None:
-            self.add(self.classify_shell(note.text, via=path))
-        return note.untrusted or note.text is not None
 
     def _printing_secrets(self, cmd: Command, words: list[Value]) -> None:
         if cmd.name in _pipes.PRINTERS:

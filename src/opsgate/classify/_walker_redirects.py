@@ -111,10 +111,22 @@ class WalkerRedirects(WalkerWords):
             self.add(filesystem.redirect_write(op, value, out, walker, _text(body) if body else ""))
             if value.static:
                 full = self.workspace.expand(value.text, self.scope.cwd)
-                if full is not None and out is not None:
-                    old = self.scope.files.get(full)
-                    text = out.text
-                    if op == ">>" and old is not None and old.text is not None and text is not None:
-                        text = old.text + text
-                    self.scope.files[full] = FileNote(text, out.untrusted)
+                if full is not None:
+                    self.scope.files[full] = self._written(full, op, out)
         return None if sinks else out
+
+    def _written(self, full: str, op: str, out: Stdin | None) -> FileNote:
+        """What ``full`` holds after ``> full`` or ``>> full``: unknown (None) when the
+        output is not knowable text, so a later step that runs it is not judged by
+        what was on disk before.  ``>>`` onto a file not written in this command keeps
+        what is on disk in front (read only if the file is run)."""
+        text = out.text if out is not None else None
+        untrusted = out.untrusted if out is not None else False
+        if op != ">>" or text is None:
+            return FileNote(text, untrusted)
+        before = self.scope.files.get(full)
+        if before is None:
+            return FileNote(text, untrusted, appends_to_disk=True)
+        if before.text is None or before.origin is not None or before.appends_to_disk:
+            return FileNote(None, untrusted or before.untrusted)
+        return FileNote(before.text + text, untrusted or before.untrusted)

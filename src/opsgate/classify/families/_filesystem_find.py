@@ -104,7 +104,11 @@ def _exec_action(cmd: Command, inner: list[Arg], matched: list[Arg]) -> Command:
     from opsgate.classify.shell import canonical_name
 
     filled = _fill(inner[1:], matched)
-    return Command(canonical_name(inner[0].value), tuple(filled), cmd.text, cmd.env, None, cmd.cwd)
+    # ``-exec {} ;`` runs each file find matches: the program is a path chosen at run time.
+    head = _fill(inner[:1], matched)[0] if "{}" in inner[0].value else inner[0]
+    path = head.value if "/" in head.value else None
+    name = canonical_name(head.value)
+    return Command(name, tuple(filled), cmd.text, cmd.env, None, cmd.cwd, path)
 
 
 def _matched(starts: list[Arg], names: list[str]) -> list[Arg]:

@@ -90,16 +90,20 @@ _JS_REGISTRY_ADMIN = _words("dist-tag owner access team org token hook star unst
 _JS_ADMIN_READ = _words("ls list get check")
 
 
+_JS_VALUED = _words(
+    "--registry --prefix --location -w --workspace", "--filter -C --dir --cwd --tag --otp"
+)
+
+
 def _js(cmd: Command, ctx: Context) -> list[Finding]:
-    pos = [
-        a.value
-        for a in cmd.positionals(
-            _words(
-                "--registry --prefix --location -w --workspace",
-                "--filter -C --dir --cwd --tag --otp",
-            )
-        )
-    ]
+    """The runner's own verb, and the project's scripts it runs (``_run_node``)."""
+    from opsgate.classify._run_node import package_scripts
+
+    pos = [a.value for a in cmd.positionals(_JS_VALUED)]
+    return _js_verb(cmd, ctx, pos) + package_scripts(cmd, ctx, pos[0] if pos else "", pos[1:])
+
+
+def _js_verb(cmd: Command, ctx: Context, pos: list[str]) -> list[Finding]:
     verb = pos[0] if pos else "install"
     if cmd.name == "yarn" and verb == "npm" and len(pos) > 1:  # yarn berry: yarn npm publish
         verb, pos = pos[1], pos[1:]
@@ -288,7 +292,12 @@ def _pod(cmd: Command, ctx: Context) -> list[Finding]:
 def _composer(cmd: Command, ctx: Context) -> list[Finding]:
     if _verb_at(cmd) == "global":
         return _global(cmd, "composer global")
-    return [_f(cmd, _L, "package.project", "works inside the project")] if cmd.args else []
+    from opsgate.classify._run_tasks import composer_scripts
+
+    scripts = composer_scripts(cmd, ctx)
+    return ([_f(cmd, _L, "package.project", "works inside the project")] if cmd.args else []) + (
+        scripts
+    )
 
 
 def _pipenv(cmd: Command, ctx: Context) -> list[Finding]:

@@ -6,6 +6,7 @@ import re
 
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._interp import analyse_script
+from opsgate.classify._run_interp import interpreter_file, python_module, python_target
 from opsgate.classify.families._shells_run import (
     SHELLS,
     _language,
@@ -33,7 +34,7 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
         return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
     ops = cmd.positionals(_SHELL_VALUED)
     if ops and not cmd.has("-s"):
-        return run_script_file(cmd, ctx, via=cmd.name)
+        return run_script_file(cmd, ctx, via=cmd.name, valued=tuple(_SHELL_VALUED))
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     if cmd.has("-i") or not cmd.args:
@@ -73,7 +74,7 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
 
         found = classify_artisan(cmd, ctx)
         if found:
-            return found
+            return found + interpreter_file(cmd, ctx, "php")
     extra: list[Finding] = []
     if lang in ("perl", "ruby") and any(
         w.startswith("-") and not w.startswith("--") and "i" in w[1:] for w in cmd.words
@@ -93,11 +94,9 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         return _awk(cmd, ctx)
     ops = cmd.positionals()
     if ops:
-        return (
-            run_script_file(cmd, ctx, via=cmd.name)
-            if ops[0].value in ("-", "/dev/stdin") or ops[0].value.startswith("/dev/fd/")
-            else []
-        )
+        if ops[0].value in ("-", "/dev/stdin") or ops[0].value.startswith("/dev/fd/"):
+            return run_script_file(cmd, ctx, via=cmd.name)
+        return extra + interpreter_file(cmd, ctx, lang)
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     return []
@@ -137,33 +136,28 @@ def _after_word(cmd: Command, word: str) -> str | None:
 
 
 def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
-    module = cmd.option("-m")
-    if module == "http.server":
+    target = python_target(cmd)
+    kind, value, at = target if target is not None else ("", "", 0)
+    rest = tuple(cmd.args[at:])
+    if kind == "module" and value == "http.server":
         return _http_server(cmd, ctx)
-    if module is not None:
-        if module in ("pip", "pip3"):
-            from opsgate.classify import families
+    if kind == "module" and value in ("pip", "pip3"):
+        from opsgate.classify import families
 
-            handler = families.handler_for("pip")
-            rest = cmd.after(module)
-            return (
-                handler(Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd), ctx)
-                if (handler)
-                else []
-            )
-        return []
-    ops = cmd.positionals(("-W", "-X", "-Q"))
-    if ops and ops[0].value.endswith("manage.py"):
-        from opsgate.classify.families import databases
+        handler = families.handler_for("pip")
+        pip = Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd)
+        return handler(pip, ctx) if handler else []
+    if kind == "module":
+        return python_module(cmd, ctx, value, rest)
+    if kind == "script" and value != "-" and not value.startswith("/dev/"):
+        found = interpreter_file(cmd, ctx, "python")
+        if value.endswith("manage.py"):
+            from opsgate.classify.families import databases
 
-        rest = tuple(cmd.args[[a.value for a in cmd.args].index(ops[0].value) + 1 :])
-        manage = getattr(databases, "classify_django_manage", None)
-        if manage is None:
-            return []
-        return manage(Command("manage.py", rest, cmd.text, cmd.env, cmd.stdin, cmd.cwd), ctx)  # type: ignore[no-any-return]  # helper-built module
-    if ops and ops[0].value not in ("-",) and not ops[0].value.startswith("/dev/"):
-        return []
-    if ops:
+            manage = Command("manage.py", rest, cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+            found += databases.classify_django_manage(manage, ctx)
+        return found
+    if kind == "script":
         return run_script_file(cmd, ctx, via=cmd.name)
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")

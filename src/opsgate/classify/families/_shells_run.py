@@ -87,11 +87,13 @@ def run_code(cmd: Command, ctx: Context, code: Stdin, via: str) -> list[Finding]
     return findings
 
 
-def run_script_file(cmd: Command, ctx: Context, *, via: str) -> list[Finding]:
-    """``source FILE``, ``bash FILE``: a file written in this command, a process
-    substitution, or a readable file is classified; an existing project script we
-    cannot read is the project's own business."""
-    ops = cmd.positionals()
+def run_script_file(
+    cmd: Command, ctx: Context, *, via: str, valued: tuple[str, ...] = ()
+) -> list[Finding]:
+    """``source FILE``, ``bash FILE``: a process substitution, a file written in this
+    command, or the file on disk, judged by what it runs (``_run_files``).  ``valued``:
+    the shell's options that take a value (``bash -o pipefail FILE``)."""
+    ops = cmd.positionals(valued)
     if not ops:
         return run_stdin_script(cmd, ctx, via=via, default_unknown=False)
     path = ops[0]
@@ -100,10 +102,23 @@ def run_script_file(cmd: Command, ctx: Context, *, via: str) -> list[Finding]:
         return [_unknown(f"{via} runs a script whose path is built at run time", cmd.text)]
     if path.value in ("/dev/stdin", "-", "/proc/self/fd/0", "/dev/fd/0"):
         return run_stdin_script(cmd, ctx, via=via, default_unknown=True)
-    source = w.script_source(path.value, cmd.cwd) if w is not None else None
-    if source is None:
+    if w is None:
         return []
-    return run_code(cmd, ctx, source, via)
+    if path.value in w.procs:
+        return run_code(cmd, ctx, w.procs[path.value] or Stdin(None, "process substitution"), via)
+    from opsgate.classify import _run_files
+
+    lang = "shell" if cmd.name in ("source", ".") else _run_files.language_of(cmd.name)
+    loaded = _run_files.load(w, path.value, cmd.cwd)
+    return _run_files.judge(
+        w,
+        loaded,
+        lang or "shell",
+        where=f"{via} {path.value}",
+        cwd=cmd.cwd,
+        args=tuple(ops[1:]),
+        sourced=cmd.name in ("source", "."),
+    )
 
 
 def run_stdin_script(

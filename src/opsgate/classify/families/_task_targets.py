@@ -1,12 +1,14 @@
 """Project task runners' target names: ``make deploy ENV=prod``, ``npm run deploy:prod``.
 
-opsgate does not follow a target into the project's Makefile or package.json (the
-agent can edit them between two calls), so ``make test`` and ``npm run build`` are
-ordinary local work.  A target *named* for a deploy, a publish or a teardown is the
-project's own way of changing infrastructure, so it is judged by that name: a
-state change on infrastructure in any environment (SPEC §3), production when the
-name or a ``VAR=value`` argument says so.  Building a release locally
-(``make release``, ``MIX_ENV=prod mix release``) is not such a name.
+What a target or script runs is read from the project's Makefile, package.json …
+and judged by its contents (``classify._run_make``, ``_run_node``, ``_run_tasks``);
+approvals bind to the hash of every file read, so an edit after approval needs a
+new one.  On top of that, a target *named* for a deploy, a publish or a teardown is
+the project's own way of changing infrastructure, so it is also judged by that
+name — whatever its recipe says today, and when there is no file to read: a state
+change on infrastructure in any environment (SPEC §3), production when the name or
+a ``VAR=value`` argument says so.  Building a release locally (``make release``,
+``MIX_ENV=prod mix release``) is not such a name.
 """
 
 from __future__ import annotations

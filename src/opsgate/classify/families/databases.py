@@ -9,7 +9,7 @@ evidence, so an unnamed remote database counts as production.
 
 from __future__ import annotations
 
-from opsgate.classify._command import Handler
+from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._databases_clients import (
     _fixed,
     _invoke_sqlcmd,
@@ -38,8 +38,16 @@ from opsgate.classify.families._databases_migrations import (
     _task_tool,
     classify_django_manage,
 )
+from opsgate.models import Finding
 
 __all__ = ["HANDLERS", "classify_django_manage"]
+
+
+def _rake(cmd: Command, ctx: Context) -> list[Finding]:
+    """Rails' own tasks by name, and the project's Rakefile tasks by their bodies."""
+    from opsgate.classify._run_tasks import rake_findings
+
+    return _rails(cmd, ctx) + rake_findings(cmd, ctx)
 
 
 _PSQL_VALUED = (
@@ -139,7 +147,8 @@ HANDLERS: dict[str, Handler] = {
     "createdb": _fixed(("database.ddl", _C, _W, "creates a database")),
     "createuser": _fixed(("database.grant", _C, _W, "creates a database role")),
     "mysqladmin": _mysqladmin,
-    **dict.fromkeys(("rails", "rake"), _rails),
+    "rails": _rails,
+    "rake": _rake,
     "prisma": _task_tool(_PRISMA, depth=2),
     "knex": _task_tool(_KNEX),
     **dict.fromkeys(("sequelize", "sequelize-cli"), _task_tool(_SEQUELIZE)),

@@ -20,6 +20,7 @@ from opsgate.classify.families._shells_run import (
     run_script_file,
     run_stdin_script,
 )
+from opsgate.classify.families._task_runners import TASK_HANDLERS
 from opsgate.classify.families._task_targets import task_findings
 from opsgate.models import Finding
 
@@ -55,11 +56,14 @@ def _make(cmd: Command, ctx: Context) -> list[Finding]:
     makefile = cmd.option("-f", "--file", "--makefile")
     if makefile in ("-", "/dev/stdin") and cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, "make -f -")
+    from opsgate.classify._run_make import make_findings
+
+    found = make_findings(cmd, ctx)
     if cmd.has("-n", "--dry-run", "--just-print", "--recon", "-q", "--question"):
-        return []
+        return found
     words = [a.value for a in cmd.positionals(_MAKE_VALUED)]
     targets = [w for w in words if "=" not in w]
-    return task_findings(cmd, ctx, targets, [w for w in words if "=" in w])
+    return found + task_findings(cmd, ctx, targets, [w for w in words if "=" in w])
 
 
 _MAKE_VALUED = ("-C", "--directory", "-f", "--file", "--makefile", "-o", "-W", "-I", "-l")
@@ -158,6 +162,7 @@ HANDLERS: dict[str, Handler] = {
     "expect": _expect,
     "osascript": _osascript,
     "nix": _nix,
+    **TASK_HANDLERS,
 }
 for _minor in range(6, 15):
     HANDLERS[f"python3.{_minor}"] = _interpreter
