@@ -33,7 +33,10 @@ R = TypeVar("R")
 ActionLike = str | Action | Mapping[str, Any]
 Describe = str | Callable[..., ActionLike] | None
 
-_POLL_FIRST, _POLL_MAX = 0.25, 2.0  # seconds between card polls, growing to the max
+_POLL_FIRST, _POLL_MAX = 0.25, 2.0
+# Which input field a template fills, per tool (a shell command otherwise).
+_TEXT_KEYS = {"Read": "file_path", "Write": "file_path", "Edit": "file_path",
+              "WebFetch": "url"}  # fmt: skip  # seconds between card polls, growing to the max
 
 
 class Gate:
@@ -262,9 +265,15 @@ def _describe(
     bound.apply_defaults()
     values = dict(bound.arguments)
     if isinstance(describe, str):
-        text = describe.format_map({k: _plain(v) for k, v in values.items()})
-        key = "command" if tool in ("Bash", "PowerShell") else "input"
-        return {"tool": tool, "input": {key: text}}
+        try:
+            text = describe.format_map({k: _plain(v) for k, v in values.items()})
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise InputError(
+                f"the description {describe!r} of {getattr(func, '__name__', 'a call')} "
+                f"cannot be filled from its arguments ({type(exc).__name__}: {exc})",
+                hint="name only the function's parameters, e.g. {service}",
+            ) from exc
+        return {"tool": tool, "input": {_TEXT_KEYS.get(tool, "command"): text}}
     name = getattr(func, "__name__", "call")
     return {"tool": f"mcp__{gate.name}__{name}", "input": {k: _json(v) for k, v in values.items()}}
 
