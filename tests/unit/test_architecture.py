@@ -71,8 +71,17 @@ def test_public_api_is_pinned() -> None:
     import opsgate
     import opsgate.models
     import opsgate.policy
+    import opsgate.sdk
 
-    assert opsgate.__all__ == ["__version__"]
+    assert opsgate.__all__ == [
+        "ActionDenied", "Answer", "ApprovalRequired", "CardInfo", "CardTimeout", "Gate",
+        "GateUnavailable", "NotAllowed", "__version__",
+    ]  # fmt: skip
+    assert sorted(opsgate.sdk.__all__) == [
+        "ActionDenied", "ActionLike", "Answer", "ApprovalRequired", "CardInfo", "CardTimeout",
+        "Gate", "GateUnavailable", "Guarded", "NotAllowed",
+    ]  # fmt: skip
+    assert all(getattr(opsgate, n) is getattr(opsgate.sdk, n) for n in opsgate.__all__[:-1])
     assert sorted(opsgate.models.__all__) == [
         "Action", "Classification", "Decision", "Effect", "Environment", "Finding", "Impact",
         "Verdict",
@@ -80,6 +89,20 @@ def test_public_api_is_pinned() -> None:
     assert sorted(opsgate.policy.__all__) == [
         "DEFAULT_POLICY", "Policy", "Rule", "Settings", "decide", "decide_failure",
     ]  # fmt: skip
+
+
+def test_sdk_import_is_light() -> None:
+    """``import opsgate`` and a remote ``Gate`` load no server stack, no classifier and
+    no HTTP client until the first call (httpx then, and only httpx)."""
+    code = (
+        "import sys, opsgate; gate = opsgate.Gate('http://127.0.0.1:1', 'og_x'); "
+        "heavy = [m for m in ('fastapi', 'starlette', 'sqlalchemy', 'uvicorn', 'pydantic', "
+        "'httpx', 'asyncio', 'tree_sitter', 'sqlglot', 'yaml', 'cryptography') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)  # fmt: skip
+    assert out.stdout.strip() == "", f"import opsgate + Gate(url, token) loads {out.stdout}"
 
 
 def test_family_index_is_current() -> None:

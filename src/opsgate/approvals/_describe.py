@@ -77,6 +77,7 @@ def action_json(action: Action) -> dict[str, Any]:
         "tool": action.tool,
         "input": action.input,
         "cwd": action.cwd,
+        "project_dir": action.project_dir,  # replayed by `opsgate policy diff`
         "agent": action.agent,
         "session": action.session,
     }

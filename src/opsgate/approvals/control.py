@@ -282,7 +282,8 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         if on_card is not None:
             on_card(conn, card)
         self._audit_decision(actor, action, decision, card=card.id)
-        self._card_event(conn, EventType.CARD_CREATED, actor, card)
+        # What the approver reads, in the signed trail (incident artifacts cite it).
+        self._card_event(conn, EventType.CARD_CREATED, actor, card, **_told(card))
         return ProposeResult(decision=decision, card=card)
 
     def _digest(self, actor: Principal, action: Action, decision: Decision) -> str:
@@ -523,6 +524,17 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         digest = self._digest(actor, action, decision)
         with self.store.write() as conn:
             return self._use_grant(conn, actor, digest, self.clock())
+
+
+def _told(card: Card) -> dict[str, Any]:
+    """The card's own words: its description, the agent's reasoning and rollback plan."""
+    limit = 4000  # an agent's essay is kept on the card; the trail keeps enough to cite
+    return {
+        "description": card.description,
+        "reasoning": card.reasoning[:limit],
+        "rollback": card.rollback[:limit],
+        "approvers_needed": card.approvers_needed,
+    }
 
 
 def _as_user(actor: Principal) -> User:

@@ -29,6 +29,8 @@ _GROUPS = (
     "users",
     "inventory",
     "secrets",
+    "ops",
+    "incident",
     "mcp",
 )
 

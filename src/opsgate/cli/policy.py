@@ -1,4 +1,5 @@
-"""``opsgate policy``: validate a policy file, test it against cases, print its schema."""
+"""``opsgate policy``: validate a policy file, test it against cases, replay the audit
+trail under two policies (``diff``), print its schema."""
 
 from __future__ import annotations
 
@@ -23,13 +24,23 @@ def register(sub: Any) -> None:
         "test",
         help="run a policy against a file of cases (like `opa test`)",
         description="Each line of CASES is a JSON object: {id, tool (default Bash), input "
-        "or command, cwd (optional), expect: allow|require_approval|deny}. Exit 1 on any "
-        "mismatch.",
+        "or command, cwd (optional), expect: allow|require_approval|deny, decided_by "
+        "(optional: the rule id or safeguard that must decide it; * and ? glob)}. Exit 1 "
+        "on any mismatch. The summary counts the policy's rules that no case exercised.",
     )
     t.add_argument("file")
     t.add_argument("cases")
     t.add_argument("-v", "--verbose", action="store_true", help="print passing cases too")
+    t.add_argument(
+        "--format",
+        choices=("text", "json", "junit"),
+        default="text",
+        help="text (default), json, or junit (JUnit XML for CI test reports)",
+    )
     t.set_defaults(func=_test)
+    from opsgate.cli._policy_diff import register_diff
+
+    register_diff(actions)
     s = actions.add_parser("schema", help="print the policy file's JSON Schema")
     s.set_defaults(func=_schema)
 
@@ -45,54 +56,39 @@ def _validate(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _load_cases(path: str) -> list[dict[str, Any]]:
-    try:
-        lines = Path(path).read_text("utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the cases file ({exc.strerror})") from exc
-    cases = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip() or line.lstrip().startswith("//"):
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(case, dict) or case.get("expect") not in (
-            "allow", "require_approval", "deny"
-        ):  # fmt: skip
-            raise InputError(
-                f"{path}:{number}: each case needs expect: allow, require_approval or deny"
-            )
-        case.setdefault("id", f"line-{number}")
-        cases.append(case)
-    if not cases:
-        raise InputError(f"{path}: no cases", hint="an empty test file proves nothing")
-    return cases
-
-
 def _test(ns: argparse.Namespace) -> int:
-    from opsgate.guard import evaluate
-    from opsgate.models import Action
     from opsgate.policy.loader import load_policy
+    from opsgate.policy.testing import parse_cases, run_cases
 
     policy = load_policy(ns.file)
-    failures = 0
-    cases = _load_cases(ns.cases)
-    for case in cases:
-        tool = case.get("tool", "Bash")
-        data = case.get("input") or {"command": case.get("command", "")}
-        cwd = case.get("cwd", "/home/dev/project")
-        decision = evaluate(Action("", tool, data, cwd=cwd, project_dir=cwd), policy)
-        got = decision.verdict.value
-        ok = got == case["expect"]
-        failures += not ok
-        if not ok or ns.verbose:
-            mark = "PASS" if ok else "FAIL"
-            print(f"{mark} {case['id']}: expected {case['expect']}, got {got} "
-                  f"(decided by {decision.decided_by})")  # fmt: skip
-    print(f"{len(cases) - failures}/{len(cases)} passed")
-    return 1 if failures else 0
+    try:
+        text = Path(ns.cases).read_text("utf-8")
+    except OSError as exc:
+        raise InputError(f"{ns.cases}: cannot read the cases file ({exc.strerror})") from exc
+    suite = run_cases(policy, parse_cases(text, ns.cases))
+    if ns.format == "json":
+        print(json.dumps(suite.to_json(), indent=2, ensure_ascii=False))
+    elif ns.format == "junit":
+        sys.stdout.write(suite.to_junit(ns.file))
+    else:
+        _test_text(suite, ns.verbose)
+    return 1 if suite.failures else 0
+
+
+def _test_text(suite: Any, verbose: bool) -> None:
+    for result in suite.results:
+        if not result.ok or verbose:
+            mark = "PASS" if result.ok else "FAIL"
+            print(f"{mark} {result.case.id}: {result.explain()}")
+    total = len(suite.results)
+    print(f"{total - len(suite.failures)}/{total} passed")
+    rules = suite.policy.rules
+    idle = suite.unexercised
+    line = f"rules: {len(rules) - len(idle)}/{len(rules)} exercised"
+    if idle:
+        names = ", ".join(f"{r.id} (line {r.line})" if r.line else r.id for r in idle)
+        line += f"; no case exercised {len(idle)}: {names}"
+    print(line)
 
 
 def _schema(ns: argparse.Namespace) -> int:

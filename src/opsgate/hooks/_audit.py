@@ -35,6 +35,8 @@ def record_decision(action: Action, decision: Decision, log: AuditLog | None = N
                 "tool": action.tool,
                 "input": action.input,
                 "cwd": action.cwd,
+                # with the input and cwd: what `opsgate policy diff` replays
+                "project_dir": action.project_dir,
             },
             classification={
                 "impact": c.impact.label,

@@ -1,0 +1,134 @@
+"""``opsgate incident report``: the incident's artifacts, written from the audit trail.
+
+A thin client of :mod:`opsgate.incident`.  The trail is verified first; the
+artifacts are written either way (an investigator needs them most when something
+is wrong), and a tampered trail is named at the top of each and makes the command
+exit 4, like ``opsgate audit verify``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from opsgate.errors import InputError
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("incident", help="incident artifacts from the audit trail")
+    sub = parser.add_subparsers(dest="incident_command", metavar="SUBCOMMAND", required=True)
+    report = sub.add_parser(
+        "report",
+        help="write the incident report, decision record and runbook (and a postmortem)",
+        description="Writes incident_report.md (timeline, approvals, outcomes, what is "
+        "still pending), DECISION_RECORD.md (per card: options, decision, who decided, "
+        "evidence), runbook.md (what ran, the recorded rollback plans, newest first) and, "
+        "with --postmortem, postmortem.md. Every statement cites its audit entries as "
+        "[#seq]; each artifact states the chain head and the result of verifying the "
+        "trail. Exit 0 when the trail is intact, 4 when it is not (the artifacts are "
+        "written and say so).",
+    )
+    report.add_argument("--since", help="ISO time or a duration ago (30m, 2h, 7d)")
+    report.add_argument("--until", help="ISO time or a duration ago (default: now)")
+    report.add_argument(
+        "--agent", action="append", default=[], help="only what this agent proposed (glob)"
+    )
+    report.add_argument("--target", action="append", default=[], help="only this target (glob)")
+    report.add_argument(
+        "--card", action="append", default=[], metavar="ID", help="only these cards (repeatable)"
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("artifacts"), help="directory (default: ./artifacts)"
+    )
+    report.add_argument("--postmortem", action="store_true", help="also write postmortem.md")
+    report.add_argument(
+        "--include-reads", action="store_true", help="list every allowed read in the timeline"
+    )
+    report.add_argument("--data-dir", type=Path, help="data directory (default: $OPSGATE_HOME)")
+    report.add_argument("--db", type=Path, help="an audit database file, e.g. an offline copy")
+    report.add_argument(
+        "--key", action="append", default=[], metavar="PUBKEY",
+        help="trusted checkpoint key (PEM file, hex or key id); default: the local key",
+    )  # fmt: skip
+    report.set_defaults(func=_report)
+
+
+def _report(ns: argparse.Namespace) -> int:
+    from opsgate.audit import AuditIntegrityError, open_log
+    from opsgate.audit.checkpoint import load_public_key
+    from opsgate.incident import generate
+
+    query = _query(ns)
+    trusted = [load_public_key(k) for k in ns.key] or None
+    with open_log(ns.data_dir, db_file=ns.db, readonly=True) as log:
+        artifacts = generate(
+            log,
+            query,
+            with_postmortem=ns.postmortem,
+            secrets=_stored_secrets(ns),
+            trusted_keys=trusted,
+        )
+    written = artifacts.write(ns.out)
+    for path in written:
+        print(f"wrote {path} ({len(artifacts.cited[path.name])} audit entries cited)")
+    v = artifacts.verification
+    if not v.ok:
+        raise AuditIntegrityError(
+            f"the audit trail failed verification; the artifacts in {ns.out} say so\n" + v.summary,
+            hint="keep this database as evidence; the lowest sequence named is where "
+            "tampering starts",
+        )
+    print(f"audit trail intact: head seq {v.head_seq}, chain hash {v.head}")
+    return 0
+
+
+def _query(ns: argparse.Namespace) -> Any:
+    from opsgate.cli.audit import _when
+    from opsgate.incident import Query
+
+    if not ns.since and not ns.card:
+        raise InputError(
+            "which window?", hint="pass --since (e.g. --since 2h) or one or more --card ID"
+        )
+    return Query(
+        since=_when(ns.since, "--since") if ns.since else None,
+        until=_when(ns.until, "--until") if ns.until else None,
+        agents=tuple(ns.agent),
+        targets=tuple(ns.target),
+        cards=tuple(ns.card),
+        include_reads=ns.include_reads,
+    )
+
+
+def _stored_secrets(ns: argparse.Namespace) -> list[str]:
+    """The executor's stored secret values, masked wherever they appear.  Best effort:
+    without them the artifacts are still redacted by pattern (as every entry was
+    when it was written), and a note says so."""
+    if ns.db is not None and ns.data_dir is None:
+        return []  # an offline copy of the audit trail: no store beside it
+    from opsgate.audit.log import data_dir_from
+
+    home = data_dir_from(ns.data_dir)
+    url = os.environ.get("OPSGATE_DATABASE_URL")
+    keyed = (home / "secret.key").is_file() or bool(os.environ.get("OPSGATE_SECRET_KEY"))
+    if not keyed or not (url or (home / "opsgate.db").is_file()):
+        return []
+    try:
+        from opsgate.execute.secrets import SecretStore, load_key
+        from opsgate.store import open_store
+
+        store = open_store(ns.data_dir, url)
+        try:
+            with store.read() as conn:
+                return [s.reveal() for s in SecretStore(load_key(home)).reveal_all(conn)]
+        finally:
+            store.close()
+    except Exception as exc:  # redaction by pattern still applies; say what is missing
+        print(f"note: stored secret values not read ({type(exc).__name__}); the artifacts "
+              "are redacted by pattern only", file=sys.stderr)  # fmt: skip
+        return []

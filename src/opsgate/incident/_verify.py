@@ -1,0 +1,57 @@
+"""The verification an artifact states: ``opsgate audit verify`` run on the same
+log, at the moment the artifact is made, and the chain head it vouches for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opsgate.audit import AuditLog
+
+__all__ = ["Verification", "verify_log"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    log: str
+    ok: bool
+    summary: str  # the verifier's own words (``opsgate audit verify`` prints the same)
+    entries: int
+    head_seq: int
+    head: str  # the chain's head hash, hex
+    checkpoints: int
+    problems: tuple[tuple[int, str, str], ...]  # (seq, kind, message)
+    warnings: tuple[str, ...]
+    anchor: str  # which key the checkpoints were checked against
+
+    @property
+    def suspect(self) -> frozenset[int]:
+        """Sequence numbers the verifier named: where tampering starts."""
+        return frozenset(seq for seq, _, _ in self.problems)
+
+
+def verify_log(log: AuditLog, trusted_keys: list[str] | None = None) -> Verification:
+    """Verify every entry and every stored checkpoint; without ``trusted_keys`` the
+    local signing key is trusted (as ``opsgate audit verify`` does by default)."""
+    from opsgate.audit.checkpoint import load_public_key
+    from opsgate.audit.verify import verify
+
+    anchor = "the keys given"
+    if trusted_keys is None and log.key_path.is_file():
+        trusted_keys = [load_public_key(str(log.key_path))]
+        anchor = "the local signing key (pass --key for an independent anchor)"
+    elif trusted_keys is None:
+        anchor = "no key: signatures checked for consistency only"
+    sources = [(f"store {log.store.location}", b) for b in log.store.checkpoint_bodies()]
+    report = verify(log.log_id, log.store.rows(), sources, trusted_keys)
+    return Verification(
+        log=log.log_id,
+        ok=report.ok,
+        summary=report.summary(),
+        entries=report.entries,
+        head_seq=report.head_seq,
+        head=report.head.hex(),
+        checkpoints=report.checkpoints,
+        problems=tuple((p.seq, p.kind, p.message) for p in report.problems),
+        warnings=tuple(report.warnings),
+        anchor=anchor,
+    )
