@@ -268,3 +268,43 @@ def test_doctor_says_protected_or_tamperable(system: System, agent: tuple[str, i
     assert "TAMPERABLE by the agent's own user" in gemini.stdout.decode()
     as_root = system.cli("doctor", "claude", "--root", str(system.root), "--require-protected")
     assert "destructive canary audited" in as_root.stdout
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    return {
+        str(p.relative_to(root)): (p.lstat().st_mode, p.lstat().st_uid,
+                                   p.read_bytes() if p.is_file() else b"")
+        for p in root.rglob("*")
+    }  # fmt: skip
+
+
+def test_uninstall_removes_exactly_what_install_added() -> None:
+    """An administrator's own managed settings are there first; installing every agent
+    and uninstalling them again (the last with --purge, after a plain uninstall kept
+    the audit trail and the user) leaves the tree byte for byte as it was."""
+    skip_unless_possible()
+    root = make_root()
+    user = f"ogs{os.urandom(4).hex()}"
+    try:
+        box = System(root, python_for_everyone(root), user)
+        claude = box.path("/etc/claude-code/managed-settings.json")
+        claude.parent.mkdir(parents=True)
+        claude.write_text('{\n    "permissions": {"deny": ["Bash(curl:*)"]}\n}\n')
+        codex = box.path("/etc/codex/requirements.toml")
+        codex.parent.mkdir(parents=True)
+        codex.write_text('approval_policy = "on-request"\n')
+        before = _snapshot(root)
+        for name in AGENTS:
+            box.install(name, "--no-start")
+        assert json.loads(claude.read_text())["permissions"] == {"deny": ["Bash(curl:*)"]}
+        for name in AGENTS:
+            box.cli("uninstall", name, "--system", "--root", str(root))
+        assert (
+            box.data.is_dir() and subprocess.run(["id", user], capture_output=True).returncode == 0
+        )
+        box.cli("uninstall", "claude", "--system", "--root", str(root), "--purge")
+        assert _snapshot(root) == before
+        assert subprocess.run(["id", user], capture_output=True).returncode != 0
+    finally:
+        drop_user(user)
+        shutil.rmtree(root, ignore_errors=True)

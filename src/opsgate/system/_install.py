@@ -226,8 +226,13 @@ def _agent_config(agent: str, layout: Layout, program: Path, manifest: Manifest,
     command = hook_command(agent_named(agent), launcher=program)
     change, added = plan_add(row, path, command)
     _apply(change, say, manifest)
-    previous = manifest.agents.get(row.agent, {}).get("added", [])
-    manifest.agents[row.agent] = {"file": str(path), "added": sorted({*previous, *added})}
+    previous = manifest.agents.get(row.agent, {})
+    manifest.agents[row.agent] = {
+        "file": str(path),
+        "added": sorted({*previous.get("added", []), *added}),
+        # The file as the administrator had it, given back verbatim if nothing else changed.
+        "original": previous.get("original", change.before),
+    }
     reason = untrusted_reason(path)
     if reason:
         raise SystemModeError(f"{path} is written, but {reason}: its agent's user could change it")
@@ -259,8 +264,11 @@ def uninstall(layout: Layout, agent: str, purge: bool, say: Say) -> None:
     _require_root("uninstall")
     manifest = Manifest.load(layout)
     row = managed_for(agent)
-    added = (manifest.agents.get(row.agent, {}) if manifest else {}).get("added", [])
-    _apply(plan_remove(row, layout.path(row.path), list(added)), say)
+    record = manifest.agents.get(row.agent, {}) if manifest else {}
+    change = plan_remove(
+        row, layout.path(row.path), record.get("added", []), record.get("original")
+    )
+    _apply(change, say)
     if manifest is None:
         say(f"no protected-mode installation is recorded in {layout.manifest}")
         return
@@ -280,10 +288,10 @@ def _take_down(layout: Layout, manifest: Manifest, purge: bool, say: Say) -> Non
             subprocess.run(
                 ["systemctl", "disable", "--now", unit], capture_output=True, check=False
             )
-    kept = [] if purge else [str(layout.data)]
+    keep = "" if purge else str(layout.data)
     for entry in sorted(manifest.created, key=len, reverse=True):  # files before their folders
         path = Path(entry)
-        if entry in kept or not (path.exists() or path.is_symlink()):
+        if entry == keep or not (path.exists() or path.is_symlink()):
             continue
         if path in (layout.data, layout.run):  # the audit trail (purge only); sockets
             shutil.rmtree(path)
@@ -293,8 +301,8 @@ def _take_down(layout: Layout, manifest: Manifest, purge: bool, say: Say) -> Non
             path.unlink()
     if layout.is_live and Path("/run/systemd/system").is_dir():
         subprocess.run(["systemctl", "daemon-reload"], capture_output=True, check=False)
+    manifest.created = [e for e in manifest.created if Path(e).exists()]
     if not purge:
-        manifest.created = [e for e in manifest.created if e in kept]
         manifest.save(layout)
         say(
             f"protected mode removed; kept {layout.data} (the audit trail) and the user "
@@ -303,9 +311,8 @@ def _take_down(layout: Layout, manifest: Manifest, purge: bool, say: Say) -> Non
         )
         return
     layout.manifest.unlink(missing_ok=True)
-    for folder in (layout.etc, *layout.etc.parents):  # folders made for the manifest
-        if str(folder) in manifest.created:
-            _rmdir_if_empty(folder)
+    for entry in sorted(manifest.created, key=len, reverse=True):  # the manifest's folders
+        _rmdir_if_empty(Path(entry))
     if manifest.user_created:
         remove_account(manifest.service_user)
     say("protected mode removed, with its data directory and service user")

@@ -36,6 +36,7 @@ from opsgate.integrations._agents import Agent, agent_named
 from opsgate.integrations.config import (
     AgentConfigError,
     Change,
+    dump_like,
     find_ours,
     load,
     plan_install,
@@ -154,28 +155,45 @@ def plan_add(row: Managed, path: Path, command: str) -> tuple[Change, list[str]]
     agent = agent_named(row.agent)
     if row.form == "toml-block":
         return _plan_toml(agent, path, command), []
+    before = load(path) or {}
     change = plan_install(agent, path, command)
+    # Top-level keys the agent's file format needs (Cursor's and Copilot's "version"):
+    # added only when missing, and then removed again with the hook.
+    added = [key for key in agent.file_extra if key not in before]
     if not row.extra:
-        return change, []
+        return change, added
     doc = json.loads(change.after or "{}")
-    added = [".".join(keys) for keys, value in _leaves(row.extra) if _set(doc, keys, value)]
-    return Change(path, change.before, json.dumps(doc, indent=2, ensure_ascii=False) + "\n"), added
+    added += [".".join(keys) for keys, value in _leaves(row.extra) if _set(doc, keys, value)]
+    return Change(path, change.before, dump_like(doc, change.before)), added
 
 
-def plan_remove(row: Managed, path: Path, added: list[str]) -> Change:
-    """The change that takes out opsgate's hook and the extra settings it added."""
+def plan_remove(row: Managed, path: Path, added: list[str], original: str | None = None) -> Change:
+    """The change that takes out opsgate's hook and the extra settings it added.
+    ``original``: the file's text before opsgate's install; when what remains means
+    the same, that very text comes back (JSON re-serialised would lose its layout)."""
     agent = agent_named(row.agent)
     if row.form == "toml-block":
         return _plan_toml(agent, path, None)
     change = plan_uninstall(agent, path)
-    if not added or change.after is None:
+    if change.after is None:
         return change
     doc = json.loads(change.after)
     for dotted in added:
         _unset(doc, tuple(dotted.split(".")))
+    if doc == json.loads(change.before or "{}"):
+        return Change(path, change.before, change.before)  # nothing of opsgate's there
     if not doc:
         return Change(path, change.before, None)
-    return Change(path, change.before, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    if original is not None and _same_json(original, doc):
+        return Change(path, change.before, original)
+    return Change(path, change.before, dump_like(doc, change.before))
+
+
+def _same_json(text: str, doc: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(text) == doc)
+    except ValueError:
+        return False
 
 
 def _leaves(
