@@ -33,7 +33,15 @@ from pathlib import Path
 from opsgate import __version__
 from opsgate.hooks._client import FORWARDED_ENV, MATCHED_ENV, PROTOCOL
 
-__all__ = ["Protected", "build", "build_protected", "client_path", "fallback_command", "source"]
+__all__ = [
+    "Protected",
+    "build",
+    "build_protected",
+    "client_path",
+    "compile_to",
+    "fallback_command",
+    "source",
+]
 
 HEAL_MS = 2500  # how long a caller waits for a (re)started service before falling back
 IO_TIMEOUT_MS = 3000  # connect, send and reply, each (as the Python client's REPLY_TIMEOUT)
@@ -95,8 +103,9 @@ def _forms() -> str:
     return ",\n    ".join(cells)
 
 
-def source(protected: Protected | None = None) -> str:
-    """The client's C source for this installation (per-user, or ``protected``)."""
+def source(protected: Protected | None = None, *, heal_ms: int = HEAL_MS) -> str:
+    """The client's C source for this installation (per-user, or ``protected``).
+    ``heal_ms``: how long to wait for a (re)started service (shorter in fuzzing)."""
     from opsgate.hooks._runner import MAX_INPUT
 
     template = resources.files("opsgate.hooks").joinpath("hook_client.c").read_text()
@@ -108,7 +117,7 @@ def source(protected: Protected | None = None) -> str:
         "SOCKET": _c_literal(protected.socket if protected else "")[1:-1],
         "MAX_INPUT": str(MAX_INPUT),
         "WATCHDOG_S": str(WATCHDOG_S),
-        "HEAL_MS": str(HEAL_MS),
+        "HEAL_MS": str(heal_ms),
         "IO_TIMEOUT_MS": str(IO_TIMEOUT_MS),
         "PROTOCOL": PROTOCOL.decode(),
         "VERSION": __version__,
@@ -143,10 +152,15 @@ def build(home: str | None = None) -> Path | None:
 def build_protected(target: Path, protected: Protected) -> Path | None:
     """Compile the protected client to ``target`` (the caller makes it root-owned);
     None when there is no compiler."""
+    return compile_to(target, source(protected))
+
+
+def compile_to(target: Path, text: str) -> Path | None:
+    """Compile ``text`` (a ``source()``) to ``target``, mode 0755; None without ``cc``."""
     compiler = shutil.which(os.environ.get("CC", "cc"))
     if compiler is None:
         return None
-    _compile(compiler, source(protected), target, mode=0o755)
+    _compile(compiler, text, target, mode=0o755)
     return target
 
 
