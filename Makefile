@@ -41,9 +41,10 @@ bench: $(STAMP)
 	python3 ../shared/eval/score.py --hook '$(abspath $(BIN))/opsgate hook claude' \
 	    --corpus ../shared/corpus/agent-actions.jsonl --max-list 10 | tail -8
 
-## fuzz: 100,000 generated hook inputs; any crash or non-2 error exit fails
+## fuzz: 100,000 generated hook inputs in process, then 1,000 through the native client against working, dead, killed and broken services; any crash, signal or malformed answer fails
 fuzz: $(STAMP)
 	$(BIN)/python benchmarks/fuzz_hook.py --examples 100000
+	$(BIN)/python benchmarks/fuzz_native.py --runs 1000
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -284,3 +284,20 @@ def test_async_entry_fails(box: Sandbox) -> None:
     proc = box.opsgate("doctor", "codex")
     assert proc.returncode == 1
     assert "PreToolUse entry runs async: Codex CLI does not wait for its answer" in proc.stdout
+
+
+def test_a_per_user_install_is_called_tamperable_with_the_fix(box: Sandbox) -> None:
+    """Everything a per-user hook rests on belongs to the agent's own user: the doctor
+    says so plainly, with the command that fixes it; it fails only when asked to."""
+    _installed(box)
+    nothing = box.root / "no-system"  # no protected mode under this root
+    proc = box.opsgate("doctor", "claude", "--root", str(nothing))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "TAMPERABLE by the agent's own user: Claude Code could switch this guard off" in (
+        proc.stdout
+    )
+    assert "protected mode is not set up" in proc.stdout
+    assert "fix: sudo opsgate install claude --system" in proc.stdout
+    strict = box.opsgate("doctor", "claude", "--root", str(nothing), "--require-protected")
+    assert strict.returncode == 1
+    assert strict.stdout.startswith("FAIL  Claude Code (claude)")

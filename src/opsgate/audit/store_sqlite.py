@@ -52,6 +52,9 @@ class SQLiteStore:
                 self._db = _open_readonly(path)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                # The trail names commands, paths and people: readable by the owner
+                # only (SQLite gives its -wal and -shm files the same mode).
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
                 self._db = sqlite3.connect(
                     path, isolation_level=None, timeout=_BUSY_MS / 1000, check_same_thread=False
                 )

@@ -3,6 +3,7 @@ configuration, or take it out again.
 
 A thin client of :mod:`opsgate.integrations.config`: the change is computed first,
 shown as a unified diff, and written atomically with a backup of the previous file.
+With ``--system`` (as root), a thin client of :mod:`opsgate.system`: protected mode.
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ def register(sub: Any) -> None:
         help="write the Python launcher (opsgate-hook) even when the C client "
         "(opsgate-hook-fast) can be built",
     )
+    install.add_argument(
+        "--system-user",
+        default=None,
+        metavar="NAME",
+        help="with --system: the service user (default opsgate; created when missing)",
+    )
+    install.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="with --system: the control plane's port on 127.0.0.1 (default 8470)",
+    )
+    install.add_argument(
+        "--no-start",
+        action="store_true",
+        help="with --system: write the systemd units but do not enable or start them",
+    )
     install.set_defaults(func=_install)
     uninstall = sub.add_parser(
         "uninstall",
@@ -44,6 +62,12 @@ def register(sub: Any) -> None:
     _common(uninstall)
     uninstall.add_argument(
         "--dry-run", action="store_true", help="print the diff and write nothing"
+    )
+    uninstall.add_argument(
+        "--purge",
+        action="store_true",
+        help="with --system, for the last agent: also remove the data directory (the audit "
+        "trail) and the service user if install created it",
     )
     uninstall.set_defaults(func=_uninstall)
 
@@ -65,6 +89,23 @@ def _common(p: argparse.ArgumentParser) -> None:
         const="project",
         help="the configuration of the project in the current directory",
     )
+    scope.add_argument(
+        "--system",
+        dest="scope",
+        action="store_const",
+        const="system",
+        help="protected mode, as root: a dedicated service user owns opsgate's data and "
+        "runs its services, and the hook goes into the agent's managed configuration, "
+        "where the agent's own user cannot change it (see docs/protected-mode.md)",
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --system: write under DIR as if it were / (packaging, tests); "
+        "accounts are still the running system's",
+    )
     p.set_defaults(scope="user")
 
 
@@ -83,6 +124,8 @@ def _target(ns: argparse.Namespace) -> tuple[Any, Path]:
 def _install(ns: argparse.Namespace) -> int:
     from opsgate.integrations.config import hook_command, plan_install
 
+    if ns.scope == "system":
+        return _install_system(ns)
     agent, path = _target(ns)
     change = plan_install(agent, path, hook_command(agent, fast=not ns.python_hook))
     _report(change, ns.dry_run, f"opsgate's hook for {agent.title}")
@@ -96,8 +139,48 @@ def _install(ns: argparse.Namespace) -> int:
 def _uninstall(ns: argparse.Namespace) -> int:
     from opsgate.integrations.config import plan_uninstall
 
+    if ns.scope == "system":
+        return _uninstall_system(ns)
     agent, path = _target(ns)
     _report(plan_uninstall(agent, path), ns.dry_run, f"opsgate's hook for {agent.title}")
+    return 0
+
+
+def _system_agent(ns: argparse.Namespace) -> Any:
+    from opsgate.integrations import agent_named
+
+    if ns.dry_run:
+        raise InputError("--dry-run is not available with --system")
+    try:
+        return agent_named(ns.agent)
+    except KeyError:
+        raise InputError(f"unknown agent {ns.agent!r}", hint=f"agents: {_AGENT_HELP}") from None
+
+
+def _install_system(ns: argparse.Namespace) -> int:
+    from opsgate.system import DEFAULT_PORT, DEFAULT_USER, Layout, Request, install, managed_for
+
+    agent = _system_agent(ns)
+    request = Request(
+        Layout.at(ns.root),
+        agent.name,
+        user=ns.system_user or DEFAULT_USER,
+        port=ns.port or DEFAULT_PORT,
+        python_hook=ns.python_hook,
+        start=not ns.no_start,
+    )
+    install(request, print)
+    for note in managed_for(agent.name).caveats:
+        print(f"note: {note}")
+    print(f"next: opsgate doctor {agent.name}   (says whether {agent.title} is protected)")
+    return 0
+
+
+def _uninstall_system(ns: argparse.Namespace) -> int:
+    from opsgate.system import Layout, uninstall
+
+    agent = _system_agent(ns)
+    uninstall(Layout.at(ns.root), agent.name, ns.purge, print)
     return 0
 
 

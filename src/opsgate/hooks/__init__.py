@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["AGENTS", "run_hook"]
+__all__ = ["AGENTS", "run_hook", "run_protected"]
 
 # Agent name (as in `opsgate hook <agent>`) → adapter module.
 AGENTS = {
@@ -38,3 +38,21 @@ def run_hook(agent: str, argv: Sequence[str]) -> int:
     module = importlib.import_module(f"opsgate.hooks.{module_name}")
     code: int = module.main(argv)
     return code
+
+
+def run_protected(argv: Sequence[str], config: str) -> int:
+    """The protected-mode Python hook (``opsgate install <agent> --system`` writes a
+    root-owned launcher that calls this with its configuration's path): the answer of
+    the service running as opsgate's own user, or the agent's block."""
+    import importlib
+
+    from opsgate.hooks._runner import run
+
+    module_name = AGENTS.get(argv[0]) if len(argv) == 1 else None
+    if module_name is None:
+        from opsgate.hooks._shapes import fail_exit_2
+
+        _, err, code = fail_exit_2("usage: opsgate-hook <agent> (a known agent)")
+        sys.stderr.write(err)
+        return code
+    return run(importlib.import_module(f"opsgate.hooks.{module_name}"), system=config)

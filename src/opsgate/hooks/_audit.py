@@ -16,18 +16,25 @@ if TYPE_CHECKING:
 __all__ = ["record_decision"]
 
 
-def record_decision(action: Action, decision: Decision, log: AuditLog | None = None) -> None:
-    """Append ``decision.made``; with no ``log`` given, open (and close) the default one."""
+def record_decision(
+    action: Action, decision: Decision, log: AuditLog | None = None, *, os_user: str | None = None
+) -> None:
+    """Append ``decision.made``; with no ``log`` given, open (and close) the default one.
+    ``os_user``: the operating-system user the hook ran as, when a protected-mode
+    service (which learns it from the socket, not from the caller) records it."""
     from opsgate.audit import EventType, open_log
 
     c = decision.classification
     own = log is None
     if log is None:
         log = open_log()
+    actor = {"type": "agent", "name": action.agent, "session": action.session}
+    if os_user is not None:
+        actor["os_user"] = os_user
     try:
         log.append(
             EventType.DECISION_MADE,
-            actor={"type": "agent", "name": action.agent, "session": action.session},
+            actor=actor,
             target=c.target,
             environment=decision.environment.label,
             action={

@@ -1,13 +1,21 @@
 """The resident decision service behind the hook's fast path.
 
-One per user and opsgate home, listening on ``$OPSGATE_HOME/run/hook.sock``
-(directory 0700, socket 0600, peers checked with SO_PEERCRED).  It answers exactly
-what ``respond`` would answer in-process, with the classifier loaded and the audit
-log open.  It refuses (and the hook decides in-process) when the request's opsgate
-version or audit settings differ from its own, and it exits when its own source
-files change, after ``--idle`` seconds without a request, or on SIGTERM.
+Per-user mode: one per user and opsgate home, listening on
+``$OPSGATE_HOME/run/hook.sock`` (directory 0700, socket 0600, peers checked with
+SO_PEERCRED).  It answers exactly what ``respond`` would answer in-process, with the
+classifier loaded and the audit log open.  It refuses (and the hook decides
+in-process) when the request's opsgate version or audit settings differ from its own,
+and it exits when its own source files change, when its socket is removed or
+replaced by another, after ``--idle`` seconds without a request, or on SIGTERM.
 
     python -m opsgate.hooks._daemon --home ~/.opsgate [--idle 900]
+
+Protected mode (``--system /etc/opsgate/hook.conf``, run by systemd as opsgate's
+service user): socket, data directory and the user come from that root-owned file.
+Any local user may connect (socket 0666 in a directory only the service user can
+write); a request's own opsgate settings (policy, control plane, audit) are ignored,
+the caller's home comes from the password database by its uid, and the audit entry
+names that OS user.  It never exits when idle (systemd restarts it otherwise).
 """
 
 from __future__ import annotations
@@ -25,7 +33,14 @@ from typing import Any
 
 from opsgate import __version__
 from opsgate.hooks import AGENTS
-from opsgate.hooks._client import FORWARDED_ENV, MATCHED_ENV, PROTOCOL, socket_path
+from opsgate.hooks._client import (
+    FORWARDED_ENV,
+    MATCHED_ENV,
+    PROTOCOL,
+    SYSTEM_ENV,
+    read_system_config,
+    socket_path,
+)
 from opsgate.hooks._runner import MAX_INPUT
 
 __all__ = ["Service", "main"]
@@ -48,10 +63,13 @@ def _source_fingerprint() -> tuple[int, int]:
 
 
 class Service:
-    def __init__(self, home: str, idle: float) -> None:
+    def __init__(
+        self, home: str, idle: float, *, socket_file: str | None = None, system: bool = False
+    ) -> None:
         self.home = home
         self.idle = idle
-        self.path = socket_path(home)
+        self.system = system
+        self.path = socket_file or socket_path(home)
         self.fingerprint = _source_fingerprint()
         self.matched = {k: os.environ.get(k) for k in MATCHED_ENV}
         self.last_request = time.monotonic()
@@ -64,18 +82,21 @@ class Service:
     # --- lifecycle ------------------------------------------------------------------------
     def serve(self) -> None:
         run = Path(self.path).parent
-        run.mkdir(mode=0o700, parents=True, exist_ok=True)
-        run.chmod(0o700)
+        if not self.system:  # protected mode: the directory is the installer's (root's)
+            run.mkdir(mode=0o700, parents=True, exist_ok=True)
+            run.chmod(0o700)
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         tmp = f"{self.path}.{os.getpid()}"
         try:
             server.bind(tmp)
-            Path(tmp).chmod(0o600)
+            # Protected mode: every local user's hook connects; only this user can
+            # replace the socket, since only it can write the directory.
+            Path(tmp).chmod(0o666 if self.system else 0o600)
             Path(tmp).replace(self.path)  # atomic: never a window with no socket
             self._inode = Path(self.path).stat().st_ino
-            server.listen(64)
+            server.listen(512)  # a burst of hooks must queue, not be refused
             (run / "start.lock").unlink(missing_ok=True)
-            server.settimeout(1.0)
+            server.settimeout(0.5)
             self._loop(server)
         finally:
             server.close()
@@ -88,13 +109,22 @@ class Service:
             try:
                 conn, _ = server.accept()
             except TimeoutError:
-                if time.monotonic() - self.last_request > self.idle:
+                idle = time.monotonic() - self.last_request
+                if (self.idle and idle > self.idle) or not self._socket_is_mine():
                     return
                 continue
             except OSError:
                 return
             self.last_request = time.monotonic()
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _socket_is_mine(self) -> bool:
+        """Whether the socket path still names this service's socket: once it was
+        removed or replaced (another service took over), nobody can reach this one."""
+        try:
+            return Path(self.path).stat().st_ino == self._inode
+        except OSError:
+            return False
 
     def _unlink_own_socket(self) -> None:
         path = Path(self.path)
@@ -117,43 +147,67 @@ class Service:
         with conn:
             try:
                 conn.settimeout(5.0)
-                if not _same_user(conn):
+                peer = _peer_uid(conn)
+                if not self.system and peer not in (None, os.getuid()):
                     return
                 request = _read(conn)
-                conn.sendall(self._answer(request))
+                conn.sendall(self._answer(request, peer))
             except OSError:
                 return
 
-    def _answer(self, request: bytes) -> bytes:
+    def _answer(self, request: bytes, peer: int | None) -> bytes:
         header, _, raw = request.partition(b"\n\n")
         head, _, env_lines = header.partition(b"\n")
         parts = head.split()
         if len(parts) != 3 or parts[0] != PROTOCOL or parts[1] not in _AGENTS:
             return b"RETRY bad-request\n"
-        if parts[2].decode() != __version__ or self._changed():
-            self.stopping.set()
+        if self._changed():
+            self.stopping.set()  # a new install: the next caller starts (systemd restarts) it
+            return b"RETRY version\n"
+        if parts[2].decode() != __version__:
+            if not self.system:  # a client of another version cannot make systemd loop it
+                self.stopping.set()
             return b"RETRY version\n"
         env = _env(env_lines)
+        if self.system:
+            return _frame(*self._respond(_AGENTS[parts[1]], raw, self._system_env(env, peer), peer))
         if {k: env.get(k) for k in MATCHED_ENV} != self.matched:
             return b"RETRY settings\n"
-        return _frame(*self._respond(_AGENTS[parts[1]], raw, env))
-
-    def _respond(self, module: str, raw: bytes, env: Mapping[str, str]) -> tuple[str, str, int]:
-        import importlib
-
-        adapter: Any = importlib.import_module(f"opsgate.hooks.{module}")
-        if len(raw) > MAX_INPUT:  # the C client forwards the first MAX_INPUT + 1 bytes
-            return adapter.fail(f"input larger than {MAX_INPUT} bytes")  # type: ignore[no-any-return]
         merged = {k: v for k, v in os.environ.items() if k not in FORWARDED_ENV}
         merged.update(env)
         merged["OPSGATE_HOME"] = self.home
+        return _frame(*self._respond(_AGENTS[parts[1]], raw, merged, None))
+
+    def _system_env(self, env: Mapping[str, str], peer: int | None) -> dict[str, str]:
+        """The environment a protected-mode decision sees: the service's own settings
+        (never the caller's choice of policy, control plane or audit log), where the
+        caller works, and the caller's home and name from the password database."""
+        merged = {k: v for k, v in os.environ.items() if k not in FORWARDED_ENV}
+        merged.update({k: env[k] for k in SYSTEM_ENV if k in env})
+        merged.update(_account(peer))
+        merged["OPSGATE_HOME"] = self.home
+        return merged
+
+    def _respond(
+        self, module: str, raw: bytes, env: Mapping[str, str], peer: int | None
+    ) -> tuple[str, str, int]:
+        import importlib
+
+        adapter: Any = importlib.import_module(f"opsgate.hooks.{module}")
+        if len(raw) > MAX_INPUT:  # clients block oversize input themselves; never decide it
+            return adapter.fail(f"input larger than {MAX_INPUT} bytes")  # type: ignore[no-any-return]
+        user = env.get("USER") if self.system else None
+
+        def record(action: Any, decision: Any) -> None:
+            self._record(action, decision, user)
+
         try:
-            out, code = adapter.respond(raw, merged, self._record)
+            out, code = adapter.respond(raw, env, record)
         except Exception as exc:  # the same fail-closed answer as in-process
             return adapter.fail(f"{type(exc).__name__}: {exc}"[:500])  # type: ignore[no-any-return]
         return out, "", code
 
-    def _record(self, action: Any, decision: Any) -> None:
+    def _record(self, action: Any, decision: Any, os_user: str | None) -> None:
         from opsgate.hooks._audit import record_decision
 
         with self._log_lock:
@@ -162,7 +216,7 @@ class Service:
 
                 self._log = open_log(Path(self.home))
             try:
-                record_decision(action, decision, self._log)
+                record_decision(action, decision, self._log, os_user=os_user)
             except Exception:
                 # Reopen on the next request; this one fails closed.
                 self._log.close()
@@ -170,12 +224,25 @@ class Service:
                 raise
 
 
-def _same_user(conn: socket.socket) -> bool:
+def _peer_uid(conn: socket.socket) -> int | None:
     so_peercred = getattr(socket, "SO_PEERCRED", None)
     if so_peercred is None:
-        return True
+        return None
     creds = conn.getsockopt(socket.SOL_SOCKET, so_peercred, 12)
-    return int.from_bytes(creds[4:8], sys.byteorder) == os.getuid()
+    return int.from_bytes(creds[4:8], sys.byteorder)
+
+
+def _account(uid: int | None) -> dict[str, str]:
+    """HOME, USER and LOGNAME of the calling user, from the password database (never
+    from the caller); a uid without an entry gets a home that exists nowhere."""
+    import pwd
+
+    try:
+        entry = pwd.getpwuid(uid if uid is not None else -1)
+    except (KeyError, OverflowError):
+        name = f"uid {uid}"
+        return {"HOME": f"/nonexistent/{uid}", "USER": name, "LOGNAME": name}
+    return {"HOME": entry.pw_dir, "USER": entry.pw_name, "LOGNAME": entry.pw_name}
 
 
 def _read(conn: socket.socket) -> bytes:
@@ -219,13 +286,38 @@ def _build_client(home: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opsgate-hook-daemon")
-    parser.add_argument("--home", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--home", help="per-user mode: the opsgate home it serves")
+    where.add_argument("--system", metavar="CONFIG", help="protected mode: /etc/opsgate/hook.conf")
     parser.add_argument("--idle", type=float, default=900.0, help="exit after this many idle s")
     args = parser.parse_args(argv)
-    os.environ["OPSGATE_HOME"] = args.home
-    service = Service(args.home, args.idle)
+    os.umask(0o077)  # the audit log and everything else it creates: this user's alone
+    service = _system_service(args.system) if args.system else Service(args.home, args.idle)
+    os.environ["OPSGATE_HOME"] = service.home
     signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
-    # Warm up: load the classifier and every family before the first request.
+    _warm_up()
+    if not service.system:
+        threading.Thread(target=_build_client, args=(service.home,), daemon=True).start()
+    service.serve()
+    return 0
+
+
+def _system_service(config_path: str) -> Service:
+    try:
+        config = read_system_config(config_path)
+        home, path, uid = config["data_dir"], config["socket"], int(config["service_uid"])
+    except Exception as exc:
+        raise SystemExit(f"opsgate-hook-daemon: {config_path}: {exc}") from exc
+    if uid != os.getuid():
+        raise SystemExit(
+            f"opsgate-hook-daemon: {config_path} says the service runs as uid {uid}, "
+            f"not {os.getuid()}: start it as that user (systemctl start opsgate-hook)"
+        )
+    return Service(home, 0.0, socket_file=path, system=True)
+
+
+def _warm_up() -> None:
+    """Load the classifier and every family before the first request."""
     import importlib
 
     from opsgate.classify.families import handlers
@@ -236,10 +328,6 @@ def main(argv: list[str] | None = None) -> int:
 
     handlers()
     import sqlglot  # noqa: F401 — the first SQL statement should not pay for the import
-
-    threading.Thread(target=_build_client, args=(args.home,), daemon=True).start()
-    service.serve()
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
-"""A tiny C client for the hook's fast path, built with ``cc`` when one exists.
+"""The hook's native client (``opsgate-hook-fast``), built with ``cc`` when one exists.
 
 Python needs 10-15 ms just to start, more than the whole decision costs the warm
-service.  This client connects to ``$OPSGATE_HOME/run/hook.sock`` (peer checked with
-SO_PEERCRED), forwards stdin and the same environment lines as ``_client``, prints
-the reply and exits with its code.  Whenever the service cannot answer — no socket,
-another user, a ``RETRY`` (other version or settings), a malformed reply, a timeout
-— it ``execv``s the Python hook with the same stdin, so behaviour is identical and
-still fails closed.  If even that exec fails it prints the agent's own block.
+service.  The client (C source: ``hook_client.c`` beside this module) connects to the
+decision service, forwards stdin, prints the reply and exits with its code.  It never
+dies of a signal and every failure ends in an answer (see the C file's header).
 
-    opsgate hook-client build [--home DIR]     (or python -m opsgate.hooks._native)
+Two builds of the same source:
 
-builds ``$OPSGATE_HOME/bin/opsgate-hook-fast``; the resident service rebuilds it
-when it is missing or stale.  Without a compiler nothing changes: the Python
-launcher stays the hook command.
+- per-user (``build``): ``$OPSGATE_HOME/bin/opsgate-hook-fast``; the socket comes from
+  ``$OPSGATE_HOME`` and must be served by this user; when the service cannot answer
+  it restarts it once (a lock) and then hands the same stdin to the Python hook.
+  ``opsgate hook-client build [--home DIR]`` (or ``python -m opsgate.hooks._native``).
+- protected (``build_protected``): socket path and the service user's uid compiled in,
+  no environment read, no fallback — a block instead.  Written root-owned by
+  ``opsgate install <agent> --system``.
+
+Linked statically when the toolchain can (no dynamic loader: faster to start, and
+``LD_PRELOAD`` has nothing to hook into); dynamically otherwise.
 """
 
 from __future__ import annotations
@@ -22,107 +26,35 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from opsgate import __version__
 from opsgate.hooks._client import FORWARDED_ENV, MATCHED_ENV, PROTOCOL
 
-__all__ = ["build", "client_path", "fallback_command"]
+__all__ = [
+    "Protected",
+    "build",
+    "build_protected",
+    "client_path",
+    "compile_to",
+    "fallback_command",
+    "source",
+]
 
-_SOURCE = r"""#define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#define MAX_INPUT (1024 * 1024)
-static char *FALLBACK[] = {@FALLBACK@, NULL};
-static const char *ENVS[] = {@ENVS@, NULL};
+HEAL_MS = 2500  # how long a caller waits for a (re)started service before falling back
+IO_TIMEOUT_MS = 3000  # connect, send and reply, each (as the Python client's REPLY_TIMEOUT)
+WATCHDOG_S = 5  # as the Python hook's watchdog
+_MARK = "@@REASON@@"
 
-static void fallback(int argc, char **argv, FILE *replay) {
-    char *args[16];
-    int n = 0;
-    for (int i = 0; FALLBACK[i] && n < 8; i++) args[n++] = FALLBACK[i];
-    for (int i = 1; i < argc && n < 15; i++) args[n++] = argv[i];
-    args[n] = NULL;
-    if (replay) { fflush(replay); rewind(replay); dup2(fileno(replay), 0); }
-    execv(args[0], args);
-    const char *agent = argc > 1 ? argv[1] : "";  /* exec failed: the agent's own block */
-    const char *why = "opsgate blocked this tool call (fail closed): the hook is not runnable";
-    if (!strcmp(agent, "copilot")) {
-        printf("{\"permissionDecision\": \"deny\", \"permissionDecisionReason\": \"%s\"}\n", why);
-        exit(0);
-    }
-    if (!strcmp(agent, "cursor"))
-        printf("{\"permission\": \"deny\", \"user_message\": \"%s\", \"agent_message\": \"%s\"}\n",
-               why, why);
-    fprintf(stderr, "%s\n", why);
-    exit(2);
-}
 
-int main(int argc, char **argv) {
-    const char *home = getenv("OPSGATE_HOME"), *flag = getenv("OPSGATE_HOOK_DAEMON");
-    char path[256], buf[512];
-    if (argc != 2 || (flag && !strcmp(flag, "0"))) fallback(argc, argv, NULL);
-    if (home && *home) snprintf(path, sizeof path, "%s/run/hook.sock", home);
-    else snprintf(path, sizeof path, "%s/.opsgate/run/hook.sock",
-                  getenv("HOME") ? getenv("HOME") : "");
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof addr.sun_path) fallback(argc, argv, NULL);
-    strcpy(addr.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct ucred cred;
-    socklen_t len = sizeof cred;
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0
-        || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != getuid())
-        fallback(argc, argv, NULL);  /* stdin untouched: the Python hook reads it */
-    size_t cap = 65536, size = 0;
-    char *in = malloc(cap);
-    for (ssize_t got; in && (got = read(0, in + size, cap - size)) > 0;) {
-        size += got;
-        if (size > MAX_INPUT) break;  /* the service answers with the agent's block */
-        if (size == cap) in = realloc(in, cap *= 2);
-    }
-    FILE *replay = tmpfile();
-    if (!in || !replay || fwrite(in, 1, size, replay) != size) fallback(argc, argv, replay);
-    int head = snprintf(buf, sizeof buf, "@PROTOCOL@ %s @VERSION@\n", argv[1]);
-    if (head >= (int)sizeof buf || write(fd, buf, head) != head) fallback(argc, argv, replay);
-    for (int i = 0; ENVS[i]; i++) {
-        const char *v = getenv(ENVS[i]);
-        if (!v || strchr(v, '\n')) continue;
-        dprintf(fd, "%s=%s\n", ENVS[i], v);
-    }
-    if (write(fd, "\n", 1) != 1) fallback(argc, argv, replay);
-    for (size_t off = 0; off < size;) {
-        ssize_t w = write(fd, in + off, size - off);
-        if (w <= 0) fallback(argc, argv, replay);
-        off += w;
-    }
-    shutdown(fd, SHUT_WR);
-    struct timeval tv = {4, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    size_t rcap = 65536, rsize = 0;
-    char *reply = malloc(rcap + 1);
-    for (ssize_t got; reply && (got = read(fd, reply + rsize, rcap - rsize)) != 0;) {
-        if (got < 0) fallback(argc, argv, replay);
-        rsize += got;
-        if (rsize == rcap) reply = realloc(reply, (rcap *= 2) + 1);
-    }
-    if (!reply) fallback(argc, argv, replay);
-    reply[rsize] = 0;
-    int code, hdr = 0;
-    size_t out_len, err_len;
-    if (sscanf(reply, "OK %d %zu %zu\n%n", &code, &out_len, &err_len, &hdr) != 3 || !hdr
-        || (code != 0 && code != 2) || hdr + out_len + err_len != rsize)
-        fallback(argc, argv, replay);
-    fwrite(reply + hdr, 1, out_len, stdout);
-    fflush(stdout);
-    fwrite(reply + hdr + out_len, 1, err_len, stderr);
-    return code;
-}
-"""
+@dataclass(frozen=True)
+class Protected:
+    """What a protected-mode client has compiled in."""
+
+    socket: str
+    service_uid: int
 
 
 def client_path(home: str | None = None) -> Path:
@@ -139,25 +71,70 @@ def fallback_command() -> list[str]:
     return [str(Path(sys.executable).with_name("opsgate")), "hook"]
 
 
-def _c_string(text: str) -> str:
-    if any(c in text for c in '"\\\n') or not text.isprintable():
-        raise ValueError(f"cannot embed {text!r} in the client")
-    return f'"{text}"'
+def _c_literal(text: str) -> str:
+    """``text`` as a C string literal (three-digit octal escapes for anything unusual)."""
+    out = []
+    for byte in text.encode():
+        char = chr(byte)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
 
 
-def source() -> str:
-    envs = ", ".join(_c_string(k) for k in FORWARDED_ENV + MATCHED_ENV)
-    return (
-        _SOURCE.replace("@FALLBACK@", ", ".join(_c_string(a) for a in fallback_command()))
-        .replace("@ENVS@", envs)
-        .replace("@PROTOCOL@", PROTOCOL.decode())
-        .replace("@VERSION@", __version__)
-    )
+def _forms() -> str:
+    """Every agent's blocking form as ``{agent, stdout, stderr, code}``, taken from the
+    adapters' own ``fail`` so that the C client blocks exactly as the Python hook does."""
+    import importlib
+
+    from opsgate.hooks import AGENTS
+    from opsgate.hooks._shapes import fail_exit_2
+
+    rows = [("", *fail_exit_2(_MARK))]  # [0]: the default, for an unknown agent
+    for name, module in AGENTS.items():
+        rows.append((name, *importlib.import_module(f"opsgate.hooks.{module}").fail(_MARK)))
+    cells = []
+    for name, out, err, code in rows:
+        out, err = out.replace(_MARK, "\x01"), err.replace(_MARK, "\x01")
+        cells.append(f"{{{_c_literal(name)}, {_c_literal(out)}, {_c_literal(err)}, {int(code)}}}")
+    return ",\n    ".join(cells)
+
+
+def source(protected: Protected | None = None, *, heal_ms: int = HEAL_MS) -> str:
+    """The client's C source for this installation (per-user, or ``protected``).
+    ``heal_ms``: how long to wait for a (re)started service (shorter in fuzzing)."""
+    from opsgate.hooks._runner import MAX_INPUT
+
+    template = resources.files("opsgate.hooks").joinpath("hook_client.c").read_text()
+    envs = ("CLAUDE_PROJECT_DIR",) if protected else FORWARDED_ENV + MATCHED_ENV
+    service = [sys.executable, "-m", "opsgate.hooks._daemon", "--home"]
+    values = {
+        "PROTECTED": "1" if protected else "0",
+        "SERVICE_UID": str(protected.service_uid if protected else -1),
+        "SOCKET": _c_literal(protected.socket if protected else "")[1:-1],
+        "MAX_INPUT": str(MAX_INPUT),
+        "WATCHDOG_S": str(WATCHDOG_S),
+        "HEAL_MS": str(heal_ms),
+        "IO_TIMEOUT_MS": str(IO_TIMEOUT_MS),
+        "PROTOCOL": PROTOCOL.decode(),
+        "VERSION": __version__,
+        "FALLBACK": ", ".join(_c_literal(a) for a in fallback_command()),
+        "SERVICE": ", ".join(_c_literal(a) for a in service),
+        "ENVS": ", ".join(_c_literal(k) for k in envs),
+        "OVERSIZE": f"input larger than {MAX_INPUT} bytes",
+        "FORMS": _forms(),
+    }
+    for key, value in values.items():
+        template = template.replace(f"@{key}@", value)
+    return template
 
 
 def build(home: str | None = None) -> Path | None:
-    """Compile the client into ``$OPSGATE_HOME/bin``; None when there is no compiler.
-    Rebuilt only when its source (which embeds version and paths) changed."""
+    """Compile the per-user client into ``$OPSGATE_HOME/bin``; None when there is no
+    compiler.  Rebuilt only when its source (which embeds version and paths) changed."""
     compiler = shutil.which(os.environ.get("CC", "cc"))
     if compiler is None:
         return None
@@ -166,16 +143,42 @@ def build(home: str | None = None) -> Path | None:
     stamp = target.with_suffix(".c")
     if target.is_file() and stamp.is_file() and stamp.read_text() == text:
         return target
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, exist_ok=True)
+    _compile(compiler, text, target, mode=0o700, stamp=stamp)
+    return target
+
+
+def build_protected(target: Path, protected: Protected) -> Path | None:
+    """Compile the protected client to ``target`` (the caller makes it root-owned);
+    None when there is no compiler."""
+    return compile_to(target, source(protected))
+
+
+def compile_to(target: Path, text: str) -> Path | None:
+    """Compile ``text`` (a ``source()``) to ``target``, mode 0755; None without ``cc``."""
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        return None
+    _compile(compiler, text, target, mode=0o755)
+    return target
+
+
+def _compile(
+    compiler: str, text: str, target: Path, *, mode: int, stamp: Path | None = None
+) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         src, out = Path(tmp) / "client.c", Path(tmp) / "client"
         src.write_text(text)
-        subprocess.run([compiler, "-O2", "-o", str(out), str(src)], check=True,
-                       capture_output=True, timeout=120)  # fmt: skip
-        out.chmod(0o755)
+        base = [compiler, "-O2", "-o", str(out), str(src)]
+        static = subprocess.run([*base, "-static"], capture_output=True, timeout=120, check=False)
+        if static.returncode != 0:  # no static libc here: a dynamic binary does too
+            subprocess.run(base, check=True, capture_output=True, timeout=120)
+        out.chmod(mode)
         out.replace(target)
-        src.replace(stamp)
-    return target
+        if stamp is not None:  # what was built, so that an unchanged source is not rebuilt
+            src.chmod(0o600)
+            src.replace(stamp)
 
 
 def main(argv: list[str] | None = None) -> int:

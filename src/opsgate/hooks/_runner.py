@@ -9,6 +9,10 @@ own blocking form (``adapter.fail``), never a non-zero exit the agent would skip
 An adapter module provides ``KEY`` (its name on the decision service's socket),
 ``respond(raw) -> (stdout, exit code)`` and ``fail(reason) -> (stdout, stderr, exit
 code)``.  Only the cheapest standard modules are imported here: this is the hot path.
+
+In protected mode (``system`` names the root-owned configuration) the answer comes
+from the service running as opsgate's own user, or the call is blocked: deciding
+here would use state the agent's user can change.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def _alarm(_signum: int, _frame: FrameType | None) -> None:
     raise _Overrun
 
 
-def run(adapter: ModuleType) -> int:
+def run(adapter: ModuleType, system: str | None = None) -> int:
     """The whole hook process for ``adapter``; returns the exit code."""
     _signal.signal(_signal.SIGALRM, _alarm)
     _signal.setitimer(_signal.ITIMER_REAL, WATCHDOG_SECONDS)
@@ -47,6 +51,9 @@ def run(adapter: ModuleType) -> int:
             return _emit(*adapter.fail(f"input larger than {MAX_INPUT} bytes"))
         from opsgate.hooks import _client
 
+        if system is not None:
+            reply = _client.ask_system(system, adapter.KEY, raw)
+            return _emit(*(adapter.fail(reply) if isinstance(reply, str) else reply))
         answer = _client.ask_daemon(adapter.KEY, raw)
         if answer is None:
             answer = _isolated(adapter, raw)

@@ -32,6 +32,7 @@ __all__ = [
     "Scope",
     "apply",
     "config_path",
+    "dump_like",
     "find_ours",
     "hook_command",
     "is_ours",
@@ -246,10 +247,13 @@ class Change:
         return "".join(lines)
 
 
-def _dump(doc: dict[str, Any], like: str | None = None) -> str:
+def dump_like(doc: dict[str, Any], like: str | None = None) -> str:
     """Pretty JSON, indented the way the existing file is (so that the diff shows
     opsgate's change, not a reformatting of the user's file)."""
     return json.dumps(doc, indent=_indent(like), ensure_ascii=False) + "\n"
+
+
+_dump = dump_like
 
 
 def _indent(text: str | None) -> str | int:

@@ -72,11 +72,20 @@ def covers(matcher: str | None, tool: str) -> bool:
 
 
 def diagnose(
-    agent: Agent, *, project: Path, home: Path, env: Mapping[str, str] | None = None
+    agent: Agent,
+    *,
+    project: Path,
+    home: Path,
+    env: Mapping[str, str] | None = None,
+    managed: tuple[Path, Path] | None = None,
 ) -> Report:
+    """``managed``: (the agent's managed configuration file, the protected-mode data
+    directory) when protected mode is set up; its hook is checked like the others and
+    its decisions are looked for in that data directory."""
     env = dict(os.environ if env is None else env)
     report = Report(agent)
-    found = _installed(agent, report, project=project, home=home)
+    system = _installed_managed(agent, report, managed[0]) if managed else []
+    found = _installed(agent, report, project=project, home=home, required=not system) + system
     if not found:
         return report
     _coverage(agent, report, found)
@@ -89,11 +98,28 @@ def diagnose(
         if f.event == agent.canary_event.name:
             canaries.setdefault(f.command, f)
     for f in canaries.values():
-        _canaries(agent, report, f, project=project, env=env)
+        audit_dir = managed[1] if managed and f in system else None
+        _canaries(agent, report, f, project=project, env=env, audit_dir=audit_dir)
     return report
 
 
-def _installed(agent: Agent, report: Report, *, project: Path, home: Path) -> list[Found]:
+def _installed_managed(agent: Agent, report: Report, path: Path) -> list[Found]:
+    from opsgate.system._managed import load_managed, managed_for
+
+    try:
+        doc = load_managed(managed_for(agent.name), path)
+        ours = find_ours(agent, path, doc) if doc is not None else []
+    except AgentConfigError as exc:
+        report.add(False, exc.message, fix=f"repair {path}")
+        return []
+    if ours:
+        report.add(True, f"hook installed in {path} (managed)")
+    return ours
+
+
+def _installed(
+    agent: Agent, report: Report, *, project: Path, home: Path, required: bool = True
+) -> list[Found]:
     paths = {
         config_path(agent, "project", project=project, home=home): "project",
         config_path(agent, "user", project=project, home=home): "user",
@@ -109,7 +135,7 @@ def _installed(agent: Agent, report: Report, *, project: Path, home: Path) -> li
         if ours:
             report.add(True, f"hook installed in {path} ({scope})")
             found.extend(ours)
-    if not found and all(c.ok for c in report.checks):
+    if required and not found and all(c.ok for c in report.checks):
         where = " or ".join(str(p) for p in paths)
         report.add(
             False,
@@ -219,7 +245,13 @@ def _program(report: Report, command: str, agent: Agent) -> bool:
 
 
 def _canaries(
-    agent: Agent, report: Report, found: Found, *, project: Path, env: dict[str, str]
+    agent: Agent,
+    report: Report,
+    found: Found,
+    *,
+    project: Path,
+    env: dict[str, str],
+    audit_dir: Path | None = None,
 ) -> None:
     nonce = secrets.token_hex(6)
     destructive = f"rm -rf / # opsgate doctor canary {nonce}"
@@ -243,7 +275,10 @@ def _canaries(
                 f"harmless command {_said(verdict)}{detail}",
                 fix=f"the hook stops ordinary work. {fix}",
             )
-    _audited(report, nonce, env)
+    if audit_dir is None:
+        _audited(report, nonce, env)
+    else:
+        _audited_by_service(report, nonce, audit_dir, agent)
 
 
 def _said(verdict: str) -> str:
@@ -297,6 +332,19 @@ def _audited(report: Report, nonce: str, env: Mapping[str, str]) -> None:
             report.add(True, f"{label} audited (decision: {hits[0][1]})")
         else:
             report.add(False, f"{label} is not in the audit log ({where})", fix=fix)
+
+
+def _audited_by_service(report: Report, nonce: str, data: Path, agent: Agent) -> None:
+    """Protected mode: the service writes the entries into its own data directory,
+    which only it (and root) can read."""
+    if not os.access(data, os.R_OK | os.X_OK):
+        report.add(
+            True,
+            f"audit not checked here: the service records decisions in {data}, readable by "
+            f"the service user only (`sudo opsgate doctor {agent.name}` checks them)",
+        )
+        return
+    _audited(report, nonce, {"OPSGATE_HOME": str(data)})
 
 
 def _data_dir(env: Mapping[str, str]) -> str:
