@@ -36,8 +36,10 @@ def load(paths: list[Path]) -> list[dict]:
 
 def verdict(case: dict) -> tuple[str, str, float]:
     """A case through its agent's hook (``tests/corpus_agents.py``), timed."""
+    from corpus_agents import materialise
     from corpus_agents import verdict as hook_verdict
 
+    materialise(case)  # fixture files are set up outside the timed decision
     t0 = time.perf_counter()
     try:
         got, out = hook_verdict(case)

@@ -7,15 +7,45 @@ envelopes, Gemini ``write_file``/``replace``/``read_many_files``, Cursor events
 (``tool`` is the hook event; ``input`` its own fields), Copilot ``toolName`` and
 ``toolArgs`` — so the adapters' parsing is tested along with the classifier.  Shared
 by ``tests/test_corpus.py`` and ``benchmarks/corpus_eval.py``.
+
+A case may carry fixtures: ``"files": {"rel/path": "content"}`` and ``"links":
+{"rel/link": "target"}`` are created under ``/home/dev/cases/<id>/`` before the hook
+runs (a link's target is used as written), so cases about symlinks and file
+contents judge real files.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 PROJECT = "/home/dev/project"
+CASES = Path("/home/dev/cases")
+_MADE: set[str] = set()
+
+
+def materialise(case: dict[str, Any]) -> None:
+    """Create the case's ``files`` and ``links`` under ``/home/dev/cases/<id>/`` (once)."""
+    files, links = case.get("files") or {}, case.get("links") or {}
+    if not (files or links) or case["id"] in _MADE:
+        return
+    base = CASES / case["id"]
+    for rel, content in files.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            path.unlink()
+        path.write_text(content, "utf-8")
+    for rel, target in links.items():
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        os.symlink(target, path)
+    _MADE.add(case["id"])
 
 
 def payload(case: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +100,7 @@ def verdict(case: dict[str, Any]) -> tuple[str, str]:
     """("block" | "allow", the reason the hook gave) for a case."""
     from opsgate.hooks import AGENTS
 
+    materialise(case)
     agent = case.get("agent", "claude")
     module: Any = importlib.import_module(f"opsgate.hooks.{AGENTS[agent]}")
     out, code = module.respond(json.dumps(payload(case)).encode())
