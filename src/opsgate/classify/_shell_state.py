@@ -85,10 +85,12 @@ class Budget:
 
 @dataclass
 class FileNote:
-    """A file written earlier in the same command: its text, when known."""
+    """A file written earlier in the same command: its text, when known, or the
+    target of a symlink made there (``ln -s TARGET NAME``), absolute."""
 
     text: str | None
     untrusted: bool
+    link: str | None = None
 
 
 @dataclass
@@ -123,3 +125,6 @@ class ShellSession:
     read_file: Callable[[str], str | None] = lambda _path: None
     branch_of: Callable[[str | None], str | None] = lambda _cwd: None
     env: dict[str, str] = field(default_factory=dict)
+    # Symlinks resolved on disk during this classification (never kept longer: a link
+    # can be made between two calls).
+    real_paths: dict[str, str] = field(default_factory=dict)

@@ -43,11 +43,15 @@ def classify_file_tool(
     if windows is not None:
         return _windows_file_tool(tool, path_value, windows, tool_input, shell)
     full = ws.expand(path_value, cwd) or path_value
-    if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
-        if is_secret_path(full):
-            reason = f"reads {path_value}, which holds credentials"
-            return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, path_value, reason, full)]
+    from opsgate.classify._tools_secrets import READ_TOOLS, secret_file_finding
+
+    secret = secret_file_finding(tool, path_value, full)
+    if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
+        return [secret]
+    if tool in READ_TOOLS:
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
+    if secret is not None:
+        return [secret, *_content_findings(full, tool_input, shell)]
     local = Environment.LOCAL
     protected = protected_reason(full, ws)
     if protected:

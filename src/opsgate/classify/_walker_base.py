@@ -76,6 +76,22 @@ class WalkerBase:
             return Workspace(project=None, home="/root")
         return self.session.workspace
 
+    def real_path(self, full: str) -> str:
+        """The file an absolute path really names: links made earlier in this command,
+        then links on disk.  On another machine (``ssh host …``) nothing is resolved."""
+        if self._remote:
+            return full
+        from opsgate.classify._paths_links import follow_notes, real_path
+
+        files = self.scope.files
+
+        def link_of(path: str) -> str | None:
+            note = files.get(path)
+            return note.link if note is not None else None
+
+        noted = follow_notes(full, link_of) if files else full
+        return real_path(noted, self.session.real_paths)
+
     def file_note(self, path: str, cwd: str | None) -> FileNote | None:
         full = self.workspace.expand(path, cwd or self.scope.cwd)
         return None if full is None else self.scope.files.get(full)

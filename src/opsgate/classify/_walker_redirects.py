@@ -106,9 +106,13 @@ class WalkerRedirects(WalkerWords):
     ) -> Stdin | None:
         from opsgate.classify.families import filesystem
 
+        from opsgate.classify.families import secrets
+
         walker = cast("Walker", self)
         for op, value in sinks:
             self.add(filesystem.redirect_write(op, value, out, walker, _text(body) if body else ""))
+            if value.static and op in (">", ">>", ">|", "&>", "&>>"):
+                self.add(secrets.secret_write(value.text, walker, f"{op} {value.text}", "writes"))
             if value.static:
                 full = self.workspace.expand(value.text, self.scope.cwd)
                 if full is not None and out is not None:

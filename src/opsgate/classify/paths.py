@@ -15,7 +15,17 @@ import re
 
 from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join
 
-__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "is_secret_path", "join", "protected_reason"]
+__all__ = [
+    "DISPOSABLE_DIRS",
+    "Workspace",
+    "Zone",
+    "holds_secrets",
+    "is_secret_dir",
+    "is_secret_file",
+    "is_secret_path",
+    "join",
+    "protected_reason",
+]
 
 
 # --- secrets: files whose contents are credentials -------------------------------------
@@ -150,6 +160,13 @@ _SECRET_DIR_OK = {
     "/.kube/": (),
     "/.docker/": ("daemon.json", "features.json"),
 }
+# A project directory named ``secrets`` holds credential files and, often, the code
+# and docs that handle them: source files there are ordinary.
+_GENERIC_SECRET_DIRS = ("/secrets/", "/.secrets/")
+_SOURCE_SUFFIXES = (".go", ".py", ".rs", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".java",
+                    ".kt", ".rb", ".php", ".cs", ".swift", ".c", ".h", ".cc", ".cpp", ".hpp",
+                    ".scala", ".ex", ".exs", ".md", ".rst", ".tf", ".proto",
+                    ".html", ".css", ".vue", ".svelte")  # fmt: skip
 _PROC_ENVIRON = re.compile(r"^/proc/[^/]+/(environ|task/[^/]+/environ)$")
 
 # --- protected: places where a write changes how the machine or the guard behaves ------
@@ -278,8 +295,68 @@ def is_secret_path(path: str) -> bool:
         if part in slashed:
             if part == "/.kube/" and "/cache/" in slashed:
                 return False
+            if part in _GENERIC_SECRET_DIRS and lowered.endswith(_SOURCE_SUFFIXES):
+                continue  # internal/secrets/rotation.go is code about secrets
             return lowered not in _SECRET_DIR_OK.get(part, ())
     return False
+
+
+def is_secret_file(path: str) -> bool:
+    """True when ``path`` holds credentials by its name or by where its symlinks lead.
+
+    The one predicate for "may opsgate (or the agent) read this file?": the name as
+    given, then the real file behind every link (``notes.txt -> ~/.aws/credentials``).
+    ``path`` should be absolute; resolution reads the filesystem (a few ``lstat`` calls).
+    """
+    if is_secret_path(path):
+        return True
+    from ._paths_links import real_path
+
+    real = real_path(path)
+    return real != path and is_secret_path(real)
+
+
+def is_secret_dir(path: str) -> bool:
+    """True when ``path`` is a credentials directory or lies inside one (``~/.ssh``,
+    ``~/.aws``, ``/run/secrets``): a program that recurses into it reads secrets."""
+    slashed = path.rstrip("/") + "/"
+    if not slashed.startswith(("/", "~")):
+        slashed = "/" + slashed
+    if "/.kube/cache/" in slashed or slashed.endswith("/.kube/cache/"):
+        return False
+    if any(part in slashed for part in _SECRET_DIR_PARTS):
+        return True
+    return any(name.endswith("/") and f"/{name}" in slashed for name in _HOME_SECRET_FILES)
+
+
+# Home-relative places that hold credentials: a directory above one of them (``~``,
+# ``~/.config``) holds secrets too when a program copies or archives all of it.
+_HOME_SECRET_PLACES = tuple(
+    sorted(
+        {p.strip("/") for p in _SECRET_DIR_PARTS if p.startswith("/.")}
+        | {n.rstrip("/") for n in _HOME_SECRET_FILES}
+        | {".netrc", ".pgpass", ".git-credentials", ".npmrc", ".pypirc", ".vault-token",
+           ".my.cnf", ".boto", ".dockercfg"}
+    )
+)  # fmt: skip
+_SYSTEM_SECRET_DIRS = ("/", "/etc", "/root", "/run", "/var/run", "/var", "/home", "/Users")
+
+
+def holds_secrets(path: str, home: str) -> bool:
+    """True when a recursive copy, archive or search of ``path`` (absolute) would take
+    credentials with it: a credentials directory, a directory inside one, the home
+    directory or a directory above a credentials file in it, ``/``, ``/etc``."""
+    path = path.rstrip("/") or "/"
+    if is_secret_dir(path) or path in _SYSTEM_SECRET_DIRS:
+        return True
+    home = home.rstrip("/")
+    if path == home or home.startswith(path + "/"):
+        return True
+    if not path.startswith(home + "/"):
+        parts = path.strip("/").split("/")
+        return len(parts) == 2 and parts[0] in ("home", "Users")  # another user's home
+    relative = path[len(home) + 1 :] + "/"
+    return any(place.startswith(relative) for place in _HOME_SECRET_PLACES)
 
 
 def protected_reason(path: str, workspace: Workspace) -> str | None:

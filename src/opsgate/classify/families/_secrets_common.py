@@ -8,10 +8,20 @@ import re
 from collections.abc import Iterable
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify.paths import Workspace, is_secret_path
+from opsgate.classify.paths import Workspace, holds_secrets, is_secret_dir, is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
-__all__ = ["_SECRET_PATTERN", "_resolve", "_secret", "env_dump", "redirect_read", "secret_operands"]
+__all__ = [
+    "_SECRET_PATTERN",
+    "_resolve",
+    "_secret",
+    "env_dump",
+    "judge_operand",
+    "real_path",
+    "redirect_read",
+    "secret_operands",
+    "secret_write",
+]
 
 _SECRET_PATTERN = re.compile(
     r"(PRIVATE KEY|password|passwd|secret|token|api[_-]?key|AKIA|BEGIN (RSA|OPENSSH|EC|DSA))",
@@ -40,27 +50,90 @@ def env_dump(evidence: str) -> list[Finding]:
 
 def _resolve(path: str, ctx: Context, cwd: str | None) -> str:
     ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
+    if cwd is None:
+        scope = getattr(ctx, "scope", None)
+        cwd = getattr(scope, "cwd", None)
     return ws.expand(path, cwd) or path
 
 
+def real_path(full: str, ctx: Context) -> str:
+    """Where ``full`` really leads: through links made earlier in the command and links
+    on disk (the walker knows both; a context without files resolves nothing)."""
+    resolve = getattr(ctx, "real_path", None)
+    return resolve(full) if callable(resolve) else full  # type: ignore[no-any-return]  # Walker.real_path
+
+
 def secret_operands(
-    cmd: Command, operands: Iterable[Arg], ctx: Context, *, verb: str = "prints"
+    cmd: Command,
+    operands: Iterable[Arg],
+    ctx: Context,
+    *,
+    verb: str = "prints",
+    recursive: bool = False,
 ) -> list[Finding]:
     out = []
     for arg in operands:
-        if arg.static and _glob_may_match_secret(arg.value):
-            out.append(_secret(cmd.text, f"{verb} {arg.value}, which matches credential files"))
-            continue
-        if not arg.static:
-            if _PROC_ENVIRON_DYNAMIC.match(arg.value):
-                out.append(_secret(cmd.text, "prints a process's environment", arg.value))
-            continue
-        full = _resolve(arg.value, ctx, cmd.cwd)
-        if is_secret_path(full) or is_secret_path(arg.value):
-            out.append(_secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full))
-        elif arg.static and ctx.remote is None and (picked := _picks_secret_file(full)):
-            out.append(_secret(cmd.text, f"{verb} {arg.value}, which expands to {picked}", picked))
+        finding = judge_operand(cmd, arg, ctx, verb=verb, recursive=recursive)
+        if finding is not None:
+            out.append(finding)
     return out
+
+
+def judge_operand(
+    cmd: Command,
+    arg: Arg,
+    ctx: Context,
+    *,
+    verb: str,
+    recursive: bool = False,
+    tree: bool = False,
+) -> Finding | None:
+    """The secret read in one operand, or None.  ``recursive``: the program descends
+    into a directory it is given; ``tree``: it takes the whole tree (an archive or a
+    copy), so a directory above a credentials directory (``~``) counts too."""
+    if not arg.static:
+        if _PROC_ENVIRON_DYNAMIC.match(arg.value):
+            return _secret(cmd.text, "prints a process's environment", arg.value)
+        return None
+    if _glob_may_match_secret(arg.value):
+        return _secret(cmd.text, f"{verb} {arg.value}, which matches credential files")
+    full = _resolve(arg.value, ctx, cmd.cwd)
+    if is_secret_path(full) or is_secret_path(arg.value):
+        return _secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full)
+    real = real_path(full, ctx) if full.startswith("/") else full
+    if real != full and is_secret_path(real):
+        return _secret(cmd.text, f"{verb} {arg.value}, a link to {real}", real)
+    if recursive:
+        for path in dict.fromkeys((full, real)):
+            if is_secret_dir(path) or (tree and holds_secrets(path, ctx.home)):
+                return _secret(cmd.text, f"{verb} {arg.value}, which holds credentials", path)
+    if ctx.remote is None and (picked := _picks_secret_file(full)):
+        return _secret(cmd.text, f"{verb} {arg.value}, which expands to {picked}", picked)
+    return None
+
+
+def secret_write(path: str, ctx: Context, evidence: str, how: str) -> list[Finding]:
+    """Writing a credentials file is stopped for a human (see docs): the value it replaces
+    is lost, and an edit proves or probes what it was."""
+    from opsgate.models import Environment
+
+    full = _resolve(path, ctx, None)
+    real = real_path(full, ctx) if full.startswith("/") else full
+    hit = full if is_secret_path(full) else real if is_secret_path(real) else None
+    if hit is None:
+        return []
+    return [
+        Finding(
+            "secrets.write",
+            Impact.CAUTION,
+            Effect.WRITE,
+            evidence,
+            f"{how} {path}, a credentials file",
+            hit,
+            Environment.LOCAL,
+            "agent workspace",
+        )
+    ]
 
 
 def _picks_secret_file(pattern: str) -> str | None:
@@ -94,4 +167,7 @@ def redirect_read(path: str, ctx: Context) -> list[Finding]:
     full = _resolve(path, ctx, None)
     if is_secret_path(full) or is_secret_path(path):
         return [_secret(f"< {path}", f"feeds the secret file {path} to a command", full)]
+    real = real_path(full, ctx) if full.startswith("/") else full
+    if real != full and is_secret_path(real):
+        return [_secret(f"< {path}", f"feeds {path}, a link to {real}, to a command", real)]
     return []

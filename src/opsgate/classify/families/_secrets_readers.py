@@ -151,7 +151,10 @@ def _reader(cmd: Command, ctx: Context) -> list[Finding]:
             hunt = _secret_hunt(cmd, pattern, operands, ctx)
             if hunt:
                 return hunt
-    return secret_operands(cmd, operands, ctx)
+    recursive = cmd.name in ("rg", "ag", "ack") or cmd.has(
+        "-r", "-R", "--recursive", "--dereference-recursive"
+    )
+    return secret_operands(cmd, operands, ctx, recursive=recursive)
 
 
 # ``grep -o '^[A-Z_]+='``: a match that stops at the first ``=`` prints only a name.
