@@ -56,7 +56,29 @@ class WalkerBase:
         return self.session.inventory.environment_of(target)
 
     def git_branch(self, cwd: str | None) -> str | None:
-        return None if self._remote else self.session.branch_of(cwd or self.scope.cwd)
+        if self._remote:
+            return None
+        where = cwd or self.scope.cwd
+        noted = self._noted_branch(where)
+        if noted is not None:
+            return noted[0]
+        return self.session.branch_of(where)
+
+    def _noted_branch(self, cwd: str | None) -> tuple[str | None] | None:
+        """The branch a checkout earlier in this command left (``(None,)`` when it cannot
+        be named), nearest repository first; None when no checkout was seen."""
+        files = self.scope.files
+        if not files or not cwd:
+            return None
+        path = cwd.rstrip("/")
+        while True:
+            note = files.get(f"{path}/.git/HEAD")
+            if note is not None:
+                text = note.text or ""
+                return (text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None,)
+            if not path:
+                return None
+            path = path.rsplit("/", 1)[0]
 
     def read_text(self, path: str, cwd: str | None) -> str | None:
         if self._remote:

@@ -6,6 +6,7 @@ import fnmatch
 
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._git_common import _write, is_protected_branch
+from opsgate.classify.families._git_branch import note_switch
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -122,6 +123,7 @@ def _clean(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _checkout(cmd: Command, ctx: Context) -> list[Finding]:
+    note_switch(cmd, ctx)
     words = cmd.words
     if cmd.has("-f", "--force") or "--" in words or "." in words:
         return [_write(cmd, "vcs.discard", "git checkout of paths discards uncommitted changes")]
@@ -309,6 +311,7 @@ def _tag(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _switch(cmd: Command, ctx: Context) -> list[Finding]:
+    note_switch(cmd, ctx)
     if cmd.has("--discard-changes", "-f", "--force", "-C", "--force-create"):
         return [_write(cmd, "vcs.discard", "switches branches discarding local changes")]
     return []
