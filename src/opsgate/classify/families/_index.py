@@ -142,6 +142,8 @@ INDEX: dict[str, str] = {
     "ex": "shells",
     "expand": "secrets",
     "expect": "shells",
+    "fd": "filesystem",
+    "fdfind": "filesystem",
     "fdisk": "filesystem",
     "fgrep": "secrets",
     "file": "secrets",
