@@ -79,7 +79,7 @@ _EFFECTS: dict[str, tuple[str, ...]] = {
         r"\bpackage\s*\.\s*loadlib\b|\b_G\s*\[|\b_ENV\b",
     ),
 }
-_COMPILED = {lang: re.compile("|".join(f"(?:{p})" for p in pats)) for lang, pats in _EFFECTS.items()}
+_COMPILED = {lang: re.compile("|".join(f"(?:{p})" for p in ps)) for lang, ps in _EFFECTS.items()}
 _COMMENT = {
     "perl": re.compile(r"(?m)^\s*#.*$"),
     "ruby": re.compile(r"(?m)^\s*#.*$"),
@@ -90,8 +90,10 @@ _COMMENT = {
 # String literals (contents blanked before matching), and Perl's match and substitution
 # operators, whose text is data.
 _QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
-_PERL_REGEX = re.compile(r"(?<![\w$@%&])(?:s|tr|y)([/|#!{])(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[a-z]*|"
-                         r"(?<![\w$@%&)\]])(?:m|qr)?/(?:\\.|[^/\n])*/[a-z]*")  # fmt: skip
+_PERL_REGEX = re.compile(
+    r"(?<![\w$@%&])(?:s|tr|y)([/|#!{])(?:\\.|(?!\1).)*\1(?:\\.|(?!\1).)*\1[a-z]*|"
+    r"(?<![\w$@%&)\]])(?:m|qr)?/(?:\\.|[^/\n])*/[a-z]*"
+)
 # JavaScript module names stay visible: require("child_process") is the effect.
 _MODULE_ARG = re.compile(r"(require|import)\s*\(\s*$")
 

@@ -48,8 +48,10 @@ def follow_notes(path: str, link_of: Callable[[str], str | None]) -> str:
             target = link_of(head)
             if target is not None:
                 rest = "/".join(parts[end:])
-                base = target if target.startswith("/") else posixpath.join(
-                    posixpath.dirname(head), target
+                base = (
+                    target
+                    if target.startswith("/")
+                    else posixpath.join(posixpath.dirname(head), target)
                 )
                 path = posixpath.normpath(posixpath.join(base, rest) if rest else base)
                 break

@@ -104,9 +104,7 @@ class WalkerRedirects(WalkerWords):
     def _write_sinks(
         self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
     ) -> Stdin | None:
-        from opsgate.classify.families import filesystem
-
-        from opsgate.classify.families import secrets
+        from opsgate.classify.families import filesystem, secrets
 
         walker = cast("Walker", self)
         for op, value in sinks:

@@ -18,10 +18,38 @@ if TYPE_CHECKING:
 __all__ = ["fd"]
 
 _VALUED = frozenset(
-    "-e --extension -t --type -E --exclude -d --max-depth --min-depth --exact-depth -S --size "
-    "--changed-within --changed-before --change-newer-than --change-older-than -o --owner "
-    "-j --threads --max-results -c --color --base-directory --search-path --path-separator "
-    "--ignore-file --batch-size --max-buffer-time --format".split()
+    {
+        "-e",
+        "--extension",
+        "-t",
+        "--type",
+        "-E",
+        "--exclude",
+        "-d",
+        "--max-depth",
+        "--min-depth",
+        "--exact-depth",
+        "-S",
+        "--size",
+        "--changed-within",
+        "--changed-before",
+        "--change-newer-than",
+        "--change-older-than",
+        "-o",
+        "--owner",
+        "-j",
+        "--threads",
+        "--max-results",
+        "-c",
+        "--color",
+        "--base-directory",
+        "--search-path",
+        "--path-separator",
+        "--ignore-file",
+        "--batch-size",
+        "--max-buffer-time",
+        "--format",
+    }
 )
 _EXEC = frozenset({"-x", "--exec", "-X", "--exec-batch"})
 _PLACEHOLDERS = ("{//}", "{/.}", "{/}", "{.}", "{}")
@@ -54,7 +82,9 @@ def fd(cmd: Command, ctx: Context) -> list[Finding]:
     roots = [*positional[1:], *(Arg(v) for v in cmd.options("--search-path"))] or [Arg(".")]
     pattern = positional[0].value if positional else "."
     exts = [e.lstrip(".") for e in cmd.options("-e", "--extension")]
-    names = [f"*.{e}" for e in exts] or ([] if pattern in (".", "", "^", ".*") else [f"*{pattern}*"])
+    names = [f"*.{e}" for e in exts] or (
+        [] if pattern in (".", "", "^", ".*") else [f"*{pattern}*"]
+    )
     matched = _matched(roots, names)
     walker = cast("Walker", ctx)
     for action in actions:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 
 from opsgate.classify._command import Command, Context, Handler
-from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.families._git_branch import note_switch
+from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
 

@@ -344,7 +344,8 @@ def secret_writes(cmd: Command, ctx: Context) -> list[Finding]:
 
 def _in_place(cmd: Command) -> bool:
     return any(
-        w in _IN_PLACE or w.startswith(("--in-place=",))
+        w in _IN_PLACE
+        or w.startswith(("--in-place=",))
         or (w.startswith("-") and not w.startswith("--") and "i" in w[1:] and len(w) <= 6)
         for w in cmd.words
     )

@@ -20,8 +20,32 @@ __all__ = ["mass_kill_reason"]
 # every process.
 _PROBES = ("init", "bash", "node server.js", "sshd: dev@pts/0", "Xorg", "python3 -m http")
 _PKILL_VALUED = frozenset(
-    "-s --signal -u --euid -U --uid -g --pgroup -G --group -P --parent -t --terminal "
-    "-F --pidfile --ns --nslist -o -n -O --older --older-than --younger-than".split()
+    {
+        "-s",
+        "--signal",
+        "-u",
+        "--euid",
+        "-U",
+        "--uid",
+        "-g",
+        "--pgroup",
+        "-G",
+        "--group",
+        "-P",
+        "--parent",
+        "-t",
+        "--terminal",
+        "-F",
+        "--pidfile",
+        "--ns",
+        "--nslist",
+        "-o",
+        "-n",
+        "-O",
+        "--older",
+        "--older-than",
+        "--younger-than",
+    }
 )
 _LISTERS = re.compile(r"(\$\(|`|<)\s*(ps|top|htop|pstree)\b|pipe:(ps|top|htop|pstree)\b")
 

@@ -47,6 +47,7 @@ def _bun(cmd: Command, ctx: Context) -> list[Finding]:
         return _interpreter(cmd, ctx)
     return _js(cmd, ctx)
 
+
 HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(_SYSTEM, _system),
     **dict.fromkeys(("dpkg", "rpm", "dpkg-reconfigure"), _dpkg),

@@ -198,7 +198,7 @@ def reveals(cmd: Command, ctx: Context) -> list[Finding]:
     from opsgate.classify.families._secrets_routes import named_secrets, secret_writes
 
     found = named_secrets(cmd, ctx) + secret_writes(cmd, ctx)
-    return found + _reveals(cmd, ctx) if not found else found
+    return found if found else _reveals(cmd, ctx)
 
 
 def _reveals(cmd: Command, ctx: Context) -> list[Finding]:
