@@ -358,6 +358,7 @@ INDEX: dict[str, str] = {
     "pdm": "packages",
     "pdsh": "network",
     "perl": "shells",
+    "pfctl": "system",
     "pg_ctl": "system",
     "pg_ctlcluster": "system",
     "pg_dump": "databases",
