@@ -71,6 +71,7 @@ _DELETE_PATTERNS = (
     r"FileUtils\.rm",
     r"\bfs\.rm\b",
     r"\bunlink\s*\(",
+    r"\bunlink\s+(?=['\"])",  # Perl's unlink "path" without parentheses
     r"\brmdir\b",
     r"\bos\.remove\b",
     r"\bFile\.delete\b",

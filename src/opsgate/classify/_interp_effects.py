@@ -139,7 +139,7 @@ _MODELLED_DELETE = re.compile(
     r"(?:require\s*\(\s*['\"](?:node:)?fs['\"]\s*\)\s*\.\s*|\bfs\s*\.\s*)?"
     r"\b(rmSync|rmdirSync|unlinkSync|rmtree|rm_rf|rm_r|removeSync|remove_tree|"
     r"FileUtils\.rm\w*|File\.(?:delete|unlink|rm\w*)|Dir\.rmdir|Deno\.remove(?:Sync)?|"
-    r"os\.remove|unlink)\s*\(?\s*(['\"])[^'\"\n]*\2"
+    r"os\.remove|unlink)\s*\(\s*(['\"])[^'\"\n]*\2"
 )
 # One call the narrow reading models, with a literal argument: ``system("ls")``,
 # ``require("child_process").execSync("npm test")``.  Its own finding judges it.
