@@ -20,6 +20,7 @@ __all__ = [
     "Workspace",
     "Zone",
     "holds_secrets",
+    "is_known_public",
     "is_secret_dir",
     "is_secret_file",
     "is_secret_path",
@@ -299,6 +300,16 @@ def is_secret_path(path: str) -> bool:
                 continue  # internal/secrets/rotation.go is code about secrets
             return lowered not in _SECRET_DIR_OK.get(part, ())
     return False
+
+
+def is_known_public(path: str) -> bool:
+    """True when ``path`` is a file known to hold no secret value even where secrets
+    live: a public key, ``known_hosts``, an ssh or aws ``config``, a template."""
+    base = posixpath.basename(path.rstrip("/")).lower()
+    if _NOT_SECRET_RE.match(base):
+        return True
+    slashed = "/" + path.lstrip("/")
+    return any(part in slashed and base in ok for part, ok in _SECRET_DIR_OK.items())
 
 
 def is_secret_file(path: str) -> bool:
