@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from collections.abc import Callable, MutableMapping
 
 __all__ = ["MAX_HOPS", "follow_notes", "real_path"]
@@ -28,13 +29,42 @@ def real_path(path: str, cache: MutableMapping[str, str] | None = None) -> str:
         hit = cache.get(path)
         if hit is not None:
             return hit
-    try:
-        real = os.path.realpath(path)
-    except (OSError, ValueError):
-        real = path
+    real = _resolve(path)
     if cache is not None and len(cache) < 512:
         cache[path] = real
     return real
+
+
+def _resolve(path: str) -> str:
+    """``os.path.realpath`` at the cost of a few system calls: nothing there means
+    nothing to resolve; an existing file is opened without reading (``O_PATH``) and
+    the kernel names it; only a link itself (possibly dangling) takes the slow walk."""
+    try:
+        st = os.lstat(path)
+    except (OSError, ValueError):
+        return path  # nothing at this path, through links or not: nothing to read
+    if stat.S_ISLNK(st.st_mode) or _O_PATH is None:
+        return _slow(path)
+    try:
+        fd = os.open(path, _O_PATH)
+    except OSError:
+        return _slow(path)
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return _slow(path)
+    finally:
+        os.close(fd)
+
+
+def _slow(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
+_O_PATH: int | None = getattr(os, "O_PATH", None) if os.path.isdir("/proc/self/fd") else None
 
 
 def follow_notes(path: str, link_of: Callable[[str], str | None]) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from opsgate.classify._command import Stdin
+from opsgate.classify._paths_links import follow_notes, real_path
 from opsgate.classify._shell_state import FileNote, Scope, ShellSession
 from opsgate.classify._words import Value
 from opsgate.classify.paths import Workspace
@@ -103,8 +104,6 @@ class WalkerBase:
         then links on disk.  On another machine (``ssh host …``) nothing is resolved."""
         if self._remote:
             return full
-        from opsgate.classify._paths_links import follow_notes, real_path
-
         files = self.scope.files
 
         def link_of(path: str) -> str | None:

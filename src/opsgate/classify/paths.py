@@ -10,6 +10,7 @@ shell start-up file or the guard's own settings is a write to a protected place.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 import re
 
@@ -270,8 +271,11 @@ _ORDINARY_SAMPLES = ("package.json", "tsconfig.json", "data.json", "config.yaml"
                      "settings.py", "app.log", "config.toml")  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_path(path: str) -> bool:
-    """True when the file at ``path`` (absolute or relative) holds credentials."""
+    """True when the file at ``path`` (absolute or relative) holds credentials.
+
+    Judged by the name alone (no filesystem access), so answers are cached."""
     base = posixpath.basename(path.rstrip("/"))
     lowered = base.lower()
     if _NOT_SECRET_RE.match(lowered):
@@ -327,6 +331,7 @@ def is_secret_file(path: str) -> bool:
     return real != path and is_secret_path(real)
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_dir(path: str) -> bool:
     """True when ``path`` is a credentials directory or lies inside one (``~/.ssh``,
     ``~/.aws``, ``/run/secrets``): a program that recurses into it reads secrets."""
@@ -353,6 +358,7 @@ _HOME_SECRET_PLACES = tuple(
 _SYSTEM_SECRET_DIRS = ("/", "/etc", "/root", "/run", "/var/run", "/var", "/home", "/Users")
 
 
+@functools.lru_cache(maxsize=1024)
 def holds_secrets(path: str, home: str) -> bool:
     """True when a recursive copy, archive or search of ``path`` (absolute) would take
     credentials with it: a credentials directory, a directory inside one, the home

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import itertools
 import re
@@ -49,10 +50,14 @@ def env_dump(evidence: str) -> list[Finding]:
 
 
 def _resolve(path: str, ctx: Context, cwd: str | None) -> str:
-    ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
     if cwd is None:
         scope = getattr(ctx, "scope", None)
         cwd = getattr(scope, "cwd", None)
+    if "/" not in path and path not in (".", "..", "") and path[0] != "~" and cwd:
+        return f"{cwd.rstrip('/')}/{path}"  # a plain name in the working directory
+    if path.startswith("/") and "/." not in path and "//" not in path:
+        return path.rstrip("/") or "/"  # already absolute and normal
+    ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
     return ws.expand(path, cwd) or path
 
 
@@ -87,29 +92,38 @@ def judge_operand(
     verb: str,
     recursive: bool = False,
     tree: bool = False,
+    follow: bool = True,
+    expand: bool = True,
 ) -> Finding | None:
     """The secret read in one operand, or None.  ``recursive``: the program descends
     into a directory it is given; ``tree``: it takes the whole tree (an archive or a
-    copy), so a directory above a credentials directory (``~``) counts too."""
+    copy), so a directory above a credentials directory (``~``) counts too; ``follow``:
+    symlinks on disk are followed (one or two system calls); ``expand``: a glob is
+    expanded on disk to see whether it picks a credentials file (a directory listing)."""
+    value = arg.value
     if not arg.static:
-        if _PROC_ENVIRON_DYNAMIC.match(arg.value):
-            return _secret(cmd.text, "prints a process's environment", arg.value)
+        if _PROC_ENVIRON_DYNAMIC.match(value):
+            return _secret(cmd.text, "prints a process's environment", value)
         return None
-    if _glob_may_match_secret(arg.value):
-        return _secret(cmd.text, f"{verb} {arg.value}, which matches credential files")
-    full = _resolve(arg.value, ctx, cmd.cwd)
-    if is_secret_path(full) or is_secret_path(arg.value):
-        return _secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full)
-    real = real_path(full, ctx) if full.startswith("/") else full
+    globbed = _GLOB.search(value) is not None
+    if globbed and _glob_may_match_secret(value):
+        return _secret(cmd.text, f"{verb} {value}, which matches credential files")
+    full = _resolve(value, ctx, cmd.cwd)
+    if is_secret_path(full) or is_secret_path(value):
+        return _secret(cmd.text, f"{verb} {value}, which holds credentials", full)
+    real = real_path(full, ctx) if follow and full.startswith("/") else full
     if real != full and is_secret_path(real):
-        return _secret(cmd.text, f"{verb} {arg.value}, a link to {real}", real)
+        return _secret(cmd.text, f"{verb} {value}, a link to {real}", real)
     if recursive:
         for path in dict.fromkeys((full, real)):
             if is_secret_dir(path) or (tree and holds_secrets(path, ctx.home)):
-                return _secret(cmd.text, f"{verb} {arg.value}, which holds credentials", path)
-    if ctx.remote is None and (picked := _picks_secret_file(full)):
-        return _secret(cmd.text, f"{verb} {arg.value}, which expands to {picked}", picked)
+                return _secret(cmd.text, f"{verb} {value}, which holds credentials", path)
+    if globbed and expand and ctx.remote is None and (picked := _picks_secret_file(full)):
+        return _secret(cmd.text, f"{verb} {value}, which expands to {picked}", picked)
     return None
+
+
+_GLOB = re.compile(r"[*?\[]")
 
 
 def secret_write(path: str, ctx: Context, evidence: str, how: str) -> list[Finding]:
@@ -155,8 +169,6 @@ _SECRET_EXAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed255
 
 def _glob_may_match_secret(path: str) -> bool:
     """``cat .e*``, ``cat *.pem``: a glob that would expand to a credential file."""
-    import fnmatch
-
     base = path.rstrip("/").rsplit("/", 1)[-1]
     if not any(ch in base for ch in "*?[") or base in ("*", "*.*", "**"):
         return False

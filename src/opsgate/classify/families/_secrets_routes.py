@@ -19,12 +19,17 @@ Decisions, each documented in docs/classification.md:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify.families._index import INDEX
 from opsgate.classify.families._secrets_common import judge_operand, secret_write
+from opsgate.classify.families._secrets_readers import _READERS
+from opsgate.classify.paths import is_secret_dir, is_secret_path
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -49,6 +54,12 @@ METADATA_ONLY = frozenset(
 # Programs whose own handlers already judge secret operands, with modes that print
 # only names or counts (``grep -c KEY .env``, ``awk -F= '{print $1}'``).
 _OWN_RULES = frozenset({"sed", "awk", "gawk", "mawk", "nawk", "openssl", "sops", "kubectl", "oc"})
+# Programs this rule leaves alone: the metadata-only ones, those with their own rules
+# (the readers among them), and wrappers (their wrapped command is judged on its own;
+# xargs and parallel are handled above, for their -a FILE).
+_SKIP = (METADATA_ONLY | _OWN_RULES | frozenset(WRAPPERS) | _READERS) - {
+    "cmp", "ln", "xargs", "parallel"
+}  # fmt: skip
 # Options whose value is a credential the program uses, not prints.
 _USE_OPTIONS = frozenset(
     {"--identity", "--identity-file", "--key", "--key-file", "--keyfile", "--private-key",
@@ -108,9 +119,11 @@ _DESTINATION: dict[str, int] = {
 # Programs that descend into a directory: always (None) or with one of these flags.
 _RECURSIVE: dict[str, frozenset[str] | None] = {
     **dict.fromkeys(("tar", "bsdtar", "gtar", "7z", "7za", "7zz", "7zr", "rar", "rclone", "restic",
-                     "borg", "duplicity", "kopia", "tarsnap", "aws", "gsutil", "azcopy",
-                     "s3cmd", "mc", "b2", "croc", "wormhole", "ditto", "dar", "pax", "star",
-                     "jar", "rg", "ag", "ack", "pt", "ugrep"), None),
+                     "borg", "duplicity", "kopia", "tarsnap", "croc", "wormhole", "ditto",
+                     "dar", "pax", "star", "jar", "rg", "ag", "ack", "pt", "ugrep"), None),
+    # Object-store clients copy a tree with a flag, or when they sync.
+    **dict.fromkeys(("aws", "gsutil", "azcopy", "s3cmd", "mc", "b2"),
+                    frozenset({"--recursive", "-r", "-R", "sync", "rsync", "mirror"})),
     **dict.fromkeys(("cp", "gcp"), frozenset({"-r", "-R", "-a", "--recursive", "--archive"})),
     **dict.fromkeys(("scp", "rcp"), frozenset({"-r"})),
     "rsync": frozenset({"-r", "-a", "--recursive", "--archive"}),
@@ -141,28 +154,49 @@ _REMOTE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 def named_secrets(cmd: Command, ctx: Context) -> list[Finding]:
     """Secret reads of ``cmd`` by the paths its arguments name (see the module doc)."""
-    from opsgate.classify._dispatch_wrappers import WRAPPERS
-
     name = cmd.name
+    if name in _SKIP or not cmd.args:
+        return []
     if name == "ln":
         return _link(cmd, ctx)
     if name in ("xargs", "parallel"):
         files = cmd.options("-a", "--arg-file")
         return _judged(cmd, ctx, [Arg(f) for f in files], recursive=False, tree=False)
-    if name in METADATA_ONLY or name in _OWN_RULES or name in WRAPPERS or _uses_only(cmd):
-        return []
-    from opsgate.classify.families._secrets_readers import _READERS
-
-    if name in _READERS and name != "cmp":
+    if _uses_only(cmd):
         return []
     if name == "cmp" and not cmd.has("-l", "-b", "--verbose", "--print-bytes"):
         return []
-    operands = list(_candidates(cmd))
     recursive = _recursive(cmd)
+    if not recursive and _only_plain_words(cmd):
+        return []
+    operands = _candidates(cmd)
     found = _judged(cmd, ctx, operands, recursive=recursive, tree=recursive and name in _WHOLE_TREE)
     if found and name in ("cp", "mv", "install", "ditto", "gcp") and _keeps_secret_name(cmd, ctx):
         return []  # ``cp .env .env.bak``: the copy is as guarded as the original
     return found
+
+
+def _only_plain_words(cmd: Command) -> bool:
+    """The common case, decided without a look at the disk: a program that takes
+    files spelt as paths, given no word that is, or names, a credentials path (flags,
+    hosts, resource names, URLs: ``docker compose up -d``, ``psql -h db.internal``)."""
+    if _reads_plain_words(cmd.name) or (cmd.cwd and is_secret_dir(cmd.cwd)):
+        return False
+    for arg in cmd.args:
+        word = arg.value
+        if not arg.static:
+            if "/proc/" in word:
+                return False
+            continue
+        if is_secret_path(word) or _LOOKS_LIKE_FILE.search(word):
+            if "://" in word and not word.startswith("file://"):
+                continue  # a URL
+            return False
+    return True
+
+
+# A path, a home or dot path, a glob, ``@file``, ``key=path``: worth a closer look.
+_LOOKS_LIKE_FILE = re.compile(r"/|^[~.]|[*?\[@]|=[~./]")
 
 
 def _uses_only(cmd: Command) -> bool:
@@ -175,44 +209,75 @@ def _uses_only(cmd: Command) -> bool:
 
 
 def _recursive(cmd: Command) -> bool:
-    if cmd.name not in _RECURSIVE:
+    flags = _RECURSIVE.get(cmd.name, ())
+    if flags is None:
+        return True
+    if not flags:
         return False
-    flags = _RECURSIVE[cmd.name]
-    return flags is None or cmd.has(*flags)
+    letters = "".join(f[1] for f in flags if len(f) == 2 and f[0] == "-")
+    for arg in cmd.args:
+        word = arg.value
+        if word == "--":
+            break
+        if word in flags or (
+            letters and word[:1] == "-" and word[1:2] != "-" and any(c in letters for c in word)
+        ):
+            return True
+    return False
 
 
-def _candidates(cmd: Command) -> Iterator[Arg]:
+def _candidates(cmd: Command) -> list[Arg]:
     """Every argument that may name a file the program reads."""
-    skip_values = (
-        _USE_OPTIONS
-        | _OUTPUT_OPTIONS
-        | _USE_BY_PROGRAM.get(cmd.name, frozenset())
-        | _OUTPUT_BY_PROGRAM.get(cmd.name, frozenset())
-        | _CODE_OPTIONS.get(cmd.name, frozenset())
-    )
+    skip_values = _skipped_values(cmd.name)
+    options: list[Arg] = []
     positionals: list[Arg] = []
     skip = dashdash = False
     for arg in cmd.args:
         word = arg.value
         if skip:
             skip = False
-            continue
-        if not dashdash and word == "--":
+        elif dashdash or not word.startswith("-") or word == "-":
+            positionals.append(arg)
+        elif word == "--":
             dashdash = True
-            continue
-        if not dashdash and word.startswith("-") and len(word) > 1:
+        else:
             option, eq, value = word.partition("=")
             if option in skip_values:
                 skip = not eq
             elif eq:
-                yield from _path_forms(Arg(value, arg.static))
-            continue
-        positionals.append(arg)
+                options.append(Arg(value, arg.static))
     index = _DESTINATION.get(cmd.name)
     if index is not None and len(positionals) > 1:
         del positionals[index]
-    for arg in positionals:
-        yield from _path_forms(arg)
+    out: list[Arg] = []
+    for arg in options + positionals:
+        if _PLAIN.match(arg.value):
+            out.append(arg)
+        else:
+            out.extend(_path_forms(arg))
+    return out
+
+
+_PLAIN = re.compile(r"[\w+-][\w.+-]*\Z")
+
+
+_SKIPPED: dict[str, frozenset[str]] = {}
+
+
+def _skipped_values(name: str) -> frozenset[str]:
+    """Options of ``name`` whose value is not a file it reads (computed once per name)."""
+    found = _SKIPPED.get(name)
+    if found is None:
+        found = (
+            _USE_OPTIONS
+            | _OUTPUT_OPTIONS
+            | _USE_BY_PROGRAM.get(name, frozenset())
+            | _OUTPUT_BY_PROGRAM.get(name, frozenset())
+            | _CODE_OPTIONS.get(name, frozenset())
+        )
+        if len(_SKIPPED) < 4096:
+            _SKIPPED[name] = found
+    return found
 
 
 def _path_forms(arg: Arg) -> Iterator[Arg]:
@@ -239,18 +304,65 @@ def _path_forms(arg: Arg) -> Iterator[Arg]:
 def _judged(
     cmd: Command, ctx: Context, operands: list[Arg], *, recursive: bool, tree: bool
 ) -> list[Finding]:
+    every_word = _reads_plain_words(cmd.name)
+    plain_ok = not recursive and not (cmd.cwd and is_secret_dir(cmd.cwd))
     for arg in operands:
-        finding = judge_operand(cmd, arg, ctx, verb="reads", recursive=recursive, tree=tree)
+        value = arg.value
+        follow = every_word
+        if plain_ok and not every_word and arg.static:
+            # A CLI of another family: a file it reads is spelt as a path (``./x``,
+            # ``~/x``, ``dir/x``); other words are judged by name alone, with no look
+            # at the disk (hosts, images, resource names).
+            follow = value[:1] in _PATH_START or "/" in value
+            if not follow and not _plain_secret(value):
+                continue
+        finding = judge_operand(
+            cmd,
+            arg,
+            ctx,
+            verb="reads",
+            recursive=recursive,
+            tree=tree,
+            follow=follow,
+            expand=every_word,
+        )
         if finding is not None:
             return [finding]
     return []
+
+
+def _plain_secret(word: str) -> bool:
+    return is_secret_path(word) or _GLOB_CHAR.search(word) is not None
+
+
+_GLOB_CHAR = re.compile(r"[*?\[]")
+_PATH_START = frozenset("/~.")
+
+
+@functools.lru_cache(maxsize=1024)
+def _reads_plain_words(name: str) -> bool:
+    """Whether ``name`` may take a plain word (``keys``) as a file to read, so a link
+    on disk by that name must be followed: programs opsgate has no table for,
+    interpreters, file tools, archivers and copiers.  The CLIs of the other families
+    (docker, kubectl, npm, cargo …) take subcommands and names there; a file they
+    read is spelt like a path (``./keys``, ``keys.json``), and only those are
+    followed, which spares a system call per word on the hot path."""
+    family = INDEX.get(name)
+    return (
+        family is None
+        or family in ("shells", "secrets", "filesystem")
+        or (name in _WHOLE_TREE and name not in _OBJECT_STORES)
+        or name in _DESTINATION
+    )
+
+
+_OBJECT_STORES = frozenset({"aws", "gsutil", "azcopy", "s3cmd", "mc", "b2", "rclone"})
 
 
 def _keeps_secret_name(cmd: Command, ctx: Context) -> bool:
     """``cp .env .env.bak``, ``mv ~/.ssh/id_rsa ~/.ssh/id_rsa.old``: the destination is a
     credentials path too, so the value stays where the guard already looks."""
     from opsgate.classify.families._secrets_common import _resolve
-    from opsgate.classify.paths import is_secret_dir, is_secret_path
 
     ops = cmd.positionals(("-t", "--target-directory", "-S", "--suffix", "-m", "--mode"))
     target = cmd.option("-t", "--target-directory")

@@ -17,6 +17,7 @@ from opsgate.classify.families._secrets_common import (
     secret_write,
 )
 from opsgate.classify.families._secrets_readers import _READERS, _reader
+from opsgate.classify.families._secrets_routes import named_secrets, secret_writes
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
@@ -195,8 +196,6 @@ _REVEALS: dict[str, tuple[tuple[str, ...], ...]] = {
 def reveals(cmd: Command, ctx: Context) -> list[Finding]:
     """Cross-cutting: a subcommand that prints secrets, ``ps e`` (process env), any
     program given a credentials path (``_secrets_routes``), a write into one."""
-    from opsgate.classify.families._secrets_routes import named_secrets, secret_writes
-
     found = named_secrets(cmd, ctx) + secret_writes(cmd, ctx)
     return found if found else _reveals(cmd, ctx)
 
