@@ -65,7 +65,7 @@ def real_path(full: str, ctx: Context) -> str:
     """Where ``full`` really leads: through links made earlier in the command and links
     on disk (the walker knows both; a context without files resolves nothing)."""
     resolve = getattr(ctx, "real_path", None)
-    return resolve(full) if callable(resolve) else full  # type: ignore[no-any-return]  # Walker.real_path
+    return str(resolve(full)) if callable(resolve) else full
 
 
 def secret_operands(
