@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import Workspace, is_secret_path, protected_reason
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -50,14 +51,17 @@ def classify_file_tool(
         return [secret]
     if tool in READ_TOOLS:
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
+    local = Environment.LOCAL
+    # A link is written where it leads: notes.txt -> ~/.bashrc is a start-up file.
+    real = real_path(full) if full.startswith("/") else full
+    protected = protected_reason(full, ws) or (real != full and protected_reason(real, ws))
+    if protected:
+        reason = f"{tool} writes {real}: {protected}"
+        category = "filesystem.protected_write"
+        found = _f(category, Impact.CAUTION, Effect.WRITE, path_value, reason, real, local)
+        return [*([secret] if secret is not None else []), found]
     if secret is not None:
         return [secret, *_content_findings(full, tool_input, shell)]
-    local = Environment.LOCAL
-    protected = protected_reason(full, ws)
-    if protected:
-        reason = f"{tool} writes {full}: {protected}"
-        category = "filesystem.protected_write"
-        return [_f(category, Impact.CAUTION, Effect.WRITE, path_value, reason, full, local)]
     reason = f"{tool} edits {path_value}"
     findings = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, path_value, reason, full, local)]
     findings += _content_findings(full, tool_input, shell)
