@@ -300,8 +300,14 @@ def is_secret_path(path: str) -> bool:
         if part in slashed:
             if part == "/.kube/" and "/cache/" in slashed:
                 return False
-            if part in _GENERIC_SECRET_DIRS and lowered.endswith(_SOURCE_SUFFIXES):
-                continue  # internal/secrets/rotation.go is code about secrets
+            if part in _GENERIC_SECRET_DIRS and (
+                lowered.endswith(_SOURCE_SUFFIXES)
+                or lowered in ("", ".", "..", "...")
+                or part not in posixpath.dirname(slashed.rstrip("/")) + "/"
+            ):
+                # internal/secrets/rotation.go is code about secrets; ./secrets/ and
+                # go's ./secrets/... name the directory, not a file in it.
+                continue
             return lowered not in _SECRET_DIR_OK.get(part, ())
     return False
 

@@ -86,6 +86,9 @@ _USE_BY_PROGRAM: dict[str, frozenset[str]] = {
     **dict.fromkeys(("docker", "podman", "nerdctl", "docker-compose"), frozenset({"-f"})),
     "age": frozenset({"-i", "-R"}),
     "sshpass": frozenset({"-f"}),
+    # Variables and keys a playbook runs with (a run is judged as a run).
+    **dict.fromkeys(("ansible", "ansible-playbook", "ansible-pull"),
+                    frozenset({"-e", "--extra-vars", "--private-key", "--key-file"})),
 }  # fmt: skip
 # Options whose value is the code an interpreter runs (judged by the interpreter rules);
 # per language, since ``perl -p`` (a loop that prints) takes no value.
@@ -180,7 +183,7 @@ def _only_plain_words(cmd: Command) -> bool:
     """The common case, decided without a look at the disk: a program that takes
     files spelt as paths, given no word that is, or names, a credentials path (flags,
     hosts, resource names, URLs: ``docker compose up -d``, ``psql -h db.internal``)."""
-    if _reads_plain_words(cmd.name) or (cmd.cwd and is_secret_dir(cmd.cwd)):
+    if _reads_plain_words(cmd.name):
         return False
     for arg in cmd.args:
         word = arg.value
@@ -305,7 +308,7 @@ def _judged(
     cmd: Command, ctx: Context, operands: list[Arg], *, recursive: bool, tree: bool
 ) -> list[Finding]:
     every_word = _reads_plain_words(cmd.name)
-    plain_ok = not recursive and not (cmd.cwd and is_secret_dir(cmd.cwd))
+    plain_ok = not recursive
     for arg in operands:
         value = arg.value
         follow = every_word
