@@ -349,4 +349,9 @@ _SUBCOMMANDS: dict[str, Handler] = {
     "log": _patch_of_secret,
     "diff": _patch_of_secret,
     "whatchanged": _patch_of_secret,
+    # Line by line, a search of tracked files, an archive: each prints what it names.
+    "blame": _patch_of_secret,
+    "annotate": _patch_of_secret,
+    "grep": _patch_of_secret,
+    "archive": _patch_of_secret,
 }

@@ -11,10 +11,11 @@ trees, so does a directory above one (``tar czf x.tgz ~``).
 Decisions, each documented in docs/classification.md:
 
 * A checksum of a secret (``sha256sum .env``) is not its value: checksum tools pass.
-* A copy into a name that is itself a secret (``cp .env .env.bak``) keeps the value
-  behind the guard and is not a read; a copy to any other name is (``cp
-  ~/.ssh/id_rsa /tmp/x``).  A symlink is not a read (every later read resolves it);
-  a hard link is, since nothing on disk says where it came from.
+* A move or hard link into a name that is itself a secret (``mv .env .env.bak``)
+  keeps the value behind the guard and is not a read; to any other name it is
+  (``mv ~/.ssh/id_rsa /tmp/x``).  ``cp`` keeps its own, stricter rule: every copy of a
+  credentials file is a read.  A symlink is not a read (every later read resolves
+  it); a hard link is, since nothing on disk says where it came from.
 """
 
 from __future__ import annotations
