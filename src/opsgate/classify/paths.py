@@ -303,10 +303,11 @@ def is_secret_path(path: str) -> bool:
             if part in _GENERIC_SECRET_DIRS and (
                 lowered.endswith(_SOURCE_SUFFIXES)
                 or lowered in ("", ".", "..", "...")
-                or part not in posixpath.dirname(slashed.rstrip("/")) + "/"
+                or not _near_generic_dir(posixpath.dirname(slashed.rstrip("/")))
             ):
                 # internal/secrets/rotation.go is code about secrets; ./secrets/ and
-                # go's ./secrets/... name the directory, not a file in it.
+                # go's ./secrets/... name the directory, not a file in it; a project
+                # that merely lives under some secrets/ directory is not all secret.
                 continue
             return lowered not in _SECRET_DIR_OK.get(part, ())
     return False
@@ -346,9 +347,19 @@ def is_secret_dir(path: str) -> bool:
         slashed = "/" + slashed
     if "/.kube/cache/" in slashed or slashed.endswith("/.kube/cache/"):
         return False
-    if any(part in slashed for part in _SECRET_DIR_PARTS):
-        return True
+    for part in _SECRET_DIR_PARTS:
+        if part in slashed:
+            if part in _GENERIC_SECRET_DIRS and not _near_generic_dir(slashed.rstrip("/")):
+                continue
+            return True
     return any(name.endswith("/") and f"/{name}" in slashed for name in _HOME_SECRET_FILES)
+
+
+def _near_generic_dir(directory: str) -> bool:
+    """A generic ``secrets/`` directory counts within two levels (``secrets/db.yaml``,
+    ``secrets/prod/db.yaml``), not as any ancestor (``~/src/secrets/app/…``)."""
+    tail = directory.rstrip("/").rsplit("/", 2)[-2:]
+    return any(part in ("secrets", ".secrets") for part in tail)
 
 
 # Home-relative places that hold credentials: a directory above one of them (``~``,

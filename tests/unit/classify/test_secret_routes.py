@@ -236,3 +236,19 @@ def test_real_path_of_a_symlinked_directory_component(home: Path) -> None:
     path = str(home / "project" / "cfg" / "credentials")
     assert real_path(path) == os.path.realpath(path)
     assert _secret(_bash(home, "head cfg/credentials"))
+
+
+@pytest.mark.parametrize(
+    ("path", "secret"),
+    [
+        ("/p/k8s/secrets/db.yaml", True),
+        ("/p/k8s/secrets/prod/db.yaml", True),
+        ("/p/internal/secrets/rotation.go", False),  # code about secrets
+        ("/home/dev/src/secrets/app/project/notes.txt", False),  # a project under secrets/
+        ("/var/run/secrets/kubernetes.io/serviceaccount/token", True),
+    ],
+)
+def test_generic_secrets_directories_count_near_the_file(path: str, secret: bool) -> None:
+    from opsgate.classify.paths import is_secret_path
+
+    assert is_secret_path(path) is secret
