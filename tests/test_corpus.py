@@ -30,13 +30,8 @@ KNOWN_GAPS: dict[str, str] = {
     "more commands on the same line; the parse error makes it unknown",
     "rt4-probe-drizzle-push": "drizzle-kit has no migration-tool table yet; npx runs it as "
     "an unknown local tool",
-    "rt4-probe-cargo-yank": "the publish check knows cargo publish, not cargo yank",
     "rt4-probe-docker-login-stdin": "echo of a secret variable counts as printing it even when "
     "the pipe feeds it to a program's --password-stdin",
-    "rt4-probe-xargs-0-environ": "xargs -a FILE is not read as a file read, so "
-    "/proc/self/environ passes",
-    "rt3-ps-npm-ci-lastexitcode": "an if-block inside a ;-chain fails to parse in "
-    "tree-sitter-powershell; the parse error makes it unknown",
 }
 
 

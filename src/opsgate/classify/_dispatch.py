@@ -17,7 +17,7 @@ from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
 from opsgate.classify._run_notes import note_writes
-from opsgate.classify._unknown_tools import HARMLESS_FLAGS
+from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words
 from opsgate.classify._words import Value
 from opsgate.models import Effect, Finding, Impact
 
@@ -85,7 +85,7 @@ def _harmless_mode(cmd: Command) -> bool:
         return False
     words = cmd.words
     head = words[: words.index("--")] if "--" in words else words
-    return any(w in HARMLESS_FLAGS for w in head)
+    return harmless_words(head, HARMLESS_FLAGS)
 
 
 def _cross_cutting(cmd: Command, w: Walker) -> None:

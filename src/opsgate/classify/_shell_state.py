@@ -87,7 +87,8 @@ class Budget:
 
 @dataclass
 class FileNote:
-    """A file written earlier in the same command: its text, when known.
+    """A file written earlier in the same command: its text, when known, or the
+    target of a symlink made there (``ln -s TARGET NAME``), absolute.
 
     ``origin`` names the file it was copied or moved from (``cp a.sh b.sh``); its
     text is read from there only if ``b.sh`` is run later in the command.
@@ -100,6 +101,7 @@ class FileNote:
     origin: str | None = None
     appends_to_disk: bool = False
     tree: bool = False
+    link: str | None = None
 
 
 @dataclass
@@ -152,3 +154,6 @@ class ShellSession:
     # Files read for this classification (``_run_files``): their text, the paths with
     # nothing there, the files being judged now, and the characters read so far.
     runs: RunState = field(default_factory=RunState)
+    # Symlinks resolved on disk during this classification (never kept longer: a link
+    # can be made between two calls).
+    real_paths: dict[str, str] = field(default_factory=dict)

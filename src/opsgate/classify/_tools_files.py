@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import Workspace, is_secret_path, protected_reason
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -43,17 +44,24 @@ def classify_file_tool(
     if windows is not None:
         return _windows_file_tool(tool, path_value, windows, tool_input, shell)
     full = ws.expand(path_value, cwd) or path_value
-    if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
-        if is_secret_path(full):
-            reason = f"reads {path_value}, which holds credentials"
-            return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, path_value, reason, full)]
+    from opsgate.classify._tools_secrets import READ_TOOLS, secret_file_finding
+
+    secret = secret_file_finding(tool, path_value, full)
+    if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
+        return [secret]
+    if tool in READ_TOOLS:
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
     local = Environment.LOCAL
-    protected = protected_reason(full, ws)
+    # A link is written where it leads: notes.txt -> ~/.bashrc is a start-up file.
+    real = real_path(full) if full.startswith("/") else full
+    protected = protected_reason(full, ws) or (real != full and protected_reason(real, ws))
     if protected:
-        reason = f"{tool} writes {full}: {protected}"
+        reason = f"{tool} writes {real}: {protected}"
         category = "filesystem.protected_write"
-        return [_f(category, Impact.CAUTION, Effect.WRITE, path_value, reason, full, local)]
+        found = _f(category, Impact.CAUTION, Effect.WRITE, path_value, reason, real, local)
+        return [*([secret] if secret is not None else []), found]
+    if secret is not None:
+        return [secret, *_content_findings(full, tool_input, shell)]
     reason = f"{tool} edits {path_value}"
     findings = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, path_value, reason, full, local)]
     findings += _content_findings(full, tool_input, shell)

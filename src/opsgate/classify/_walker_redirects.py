@@ -101,14 +101,32 @@ class WalkerRedirects(WalkerWords):
         text = self.read_text(value.text, None)
         return Stdin(text, "file:" + value.text)
 
+    def _write_through_link(
+        self, op: str, value: Value, out: Stdin | None, body: Node | None
+    ) -> None:
+        """``> notes.txt`` where notes.txt links to ~/.bashrc writes ~/.bashrc."""
+        from opsgate.classify.families import filesystem
+
+        full = self.workspace.expand(value.text, self.scope.cwd)
+        real = self.real_path(full) if full is not None else None
+        if real is not None and real != full:
+            linked = Value(real, True)
+            walker = cast("Walker", self)
+            self.add(
+                filesystem.redirect_write(op, linked, out, walker, _text(body) if body else "")
+            )
+
     def _write_sinks(
         self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
     ) -> Stdin | None:
-        from opsgate.classify.families import filesystem
+        from opsgate.classify.families import filesystem, secrets
 
         walker = cast("Walker", self)
         for op, value in sinks:
             self.add(filesystem.redirect_write(op, value, out, walker, _text(body) if body else ""))
+            if value.static and op in (">", ">>", ">|", "&>", "&>>"):
+                self.add(secrets.secret_write(value.text, walker, f"{op} {value.text}", "writes"))
+                self._write_through_link(op, value, out, body)
             if value.static:
                 full = self.workspace.expand(value.text, self.scope.cwd)
                 if full is not None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from opsgate.classify._mcp_known import known_findings, known_kind
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
 from opsgate.classify._tools_git_mcp import git_mcp_command
 from opsgate.classify._tools_urls import classify_url
@@ -65,6 +66,9 @@ def classify_mcp(
         as_git = git_mcp_command(name, args, shell)
         if as_git is not None:
             return as_git
+    kind = known_kind(server, name)
+    if kind is not None:
+        return known_findings(kind, name, server, args, ws, cwd, shell)
     cli_verb = _cli_verb(server, args)
     name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
@@ -176,7 +180,10 @@ def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[
         reason = "merges the base into the pull request's own branch; the base is untouched"
         return [_f("vcs.push", Impact.SAFE, Effect.LOCAL, evidence, reason)]
     category, impact, effect, reason = _by_verb(name, server, args)
-    return [_f(category, impact, effect, evidence, reason, target)]
+    # A tool nothing recognises is not known to touch infrastructure either: a person
+    # decides (the agent's own prompt where one is shown), rather than a flat deny.
+    where = None if effect is Effect.UNKNOWN else target
+    return [_f(category, impact, effect, evidence, reason, where)]
 
 
 def _github_branch_write(name: str, branch: str, evidence: str) -> list[Finding] | None:
