@@ -426,7 +426,8 @@ def _note_link(cmd: Command, ctx: Context, target: Arg, name: Arg) -> None:
     old: FileNote | None = scope.files.get(where)
     if old is not None and old.link is None and (old.text is not None or old.untrusted):
         return
-    scope.files[where] = FileNote(None, False, link=resolved)
+    # ``origin`` too: running the link later runs what it points at (``_run_notes``).
+    scope.files[where] = FileNote(None, False, origin=resolved, link=resolved)
 
 
 # Programs that write the files they are given: (options whose value is not a file,
