@@ -1,10 +1,13 @@
 """Run a labelled agent-action corpus through the Claude Code hook, in process.
 
 Prints recall, specificity and decision latency percentiles, and lists every
-false negative and false positive.  The whole-process figures come from
-``bench_hook.py`` and ``../shared/eval/score.py``.
+false negative and false positive, in each permission mode: Claude Code's
+``default`` (a person sees an ``ask``) and ``bypassPermissions`` (nobody does: an
+``ask`` counts as an allow, as ``score.py --permission-mode bypassPermissions``
+counts it).  The whole-process figures come from ``bench_hook.py`` and
+``../shared/eval/score.py``.
 
-    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--show-fp] [--show-fn]
+    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--permission-mode MODE] [--show]
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ def load(paths: list[Path]) -> list[dict]:
     return cases
 
 
-def verdict(case: dict) -> tuple[str, str, float]:
+def verdict(case: dict, mode: str = "default") -> tuple[str, str, float]:
     """A case through its agent's hook (``tests/corpus_agents.py``), timed."""
     from corpus_agents import verdict as hook_verdict
 
     t0 = time.perf_counter()
     try:
-        got, out = hook_verdict(case)
+        got, out = hook_verdict(case, mode)
     except Exception as exc:
         return "block", f"error {exc!r}", time.perf_counter() - t0
     elapsed = time.perf_counter() - t0
@@ -48,18 +51,30 @@ def verdict(case: dict) -> tuple[str, str, float]:
 
 
 def main() -> int:
+    from corpus_agents import MODES
+
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="*", type=Path)
     ap.add_argument("--show", action="store_true", help="print the reason for each mistake")
+    ap.add_argument(
+        "--permission-mode", action="append", dest="modes",
+        help=f"Claude Code permission mode (repeatable; default: {', '.join(MODES)})",
+    )  # fmt: skip
     args = ap.parse_args()
     cases = load(args.corpus or DEFAULT)
     if not cases:
         print("no cases found", file=sys.stderr)
         return 1
     verdict(cases[0])  # warm up imports
+    for mode in args.modes or MODES:
+        score(cases, mode, show=args.show)
+    return 0
+
+
+def score(cases: list[dict], mode: str, *, show: bool) -> None:
     fn, fp, times = [], [], []
     for case in cases:
-        got, reason, elapsed = verdict(case)
+        got, reason, elapsed = verdict(case, mode)
         times.append(elapsed)
         if got != case["expect"]:
             (fn if case["expect"] == "block" else fp).append((case, reason))
@@ -68,20 +83,19 @@ def main() -> int:
     times.sort()
     pct = lambda p: times[min(len(times) - 1, int(len(times) * p / 100))] * 1e6  # noqa: E731
     print(
-        f"cases {len(cases)}  recall {(blocks - len(fn)) / blocks:.4f}  "
+        f"[{mode}] cases {len(cases)}  recall {(blocks - len(fn)) / blocks:.4f}  "
         f"specificity {(allows - len(fp)) / allows:.4f}  FN {len(fn)}  FP {len(fp)}"
     )
     print(
-        f"in-process decision latency: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  "
+        f"[{mode}] in-process decision latency: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  "
         f"p99 {pct(99):.0f} us  max {times[-1] * 1e6:.0f} us  mean "
         f"{statistics.fmean(times) * 1e6:.0f} us"
     )
     for label, items in (("FN", fn), ("FP", fp)):
         for case, reason in items:
             print(f"{label} {case['id']:<40} {json.dumps(case['input'])[:110]}")
-            if args.show:
+            if show:
                 print("      " + reason.replace("\n", " | ")[:300])
-    return 0
 
 
 if __name__ == "__main__":

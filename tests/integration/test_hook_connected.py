@@ -80,7 +80,7 @@ def test_allowed_work_passes_through_the_control_plane(org: tuple, tmp_path: Pat
 def test_unreachable_control_plane_decides_locally_and_never_asks(tmp_path: Path) -> None:
     env = {"OPSGATE_URL": f"http://127.0.0.1:{free_port()}", "OPSGATE_TOKEN": "og_x"}
     allowed("claude", run("claude", bash("claude", "npm test"), tmp_path, **env))
-    restart = "kubectl --context staging rollout restart deploy/api"
+    restart = 'eval "$CLEANUP_CMD"'  # a local caution action: asked when nothing is connected
     local = run("claude", bash("claude", restart), tmp_path)
     assert json.loads(local.stdout)["hookSpecificOutput"]["permissionDecision"] == "ask"
     proc = run("claude", bash("claude", restart), tmp_path, **env)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from opsgate.models import Action, Classification, Decision, Effect, Environment, Impact, Verdict
+from opsgate.policy._asking import never_ask
 from opsgate.policy.model import Policy, Rule
 
 __all__ = ["decide", "decide_failure"]
@@ -75,8 +76,12 @@ def decide(action: Action, c: Classification, policy: Policy) -> Decision:
 
 def _decision(c: Classification, verdict: Verdict, decided_by: str, reasons: list[str],
               suggestion: str | None = None, policy: Policy | None = None) -> Decision:  # fmt: skip
+    # A card (never the agent's own prompt) for production, destructive actions and the
+    # classes that no prompt may approve (policy/_asking.py).
     card = verdict is Verdict.REQUIRE_APPROVAL and (
-        c.environment is Environment.PRODUCTION or c.impact is Impact.DESTRUCTIVE
+        c.environment is Environment.PRODUCTION
+        or c.impact is Impact.DESTRUCTIVE
+        or never_ask(c) is not None
     )
     return Decision(
         verdict=verdict,
