@@ -82,6 +82,8 @@ _CHANGES_ALL = frozenset({"chmod", "chown", "chgrp", "chattr", "setfacl", "trunc
                           "touch", "unlink", "rm", "rmdir", "mv", "srm", "wipe", "mkfifo", "tee",
                           "setfattr", "xattr"})  # fmt: skip
 _CHANGES_LAST = frozenset({"cp", "ln", "install", "rsync", "scp", "dd", "sponge"})
+_REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "chmod", "chown",
+                       "chattr", "setfacl"})  # fmt: skip
 
 # Interpreters whose inline code (``-c``, ``-e``, a here-doc) is read for guard paths;
 # shells are not here: their scripts are walked command by command.
@@ -185,8 +187,9 @@ def _changes(cmd: Command, ctx: Context) -> list[Finding]:
     elif cmd.name in _CHANGES_LAST:
         target = cmd.option("-t", "--target-directory")
         ops = [type(ops[0])(target)] if target and ops else ops[-1:]
+    removes = cmd.name in _REMOVERS
     for arg in ops:
-        why = guard_path(arg.value, ctx.home, ctx.project_dir)
+        why = guard_path(arg.value, ctx.home, ctx.project_dir, whole_dirs=removes)
         if why is not None:
             return [_tamper(cmd.text, f"{cmd.name} changes {arg.value}: {why}", arg.value)]
     return []
@@ -194,6 +197,7 @@ def _changes(cmd: Command, ctx: Context) -> list[Finding]:
 
 # --- after classification ----------------------------------------------------------------
 _CHANGE_EFFECTS = (Effect.LOCAL, Effect.WRITE, Effect.UNKNOWN)
+_REMOVALS = ("filesystem.delete", "filesystem.move", "filesystem.shred")
 _AIMED_AT_OPSGATE = ("process.", "service.", "host.schedule", "system.")
 # Start-up files, where an OPSGATE_ variable would reach every later hook (suffix and
 # directory tests on the lower-cased path: cheaper than a regex on every change).
@@ -237,7 +241,8 @@ def action_findings(action: Action, findings: Sequence[Finding], home: str,
         if f.category == CATEGORY or f.effect not in _CHANGE_EFFECTS:
             continue
         if f.target:
-            why = guard_path_in(f.target, home, project, roots)
+            removes = f.category.startswith(_REMOVALS)
+            why = guard_path_in(f.target, home, project, roots, whole_dirs=removes)
             if why is not None:
                 out.append(_tamper(f.evidence, f"{f.reason} — {why}", f.target))
                 continue

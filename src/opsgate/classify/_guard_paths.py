@@ -50,7 +50,8 @@ _ANYWHERE: tuple[tuple[str, str], ...] = (
     ("/.github/copilot/settings.local.json", "Copilot CLI's repository settings"),
 )
 # Directories that hold several of the files above: removing or moving the whole
-# directory removes the hook configuration with it.
+# directory removes the hook configuration with it (creating one changes nothing,
+# so these count only for deletions and moves: ``whole_dirs``).
 _CONTAINERS: tuple[tuple[str, str], ...] = (
     ("/.claude", "Claude Code's settings directory"),
     ("/.codex", "Codex CLI's settings directory"),
@@ -113,14 +114,16 @@ def normalise(path: str, home: str, project: str | None) -> str:
     return text.lower()
 
 
-def guard_path(path: str, home: str, project: str | None) -> str | None:
+def guard_path(path: str, home: str, project: str | None, *, whole_dirs: bool = True) -> str | None:
     """What ``path`` is to the guard ("Claude Code's hook settings" …), or None."""
-    return guard_path_in(path, home, project, dynamic_roots())
+    return guard_path_in(path, home, project, dynamic_roots(), whole_dirs=whole_dirs)
 
 
-def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, ...]) -> str | None:
+def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, ...],
+                  *, whole_dirs: bool = True) -> str | None:  # fmt: skip
     """``guard_path`` with this installation's roots already looked up.  It runs for
-    every change the classifier finds, so the first test is a few substring checks."""
+    every change the classifier finds, so the first test is a few substring checks.
+    ``whole_dirs``: also a directory that holds agents' settings (for deletions)."""
     if not _has_keyword(path.lower()) and not _may_be_under(path, roots, project):
         return None
     full = normalise(path, home, project)
@@ -133,7 +136,7 @@ def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, .
     m = _ANYWHERE_RE.search(full)
     if m is not None:
         return _ANYWHERE_WHY[m.group(0).rstrip("/")]
-    for suffix, why in _CONTAINERS:
+    for suffix, why in _CONTAINERS if whole_dirs else ():
         if full.endswith(suffix):
             return why
     base = full.rsplit("/", 1)[-1]
