@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,17 @@ def corpus_project() -> None:
         pytest.skip(f"cannot create {PROJECT} for the corpus ({exc}); run as a user who can")
 
 
+@pytest.fixture(scope="module")
+def corpus_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One clean opsgate home for the whole corpus (as ``hook_env`` gives one per test):
+    every case still writes its audit entry, without creating a trail per case."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPSGATE_HOME", str(tmp_path_factory.mktemp("corpus") / "opsgate-home"))
+        for name in ("OPSGATE_POLICY", "OPSGATE_DATABASE_URL", "CLAUDE_PROJECT_DIR"):
+            mp.delenv(name, raising=False)
+        yield
+
+
 def hook_verdict(case: dict, mode: str = "default") -> str:
     """The verdict of the case's agent's hook (Claude Code unless it names another)."""
     return verdict(case, mode)[0]
@@ -87,13 +99,13 @@ def hook_verdict(case: dict, mode: str = "default") -> str:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", _params(sorted((ROOT / "corpus").glob("*.jsonl"))))
-def test_own_corpus(case: dict, mode: str, hook_env: None) -> None:
+def test_own_corpus(case: dict, mode: str, corpus_env: None) -> None:
     assert hook_verdict(case, mode) == case["expect"], case.get("why")
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared corpus not present beside the repo")
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", _params([SHARED]))
-def test_shared_corpus(case: dict, mode: str, hook_env: None) -> None:
+def test_shared_corpus(case: dict, mode: str, corpus_env: None) -> None:
     expected = SPEC_OVERRIDES.get(case["id"], case["expect"])
     assert hook_verdict(case, mode) == expected, case.get("why")
