@@ -106,8 +106,12 @@ def _guard_findings(action: Action, findings: list[Finding], ctx: ClassifyContex
     """Safeguard 6: what the families found, aimed at the guard's own files or processes."""
     if not _guard.may_tamper(action, findings):
         return []
-    ws = ctx.workspace(action.cwd or ctx.project_dir)
-    return _guard.action_findings(action, findings, ws.home, ws.project)
+    cwd = action.cwd or ctx.project_dir
+    project = ctx.project_dir or cwd
+    return _guard.action_findings(
+        action, findings, project.rstrip("/") or "/" if project else None,
+        lambda: ctx.workspace(cwd).home,
+    )  # fmt: skip
 
 
 def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from opsgate.classify._guard_paths import (
     dynamic_roots,
     guard_path,
     guard_path_in,
+    may_be_guard_path,
     mentions_guard_path,
 )
 from opsgate.models import Action, Effect, Environment, Finding, Impact
@@ -85,12 +86,12 @@ _CHANGES_LAST = frozenset({"cp", "ln", "install", "rsync", "scp", "dd", "sponge"
 _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "chmod", "chown",
                        "chattr", "setfacl"})  # fmt: skip
 
-# Interpreters whose inline code (``-c``, ``-e``, a here-doc) is read for guard paths;
-# shells are not here: their scripts are walked command by command.
-_INTERPRETERS = re.compile(
-    r"(python|pypy|perl|ruby|irb|node|nodejs|deno|bun|tsx|ts-node|php|lua|luajit|Rscript|R|"
-    r"elixir|iex|osascript|tclsh|jshell)[0-9.]*|ipython3?"
-)
+# Interpreters whose inline code (``-c``, ``-e``, a here-doc) is read for guard paths,
+# by name without its version (``python3.12``); shells are not here: their scripts are
+# walked command by command.
+_INTERPRETERS = frozenset({"python", "pypy", "ipython", "perl", "ruby", "irb", "node", "nodejs",
+                           "deno", "bun", "tsx", "ts-node", "php", "lua", "luajit", "Rscript",
+                           "R", "elixir", "iex", "osascript", "tclsh", "jshell"})  # fmt: skip
 # Interpreter code that changes files or databases (paths are checked separately).
 _WRITES = re.compile(
     r"\b(write|writelines|write_text|write_bytes|unlink|remove|removedirs|rmdir|rmtree|"
@@ -114,7 +115,7 @@ def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
         return _session_env(cmd)
     if name in _CHANGES_ALL or name in _CHANGES_LAST:
         return _changes(cmd, ctx)
-    if _INTERPRETERS.fullmatch(name):
+    if name.rstrip("0123456789.") in _INTERPRETERS:
         return _interpreter(cmd, ctx)
     return []
 
@@ -188,8 +189,11 @@ def _changes(cmd: Command, ctx: Context) -> list[Finding]:
         target = cmd.option("-t", "--target-directory")
         ops = [type(ops[0])(target)] if target and ops else ops[-1:]
     removes = cmd.name in _REMOVERS
+    roots = dynamic_roots()
     for arg in ops:
-        why = guard_path(arg.value, ctx.home, ctx.project_dir, whole_dirs=removes)
+        if not may_be_guard_path(arg.value, roots, ctx.project_dir):
+            continue
+        why = guard_path_in(arg.value, ctx.home, ctx.project_dir, roots, whole_dirs=removes)
         if why is not None:
             return [_tamper(cmd.text, f"{cmd.name} changes {arg.value}: {why}", arg.value)]
     return []
@@ -229,20 +233,24 @@ def may_tamper(action: Action, findings: Sequence[Finding]) -> bool:
     """A cheap first look: whether ``action_findings`` has anything to read."""
     if action.tool == "PowerShell" or action.tool.startswith("mcp__"):
         return True
-    return any(f.effect is not Effect.READ and f.effect is not Effect.SECRET for f in findings)
+    for f in findings:  # noqa: SIM110 - a plain loop: this runs on every decision
+        if f.effect is not Effect.READ and f.effect is not Effect.SECRET:
+            return True
+    return False
 
 
-def action_findings(action: Action, findings: Sequence[Finding], home: str,
-                    project: str | None) -> list[Finding]:  # fmt: skip
-    """``guard.tamper`` findings for what the classifier already found."""
+def action_findings(action: Action, findings: Sequence[Finding], project: str | None,
+                    home: Callable[[], str]) -> list[Finding]:  # fmt: skip
+    """``guard.tamper`` findings for what the classifier already found.  ``home`` is
+    asked for only when a path may be the guard's (it reads the environment)."""
     out: list[Finding] = []
     roots = dynamic_roots()
     for f in findings:
         if f.category == CATEGORY or f.effect not in _CHANGE_EFFECTS:
             continue
-        if f.target:
+        if f.target and may_be_guard_path(f.target, roots, project):
             removes = f.category.startswith(_REMOVALS)
-            why = guard_path_in(f.target, home, project, roots, whole_dirs=removes)
+            why = guard_path_in(f.target, home(), project, roots, whole_dirs=removes)
             if why is not None:
                 out.append(_tamper(f.evidence, f"{f.reason} — {why}", f.target))
                 continue
@@ -253,10 +261,12 @@ def action_findings(action: Action, findings: Sequence[Finding], home: str,
         elif f.target and _startup_file(f.target) and "OPSGATE_" in json.dumps(action.input):
             reason = f"writes an OPSGATE_ variable into {f.target}, a start-up file"
             out.append(_tamper(f.evidence, reason, f.target))
-    if action.tool == "PowerShell" and _PS_TAMPER.search(action.text):
-        out.append(_tamper(action.text, "stops, removes or reconfigures opsgate's process"))
+    if action.tool == "PowerShell":
+        text = action.text
+        if "opsgate" in text.lower() and _PS_TAMPER.search(text):
+            out.append(_tamper(text, "stops, removes or reconfigures opsgate's process"))
     if action.tool.startswith("mcp__"):
-        out.extend(_mcp_paths(action, home, project))
+        out.extend(_mcp_paths(action, home(), project))
     return out
 
 

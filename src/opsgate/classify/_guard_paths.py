@@ -21,7 +21,14 @@ import os
 import re
 import sys
 
-__all__ = ["dynamic_roots", "guard_path", "guard_path_in", "mentions_guard_path", "normalise"]
+__all__ = [
+    "dynamic_roots",
+    "guard_path",
+    "guard_path_in",
+    "may_be_guard_path",
+    "mentions_guard_path",
+    "normalise",
+]
 
 # Path pieces that name a guard file or directory wherever they appear: an agent's
 # settings are read from the project, from the home directory and (Windows) from
@@ -124,7 +131,7 @@ def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, .
     """``guard_path`` with this installation's roots already looked up.  It runs for
     every change the classifier finds, so the first test is a few substring checks.
     ``whole_dirs``: also a directory that holds agents' settings (for deletions)."""
-    if not _has_keyword(path.lower()) and not _may_be_under(path, roots, project):
+    if not may_be_guard_path(path, roots, project):
         return None
     full = normalise(path, home, project)
     for root in roots:
@@ -168,14 +175,19 @@ def _has_keyword(lowered: str) -> bool:
 
 
 def _may_be_under(path: str, roots: tuple[str, ...], project: str | None) -> bool:
-    """Whether ``path`` could lie under one of ``roots`` once normalised (cheap test)."""
+    """Whether ``path`` could lie under one of ``roots`` once normalised.  (Deleting a
+    parent of a root is judged as deleting that place: a home or project directory.)"""
     if not roots:
         return False
     if ".." in path or path.startswith("~"):
         return True
-    base = path if path.startswith("/") else (project or "/")
-    lowered = base.lower()
-    return any(lowered.startswith(root) or root.startswith(lowered) for root in roots)
+    base = path if path.startswith("/") else (project or "/") + "/"
+    return base.lower().startswith(roots)
+
+
+def may_be_guard_path(path: str, roots: tuple[str, ...], project: str | None) -> bool:
+    """The cheap first test of ``guard_path_in`` (False: certainly not a guard place)."""
+    return _has_keyword(path.lower()) or _may_be_under(path, roots, project)
 
 
 _ROOTS: dict[str | None, tuple[str, ...]] = {}
@@ -210,8 +222,13 @@ _MENTION = re.compile(
 )
 
 
+_MENTION_WORDS = ("opsgate", ".claude", ".codex", ".gemini", ".cursor", ".copilot", ".github",
+                  "hook.sock", "managed-settings", "/etc/")  # fmt: skip
+
+
 def mentions_guard_path(text: str) -> bool:
     """Whether ``text`` (interpreter code) names a guard file, however it is assembled."""
-    if _MENTION.search(text):
+    lowered = text.lower()
+    if any(word in lowered for word in _MENTION_WORDS) and _MENTION.search(text):
         return True
-    return any(root in text.lower() for root in dynamic_roots())
+    return any(root in lowered for root in dynamic_roots())
