@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 ## bench: reproducible latency and accuracy benchmarks (see benchmarks/README.md)
 bench: $(STAMP)
-	cd benchmarks && ../$(BIN)/python corpus_eval.py | head -2
+	cd benchmarks && ../$(BIN)/python corpus_eval.py | grep '^\['
 	cd benchmarks && ../$(BIN)/python bench_decide.py
 	cd benchmarks && ../$(BIN)/python bench_hook.py
 	cd benchmarks && ../$(BIN)/python bench_audit.py

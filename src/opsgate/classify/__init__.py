@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsgate.classify import _guard
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
 from opsgate.models import Action, Classification, Effect, Environment, Finding
@@ -114,8 +115,21 @@ def _branch_reader(cwd: str | None) -> str | None:
 
 def classify(action: Action, ctx: ClassifyContext) -> Classification:
     findings = _findings(action, ctx)
+    findings += _guard_findings(action, findings, ctx)
     env, source, target = _environment(findings)
     return Classification(tuple(findings), env, source, target)
+
+
+def _guard_findings(action: Action, findings: list[Finding], ctx: ClassifyContext) -> list[Finding]:
+    """Safeguard 6: what the families found, aimed at the guard's own files or processes."""
+    if not _guard.may_tamper(action, findings):
+        return []
+    cwd = action.cwd or ctx.project_dir
+    project = ctx.project_dir or cwd
+    return _guard.action_findings(
+        action, findings, project.rstrip("/") or "/" if project else None,
+        lambda: ctx.workspace(cwd).home,
+    )  # fmt: skip
 
 
 def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:

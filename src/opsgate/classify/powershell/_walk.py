@@ -209,9 +209,11 @@ class Walk:
             env={},
             cwd=self.cwd,
         )
+        from opsgate.classify._guard import command_findings
         from opsgate.classify.families.secrets import reveals
 
         self.out.extend(reveals(cmd, self.ctx))
+        self.out.extend(command_findings(cmd, self.ctx))
         if handler is None:
             return
         try:
