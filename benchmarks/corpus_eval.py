@@ -4,15 +4,21 @@ Prints recall, specificity and decision latency percentiles, and lists every
 false negative and false positive.  The whole-process figures come from
 ``bench_hook.py`` and ``../shared/eval/score.py``.
 
-    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--show-fp] [--show-fn]
+    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--show] [--permission-mode MODE]
+
+``--permission-mode bypassPermissions`` sends that mode in every Claude Code case that
+does not name its own and counts ``ask`` as allow, as Claude Code does in that mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,48 +40,60 @@ def load(paths: list[Path]) -> list[dict]:
     return cases
 
 
-def verdict(case: dict) -> tuple[str, str, float]:
+def verdict(case: dict, permission_mode: str | None = None) -> tuple[str, str, float]:
     """A case through its agent's hook (``tests/corpus_agents.py``), timed."""
-    from corpus_agents import verdict as hook_verdict
+    from corpus_agents import timed_verdict
 
     t0 = time.perf_counter()
     try:
-        got, out = hook_verdict(case)
+        return timed_verdict(case, permission_mode)
     except Exception as exc:
         return "block", f"error {exc!r}", time.perf_counter() - t0
-    elapsed = time.perf_counter() - t0
-    return got, out, elapsed
+
+
+def percentiles(label: str, times: list[float]) -> str:
+    times = sorted(times)
+    pct = lambda p: times[min(len(times) - 1, int(len(times) * p / 100))] * 1e6  # noqa: E731
+    return (
+        f"{label}: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  p99 {pct(99):.0f} us  "
+        f"max {times[-1] * 1e6:.0f} us  mean {statistics.fmean(times) * 1e6:.0f} us"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="*", type=Path)
     ap.add_argument("--show", action="store_true", help="print the reason for each mistake")
+    ap.add_argument("--permission-mode", help="Claude Code mode for cases without their own")
     args = ap.parse_args()
     cases = load(args.corpus or DEFAULT)
     if not cases:
         print("no cases found", file=sys.stderr)
         return 1
-    verdict(cases[0])  # warm up imports
-    fn, fp, times = [], [], []
-    for case in cases:
-        got, reason, elapsed = verdict(case)
-        times.append(elapsed)
-        if got != case["expect"]:
-            (fn if case["expect"] == "block" else fp).append((case, reason))
+    # A fresh opsgate home, as in the tests: the default policy of a fresh install, and
+    # no audit entries in the user's own ~/.opsgate.
+    home = tempfile.mkdtemp(prefix="corpus-eval-")
+    os.environ.setdefault("OPSGATE_HOME", home)
+    try:
+        verdict(cases[0])  # warm up imports
+        fn, fp, times, disk_times = [], [], [], []
+        for case in cases:
+            got, reason, elapsed = verdict(case, args.permission_mode)
+            (disk_times if {"files", "links", "mode"} & case.keys() else times).append(elapsed)
+            if got != case["expect"]:
+                (fn if case["expect"] == "block" else fp).append((case, reason))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     blocks = sum(1 for c in cases if c["expect"] == "block")
     allows = len(cases) - blocks
-    times.sort()
-    pct = lambda p: times[min(len(times) - 1, int(len(times) * p / 100))] * 1e6  # noqa: E731
     print(
-        f"cases {len(cases)}  recall {(blocks - len(fn)) / blocks:.4f}  "
-        f"specificity {(allows - len(fp)) / allows:.4f}  FN {len(fn)}  FP {len(fp)}"
+        f"cases {len(cases)}  recall {(blocks - len(fn)) / max(blocks, 1):.4f}  "
+        f"specificity {(allows - len(fp)) / max(allows, 1):.4f}  FN {len(fn)}  FP {len(fp)}"
     )
-    print(
-        f"in-process decision latency: p50 {pct(50):.0f} us  p90 {pct(90):.0f} us  "
-        f"p99 {pct(99):.0f} us  max {times[-1] * 1e6:.0f} us  mean "
-        f"{statistics.fmean(times) * 1e6:.0f} us"
-    )
+    if times:
+        print(percentiles("in-process decision latency", times))
+    if disk_times:
+        print(percentiles(f"  cases with files on disk ({len(disk_times)})", disk_times))
     for label, items in (("FN", fn), ("FP", fp)):
         for case, reason in items:
             print(f"{label} {case['id']:<40} {json.dumps(case['input'])[:110]}")

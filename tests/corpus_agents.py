@@ -7,24 +7,56 @@ envelopes, Gemini ``write_file``/``replace``/``read_many_files``, Cursor events
 (``tool`` is the hook event; ``input`` its own fields), Copilot ``toolName`` and
 ``toolArgs`` — so the adapters' parsing is tested along with the classifier.  Shared
 by ``tests/test_corpus.py`` and ``benchmarks/corpus_eval.py``.
+
+Optional fields for cases that need more than a payload:
+
+- ``files`` (``{"relative/path": "content"}``), ``links`` (``{"relative/link":
+  "target"}``) and ``mode`` (``{"relative/path": "755"}``): the case runs in a fresh
+  fixture project, ``/home/dev/cases/<id>/`` — a git repository whose files are
+  committed on ``main``, checked out on ``feature/work`` — which becomes the payload's
+  ``cwd``, with ``HOME=/home/dev``.  It is rebuilt for every run, so runs repeat.  (Not
+  under /tmp: opsgate rightly treats /tmp as disposable.)
+- ``env`` (``{"HOME": "/tmp/home"}``): environment variables set while the hook decides.
+- ``permission_mode``: the Claude Code payload's mode (default ``default``).  In
+  ``bypassPermissions`` Claude Code accepts a hook's ``ask`` by itself, so ``ask``
+  counts as allow there.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 PROJECT = "/home/dev/project"
+CASES = Path("/home/dev/cases")
+FIXTURE_HOME = "/home/dev"
+# Modes in which the agent accepts a hook's ``ask`` without a person seeing it.
+ASK_AUTO_ACCEPTED = frozenset({"bypassPermissions"})
+_GIT = ["git", "-c", "user.name=dev", "-c", "user.email=dev@example.com",
+        "-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"]  # fmt: skip
 
 
-def payload(case: dict[str, Any]) -> dict[str, Any]:
-    """The hook's stdin for a case, in its agent's protocol."""
+def _mode(case: dict[str, Any], default: str | None) -> str:
+    return str(case.get("permission_mode") or default or "default")
+
+
+def payload(case: dict[str, Any], permission_mode: str | None = None) -> dict[str, Any]:
+    """The hook's stdin for a case, in its agent's protocol (``permission_mode`` applies
+    to Claude Code cases that do not name their own)."""
     agent, tool, data = case.get("agent", "claude"), case["tool"], case["input"]
-    cwd = case.get("cwd", PROJECT)
+    cwd = case.get("cwd", str(CASES / case["id"]) if _has_fixture(case) else PROJECT)
     if agent == "claude":
         return {"session_id": "corpus", "transcript_path": "/tmp/t.jsonl", "cwd": cwd,
-                "permission_mode": "default", "hook_event_name": "PreToolUse",
+                "permission_mode": _mode(case, permission_mode), "hook_event_name": "PreToolUse",
                 "tool_name": tool, "tool_input": data, "tool_use_id": "toolu_1"}  # fmt: skip
     if agent == "codex":
         return {"session_id": "corpus", "turn_id": "t1", "transcript_path": None, "cwd": cwd,
@@ -45,7 +77,7 @@ def payload(case: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown agent {agent!r}")
 
 
-def _blocked(agent: str, out: str, code: int) -> bool:
+def _blocked(agent: str, out: str, code: int, mode: str = "default") -> bool:
     """Whether the agent itself reads the answer as a block; an answer it cannot read
     is an error (the agent would run the tool)."""
     body = json.loads(out) if out.strip() else None
@@ -54,7 +86,7 @@ def _blocked(agent: str, out: str, code: int) -> bool:
             return False
         decision = body["hookSpecificOutput"]["permissionDecision"]
         assert decision in (("deny",) if agent == "codex" else ("deny", "ask")), out
-        return True
+        return not (decision == "ask" and mode in ASK_AUTO_ACCEPTED)
     if agent == "gemini":
         return bool(body and body.get("decision") == "deny")
     if agent == "cursor":
@@ -66,11 +98,86 @@ def _blocked(agent: str, out: str, code: int) -> bool:
     return bool(body and body.get("permissionDecision") == "deny")
 
 
-def verdict(case: dict[str, Any]) -> tuple[str, str]:
+def verdict(case: dict[str, Any], permission_mode: str | None = None) -> tuple[str, str]:
     """("block" | "allow", the reason the hook gave) for a case."""
+    got, out, _ = timed_verdict(case, permission_mode)
+    return got, out
+
+
+def timed_verdict(
+    case: dict[str, Any], permission_mode: str | None = None
+) -> tuple[str, str, float]:
+    """``verdict`` and the seconds the hook took (building a fixture not counted)."""
     from opsgate.hooks import AGENTS
 
     agent = case.get("agent", "claude")
+    mode = _mode(case, permission_mode) if agent == "claude" else "default"
     module: Any = importlib.import_module(f"opsgate.hooks.{AGENTS[agent]}")
-    out, code = module.respond(json.dumps(payload(case)).encode())
-    return ("block" if _blocked(agent, out, code) else "allow"), out
+    stdin = json.dumps(payload(case, permission_mode)).encode()
+    with case_setting(case):
+        start = time.perf_counter()
+        out, code = module.respond(stdin)
+        elapsed = time.perf_counter() - start
+    return ("block" if _blocked(agent, out, code, mode) else "allow"), out, elapsed
+
+
+def _has_fixture(case: dict[str, Any]) -> bool:
+    return any(key in case for key in ("files", "links", "mode"))
+
+
+@contextmanager
+def case_setting(case: dict[str, Any]) -> Iterator[None]:
+    """The case's fixture project and environment, for as long as the hook decides.
+    Fixture directories are shared by every checkout on the machine, so building one
+    and deciding on it happen under one lock."""
+    env = dict(case.get("env", {}))
+    if not _has_fixture(case):
+        with _environ(env):
+            yield
+        return
+    CASES.mkdir(parents=True, exist_ok=True)
+    with (CASES / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _build(case, CASES / case["id"])
+        with _environ({"HOME": FIXTURE_HOME} | env):
+            yield
+
+
+@contextmanager
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _build(case: dict[str, Any], root: Path) -> None:
+    """A fresh git repository holding the case's files and links, on ``feature/work``."""
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    for rel, content in case.get("files", {}).items():
+        _inside(root, rel).parent.mkdir(parents=True, exist_ok=True)
+        _inside(root, rel).write_text(content)
+    for rel, target in case.get("links", {}).items():
+        _inside(root, rel).parent.mkdir(parents=True, exist_ok=True)
+        _inside(root, rel).symlink_to(target)
+    for rel, mode in case.get("mode", {}).items():
+        _inside(root, rel).chmod(int(mode, 8))
+    git = [*_GIT, "-C", str(root)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "fixture"], check=True)
+    subprocess.run([*git, "checkout", "-q", "-b", "feature/work"], check=True)
+
+
+def _inside(root: Path, rel: str) -> Path:
+    path = root / rel
+    if os.path.isabs(rel) or ".." in Path(rel).parts:
+        raise ValueError(f"fixture path {rel!r} must stay inside the case's project")
+    return path

@@ -40,6 +40,12 @@ KNOWN_GAPS: dict[str, str] = {
 }
 
 
+# A round written before its fixes keeps its open gaps beside it as data
+# (``corpus/<round>_gaps.json``: ``{"case-id": "reason"}``), strict xfail like the above.
+for _gaps in sorted((ROOT / "corpus").glob("*_gaps.json")):
+    KNOWN_GAPS.update(json.loads(_gaps.read_text("utf-8")))
+
+
 def _load(path: Path) -> list[dict]:
     cases = []
     for line in path.read_text("utf-8").splitlines():
