@@ -92,6 +92,9 @@ def _cross_cutting(cmd: Command, w: Walker) -> None:
     from opsgate.classify._unknown_tools import publishes
 
     w.add(publishes(cmd))
+    from opsgate.classify._autorun_shell import writes
+
+    w.add(writes(cmd, w))  # into files that run by themselves (CI workflows, git hooks …)
     if cmd.name == "pgbench" and cmd.has("-i", "--initialize"):
         host = cmd.option("-h", "--host") or cmd.env.get("PGHOST") or "database"
         w.add(

@@ -89,6 +89,9 @@ class FileNote:
 
     text: str | None
     untrusted: bool
+    # The command that wrote it, when its text is unknown (``jq … > f``): what it
+    # could have added is read from its words if the file is moved somewhere that runs.
+    producer: tuple[str, ...] = ()
 
 
 @dataclass

@@ -1,0 +1,332 @@
+"""What a YAML CI pipeline or hook config runs: its script steps, with their job's context.
+
+Each format is a ``Shape`` (behaviour as data): the keys whose values are scripts, the
+keys that make a job a deployment, the job's service containers, and GitHub's
+``uses:`` and ``shell:``.  One walker reads them all.  A piece of YAML (an Edit's new
+text, a sed replacement) is read the same way when it parses as a mapping; text that is
+not a mapping is taken line by line, as the script lines it most likely is.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import textwrap
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from opsgate.classify._autorun import Runs, Step
+from opsgate.models import Environment
+
+__all__ = ["SHAPES", "Shape", "expressions", "yaml_piece", "yaml_steps"]
+
+_MAX_NODES = 20_000
+_MAX_DEPTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How one YAML format says what runs."""
+
+    run: frozenset[str]  # keys whose value is a script (a string, a list, or {command: …})
+    pwsh: frozenset[str] = frozenset()  # keys whose value is a PowerShell script
+    suffix: str | None = None  # keys ending so are scripts too (Cirrus' ``test_script``)
+    commands: tuple[tuple[str, str], ...] = (("command", "sh"),)  # {run: {command: …}}
+    deploy: frozenset[str] = frozenset({"environment"})  # keys that make a job a deployment
+    services: str | None = "services"
+    uses: bool = False  # GitHub's ``uses:`` steps
+    shell_key: str | None = None  # GitHub's per-step ``shell:``
+    expr: str = "none"  # template expressions replaced before judging (see ``expressions``)
+    entries: bool = False  # pre-commit: local hooks' ``entry``
+    gate: str | None = None  # how its triggers say a job waits for a person
+
+
+SHAPES: dict[str, Shape] = {
+    "github": Shape(frozenset({"run"}), uses=True, shell_key="shell", expr="github",
+                    gate="github"),
+    "gitlab": Shape(frozenset({"script", "before_script", "after_script"}), gate="gitlab"),
+    "circleci": Shape(frozenset({"run"})),
+    "azure": Shape(frozenset({"script", "bash", "inlineScript"}),
+                   pwsh=frozenset({"powershell", "pwsh"}), expr="azure"),
+    "bitbucket": Shape(frozenset({"script", "after-script"}),
+                       deploy=frozenset({"deployment"}), gate="bitbucket"),
+    "buildkite": Shape(frozenset({"command", "commands"})),
+    "drone": Shape(frozenset({"commands"})),
+    "travis": Shape(frozenset({"before_install", "install", "before_script", "script",
+                               "after_success", "after_failure", "after_script",
+                               "before_deploy", "after_deploy", "before_cache"}),
+                    deploy=frozenset({"deploy"})),
+    "appveyor": Shape(frozenset({"init", "install", "before_build", "build_script",
+                                 "after_build", "before_test", "test_script", "after_test",
+                                 "before_deploy", "deploy_script", "after_deploy",
+                                 "on_success", "on_failure", "on_finish"}),
+                      commands=(("cmd", "cmd"), ("ps", "pwsh"), ("pwsh", "pwsh"), ("sh", "sh")),
+                      deploy=frozenset({"deploy"})),
+    "cirrus": Shape(frozenset({"script"}), suffix="_script"),
+    "semaphore": Shape(frozenset({"commands"})),
+    "lefthook": Shape(frozenset({"run"}), deploy=frozenset(), services=None),
+    "precommit": Shape(frozenset(), deploy=frozenset(), services=None, entries=True),
+}  # fmt: skip
+
+
+class _Loader(yaml.CSafeLoader):
+    """Safe loading that tolerates unknown tags (GitLab's ``!reference``) as nothing."""
+
+
+_Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _load(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError):
+        return _TooLarge
+
+
+def yaml_steps(text: str, shape: Shape, runs: Runs) -> list[Step] | None:
+    """Every step of a whole document; None when it is not one (unparsable, not a mapping)."""
+    doc = _load(text)
+    if not isinstance(doc, dict):
+        return None
+    try:
+        return _Walk(shape, runs).steps(doc)
+    except (_TooLarge, RecursionError):
+        return None
+
+
+def yaml_piece(text: str, shape: Shape, runs: Runs) -> list[Step]:
+    """The steps a piece of YAML adds, without the rest of the file around it."""
+    body = textwrap.dedent(text)
+    doc = _load(body)
+    structured = isinstance(doc, dict) or (
+        isinstance(doc, list) and any(isinstance(item, dict) for item in doc)
+    )
+    if structured:
+        try:
+            return _Walk(shape, runs, anywhere=True).steps(doc)
+        except (_TooLarge, RecursionError):
+            pass
+    script = _script_lines(body, shape)
+    if not script.strip():
+        return []
+    return [Step("added lines", expressions(script, shape.expr), "sh", runs)]
+
+
+_KEYED = re.compile(r"^([\w.\-]+)\s*:(?:\s+|$)(.*)$")
+_BLOCK = frozenset({"|", ">", "|-", ">-", "|+", ">+"})
+
+
+def _script_lines(text: str, shape: Shape) -> str:
+    """Lines of text that is not a YAML mapping: list markers and block indicators
+    dropped, a script key's value kept, other keys' lines left out (they are data)."""
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        while line.startswith("- "):
+            line = line[2:].lstrip()
+        keyed = _KEYED.match(line)
+        if keyed is not None:
+            name = keyed.group(1)
+            if not (name in shape.run or name in shape.pwsh or name == "entry"
+                    or (shape.suffix and name.endswith(shape.suffix))):  # fmt: skip
+                continue
+            line = keyed.group(2).strip()
+        if line in _BLOCK or not line or line.startswith("#"):
+            continue
+        if len(line) > 1 and line[0] == line[-1] and line[0] in "'\"":
+            line = line[1:-1]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class _Context:
+    runs: Runs
+    env: Environment | None = None
+    services: frozenset[str] = frozenset()
+
+
+@dataclass
+class _Walk:
+    shape: Shape
+    runs: Runs
+    anywhere: bool = False  # a piece: pre-commit entries count wherever they appear
+    out: list[Step] = field(default_factory=list)
+    nodes: int = 0
+
+    def steps(self, doc: Any) -> list[Step]:
+        from opsgate.classify._autorun_triggers import workflow_gated
+
+        gate = self.shape.gate
+        gated = gate is not None and not self.anywhere and isinstance(doc, dict) and (
+            workflow_gated(gate, doc)
+        )  # fmt: skip
+        self._visit(doc, "", _Context(Runs.GATED if gated else self.runs), 0)
+        return self.out
+
+    def _visit(self, node: Any, where: str, ctx: _Context, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > _MAX_NODES or depth > _MAX_DEPTH:
+            raise _TooLarge
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                self._visit(item, f"{where}[{i}]", ctx, depth + 1)
+            return
+        if not isinstance(node, dict):
+            return
+        ctx = self._enter(node, ctx, where)
+        if self.shape.entries and self._entry(node, where, ctx):
+            return
+        lang = _lang(node.get(self.shape.shell_key)) if self.shape.shell_key else "sh"
+        for key, value in node.items():
+            name = str(key)
+            here = f"{where}.{name}" if where else name
+            if name in self.shape.run or (self.shape.suffix and name.endswith(self.shape.suffix)):
+                self._scripts(value, here, lang, ctx, depth)
+            elif name in self.shape.pwsh:
+                self._scripts(value, here, "pwsh", ctx, depth)
+            elif self.shape.uses and name == "uses" and isinstance(value, str):
+                self._uses(value, node, here, ctx)
+            else:
+                self._visit(value, here, ctx, depth + 1)
+
+    def _enter(self, node: dict[Any, Any], ctx: _Context, where: str) -> _Context:
+        """A job that names a deployment environment, declares service containers, runs
+        on the org's own machine, or waits for a person (which wins over the rest)."""
+        from opsgate.classify._autorun_triggers import job_gated
+
+        if ctx.runs is Runs.GATED:
+            return ctx
+        for key in self.shape.deploy:
+            if node.get(key):
+                value = node[key]
+                name = value.get("name") if isinstance(value, dict) else value
+                ctx = replace(ctx, runs=Runs.DEPLOY, env=_environment(name) or ctx.env)
+        if self.shape.services and isinstance(node.get(self.shape.services), (dict, list)):
+            ctx = replace(ctx, services=ctx.services | _service_names(node[self.shape.services]))
+        if "self-hosted" in str(node.get("runs-on", "")).lower():
+            ctx = replace(ctx, runs=Runs.SELF_HOSTED)  # the org's own machine, not a throwaway
+        if self.shape.gate is not None and job_gated(self.shape.gate, node, where):
+            ctx = replace(ctx, runs=Runs.GATED)
+        return ctx
+
+    def _scripts(self, value: Any, where: str, lang: str, ctx: _Context, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            raise _TooLarge
+        if isinstance(value, str):
+            self.nodes += 1
+            script = expressions(value, self.shape.expr)
+            self.out.append(Step(where, script, lang, ctx.runs, ctx.env, ctx.services))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self._scripts(item, f"{where}[{i}]", lang, ctx, depth + 1)
+        elif isinstance(value, dict):
+            for key, item_lang in self.shape.commands:
+                if isinstance(value.get(key), str):
+                    self._scripts(value[key], f"{where}.{key}", item_lang, ctx, depth + 1)
+
+    def _entry(self, node: dict[Any, Any], where: str, ctx: _Context) -> bool:
+        """pre-commit: a local hook's ``entry`` runs at every commit (pygrep's is a
+        pattern, fail's a message); remote repositories' hooks are pinned code."""
+        if node.get("repo") not in (None, "local") or "entry" not in node:
+            return False
+        if not (self.anywhere or "id" in node):
+            return False
+        if str(node.get("language", "")) in ("pygrep", "fail"):
+            return True
+        args = node.get("args")
+        entry = str(node["entry"])
+        if isinstance(args, list):
+            entry = " ".join([entry, *(shlex.quote(str(a)) for a in args)])
+        self.out.append(Step(f"{where}.entry", entry, "sh", ctx.runs))
+        return True
+
+    def _uses(self, action: str, node: dict[Any, Any], where: str, ctx: _Context) -> None:
+        """GitHub ``uses:``: an action that logs in over ssh runs its script there; one
+        that deploys, publishes or releases is itself a change to something remote."""
+        from opsgate.classify._autorun_text import action_step
+
+        step = action_step(action, node.get("with"), where, ctx.runs)
+        if step is not None:
+            self.out.append(replace(step, env=ctx.env, services=ctx.services))
+
+
+def _lang(shell: Any) -> str:
+    """GitHub's ``shell:`` (``bash``, ``pwsh``, ``python``, ``bash -e {0}``)."""
+    if not isinstance(shell, str):
+        return "sh"
+    first = shell.split()[0].rsplit("/", 1)[-1].lower() if shell.split() else ""
+    if first in ("pwsh", "powershell"):
+        return "pwsh"
+    if first.startswith("python"):
+        return "python"
+    if first == "cmd":
+        return "cmd"
+    if first == "node":
+        return "node"
+    return "sh"
+
+
+def _environment(name: Any) -> Environment | None:
+    if not isinstance(name, str):
+        return None
+    for word in re.split(r"[^a-z]+", name.lower()):
+        try:
+            return Environment.parse(word)
+        except ValueError:
+            continue
+    return None
+
+
+def _service_names(services: Any) -> frozenset[str]:
+    """Hostnames of a job's service containers: GitHub's keys, GitLab's images and
+    aliases (``postgres:16`` → ``postgres``), Drone's names."""
+    names: set[str] = set()
+    items = list(services.items()) if isinstance(services, dict) else list(enumerate(services))
+    for key, value in items:
+        if isinstance(key, str):
+            names.add(key.lower())
+        if isinstance(value, str):
+            names.add(_image_host(value))
+        elif isinstance(value, dict):
+            for field_name in ("name", "alias"):
+                if isinstance(value.get(field_name), str):
+                    names.add(_image_host(value[field_name]))
+    return frozenset(n for n in names if n)
+
+
+def _image_host(image: str) -> str:
+    return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0].lower()
+
+
+_GITHUB_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
+_SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
+_ENV = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
+_AZURE_MACRO = re.compile(r"\$\(([A-Za-z_][\w]*\.[\w.]+)\)")
+
+
+def expressions(script: str, style: str) -> str:
+    """Template expressions the CI fills in before the shell sees the script, as shell
+    variables: a secret stays recognisably secret, anything else is unknown text."""
+    if style in ("github", "azure") and "${{" in script:
+        script = _GITHUB_EXPR.sub(_github_value, script)
+    if style == "azure" and "$(" in script:
+        script = _AZURE_MACRO.sub("${OPSGATE_EXPR}", script)
+    return script
+
+
+def _github_value(match: re.Match[str]) -> str:
+    inner = match.group(1)
+    secret = _SECRET.fullmatch(inner)
+    if secret is not None:
+        return "${OPSGATE_SECRET_" + secret.group(1) + "}"
+    env = _ENV.fullmatch(inner)
+    if env is not None:
+        return "${" + env.group(1) + "}"
+    return "${OPSGATE_EXPR}"
