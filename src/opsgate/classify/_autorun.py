@@ -231,18 +231,32 @@ def _added(
     for step in old:
         if unmatched[step.key] > 0:
             unmatched[step.key] -= 1
-            known.update(_key(f) for f in _counted(step, judge))
+            known.update(_key(step, f) for f in _counted(step, judge))
     out = []
     for step, f in counted:
-        if known[_key(f)] > 0:
-            known[_key(f)] -= 1  # an edit inside a step that already did this
+        if known[_key(step, f)] > 0:
+            known[_key(step, f)] -= 1  # an edit elsewhere in a step that already did this
             continue
         out.append(_planted(kind, written, step, f))
     return out
 
 
-def _key(f: Finding) -> tuple[object, ...]:
-    return (f.category, f.evidence, f.target, f.effect)
+def _key(step: Step, f: Finding) -> tuple[object, ...]:
+    """A finding and the script lines it came from: evidence is often only the first
+    words (``kubectl apply``), and a changed target on the same line is a new command."""
+    return (f.category, f.evidence, f.target, f.effect, _source_lines(step.script, f.evidence))
+
+
+def _source_lines(script: str, evidence: str) -> str:
+    lines = script.splitlines()
+    head = evidence.split("\n", 1)[0].strip()
+    for i, line in enumerate(lines):
+        if head and head in line:
+            end = i
+            while end + 1 < len(lines) and lines[end].rstrip().endswith("\\"):
+                end += 1  # the command goes on after a backslash-newline
+            return "\n".join(x.strip() for x in lines[i : end + 1])
+    return ""
 
 
 def _counted(step: Step, judge: Judge) -> list[Finding]:

@@ -146,13 +146,15 @@ def _replacement(text: str, matched: str, delim: str) -> str:
 
 
 def _sed_text(script: str, i: int) -> tuple[str, int]:
-    """The text of ``a``, ``i`` and ``c``: ``a text`` or ``a\\`` then lines ending in ``\\``."""
+    """The text of ``a``, ``i`` and ``c``: ``a text`` (leading blanks dropped), ``a\\text``
+    (kept: the usual way to add an indented line) or ``a\\`` then lines ending in ``\\``."""
     if script.startswith("\\", i):
         i += 1
         if script.startswith("\n", i):
             i += 1
-    while i < len(script) and script[i] in " \t":
-        i += 1
+    else:
+        while i < len(script) and script[i] in " \t":
+            i += 1
     lines = []
     while True:
         end = _line_end(script, i)

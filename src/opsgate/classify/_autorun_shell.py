@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from opsgate.classify._autorun import Kind, Written, judge_write, kind_of
 from opsgate.classify._autorun_edits import diff_pieces, filter_pieces, sed_pieces, sed_scripts
 from opsgate.classify._autorun_tools import ShellJudge, shown_path
-from opsgate.classify._command import Command, Stdin
+from opsgate.classify._command import Arg, Command, Stdin
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -130,13 +130,22 @@ _AUTORUN_DIR = re.compile(r"(^|/)\.(github|gitea|forgejo|gitlab|circleci|buildki
 
 
 def _copy(cmd: Command, w: Walker) -> list[Finding]:
-    """cp, mv, install, ln: the destination gets the source's text (a link's target's)."""
+    """cp, mv, install, ln, rsync: the destination gets the source's text (a link's
+    target's)."""
     ops = [a for a in cmd.positionals(_COPY_VALUE_OPTS)]
-    directory = cmd.option("-t", "--target-directory")
+    if cmd.name == "rsync":
+        ops = [a for a in cmd.positionals(("-e", "--rsh", "--exclude", "--include", "-f"))]
+        if any(":" in a.value.split("/", 1)[0] for a in ops[-1:]):
+            return []  # to another machine: judged as a remote copy
+    return _copy_into(cmd, w, ops, cmd.option("-t", "--target-directory"))
+
+
+def _copy_into(cmd: Command, w: Walker, ops: list[Arg], directory: str | None) -> list[Finding]:
     if directory is None and len(ops) < 2:
         return []
     sources, dest = (ops, directory) if directory is not None else (ops[:-1], ops[-1].value)
     into_dir = directory is not None or len(sources) > 1 or dest.endswith("/")
+    recursive = cmd.name == "rsync" or cmd.has("-r", "-R", "-a", "--recursive", "--archive")
     out: list[Finding] = []
     for src in sources:
         name = src.value.rstrip("/").rsplit("/", 1)[-1]
@@ -145,20 +154,32 @@ def _copy(cmd: Command, w: Walker) -> list[Finding]:
         )
         target = next((t for t in (_target(w, c, cmd.cwd) for c in candidates) if t), None)
         if target is None:
-            if cmd.has("-r", "-R", "-a", "--recursive", "--archive") and any(
-                _AUTORUN_DIR.search(c) for c in candidates
-            ):
-                out += _opaque_dir(candidates[-1], cmd.text)
+            if recursive and any(_AUTORUN_DIR.search(c) for c in [dest, *candidates]):
+                out += _opaque_dir(dest, cmd.text)
             continue
         kind, full = target
         out += _copied(w, kind, full, src.value, src.static, cmd)
     return out
 
 
-def _opaque_dir(path: str, sent: str) -> list[Finding]:
+def _extract(cmd: Command, w: Walker) -> list[Finding]:
+    """tar and unzip unpacking into a directory whose files run by themselves."""
+    if cmd.name == "tar" and not (
+        cmd.has("-x", "--extract", "--get") or (cmd.words and re.fullmatch(r"[a-wyzA-Z]*x\w*",
+                                                                            cmd.words[0]))
+    ):  # fmt: skip
+        return []
+    dest = cmd.option("-C", "--directory", "-d") or "."
+    full = w.workspace.expand(dest, cmd.cwd) or dest
+    if w.remote or not (_AUTORUN_DIR.search(full) or _AUTORUN_DIR.search(dest)):
+        return []
+    return _opaque_dir(dest, cmd.text, "unpacks an archive")
+
+
+def _opaque_dir(path: str, sent: str, what: str = "copies a whole directory") -> list[Finding]:
     from opsgate.classify._shell_nodes import unknown
 
-    reason = (f"copies a whole directory into {path}, where files run by themselves; "
+    reason = (f"{what} into {path}, where files run by themselves; "
               "opsgate does not read it file by file")  # fmt: skip
     return [unknown(reason, sent)]
 
@@ -229,10 +250,14 @@ def _operands_after_script(cmd: Command, scripts: list[str] | None) -> list[str]
 
 
 def _patch(cmd: Command, w: Walker) -> list[Finding]:
-    """``patch`` and ``git apply``/``git am``: the ``+`` lines of every file it changes."""
+    """``patch`` and ``git apply``/``git am``: the ``+`` lines of every file it changes
+    (and ``git mv``, a move)."""
     original = None
     if cmd.name == "git":
         sub = cmd.subcommand(("-C", "-c", "--git-dir", "--work-tree"))
+        if sub == ("mv",):
+            ops = cmd.positionals(("-C", "-c", "--git-dir", "--work-tree"))[1:]
+            return _copy_into(cmd, w, [a for a in ops], None)
         if sub not in (("apply",), ("am",)):
             return []
         if cmd.has("--check", "--stat", "--numstat", "--summary"):
@@ -307,6 +332,9 @@ _WRITERS: dict[str, Callable[[Command, Walker], list[Finding]]] = {
     "mv": _copy,
     "install": _copy,
     "ln": _copy,
+    "rsync": _copy,
+    "tar": _extract,
+    "unzip": _extract,
     "sed": _in_place,
     "perl": _in_place,
     "yq": _in_place,

@@ -109,7 +109,7 @@ def yaml_piece(text: str, shape: Shape, runs: Runs) -> list[Step]:
     )
     if structured:
         try:
-            return _Walk(shape, runs, anywhere=True).steps(doc)
+            return _Walk(shape, runs, anywhere=True).steps(doc, "added")
         except (_TooLarge, RecursionError):
             pass
     script = _script_lines(body, shape)
@@ -160,14 +160,14 @@ class _Walk:
     out: list[Step] = field(default_factory=list)
     nodes: int = 0
 
-    def steps(self, doc: Any) -> list[Step]:
+    def steps(self, doc: Any, root: str = "") -> list[Step]:
         from opsgate.classify._autorun_triggers import workflow_gated
 
         gate = self.shape.gate
         gated = gate is not None and not self.anywhere and isinstance(doc, dict) and (
             workflow_gated(gate, doc)
         )  # fmt: skip
-        self._visit(doc, "", _Context(Runs.GATED if gated else self.runs), 0)
+        self._visit(doc, root, _Context(Runs.GATED if gated else self.runs), 0)
         return self.out
 
     def _visit(self, node: Any, where: str, ctx: _Context, depth: int) -> None:
