@@ -291,9 +291,12 @@ def _vscode_whole(text: str, runs: Runs) -> list[Step] | None:
 
 
 def _vscode_steps(doc: dict[str, Any], runs: Runs) -> list[Step]:
-    """Terminal settings that make every terminal the editor opens run something."""
+    """Terminal settings that make every terminal the editor opens run something (in a
+    ``.code-workspace`` file they sit under ``settings``)."""
     steps = []
-    for key, value in doc.items():
+    nested = doc.get("settings")
+    items = list(doc.items()) + (list(nested.items()) if isinstance(nested, dict) else [])
+    for key, value in items:
         match = _TERMINAL.match(str(key))
         if match is None:
             continue

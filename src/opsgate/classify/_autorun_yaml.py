@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from opsgate.classify._autorun import Runs, Step
+from opsgate.classify._autorun_triggers import job_gated, workflow_gated
 from opsgate.models import Environment
 
 __all__ = ["SHAPES", "Shape", "expressions", "yaml_piece", "yaml_steps"]
@@ -71,22 +72,43 @@ SHAPES: dict[str, Shape] = {
 }  # fmt: skip
 
 
-class _Loader(yaml.CSafeLoader):
-    """Safe loading that tolerates unknown tags (GitLab's ``!reference``) as nothing."""
-
-
-_Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
-
-
 class _TooLarge(Exception):
     pass
 
 
 def _load(text: str) -> Any:
+    """The document as plain dicts, lists and strings.  libyaml composes it without
+    implicit typing, so every scalar stays a string (``on:`` stays ``"on"``), and the
+    nodes are converted here at half the cost of PyYAML's constructor; GitLab's
+    ``!reference`` becomes nothing."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader subclass
+        node = yaml.compose(text, Loader=yaml.CBaseLoader)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
         return _TooLarge
+    budget = [_MAX_NODES]
+    try:
+        return _plain(node, budget, 0) if node is not None else None
+    except _TooLarge:
+        return _TooLarge
+
+
+def _plain(node: yaml.Node, budget: list[int], depth: int) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > _MAX_DEPTH:
+        raise _TooLarge  # aliases can make a small text a huge tree
+    if node.tag == "!reference":
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, budget, depth + 1) for item in node.value]
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key, value in node.value:
+            name = _plain(key, budget, depth + 1)
+            out[name if isinstance(name, str) else repr(name)] = _plain(value, budget, depth + 1)
+        return out
+    return None
 
 
 def yaml_steps(text: str, shape: Shape, runs: Runs) -> list[Step] | None:
@@ -161,8 +183,6 @@ class _Walk:
     nodes: int = 0
 
     def steps(self, doc: Any, root: str = "") -> list[Step]:
-        from opsgate.classify._autorun_triggers import workflow_gated
-
         gate = self.shape.gate
         gated = gate is not None and not self.anywhere and isinstance(doc, dict) and (
             workflow_gated(gate, doc)
@@ -199,8 +219,6 @@ class _Walk:
     def _enter(self, node: dict[Any, Any], ctx: _Context, where: str) -> _Context:
         """A job that names a deployment environment, declares service containers, runs
         on the org's own machine, or waits for a person (which wins over the rest)."""
-        from opsgate.classify._autorun_triggers import job_gated
-
         if ctx.runs is Runs.GATED:
             return ctx
         for key in self.shape.deploy:
