@@ -87,6 +87,8 @@ def tool_write(kind: Kind, full: str, shown: str, tool_input: dict[str, Any], ju
         if content is None:
             why = f"it is copied from {source}, which opsgate cannot read"
             return judge_write(kind, Written(full, shown, opaque=why), judge)
+    if content is not None and not isinstance(content, str):
+        return judge_write(kind, Written(full, shown, opaque="its content is not text"), judge)
     if isinstance(content, str) and not edits:
         written = Written(full, shown, new=content, old=judge.read(full), sent=sent)
     elif edits:

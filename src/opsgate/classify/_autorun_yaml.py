@@ -81,6 +81,8 @@ def _load(text: str) -> Any:
     implicit typing, so every scalar stays a string (``on:`` stays ``"on"``), and the
     nodes are converted here at half the cost of PyYAML's constructor; GitLab's
     ``!reference`` becomes nothing."""
+    if _flow_depth(text) > _MAX_DEPTH:
+        return _TooLarge  # libyaml recurses per flow level and can overflow the C stack
     try:
         node = yaml.compose(text, Loader=yaml.CBaseLoader)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
@@ -90,6 +92,22 @@ def _load(text: str) -> Any:
         return _plain(node, budget, 0) if node is not None else None
     except _TooLarge:
         return _TooLarge
+
+
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` (quotes ignored: an overestimate only makes
+    the text unparsable, and it is then judged line by line)."""
+    depth = deepest = 0
+    for ch in _BRACKETS.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _plain(node: yaml.Node, budget: list[int], depth: int) -> Any:

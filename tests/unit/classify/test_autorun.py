@@ -396,3 +396,15 @@ def test_powershell_writes() -> None:
     allow = "Add-Content .github\\workflows\\ci.yml '      - run: npm run lint'"
     assert _classify("PowerShell", {"command": block}, ps).is_write
     assert not _classify("PowerShell", {"command": allow}, ps).is_write
+
+
+@pytest.mark.parametrize("content", ["{" * 100_000, "a: " + "[" * 5_000])
+def test_deeply_nested_yaml_is_never_given_to_libyaml(content: str) -> None:
+    """libyaml recurses per flow level: 100,000 levels overflowed the C stack (a crash
+    of the hook).  Such text is not a workflow; it is judged line by line."""
+    c = _classify("Write", {"file_path": WORKFLOW, "content": content})
+    assert not c.is_write or c.effect is Effect.UNKNOWN
+
+
+def test_content_that_is_not_text_is_unknown() -> None:
+    assert _classify("Write", {"file_path": WORKFLOW, "content": 5}).effect is Effect.UNKNOWN
