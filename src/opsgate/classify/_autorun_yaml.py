@@ -77,56 +77,69 @@ class _TooLarge(Exception):
 
 
 def _load(text: str) -> Any:
-    """The document as plain dicts, lists and strings.  libyaml composes it without
-    implicit typing, so every scalar stays a string (``on:`` stays ``"on"``), and the
-    nodes are converted here at half the cost of PyYAML's constructor; GitLab's
-    ``!reference`` becomes nothing."""
-    if _flow_depth(text) > _MAX_DEPTH:
-        return _TooLarge  # libyaml recurses per flow level and can overflow the C stack
+    """The document as plain dicts, lists and strings, built here from libyaml's events
+    without recursion: libyaml's composer recurses per nesting level, and 50,000 levels
+    (``- - - …``, ``[[[…``) overflow the C stack.  Scalars stay strings (no implicit
+    typing: ``on:`` stays ``"on"``); GitLab's ``!reference`` becomes nothing; more than
+    one document, or nesting deeper than anything a pipeline needs, is not a pipeline."""
     try:
-        node = yaml.compose(text, Loader=yaml.CBaseLoader)
+        return _build(yaml.parse(text, Loader=yaml.CBaseLoader))
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
         return _TooLarge
-    budget = [_MAX_NODES]
-    try:
-        return _plain(node, budget, 0) if node is not None else None
-    except _TooLarge:
-        return _TooLarge
 
 
-_BRACKETS = re.compile(r"[^\[\]{}]+")
+def _build(events: Any) -> Any:
+    stack: list[list[Any]] = []  # [container, pending mapping key]
+    anchors: dict[str, Any] = {}
+    root: list[Any] = []
+    documents = 0
+    for count, event in enumerate(events):
+        if count > _MAX_NODES * 2:
+            return _TooLarge
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                return _TooLarge
+        elif isinstance(event, yaml.CollectionEndEvent):
+            stack.pop()
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if len(stack) >= _MAX_DEPTH:
+                return _TooLarge
+            container: Any = [] if isinstance(event, yaml.SequenceStartEvent) else {}
+            _attach(stack, root, None if event.tag == "!reference" else container)
+            stack.append([container, _NO_KEY])
+            if event.anchor:
+                anchors[event.anchor] = container
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in anchors:
+                return _TooLarge
+            _attach(stack, root, anchors[event.anchor])
+        elif isinstance(event, yaml.ScalarEvent):
+            value = None if event.tag == "!reference" else str(event.value)
+            _attach(stack, root, value)
+            if event.anchor:
+                anchors[event.anchor] = value
+    return root[0] if root else None
 
 
-def _flow_depth(text: str) -> int:
-    """The deepest nesting of ``[`` and ``{`` (quotes ignored: an overestimate only makes
-    the text unparsable, and it is then judged line by line)."""
-    depth = deepest = 0
-    for ch in _BRACKETS.sub("", text):
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth = max(0, depth - 1)
-    return deepest
+_NO_KEY = object()
 
 
-def _plain(node: yaml.Node, budget: list[int], depth: int) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0 or depth > _MAX_DEPTH:
-        raise _TooLarge  # aliases can make a small text a huge tree
-    if node.tag == "!reference":
-        return None
-    if isinstance(node, yaml.ScalarNode):
-        return str(node.value)
-    if isinstance(node, yaml.SequenceNode):
-        return [_plain(item, budget, depth + 1) for item in node.value]
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key, value in node.value:
-            name = _plain(key, budget, depth + 1)
-            out[name if isinstance(name, str) else repr(name)] = _plain(value, budget, depth + 1)
-        return out
-    return None
+def _attach(stack: list[list[Any]], root: list[Any], value: Any) -> None:
+    """Put a value into the collection being built: a list item, a mapping's key, or
+    the value for the key before it (a key that is not a scalar gets a stand-in name)."""
+    if not stack:
+        root.append(value)
+        return
+    frame = stack[-1]
+    container = frame[0]
+    if isinstance(container, list):
+        container.append(value)
+    elif frame[1] is _NO_KEY:
+        frame[1] = value if isinstance(value, str) else f"<{type(value).__name__}>"
+    else:
+        container[frame[1]] = value
+        frame[1] = _NO_KEY
 
 
 def yaml_steps(text: str, shape: Shape, runs: Runs) -> list[Step] | None:

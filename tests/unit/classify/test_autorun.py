@@ -398,10 +398,19 @@ def test_powershell_writes() -> None:
     assert not _classify("PowerShell", {"command": allow}, ps).is_write
 
 
-@pytest.mark.parametrize("content", ["{" * 100_000, "a: " + "[" * 5_000])
-def test_deeply_nested_yaml_is_never_given_to_libyaml(content: str) -> None:
-    """libyaml recurses per flow level: 100,000 levels overflowed the C stack (a crash
-    of the hook).  Such text is not a workflow; it is judged line by line."""
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{" * 100_000,
+        "a: " + "[" * 5_000,
+        "- " * 60_000 + "x",
+        "? " * 60_000 + "x",
+        "a: &a [*a, *a]\nb: *a\n",
+    ],
+)
+def test_deeply_nested_yaml_never_reaches_libyamls_composer(content: str) -> None:
+    """libyaml's composer recurses per nesting level: 50,000 levels (``- - - …``)
+    overflowed the C stack and killed the process.  Such text is not a workflow."""
     c = _classify("Write", {"file_path": WORKFLOW, "content": content})
     assert not c.is_write or c.effect is Effect.UNKNOWN
 
