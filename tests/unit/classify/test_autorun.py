@@ -396,6 +396,10 @@ def test_powershell_writes() -> None:
     allow = "Add-Content .github\\workflows\\ci.yml '      - run: npm run lint'"
     assert _classify("PowerShell", {"command": block}, ps).is_write
     assert not _classify("PowerShell", {"command": allow}, ps).is_write
+    redirected = "'      - run: kubectl delete ns prod' >> .github\\workflows\\ci.yml"
+    assert _classify("PowerShell", {"command": redirected}, ps).is_write
+    unseen = "Get-Content x >> .husky\\pre-commit"
+    assert _classify("PowerShell", {"command": unseen}, ps).effect is Effect.UNKNOWN
 
 
 @pytest.mark.parametrize(
