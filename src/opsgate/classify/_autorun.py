@@ -117,6 +117,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("composer.json", r"(^|/)composer\.json$", "composer", Runs.HERE,
          "at the next composer install or update"),
     Kind("setup.py", r"(^|/)setup\.py$", "python", Runs.HERE, "at the next pip install"),
+    Kind("npm config", r"(^|/)\.npmrc$", "npmrc", Runs.HERE, "in every npm script it runs"),
     # Editors, shells entering the directory, containers.
     Kind("VS Code settings", r"(^|/)\.vscode/settings\.json$|\.code-workspace$", "vscode",
          Runs.HERE, "in every terminal the editor opens"),

@@ -399,6 +399,25 @@ def _mise_piece(text: str, runs: Runs) -> list[Step]:
     return [] if _TOML_KEY.search(text) else _lines(text, runs)
 
 
+# .npmrc settings that make npm run a program of someone's choosing with every script.
+_NPMRC_RUNS = frozenset({"script-shell", "node-options", "shell", "onload-script", "git"})
+_NPMRC_LINE = re.compile(r"^\s*([\w.-]+)\s*=\s*(.*?)\s*$", re.MULTILINE)
+
+
+def _npmrc_whole(text: str, runs: Runs) -> list[Step] | None:
+    steps = []
+    for match in _NPMRC_LINE.finditer(text):
+        key, value = match.group(1).lower(), match.group(2)
+        if key in _NPMRC_RUNS:
+            reason = f"sets {key}, so npm runs it (or with it) for every script"
+            steps.append(Step(key, value, "fact", runs, fact=("package.config", reason)))
+    return steps
+
+
+def _npmrc_piece(text: str, runs: Runs) -> list[Step]:
+    return _npmrc_whole(text, runs) or []
+
+
 def _yaml(name: str) -> Reader:
     shape = SHAPES[name]
     return (lambda t, r: yaml_steps(t, shape, r), lambda t, r: yaml_piece(t, shape, r))
@@ -414,6 +433,7 @@ READERS: dict[str, Reader] = {
     "vscode": (_vscode_whole, _vscode_piece),
     "idea": (_idea_whole, _idea_piece),
     "mise": (_mise_whole, _mise_piece),
+    "npmrc": (_npmrc_whole, _npmrc_piece),
     "dockerfile": (dockerfile_whole, dockerfile_piece),
     "jenkins": (jenkins_whole, jenkins_piece),
 }

@@ -102,6 +102,7 @@ def test_shell_writes_into_files_that_run(command: str, blocked: bool) -> None:
         ("package.json", "package.json"),
         ("composer.json", "composer.json"),
         ("setup.py", "setup.py"),
+        (".npmrc", "npm config"),
         (".vscode/settings.json", "VS Code settings"),
         (".idea/workspace.xml", "JetBrains startup tasks"),
         (".devcontainer/devcontainer.json", "devcontainer"),
