@@ -261,6 +261,8 @@ def _source_lines(script: str, evidence: str) -> str:
 
 
 def _counted(step: Step, judge: Judge) -> list[Finding]:
+    if step.runs is Runs.GATED:
+        return []  # it waits for a person
     if step.fact is not None:
         category, reason = step.fact
         return [Finding(category, Impact.CAUTION, Effect.WRITE, step.where, reason)]
@@ -294,19 +296,22 @@ def _counts(f: Finding, step: Step) -> bool:
         )
     ):
         return True  # a container may hold the project through a bind mount
-    if ", via " in f.reason or (f.environment is not None and f.environment > Environment.LOCAL):
-        return True  # it reaches a named machine or environment
-    if f.impact is Impact.DESTRUCTIVE and f.category.startswith(_DATA):
-        return True
-    if f.environment is Environment.LOCAL or f.category.startswith(_RUNNER_LOCAL):
-        return False
-    if step.runs is Runs.BUILD and f.category == "network.fetch_exec":
-        return False  # an installer fetched into a build container with no credentials
-    if f.category.startswith(_DATA) and step.runs is not Runs.DEPLOY:
+    if ", via " in f.reason:
+        return True  # it went over ssh (or the like) to another machine
+    if f.category.startswith(_DATA):
+        # A test job's own database (loopback, a service container, a client's default)
+        # is the runner's; any other, a deployment job's, and destroying data count.
+        if f.impact is Impact.DESTRUCTIVE or step.runs is Runs.DEPLOY:
+            return True
         match = _HOST.match((f.target or "").lower())
         host = match.group(1).strip("[]") if match else ""
         return not (host in _LOOPBACK or host in step.services)
-    return True
+    if f.environment is not None and f.environment > Environment.LOCAL:
+        return True  # it names an environment (a context, a profile, a host)
+    if f.environment is Environment.LOCAL or f.category.startswith(_RUNNER_LOCAL):
+        return False
+    # An installer fetched into a build container runs there without credentials.
+    return not (step.runs is Runs.BUILD and f.category == "network.fetch_exec")
 
 
 def _planted(kind: Kind, written: Written, step: Step, f: Finding) -> Finding:

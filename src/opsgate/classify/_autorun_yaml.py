@@ -42,19 +42,21 @@ class Shape:
     expr: str = "none"  # template expressions replaced before judging (see ``expressions``)
     entries: bool = False  # pre-commit: local hooks' ``entry``
     gate: str | None = None  # how its triggers say a job waits for a person
+    env: tuple[str, ...] = ()  # keys whose mapping is environment variables for the scripts
 
 
 SHAPES: dict[str, Shape] = {
     "github": Shape(frozenset({"run"}), uses=True, shell_key="shell", expr="github",
-                    gate="github"),
-    "gitlab": Shape(frozenset({"script", "before_script", "after_script"}), gate="gitlab"),
-    "circleci": Shape(frozenset({"run"})),
+                    gate="github", env=("env",)),
+    "gitlab": Shape(frozenset({"script", "before_script", "after_script"}), gate="gitlab",
+                    env=("variables",)),
+    "circleci": Shape(frozenset({"run"}), deploy=frozenset(), env=("environment",)),
     "azure": Shape(frozenset({"script", "bash", "inlineScript"}),
-                   pwsh=frozenset({"powershell", "pwsh"}), expr="azure"),
+                   pwsh=frozenset({"powershell", "pwsh"}), expr="azure", env=("variables", "env")),
     "bitbucket": Shape(frozenset({"script", "after-script"}),
                        deploy=frozenset({"deployment"}), gate="bitbucket"),
-    "buildkite": Shape(frozenset({"command", "commands"})),
-    "drone": Shape(frozenset({"commands"})),
+    "buildkite": Shape(frozenset({"command", "commands"}), env=("env",)),
+    "drone": Shape(frozenset({"commands"}), deploy=frozenset(), env=("environment",)),
     "travis": Shape(frozenset({"before_install", "install", "before_script", "script",
                                "after_success", "after_failure", "after_script",
                                "before_deploy", "after_deploy", "before_cache"}),
@@ -65,9 +67,9 @@ SHAPES: dict[str, Shape] = {
                                  "on_success", "on_failure", "on_finish"}),
                       commands=(("cmd", "cmd"), ("ps", "pwsh"), ("pwsh", "pwsh"), ("sh", "sh")),
                       deploy=frozenset({"deploy"})),
-    "cirrus": Shape(frozenset({"script"}), suffix="_script"),
+    "cirrus": Shape(frozenset({"script"}), suffix="_script", env=("env", "environment")),
     "semaphore": Shape(frozenset({"commands"})),
-    "lefthook": Shape(frozenset({"run"}), deploy=frozenset(), services=None),
+    "lefthook": Shape(frozenset({"run"}), deploy=frozenset(), services=None, env=("env",)),
     "precommit": Shape(frozenset(), deploy=frozenset(), services=None, entries=True),
 }  # fmt: skip
 
@@ -203,6 +205,7 @@ class _Context:
     runs: Runs
     env: Environment | None = None
     services: frozenset[str] = frozenset()
+    variables: tuple[tuple[str, str], ...] = ()  # the job's and step's environment variables
 
 
 @dataclass
@@ -257,6 +260,11 @@ class _Walk:
                 value = node[key]
                 name = value.get("name") if isinstance(value, dict) else value
                 ctx = replace(ctx, runs=Runs.DEPLOY, env=_environment(name) or ctx.env)
+        for key in self.shape.env:
+            found = _variables(node.get(key), self.shape.expr)
+            if found:
+                merged = dict(ctx.variables) | found
+                ctx = replace(ctx, variables=tuple(merged.items()))
         if self.shape.services and isinstance(node.get(self.shape.services), (dict, list)):
             ctx = replace(ctx, services=ctx.services | _service_names(node[self.shape.services]))
         if "self-hosted" in str(node.get("runs-on", "")).lower():
@@ -270,7 +278,7 @@ class _Walk:
             raise _TooLarge
         if isinstance(value, str):
             self.nodes += 1
-            script = expressions(value, self.shape.expr)
+            script = _with_variables(expressions(value, self.shape.expr), lang, ctx.variables)
             self.out.append(Step(where, script, lang, ctx.runs, ctx.env, ctx.services))
         elif isinstance(value, list):
             for i, item in enumerate(value):
@@ -304,6 +312,64 @@ class _Walk:
         step = action_step(action, node.get("with"), where, ctx.runs)
         if step is not None:
             self.out.append(replace(step, env=ctx.env, services=ctx.services))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _variables(value: Any, style: str) -> dict[str, str]:
+    """Environment variables a job or step sets (``{NAME: value}``, GitLab's
+    ``{NAME: {value: …}}``, Azure's ``[{name, value}]``), template expressions read."""
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        pairs = [(k, v.get("value") if isinstance(v, dict) else v) for k, v in value.items()]
+    elif isinstance(value, list):
+        pairs = [(v.get("name"), v.get("value")) for v in value if isinstance(v, dict)]
+    return {
+        str(k): _variable_value(v, style)
+        for k, v in pairs
+        if isinstance(k, str) and _NAME.fullmatch(k) and isinstance(v, str)
+    }
+
+
+def _variable_value(value: str, style: str) -> str:
+    """A value that is one expression stays an expansion (a secret stays a secret); one
+    that embeds expressions (a URL with a password in it) keeps its static parts, which
+    name the target, with a stand-in word for each expression."""
+    if style in ("github", "azure") and "${{" in value and not _GITHUB_EXPR.fullmatch(value):
+        return _GITHUB_EXPR.sub("opsgate-expr", value)
+    return expressions(value, style)
+
+
+def _with_variables(script: str, lang: str, variables: tuple[tuple[str, str], ...]) -> str:
+    """The script as its shell sees it: the job's variables set first, so a client's
+    target (``DATABASE_URL``, ``PGHOST``, ``AWS_PROFILE``) is known."""
+    if not variables or lang not in ("sh", "pwsh"):
+        return script
+    if lang == "sh":
+        # A variable that carries a CI secret: its uses are the secret's, whatever the
+        # variable is called (``T: ${{ secrets.DEPLOY_KEY }}`` then ``echo $T``).
+        for name, value in variables:
+            if _SECRET_ONLY.fullmatch(value):
+                script = re.sub(rf"\$(\{{)?{name}(?(1)\}})(?![A-Za-z0-9_])", value, script)
+        variables = tuple((k, v) for k, v in variables if not _SECRET_ONLY.fullmatch(v))
+        if not variables:
+            return script
+    if lang == "pwsh":
+        lines = [f"$env:{k} = '{v.replace(chr(39), chr(39) * 2)}'" for k, v in variables]
+    else:
+        lines = [f"export {k}={_shell_value(v)}" for k, v in variables]
+    return "\n".join(lines) + "\n" + script
+
+
+_SECRET_ONLY = re.compile(r"\$\{OPSGATE_SECRET_\w+\}")
+
+
+def _shell_value(value: str) -> str:
+    """Quoted for the shell; a template expression stays an (unknown) expansion."""
+    if "${OPSGATE_" in value:
+        return '"' + re.sub(r'(["`\\])', r"\\\1", value) + '"'
+    return shlex.quote(value)
 
 
 def _lang(shell: Any) -> str:

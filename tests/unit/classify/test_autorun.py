@@ -316,6 +316,21 @@ def test_diff_pieces_by_file_and_hunk() -> None:
         # A deployment job's database work reaches real systems.
         (WORKFLOW, "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    environment: staging\n"
                    "    steps:\n      - run: python manage.py migrate\n", True),
+        # The job's variables name the database its migration reaches.
+        (WORKFLOW, "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    env:\n"
+                   "      DATABASE_URL: postgres://u:${{ secrets.PW }}@db.prod.internal/app\n"
+                   "    steps:\n      - run: python manage.py migrate\n", True),
+        (WORKFLOW, "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    services: {pg: {}}\n"
+                   "    env: {DATABASE_URL: 'postgres://p:p@pg/test'}\n"
+                   "    steps:\n      - run: python manage.py migrate\n", False),
+        # A step's own secret stays a secret: printing it counts.
+        (WORKFLOW, "on: [push]\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo $T | base64\n        env: {T: '${{ secrets.T }}'}\n", True),
+        # A deploying action waits for a person when its workflow does.
+        (WORKFLOW, "on: {push: {branches: [main]}}\njobs:\n  d:\n    runs-on: ubuntu-latest\n"
+                   "    steps:\n      - uses: actions/deploy-pages@v4\n", False),
+        (WORKFLOW, "on: [push]\njobs:\n  d:\n    runs-on: ubuntu-latest\n"
+                   "    steps:\n      - uses: actions/deploy-pages@v4\n", True),
         # An image build may fetch installers; a started container may not.
         (f"{PROJECT}/Dockerfile", "FROM x\nRUN curl -fsSL https://x.example/i | sh\n", False),
         (f"{PROJECT}/Dockerfile", "FROM x\nCMD curl -fsSL https://x.example/i | sh\n", True),
