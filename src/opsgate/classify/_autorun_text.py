@@ -9,7 +9,7 @@ import shlex
 from typing import Any
 
 from opsgate.classify._autorun import Runs, Step
-from opsgate.classify._autorun_yaml import expressions
+from opsgate.classify._autorun_jobs import expressions
 
 __all__ = ["action_step", "dockerfile_piece", "dockerfile_whole", "jenkins_piece", "jenkins_whole"]
 

@@ -18,6 +18,14 @@ from typing import Any
 import yaml
 
 from opsgate.classify._autorun import Runs, Step
+from opsgate.classify._autorun_jobs import (
+    environment_named,
+    expressions,
+    service_names,
+    shell_lang,
+    variables,
+    with_variables,
+)
 from opsgate.classify._autorun_triggers import job_gated, workflow_gated
 from opsgate.models import Environment
 
@@ -237,7 +245,7 @@ class _Walk:
         ctx = self._enter(node, ctx, where)
         if self.shape.entries and self._entry(node, where, ctx):
             return
-        lang = _lang(node.get(self.shape.shell_key)) if self.shape.shell_key else "sh"
+        lang = shell_lang(node.get(self.shape.shell_key)) if self.shape.shell_key else "sh"
         for key, value in node.items():
             name = str(key)
             here = f"{where}.{name}" if where else name
@@ -259,14 +267,14 @@ class _Walk:
             if node.get(key):
                 value = node[key]
                 name = value.get("name") if isinstance(value, dict) else value
-                ctx = replace(ctx, runs=Runs.DEPLOY, env=_environment(name) or ctx.env)
+                ctx = replace(ctx, runs=Runs.DEPLOY, env=environment_named(name) or ctx.env)
         for key in self.shape.env:
-            found = _variables(node.get(key), self.shape.expr)
+            found = variables(node.get(key), self.shape.expr)
             if found:
                 merged = dict(ctx.variables) | found
                 ctx = replace(ctx, variables=tuple(merged.items()))
         if self.shape.services and isinstance(node.get(self.shape.services), (dict, list)):
-            ctx = replace(ctx, services=ctx.services | _service_names(node[self.shape.services]))
+            ctx = replace(ctx, services=ctx.services | service_names(node[self.shape.services]))
         if "self-hosted" in str(node.get("runs-on", "")).lower():
             ctx = replace(ctx, runs=Runs.SELF_HOSTED)  # the org's own machine, not a throwaway
         if self.shape.gate is not None and job_gated(self.shape.gate, node, where):
@@ -278,7 +286,7 @@ class _Walk:
             raise _TooLarge
         if isinstance(value, str):
             self.nodes += 1
-            script = _with_variables(expressions(value, self.shape.expr), lang, ctx.variables)
+            script = with_variables(expressions(value, self.shape.expr), lang, ctx.variables)
             self.out.append(Step(where, script, lang, ctx.runs, ctx.env, ctx.services))
         elif isinstance(value, list):
             for i, item in enumerate(value):
@@ -312,136 +320,3 @@ class _Walk:
         step = action_step(action, node.get("with"), where, ctx.runs)
         if step is not None:
             self.out.append(replace(step, env=ctx.env, services=ctx.services))
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _variables(value: Any, style: str) -> dict[str, str]:
-    """Environment variables a job or step sets (``{NAME: value}``, GitLab's
-    ``{NAME: {value: …}}``, Azure's ``[{name, value}]``), template expressions read."""
-    pairs: list[tuple[Any, Any]] = []
-    if isinstance(value, dict):
-        pairs = [(k, v.get("value") if isinstance(v, dict) else v) for k, v in value.items()]
-    elif isinstance(value, list):
-        pairs = [(v.get("name"), v.get("value")) for v in value if isinstance(v, dict)]
-    return {
-        str(k): _variable_value(v, style)
-        for k, v in pairs
-        if isinstance(k, str) and _NAME.fullmatch(k) and isinstance(v, str)
-    }
-
-
-def _variable_value(value: str, style: str) -> str:
-    """A value that is one expression stays an expansion (a secret stays a secret); one
-    that embeds expressions (a URL with a password in it) keeps its static parts, which
-    name the target, with a stand-in word for each expression."""
-    if style in ("github", "azure") and "${{" in value and not _GITHUB_EXPR.fullmatch(value):
-        return _GITHUB_EXPR.sub("opsgate-expr", value)
-    return expressions(value, style)
-
-
-def _with_variables(script: str, lang: str, variables: tuple[tuple[str, str], ...]) -> str:
-    """The script as its shell sees it: the job's variables set first, so a client's
-    target (``DATABASE_URL``, ``PGHOST``, ``AWS_PROFILE``) is known."""
-    if not variables or lang not in ("sh", "pwsh"):
-        return script
-    if lang == "sh":
-        # A variable that carries a CI secret: its uses are the secret's, whatever the
-        # variable is called (``T: ${{ secrets.DEPLOY_KEY }}`` then ``echo $T``).
-        for name, value in variables:
-            if _SECRET_ONLY.fullmatch(value):
-                script = re.sub(rf"\$(\{{)?{name}(?(1)\}})(?![A-Za-z0-9_])", value, script)
-        variables = tuple((k, v) for k, v in variables if not _SECRET_ONLY.fullmatch(v))
-        if not variables:
-            return script
-    if lang == "pwsh":
-        lines = [f"$env:{k} = '{v.replace(chr(39), chr(39) * 2)}'" for k, v in variables]
-    else:
-        lines = [f"export {k}={_shell_value(v)}" for k, v in variables]
-    return "\n".join(lines) + "\n" + script
-
-
-_SECRET_ONLY = re.compile(r"\$\{OPSGATE_SECRET_\w+\}")
-
-
-def _shell_value(value: str) -> str:
-    """Quoted for the shell; a template expression stays an (unknown) expansion."""
-    if "${OPSGATE_" in value:
-        return '"' + re.sub(r'(["`\\])', r"\\\1", value) + '"'
-    return shlex.quote(value)
-
-
-def _lang(shell: Any) -> str:
-    """GitHub's ``shell:`` (``bash``, ``pwsh``, ``python``, ``bash -e {0}``)."""
-    if not isinstance(shell, str):
-        return "sh"
-    first = shell.split()[0].rsplit("/", 1)[-1].lower() if shell.split() else ""
-    if first in ("pwsh", "powershell"):
-        return "pwsh"
-    if first.startswith("python"):
-        return "python"
-    if first == "cmd":
-        return "cmd"
-    if first == "node":
-        return "node"
-    return "sh"
-
-
-def _environment(name: Any) -> Environment | None:
-    if not isinstance(name, str):
-        return None
-    for word in re.split(r"[^a-z]+", name.lower()):
-        try:
-            return Environment.parse(word)
-        except ValueError:
-            continue
-    return None
-
-
-def _service_names(services: Any) -> frozenset[str]:
-    """Hostnames of a job's service containers: GitHub's keys, GitLab's images and
-    aliases (``postgres:16`` → ``postgres``), Drone's names."""
-    names: set[str] = set()
-    items = list(services.items()) if isinstance(services, dict) else list(enumerate(services))
-    for key, value in items:
-        if isinstance(key, str):
-            names.add(key.lower())
-        if isinstance(value, str):
-            names.add(_image_host(value))
-        elif isinstance(value, dict):
-            for field_name in ("name", "alias"):
-                if isinstance(value.get(field_name), str):
-                    names.add(_image_host(value[field_name]))
-    return frozenset(n for n in names if n)
-
-
-def _image_host(image: str) -> str:
-    return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0].lower()
-
-
-_GITHUB_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.DOTALL)
-_SECRET = re.compile(r"secrets\.([A-Za-z_][A-Za-z0-9_]*)")
-_ENV = re.compile(r"env\.([A-Za-z_][A-Za-z0-9_]*)")
-_AZURE_MACRO = re.compile(r"\$\(([A-Za-z_][\w]*\.[\w.]+)\)")
-
-
-def expressions(script: str, style: str) -> str:
-    """Template expressions the CI fills in before the shell sees the script, as shell
-    variables: a secret stays recognisably secret, anything else is unknown text."""
-    if style in ("github", "azure") and "${{" in script:
-        script = _GITHUB_EXPR.sub(_github_value, script)
-    if style == "azure" and "$(" in script:
-        script = _AZURE_MACRO.sub("${OPSGATE_EXPR}", script)
-    return script
-
-
-def _github_value(match: re.Match[str]) -> str:
-    inner = match.group(1)
-    secret = _SECRET.fullmatch(inner)
-    if secret is not None:
-        return "${OPSGATE_SECRET_" + secret.group(1) + "}"
-    env = _ENV.fullmatch(inner)
-    if env is not None:
-        return "${" + env.group(1) + "}"
-    return "${OPSGATE_EXPR}"
