@@ -28,7 +28,7 @@ import enum
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from opsgate.models import Effect, Environment, Finding, Impact
@@ -189,6 +189,11 @@ class Judge(Protocol):
 
 def judge_write(kind: Kind, written: Written, judge: Judge) -> list[Finding]:
     """The findings a write into a file of ``kind`` adds."""
+    found = _findings(kind, written, judge)
+    return _placed(kind, written, found) if found else []
+
+
+def _findings(kind: Kind, written: Written, judge: Judge) -> list[Finding]:
     from opsgate.classify._autorun_read import READERS
 
     if written.opaque is not None:
@@ -212,6 +217,29 @@ def judge_write(kind: Kind, written: Written, judge: Judge) -> list[Finding]:
         before = piece(removed, kind.runs) if removed.strip() else []
         found += _added(kind, written, piece(added, kind.runs), before, judge)
     return found[:_MAX_FINDINGS]
+
+
+_CI_SOURCE = (
+    "a CI runner, whose environment opsgate does not know (an unknown remote is production)"
+)
+
+
+def _placed(kind: Kind, written: Written, found: list[Finding]) -> list[Finding]:
+    """What planted commands reach is never the agent's own workspace.  CI runs them on
+    a remote runner whose environment is unknown, so, as for any unknown remote, it is
+    production.  A hook, a lifecycle script or editor start-up runs them here, on every
+    commit, install or start: persistence, marked as the protected write it is."""
+    if kind.runs is Runs.RUNNER:
+        return [
+            replace(f, environment=Environment.PRODUCTION, env_source=_CI_SOURCE)
+            if f.environment is None or f.environment is Environment.LOCAL
+            else f
+            for f in found
+        ]
+    reason = f"plants commands in {written.shown}, a {kind.name} that runs by itself {kind.when}"
+    marker = Finding("filesystem.protected_write", Impact.CAUTION, Effect.WRITE, written.shown,
+                     reason, written.path, Environment.LOCAL, "agent workspace")  # fmt: skip
+    return [*found, marker]
 
 
 def _added(
