@@ -172,10 +172,13 @@ def _judge(session: ShellSession, ws: Workspace, cwd: str | None) -> Judge:
     """Judges what a write adds to a file that runs by itself; it reads files through
     the shell classifier's context reader, like every other read of the classifier."""
     from opsgate.classify._autorun_tools import ShellJudge
-    from opsgate.classify.shell import Scope, Walker
 
-    reader = Walker(session, Scope(cwd), depth=0, remote=None)
-    return ShellJudge(session, ws.project or cwd, 0, lambda path: reader.read_text(path, cwd))
+    def read(path: str) -> str | None:
+        from opsgate.classify.shell import Scope, Walker
+
+        return Walker(session, Scope(cwd), depth=0, remote=None).read_text(path, cwd)
+
+    return ShellJudge(session, ws.project or cwd, 0, read)
 
 
 def _sql(text: str) -> list[Finding]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from opsgate.classify._autorun import Kind, Written, judge_write, kind_of
+from opsgate.classify._autorun import Kind, Written, judge_write, kind_of, might_run
 from opsgate.classify._autorun_edits import diff_pieces, filter_pieces, sed_pieces, sed_scripts
 from opsgate.classify._autorun_tools import ShellJudge, shown_path
 from opsgate.classify._command import Arg, Command, Stdin
@@ -30,9 +31,12 @@ def _judge(w: Walker) -> ShellJudge:
 
 
 def _target(w: Walker, path: str, cwd: str | None) -> tuple[Kind, str] | None:
+    base = cwd or w.scope.cwd
+    if not (might_run(path) or (base and might_run(base + "/"))):
+        return None  # resolving the path cannot add the words a kind needs
     if w.remote:
         return None  # a file on another machine: the remote write is judged as such
-    full = w.workspace.expand(path, cwd or w.scope.cwd)
+    full = w.workspace.expand(path, base)
     if full is None:
         return None
     kind = kind_of(full)
@@ -57,7 +61,7 @@ def _content(w: Walker, kind: Kind, full: str, text: str, append: bool, sent: st
     return _judged(w, kind, full, sent, new=text, old=old)
 
 
-def _produced(w: Walker, kind: Kind, full: str, producer: tuple[str, ...], source: str,
+def _produced(w: Walker, kind: Kind, full: str, producer: str, source: str,
               sent: str) -> list[Finding]:  # fmt: skip
     """Text nobody can see before it runs: what its producer's words could add."""
     pieces = _producer_pieces(producer)
@@ -67,7 +71,13 @@ def _produced(w: Walker, kind: Kind, full: str, producer: tuple[str, ...], sourc
     return _judged(w, kind, full, sent, pieces=tuple(pieces))
 
 
-def _producer_pieces(words: tuple[str, ...]) -> list[tuple[str, str]] | None:
+def _producer_pieces(source: str) -> list[tuple[str, str]] | None:
+    """The pieces a producer's words can add (its source split like the shell would;
+    a redirection in it is only more words that name no program)."""
+    try:
+        words = shlex.split(source)
+    except ValueError:
+        return None
     if not words:
         return None
     name = words[0].rsplit("/", 1)[-1]
@@ -80,7 +90,7 @@ def _producer_pieces(words: tuple[str, ...]) -> list[tuple[str, str]] | None:
 
 
 def redirect_written(
-    w: Walker, op: str, path: str, out: Stdin | None, producer: tuple[str, ...], sent: str
+    w: Walker, op: str, path: str, out: Stdin | None, producer: str, sent: str
 ) -> list[Finding]:
     """``> file``, ``>> file``, ``&> file`` into a file that runs by itself."""
     target = _target(w, path, None)
@@ -102,6 +112,10 @@ def writes(cmd: Command, w: Walker) -> list[Finding]:
     handler = _WRITERS.get(cmd.name)
     if handler is None or w.remote:
         return []
+    if handler in _NAMES_ITS_TARGET and not (
+        any(_may_name(word) for word in cmd.words) or _may_name(cmd.cwd or w.scope.cwd or "")
+    ):
+        return []  # a copy, edit or download that names no such file, nor is made in one
     return handler(cmd, w)
 
 
@@ -345,3 +359,13 @@ _WRITERS: dict[str, Callable[[Command, Walker], list[Finding]]] = {
     "curl": _download,
     "wget": _download,
 }
+
+
+def _may_name(word: str) -> bool:
+    """Whether a word may name a file that runs by itself, or a directory of them."""
+    return might_run(word + "/") or _AUTORUN_DIR.search(word) is not None
+
+
+# Writers whose target is one of their own words (``patch`` reads it from the patch,
+# ``npm pkg set`` writes package.json without naming it).
+_NAMES_ITS_TARGET = frozenset({_tee, _copy, _in_place, _extract, _download})

@@ -89,9 +89,10 @@ class FileNote:
 
     text: str | None
     untrusted: bool
-    # The command that wrote it, when its text is unknown (``jq … > f``): what it
-    # could have added is read from its words if the file is moved somewhere that runs.
-    producer: tuple[str, ...] = ()
+    # The source of the command that wrote it, when its text is unknown (``jq … > f``):
+    # what it could have added is read from its words if the file is moved somewhere
+    # that runs (split only then).
+    producer: str = ""
 
 
 @dataclass

@@ -64,7 +64,7 @@ class WalkerCommands(WalkerRedirects):
         if not words:
             return self._write_sinks(sinks, None, node)
         out = self.run_words(words, env, stdin, _text(node))
-        out = self._write_sinks(sinks, out, node, words)
+        out = self._write_sinks(sinks, out, node)
         for cont in continuations:
             out = self.walk(cont, out, level + 1)
         return out

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Node
 
+from opsgate.classify._autorun_shell import redirect_written
 from opsgate.classify._command import Stdin
 from opsgate.classify._shell_nodes import _BACKTICK, _DOLLAR_PAREN, _redirect_op, _text
 from opsgate.classify._shell_state import FileNote
 from opsgate.classify._walker_words import WalkerWords
 from opsgate.classify._words import Value
-from opsgate.models import Finding
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -104,26 +103,22 @@ class WalkerRedirects(WalkerWords):
         return Stdin(text, "file:" + value.text)
 
     def _write_sinks(
-        self,
-        sinks: list[tuple[str, Value]],
-        out: Stdin | None,
-        body: Node | None,
-        words: list[Value] | None = None,
+        self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
     ) -> Stdin | None:
+        if not sinks:
+            return out
         from opsgate.classify.families import filesystem
 
         walker = cast("Walker", self)
         source = _text(body) if body else ""
-        # Who wrote a file whose text is unknown: a later move into a file that runs
-        # by itself judges what that command could have put in it.
-        producer: tuple[str, ...] = ()
-        if out is not None and out.text is None:
-            producer = _producer(words, body)
+        # Who wrote a file whose text is unknown: a later move into a file that runs by
+        # itself judges what that command could have put in it.
+        producer = source if out is not None and out.text is None else ""
         for op, value in sinks:
             self.add(filesystem.redirect_write(op, value, out, walker, source))
             if not value.static:
                 continue
-            self.add(_planted_redirect(walker, op, value.text, out, producer, source))
+            self.add(redirect_written(walker, op, value.text, out, producer, source))
             full = self.workspace.expand(value.text, self.scope.cwd)
             if full is not None and out is not None:
                 old = self.scope.files.get(full)
@@ -131,26 +126,4 @@ class WalkerRedirects(WalkerWords):
                 if op == ">>" and old is not None and old.text is not None and text is not None:
                     text = old.text + text
                 self.scope.files[full] = FileNote(text, out.untrusted, producer)
-        return None if sinks else out
-
-
-def _producer(words: list[Value] | None, body: Node | None) -> tuple[str, ...]:
-    """The words of the command whose output is redirected (its source text, split like
-    the shell would, when the grammar hung the redirection on a wrapping statement)."""
-    if words:
-        return tuple(w.text for w in words)
-    if body is None or body.type != "command":
-        return ()
-    try:
-        return tuple(shlex.split(_text(body)))
-    except ValueError:
-        return ()
-
-
-def _planted_redirect(
-    w: Walker, op: str, path: str, out: Stdin | None, producer: tuple[str, ...], source: str
-) -> list[Finding]:
-    """A redirection into a file that runs by itself (a CI workflow, a git hook …)."""
-    from opsgate.classify._autorun_shell import redirect_written
-
-    return redirect_written(w, op, path, out, producer, source)
+        return None

@@ -70,6 +70,8 @@ def test_edit_adding_a_force_push_to_main_in_a_workflow_is_a_destructive_write()
         ("jq '.version = \"1.2.3\"' package.json > p.tmp && mv p.tmp package.json", False),
         ("cp /tmp/unseen.yml .github/workflows/ci.yml", True),
         ("echo 'kubectl delete ns prod' >> scripts/deploy.sh", False),  # judged when it runs
+        ("cd .husky && echo 'git push -f origin HEAD:main' >> pre-push", True),
+        ("cd .github/workflows && cp /tmp/unseen.yml ci.yml", True),
     ],
 )  # fmt: skip
 def test_shell_writes_into_files_that_run(command: str, blocked: bool) -> None:
