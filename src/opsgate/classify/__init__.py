@@ -11,11 +11,16 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsgate.classify import _guard
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
 from opsgate.models import Action, Classification, Effect, Environment, Finding
+
+if TYPE_CHECKING:
+    from opsgate.classify._autorun import Judge
+    from opsgate.classify._shell_state import ShellSession
 
 __all__ = ["ClassifyContext", "classify"]
 
@@ -163,7 +168,7 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
         return shell(command)
     if tool == "PowerShell":
         return _powershell(data, ws, cwd, session)
-    return _other_tool(action, ws, cwd, shell)
+    return _other_tool(action, ws, cwd, shell, session)
 
 
 def _other_tool(
@@ -171,6 +176,7 @@ def _other_tool(
     ws: Workspace,
     cwd: str | None,
     shell: Callable[[str, str | None], list[Finding]],
+    session: ShellSession,
 ) -> list[Finding]:
     """File tools, web fetches, MCP calls, and tools known to do nothing."""
     tool = action.tool
@@ -178,7 +184,7 @@ def _other_tool(
     if tool in _FILE_TOOLS:
         from opsgate.classify.tools import classify_file_tool
 
-        return classify_file_tool(tool, data, ws, cwd, shell)
+        return classify_file_tool(tool, data, ws, cwd, shell, _judge(session, ws, cwd))
     if tool == "WebFetch":
         from opsgate.classify.tools import classify_url
 
@@ -187,12 +193,25 @@ def _other_tool(
     if tool.startswith("mcp__"):
         from opsgate.classify.tools import classify_mcp
 
-        return classify_mcp(tool, data, ws, cwd, shell, _sql)
+        return classify_mcp(tool, data, ws, cwd, shell, _sql, _judge(session, ws, cwd))
     if tool in _BENIGN_TOOLS:
         return []
     from opsgate.classify._shell_nodes import unknown
 
     return [unknown(f"the tool {tool} is not known to opsgate", tool)]
+
+
+def _judge(session: ShellSession, ws: Workspace, cwd: str | None) -> Judge:
+    """Judges what a write adds to a file that runs by itself; it reads files through
+    the shell classifier's context reader, like every other read of the classifier."""
+    from opsgate.classify._autorun_tools import ShellJudge
+
+    def read(path: str) -> str | None:
+        from opsgate.classify.shell import Scope, Walker
+
+        return Walker(session, Scope(cwd), depth=0, remote=None).read_text(path, cwd)
+
+    return ShellJudge(session, ws.project or cwd, 0, read)
 
 
 def _sql(text: str) -> list[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from opsgate.classify import families
+from opsgate.classify._autorun_shell import writes as autorun_writes
 from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
@@ -100,6 +101,7 @@ def _cross_cutting(cmd: Command, w: Walker) -> None:
     from opsgate.classify._unknown_tools import publishes
 
     w.add(publishes(cmd))
+    w.add(autorun_writes(cmd, w))  # into files that run by themselves (CI workflows, hooks …)
     if cmd.name == "pgbench" and cmd.has("-i", "--initialize"):
         host = cmd.option("-h", "--host") or cmd.env.get("PGHOST") or "database"
         w.add(

@@ -102,6 +102,10 @@ class FileNote:
     appends_to_disk: bool = False
     tree: bool = False
     link: str | None = None
+    # The source of the command that wrote it, when its text is unknown (``jq … > f``):
+    # what it could have added is read from its words if the file is moved somewhere
+    # that runs (split only then).
+    producer: str = ""
 
 
 @dataclass

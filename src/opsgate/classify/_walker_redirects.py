@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Node
 
+from opsgate.classify._autorun_shell import redirect_written
 from opsgate.classify._command import Stdin
 from opsgate.classify._shell_nodes import _BACKTICK, _DOLLAR_PAREN, _redirect_op, _text
 from opsgate.classify._shell_state import FileNote
@@ -119,21 +120,29 @@ class WalkerRedirects(WalkerWords):
     def _write_sinks(
         self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
     ) -> Stdin | None:
+        if not sinks:
+            return out
         from opsgate.classify.families import filesystem, secrets
 
         walker = cast("Walker", self)
+        source = _text(body) if body else ""
+        # Who wrote a file whose text is unknown: a later move into a file that runs by
+        # itself judges what that command could have put in it.
+        producer = source if out is not None and out.text is None else ""
         for op, value in sinks:
-            self.add(filesystem.redirect_write(op, value, out, walker, _text(body) if body else ""))
-            if value.static and op in (">", ">>", ">|", "&>", "&>>"):
+            self.add(filesystem.redirect_write(op, value, out, walker, source))
+            if not value.static:
+                continue
+            if op in (">", ">>", ">|", "&>", "&>>"):
                 self.add(secrets.secret_write(value.text, walker, f"{op} {value.text}", "writes"))
                 self._write_through_link(op, value, out, body)
-            if value.static:
-                full = self.workspace.expand(value.text, self.scope.cwd)
-                if full is not None:
-                    self.scope.files[full] = self._written(full, op, out)
-        return None if sinks else out
+            self.add(redirect_written(walker, op, value.text, out, producer, source))
+            full = self.workspace.expand(value.text, self.scope.cwd)
+            if full is not None:
+                self.scope.files[full] = self._written(full, op, out, producer)
+        return None
 
-    def _written(self, full: str, op: str, out: Stdin | None) -> FileNote:
+    def _written(self, full: str, op: str, out: Stdin | None, producer: str = "") -> FileNote:
         """What ``full`` holds after ``> full`` or ``>> full``: unknown (None) when the
         output is not knowable text, so a later step that runs it is not judged by
         what was on disk before.  ``>>`` onto a file not written in this command keeps
@@ -141,10 +150,10 @@ class WalkerRedirects(WalkerWords):
         text = out.text if out is not None else None
         untrusted = out.untrusted if out is not None else False
         if op != ">>" or text is None:
-            return FileNote(text, untrusted)
+            return FileNote(text, untrusted, producer=producer)
         before = self.scope.files.get(full)
         if before is None:
-            return FileNote(text, untrusted, appends_to_disk=True)
+            return FileNote(text, untrusted, appends_to_disk=True, producer=producer)
         if before.text is None or before.origin is not None or before.appends_to_disk:
-            return FileNote(None, untrusted or before.untrusted)
-        return FileNote(before.text + text, untrusted or before.untrusted)
+            return FileNote(None, untrusted or before.untrusted, producer=producer)
+        return FileNote(before.text + text, untrusted or before.untrusted, producer=producer)
