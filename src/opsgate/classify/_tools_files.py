@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from opsgate.classify._paths_links import real_path
 from opsgate.classify._autorun import Judge, Kind, Step, kind_of
 from opsgate.classify._autorun_tools import shown_path
+from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import Workspace, is_secret_path, protected_reason
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -51,9 +51,11 @@ def classify_file_tool(
     if windows is not None:
         return _windows_file_tool(tool, path_value, windows, tool_input, shell, judge)
     full = ws.expand(path_value, cwd) or path_value
-    from opsgate.classify._tools_secrets import READ_TOOLS, secret_file_finding
+    from opsgate.classify._tools_secrets import READ_TOOLS, plain_config_write, secret_file_finding
 
     secret = secret_file_finding(tool, path_value, full)
+    if secret is not None and plain_config_write(tool, full, tool_input.get("content"), ws.project):
+        secret = None
     if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
         return [secret]
     if tool in READ_TOOLS:

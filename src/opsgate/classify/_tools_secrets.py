@@ -14,14 +14,34 @@ Writing and editing a credentials file are stopped, differently (docs/classifica
 
 from __future__ import annotations
 
+import re
+
 from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
 
-__all__ = ["EDIT_TOOLS", "READ_TOOLS", "secret_file_finding"]
+__all__ = ["EDIT_TOOLS", "READ_TOOLS", "plain_config_write", "secret_file_finding"]
 
 READ_TOOLS = frozenset({"Read", "Grep", "Glob", "LS", "read_file", "read", "NotebookRead"})
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "NotebookEdit", "replace", "StrReplace"})
+
+
+# Project configuration files that hold credentials only sometimes (an auth token line):
+# writing one without such a line is ordinary configuration, not a credentials swap.
+_SOMETIMES_SECRET = frozenset({".npmrc", ".yarnrc", ".yarnrc.yml", ".bunfig.toml", "pip.conf"})
+_CREDENTIAL_KEY = re.compile(
+    r"(?im)^\s*(?:[^=\n]*:)?_?(?:auth|authtoken|password|token|npmAuthToken|npmAuthIdent)\b"
+)
+
+
+def plain_config_write(tool: str, full: str, content: object, project: str | None) -> bool:
+    """A Write of a project's own npm/yarn/pip configuration that names no credential."""
+    if tool in READ_TOOLS or tool in EDIT_TOOLS or project is None or not isinstance(content, str):
+        return False
+    if not full.startswith(project.rstrip("/") + "/"):
+        return False
+    name = full.rsplit("/", 1)[-1]
+    return name in _SOMETIMES_SECRET and _CREDENTIAL_KEY.search(content) is None
 
 
 def secret_file_finding(tool: str, raw: str, full: str) -> Finding | None:

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from opsgate.classify._mcp_known import known_findings, known_kind
 from opsgate.classify._autorun import Judge
+from opsgate.classify._mcp_known import known_findings, known_kind
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
 from opsgate.classify._tools_git_mcp import git_mcp_command
 from opsgate.classify._tools_urls import classify_url
