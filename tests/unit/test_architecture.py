@@ -74,8 +74,8 @@ def test_public_api_is_pinned() -> None:
 
     assert opsgate.__all__ == ["__version__"]
     assert sorted(opsgate.models.__all__) == [
-        "Action", "Classification", "Decision", "Effect", "Environment", "Finding", "Impact",
-        "Verdict",
+        "Action", "Classification", "Decision", "Effect", "Environment", "FileRead", "Finding",
+        "Impact", "Verdict",
     ]  # fmt: skip
     assert sorted(opsgate.policy.__all__) == [
         "DEFAULT_POLICY", "Policy", "Rule", "Settings", "decide", "decide_failure",
