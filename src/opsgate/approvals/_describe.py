@@ -90,6 +90,8 @@ def classification_json(decision: Decision) -> dict[str, Any]:
         "unknown": c.unknown,
         "write": c.is_write,
         "environment_source": decision.env_source,
+        # What it read, by path and hash; never a file's text (SPEC §4 safeguard 7).
+        "files": [{"path": f.path, "sha256": f.sha256} for f in c.files],
     }
 
 
@@ -166,6 +168,7 @@ def shown(card: Card) -> Card:
         reason=text(card.reason) if card.reason is not None else None,
         result=document(dict(card.result)),
         confirm=shown_confirm(card.confirm),
+        binding=document(dict(card.binding)),
     )
 
 
