@@ -101,7 +101,8 @@ def respond(
 
     remote = _connect.settings(env)
     if remote is not None:
-        return adapter.render(_connect.answer(remote, actions, decisions, ask=adapter.ASK), payload)
+        answer = _connect.answer(remote, actions, decisions, ask=adapter.ASK, env=env)
+        return adapter.render(answer, payload)
     return adapter.render(local_answer(decisions, ask=adapter.ASK), payload)
 
 
