@@ -81,4 +81,4 @@ def test_collecting_is_cheap(tmp_path: Path) -> None:
     started = time.perf_counter()
     for _ in range(100):
         collect(str(tmp_path), env)
-    assert (time.perf_counter() - started) / 100 < 0.002  # well under the hook's budget
+    assert (time.perf_counter() - started) / 100 < 0.01  # well under the hook's budget (25 ms)
