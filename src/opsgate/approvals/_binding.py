@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opsgate.models import Action, Classification
@@ -58,16 +58,17 @@ class Binding:
     cwd: str | None
     files: tuple[tuple[str, str], ...]  # (path, sha256 or "" when unreadable)
     context: tuple[tuple[str, str], ...]
+    digest: str = field(init=False, compare=False)
 
-    @property
-    def digest(self) -> str:
+    def __post_init__(self) -> None:
         body = json.dumps(
             {"cwd": self.cwd or "", "files": self.files, "context": self.context},
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
         )
-        return hashlib.sha256(b"opsgate-binding-v1\x00" + body.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(b"opsgate-binding-v1\x00" + body.encode("utf-8")).hexdigest()
+        object.__setattr__(self, "digest", digest)  # frozen: computed once, here
 
     def to_json(self) -> dict[str, Any]:
         """What the card shows and stores: no file text, no unnamed value."""

@@ -168,8 +168,17 @@ def shown(card: Card) -> Card:
         reason=text(card.reason) if card.reason is not None else None,
         result=document(dict(card.result)),
         confirm=shown_confirm(card.confirm),
-        binding=document(dict(card.binding)),
+        binding=_shown_binding(card.binding, document),
     )
+
+
+def _shown_binding(binding: dict[str, Any], document: Any) -> dict[str, Any]:
+    """The names in a card's binding (directory, paths, context), redacted; hashes are
+    shown as they are (nothing to redact, and there is one per card)."""
+    if not (binding.get("cwd") or binding.get("files") or binding.get("context")):
+        return dict(binding)
+    names = document({k: binding.get(k) for k in ("cwd", "files", "context")})
+    return {**binding, **names}
 
 
 def shown_confirm(confirm: str | None) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals import _describe
-from opsgate.approvals._binding import binding_of
+from opsgate.approvals._binding import Binding, binding_of
 from opsgate.approvals._control_base import ControlBase, who
 from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
@@ -168,10 +168,12 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             # The grant and the card bind to the context: ask for it before either.
             self._audit_decision(actor, action, decision, context_required=True)
             return ProposeResult(decision=decision, context_required=True)
-        digest = self._digest(actor, action, decision)
+        binding = binding_of(action, decision.classification)
+        digest = self._digest(actor, action, decision, binding)
         return lambda conn: self._propose(
-            conn, actor, action, decision, digest, reasoning, rollback, use_grant, on_card
-        )
+            conn, actor, action, decision, (digest, binding), reasoning, rollback, use_grant,
+            on_card,
+        )  # fmt: skip
 
     # --- the hot routes: called on the event loop -----------------------------------------
 
@@ -256,12 +258,13 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         actor: Principal,
         action: Action,
         decision: Decision,
-        digest: str,
+        bound: tuple[str, Binding],
         reasoning: str,
         rollback: str,
         use_grant: bool = True,
         on_card: Callable[[Connection, Card], None] | None = None,
     ) -> ProposeResult:
+        digest, binding = bound
         now = self.clock()
         grant = self._use_grant(conn, actor, digest, now, decision) if use_grant else None
         if isinstance(grant, Grant):
@@ -289,7 +292,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             rollback=rollback,
             confirm=decision.confirm,
             approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
-            binding=binding_of(action, decision.classification).to_json(),
+            binding=binding.to_json(),
         )
         db.insert_card(conn, card)
         if on_card is not None:
@@ -298,10 +301,12 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         self._card_event(conn, EventType.CARD_CREATED, actor, card)
         return ProposeResult(decision=decision, card=card)
 
-    def _digest(self, actor: Principal, action: Action, decision: Decision) -> str:
+    def _digest(
+        self, actor: Principal, action: Action, decision: Decision, binding: Binding | None = None
+    ) -> str:
         target = _describe.target_of(decision, action)
-        binding = binding_of(action, decision.classification).digest
-        return action_hash(action.kind, dict(action.input), target, who(actor), binding)
+        bound = binding or binding_of(action, decision.classification)
+        return action_hash(action.kind, dict(action.input), target, who(actor), bound.digest)
 
     # --- cards ---------------------------------------------------------------------------------
 

@@ -93,9 +93,10 @@ def classify(action: Action, ctx: ClassifyContext) -> Classification:
         findings = scrub(
             findings, derived, used, typed=_typed(action), cwd=action.cwd, redact=ctx.redact
         )
-    findings.extend(_secret_reads(source))
+    if source.refused:
+        findings.extend(_secret_reads(source))
     env, env_source, target = _environment(findings)
-    facts = tuple(sorted(source.facts.items()))
+    facts = tuple(sorted(source.facts.items())) if source.facts else ()
     return Classification(tuple(findings), env, env_source, target, used, facts)
 
 

@@ -27,7 +27,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import FileRead
@@ -68,13 +68,16 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
 class FileSource:
-    """What every source records; subclasses decide where texts come from."""
+    """What every source records; subclasses decide where texts come from.  A plain
+    class with slots: one is made for every classification, on the hook's hot path."""
 
-    reads: dict[str, FileRead] = field(default_factory=dict)
-    refused: dict[str, Refusal] = field(default_factory=dict)
-    facts: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("facts", "reads", "refused")
+
+    def __init__(self) -> None:
+        self.reads: dict[str, FileRead] = {}
+        self.refused: dict[str, Refusal] = {}
+        self.facts: dict[str, str] = {}
 
     def read(self, path: str) -> str | None:
         """The text of the file at absolute ``path``, or None (unreadable, refused)."""
@@ -109,23 +112,34 @@ class FileSource:
         return None
 
     def used(self) -> tuple[FileRead, ...]:
+        if not self.reads:
+            return ()
         return tuple(self.reads[p] for p in sorted(self.reads))
 
 
 class NoFiles(FileSource):
     """Reads nothing: a path is still judged (a named secret file is a secret read)."""
 
+    __slots__ = ()
 
-@dataclass
+
 class GivenFiles(FileSource):
     """The files and facts the connected hook sent: the control plane's only source."""
 
-    given: Mapping[str, FileRead] = field(default_factory=dict)
-    given_facts: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("given", "given_facts")
+
+    def __init__(
+        self,
+        given: Mapping[str, FileRead] | None = None,
+        given_facts: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.given = given or {}
+        self.given_facts = given_facts or {}
 
     @classmethod
     def of(cls, files: Iterable[FileRead], facts: Iterable[tuple[str, str]]) -> GivenFiles:
-        return cls(given={f.path: f for f in files}, given_facts=dict(facts))
+        return cls({f.path: f for f in files}, dict(facts))
 
     def _load(self, path: str) -> FileRead:
         return self.given.get(path) or FileRead(path, "")
@@ -134,12 +148,15 @@ class GivenFiles(FileSource):
         return self.given_facts.get(f"git.branch@{cwd}") or None
 
 
-@dataclass
 class LocalFiles(FileSource):
     """The agent's own disk (the hook, ``opsgate check``), bounded and judged."""
 
-    total: int = 0
-    opsgate_home: str | None = None
+    __slots__ = ("opsgate_home", "total")
+
+    def __init__(self, opsgate_home: str | None = None) -> None:
+        super().__init__()
+        self.total = 0
+        self.opsgate_home = opsgate_home
 
     def guarded_dirs(self) -> tuple[str, ...]:
         home = self.opsgate_home or os.environ.get("OPSGATE_HOME")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from opsgate.approvals.model import Card, Grant, Role, Settings, User
 from opsgate.approvals.service import TokenInfo
@@ -91,16 +91,24 @@ class ActionIn(Strict):
         "aws.profile, …; values that select a target only as sha256:…); a grant binds to it",
     )
 
-    @model_validator(mode="after")
-    def _bounded(self) -> ActionIn:
-        if sum(len(f.text or "") for f in self.files) > MAX_FILES_CHARS:
+    # Field validators, not model validators: they do not run when the field is left
+    # out (most requests), so the hot routes pay nothing for them.
+    @field_validator("files")
+    @classmethod
+    def _bounded_files(cls, files: list[FileIn]) -> list[FileIn]:
+        if sum(len(f.text or "") for f in files) > MAX_FILES_CHARS:
             raise ValueError(f"files carry more than {MAX_FILES_CHARS} characters of text")
-        for key, value in self.context.items():
+        return files
+
+    @field_validator("context")
+    @classmethod
+    def _bounded_context(cls, context: dict[str, str]) -> dict[str, str]:
+        for key, value in context.items():
             if len(key) > 4200 or len(value) > 1000:
                 raise ValueError(f"context entry {key[:40]!r} is too long")
-        return self
+        return context
 
-    def action(self, agent: str) -> Action:
+    def action(self, agent: str, *, context_complete: bool = True) -> Action:
         return Action(
             "",
             self.tool,
@@ -111,6 +119,7 @@ class ActionIn(Strict):
             session=self.session,
             files=tuple(FileRead(f.path, f.sha256, f.text) for f in self.files),
             context=tuple(sorted(self.context.items())),
+            context_complete=context_complete,
         )
 
 
@@ -123,11 +132,8 @@ class ProposeIn(ActionIn):
         "creating a card, and the caller proposes again with it",
     )
 
-    def action(self, agent: str) -> Action:
-        import dataclasses
-
-        built = super().action(agent)
-        return dataclasses.replace(built, context_complete=not self.context_on_demand)
+    def action(self, agent: str, *, context_complete: bool = True) -> Action:
+        return super().action(agent, context_complete=not self.context_on_demand)
 
 
 class LoginIn(Strict):
