@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_control_plane import PASSWORD, Clock, open_cp, people
+from test_control_plane import Clock, open_cp, people
 
 from opsgate.approvals.control import SqlControlPlane
 from opsgate.approvals.model import Denied, Role
@@ -194,15 +193,18 @@ def test_the_control_plane_never_reads_its_own_disk(org: Org, tmp_path: Path) ->
     assert any("cannot read" in f.reason for f in decision.classification.findings)
 
 
-def test_version_3_databases_migrate_in_place(tmp_path: Path, hook_env: None) -> None:
+def test_version_3_databases_migrate_in_place(
+    tmp_path: Path, store: str | None, hook_env: None
+) -> None:
     """A database made by the previous release: cards and grants gain their columns."""
     import sqlalchemy as sa
 
     from opsgate.store import _migrate
+    from opsgate.store._engine import make_engine, resolve_url
 
     home = tmp_path / "home"
     home.mkdir()
-    engine = sa.create_engine(f"sqlite:///{home / 'opsgate.db'}")
+    engine, _ = make_engine(resolve_url(home, store))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_migrate, "MIGRATIONS", _migrate.MIGRATIONS[:3])
         mp.setattr(_migrate, "LATEST", 3)
@@ -215,8 +217,12 @@ def test_version_3_databases_migrate_in_place(tmp_path: Path, hook_env: None) ->
         ):
             conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     assert _migrate.migrate(engine) == 3
+    with engine.connect() as conn:
+        versions = [v for (v,) in conn.execute(sa.text("SELECT version FROM schema_version"))]
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("grants")}
     engine.dispose()
-    cp = open_cp(home, Clock())
+    assert sorted(versions) == [1, 2, 3, 4] and {"impact", "environment"} <= columns
+    cp = open_cp(home, Clock(), store)
     try:
         who = people(cp)
         card = cp.propose(who["agent"], psql()).card
@@ -225,8 +231,3 @@ def test_version_3_databases_migrate_in_place(tmp_path: Path, hook_env: None) ->
         assert cp.propose(who["agent"], psql()).grant is not None
     finally:
         cp.close()
-    with sqlite3.connect(home / "opsgate.db") as con:
-        versions = [v for (v,) in con.execute("SELECT version FROM schema_version ORDER BY 1")]
-        columns = {r[1] for r in con.execute("PRAGMA table_info(grants)")}
-    assert versions == [1, 2, 3, 4] and {"impact", "environment"} <= columns
-    assert PASSWORD  # the org helper's login works on the migrated database
