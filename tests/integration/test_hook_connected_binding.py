@@ -100,10 +100,7 @@ def test_swap_cd_and_context_switch_each_need_a_new_card(org: Org, tmp_path: Pat
     agent = Agent(tmp_path, org)
     first = agent.card()
     card = org.card(first)
-    digest = hashlib.sha256(INDEX_SQL.encode()).hexdigest()
     assert card["impact"] == "caution" and card["environment"] == "staging"
-    assert card["binding"]["files"] == [{"path": str(agent.project / "fix.sql"), "sha256": digest}]
-    assert card["binding"]["context"]["kube.context"] == "staging-eu"
     org.approve(first)
 
     # The file swapped after the approval: a new card, destructive, past a member.
@@ -111,6 +108,11 @@ def test_swap_cd_and_context_switch_each_need_a_new_card(org: Org, tmp_path: Pat
     swapped = agent.card()
     assert swapped != first and org.card(swapped)["impact"] == "destructive"
     (agent.project / "fix.sql").write_text(INDEX_SQL)
+
+    # The card says what its approval covers: the file by hash, the context by name.
+    digest = hashlib.sha256(INDEX_SQL.encode()).hexdigest()
+    assert card["binding"]["files"] == [{"path": str(agent.project / "fix.sql"), "sha256": digest}]
+    assert card["binding"]["context"]["kube.context"] == "staging-eu"
 
     # Another directory holding an identical fix.sql: a new card.
     elsewhere = tmp_path / "payments-prod"
