@@ -48,7 +48,11 @@ def seed(home: Path, count: int) -> str:
             Principal(owner.id, owner.name, owner.role, user=owner),
             InventoryTarget(name, "server", Environment.STAGING, "full", (name,)),
         )
-    _, secret = control.create_token(me, "claude", Role.AGENT)
+    # The owner makes the agent's token: ada approves, and nobody approves a request
+    # made through a token they created.
+    _, secret = control.create_token(
+        Principal(owner.id, owner.name, owner.role, user=owner), "claude", Role.AGENT
+    )
     agent = control.token(secret)
     assert agent is not None
     commands = [

@@ -83,8 +83,13 @@ def people(cp: SqlControlPlane) -> dict[str, Principal]:
         principal = cp.session(cp.login(name, PASSWORD)[1])
         assert principal is not None
         out[key] = principal
+    # The agents' tokens belong to a person who approves nothing here: nobody approves
+    # a request made through a token they created (their own request by another name).
+    cp.create_user(owner, "bea", PASSWORD, Role.MEMBER)
+    keeper = cp.session(cp.login("bea", PASSWORD)[1])
+    assert keeper is not None
     for key, name in [("agent", "claude"), ("agent2", "codex")]:
-        principal = cp.token(cp.create_token(owner, name, Role.AGENT)[1])
+        principal = cp.token(cp.create_token(keeper, name, Role.AGENT)[1])
         assert principal is not None
         out[key] = principal
     cp.change_settings(owner, {"production_protection": False})
@@ -383,7 +388,7 @@ def test_everything_survives_a_restart(tmp_path: Path, hook_env: None) -> None:
     clock = Clock()
     cp = open_cp(tmp_path, clock)
     who = people(cp)
-    token_secret = cp.create_token(who["owner"], "restart-bot", Role.AGENT)[1]
+    token_secret = cp.create_token(who["member"], "restart-bot", Role.AGENT)[1]
     bot = cp.token(token_secret)
     assert bot is not None
     approved = cp.propose(bot, bash(DROP)).card
@@ -523,6 +528,7 @@ def test_postgres_concurrent_first_start_migrates_once(pg_url: str, tmp_path: Pa
             (1,),
             (2,),
             (3,),
+            (4,),
         ]
 
 

@@ -59,6 +59,9 @@ class ProposeResult:
     decision: Decision
     card: Card | None = None  # created when the decision needs an opsgate card
     grant: Grant | None = None  # consumed when an identical approved action is retried
+    # The decision needs a card, but the caller left out its context (it sends it
+    # only when a card is due): propose again with it; no card was made.
+    context_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

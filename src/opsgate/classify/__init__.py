@@ -2,29 +2,34 @@
 
 ``classify(action, context)`` is the one entry point.  It never decides; the
 policy engine does that with the returned ``Classification``.
+
+Files reach the classifier only through the context's file source
+(``_files``): the agent's disk where the hook runs, the texts the connected hook
+sent on the control plane, nothing over the API and MCP.  The classification
+records what it read (path and hash, for grants to bind to); a secret file a
+command names is a secret read; and findings built from a file's text are
+rewritten by ``_evidence`` so that none of the text reaches a reason, a card or
+the audit trail.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsgate.classify import _guard
+from opsgate.classify._files import FileSource, GivenFiles, LocalFiles, NoFiles
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
-from opsgate.models import Action, Classification, Effect, Environment, Finding
+from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify._autorun import Judge
     from opsgate.classify._shell_state import ShellSession
 
-__all__ = ["ClassifyContext", "classify"]
-
-_MAX_READ = 64 * 1024
+__all__ = ["ClassifyContext", "FileSource", "GivenFiles", "LocalFiles", "NoFiles", "classify"]
 # Claude Code tools that neither change state nor read file contents by path.
 _BENIGN_TOOLS = frozenset(
     {
@@ -47,13 +52,25 @@ _FILE_TOOLS = frozenset(
 
 @dataclass
 class ClassifyContext:
-    """Where the agent works and what opsgate knows about targets."""
+    """Where the agent works and what opsgate knows about targets.
+
+    ``files`` makes the file source for one classification (``_files``): by default
+    the local disk, or nothing with ``read_files=False``.  The control plane passes
+    the files the connected hook sent; it never reads its own disk."""
 
     project_dir: str | None = None
     home: str | None = None
     inventory: Inventory = field(default_factory=Inventory)
     budget_seconds: float = 0.05
     read_files: bool = True
+    files: Callable[[], FileSource] | None = None
+    # The audit log's secret-shape redactor, for names kept from files (``_evidence``).
+    redact: Callable[[str], str] | None = None
+
+    def file_source(self) -> FileSource:
+        if self.files is not None:
+            return self.files()
+        return LocalFiles() if self.read_files else NoFiles()
 
     def workspace(self, cwd: str | None) -> Workspace:
         project = self.project_dir or cwd
@@ -71,58 +88,56 @@ def _home_for(project: str | None) -> str:
     return os.environ.get("HOME") or "/root"
 
 
-def _reader(enabled: bool) -> Callable[[str], str | None]:
-    def read(path: str) -> str | None:
-        if not enabled:
-            return None
-        try:
-            p = Path(path)
-            if not p.is_file() or p.stat().st_size > _MAX_READ:
-                return None
-            return p.read_text("utf-8", errors="replace")
-        except OSError:
-            return None
-
-    return read
-
-
-def _kind_probe(enabled: bool) -> Callable[[str], str | None]:
-    """What is at a path, without reading it (``_run_files``: a missing script is not
-    run; one that is there but not read is unknown).  With reading off, every file
-    counts as there and unread."""
-
-    def kind(path: str) -> str | None:
-        if not enabled:
-            return "other"
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            return "other" if os.path.lexists(path) else None
-        return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
-
-    return kind
-
-
-def _branch_reader(cwd: str | None) -> str | None:
-    """The checked-out branch, read from ``.git/HEAD`` (no git process)."""
-    if not cwd:
-        return None
-    path = Path(cwd)
-    for candidate in (path, *path.parents):
-        head = candidate / ".git" / "HEAD"
-        try:
-            text = head.read_text("utf-8").strip()
-        except OSError:
-            continue
-        return text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None
-    return None
-
-
 def classify(action: Action, ctx: ClassifyContext) -> Classification:
-    findings = _findings(action, ctx)
+    source = ctx.file_source()
+    findings = list(_findings(action, ctx, source))
+    used = source.used()
+    if any(f.text for f in used):
+        from opsgate.classify._evidence import scrub
+
+        derived = _from_files(action, ctx, source, findings)
+        findings = scrub(
+            findings, derived, used, typed=_typed(action), cwd=action.cwd, redact=ctx.redact
+        )
+    if source.refused:
+        findings.extend(_secret_reads(source))
     findings += _guard_findings(action, findings, ctx)
-    env, source, target = _environment(findings)
-    return Classification(tuple(findings), env, source, target)
+    env, env_source, target = _environment(findings)
+    facts = tuple(sorted(source.facts.items())) if source.facts else ()
+    return Classification(tuple(findings), env, env_source, target, used, facts)
+
+
+def _from_files(
+    action: Action, ctx: ClassifyContext, source: FileSource, findings: list[Finding]
+) -> set[Finding]:
+    """The findings that exist only because of the files' texts: those the same
+    classification without any text (same facts) does not produce."""
+    blind = GivenFiles(given_facts=dict(source.facts))
+    try:
+        seen = set(_findings(action, ctx, blind))
+    except Exception:  # then every finding counts as built from the files
+        return set(findings)
+    return {f for f in findings if f not in seen}
+
+
+def _typed(action: Action) -> str:
+    """What the agent wrote in the action itself (shown on the card anyway)."""
+    return "\n".join(v for v in action.input.values() if isinstance(v, str))
+
+
+def _secret_reads(source: FileSource) -> list[Finding]:
+    """A command that names a secret file reads a secret, whatever the program."""
+    return [
+        Finding(
+            "secrets.read",
+            Impact.CAUTION,
+            Effect.SECRET,
+            r.path,
+            f"reads a file opsgate never reads: {r.why}",
+            r.path,
+        )
+        for r in source.refused.values()
+    ]
 
 
 def _guard_findings(action: Action, findings: list[Finding], ctx: ClassifyContext) -> list[Finding]:
@@ -137,7 +152,7 @@ def _guard_findings(action: Action, findings: list[Finding], ctx: ClassifyContex
     )  # fmt: skip
 
 
-def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
+def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[Finding]:
     from opsgate.classify.shell import Budget, ShellSession, classify_script
 
     cwd = action.cwd or ctx.project_dir
@@ -146,9 +161,9 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
         workspace=ws,
         inventory=ctx.inventory,
         budget=Budget(ctx.budget_seconds),
-        read_file=_reader(ctx.read_files),
-        branch_of=_branch_reader,
-        file_kind=_kind_probe(ctx.read_files),
+        read_file=source.read,
+        branch_of=source.branch,
+        file_kind=source.kind,
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:

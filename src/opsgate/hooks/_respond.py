@@ -104,7 +104,8 @@ def respond(
     ask = person_sees_ask(adapter, payload)
     remote = _connect.settings(env)
     if remote is not None:
-        return adapter.render(_connect.answer(remote, actions, decisions, ask=ask), payload)
+        answer = _connect.answer(remote, actions, decisions, ask=ask, env=env)
+        return adapter.render(answer, payload)
     return adapter.render(local_answer(decisions, ask=ask), payload)
 
 

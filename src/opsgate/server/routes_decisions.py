@@ -60,6 +60,7 @@ async def propose(body: ProposeIn, credentials: Presented, request: Request) -> 
         card=card,
         grant=grant_out(result.grant) if result.grant is not None else None,
         link=card.link if card is not None else None,
+        context_required=result.context_required,
     )
     # Pydantic's own serialiser: the same bytes as JSONResponse(model_dump()), a third
     # of the time.

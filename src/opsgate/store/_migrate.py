@@ -87,10 +87,25 @@ def _v3(conn: Connection) -> None:
             )
 
 
+def _v4(conn: Connection) -> None:
+    """Grants bound to what was approved: the card's binding (cwd, file hashes,
+    context digest) and the grant's approved impact and environment.  Grants made
+    before have neither and cover nothing (their action hash is of the old form)."""
+    inspector = sa.inspect(conn)
+    wanted = {"cards": (("binding", "JSON"),),
+              "grants": (("impact", "VARCHAR(16)"), ("environment", "VARCHAR(16)"))}  # fmt: skip
+    for table, columns in wanted.items():
+        present = {c["name"] for c in inspector.get_columns(table)}
+        for name, kind in columns:
+            if name not in present:
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
     (3, "org revision: bumped by triggers on users, tokens, settings, inventory", _v3),
+    (4, "grant binding: card binding, grant's approved impact and environment", _v4),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -227,6 +227,8 @@ HASHES = [
                      "agent-1")),
     ("trailing-space", ("shell.exec", {"command": "kubectl delete ns payments "}, "prod",
                         "agent-1")),
+    ("other-binding", ("shell.exec", {"command": "kubectl delete ns payments"}, "prod",
+                       "agent-1", "0" * 64)),
 ]  # fmt: skip
 
 
