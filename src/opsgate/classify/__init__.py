@@ -164,6 +164,7 @@ def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[
         read_file=source.read,
         branch_of=source.branch,
         file_kind=source.kind,
+        secret_file_in=source.secret_file_in,
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:
@@ -224,7 +225,8 @@ def _judge(session: ShellSession, ws: Workspace, cwd: str | None) -> Judge:
     def read(path: str) -> str | None:
         from opsgate.classify.shell import Scope, Walker
 
-        return Walker(session, Scope(cwd), depth=0, remote=None).read_text(path, cwd)
+        ctx = Walker(session, Scope(cwd), depth=0, remote=None)
+        return ctx.read_text(path, cwd)  # the walker's context reader: the file source
 
     return ShellJudge(session, ws.project or cwd, 0, read)
 

@@ -111,8 +111,19 @@ class FileSource:
             self.facts[key] = self._kind(path) or ""
         return self.facts[key] or None
 
+    def secret_file_in(self, directory: str) -> str | None:
+        """A credentials file (``.env``) directly in ``directory``, if there is one
+        (recorded as a fact): a recursive search for ``API_KEY`` there prints it."""
+        key = f"secret-file@{directory}"
+        if key not in self.facts:
+            self.facts[key] = self._secret_file_in(directory) or ""
+        return self.facts[key] or None
+
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
+
+    def _secret_file_in(self, directory: str) -> str | None:
+        return None
 
     def _kind(self, path: str) -> str | None:
         # Without a way to look, every file counts as there and unread (unknown).
@@ -159,6 +170,9 @@ class GivenFiles(FileSource):
 
     def _branch(self, cwd: str) -> str | None:
         return self.given_facts.get(f"git.branch@{cwd}") or None
+
+    def _secret_file_in(self, directory: str) -> str | None:
+        return self.given_facts.get(f"secret-file@{directory}") or None
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -226,6 +240,20 @@ class LocalFiles(FileSource):
 
     def _branch(self, cwd: str) -> str | None:
         return read_branch(cwd)
+
+    def _secret_file_in(self, directory: str) -> str | None:
+        from opsgate.classify.paths import is_secret_path
+
+        try:
+            with os.scandir(directory) as entries:
+                for index, entry in enumerate(entries):
+                    if index > 2000:
+                        break
+                    if is_secret_path(entry.path) and entry.is_file():
+                        return entry.path
+        except OSError:
+            return None
+        return None
 
     def _kind(self, path: str) -> str | None:
         try:

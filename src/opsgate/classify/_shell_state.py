@@ -155,6 +155,8 @@ class ShellSession:
     # nothing is there.  Tells a missing script (the command fails) from one the
     # reader would not return (too large, unreadable, refused): the latter is unknown.
     file_kind: Callable[[str], str | None] = lambda _path: None
+    # A credentials file directly in a directory, if any (``grep -r`` for a secret).
+    secret_file_in: Callable[[str], str | None] = lambda _path: None
     # Files read for this classification (``_run_files``): their text, the paths with
     # nothing there, the files being judged now, and the characters read so far.
     runs: RunState = field(default_factory=RunState)

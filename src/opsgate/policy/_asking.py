@@ -94,9 +94,11 @@ def never_ask(c: Classification) -> str | None:
     """Why this action may never be approved through the agent's own prompt, or None
     when it is a local caution action in the agent's workspace."""
     categories = [f.category for f in c.findings if f.effect in _WRITES]
-    for category in categories:
-        if category.startswith(_PREFIXES):
-            return next(label for label, p in NEVER_ASK if category.startswith(p))
+    if any(category.startswith(_PREFIXES) for category in categories):
+        # The first class in the table's order names it (the guard before persistence …).
+        for label, prefixes in NEVER_ASK:
+            if any(category.startswith(prefixes) for category in categories):
+                return label
     if c.unknown and any(f.category.startswith(_FETCH) for f in c.findings):
         return NEVER_ASK[2][0]
     if c.environment is not Environment.LOCAL:

@@ -196,25 +196,16 @@ def _secret_hunt(cmd: Command, pattern: Arg, operands: list[Arg], ctx: Context) 
             continue
         if outside or is_secret_path(full):
             return [_secret(cmd.text, f"searches {arg.value} for secret values", full)]
-        found = _secret_file_in(full) if hidden and ctx.remote is None else None
+        found = _secret_file_in(ctx, full) if hidden and ctx.remote is None else None
         if found is not None:
             reason = f"searches {arg.value} for secret values, and {found} holds them"
             return [_secret(cmd.text, reason, found)]
     return []
 
 
-def _secret_file_in(directory: str) -> str | None:
+def _secret_file_in(ctx: Context, directory: str) -> str | None:
     """A credentials file (``.env``) directly in ``directory``, if there is one: a
-    recursive search for ``API_KEY`` there prints its value."""
-    import os
-
-    try:
-        with os.scandir(directory) as entries:
-            for index, entry in enumerate(entries):
-                if index > 2000:
-                    break
-                if is_secret_path(entry.path) and entry.is_file():
-                    return entry.path
-    except OSError:
-        return None
-    return None
+    recursive search for ``API_KEY`` there prints its value.  Asked of the file
+    source (never the control plane's own disk)."""
+    session = getattr(ctx, "session", None)
+    return None if session is None else session.secret_file_in(directory)
