@@ -17,6 +17,7 @@ from opsgate.classify._autorun import Kind, Written, judge_write, kind_of, might
 from opsgate.classify._autorun_edits import diff_pieces, filter_pieces, sed_pieces, sed_scripts
 from opsgate.classify._autorun_tools import ShellJudge, shown_path
 from opsgate.classify._command import Arg, Command, Stdin
+from opsgate.classify.paths import is_secret_path
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _judged(w: Walker, kind: Kind, full: str, sent: str, *, new: str | None = No
 
 def _content(w: Walker, kind: Kind, full: str, text: str, append: bool, sent: str) -> (
         list[Finding]):  # fmt: skip
-    old = w.read_text(full, None)
+    old = None if is_secret_path(full) else w.read_text(full, None)  # see _autorun_tools._before
     if append:
         if old is None:
             return _judged(w, kind, full, sent, pieces=(("", text),))

@@ -90,9 +90,9 @@ def tool_write(kind: Kind, full: str, shown: str, tool_input: dict[str, Any], ju
     if content is not None and not isinstance(content, str):
         return judge_write(kind, Written(full, shown, opaque="its content is not text"), judge)
     if isinstance(content, str) and not edits:
-        written = Written(full, shown, new=content, old=judge.read(full), sent=sent)
+        written = Written(full, shown, new=content, old=_before(judge, full), sent=sent)
     elif edits:
-        current = judge.read(full)
+        current = _before(judge, full)
         new = _apply(current, edits)
         if new is not None:
             written = Written(full, shown, new=new, old=current, sent=sent,
@@ -143,3 +143,12 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def _before(judge: Any, full: str) -> str | None:
+    """What the file holds now, to judge only what the write adds.  A credentials file
+    is never read for that (the secrets rules judge writing it): reading it here would
+    count as the agent reading the secret."""
+    from opsgate.classify.paths import is_secret_path
+
+    return None if is_secret_path(full) else judge.read(full)
