@@ -165,6 +165,17 @@ class SQLiteStore:
             raise _fail(self.path, exc) from exc
         self._remember(seq, epoch)
 
+    def probe(self) -> None:
+        """Prove the log can be written now: a committed (fsynced) write beside the
+        chain, not an entry.  Raises AuditWriteError."""
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO audit_meta VALUES ('probe', ?)", (repr(time.time()),)
+                )
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from exc
+
     def checkpoint_bodies(self) -> list[bytes]:
         with self._lock:
             return [
