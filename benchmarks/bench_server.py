@@ -55,6 +55,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, home: Path, database_url: str | None = None) -> None:
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
@@ -85,8 +86,8 @@ class Server:
 
     def password(self) -> str | None:
         time.sleep(0.1)
-        m = re.search(r"with password: (\S+)", "".join(self.out))
-        return m.group(1) if m else None
+        path = self.home / "initial-owner-password"  # serve writes it there, not to stdout
+        return path.read_text().strip() if path.exists() else None
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -128,7 +128,7 @@ def _parse(model: type[BaseModel], body: bytes) -> BaseModel | None:
         return None
     try:
         return model.model_validate(json.loads(body))
-    except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError too
+    except (ValueError, ValidationError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
         return None
 
 

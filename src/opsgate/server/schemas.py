@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from opsgate.approvals.model import Card, Grant, Role, Settings, User
 from opsgate.approvals.service import TokenInfo
@@ -41,12 +41,41 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_INPUT_DEPTH = 64  # no tool's input nests deeper; deeper is an attack on the parsers
+
+
+def input_problem(value: Any) -> str | None:
+    """Why a tool input cannot be decided on, or None.  Too deep: the classifier
+    and the audit encoder recurse.  A lone surrogate (JSON's "\\ud800" escape): no
+    program receives such a string, and it cannot be stored as UTF-8."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= c <= "\udfff" for c in item):
+                return "a string holds a lone UTF-16 surrogate"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_INPUT_DEPTH:
+                return f"the input nests deeper than {MAX_INPUT_DEPTH} levels"
+            children = list(item.keys()) + list(item.values()) if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 class ActionIn(Strict):
     tool: str = Field(min_length=1, max_length=200, description="the agent's tool: Bash, Read…")
     input: dict[str, Any] = Field(description="the tool's input, e.g. {'command': 'ls'}")
     cwd: str | None = Field(default=None, max_length=4096)
     project_dir: str | None = Field(default=None, max_length=4096)
     session: str | None = Field(default=None, max_length=200)
+
+    @field_validator("input", "tool", "cwd", "project_dir", "session", mode="before")
+    @classmethod
+    def _decidable(cls, value: Any) -> Any:
+        problem = input_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def action(self, agent: str) -> Action:
         return Action(
@@ -227,6 +256,14 @@ class VerifyOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+class Ready(BaseModel):
+    status: Literal["ready", "unavailable"]
+    version: str
+    checks: dict[str, Literal["ok", "unavailable", "timeout"]] = Field(
+        description="each check: the control-plane database (store) and the audit log (audit)"
+    )
 
 
 def user_out(user: User) -> UserOut:
