@@ -48,7 +48,7 @@ test-pythons:
 	        && touch $$venv/.installed || exit 1; \
 	    fi; \
 	    echo "== Python $$version: unit, corpus and packaging tests"; \
-	    $$venv/bin/pytest -p no:cacheprovider tests/unit tests/test_corpus.py \
+	    OPSGATE_PACKAGING=wheel $$venv/bin/pytest -p no:cacheprovider tests/unit tests/test_corpus.py \
 	        tests/integration/test_packaging.py || exit 1; \
 	done
 

@@ -40,10 +40,36 @@ def _fail(path: Path, exc: BaseException) -> AuditWriteError:
     return AuditWriteError(f"cannot write {path}: {exc}")
 
 
+_FS_IOC_GETFLAGS = 0x80086601  # Linux: the inode flags chattr sets
+_FROZEN = 0x10 | 0x20  # FS_IMMUTABLE_FL, FS_APPEND_FL
+
+
+def _frozen(path: str) -> bool:
+    """SQLite maps the -shm file and writes into the mapping; if the file was made
+    immutable (``chattr +i``), that write kills the process with SIGBUS instead of
+    returning an error.  So each use first asks the file's flags (Linux; elsewhere,
+    or on a file system without flags, the answer is no)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False  # no -shm yet: SQLite creates it writable
+    try:
+        import fcntl  # a small C module, imported only by code that touches a store
+
+        flags = bytearray(8)
+        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags)
+        return bool(int.from_bytes(flags[:4], "little") & _FROZEN)
+    except (OSError, ImportError):
+        return False
+    finally:
+        os.close(fd)
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         self.location = str(path)
+        self._shm = f"{path}-shm"
         # One connection shared by the process's threads: statements from a
         # checkpoint must never land inside another thread's open transaction.
         self._lock = _thread.allocate_lock()
@@ -101,8 +127,17 @@ class SQLiteStore:
             self._db.execute("ROLLBACK")
             raise
 
+    def _usable(self) -> None:
+        """Refuse (AuditWriteError) rather than let SQLite touch a frozen -shm."""
+        if _frozen(self._shm):
+            raise AuditWriteError(
+                f"cannot write {self.path}: its shared-memory file {self._shm} is immutable",
+                hint=f"chattr -i {self._shm}",
+            )
+
     def write(self, documents: list[dict[str, Any]]) -> list[Entry]:
         with self._lock:
+            self._usable()
             return self._write(documents)
 
     def _write(self, documents: list[dict[str, Any]]) -> list[Entry]:
@@ -141,6 +176,7 @@ class SQLiteStore:
     def head(self) -> tuple[int, bytes]:
         try:
             with self._lock:
+                self._usable()
                 return self._head()
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from exc
@@ -149,6 +185,7 @@ class SQLiteStore:
         if cached and self._checkpoint is not None:
             return self._checkpoint
         with self._lock:
+            self._usable()
             row = self._db.execute(_LAST_CHECKPOINT).fetchone()
         if row is None:
             return None
@@ -158,6 +195,7 @@ class SQLiteStore:
     def add_checkpoint(self, seq: int, epoch: float, body: bytes) -> None:
         try:
             with self._lock:
+                self._usable()
                 self._db.execute(
                     "INSERT OR IGNORE INTO audit_checkpoints VALUES (?, ?, ?)", (seq, epoch, body)
                 )
@@ -170,6 +208,7 @@ class SQLiteStore:
         chain, not an entry.  Raises AuditWriteError."""
         try:
             with self._lock:
+                self._usable()
                 self._db.execute(
                     "INSERT OR REPLACE INTO audit_meta VALUES ('probe', ?)", (repr(time.time()),)
                 )
@@ -178,6 +217,7 @@ class SQLiteStore:
 
     def checkpoint_bodies(self) -> list[bytes]:
         with self._lock:
+            self._usable()
             return [
                 bytes(r[0])
                 for r in self._db.execute("SELECT body FROM audit_checkpoints ORDER BY seq")
@@ -185,9 +225,11 @@ class SQLiteStore:
 
     def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
         order = "DESC" if descending else "ASC"
+        self._usable()
         cursor = self._db.execute(f"SELECT seq, body, link FROM audit_entries ORDER BY seq {order}")  # noqa: S608 - fixed words
         while True:
             with self._lock:
+                self._usable()
                 batch = cursor.fetchmany(16_384)
             if not batch:
                 return

@@ -8,9 +8,12 @@ audit log cannot be written answers every decision 503, so it must leave the
 load balancer's rotation, and come back by itself once the probe passes again.
 
 The probes run in worker threads of their own (a saturated decision or login pool
-never delays them), at most one round at a time whatever the number of callers,
-and a result is reused for ``TTL`` seconds.  A probe that hangs (a database that
-vanished without closing the connection) counts as a failure after ``TIMEOUT``.
+never delays them), at most one round at a time whatever the number of callers.
+A result is reused for ``TTL`` seconds, then refreshed in the background while it
+is still answered for up to ``TIMEOUT`` more seconds (an answer never waits for a
+slow fsync; a caller with no result younger than that waits for the round).  A
+probe that hangs (a database that vanished without closing the connection) counts
+as a failure after ``TIMEOUT``.
 Failures are named (``store``, ``audit``) but never detailed: the answer is
 unauthenticated, and the driver's text may name hosts.  The server log has them.
 """
@@ -51,8 +54,12 @@ def probes_for(control: Any, audit: Any) -> dict[str, Probe]:
 
 
 class Readiness:
-    def __init__(self, probes: dict[str, Probe]) -> None:
+    def __init__(
+        self, probes: dict[str, Probe], *, ttl: float = TTL, timeout: float = TIMEOUT
+    ) -> None:
         self.probes = probes
+        self.ttl = ttl
+        self.timeout = timeout
         self._last: tuple[float, bool, dict[str, Outcome]] | None = None
         self._running: asyncio.Future[tuple[bool, dict[str, Outcome]]] | None = None
         self._limiter: anyio.CapacityLimiter | None = None
@@ -60,10 +67,15 @@ class Readiness:
     async def check(self) -> tuple[bool, dict[str, Outcome]]:
         """(ready, {check: "ok" | "unavailable" | "timeout"})."""
         last = self._last
-        if last is not None and time.monotonic() - last[0] < TTL:
+        age = time.monotonic() - last[0] if last is not None else None
+        if last is not None and age is not None and age < self.ttl:
             return last[1], last[2]
         if self._running is None:
             self._running = asyncio.ensure_future(self._round())
+        if last is not None and age is not None and age < self.ttl + self.timeout:
+            # The round just started refreshes it; meanwhile the last answer stands,
+            # so a slow fsync never delays this one (a hung probe shows after TIMEOUT).
+            return last[1], last[2]
         return await asyncio.shield(self._running)
 
     async def _round(self) -> tuple[bool, dict[str, Outcome]]:
@@ -83,12 +95,12 @@ class Readiness:
 
     async def _one(self, name: str) -> Outcome:
         try:
-            with anyio.fail_after(TIMEOUT):
+            with anyio.fail_after(self.timeout):
                 await anyio.to_thread.run_sync(
                     self.probes[name], limiter=self._limiter, abandon_on_cancel=True
                 )
         except TimeoutError:
-            log.warning("readiness: the %s probe did not answer within %s s", name, TIMEOUT)
+            log.warning("readiness: the %s probe did not answer in %s s", name, self.timeout)
             return "timeout"
         except Exception as exc:
             log.warning("readiness: the %s probe failed: %s", name, exc)

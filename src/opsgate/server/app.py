@@ -27,6 +27,7 @@ from opsgate.audit import AuditLog, EventType
 from opsgate.server._edge import EdgeLimits, edge
 from opsgate.server._fast import install_fast_routes
 from opsgate.server._health import Readiness, probes_for
+from opsgate.server._login import LoginGuard
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig
 from opsgate.server.schemas import Health, Ready, card_link
@@ -62,6 +63,7 @@ class AppState:
         self.config = config
         self.notifier = notifier
         self.readiness = Readiness(probes_for(control, audit))
+        self.logins = LoginGuard(control, audit)  # throttled, bounded password checks
         # Card changes for the web console's live stream; the executor publishes here too.
         self.bus = EventBus()
 
