@@ -268,3 +268,41 @@ def test_replicas_recover_from_a_database_restart(cluster: Cluster, tmp_path: Pa
         for r in replicas:
             r.stop()
     assert os.path.exists(key)
+
+
+def test_replicas_with_their_own_keys_are_told_and_verify_names_the_keys(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The documented story is one shared key.  A replica started with another key
+    than the log's newest checkpoint says so at start-up, and ``audit verify``
+    trusting one key names the other (an intact log, two signers)."""
+    env = {"OPSGATE_DATABASE_URL": cluster.url}
+    a = Replica(tmp_path / "a", "a", **env).wait_ready()
+    try:
+        token = _agent_token(a)
+        r = httpx.post(
+            f"{a.url}/api/v1/evaluate",
+            json={"tool": "Bash", "input": {"command": "ls"}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert r.status_code == 200  # the log's first entry: checkpointed by a's key
+        b = Replica(tmp_path / "b", "b", **env).wait_ready()
+        b.stop()
+    finally:
+        a.stop()
+    warning = "".join(b.lines)
+    assert "newest checkpoint" in warning and "OPSGATE_AUDIT_KEY" in warning, warning
+    # b signs a checkpoint of its own (as it would after its next thousand entries).
+    subprocess.run([OPSGATE, "audit", "checkpoint"], env=clean_env(**env, OPSGATE_HOME=str(b.home)),
+                   capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    verifier = clean_env(**env, OPSGATE_HOME=str(tmp_path / "v"))
+    verify = [OPSGATE, "audit", "verify", "--key", str(tmp_path / "a" / "audit-signing-key.pem")]
+    only_a = subprocess.run(verify, env=verifier, capture_output=True, text=True, timeout=60,
+                            check=False)  # fmt: skip
+    assert only_a.returncode == 4, only_a.stdout + only_a.stderr
+    assert "pass each public key you trust with --key" in only_a.stderr
+    both = [*verify, "--key", str(tmp_path / "b" / "audit-signing-key.pem")]
+    ok = subprocess.run(both, env=verifier, capture_output=True, text=True, timeout=60,
+                        check=False)  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr

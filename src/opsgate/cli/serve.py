@@ -152,6 +152,7 @@ def _serve(ns: argparse.Namespace) -> int:
         ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or (f"http://{ns.host}:{ns.port}")
     )
     with control_plane(ns) as control:
+        _check_signing_key(control)
         created = create_first_owner(control, "owner")
         if created is not None:
             home = data_dir_from(getattr(ns, "data_dir", None))
@@ -189,6 +190,34 @@ def _serve(ns: argparse.Namespace) -> int:
         warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
         uvicorn.Server(config).run()
     return 0
+
+
+def _check_signing_key(control: ControlPlane) -> None:
+    """Replicas of one audit log share one signing key (docs/scale-out.md): say so
+    when the newest checkpoint was signed by a key other than this process's, which
+    `audit verify` would report as re-signed."""
+    from opsgate.audit import AuditLog
+    from opsgate.audit.checkpoint import Checkpoint, load_or_create_key, load_public_key
+
+    audit = getattr(control, "audit", None)
+    if not isinstance(audit, AuditLog):
+        return
+    bodies = audit.store.checkpoint_bodies()
+    if not bodies:
+        return
+    newest = Checkpoint.parse(bodies[-1])
+    load_or_create_key(audit.key_path)  # the key this server will sign with
+    mine = load_public_key(str(audit.key_path))
+    if newest.key_id != mine:
+        print(
+            f"opsgate: warning: the audit log's newest checkpoint (seq {newest.seq}) was signed "
+            f"by {newest.key_id}, this server signs with {mine} ({audit.key_path}).\n"
+            f"  Replicas sharing one log must share one key: set OPSGATE_AUDIT_KEY to the same "
+            f"key file on every replica (docs/scale-out.md). Otherwise `opsgate audit verify`\n"
+            f"  needs every replica's public key (--key, repeated).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _needs_secure_cookie(public_url: str) -> bool:
