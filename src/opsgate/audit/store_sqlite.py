@@ -44,25 +44,37 @@ _FS_IOC_GETFLAGS = 0x80086601  # Linux: the inode flags chattr sets
 _FROZEN = 0x10 | 0x20  # FS_IMMUTABLE_FL, FS_APPEND_FL
 
 
+# -shm path → (inode, descriptor) for ``_frozen``.  Never closed: closing any
+# descriptor of a file drops every POSIX lock this process holds on it — SQLite's
+# own included — and another process would then take the -shm for unused and
+# reset it under this one's mapping.  One descriptor per -shm file per process.
+_SHM_FDS: dict[str, tuple[int, int]] = {}
+
+
 def _frozen(path: str) -> bool:
     """SQLite maps the -shm file and writes into the mapping; if the file was made
     immutable (``chattr +i``), that write kills the process with SIGBUS instead of
     returning an error.  So each use first asks the file's flags (Linux; elsewhere,
     or on a file system without flags, the answer is no)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        inode = Path(path).stat().st_ino
     except OSError:
         return False  # no -shm yet: SQLite creates it writable
+    known = _SHM_FDS.get(path)
+    if known is None or known[0] != inode:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return False
+        known = _SHM_FDS[path] = (os.fstat(fd).st_ino, fd)  # an older one stays open
     try:
         import fcntl  # a small C module, imported only by code that touches a store
 
         flags = bytearray(8)
-        fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags)
-        return bool(int.from_bytes(flags[:4], "little") & _FROZEN)
+        fcntl.ioctl(known[1], _FS_IOC_GETFLAGS, flags)
     except (OSError, ImportError):
         return False
-    finally:
-        os.close(fd)
+    return bool(int.from_bytes(flags[:4], "little") & _FROZEN)
 
 
 class SQLiteStore:
@@ -244,6 +256,13 @@ class SQLiteStore:
     def close(self) -> None:
         self._db.close()
 
+    def __del__(self) -> None:
+        # A log dropped without close() (a hook's one-shot append, a test) must not
+        # keep its file open until the connection is collected (Python 3.13 warns).
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+
 
 def _as_bytes(value: object) -> bytes:
     if isinstance(value, bytes):
@@ -257,10 +276,11 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     """Open for verification without writing: works on a copy in a read-only place."""
     if not path.is_file():
         raise sqlite3.OperationalError(f"no audit database at {path}")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchall()
     except sqlite3.OperationalError:
+        db.close()
         # A copy without its -wal/-shm in a read-only directory: read it as frozen.
         db = sqlite3.connect(
             f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None
