@@ -54,14 +54,18 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, home: Path, database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        extra = env
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
         env["OPSGATE_HOME"] = str(home)
         if database_url:
             env["OPSGATE_DATABASE_URL"] = database_url
+        env.update(extra or {})
         self.proc = subprocess.Popen(
             [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
              "--log-level", "warning"],
