@@ -97,6 +97,13 @@ class LoginGuard:
         self._limiter: anyio.CapacityLimiter | None = None
         self._waiting = 0
 
+    def refuse_early(self, name: str, address: str) -> None:
+        """Raise ``Throttled`` now if ``login`` would (a closed key, a full queue):
+        for the app's front, before the request costs the full stack."""
+        self._check((("account", _account(name), ACCOUNT), ("address", f"ip:{address}", ADDRESS)))
+        if self._waiting >= MAX_WAITING:
+            raise Throttled("too many logins are in progress; retry in a moment", 1)
+
     async def login(self, name: str, password: str, address: str) -> tuple[User, str]:
         """``control.login`` behind the throttle and the hashing pool.  Raises
         ``Throttled`` (429) or the service's ``Denied`` (401)."""

@@ -174,6 +174,7 @@ def create_app(
         routes_decisions.router,
         routes_decisions.HOT,
         raw={"/api/v1/hooks/claude": claude_hook},
+        gates={"/api/v1/session": routes_people.login_gate},
     )
 
     app.add_api_route(

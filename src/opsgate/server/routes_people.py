@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from opsgate.approvals.model import Role
 from opsgate.server._login import Throttled
 from opsgate.server.auth import SESSION_COOKIE, Caller, in_thread
-from opsgate.server.errors import TooManyRequests
+from opsgate.server.errors import TooManyRequests, envelope
 from opsgate.server.schemas import (
     LoginIn,
     PrincipalOut,
@@ -30,6 +30,26 @@ router = APIRouter(tags=["people"])
 def client_address(request: Request) -> str:
     """The peer's address, for the login throttle."""
     return request.client.host if request.client else "unknown"
+
+
+def login_gate(request: Request, body: bytes) -> Response | None:
+    """POST /api/v1/session refused in front of the app when the login would be
+    throttled anyway (same answer as the route's); anything else goes through."""
+    import json
+
+    try:
+        name = json.loads(body).get("name")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(name, str):
+        return None
+    try:
+        request.app.state.og.logins.refuse_early(name, client_address(request))
+    except Throttled as exc:
+        return envelope(
+            429, "login_throttled", exc.message, headers={"Retry-After": str(exc.retry_after)}
+        )
+    return None
 
 
 def _session_out(caller: Caller) -> SessionOut:
