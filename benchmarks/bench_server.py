@@ -54,13 +54,18 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, home: Path, database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        extra = env
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
         env["OPSGATE_HOME"] = str(home)
         if database_url:
             env["OPSGATE_DATABASE_URL"] = database_url
+        env.update(extra or {})
         self.proc = subprocess.Popen(
             [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
              "--log-level", "warning"],
@@ -85,8 +90,8 @@ class Server:
 
     def password(self) -> str | None:
         time.sleep(0.1)
-        m = re.search(r"with password: (\S+)", "".join(self.out))
-        return m.group(1) if m else None
+        path = self.home / "initial-owner-password"  # serve writes it there, not to stdout
+        return path.read_text().strip() if path.exists() else None
 
     def stop(self) -> None:
         self.proc.terminate()

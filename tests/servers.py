@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-__all__ = ["OPSGATE", "Serve", "free_port", "postgres_or_skip"]
+__all__ = ["OPSGATE", "Serve", "free_port", "owner_password", "postgres_or_skip"]
 
 OPSGATE = str(Path(sys.executable).parent / "opsgate")
 
@@ -30,6 +30,16 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def owner_password(home: Path) -> str | None:
+    """The first owner's generated password: ``serve`` (its stdout not a terminal)
+    writes it to a 0600 file in its data directory, never to its output."""
+    path = home / "initial-owner-password"
+    if not path.exists():
+        return None
+    assert path.stat().st_mode & 0o777 == 0o600, oct(path.stat().st_mode)
+    return path.read_text().strip()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClassificationBudgetExceeded",
     "InputError",
+    "MissingExtra",
     "OpsgateError",
     "PolicyError",
 ]
@@ -51,3 +52,44 @@ class ClassificationBudgetExceeded(OpsgateError):
 
     code = "budget_exceeded"
     exit_code = 2
+
+
+# Optional dependencies (top-level module names) and the extra that installs each
+# (pyproject.toml's [project.optional-dependencies]).
+EXTRA_OF_MODULE = {
+    "anyio": "server",
+    "argon2": "server",
+    "fastapi": "server",
+    "httptools": "server",
+    "httpx": "server",
+    "jinja2": "server",
+    "pydantic": "server",
+    "sqlalchemy": "server",
+    "starlette": "server",
+    "uvicorn": "server",
+    "psycopg": "postgres",
+    "asyncssh": "execute",
+    "mcp": "mcp",
+}
+
+
+class MissingExtra(OpsgateError):
+    """A command needs an optional dependency that this install lacks."""
+
+    code = "missing_extra"
+    exit_code = 7
+
+    def __init__(self, extra: str, module: str) -> None:
+        super().__init__(
+            f"this command needs the {extra!r} extra: pip install 'opsgate[{extra}]'",
+            hint=f"the Python module {module!r} is not installed",
+        )
+        self.extra = extra
+
+    @classmethod
+    def from_import(cls, exc: ImportError) -> MissingExtra | None:
+        """The extra that would have provided the module ``exc`` failed to import,
+        or None when that module is not an optional dependency (a real bug)."""
+        module = (exc.name or "").partition(".")[0]
+        extra = EXTRA_OF_MODULE.get(module)
+        return cls(extra, module) if extra else None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from servers import OPSGATE, free_port, postgres_or_skip
+from servers import owner_password as first_owner_password
 
 BUDGET = 60.0  # seconds, the whole scale-out scenario including start-up
 
@@ -84,8 +84,7 @@ class Replica:
                 time.sleep(0.05)
 
     def owner_password(self) -> str | None:
-        m = re.search(r"owner account 'owner' with password: (\S+)", "".join(self.lines))
-        return m.group(1) if m else None
+        return first_owner_password(self.home)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

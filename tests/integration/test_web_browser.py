@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from servers import Serve
+from servers import Serve, owner_password
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -51,10 +51,9 @@ class Server(Serve):
 
     def __init__(self, home: Path) -> None:
         super().__init__(home, merge_stderr=True)
-        text = "".join(self.lines)
-        found = re.search(r"owner account 'owner' with password: (\S+)", text)
-        assert found, text
-        PASSWORDS["owner"] = found.group(1)
+        found = owner_password(home)
+        assert found, "".join(self.lines)
+        PASSWORDS["owner"] = found
         self.owner = self.api_login("owner")
         for name, role in (("ada", "admin"), ("vic", "viewer")):
             r = httpx.post(

@@ -65,15 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.hooks import run_hook
 
         return run_hook(args[1], args[2:])
-    from opsgate.errors import OpsgateError
+    from opsgate.errors import MissingExtra, OpsgateError
 
-    parser = _parser()
-    ns = parser.parse_args(args)
-    if not getattr(ns, "func", None):
-        parser.print_help()
-        return 0
     try:
+        parser = _parser()
+        ns = parser.parse_args(args)
+        if not getattr(ns, "func", None):
+            parser.print_help()
+            return 0
         code: int = ns.func(ns)
+    except (ModuleNotFoundError, MissingExtra) as exc:
+        # The one place a missing optional dependency becomes a one-line hint.
+        missing = exc if isinstance(exc, MissingExtra) else MissingExtra.from_import(exc)
+        if missing is None:
+            raise
+        print(f"opsgate: {missing.message}", file=sys.stderr)
+        return missing.exit_code
     except OpsgateError as exc:
         print(f"opsgate: error: {exc.diagnostics()}", file=sys.stderr)
         return exc.exit_code

@@ -45,6 +45,12 @@ def register(subparsers: Any) -> None:
 
 
 def _mcp(ns: argparse.Namespace) -> int:
+    import importlib.util
+
+    from opsgate.errors import MissingExtra
+
+    if importlib.util.find_spec("mcp") is None:  # before anything else asks for a token
+        raise MissingExtra("mcp", "mcp")
     from opsgate.mcp import NotAuthenticated, agent_principal
 
     public_url = ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or "http://127.0.0.1:8470"
@@ -60,13 +66,8 @@ def _mcp(ns: argparse.Namespace) -> int:
                 agent_principal(control, secret)
             except NotAuthenticated as exc:
                 raise Refused(str(exc)) from None
-        try:
-            from opsgate.mcp import _app
-        except ModuleNotFoundError as exc:
-            raise InputError(
-                f"the MCP server needs the 'mcp' extra ({exc.name} is missing)",
-                hint="pip install 'opsgate[mcp]'",
-            ) from exc
+        from opsgate.mcp import _app  # without the 'mcp' extra: cli.main's hint
+
         toolbox = _app.toolbox_for(control, None, public_url)
         if ns.transport == "http":
             print(f"opsgate: MCP over HTTP at http://{ns.host}:{ns.port}/mcp", file=sys.stderr)

@@ -9,7 +9,8 @@ Settings (flags > environment > defaults):
     OPSGATE_WEBHOOK_URL, OPSGATE_WEBHOOK_SECRET, OPSGATE_SLACK_WEBHOOK_URL  notifications
 
 Opening the control plane migrates its schema.  On a first start with no users,
-``serve`` creates an owner with a random password and prints it, once.
+``serve`` creates an owner with a random password: shown once on a terminal, or
+else written to ``<data dir>/initial-owner-password`` (mode 0600) — never to a log.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsgate.audit.log import data_dir_from
 from opsgate.cli.users import Refused, control_plane
 
 if TYPE_CHECKING:
@@ -83,12 +85,35 @@ def create_first_owner(
     return user, password
 
 
+LIMIT_CONCURRENCY = 2048  # open connections and requests at once; beyond: 503
+PASSWORD_FILE = "initial-owner-password"  # noqa: S105 - a file name
+
+
 def _login_hint(user: User, password: str, url: str) -> str:
     return (
         f"opsgate: created the owner account {user.name!r} with password: {password}\n"
         f"  open {url} in a browser to log in to the console, or from this machine:\n"
         f"  OPSGATE_USER={user.name} opsgate tokens create my-agent   (an agent token)\n"
         f"  this password is shown only now; store it in your password manager"
+    )
+
+
+def announce_owner(user: User, password: str, url: str, data_dir: Path) -> str:
+    """What to print about a generated first-owner password.  The password itself
+    goes only to a terminal: when stdout is not one (a service's log, a pipe), it is
+    written to a file only this user can read, and the message names the file."""
+    if sys.stdout.isatty():
+        return _login_hint(user, password, url)
+    path = data_dir / PASSWORD_FILE
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.unlink(missing_ok=True)  # a stale file from an earlier store: never reuse its mode
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    return (
+        f"opsgate: created the owner account {user.name!r}; its password is in {path}\n"
+        f"  (readable by this user only). Open {url} and log in as {user.name!r}, store the\n"
+        f"  password in your password manager, then delete the file."
     )
 
 
@@ -102,7 +127,8 @@ def _init(ns: argparse.Namespace) -> int:
         )
     user, secret = created
     if password is None:
-        print(_login_hint(user, secret, "the address `opsgate serve` prints"))
+        where = "the address `opsgate serve` prints"
+        print(announce_owner(user, secret, where, data_dir_from(getattr(ns, "data_dir", None))))
     else:
         print(f"opsgate: created the owner account {user.name!r} with the password you gave")
     return 0
@@ -126,9 +152,11 @@ def _serve(ns: argparse.Namespace) -> int:
         ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or (f"http://{ns.host}:{ns.port}")
     )
     with control_plane(ns) as control:
+        _check_signing_key(control)
         created = create_first_owner(control, "owner")
         if created is not None:
-            print(_login_hint(*created, public_url), flush=True)
+            home = data_dir_from(getattr(ns, "data_dir", None))
+            print(announce_owner(*created, public_url, home), flush=True)
         app = create_app(
             control,
             config=AppConfig(
@@ -139,6 +167,9 @@ def _serve(ns: argparse.Namespace) -> int:
             notify=NotifyConfig.from_env(),
             executor=_executor(control),
         )
+        from opsgate.server._protocol import with_header_timeout
+
+        limits = app.state.og.config.limits
         config = uvicorn.Config(
             app,
             host=ns.host,
@@ -146,6 +177,10 @@ def _serve(ns: argparse.Namespace) -> int:
             log_level=ns.log_level,
             lifespan="on",
             server_header=False,
+            http=with_header_timeout(limits.header_timeout),  # slow headers: closed
+            # Idle keep-alive connections close after 5 s (uvicorn's default), and
+            # past this many open connections new requests are answered 503.
+            limit_concurrency=LIMIT_CONCURRENCY,
             # Open event streams (the web console's live updates) never finish by
             # themselves: give them a moment on shutdown, then close them.
             timeout_graceful_shutdown=2,
@@ -155,6 +190,34 @@ def _serve(ns: argparse.Namespace) -> int:
         warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
         uvicorn.Server(config).run()
     return 0
+
+
+def _check_signing_key(control: ControlPlane) -> None:
+    """Replicas of one audit log share one signing key (docs/scale-out.md): say so
+    when the newest checkpoint was signed by a key other than this process's, which
+    `audit verify` would report as re-signed."""
+    from opsgate.audit import AuditLog
+    from opsgate.audit.checkpoint import Checkpoint, load_or_create_key, load_public_key
+
+    audit = getattr(control, "audit", None)
+    if not isinstance(audit, AuditLog):
+        return
+    bodies = audit.store.checkpoint_bodies()
+    if not bodies:
+        return
+    newest = Checkpoint.parse(bodies[-1])
+    load_or_create_key(audit.key_path)  # the key this server will sign with
+    mine = load_public_key(str(audit.key_path))
+    if newest.key_id != mine:
+        print(
+            f"opsgate: warning: the audit log's newest checkpoint (seq {newest.seq}) was signed "
+            f"by {newest.key_id}, this server signs with {mine} ({audit.key_path}).\n"
+            f"  Replicas sharing one log must share one key: set OPSGATE_AUDIT_KEY to the same "
+            f"key file on every replica (docs/scale-out.md). Otherwise `opsgate audit verify`\n"
+            f"  needs every replica's public key (--key, repeated).",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _needs_secure_cookie(public_url: str) -> bool:

@@ -13,20 +13,24 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from opsgate import __version__
 from opsgate.approvals.model import Card
 from opsgate.approvals.service import ControlPlane
 from opsgate.audit import AuditLog, EventType
+from opsgate.server._edge import EdgeLimits, edge
 from opsgate.server._fast import install_fast_routes
+from opsgate.server._health import Readiness, probes_for
+from opsgate.server._login import LoginGuard
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig
-from opsgate.server.schemas import Health, card_link
+from opsgate.server.schemas import Health, Ready, card_link
 from opsgate.web import EventBus, install_web
 from opsgate.web import card_event as live_event
 
@@ -45,6 +49,7 @@ class AppConfig:
     public_url: str = DEFAULT_PUBLIC_URL
     cookie_secure: bool = True
     expire_interval: float = 5.0  # seconds between expiry sweeps; 0 turns the sweep off
+    limits: EdgeLimits = field(default_factory=EdgeLimits)  # request size and read times
 
 
 class AppState:
@@ -57,6 +62,8 @@ class AppState:
         self.audit = audit
         self.config = config
         self.notifier = notifier
+        self.readiness = Readiness(probes_for(control, audit))
+        self.logins = LoginGuard(control, audit)  # throttled, bounded password checks
         # Card changes for the web console's live stream; the executor publishes here too.
         self.bus = EventBus()
 
@@ -116,14 +123,38 @@ def create_app(
         # opsgate exports no OpenTelemetry; the per-request provider checks cost ~4%
         # of the hot routes' CPU.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # No Swagger UI or ReDoc: FastAPI's pages load their scripts from a public
+        # CDN, which would run third-party code on the console's origin (beside the
+        # session cookie).  The schema stays at /openapi.json for any viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.control = control
     app.state.og = state
     install_error_handlers(app)
 
-    @app.get("/healthz", response_model=Health, tags=["health"], responses=ERROR_RESPONSES)
-    def healthz() -> Health:
+    @app.get("/healthz", response_model=Health, tags=["health"], summary="Liveness")
+    async def healthz() -> Health:
+        """The process is up and its event loop answers (no thread, no database)."""
         return Health(status="ok", version=__version__)
+
+    @app.get(
+        "/readyz",
+        response_model=Ready,
+        tags=["health"],
+        summary="Readiness",
+        responses={503: {"model": Ready, "description": "Not ready: a check failed"}},
+    )
+    async def readyz() -> JSONResponse:
+        """Ready to decide: the database answers and the audit log can be written
+        (503 otherwise; checked at most once a second)."""
+        ready, checks = await state.readiness.check()
+        body = Ready(status="ready" if ready else "unavailable", version=__version__, checks=checks)
+        return JSONResponse(
+            body.model_dump(),
+            status_code=200 if ready else 503,
+            headers={"cache-control": "no-store"},
+        )
 
     from opsgate.server import (
         routes_audit,
@@ -143,6 +174,7 @@ def create_app(
         routes_decisions.router,
         routes_decisions.HOT,
         raw={"/api/v1/hooks/claude": claude_hook},
+        gates={"/api/v1/session": routes_people.login_gate},
     )
 
     app.add_api_route(
@@ -163,7 +195,20 @@ def create_app(
 
     install_execution(app, executor)  # governed execution: routes, background runs
     install_web(app)
+    _install_edge(app, config.limits)
     return app
+
+
+def _install_edge(app: FastAPI, limits: EdgeLimits) -> None:
+    """The edge's limits in front of everything, the lean routes included."""
+    from opsgate.server.routes_hooks import refuse
+
+    build = app.build_middleware_stack
+
+    def build_behind_edge() -> Any:
+        return edge(build(), limits, {"/api/v1/hooks/claude": refuse})
+
+    app.build_middleware_stack = build_behind_edge  # type: ignore[method-assign]
 
 
 def _size_decision_pool(control: ControlPlane) -> None:

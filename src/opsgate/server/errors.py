@@ -29,6 +29,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "TooManyRequests",
     "Unauthenticated",
     "envelope",
     "install_error_handlers",
@@ -76,6 +77,17 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class TooManyRequests(ApiError):
+    """Refused before any work (a throttled login); ``retry_after`` in seconds."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -98,6 +110,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (409, "Conflict with the current state"),
         (422, "Invalid request"),
+        (429, "Too many requests: retry after the Retry-After header's seconds"),
         (500, "Internal error"),
         (503, "Temporarily unavailable"),
     )
@@ -139,6 +152,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return envelope(exc.status, exc.code, exc.message, exc.details, headers)
 
 

@@ -41,6 +41,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_INPUT_DEPTH = 64  # no tool's input nests deeper; deeper is an attack on the parsers
+
+
+def input_problem(value: Any) -> str | None:
+    """Why a tool input cannot be decided on, or None.  Too deep: the classifier
+    and the audit encoder recurse.  A lone surrogate (JSON's "\\ud800" escape): no
+    program receives such a string, and it cannot be stored as UTF-8."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= c <= "\udfff" for c in item):
+                return "a string holds a lone UTF-16 surrogate"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_INPUT_DEPTH:
+                return f"the input nests deeper than {MAX_INPUT_DEPTH} levels"
+            children = list(item.keys()) + list(item.values()) if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
 # Bounds of what a proposal may carry (the connected hook reads within the same).
 MAX_FILES = 32
 MAX_FILE_CHARS = 64 * 1024
@@ -107,6 +128,14 @@ class ActionIn(Strict):
             if len(key) > 4200 or len(value) > 1000:
                 raise ValueError(f"context entry {key[:40]!r} is too long")
         return context
+
+    @field_validator("input", "tool", "cwd", "project_dir", "session", mode="before")
+    @classmethod
+    def _decidable(cls, value: Any) -> Any:
+        problem = input_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     def action(self, agent: str, *, context_complete: bool = True) -> Action:
         return Action(
@@ -308,6 +337,14 @@ class VerifyOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+class Ready(BaseModel):
+    status: Literal["ready", "unavailable"]
+    version: str
+    checks: dict[str, Literal["ok", "unavailable", "timeout"]] = Field(
+        description="each check: the control-plane database (store) and the audit log (audit)"
+    )
 
 
 def user_out(user: User) -> UserOut:

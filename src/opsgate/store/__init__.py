@@ -100,6 +100,14 @@ class Store:
         with _translated(), conn.begin():
             yield conn
 
+    def ping(self) -> None:
+        """A round trip to the database (for readiness); StoreError if it fails.  A
+        pooled connection the server dropped is replaced first (pre-ping)."""
+        from opsgate.store._engine import driver_execute
+
+        with _translated(), self._reader.connect() as conn:
+            driver_execute(conn, "SELECT 1")
+
     @property
     def engine(self) -> Engine:
         return self._engine
