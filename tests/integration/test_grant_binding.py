@@ -137,7 +137,11 @@ def test_a_retry_classified_above_the_approval_is_refused(
     org: Org,
 ) -> None:
     """Same action, same files, same context — but the target is production now:
-    the staging approval does not cover it (defence in depth)."""
+    the staging approval does not cover it (defence in depth: here the inventory is
+    changed behind the control plane's back, so nothing cancelled the card first —
+    through the control plane the move itself cancels it, test_card_lifecycle)."""
+    from opsgate.store import _org as stored
+
     cp, who = org
     action = Action("", "Bash", {"command": "kubectl --context blue-eu delete namespace x"},
                     cwd=PROJECT, agent="claude")  # fmt: skip
@@ -146,8 +150,9 @@ def test_a_retry_classified_above_the_approval_is_refused(
     card = cp.propose(who["agent"], action).card
     assert card is not None and card.environment is Environment.STAGING
     approve(cp, who["admin"], card.id)
-    cp.put_target(who["owner"], InventoryTarget("blue-eu", "cluster", Environment.PRODUCTION,
-                                                match=("blue-eu",)))  # fmt: skip
+    with cp.store.write() as conn:
+        stored.put_target(conn, InventoryTarget("blue-eu", "cluster", Environment.PRODUCTION,
+                                                match=("blue-eu",)), 0.0)  # fmt: skip
     retry = cp.propose(who["agent"], action)
     assert retry.grant is None and retry.card is not None
     assert retry.card.environment is Environment.PRODUCTION
@@ -221,7 +226,7 @@ def test_version_3_databases_migrate_in_place(
         versions = [v for (v,) in conn.execute(sa.text("SELECT version FROM schema_version"))]
         columns = {c["name"] for c in sa.inspect(conn).get_columns("grants")}
     engine.dispose()
-    assert sorted(versions) == [1, 2, 3, 4] and {"impact", "environment"} <= columns
+    assert {1, 2, 3, 4} <= set(versions) and {"impact", "environment"} <= columns
     cp = open_cp(home, Clock(), store)
     try:
         who = people(cp)

@@ -128,6 +128,9 @@ def test_new_and_decided_cards_are_signed_and_secret_free(
         "impact",
         "state",
         "link",
+        "reason",  # why it closed, in opsgate's words (or the denier's)
+        "approved_by",  # names
+        "used_by",  # the agent token's name
     }
     assert payload["card"]["link"] == f"{PUBLIC}/cards/{card['id']}"
     everything = b"".join(raw for _, _, raw in seen).decode()

@@ -40,6 +40,9 @@ log = logging.getLogger("opsgate.approvals")
 
 T = TypeVar("T")
 MAX_BATCH = 64
+# A held audit document, and what to write (in the same transaction) once it has its
+# sequence number: a card linking the audit entry of the retry that used it.
+Link = tuple[dict[str, Any], Callable[[Connection, int], None]]
 
 
 class _Job(Generic[T]):
@@ -78,6 +81,15 @@ class Capture:
 
     def set(self, documents: list[dict[str, Any]] | None) -> None:
         self._local.documents = documents
+
+    @property
+    def links(self) -> list[Link] | None:
+        """Held documents whose sequence number a step wants, once they have one."""
+        found: list[Link] | None = getattr(self._local, "links", None)
+        return found
+
+    def set_links(self, links: list[Link] | None) -> None:
+        self._local.links = links
 
 
 class WriteBatcher:
@@ -144,11 +156,14 @@ def write_batch(store: Store, audit: AuditLog, capture: Capture, batch: Iterable
         audit.append_documents([d for job in jobs for d in job.documents])
         return
     documents: list[dict[str, Any]] = []
+    links: list[Link] = []
     with store.write() as conn:
         for job in jobs:
             held: list[dict[str, Any]] = []
+            linked: list[Link] = []
             if job.step is not None:
                 capture.set(held)
+                capture.set_links(linked)
                 # A plain savepoint (the batch runs on SQLite only): SQLAlchemy's
                 # nested-transaction bookkeeping cost more than the card's insert.
                 conn.exec_driver_sql("SAVEPOINT step")
@@ -161,11 +176,17 @@ def write_batch(store: Store, audit: AuditLog, capture: Capture, batch: Iterable
                     continue
                 finally:
                     capture.set(None)
+                    capture.set_links(None)
                 conn.exec_driver_sql("RELEASE step")
             documents.extend(job.documents)
             documents.extend(held)
+            links.extend(linked)
         # Durable audit before the commit; a failure here rolls everything back.
-        audit.append_documents(documents)
+        entries = audit.append_documents(documents)
+        if links:  # in order, one entry per document (``append_documents``)
+            seqs = {id(d): e.seq for d, e in zip(documents, entries, strict=True)}
+            for document, write in links:
+                write(conn, seqs[id(document)])
 
 
 class _Pending:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from opsgate.approvals._control_base import ControlBase
+from opsgate.approvals._control_rejudge import RejudgeMixin
 from opsgate.approvals.model import Denied, Role, Settings, can_change_settings
 from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
@@ -84,7 +84,7 @@ def _weakens(old: InventoryTarget | None, new: InventoryTarget | None) -> bool:
     return ACCESS.index(new.access) > ACCESS.index(old.access)
 
 
-class OrgMixin(ControlBase):
+class OrgMixin(RejudgeMixin):
     def settings(self) -> Settings:
         with self.store.read() as conn:
             return org.load_settings(conn)
@@ -107,6 +107,8 @@ class OrgMixin(ControlBase):
                 actor,
                 result={"old": {k: getattr(old, k) for k in diff}, "new": diff},
             )
+            cancelled = self._rejudge(conn, actor)  # every open card, at once
+        self._tell("card.cancelled", cancelled)
         return new
 
     def list_targets(self, actor: Principal) -> list[InventoryTarget]:
@@ -131,7 +133,7 @@ class OrgMixin(ControlBase):
                     Role.OWNER,
                     "moving a production target out of production or widening its access",
                 )
-            org.put_target(conn, target, self.clock())
+            org.put_target(conn, target, self.clock(), actor.id)
             self._append(
                 EventType.INVENTORY_CHANGED,
                 actor,
@@ -139,6 +141,8 @@ class OrgMixin(ControlBase):
                 environment=target.environment.label,
                 result={"inventory": "put", "old": _target_json(old), "new": _target_json(target)},
             )
+            cancelled = self._rejudge(conn, actor)
+        self._tell("card.cancelled", cancelled)
         return target
 
     def delete_target(self, actor: Principal, name: str) -> None:
@@ -158,6 +162,8 @@ class OrgMixin(ControlBase):
                 environment=old.environment.label,
                 result={"inventory": "delete", "old": _target_json(old), "new": None},
             )
+            cancelled = self._rejudge(conn, actor)
+        self._tell("card.cancelled", cancelled)
 
     def inventory(self) -> Inventory:
         with self.store.read() as conn:

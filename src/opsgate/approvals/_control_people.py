@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals._control_base import LOCK_USERS, ControlBase, event, secret_hash
+from opsgate.approvals._control_base import LOCK_USERS, event, secret_hash
+from opsgate.approvals._control_rejudge import RejudgeMixin
 from opsgate.approvals.model import Denied, Role, User
 from opsgate.approvals.service import Principal, TokenInfo
 from opsgate.audit import EventType
@@ -50,7 +51,7 @@ def _check_name(name: str, what: str) -> None:
         )
 
 
-class PeopleMixin(ControlBase):
+class PeopleMixin(RejudgeMixin):
     def create_user(self, actor: Principal | None, name: str, password: str, role: Role) -> User:
         _check_name(name, "user")
         if len(password) < MIN_PASSWORD:
@@ -280,7 +281,7 @@ class PeopleMixin(ControlBase):
                 raise Denied(f"no token {token_id!r}", status=404, code="not_found")
             if info.revoked:
                 return info
-            people.revoke_token(conn, token_id)
+            people.revoke_token(conn, token_id, actor.id, self.clock())
             self._append(
                 event("token.revoked", EventType.ROLE_CHANGED),
                 actor,
@@ -292,4 +293,6 @@ class PeopleMixin(ControlBase):
                     "role": info.role.value,
                 },
             )
+            cancelled = self._rejudge(conn, actor)  # the cards it asked for
+        self._tell("card.cancelled", cancelled)
         return dataclasses.replace(info, revoked=True)

@@ -211,4 +211,8 @@ def notification(card: Card) -> dict[str, Any]:
         "confirm_required": card.confirm is not None,
         "decided_by": card.decided_by,
         "expires_at": card.expires_at,
+        # Past approval: who approved, why it closed, which retry used it.
+        "approved_by": [a.name for a in card.approved_by],
+        "reason": card.reason,
+        "used_by": (card.outcome.get("used") or {}).get("by"),
     }

@@ -19,12 +19,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals import _describe
+from opsgate.approvals import _describe, _lifecycle
 from opsgate.approvals._binding import Binding, binding_of
-from opsgate.approvals._control_base import ControlBase, who
+from opsgate.approvals._control_base import ControlBase, actor_json, who
 from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
+from opsgate.approvals._control_rejudge import RejudgeMixin
+from opsgate.approvals._rejudge import basis_of
 from opsgate.approvals.model import (
+    Approval,
     Card,
     CardState,
     Denied,
@@ -51,6 +54,7 @@ from opsgate.guard import evaluate
 from opsgate.models import Action, Decision, Verdict
 from opsgate.policy.model import Policy
 from opsgate.store import _cards as db
+from opsgate.store import _lifecycle as lifecycle_db
 from opsgate.store import _org as org
 from opsgate.store import _people as people
 from opsgate.store import open_store
@@ -86,16 +90,31 @@ class _Lost(Exception):
     """A conditional update matched no row: someone else decided first."""
 
 
-class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Cancelled:
+    """An approval found the card can no longer be honoured: it was cancelled instead."""
+
+    card: Card
+
+
+class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:
+        return self._decide_at(action)[0]
+
+    def _decide_at(self, action: Action) -> tuple[Decision, int]:
         """Decide with the files and facts the action carries (what the connected hook
         read on the agent's machine); never with this host's disk (SPEC §4
-        safeguard 7: an API caller must not learn what files here hold)."""
+        safeguard 7: an API caller must not learn what files here hold).  Also the
+        organisation revision the policy was read at (-1 if another thread replaced
+        the cached policy meanwhile: a card made from it is then judged again)."""
         with self.store.read() as conn:
             policy = self._policy(conn)
-        return evaluate(action, policy, files=lambda: GivenFiles.of(action.files, action.context))
+        cached = self._policy_cache
+        revision = cached[0] if cached is not None and cached[2] is policy else -1
+        files = lambda: GivenFiles.of(action.files, action.context)  # noqa: E731
+        return evaluate(action, policy, files=files), revision
 
     def _audit_decision(
         self, actor: Principal, action: Action, decision: Decision, **result: Any
@@ -121,9 +140,9 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
     def propose(
         self, actor: Principal, action: Action, *, reasoning: str = "", rollback: str = ""
     ) -> ProposeResult:
-        return self.propose_decided(
-            actor, action, self._decide(action), reasoning=reasoning, rollback=rollback
-        )
+        decision, revision = self._decide_at(action)
+        outcome = self._proposal(actor, action, decision, reasoning, rollback, revision=revision)
+        return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
 
     def propose_decided(
         self,
@@ -156,9 +175,11 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         *,
         use_grant: bool = True,
         on_card: Callable[[Connection, Card], None] | None = None,
+        revision: int | None = None,
     ) -> ProposeResult | Callable[[Connection], ProposeResult]:
         """The answer, when the decision needs no card (its audit entry made); else
-        the write step that uses a grant or creates the card."""
+        the write step that uses a grant or creates the card.  ``revision``: the
+        organisation revision the decision was made at (None: the write step's)."""
         if decision.verdict is not Verdict.REQUIRE_APPROVAL:
             # An allow needs no grant; a deny is never lifted by one (Production
             # Protection turned on after an approval still wins).  No card either way.
@@ -172,7 +193,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         digest = self._digest(actor, action, decision, binding)
         return lambda conn: self._propose(
             conn, actor, action, decision, (digest, binding), reasoning, rollback, use_grant,
-            on_card,
+            on_card, revision,
         )  # fmt: skip
 
     # --- the hot routes: called on the event loop -----------------------------------------
@@ -216,7 +237,8 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         def decide() -> ProposeResult | Callable[[Connection], ProposeResult]:
             actor = identify()
             proposed = action(actor.name)
-            return self._proposal(actor, proposed, self._decide(proposed), reasoning, rollback)
+            decision, revision = self._decide_at(proposed)
+            return self._proposal(actor, proposed, decision, reasoning, rollback, revision=revision)
 
         if self._loop_writer is None:
 
@@ -263,6 +285,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         rollback: str,
         use_grant: bool = True,
         on_card: Callable[[Connection, Card], None] | None = None,
+        revision: int | None = None,
     ) -> ProposeResult:
         digest, binding = bound
         now = self.clock()
@@ -293,14 +316,36 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             confirm=decision.confirm,
             approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
             binding=binding.to_json(),
+            basis=basis_of(action, decision),
         )
-        db.insert_card(conn, card)
+        db.insert_card(conn, card, org.revision(conn) if revision is None else revision)
         if on_card is not None:
             on_card(conn, card)
         self._audit_decision(actor, action, decision, card=card.id)
         # What the approver reads, in the signed trail (incident artifacts cite it).
         self._card_event(conn, EventType.CARD_CREATED, actor, card, **_told(card))
         return ProposeResult(decision=decision, card=card)
+
+    def _append_linked(
+        self,
+        conn: Connection,
+        link: Callable[[Connection, int], None],
+        name: EventType,
+        actor: Principal | None,
+        **fields: Any,
+    ) -> None:
+        """``_append``, then ``link(conn, seq)`` with the entry's sequence number in the
+        same transaction: at once, or (inside a batch) once the batch's entries are
+        appended, before it commits."""
+        held, links = self._held.documents, self._held.links
+        if held is None:
+            entry = self.audit.append(name, actor=actor_json(actor), **fields)
+            link(conn, entry.seq)
+            return
+        document = self.audit.document(name, actor=actor_json(actor), **fields)
+        held.append(document)
+        if links is not None:
+            links.append((document, link))
 
     def _digest(
         self, actor: Principal, action: Action, decision: Decision, binding: Binding | None = None
@@ -343,25 +388,44 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         return found
 
     def approve(self, actor: Principal, card_id: str, confirmation: str | None) -> Card:
-        return self._race(lambda conn, now: self._approve(conn, now, actor, card_id, confirmation))
+        outcome = self._race(
+            lambda conn, now: self._approve(conn, now, actor, card_id, confirmation)
+        )
+        if isinstance(outcome, _Cancelled):
+            # Committed: the card is closed for everyone, and this approval refused.
+            self._tell("card.cancelled", [outcome.card])
+            raise Denied(
+                f"this card can no longer be approved: {outcome.card.reason}",
+                status=409,
+                code="cancelled",
+            )
+        return outcome
 
     def _approve(
         self, conn: Connection, now: float, actor: Principal, card_id: str, typed: str | None
-    ) -> Card:
+    ) -> Card | _Cancelled:
         fresh = self._fresh(conn, actor)
         card, version = self._visible(conn, fresh, card_id, now)
         user = _as_user(fresh)
         token = people.get_token(conn, card.requested_by)
         can_approve(user, card, now=now, requester_creator=token.created_by if token else None)
+        # Judged again here: a card is never approved on grounds that no longer hold.
+        cancelled = self._rejudge(conn, fresh, ids=[card.id])
+        if cancelled:
+            return _Cancelled(cancelled[0])
         check_confirmation(card, typed)
         approvals = (*card.approvals, user.id)
-        values: dict[str, Any] = {"approvals": list(approvals)}
+        approved_by = (*card.approved_by, Approval(user.id, user.name, now, user.role.value))
+        values: dict[str, Any] = {
+            "approvals": list(approvals),
+            "approved_by": [a.to_json() for a in approved_by],
+        }
         final = len(approvals) >= card.approvers_needed
         if final:
             values.update(state=CardState.APPROVED.value, decided_by=user.id, decided_at=now)
         if not db.update_pending(conn, card_id, version, now, values):
             raise _Lost
-        card = dataclasses.replace(card, approvals=approvals)
+        card = dataclasses.replace(card, approvals=approvals, approved_by=approved_by)
         if final:
             card = dataclasses.replace(
                 card, state=CardState.APPROVED, decided_by=user.id, decided_at=now
@@ -374,6 +438,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             approvals=len(approvals),
             needed=card.approvers_needed,
             final=final,
+            approved_by=[a.name for a in approved_by],
         )
         if final:
             settings = org.load_settings(conn)
@@ -458,7 +523,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         self._card_event(conn, name, actor, card, reason=reason)
         return card
 
-    def _race(self, step: Callable[[Connection, float], Card]) -> Card:
+    def _race(self, step: Callable[[Connection, float], T]) -> T:
         for _ in range(_RETRIES):
             try:
                 return self._write(lambda conn: step(conn, self.clock()))
@@ -471,11 +536,18 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         )
 
     def expire_due(self) -> list[Card]:
+        """Pending cards past their expiry, and approved cards whose grant ran out with
+        no use taken (``expired`` unused), each audited ``card.expired``."""
         with self.store.write() as conn:
-            expired = db.expire_due(conn, self.clock())
+            now = self.clock()
+            expired = db.expire_due(conn, now)
             for card in expired:
                 self._card_event(conn, EventType.CARD_EXPIRED, None, card)
-        return expired
+            unused = lifecycle_db.expire_unused(conn, now)
+            for card in unused:
+                self._card_event(conn, EventType.CARD_EXPIRED, None, card, unused=True,
+                                 **card.outcome.get("expired_unused", {}))  # fmt: skip
+        return [*expired, *unused]
 
     def _card_event(
         self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
@@ -529,11 +601,17 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
                 continue
             grant = db.consume_grant(conn, candidate.id, now)
             if grant is not None:
-                self._append(
+                used = _lifecycle.used(actor, grant, now)
+                card = lifecycle_db.mark_used(conn, grant.card_id, now, used)
+                self._append_linked(
+                    conn,
+                    _link_used(grant.card_id, used),
                     EventType.GRANT_USED,
                     actor,
                     result={"grant": grant.id, "card": grant.card_id, "uses_left": grant.uses_left},
                 )
+                if card is not None:
+                    db.notify(conn, "card.used", _describe.notification(card), now)
                 return grant
         return refused
 
@@ -555,6 +633,15 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         with self.store.write() as conn:
             grant = self._use_grant(conn, actor, digest, self.clock(), decision)
         return grant if isinstance(grant, Grant) else None
+
+
+def _link_used(card_id: str, used: dict[str, Any]) -> Callable[[Connection, int], None]:
+    """What a used card records once the retry's ``grant.used`` entry has its number."""
+
+    def link(conn: Connection, seq: int) -> None:
+        lifecycle_db.set_outcome(conn, card_id, _lifecycle.linked(used, seq))
+
+    return link
 
 
 def _above(grant: Grant, decision: Decision) -> str:

@@ -20,6 +20,7 @@ from opsgate.models import Environment, Impact
 from opsgate.policy.model import Settings
 
 __all__ = [
+    "Approval",
     "Card",
     "CardState",
     "Denied",
@@ -31,6 +32,7 @@ __all__ = [
     "can_approve",
     "can_change_settings",
     "check_confirmation",
+    "closed_reason",
     "next_state",
 ]
 
@@ -56,6 +58,7 @@ class CardState(enum.StrEnum):
     DENIED = "denied"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    USED = "used"  # approved, and the agent's identical retry used the grant
 
     @property
     def final(self) -> bool:
@@ -64,15 +67,21 @@ class CardState(enum.StrEnum):
 
 _FINAL = frozenset(
     {CardState.COMPLETED, CardState.FAILED, CardState.DENIED, CardState.EXPIRED,
-     CardState.CANCELLED}
+     CardState.CANCELLED, CardState.USED}
 )  # fmt: skip
 # The only transitions there are (SPEC §6).  `approved` may also be reached from
-# `pending` only once every required approval is in.
+# `pending` only once every required approval is in.  Past approval a card says what
+# happened: the agent's retry used the grant (`used`), opsgate ran the operation
+# (`executing` → `completed` | `failed`), the grant ran out unused (`expired`), or a
+# change since (settings, inventory, policy, tokens) means it can no longer be
+# honoured (`cancelled`, with the reason; ``approvals._rejudge``).
 _TRANSITIONS: dict[CardState, frozenset[CardState]] = {
     CardState.PENDING: frozenset(
         {CardState.APPROVED, CardState.DENIED, CardState.EXPIRED, CardState.CANCELLED}
     ),
-    CardState.APPROVED: frozenset({CardState.EXECUTING, CardState.EXPIRED}),
+    CardState.APPROVED: frozenset(
+        {CardState.EXECUTING, CardState.EXPIRED, CardState.CANCELLED, CardState.USED}
+    ),
     CardState.EXECUTING: frozenset({CardState.COMPLETED, CardState.FAILED}),
 }
 
@@ -123,6 +132,31 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """One person's approval of a card, as it was given: who (name as of then) and when."""
+
+    id: str
+    name: str
+    at: float
+    role: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "at": self.at, "role": self.role}
+
+    @classmethod
+    def of(cls, value: Any) -> Approval | None:
+        if not isinstance(value, dict) or not isinstance(value.get("id"), str):
+            return None
+        at = value.get("at")
+        return cls(
+            id=value["id"],
+            name=str(value.get("name") or value["id"]),
+            at=float(at) if isinstance(at, int | float) else 0.0,
+            role=str(value.get("role") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Card:
     """A pending request for a human (SPEC §1, seed 001)."""
 
@@ -150,6 +184,21 @@ class Card:
     result: dict[str, Any] = field(default_factory=dict)
     # What the approval also covers (``_binding``): cwd, file hashes, context digest.
     binding: dict[str, Any] = field(default_factory=dict)
+    # Who approved, in order (both people where two are required).
+    approved_by: tuple[Approval, ...] = ()
+    # What happened after approval or why the card closed, as data (``_lifecycle``):
+    # {"used": {...}} by which retry and when, {"cancelled": {...}} by which change,
+    # {"expired_unused": {...}}.
+    outcome: dict[str, Any] = field(default_factory=dict)
+    # The facts the decision rested on, to decide it again after a change
+    # (``_rejudge``); never shown.
+    basis: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def irreversible(self) -> bool:
+        """Destructive with no rollback plan: "cannot be undone" (a card with a plan
+        says how to undo it instead)."""
+        return self.impact is Impact.DESTRUCTIVE and not self.rollback.strip()
 
     def expired(self, now: float) -> bool:
         return self.state in (CardState.PENDING, CardState.APPROVED) and now >= self.expires_at
@@ -164,7 +213,7 @@ def can_approve(
     person never approves a request made through their own token: it is their own
     request by another name."""
     if card.state is not CardState.PENDING:
-        raise Denied(f"the card is {card.state.value}", status=409, code="not_pending")
+        raise Denied(closed_reason(card), status=409, code="not_pending")
     if card.expired(now):
         raise Denied("the card has expired; ask the agent to propose it again", status=409,
                      code="expired")  # fmt: skip
@@ -188,6 +237,18 @@ def can_approve(
     ):
         raise Denied("members approve safe actions and caution actions outside production; "
                      "this card needs an admin or owner")  # fmt: skip
+
+
+def closed_reason(card: Card) -> str:
+    """Why a card no longer takes a decision, in the words a person needs."""
+    if card.state is CardState.CANCELLED and card.reason:
+        return f"the card was cancelled: {card.reason}"
+    if card.state is CardState.USED:
+        return "the card was approved and the agent's retry has used it"
+    if card.state is CardState.APPROVED:
+        who = " and ".join(a.name for a in card.approved_by)
+        return f"the card is approved{f' by {who}' if who else ''}"
+    return f"the card is {card.state.value}"
 
 
 def check_confirmation(card: Card, typed: str | None) -> None:

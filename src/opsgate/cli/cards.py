@@ -20,6 +20,7 @@ _STATES = (
     "denied",
     "expired",
     "cancelled",
+    "used",
 )
 
 
@@ -49,6 +50,7 @@ def register(subparsers: Any) -> None:
 
 
 def _cards(ns: argparse.Namespace) -> int:
+    from opsgate.approvals._describe import shown
     from opsgate.approvals.model import CardState
     from opsgate.approvals.service import CardFilter
 
@@ -62,16 +64,48 @@ def _cards(ns: argparse.Namespace) -> int:
         return 0
     print("ID  STATE  IMPACT  ENVIRONMENT  TARGET  REQUESTED BY  DESCRIPTION")
     for c in page.items:
+        c = shown(c)
         print(
             f"{c.id}  {c.state.value}  {c.impact.label}  {c.environment.label}  {c.target}  "
             f"{c.requested_by_name}  {c.description}"
         )
+        for line in _after(c):
+            print(f"    {line}")
     if page.next_cursor:
         print(f"… more; raise --limit (total {page.total if page.total is not None else '?'})")
     return 0
 
 
+def _after(card: Any) -> list[str]:
+    """What happened past the request: who approved, which retry used it, why it
+    closed (a cancellation names the change that closed it)."""
+    from opsgate.approvals._lifecycle import used_by
+
+    lines = []
+    if card.approved_by:
+        lines.append("approved by " + ", ".join(f"{a.name} at {_clock(a.at)}"
+                                                 for a in card.approved_by))  # fmt: skip
+    used = used_by(card)
+    if used:
+        seq = used.get("audit_seq")
+        lines.append(f"used by {used.get('by')}'s retry at {_clock(float(used.get('at') or 0))}"
+                     + (f" (audit entry {seq})" if seq is not None else ""))  # fmt: skip
+    if card.reason and card.state.value in ("cancelled", "denied", "expired", "failed"):
+        lines.append(f"reason: {card.reason}")
+    return lines
+
+
+def _clock(epoch: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
 def _card_json(card: Any) -> dict[str, Any]:
+    from opsgate.approvals._describe import shown
+    from opsgate.approvals._lifecycle import used_by
+
+    card = shown(card)
     return {
         "id": card.id,
         "state": card.state.value,
@@ -87,6 +121,9 @@ def _card_json(card: Any) -> dict[str, Any]:
         "approvers_needed": card.approvers_needed,
         "decided_by": card.decided_by,
         "reason": card.reason,
+        "approved_by": [a.to_json() for a in card.approved_by],
+        "used": used_by(card),
+        "irreversible": card.irreversible,
     }
 
 

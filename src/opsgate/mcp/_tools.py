@@ -229,8 +229,12 @@ def _next_step(card: Card) -> str:
         CardState.COMPLETED: "Finished; the result is attached.",
         CardState.FAILED: "Failed; see the reason and result, and verify before retrying.",
         CardState.DENIED: "A person denied it; do not retry the same action.",
-        CardState.EXPIRED: "Nobody decided in time; propose it again if still needed.",
-        CardState.CANCELLED: "Cancelled.",
+        CardState.EXPIRED: "Expired (nobody decided, or the approval was not used in time); "
+        "propose it again if still needed.",
+        CardState.CANCELLED: f"Cancelled: {card.reason or 'no reason given'}. Do not retry it "
+        "as it is; what it needed no longer holds.",
+        CardState.USED: "Approved and used: the identical retry ran once; a new run needs a new "
+        "card.",
     }[card.state]
 
 

@@ -49,6 +49,9 @@ class AppConfig:
     public_url: str = DEFAULT_PUBLIC_URL
     cookie_secure: bool = True
     expire_interval: float = 5.0  # seconds between expiry sweeps; 0 turns the sweep off
+    # Seconds between looks for cards to judge again after a change made elsewhere
+    # (another replica, the CLI); 0 turns it off.  Changes made here judge at once.
+    rejudge_interval: float = 1.0
     limits: EdgeLimits = field(default_factory=EdgeLimits)  # request size and read times
 
 
@@ -77,7 +80,8 @@ class AppState:
 
     def announce_decided(self, card: Card) -> None:
         event = f"card.{card.state.value}"
-        if event in ("card.approved", "card.denied", "card.cancelled", "card.expired"):
+        if event in ("card.approved", "card.denied", "card.cancelled", "card.expired",
+                     "card.used"):  # fmt: skip
             self.announce(event, card)
 
 
@@ -99,17 +103,23 @@ def create_app(
     state = AppState(control, audit, config, Notifier(notify or NotifyConfig()))
     state.notifier.on_failure = _failure_recorder(state)
     state.notifier.attach(control, state.link)  # deliver from the store's outbox
+    listen = getattr(control, "add_card_listener", None)
+    if listen is not None:  # cards a change here cancelled: live pages and notifications now
+        listen(state.announce)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state.notifier.start()
-        sweeper = None
+        loop = asyncio.get_running_loop()
+        sweepers = []
         if config.expire_interval > 0:
-            sweeper = asyncio.get_running_loop().create_task(_sweep(state))
+            sweepers.append(loop.create_task(_sweep(state)))
+        if config.rejudge_interval > 0 and hasattr(control, "rejudge_due"):
+            sweepers.append(loop.create_task(_rejudge(state)))
         try:
             yield
         finally:
-            if sweeper is not None:
+            for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
@@ -244,6 +254,18 @@ async def _sweep(state: AppState) -> None:
             continue
         for card in expired:
             state.announce("card.expired", card)
+
+
+async def _rejudge(state: AppState) -> None:
+    """Judge again the cards a change made elsewhere (another replica, the CLI) left
+    open; the control plane announces what it cancels to this process's listeners."""
+    rejudge = state.control.rejudge_due  # type: ignore[attr-defined]  # checked by the caller
+    while True:
+        await asyncio.sleep(state.config.rejudge_interval)
+        try:
+            await anyio.to_thread.run_sync(rejudge)
+        except Exception:
+            log.exception("judging cards again failed; retrying on the next tick")
 
 
 def _failure_recorder(state: AppState) -> Any:

@@ -108,6 +108,8 @@ _VERBS = {
     "card.denied": "was denied",
     "card.expired": "expired",
     "card.cancelled": "was cancelled",
+    # Approved, and the agent's identical retry used the approval: it ran.
+    "card.used": "was used by the agent's retry",
     # An approved operation's outcome; "card.executing" is live-only (the console),
     # not worth a message: people hear when it is done.
     "card.completed": "ran and completed",
@@ -131,7 +133,7 @@ def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": _escape(f"card {card['id']} · state {card['state']}"),
+                        "text": _escape(f"card {card['id']} · state {card['state']}" + _why(card)),
                     }
                 ],
             },
@@ -147,6 +149,18 @@ def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _why(card: dict[str, Any]) -> str:
+    """Who approved, who used it, why it closed: what a channel reader needs."""
+    parts = []
+    if card.get("approved_by"):
+        parts.append("approved by " + " and ".join(map(str, card["approved_by"])))
+    if card.get("used_by"):
+        parts.append(f"used by {card['used_by']}")
+    if card.get("reason") and card.get("state") in ("cancelled", "denied", "expired"):
+        parts.append(f"reason: {card['reason']}")
+    return "".join(f" · {p}" for p in parts)
 
 
 def _escape(text: str) -> str:
@@ -174,6 +188,10 @@ def outbox_event(row: Mapping[str, Any], link: Callable[[str], str]) -> dict[str
             "impact": stored.get("impact"),
             "state": stored.get("state"),
             "link": link(card_id),
+            # opsgate's own words (a cancellation names the change), never the agent's.
+            "reason": stored.get("reason"),
+            "approved_by": stored.get("approved_by") or [],
+            "used_by": stored.get("used_by"),
         },
     }
 

@@ -16,7 +16,15 @@ __all__ = ["router"]
 router = APIRouter(tags=["cards"])
 
 StateName = Literal[
-    "pending", "approved", "executing", "completed", "failed", "denied", "expired", "cancelled"
+    "pending",
+    "approved",
+    "executing",
+    "completed",
+    "failed",
+    "denied",
+    "expired",
+    "cancelled",
+    "used",
 ]
 
 

@@ -244,6 +244,19 @@ class TokenCreated(BaseModel):
     secret: str = Field(description="shown once; store it now")
 
 
+class ApprovalOut(BaseModel):
+    id: str
+    name: str
+    at: float
+
+
+class UsedOut(BaseModel):
+    at: float
+    by: str = Field(description="the agent (token) whose identical retry used the approval")
+    grant: str
+    audit_seq: int | None = Field(default=None, description="the retry's grant.used audit entry")
+
+
 class CardOut(BaseModel):
     id: str
     state: str
@@ -270,6 +283,15 @@ class CardOut(BaseModel):
         default_factory=dict,
         description="what the approval also covers: cwd, the files read (path, sha256) "
         "and the resolved context; a retry after any of it changed needs a new card",
+    )
+    approved_by: list[ApprovalOut] = Field(
+        default_factory=list, description="who approved, in order (both, where two are needed)"
+    )
+    used: UsedOut | None = Field(
+        default=None, description="state used: which retry used the approval, and when"
+    )
+    irreversible: bool = Field(
+        default=False, description="destructive, and no rollback plan: it cannot be undone"
     )
 
 
@@ -391,7 +413,22 @@ def card_out(card: Card, base_url: str) -> CardOut:
         reason=card.reason,
         link=card_link(base_url, card.id),
         binding=dict(card.binding),
+        **_lifecycle_out(card),
     )
+
+
+def _lifecycle_out(card: Card) -> dict[str, Any]:
+    """Who approved, which retry used it, whether it can be undone (approvals._lifecycle)."""
+    from opsgate.approvals._lifecycle import used_by
+
+    used = used_by(card)
+    return {
+        "approved_by": [ApprovalOut(id=a.id, name=a.name, at=a.at) for a in card.approved_by],
+        "used": UsedOut(at=float(used.get("at") or 0), by=str(used.get("by") or ""),
+                        grant=str(used.get("grant") or ""), audit_seq=used.get("audit_seq"))
+        if used else None,
+        "irreversible": card.irreversible,
+    }  # fmt: skip
 
 
 def card_link(base_url: str, card_id: str) -> str:

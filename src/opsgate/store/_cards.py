@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals.model import Card, CardState, Grant
+from opsgate.approvals.model import Approval, Card, CardState, Grant
 from opsgate.approvals.service import CardFilter
 from opsgate.models import Environment, Impact
 from opsgate.store._schema import cards, grants, notifications
@@ -64,14 +64,23 @@ def _card(row: Any, now: float) -> Card:
         reason=row.reason,
         result=dict(row.result),
         binding=dict(row.binding or {}),
+        approved_by=_approvals(row.approved_by),
+        outcome=dict(row.outcome or {}),
+        basis=dict(row.basis or {}),
     )
+
+
+def _approvals(value: Any) -> tuple[Approval, ...]:
+    found = (Approval.of(v) for v in value or ())
+    return tuple(a for a in found if a is not None)
 
 
 _INSERT_CARD = sa.insert(cards)
 _INSERT_NOTIFICATION = sa.insert(notifications)
 
 
-def insert_card(conn: Connection, card: Card) -> None:
+def insert_card(conn: Connection, card: Card, judged_rev: int | None = None) -> None:
+    """``judged_rev``: the organisation revision the card's decision was made at."""
     # Values as parameters of one constant statement: its compiled form is cached,
     # where ``.values(...)`` would rebuild and re-key the statement on every card.
     conn.execute(
@@ -98,6 +107,10 @@ def insert_card(conn: Connection, card: Card) -> None:
             approvals=list(card.approvals),
             result=card.result,
             binding=card.binding or None,
+            approved_by=[a.to_json() for a in card.approved_by] or None,
+            outcome=card.outcome or None,
+            basis=card.basis or None,
+            judged_rev=judged_rev,
         ),
     )
 

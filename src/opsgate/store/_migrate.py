@@ -101,11 +101,32 @@ def _v4(conn: Connection) -> None:
                 conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
 
 
+def _v6(conn: Connection) -> None:
+    """Card lifecycle past approval: who approved, what happened next (used by which
+    retry, cancelled by which change, expired unused), the facts its decision
+    rested on and the revision it was judged at; who changed an inventory target
+    and who revoked a token, when."""
+    inspector = sa.inspect(conn)
+    wanted = {
+        "cards": (("approved_by", "JSON"), ("outcome", "JSON"),
+                  ("basis", "JSON"), ("judged_rev", "BIGINT")),
+        "inventory_targets": (("updated_by", "VARCHAR(40)"),),
+        "api_tokens": (("revoked_at", "DOUBLE PRECISION"), ("revoked_by", "VARCHAR(40)")),
+    }  # fmt: skip
+    for table, columns in wanted.items():
+        present = {c["name"] for c in inspector.get_columns(table)}
+        for name, kind in columns:
+            if name not in present:
+                conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
     (3, "org revision: bumped by triggers on users, tokens, settings, inventory", _v3),
     (4, "grant binding: card binding, grant's approved impact and environment", _v4),
+    # 5 is taken by work developed beside this (console accounts, secret sources).
+    (6, "card lifecycle: approvers, outcome, decision basis, judged revision", _v6),
 )
 LATEST = MIGRATIONS[-1][0]
 

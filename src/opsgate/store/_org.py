@@ -86,7 +86,9 @@ def get_target(conn: Connection, name: str) -> InventoryTarget | None:
     return None if row is None else _target(row)
 
 
-def put_target(conn: Connection, target: InventoryTarget, now: float) -> None:
+def put_target(
+    conn: Connection, target: InventoryTarget, now: float, by: str | None = None
+) -> None:
     values = {
         "name": target.name,
         "kind": target.kind,
@@ -95,6 +97,7 @@ def put_target(conn: Connection, target: InventoryTarget, now: float) -> None:
         "match": list(target.match),
         "connection": dict(target.connection),
         "updated_at": now,
+        "updated_by": by,
     }
     _upsert(conn, inventory_targets, values, "name")
 

@@ -166,8 +166,14 @@ def list_tokens(conn: Connection, created_by: str | None = None) -> list[TokenIn
     return [_token(r) for r in conn.execute(query)]
 
 
-def revoke_token(conn: Connection, token_id: str) -> None:
-    conn.execute(sa.update(api_tokens).where(api_tokens.c.id == token_id).values(revoked=True))
+def revoke_token(
+    conn: Connection, token_id: str, by: str | None = None, at: float | None = None
+) -> None:
+    conn.execute(
+        sa.update(api_tokens)
+        .where(api_tokens.c.id == token_id)
+        .values(revoked=True, revoked_by=by, revoked_at=at)
+    )
 
 
 def touch_token(conn: Connection, token_id: str, now: float) -> None:

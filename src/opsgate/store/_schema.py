@@ -75,6 +75,9 @@ api_tokens = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("last_used_at", sa.Double, nullable=True),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    # v6: when and by whom (a card it requested is cancelled saying so)
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Column("revoked_by", sa.String(40), nullable=True),
 )
 
 settings = sa.Table(
@@ -96,6 +99,7 @@ inventory_targets = sa.Table(
     sa.Column("match", sa.JSON, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("connection", sa.JSON, nullable=True),  # v2: how the executor reaches it
+    sa.Column("updated_by", sa.String(40), nullable=True),  # v6: who changed it last
 )
 
 cards = sa.Table(
@@ -126,6 +130,14 @@ cards = sa.Table(
     sa.Column("result", sa.JSON, nullable=False),
     # v4: what the approval also covers (cwd, file hashes, context): approvals._binding
     sa.Column("binding", sa.JSON, nullable=True),
+    # v6: the card's lifecycle past approval (approvals._lifecycle): who approved, what
+    # happened next, the facts its decision rested
+    # on (to decide it again after a change) and the organisation revision it was
+    # last judged at (a card judged before the latest change is judged again).
+    sa.Column("approved_by", sa.JSON, nullable=True),
+    sa.Column("outcome", sa.JSON, nullable=True),
+    sa.Column("basis", sa.JSON, nullable=True),
+    sa.Column("judged_rev", sa.BigInteger, nullable=True),
     sa.Index("ix_cards_state_expires", "state", "expires_at"),
     sa.Index("ix_cards_created", "created_at", "id"),
     sa.Index("ix_cards_requested_by", "requested_by"),

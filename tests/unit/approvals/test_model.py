@@ -64,7 +64,8 @@ def test_role_ranks_are_ordered() -> None:
 @pytest.mark.parametrize(
     ("state", "final"),
     [(S.PENDING, False), (S.APPROVED, False), (S.EXECUTING, False), (S.COMPLETED, True),
-     (S.FAILED, True), (S.DENIED, True), (S.EXPIRED, True), (S.CANCELLED, True)],
+     (S.FAILED, True), (S.DENIED, True), (S.EXPIRED, True), (S.CANCELLED, True),
+     (S.USED, True)],
     ids=lambda v: v.value if isinstance(v, CardState) else str(v),
 )  # fmt: skip
 def test_final_states(state: CardState, final: bool) -> None:
@@ -74,6 +75,7 @@ def test_final_states(state: CardState, final: bool) -> None:
 ALLOWED = {
     (S.PENDING, S.APPROVED), (S.PENDING, S.DENIED), (S.PENDING, S.EXPIRED),
     (S.PENDING, S.CANCELLED), (S.APPROVED, S.EXECUTING), (S.APPROVED, S.EXPIRED),
+    (S.APPROVED, S.CANCELLED), (S.APPROVED, S.USED),
     (S.EXECUTING, S.COMPLETED), (S.EXECUTING, S.FAILED),
 }  # fmt: skip
 
