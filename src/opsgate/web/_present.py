@@ -49,6 +49,7 @@ def state_label(state: CardState, decided_by: str | None = None) -> str:
         CardState.FAILED: "Failed",
         CardState.EXPIRED: "Expired",
         CardState.CANCELLED: "Cancelled",
+        CardState.USED: "Approved — used by the agent's retry",
     }[state]
 
 
@@ -148,5 +149,6 @@ def card_event(card: Card, *, source: str = "app", event: str | None = None) -> 
             "environment": card.environment.label,
             "impact": card.impact.label,
             "decided_by": card.decided_by,
+            "reason": card.reason,  # why it closed (a cancellation names the change)
         },
     }
