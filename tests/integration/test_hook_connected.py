@@ -59,11 +59,16 @@ def test_card_approve_retry_once(agent: str, org: tuple, tmp_path: Path) -> None
 
     card = httpx.get(f"{served.url}/api/v1/cards/{card_id}", headers=admin).json()
     assert card["state"] == "pending" and card["action"]["command"] == command
+    # Claude Code's description of the call is the card's reasoning (Copilot sends none).
+    assert card["reasoning"] == ("as asked" if agent == "claude" else "")
+    assert card["irreversible"] is True  # destructive, and no rollback plan given
     approved = httpx.post(f"{served.url}/api/v1/cards/{card_id}/approve", headers=admin,
                           json={"confirmation": card["confirm"]})  # fmt: skip
     assert approved.status_code == 200, approved.text
 
     allowed(agent, run(agent, bash(agent, command), tmp_path, **env))  # the grant, used once
+    used = httpx.get(f"{served.url}/api/v1/cards/{card_id}", headers=admin).json()
+    assert used["state"] == "used" and used["used"]["audit_seq"] is not None
     again = blocked(agent, run(agent, bash(agent, command), tmp_path, **env))
     second_card = CARD.search(again).group(1)  # type: ignore[union-attr]
     assert second_card != card_id  # used up: a new card, not the old grant
@@ -144,6 +149,7 @@ def test_connected_mode_through_the_resident_service(
     assert link == f"{served.url}/cards/{card_id}"
     card = httpx.get(f"{served.url}/api/v1/cards/{card_id}", headers=admin).json()
     assert card["state"] == "pending" and card["action"]["command"] == command
+    assert card["reasoning"] == "as asked"  # the description, through the service too
     approved = httpx.post(f"{served.url}/api/v1/cards/{card_id}/approve", headers=admin,
                           json={"confirmation": card["confirm"]})  # fmt: skip
     assert approved.status_code == 200, approved.text

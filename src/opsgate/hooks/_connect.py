@@ -43,6 +43,7 @@ PROPOSE_PATH = "/api/v1/propose"
 # Inputs that describe a call without changing what it does: an agent may reword
 # them on the retry, which must still match the approved card.
 _COSMETIC = ("description",)
+_MAX_REASONING = 4000  # characters of the agent's description sent as the card's reasoning
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,11 @@ def _propose(
         "files": [_file(f) for f in c.files],
         "context": dict(c.facts),
     }
+    said = action.input.get("description")
+    if isinstance(said, str) and said.strip():
+        # The agent's own words for the call (Claude Code's ``description``): the
+        # card's reasoning.  Not part of what is approved (``_COSMETIC``).
+        request["reasoning"] = said.strip()[:_MAX_REASONING]
     needs_human = decision.verdict is not Verdict.ALLOW
     if needs_human:
         request["context"].update(_ambient(action, env))
