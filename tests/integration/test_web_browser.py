@@ -198,7 +198,7 @@ def test_caution_card_allowed_shows_executing_then_completed(browser: Any, serve
     c = card(page, card_id)
     expect()(c.get_by_test_id("status")).to_have_text("Action Required")
     expect()(c.get_by_test_id("impact")).to_contain_text("Caution")
-    expect()(c).to_contain_text("Systemctl restart")
+    expect()(c).to_contain_text("Restart nginx on web-staging-1")
     expect()(c).to_contain_text("nginx serves stale config")
     expect()(c).to_contain_text("nothing to roll back")
     command = c.get_by_test_id("command")

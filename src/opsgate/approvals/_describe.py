@@ -8,6 +8,7 @@ import binascii
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from opsgate.approvals._title import remote_target, remote_title
 from opsgate.approvals.model import Card, Denied, Grant
 from opsgate.models import Action, Decision, Effect, Verdict
 
@@ -32,12 +33,12 @@ _NEEDS_HUMAN = (Effect.WRITE, Effect.UNKNOWN)
 def target_of(decision: Decision, action: Action) -> str:
     """The classification's target, else the first finding's, else the action text."""
     c = decision.classification
-    if c.target:
-        return c.target
-    for f in c.findings:
-        if f.target:
-            return f.target
-    return action.text
+    target = c.target or next((f.target for f in c.findings if f.target), None)
+    if not target:
+        return action.text
+    # A change on another machine: the host as the inventory names it, not host:host.
+    found = next((f for f in c.findings if f.target == target), None)
+    return (remote_target(found) if found is not None else None) or target
 
 
 def describe(decision: Decision, action: Action) -> str:
@@ -48,6 +49,9 @@ def describe(decision: Decision, action: Action) -> str:
         key=lambda f: (f.effect in _NEEDS_HUMAN, f.impact),
         reverse=True,
     )
+    remote = remote_title(findings[0], decision.environment) if findings else None
+    if remote is not None:
+        return remote  # "Restart nginx on web-staging-1 (staging), over SSH"
     what = findings[0].reason if findings else f"runs {action.tool}"
     sentence = what[:1].upper() + what[1:]
     target = target_of(decision, action)

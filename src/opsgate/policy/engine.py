@@ -16,6 +16,7 @@ import re
 
 from opsgate.models import Action, Classification, Decision, Effect, Environment, Impact, Verdict
 from opsgate.policy._asking import never_ask
+from opsgate.policy._names import name_to_type
 from opsgate.policy.model import Policy, Rule
 
 __all__ = ["decide", "decide_failure"]
@@ -275,7 +276,7 @@ def _confirmation(c: Classification) -> str | None:
         return None
     for f in c.findings:
         if f.impact is Impact.DESTRUCTIVE and f.target:
-            return f.target
+            return name_to_type(f) or f.target  # the inventory's name, not host:path
     return c.target or "confirm"
 
 
