@@ -8,13 +8,24 @@ import re
 import time
 from typing import Any
 
-from test_server_api import CAUTION, ApiClient, Org, assert_envelope, client, control, home, org
+from test_server_api import (
+    CAUTION,
+    DESTRUCTIVE,
+    ApiClient,
+    Org,
+    assert_envelope,
+    client,
+    control,
+    home,
+    org,
+)
 from test_web_console import log_in
 
 from opsgate.server.app import AppState
 
 __all__ = ["client", "control", "home", "org"]  # fixtures, used by name
 
+DELETE_OTHER = "kubectl --context staging delete namespace jobs"
 PROD = {"tool": "Bash", "input": {"command": "ssh web-prod-1 sudo systemctl restart nginx"}}
 
 
@@ -127,3 +138,16 @@ def test_the_rejudge_sweep_runs_in_the_server(client: ApiClient, org: Org) -> No
         time.sleep(0.1)
     assert _card(client, org, card["id"])["state"] == "cancelled"
     assert _card(client, org, card["id"])["reason"].startswith("Write Actions were turned off")
+
+
+def test_cannot_be_undone_only_without_a_rollback_plan(client: ApiClient, org: Org) -> None:
+    plan = "re-create it from k8s/api-namespace.yaml"
+    undoable = _propose(client, org, {**DESTRUCTIVE, "rollback": plan, "reasoning": "replaced"})
+    final = _propose(client, org, {**DESTRUCTIVE, "input": {"command": DELETE_OTHER}})
+    assert (undoable["irreversible"], final["irreversible"]) == (False, True)
+
+    page = _page(client, undoable["id"])
+    assert f'data-testid="rollback">{plan}' in page and "replaced" in page
+    assert "This cannot be undone." not in page and "check the rollback plan above" in page
+    page = _page(client, final["id"])
+    assert "This cannot be undone." in page and "No rollback plan given." in page
