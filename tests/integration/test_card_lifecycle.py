@@ -102,8 +102,9 @@ def org(request: pytest.FixtureRequest, tmp_path: Path, hook_env: None) -> Itera
     cp = open_cp(home, clock, url)
     who = people(cp)  # Production Protection off
     _inventory(cp, who["owner"])
-    yield Org(cp, clock, home, url, who)
-    cp.close()
+    made = Org(cp, clock, home, url, who)
+    yield made
+    made.cp.close()  # the one open now (a test may reopen it)
 
 
 # --- used, expired unused, who approved ---------------------------------------------------
@@ -325,3 +326,31 @@ def _fields(target: InventoryTarget) -> dict[str, Any]:
 def test_cards_table_has_the_lifecycle_columns(org: Org) -> None:
     names = {c.name for c in cards.columns}
     assert {"approved_by", "outcome", "basis", "judged_rev"} <= names
+
+
+def test_cards_from_before_the_lifecycle_migrate_and_are_judged(org: Org) -> None:
+    """A database the previous release left (no lifecycle columns): migration 6 adds
+    them in place, and its open cards — with no recorded basis — are judged from what
+    the card shows."""
+    from opsgate.store import _migrate
+
+    prod, staging = org.card(PROD_RESTART), org.card(RESTART)
+    org.cp.close()
+    engine = sa.create_engine(org.url or f"sqlite:///{org.home / 'opsgate.db'}")
+    added = {
+        "cards": ("approved_by", "outcome", "basis", "judged_rev"),
+        "inventory_targets": ("updated_by",),
+        "api_tokens": ("revoked_at", "revoked_by"),
+    }
+    with engine.begin() as conn:  # the shape version 4 left behind
+        for table, columns in added.items():
+            for column in columns:
+                conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version > 4"))
+    assert _migrate.migrate(engine) == 4
+    engine.dispose()
+    org.cp = open_cp(org.home, org.clock, org.url)
+    org.cp.change_settings(org.owner, {"production_protection": True})
+    assert org.state(prod) is CardState.CANCELLED
+    assert org.state(staging) is CardState.PENDING
+    assert org.cp.approve(org.admin, staging, None).state is CardState.APPROVED
