@@ -11,7 +11,6 @@ classified.  Pure; no imports beyond the models (it is on the hook's path).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from opsgate.models import Finding
@@ -19,7 +18,7 @@ from opsgate.models import Finding
 __all__ = ["Remote", "inventory_name", "name_to_type", "remote_of"]
 
 _INVENTORY = "inventory: "
-_REMOTE = re.compile(r"^(?P<what>.*) \(on (?P<host>[^,()\s]+), via (?P<via>[^()]+)\)$", re.S)
+_ON = " (on "
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +32,20 @@ class Remote:
 
 
 def remote_of(finding: Finding) -> Remote | None:
-    found = _REMOTE.match(finding.reason)
-    if found is None:
+    # Parsed from the end, without a regular expression: the reason carries names the
+    # agent chose, and this runs on the hook's path (linear, whatever the text).
+    reason = finding.reason
+    start = reason.rfind(_ON)
+    if start < 0 or not reason.endswith(")"):
         return None
-    host = found["host"]
+    host, sep, via = reason[start + len(_ON) : -1].partition(", via ")
+    if not sep or not host or not via or any(c in host for c in " ,()") or "(" in via:
+        return None
     path = None
     if finding.target and finding.target.startswith(f"{host}:"):
         rest = finding.target[len(host) + 1 :]
         path = rest if rest and rest != host else None
-    return Remote(found["what"], host, found["via"], path)
+    return Remote(reason[:start], host, via, path)
 
 
 def inventory_name(finding: Finding) -> str | None:
