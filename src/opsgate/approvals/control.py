@@ -101,20 +101,21 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:
-        return self._decide_at(action)[0]
-
-    def _decide_at(self, action: Action) -> tuple[Decision, int]:
         """Decide with the files and facts the action carries (what the connected hook
         read on the agent's machine); never with this host's disk (SPEC §4
-        safeguard 7: an API caller must not learn what files here hold).  Also the
-        organisation revision the policy was read at (-1 if another thread replaced
-        the cached policy meanwhile: a card made from it is then judged again)."""
+        safeguard 7: an API caller must not learn what files here hold)."""
         with self.store.read() as conn:
             policy = self._policy(conn)
+        return evaluate(action, policy, files=lambda: GivenFiles.of(action.files, action.context))
+
+    def _decide_at(self, action: Action) -> tuple[Decision, int]:
+        """``_decide``, and an organisation revision the decision is no older than: the
+        cached policy's, read before deciding (-1 before there is one).  A card made
+        from it is judged again once the revision moves past it (``rejudge_due``);
+        an older number only costs a judgement, never a missed one."""
         cached = self._policy_cache
-        revision = cached[0] if cached is not None and cached[2] is policy else -1
-        files = lambda: GivenFiles.of(action.files, action.context)  # noqa: E731
-        return evaluate(action, policy, files=files), revision
+        revision = cached[0] if cached is not None else -1
+        return self._decide(action), revision
 
     def _audit_decision(
         self, actor: Principal, action: Action, decision: Decision, **result: Any
