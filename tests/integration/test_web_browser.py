@@ -434,3 +434,32 @@ def test_verification_shows_where_the_chain_breaks(browser: Any, server: Server)
     expect()(page.get_by_test_id("verdict")).to_contain_text("Broken")
     expect()(page.locator("ul.problems")).to_contain_text("entry 3")
     page.context.close()
+
+
+def test_production_protection_cancels_an_open_card_on_every_page_within_a_second(
+    browser: Any, server: Server
+) -> None:
+    """Issue 15.1: the approver is never left with an approvable card that can no
+    longer run; every open page shows it cancelled, with the reason."""
+    settings = f"{server.url}/api/v1/settings"
+    off = httpx.patch(settings, headers=server.owner, json={"production_protection": False})
+    assert off.status_code == 200, off.text
+    card_id = server.propose("ssh web-prod-1 sudo systemctl restart nginx")["card"]["id"]
+    pages = [login(browser, server, "ada"), login(browser, server, "vic")]
+    for page in pages:
+        expect()(card(page, card_id).get_by_test_id("status")).to_have_text("Action Required")
+    started = time.monotonic()
+    on = httpx.patch(settings, headers=server.owner, json={"production_protection": True})
+    assert on.status_code == 200, on.text
+    for page in pages:
+        expect()(card(page, card_id).get_by_test_id("status")).to_have_text(
+            "Cancelled", timeout=5000
+        )
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"the cancellation took {elapsed:.2f} s to reach every page"
+    for page in pages:
+        reason = card(page, card_id).get_by_test_id("reason")
+        expect()(reason).to_contain_text("Production Protection was turned on by owner")
+        expect()(card(page, card_id).get_by_role("button", name="Allow")).to_have_count(0)
+        page.context.close()
+    assert server.card_state(card_id) == "cancelled"
