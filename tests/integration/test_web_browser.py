@@ -463,3 +463,23 @@ def test_production_protection_cancels_an_open_card_on_every_page_within_a_secon
         expect()(card(page, card_id).get_by_role("button", name="Allow")).to_have_count(0)
         page.context.close()
     assert server.card_state(card_id) == "cancelled"
+
+
+def test_an_approved_card_says_when_the_agents_retry_used_it(browser: Any, server: Server) -> None:
+    """Issue 15.1: not "waiting to run" forever: the page shows the retry that used it."""
+    command = "ssh web-staging-1 sudo systemctl restart varnish"
+    card_id = server.propose(command)["card"]["id"]
+    page = login(browser, server, "ada")
+    c = card(page, card_id)
+    c.get_by_role("button", name="Allow").click()
+    expect()(c.get_by_test_id("status")).to_have_text("Approved — waiting to run")
+    expect()(c.get_by_test_id("approved-by")).to_contain_text("Approved by ada at")
+    retry = server.propose(command)
+    assert retry["grant"] is not None and retry["card"] is None
+    expect()(c.get_by_test_id("status")).to_have_text(
+        "Approved — used by the agent's retry", timeout=5000
+    )
+    expect()(c.get_by_test_id("used-by")).to_contain_text("Used by claude's retry at")
+    expect()(c.get_by_test_id("used-by")).to_contain_text("audit entry")
+    assert server.card_state(card_id) == "used"
+    page.context.close()
