@@ -329,11 +329,13 @@ def test_cards_table_has_the_lifecycle_columns(org: Org) -> None:
 
 
 def test_cards_from_before_the_lifecycle_migrate_and_are_judged(org: Org) -> None:
-    """A database the previous release left (no lifecycle columns): migration 6 adds
-    them in place, and its open cards — with no recorded basis — are judged from what
+    """A database the previous release left (no lifecycle columns): the lifecycle
+    migration adds them in place, and its open cards — with no recorded basis — are judged from what
     the card shows."""
     from opsgate.store import _migrate
 
+    (mine,) = [v for v, name, _ in _migrate.MIGRATIONS if name.startswith("card lifecycle")]
+    assert mine == _migrate.LATEST
     prod, staging = org.card(PROD_RESTART), org.card(RESTART)
     org.cp.close()
     engine = sa.create_engine(org.url or f"sqlite:///{org.home / 'opsgate.db'}")
@@ -342,12 +344,12 @@ def test_cards_from_before_the_lifecycle_migrate_and_are_judged(org: Org) -> Non
         "inventory_targets": ("updated_by",),
         "api_tokens": ("revoked_at", "revoked_by"),
     }
-    with engine.begin() as conn:  # the shape version 4 left behind
+    with engine.begin() as conn:  # the shape the release before it left behind
         for table, columns in added.items():
             for column in columns:
                 conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version > 4"))
-    assert _migrate.migrate(engine) == 4
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = :v"), {"v": mine})
+    assert _migrate.migrate(engine) == max(v for v, _, _ in _migrate.MIGRATIONS if v != mine)
     engine.dispose()
     org.cp = open_cp(org.home, org.clock, org.url)
     org.cp.change_settings(org.owner, {"production_protection": True})

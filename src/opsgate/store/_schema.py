@@ -75,7 +75,7 @@ api_tokens = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("last_used_at", sa.Double, nullable=True),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
-    # v6: when and by whom (a card it requested is cancelled saying so)
+    # v7: when and by whom (a card it requested is cancelled saying so)
     sa.Column("revoked_at", sa.Double, nullable=True),
     sa.Column("revoked_by", sa.String(40), nullable=True),
 )
@@ -99,7 +99,7 @@ inventory_targets = sa.Table(
     sa.Column("match", sa.JSON, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("connection", sa.JSON, nullable=True),  # v2: how the executor reaches it
-    sa.Column("updated_by", sa.String(40), nullable=True),  # v6: who changed it last
+    sa.Column("updated_by", sa.String(40), nullable=True),  # v7: who changed it last
 )
 
 cards = sa.Table(
@@ -130,7 +130,7 @@ cards = sa.Table(
     sa.Column("result", sa.JSON, nullable=False),
     # v4: what the approval also covers (cwd, file hashes, context): approvals._binding
     sa.Column("binding", sa.JSON, nullable=True),
-    # v6: the card's lifecycle past approval (approvals._lifecycle): who approved, what
+    # v7: the card's lifecycle past approval (approvals._lifecycle): who approved, what
     # happened next, the facts its decision rested
     # on (to decide it again after a change) and the organisation revision it was
     # last judged at (a card judged before the latest change is judged again).
