@@ -23,7 +23,7 @@ def evaluate(
     action: Action,
     policy: Policy = DEFAULT_POLICY,
     *,
-    budget_seconds: float = 0.05,
+    budget_seconds: float | None = None,
     files: Callable[[], FileSource] | None = None,
 ) -> Decision:
     """Decide ``action``.  Any failure inside classification is a ``deny``.

@@ -61,7 +61,9 @@ class ClassifyContext:
     project_dir: str | None = None
     home: str | None = None
     inventory: Inventory = field(default_factory=Inventory)
-    budget_seconds: float = 0.05
+    # The wall-clock backstop; None: the default (``_shell_state.BACKSTOP_SECONDS``).
+    # The limit that decides ordinary input is counted in work, not time.
+    budget_seconds: float | None = None
     read_files: bool = True
     files: Callable[[], FileSource] | None = None
     # The audit log's secret-shape redactor, for names kept from files (``_evidence``).
@@ -160,7 +162,7 @@ def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[
     session = ShellSession(
         workspace=ws,
         inventory=ctx.inventory,
-        budget=Budget(ctx.budget_seconds),
+        budget=Budget() if ctx.budget_seconds is None else Budget(ctx.budget_seconds),
         read_file=source.read,
         branch_of=source.branch,
         file_kind=source.kind,

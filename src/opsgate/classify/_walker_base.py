@@ -56,6 +56,9 @@ class WalkerBase:
     def environment_of(self, target: str) -> tuple[Environment, str] | None:
         return self.session.inventory.environment_of(target)
 
+    def charge(self, steps: int) -> None:
+        self.session.budget.tick(steps)
+
     def git_branch(self, cwd: str | None) -> str | None:
         if self._remote:
             return None
