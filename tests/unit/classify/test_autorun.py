@@ -15,8 +15,8 @@ from opsgate.classify import ClassifyContext, classify
 from opsgate.classify._autorun import MAX_TEXT, Runs, kind_of
 from opsgate.classify._autorun_edits import diff_pieces, filter_pieces, sed_pieces
 from opsgate.classify._autorun_read import READERS
-from opsgate.models import Action, Classification, Effect, Environment, Impact
 from opsgate.errors import ClassificationBudgetExceeded
+from opsgate.models import Action, Classification, Effect, Environment, Impact
 
 PROJECT = "/home/dev/project"
 WORKFLOW = f"{PROJECT}/.github/workflows/ci.yml"
