@@ -21,6 +21,7 @@ from opsgate.audit import AuditLog, EventType
 from opsgate.environments import Inventory
 from opsgate.policy import model as policy_model
 from opsgate.store import Store
+from opsgate.store import _lockdown as lockdown_store
 from opsgate.store import _org as org
 from opsgate.store import _people as people
 
@@ -188,6 +189,7 @@ class ControlBase:
             rules=base.rules,
             inventory=Inventory.of((*targets, *base.inventory.targets)),
             source=f"control plane + {base.source}",
+            lockdown=lockdown_store.load(conn),  # a settings row: same revision as the rest
         )
         self._policy_cache = (revision, base, policy)
         return policy
@@ -199,6 +201,14 @@ class ControlBase:
         if cached is not None and cached[0] == org.revision(conn):
             return cached[2].settings
         return org.load_settings(conn)
+
+    def _lockdown_now(self, conn: Connection) -> policy_model.Lockdown | None:
+        """The lockdown as of ``conn``'s transaction (the cached policy's while the
+        organisation's revision is unchanged)."""
+        cached = self._policy_cache
+        if cached is not None and cached[0] == org.revision(conn):
+            return cached[2].lockdown
+        return lockdown_store.load(conn)
 
     def _file_policy(self) -> policy_model.Policy:
         from opsgate.guard import load_configured_policy
