@@ -17,6 +17,7 @@ step either commits before the lockdown — and is then swept by it — or sees 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -38,9 +39,10 @@ LOCK_LOCKDOWN = 0x6F70736761746533
 MAX_REASON = 500
 
 
-def _reason(reason: str) -> str:
-    """One line, bounded: it is shown to every agent refused and in every channel."""
-    return re.sub(r"\s+", " ", reason or "").strip()[:MAX_REASON]
+def _reason(reason: str, redact: Callable[[str], str]) -> str:
+    """One line, bounded, redacted: it is shown to every agent refused and in every
+    channel, so a credential pasted into it must not travel with it."""
+    return redact(re.sub(r"\s+", " ", reason or "").strip()[:MAX_REASON])
 
 
 class LockdownMixin(ControlBase):
@@ -57,7 +59,7 @@ class LockdownMixin(ControlBase):
     def lock_down(
         self, actor: Principal, reason: str, *, revoke_tokens: bool = False
     ) -> LockdownReport:
-        why = _reason(reason)
+        why = _reason(reason, self.audit.redactor.text)
 
         def step(conn: Connection) -> LockdownReport:
             self._gate(conn, exclusive=True)
@@ -113,7 +115,7 @@ class LockdownMixin(ControlBase):
             self._append(EventType.TOKEN_REVOKED, actor, target=token.name, result=revoked)
 
     def lift_lockdown(self, actor: Principal, reason: str) -> LockdownReport:
-        why = _reason(reason)
+        why = _reason(reason, self.audit.redactor.text)
 
         def step(conn: Connection) -> LockdownReport:
             self._gate(conn, exclusive=True)

@@ -31,6 +31,7 @@ _GROUPS = (
     "secrets",
     "ops",
     "incident",
+    "lockdown",
     "mcp",
 )
 
