@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals._batch import Capture, LoopWriter, WriteBatcher
-from opsgate.approvals.model import Denied, Role, Settings, User
+from opsgate.approvals.model import Card, Denied, Role, Settings, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
 from opsgate.environments import Inventory
@@ -231,6 +231,31 @@ class ControlBase:
             held.append(self.audit.document(name, actor=actor_json(actor), **fields))
             return
         self.audit.append(name, actor=actor_json(actor), **fields)
+
+    def _append_all(self, documents: list[dict[str, Any]]) -> None:
+        """Several entries in one audit commit (``_append``'s rules otherwise)."""
+        held = self._held.documents
+        if held is not None:
+            held.extend(documents)
+        elif documents:
+            self.audit.append_documents(documents)
+
+    @staticmethod
+    def _card_fields(
+        name: EventType, actor: Principal | None, card: Card, **result: Any
+    ) -> dict[str, Any]:
+        """An audit entry's fields for a change of ``card``."""
+        return {
+            "target": card.target,
+            "environment": card.environment.label,
+            "action": {"kind": card.action_kind, "input": card.action},
+            "classification": {"impact": card.impact.label},
+            "decision": card.state.value,
+            "approver": None
+            if actor is None or name is EventType.CARD_CREATED
+            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
+            "result": {"card": card.id, **result},
+        }
 
     # --- deciding on the event loop (SQLite) ------------------------------------------------
 

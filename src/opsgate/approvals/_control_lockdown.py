@@ -16,6 +16,7 @@ step either commits before the lockdown — and is then swept by it — or sees 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,14 +24,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals._control_base import ControlBase, who
-from opsgate.approvals.model import Card, Denied, Role
+from opsgate.approvals._control_base import ControlBase, actor_json, who
+from opsgate.approvals._describe import notification
+from opsgate.approvals.model import Denied, Role
 from opsgate.approvals.service import LockdownReport, Principal
 from opsgate.audit import EventType
 from opsgate.policy._lockdown import lockdown_reason
 from opsgate.policy.model import Lockdown
 from opsgate.store import _lockdown as store
-from opsgate.store._cards import notify
+from opsgate.store.errors import StoreError
 
 __all__ = ["LOCK_LOCKDOWN", "LockdownMixin"]
 
@@ -46,12 +48,6 @@ def _reason(reason: str, redact: Callable[[str], str]) -> str:
 
 
 class LockdownMixin(ControlBase):
-    # Provided by ``SqlControlPlane``: audit entry + outbox row for a card change.
-    def _card_event(
-        self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
-    ) -> None:
-        raise NotImplementedError
-
     def lockdown_status(self) -> Lockdown | None:
         with self.store.read() as conn:
             return self._policy(conn).lockdown
@@ -59,60 +55,88 @@ class LockdownMixin(ControlBase):
     def lock_down(
         self, actor: Principal, reason: str, *, revoke_tokens: bool = False
     ) -> LockdownReport:
+        """Two transactions.  The first only records the lockdown: once it commits,
+        every decision on every replica refuses writes, and every gated write step
+        refuses too, so nothing new can be made pending or used.  The second sweeps
+        what was pending or unused until then; if it fails, the lockdown holds and
+        running ``lock_down`` again sweeps (it is idempotent)."""
         why = _reason(reason, self.audit.redactor.text)
+        state, renewed = self._write(lambda conn: self._lock(conn, actor, why))
+        try:
+            report = self._write(lambda conn: self._sweep(conn, actor, state, revoke_tokens))
+        except Denied:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"opsgate IS locked down, but cancelling pending cards and revoking grants "
+                f"failed ({type(exc).__name__}); nothing pending can be approved or used "
+                "meanwhile",
+                hint="run `opsgate lockdown on` again to finish the sweep",
+            ) from exc
+        return dataclasses.replace(report, renewed=renewed)
 
-        def step(conn: Connection) -> LockdownReport:
-            self._gate(conn, exclusive=True)
-            fresh = self._fresh(conn, actor)
-            self._require(fresh, Role.ADMIN, "locking opsgate down")
-            now = self.clock()
-            current = store.load(conn)
-            state = current or Lockdown(fresh.name, fresh.role.value, why, now)
-            if current is None:
-                store.save(conn, state, who(fresh), now)
-            report = self._sweep(conn, fresh, state, why, now, revoke_tokens=revoke_tokens)
-            self._audit_lockdown(conn, EventType.LOCKDOWN_STARTED, fresh, why, report, now)
-            self._audit_sweep(conn, fresh, report)
-            return report
-
-        return self._write(step)
+    def _lock(self, conn: Connection, actor: Principal, why: str) -> tuple[Lockdown, bool]:
+        """Record the lockdown (or find it already on); every press is audited."""
+        self._gate(conn, exclusive=True)
+        fresh = self._fresh(conn, actor)
+        self._require(fresh, Role.ADMIN, "locking opsgate down")
+        current = store.load(conn)
+        state = current or Lockdown(fresh.name, fresh.role.value, why, self.clock())
+        if current is None:
+            store.save(conn, state, who(fresh), state.since)
+        result = {"reason": why, "since": state.since, "outcome": "locked_down"}
+        if current is not None:
+            result["renewed"] = True  # already locked down: the state is kept, swept again
+        self._append(EventType.LOCKDOWN_STARTED, fresh, rule="lockdown", result=result)
+        return state, current is not None
 
     def _sweep(
-        self,
-        conn: Connection,
-        actor: Principal,
-        state: Lockdown,
-        why: str,
-        now: float,
-        *,
-        revoke_tokens: bool,
+        self, conn: Connection, actor: Principal, state: Lockdown, revoke_tokens: bool
     ) -> LockdownReport:
-        """Cancel and revoke everything that could still let a write through."""
-        said = f"cancelled by the lockdown ({actor.name}: {why or 'no reason given'})"
-        cards = store.cancel_cards(conn, now, said, who(actor))
-        grants = store.revoke_grants(conn, now)
-        tokens = store.revoke_agent_tokens(conn) if revoke_tokens else []
-        return LockdownReport(
+        """Cancel and revoke everything that could still let a write through, and say
+        so: one audit commit for every item, one notification for the lockdown (and
+        one per cancelled card, to whoever was told about it)."""
+        self._gate(conn, exclusive=True)
+        fresh = self._fresh(conn, actor)
+        if store.load(conn) != state:  # lifted (or replaced) in between: nothing to do
+            return LockdownReport(lockdown=store.load(conn))
+        now = self.clock()
+        said = f"cancelled by the lockdown ({state.by}: {state.reason or 'no reason given'})"
+        report = LockdownReport(
             lockdown=state,
-            cards=tuple(cards),
-            grants=tuple(grants),
-            tokens=tuple(tokens),
-            renewed=state.since != now,
+            cards=tuple(store.cancel_cards(conn, now, said, who(fresh))),
+            grants=tuple(store.revoke_grants(conn, now)),
+            tokens=tuple(store.revoke_agent_tokens(conn) if revoke_tokens else ()),
         )
+        self._append_all(self._sweep_entries(fresh, report))
+        announced = {"by": state.by, "role": state.role, "reason": state.reason,
+                     "since": state.since, **_swept(report)}  # fmt: skip
+        store.notify_all(
+            conn,
+            [(EventType.LOCKDOWN_STARTED.value, announced)]
+            + [("card.cancelled", notification(c)) for c in report.cards],
+            now,
+        )
+        return report
 
-    def _audit_sweep(self, conn: Connection, actor: Principal, report: LockdownReport) -> None:
-        """One entry per thing swept, after the lockdown's own (cards also notify)."""
+    def _sweep_entries(self, actor: Principal, report: LockdownReport) -> list[dict[str, Any]]:
+        docs = []
         for card in report.cards:
-            self._card_event(
-                conn, EventType.CARD_CANCELLED, actor, card, reason=card.reason, lockdown=True
-            )
+            fields = self._card_fields(EventType.CARD_CANCELLED, actor, card,
+                                       reason=card.reason, lockdown=True)  # fmt: skip
+            docs.append(self._doc(EventType.CARD_CANCELLED, actor, **fields))
         for grant in report.grants:
             swept = {"grant": grant.id, "card": grant.card_id, "lockdown": True}
-            self._append(EventType.GRANT_REVOKED, actor, result=swept)
+            docs.append(self._doc(EventType.GRANT_REVOKED, actor, result=swept))
         for token in report.tokens:
             revoked = {"change": "token.revoked", "token": token.id, "name": token.name,
                        "lockdown": True}  # fmt: skip
-            self._append(EventType.TOKEN_REVOKED, actor, target=token.name, result=revoked)
+            docs.append(self._doc(EventType.TOKEN_REVOKED, actor, target=token.name,
+                                  result=revoked))  # fmt: skip
+        return docs
+
+    def _doc(self, name: EventType, actor: Principal, **fields: Any) -> dict[str, Any]:
+        return self.audit.document(name, actor=actor_json(actor), **fields)
 
     def lift_lockdown(self, actor: Principal, reason: str) -> LockdownReport:
         why = _reason(reason, self.audit.redactor.text)
@@ -125,11 +149,14 @@ class LockdownMixin(ControlBase):
             if current is None:
                 raise Denied("opsgate is not locked down", status=409, code="not_locked_down")
             store.clear(conn)
-            report = LockdownReport(lockdown=None)
-            self._audit_lockdown(
-                conn, EventType.LOCKDOWN_LIFTED, fresh, why, report, self.clock(), lifted=current
-            )
-            return report
+            now = self.clock()
+            lifted = {"reason": why, "locked_by": current.by, "locked_since": current.since,
+                      "locked_for_seconds": round(max(0.0, now - current.since), 3)}  # fmt: skip
+            self._append(EventType.LOCKDOWN_LIFTED, fresh, rule="lockdown",
+                         result={**lifted, "outcome": "lifted"})  # fmt: skip
+            payload = {"by": fresh.name, "role": fresh.role.value, **lifted}
+            store.notify_all(conn, [(EventType.LOCKDOWN_LIFTED.value, payload)], now)
+            return LockdownReport(lockdown=None)
 
         return self._write(step)
 
@@ -155,32 +182,10 @@ class LockdownMixin(ControlBase):
                 code="locked_down",
             )
 
-    def _audit_lockdown(
-        self,
-        conn: Connection,
-        name: EventType,
-        actor: Principal,
-        why: str,
-        report: LockdownReport,
-        now: float,
-        lifted: Lockdown | None = None,
-    ) -> None:
-        result: dict[str, Any] = {
-            "reason": why,
-            "cancelled_cards": [c.id for c in report.cards],
-            "revoked_grants": [g.id for g in report.grants],
-            "revoked_tokens": [t.id for t in report.tokens],
-        }
-        if report.renewed:
-            result["renewed"] = True
-        if lifted is not None:
-            result["locked_by"] = lifted.by
-            result["locked_since"] = lifted.since
-            result["locked_for_seconds"] = round(max(0.0, now - lifted.since), 3)
-        result["outcome"] = "locked_down" if lifted is None else "lifted"
-        self._append(name, actor, rule="lockdown", result=result)
-        payload = {"by": actor.name, "role": actor.role.value, **result}
-        if report.lockdown is not None:
-            payload["since"] = report.lockdown.since
-            payload["locked_by"] = report.lockdown.by
-        notify(conn, name.value, payload, now)
+
+def _swept(report: LockdownReport) -> dict[str, Any]:
+    return {
+        "cancelled_cards": [c.id for c in report.cards],
+        "revoked_grants": [g.id for g in report.grants],
+        "revoked_tokens": [t.id for t in report.tokens],
+    }

@@ -498,19 +498,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, LockdownMixin, ControlBase):
     def _card_event(
         self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
     ) -> None:
-        self._append(
-            name,
-            actor,
-            target=card.target,
-            environment=card.environment.label,
-            action={"kind": card.action_kind, "input": card.action},
-            classification={"impact": card.impact.label},
-            decision=card.state.value,
-            approver=None
-            if actor is None or name is EventType.CARD_CREATED
-            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
-            result={"card": card.id, **result},
-        )
+        self._append(name, actor, **self._card_fields(name, actor, card, **result))
         db.notify(conn, name.value, _describe.notification(card), self.clock())
 
     # --- the notification outbox (filled in the same transaction as each card change) ---

@@ -26,9 +26,18 @@ from opsgate.policy.model import Lockdown
 from opsgate.store._cards import _card, _grant
 from opsgate.store._org import _upsert
 from opsgate.store._people import _token
-from opsgate.store._schema import api_tokens, cards, executions, grants, settings
+from opsgate.store._schema import api_tokens, cards, executions, grants, notifications, settings
 
-__all__ = ["KEY", "cancel_cards", "clear", "load", "revoke_agent_tokens", "revoke_grants", "save"]
+__all__ = [
+    "KEY",
+    "cancel_cards",
+    "clear",
+    "load",
+    "notify_all",
+    "revoke_agent_tokens",
+    "revoke_grants",
+    "save",
+]
 
 KEY = "lockdown"
 
@@ -111,3 +120,13 @@ def revoke_agent_tokens(conn: Connection) -> list[TokenInfo]:
         .returning(*api_tokens.c)
     )
     return sorted((_token(r) for r in conn.execute(query)), key=lambda t: t.created_at)
+
+
+def notify_all(conn: Connection, rows: list[tuple[str, dict[str, Any]]], now: float) -> None:
+    """Queue notifications (event, payload) in the outbox, in one statement."""
+    if rows:
+        conn.execute(
+            sa.insert(notifications),
+            [dict(event=event, payload=payload, created_at=now, attempts=0, next_attempt_at=now)
+             for event, payload in rows],
+        )  # fmt: skip
