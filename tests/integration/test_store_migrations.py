@@ -24,7 +24,7 @@ def _versions(home: Path) -> set[int]:
 
 def test_every_missing_version_runs(tmp_path: Path, hook_env: None) -> None:
     home = tmp_path / "home"
-    assert _versions(home) == {v for v, _, _ in MIGRATIONS} and LATEST == MIGRATIONS[-1][0]
+    assert _versions(home) == {v for v, _, _ in MIGRATIONS} and MIGRATIONS[-1][0] == LATEST
     store = open_store(home)
     with store.write() as conn:
         conn.execute(sa.text(
