@@ -73,7 +73,8 @@ def cluster(database_url: str, root: Path, replicas: int = 3) -> Iterator[Cluste
     env = {"OPSGATE_DATABASE_URL": database_url,
            "OPSGATE_AUDIT_KEY": str(root / "shared" / "audit-signing-key.pem")}  # fmt: skip
     (root / "shared").mkdir(parents=True, exist_ok=True)
-    control = open_control_plane(root / "setup", database_url)
+    # Its data directory holds the shared key: any checkpoint it signs verifies.
+    control = open_control_plane(root / "shared", database_url)
     try:
         control.create_user(None, "olive", PASSWORD, Role.OWNER)
         owner = control.session(control.login("olive", PASSWORD)[1])

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from test_server_api import (  # noqa: F401  (fixtures)
     CAUTION,
     DESTRUCTIVE,
@@ -87,6 +88,21 @@ def test_lockdown_over_the_api(control: ControlPlane, org: Org) -> None:
         assert propose(client, org, CAUTION)["card"] is not None
         r = client.post("/api/v1/lockdown/lift", json={}, headers=org.headers("owner"))
         assert r.status_code == 409 and r.json()["error"]["code"] == "not_locked_down"
+
+
+@pytest.mark.parametrize("role", ["viewer", "member", "admin", "owner", "agent", "anonymous"])
+def test_who_may_press_and_lift(control: ControlPlane, org: Org, role: str) -> None:
+    """The authorisation matrix of the two lockdown routes (test_server_authz's rows)."""
+    headers = {} if role == "anonymous" else org.headers(role)
+    expected = {"anonymous": 401, "viewer": 403, "member": 403, "agent": 403}.get(role, 200)
+    with _client(control) as client:
+        on = client.post("/api/v1/lockdown", json={"reason": role}, headers=headers)
+        assert on.status_code == expected, on.text
+        if expected != 200:
+            client.post("/api/v1/lockdown", json={}, headers=org.headers("owner"))
+        off = client.post("/api/v1/lockdown/lift", json={}, headers=headers)
+        assert off.status_code == expected, off.text
+        assert set(off.json()) == ({"error"} if expected != 200 else set(off.json()))
 
 
 def test_an_automation_token_may_lock_down(control: ControlPlane, org: Org) -> None:

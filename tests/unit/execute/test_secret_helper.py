@@ -144,3 +144,16 @@ def test_store_seals_the_command_and_every_redactor_learns_the_value(
             secrets.reveal(conn, "db")
     finally:
         store.close()
+
+
+def test_learning_a_key_never_unmasks_another_key() -> None:
+    """A stored private key is learnt line by line, but not its armor lines: those
+    are in every key, and masking them first would break the pattern that masks any
+    other key whole (its body would pass)."""
+    from opsgate.execute.secrets import learn
+
+    armor = "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----"
+    learn(armor.format("c3RvcmVkLWtleS1ib2R5LWxpbmUtb25l"))
+    other = armor.format("b3RoZXIta2V5LWJvZHktbGluZQ==")
+    shown = Redactor(from_environ=False).text(f"cat <<EOF\n{other}\nEOF")
+    assert "b3RoZXIta2V5" not in shown and "c3RvcmVk" not in shown
