@@ -45,6 +45,10 @@ def run(*args: str, home: Path, stdin: bytes | None = None) -> subprocess.Comple
         pytest.param(["deny"], id="deny"),
         pytest.param(["secrets"], id="secrets"),
         pytest.param(["secrets", "set"], id="secrets-set"),
+        pytest.param(["lockdown"], id="lockdown"),
+        pytest.param(["lockdown", "on"], id="lockdown-on"),
+        pytest.param(["lockdown", "off"], id="lockdown-off"),
+        pytest.param(["lockdown", "status"], id="lockdown-status"),
     ],
 )
 def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:

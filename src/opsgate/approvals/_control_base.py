@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals._batch import Capture, LoopWriter, WriteBatcher
-from opsgate.approvals.model import Denied, Role, Settings, User
+from opsgate.approvals.model import Card, Denied, Role, Settings, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
 from opsgate.environments import Inventory
 from opsgate.policy import model as policy_model
 from opsgate.store import Store
+from opsgate.store import _lockdown as lockdown_store
 from opsgate.store import _org as org
 from opsgate.store import _people as people
 
@@ -188,6 +189,7 @@ class ControlBase:
             rules=base.rules,
             inventory=Inventory.of((*targets, *base.inventory.targets)),
             source=f"control plane + {base.source}",
+            lockdown=lockdown_store.load(conn),  # a settings row: same revision as the rest
         )
         self._policy_cache = (revision, base, policy)
         return policy
@@ -199,6 +201,14 @@ class ControlBase:
         if cached is not None and cached[0] == org.revision(conn):
             return cached[2].settings
         return org.load_settings(conn)
+
+    def _lockdown_now(self, conn: Connection) -> policy_model.Lockdown | None:
+        """The lockdown as of ``conn``'s transaction (the cached policy's while the
+        organisation's revision is unchanged)."""
+        cached = self._policy_cache
+        if cached is not None and cached[0] == org.revision(conn):
+            return cached[2].lockdown
+        return lockdown_store.load(conn)
 
     def _file_policy(self) -> policy_model.Policy:
         from opsgate.guard import load_configured_policy
@@ -221,6 +231,31 @@ class ControlBase:
             held.append(self.audit.document(name, actor=actor_json(actor), **fields))
             return
         self.audit.append(name, actor=actor_json(actor), **fields)
+
+    def _append_all(self, documents: list[dict[str, Any]]) -> None:
+        """Several entries in one audit commit (``_append``'s rules otherwise)."""
+        held = self._held.documents
+        if held is not None:
+            held.extend(documents)
+        elif documents:
+            self.audit.append_documents(documents)
+
+    @staticmethod
+    def _card_fields(
+        name: EventType, actor: Principal | None, card: Card, **result: Any
+    ) -> dict[str, Any]:
+        """An audit entry's fields for a change of ``card``."""
+        return {
+            "target": card.target,
+            "environment": card.environment.label,
+            "action": {"kind": card.action_kind, "input": card.action},
+            "classification": {"impact": card.impact.label},
+            "decision": card.state.value,
+            "approver": None
+            if actor is None or name is EventType.CARD_CREATED
+            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
+            "result": {"card": card.id, **result},
+        }
 
     # --- deciding on the event loop (SQLite) ------------------------------------------------
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from opsgate.approvals import _describe
 from opsgate.approvals._binding import Binding, binding_of
 from opsgate.approvals._control_base import ControlBase, who
+from opsgate.approvals._control_lockdown import LockdownMixin
 from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
 from opsgate.approvals.model import (
@@ -49,6 +50,7 @@ from opsgate.audit.log import data_dir_from
 from opsgate.classify import GivenFiles
 from opsgate.guard import evaluate
 from opsgate.models import Action, Decision, Verdict
+from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy
 from opsgate.store import _cards as db
 from opsgate.store import _org as org
@@ -86,7 +88,7 @@ class _Lost(Exception):
     """A conditional update matched no row: someone else decided first."""
 
 
-class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
+class SqlControlPlane(PeopleMixin, OrgMixin, LockdownMixin, ControlBase):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:
@@ -265,6 +267,9 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         on_card: Callable[[Connection, Card], None] | None = None,
     ) -> ProposeResult:
         digest, binding = bound
+        refused = self._refused_by_lockdown(conn, actor, action, decision)
+        if refused is not None:
+            return refused
         now = self.clock()
         grant = self._use_grant(conn, actor, digest, now, decision) if use_grant else None
         if isinstance(grant, Grant):
@@ -301,6 +306,18 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         # What the approver reads, in the signed trail (incident artifacts cite it).
         self._card_event(conn, EventType.CARD_CREATED, actor, card, **_told(card))
         return ProposeResult(decision=decision, card=card)
+
+    def _refused_by_lockdown(
+        self, conn: Connection, actor: Principal, action: Action, decision: Decision
+    ) -> ProposeResult | None:
+        """Decided before a lockdown that has committed since: no card, no grant (and
+        during a lockdown nobody approves, so nothing gets a card at all)."""
+        locked = self._locked(conn)
+        refused = lockdown_decision(decision.classification, locked, needs_person=True)
+        if refused is None:
+            return None
+        self._audit_decision(actor, action, refused)
+        return ProposeResult(decision=refused)
 
     def _digest(
         self, actor: Principal, action: Action, decision: Decision, binding: Binding | None = None
@@ -353,6 +370,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
         user = _as_user(fresh)
         token = people.get_token(conn, card.requested_by)
         can_approve(user, card, now=now, requester_creator=token.created_by if token else None)
+        self._refuse_if_locked(conn, "approving")
         check_confirmation(card, typed)
         approvals = (*card.approvals, user.id)
         values: dict[str, Any] = {"approvals": list(approvals)}
@@ -480,19 +498,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
     def _card_event(
         self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
     ) -> None:
-        self._append(
-            name,
-            actor,
-            target=card.target,
-            environment=card.environment.label,
-            action={"kind": card.action_kind, "input": card.action},
-            classification={"impact": card.impact.label},
-            decision=card.state.value,
-            approver=None
-            if actor is None or name is EventType.CARD_CREATED
-            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
-            result={"card": card.id, **result},
-        )
+        self._append(name, actor, **self._card_fields(name, actor, card, **result))
         db.notify(conn, name.value, _describe.notification(card), self.clock())
 
     # --- the notification outbox (filled in the same transaction as each card change) ---
@@ -553,6 +559,8 @@ class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
             return None  # a grant never lifts a deny decided now
         digest = self._digest(actor, action, decision)
         with self.store.write() as conn:
+            if self._locked(conn) is not None:
+                return None
             grant = self._use_grant(conn, actor, digest, self.clock(), decision)
         return grant if isinstance(grant, Grant) else None
 

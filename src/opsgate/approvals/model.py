@@ -72,7 +72,8 @@ _TRANSITIONS: dict[CardState, frozenset[CardState]] = {
     CardState.PENDING: frozenset(
         {CardState.APPROVED, CardState.DENIED, CardState.EXPIRED, CardState.CANCELLED}
     ),
-    CardState.APPROVED: frozenset({CardState.EXECUTING, CardState.EXPIRED}),
+    # An approved operation no executor has claimed yet is cancelled by a lockdown.
+    CardState.APPROVED: frozenset({CardState.EXECUTING, CardState.EXPIRED, CardState.CANCELLED}),
     CardState.EXECUTING: frozenset({CardState.COMPLETED, CardState.FAILED}),
 }
 

@@ -42,6 +42,9 @@ class EventType(enum.StrEnum):
     NOTIFICATION_FAILED = "notification.failed"
     AUDIT_EXPORTED = "audit.exported"
     SECRET_CHANGED = "secret.changed"  # noqa: S105 — an event name; names the secret, never its value
+    LOCKDOWN_STARTED = "lockdown.started"
+    LOCKDOWN_LIFTED = "lockdown.lifted"
+    GRANT_REVOKED = "grant.revoked"
 
 
 class Entry:

@@ -31,6 +31,7 @@ _GROUPS = (
     "secrets",
     "ops",
     "incident",
+    "lockdown",
     "mcp",
 )
 
@@ -58,6 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options that take every argument after them as a command (argv); argparse refuses
+# the customary ``--`` before it, so it is dropped here.
+_TAKE_THE_REST = ("--from-command",)
+
+
+def _rest_after(args: list[str]) -> list[str]:
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return args  # an ordinary end of options, before any such option
+        if arg in _TAKE_THE_REST and args[i + 1 : i + 2] == ["--"]:
+            return [*args[: i + 1], *args[i + 2 :]]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
@@ -69,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         parser = _parser()
-        ns = parser.parse_args(args)
+        ns = parser.parse_args(_rest_after(args))
         if not getattr(ns, "func", None):
             parser.print_help()
             return 0

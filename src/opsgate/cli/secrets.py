@@ -4,7 +4,18 @@ The value of ``set`` is read from stdin (never an argument: argv is visible in
 ``ps`` and shell history); one trailing newline is dropped, so ``opsgate secrets
 set db_dsn < dsn.txt`` and ``printf %s "$V" | opsgate secrets set X`` both work.
 Values are encrypted at rest and never printed again.  Setting and deleting
-need the admin or owner role; listing shows names and dates only.
+need the admin or owner role; listing shows names and dates (and, to admins,
+where each comes from).
+
+``set NAME [--timeout S] [--env VAR]… [--check] --from-command -- PROGRAM ARG…``
+(owners; ``--from-command`` comes last: everything after it is the command):
+the secret lives in an external manager; opsgate stores the command (argv, never
+a shell string) and runs it on the server each time the secret is used — ``op
+read op://vault/db/password``, ``vault kv get -field=password secret/db``, ``aws
+secretsmanager get-secret-value --secret-id db --query SecretString --output
+text``.  ``--env`` names server environment variables the command may see (it
+sees nothing else but PATH, HOME and LANG).  ``--check`` runs it once now, here,
+and reports the value's length — never the value.
 """
 
 from __future__ import annotations
@@ -24,8 +35,22 @@ def register(subparsers: Any) -> None:
     common = common_options()
     parser = subparsers.add_parser("secrets", help="credentials opsgate uses (names only shown)")
     sub = parser.add_subparsers(dest="secrets_command", metavar="SUBCOMMAND", required=True)
-    put = sub.add_parser("set", parents=[common], help="set a secret; the value is read from stdin")
+    put = sub.add_parser(
+        "set", parents=[common], help="set a secret: its value from stdin, or a helper command"
+    )
     put.add_argument("name")
+    put.add_argument(
+        "--from-command", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARG",
+        help="the value comes from running this command (owners); last, after the other options",
+    )  # fmt: skip
+    put.add_argument("--timeout", type=float, metavar="SECONDS", help="the command's (10; ≤ 60)")
+    put.add_argument(
+        "--env", action="append", default=[], metavar="VAR",
+        help="a server environment variable the command may see (repeatable)",
+    )  # fmt: skip
+    put.add_argument(
+        "--check", action="store_true", help="resolve it once now and report its length"
+    )
     put.set_defaults(func=_set)
     lst = sub.add_parser("list", parents=[common], help="list secret names")
     lst.set_defaults(func=_list)
@@ -41,14 +66,45 @@ def _executor(control: Any) -> Any:
 
 
 def _set(ns: argparse.Namespace) -> int:
+    if ns.from_command is not None:
+        argv = ns.from_command[1:] if ns.from_command[:1] == ["--"] else ns.from_command
+        return _set_command(ns, argv)
+    if ns.timeout is not None or ns.env:
+        raise InputError(
+            "--timeout and --env go with --from-command",
+            hint=f"opsgate secrets set {ns.name} --env VAR --from-command -- PROGRAM ARG…",
+        )
     value = sys.stdin.read()
     value = value[:-1] if value.endswith("\n") else value
     if not value:
         raise InputError("no value on stdin", hint=f"opsgate secrets set {ns.name} < file")
     with acting(ns) as (control, me):
-        _executor(control).set_secret(me, ns.name, value)
-    print(f"opsgate: secret {ns.name!r} set (use it as secret:{ns.name})")
+        executor = _executor(control)
+        executor.set_secret(me, ns.name, value)
+        print(f"opsgate: secret {ns.name!r} set (use it as secret:{ns.name})")
+        _check(ns, executor, me)
     return 0
+
+
+def _set_command(ns: argparse.Namespace, argv: list[str]) -> int:
+    from opsgate.execute.secrets import HelperSpec
+
+    spec = HelperSpec.checked(argv, ns.timeout, ns.env)
+    with acting(ns) as (control, me):
+        executor = _executor(control)
+        executor.set_secret_command(me, ns.name, spec)
+        print(
+            f"opsgate: secret {ns.name!r} set to come from {spec.program!r} each time it is "
+            f"used (use it as secret:{ns.name})"
+        )
+        _check(ns, executor, me)
+    return 0
+
+
+def _check(ns: argparse.Namespace, executor: Any, me: Any) -> None:
+    if ns.check:
+        size = executor.check_secret(me, ns.name)
+        print(f"opsgate: secret {ns.name!r} resolves to a value of {size} bytes")
 
 
 def _list(ns: argparse.Namespace) -> int:
@@ -56,7 +112,8 @@ def _list(ns: argparse.Namespace) -> int:
         found = _executor(control).list_secrets(me)
     for info in found:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(info.updated_at))
-        print(f"{info.name}\tupdated {when} UTC")
+        source = "\tfrom a command" if info.source == "command" else ""
+        print(f"{info.name}\tupdated {when} UTC{source}")
     return 0
 
 

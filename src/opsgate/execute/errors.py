@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from opsgate.errors import InputError, OpsgateError
 
-__all__ = ["CatalogError", "ExecutionError", "InvalidParams", "SecretError", "UnknownOperation"]
+__all__ = [
+    "CatalogError",
+    "ExecutionError",
+    "InvalidHelper",
+    "InvalidParams",
+    "SecretError",
+    "UnknownOperation",
+]
 
 
 class CatalogError(OpsgateError):
@@ -29,6 +36,12 @@ class SecretError(OpsgateError):
 
     code = "secret_error"
     exit_code = 2
+
+
+class InvalidHelper(InputError):
+    """A credential-helper command an owner gave that opsgate will not store."""
+
+    code = "invalid_helper"
 
 
 class ExecutionError(OpsgateError):

@@ -194,6 +194,9 @@ def create_app(
     from opsgate.server.routes_execute import install_execution
 
     install_execution(app, executor)  # governed execution: routes, background runs
+    from opsgate.server.routes_lockdown import install_lockdown
+
+    install_lockdown(app)  # the red button: routes, and word of a lockdown made elsewhere
     install_web(app)
     _install_edge(app, config.limits)
     return app

@@ -1,5 +1,6 @@
-"""Notifications of new and decided cards: a signed generic webhook and a
-Slack-compatible incoming webhook, delivered from the store's outbox.
+"""Notifications of new and decided cards, and of a lockdown started or lifted: a
+signed generic webhook and a Slack-compatible incoming webhook, delivered from the
+store's outbox.
 
 The control plane queues a notification in the same transaction as the card change
 it reports (``claim_notifications`` / ``notification_done`` on the control plane),
@@ -15,7 +16,8 @@ to the sink that failed.
 
 Payloads carry only what a person needs to find the card — id, description,
 target, environment, impact, state, link — never the command's input, the
-agent's reasoning or any credential.
+agent's reasoning or any credential.  A lockdown's payload carries who, why, when
+and how many cards, grants and tokens it swept, with a link to Agent Controls.
 
 Settings, declared once:
 
@@ -45,7 +47,7 @@ from typing import Any, Protocol, cast
 import anyio.to_thread
 import httpx
 
-__all__ = ["Notifier", "NotifyConfig", "Outbox", "sign", "slack_payload"]
+__all__ = ["Notifier", "NotifyConfig", "Outbox", "lockdown_event", "sign", "slack_payload"]
 
 log = logging.getLogger("opsgate.server.notify")
 
@@ -116,6 +118,8 @@ _VERBS = {
 
 
 def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    if "lockdown" in payload:
+        return _slack_lockdown(payload)
     card = payload["card"]
     verb = _VERBS.get(payload["event"], payload["event"])
     text = (
@@ -149,11 +153,57 @@ def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _slack_lockdown(payload: dict[str, Any]) -> dict[str, Any]:
+    lock = payload["lockdown"]
+    reason = lock.get("reason") or "no reason given"
+    if payload["event"] == "lockdown.started":
+        text = (
+            f"opsgate is LOCKED DOWN by {lock.get('by')} ({lock.get('role')}): {reason} — "
+            f"every agent write is refused; {lock.get('cancelled', 0)} pending card(s) "
+            f"cancelled, {lock.get('revoked_grants', 0)} grant(s) and "
+            f"{lock.get('revoked_tokens', 0)} agent token(s) revoked"
+        )
+    else:
+        text = f"opsgate lockdown lifted by {lock.get('by')} ({lock.get('role')}): {reason}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(text)}*"}}
+    ]
+    if lock.get("link"):
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Agent Controls"},
+                  "url": lock["link"]}  # fmt: skip
+        blocks.append({"type": "actions", "elements": [button]})
+    return {"text": text, "blocks": blocks}
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_DELIVERED_EVENTS = frozenset(_VERBS)
+_LOCKDOWN_EVENTS = frozenset({"lockdown.started", "lockdown.lifted"})
+_DELIVERED_EVENTS = frozenset(_VERBS) | _LOCKDOWN_EVENTS
+
+
+def lockdown_event(row: Mapping[str, Any], console: str | None) -> dict[str, Any]:
+    """The wire payload of a lockdown row: who, why, when and what was swept (counts),
+    and where to look; never card contents or token names."""
+    stored = row["payload"]
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    return {
+        "event": row["event"],
+        "time": row["created_at"],
+        "lockdown": {
+            "locked": row["event"] == "lockdown.started",
+            "by": stored.get("by"),
+            "role": stored.get("role"),
+            "reason": stored.get("reason"),
+            "since": stored.get("since"),
+            "cancelled": len(stored.get("cancelled_cards") or ()),
+            "revoked_grants": len(stored.get("revoked_grants") or ()),
+            "revoked_tokens": len(stored.get("revoked_tokens") or ()),
+            "link": f"{console.rstrip('/')}/settings" if console else None,
+        },
+    }
 
 
 def outbox_event(row: Mapping[str, Any], link: Callable[[str], str]) -> dict[str, Any]:
@@ -205,6 +255,7 @@ class Notifier:
         self.on_failure = on_failure
         self.outbox = outbox
         self.link: Callable[[str], str] = link or (lambda card_id: card_id)
+        self.console_url: str | None = None  # the console's base URL, for non-card links
         self.clock = clock
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -281,7 +332,11 @@ class Notifier:
                     lambda: outbox.notification_done(row_id, error="stale: never delivered")
                 )
                 return
-            payload = outbox_event(row, self.link)
+            payload = (
+                lockdown_event(row, self.console_url)
+                if row["event"] in _LOCKDOWN_EVENTS
+                else outbox_event(row, self.link)
+            )
             sinks = _pending_sinks(row.get("last_error"), self.config.sinks())
             results = await asyncio.gather(*(self._post(sink, payload, row_id) for sink in sinks))
             failed = {sink: error for sink, error in zip(sinks, results, strict=True) if error}

@@ -169,6 +169,9 @@ secrets = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("updated_by", sa.String(40), nullable=True),
+    # v5: where the value comes from: NULL (a stored value) or "command" (the
+    # ciphertext then seals an owner's credential-helper command, not a value)
+    sa.Column("source", sa.String(16), nullable=True),
 )
 
 executions = sa.Table(

@@ -29,7 +29,7 @@ def install_web(app: FastAPI, *, poll_interval: float = POLL_INTERVAL) -> None:
     watcher for the app's lifetime.  ``app.state.og`` must have ``bus``."""
     from starlette.staticfiles import StaticFiles
 
-    from opsgate.web import _cards, _incident, _org, _people
+    from opsgate.web import _cards, _incident, _lockdown, _org, _people
     from opsgate.web._watch import StoreWatcher
 
     state = app.state.og
@@ -37,6 +37,7 @@ def install_web(app: FastAPI, *, poll_interval: float = POLL_INTERVAL) -> None:
     app.include_router(_people.router)
     app.include_router(_cards.router)
     app.include_router(_incident.router)
+    app.include_router(_lockdown.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     watcher = None

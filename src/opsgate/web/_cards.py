@@ -21,6 +21,7 @@ from opsgate.approvals._describe import shown
 from opsgate.approvals.model import Card, CardState, Denied
 from opsgate.approvals.service import CardFilter, Principal
 from opsgate.server.auth import in_thread
+from opsgate.web._lockdown import lockdown_sse
 from opsgate.web._present import card_view, state_label
 from opsgate.web._render import control, login_redirect, render, viewer
 from opsgate.web._security import BadForm, check_csrf, page_headers, read_form
@@ -229,6 +230,9 @@ async def events(request: Request) -> Response:
                     continue
                 if event is None:
                     return
+                if event.get("kind") == "lockdown":
+                    yield lockdown_sse(event)
+                    continue
                 yield _sse(event, names)
 
     response = StreamingResponse(stream(), media_type="text/event-stream")
