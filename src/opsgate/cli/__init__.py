@@ -32,6 +32,9 @@ _GROUPS = (
     "ops",
     "incident",
     "mcp",
+    "login",
+    "config",
+    "completion",
 )
 
 
@@ -46,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
         description="The control layer between AI agents and infrastructure.",
     )
     parser.add_argument("--version", action="version", version=f"opsgate {__version__}")
+    from opsgate.cli._flags import add_setting
+
+    add_setting(parser, "config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in _GROUPS:
         try:
@@ -65,11 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.hooks import run_hook
 
         return run_hook(args[1], args[2:])
-    from opsgate.errors import MissingExtra, OpsgateError
+    from opsgate.errors import EXIT_INTERRUPTED, MissingExtra, OpsgateError
 
     try:
         parser = _parser()
         ns = parser.parse_args(args)
+        from opsgate.cli._flags import given_settings
+        from opsgate.config import set_flags
+
+        set_flags(given_settings(ns))  # the highest layer, for this whole process
         if not getattr(ns, "func", None):
             parser.print_help()
             return 0
@@ -85,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opsgate: error: {exc.diagnostics()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `opsgate check … | head`: the reader left; that is not an error.
         import os

@@ -3,7 +3,7 @@
 A thin client of :mod:`opsgate.incident`.  The trail is verified first; the
 artifacts are written either way (an investigator needs them most when something
 is wrong), and a tampered trail is named at the top of each and makes the command
-exit 4, like ``opsgate audit verify``.
+exit 8, like ``opsgate audit verify``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
         "evidence), runbook.md (what ran, the recorded rollback plans, newest first) and, "
         "with --postmortem, postmortem.md. Every statement cites its audit entries as "
         "[#seq]; each artifact states the chain head and the result of verifying the "
-        "trail. Exit 0 when the trail is intact, 4 when it is not (the artifacts are "
+        "trail. Exit 0 when the trail is intact, 8 when it is not (the artifacts are "
         "written and say so).",
     )
     report.add_argument("--since", help="ISO time or a duration ago (30m, 2h, 7d)")

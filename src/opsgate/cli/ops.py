@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 from typing import Any
 
@@ -28,8 +27,7 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
 
 
 def register(subparsers: Any) -> None:
-    common = common_options()
-    common.add_argument("--json", action="store_true", help="print JSON")
+    common = common_options()  # with --json
     parser = subparsers.add_parser("ops", help="governed operations: list, propose, follow, undo")
     sub = parser.add_subparsers(dest="ops_command", metavar="SUBCOMMAND", required=True)
     lst = sub.add_parser("list", parents=[common], help="the operations this opsgate can run")
@@ -129,7 +127,9 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _link(ns: argparse.Namespace, card_id: str) -> str:
-    base = getattr(ns, "public_url", None) or os.environ.get("OPSGATE_PUBLIC_URL")
+    from opsgate.config import current
+
+    base = getattr(ns, "public_url", None) or current().text("public_url")
     return f"{(base or DEFAULT_PUBLIC_URL).rstrip('/')}/cards/{card_id}"
 
 

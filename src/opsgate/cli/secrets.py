@@ -4,7 +4,8 @@ The value of ``set`` is read from stdin (never an argument: argv is visible in
 ``ps`` and shell history); one trailing newline is dropped, so ``opsgate secrets
 set db_dsn < dsn.txt`` and ``printf %s "$V" | opsgate secrets set X`` both work.
 Values are encrypted at rest and never printed again.  Setting and deleting
-need the admin or owner role; listing shows names and dates only.
+need the admin or owner role; listing shows names and dates only.  Locally or
+through a server (``--url``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import sys
 import time
 from typing import Any
 
-from opsgate.cli.users import Refused, acting, common_options
+from opsgate.cli._output import print_json, table
+from opsgate.cli.users import Refused, common_options
 from opsgate.errors import InputError
 
 __all__ = ["register"]
@@ -34,10 +36,10 @@ def register(subparsers: Any) -> None:
     rm.set_defaults(func=_delete)
 
 
-def _executor(control: Any) -> Any:
-    from opsgate.execute import Executor
+def _admin() -> Any:
+    from opsgate.cli._acting import admin
 
-    return Executor(control)
+    return admin()
 
 
 def _set(ns: argparse.Namespace) -> int:
@@ -45,24 +47,33 @@ def _set(ns: argparse.Namespace) -> int:
     value = value[:-1] if value.endswith("\n") else value
     if not value:
         raise InputError("no value on stdin", hint=f"opsgate secrets set {ns.name} < file")
-    with acting(ns) as (control, me):
-        _executor(control).set_secret(me, ns.name, value)
-    print(f"opsgate: secret {ns.name!r} set (use it as secret:{ns.name})")
+    with _admin() as backend:
+        backend.set_secret(ns.name, value)
+    if ns.json:
+        print_json({"name": ns.name, "set": True})
+    else:
+        print(f"opsgate: secret {ns.name!r} set (use it as secret:{ns.name})")
     return 0
 
 
 def _list(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        found = _executor(control).list_secrets(me)
-    for info in found:
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(info.updated_at))
-        print(f"{info.name}\tupdated {when} UTC")
+    with _admin() as backend:
+        found = backend.secrets()
+    if ns.json:
+        print_json(found)
+        return 0
+    rows = [{**s, "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(s["updated_at"]))}
+            for s in found]  # fmt: skip
+    table((("NAME", "name"), ("UPDATED", "updated")), rows)
     return 0
 
 
 def _delete(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        if not _executor(control).delete_secret(me, ns.name):
+    with _admin() as backend:
+        if not backend.delete_secret(ns.name):
             raise Refused(f"no secret named {ns.name!r}")
-    print(f"opsgate: secret {ns.name!r} deleted")
+    if ns.json:
+        print_json({"name": ns.name, "deleted": True})
+    else:
+        print(f"opsgate: secret {ns.name!r} deleted")
     return 0
