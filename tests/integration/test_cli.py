@@ -57,7 +57,7 @@ def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:
 
 def test_check_json_has_the_documented_fields(tmp_path: Path) -> None:
     proc = run("check", "--json", "--cwd", str(tmp_path), "--", "rm -rf ~", home=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 10, proc.stderr  # require_approval
     data = json.loads(proc.stdout)
     for key in ("decision", "impact", "categories", "environment", "reasons"):
         assert key in data
@@ -68,6 +68,7 @@ def test_check_json_has_the_documented_fields(tmp_path: Path) -> None:
 
 def test_check_explains_in_text(tmp_path: Path) -> None:
     proc = run("check", "--", "cat ~/.ssh/id_rsa", home=tmp_path)
+    assert proc.returncode == 11  # deny
     assert proc.stdout.startswith("DENY")
     assert "safeguard.secrets" in proc.stdout
     assert "cat ~/.ssh/id_rsa" in proc.stdout  # the evidence

@@ -253,10 +253,10 @@ class AuditLog:
         )
         return cp
 
-    def entries(self, *, descending: bool = False) -> Iterator[Entry]:
+    def entries(self, *, descending: bool = False, after: int = 0) -> Iterator[Entry]:
         import json
 
-        for seq, body, link in self.store.rows(descending=descending):
+        for seq, body, link in self.store.rows(descending=descending, after=after):
             yield Entry(seq, bytes(body), bytes(link), json.loads(body))
 
     def close(self) -> None:
