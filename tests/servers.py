@@ -67,7 +67,7 @@ class Serve:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
         env["OPSGATE_HOME"] = str(home)
         argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-                "--log-level", "warning"]  # fmt: skip
+                "--create", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(
             argv,
             env=env,

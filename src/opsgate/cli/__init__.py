@@ -71,6 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.hooks import run_hook
 
         return run_hook(args[1], args[2:])
+    from opsgate.config import set_flags
+
+    try:
+        return _run(args)
+    finally:
+        set_flags({})  # the command's flags end with it (main may run again in-process)
+
+
+def _run(args: list[str]) -> int:
     from opsgate.errors import EXIT_INTERRUPTED, MissingExtra, OpsgateError
 
     try:
@@ -79,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.cli._flags import given_settings
         from opsgate.config import set_flags
 
-        set_flags(given_settings(ns))  # the highest layer, for this whole process
+        set_flags(given_settings(ns))  # the highest layer, for the rest of the command
         if not getattr(ns, "func", None):
             parser.print_help()
             return 0
