@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from servers import OPSGATE, Serve, owner_password
 
 
@@ -124,8 +125,8 @@ def test_the_policy_file_s_settings_mean_the_same_on_serve(tmp_path: Path) -> No
     try:
         password = owner_password(home)
         assert password
-        me = httpx.post(f"{served.url}/api/v1/session", json={"name": "owner", "password": password},
-                        timeout=30)  # fmt: skip
+        login = {"name": "owner", "password": password}
+        me = httpx.post(f"{served.url}/api/v1/session", json=login, timeout=30)
         cookies = {"opsgate_session": me.cookies["opsgate_session"]}
         settings = httpx.get(f"{served.url}/api/v1/settings", cookies=cookies, timeout=30).json()
         assert settings["write_actions"] is False and settings["approval_ttl_seconds"] == 60

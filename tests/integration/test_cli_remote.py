@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from servers import OPSGATE, Serve, free_port, owner_password
 
 CHANGE = {
@@ -154,7 +155,8 @@ def test_users_tokens_inventory_and_secrets_through_the_server(laptop: Laptop, o
     target = laptop.json("inventory", "add", "db-stage", "--kind", "database", "--env", "staging",
                          "--match", "db.stage.example", **env)  # fmt: skip
     assert target == {"name": "db-stage", "kind": "database", "environment": "staging",
-                      "access": "full", "match": ["db.stage.example"], "connection": {}}  # fmt: skip
+                      "access": "full", "match": ["db.stage.example"],
+                      "connection": {}}  # fmt: skip
     assert "db-stage" in [t["name"] for t in laptop.json("inventory", "list", **env)]
     put = laptop.run("secrets", "set", "api_key", stdin="s3cr3t-value\n", **env)
     assert put.returncode == 0, put.stderr
