@@ -52,9 +52,9 @@ def query(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=20, description="next_cursor")] = None,
     after: Annotated[
-        int | None,
+        str | None,
         Query(
-            ge=0,
+            max_length=20,
             description="oldest first, from the entry after this sequence number "
             "(incremental export); next_cursor is then the next page's `after`",
         ),
@@ -80,9 +80,10 @@ def query(
     hi = _when(until, "until") if until else None
     found: list[Entry] = []
     more = False
-    ascending = after is not None
+    start = _cursor(after)
+    ascending = start is not None
     log = _log(request)
-    for entry in log.entries(after=after) if ascending else log.entries(descending=True):
+    for entry in log.entries(after=start or 0) if ascending else log.entries(descending=True):
         if before is not None and entry.seq >= before:
             continue
         stamp = str(entry.data.get("time", ""))
