@@ -206,3 +206,13 @@ def test_an_explicit_data_dir_works_locally_whatever_the_url(
                        OPSGATE_URL=f"http://127.0.0.1:{free_port()}")  # fmt: skip
     assert local.returncode == 0, local.stderr
     assert "owner" in [u["name"] for u in json.loads(local.stdout)]
+
+
+def test_ops_through_the_server(laptop: Laptop, server: Serve, owner: str, ada: str) -> None:
+    env = {"OPSGATE_USER": "ada", "OPSGATE_PASSWORD": ada}
+    names = [op["name"] for op in laptop.json("ops", "list", **env)]
+    assert "backup.create" in names, names  # the server's catalog
+    card = _card(server, _agent_token(laptop, owner, "ops-agent"))
+    shown = laptop.json("ops", "status", card["id"], **env)
+    assert shown["card"]["id"] == card["id"] and shown["card"]["requested_by"] == "ops-agent"
+    assert shown["result"] is None  # a card without an operation

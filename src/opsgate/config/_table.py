@@ -60,9 +60,10 @@ SETTINGS: tuple[Setting, ...] = (
     # --- the control plane, as a client ------------------------------------------------
     Setting("url", "OPSGATE_URL", "url", flag="--url",
             help="the control plane's address: administrative commands go through its "
-            "HTTP API as you (`opsgate login`), and the hook proposes to it (with an "
-            "agent token). An explicit --data-dir works locally instead",
-            used_by="admin commands, the hook"),
+            "HTTP API as you (`opsgate login`); an explicit --data-dir works locally "
+            "instead. The hook and the SDK take it only from OPSGATE_URL (or "
+            "connect.json): a person's config file does not connect their agents",
+            used_by="admin commands, the hook, the SDK"),
     Setting("token", "OPSGATE_TOKEN", "text", flag="--token", secret=True, file=False,
             why_not_file="a credential: use `opsgate login` (a 0600 session file) or, "
             "for the hook, $OPSGATE_HOME/connect.json",
