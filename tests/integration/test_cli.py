@@ -45,6 +45,13 @@ def run(*args: str, home: Path, stdin: bytes | None = None) -> subprocess.Comple
         pytest.param(["deny"], id="deny"),
         pytest.param(["secrets"], id="secrets"),
         pytest.param(["secrets", "set"], id="secrets-set"),
+        pytest.param(["login"], id="login"),
+        pytest.param(["logout"], id="logout"),
+        pytest.param(["config"], id="config"),
+        pytest.param(["config", "show"], id="config-show"),
+        pytest.param(["completion"], id="completion"),
+        pytest.param(["audit", "backup"], id="audit-backup"),
+        pytest.param(["audit", "export"], id="audit-export"),
     ],
 )
 def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:

@@ -209,6 +209,9 @@ def local_control(config: Config | None = None, *, create: bool = False) -> Iter
 def acting_locally(config: Config) -> Iterator[tuple[ControlPlane, Principal]]:
     """The local control plane and the principal acting on it; the service's refusals
     become ``Refused`` (exit 4) with its own reason."""
+    # The control plane's modules first: a core install says which extra it lacks
+    # before anything else.
+    from opsgate.approvals.control import open_control_plane  # noqa: F401
     from opsgate.approvals.model import Denied
     from opsgate.cli.users import Refused
 

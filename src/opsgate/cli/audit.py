@@ -158,6 +158,15 @@ def register(subparsers: Any) -> None:
     key.set_defaults(func=_key)
 
 
+def _backup(ns: argparse.Namespace) -> int:
+    from opsgate.cli._audit_backup import backup
+
+    _local_only(ns, "backup")
+    with _open(ns, readonly=True) as log:
+        key_path = log.key_path
+    return backup(ns, key_path)
+
+
 def _remote(ns: argparse.Namespace) -> str | None:
     """The control plane to read the trail through, or None for a local database."""
     if getattr(ns, "db", None) is not None:
@@ -444,57 +453,6 @@ def _export(ns: argparse.Namespace) -> int:
                 out.write(entry.body + b"\n")  # the exact bytes that were hashed
     out.flush()
     return 0
-
-
-def _backup(ns: argparse.Namespace) -> int:
-    """SQLite's online backup API: a consistent copy, the write-ahead log included."""
-    import os
-    import sqlite3
-
-    from opsgate.audit.store_sqlite import DB_FILE
-    from opsgate.config import current
-
-    _local_only(ns, "backup")
-    config = current()
-    if getattr(ns, "db", None) is None and config.database_url is not None:
-        raise InputError("the audit trail is in PostgreSQL: back it up with pg_dump",
-                         hint="docs/configuration.md; --data-dir names a local one")  # fmt: skip
-    with _open(ns, readonly=True) as log:
-        key_path = log.key_path
-    source = Path(getattr(ns, "db", None) or config.data_dir / DB_FILE)
-    dest: Path = ns.dest
-    if dest.exists() and not ns.force:
-        raise InputError(f"{dest} exists", hint="pass --force to replace it")
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    copy = sqlite3.connect(tmp)
-    try:
-        src.backup(copy)
-        entries = int(copy.execute("SELECT count(*) FROM audit_entries").fetchone()[0])
-    finally:
-        copy.close()
-        src.close()
-    tmp.replace(dest)
-    public = _write_public_key(key_path, dest)
-    if ns.json:
-        print(json.dumps({"dest": str(dest), "entries": entries,
-                          "public_key": str(public) if public else None}, indent=2))  # fmt: skip
-        return 0
-    print(f"backed up {entries} entries to {dest}")
-    key = f" --key {public}" if public else ""
-    print(f"verify it anywhere: opsgate audit verify --db {dest}{key}")
-    return 0
-
-
-def _write_public_key(key_path: Path, dest: Path) -> Path | None:
-    """The signing key's public half beside the copy (never the private key)."""
-    if not key_path.is_file():
-        return None
-    from opsgate.audit.checkpoint import load_or_create_key, public_key_pem
-
-    public = dest.with_name(dest.name + ".pub.pem")
-    public.write_text(public_key_pem(load_or_create_key(key_path)))
-    return public
 
 
 def _key(ns: argparse.Namespace) -> int:
