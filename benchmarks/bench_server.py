@@ -67,8 +67,9 @@ class Server:
             env["OPSGATE_DATABASE_URL"] = database_url
         env.update(extra or {})
         self.proc = subprocess.Popen(
-            [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-             "--log-level", "warning"],
+            # OPSGATE_HOME and OPSGATE_DATABASE_URL from the environment: an explicit
+            # --data-dir would mean SQLite there.
+            [OPSGATE, "serve", "--port", str(self.port), "--create", "--log-level", "warning"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         self.out: list[str] = []

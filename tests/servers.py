@@ -71,7 +71,7 @@ class Serve:
                **(env or {})}  # fmt: skip
         env["OPSGATE_HOME"] = str(home)
         argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-                "--log-level", "warning"]  # fmt: skip
+                "--create", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(
             argv,
             env=env,

@@ -260,7 +260,7 @@ def test_a_tampered_trail_is_named_in_every_artifact(session: Session, tmp_path:
     out = tmp_path / "out"
     proc = run("incident", "report", "--since", "1h", "--db", str(copy / "audit.db"),
                "--out", str(out), "--postmortem", home=tmp_path / "none")  # fmt: skip
-    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert proc.returncode == 8, proc.stdout + proc.stderr
     assert "failed verification" in proc.stderr and f"seq {edited}" in proc.stderr
     for name in FILES:
         body = (out / name).read_text("utf-8")

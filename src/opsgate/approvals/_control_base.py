@@ -4,7 +4,6 @@ the caller is right now, and the policy the engine decides with."""
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -25,7 +24,7 @@ from opsgate.store import _lockdown as lockdown_store
 from opsgate.store import _org as org
 from opsgate.store import _people as people
 
-__all__ = ["ControlBase", "event", "secret_hash", "who"]
+__all__ = ["ControlBase", "event", "pinned_over", "secret_hash", "who"]
 
 T = TypeVar("T")
 
@@ -50,6 +49,24 @@ def event(name: str, fallback: EventType) -> EventType:
         return EventType(name)
     except ValueError:
         return fallback
+
+
+def pinned_over(stored: Settings, file_policy: policy_model.Policy) -> Settings:
+    """The stored settings with the ones the policy file sets itself in their place."""
+    if not file_policy.pinned:
+        return stored
+    import dataclasses
+
+    file_settings = file_policy.settings
+    return dataclasses.replace(stored, **{k: getattr(file_settings, k) for k in file_policy.pinned})
+
+
+def _configured_policy() -> str | None:
+    """The ``policy`` setting (OPSGATE_POLICY, the config file), resolved once."""
+    from opsgate.config import current
+
+    path = current().path("policy")
+    return str(path) if path is not None else None
 
 
 def actor_json(actor: Principal | None) -> dict[str, Any]:
@@ -81,7 +98,7 @@ class ControlBase:
         self.audit = audit
         self.data_dir = data_dir
         self.clock = clock
-        self._policy_file = policy_file
+        self._policy_file = policy_file or _configured_policy()
         self._policy_candidate = data_dir / "policy.yaml"
         self._held = Capture()
         # SQLite: write steps of concurrent callers share a transaction and its
@@ -170,7 +187,8 @@ class ControlBase:
 
     def _policy(self, conn: Connection) -> policy_model.Policy:
         """Stored settings and inventory, plus the rules (and inventory) of the policy
-        file if one is configured.  The stored settings win over the file's."""
+        file if one is configured.  The settings the file sets itself win over the
+        stored ones (``pinned_over``), so the file decides here as in ``check``."""
         # The organisation's revision is read in this transaction on every decision,
         # and any change to settings or inventory — here or on another replica —
         # bumps it (database triggers), so a change counts at once; while it and the
@@ -182,7 +200,7 @@ class ControlBase:
         cached = self._policy_cache
         if cached is not None and cached[0] == revision and cached[1] is base:
             return cached[2]
-        stored = org.load_settings(conn)
+        stored = pinned_over(org.load_settings(conn), base)
         targets = tuple(org.list_targets(conn))
         policy = policy_model.Policy(
             settings=stored,
@@ -190,6 +208,7 @@ class ControlBase:
             inventory=Inventory.of((*targets, *base.inventory.targets)),
             source=f"control plane + {base.source}",
             lockdown=lockdown_store.load(conn),  # a settings row: same revision as the rest
+            pinned=base.pinned,
         )
         self._policy_cache = (revision, base, policy)
         return policy
@@ -200,7 +219,7 @@ class ControlBase:
         cached = self._policy_cache
         if cached is not None and cached[0] == org.revision(conn):
             return cached[2].settings
-        return org.load_settings(conn)
+        return pinned_over(org.load_settings(conn), self._file_policy())
 
     def _lockdown_now(self, conn: Connection) -> policy_model.Lockdown | None:
         """The lockdown as of ``conn``'s transaction (the cached policy's while the
@@ -213,7 +232,7 @@ class ControlBase:
     def _file_policy(self) -> policy_model.Policy:
         from opsgate.guard import load_configured_policy
 
-        path = self._policy_file or os.environ.get("OPSGATE_POLICY")
+        path = self._policy_file
         if not path:
             # Checked on every decision (a file put there counts at once), so with
             # the path built once: joining paths costs more than the stat.

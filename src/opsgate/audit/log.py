@@ -1,13 +1,7 @@
 """The facade every decision path calls: ``open_log(...).append(...)``.
 
-Settings (flags > environment > defaults), declared once here:
-
-    OPSGATE_DATABASE_URL              postgresql://… — the shared store; else SQLite
-    OPSGATE_HOME                      data directory (default ~/.opsgate)
-    OPSGATE_AUDIT_KEY                 signing key file (default <data dir>/audit-signing-key.pem)
-    OPSGATE_AUDIT_WITNESS             directory, file or http(s) URL receiving each checkpoint
-    OPSGATE_AUDIT_CHECKPOINT_EVERY    entries between checkpoints (default 1000)
-    OPSGATE_AUDIT_CHECKPOINT_SECONDS  seconds between checkpoints (default 3600)
+Its settings (``data_dir``, ``database_url``, ``audit.*``) are declared in
+:mod:`opsgate.config` and resolved there (flags > environment > file > defaults).
 
 Checkpoints are scheduled from the store (the last checkpoint's seq and time),
 not from process memory, because the hook lives for one append.
@@ -16,7 +10,6 @@ not from process memory, because the hook lives for one append.
 from __future__ import annotations
 
 import _thread
-import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -26,6 +19,7 @@ from opsgate.audit._store import GroupCommit
 from opsgate.audit.errors import AuditConfigError, AuditWriteError
 from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
 from opsgate.audit.redact import Redactor
+from opsgate.config._table import by_key
 from opsgate.errors import OpsgateError
 
 if TYPE_CHECKING:  # typing classes cost import time; the hook needs none of these
@@ -51,8 +45,8 @@ if TYPE_CHECKING:  # typing classes cost import time; the hook needs none of the
 
 __all__ = ["AuditLog", "data_dir_from", "open_log", "rfc3339"]
 
-DEFAULT_EVERY = 1000
-DEFAULT_SECONDS = 3600.0
+DEFAULT_EVERY = int(by_key("audit.checkpoint_every").default or 1000)
+DEFAULT_SECONDS = float(by_key("audit.checkpoint_seconds").default or 3600)
 
 
 def rfc3339(epoch: float) -> str:
@@ -63,11 +57,13 @@ def rfc3339(epoch: float) -> str:
     )
 
 
-def data_dir_from(data_dir: Path | None, env: Mapping[str, str] = os.environ) -> Path:
+def data_dir_from(data_dir: Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """``data_dir`` when given, else the configured data directory."""
     if data_dir is not None:
         return Path(data_dir).expanduser()
-    home = env.get("OPSGATE_HOME")
-    return Path(home).expanduser() if home else Path.home() / ".opsgate"
+    from opsgate.config import resolve
+
+    return resolve(env).data_dir
 
 
 def open_log(
@@ -81,11 +77,13 @@ def open_log(
     """Open the audit log.  An explicit ``database_url`` or ``data_dir`` wins over
     ``OPSGATE_DATABASE_URL``, which wins over ``OPSGATE_HOME``, then ``~/.opsgate``.
     ``db_file`` opens one SQLite file directly (e.g. a copy, for offline verify)."""
-    env = os.environ
+    from opsgate.config import current
+
+    config = current()
     url = database_url or (
-        None if data_dir is not None or db_file is not None else env.get("OPSGATE_DATABASE_URL")
+        None if data_dir is not None or db_file is not None else config.database_url
     )
-    home = data_dir_from(data_dir, env)
+    home = Path(data_dir).expanduser() if data_dir is not None else config.data_dir
     store: Store
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
@@ -104,12 +102,10 @@ def open_log(
     key_home = db_file.parent if db_file is not None and data_dir is None else home
     return AuditLog(
         store,
-        key_path=Path(env["OPSGATE_AUDIT_KEY"])
-        if env.get("OPSGATE_AUDIT_KEY")
-        else key_home / "audit-signing-key.pem",
-        witness=env.get("OPSGATE_AUDIT_WITNESS") or None,
-        every=int(env.get("OPSGATE_AUDIT_CHECKPOINT_EVERY") or DEFAULT_EVERY),
-        seconds=float(env.get("OPSGATE_AUDIT_CHECKPOINT_SECONDS") or DEFAULT_SECONDS),
+        key_path=config.path("audit.key") or key_home / "audit-signing-key.pem",
+        witness=config.text("audit.witness"),
+        every=config.integer("audit.checkpoint_every"),
+        seconds=config.number("audit.checkpoint_seconds"),
         redactor=Redactor(secrets),
     )
 
@@ -257,10 +253,10 @@ class AuditLog:
         )
         return cp
 
-    def entries(self, *, descending: bool = False) -> Iterator[Entry]:
+    def entries(self, *, descending: bool = False, after: int = 0) -> Iterator[Entry]:
         import json
 
-        for seq, body, link in self.store.rows(descending=descending):
+        for seq, body, link in self.store.rows(descending=descending, after=after):
             yield Entry(seq, bytes(body), bytes(link), json.loads(body))
 
     def close(self) -> None:

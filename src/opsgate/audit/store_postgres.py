@@ -225,7 +225,9 @@ class PostgresStore:
             except psycopg.Error as exc:
                 raise self._broken(exc) from exc
 
-    def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
+    def rows(
+        self, *, descending: bool = False, after: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes]]:
         order = "DESC" if descending else "ASC"
         # A connection of its own: a long export holds a transaction open, and on
         # the shared connection every append would become a savepoint inside it.
@@ -236,9 +238,10 @@ class PostgresStore:
         try:
             with db, db.transaction(), db.cursor(name="audit_rows") as cur:
                 cur.itersize = 10_000  # a server-side cursor: a million rows never sit in memory
-                cur.execute(
-                    f"SELECT seq, body, link FROM audit_entries ORDER BY seq {order}".encode()  # noqa: S608 - fixed words
+                query = (
+                    f"SELECT seq, body, link FROM audit_entries WHERE seq > %s ORDER BY seq {order}"  # noqa: S608 - fixed words
                 )
+                cur.execute(query.encode(), (after,))
                 for seq, body, link in cur:
                     yield int(seq), bytes(body), bytes(link)
         except psycopg.Error as exc:

@@ -33,6 +33,9 @@ _GROUPS = (
     "incident",
     "lockdown",
     "mcp",
+    "login",
+    "config",
+    "completion",
 )
 
 
@@ -47,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         description="The control layer between AI agents and infrastructure.",
     )
     parser.add_argument("--version", action="version", version=f"opsgate {__version__}")
+    from opsgate.cli._flags import add_setting
+
+    add_setting(parser, "config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in _GROUPS:
         try:
@@ -80,11 +86,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.hooks import run_hook
 
         return run_hook(args[1], args[2:])
-    from opsgate.errors import MissingExtra, OpsgateError
+    from opsgate.config import set_flags
+
+    try:
+        return _run(args)
+    finally:
+        set_flags({})  # the command's flags end with it (main may run again in-process)
+
+
+def _run(args: list[str]) -> int:
+    from opsgate.errors import EXIT_INTERRUPTED, MissingExtra, OpsgateError
 
     try:
         parser = _parser()
         ns = parser.parse_args(_rest_after(args))
+        from opsgate.cli._flags import given_settings
+        from opsgate.config import set_flags
+
+        set_flags(given_settings(ns))  # the highest layer, for the rest of the command
         if not getattr(ns, "func", None):
             parser.print_help()
             return 0
@@ -100,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opsgate: error: {exc.diagnostics()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `opsgate check … | head`: the reader left; that is not an error.
         import os

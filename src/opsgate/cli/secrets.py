@@ -5,7 +5,7 @@ The value of ``set`` is read from stdin (never an argument: argv is visible in
 set db_dsn < dsn.txt`` and ``printf %s "$V" | opsgate secrets set X`` both work.
 Values are encrypted at rest and never printed again.  Setting and deleting
 need the admin or owner role; listing shows names and dates (and, to admins,
-where each comes from).
+where each comes from).  Locally or through a server (``--url``).
 
 ``set NAME [--timeout S] [--env VAR]… [--check] --from-command -- PROGRAM ARG…``
 (owners; ``--from-command`` comes last: everything after it is the command):
@@ -25,7 +25,8 @@ import sys
 import time
 from typing import Any
 
-from opsgate.cli.users import Refused, acting, common_options
+from opsgate.cli._output import print_json, table
+from opsgate.cli.users import Refused, common_options
 from opsgate.errors import InputError
 
 __all__ = ["register"]
@@ -59,10 +60,10 @@ def register(subparsers: Any) -> None:
     rm.set_defaults(func=_delete)
 
 
-def _executor(control: Any) -> Any:
-    from opsgate.execute import Executor
+def _admin() -> Any:
+    from opsgate.cli._acting import admin
 
-    return Executor(control)
+    return admin()
 
 
 def _set(ns: argparse.Namespace) -> int:
@@ -78,11 +79,11 @@ def _set(ns: argparse.Namespace) -> int:
     value = value[:-1] if value.endswith("\n") else value
     if not value:
         raise InputError("no value on stdin", hint=f"opsgate secrets set {ns.name} < file")
-    with acting(ns) as (control, me):
-        executor = _executor(control)
-        executor.set_secret(me, ns.name, value)
-        print(f"opsgate: secret {ns.name!r} set (use it as secret:{ns.name})")
-        _check(ns, executor, me)
+    with _admin() as backend:
+        backend.set_secret(ns.name, value)
+        _said(ns, {"name": ns.name, "set": True},
+              f"opsgate: secret {ns.name!r} set (use it as secret:{ns.name})")  # fmt: skip
+        _check(ns, backend)
     return 0
 
 
@@ -90,36 +91,50 @@ def _set_command(ns: argparse.Namespace, argv: list[str]) -> int:
     from opsgate.execute.secrets import HelperSpec
 
     spec = HelperSpec.checked(argv, ns.timeout, ns.env)
-    with acting(ns) as (control, me):
-        executor = _executor(control)
-        executor.set_secret_command(me, ns.name, spec)
-        print(
-            f"opsgate: secret {ns.name!r} set to come from {spec.program!r} each time it is "
-            f"used (use it as secret:{ns.name})"
-        )
-        _check(ns, executor, me)
+    with _admin() as backend:
+        backend.set_secret_command(ns.name, spec)
+        _said(
+            ns, {"name": ns.name, "set": True, "source": "command"},
+            f"opsgate: secret {ns.name!r} set to come from {spec.argv[0]!r} each time it is "
+            f"used (use it as secret:{ns.name})",
+        )  # fmt: skip
+        _check(ns, backend)
     return 0
 
 
-def _check(ns: argparse.Namespace, executor: Any, me: Any) -> None:
+def _said(ns: argparse.Namespace, as_json: dict[str, Any], text: str) -> None:
+    if ns.json:
+        print_json(as_json)
+    else:
+        print(text)
+
+
+def _check(ns: argparse.Namespace, backend: Any) -> None:
     if ns.check:
-        size = executor.check_secret(me, ns.name)
-        print(f"opsgate: secret {ns.name!r} resolves to a value of {size} bytes")
+        size = backend.check_secret(ns.name)
+        _said(ns, {"name": ns.name, "resolves_to_bytes": size},
+              f"opsgate: secret {ns.name!r} resolves to a value of {size} bytes")  # fmt: skip
 
 
 def _list(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        found = _executor(control).list_secrets(me)
-    for info in found:
-        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(info.updated_at))
-        source = "\tfrom a command" if info.source == "command" else ""
-        print(f"{info.name}\tupdated {when} UTC{source}")
+    with _admin() as backend:
+        found = backend.secrets()
+    if ns.json:
+        print_json(found)
+        return 0
+    rows = [{**s, "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(s["updated_at"])),
+             "from": "a command" if s.get("source") == "command" else ""}
+            for s in found]  # fmt: skip
+    table((("NAME", "name"), ("UPDATED", "updated"), ("FROM", "from")), rows)
     return 0
 
 
 def _delete(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        if not _executor(control).delete_secret(me, ns.name):
+    with _admin() as backend:
+        if not backend.delete_secret(ns.name):
             raise Refused(f"no secret named {ns.name!r}")
-    print(f"opsgate: secret {ns.name!r} deleted")
+    if ns.json:
+        print_json({"name": ns.name, "deleted": True})
+    else:
+        print(f"opsgate: secret {ns.name!r} deleted")
     return 0

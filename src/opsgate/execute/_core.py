@@ -56,7 +56,9 @@ class ExecutorCore:
         self.catalog = catalog or load_catalog(control.data_dir)
         self.secrets = SecretStore(secret_key or load_key(control.data_dir))
         if local_runner is None:
-            local_runner = os.environ.get("OPSGATE_LOCAL_RUNNER", "") in ("1", "true", "yes")
+            from opsgate.config import current
+
+            local_runner = current().boolean("execute.local_runner")
         self.local_runner = local_runner
         self._runners = dict(runners) if runners is not None else None
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{_random.token_hex(4)}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -406,11 +405,13 @@ def _load_file(path: Path) -> list[Operation]:
     return [_operation(raw, source) for raw in data["operations"]]
 
 
-def _user_files(data_dir: Path | None, env: Mapping[str, str]) -> list[Path]:
+def _user_files(data_dir: Path | None, env: Mapping[str, str] | None) -> list[Path]:
+    from opsgate.config import resolve
+
     roots: list[Path] = []
     if data_dir is not None:
         roots.append(data_dir / "operations")
-    roots.extend(Path(p) for p in (env.get("OPSGATE_OPERATIONS") or "").split(os.pathsep) if p)
+    roots.extend(resolve(env).paths("execute.operations"))
     files: list[Path] = []
     for root in roots:
         if root.is_dir():
@@ -422,7 +423,6 @@ def _user_files(data_dir: Path | None, env: Mapping[str, str]) -> list[Path]:
 
 def load_catalog(data_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Catalog:
     """Built-ins, then user files in order (a later name replaces an earlier one)."""
-    env = os.environ if env is None else env
     ops: dict[str, Operation] = {}
     for path in [_HERE / "builtin.yaml", *_user_files(data_dir, env)]:
         for op in _load_file(path):

@@ -142,10 +142,13 @@ def _decode_key(text: str, source: str) -> bytes:
 
 
 def load_key(data_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
-    """The store's key: ``OPSGATE_SECRET_KEY``, else ``data_dir/secret.key`` (created)."""
-    env = os.environ if env is None else env
-    if env.get("OPSGATE_SECRET_KEY"):
-        return _decode_key(env["OPSGATE_SECRET_KEY"], "OPSGATE_SECRET_KEY")
+    """The store's key: ``execute.secret_key`` (OPSGATE_SECRET_KEY), else
+    ``data_dir/secret.key`` (created)."""
+    from opsgate.config import resolve
+
+    configured = resolve(env).text("execute.secret_key")
+    if configured:
+        return _decode_key(configured, "OPSGATE_SECRET_KEY")
     path = data_dir / KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:

@@ -90,6 +90,10 @@ class Policy:
     inventory: Inventory = field(default_factory=Inventory)
     source: str = "built-in default"
     lockdown: Lockdown | None = None  # set only by the control plane (approvals)
+    # The ``settings`` fields the file sets itself: the control plane applies these
+    # over its stored settings and refuses to change them, so a file means the same
+    # in ``check``, the hook and ``serve``.
+    pinned: frozenset[str] = frozenset()
 
 
 DEFAULT_POLICY = Policy()

@@ -215,22 +215,21 @@ def _install_edge(app: FastAPI, limits: EdgeLimits) -> None:
 
 
 def _size_decision_pool(control: ControlPlane) -> None:
-    """``OPSGATE_DECISION_THREADS``, else a default for the store: few threads for
+    """``server.decision_threads``, else a default for the store: few threads for
     SQLite (CPU-bound, one machine), more for PostgreSQL (each waits on the network)."""
-    import os
-
+    from opsgate.config import current
     from opsgate.server.auth import DEFAULT_DECISION_THREADS, set_decision_threads
 
-    configured = os.environ.get("OPSGATE_DECISION_THREADS", "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            from opsgate.errors import InputError
+    configured = current().value("server.decision_threads")
+    if configured.is_set:
+        if configured.value < 1:
+            from opsgate.errors import ConfigError
 
-            raise InputError(
-                f"OPSGATE_DECISION_THREADS must be a positive whole number, not {configured!r}",
+            raise ConfigError(
+                f"server.decision_threads ({configured.source}) must be at least 1",
                 hint="unset it for the default (4 on SQLite, 8 on PostgreSQL)",
             )
-        set_decision_threads(int(configured))
+        set_decision_threads(configured.value)
         return
     store = getattr(control, "store", None)
     dialect = getattr(store, "dialect", "sqlite")

@@ -21,9 +21,10 @@ and how many cards, grants and tokens it swept, with a link to Agent Controls.
 
 Settings, declared once:
 
-    OPSGATE_WEBHOOK_URL         generic JSON webhook (POST)
-    OPSGATE_WEBHOOK_SECRET      HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
-    OPSGATE_SLACK_WEBHOOK_URL   Slack incoming-webhook URL
+    notify.webhook_url          generic JSON webhook (POST)
+    notify.webhook_secret       HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
+    notify.slack_webhook_url    Slack incoming-webhook URL
+    (OPSGATE_WEBHOOK_URL, … in the environment; see opsgate.config)
 
 A replica with no sink configured leaves the outbox alone; notifications older
 than ``max_age`` (a day) when first claimed are closed undelivered, so enabling a
@@ -38,7 +39,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -79,11 +79,15 @@ class NotifyConfig:
     max_age: float = 86400.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> NotifyConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifyConfig:
+        """The ``notify.*`` settings (environment, config file)."""
+        from opsgate.config import resolve
+
+        config = resolve(env)
         return cls(
-            webhook_url=env.get("OPSGATE_WEBHOOK_URL") or None,
-            webhook_secret=env.get("OPSGATE_WEBHOOK_SECRET") or None,
-            slack_url=env.get("OPSGATE_SLACK_WEBHOOK_URL") or None,
+            webhook_url=config.text("notify.webhook_url"),
+            webhook_secret=config.text("notify.webhook_secret"),
+            slack_url=config.text("notify.slack_webhook_url"),
         )
 
     @property

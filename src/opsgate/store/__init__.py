@@ -11,7 +11,6 @@ Queries live in ``_people``, ``_org`` and ``_cards``: plain functions over a
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -132,12 +131,14 @@ def _translated() -> Iterator[None]:
 
 
 def open_store(data_dir: Path | None = None, database_url: str | None = None) -> Store:
-    """An explicit ``database_url`` or ``data_dir`` wins over ``OPSGATE_DATABASE_URL``,
-    which wins over ``OPSGATE_HOME``, then ``~/.opsgate`` (as the audit log resolves)."""
-    from opsgate.audit.log import data_dir_from
+    """An explicit ``database_url`` or ``data_dir`` wins over the configured
+    ``database_url``, which wins over the data directory (as the audit log resolves)."""
+    from opsgate.config import current
 
-    url = database_url or (None if data_dir is not None else os.environ.get("OPSGATE_DATABASE_URL"))
-    return Store(resolve_url(data_dir_from(data_dir), url))
+    config = current()
+    url = database_url or (None if data_dir is not None else config.database_url)
+    home = Path(data_dir).expanduser() if data_dir is not None else config.data_dir
+    return Store(resolve_url(home, url))
 
 
 def serialize(conn: Connection, key: int) -> None:
