@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -20,9 +20,12 @@ from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
 from opsgate.environments import Inventory
 from opsgate.policy import model as policy_model
-from opsgate.store import Store
+from opsgate.store import Store, Unread
 from opsgate.store import _org as org
 from opsgate.store import _people as people
+
+if TYPE_CHECKING:
+    from opsgate.approvals._batch_pg import PostgresWriter
 
 __all__ = ["ControlBase", "event", "secret_hash", "who"]
 
@@ -64,6 +67,7 @@ def actor_json(actor: Principal | None) -> dict[str, Any]:
 class _Decided:
     documents: list[dict[str, Any]] = field(default_factory=list)
     later: list[Callable[[Connection], Any]] = field(default_factory=list)
+    revision: int | None = None  # PostgreSQL: the organisation's revision decided at
 
 
 class ControlBase:
@@ -94,6 +98,15 @@ class ControlBase:
         self._loop_writer = (
             LoopWriter(store, audit, self._held) if store.dialect == "sqlite" else None
         )
+        # PostgreSQL: the hot routes decide on the event loop from caches (no reads)
+        # and this thread writes their steps and audit entries in shared
+        # transactions, when the audit log lives in the same database.
+        self._pg_writer: PostgresWriter | None = None
+        if store.dialect == "postgresql":  # psycopg is there (the postgres extra)
+            from opsgate.approvals._batch_pg import PostgresWriter, shares_database
+
+            if shares_database(store, audit):
+                self._pg_writer = PostgresWriter(store, audit, self._held)
         # (revision, policy file, policy): reused while the organisation's revision
         # (``org.revision``) and the policy file are unchanged.
         self._policy_cache: tuple[int, policy_model.Policy, policy_model.Policy] | None = None
@@ -103,6 +116,8 @@ class ControlBase:
     def close(self) -> None:
         if self._loop_writer is not None:
             self._loop_writer.close()
+        if self._pg_writer is not None:
+            self._pg_writer.close()
         self.store.close()
         self.audit.close()
 
@@ -192,12 +207,26 @@ class ControlBase:
         self._policy_cache = (revision, base, policy)
         return policy
 
+    def _known_policy(self) -> policy_model.Policy | None:
+        """Deciding on PostgreSQL's event loop (``Store.known``): the policy cached at
+        the known revision, if it is that one and the policy file is unchanged; else
+        None (the caller's read then raises ``Unread``)."""
+        known = self.store.known_revision()
+        if known is None:
+            return None
+        cached = self._policy_cache
+        if cached is None or cached[0] != known or cached[1] is not self._file_policy():
+            return None
+        return cached[2]
+
     def _settings(self, conn: Connection) -> Settings:
         """The stored settings as of ``conn``'s transaction: the cached policy's while
         the organisation's revision is the one it was assembled at."""
         cached = self._policy_cache
-        if cached is not None and cached[0] == org.revision(conn):
-            return cached[2].settings
+        if cached is not None:
+            revision = self._held.revision  # a PostgreSQL batch's, read in this transaction
+            if cached[0] == (org.revision(conn) if revision is None else revision):
+                return cached[2].settings
         return org.load_settings(conn)
 
     def _file_policy(self) -> policy_model.Policy:
@@ -226,19 +255,30 @@ class ControlBase:
 
     @property
     def decides_on_loop(self) -> bool:
-        return self._loop_writer is not None
+        return self._loop_writer is not None or self._pg_writer is not None
 
     @contextmanager
     def _deciding(self) -> Iterator[_Decided]:
-        """Read and decide on the calling (event loop) thread, in one read snapshot:
-        the audit documents made meanwhile are held back, and writes left for later
-        (a token's last use) are collected, for ``_durably`` to hand to the writer."""
+        """Read and decide on the calling (event loop) thread: the audit documents
+        made meanwhile are held back, and writes left for later (a token's last use)
+        are collected, for ``_durably`` to hand to the writer.  SQLite reads in one
+        read snapshot; PostgreSQL does not read at all (``Store.known``: caches at
+        the writer's last revision, else ``Unread``)."""
         decided = _Decided()
+        pg = self._pg_writer
+        if pg is not None:
+            if pg.revision is None:
+                raise Unread  # no revision seen yet: a worker thread reads one
+            decided.revision = pg.revision
         self._held.set(decided.documents)
         self._held.set_later(decided.later)
         try:
-            with self.store.snapshot(keep=True):
-                yield decided
+            if decided.revision is not None:
+                with self.store.known(decided.revision):
+                    yield decided
+            else:
+                with self.store.snapshot(keep=True):
+                    yield decided
         finally:
             self._held.set(None)
             self._held.set_later(None)
@@ -247,15 +287,35 @@ class ControlBase:
         self, decided: _Decided, step: Callable[[Connection], T] | None = None
     ) -> T | None:
         """Wait, without holding a thread, until what ``decided`` holds (and ``step``,
-        with its own audit entries) is durable; ``step``'s result."""
+        with its own audit entries) is durable; ``step``'s result.  PostgreSQL:
+        ``Stale`` if the organisation changed since the decision."""
+        pg = self._pg_writer
+        if pg is not None:
+            for later in decided.later:
+                pg.later(later)
+            if step is None:
+                await pg.audit(decided.documents, decided.revision)
+                return None
+            return await pg.run(step, decided.documents, decided.revision)
         writer = self._loop_writer
-        assert writer is not None, "deciding on the loop needs SQLite's writer thread"
+        assert writer is not None, "deciding on the loop needs a writer thread"
         for later in decided.later:
             writer.later(later)
         if step is None:
             await writer.audit(decided.documents)
             return None
         return await writer.run(step, decided.documents)
+
+    def _reread(self, decide: Callable[[], T]) -> T:
+        """``decide`` in a worker thread, with fresh reads in one snapshot (after
+        ``Unread`` or ``Stale`` on PostgreSQL's event loop); the revision read is
+        handed to the writer, so the loop decides at it from now on."""
+        with self.store.snapshot():
+            result = decide()
+            if self._pg_writer is not None:
+                with self.store.read() as conn:
+                    self._pg_writer.saw(org.revision(conn))
+        return result
 
     def _write(self, step: Callable[[Connection], T]) -> T:
         """Run ``step`` in a write transaction that commits only after its audit

@@ -193,14 +193,20 @@ class AuditLog:
             raise
         except Exception as exc:  # an encoder or driver error must still fail closed
             raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
+        self.committed(entries)
+        return entries
+
+    def committed(self, entries: list[Entry]) -> None:
+        """After ``entries`` became durable — here, or in a transaction of a caller
+        that chained them itself (the control plane's batches on PostgreSQL): sign a
+        checkpoint if one is due.  AuditWriteError if that fails."""
         if not entries:
-            return entries
+            return
         last = entries[-1]
         if last.data.get("event") != EventType.CHECKPOINT_CREATED.value and (
             self._checkpoint_due(last.seq, cached=True)
         ):
             self._maybe_checkpoint(last.seq)
-        return entries
 
     def _maybe_checkpoint(self, seq: int) -> None:
         # One checkpoint at a time per process; a thread that finds one under way
