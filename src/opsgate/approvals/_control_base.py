@@ -3,6 +3,7 @@ the caller is right now, and the policy the engine decides with."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import time
@@ -289,6 +290,10 @@ class ControlBase:
         """Wait, without holding a thread, until what ``decided`` holds (and ``step``,
         with its own audit entries) is durable; ``step``'s result.  PostgreSQL:
         ``Stale`` if the organisation changed since the decision."""
+        if step is not None:
+            # The writer thread runs the step in this request's context, so the
+            # entries it makes name the request (``audit._request``).
+            step = _in_context(contextvars.copy_context(), step)
         pg = self._pg_writer
         if pg is not None:
             for later in decided.later:
@@ -327,3 +332,12 @@ class ControlBase:
             return self._batcher.run(step)
         with self.store.write() as conn:
             return step(conn)
+
+
+def _in_context(
+    context: contextvars.Context, step: Callable[[Connection], T]
+) -> Callable[[Connection], T]:
+    def run(conn: Connection) -> T:
+        return context.run(step, conn)
+
+    return run

@@ -18,10 +18,11 @@ from __future__ import annotations
 import _thread
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsgate.audit._request import REQUEST_ID
 from opsgate.audit._store import GroupCommit
 from opsgate.audit.errors import AuditConfigError, AuditWriteError
 from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
@@ -134,6 +135,8 @@ class AuditLog:
         self.seconds = seconds
         self.redactor = redactor or Redactor()
         self._commit = GroupCommit(store.write)
+        # Told how long each durable append took (seconds): the server's metrics.
+        self.observer: Callable[[float], None] | None = None
         self._checkpointing = _thread.allocate_lock()
 
     @property
@@ -168,7 +171,7 @@ class AuditLog:
         """The redacted document ``append`` would store (for ``append_documents``)."""
         name = EventType(event).value  # closed set: unknown names are a bug, not data
         redact = self.redactor.document
-        return {
+        document = {
             "schema": SCHEMA_VERSION,
             "time": rfc3339(time.time()),
             "event": name,
@@ -183,16 +186,24 @@ class AuditLog:
             "result": redact(result),
             "evidence": redact(list(evidence or [])),
         }
+        request = REQUEST_ID.get()
+        if request is not None:  # made while serving an HTTP request: which one
+            document["request"] = redact(request)
+        return document
 
     def append_documents(self, documents: list[dict[str, Any]]) -> list[Entry]:
         """Durably store documents made by ``document``, consecutively and in one
         commit (all or none); raises AuditWriteError if they cannot be made durable."""
+        observe = self.observer
+        started = time.perf_counter() if observe is not None else 0.0
         try:
             entries = self._commit.submit_many(documents)
         except OpsgateError:
             raise
         except Exception as exc:  # an encoder or driver error must still fail closed
             raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
+        if observe is not None:
+            observe(time.perf_counter() - started)
         self.committed(entries)
         return entries
 

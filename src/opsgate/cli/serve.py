@@ -7,6 +7,8 @@ Settings (flags > environment > defaults):
     OPSGATE_DATABASE_URL            postgresql://… — shared by every replica
     --public-url / OPSGATE_PUBLIC_URL   base of card links (default http://HOST:PORT)
     OPSGATE_WEBHOOK_URL, OPSGATE_WEBHOOK_SECRET, OPSGATE_SLACK_WEBHOOK_URL  notifications
+    --log-format / OPSGATE_LOG_FORMAT          text (default) or json (one object per line)
+    --metrics-address / OPSGATE_METRICS_ADDRESS  HOST:PORT of a credential-free /metrics
 
 Opening the control plane migrates its schema.  On a first start with no users,
 ``serve`` creates an owner with a random password: shown once on a terminal, or
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsgate.audit.log import data_dir_from
 from opsgate.cli.users import Refused, control_plane
+from opsgate.errors import InputError
 
 if TYPE_CHECKING:
     from opsgate.approvals.model import User
@@ -54,6 +57,20 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="text (default), or json: one object per line with the request id "
+        "(default: $OPSGATE_LOG_FORMAT or text)",
+    )
+    serve.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        default=None,
+        help="also serve /metrics without credentials on this address, e.g. 127.0.0.1:9470 "
+        "(default: $OPSGATE_METRICS_ADDRESS; /metrics on the API needs a viewer credential)",
     )
     serve.set_defaults(func=_serve)
 
@@ -151,6 +168,12 @@ def _serve(ns: argparse.Namespace) -> int:
     public_url = (
         ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or (f"http://{ns.host}:{ns.port}")
     )
+    log_json = _log_format(ns) == "json"
+    metrics_address = _metrics_address(ns)
+    if log_json:
+        from opsgate.server._logging import configure_json_logging
+
+        configure_json_logging(ns.log_level)
     with control_plane(ns) as control:
         _check_signing_key(control)
         created = create_first_owner(control, "owner")
@@ -163,18 +186,23 @@ def _serve(ns: argparse.Namespace) -> int:
                 public_url=public_url,
                 expire_interval=ns.expire_interval,
                 cookie_secure=_needs_secure_cookie(public_url),
+                access_log=log_json,  # uvicorn's own access lines carry no request id
             ),
             notify=NotifyConfig.from_env(),
             executor=_executor(control),
         )
         from opsgate.server._protocol import with_header_timeout
 
+        if metrics_address is not None:
+            app.state.og.metrics.serve(*metrics_address)
         limits = app.state.og.config.limits
+        logging: dict[str, Any] = {"log_config": None, "access_log": False} if log_json else {}
         config = uvicorn.Config(
             app,
             host=ns.host,
             port=ns.port,
             log_level=ns.log_level,
+            **logging,
             lifespan="on",
             server_header=False,
             http=with_header_timeout(limits.header_timeout),  # slow headers: closed
@@ -190,6 +218,30 @@ def _serve(ns: argparse.Namespace) -> int:
         warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
         uvicorn.Server(config).run()
     return 0
+
+
+def _log_format(ns: argparse.Namespace) -> str:
+    chosen = ns.log_format or os.environ.get("OPSGATE_LOG_FORMAT") or "text"
+    if chosen not in ("text", "json"):
+        raise InputError(
+            f"OPSGATE_LOG_FORMAT must be text or json, not {chosen!r}",
+            hint="unset it for text logs",
+        )
+    return chosen
+
+
+def _metrics_address(ns: argparse.Namespace) -> tuple[str, int] | None:
+    """(host, port) of the credential-free metrics listener, or None (not served)."""
+    given = ns.metrics_address or os.environ.get("OPSGATE_METRICS_ADDRESS") or ""
+    if not given:
+        return None
+    host, sep, port = given.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(
+            f"the metrics address must be HOST:PORT, not {given!r}",
+            hint="for example 127.0.0.1:9470 (keep it off networks you do not trust)",
+        )
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _check_signing_key(control: ControlPlane) -> None:
