@@ -52,10 +52,10 @@ from opsgate.guard import evaluate
 from opsgate.models import Action, Decision, Verdict
 from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy
+from opsgate.store import Stale, Unread, open_store
 from opsgate.store import _cards as db
 from opsgate.store import _org as org
 from opsgate.store import _people as people
-from opsgate.store import open_store
 
 __all__ = ["SqlControlPlane", "open_control_plane"]
 
@@ -95,8 +95,10 @@ class SqlControlPlane(PeopleMixin, OrgMixin, LockdownMixin, ControlBase):
         """Decide with the files and facts the action carries (what the connected hook
         read on the agent's machine); never with this host's disk (SPEC §4
         safeguard 7: an API caller must not learn what files here hold)."""
-        with self.store.read() as conn:
-            policy = self._policy(conn)
+        policy = self._known_policy()
+        if policy is None:
+            with self.store.read() as conn:
+                policy = self._policy(conn)
         return evaluate(action, policy, files=lambda: GivenFiles.of(action.files, action.context))
 
     def _audit_decision(
@@ -195,11 +197,14 @@ class SqlControlPlane(PeopleMixin, OrgMixin, LockdownMixin, ControlBase):
             actor = identify()
             return self.evaluate(actor, action(actor.name))
 
-        if self._loop_writer is None:
+        if not self.decides_on_loop:
             return await offload(lambda: self._in_snapshot(decide))
-        with self._deciding() as decided:
-            decision = decide()
-        await self._durably(decided)
+        try:
+            with self._deciding() as decided:
+                decision = decide()
+            await self._durably(decided)
+        except (Unread, Stale):  # PostgreSQL: not cached, or changed since: read
+            return await offload(lambda: self._reread(decide))
         return decision
 
     async def propose_on_loop(
@@ -220,19 +225,21 @@ class SqlControlPlane(PeopleMixin, OrgMixin, LockdownMixin, ControlBase):
             proposed = action(actor.name)
             return self._proposal(actor, proposed, self._decide(proposed), reasoning, rollback)
 
-        if self._loop_writer is None:
+        def work(reread: bool) -> ProposeResult:
+            outcome = self._reread(decide) if reread else self._in_snapshot(decide)
+            return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
 
-            def work() -> ProposeResult:
-                outcome = self._in_snapshot(decide)
-                return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
-
-            return await offload(work)
-        with self._deciding() as decided:
-            outcome = decide()
-        if isinstance(outcome, ProposeResult):
-            await self._durably(decided)
-            return outcome
-        result = await self._durably(decided, outcome)
+        if not self.decides_on_loop:
+            return await offload(lambda: work(False))
+        try:
+            with self._deciding() as decided:
+                outcome = decide()
+            if isinstance(outcome, ProposeResult):
+                await self._durably(decided)
+                return outcome
+            result = await self._durably(decided, outcome)
+        except (Unread, Stale):  # PostgreSQL: not cached, or changed since: read
+            return await offload(lambda: work(True))
         assert result is not None
         return result
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import _thread
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsgate.audit._request import REQUEST_ID
 from opsgate.audit._store import GroupCommit
 from opsgate.audit.errors import AuditConfigError, AuditWriteError
 from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
@@ -130,6 +131,8 @@ class AuditLog:
         self.seconds = seconds
         self.redactor = redactor or Redactor()
         self._commit = GroupCommit(store.write)
+        # Told how long each durable append took (seconds): the server's metrics.
+        self.observer: Callable[[float], None] | None = None
         self._checkpointing = _thread.allocate_lock()
 
     @property
@@ -164,7 +167,7 @@ class AuditLog:
         """The redacted document ``append`` would store (for ``append_documents``)."""
         name = EventType(event).value  # closed set: unknown names are a bug, not data
         redact = self.redactor.document
-        return {
+        document = {
             "schema": SCHEMA_VERSION,
             "time": rfc3339(time.time()),
             "event": name,
@@ -179,24 +182,38 @@ class AuditLog:
             "result": redact(result),
             "evidence": redact(list(evidence or [])),
         }
+        request = REQUEST_ID.get()
+        if request is not None:  # made while serving an HTTP request: which one
+            document["request"] = redact(request)
+        return document
 
     def append_documents(self, documents: list[dict[str, Any]]) -> list[Entry]:
         """Durably store documents made by ``document``, consecutively and in one
         commit (all or none); raises AuditWriteError if they cannot be made durable."""
+        observe = self.observer
+        started = time.perf_counter() if observe is not None else 0.0
         try:
             entries = self._commit.submit_many(documents)
         except OpsgateError:
             raise
         except Exception as exc:  # an encoder or driver error must still fail closed
             raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
+        if observe is not None:
+            observe(time.perf_counter() - started)
+        self.committed(entries)
+        return entries
+
+    def committed(self, entries: list[Entry]) -> None:
+        """After ``entries`` became durable — here, or in a transaction of a caller
+        that chained them itself (the control plane's batches on PostgreSQL): sign a
+        checkpoint if one is due.  AuditWriteError if that fails."""
         if not entries:
-            return entries
+            return
         last = entries[-1]
         if last.data.get("event") != EventType.CHECKPOINT_CREATED.value and (
             self._checkpoint_due(last.seq, cached=True)
         ):
             self._maybe_checkpoint(last.seq)
-        return entries
 
     def _maybe_checkpoint(self, seq: int) -> None:
         # One checkpoint at a time per process; a thread that finds one under way

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsgate.cli._flags import add_setting
 from opsgate.cli.users import Refused
+from opsgate.errors import InputError
 
 if TYPE_CHECKING:
     from opsgate.approvals.model import User
@@ -40,7 +41,8 @@ def register(subparsers: Any) -> None:
         "users it creates an owner account. Exit 13 when it cannot listen.",
     )
     for key in ("data_dir", "policy", "public_url", "server.host", "server.port",
-                "server.log_level", "server.expire_interval"):  # fmt: skip
+                "server.log_level", "server.log_format", "server.metrics_address",
+                "server.expire_interval"):  # fmt: skip
         add_setting(serve, key)
     serve.add_argument(
         "--create", action="store_true", help="create the data directory if it does not exist"
@@ -178,6 +180,12 @@ def _serve(ns: argparse.Namespace) -> int:
         body_timeout=config.number("server.body_timeout"),
         header_timeout=config.number("server.header_timeout"),
     )
+    log_json = config.text("server.log_format") == "json"
+    metrics_address = _metrics_address(config.text("server.metrics_address") or "")
+    if log_json:
+        from opsgate.server._logging import configure_json_logging
+
+        configure_json_logging(config.text("server.log_level") or "info")
     sock = _listen(host, port)  # before anything else: a second server stops here
     create = ns.create or config.layer("data_dir") == DEFAULT
     with sock, local_control(config, create=create) as control:
@@ -192,15 +200,20 @@ def _serve(ns: argparse.Namespace) -> int:
                 expire_interval=config.number("server.expire_interval"),
                 cookie_secure=_needs_secure_cookie(public_url),
                 limits=limits,
+                access_log=log_json,  # uvicorn's own access lines carry no request id
             ),
             notify=NotifyConfig.from_env(),
             executor=_executor(control),
         )
         from opsgate.server._protocol import with_header_timeout
 
+        if metrics_address is not None:
+            app.state.og.metrics.serve(*metrics_address)
+        logging: dict[str, Any] = {"log_config": None, "access_log": False} if log_json else {}
         server = uvicorn.Config(
             app,
             log_level=config.text("server.log_level"),
+            **logging,
             lifespan="on",
             server_header=False,
             http=with_header_timeout(limits.header_timeout),  # slow headers: closed
@@ -216,6 +229,19 @@ def _serve(ns: argparse.Namespace) -> int:
         warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
         uvicorn.Server(server).run(sockets=[sock])
     return 0
+
+
+def _metrics_address(given: str) -> tuple[str, int] | None:
+    """(host, port) of the credential-free metrics listener, or None (not served)."""
+    if not given:
+        return None
+    host, sep, port = given.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(
+            f"the metrics address must be HOST:PORT, not {given!r}",
+            hint="for example 127.0.0.1:9470 (keep it off networks you do not trust)",
+        )
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -87,6 +87,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server.log_level", "OPSGATE_LOG_LEVEL", "choice", default="info",
             flag="--log-level", choices=("critical", "error", "warning", "info", "debug"),
             help="the server's log level", used_by="serve"),
+    Setting("server.log_format", "OPSGATE_LOG_FORMAT", "choice", default="text",
+            flag="--log-format", choices=("text", "json"),
+            help="text, or json: one object per line with the request id", used_by="serve"),
+    Setting("server.metrics_address", "OPSGATE_METRICS_ADDRESS", "text",
+            flag="--metrics-address",
+            help="HOST:PORT where /metrics is also served without credentials, e.g. "
+            "127.0.0.1:9470 (on the API, /metrics needs a viewer credential)",
+            used_by="serve"),
     Setting("server.expire_interval", "OPSGATE_EXPIRE_INTERVAL", "float", default="5",
             flag="--expire-interval",
             help="seconds between sweeps that expire pending cards past their TTL "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from opsgate import __version__
 from opsgate.approvals.model import Card
@@ -28,6 +28,9 @@ from opsgate.server._edge import EdgeLimits, edge
 from opsgate.server._fast import install_fast_routes
 from opsgate.server._health import Readiness, probes_for
 from opsgate.server._login import LoginGuard
+from opsgate.server._metrics import CONTENT_TYPE, Metrics
+from opsgate.server._requests import request_ids
+from opsgate.server.auth import Caller, in_thread, require_reader
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig
 from opsgate.server.schemas import Health, Ready, card_link
@@ -50,6 +53,7 @@ class AppConfig:
     cookie_secure: bool = True
     expire_interval: float = 5.0  # seconds between expiry sweeps; 0 turns the sweep off
     limits: EdgeLimits = field(default_factory=EdgeLimits)  # request size and read times
+    access_log: bool = False  # one ``opsgate.access`` line per request (JSON logs)
 
 
 class AppState:
@@ -63,6 +67,7 @@ class AppState:
         self.config = config
         self.notifier = notifier
         self.readiness = Readiness(probes_for(control, audit))
+        self.metrics = Metrics(control, audit)  # /metrics (Prometheus)
         self.logins = LoginGuard(control, audit)  # throttled, bounded password checks
         # Card changes for the web console's live stream; the executor publishes here too.
         self.bus = EventBus()
@@ -156,6 +161,22 @@ def create_app(
             headers={"cache-control": "no-store"},
         )
 
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {}}}},
+    )
+    async def metrics(principal: Caller) -> Response:
+        """Decisions, latencies, pending cards and failures in Prometheus' text
+        format, for a viewer or above (a person, or a token that is not an agent's);
+        ``serve --metrics-address`` serves them without credentials on a separate
+        listener."""
+        require_reader(principal)
+        body = await in_thread(state.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE, headers={"cache-control": "no-store"})
+
     from opsgate.server import (
         routes_audit,
         routes_cards,
@@ -175,6 +196,7 @@ def create_app(
         routes_decisions.HOT,
         raw={"/api/v1/hooks/claude": claude_hook},
         gates={"/api/v1/session": routes_people.login_gate},
+        observe=state.metrics.answered,
     )
 
     app.add_api_route(
@@ -198,18 +220,20 @@ def create_app(
 
     install_lockdown(app)  # the red button: routes, and word of a lockdown made elsewhere
     install_web(app)
-    _install_edge(app, config.limits)
+    _install_edge(app, config)
     return app
 
 
-def _install_edge(app: FastAPI, limits: EdgeLimits) -> None:
-    """The edge's limits in front of everything, the lean routes included."""
+def _install_edge(app: FastAPI, config: AppConfig) -> None:
+    """The edge's limits in front of everything, the lean routes included; a request
+    id outermost, so even a refusal at the edge carries one."""
     from opsgate.server.routes_hooks import refuse
 
     build = app.build_middleware_stack
 
     def build_behind_edge() -> Any:
-        return edge(build(), limits, {"/api/v1/hooks/claude": refuse})
+        limited = edge(build(), config.limits, {"/api/v1/hooks/claude": refuse})
+        return request_ids(limited, access_log=config.access_log)
 
     app.build_middleware_stack = build_behind_edge  # type: ignore[method-assign]
 

@@ -23,7 +23,26 @@ from opsgate.store._engine import DB_FILE, make_engine, resolve_url
 from opsgate.store._migrate import LATEST, migrate
 from opsgate.store.errors import StoreError
 
-__all__ = ["DB_FILE", "LATEST", "Store", "StoreError", "open_store", "serialize"]
+__all__ = [
+    "DB_FILE",
+    "LATEST",
+    "Stale",
+    "Store",
+    "StoreError",
+    "Unread",
+    "open_store",
+    "serialize",
+]
+
+
+class Unread(Exception):
+    """A read was asked for inside ``Store.known``: what the caller needs is not in
+    its caches, so it must decide again where it may read (a worker thread)."""
+
+
+class Stale(Exception):
+    """The organisation changed after a request was decided from caches (its
+    revision moved): nothing of it was written; decide it again with fresh reads."""
 
 
 class Store:
@@ -57,9 +76,29 @@ class Store:
             yield conn
 
     @contextmanager
+    def known(self, revision: int) -> Iterator[None]:
+        """Until exit, this thread decides from caches valid at the organisation's
+        ``revision`` (``known_revision``) and may not read: ``read()`` raises
+        ``Unread``.  For PostgreSQL's event loop, where a read is a network round
+        trip that must not stall every other request; the writer that makes the
+        decision durable checks that ``revision`` is still current."""
+        self._pinned.known = revision
+        try:
+            yield
+        finally:
+            self._pinned.known = None
+
+    def known_revision(self) -> int | None:
+        """The revision this thread decides at, inside ``known``; else None."""
+        known: int | None = getattr(self._pinned, "known", None)
+        return known
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """One read transaction — or, inside ``snapshot()`` on this thread, the
-        snapshot's transaction."""
+        snapshot's transaction.  Inside ``known()``: ``Unread``."""
+        if getattr(self._pinned, "known", None) is not None:
+            raise Unread
         pinned: Connection | None = getattr(self._pinned, "conn", None)
         if pinned is not None:
             yield pinned
