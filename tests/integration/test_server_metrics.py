@@ -133,7 +133,7 @@ def test_json_logs_and_the_separate_metrics_listener(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
     env.update(OPSGATE_HOME=str(home), OPSGATE_LOG_FORMAT="json")
     proc = subprocess.Popen(
-        [OPSGATE, "serve", "--port", str(port), "--log-level", "info",
+        [OPSGATE, "serve", "--create", "--port", str(port), "--log-level", "info",
          "--metrics-address", f"127.0.0.1:{metrics_port}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

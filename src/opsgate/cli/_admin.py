@@ -129,6 +129,17 @@ class Local:
     def delete_secret(self, name: str) -> bool:
         return bool(self._executor().delete_secret(self.me, name))
 
+    def lockdown(self) -> Json:
+        from opsgate.approvals.service import LockdownReport
+
+        return LockdownReport(lockdown=self.control.lockdown_status()).to_json()
+
+    def lock_down(self, reason: str, revoke_tokens: bool) -> Json:
+        return self.control.lock_down(self.me, reason, revoke_tokens=revoke_tokens).to_json()
+
+    def lift_lockdown(self, reason: str) -> Json:
+        return self.control.lift_lockdown(self.me, reason).to_json()
+
 
 class Remote:
     """A control plane over its HTTP API, as the person (or token) acting."""
@@ -207,3 +218,16 @@ class Remote:
     def delete_secret(self, name: str) -> bool:
         self.client.call("DELETE", f"/secrets/{quote(name, safe='')}")
         return True
+
+    def lockdown(self) -> Json:
+        found: Json = self.client.get("/lockdown")
+        return found
+
+    def lock_down(self, reason: str, revoke_tokens: bool) -> Json:
+        body = {"reason": reason, "revoke_tokens": revoke_tokens}
+        report: Json = self.client.call("POST", "/lockdown", body)
+        return report
+
+    def lift_lockdown(self, reason: str) -> Json:
+        report: Json = self.client.call("POST", "/lockdown/lift", {"reason": reason})
+        return report

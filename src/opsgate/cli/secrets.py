@@ -95,7 +95,7 @@ def _set_command(ns: argparse.Namespace, argv: list[str]) -> int:
         backend.set_secret_command(ns.name, spec)
         _said(
             ns, {"name": ns.name, "set": True, "source": "command"},
-            f"opsgate: secret {ns.name!r} set to come from {spec.argv[0]!r} each time it is "
+            f"opsgate: secret {ns.name!r} set to come from {spec.program!r} each time it is "
             f"used (use it as secret:{ns.name})",
         )  # fmt: skip
         _check(ns, backend)
