@@ -50,12 +50,20 @@ class Serve:
     (``/healthz`` answers) when the constructor returns.  ``lines`` collects its
     stdout (and stderr too with ``merge_stderr``) as it arrives."""
 
-    def __init__(self, home: Path, *, merge_stderr: bool = False) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        merge_stderr: bool = False,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()  # a port of its own, or the one a restart reuses
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
         env["OPSGATE_HOME"] = str(home)
+        env.update(extra_env or {})
         argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
                 "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from web_support are redefined as parameters)
 """The web console in real Chromium (Debian's ``chromium``, driven by Playwright)
 against a real ``opsgate serve`` process on a free port with a temporary data dir.
 
@@ -12,154 +13,21 @@ screenshots while the flows run.
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
-from servers import Serve
-
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):  # CI installs it (.ci/run): missing there is a failure
-        raise RuntimeError(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORDS = {"ada": "admin password!", "vic": "viewer password!"}
-SHOTS = os.environ.get("OPSGATE_SCREENSHOTS")
-
-
-class Server(Serve):
-    """``opsgate serve`` with an owner, an admin (ada), a viewer (vic), an agent
-    token and two inventory targets (staging and production)."""
-
-    def __init__(self, home: Path) -> None:
-        super().__init__(home, merge_stderr=True)
-        text = "".join(self.lines)
-        found = re.search(r"owner account 'owner' with password: (\S+)", text)
-        assert found, text
-        PASSWORDS["owner"] = found.group(1)
-        self.owner = self.api_login("owner")
-        for name, role in (("ada", "admin"), ("vic", "viewer")):
-            r = httpx.post(
-                f"{self.url}/api/v1/users",
-                headers=self.owner,
-                json={"name": name, "password": PASSWORDS[name], "role": role},
-            )
-            assert r.status_code == 201, r.text
-        r = httpx.post(f"{self.url}/api/v1/tokens", headers=self.owner, json={"name": "claude"})
-        self.agent = {"Authorization": f"Bearer {r.json()['secret']}"}
-        for name, environment in (("web-staging-1", "staging"), ("web-prod-1", "production")):
-            r = httpx.put(
-                f"{self.url}/api/v1/inventory/{name}",
-                headers=self.owner,
-                json={
-                    "kind": "server",
-                    "environment": environment,
-                    "access": "full",
-                    "match": [name],
-                },
-            )
-            assert r.status_code == 200, r.text
-
-    def api_login(self, name: str) -> dict[str, str]:
-        r = httpx.post(
-            f"{self.url}/api/v1/session", json={"name": name, "password": PASSWORDS[name]}
-        )
-        assert r.status_code == 200, r.text
-        return {"Cookie": f"opsgate_session={r.cookies['opsgate_session']}"}
-
-    def propose(self, command: str, **extra: str) -> dict[str, Any]:
-        r = httpx.post(
-            f"{self.url}/api/v1/propose",
-            headers=self.agent,
-            json={"tool": "Bash", "input": {"command": command}, **extra},
-        )
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    def card_state(self, card_id: str) -> str:
-        r = httpx.get(f"{self.url}/api/v1/cards/{card_id}", headers=self.owner)
-        state: str = r.json()["state"]
-        return state
-
-    def run_card(self, card_id: str, state: str, result: dict[str, Any] | None = None) -> None:
-        """What a runner does to an approved card: write its new state to the store."""
-        import sqlalchemy as sa
-
-        from opsgate.store import open_store
-        from opsgate.store._schema import cards
-
-        store = open_store(self.home)
-        try:
-            with store.write() as conn:
-                conn.execute(
-                    sa.update(cards)
-                    .where(cards.c.id == card_id)
-                    .values(state=state, version=cards.c.version + 1, result=result or {})
-                )
-        finally:
-            store.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(tmp_path_factory.mktemp("web") / "home")
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def login(browser: Any, server: Server, name: str, **options: Any) -> Any:
-    context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{server.url}/inbox")
-    assert "/login" in page.url  # not logged in: sent to the login page
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server.url}/inbox")
-    page.wait_for_selector("body[data-connected='1']")  # the live stream is open
-    return page
-
-
-def shot(page: Any, name: str, **options: Any) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **options)
-
-
-def card(page: Any, card_id: str) -> Any:
-    return page.locator(f"#card-{card_id}")
-
-
-def expect() -> Any:
-    return sync_api.expect
+from web_support import (  # noqa: F401  (fixtures)
+    PASSWORDS,
+    Server,
+    browser,
+    card,
+    expect,
+    login,
+    server,
+    shot,
+)
 
 
 def test_login_shows_user_and_role_with_secure_session(browser: Any, server: Server) -> None:
@@ -396,12 +264,12 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
 
 def test_a_leaked_token_is_revoked_from_the_people_page(browser: Any, server: Server) -> None:
     """An admin creates an agent token (its secret shown once), the token works, the
-    admin revokes it with one click, and the API refuses it from then on."""
+    admin revokes it (confirmed first), and the API refuses it from then on."""
     page = login(browser, server, "ada")
     page.get_by_role("link", name="People").click()
     expect()(page.locator("tr[data-user='vic']")).to_contain_text("viewer")
-    page.get_by_label("Name", exact=True).fill("laptop-agent")
-    page.get_by_label("Role", exact=True).select_option("agent")
+    page.get_by_label("Token name").fill("laptop-agent")
+    page.get_by_label("Token role").select_option("agent")
     page.get_by_role("button", name="Create token").click()
     secret = page.get_by_test_id("new-secret").locator("code").inner_text().strip()
     assert secret.startswith("og_")
@@ -413,6 +281,10 @@ def test_a_leaked_token_is_revoked_from_the_people_page(browser: Any, server: Se
     expect()(page.locator("tr[data-token='laptop-agent']")).to_be_visible()
     assert secret not in page.content()  # shown once, never again
     page.get_by_role("button", name="Revoke laptop-agent").click()
+    # Destructive: asked first, in place; the token works until the answer is yes.
+    expect()(page.get_by_test_id("ask")).to_contain_text("Revoke the token laptop-agent?")
+    assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 200
+    page.get_by_test_id("ask").get_by_role("button", name="Revoke laptop-agent").click()
     expect()(page.get_by_role("status").first).to_contain_text("Revoked laptop-agent")
     expect()(page.locator("tr[data-token='laptop-agent']")).to_contain_text("revoked")
     assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 401

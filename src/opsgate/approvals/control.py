@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals import _describe
+from opsgate.approvals._control_accounts import AccountsMixin
 from opsgate.approvals._control_base import ControlBase, who
 from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
@@ -83,7 +84,7 @@ class _Lost(Exception):
     """A conditional update matched no row: someone else decided first."""
 
 
-class SqlControlPlane(PeopleMixin, OrgMixin, ControlBase):
+class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:

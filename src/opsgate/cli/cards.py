@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
     approve.set_defaults(func=_approve)
     deny = subparsers.add_parser("deny", parents=[common], help="deny a card")
     deny.add_argument("id")
-    deny.add_argument("--reason", required=True)
+    deny.add_argument("--reason", default="", help="why (optional; the agent reads it on the card)")
     deny.set_defaults(func=_deny)
 
 
@@ -102,6 +102,6 @@ def _approve(ns: argparse.Namespace) -> int:
 
 def _deny(ns: argparse.Namespace) -> int:
     with acting(ns) as (control, me):
-        card = control.deny(me, ns.id, ns.reason)
+        card = control.deny(me, ns.id, ns.reason.strip() or f"denied by {me.name}")
     print(f"card {card.id}: {card.state.value}")
     return 0

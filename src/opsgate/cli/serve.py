@@ -146,14 +146,15 @@ def _serve(ns: argparse.Namespace) -> int:
             log_level=ns.log_level,
             lifespan="on",
             server_header=False,
-            # Open event streams (the web console's live updates) never finish by
-            # themselves: give them a moment on shutdown, then close them.
+            # The console's event streams are ended first (graceful_server); any
+            # other request gets this long to finish.
             timeout_graceful_shutdown=2,
         )
         from opsgate.server._warm import warm_up_and_freeze
+        from opsgate.web import graceful_server
 
         warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
-        uvicorn.Server(config).run()
+        graceful_server(config, app.state.og.bus).run()
     return 0
 
 

@@ -19,9 +19,14 @@ agent's reasoning or any credential.
 
 Settings, declared once:
 
-    OPSGATE_WEBHOOK_URL         generic JSON webhook (POST)
-    OPSGATE_WEBHOOK_SECRET      HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
-    OPSGATE_SLACK_WEBHOOK_URL   Slack incoming-webhook URL
+    OPSGATE_WEBHOOK_URL           generic JSON webhook (POST)
+    OPSGATE_WEBHOOK_SECRET        HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
+    OPSGATE_SLACK_WEBHOOK_URL     Slack incoming-webhook URL (a message per change)
+    OPSGATE_SLACK_BOT_TOKEN       Slack app bot token: cards with Approve/Deny (``slack``)
+    OPSGATE_SLACK_CHANNEL         the channel id the app posts cards to
+    OPSGATE_SLACK_SIGNING_SECRET  verifies the app's button clicks
+    OPSGATE_SLACK_TEAM_ID         optional: refuse clicks from any other workspace
+    OPSGATE_SLACK_API_URL         optional: Slack's Web API (default https://slack.com/api)
 
 A replica with no sink configured leaves the outbox alone; notifications older
 than ``max_age`` (a day) when first claimed are closed undelivered, so enabling a
@@ -45,6 +50,8 @@ from typing import Any, Protocol, cast
 import anyio.to_thread
 import httpx
 
+from opsgate.server.slack import SlackApp
+
 __all__ = ["Notifier", "NotifyConfig", "Outbox", "sign", "slack_payload"]
 
 log = logging.getLogger("opsgate.server.notify")
@@ -67,6 +74,11 @@ class NotifyConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     slack_url: str | None = field(default=None, repr=False)  # the URL itself is a secret
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_channel: str | None = None
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_team_id: str | None = None
+    slack_api_url: str = "https://slack.com/api"
     attempts: int = 5
     backoff: float = 0.5  # first retry delay; doubles each time
     max_backoff: float = 30.0
@@ -82,16 +94,25 @@ class NotifyConfig:
             webhook_url=env.get("OPSGATE_WEBHOOK_URL") or None,
             webhook_secret=env.get("OPSGATE_WEBHOOK_SECRET") or None,
             slack_url=env.get("OPSGATE_SLACK_WEBHOOK_URL") or None,
+            slack_bot_token=env.get("OPSGATE_SLACK_BOT_TOKEN") or None,
+            slack_channel=env.get("OPSGATE_SLACK_CHANNEL") or None,
+            slack_signing_secret=env.get("OPSGATE_SLACK_SIGNING_SECRET") or None,
+            slack_team_id=env.get("OPSGATE_SLACK_TEAM_ID") or None,
+            slack_api_url=env.get("OPSGATE_SLACK_API_URL") or "https://slack.com/api",
         )
 
     @property
+    def slack_app(self) -> bool:
+        """The Slack app (interactive cards) is set up: bot token and channel."""
+        return bool(self.slack_bot_token and self.slack_channel)
+
+    @property
     def enabled(self) -> bool:
-        return bool(self.webhook_url or self.slack_url)
+        return bool(self.webhook_url or self.slack_url or self.slack_app)
 
     def sinks(self) -> list[str]:
-        return [
-            name for name, url in (("webhook", self.webhook_url), ("slack", self.slack_url)) if url
-        ]
+        named = (("webhook", self.webhook_url), ("slack", self.slack_url))
+        return [name for name, url in named if url] + (["slack_app"] if self.slack_app else [])
 
     def delay(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based)."""
@@ -213,11 +234,21 @@ class Notifier:
         self._inflight: set[int] = set()
         self._next_due: float | None = None  # earliest retry this process scheduled
         self._idle: asyncio.Event | None = None
+        self.slack: SlackApp | None = None
+        if config.slack_bot_token:
+            self.slack = SlackApp(
+                config.slack_bot_token,
+                config.slack_channel or "",
+                api_url=config.slack_api_url,
+                http=self._http,
+            )
 
     def attach(self, outbox: object, link: Callable[[str], str] | None = None) -> None:
         """Deliver from ``outbox`` (a control plane) if it has one."""
         if hasattr(outbox, "claim_notifications") and hasattr(outbox, "notification_done"):
             self.outbox = cast(Outbox, outbox)
+            if self.slack is not None:
+                self.slack.control = outbox
         elif self.config.enabled:
             log.warning("notifications are off: this control plane has no outbox")
         if link is not None:
@@ -317,6 +348,11 @@ class Notifier:
 
     async def _post(self, sink: str, payload: dict[str, Any], row_id: int) -> str | None:
         """One attempt; None when delivered, else a secret-free reason."""
+        if sink == "slack_app":
+            if self.slack is None:
+                return "the Slack app is not configured"
+            card = payload["card"]
+            return await self.slack.deliver(payload["event"], card["id"], card["link"])
         if sink == "webhook":
             url = self.config.webhook_url
             body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
