@@ -122,9 +122,7 @@ def test_phone_width_shows_every_control_without_sideways_scrolling(
     page.context.close()
 
 
-def test_reloading_the_new_token_page_creates_no_second_token(
-    browser: Any, server: Server
-) -> None:
+def test_reloading_the_new_token_page_creates_no_second_token(browser: Any, server: Server) -> None:
     def tokens_named(name: str) -> int:
         r = httpx.get(f"{server.url}/api/v1/tokens", headers=server.owner)
         return sum(1 for t in r.json() if t["name"] == name and not t["revoked"])
@@ -296,13 +294,9 @@ def test_people_are_added_reset_and_disabled_in_the_console(browser: Any, server
     row = page.locator("tr[data-user='carol']")
     row.get_by_role("button", name="Disable carol").click()
     page.get_by_test_id("ask").get_by_role("button", name="Disable carol").click()
-    expect()(page.locator("tr[data-user='carol']").get_by_test_id("state")).to_have_text(
-        "disabled"
-    )
+    expect()(page.locator("tr[data-user='carol']").get_by_test_id("state")).to_have_text("disabled")
     assert httpx.get(f"{server.url}/api/v1/session", headers=carol).status_code == 401
-    refused = httpx.post(
-        f"{server.url}/api/v1/session", json={"name": "carol", "password": second}
-    )
+    refused = httpx.post(f"{server.url}/api/v1/session", json={"name": "carol", "password": second})
     assert refused.status_code == 401  # disabled people cannot log in
     page.locator("tr[data-user='carol']").get_by_role("button", name="Enable carol").click()
     expect()(page.locator("tr[data-user='carol']").get_by_test_id("state")).to_have_text("active")
