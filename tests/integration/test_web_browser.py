@@ -7,8 +7,7 @@ Execution is simulated by writing the card's state into the store the way a
 runner would (the executor lands separately); what the page shows is real: it
 arrives through the server's store watcher and the SSE stream.
 
-Set ``OPSGATE_SCREENSHOTS=docs/screenshots`` to refresh the documentation's
-screenshots while the flows run.
+The documentation's screenshots come from test_web_pages.py.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from web_support import (  # noqa: F401  (fixtures)
     expect,
     login,
     server,
-    shot,
 )
 
 
@@ -34,7 +32,6 @@ def test_login_shows_user_and_role_with_secure_session(browser: Any, server: Ser
     context = browser.new_context()
     page = context.new_page()
     response = page.goto(f"{server.url}/login")
-    shot(page, "login")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     page.get_by_label("Name").fill("ada")
@@ -74,7 +71,6 @@ def test_caution_card_allowed_shows_executing_then_completed(browser: Any, serve
     expect()(command).to_be_hidden()
     c.get_by_text("View command").click()
     expect()(command).to_have_text("ssh web-staging-1 sudo systemctl restart nginx")
-    shot(page, "inbox")
     c.get_by_role("button", name="Allow").click()
     expect()(c.get_by_test_id("status")).to_have_text("Approved — waiting to run")
     assert server.card_state(card_id) == "approved"
@@ -89,7 +85,6 @@ def test_caution_card_allowed_shows_executing_then_completed(browser: Any, serve
     expect()(activity.locator("li").first).to_contain_text("Completed")
     # The card moved from Pending to Recent outcomes without a reload.
     expect()(page.locator(f"#recent #card-{card_id}")).to_have_count(1)
-    shot(page, "activity-completed")
 
     failing = server.propose("ssh web-staging-1 sudo systemctl restart php-fpm")["card"]["id"]
     page.reload()
@@ -121,7 +116,6 @@ def test_destructive_allow_stays_disabled_until_the_name_is_typed(
     expect()(allow).to_be_disabled()
     box.fill("staging-x")
     expect()(allow).to_be_disabled()
-    shot(page, "card-destructive")
     # The server checks again: a post with the wrong name is refused.
     token = page.locator("form.approve input[name=csrf]").input_value()
     forged = page.request.post(
@@ -208,7 +202,6 @@ def test_production_protection_toggle_refuses_the_next_production_write(
     expect()(page.get_by_test_id("toggle-production_protection")).to_have_attribute(
         "aria-checked", "true"
     )
-    shot(page, "settings-agent-controls")
     before = httpx.get(f"{server.url}/api/v1/cards", headers=server.owner).json()["total"]
     refused = server.propose("ssh web-prod-1 sudo systemctl restart nginx")
     assert refused["decision"]["decision"] == "deny"
@@ -225,7 +218,6 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     page = login(browser, server, "ada", viewport={"width": 390, "height": 844})
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= 390, f"the inbox scrolls sideways at phone width ({width} px)"
-    shot(page, "inbox-phone", full_page=False)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{server.url}/inventory")
     row = page.locator("tr[data-target='web-staging-1']")
@@ -238,7 +230,6 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     prod.get_by_label("Environment of web-prod-1").select_option("staging")
     prod.get_by_role("button", name="Save").click()
     expect()(page.get_by_test_id("inventory-error")).to_contain_text("owner")
-    shot(page, "inventory")
     # This test's own settings change (the module's other tests may run or not):
     # a longer approval TTL, then back.
     ttl = httpx.get(f"{server.url}/api/v1/settings", headers=server.owner).json()
@@ -255,10 +246,8 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     rows.first.locator("a").click()
     expect()(page.get_by_test_id("entry-json")).to_contain_text("approval_ttl_seconds")
     page.goto(f"{server.url}/audit")
-    shot(page, "audit")
     page.get_by_role("link", name="Verify the chain").click()
     expect()(page.get_by_test_id("verdict")).to_contain_text("Intact")
-    shot(page, "audit-verify")
     page.context.close()
 
 
@@ -276,7 +265,6 @@ def test_a_leaked_token_is_revoked_from_the_people_page(browser: Any, server: Se
     bearer = {"Authorization": f"Bearer {secret}"}
     body = {"tool": "Bash", "input": {"command": "ls"}}
     assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 200
-    shot(page, "people")
     page.goto(f"{server.url}/people")  # a fresh GET, not the creating POST again
     expect()(page.locator("tr[data-token='laptop-agent']")).to_be_visible()
     assert secret not in page.content()  # shown once, never again
