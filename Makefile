@@ -2,24 +2,55 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The exact versions every install here uses (pyproject.toml holds ranges).
+CONSTRAINTS := constraints.txt
+PIP := pip install -q -c $(CONSTRAINTS)
+RUNTIME_STAMP := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
+# The other Python versions CI covers (the full suite runs on $(PY), 3.11).
+OTHER_PYTHONS ?= 3.12 3.13
 
-.PHONY: run test lint bench fuzz clean
+.PHONY: run test test-pythons lint bench fuzz constraints clean
 
-$(STAMP): pyproject.toml
+# The runtime only (every extra but the dev tools): what `make run` needs.
+$(RUNTIME_STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/$(PIP) --upgrade pip
+	$(BIN)/$(PIP) -e '.[server,postgres,execute,mcp]'
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
+	$(BIN)/$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 ## run: opsgate's main job — the control plane and web console on http://127.0.0.1:8470 (SQLite in ~/.opsgate, no other setup)
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	@echo "opsgate is installed at $(abspath $(BIN))/opsgate — see README.md for the tour."
 	$(BIN)/opsgate serve
 
-## test: the whole suite (what .ci/run runs)
+## test: the whole suite on $(PY), then the unit tests and the packaging test on 3.12 and 3.13 (what .ci/run runs)
 test: $(STAMP)
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-pythons
+
+## test-pythons: the unit tests and the wheel's packaging test on each of $(OTHER_PYTHONS), in .venv-3.X
+test-pythons:
+	@for version in $(OTHER_PYTHONS); do \
+	    python=$$(.ci/find-python $$version) || exit 1; \
+	    if [ -z "$$python" ]; then continue; fi; \
+	    venv=.venv-$$version; \
+	    if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ] \
+	        || [ $(CONSTRAINTS) -nt $$venv/.installed ]; then \
+	        echo "== installing the test environment for Python $$version ($$python)"; \
+	        rm -rf $$venv && $$python -m venv $$venv \
+	        && $$venv/bin/$(PIP) --upgrade pip \
+	        && $$venv/bin/$(PIP) -e '.[server,postgres,execute,mcp,test]' \
+	        && touch $$venv/.installed || exit 1; \
+	    fi; \
+	    echo "== Python $$version: unit tests and the wheel's packaging test"; \
+	    OPSGATE_PACKAGING=wheel $$venv/bin/pytest -p no:cacheprovider tests/unit \
+	        tests/integration/test_packaging.py || exit 1; \
+	done
 
 ## lint: ruff and strict mypy
 lint: $(STAMP)
@@ -29,7 +60,7 @@ lint: $(STAMP)
 
 ## bench: reproducible latency and accuracy benchmarks (see benchmarks/README.md)
 bench: $(STAMP)
-	cd benchmarks && ../$(BIN)/python corpus_eval.py | head -2
+	cd benchmarks && ../$(BIN)/python corpus_eval.py | grep '^\['
 	cd benchmarks && ../$(BIN)/python bench_decide.py
 	cd benchmarks && ../$(BIN)/python bench_hook.py
 	cd benchmarks && ../$(BIN)/python bench_audit.py
@@ -37,6 +68,8 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_web.py
 	cd benchmarks && ../$(BIN)/python bench_execute.py
 	cd benchmarks && ../$(BIN)/python bench_http_hook.py
+	cd benchmarks && ../$(BIN)/python bench_login_flood.py
+	cd benchmarks && ../$(BIN)/python bench_pg_restart.py
 	cd benchmarks && ../$(BIN)/python agent_protocols.py
 	python3 ../shared/eval/score.py --hook '$(abspath $(BIN))/opsgate hook claude' \
 	    --corpus ../shared/corpus/agent-actions.jsonl --max-list 10 | tail -8
@@ -46,5 +79,17 @@ fuzz: $(STAMP)
 	$(BIN)/python benchmarks/fuzz_hook.py --examples 100000
 	$(BIN)/python benchmarks/fuzz_native.py --runs 1000
 
+## constraints: re-resolve every dependency to the newest version pyproject.toml allows and pin it in constraints.txt
+constraints:
+	rm -rf .venv-lock
+	$(PY) -m venv .venv-lock
+	.venv-lock/bin/pip install -q --upgrade pip
+	.venv-lock/bin/pip install -q '.[dev]'
+	{ sed -n '1,/^$$/p' $(CONSTRAINTS); \
+	  .venv-lock/bin/pip freeze --all --exclude opsgate --exclude setuptools --exclude wheel; \
+	} > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf .venv-lock
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ makes is durably audited before the response is sent.
                                       [--load auto|wrk|httpx]
     python benchmarks/bench_server.py --races 1000    # + approve/deny and grant races
     python benchmarks/bench_server.py --races 1000 --seconds 0   # the races only
+    python benchmarks/bench_server.py --only postgres --replicas 1   # one setup
 
 The load comes from ``wrk`` (``benchmarks/wrk/*.lua``) when it is installed
 (``apt-get install wrk``): a C client, so the figures are the server's.  Without it
@@ -54,16 +55,22 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self, home: Path, database_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        extra = env
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
         env["OPSGATE_HOME"] = str(home)
         if database_url:
             env["OPSGATE_DATABASE_URL"] = database_url
+        env.update(extra or {})
         self.proc = subprocess.Popen(
-            [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-             "--log-level", "warning"],
+            # OPSGATE_HOME and OPSGATE_DATABASE_URL from the environment: an explicit
+            # --data-dir would mean SQLite there.
+            [OPSGATE, "serve", "--port", str(self.port), "--create", "--log-level", "warning"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         self.out: list[str] = []
@@ -85,8 +92,8 @@ class Server:
 
     def password(self) -> str | None:
         time.sleep(0.1)
-        m = re.search(r"with password: (\S+)", "".join(self.out))
-        return m.group(1) if m else None
+        path = self.home / "initial-owner-password"  # serve writes it there, not to stdout
+        return path.read_text().strip() if path.exists() else None
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -292,6 +299,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), default=None,
+                        help="measure one store only")  # fmt: skip
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        action="append",
+        default=None,
+        help="PostgreSQL replica counts (repeatable; default 1 and 3)",
+    )
     parser.add_argument("--races", type=int, default=0, help="also run N approve/deny races")
     parser.add_argument("--load", choices=("auto", "wrk", "httpx"), default="auto",
                         help="load generator (auto: wrk when installed)")  # fmt: skip
@@ -305,6 +321,14 @@ def main() -> None:
         raise SystemExit("--load wrk: wrk is not installed (apt-get install wrk)")
     print(f"opsgate HTTP API, {ns.clients} concurrent clients, {ns.seconds:.0f} s per figure; "
           "half reads, half writes (each write creates a card); all audited")  # fmt: skip
+    if ns.only != "postgres":
+        sqlite(ns)
+    if ns.no_postgres or ns.only == "sqlite":
+        return
+    postgres(ns)
+
+
+def sqlite(ns: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "sqlite")
         try:
@@ -314,15 +338,17 @@ def main() -> None:
                 races("sqlite, 1 process", [server.url], owner, agent, ns.races)
         finally:
             server.stop()
-    if ns.no_postgres:
-        return
+
+
+def postgres(ns: argparse.Namespace) -> None:
     from pg_cluster import missing_reason, pg_cluster
 
     reason = missing_reason()
     if reason:
         print(f"postgresql: skipped ({reason})")
         return
-    for replicas in (1, 3) if ns.seconds > 0 else (3,):
+    counts = ns.replicas or ((1, 3) if ns.seconds > 0 else (3,))
+    for replicas in counts:
         with pg_cluster(max_connections=200) as url, tempfile.TemporaryDirectory() as tmp, \
                 ExitStack() as stack:  # fmt: skip
             servers = []

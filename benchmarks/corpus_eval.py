@@ -1,13 +1,13 @@
 """Run a labelled agent-action corpus through the Claude Code hook, in process.
 
 Prints recall, specificity and decision latency percentiles, and lists every
-false negative and false positive.  The whole-process figures come from
-``bench_hook.py`` and ``../shared/eval/score.py``.
+false negative and false positive, in each permission mode: Claude Code's
+``default`` (a person sees an ``ask``) and ``bypassPermissions`` (nobody does: an
+``ask`` counts as an allow, as ``score.py --permission-mode bypassPermissions``
+counts it).  The whole-process figures come from ``bench_hook.py`` and
+``../shared/eval/score.py``.
 
-    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--show] [--permission-mode MODE]
-
-``--permission-mode bypassPermissions`` sends that mode in every Claude Code case that
-does not name its own and counts ``ask`` as allow, as Claude Code does in that mode.
+    python benchmarks/corpus_eval.py [CORPUS.jsonl ...] [--show] [--permission-mode MODE ...]
 """
 
 from __future__ import annotations
@@ -61,10 +61,16 @@ def percentiles(label: str, times: list[float]) -> str:
 
 
 def main() -> int:
+    from corpus_agents import MODES
+
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="*", type=Path)
     ap.add_argument("--show", action="store_true", help="print the reason for each mistake")
-    ap.add_argument("--permission-mode", help="Claude Code mode for cases without their own")
+    ap.add_argument(
+        "--permission-mode", action="append", dest="modes",
+        help=f"Claude Code permission mode for cases without their own (repeatable; "
+        f"default: each of {', '.join(MODES)})",
+    )  # fmt: skip
     args = ap.parse_args()
     cases = load(args.corpus or DEFAULT)
     if not cases:
@@ -76,30 +82,35 @@ def main() -> int:
     os.environ.setdefault("OPSGATE_HOME", home)
     try:
         verdict(cases[0])  # warm up imports
-        fn, fp, times, disk_times = [], [], [], []
-        for case in cases:
-            got, reason, elapsed = verdict(case, args.permission_mode)
-            (disk_times if {"files", "links", "mode"} & case.keys() else times).append(elapsed)
-            if got != case["expect"]:
-                (fn if case["expect"] == "block" else fp).append((case, reason))
+        for mode in args.modes or MODES:
+            score(cases, mode, show=args.show)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+def score(cases: list[dict], mode: str, *, show: bool) -> None:
+    fn, fp, times, disk_times = [], [], [], []
+    for case in cases:
+        got, reason, elapsed = verdict(case, mode)
+        (disk_times if {"files", "links", "mode"} & case.keys() else times).append(elapsed)
+        if got != case["expect"]:
+            (fn if case["expect"] == "block" else fp).append((case, reason))
     blocks = sum(1 for c in cases if c["expect"] == "block")
     allows = len(cases) - blocks
     print(
-        f"cases {len(cases)}  recall {(blocks - len(fn)) / max(blocks, 1):.4f}  "
+        f"[{mode}] cases {len(cases)}  recall {(blocks - len(fn)) / max(blocks, 1):.4f}  "
         f"specificity {(allows - len(fp)) / max(allows, 1):.4f}  FN {len(fn)}  FP {len(fp)}"
     )
     if times:
-        print(percentiles("in-process decision latency", times))
+        print(percentiles(f"[{mode}] in-process decision latency", times))
     if disk_times:
-        print(percentiles(f"  cases with files on disk ({len(disk_times)})", disk_times))
+        print(percentiles(f"[{mode}]   cases with files on disk ({len(disk_times)})", disk_times))
     for label, items in (("FN", fn), ("FP", fp)):
         for case, reason in items:
             print(f"{label} {case['id']:<40} {json.dumps(case['input'])[:110]}")
-            if args.show:
+            if show:
                 print("      " + reason.replace("\n", " | ")[:300])
-    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ Optional fields for cases that need more than a payload:
 - ``permission_mode``: the Claude Code payload's mode (default ``default``).  In
   ``bypassPermissions`` Claude Code accepts a hook's ``ask`` by itself, so ``ask``
   counts as allow there.
+
+Every corpus runs in two permission modes (``MODES``): ``default``, where a person sees
+Claude Code's prompt and an ``ask`` is a block, and ``bypassPermissions``, where
+nobody does and an ``ask`` counts as an allow (as ``score.py --permission-mode
+bypassPermissions`` counts it).  A case's own ``permission_mode`` wins over the run's.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = "/home/dev/project"
+MODES = ("default", "bypassPermissions")
 CASES = Path("/home/dev/cases")
 FIXTURE_HOME = "/home/dev"
 # Modes in which the agent accepts a hook's ``ask`` without a person seeing it.

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["PG_BIN", "missing_reason", "pg_cluster"]
+__all__ = ["PG_BIN", "Cluster", "missing_reason", "pg_cluster", "pg_server"]
 
 PG_BIN = Path(os.environ.get("OPSGATE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -39,40 +39,64 @@ def missing_reason(bin_dir: Path = PG_BIN) -> str | None:
     return None
 
 
+class Cluster:
+    """A running throwaway cluster: its URL, and ``pg_ctl`` on it (a test may stop,
+    start or restart the server under load)."""
+
+    def __init__(self, bin_dir: Path, root: Path, port: int, max_connections: int) -> None:
+        self.bin_dir, self.root, self.port = bin_dir, root, port
+        self.data = root / "data"
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        self._opts = (
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on "
+            f"-c max_connections={max_connections}"
+        )
+
+    def _ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            _as_postgres(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), *args),
+            check=check,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        self._ctl("-o", self._opts, "-w", "-l", str(self.root / "log"), "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._ctl("-m", mode, "-w", "stop", check=False)
+
+    def restart(self, mode: str = "immediate") -> None:
+        """``pg_ctl restart -m MODE``: returns once the server accepts connections."""
+        self._ctl("-m", mode, "-o", self._opts, "-w", "-l", str(self.root / "log"), "restart")
+
+
 @contextmanager
-def pg_cluster(bin_dir: Path = PG_BIN, *, max_connections: int = 50) -> Iterator[str]:
-    """Start a fresh cluster; yield its URL; stop it and delete its files."""
+def pg_server(bin_dir: Path = PG_BIN, *, max_connections: int = 50) -> Iterator[Cluster]:
+    """Start a fresh cluster; yield it; stop it and delete its files."""
     root = Path(tempfile.mkdtemp(prefix="opsgate-pg-"))
     root.chmod(0o777)
-    data = root / "data"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    cluster = Cluster(bin_dir, root, port, max_connections)
     subprocess.run(
         _as_postgres(
-            str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"
+            str(bin_dir / "initdb"), "-D", str(cluster.data), "-A", "trust", "-U", "postgres",
+            "--no-sync",
         ),
         check=True,
         capture_output=True,
-    )
-    opts = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on "
-        f"-c max_connections={max_connections}"
-    )
+    )  # fmt: skip
     try:
-        subprocess.run(
-            _as_postgres(
-                str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
-                str(root / "log"), "start",
-            ),
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        cluster.start()
+        yield cluster
     finally:
-        subprocess.run(
-            _as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"),
-            capture_output=True,
-            check=False,
-        )
+        cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def pg_cluster(bin_dir: Path = PG_BIN, *, max_connections: int = 50) -> Iterator[str]:
+    """Start a fresh cluster; yield its URL; stop it and delete its files."""
+    with pg_server(bin_dir, max_connections=max_connections) as cluster:
+        yield cluster.url

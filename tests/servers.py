@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-__all__ = ["OPSGATE", "Serve", "free_port", "postgres_or_skip"]
+__all__ = ["OPSGATE", "Serve", "free_port", "owner_password", "postgres_or_skip"]
 
 OPSGATE = str(Path(sys.executable).parent / "opsgate")
 
@@ -30,6 +30,16 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def owner_password(home: Path) -> str | None:
+    """The first owner's generated password: ``serve`` (its stdout not a terminal)
+    writes it to a 0600 file in its data directory, never to its output."""
+    path = home / "initial-owner-password"
+    if not path.exists():
+        return None
+    assert path.stat().st_mode & 0o777 == 0o600, oct(path.stat().st_mode)
+    return path.read_text().strip()
 
 
 @contextmanager
@@ -48,7 +58,8 @@ def postgres_or_skip(*, max_connections: int = 50) -> Iterator[str]:
 class Serve:
     """``opsgate serve`` as a real process with ``home`` as its data directory, up
     (``/healthz`` answers) when the constructor returns.  ``lines`` collects its
-    stdout (and stderr too with ``merge_stderr``) as it arrives."""
+    stdout (and stderr too with ``merge_stderr``) as it arrives.  ``env``: extra
+    ``OPSGATE_*`` settings (a replica's ``OPSGATE_DATABASE_URL``)."""
 
     def __init__(
         self,
@@ -56,16 +67,18 @@ class Serve:
         *,
         merge_stderr: bool = False,
         port: int | None = None,
+        env: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.home = home
         self.port = port or free_port()  # a port of its own, or the one a restart reuses
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
+               **(env or {})}  # fmt: skip
         env["OPSGATE_HOME"] = str(home)
         env.update(extra_env or {})
         argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-                "--log-level", "warning"]  # fmt: skip
+                "--create", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(
             argv,
             env=env,

@@ -1,19 +1,22 @@
-"""Labelled corpora through the Claude Code hook, one test per case.
+"""Labelled corpora through the Claude Code hook, one test per case and mode.
 
 ``tests/corpus/*.jsonl`` is opsgate's own corpus (every bypass or false positive
 found becomes a named case there); ``../shared/corpus/agent-actions.jsonl`` is the
-shared development corpus, scored when present.
+shared development corpus, scored when present.  Each case runs in Claude Code's
+``default`` mode and in ``bypassPermissions``, where an ``ask`` would be accepted
+without a person and so counts as an allow: the labels must hold in both.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from corpus_agents import verdict
+from corpus_agents import MODES, verdict
 
 ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parents[1] / "shared" / "corpus" / "agent-actions.jsonl"
@@ -30,13 +33,8 @@ KNOWN_GAPS: dict[str, str] = {
     "more commands on the same line; the parse error makes it unknown",
     "rt4-probe-drizzle-push": "drizzle-kit has no migration-tool table yet; npx runs it as "
     "an unknown local tool",
-    "rt4-probe-cargo-yank": "the publish check knows cargo publish, not cargo yank",
     "rt4-probe-docker-login-stdin": "echo of a secret variable counts as printing it even when "
     "the pipe feeds it to a program's --password-stdin",
-    "rt4-probe-xargs-0-environ": "xargs -a FILE is not read as a file read, so "
-    "/proc/self/environ passes",
-    "rt3-ps-npm-ci-lastexitcode": "an if-block inside a ;-chain fails to parse in "
-    "tree-sitter-powershell; the parse error makes it unknown",
 }
 
 
@@ -84,18 +82,31 @@ def corpus_project() -> None:
         pytest.skip(f"cannot create {PROJECT} for the corpus ({exc}); run as a user who can")
 
 
-def hook_verdict(case: dict) -> str:
+@pytest.fixture(scope="module")
+def corpus_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One clean opsgate home for the whole corpus (as ``hook_env`` gives one per test):
+    every case still writes its audit entry, without creating a trail per case."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPSGATE_HOME", str(tmp_path_factory.mktemp("corpus") / "opsgate-home"))
+        for name in ("OPSGATE_POLICY", "OPSGATE_DATABASE_URL", "CLAUDE_PROJECT_DIR"):
+            mp.delenv(name, raising=False)
+        yield
+
+
+def hook_verdict(case: dict, mode: str = "default") -> str:
     """The verdict of the case's agent's hook (Claude Code unless it names another)."""
-    return verdict(case)[0]
+    return verdict(case, mode)[0]
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", _params(sorted((ROOT / "corpus").glob("*.jsonl"))))
-def test_own_corpus(case: dict, hook_env: None) -> None:
-    assert hook_verdict(case) == case["expect"], case.get("why")
+def test_own_corpus(case: dict, mode: str, corpus_env: None) -> None:
+    assert hook_verdict(case, mode) == case["expect"], case.get("why")
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared corpus not present beside the repo")
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", _params([SHARED]))
-def test_shared_corpus(case: dict, hook_env: None) -> None:
+def test_shared_corpus(case: dict, mode: str, corpus_env: None) -> None:
     expected = SPEC_OVERRIDES.get(case["id"], case["expect"])
-    assert hook_verdict(case) == expected, case.get("why")
+    assert hook_verdict(case, mode) == expected, case.get("why")

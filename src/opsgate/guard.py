@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from opsgate.classify import ClassifyContext, classify
+from opsgate.classify import ClassifyContext, FileSource, classify
 from opsgate.errors import OpsgateError
 from opsgate.models import Action, Classification, Decision, Environment
 from opsgate.policy.engine import decide, decide_failure
 from opsgate.policy.model import DEFAULT_POLICY, Policy
 
+if TYPE_CHECKING:
+    from opsgate.audit.redact import Redactor
+
 __all__ = ["evaluate", "load_configured_policy"]
 
 
 def evaluate(
-    action: Action, policy: Policy = DEFAULT_POLICY, *, budget_seconds: float = 0.05
+    action: Action,
+    policy: Policy = DEFAULT_POLICY,
+    *,
+    budget_seconds: float | None = None,
+    files: Callable[[], FileSource] | None = None,
 ) -> Decision:
-    """Decide ``action``.  Any failure inside classification is a ``deny``."""
+    """Decide ``action``.  Any failure inside classification is a ``deny``.
+
+    ``files`` makes the classification's file source: by default the local disk
+    (the hook and ``opsgate check`` run on the agent's machine); the control plane
+    passes the files a proposal carries, never its own disk."""
     ctx = ClassifyContext(
         project_dir=action.project_dir or action.cwd,
         inventory=policy.inventory,
         budget_seconds=budget_seconds,
+        files=files,
+        redact=_redact,
     )
     try:
         classification = classify(action, ctx)
@@ -35,6 +48,20 @@ def evaluate(
     return decide(action, classification, policy)
 
 
+def _redact(text: str) -> str:
+    """The audit log's secret-shape redactor, made on first use (only a classification
+    that read a file needs it)."""
+    global _REDACTOR
+    if _REDACTOR is None:
+        from opsgate.audit.redact import Redactor
+
+        _REDACTOR = Redactor(from_environ=False)
+    return _REDACTOR.text(text)
+
+
+_REDACTOR: Redactor | None = None
+
+
 def _empty() -> Classification:
     return Classification((), Environment.PRODUCTION, "unknown (classification failed)")
 
@@ -45,16 +72,21 @@ _CACHE: dict[str, tuple[int, int, Policy]] = {}
 def load_configured_policy(
     explicit: str | None = None, env: Mapping[str, str] | None = None
 ) -> Policy:
-    """``--policy`` > ``OPSGATE_POLICY`` > ``$OPSGATE_HOME/policy.yaml`` > built-in default.
+    """``--policy`` > the ``policy`` setting (``OPSGATE_POLICY``, the config file) >
+    ``$OPSGATE_HOME/policy.yaml`` > built-in default.
 
     A policy file inside the agent's project is deliberately not read: the agent can
     write there.  Loaded files are cached by path, size and modification time.
     """
-    env = os.environ if env is None else env
-    path = explicit or env.get("OPSGATE_POLICY")
+    path = explicit
     if not path:
-        home = env.get("OPSGATE_HOME") or str(Path.home() / ".opsgate")
-        candidate = Path(home) / "policy.yaml"
+        from opsgate.config import resolve
+
+        config = resolve(env)
+        configured = config.path("policy")
+        path = str(configured) if configured is not None else None
+    if not path:
+        candidate = config.data_dir / "policy.yaml"
         if not candidate.is_file():
             return DEFAULT_POLICY
         path = str(candidate)

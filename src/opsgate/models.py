@@ -13,6 +13,7 @@ __all__ = [
     "Decision",
     "Effect",
     "Environment",
+    "FileRead",
     "Finding",
     "Impact",
     "Verdict",
@@ -97,8 +98,31 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRead:
+    """A file a classification read (or was given with a proposal).
+
+    ``sha256`` is the hex digest of the file's bytes ("" when the file is missing or
+    too large to hash).  ``text`` is what the classifier saw, for classification
+    only: it is never shown, serialised, audited or stored (SPEC §4 safeguard 7),
+    and None when the file is not UTF-8 text within the size limits.
+    """
+
+    path: str
+    sha256: str
+    text: str | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Action:
-    """One proposed thing: its kind, its raw input, and where it comes from."""
+    """One proposed thing: its kind, its raw input, and where it comes from.
+
+    ``files`` and ``context`` are what a caller on the agent's machine (the connected
+    hook) reports with a proposal: the files the classification needs, read there,
+    and the resolved context (git branch, Kubernetes context, cloud profile, …; see
+    ``hooks._context``).  The control plane classifies with exactly these and binds
+    a grant to them; it never reads its own disk.  ``context_complete`` is False
+    when the caller left out the ambient context (it sends it when a card is due).
+    """
 
     kind: str  # shell.exec, file.read, file.write, network.request, mcp.call, …
     tool: str  # the agent's tool name (Bash, Read, mcp__postgres__query, …)
@@ -107,6 +131,9 @@ class Action:
     project_dir: str | None = None
     agent: str = "unknown"
     session: str | None = None
+    files: tuple[FileRead, ...] = ()
+    context: tuple[tuple[str, str], ...] = ()
+    context_complete: bool = True
 
     @property
     def text(self) -> str:
@@ -126,6 +153,11 @@ class Classification:
     environment: Environment
     env_source: str
     target: str | None = None
+    # What the classification depended on besides the action: every file it read
+    # (path and hash; the text only for the connected hook to send on), and facts it
+    # resolved (``git.branch@DIR``).  A grant binds to them (``approvals._binding``).
+    files: tuple[FileRead, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
 
     @property
     def impact(self) -> Impact:

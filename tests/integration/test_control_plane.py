@@ -22,6 +22,7 @@ from opsgate.audit import AuditWriteError, open_log
 from opsgate.environments import InventoryTarget
 from opsgate.models import Action, Environment, Verdict
 from opsgate.store import open_store
+from opsgate.store._migrate import MIGRATIONS
 from servers import postgres_or_skip
 
 PASSWORD = "correct horse battery"
@@ -83,8 +84,13 @@ def people(cp: SqlControlPlane) -> dict[str, Principal]:
         principal = cp.session(cp.login(name, PASSWORD)[1])
         assert principal is not None
         out[key] = principal
+    # The agents' tokens belong to a person who approves nothing here: nobody approves
+    # a request made through a token they created (their own request by another name).
+    cp.create_user(owner, "bea", PASSWORD, Role.MEMBER)
+    keeper = cp.session(cp.login("bea", PASSWORD)[1])
+    assert keeper is not None
     for key, name in [("agent", "claude"), ("agent2", "codex")]:
-        principal = cp.token(cp.create_token(owner, name, Role.AGENT)[1])
+        principal = cp.token(cp.create_token(keeper, name, Role.AGENT)[1])
         assert principal is not None
         out[key] = principal
     cp.change_settings(owner, {"production_protection": False})
@@ -383,7 +389,7 @@ def test_everything_survives_a_restart(tmp_path: Path, hook_env: None) -> None:
     clock = Clock()
     cp = open_cp(tmp_path, clock)
     who = people(cp)
-    token_secret = cp.create_token(who["owner"], "restart-bot", Role.AGENT)[1]
+    token_secret = cp.create_token(who["member"], "restart-bot", Role.AGENT)[1]
     bot = cp.token(token_secret)
     assert bot is not None
     approved = cp.propose(bot, bash(DROP)).card
@@ -514,15 +520,15 @@ def test_postgres_concurrent_first_start_migrates_once(pg_url: str, tmp_path: Pa
 
     import psycopg
 
-    from opsgate.store._migrate import MIGRATIONS
 
     procs = [
         subprocess.Popen([sys.executable, "-c", _OPEN, str(tmp_path), pg_url]) for _ in range(3)
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     with psycopg.connect(pg_url) as con:
-        found = con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert found == [(version,) for version, _, _ in MIGRATIONS]
+        assert con.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+            (v,) for v, _, _ in MIGRATIONS
+        ]
 
 
 def _race_worker(

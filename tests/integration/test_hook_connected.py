@@ -80,10 +80,11 @@ def test_allowed_work_passes_through_the_control_plane(org: tuple, tmp_path: Pat
 def test_unreachable_control_plane_decides_locally_and_never_asks(tmp_path: Path) -> None:
     env = {"OPSGATE_URL": f"http://127.0.0.1:{free_port()}", "OPSGATE_TOKEN": "og_x"}
     allowed("claude", run("claude", bash("claude", "npm test"), tmp_path, **env))
-    restart = "kubectl --context staging rollout restart deploy/api"
-    local = run("claude", bash("claude", restart), tmp_path)
+    restart = 'eval "$CLEANUP_CMD"'  # a local caution action: asked when nothing is connected
+    default_mode = {**bash("claude", restart), "permission_mode": "default"}  # a person watches
+    local = run("claude", default_mode, tmp_path)
     assert json.loads(local.stdout)["hookSpecificOutput"]["permissionDecision"] == "ask"
-    proc = run("claude", bash("claude", restart), tmp_path, **env)
+    proc = run("claude", default_mode, tmp_path, **env)
     out = json.loads(proc.stdout)["hookSpecificOutput"]
     assert out["permissionDecision"] == "deny"  # would be "ask" without the control plane
     assert "unreachable" in out["permissionDecisionReason"]

@@ -67,9 +67,10 @@ def test_destructive_is_denied_with_reason(tmp_path: Path) -> None:
     assert "Instead:" in reason
 
 
-def test_non_production_caution_asks(tmp_path: Path) -> None:
-    cmd = "kubectl --context staging-eu rollout restart deploy/api -n staging"
-    out = decision(run_hook(payload("Bash", {"command": cmd}), tmp_path))
+def test_local_caution_asks_in_default_mode(tmp_path: Path) -> None:
+    # A local caution action: the person watching Claude Code's default mode decides.
+    # (Infrastructure, persistence and the guard never ask: test_hook_modes.py.)
+    out = decision(run_hook(payload("Bash", {"command": 'eval "$CLEANUP_CMD"'}), tmp_path))
     assert out["permissionDecision"] == "ask"
 
 

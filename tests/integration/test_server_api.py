@@ -128,7 +128,11 @@ def make_org(control: ControlPlane) -> Org:
         ids[role.value] = user.id
         sessions[role.value] = control.login(name, PASSWORD)[1]
         principals[role.value] = control.session(sessions[role.value])
-    _info, secret = control.create_token(principals["owner"], "claude", Role.AGENT)  # type: ignore[arg-type]
+    # The agent's token belongs to a person who approves nothing here: nobody approves a
+    # request made through a token they created.
+    control.create_user(principals["owner"], "bea", PASSWORD, Role.MEMBER)  # type: ignore[arg-type]
+    keeper = control.session(control.login("bea", PASSWORD)[1])
+    _info, secret = control.create_token(keeper, "claude", Role.AGENT)  # type: ignore[arg-type]
     principals["agent"] = control.token(secret)
     assert all(principals.values())
     return Org(control, principals, sessions, secret, ids)  # type: ignore[arg-type]

@@ -165,6 +165,9 @@ CASES = [
     Case("secrets.list", "GET", fixed("/api/v1/secrets"), ALL),
     Case("secrets.put", "PUT", fixed("/api/v1/secrets/k1", {"value": "v" * 16}), ADMINS),
     Case("secrets.delete", "DELETE", fresh_secret, ADMINS),
+    # lockdown: pressing and lifting are in test_lockdown_api.py's own matrix (a lockdown
+    # here would refuse every case after it)
+    Case("lockdown.status", "GET", fixed("/api/v1/lockdown"), ALL),
 ]
 
 
@@ -253,5 +256,8 @@ def test_every_api_route_is_in_the_matrix(world: tuple[ApiClient, Org]) -> None:
         "GET /api/v1/secrets",
         "PUT /api/v1/secrets/{name}",
         "DELETE /api/v1/secrets/{name}",
+        "GET /api/v1/lockdown",
+        "POST /api/v1/lockdown",  # test_lockdown_api.py
+        "POST /api/v1/lockdown/lift",  # test_lockdown_api.py
     }
     assert {f"{m} {p}" for m, p in routes} == covered

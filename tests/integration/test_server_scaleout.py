@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from servers import OPSGATE, free_port, postgres_or_skip
+from servers import owner_password as first_owner_password
 
 BUDGET = 60.0  # seconds, the whole scale-out scenario including start-up
 
@@ -59,7 +59,9 @@ class Replica:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
+            # The data directory from OPSGATE_HOME (its signing key), the state from
+            # OPSGATE_DATABASE_URL: an explicit --data-dir would mean SQLite there.
+            [OPSGATE, "serve", "--port", str(self.port), "--create",
              "--log-level", "warning", "--expire-interval", "1"],
             env=clean_env(OPSGATE_HOME=str(home), **env),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -84,8 +86,7 @@ class Replica:
                 time.sleep(0.05)
 
     def owner_password(self) -> str | None:
-        m = re.search(r"owner account 'owner' with password: (\S+)", "".join(self.lines))
-        return m.group(1) if m else None
+        return first_owner_password(self.home)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -3,7 +3,6 @@ owner, cards survive a restart, and concurrent deciders get exactly one outcome.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from servers import Serve
+from servers import owner_password as first_owner_password
 
 DESTRUCTIVE = {
     "tool": "Bash",
@@ -36,10 +36,10 @@ def served(home: Path) -> Iterator[Served]:
 
 
 def owner_password(served: Served) -> str:
-    text = "".join(served.lines)
-    m = re.search(r"owner account 'owner' with password: (\S+)", text)
-    assert m, text
-    return m.group(1)
+    found = first_owner_password(served.home)
+    assert found, "".join(served.lines)
+    assert found not in "".join(served.lines)  # never in the server's output
+    return found
 
 
 def login(url: str, name: str, password: str) -> dict[str, str]:
@@ -77,9 +77,12 @@ def test_first_start_prints_the_owner_login_once_and_cards_survive_restarts(home
         owner = login(second.url, "owner", owner_password(first))
         got = httpx.get(f"{second.url}/api/v1/cards/{card['id']}", headers=owner).json()
         assert got["state"] == "pending"
+        # The admin: the owner created the agent's token, and nobody approves a
+        # request made through a token they created.
+        admin = login(second.url, "ada", "admin password!")
         r = httpx.post(
             f"{second.url}/api/v1/cards/{card['id']}/approve",
-            headers=owner,
+            headers=admin,
             json={"confirmation": card["confirm"]},
         )
         assert r.status_code == 200, r.text

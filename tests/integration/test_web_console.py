@@ -38,7 +38,11 @@ def control(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Control
 def people(control: ControlPlane) -> tuple[Principal, Principal]:
     owner = control.create_user(None, "owner", "owner password", Role.OWNER)
     me = Principal(owner.id, owner.name, owner.role, user=owner)
-    _, secret = control.create_token(me, "claude", Role.AGENT)
+    # The agent's token belongs to someone else: nobody approves a request made
+    # through a token they created.
+    bea = control.create_user(me, "bea", "member password", Role.MEMBER)
+    _, secret = control.create_token(Principal(bea.id, bea.name, bea.role, user=bea), "claude",
+                                     Role.AGENT)  # fmt: skip
     agent = control.token(secret)
     assert agent is not None
     return me, agent

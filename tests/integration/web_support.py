@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from servers import Serve
+from servers import Serve, owner_password
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -61,10 +60,9 @@ class Server(Serve):
         super().__init__(home, merge_stderr=True, port=port, extra_env=extra_env)
         if not fresh:
             return
-        text = "".join(self.lines)
-        found = re.search(r"owner account 'owner' with password: (\S+)", text)
-        assert found, text
-        PASSWORDS["owner"] = found.group(1)
+        found = owner_password(home)
+        assert found, "".join(self.lines)
+        PASSWORDS["owner"] = found
         self.owner = self.api_login("owner")
         for name, role in (("ada", "admin"), ("bob", "admin"), ("vic", "viewer")):
             r = httpx.post(

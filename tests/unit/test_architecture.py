@@ -83,8 +83,8 @@ def test_public_api_is_pinned() -> None:
     ]  # fmt: skip
     assert all(getattr(opsgate, n) is getattr(opsgate.sdk, n) for n in opsgate.__all__[:-1])
     assert sorted(opsgate.models.__all__) == [
-        "Action", "Classification", "Decision", "Effect", "Environment", "Finding", "Impact",
-        "Verdict",
+        "Action", "Classification", "Decision", "Effect", "Environment", "FileRead", "Finding",
+        "Impact", "Verdict",
     ]  # fmt: skip
     assert sorted(opsgate.policy.__all__) == [
         "DEFAULT_POLICY", "Policy", "Rule", "Settings", "decide", "decide_failure",

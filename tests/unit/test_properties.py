@@ -54,7 +54,7 @@ WRAPPERS = [
     lambda c: f"eval {shlex.quote(c)}",
     lambda c: f"echo {shlex.quote(c)} | bash",
     lambda c: f"bash <<'EOF'\n{c}\nEOF",
-    lambda c: f"x=$({c})",
+    lambda c: f"x=$( {c} )",  # spaced: `$((` around a subshell would be arithmetic
     lambda c: f"if true; then {c}; fi",
     lambda c: f"f() {{ {c}; }}; f",
     lambda c: f"time {c}",

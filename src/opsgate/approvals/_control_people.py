@@ -251,25 +251,16 @@ class PeopleMixin(ControlBase):
     def token(self, secret: str) -> Principal | None:
         digest = secret_hash(secret)
         now = self.clock()
-        with self.store.read() as conn:
-            # Revoking a token, or changing its creator, bumps the organisation's
-            # revision (triggers), so a cached answer seen under the same revision in
-            # this transaction is still exact: one small read instead of two lookups.
-            revision = org.revision(conn)
-            cached = self._token_cache.get(digest)
-            if cached is not None and cached[0] == revision:
-                _, principal, last_used = cached
-            else:
-                info = people.token_by_hash(conn, digest)
-                if info is None or info.revoked:
-                    return None
-                found = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
-                if found is None:
-                    return None
-                principal, last_used = found, info.last_used_at
-                if len(self._token_cache) >= TOKEN_CACHE_SIZE:
-                    self._token_cache.clear()
-                self._token_cache[digest] = (revision, principal, last_used)
+        known = self.store.known_revision()  # deciding on PostgreSQL's event loop
+        cached = self._token_cache.get(digest)
+        found: tuple[int, Principal | None, float | None] = (
+            cached
+            if known is not None and cached is not None and cached[0] == known
+            else self._token_read(digest)
+        )
+        revision, principal, last_used = found
+        if principal is None:
+            return None
         if (last_used or 0.0) < now - TOKEN_TOUCH_SECONDS:
             # Touching bumps the revision (and so refreshes this cache entry); until it
             # lands, the entry says "just used", so concurrent requests touch once.
@@ -286,6 +277,27 @@ class PeopleMixin(ControlBase):
                 with self.store.write() as conn:
                     touch(conn)
         return principal
+
+    def _token_read(self, digest: str) -> tuple[int, Principal | None, float | None]:
+        """(revision, principal or None, last used) for a token's hash, as stored now."""
+        with self.store.read() as conn:
+            # Revoking a token, or changing its creator, bumps the organisation's
+            # revision (triggers), so a cached answer seen under the same revision in
+            # this transaction is still exact: one small read instead of two lookups.
+            revision = org.revision(conn)
+            cached = self._token_cache.get(digest)
+            if cached is not None and cached[0] == revision:
+                return cached
+            info = people.token_by_hash(conn, digest)
+            if info is None or info.revoked:
+                return revision, None, None
+            found = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
+            if found is None:
+                return revision, None, None
+            if len(self._token_cache) >= TOKEN_CACHE_SIZE:
+                self._token_cache.clear()
+            self._token_cache[digest] = (revision, found, info.last_used_at)
+            return revision, found, info.last_used_at
 
     def list_tokens(self, actor: Principal) -> list[TokenInfo]:
         with self.store.read() as conn:

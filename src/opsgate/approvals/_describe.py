@@ -91,6 +91,8 @@ def classification_json(decision: Decision) -> dict[str, Any]:
         "unknown": c.unknown,
         "write": c.is_write,
         "environment_source": decision.env_source,
+        # What it read, by path and hash; never a file's text (SPEC §4 safeguard 7).
+        "files": [{"path": f.path, "sha256": f.sha256} for f in c.files],
     }
 
 
@@ -167,7 +169,17 @@ def shown(card: Card) -> Card:
         reason=text(card.reason) if card.reason is not None else None,
         result=document(dict(card.result)),
         confirm=shown_confirm(card.confirm),
+        binding=_shown_binding(card.binding, document),
     )
+
+
+def _shown_binding(binding: dict[str, Any], document: Any) -> dict[str, Any]:
+    """The names in a card's binding (directory, paths, context), redacted; hashes are
+    shown as they are (nothing to redact, and there is one per card)."""
+    if not (binding.get("cwd") or binding.get("files") or binding.get("context")):
+        return dict(binding)
+    names = document({k: binding.get(k) for k in ("cwd", "files", "context")})
+    return {**binding, **names}
 
 
 def shown_confirm(confirm: str | None) -> str | None:

@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals import _describe
+from opsgate.approvals._binding import Binding, binding_of
 from opsgate.approvals._control_accounts import AccountsMixin
 from opsgate.approvals._control_base import ControlBase, who
+from opsgate.approvals._control_lockdown import LockdownMixin
 from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
 from opsgate.approvals.model import (
@@ -46,12 +48,15 @@ from opsgate.approvals.service import (
 )
 from opsgate.audit import EventType, open_log
 from opsgate.audit.log import data_dir_from
+from opsgate.classify import GivenFiles
 from opsgate.guard import evaluate
 from opsgate.models import Action, Decision, Verdict
+from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy
+from opsgate.store import Stale, Unread, open_store
 from opsgate.store import _cards as db
 from opsgate.store import _org as org
-from opsgate.store import open_store
+from opsgate.store import _people as people
 
 __all__ = ["SqlControlPlane", "open_control_plane"]
 
@@ -84,13 +89,18 @@ class _Lost(Exception):
     """A conditional update matched no row: someone else decided first."""
 
 
-class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
+class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, LockdownMixin, ControlBase):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:
-        with self.store.read() as conn:
-            policy = self._policy(conn)
-        return evaluate(action, policy)
+        """Decide with the files and facts the action carries (what the connected hook
+        read on the agent's machine); never with this host's disk (SPEC §4
+        safeguard 7: an API caller must not learn what files here hold)."""
+        policy = self._known_policy()
+        if policy is None:
+            with self.store.read() as conn:
+                policy = self._policy(conn)
+        return evaluate(action, policy, files=lambda: GivenFiles.of(action.files, action.context))
 
     def _audit_decision(
         self, actor: Principal, action: Action, decision: Decision, **result: Any
@@ -159,10 +169,16 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
             # Protection turned on after an approval still wins).  No card either way.
             self._audit_decision(actor, action, decision)
             return ProposeResult(decision=decision)
-        digest = self._digest(actor, action, decision)
+        if not action.context_complete:
+            # The grant and the card bind to the context: ask for it before either.
+            self._audit_decision(actor, action, decision, context_required=True)
+            return ProposeResult(decision=decision, context_required=True)
+        binding = binding_of(action, decision.classification)
+        digest = self._digest(actor, action, decision, binding)
         return lambda conn: self._propose(
-            conn, actor, action, decision, digest, reasoning, rollback, use_grant, on_card
-        )
+            conn, actor, action, decision, (digest, binding), reasoning, rollback, use_grant,
+            on_card,
+        )  # fmt: skip
 
     # --- the hot routes: called on the event loop -----------------------------------------
 
@@ -182,11 +198,14 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
             actor = identify()
             return self.evaluate(actor, action(actor.name))
 
-        if self._loop_writer is None:
+        if not self.decides_on_loop:
             return await offload(lambda: self._in_snapshot(decide))
-        with self._deciding() as decided:
-            decision = decide()
-        await self._durably(decided)
+        try:
+            with self._deciding() as decided:
+                decision = decide()
+            await self._durably(decided)
+        except (Unread, Stale):  # PostgreSQL: not cached, or changed since: read
+            return await offload(lambda: self._reread(decide))
         return decision
 
     async def propose_on_loop(
@@ -207,19 +226,21 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
             proposed = action(actor.name)
             return self._proposal(actor, proposed, self._decide(proposed), reasoning, rollback)
 
-        if self._loop_writer is None:
+        def work(reread: bool) -> ProposeResult:
+            outcome = self._reread(decide) if reread else self._in_snapshot(decide)
+            return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
 
-            def work() -> ProposeResult:
-                outcome = self._in_snapshot(decide)
-                return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
-
-            return await offload(work)
-        with self._deciding() as decided:
-            outcome = decide()
-        if isinstance(outcome, ProposeResult):
-            await self._durably(decided)
-            return outcome
-        result = await self._durably(decided, outcome)
+        if not self.decides_on_loop:
+            return await offload(lambda: work(False))
+        try:
+            with self._deciding() as decided:
+                outcome = decide()
+            if isinstance(outcome, ProposeResult):
+                await self._durably(decided)
+                return outcome
+            result = await self._durably(decided, outcome)
+        except (Unread, Stale):  # PostgreSQL: not cached, or changed since: read
+            return await offload(lambda: work(True))
         assert result is not None
         return result
 
@@ -247,18 +268,24 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
         actor: Principal,
         action: Action,
         decision: Decision,
-        digest: str,
+        bound: tuple[str, Binding],
         reasoning: str,
         rollback: str,
         use_grant: bool = True,
         on_card: Callable[[Connection, Card], None] | None = None,
     ) -> ProposeResult:
+        digest, binding = bound
+        refused = self._refused_by_lockdown(conn, actor, action, decision)
+        if refused is not None:
+            return refused
         now = self.clock()
-        grant = self._use_grant(conn, actor, digest, now) if use_grant else None
-        if grant is not None:
+        grant = self._use_grant(conn, actor, digest, now, decision) if use_grant else None
+        if isinstance(grant, Grant):
             allowed = _describe.allowed_by_grant(decision, grant)
             self._audit_decision(actor, action, allowed, card=grant.card_id)
             return ProposeResult(decision=allowed, grant=grant)
+        if grant is not None:  # a grant for this action, approved for less than this
+            decision = dataclasses.replace(decision, reasons=(grant, *decision.reasons))
         settings = self._settings(conn)
         card = Card(
             id=f"c_{secrets.token_hex(8)}",
@@ -278,6 +305,7 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
             rollback=rollback,
             confirm=decision.confirm,
             approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
+            binding=binding.to_json(),
         )
         db.insert_card(conn, card)
         if on_card is not None:
@@ -287,9 +315,24 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
         self._card_event(conn, EventType.CARD_CREATED, actor, card, **_told(card))
         return ProposeResult(decision=decision, card=card)
 
-    def _digest(self, actor: Principal, action: Action, decision: Decision) -> str:
+    def _refused_by_lockdown(
+        self, conn: Connection, actor: Principal, action: Action, decision: Decision
+    ) -> ProposeResult | None:
+        """Decided before a lockdown that has committed since: no card, no grant (and
+        during a lockdown nobody approves, so nothing gets a card at all)."""
+        locked = self._locked(conn)
+        refused = lockdown_decision(decision.classification, locked, needs_person=True)
+        if refused is None:
+            return None
+        self._audit_decision(actor, action, refused)
+        return ProposeResult(decision=refused)
+
+    def _digest(
+        self, actor: Principal, action: Action, decision: Decision, binding: Binding | None = None
+    ) -> str:
         target = _describe.target_of(decision, action)
-        return action_hash(action.kind, dict(action.input), target, who(actor))
+        bound = binding or binding_of(action, decision.classification)
+        return action_hash(action.kind, dict(action.input), target, who(actor), bound.digest)
 
     # --- cards ---------------------------------------------------------------------------------
 
@@ -333,7 +376,9 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
         fresh = self._fresh(conn, actor)
         card, version = self._visible(conn, fresh, card_id, now)
         user = _as_user(fresh)
-        can_approve(user, card, now=now)
+        token = people.get_token(conn, card.requested_by)
+        can_approve(user, card, now=now, requester_creator=token.created_by if token else None)
+        self._refuse_if_locked(conn, "approving")
         check_confirmation(card, typed)
         approvals = (*card.approvals, user.id)
         values: dict[str, Any] = {"approvals": list(approvals)}
@@ -364,6 +409,8 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
                 action_hash=card.action_hash,
                 created_at=now,
                 expires_at=now + settings.approval_ttl_seconds,
+                impact=card.impact,
+                environment=card.environment,
             )
             db.insert_grant(conn, grant)
             self._append(
@@ -459,19 +506,7 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
     def _card_event(
         self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
     ) -> None:
-        self._append(
-            name,
-            actor,
-            target=card.target,
-            environment=card.environment.label,
-            action={"kind": card.action_kind, "input": card.action},
-            classification={"impact": card.impact.label},
-            decision=card.state.value,
-            approver=None
-            if actor is None or name is EventType.CARD_CREATED
-            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
-            result={"card": card.id, **result},
-        )
+        self._append(name, actor, **self._card_fields(name, actor, card, **result))
         db.notify(conn, name.value, _describe.notification(card), self.clock())
 
     # --- the notification outbox (filled in the same transaction as each card change) ---
@@ -496,9 +531,16 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
     # --- grants --------------------------------------------------------------------------------
 
     def _use_grant(
-        self, conn: Connection, actor: Principal, digest: str, now: float
-    ) -> Grant | None:
+        self, conn: Connection, actor: Principal, digest: str, now: float, decision: Decision
+    ) -> Grant | str | None:
+        """Use a live grant for ``digest`` once; a grant approved for a lower impact
+        or environment than ``decision`` is never used (the answer is then why, for
+        the new card's reasons)."""
+        refused = None
         for candidate in db.find_grants(conn, digest, now):
+            if not candidate.within(decision.impact, decision.environment):
+                refused = _above(candidate, decision)
+                continue
             grant = db.consume_grant(conn, candidate.id, now)
             if grant is not None:
                 self._append(
@@ -507,7 +549,7 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
                     result={"grant": grant.id, "card": grant.card_id, "uses_left": grant.uses_left},
                 )
                 return grant
-        return None
+        return refused
 
     def check_grant(self, actor: Principal, action: Action) -> Grant | None:
         decision = self._decide(action)
@@ -516,6 +558,7 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
         now = self.clock()
         with self.store.read() as conn:
             found = db.find_grants(conn, self._digest(actor, action, decision), now)
+        found = [g for g in found if g.within(decision.impact, decision.environment)]
         return found[0] if found else None
 
     def consume_grant(self, actor: Principal, action: Action) -> Grant | None:
@@ -524,7 +567,22 @@ class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, ControlBase):
             return None  # a grant never lifts a deny decided now
         digest = self._digest(actor, action, decision)
         with self.store.write() as conn:
-            return self._use_grant(conn, actor, digest, self.clock())
+            if self._locked(conn) is not None:
+                return None
+            grant = self._use_grant(conn, actor, digest, self.clock(), decision)
+        return grant if isinstance(grant, Grant) else None
+
+
+def _above(grant: Grant, decision: Decision) -> str:
+    approved = (
+        f"{grant.impact.label} in {grant.environment.label}"
+        if grant.impact is not None and grant.environment is not None
+        else "an earlier version of opsgate"
+    )
+    return (
+        f"Card {grant.card_id} approved this action for {approved}; it is now "
+        f"{decision.impact.label} in {decision.environment.label}, so it needs a new approval."
+    )
 
 
 def _told(card: Card) -> dict[str, Any]:

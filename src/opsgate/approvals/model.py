@@ -72,7 +72,8 @@ _TRANSITIONS: dict[CardState, frozenset[CardState]] = {
     CardState.PENDING: frozenset(
         {CardState.APPROVED, CardState.DENIED, CardState.EXPIRED, CardState.CANCELLED}
     ),
-    CardState.APPROVED: frozenset({CardState.EXECUTING, CardState.EXPIRED}),
+    # An approved operation no executor has claimed yet is cancelled by a lockdown.
+    CardState.APPROVED: frozenset({CardState.EXECUTING, CardState.EXPIRED, CardState.CANCELLED}),
     CardState.EXECUTING: frozenset({CardState.COMPLETED, CardState.FAILED}),
 }
 
@@ -148,13 +149,21 @@ class Card:
     decided_at: float | None = None
     reason: str | None = None  # why denied / cancelled / failed
     result: dict[str, Any] = field(default_factory=dict)
+    # What the approval also covers (``_binding``): cwd, file hashes, context digest.
+    binding: dict[str, Any] = field(default_factory=dict)
 
     def expired(self, now: float) -> bool:
         return self.state in (CardState.PENDING, CardState.APPROVED) and now >= self.expires_at
 
 
-def can_approve(user: User, card: Card, *, now: float) -> None:
-    """Raise ``Denied`` unless ``user`` may approve ``card`` (SPEC §4 safeguard 4, §6)."""
+def can_approve(
+    user: User, card: Card, *, now: float, requester_creator: str | None = None
+) -> None:
+    """Raise ``Denied`` unless ``user`` may approve ``card`` (SPEC §4 safeguard 4, §6).
+
+    ``requester_creator``: who created the API token that requested the card.  A
+    person never approves a request made through their own token: it is their own
+    request by another name."""
     if card.state is not CardState.PENDING:
         raise Denied(f"the card is {card.state.value}", status=409, code="not_pending")
     if card.expired(now):
@@ -166,6 +175,11 @@ def can_approve(user: User, card: Card, *, now: float) -> None:
         raise Denied(f"the {user.role.value} role never approves")
     if user.id == card.requested_by:
         raise Denied("nobody approves their own request")
+    if requester_creator is not None and user.id == requester_creator:
+        raise Denied(
+            "nobody approves their own request: this card was requested with an API token "
+            "you created; another person must approve it"
+        )
     if user.id in card.approvals:
         raise Denied("you have already approved this card; a second approver is needed",
                      status=409, code="already_approved")  # fmt: skip
@@ -201,21 +215,31 @@ def approvers_needed(impact: Impact, environment: Environment, settings: Setting
     return 1
 
 
-def action_hash(kind: str, action: dict[str, Any], target: str | None, actor: str) -> str:
-    """The identity a grant is bound to: the exact action, its target and its actor.
-    Canonical JSON (sorted keys, no whitespace), SHA-256, with a domain prefix."""
+def action_hash(
+    kind: str, action: dict[str, Any], target: str | None, actor: str, binding: str = ""
+) -> str:
+    """The identity a grant is bound to: the exact action, its target, its actor and
+    the digest of what its decision rested on (``_binding``: file hashes, working
+    directory, resolved context).  Canonical JSON (sorted keys, no whitespace),
+    SHA-256, with a domain prefix (v2: grants made before the binding match none)."""
     body = json.dumps(
-        {"kind": kind, "action": action, "target": target or "", "actor": actor},
+        {"kind": kind, "action": action, "target": target or "", "actor": actor,
+         "binding": binding},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
-    )
-    return hashlib.sha256(b"opsgate-grant-v1\x00" + body.encode("utf-8")).hexdigest()
+    )  # fmt: skip
+    return hashlib.sha256(b"opsgate-grant-v2\x00" + body.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What an approval produces: a bounded permission for the identical retry."""
+    """What an approval produces: a bounded permission for the identical retry.
+
+    ``impact`` and ``environment`` are what the approver approved: a retry that
+    classifies above either is not covered, even with the same action hash (the
+    policy or inventory changed since).  A grant without them (made before they
+    were recorded) covers nothing."""
 
     id: str
     card_id: str
@@ -223,6 +247,14 @@ class Grant:
     created_at: float
     expires_at: float
     uses_left: int = 1
+    impact: Impact | None = None
+    environment: Environment | None = None
 
     def covers(self, digest: str, now: float) -> bool:
         return self.uses_left > 0 and now < self.expires_at and digest == self.action_hash
+
+    def within(self, impact: Impact, environment: Environment) -> bool:
+        """Whether a decision of ``impact`` in ``environment`` is within the approval."""
+        if self.impact is None or self.environment is None:
+            return False
+        return impact <= self.impact and environment <= self.environment

@@ -37,7 +37,16 @@ if TYPE_CHECKING:  # typing.Protocol classes cost ~0.5 ms to build; only mypy ne
 
         def head(self) -> tuple[int, bytes]: ...
 
-        def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]: ...
+        def probe(self) -> None:
+            """Commit a write beside the chain (not an entry); AuditWriteError if the
+            log cannot be written now.  For readiness checks."""
+            ...
+
+        def rows(
+            self, *, descending: bool = False, after: int = 0
+        ) -> Iterator[tuple[int, bytes, bytes]]:
+            """(seq, body, link) of the entries with a sequence above ``after``."""
+            ...
 
         def close(self) -> None: ...
 

@@ -60,10 +60,38 @@ def canonical(document: Any) -> bytes:
             return text.encode()
     import rfc8785
 
-    return bytes(rfc8785.dumps(document))
+    try:
+        return bytes(rfc8785.dumps(document))
+    except rfc8785.CanonicalizationError:
+        if not _has_surrogate(document):
+            raise
+    # A lone surrogate (JSON allows "\\ud800"; UTF-8 cannot carry it) from an
+    # agent's input: stored as the six characters of its escape, so the entry says
+    # what was sent, and one agent's odd string cannot fail a batch it shares.
+    return bytes(rfc8785.dumps(_escape_surrogates(document)))
 
 
 _MAX_SAFE_INT = 2**53 - 1
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_surrogate(v) for v in value)
+    return False
+
+
+def _escape_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escape_surrogates(k): _escape_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escape_surrogates(v) for v in value]
+    return value
 
 
 def _plain(value: Any, depth: int) -> bool:

@@ -47,6 +47,9 @@ class EventType(enum.StrEnum):
     PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 — an event name, not a secret
     ACCOUNT_LINKED = "account.linked"
     ACCOUNT_UNLINKED = "account.unlinked"
+    LOCKDOWN_STARTED = "lockdown.started"
+    LOCKDOWN_LIFTED = "lockdown.lifted"
+    GRANT_REVOKED = "grant.revoked"
 
 
 class Entry:

@@ -40,10 +40,48 @@ def _fail(path: Path, exc: BaseException) -> AuditWriteError:
     return AuditWriteError(f"cannot write {path}: {exc}")
 
 
+_FS_IOC_GETFLAGS = 0x80086601  # Linux: the inode flags chattr sets
+_FROZEN = 0x10 | 0x20  # FS_IMMUTABLE_FL, FS_APPEND_FL
+
+
+# -shm path → (inode, descriptor) for ``_frozen``.  Never closed: closing any
+# descriptor of a file drops every POSIX lock this process holds on it — SQLite's
+# own included — and another process would then take the -shm for unused and
+# reset it under this one's mapping.  One descriptor per -shm file per process.
+_SHM_FDS: dict[str, tuple[int, int]] = {}
+
+
+def _frozen(path: str) -> bool:
+    """SQLite maps the -shm file and writes into the mapping; if the file was made
+    immutable (``chattr +i``), that write kills the process with SIGBUS instead of
+    returning an error.  So each use first asks the file's flags (Linux; elsewhere,
+    or on a file system without flags, the answer is no)."""
+    try:
+        inode = Path(path).stat().st_ino
+    except OSError:
+        return False  # no -shm yet: SQLite creates it writable
+    known = _SHM_FDS.get(path)
+    if known is None or known[0] != inode:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return False
+        known = _SHM_FDS[path] = (os.fstat(fd).st_ino, fd)  # an older one stays open
+    try:
+        import fcntl  # a small C module, imported only by code that touches a store
+
+        flags = bytearray(8)
+        fcntl.ioctl(known[1], _FS_IOC_GETFLAGS, flags)
+    except (OSError, ImportError):
+        return False
+    return bool(int.from_bytes(flags[:4], "little") & _FROZEN)
+
+
 class SQLiteStore:
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
         self.location = str(path)
+        self._shm = f"{path}-shm"
         # One connection shared by the process's threads: statements from a
         # checkpoint must never land inside another thread's open transaction.
         self._lock = _thread.allocate_lock()
@@ -104,8 +142,17 @@ class SQLiteStore:
             self._db.execute("ROLLBACK")
             raise
 
+    def _usable(self) -> None:
+        """Refuse (AuditWriteError) rather than let SQLite touch a frozen -shm."""
+        if _frozen(self._shm):
+            raise AuditWriteError(
+                f"cannot write {self.path}: its shared-memory file {self._shm} is immutable",
+                hint=f"chattr -i {self._shm}",
+            )
+
     def write(self, documents: list[dict[str, Any]]) -> list[Entry]:
         with self._lock:
+            self._usable()
             return self._write(documents)
 
     def _write(self, documents: list[dict[str, Any]]) -> list[Entry]:
@@ -144,6 +191,7 @@ class SQLiteStore:
     def head(self) -> tuple[int, bytes]:
         try:
             with self._lock:
+                self._usable()
                 return self._head()
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from exc
@@ -152,6 +200,7 @@ class SQLiteStore:
         if cached and self._checkpoint is not None:
             return self._checkpoint
         with self._lock:
+            self._usable()
             row = self._db.execute(_LAST_CHECKPOINT).fetchone()
         if row is None:
             return None
@@ -161,6 +210,7 @@ class SQLiteStore:
     def add_checkpoint(self, seq: int, epoch: float, body: bytes) -> None:
         try:
             with self._lock:
+                self._usable()
                 self._db.execute(
                     "INSERT OR IGNORE INTO audit_checkpoints VALUES (?, ?, ?)", (seq, epoch, body)
                 )
@@ -168,18 +218,38 @@ class SQLiteStore:
             raise _fail(self.path, exc) from exc
         self._remember(seq, epoch)
 
+    def probe(self) -> None:
+        """Prove the log can be written now: a committed (fsynced) write beside the
+        chain, not an entry.  Raises AuditWriteError."""
+        try:
+            with self._lock:
+                self._usable()
+                self._db.execute(
+                    "INSERT OR REPLACE INTO audit_meta VALUES ('probe', ?)", (repr(time.time()),)
+                )
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from exc
+
     def checkpoint_bodies(self) -> list[bytes]:
         with self._lock:
+            self._usable()
             return [
                 bytes(r[0])
                 for r in self._db.execute("SELECT body FROM audit_checkpoints ORDER BY seq")
             ]
 
-    def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
+    def rows(
+        self, *, descending: bool = False, after: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes]]:
         order = "DESC" if descending else "ASC"
-        cursor = self._db.execute(f"SELECT seq, body, link FROM audit_entries ORDER BY seq {order}")  # noqa: S608 - fixed words
+        self._usable()
+        cursor = self._db.execute(
+            f"SELECT seq, body, link FROM audit_entries WHERE seq > ? ORDER BY seq {order}",  # noqa: S608 - fixed words
+            (after,),
+        )
         while True:
             with self._lock:
+                self._usable()
                 batch = cursor.fetchmany(16_384)
             if not batch:
                 return
@@ -194,6 +264,13 @@ class SQLiteStore:
     def close(self) -> None:
         self._db.close()
 
+    def __del__(self) -> None:
+        # A log dropped without close() (a hook's one-shot append, a test) must not
+        # keep its file open until the connection is collected (Python 3.13 warns).
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+
 
 def _as_bytes(value: object) -> bytes:
     if isinstance(value, bytes):
@@ -207,10 +284,11 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     """Open for verification without writing: works on a copy in a read-only place."""
     if not path.is_file():
         raise sqlite3.OperationalError(f"no audit database at {path}")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         db.execute("SELECT 1 FROM audit_meta LIMIT 1").fetchall()
     except sqlite3.OperationalError:
+        db.close()
         # A copy without its -wal/-shm in a read-only directory: read it as frozen.
         db = sqlite3.connect(
             f"{path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None

@@ -2,23 +2,34 @@
 
 ``classify(action, context)`` is the one entry point.  It never decides; the
 policy engine does that with the returned ``Classification``.
+
+Files reach the classifier only through the context's file source
+(``_files``): the agent's disk where the hook runs, the texts the connected hook
+sent on the control plane, nothing over the API and MCP.  The classification
+records what it read (path and hash, for grants to bind to); a secret file a
+command names is a secret read; and findings built from a file's text are
+rewritten by ``_evidence`` so that none of the text reaches a reason, a card or
+the audit trail.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
+from opsgate.classify import _guard
+from opsgate.classify._files import FileSource, GivenFiles, LocalFiles, NoFiles
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
-from opsgate.models import Action, Classification, Effect, Environment, Finding
+from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
 
-__all__ = ["ClassifyContext", "classify"]
+if TYPE_CHECKING:
+    from opsgate.classify._autorun import Judge
+    from opsgate.classify._shell_state import ShellSession
 
-_MAX_READ = 64 * 1024
+__all__ = ["ClassifyContext", "FileSource", "GivenFiles", "LocalFiles", "NoFiles", "classify"]
 # Claude Code tools that neither change state nor read file contents by path.
 _BENIGN_TOOLS = frozenset(
     {
@@ -41,13 +52,27 @@ _FILE_TOOLS = frozenset(
 
 @dataclass
 class ClassifyContext:
-    """Where the agent works and what opsgate knows about targets."""
+    """Where the agent works and what opsgate knows about targets.
+
+    ``files`` makes the file source for one classification (``_files``): by default
+    the local disk, or nothing with ``read_files=False``.  The control plane passes
+    the files the connected hook sent; it never reads its own disk."""
 
     project_dir: str | None = None
     home: str | None = None
     inventory: Inventory = field(default_factory=Inventory)
-    budget_seconds: float = 0.05
+    # The wall-clock backstop; None: the default (``_shell_state.BACKSTOP_SECONDS``).
+    # The limit that decides ordinary input is counted in work, not time.
+    budget_seconds: float | None = None
     read_files: bool = True
+    files: Callable[[], FileSource] | None = None
+    # The audit log's secret-shape redactor, for names kept from files (``_evidence``).
+    redact: Callable[[str], str] | None = None
+
+    def file_source(self) -> FileSource:
+        if self.files is not None:
+            return self.files()
+        return LocalFiles() if self.read_files else NoFiles()
 
     def workspace(self, cwd: str | None) -> Workspace:
         project = self.project_dir or cwd
@@ -65,60 +90,71 @@ def _home_for(project: str | None) -> str:
     return os.environ.get("HOME") or "/root"
 
 
-def _reader(enabled: bool) -> Callable[[str], str | None]:
-    def read(path: str) -> str | None:
-        if not enabled:
-            return None
-        try:
-            p = Path(path)
-            if not p.is_file() or p.stat().st_size > _MAX_READ:
-                return None
-            return p.read_text("utf-8", errors="replace")
-        except OSError:
-            return None
-
-    return read
-
-
-def _kind_probe(enabled: bool) -> Callable[[str], str | None]:
-    """What is at a path, without reading it (``_run_files``: a missing script is not
-    run; one that is there but not read is unknown).  With reading off, every file
-    counts as there and unread."""
-
-    def kind(path: str) -> str | None:
-        if not enabled:
-            return "other"
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            return "other" if os.path.lexists(path) else None
-        return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
-
-    return kind
-
-
-def _branch_reader(cwd: str | None) -> str | None:
-    """The checked-out branch, read from ``.git/HEAD`` (no git process)."""
-    if not cwd:
-        return None
-    path = Path(cwd)
-    for candidate in (path, *path.parents):
-        head = candidate / ".git" / "HEAD"
-        try:
-            text = head.read_text("utf-8").strip()
-        except OSError:
-            continue
-        return text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None
-    return None
-
-
 def classify(action: Action, ctx: ClassifyContext) -> Classification:
-    findings = _findings(action, ctx)
-    env, source, target = _environment(findings)
-    return Classification(tuple(findings), env, source, target)
+    source = ctx.file_source()
+    findings = list(_findings(action, ctx, source))
+    used = source.used()
+    if any(f.text for f in used):
+        from opsgate.classify._evidence import scrub
+
+        derived = _from_files(action, ctx, source, findings)
+        findings = scrub(
+            findings, derived, used, typed=_typed(action), cwd=action.cwd, redact=ctx.redact
+        )
+    if source.refused:
+        findings.extend(_secret_reads(source))
+    findings += _guard_findings(action, findings, ctx)
+    env, env_source, target = _environment(findings)
+    facts = tuple(sorted(source.facts.items())) if source.facts else ()
+    return Classification(tuple(findings), env, env_source, target, used, facts)
 
 
-def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
+def _from_files(
+    action: Action, ctx: ClassifyContext, source: FileSource, findings: list[Finding]
+) -> set[Finding]:
+    """The findings that exist only because of the files' texts: those the same
+    classification without any text (same facts) does not produce."""
+    blind = GivenFiles(given_facts=dict(source.facts))
+    try:
+        seen = set(_findings(action, ctx, blind))
+    except Exception:  # then every finding counts as built from the files
+        return set(findings)
+    return {f for f in findings if f not in seen}
+
+
+def _typed(action: Action) -> str:
+    """What the agent wrote in the action itself (shown on the card anyway)."""
+    return "\n".join(v for v in action.input.values() if isinstance(v, str))
+
+
+def _secret_reads(source: FileSource) -> list[Finding]:
+    """A command that names a secret file reads a secret, whatever the program."""
+    return [
+        Finding(
+            "secrets.read",
+            Impact.CAUTION,
+            Effect.SECRET,
+            r.path,
+            f"reads a file opsgate never reads: {r.why}",
+            r.path,
+        )
+        for r in source.refused.values()
+    ]
+
+
+def _guard_findings(action: Action, findings: list[Finding], ctx: ClassifyContext) -> list[Finding]:
+    """Safeguard 6: what the families found, aimed at the guard's own files or processes."""
+    if not _guard.may_tamper(action, findings):
+        return []
+    cwd = action.cwd or ctx.project_dir
+    project = ctx.project_dir or cwd
+    return _guard.action_findings(
+        action, findings, project.rstrip("/") or "/" if project else None,
+        lambda: ctx.workspace(cwd).home,
+    )  # fmt: skip
+
+
+def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[Finding]:
     from opsgate.classify.shell import Budget, ShellSession, classify_script
 
     cwd = action.cwd or ctx.project_dir
@@ -126,10 +162,11 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
     session = ShellSession(
         workspace=ws,
         inventory=ctx.inventory,
-        budget=Budget(ctx.budget_seconds),
-        read_file=_reader(ctx.read_files),
-        branch_of=_branch_reader,
-        file_kind=_kind_probe(ctx.read_files),
+        budget=Budget() if ctx.budget_seconds is None else Budget(ctx.budget_seconds),
+        read_file=source.read,
+        branch_of=source.branch,
+        file_kind=source.kind,
+        secret_file_in=source.secret_file_in,
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:
@@ -149,7 +186,7 @@ def _findings(action: Action, ctx: ClassifyContext) -> list[Finding]:
         return shell(command)
     if tool == "PowerShell":
         return _powershell(data, ws, cwd, session)
-    return _other_tool(action, ws, cwd, shell)
+    return _other_tool(action, ws, cwd, shell, session)
 
 
 def _other_tool(
@@ -157,6 +194,7 @@ def _other_tool(
     ws: Workspace,
     cwd: str | None,
     shell: Callable[[str, str | None], list[Finding]],
+    session: ShellSession,
 ) -> list[Finding]:
     """File tools, web fetches, MCP calls, and tools known to do nothing."""
     tool = action.tool
@@ -164,7 +202,7 @@ def _other_tool(
     if tool in _FILE_TOOLS:
         from opsgate.classify.tools import classify_file_tool
 
-        return classify_file_tool(tool, data, ws, cwd, shell)
+        return classify_file_tool(tool, data, ws, cwd, shell, _judge(session, ws, cwd))
     if tool == "WebFetch":
         from opsgate.classify.tools import classify_url
 
@@ -173,12 +211,26 @@ def _other_tool(
     if tool.startswith("mcp__"):
         from opsgate.classify.tools import classify_mcp
 
-        return classify_mcp(tool, data, ws, cwd, shell, _sql)
+        return classify_mcp(tool, data, ws, cwd, shell, _sql, _judge(session, ws, cwd))
     if tool in _BENIGN_TOOLS:
         return []
     from opsgate.classify._shell_nodes import unknown
 
     return [unknown(f"the tool {tool} is not known to opsgate", tool)]
+
+
+def _judge(session: ShellSession, ws: Workspace, cwd: str | None) -> Judge:
+    """Judges what a write adds to a file that runs by itself; it reads files through
+    the shell classifier's context reader, like every other read of the classifier."""
+    from opsgate.classify._autorun_tools import ShellJudge
+
+    def read(path: str) -> str | None:
+        from opsgate.classify.shell import Scope, Walker
+
+        ctx = Walker(session, Scope(cwd), depth=0, remote=None)
+        return ctx.read_text(path, cwd)  # the walker's context reader: the file source
+
+    return ShellJudge(session, ws.project or cwd, 0, read)
 
 
 def _sql(text: str) -> list[Finding]:

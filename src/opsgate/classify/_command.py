@@ -197,6 +197,11 @@ class Context(Protocol):
         """A small readable file's text (``psql -f FILE``), else None."""
         ...
 
+    def charge(self, steps: int) -> None:
+        """Count work a handler does outside the walker (parsing SQL) against the
+        decision's work budget; overrun raises (→ deny)."""
+        ...
+
 
 Handler = Callable[[Command, Context], list[Finding]]
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from opsgate.classify import families
+from opsgate.classify._autorun_shell import writes as autorun_writes
 from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
 from opsgate.classify._run_notes import note_writes
-from opsgate.classify._unknown_tools import HARMLESS_FLAGS
+from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words
 from opsgate.classify._words import Value
 from opsgate.models import Effect, Finding, Impact
 
@@ -85,19 +86,22 @@ def _harmless_mode(cmd: Command) -> bool:
         return False
     words = cmd.words
     head = words[: words.index("--")] if "--" in words else words
-    return any(w in HARMLESS_FLAGS for w in head)
+    return harmless_words(head, HARMLESS_FLAGS)
 
 
 def _cross_cutting(cmd: Command, w: Walker) -> None:
     """Checks that apply to every program, whichever family owns it."""
+    from opsgate.classify import _guard
     from opsgate.classify._exec_options import exec_findings
     from opsgate.classify.families import secrets
 
     w.add(secrets.reveals(cmd, w))
+    w.add(_guard.command_findings(cmd, w))
     w.add(exec_findings(cmd, w))
     from opsgate.classify._unknown_tools import publishes
 
     w.add(publishes(cmd))
+    w.add(autorun_writes(cmd, w))  # into files that run by themselves (CI workflows, hooks …)
     if cmd.name == "pgbench" and cmd.has("-i", "--initialize"):
         host = cmd.option("-h", "--host") or cmd.env.get("PGHOST") or "database"
         w.add(

@@ -120,7 +120,9 @@ def _xargs(cmd: Command, w: Walker) -> None:
         # Arguments come from stdin at run time: the command runs on unknown operands.
         filled = [a if replace_str is None else Arg(a.value, a.value != replace_str) for a in rest]
         if replace_str is None:
-            filled.append(Arg("$XARGS_INPUT", False))
+            # Keep where the words come from: `ps … | xargs kill` kills whatever ps lists.
+            origin = f"<{cmd.stdin.source}" if cmd.stdin is not None else ""
+            filled.append(Arg("$XARGS_INPUT" + origin, False))
         _run_inner(cmd, filled, w)
         return
     for item in items[:16]:

@@ -27,6 +27,7 @@ _EXEC_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bexec\s*\(?\s*",
         r"\bqx\s*[({\[/]?\s*",
         r"\bopen\s*\(.*?\|\s*",
+        r"(?=`)",  # `cmd` runs cmd
     ),
     "ruby": (
         r"\bsystem\s*\(?\s*",
@@ -35,6 +36,7 @@ _EXEC_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bspawn\s*\(?\s*",
         r"Open3\.\w+\s*\(?\s*",
         r"IO\.popen\s*\(?\s*",
+        r"(?=`)",  # `cmd` runs cmd
     ),
     "node": (
         r"\bexecSync\s*\(\s*",
@@ -69,6 +71,7 @@ _DELETE_PATTERNS = (
     r"FileUtils\.rm",
     r"\bfs\.rm\b",
     r"\bunlink\s*\(",
+    r"\bunlink\s+(?=['\"])",  # Perl's unlink "path" without parentheses
     r"\brmdir\b",
     r"\bos\.remove\b",
     r"\bFile\.delete\b",
@@ -106,6 +109,9 @@ def analyse_script(
     findings.extend(_env_dumps(lang, code, printed=printed))
     if re.search(r"\beval\s*\(\s*(?!['\"])", code) and lang in ("node", "php", "perl", "ruby"):
         findings.append(_unknown(f"{lang} evaluates code built at run time", code))
+    from opsgate.classify._interp_effects import unmodelled_effects
+
+    findings.extend(unmodelled_effects(lang, code))
     return findings
 
 

@@ -66,6 +66,11 @@ class _Python(ast.NodeVisitor):
         self.depth = depth
         self.findings: list[Finding] = []
         self.strings: dict[str, str] = {}
+        self.fresh: dict[str, str] = {}  # names only ever bound to a new temp directory
+
+    def visit_Module(self, node: ast.Module) -> None:
+        self.fresh = _fresh_temp_names(node, self._literal)
+        self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         value = self._literal(node.value)
@@ -295,6 +300,11 @@ class _Python(ast.NodeVisitor):
         text = self._literal(node)
         if text is not None:
             return text
+        if isinstance(node, ast.Name) and node.id in self.fresh:
+            return self.fresh[node.id]
+        made = _made_temp(node, self._literal)
+        if made is not None:
+            return made
         dotted = _dotted(node)
         if dotted in ("os.environ['HOME']", "Path.home()", "pathlib.Path.home()"):
             return "~"
@@ -304,6 +314,54 @@ class _Python(ast.NodeVisitor):
             key = self._literal(node.slice)
             return "~" if key == "HOME" else None
         return None
+
+
+# Calls that create a new, empty directory nobody else uses; ``dir=`` names its parent.
+_MKDTEMP = frozenset({"tempfile.mkdtemp", "mkdtemp"})
+_FRESH_DIR = "/tmp/tmp-opsgate-mkdtemp"
+
+
+def _made_temp(node: ast.AST, literal: Callable[[ast.AST], str | None]) -> str | None:
+    """The directory ``tempfile.mkdtemp(…)`` creates, as a path opsgate can place."""
+    if not (isinstance(node, ast.Call) and _dotted(node.func) in _MKDTEMP):
+        return None
+    parent: ast.AST | None = node.args[2] if len(node.args) > 2 else None
+    for kw in node.keywords:
+        if kw.arg == "dir":
+            parent = kw.value
+        elif kw.arg is None:
+            return None  # **kwargs may carry dir=
+    if parent is None or (isinstance(parent, ast.Constant) and parent.value is None):
+        return _FRESH_DIR
+    base = literal(parent)
+    return f"{base.rstrip('/')}/tmp-opsgate-mkdtemp" if base else None
+
+
+def _fresh_temp_names(tree: ast.Module, literal: Callable[[ast.AST], str | None]) -> dict[str, str]:
+    """Names bound only ever to ``tempfile.mkdtemp()``: ``d = tempfile.mkdtemp();
+    shutil.rmtree(d)`` deletes that new directory.  A name bound anywhere to anything
+    else (``d = os.path.expanduser("~")``), or bound in a loop or function, is not."""
+    made: dict[str, str] = {}
+    other: set[str] = set()
+    bound: set[int] = set()  # the Name nodes those assignments bind
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            path = _made_temp(node.value, literal)
+            if isinstance(target, ast.Name) and path is not None:
+                bound.add(id(target))
+                if made.setdefault(target.id, path) != path:
+                    other.add(target.id)
+                continue
+        if id(node) in bound:
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            other.add(node.id)
+        elif isinstance(node, ast.arg):
+            other.add(node.arg)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            other.update(node.names)
+    return {name: path for name, path in made.items() if name not in other}
 
 
 def _metadata_url(text: str) -> bool:

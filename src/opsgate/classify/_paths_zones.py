@@ -190,9 +190,10 @@ class Workspace:
             return Zone.DEVICE
         if path == "/":
             return Zone.ROOT
-        if any(path.startswith(p) for p in _TEMP_PREFIXES):
-            # Scratch space stays scratch space, even when the agent works in it.
-            return Zone.TEMP
+        # The project and the home directory come before scratch space: in a container or
+        # CI sandbox (HOME=/tmp/…, a checkout under /tmp) the home, its dotfiles, the
+        # project root and its repository are still not disposable.  The other files of
+        # a project that lives in scratch space stay scratch.
         project = self.project
         if project and project != "/":
             if path == project:
@@ -200,14 +201,19 @@ class Workspace:
             if project.startswith(path.rstrip("/") + "/"):
                 return Zone.PROJECT_ANCESTOR
             if path.startswith(project + "/"):
-                return _project_zone(path[len(project) + 1 :])
-        if any(path.startswith(p) for p in _TEMP_PREFIXES):
+                zone = _project_zone(path[len(project) + 1 :])
+                scratch = zone is not Zone.PROJECT_GIT and _in_temp(project + "/")
+                return Zone.TEMP if scratch else zone
+        home = self._home_zone(path)
+        if home is not None:
+            return home
+        if _in_temp(path):
             return Zone.TEMP
         if path in ("/tmp", "/var/tmp"):
             return Zone.SYSTEM
         if self._is_home(path):
             return Zone.HOME
-        if path.startswith(self.home.rstrip("/") + "/") or _under_any_home(path):
+        if _under_any_home(path):
             relative = path.split("/", 3)[3] if path.count("/") >= 3 else ""
             if relative.startswith(_HOME_CACHES) and relative not in _HOME_CACHES_ROOTS:
                 return Zone.TEMP  # a cache the tools refill: `rm -rf ~/.cache/pip`
@@ -217,11 +223,35 @@ class Workspace:
             return Zone.SYSTEM
         return Zone.OTHER
 
+    def _home_zone(self, path: str) -> Zone | None:
+        """The agent's own home and what is in it, wherever the home lives; None for
+        other paths.  A home that is itself a scratch root (HOME=/tmp) keeps only its
+        dotfiles: everything else there is other programs' scratch space."""
+        home = self.home.rstrip("/")
+        if not home or home == "/":
+            return None
+        if path == home:
+            return Zone.HOME
+        if not path.startswith(home + "/"):
+            return None
+        relative = path[len(home) + 1 :]
+        if home in ("/tmp", "/var/tmp", "/private/tmp", "/dev/shm") and not relative.startswith(
+            "."
+        ):
+            return None
+        if relative.startswith(_HOME_CACHES) and relative not in _HOME_CACHES_ROOTS:
+            return Zone.TEMP  # a cache the tools refill: `rm -rf ~/.cache/pip`
+        return Zone.HOME_FILE
+
     def _is_home(self, path: str) -> bool:
         if path in (self.home.rstrip("/"), "/home", "/Users"):
             return True
         parts = path.strip("/").split("/")
         return len(parts) == 2 and parts[0] in ("home", "Users")
+
+
+def _in_temp(path: str) -> bool:
+    return any(path.startswith(p) for p in _TEMP_PREFIXES)
 
 
 def _under_any_home(path: str) -> bool:

@@ -95,6 +95,8 @@ _PASSTHROUGH = frozenset(
     }
 )
 _MAX_TEXT = 256 * 1024
+# Producers of a process table: a filter over it is still the table, for `| xargs kill`.
+_PROCESS_LISTS = frozenset({"pipe:ps", "pipe:top", "pipe:htop", "pipe:pstree"})
 
 
 def output_of(cmd: Command, w: Walker) -> Stdin | None:
@@ -127,6 +129,8 @@ def output_of(cmd: Command, w: Walker) -> Stdin | None:
         return stdin
     if name in _PASSTHROUGH and stdin is not None and stdin.untrusted:
         return Stdin(None, stdin.source, untrusted=True)
+    if name in _PASSTHROUGH and stdin is not None and stdin.source in _PROCESS_LISTS:
+        return Stdin(None, stdin.source)  # `ps aux | grep x | awk …` is still ps's list
     if name == "mktemp" and all(a.static for a in cmd.args):
         base = cmd.option("-p", "--tmpdir") or "/tmp"
         return Stdin(base.rstrip("/") + "/tmp.opsgate\n", "mktemp")

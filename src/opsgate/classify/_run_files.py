@@ -128,6 +128,7 @@ def _load_disk(w: Walker, full: str, shown: str) -> Loaded:
         if len(runs.texts) >= MAX_FILES:
             return Loaded(full, shown, "budget")
         text = w.session.read_file(full)
+        w.session.budget.parsed(len(text or ""))  # reading is work: deterministic, counted
         runs.texts[full] = text
         runs.total += len(text or "")
     text = runs.texts[full]
@@ -155,16 +156,9 @@ def _from_note(w: Walker, note: FileNote, full: str, shown: str, hops: int) -> L
 
 
 def charge(w: Walker) -> None:
-    """Check the classification's time budget between steps that do not walk a script
-    (expanding a makefile's variables, planning its rules); overrun raises (→ deny)."""
-    from opsgate.errors import ClassificationBudgetExceeded
-
-    budget = w.session.budget
-    if budget.spent() > budget.seconds:
-        raise ClassificationBudgetExceeded(
-            f"reading the files this command runs took longer than {budget.seconds * 1000:.0f} ms",
-            hint="run the task's steps directly, or simplify the file",
-        )
+    """One step of work between steps that do not walk a script (expanding a
+    makefile's variables, planning its rules); overrun raises (→ deny)."""
+    w.session.budget.tick()
 
 
 # Parsed project files (Makefiles, package.json, justfiles …) by their exact text: the

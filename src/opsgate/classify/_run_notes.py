@@ -64,7 +64,10 @@ def _copy(cmd: Command, w: Walker) -> None:
         origin = _origin(w, src.value, where, symbolic, cmd.cwd)
         if origin is not None:
             tree = cmd.name == "mv" or cmd.has("-r", "-R", "--recursive", "-a", "--archive")
-            _note(w, where, FileNote(None, False, origin=origin, tree=tree), cmd.cwd)
+            # A symbolic link is also remembered as a link: a later read through it
+            # (``cat k/config``) resolves to what it points at (``_secrets_routes``).
+            link = origin if symbolic else None
+            _note(w, where, FileNote(None, False, origin=origin, tree=tree, link=link), cmd.cwd)
 
 
 def _origin(w: Walker, src: str, link: str, symbolic: bool, cwd: str | None) -> str | None:

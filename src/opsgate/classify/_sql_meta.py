@@ -84,6 +84,16 @@ _SQLCMD: dict[str, _Rule3] = {
 
 
 _SHELL_ESCAPES = frozenset({"!", "shell", "system", "!!"})
+# Client commands that read a file named by their first word: a credentials file read
+# this way is echoed back (in parse errors, or as imported rows).
+_READS_FILE = frozenset({"i", "ir", "include", "include_relative", "read", "import", "r", "."})
+
+
+def _names_secret(rest: str) -> bool:
+    from opsgate.classify.paths import is_secret_path
+
+    words = rest.split()
+    return bool(words) and is_secret_path(words[0].strip("'\""))
 
 
 _META_NAME = re.compile(r"^(?:\\|\.|:|)(!!|!|\?|\.|[A-Za-z_+]+)")
@@ -109,6 +119,9 @@ def _classify_meta(text: str, dialect: str | None, shell: ShellFn | None) -> lis
         return [finding(*_META_READ[:3], evidence, "lists or describes database objects")]
     table = _SQLITE if text.startswith(".") else _SQLCMD if text.startswith(":") else _PSQL
     rule = table.get(name) or table.get(name.lower())
+    if rule is not None and name in _READS_FILE and _names_secret(rest):
+        why = f"reads {rest.split()[0]}, which holds credentials, into the client"
+        return [finding("secrets.read", _C, Effect.SECRET, evidence, why)]
     if rule is None:
         return [_unknown(evidence, f"client command {raw or text!r} opsgate does not model")]
     category, impact, effect, reason = rule

@@ -7,6 +7,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from opsgate.classify._autorun import Judge, Kind, Step, kind_of
+from opsgate.classify._autorun_tools import shown_path
+from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import Workspace, is_secret_path, protected_reason
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -30,7 +33,12 @@ def _f(category: str, impact: Impact, effect: Effect, evidence: str, reason: str
 
 
 def classify_file_tool(
-    tool: str, tool_input: dict[str, Any], ws: Workspace, cwd: str | None, shell: Shell
+    tool: str,
+    tool_input: dict[str, Any],
+    ws: Workspace,
+    cwd: str | None,
+    shell: Shell,
+    judge: Judge | None = None,
 ) -> list[Finding]:
     path_value = (
         tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
@@ -41,23 +49,63 @@ def classify_file_tool(
         return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence, reason)]
     windows = _windows_path(path_value)
     if windows is not None:
-        return _windows_file_tool(tool, path_value, windows, tool_input, shell)
+        return _windows_file_tool(tool, path_value, windows, tool_input, shell, judge)
     full = ws.expand(path_value, cwd) or path_value
-    if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
-        if is_secret_path(full):
-            reason = f"reads {path_value}, which holds credentials"
-            return [_f("secrets.read", Impact.CAUTION, Effect.SECRET, path_value, reason, full)]
+    from opsgate.classify._tools_secrets import READ_TOOLS, plain_config_write, secret_file_finding
+
+    secret = secret_file_finding(tool, path_value, full)
+    if secret is not None and plain_config_write(tool, full, tool_input.get("content"), ws.project):
+        secret = None
+    if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
+        return [secret]
+    if tool in READ_TOOLS:
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
     local = Environment.LOCAL
-    protected = protected_reason(full, ws)
+    # A link is written where it leads: notes.txt -> ~/.bashrc is a start-up file.
+    real = real_path(full) if full.startswith("/") else full
+    protected = protected_reason(full, ws) or (real != full and protected_reason(real, ws))
     if protected:
-        reason = f"{tool} writes {full}: {protected}"
+        reason = f"{tool} writes {real}: {protected}"
         category = "filesystem.protected_write"
-        return [_f(category, Impact.CAUTION, Effect.WRITE, path_value, reason, full, local)]
+        found = _f(category, Impact.CAUTION, Effect.WRITE, path_value, reason, real, local)
+        return [*([secret] if secret is not None else []), found]
+    if secret is not None:
+        return [secret, *_content_findings(full, tool_input, shell)]
     reason = f"{tool} edits {path_value}"
     findings = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, path_value, reason, full, local)]
+    kind = kind_of(full)
+    if kind is not None:
+        shown = shown_path(full, ws.project)
+        return findings + _planted(kind, full, shown, tool_input, shell, judge)
     findings += _content_findings(full, tool_input, shell)
     return findings
+
+
+def _planted(kind: Kind, full: str, shown: str, tool_input: dict[str, Any], shell: Shell,
+             judge: Judge | None) -> list[Finding]:  # fmt: skip
+    """A file that runs by itself: judged by what the write adds (``_autorun``)."""
+    from opsgate.classify._autorun_tools import tool_write
+
+    return tool_write(kind, full, shown, tool_input, judge or _ShellOnly(shell))
+
+
+class _ShellOnly:
+    """A judge for callers without a shell session: no file reads, bash steps only."""
+
+    def __init__(self, shell: Shell) -> None:
+        self._shell = shell
+
+    def read(self, path: str) -> str | None:
+        return None
+
+    def run(self, step: Step) -> list[Finding]:
+        if step.lang == "sh":
+            return self._shell(step.script, None)
+        script = _python_as_shell(step.script) if step.lang == "python" else None
+        if script is None:
+            reason = f"a {step.lang} step cannot be read here"
+            return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, step.where, reason)]
+        return self._shell(script, None)
 
 
 _SCRIPT_SUFFIX = re.compile(r"\.(sh|bash|zsh|ksh|command)$")
@@ -79,7 +127,7 @@ def _windows_path(path: str) -> str | None:
 
 
 def _windows_file_tool(
-    tool: str, raw: str, path: str, tool_input: dict[str, Any], shell: Shell
+    tool: str, raw: str, path: str, tool_input: dict[str, Any], shell: Shell, judge: Judge | None
 ) -> list[Finding]:
     if tool in ("Read", "Grep", "Glob", "LS", "read_file", "read"):
         if is_secret_path(path):
@@ -93,23 +141,21 @@ def _windows_file_tool(
                    Environment.LOCAL)]  # fmt: skip
     local = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, raw, f"{tool} edits {raw}", path,
                 Environment.LOCAL)]  # fmt: skip
+    kind = kind_of(path)
+    if kind is not None:
+        return local + _planted(kind, path, raw, tool_input, shell, judge)
     return local + _content_findings(path, tool_input, shell)
 
 
 def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> list[Finding]:
-    """A new script whose only job is a catastrophe is stopped before it exists."""
+    """A new script whose only job is a catastrophe is stopped before it exists.  (Files
+    that run by themselves are judged in full by ``_autorun``.)"""
     text = _new_text(tool_input)
     if not text:
         return []
     lang: str | None = None
-    lifecycle = notebook = False
-    if path.endswith(("/package.json", "/composer.json")):
-        hooks = _lifecycle_scripts(text)
-        if hooks:
-            lang = "sh"
-            text = hooks
-            lifecycle = True
-    elif path.endswith(".ipynb") or "new_source" in tool_input:
+    notebook = False
+    if path.endswith(".ipynb") or "new_source" in tool_input:
         text = _notebook_shell(text)
         lang = "sh" if text else None
         notebook = True
@@ -142,8 +188,6 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
             and f.effect is Effect.WRITE
             and f.category.startswith(("filesystem.", "disk."))
         )
-        # npm runs lifecycle scripts on the next (allowed) install: unreviewed code counts.
-        or (lifecycle and f.category in ("network.fetch_exec", "evasion.decode_exec"))
         # A notebook cell is written to be run next: its secrets and destructive writes count.
         or (
             notebook
@@ -180,38 +224,6 @@ def _notebook_shell(source: str) -> str:
     if python.strip() and "'OPSGATE_EOF'" not in python:
         shell_lines.append(f"python3 - <<'OPSGATE_EOF'\n{python}\nOPSGATE_EOF")
     return "\n".join(shell_lines)
-
-
-_LIFECYCLE = ("preinstall", "install", "postinstall", "prepare", "preuninstall", "postuninstall",
-              "prepublish", "prepack", "postpack", "dependencies", "post-install-cmd",
-              "post-update-cmd", "pre-install-cmd", "post-autoload-dump")  # fmt: skip
-
-
-_LIFECYCLE_ENTRY = re.compile(
-    r'"(preinstall|install|postinstall|prepare|preuninstall|postuninstall|prepublish|prepack|'
-    r'postpack)"\s*:\s*"((?:[^"\\]|\\.)*)"'
-)
-
-
-def _lifecycle_scripts(text: str) -> str | None:
-    """Scripts npm/composer run by themselves on install: they are code that will run."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        # An Edit or MultiEdit fragment, not a whole document: read the entries it adds.
-        found = [json.loads(f'"{m.group(2)}"') for m in _LIFECYCLE_ENTRY.finditer(text)]
-        return "\n".join(found) or None
-    scripts = data.get("scripts") if isinstance(data, dict) else None
-    if not isinstance(scripts, dict):
-        return None
-    lines = []
-    for key in _LIFECYCLE:
-        value = scripts.get(key)
-        if isinstance(value, str):
-            lines.append(value)
-        elif isinstance(value, list):
-            lines.extend(v for v in value if isinstance(v, str))
-    return "\n".join(lines) or None
 
 
 def _python_as_shell(text: str) -> str | None:

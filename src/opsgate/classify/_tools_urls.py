@@ -55,6 +55,11 @@ def classify_url(url: str) -> list[Finding]:
                 host,
             )
         ]
+    from opsgate.classify.families._network_cluster import cluster_api_findings
+
+    cluster = cluster_api_findings(url, host, url[:200])
+    if cluster is not None:
+        return cluster
     ip = _ip(host)
     if ip is not None and ip.is_private and not ip.is_loopback:
         return [

@@ -19,7 +19,7 @@ from opsgate.models import Effect, Environment, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["HARMLESS_FLAGS", "sniff"]
+__all__ = ["HARMLESS_FLAGS", "harmless_words", "sniff"]
 
 # Verbs that lose data wherever they run.  A prefix is enough: `deleteall`, `dropdb`.
 DESTRUCTIVE_VERBS = frozenset(
@@ -63,7 +63,23 @@ _HARMLESS_HERE = HARMLESS_FLAGS | {"--snapshot"}
 
 def _harmless_mode(cmd: Command) -> bool:
     """``--help``, ``--version``, ``--dry-run``, ``--snapshot``: nothing changes."""
-    return any(w in _HARMLESS_HERE for w in cmd.words)
+    return harmless_words(cmd.words, _HARMLESS_HERE)
+
+
+# ``--version`` asks the tool for its own version only before a subcommand; after one
+# it is often that subcommand's option (``cargo yank --version 1.0.0`` yanks 1.0.0).
+_VERSION_FLAGS = frozenset({"--version", "-version"})
+
+
+def harmless_words(words: tuple[str, ...] | list[str], flags: frozenset[str]) -> bool:
+    """True when ``words`` hold a flag that makes the run change nothing."""
+    seen_positional = False
+    for word in words:
+        if word in flags and not (word in _VERSION_FLAGS and seen_positional):
+            return True
+        if not word.startswith("-"):
+            seen_positional = True
+    return False
 
 
 def _verbs(cmd: Command) -> list[str]:

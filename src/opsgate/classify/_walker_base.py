@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from opsgate.classify._command import Stdin
+from opsgate.classify._paths_links import follow_notes, real_path
 from opsgate.classify._shell_state import FileNote, Scope, ShellSession
 from opsgate.classify._words import Value
 from opsgate.classify.paths import Workspace
@@ -55,8 +56,33 @@ class WalkerBase:
     def environment_of(self, target: str) -> tuple[Environment, str] | None:
         return self.session.inventory.environment_of(target)
 
+    def charge(self, steps: int) -> None:
+        self.session.budget.tick(steps)
+
     def git_branch(self, cwd: str | None) -> str | None:
-        return None if self._remote else self.session.branch_of(cwd or self.scope.cwd)
+        if self._remote:
+            return None
+        where = cwd or self.scope.cwd
+        noted = self._noted_branch(where)
+        if noted is not None:
+            return noted[0]
+        return self.session.branch_of(where)
+
+    def _noted_branch(self, cwd: str | None) -> tuple[str | None] | None:
+        """The branch a checkout earlier in this command left (``(None,)`` when it cannot
+        be named), nearest repository first; None when no checkout was seen."""
+        files = self.scope.files
+        if not files or not cwd:
+            return None
+        path = cwd.rstrip("/")
+        while True:
+            note = files.get(f"{path}/.git/HEAD")
+            if note is not None:
+                text = note.text or ""
+                return (text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None,)
+            if not path:
+                return None
+            path = path.rsplit("/", 1)[0]
 
     def read_text(self, path: str, cwd: str | None) -> str | None:
         if self._remote:
@@ -75,6 +101,20 @@ class WalkerBase:
         if self._remote:
             return Workspace(project=None, home="/root")
         return self.session.workspace
+
+    def real_path(self, full: str) -> str:
+        """The file an absolute path really names: links made earlier in this command,
+        then links on disk.  On another machine (``ssh host …``) nothing is resolved."""
+        if self._remote:
+            return full
+        files = self.scope.files
+
+        def link_of(path: str) -> str | None:
+            note = files.get(path)
+            return note.link if note is not None else None
+
+        noted = follow_notes(full, link_of) if files else full
+        return real_path(noted, self.session.real_paths)
 
     def file_note(self, path: str, cwd: str | None) -> FileNote | None:
         full = self.workspace.expand(path, cwd or self.scope.cwd)

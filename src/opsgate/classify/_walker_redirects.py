@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, cast
 
 from tree_sitter import Node
 
+from opsgate.classify._autorun_shell import redirect_written
 from opsgate.classify._command import Stdin
 from opsgate.classify._shell_nodes import _BACKTICK, _DOLLAR_PAREN, _redirect_op, _text
 from opsgate.classify._shell_state import FileNote
 from opsgate.classify._walker_words import WalkerWords
-from opsgate.classify._words import Value
+from opsgate.classify._words import Value, heredoc_lead
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -66,18 +67,10 @@ class WalkerRedirects(WalkerWords):
         if body is None:
             return Stdin("", "heredoc")
         if quoted:
-            return Stdin(_text(body), "heredoc")
+            return Stdin(heredoc_lead(body)[0] + _text(body), "heredoc")
         # An unquoted here-doc expands $(…), `…` and $VAR before the command reads it.
         raw = _text(body)
-        if not body.named_children:
-            self._backticks(raw)
-            return Stdin(raw, "heredoc")
-        value = Value("", True)
-        for child in body.children:
-            if child.type in ("heredoc_content",):
-                value = value + Value(_text(child), True)
-            else:
-                value = value + self.resolve(child)
+        value = self.resolver().heredoc_body(body)
         if not any(
             c.type == "command_substitution" and _text(c).startswith("`")
             for c in body.named_children
@@ -101,21 +94,47 @@ class WalkerRedirects(WalkerWords):
         text = self.read_text(value.text, None)
         return Stdin(text, "file:" + value.text)
 
+    def _write_through_link(
+        self, op: str, value: Value, out: Stdin | None, body: Node | None
+    ) -> None:
+        """``> notes.txt`` where notes.txt links to ~/.bashrc writes ~/.bashrc."""
+        from opsgate.classify.families import filesystem
+
+        full = self.workspace.expand(value.text, self.scope.cwd)
+        real = self.real_path(full) if full is not None else None
+        if real is not None and real != full:
+            linked = Value(real, True)
+            walker = cast("Walker", self)
+            self.add(
+                filesystem.redirect_write(op, linked, out, walker, _text(body) if body else "")
+            )
+
     def _write_sinks(
         self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
     ) -> Stdin | None:
-        from opsgate.classify.families import filesystem
+        if not sinks:
+            return out
+        from opsgate.classify.families import filesystem, secrets
 
         walker = cast("Walker", self)
+        source = _text(body) if body else ""
+        # Who wrote a file whose text is unknown: a later move into a file that runs by
+        # itself judges what that command could have put in it.
+        producer = source if out is not None and out.text is None else ""
         for op, value in sinks:
-            self.add(filesystem.redirect_write(op, value, out, walker, _text(body) if body else ""))
-            if value.static:
-                full = self.workspace.expand(value.text, self.scope.cwd)
-                if full is not None:
-                    self.scope.files[full] = self._written(full, op, out)
-        return None if sinks else out
+            self.add(filesystem.redirect_write(op, value, out, walker, source))
+            if not value.static:
+                continue
+            if op in (">", ">>", ">|", "&>", "&>>"):
+                self.add(secrets.secret_write(value.text, walker, f"{op} {value.text}", "writes"))
+                self._write_through_link(op, value, out, body)
+            self.add(redirect_written(walker, op, value.text, out, producer, source))
+            full = self.workspace.expand(value.text, self.scope.cwd)
+            if full is not None:
+                self.scope.files[full] = self._written(full, op, out, producer)
+        return None
 
-    def _written(self, full: str, op: str, out: Stdin | None) -> FileNote:
+    def _written(self, full: str, op: str, out: Stdin | None, producer: str = "") -> FileNote:
         """What ``full`` holds after ``> full`` or ``>> full``: unknown (None) when the
         output is not knowable text, so a later step that runs it is not judged by
         what was on disk before.  ``>>`` onto a file not written in this command keeps
@@ -123,10 +142,10 @@ class WalkerRedirects(WalkerWords):
         text = out.text if out is not None else None
         untrusted = out.untrusted if out is not None else False
         if op != ">>" or text is None:
-            return FileNote(text, untrusted)
+            return FileNote(text, untrusted, producer=producer)
         before = self.scope.files.get(full)
         if before is None:
-            return FileNote(text, untrusted, appends_to_disk=True)
+            return FileNote(text, untrusted, appends_to_disk=True, producer=producer)
         if before.text is None or before.origin is not None or before.appends_to_disk:
-            return FileNote(None, untrusted or before.untrusted)
-        return FileNote(before.text + text, untrusted or before.untrusted)
+            return FileNote(None, untrusted or before.untrusted, producer=producer)
+        return FileNote(before.text + text, untrusted or before.untrusted, producer=producer)

@@ -21,6 +21,7 @@ class WalkerWords(WalkerBase):
         return WordResolver(self._lookup, self._substitute, self.scope.positional)
 
     def resolve(self, node: Node) -> Value:
+        self.session.budget.tick()  # a word is work, like a node
         return self.resolver().value(node)
 
     def _lookup(self, name: str) -> str | None:

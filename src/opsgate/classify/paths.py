@@ -10,12 +10,24 @@ shell start-up file or the guard's own settings is a write to a protected place.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
 import re
 
 from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join
 
-__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "is_secret_path", "join", "protected_reason"]
+__all__ = [
+    "DISPOSABLE_DIRS",
+    "Workspace",
+    "Zone",
+    "holds_secrets",
+    "is_known_public",
+    "is_secret_dir",
+    "is_secret_file",
+    "is_secret_path",
+    "join",
+    "protected_reason",
+]
 
 
 # --- secrets: files whose contents are credentials -------------------------------------
@@ -150,6 +162,13 @@ _SECRET_DIR_OK = {
     "/.kube/": (),
     "/.docker/": ("daemon.json", "features.json"),
 }
+# A project directory named ``secrets`` holds credential files and, often, the code
+# and docs that handle them: source files there are ordinary.
+_GENERIC_SECRET_DIRS = ("/secrets/", "/.secrets/")
+_SOURCE_SUFFIXES = (".go", ".py", ".rs", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".java",
+                    ".kt", ".rb", ".php", ".cs", ".swift", ".c", ".h", ".cc", ".cpp", ".hpp",
+                    ".scala", ".ex", ".exs", ".md", ".rst", ".tf", ".proto",
+                    ".html", ".css", ".vue", ".svelte")  # fmt: skip
 _PROC_ENVIRON = re.compile(r"^/proc/[^/]+/(environ|task/[^/]+/environ)$")
 
 # --- protected: places where a write changes how the machine or the guard behaves ------
@@ -252,8 +271,11 @@ _ORDINARY_SAMPLES = ("package.json", "tsconfig.json", "data.json", "config.yaml"
                      "settings.py", "app.log", "config.toml")  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_path(path: str) -> bool:
-    """True when the file at ``path`` (absolute or relative) holds credentials."""
+    """True when the file at ``path`` (absolute or relative) holds credentials.
+
+    Judged by the name alone (no filesystem access), so answers are cached."""
     base = posixpath.basename(path.rstrip("/"))
     lowered = base.lower()
     if _NOT_SECRET_RE.match(lowered):
@@ -278,8 +300,97 @@ def is_secret_path(path: str) -> bool:
         if part in slashed:
             if part == "/.kube/" and "/cache/" in slashed:
                 return False
+            if part in _GENERIC_SECRET_DIRS and (
+                lowered.endswith(_SOURCE_SUFFIXES)
+                or lowered in ("", ".", "..", "...")
+                or not _near_generic_dir(posixpath.dirname(slashed.rstrip("/")))
+            ):
+                # internal/secrets/rotation.go is code about secrets; ./secrets/ and
+                # go's ./secrets/... name the directory, not a file in it; a project
+                # that merely lives under some secrets/ directory is not all secret.
+                continue
             return lowered not in _SECRET_DIR_OK.get(part, ())
     return False
+
+
+def is_known_public(path: str) -> bool:
+    """True when ``path`` is a file known to hold no secret value even where secrets
+    live: a public key, ``known_hosts``, an ssh or aws ``config``, a template."""
+    base = posixpath.basename(path.rstrip("/")).lower()
+    if _NOT_SECRET_RE.match(base):
+        return True
+    slashed = "/" + path.lstrip("/")
+    return any(part in slashed and base in ok for part, ok in _SECRET_DIR_OK.items())
+
+
+def is_secret_file(path: str) -> bool:
+    """True when ``path`` holds credentials by its name or by where its symlinks lead.
+
+    The one predicate for "may opsgate (or the agent) read this file?": the name as
+    given, then the real file behind every link (``notes.txt -> ~/.aws/credentials``).
+    ``path`` should be absolute; resolution reads the filesystem (a few ``lstat`` calls).
+    """
+    if is_secret_path(path):
+        return True
+    from ._paths_links import real_path
+
+    real = real_path(path)
+    return real != path and is_secret_path(real)
+
+
+@functools.lru_cache(maxsize=1024)
+def is_secret_dir(path: str) -> bool:
+    """True when ``path`` is a credentials directory or lies inside one (``~/.ssh``,
+    ``~/.aws``, ``/run/secrets``): a program that recurses into it reads secrets."""
+    slashed = path.rstrip("/") + "/"
+    if not slashed.startswith(("/", "~")):
+        slashed = "/" + slashed
+    if "/.kube/cache/" in slashed or slashed.endswith("/.kube/cache/"):
+        return False
+    for part in _SECRET_DIR_PARTS:
+        if part in slashed:
+            if part in _GENERIC_SECRET_DIRS and not _near_generic_dir(slashed.rstrip("/")):
+                continue
+            return True
+    return any(name.endswith("/") and f"/{name}" in slashed for name in _HOME_SECRET_FILES)
+
+
+def _near_generic_dir(directory: str) -> bool:
+    """A generic ``secrets/`` directory counts within two levels (``secrets/db.yaml``,
+    ``secrets/prod/db.yaml``), not as any ancestor (``~/src/secrets/app/…``)."""
+    tail = directory.rstrip("/").rsplit("/", 2)[-2:]
+    return any(part in ("secrets", ".secrets") for part in tail)
+
+
+# Home-relative places that hold credentials: a directory above one of them (``~``,
+# ``~/.config``) holds secrets too when a program copies or archives all of it.
+_HOME_SECRET_PLACES = tuple(
+    sorted(
+        {p.strip("/") for p in _SECRET_DIR_PARTS if p.startswith("/.")}
+        | {n.rstrip("/") for n in _HOME_SECRET_FILES}
+        | {".netrc", ".pgpass", ".git-credentials", ".npmrc", ".pypirc", ".vault-token",
+           ".my.cnf", ".boto", ".dockercfg"}
+    )
+)  # fmt: skip
+_SYSTEM_SECRET_DIRS = ("/", "/etc", "/root", "/run", "/var/run", "/var", "/home", "/Users")
+
+
+@functools.lru_cache(maxsize=1024)
+def holds_secrets(path: str, home: str) -> bool:
+    """True when a recursive copy, archive or search of ``path`` (absolute) would take
+    credentials with it: a credentials directory, a directory inside one, the home
+    directory or a directory above a credentials file in it, ``/``, ``/etc``."""
+    path = path.rstrip("/") or "/"
+    if is_secret_dir(path) or path in _SYSTEM_SECRET_DIRS:
+        return True
+    home = home.rstrip("/")
+    if path == home or home.startswith(path + "/"):
+        return True
+    if not path.startswith(home + "/"):
+        parts = path.strip("/").split("/")
+        return len(parts) == 2 and parts[0] in ("home", "Users")  # another user's home
+    relative = path[len(home) + 1 :] + "/"
+    return any(place.startswith(relative) for place in _HOME_SECRET_PLACES)
 
 
 def protected_reason(path: str, workspace: Workspace) -> str | None:

@@ -100,6 +100,7 @@ class Walker(WalkerCommands):
                     )
                 ]
             )
+        self.session.budget.parsed(len(script))
         tree = parse_bash(script)
         root = tree.root_node
         if root.has_error:

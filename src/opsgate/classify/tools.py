@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from opsgate.classify._autorun import Judge
+from opsgate.classify._mcp_known import known_findings, known_kind
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
 from opsgate.classify._tools_git_mcp import git_mcp_command
 from opsgate.classify._tools_urls import classify_url
@@ -56,6 +58,7 @@ def classify_mcp(
     cwd: str | None,
     shell: Shell,
     sql: Callable[[str], list[Finding]],
+    judge: Judge | None = None,
 ) -> list[Finding]:
     """``mcp__server__tool``: by what its arguments carry, then by its name's verb."""
     parts = tool.split("__", 2)
@@ -65,6 +68,9 @@ def classify_mcp(
         as_git = git_mcp_command(name, args, shell)
         if as_git is not None:
             return as_git
+    kind = known_kind(server, name)
+    if kind is not None:
+        return known_findings(kind, name, server, args, ws, cwd, shell)
     cli_verb = _cli_verb(server, args)
     name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
@@ -72,7 +78,7 @@ def classify_mcp(
     findings = (
         None
         if remote_repo or cli_verb
-        else _by_arguments(name, server, args, ws, cwd, shell, sql, target)
+        else _by_arguments(name, server, args, ws, cwd, shell, sql, target, judge)
     )
     if findings is not None:
         return findings
@@ -80,8 +86,8 @@ def classify_mcp(
 
 
 def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, cwd: str | None,
-                  shell: Shell, sql: Callable[[str], list[Finding]], target: str) -> (
-        list[Finding] | None):  # fmt: skip
+                  shell: Shell, sql: Callable[[str], list[Finding]], target: str,
+                  judge: Judge | None = None) -> list[Finding] | None:  # fmt: skip
     for key in _SQL_KEYS:
         value = args.get(key)
         if isinstance(value, str) and (server in ("postgres", "sqlite", "mysql", "postgresql",
@@ -115,7 +121,7 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
     url = args.get("url")
     if isinstance(url, str) and not _WRITE.search(name):
         return classify_url(url)
-    return _file_arguments(name, args, ws, cwd, shell)
+    return _file_arguments(name, args, ws, cwd, shell, judge)
 
 
 def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:
@@ -126,7 +132,7 @@ def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:
 
 
 def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | None,
-                    shell: Shell) -> list[Finding] | None:  # fmt: skip
+                    shell: Shell, judge: Judge | None = None) -> list[Finding] | None:  # fmt: skip
     source, dest = args.get("source"), args.get("destination")
     if isinstance(source, str) and isinstance(dest, str):
         src_full = ws.expand(source, cwd) or source
@@ -143,7 +149,8 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
                     src_full,
                 )
             ]
-        return classify_file_tool("Write", {"file_path": dest}, ws, cwd, shell)
+        write = {"file_path": dest, "source": src_full}
+        return classify_file_tool("Write", write, ws, cwd, shell, judge)
     path = args.get("path") or args.get("file_path")
     if not isinstance(path, str) or ws.expand(path, cwd) is None:
         return None
@@ -153,8 +160,8 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
                        f"{name} reads file metadata, not contents")]  # fmt: skip
         if _READ.search(name) and not _WRITE.search(name):
             return classify_file_tool("Read", {"file_path": path}, ws, cwd, shell)
-        if _WRITE.search(name) or "content" in args:
-            return classify_file_tool("Write", args | {"file_path": path}, ws, cwd, shell)
+        if _WRITE.search(name) or "content" in args or "edits" in args:
+            return classify_file_tool("Write", args | {"file_path": path}, ws, cwd, shell, judge)
     return None
 
 
@@ -176,7 +183,10 @@ def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[
         reason = "merges the base into the pull request's own branch; the base is untouched"
         return [_f("vcs.push", Impact.SAFE, Effect.LOCAL, evidence, reason)]
     category, impact, effect, reason = _by_verb(name, server, args)
-    return [_f(category, impact, effect, evidence, reason, target)]
+    # A tool nothing recognises is not known to touch infrastructure either: a person
+    # decides (the agent's own prompt where one is shown), rather than a flat deny.
+    where = None if effect is Effect.UNKNOWN else target
+    return [_f(category, impact, effect, evidence, reason, where)]
 
 
 def _github_branch_write(name: str, branch: str, evidence: str) -> list[Finding] | None:

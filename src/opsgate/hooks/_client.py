@@ -41,10 +41,27 @@ CONNECT_TIMEOUT = 0.5
 REPLY_TIMEOUT = 3.0
 HEAL_SECONDS = 2.5  # how long a caller waits for a (re)started service
 LOCK_STALE_SECONDS = 10.0  # a start lock this old belongs to a service that never came up
+# What selects the context a grant binds to (``_context.CONTEXT_ENV``; a test keeps
+# the two equal): the service must see each call's own values, not its own.
+CONTEXT_ENV = (
+    "RAILS_ENV", "RACK_ENV", "NODE_ENV", "APP_ENV", "FLASK_ENV", "MIX_ENV", "ENVIRONMENT",
+    "ASPNETCORE_ENVIRONMENT", "HELM_KUBECONTEXT", "PULUMI_STACK",
+    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE", "DATABASE_URL",
+    "MYSQL_HOST", "MYSQL_TCP_PORT", "REDIS_URL", "MONGODB_URI", "MONGO_URL", "DOCKER_HOST",
+    "KUBECONFIG", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINT_URL", "GOOGLE_APPLICATION_CREDENTIALS",
+    "VAULT_ADDR", "NOMAD_ADDR", "CONSUL_HTTP_ADDR", "TF_DATA_DIR",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "CLOUDSDK_CONFIG", "CLOUDSDK_ACTIVE_CONFIG_NAME", "CLOUDSDK_CORE_PROJECT",
+    "AZURE_CONFIG_DIR", "AZURE_SUBSCRIPTION_ID", "ARM_SUBSCRIPTION_ID", "TF_WORKSPACE",
+    "DOCKER_CONTEXT", "DOCKER_CONFIG",
+)  # fmt: skip
 # Per-request settings the service applies to the call.
-FORWARDED_ENV = ("CLAUDE_PROJECT_DIR", "OPSGATE_POLICY", "OPSGATE_URL", "OPSGATE_TOKEN")
+FORWARDED_ENV = (
+    "CLAUDE_PROJECT_DIR", "OPSGATE_POLICY", "OPSGATE_URL", "OPSGATE_TOKEN", *CONTEXT_ENV,
+)  # fmt: skip
 # Settings the service was started with; a request with other values is refused.
 MATCHED_ENV = (
+    "OPSGATE_CONFIG",
     "OPSGATE_DATABASE_URL",
     "OPSGATE_AUDIT_KEY",
     "OPSGATE_AUDIT_WITNESS",

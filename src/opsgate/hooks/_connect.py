@@ -5,7 +5,14 @@ Settings: ``OPSGATE_URL`` and ``OPSGATE_TOKEN`` (an agent token), or the file
 others can read is refused).  The environment wins over the file.
 
 The hook answers at once, never waiting for a human (agents run the tool when a hook
-times out).  A proposal that creates a card is answered with the agent's deny and a
+times out).  A proposal carries what the control plane needs to decide without
+reading its own disk: the files the local classification read (path, SHA-256,
+text; never a secret file, bounded in size) and the facts it resolved (the git
+branch).  When the local decision needs a human, it also carries the resolved
+context (``_context``: Kubernetes context, cloud profile, …) the grant binds to;
+otherwise the proposal says ``context_on_demand`` and the context is collected
+only if the control plane answers ``context_required`` (its policy wants a card
+the local one did not).  A proposal that creates a card is answered with the agent's deny and a
 reason naming the card and its link; the identical retry after approval passes
 because the control plane consumes the grant inside ``propose``.  When the control
 plane cannot be reached (refused, timeout, 5xx, an answer that is not the documented
@@ -27,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from opsgate.hooks._respond import Answer, HookInputError
-from opsgate.models import Action, Decision, Verdict
+from opsgate.models import Action, Decision, FileRead, Verdict
 
 __all__ = ["Remote", "answer", "settings"]
 
@@ -111,7 +118,12 @@ class _Refused(Exception):
 
 
 def answer(
-    remote: Remote, actions: Sequence[Action], decisions: Sequence[Decision], *, ask: bool
+    remote: Remote,
+    actions: Sequence[Action],
+    decisions: Sequence[Decision],
+    *,
+    ask: bool,
+    env: Mapping[str, str] | None = None,
 ) -> Answer:
     """Propose each action in turn; the first one not allowed decides the answer."""
     from opsgate.hooks._render import render_reason
@@ -120,9 +132,9 @@ def answer(
     for decision in decisions:  # the same immutable safeguards run on both sides
         if decision.verdict is Verdict.DENY:
             return Answer("deny", render_reason(decision, ask=False))
-    for action in actions:
+    for action, decision in zip(actions, decisions, strict=True):
         try:
-            body = _propose(remote, action)
+            body = _propose(remote, action, decision, os.environ if env is None else env)
         except _Unreachable as exc:
             local = local_answer(decisions, ask=False)
             if local.verdict == "allow":
@@ -158,21 +170,51 @@ def _judge(body: dict[str, Any], remote: Remote) -> Answer:
     return Answer("deny", f"opsgate denied this action.\n{reasons}".rstrip())
 
 
-def _propose(remote: Remote, action: Action) -> dict[str, Any]:
+def _propose(
+    remote: Remote, action: Action, decision: Decision, env: Mapping[str, str]
+) -> dict[str, Any]:
     data = {k: v for k, v in action.input.items() if k not in _COSMETIC}
-    request = {
+    c = decision.classification
+    request: dict[str, Any] = {
         "tool": action.tool,
         "input": data,
         "cwd": action.cwd,
         "project_dir": action.project_dir,
         "session": (action.session or "")[:200] or None,
+        "files": [_file(f) for f in c.files],
+        "context": dict(c.facts),
     }
+    needs_human = decision.verdict is not Verdict.ALLOW
+    if needs_human:
+        request["context"].update(_ambient(action, env))
+    else:
+        request["context_on_demand"] = True
+    body = _send(remote, request)
+    if body.get("context_required") and not needs_human:
+        request["context"].update(_ambient(action, env))
+        del request["context_on_demand"]
+        body = _send(remote, request)
+    return body
+
+
+def _file(read: FileRead) -> dict[str, Any]:
+    return {"path": read.path, "sha256": read.sha256, "text": read.text}
+
+
+def _ambient(action: Action, env: Mapping[str, str]) -> dict[str, str]:
+    from opsgate.hooks._context import collect
+
+    return collect(action.cwd, env)
+
+
+def _send(remote: Remote, request: dict[str, Any]) -> dict[str, Any]:
     status, raw = _post(remote, PROPOSE_PATH, json.dumps(request).encode())
     if status in (401, 403):
         message = _error_message(raw)
         raise _Refused(
             f"the control plane at {remote.url} refused the agent token ({status}: {message}). "
-            "Check OPSGATE_TOKEN (an agent token from `opsgate users token`) and its role."
+            "Check OPSGATE_TOKEN (an agent token from `opsgate tokens create NAME`) and its "
+            "role."
         )
     if status >= 500:
         raise _Unreachable(f"HTTP {status}")

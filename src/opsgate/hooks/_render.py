@@ -27,6 +27,11 @@ def render_reason(decision: Decision, *, ask: bool) -> str:
     if ask:
         lines.append("Approve it only if you meant to make this change.")
     elif decision.verdict is Verdict.REQUIRE_APPROVAL:
+        from opsgate.policy._asking import never_ask
+
+        never = never_ask(c)
+        if never is not None:
+            lines.append(f"Approvals of this kind never go to the agent's own prompt: {never}.")
         lines.append(
             "No opsgate control plane is connected, so this cannot be approved from here. "
             "Do not retry or work around it."

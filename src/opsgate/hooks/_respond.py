@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
-from opsgate.models import Action, Decision, Environment, Impact, Verdict
+from opsgate.models import Action, Decision, Verdict
 
 __all__ = [
     "Adapter",
@@ -36,8 +36,8 @@ class HookInputError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What the hook tells the agent.  ``ask`` only for agents whose protocol has a
-    prompt that cannot be skipped (Claude Code); the others get ``deny``."""
+    """What the hook tells the agent.  ``ask`` only where a person will see the agent's
+    prompt (Claude Code's ``default`` and ``plan`` modes); everywhere else ``deny``."""
 
     verdict: Literal["allow", "ask", "deny"]
     reason: str = ""
@@ -45,7 +45,9 @@ class Answer:
 
 class Adapter(Protocol):
     AGENT: str  # the actor name in the audit trail
-    ASK: bool  # whether the agent honours an "ask" answer (else it becomes deny)
+    # The payload's ``permission_mode`` values in which the agent shows an "ask" to a
+    # person; empty: never (an ask there becomes deny).
+    ASK_MODES: frozenset[str]
 
     def actions(self, payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]: ...
 
@@ -99,10 +101,19 @@ def respond(
         decisions.append(decision)
     from opsgate.hooks import _connect
 
+    ask = person_sees_ask(adapter, payload)
     remote = _connect.settings(env)
     if remote is not None:
-        return adapter.render(_connect.answer(remote, actions, decisions, ask=adapter.ASK), payload)
-    return adapter.render(local_answer(decisions, ask=adapter.ASK), payload)
+        answer = _connect.answer(remote, actions, decisions, ask=ask, env=env)
+        return adapter.render(answer, payload)
+    return adapter.render(local_answer(decisions, ask=ask), payload)
+
+
+def person_sees_ask(adapter: Adapter, payload: dict[str, Any]) -> bool:
+    """Whether an ``ask`` for this payload reaches a person: the agent's mode says so.
+    A missing or unknown mode is nobody (``bypassPermissions`` accepts an ask by itself)."""
+    mode = payload.get("permission_mode")
+    return isinstance(mode, str) and mode in adapter.ASK_MODES
 
 
 _RANK = {Verdict.ALLOW: 0, Verdict.REQUIRE_APPROVAL: 1, Verdict.DENY: 2}
@@ -114,7 +125,8 @@ def strictest(decisions: Sequence[Decision]) -> Decision:
 
 def local_answer(decisions: Sequence[Decision], *, ask: bool) -> Answer:
     """The answer without a control plane: anything that needs approval is refused,
-    except that an agent with a real prompt may ask for non-production changes."""
+    except that a local caution action may be asked where a person sees the prompt
+    (``Decision.card`` is False only for those; see policy/_asking.py)."""
     from opsgate.hooks._render import render_reason
 
     decision = strictest(decisions)
@@ -123,8 +135,7 @@ def local_answer(decisions: Sequence[Decision], *, ask: bool) -> Answer:
     can_ask = (
         ask
         and decision.verdict is Verdict.REQUIRE_APPROVAL
-        and decision.environment is not Environment.PRODUCTION
-        and decision.impact is not Impact.DESTRUCTIVE
+        and not any(d.card for d in decisions if d.verdict is Verdict.REQUIRE_APPROVAL)
     )
     return Answer("ask" if can_ask else "deny", render_reason(decision, ask=can_ask))
 

@@ -30,7 +30,11 @@ __all__ = ["actions", "fail", "main", "render", "respond"]
 
 KEY = "claude"
 AGENT = "claude-code"
-ASK = True
+# Permission modes in which an "ask" reaches a person (SPEC §4): ``default`` and ``plan``.
+# Never ``bypassPermissions`` (where Claude Code may accept an ask by itself), nor
+# ``acceptEdits``, ``dontAsk``, ``auto`` or a mode this list does not know; a payload
+# without ``permission_mode`` counts as nobody watching.  See docs/hook-modes.md.
+ASK_MODES = frozenset({"default", "plan"})
 
 
 def main(argv: Sequence[str] = ()) -> int:

@@ -38,7 +38,9 @@ __all__ = ["actions", "fail", "main", "render", "respond"]
 
 KEY = "codex"
 AGENT = "codex"
-ASK = False
+# Codex reads only allow and deny from a PreToolUse hook ("ask" is a failed hook, which
+# it ignores): no mode of Codex shows opsgate's prompt to a person.
+ASK_MODES: frozenset[str] = frozenset()
 _SHELLS = ("Bash", "shell", "local_shell", "exec_command", "unified_exec", "container.exec")
 
 

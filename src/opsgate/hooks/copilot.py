@@ -41,7 +41,9 @@ __all__ = ["actions", "fail", "main", "render", "respond"]
 
 KEY = "copilot"
 AGENT = "copilot-cli"
-ASK = False
+# Copilot CLI shows an ask only in interactive mode, and its payload does not say which
+# mode runs (nor --allow-all-tools): approvals are always denies.
+ASK_MODES: frozenset[str] = frozenset()
 _SIMPLE = {"bash": "Bash", "powershell": "PowerShell", "web_fetch": "WebFetch"}
 _FILES = {"view": "Read", "create": "Write", "edit": "Edit", "glob": "Glob", "grep": "Grep"}
 _NOTHING_TO_GUARD = ("task", "ask_user", "report_intent", "update_todo", "think")

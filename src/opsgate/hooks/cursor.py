@@ -43,7 +43,9 @@ __all__ = ["actions", "fail", "main", "render", "respond"]
 
 KEY = "cursor"
 AGENT = "cursor"
-ASK = False
+# Cursor's hook payload does not say whether a person or auto-run answers a prompt,
+# and Cursor may ignore a hook's ask: approvals are always denies.
+ASK_MODES: frozenset[str] = frozenset()
 _SHELL = ("Shell", "Bash", "run_terminal_cmd", "Terminal")
 _READ = ("Read", "read_file")
 _WRITE = ("Write", "write", "create_file")

@@ -40,7 +40,9 @@ __all__ = ["actions", "fail", "main", "render", "respond"]
 
 KEY = "gemini"
 AGENT = "gemini-cli"
-ASK = False
+# Gemini CLI's BeforeTool decisions are allow and deny only (docs/hooks/reference.md):
+# there is no prompt of its own to hand an approval to, in any approval mode.
+ASK_MODES: frozenset[str] = frozenset()
 _NOTHING_TO_GUARD = frozenset(
     {"google_web_search", "save_memory", "write_todos", "ask_user", "activate_skill",
      "enter_plan_mode", "exit_plan_mode", "update_topic", "get_internal_docs",

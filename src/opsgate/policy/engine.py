@@ -2,7 +2,8 @@
 classification and the policy.  First verdict wins, in this order:
 
 1. classification failure → deny (the caller passes ``failure``)
-2. immutable safeguards (code, not configuration)
+2. immutable safeguards (code, not configuration): secret reads, guard tampering
+   then lockdown (an incident's red button: writes denied, no card; ``_lockdown``)
 3. per-target access level
 4. Production Protection
 5. Write Actions
@@ -15,6 +16,8 @@ from __future__ import annotations
 import re
 
 from opsgate.models import Action, Classification, Decision, Effect, Environment, Impact, Verdict
+from opsgate.policy._asking import never_ask
+from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy, Rule
 
 __all__ = ["decide", "decide_failure"]
@@ -65,7 +68,9 @@ def decide_failure(action: Action, reason: str, classification: Classification) 
 
 
 def decide(action: Action, c: Classification, policy: Policy) -> Decision:
-    for step in (_safeguard_secrets, _access, _production_protection, _write_actions):
+    steps = (_safeguard_secrets, _safeguard_guard, _lockdown, _access,
+             _production_protection, _write_actions)  # fmt: skip
+    for step in steps:
         decision = step(action, c, policy)
         if decision is not None:
             return decision
@@ -74,8 +79,12 @@ def decide(action: Action, c: Classification, policy: Policy) -> Decision:
 
 def _decision(c: Classification, verdict: Verdict, decided_by: str, reasons: list[str],
               suggestion: str | None = None, policy: Policy | None = None) -> Decision:  # fmt: skip
+    # A card (never the agent's own prompt) for production, destructive actions and the
+    # classes that no prompt may approve (policy/_asking.py).
     card = verdict is Verdict.REQUIRE_APPROVAL and (
-        c.environment is Environment.PRODUCTION or c.impact is Impact.DESTRUCTIVE
+        c.environment is Environment.PRODUCTION
+        or c.impact is Impact.DESTRUCTIVE
+        or never_ask(c) is not None
     )
     return Decision(
         verdict=verdict,
@@ -115,6 +124,30 @@ def _safeguard_secrets(action: Action, c: Classification, policy: Policy) -> Dec
         'check for the secret\'s presence instead (e.g. `test -n "$NAME"`, list names only), '
         "or have opsgate run the operation that needs it",
     )
+
+
+def _safeguard_guard(action: Action, c: Classification, policy: Policy) -> Decision | None:
+    if not any(f.category.startswith("guard.") for f in c.findings):
+        return None
+    found = [f"{f.reason} — evidence: {f.evidence!r}" for f in c.findings
+             if f.category.startswith("guard.")]  # fmt: skip
+    return _decision(
+        c,
+        Verdict.DENY,
+        "safeguard.guard",
+        [
+            "An agent never disables, reconfigures, replaces or bypasses its guard "
+            "(immutable safeguard 6): opsgate's own files, processes, administrative "
+            "commands and package, and every agent's hook configuration, are out of its "
+            "reach. No rule, setting, role or approval lifts this.",
+            *found,
+        ],
+        "ask the person who runs opsgate to make this change themselves, outside the agent",
+    )
+
+
+def _lockdown(action: Action, c: Classification, policy: Policy) -> Decision | None:
+    return lockdown_decision(c, policy.lockdown)
 
 
 def _access(action: Action, c: Classification, policy: Policy) -> Decision | None:

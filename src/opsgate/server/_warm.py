@@ -37,6 +37,7 @@ _SAMPLES: tuple[tuple[str, dict[str, object]], ...] = (
 def warm_up_and_freeze() -> None:
     """Best effort: a failure here only costs the first requests their speed."""
     try:
+        from opsgate.classify import NoFiles
         from opsgate.classify.families import handlers
         from opsgate.guard import evaluate
         from opsgate.models import Action
@@ -45,7 +46,8 @@ def warm_up_and_freeze() -> None:
         handlers()
         policy = Policy()
         for tool, tool_input in _SAMPLES:
-            evaluate(Action("", tool, dict(tool_input), cwd="/", project_dir="/"), policy)
+            action = Action("", tool, dict(tool_input), cwd="/", project_dir="/")
+            evaluate(action, policy, files=NoFiles)  # the control plane never reads its disk
     except Exception:  # never fatal: decisions will load what they need
         log.exception("warming the classifier up failed; continuing")
     gc.collect()

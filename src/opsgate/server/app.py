@@ -13,20 +13,27 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 
 from opsgate import __version__
 from opsgate.approvals.model import Card
 from opsgate.approvals.service import ControlPlane
 from opsgate.audit import AuditLog, EventType
+from opsgate.server._edge import EdgeLimits, edge
 from opsgate.server._fast import install_fast_routes
+from opsgate.server._health import Readiness, probes_for
+from opsgate.server._login import LoginGuard
+from opsgate.server._metrics import CONTENT_TYPE, Metrics
+from opsgate.server._requests import request_ids
+from opsgate.server.auth import Caller, in_thread, require_reader
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig
-from opsgate.server.schemas import Health, card_link
+from opsgate.server.schemas import Health, Ready, card_link
 from opsgate.web import EventBus, install_web
 from opsgate.web import card_event as live_event
 
@@ -45,6 +52,8 @@ class AppConfig:
     public_url: str = DEFAULT_PUBLIC_URL
     cookie_secure: bool = True
     expire_interval: float = 5.0  # seconds between expiry sweeps; 0 turns the sweep off
+    limits: EdgeLimits = field(default_factory=EdgeLimits)  # request size and read times
+    access_log: bool = False  # one ``opsgate.access`` line per request (JSON logs)
 
 
 class AppState:
@@ -57,6 +66,9 @@ class AppState:
         self.audit = audit
         self.config = config
         self.notifier = notifier
+        self.readiness = Readiness(probes_for(control, audit))
+        self.metrics = Metrics(control, audit)  # /metrics (Prometheus)
+        self.logins = LoginGuard(control, audit)  # throttled, bounded password checks
         # Card changes for the web console's live stream; the executor publishes here too.
         self.bus = EventBus()
 
@@ -116,14 +128,54 @@ def create_app(
         # opsgate exports no OpenTelemetry; the per-request provider checks cost ~4%
         # of the hot routes' CPU.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # No Swagger UI or ReDoc: FastAPI's pages load their scripts from a public
+        # CDN, which would run third-party code on the console's origin (beside the
+        # session cookie).  The schema stays at /openapi.json for any viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.control = control
     app.state.og = state
     install_error_handlers(app)
 
-    @app.get("/healthz", response_model=Health, tags=["health"], responses=ERROR_RESPONSES)
-    def healthz() -> Health:
+    @app.get("/healthz", response_model=Health, tags=["health"], summary="Liveness")
+    async def healthz() -> Health:
+        """The process is up and its event loop answers (no thread, no database)."""
         return Health(status="ok", version=__version__)
+
+    @app.get(
+        "/readyz",
+        response_model=Ready,
+        tags=["health"],
+        summary="Readiness",
+        responses={503: {"model": Ready, "description": "Not ready: a check failed"}},
+    )
+    async def readyz() -> JSONResponse:
+        """Ready to decide: the database answers and the audit log can be written
+        (503 otherwise; checked at most once a second)."""
+        ready, checks = await state.readiness.check()
+        body = Ready(status="ready" if ready else "unavailable", version=__version__, checks=checks)
+        return JSONResponse(
+            body.model_dump(),
+            status_code=200 if ready else 503,
+            headers={"cache-control": "no-store"},
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {}}}},
+    )
+    async def metrics(principal: Caller) -> Response:
+        """Decisions, latencies, pending cards and failures in Prometheus' text
+        format, for a viewer or above (a person, or a token that is not an agent's);
+        ``serve --metrics-address`` serves them without credentials on a separate
+        listener."""
+        require_reader(principal)
+        body = await in_thread(state.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE, headers={"cache-control": "no-store"})
 
     from opsgate.server import (
         routes_audit,
@@ -146,6 +198,8 @@ def create_app(
         routes_decisions.router,
         routes_decisions.HOT,
         raw={"/api/v1/hooks/claude": claude_hook},
+        gates={"/api/v1/session": routes_people.login_gate},
+        observe=state.metrics.answered,
     )
 
     app.add_api_route(
@@ -165,27 +219,44 @@ def create_app(
     from opsgate.server.routes_execute import install_execution
 
     install_execution(app, executor)  # governed execution: routes, background runs
+    from opsgate.server.routes_lockdown import install_lockdown
+
+    install_lockdown(app)  # the red button: routes, and word of a lockdown made elsewhere
     install_web(app)
+    _install_edge(app, config)
     return app
 
 
-def _size_decision_pool(control: ControlPlane) -> None:
-    """``OPSGATE_DECISION_THREADS``, else a default for the store: few threads for
-    SQLite (CPU-bound, one machine), more for PostgreSQL (each waits on the network)."""
-    import os
+def _install_edge(app: FastAPI, config: AppConfig) -> None:
+    """The edge's limits in front of everything, the lean routes included; a request
+    id outermost, so even a refusal at the edge carries one."""
+    from opsgate.server.routes_hooks import refuse
 
+    build = app.build_middleware_stack
+
+    def build_behind_edge() -> Any:
+        limited = edge(build(), config.limits, {"/api/v1/hooks/claude": refuse})
+        return request_ids(limited, access_log=config.access_log)
+
+    app.build_middleware_stack = build_behind_edge  # type: ignore[method-assign]
+
+
+def _size_decision_pool(control: ControlPlane) -> None:
+    """``server.decision_threads``, else a default for the store: few threads for
+    SQLite (CPU-bound, one machine), more for PostgreSQL (each waits on the network)."""
+    from opsgate.config import current
     from opsgate.server.auth import DEFAULT_DECISION_THREADS, set_decision_threads
 
-    configured = os.environ.get("OPSGATE_DECISION_THREADS", "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            from opsgate.errors import InputError
+    configured = current().value("server.decision_threads")
+    if configured.is_set:
+        if configured.value < 1:
+            from opsgate.errors import ConfigError
 
-            raise InputError(
-                f"OPSGATE_DECISION_THREADS must be a positive whole number, not {configured!r}",
+            raise ConfigError(
+                f"server.decision_threads ({configured.source}) must be at least 1",
                 hint="unset it for the default (4 on SQLite, 8 on PostgreSQL)",
             )
-        set_decision_threads(int(configured))
+        set_decision_threads(configured.value)
         return
     store = getattr(control, "store", None)
     dialect = getattr(store, "dialect", "sqlite")

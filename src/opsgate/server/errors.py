@@ -29,6 +29,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "TooManyRequests",
     "Unauthenticated",
     "envelope",
     "install_error_handlers",
@@ -76,6 +77,17 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class TooManyRequests(ApiError):
+    """Refused before any work (a throttled login); ``retry_after`` in seconds."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class ErrorBody(BaseModel):
     code: str
     message: str
@@ -98,6 +110,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found"),
         (409, "Conflict with the current state"),
         (422, "Invalid request"),
+        (429, "Too many requests: retry after the Retry-After header's seconds"),
         (500, "Internal error"),
         (503, "Temporarily unavailable"),
     )
@@ -139,6 +152,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return envelope(exc.status, exc.code, exc.message, exc.details, headers)
 
 
@@ -163,10 +178,13 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return envelope(exc.status_code, code, message, None, dict(exc.headers or {}) or None)
 
 
-async def _opsgate(_: Request, exc: Exception) -> JSONResponse:
+async def _opsgate(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OpsgateError)
     if isinstance(exc, InputError):
         return envelope(422, exc.code, exc.message, {"hint": exc.hint} if exc.hint else None)
+    metrics = getattr(getattr(request.app.state, "og", None), "metrics", None)
+    if metrics is not None:
+        metrics.failed(exc)
     # A store or audit failure: say which kind, not the driver's text (it may hold a DSN).
     log.error("opsgate error while serving a request: %s (%s)", exc.code, type(exc).__name__)
     return envelope(

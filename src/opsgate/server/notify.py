@@ -1,5 +1,6 @@
-"""Notifications of new and decided cards: a signed generic webhook and a
-Slack-compatible incoming webhook, delivered from the store's outbox.
+"""Notifications of new and decided cards, and of a lockdown started or lifted: a
+signed generic webhook and a Slack-compatible incoming webhook, delivered from the
+store's outbox.
 
 The control plane queues a notification in the same transaction as the card change
 it reports (``claim_notifications`` / ``notification_done`` on the control plane),
@@ -15,18 +16,20 @@ to the sink that failed.
 
 Payloads carry only what a person needs to find the card — id, description,
 target, environment, impact, state, link — never the command's input, the
-agent's reasoning or any credential.
+agent's reasoning or any credential.  A lockdown's payload carries who, why, when
+and how many cards, grants and tokens it swept, with a link to Agent Controls.
 
 Settings, declared once:
 
-    OPSGATE_WEBHOOK_URL           generic JSON webhook (POST)
-    OPSGATE_WEBHOOK_SECRET        HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
-    OPSGATE_SLACK_WEBHOOK_URL     Slack incoming-webhook URL (a message per change)
-    OPSGATE_SLACK_BOT_TOKEN       Slack app bot token: cards with Approve/Deny (``slack``)
-    OPSGATE_SLACK_CHANNEL         the channel id the app posts cards to
-    OPSGATE_SLACK_SIGNING_SECRET  verifies the app's button clicks
-    OPSGATE_SLACK_TEAM_ID         optional: refuse clicks from any other workspace
-    OPSGATE_SLACK_API_URL         optional: Slack's Web API (default https://slack.com/api)
+    notify.webhook_url            generic JSON webhook (POST)
+    notify.webhook_secret         HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
+    notify.slack_webhook_url      Slack incoming-webhook URL (a message per change)
+    notify.slack_bot_token        Slack app bot token: cards with Approve/Deny (``slack``)
+    notify.slack_channel          the channel id the app posts cards to
+    notify.slack_signing_secret   verifies the app's button clicks
+    notify.slack_team_id          optional: refuse clicks from any other workspace
+    notify.slack_api_url          optional: Slack's Web API (default https://slack.com/api)
+    (OPSGATE_WEBHOOK_URL, OPSGATE_SLACK_BOT_TOKEN, … in the environment; see opsgate.config)
 
 A replica with no sink configured leaves the outbox alone; notifications older
 than ``max_age`` (a day) when first claimed are closed undelivered, so enabling a
@@ -41,7 +44,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ import httpx
 
 from opsgate.server.slack import SlackApp
 
-__all__ = ["Notifier", "NotifyConfig", "Outbox", "sign", "slack_payload"]
+__all__ = ["Notifier", "NotifyConfig", "Outbox", "lockdown_event", "sign", "slack_payload"]
 
 log = logging.getLogger("opsgate.server.notify")
 
@@ -89,16 +91,20 @@ class NotifyConfig:
     max_age: float = 86400.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> NotifyConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifyConfig:
+        """The ``notify.*`` settings (environment, config file)."""
+        from opsgate.config import resolve
+
+        config = resolve(env)
         return cls(
-            webhook_url=env.get("OPSGATE_WEBHOOK_URL") or None,
-            webhook_secret=env.get("OPSGATE_WEBHOOK_SECRET") or None,
-            slack_url=env.get("OPSGATE_SLACK_WEBHOOK_URL") or None,
-            slack_bot_token=env.get("OPSGATE_SLACK_BOT_TOKEN") or None,
-            slack_channel=env.get("OPSGATE_SLACK_CHANNEL") or None,
-            slack_signing_secret=env.get("OPSGATE_SLACK_SIGNING_SECRET") or None,
-            slack_team_id=env.get("OPSGATE_SLACK_TEAM_ID") or None,
-            slack_api_url=env.get("OPSGATE_SLACK_API_URL") or "https://slack.com/api",
+            webhook_url=config.text("notify.webhook_url"),
+            webhook_secret=config.text("notify.webhook_secret"),
+            slack_url=config.text("notify.slack_webhook_url"),
+            slack_bot_token=config.text("notify.slack_bot_token"),
+            slack_channel=config.text("notify.slack_channel"),
+            slack_signing_secret=config.text("notify.slack_signing_secret"),
+            slack_team_id=config.text("notify.slack_team_id"),
+            slack_api_url=config.text("notify.slack_api_url") or "https://slack.com/api",
         )
 
     @property
@@ -137,6 +143,8 @@ _VERBS = {
 
 
 def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    if "lockdown" in payload:
+        return _slack_lockdown(payload)
     card = payload["card"]
     verb = _VERBS.get(payload["event"], payload["event"])
     text = (
@@ -170,11 +178,57 @@ def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _slack_lockdown(payload: dict[str, Any]) -> dict[str, Any]:
+    lock = payload["lockdown"]
+    reason = lock.get("reason") or "no reason given"
+    if payload["event"] == "lockdown.started":
+        text = (
+            f"opsgate is LOCKED DOWN by {lock.get('by')} ({lock.get('role')}): {reason} — "
+            f"every agent write is refused; {lock.get('cancelled', 0)} pending card(s) "
+            f"cancelled, {lock.get('revoked_grants', 0)} grant(s) and "
+            f"{lock.get('revoked_tokens', 0)} agent token(s) revoked"
+        )
+    else:
+        text = f"opsgate lockdown lifted by {lock.get('by')} ({lock.get('role')}): {reason}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(text)}*"}}
+    ]
+    if lock.get("link"):
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Agent Controls"},
+                  "url": lock["link"]}  # fmt: skip
+        blocks.append({"type": "actions", "elements": [button]})
+    return {"text": text, "blocks": blocks}
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_DELIVERED_EVENTS = frozenset(_VERBS)
+_LOCKDOWN_EVENTS = frozenset({"lockdown.started", "lockdown.lifted"})
+_DELIVERED_EVENTS = frozenset(_VERBS) | _LOCKDOWN_EVENTS
+
+
+def lockdown_event(row: Mapping[str, Any], console: str | None) -> dict[str, Any]:
+    """The wire payload of a lockdown row: who, why, when and what was swept (counts),
+    and where to look; never card contents or token names."""
+    stored = row["payload"]
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    return {
+        "event": row["event"],
+        "time": row["created_at"],
+        "lockdown": {
+            "locked": row["event"] == "lockdown.started",
+            "by": stored.get("by"),
+            "role": stored.get("role"),
+            "reason": stored.get("reason"),
+            "since": stored.get("since"),
+            "cancelled": len(stored.get("cancelled_cards") or ()),
+            "revoked_grants": len(stored.get("revoked_grants") or ()),
+            "revoked_tokens": len(stored.get("revoked_tokens") or ()),
+            "link": f"{console.rstrip('/')}/settings" if console else None,
+        },
+    }
 
 
 def outbox_event(row: Mapping[str, Any], link: Callable[[str], str]) -> dict[str, Any]:
@@ -226,6 +280,7 @@ class Notifier:
         self.on_failure = on_failure
         self.outbox = outbox
         self.link: Callable[[str], str] = link or (lambda card_id: card_id)
+        self.console_url: str | None = None  # the console's base URL, for non-card links
         self.clock = clock
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,7 +367,11 @@ class Notifier:
                     lambda: outbox.notification_done(row_id, error="stale: never delivered")
                 )
                 return
-            payload = outbox_event(row, self.link)
+            payload = (
+                lockdown_event(row, self.console_url)
+                if row["event"] in _LOCKDOWN_EVENTS
+                else outbox_event(row, self.link)
+            )
             sinks = _pending_sinks(row.get("last_error"), self.config.sinks())
             results = await asyncio.gather(*(self._post(sink, payload, row_id) for sink in sinks))
             failed = {sink: error for sink, error in zip(sinks, results, strict=True) if error}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,8 +33,9 @@ from opsgate.approvals.service import ControlPlane, Principal, ProposeResult
 from opsgate.models import Action, Verdict
 from opsgate.server.auth import Credentials, in_thread, resolve
 from opsgate.server.errors import Unauthenticated
+from opsgate.server.schemas import input_problem
 
-__all__ = ["MAX_BODY", "claude_hook"]
+__all__ = ["MAX_BODY", "claude_hook", "refuse"]
 
 log = logging.getLogger("opsgate.server.hooks")
 
@@ -51,6 +53,12 @@ def _deny(reason: str) -> Response:
     return _answer(pre_tool_use("deny", reason)[0])
 
 
+def refuse(problem: str) -> Response:
+    """The answer to a request the server's edge refused (too large, too slow):
+    a deny, as for any bad input, never an error status."""
+    return _deny(f"opsgate blocked this call: {problem}.")
+
+
 def _tool_call(raw: bytes) -> tuple[str, dict[str, Any], str | None, str | None]:
     """``(tool, input, cwd, session)`` of a PreToolUse payload, read exactly as the
     command hook reads it (``HookInputError`` when it is not one)."""
@@ -60,6 +68,9 @@ def _tool_call(raw: bytes) -> tuple[str, dict[str, Any], str | None, str | None]
     if len(raw) > MAX_BODY:
         raise HookInputError(f"the hook input is larger than {MAX_BODY} bytes")
     payload = parse_json(raw)
+    problem = input_problem(payload)
+    if problem is not None:
+        raise HookInputError(problem)
     event = payload.get("hook_event_name", "PreToolUse")
     if event != "PreToolUse":
         raise HookInputError(f"this endpoint answers PreToolUse hooks, not {event!r}")
@@ -118,13 +129,16 @@ async def claude_hook(request: Request) -> Response:
         )
     except HookInputError as exc:
         return _deny(f"opsgate blocked this call: {exc}.")
+    except HTTPException as exc:  # the edge's limits, met while reading the body
+        return refuse(str(exc.detail))
     except (Unauthenticated, Denied) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         return _deny(
             f"opsgate blocked this call: the control plane refused the hook's credentials "
             f"({reason}). Fix the token in the hook's Authorization header (OPSGATE_TOKEN)."
         )
-    except Exception:
+    except Exception as exc:
+        og.metrics.failed(exc)
         log.exception("the http hook failed; answering deny")
         return _deny("opsgate blocked this call: an internal error occurred in the control plane.")
     return _render(result, og)
@@ -134,6 +148,7 @@ def _render(result: ProposeResult, og: Any) -> Response:
     from opsgate.hooks._render import render_reason
 
     decision = result.decision
+    og.metrics.decided(decision)
     if result.card is not None and result.grant is None:
         link = og.link(result.card.id)
         og.announce("card.created", result.card)

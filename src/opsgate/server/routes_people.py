@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from opsgate.approvals.model import Role
-from opsgate.server.auth import SESSION_COOKIE, Caller
+from opsgate.server._login import Throttled
+from opsgate.server.auth import SESSION_COOKIE, Caller, in_thread
+from opsgate.server.errors import TooManyRequests, envelope
 from opsgate.server.schemas import (
     LoginIn,
     PasswordIn,
@@ -26,6 +28,31 @@ __all__ = ["router"]
 router = APIRouter(tags=["people"])
 
 
+def client_address(request: Request) -> str:
+    """The peer's address, for the login throttle."""
+    return request.client.host if request.client else "unknown"
+
+
+def login_gate(request: Request, body: bytes) -> Response | None:
+    """POST /api/v1/session refused in front of the app when the login would be
+    throttled anyway (same answer as the route's); anything else goes through."""
+    import json
+
+    try:
+        name = json.loads(body).get("name")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if not isinstance(name, str):
+        return None
+    try:
+        request.app.state.og.logins.refuse_early(name, client_address(request))
+    except Throttled as exc:
+        return envelope(
+            429, "login_throttled", exc.message, headers={"Retry-After": str(exc.retry_after)}
+        )
+    return None
+
+
 def _session_out(caller: Caller) -> SessionOut:
     return SessionOut(
         user=user_out(caller.user) if caller.user is not None else None,
@@ -36,10 +63,15 @@ def _session_out(caller: Caller) -> SessionOut:
 
 
 @router.post("/session", response_model=SessionOut, summary="Log in (people)")
-def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
-    """Password login; sets a Secure, HttpOnly, SameSite=Strict session cookie."""
-    control = request.app.state.og.control
-    user, secret = control.login(body.name, body.password)
+async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
+    """Password login; sets a Secure, HttpOnly, SameSite=Strict session cookie.
+    Throttled per account and per address (429 with Retry-After)."""
+    og = request.app.state.og
+    control = og.control
+    try:
+        user, secret = await og.logins.login(body.name, body.password, client_address(request))
+    except Throttled as exc:
+        raise TooManyRequests(exc.message, exc.retry_after, code="login_throttled") from None
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -48,7 +80,7 @@ def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
         path="/",
         secure=request.app.state.og.config.cookie_secure,
     )
-    principal = control.session(secret)
+    principal = await in_thread(lambda: control.session(secret))
     return SessionOut(
         user=user_out(user),
         principal=PrincipalOut(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from opsgate.approvals.model import Card, Grant, Role, Settings, User
 from opsgate.approvals.service import TokenInfo
 from opsgate.environments import InventoryTarget
-from opsgate.models import Action
+from opsgate.models import Action, FileRead
 
 __all__ = [
     "ActionIn",
@@ -41,14 +41,103 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_INPUT_DEPTH = 64  # no tool's input nests deeper; deeper is an attack on the parsers
+
+
+def input_problem(value: Any) -> str | None:
+    """Why a tool input cannot be decided on, or None.  Too deep: the classifier
+    and the audit encoder recurse.  A lone surrogate (JSON's "\\ud800" escape): no
+    program receives such a string, and it cannot be stored as UTF-8."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and any("\ud800" <= c <= "\udfff" for c in item):
+                return "a string holds a lone UTF-16 surrogate"
+        elif isinstance(item, dict | list):
+            if depth >= MAX_INPUT_DEPTH:
+                return f"the input nests deeper than {MAX_INPUT_DEPTH} levels"
+            children = list(item.keys()) + list(item.values()) if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+# Bounds of what a proposal may carry (the connected hook reads within the same).
+MAX_FILES = 32
+MAX_FILE_CHARS = 64 * 1024
+MAX_FILES_CHARS = 256 * 1024
+
+
+class FileIn(Strict):
+    """A file the hook read on the agent's machine for this action's classification.
+    The control plane classifies with ``text`` (checked against ``sha256``) and binds
+    a grant to ``sha256``; it never stores or shows the text."""
+
+    path: str = Field(min_length=1, max_length=4096)
+    sha256: str = Field(
+        default="",
+        pattern=r"^([0-9a-f]{64})?$",
+        description="of the file's bytes; empty when missing or too large",
+    )
+    text: str | None = Field(
+        default=None, max_length=MAX_FILE_CHARS, description="the file as UTF-8 text, or null"
+    )
+
+    @model_validator(mode="after")
+    def _hash_matches(self) -> FileIn:
+        if self.text is not None:
+            import hashlib
+
+            if hashlib.sha256(self.text.encode("utf-8")).hexdigest() != self.sha256:
+                raise ValueError(f"the sha256 of {self.path} does not match its text")
+        return self
+
+
 class ActionIn(Strict):
     tool: str = Field(min_length=1, max_length=200, description="the agent's tool: Bash, Read…")
     input: dict[str, Any] = Field(description="the tool's input, e.g. {'command': 'ls'}")
     cwd: str | None = Field(default=None, max_length=4096)
     project_dir: str | None = Field(default=None, max_length=4096)
     session: str | None = Field(default=None, max_length=200)
+    files: list[FileIn] = Field(
+        default_factory=list,
+        max_length=MAX_FILES,
+        description="files the action reads, as the hook read them on the agent's machine; "
+        "the control plane never reads its own disk",
+    )
+    context: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=512,  # facts include what is at each path a command would run
+        description="the resolved context where the agent runs (git.branch, kube.context, "
+        "aws.profile, …; values that select a target only as sha256:…); a grant binds to it",
+    )
 
-    def action(self, agent: str) -> Action:
+    # Field validators, not model validators: they do not run when the field is left
+    # out (most requests), so the hot routes pay nothing for them.
+    @field_validator("files")
+    @classmethod
+    def _bounded_files(cls, files: list[FileIn]) -> list[FileIn]:
+        if sum(len(f.text or "") for f in files) > MAX_FILES_CHARS:
+            raise ValueError(f"files carry more than {MAX_FILES_CHARS} characters of text")
+        return files
+
+    @field_validator("context")
+    @classmethod
+    def _bounded_context(cls, context: dict[str, str]) -> dict[str, str]:
+        for key, value in context.items():
+            if len(key) > 4200 or len(value) > 1000:
+                raise ValueError(f"context entry {key[:40]!r} is too long")
+        return context
+
+    @field_validator("input", "tool", "cwd", "project_dir", "session", mode="before")
+    @classmethod
+    def _decidable(cls, value: Any) -> Any:
+        problem = input_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    def action(self, agent: str, *, context_complete: bool = True) -> Action:
         return Action(
             "",
             self.tool,
@@ -57,12 +146,23 @@ class ActionIn(Strict):
             project_dir=self.project_dir or self.cwd,
             agent=agent,
             session=self.session,
+            files=tuple(FileRead(f.path, f.sha256, f.text) for f in self.files),
+            context=tuple(sorted(self.context.items())),
+            context_complete=context_complete,
         )
 
 
 class ProposeIn(ActionIn):
     reasoning: str = Field(default="", max_length=20_000)
     rollback: str = Field(default="", max_length=20_000)
+    context_on_demand: bool = Field(
+        default=False,
+        description="the ambient context was left out: answer context_required instead of "
+        "creating a card, and the caller proposes again with it",
+    )
+
+    def action(self, agent: str, *, context_complete: bool = True) -> Action:
+        return super().action(agent, context_complete=not self.context_on_demand)
 
 
 class LoginIn(Strict):
@@ -173,6 +273,11 @@ class CardOut(BaseModel):
     decided_at: float | None
     reason: str | None
     link: str
+    binding: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the approval also covers: cwd, the files read (path, sha256) "
+        "and the resolved context; a retry after any of it changed needs a new card",
+    )
 
 
 class CardPage(BaseModel):
@@ -199,6 +304,11 @@ class ProposeOut(BaseModel):
     card: CardOut | None
     grant: GrantOut | None
     link: str | None
+    context_required: bool = Field(
+        default=False,
+        description="a card is due but context_on_demand left the context out: "
+        "propose again with it (no card was created)",
+    )
 
 
 class TargetOut(BaseModel):
@@ -234,6 +344,14 @@ class VerifyOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
+
+
+class Ready(BaseModel):
+    status: Literal["ready", "unavailable"]
+    version: str
+    checks: dict[str, Literal["ok", "unavailable", "timeout"]] = Field(
+        description="each check: the control-plane database (store) and the audit log (audit)"
+    )
 
 
 def user_out(user: User) -> UserOut:
@@ -279,6 +397,7 @@ def card_out(card: Card, base_url: str) -> CardOut:
         decided_at=card.decided_at,
         reason=card.reason,
         link=card_link(base_url, card.id),
+        binding=dict(card.binding),
     )
 
 

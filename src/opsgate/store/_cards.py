@@ -63,6 +63,7 @@ def _card(row: Any, now: float) -> Card:
         decided_at=row.decided_at,
         reason=row.reason,
         result=dict(row.result),
+        binding=dict(row.binding or {}),
     )
 
 
@@ -96,6 +97,7 @@ def insert_card(conn: Connection, card: Card) -> None:
             approvers_needed=card.approvers_needed,
             approvals=list(card.approvals),
             result=card.result,
+            binding=card.binding or None,
         ),
     )
 
@@ -191,6 +193,8 @@ def insert_grant(conn: Connection, grant: Grant) -> None:
             created_at=grant.created_at,
             expires_at=grant.expires_at,
             uses_left=grant.uses_left,
+            impact=grant.impact.label if grant.impact is not None else None,
+            environment=grant.environment.label if grant.environment is not None else None,
         )
     )
 
@@ -203,6 +207,8 @@ def _grant(row: Any) -> Grant:
         created_at=row.created_at,
         expires_at=row.expires_at,
         uses_left=row.uses_left,
+        impact=Impact[row.impact.upper()] if row.impact else None,
+        environment=Environment.parse(row.environment) if row.environment else None,
     )
 
 

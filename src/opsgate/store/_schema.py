@@ -127,6 +127,8 @@ cards = sa.Table(
     sa.Column("decided_at", sa.Double, nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("result", sa.JSON, nullable=False),
+    # v4: what the approval also covers (cwd, file hashes, context): approvals._binding
+    sa.Column("binding", sa.JSON, nullable=True),
     sa.Index("ix_cards_state_expires", "state", "expires_at"),
     sa.Index("ix_cards_created", "created_at", "id"),
     sa.Index("ix_cards_requested_by", "requested_by"),
@@ -141,6 +143,9 @@ grants = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("expires_at", sa.Double, nullable=False),
     sa.Column("uses_left", sa.Integer, nullable=False),
+    # v4: the approved impact and environment; a retry classified above is not covered
+    sa.Column("impact", sa.String(16), nullable=True),
+    sa.Column("environment", sa.String(16), nullable=True),
 )
 
 notifications = sa.Table(
@@ -167,6 +172,9 @@ secrets = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("updated_by", sa.String(40), nullable=True),
+    # v5: where the value comes from: NULL (a stored value) or "command" (the
+    # ciphertext then seals an owner's credential-helper command, not a value)
+    sa.Column("source", sa.String(16), nullable=True),
 )
 
 executions = sa.Table(

@@ -30,12 +30,12 @@ def install_web(app: FastAPI, *, poll_interval: float = POLL_INTERVAL) -> None:
     watcher for the app's lifetime.  ``app.state.og`` must have ``bus``."""
     from starlette.staticfiles import StaticFiles
 
-    from opsgate.web import _audit, _cards, _incident, _org, _people, _settings
+    from opsgate.web import _audit, _cards, _incident, _lockdown, _org, _people, _settings
     from opsgate.web._pages import install_pages
     from opsgate.web._watch import StoreWatcher
 
     state = app.state.og
-    for module in (_org, _audit, _settings, _people, _cards, _incident):
+    for module in (_org, _audit, _settings, _people, _cards, _incident, _lockdown):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_pages(app)

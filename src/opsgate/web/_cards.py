@@ -24,6 +24,7 @@ from opsgate.approvals.model import Card, CardState, Denied
 from opsgate.approvals.service import CardFilter, ControlPlane, Principal
 from opsgate.server.auth import in_thread
 from opsgate.web import _history
+from opsgate.web._lockdown import lockdown_sse
 from opsgate.web._offer import offer, own_tokens
 from opsgate.web._present import CardView, card_view
 from opsgate.web._render import control, login_redirect, render, viewer
@@ -310,6 +311,9 @@ async def events(request: Request) -> Response:
                     continue
                 if event is None:
                     return  # shutting down: end the response so the server can stop
+                if event.get("kind") == "lockdown":
+                    yield lockdown_sse(event)
+                    continue
                 yield _sse(event)
 
     response = StreamingResponse(stream(), media_type="text/event-stream")

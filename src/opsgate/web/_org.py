@@ -18,7 +18,9 @@ from opsgate.approvals.model import Denied, Role
 from opsgate.approvals.service import Principal
 from opsgate.environments import InventoryTarget
 from opsgate.models import Environment
+from opsgate.server._login import Throttled
 from opsgate.server.auth import SESSION_COOKIE, in_thread
+from opsgate.server.routes_people import client_address
 from opsgate.web._flash import redirect_with, take_flash
 from opsgate.web._forms import confirm_page, confirmed
 from opsgate.web._render import control, login_redirect, render, viewer
@@ -62,19 +64,18 @@ async def login(request: Request) -> Response:
         check_login_csrf(request, form)
     except BadForm as exc:
         return render(request, "error.html", None, status=exc.status, message=exc.message)
-    plane = control(request)
     name, password = form.get("name", "").strip(), form.get("password", "")
     target = safe_next(form.get("next"))
     try:
-        _, secret = await in_thread(lambda: plane.login(name, password))
-    except Denied as exc:
+        _, secret = await request.app.state.og.logins.login(name, password, client_address(request))
+    except (Denied, Throttled) as exc:
         token = new_login_token()
         refused = render(
             request,
             "login.html",
             None,
-            status=exc.status,
-            error=exc.reason,
+            status=exc.status if isinstance(exc, Denied) else 429,
+            error=exc.reason if isinstance(exc, Denied) else exc.message,
             login_csrf=token,
             next=target,
             name=name,

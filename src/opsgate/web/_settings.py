@@ -83,6 +83,10 @@ async def _settings(request: Request, me: Principal, status: int = 200, **extra:
     ]
     amount, unit = _ttl_parts(current.approval_ttl_seconds)
     template = "_toggles.html" if request.headers.get("x-opsgate-fragment") else "settings.html"
+    if template == "settings.html":
+        from opsgate.web._lockdown import lockdown_context
+
+        extra = {**await lockdown_context(request, me), **extra}
     return render(
         request,
         template,
@@ -93,6 +97,9 @@ async def _settings(request: Request, me: Principal, status: int = 200, **extra:
         units=list(UNITS),
         **extra,
     )
+
+
+settings_page_for = _settings  # the lockdown block (web/_lockdown.py) answers with this page
 
 
 @router.get("/settings", response_class=HTMLResponse)

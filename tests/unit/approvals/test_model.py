@@ -74,6 +74,7 @@ def test_final_states(state: CardState, final: bool) -> None:
 ALLOWED = {
     (S.PENDING, S.APPROVED), (S.PENDING, S.DENIED), (S.PENDING, S.EXPIRED),
     (S.PENDING, S.CANCELLED), (S.APPROVED, S.EXECUTING), (S.APPROVED, S.EXPIRED),
+    (S.APPROVED, S.CANCELLED),  # an unclaimed operation, by a lockdown
     (S.EXECUTING, S.COMPLETED), (S.EXECUTING, S.FAILED),
 }  # fmt: skip
 
@@ -227,6 +228,8 @@ HASHES = [
                      "agent-1")),
     ("trailing-space", ("shell.exec", {"command": "kubectl delete ns payments "}, "prod",
                         "agent-1")),
+    ("other-binding", ("shell.exec", {"command": "kubectl delete ns payments"}, "prod",
+                       "agent-1", "0" * 64)),
 ]  # fmt: skip
 
 

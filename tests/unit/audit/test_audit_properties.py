@@ -189,7 +189,8 @@ def test_canonical_matches_rfc8785_on_the_awkward_cases(value: object) -> None:
     try:
         expected = bytes(rfc8785.dumps(value))
     except rfc8785.CanonicalizationError:
-        with pytest.raises(rfc8785.CanonicalizationError):
-            canonical(value)  # refused the same way (the redactor never sends these)
+        # Only the lone surrogate, which UTF-8 cannot carry: stored as its escape
+        # text, so one agent's odd string cannot fail the batch it shares.
+        assert canonical(value) == rb'{"s":"\\ud800"}'
         return
     assert canonical(value) == expected

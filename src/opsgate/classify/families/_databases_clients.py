@@ -39,6 +39,8 @@ __all__ = [
 
 _SQL_DIALECT = {
     "psql": "postgres",
+    "pgcli": "postgres",
+    "mycli": "mysql",
     "mysql": "mysql",
     "mariadb": "mysql",
     "sqlite3": "sqlite",

@@ -66,10 +66,21 @@ def locate(arg: Arg | Value, ctx: Context, cwd: str | None) -> tuple[Zone, str]:
             return ws.zone(_join(base, last)), _join(base, last)
         base = "/".join(parts[:-1]) or "/"
         if _PURE_WILDCARD.match(last):
-            return ws.zone(base), full
+            return _contents_zone(ws, base, last), full
         if base == "/":
             return Zone.SYSTEM, full
     return ws.zone(full), full
+
+
+def _contents_zone(ws: Workspace, directory: str, pattern: str) -> Zone:
+    """The zone of everything a wildcard matches in ``directory``: the directory's own,
+    except that the (non-hidden) files of a project that lives in scratch space are
+    scratch — its root and its ``.git`` are not (``Workspace.zone``)."""
+    zone = ws.zone(directory)
+    if zone is Zone.PROJECT_ROOT and not pattern.startswith("."):
+        inside = ws.zone(directory.rstrip("/") + "/x")
+        return Zone.TEMP if inside is Zone.TEMP else zone
+    return zone
 
 
 def _locate_dynamic(text: str, ws: Workspace, cwd: str | None) -> tuple[Zone, str]:

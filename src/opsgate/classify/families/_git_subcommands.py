@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 
 from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify.families._git_branch import note_switch
 from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
@@ -122,6 +123,7 @@ def _clean(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _checkout(cmd: Command, ctx: Context) -> list[Finding]:
+    note_switch(cmd, ctx)
     words = cmd.words
     if cmd.has("-f", "--force") or "--" in words or "." in words:
         return [_write(cmd, "vcs.discard", "git checkout of paths discards uncommitted changes")]
@@ -309,6 +311,7 @@ def _tag(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _switch(cmd: Command, ctx: Context) -> list[Finding]:
+    note_switch(cmd, ctx)
     if cmd.has("--discard-changes", "-f", "--force", "-C", "--force-create"):
         return [_write(cmd, "vcs.discard", "switches branches discarding local changes")]
     return []
@@ -346,4 +349,9 @@ _SUBCOMMANDS: dict[str, Handler] = {
     "log": _patch_of_secret,
     "diff": _patch_of_secret,
     "whatchanged": _patch_of_secret,
+    # Line by line, a search of tracked files, an archive: each prints what it names.
+    "blame": _patch_of_secret,
+    "annotate": _patch_of_secret,
+    "grep": _patch_of_secret,
+    "archive": _patch_of_secret,
 }

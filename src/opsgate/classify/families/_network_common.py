@@ -13,6 +13,7 @@ from opsgate.classify.families._network_addresses import (
     is_metadata_host,
     url_host,
 )
+from opsgate.classify.families._network_cluster import cluster_api_findings
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
@@ -77,6 +78,9 @@ def classify_url(url: str, method: str = "GET", evidence: str | None = None) -> 
     if is_metadata_host(host):
         reason = "the cloud metadata service hands out live credentials"
         return [_finding(_S, "secrets.cloud_metadata", evidence, reason, host)]
+    cluster = cluster_api_findings(url, host, evidence)
+    if cluster is not None:
+        return cluster
     if is_loopback_host(host):
         effect = _R if method in _READ_METHODS else _L
         return [_finding(effect, "network.request", evidence, "request to this machine", host)]

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import itertools
 import re
 from collections.abc import Iterable
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify.paths import Workspace, is_secret_path
+from opsgate.classify.paths import Workspace, holds_secrets, is_secret_dir, is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
-__all__ = ["_SECRET_PATTERN", "_resolve", "_secret", "env_dump", "redirect_read", "secret_operands"]
+__all__ = [
+    "_SECRET_PATTERN",
+    "_resolve",
+    "_secret",
+    "env_dump",
+    "judge_operand",
+    "real_path",
+    "redirect_read",
+    "secret_operands",
+    "secret_write",
+]
 
 _SECRET_PATTERN = re.compile(
     r"(PRIVATE KEY|password|passwd|secret|token|api[_-]?key|AKIA|BEGIN (RSA|OPENSSH|EC|DSA))",
@@ -39,28 +50,104 @@ def env_dump(evidence: str) -> list[Finding]:
 
 
 def _resolve(path: str, ctx: Context, cwd: str | None) -> str:
+    if cwd is None:
+        scope = getattr(ctx, "scope", None)
+        cwd = getattr(scope, "cwd", None)
+    if "/" not in path and path not in (".", "..", "") and path[0] != "~" and cwd:
+        return f"{cwd.rstrip('/')}/{path}"  # a plain name in the working directory
+    if path.startswith("/") and "/." not in path and "//" not in path:
+        return path.rstrip("/") or "/"  # already absolute and normal
     ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
     return ws.expand(path, cwd) or path
 
 
+def real_path(full: str, ctx: Context) -> str:
+    """Where ``full`` really leads: through links made earlier in the command and links
+    on disk (the walker knows both; a context without files resolves nothing)."""
+    resolve = getattr(ctx, "real_path", None)
+    return str(resolve(full)) if callable(resolve) else full
+
+
 def secret_operands(
-    cmd: Command, operands: Iterable[Arg], ctx: Context, *, verb: str = "prints"
+    cmd: Command,
+    operands: Iterable[Arg],
+    ctx: Context,
+    *,
+    verb: str = "prints",
+    recursive: bool = False,
 ) -> list[Finding]:
     out = []
     for arg in operands:
-        if arg.static and _glob_may_match_secret(arg.value):
-            out.append(_secret(cmd.text, f"{verb} {arg.value}, which matches credential files"))
-            continue
-        if not arg.static:
-            if _PROC_ENVIRON_DYNAMIC.match(arg.value):
-                out.append(_secret(cmd.text, "prints a process's environment", arg.value))
-            continue
-        full = _resolve(arg.value, ctx, cmd.cwd)
-        if is_secret_path(full) or is_secret_path(arg.value):
-            out.append(_secret(cmd.text, f"{verb} {arg.value}, which holds credentials", full))
-        elif arg.static and ctx.remote is None and (picked := _picks_secret_file(full)):
-            out.append(_secret(cmd.text, f"{verb} {arg.value}, which expands to {picked}", picked))
+        finding = judge_operand(cmd, arg, ctx, verb=verb, recursive=recursive)
+        if finding is not None:
+            out.append(finding)
     return out
+
+
+def judge_operand(
+    cmd: Command,
+    arg: Arg,
+    ctx: Context,
+    *,
+    verb: str,
+    recursive: bool = False,
+    tree: bool = False,
+    follow: bool = True,
+    expand: bool = True,
+) -> Finding | None:
+    """The secret read in one operand, or None.  ``recursive``: the program descends
+    into a directory it is given; ``tree``: it takes the whole tree (an archive or a
+    copy), so a directory above a credentials directory (``~``) counts too; ``follow``:
+    symlinks on disk are followed (one or two system calls); ``expand``: a glob is
+    expanded on disk to see whether it picks a credentials file (a directory listing)."""
+    value = arg.value
+    if not arg.static:
+        if _PROC_ENVIRON_DYNAMIC.match(value):
+            return _secret(cmd.text, "prints a process's environment", value)
+        return None
+    globbed = _GLOB.search(value) is not None
+    if globbed and _glob_may_match_secret(value):
+        return _secret(cmd.text, f"{verb} {value}, which matches credential files")
+    full = _resolve(value, ctx, cmd.cwd)
+    if is_secret_path(full) or is_secret_path(value):
+        return _secret(cmd.text, f"{verb} {value}, which holds credentials", full)
+    real = real_path(full, ctx) if follow and full.startswith("/") else full
+    if real != full and is_secret_path(real):
+        return _secret(cmd.text, f"{verb} {value}, a link to {real}", real)
+    if recursive:
+        for path in dict.fromkeys((full, real)):
+            if is_secret_dir(path) or (tree and holds_secrets(path, ctx.home)):
+                return _secret(cmd.text, f"{verb} {value}, which holds credentials", path)
+    if globbed and expand and ctx.remote is None and (picked := _picks_secret_file(full)):
+        return _secret(cmd.text, f"{verb} {value}, which expands to {picked}", picked)
+    return None
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def secret_write(path: str, ctx: Context, evidence: str, how: str) -> list[Finding]:
+    """Writing a credentials file is stopped for a human (see docs): the value it replaces
+    is lost, and an edit proves or probes what it was."""
+    from opsgate.models import Environment
+
+    full = _resolve(path, ctx, None)
+    real = real_path(full, ctx) if full.startswith("/") else full
+    hit = full if is_secret_path(full) else real if is_secret_path(real) else None
+    if hit is None:
+        return []
+    return [
+        Finding(
+            "secrets.write",
+            Impact.CAUTION,
+            Effect.WRITE,
+            evidence,
+            f"{how} {path}, a credentials file",
+            hit,
+            Environment.LOCAL,
+            "agent workspace",
+        )
+    ]
 
 
 def _picks_secret_file(pattern: str) -> str | None:
@@ -82,8 +169,6 @@ _SECRET_EXAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed255
 
 def _glob_may_match_secret(path: str) -> bool:
     """``cat .e*``, ``cat *.pem``: a glob that would expand to a credential file."""
-    import fnmatch
-
     base = path.rstrip("/").rsplit("/", 1)[-1]
     if not any(ch in base for ch in "*?[") or base in ("*", "*.*", "**"):
         return False
@@ -94,4 +179,7 @@ def redirect_read(path: str, ctx: Context) -> list[Finding]:
     full = _resolve(path, ctx, None)
     if is_secret_path(full) or is_secret_path(path):
         return [_secret(f"< {path}", f"feeds the secret file {path} to a command", full)]
+    real = real_path(full, ctx) if full.startswith("/") else full
+    if real != full and is_secret_path(real):
+        return [_secret(f"< {path}", f"feeds {path}, a link to {real}, to a command", real)]
     return []

@@ -151,7 +151,10 @@ def _reader(cmd: Command, ctx: Context) -> list[Finding]:
             hunt = _secret_hunt(cmd, pattern, operands, ctx)
             if hunt:
                 return hunt
-    return secret_operands(cmd, operands, ctx)
+    recursive = cmd.name in ("rg", "ag", "ack") or cmd.has(
+        "-r", "-R", "--recursive", "--dereference-recursive"
+    )
+    return secret_operands(cmd, operands, ctx, recursive=recursive)
 
 
 # ``grep -o '^[A-Z_]+='``: a match that stops at the first ``=`` prints only a name.
@@ -182,9 +185,27 @@ def _secret_hunt(cmd: Command, pattern: Arg, operands: list[Arg], ctx: Context) 
         return []
     prints_values = not cmd.has("-l", "--files-with-matches", "-c", "--count", "-q", "--quiet")
     project = ctx.project_dir
+    # ripgrep and its kin skip hidden and ignored files unless told otherwise.
+    hidden = cmd.name in ("grep", "egrep", "fgrep") or cmd.has(
+        "--hidden", "-u", "-uu", "-uuu", "--no-ignore", "-a", "--all-types"
+    )
     for arg in operands or [Arg(".")]:
         full = _resolve(arg.value, ctx, cmd.cwd)
         outside = project is None or not (full == project or full.startswith(project + "/"))
-        if prints_values and (outside or is_secret_path(full)):
+        if not prints_values:
+            continue
+        if outside or is_secret_path(full):
             return [_secret(cmd.text, f"searches {arg.value} for secret values", full)]
+        found = _secret_file_in(ctx, full) if hidden and ctx.remote is None else None
+        if found is not None:
+            reason = f"searches {arg.value} for secret values, and {found} holds them"
+            return [_secret(cmd.text, reason, found)]
     return []
+
+
+def _secret_file_in(ctx: Context, directory: str) -> str | None:
+    """A credentials file (``.env``) directly in ``directory``, if there is one: a
+    recursive search for ``API_KEY`` there prints its value.  Asked of the file
+    source (never the control plane's own disk)."""
+    session = getattr(ctx, "session", None)
+    return None if session is None else session.secret_file_in(directory)

@@ -17,7 +17,17 @@ from opsgate.classify.families._system_common import (
 )
 from opsgate.models import Finding
 
-__all__ = ["_FLAG_TABLE", "_at", "_chroot", "_crontab", "_firewall_cmd", "_ip", "_nft", "_tc"]
+__all__ = [
+    "_FLAG_TABLE",
+    "_at",
+    "_chroot",
+    "_crontab",
+    "_firewall_cmd",
+    "_ip",
+    "_nft",
+    "_pfctl",
+    "_tc",
+]
 
 _FIREWALL_WRITE = _words(
     "-A --append -I --insert -D --delete -R --replace -P --policy -F --flush -X",
@@ -106,6 +116,15 @@ _FLAG_TABLE: dict[str, _Flags] = {
         always=True,
         read=_words("-t --test"),
         reason="replaces the firewall rules",
+        target="firewall",
+    ),
+    # macOS/BSD pf: -d turns the firewall off, -F flushes rules, -f loads a rule set.
+    "pfctl": _Flags(
+        "firewall.change",
+        write=_words("-d -e -E -X -F -f -k -K -T -z -x -D -Fa -Fr -Fn -Fs"),
+        read=_words("-s -n --help -h"),
+        takes_value=_words("-F -f -s -a -t -T -x -k -K -i -o -p -D"),
+        reason="changes or turns off the packet filter",
         target="firewall",
     ),
     "nft": _Flags(
@@ -250,3 +269,10 @@ def _at(cmd: Command, ctx: Context) -> list[Finding]:
     elif path or (cmd.stdin and cmd.stdin.text is None):
         found.append(_finding(cmd, ctx, _U, "host.schedule", "the scheduled script is unseen"))
     return found
+
+
+def _pfctl(cmd: Command, ctx: Context) -> list[Finding]:
+    """``pfctl -n`` only parses; ``-T show``/``-T test`` only look at a table."""
+    if cmd.has("-n") or cmd.option("-T") in ("show", "test", "s", "t"):
+        return [_finding(cmd, ctx, _R, "firewall.change", "read-only query")]
+    return _flag_handler(_FLAG_TABLE["pfctl"])(cmd, ctx)

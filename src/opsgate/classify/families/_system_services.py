@@ -6,6 +6,7 @@ import re
 
 from opsgate.classify._command import Command, Context
 from opsgate.classify.families._system_common import _R, _U, _W, _finding, _Verbs, _words
+from opsgate.classify.families._system_kills import mass_kill_reason
 from opsgate.models import Effect, Finding
 
 __all__ = ["_INIT_SCRIPT", "_TABLE", "_kill", "_pkill", "_power"]
@@ -245,6 +246,9 @@ def _kill(cmd: Command, ctx: Context) -> list[Finding]:
     if hits:
         reason = f"signals system processes ({', '.join(hits)})"
         return [_finding(cmd, ctx, _W, "process.signal", reason, target=hits[0])]
+    mass = mass_kill_reason(cmd, targets)
+    if mass:
+        return [_finding(cmd, ctx, _W, "process.mass_kill", mass)]
     reason = "signals a process the agent's own session started"
     return [_finding(cmd, ctx, Effect.LOCAL, "process.signal", reason)]
 
@@ -264,5 +268,8 @@ def _pkill(cmd: Command, ctx: Context) -> list[Finding]:
     if system or (users and users != [ctx.home.rsplit("/", 1)[-1]]) or _system_process(pidfile):
         reason = f"signals system processes ({' '.join(system or users or [pidfile])})"
         return [_finding(cmd, ctx, _W, "process.signal", reason, target=" ".join(system) or None)]
+    mass = mass_kill_reason(cmd, names)
+    if mass:
+        return [_finding(cmd, ctx, _W, "process.mass_kill", mass)]
     reason = "signals the developer's own processes by name"
     return [_finding(cmd, ctx, Effect.LOCAL, "process.signal", reason)]

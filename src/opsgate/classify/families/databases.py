@@ -9,7 +9,7 @@ evidence, so an unnamed remote database counts as production.
 
 from __future__ import annotations
 
-from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.families._databases_clients import (
     _fixed,
     _invoke_sqlcmd,
@@ -93,6 +93,17 @@ _MYSQL_VALUED = (
     "--default-character-set",
 )
 
+
+def _litecli(cmd: Command, ctx: Context) -> list[Finding]:
+    """``litecli DB -e SQL``: sqlite3's reading, with ``-e`` as the inline SQL."""
+    db = [a for a in cmd.positionals(("-e", "--execute", "--liteclirc", "-D", "--database"))]
+    database = cmd.option("-D", "--database")
+    head = [Arg(database)] if database else db[:1]
+    sql = [Arg(v) for v in cmd.options("-e", "--execute")]
+    as_sqlite = Command("sqlite3", (*head, *sql), cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+    return _sqlite(as_sqlite, ctx)
+
+
 HANDLERS: dict[str, Handler] = {
     "psql": _sql_client(
         ("-c", "--command"),
@@ -134,6 +145,18 @@ HANDLERS: dict[str, Handler] = {
         ("-e", "--execute", "-f", "--file", "-k", "-u", "-p"),
     ),
     "sqlite3": _sqlite,
+    # The friendlier clients take the same SQL: judged by it, like their classic peers.
+    "mycli": _sql_client(
+        ("-e", "--execute"),
+        (),
+        ("-h", "--host"),
+        ("-D", "--database"),
+        (*_MYSQL_VALUED, "-S", "--socket", "--login-path", "--myclirc", "-R", "--prompt"),
+    ),
+    "pgcli": _sql_client(
+        (), (), ("-h", "--host"), ("-d", "--dbname"), (*_PSQL_VALUED, "-D", "--dsn")
+    ),
+    "litecli": _litecli,
     "invoke-sqlcmd": _invoke_sqlcmd,
     "redis-cli": _redis_cli,
     **dict.fromkeys(("mongosh", "mongo"), _mongosh),

@@ -18,6 +18,7 @@ from opsgate.classify.families._filesystem_delete import (
     _unlink,
     _wipe,
 )
+from opsgate.classify.families._filesystem_fd import fd
 from opsgate.classify.families._filesystem_find import find_actions
 from opsgate.classify.families._filesystem_write import (
     _cp,
@@ -70,6 +71,8 @@ HANDLERS: dict[str, Handler] = {
     "mkdir": _touch_mkdir,
     "ln": _ln,
     "install": _install,
+    "fd": fd,
+    "fdfind": fd,
     "tar": _extract,
     "unzip": _extract,
     "mkfs": _disk("disk.format", "creates a filesystem, erasing the device"),

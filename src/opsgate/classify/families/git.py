@@ -12,6 +12,7 @@ from __future__ import annotations
 from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.families._git_common import PROTECTED_BRANCHES, is_protected_branch
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
+from opsgate.classify.families._git_transports import transport_findings
 from opsgate.models import Finding
 
 __all__ = ["HANDLERS", "PROTECTED_BRANCHES", "is_protected_branch"]
@@ -63,6 +64,7 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
             findings += ctx.classify_shell(value, via=f"{key} for git")
     for key, value in configs:
         findings += _exec_config(cmd, ctx, key, value)
+    findings += transport_findings(cmd, configs, rest, ctx)
     if not rest:
         return findings
     sub = rest[0].value

@@ -24,6 +24,7 @@ from opsgate.classify.families._network_addresses import (
     url_host,
 )
 from opsgate.classify.families._network_common import _L, _R, _S, _W, _finding, classify_url
+from opsgate.classify.families._network_fanout import FANOUT
 from opsgate.classify.families._network_http import _curl, _httpie, _wget
 from opsgate.classify.families._network_remote import (
     _ftp,
@@ -74,4 +75,5 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(("sftp", "ftp", "lftp"), _ftp),
     "ssh-copy-id": _ssh_copy_id,
     **dict.fromkeys(("ngrok", "cloudflared", "lt", "localtunnel", "bore", "zrok"), _tunnel),
+    **FANOUT,
 }

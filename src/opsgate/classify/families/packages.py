@@ -16,7 +16,7 @@ publishing to registries.
 
 from __future__ import annotations
 
-from opsgate.classify._command import Handler
+from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._packages_project import (
     _build_tool,
     _composer,
@@ -31,18 +31,29 @@ from opsgate.classify.families._packages_project import (
     _uv,
 )
 from opsgate.classify.families._packages_system import _SYSTEM, _dpkg, _pacman, _system, _words
-from opsgate.models import Impact
+from opsgate.models import Finding, Impact
 
 __all__ = ["HANDLERS"]
 
 
 _PUBLISH_ONLY = {"publish": Impact.CAUTION}
 
+
+def _bun(cmd: Command, ctx: Context) -> list[Finding]:
+    """``bun -e CODE`` / ``bun --print CODE`` run JavaScript like ``node -e``."""
+    if cmd.has("-e", "--eval", "-p", "--print"):
+        from opsgate.classify.families._shells_interpreters import _interpreter
+
+        return _interpreter(cmd, ctx)
+    return _js(cmd, ctx)
+
+
 HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(_SYSTEM, _system),
     **dict.fromkeys(("dpkg", "rpm", "dpkg-reconfigure"), _dpkg),
     "pacman": _pacman,
-    **dict.fromkeys(("npm", "pnpm", "yarn", "bun"), _js),
+    **dict.fromkeys(("npm", "pnpm", "yarn"), _js),
+    "bun": _bun,
     **dict.fromkeys(("pip", "pip3"), _pip),
     **dict.fromkeys(("uv", "uvx"), _uv),
     "pipx": _pipx,
@@ -52,7 +63,8 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(("flit", "hatch", "pdm"), _simple_publish(_PUBLISH_ONLY)),
     "maturin": _simple_publish({"publish": Impact.CAUTION, "upload": Impact.CAUTION}),
     "cargo": _simple_publish(
-        {"publish": Impact.CAUTION, "yank": Impact.CAUTION}, _words("install uninstall")
+        {"publish": Impact.CAUTION, "yank": Impact.CAUTION, "owner": Impact.CAUTION},
+        _words("install uninstall"),
     ),
     "gem": _simple_publish(
         {"push": Impact.CAUTION, "yank": Impact.DESTRUCTIVE}, _words("install uninstall update")

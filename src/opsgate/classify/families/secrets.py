@@ -14,12 +14,14 @@ from opsgate.classify.families._secrets_common import (
     env_dump,
     redirect_read,
     secret_operands,
+    secret_write,
 )
 from opsgate.classify.families._secrets_readers import _READERS, _reader
+from opsgate.classify.families._secrets_routes import named_secrets, secret_writes
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
-__all__ = ["HANDLERS", "env_dump", "redirect_read", "reveals", "secret_operands"]
+__all__ = ["HANDLERS", "env_dump", "redirect_read", "reveals", "secret_operands", "secret_write"]
 
 
 def _printenv(cmd: Command, ctx: Context) -> list[Finding]:
@@ -75,15 +77,34 @@ def _security(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+# openssl subcommands that use their inputs (certificates, keys to sign or connect with)
+# and print nothing of a secret's value; every other one prints or transforms ``-in``.
+_OPENSSL_USES = frozenset(
+    {"x509", "req", "verify", "crl", "crl2pkcs7", "s_client", "s_server", "s_time", "dgst",
+     "version", "genrsa", "genpkey", "gendsa", "rand", "ca", "ocsp", "ciphers", "list", "speed",
+     "sha1", "sha256", "sha384", "sha512", "md5", "passwd", "prime", "errstr", "spkac", "ts",
+     "help", "dhparam", "ecparam", "info"}
+)  # fmt: skip
+_OPENSSL_KEYS = frozenset({"rsa", "pkey", "ec", "dsa", "pkcs8", "pkcs12"})
+
+
 def _openssl(cmd: Command, ctx: Context) -> list[Finding]:
-    sub = cmd.words[:1]
-    key_in = cmd.option("-in", "-inkey", "-key")
-    if sub and sub[0] in ("rsa", "pkey", "ec", "dsa", "pkcs12", "pkcs8", "genpkey") and key_in:
-        if sub[0] == "genpkey":
-            return []
-        if cmd.has("-pubout", "-noout") and not cmd.has("-text"):
-            return []
-        return [_secret(cmd.text, f"openssl {sub[0]} prints the private key {key_in}")]
+    from opsgate.classify._command import Arg
+    from opsgate.classify.families._secrets_common import judge_operand
+
+    sub = cmd.words[0] if cmd.words else ""
+    if sub in _OPENSSL_USES:
+        return []
+    if sub in _OPENSSL_KEYS and cmd.has("-pubout", "-noout") and not cmd.has("-text"):
+        return []
+    names = ["-in", "-inkey", "-key"] if sub in _OPENSSL_KEYS else ["-in"]
+    valued = ("-in", "-out", "-inkey", "-key", "-pass", "-passin", "-passout", "-K", "-iv",
+              "-md", "-certfile", "-recip", "-signer", "-CAfile", "-name")  # fmt: skip
+    words = [*cmd.options(*names), *(a.value for a in cmd.positionals(valued)[1:])]
+    for word in words:
+        found = judge_operand(cmd, Arg(word), ctx, verb=f"openssl {sub} prints")
+        if found is not None:
+            return [found]
     return []
 
 
@@ -173,7 +194,13 @@ _REVEALS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 
 def reveals(cmd: Command, ctx: Context) -> list[Finding]:
-    """Cross-cutting: a subcommand that prints secrets, or ``ps e`` (process env)."""
+    """Cross-cutting: a subcommand that prints secrets, ``ps e`` (process env), any
+    program given a credentials path (``_secrets_routes``), a write into one."""
+    found = named_secrets(cmd, ctx) + secret_writes(cmd, ctx)
+    return found if found else _reveals(cmd, ctx)
+
+
+def _reveals(cmd: Command, ctx: Context) -> list[Finding]:
     words = [w for w in cmd.words if not w.startswith("-")]
     for path in _REVEALS.get(cmd.name, ()):
         if tuple(words[: len(path)]) == path:

@@ -32,6 +32,7 @@ from opsgate.classify.families._system_host import (
     _firewall_cmd,
     _ip,
     _nft,
+    _pfctl,
     _tc,
 )
 from opsgate.classify.families._system_services import _INIT_SCRIPT, _TABLE, _kill, _pkill, _power
@@ -88,6 +89,7 @@ HANDLERS: dict[str, Handler] = {
     "crontab": _crontab,
     "chroot": _chroot,
     "nft": _nft,
+    "pfctl": _pfctl,
     "firewall-cmd": _firewall_cmd,
     "ip": _ip,
     "tc": _tc,

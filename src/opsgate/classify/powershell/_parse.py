@@ -54,16 +54,20 @@ def parse(script: str) -> tuple[Any, str]:
 
 # --------------------------------------------------------------------------- recovery
 
-# The grammar rejects three ordinary argument-mode forms: a bareword that starts
+# The grammar rejects four ordinary argument-mode forms: a bareword that starts
 # with a variable and continues as a path (``$env:TEMP\x``), a comma list with or
-# without spaces (``.\bin, .\obj``), and a bare end-of-options marker
-# (``npm run build -- --mode dev``, ``git checkout -- .``).  Each means the same as
-# a double-quoted word, a list of quoted words and a quoted ``'--'``, so on a parse
-# error we retry with that spelling.
+# without spaces (``.\bin, .\obj``), a bare end-of-options marker
+# (``npm run build -- --mode dev``, ``git checkout -- .``), and a native program's
+# ``--flag=value`` (``kubectl logs --tail=100``, ``--format='{{.Names}}'``).  Each
+# means the same as a double-quoted word, a list of quoted words, a quoted ``'--'``
+# and one quoted ``'--flag=value'``, so on a parse error we retry with that spelling.
 _VAR_PATH = re.compile(r"(?<![\w\"'`$])(\$(?:\{[^}]*\}|[\w:]+)[\\/][^\s,;|)}\"'`]*)")
 _BARE = r"[^\s,;|(){}\[\]'\"`$@=]+"
 _BARE_LIST = re.compile(rf"(?<=[\s,])({_BARE}(?:[ \t]*,[ \t]*{_BARE})+)(?=[\s;|)]|$)")
 _DASHDASH = re.compile(r"(?<=[ \t])--(?=[ \t]|$)", re.MULTILINE)
+_FLAG = r"--?[A-Za-z][\w.-]*="
+_FLAG_VALUE = re.compile(rf"(?<=[ \t])({_FLAG}[^\s,;|(){{}}'\"`]+)(?=[\s;|)}}]|$)")
+_FLAG_OPEN = re.compile(rf"(?<=[ \t])({_FLAG})$")
 
 
 def _quote_list(match: re.Match[str]) -> str:
@@ -72,12 +76,20 @@ def _quote_list(match: re.Match[str]) -> str:
 
 def _recover(script: str) -> str:
     out: list[str] = []
+    flag = ""  # ``--flag=`` whose value is the quoted string that follows
     for code, chunk in _split_quoted(script):
-        if code:
+        if flag and not code and chunk[:1] in ("'", '"'):
+            # ``--format='{{.Names}}'`` is the one word ``--format={{.Names}}``.
+            chunk, flag = chunk[0] + flag + chunk[1:], ""
+        elif code:
             chunk = _BARE_LIST.sub(_quote_list, _VAR_PATH.sub(r'"\1"', chunk))
             chunk = _DASHDASH.sub("'--'", chunk)
+            chunk = _FLAG_VALUE.sub(lambda m: f"'{m.group(1)}'", chunk)
+            opened = _FLAG_OPEN.search(chunk)
+            if opened:
+                flag, chunk = opened.group(1), chunk[: opened.start()]
         out.append(chunk)
-    return "".join(out)
+    return "".join([*out, flag])
 
 
 def _split_quoted(script: str) -> Iterator[tuple[bool, str]]:

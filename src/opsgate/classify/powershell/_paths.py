@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._command import Context
-from opsgate.classify.paths import Workspace, Zone
+from opsgate.classify.paths import Workspace, Zone, is_known_public, is_secret_path
 from opsgate.classify.powershell import _tables as t
 from opsgate.classify.powershell._values import PsArg, Verdict
 from opsgate.models import Effect, Impact
@@ -182,9 +182,15 @@ class Paths:
         """Whether ``arg`` names a file holding secret values, or a copy of one."""
         path = self.resolve(arg) or arg.value.lower().replace("/", "\\")
         path = path.removeprefix("session:")
-        if t.SECRET_FILE.search(path) or t.SECRET_FILE.search(path + "\\"):
+        if path in self.tainted:
             return True
-        return path in self.tainted
+        posix = path.replace("\\", "/")
+        # One predicate with the shell's: a public key or known_hosts is no secret here either.
+        if is_secret_path(posix):
+            return True
+        if is_known_public(posix):
+            return False
+        return bool(t.SECRET_FILE.search(path) or t.SECRET_FILE.search(path + "\\"))
 
     def copied(self, source: PsArg, dest: PsArg | None) -> None:
         """Remember that ``dest`` now holds whatever ``source`` held."""

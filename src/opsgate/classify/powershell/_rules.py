@@ -134,6 +134,9 @@ def _write_path(w: Walk, call: PsCall, up: Any, down: list[Any]) -> None:
         targets = [PsArg(".")]
     for target in targets:
         w.add(w.paths.write(target, creating=creating), call.text, target.value)
+    from opsgate.classify._autorun_ps import planted_ps
+
+    w.out.extend(planted_ps(w, call, up, targets))  # into files that run by themselves
 
 
 def _copy_move(w: Walk, call: PsCall, up: Any, down: list[Any]) -> None:

@@ -209,9 +209,11 @@ class Walk:
             env={},
             cwd=self.cwd,
         )
+        from opsgate.classify._guard import command_findings
         from opsgate.classify.families.secrets import reveals
 
         self.out.extend(reveals(cmd, self.ctx))
+        self.out.extend(command_findings(cmd, self.ctx))
         if handler is None:
             return
         try:
@@ -240,6 +242,9 @@ class Walk:
             return
         arg = arg_value(target.named_children[-1], self.vars)
         self.add(self.paths.write(arg), f"{text(op)} {arg.value}", arg.value)
+        from opsgate.classify._autorun_ps import planted_ps_redirect
+
+        self.out.extend(planted_ps_redirect(self, node, arg, text(op)))
 
     # ----------------------------------------------------------------- secrets
 

@@ -357,6 +357,24 @@
       if (data.card) refreshCard(data.card);
       refreshActivity();
     });
+    /* A lockdown started or lifted (here, on another replica or from the CLI): a
+     * banner on whatever page is open; text only, never HTML from the stream. */
+    source.addEventListener("lockdown", function (e) {
+      var data;
+      try { data = JSON.parse(e.data); } catch (err) { return; }
+      var main = document.getElementById("main");
+      if (!main) return;
+      var banner = document.getElementById("lockdown-banner");
+      if (!banner) {
+        banner = document.createElement("p");
+        banner.id = "lockdown-banner";
+        banner.setAttribute("role", "alert");
+        banner.dataset.testid = "lockdown-banner";
+        main.insertBefore(banner, main.firstChild);
+      }
+      banner.className = "lockdown-banner" + (data.locked ? "" : " lifted");
+      banner.textContent = String(data.text || "");
+    });
   }
 
   function prepare(root) {

@@ -1,0 +1,323 @@
+"""The one place classification gets a file's text from: ``psql -f fix.sql``,
+``bash deploy.sh``, ``< batch.txt``, a Makefile, a package.json.
+
+A source answers ``read(path)`` with the text or None, and remembers what it was
+asked: every file it read (path and SHA-256, for the grant to bind to), and every
+secret file a command named (a secret read, whatever the program: SPEC §4
+safeguard 1).  Three sources:
+
+- ``LocalFiles``: the agent's own disk, where the hook and ``opsgate check`` run.
+  A path is judged before it is opened — a secret file, opsgate's own data, or a
+  place that is not a file (``/proc``, ``/sys``, ``/dev``) is never read — then
+  resolved through symlinks and judged again, then opened without following a
+  link, checked to be a regular file, and judged a third time by the path the
+  kernel opened (a link swapped in between cannot redirect the read).  Bounded: a
+  size cap per file, a total cap and a file count per classification.
+- ``GivenFiles``: the texts the connected hook sent with a proposal (the control
+  plane): exactly those, never the control plane's own disk.
+- ``NoFiles``: nothing (the HTTP hook, MCP, a dry run with no files given).
+
+Texts are for classification only; ``classify._evidence`` makes sure none of it
+reaches a finding's text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from opsgate.classify.paths import is_secret_path
+from opsgate.models import FileRead
+
+__all__ = [
+    "MAX_FILE",
+    "MAX_FILES",
+    "MAX_HASHED",
+    "MAX_TOTAL",
+    "FileSource",
+    "GivenFiles",
+    "LocalFiles",
+    "NoFiles",
+    "Refusal",
+    "file_digest",
+]
+
+MAX_FILE = 64 * 1024  # bytes of one file's text the classifier reads
+MAX_TOTAL = 256 * 1024  # bytes of text per classification, all files together
+MAX_FILES = 32  # files per classification
+MAX_HASHED = 8 * 1024 * 1024  # larger files are not hashed either (their digest is "")
+
+# Where a path names something that is not a file's contents: process memory and
+# environment, kernel state, devices.  Never opened.
+_NOT_FILES = ("/proc/", "/sys/", "/dev/")
+_PROCESS_SECRETS = ("environ", "mem", "auxv")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A secret file a command named: the classifier turns it into a secret read."""
+
+    path: str
+    why: str
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class FileSource:
+    """What every source records; subclasses decide where texts come from.  A plain
+    class with slots: one is made for every classification, on the hook's hot path."""
+
+    __slots__ = ("facts", "reads", "refused")
+
+    def __init__(self) -> None:
+        self.reads: dict[str, FileRead] = {}
+        self.refused: dict[str, Refusal] = {}
+        self.facts: dict[str, str] = {}
+
+    def read(self, path: str) -> str | None:
+        """The text of the file at absolute ``path``, or None (unreadable, refused)."""
+        if path in self.reads:
+            return self.reads[path].text
+        why = secret_reason(path, self.guarded_dirs())
+        if why is not None:
+            self.refused.setdefault(path, Refusal(path, why))
+            return None
+        if path.startswith(_NOT_FILES) or len(self.reads) >= MAX_FILES:
+            return None
+        found = self._load(path)
+        self.reads[path] = found
+        return found.text
+
+    def branch(self, cwd: str | None) -> str | None:
+        """The checked-out git branch at ``cwd`` (recorded as a fact), or None."""
+        if not cwd:
+            return None
+        key = f"git.branch@{cwd}"
+        if key not in self.facts:
+            self.facts[key] = self._branch(cwd) or ""
+        return self.facts[key] or None
+
+    def kind(self, path: str) -> str | None:
+        """What is at absolute ``path`` without reading it: "file", "dir", "other", or
+        None when nothing is there (a missing script runs nothing).  Recorded as a
+        fact, so a grant binds to it: a file that appears later needs a new card."""
+        key = f"kind@{path}"
+        if key not in self.facts:
+            self.facts[key] = self._kind(path) or ""
+        return self.facts[key] or None
+
+    def secret_file_in(self, directory: str) -> str | None:
+        """A credentials file (``.env``) directly in ``directory``, if there is one
+        (recorded as a fact): a recursive search for ``API_KEY`` there prints it."""
+        key = f"secret-file@{directory}"
+        if key not in self.facts:
+            self.facts[key] = self._secret_file_in(directory) or ""
+        return self.facts[key] or None
+
+    def guarded_dirs(self) -> tuple[str, ...]:
+        return ()
+
+    def _secret_file_in(self, directory: str) -> str | None:
+        return None
+
+    def _kind(self, path: str) -> str | None:
+        # Without a way to look, every file counts as there and unread (unknown).
+        return "other"
+
+    def _load(self, path: str) -> FileRead:
+        return FileRead(path, "")
+
+    def _branch(self, cwd: str) -> str | None:
+        return None
+
+    def used(self) -> tuple[FileRead, ...]:
+        if not self.reads:
+            return ()
+        return tuple(self.reads[p] for p in sorted(self.reads))
+
+
+class NoFiles(FileSource):
+    """Reads nothing: a path is still judged (a named secret file is a secret read)."""
+
+    __slots__ = ()
+
+
+class GivenFiles(FileSource):
+    """The files and facts the connected hook sent: the control plane's only source."""
+
+    __slots__ = ("given", "given_facts")
+
+    def __init__(
+        self,
+        given: Mapping[str, FileRead] | None = None,
+        given_facts: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.given = given or {}
+        self.given_facts = given_facts or {}
+
+    @classmethod
+    def of(cls, files: Iterable[FileRead], facts: Iterable[tuple[str, str]]) -> GivenFiles:
+        return cls({f.path: f for f in files}, dict(facts))
+
+    def _load(self, path: str) -> FileRead:
+        return self.given.get(path) or FileRead(path, "")
+
+    def _branch(self, cwd: str) -> str | None:
+        return self.given_facts.get(f"git.branch@{cwd}") or None
+
+    def _secret_file_in(self, directory: str) -> str | None:
+        return self.given_facts.get(f"secret-file@{directory}") or None
+
+    def _kind(self, path: str) -> str | None:
+        # What the hook saw on the agent's machine; a path it did not report is there
+        # and unread, so a command that runs it is unknown, never judged as missing.
+        given = self.given_facts.get(f"kind@{path}")
+        if given is not None:
+            return given or None
+        return "file" if path in self.given else "other"
+
+
+class LocalFiles(FileSource):
+    """The agent's own disk (the hook, ``opsgate check``), bounded and judged."""
+
+    __slots__ = ("opsgate_home", "total")
+
+    def __init__(self, opsgate_home: str | None = None) -> None:
+        super().__init__()
+        self.total = 0
+        self.opsgate_home = opsgate_home
+
+    def guarded_dirs(self) -> tuple[str, ...]:
+        home = self.opsgate_home or os.environ.get("OPSGATE_HOME")
+        if not home:
+            home = os.path.join(os.path.expanduser("~"), ".opsgate")
+        return (home.rstrip("/") + "/",)
+
+    def _load(self, path: str) -> FileRead:
+        real = os.path.realpath(path)
+        why = None if real == path else secret_reason(real, self.guarded_dirs())
+        if why is not None or real.startswith(_NOT_FILES):
+            if why is not None:
+                self.refused.setdefault(path, Refusal(path, f"{why} (through a link)"))
+            return FileRead(path, "")
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        try:
+            fd = os.open(real, flags)
+        except OSError:
+            return FileRead(path, "")
+        try:
+            return self._from_fd(path, fd)
+        finally:
+            os.close(fd)
+
+    def _from_fd(self, path: str, fd: int) -> FileRead:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return FileRead(path, "")  # a FIFO, a device, a socket: never read
+        opened = _opened_path(fd)
+        why = None if opened is None else secret_reason(opened, self.guarded_dirs())
+        if why is not None or (opened or "").startswith(_NOT_FILES):
+            if why is not None:
+                self.refused.setdefault(path, Refusal(path, f"{why} (through a link)"))
+            return FileRead(path, "")
+        if info.st_size > MAX_HASHED:
+            return FileRead(path, "")
+        data = _read_all(fd, info.st_size)
+        digest = file_digest(data)
+        if len(data) > MAX_FILE or self.total + len(data) > MAX_TOTAL:
+            return FileRead(path, digest)
+        self.total += len(data)
+        try:
+            return FileRead(path, digest, data.decode("utf-8"))
+        except UnicodeDecodeError:
+            return FileRead(path, digest)
+
+    def _branch(self, cwd: str) -> str | None:
+        return read_branch(cwd)
+
+    def _secret_file_in(self, directory: str) -> str | None:
+        from opsgate.classify.paths import is_secret_path
+
+        try:
+            with os.scandir(directory) as entries:
+                for index, entry in enumerate(entries):
+                    if index > 2000:
+                        break
+                    if is_secret_path(entry.path) and entry.is_file():
+                        return entry.path
+        except OSError:
+            return None
+        return None
+
+    def _kind(self, path: str) -> str | None:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return "other" if os.path.lexists(path) else None
+        return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def secret_reason(path: str, guarded: tuple[str, ...] = ()) -> str | None:
+    """Why opsgate never reads the file at ``path``, or None."""
+    if any(path.startswith(d) or path == d.rstrip("/") for d in guarded):
+        return f"{path} is opsgate's own data"
+    if path.startswith("/proc/") and path.rsplit("/", 1)[-1] in _PROCESS_SECRETS:
+        return f"{path} is a process's memory or environment"
+    if is_secret_path(path):
+        return f"{path} holds credentials"
+    return None
+
+
+def _opened_path(fd: int) -> str | None:
+    """The path the kernel opened for ``fd`` (Linux), to judge what was really read."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks = []
+    left = min(size, MAX_HASHED) + 1  # a file that grew since fstat is cut, not trusted
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_branch(cwd: str) -> str | None:
+    """The checked-out branch, read from ``.git/HEAD`` (no git process); a worktree's
+    ``.git`` file points at its own HEAD."""
+    path = cwd.rstrip("/") or "/"
+    for _ in range(64):
+        text = _small(os.path.join(path, ".git", "HEAD"))
+        if text is None:
+            pointer = _small(os.path.join(path, ".git"))
+            if pointer is not None and pointer.startswith("gitdir:"):
+                gitdir = os.path.join(path, pointer.removeprefix("gitdir:").strip())
+                text = _small(os.path.join(gitdir, "HEAD"))
+        if text is not None:
+            text = text.strip()
+            return text.removeprefix("ref: refs/heads/") if text.startswith("ref:") else None
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+    return None
+
+
+def _small(path: str, limit: int = 4096) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return None

@@ -1,0 +1,84 @@
+"""The context a grant binds to, as the hook collects it (``hooks._context``): each
+source read for its one field, secret-ish values only as hashes, and cheap."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from opsgate.hooks._context import collect
+
+SECRET_URL = "postgresql://app:hunter2-canary@db.prod.internal/shop"
+
+
+def _home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text(
+        "apiVersion: v1\nclusters: []\n"
+        "users:\n- name: x\n  user: {token: kube-token-canary}\n"
+        "current-context: staging-eu\n"
+    )
+    gcloud = home / ".config" / "gcloud"
+    (gcloud / "configurations").mkdir(parents=True)
+    (gcloud / "active_config").write_text("work\n")
+    (gcloud / "configurations" / "config_work").write_text("[core]\nproject = shop-staging\n")
+    (home / ".azure").mkdir()
+    (home / ".azure" / "azureProfile.json").write_text(
+        "\ufeff" + json.dumps({"subscriptions": [{"id": "sub-a", "isDefault": False},
+                                                 {"id": "sub-b", "isDefault": True}]})
+    )  # fmt: skip
+    (home / ".docker").mkdir()
+    (home / ".docker" / "config.json").write_text(
+        json.dumps({"auths": {"r": {"auth": "docker-auth-canary"}}, "currentContext": "colima"})
+    )
+    return home
+
+
+def test_collects_each_context_from_its_source(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    project = tmp_path / "shop"
+    (project / ".git").mkdir(parents=True)
+    (project / ".git" / "HEAD").write_text("ref: refs/heads/feature/x\n")
+    (project / ".terraform").mkdir()
+    (project / ".terraform" / "environment").write_text("staging")
+    env = {"HOME": str(home), "AWS_PROFILE": "dev", "AWS_REGION": "eu-west-1",
+           "RAILS_ENV": "staging", "DATABASE_URL": SECRET_URL}  # fmt: skip
+    found = collect(str(project), env)
+    assert found["kube.context"] == "staging-eu"
+    assert found["gcloud.config"] == "work" and found["gcloud.project"] == "shop-staging"
+    assert found["azure.subscription"] == "sub-b"
+    assert found["docker.context"] == "colima"
+    assert found["terraform.workspace"] == "staging"
+    assert found[f"git.branch@{project}"] == "feature/x"
+    assert found["aws.profile"] == "dev" and found["aws.region"] == "eu-west-1"
+    assert found["env.RAILS_ENV"] == "staging"
+    assert found["env.DATABASE_URL"] == "sha256:" + hashlib.sha256(SECRET_URL.encode()).hexdigest()
+    assert not any(c in repr(found) for c in ("hunter2", "kube-token", "docker-auth"))
+
+
+def test_every_switch_changes_the_context(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    env = {"HOME": str(home)}
+    before = collect(str(tmp_path), env)
+    (home / ".kube" / "config").write_text("current-context: prod-eu\n")
+    assert collect(str(tmp_path), env)["kube.context"] == "prod-eu" != before["kube.context"]
+    other = tmp_path / "other.yaml"
+    other.write_text("current-context: 'prod-us'\n")
+    assert (
+        collect(str(tmp_path), {**env, "KUBECONFIG": f"{other}:/nope"})["kube.context"] == "prod-us"
+    )
+    assert collect(str(tmp_path), {**env, "PGHOST": "a"}) != collect(str(tmp_path), env)
+    assert collect(str(tmp_path), {**env, "TF_WORKSPACE": "prod"})["terraform.workspace"] == "prod"
+
+
+def test_collecting_is_cheap(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    env = {"HOME": str(home), "KUBECONFIG": str(home / ".kube" / "config")}
+    collect(str(tmp_path), env)
+    started = time.perf_counter()
+    for _ in range(100):
+        collect(str(tmp_path), env)
+    assert (time.perf_counter() - started) / 100 < 0.01  # well under the hook's budget (25 ms)
