@@ -62,14 +62,21 @@ class Serve:
     ``OPSGATE_*`` settings (a replica's ``OPSGATE_DATABASE_URL``)."""
 
     def __init__(
-        self, home: Path, *, merge_stderr: bool = False, env: dict[str, str] | None = None
+        self,
+        home: Path,
+        *,
+        merge_stderr: bool = False,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()  # a port of its own, or the one a restart reuses
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
                **(env or {})}  # fmt: skip
         env["OPSGATE_HOME"] = str(home)
+        env.update(extra_env or {})
         argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
                 "--create", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(

@@ -35,6 +35,17 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = PasswordHasher()
 
 
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return bool(_HASHER.verify(stored_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 @cache
 def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(16))
@@ -192,8 +203,21 @@ class PeopleMixin(ControlBase):
         _check_name(name, "token")
         secret = "og_" + secrets.token_urlsafe(32)
         with self.store.write() as conn:
+            serialize(conn, LOCK_USERS)
             actor = self._fresh(conn, actor)
             self._require(actor, Role.MEMBER, "creating API tokens", person=True)
+            # One live token per name and creator: two rows told apart only by their
+            # first characters invite revoking the wrong one.
+            if any(
+                t.name == name and not t.revoked
+                for t in people.list_tokens(conn, created_by=actor.id)
+            ):
+                raise Denied(
+                    f"you already have a token named {name!r}; revoke it first or choose "
+                    "another name",
+                    status=409,
+                    code="exists",
+                )
             if role is not Role.AGENT and (
                 actor.role.rank < Role.ADMIN.rank or role.rank > actor.role.rank
             ):

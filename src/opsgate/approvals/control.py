@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from opsgate.approvals import _describe
 from opsgate.approvals._binding import Binding, binding_of
+from opsgate.approvals._control_accounts import AccountsMixin
 from opsgate.approvals._control_base import ControlBase, who
 from opsgate.approvals._control_lockdown import LockdownMixin
 from opsgate.approvals._control_org import OrgMixin
@@ -88,7 +89,7 @@ class _Lost(Exception):
     """A conditional update matched no row: someone else decided first."""
 
 
-class SqlControlPlane(PeopleMixin, OrgMixin, LockdownMixin, ControlBase):
+class SqlControlPlane(PeopleMixin, AccountsMixin, OrgMixin, LockdownMixin, ControlBase):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:

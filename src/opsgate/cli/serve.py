@@ -220,14 +220,15 @@ def _serve(ns: argparse.Namespace) -> int:
             # Idle keep-alive connections close after 5 s (uvicorn's default), and
             # past this many open connections new requests are answered 503.
             limit_concurrency=LIMIT_CONCURRENCY,
-            # Open event streams (the web console's live updates) never finish by
-            # themselves: give them a moment on shutdown, then close them.
+            # The console's event streams are ended first (graceful_server); any
+            # other request gets this long to finish.
             timeout_graceful_shutdown=2,
         )
         from opsgate.server._warm import warm_up_and_freeze
+        from opsgate.web import graceful_server
 
         warm_up_and_freeze()  # the classifier loaded and the heap frozen: no GC stalls
-        uvicorn.Server(server).run(sockets=[sock])
+        graceful_server(server, app.state.og.bus).run(sockets=[sock])
     return 0
 
 

@@ -187,6 +187,9 @@ def create_app(
 
     for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    from opsgate.server import routes_slack  # Slack's button clicks (signed by Slack)
+
+    app.include_router(routes_slack.router, prefix="/api/v1", responses=ERROR_RESPONSES)
     from opsgate.server.routes_hooks import claude_hook
 
     install_fast_routes(

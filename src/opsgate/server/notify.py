@@ -21,10 +21,15 @@ and how many cards, grants and tokens it swept, with a link to Agent Controls.
 
 Settings, declared once:
 
-    notify.webhook_url          generic JSON webhook (POST)
-    notify.webhook_secret       HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
-    notify.slack_webhook_url    Slack incoming-webhook URL
-    (OPSGATE_WEBHOOK_URL, … in the environment; see opsgate.config)
+    notify.webhook_url            generic JSON webhook (POST)
+    notify.webhook_secret         HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
+    notify.slack_webhook_url      Slack incoming-webhook URL (a message per change)
+    notify.slack_bot_token        Slack app bot token: cards with Approve/Deny (``slack``)
+    notify.slack_channel          the channel id the app posts cards to
+    notify.slack_signing_secret   verifies the app's button clicks
+    notify.slack_team_id          optional: refuse clicks from any other workspace
+    notify.slack_api_url          optional: Slack's Web API (default https://slack.com/api)
+    (OPSGATE_WEBHOOK_URL, OPSGATE_SLACK_BOT_TOKEN, … in the environment; see opsgate.config)
 
 A replica with no sink configured leaves the outbox alone; notifications older
 than ``max_age`` (a day) when first claimed are closed undelivered, so enabling a
@@ -46,6 +51,8 @@ from typing import Any, Protocol, cast
 
 import anyio.to_thread
 import httpx
+
+from opsgate.server.slack import SlackApp
 
 __all__ = ["Notifier", "NotifyConfig", "Outbox", "lockdown_event", "sign", "slack_payload"]
 
@@ -69,6 +76,11 @@ class NotifyConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     slack_url: str | None = field(default=None, repr=False)  # the URL itself is a secret
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_channel: str | None = None
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_team_id: str | None = None
+    slack_api_url: str = "https://slack.com/api"
     attempts: int = 5
     backoff: float = 0.5  # first retry delay; doubles each time
     max_backoff: float = 30.0
@@ -88,16 +100,25 @@ class NotifyConfig:
             webhook_url=config.text("notify.webhook_url"),
             webhook_secret=config.text("notify.webhook_secret"),
             slack_url=config.text("notify.slack_webhook_url"),
+            slack_bot_token=config.text("notify.slack_bot_token"),
+            slack_channel=config.text("notify.slack_channel"),
+            slack_signing_secret=config.text("notify.slack_signing_secret"),
+            slack_team_id=config.text("notify.slack_team_id"),
+            slack_api_url=config.text("notify.slack_api_url") or "https://slack.com/api",
         )
 
     @property
+    def slack_app(self) -> bool:
+        """The Slack app (interactive cards) is set up: bot token and channel."""
+        return bool(self.slack_bot_token and self.slack_channel)
+
+    @property
     def enabled(self) -> bool:
-        return bool(self.webhook_url or self.slack_url)
+        return bool(self.webhook_url or self.slack_url or self.slack_app)
 
     def sinks(self) -> list[str]:
-        return [
-            name for name, url in (("webhook", self.webhook_url), ("slack", self.slack_url)) if url
-        ]
+        named = (("webhook", self.webhook_url), ("slack", self.slack_url))
+        return [name for name, url in named if url] + (["slack_app"] if self.slack_app else [])
 
     def delay(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based)."""
@@ -268,11 +289,21 @@ class Notifier:
         self._inflight: set[int] = set()
         self._next_due: float | None = None  # earliest retry this process scheduled
         self._idle: asyncio.Event | None = None
+        self.slack: SlackApp | None = None
+        if config.slack_bot_token:
+            self.slack = SlackApp(
+                config.slack_bot_token,
+                config.slack_channel or "",
+                api_url=config.slack_api_url,
+                http=self._http,
+            )
 
     def attach(self, outbox: object, link: Callable[[str], str] | None = None) -> None:
         """Deliver from ``outbox`` (a control plane) if it has one."""
         if hasattr(outbox, "claim_notifications") and hasattr(outbox, "notification_done"):
             self.outbox = cast(Outbox, outbox)
+            if self.slack is not None:
+                self.slack.control = outbox
         elif self.config.enabled:
             log.warning("notifications are off: this control plane has no outbox")
         if link is not None:
@@ -376,6 +407,11 @@ class Notifier:
 
     async def _post(self, sink: str, payload: dict[str, Any], row_id: int) -> str | None:
         """One attempt; None when delivered, else a secret-free reason."""
+        if sink == "slack_app":
+            if self.slack is None:
+                return "the Slack app is not configured"
+            card = payload["card"]
+            return await self.slack.deliver(payload["event"], card["id"], card["link"])
         if sink == "webhook":
             url = self.config.webhook_url
             body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")

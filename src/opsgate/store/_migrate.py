@@ -110,12 +110,20 @@ def _v5(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE secrets ADD COLUMN source VARCHAR(16)"))
 
 
+def _v6(conn: Connection) -> None:
+    """The console and Slack: linked accounts, posted Slack messages, one-time values."""
+    t.metadata.create_all(
+        conn, tables=[t.account_links, t.slack_messages, t.one_time], checkfirst=True
+    )
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
     (3, "org revision: bumped by triggers on users, tokens, settings, inventory", _v3),
     (4, "grant binding: card binding, grant's approved impact and environment", _v4),
     (5, "secret sources: a stored value or an owner's credential-helper command", _v5),
+    (6, "console and Slack: account links, Slack messages, one-time values", _v6),
 )
 LATEST = MIGRATIONS[-1][0]
 

@@ -42,7 +42,7 @@ async def lockdown_change(request: Request) -> Response:
     me = await viewer(request)
     if me is None:
         return render(request, "error.html", None, status=401, message="log in again")
-    from opsgate.web._org import settings_page_for
+    from opsgate.web._settings import settings_page_for
 
     try:
         form = await read_form(request)
