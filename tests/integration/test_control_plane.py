@@ -520,7 +520,6 @@ def test_postgres_concurrent_first_start_migrates_once(pg_url: str, tmp_path: Pa
 
     import psycopg
 
-
     procs = [
         subprocess.Popen([sys.executable, "-c", _OPEN, str(tmp_path), pg_url]) for _ in range(3)
     ]
