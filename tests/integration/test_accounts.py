@@ -25,7 +25,7 @@ def test_admins_manage_members_and_viewers_owners_anyone(org: Org) -> None:
     admin, owner = p["admin"], p["owner"]
     assert c.set_disabled(admin, ids["viewer"], True).disabled
     assert not c.set_disabled(admin, ids["viewer"], False).disabled
-    other = c.create_user(owner, "bea", PASSWORD, Role.ADMIN)
+    other = c.create_user(owner, "cleo", PASSWORD, Role.ADMIN)
     with pytest.raises(Denied, match="needs an owner"):
         c.set_disabled(admin, other.id, True)  # an equal: not an admin's to manage
     with pytest.raises(Denied, match="needs an owner"):
@@ -86,6 +86,7 @@ def test_passwords_your_own_with_the_current_one_others_by_the_rule(org: Org) ->
 
 def test_token_names_are_unique_per_creator_among_live_tokens(org: Org) -> None:
     c, p = org.control, org.principals
+    c.create_token(p["owner"], "claude", Role.AGENT)
     with pytest.raises(Denied, match="already have a token named 'claude'") as refused:
         c.create_token(p["owner"], "claude", Role.AGENT)
     assert refused.value.status == 409
@@ -134,6 +135,8 @@ def test_the_api_disables_enables_and_sets_passwords(client: ApiClient, org: Org
         ).status_code
         == 200
     )
+    first = client.post("/api/v1/tokens", json={"name": "claude"}, headers=org.headers("owner"))
+    assert first.status_code == 201, first.text
     dup = client.post("/api/v1/tokens", json={"name": "claude"}, headers=org.headers("owner"))
     assert dup.status_code == 409 and dup.json()["error"]["code"] == "exists"
     # Deny with no reason: the card says who denied it.
