@@ -53,6 +53,9 @@ def test_systemd_unit_is_valid_and_as_hardened_as_protected_mode(tmp_path: Path)
             assert unit.get(key) == value, f"{key}={value} (protected mode) vs {unit.get(key)}"
     assert unit["ReadWritePaths"] == "/var/lib/opsgate" == unit["Environment"].split("=", 1)[1]
     assert unit["User"] == "opsgate" and "--host 127.0.0.1" in unit["ExecStart"]
+    # OPSGATE_HOME names the data directory: a --data-dir flag would beat the
+    # OPSGATE_DATABASE_URL of /etc/opsgate/opsgate.env and serve a local SQLite store.
+    assert "--data-dir" not in unit["ExecStart"]
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed: the directives were checked, not parsed")
     # verify wants an executable ExecStart: point it at this environment's opsgate.
