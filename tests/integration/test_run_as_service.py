@@ -88,6 +88,7 @@ def test_compose_runs_two_replicas_on_one_database_with_one_key() -> None:
     assert envs[0]["OPSGATE_DATABASE_URL"].startswith("postgresql://")
     assert "@db:5432/" in envs[0]["OPSGATE_DATABASE_URL"]
     assert envs[0]["OPSGATE_AUDIT_KEY"] == "/run/secrets/opsgate_audit_key"
+    assert envs[0]["OPSGATE_SECRET_KEY"].startswith("${OPSGATE_SECRET_KEY:?")  # shared too
     ports = [v["ports"][0] for v in replicas.values()]
     assert len(set(ports)) == 2 and all(p.startswith("127.0.0.1:") for p in ports)
     for replica in replicas.values():
