@@ -162,6 +162,7 @@ def test_audit_backup_of_a_running_server_verifies_offline(tmp_path: Path) -> No
         assert made.returncode == 0, made.stderr
         out = json.loads(made.stdout)
         assert out["entries"] >= len(live) and out["public_key"] == f"{backup}.pub.pem"
+        assert backup.stat().st_mode & 0o777 == 0o600  # private like the original, any umask
     finally:
         served.stop()
     elsewhere = tmp_path / "elsewhere"

@@ -23,12 +23,17 @@ def backup(ns: argparse.Namespace, key_path: Path) -> int:
     config = current()
     if getattr(ns, "db", None) is None and config.database_url is not None:
         raise InputError("the audit trail is in PostgreSQL: back it up with pg_dump",
-                         hint="docs/configuration.md; --data-dir names a local one")  # fmt: skip
+                         hint="docs/deploy.md (Backups); --data-dir names a local one")  # fmt: skip
     source = Path(getattr(ns, "db", None) or config.data_dir / DB_FILE)
     dest: Path = ns.dest
     if dest.exists() and not ns.force:
         raise InputError(f"{dest} exists", hint="pass --force to replace it")
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    if not source.is_file():
+        raise InputError(f"no audit database at {source}",
+                         hint="--data-dir or --db names the one to copy")  # fmt: skip
+    # The copy holds what the original does: private to this user from its first byte.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     copy = sqlite3.connect(tmp)
     try:
