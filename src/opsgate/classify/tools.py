@@ -47,6 +47,7 @@ _CMD_KEYS = ("command", "cmd", "script", "shell_command", "cli_command", "comman
 # Servers that wrap one CLI and take its arguments as a list: `args: [compute, list]`.
 _CLI_SERVERS = ("aws", "gcloud", "az", "kubectl", "kubernetes", "helm", "terraform", "docker",
                 "git", "gh", "doctl", "flyctl", "heroku", "vercel")  # fmt: skip
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _METADATA_ONLY = re.compile(r"(^|[_\-])(info|stat|exists|metadata|size|list|tree|directory)"
                             r"([_\-]|$)")  # fmt: skip
 
@@ -63,7 +64,8 @@ def classify_mcp(
     """``mcp__server__tool``: by what its arguments carry, then by its name's verb."""
     parts = tool.split("__", 2)
     server = parts[1] if len(parts) > 1 else "mcp"
-    name = (parts[2] if len(parts) > 2 else tool).lower()
+    raw = parts[2] if len(parts) > 2 else tool
+    name = raw.lower()
     if server == "git" or name.startswith("git_"):
         as_git = git_mcp_command(name, args, shell)
         if as_git is not None:
@@ -71,6 +73,8 @@ def classify_mcp(
     kind = known_kind(server, name)
     if kind is not None:
         return known_findings(kind, name, server, args, ws, cwd, shell)
+    # The verb tables read words: ``getJiraIssue`` is ``get_jira_issue``.
+    name = _CAMEL.sub("_", raw).lower()
     cli_verb = _cli_verb(server, args)
     name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
@@ -151,10 +155,10 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
             ]
         write = {"file_path": dest, "source": src_full}
         return classify_file_tool("Write", write, ws, cwd, shell, judge)
-    path = args.get("path") or args.get("file_path")
-    if not isinstance(path, str) or ws.expand(path, cwd) is None:
+    key, path = _path_argument(args)
+    if path is None or ws.expand(path, cwd) is None:
         return None
-    if path.startswith(("/", "~", ".")) or "/" in path:
+    if key != "path" or path.startswith(("/", "~", ".")) or "/" in path or is_secret_path(path):
         if _METADATA_ONLY.search(name) and not _WRITE.search(name):
             return [_f("filesystem.metadata", Impact.SAFE, Effect.READ, path,
                        f"{name} reads file metadata, not contents")]  # fmt: skip
@@ -163,6 +167,23 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
         if _WRITE.search(name) or "content" in args or "edits" in args:
             return classify_file_tool("Write", args | {"file_path": path}, ws, cwd, shell, judge)
     return None
+
+
+# Arguments that name a file on the agent's machine, by the names MCP servers give them
+# (Serena's ``relative_path``, Desktop Commander's ``file_path`` …).  ``path`` alone is
+# also a repository path, a URL path or a JSON path: it counts when spelt like a file.
+_PATH_KEYS = ("file_path", "filePath", "relative_path", "relativePath", "absolute_path",
+              "absolutePath", "filepath", "filename", "file_name", "fileName", "target_file",
+              "targetFile", "notebook_path", "path")  # fmt: skip
+
+
+def _path_argument(args: dict[str, Any]) -> tuple[str, str | None]:
+    """(the argument's name, the file path) of the first path argument there is."""
+    for key in _PATH_KEYS:
+        value = args.get(key)
+        if isinstance(value, str) and value:
+            return key, value
+    return "", None
 
 
 def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[Finding]:
