@@ -10,7 +10,7 @@ import pytest
 from opsgate.classify._mcp_known import known_kind
 from opsgate.classify.tools import _path_argument
 from opsgate.guard import evaluate
-from opsgate.models import Action, Verdict
+from opsgate.models import Action, Environment, Impact, Verdict
 
 PROJECT = "/home/dev/project"
 
@@ -72,3 +72,76 @@ def test_serena_read_of_env_is_a_secret_read() -> None:
     assert _decide("mcp__serena__read_file", {"relative_path": "src/app.ts"}).verdict is (
         Verdict.ALLOW
     )
+
+
+# --- PowerShell ------------------------------------------------------------------------------
+
+PS_CWD = "C:\\Users\\dev\\source\\project"
+
+
+def _ps(command: str) -> Any:
+    return _decide("PowerShell", {"command": command}, PS_CWD)
+
+
+@pytest.mark.parametrize(
+    ("script", "names"),
+    [
+        ("$a = 1; $b = 2", {"a", "b"}),
+        ("$a = 1; $a = 2", set()),  # assigned twice
+        ("$a += 'x'", set()),  # not a plain assignment
+        ("foreach ($a in 1..2) { $b = $a }", set()),  # a loop variable, a loop body
+        ("function f { $a = 1 }", set()),
+        ("$a = 1; Get-Item x -OutVariable a", set()),  # any other setter: nothing binds
+        ("$script:a = 1", {"a"}),
+    ],
+)
+def test_powershell_variables_bound_once(script: str, names: set[str]) -> None:
+    from opsgate.classify.powershell._bindings import bindable
+    from opsgate.classify.powershell._parse import parse
+
+    assert bindable(parse(script)[0].root_node) == names
+
+
+def test_powershell_native_flag_values_with_commas_parse() -> None:
+    from opsgate.classify.powershell._parse import _recover
+
+    assert _recover("ruff check --select=E,F .") == "ruff check '--select=E,F' ."
+    assert _ps("kubectl get pods -l=app=api,tier=web -n staging").verdict is Verdict.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("command", "verdict"),
+    [
+        ("$d = [IO.Directory]::CreateTempSubdirectory(); Remove-Item $d.FullName -Recurse",
+         Verdict.ALLOW),
+        ("$t = Join-Path ([IO.Path]::GetTempPath()) x; Remove-Item -Recurse $t", Verdict.ALLOW),
+        ("$t = Join-Path $env:TEMP '..\\..\\..'; Remove-Item -Recurse -Force $t", None),
+        ("$env:TEMP = $HOME; Remove-Item -Recurse -Force $env:TEMP", None),
+    ],
+)  # fmt: skip
+def test_powershell_temp_directories(command: str, verdict: Verdict | None) -> None:
+    """None: a destructive deletion (of the profile), which needs a person."""
+    decision = _ps(command)
+    if verdict is None:
+        assert decision.impact is Impact.DESTRUCTIVE and decision.verdict is not Verdict.ALLOW
+    else:
+        assert decision.verdict is verdict
+
+
+def test_powershell_local_paths_are_not_remote_targets() -> None:
+    decision = _ps("Remove-Item -Recurse -Force $unknown")
+    assert decision.environment is Environment.LOCAL
+    assert decision.verdict is Verdict.REQUIRE_APPROVAL
+
+
+@pytest.mark.parametrize(
+    ("command", "secret"),
+    [
+        ("Copy-Item $env:USERPROFILE\\.aws\\credentials .\\notes.txt", True),
+        ("robocopy $HOME\\.aws C:\\temp\\aws", True),
+        ("Copy-Item .env .env.bak", False),
+        ("Copy-Item ~\\.ssh\\id_ed25519.pub .\\deploy\\key.pub", False),
+    ],
+)
+def test_powershell_copies_of_secrets(command: str, secret: bool) -> None:
+    assert (_ps(command).decided_by == "safeguard.secrets") is secret
