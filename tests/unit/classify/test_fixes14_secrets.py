@@ -145,3 +145,29 @@ def test_powershell_local_paths_are_not_remote_targets() -> None:
 )
 def test_powershell_copies_of_secrets(command: str, secret: bool) -> None:
     assert (_ps(command).decided_by == "safeguard.secrets") is secret
+
+
+# --- credentials files by name -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "secret"),
+    [
+        ("acme-prod-firebase-adminsdk-x1y2z-0123456789.json", True),
+        ("functions/serviceAccountKey.json", True),
+        ("my-project-381512-4f2a9c1b7e3d.json", True),  # a GCP key's download name
+        ("deploy-bot_accessKeys.csv", True),
+        ("AuthKey_AB12CD34EF.p8", True),
+        ("/etc/wireguard/wg0.conf", True),
+        ("config/secrets.example.yml", False),
+        ("credentials.sample.json", False),
+        ("secrets.template.yaml", False),
+        ("secrets.yml.dist", False),
+        ("dist/manifest.3f2a1b9c.json", False),
+        ("android/app/google-services.json", False),
+    ],
+)
+def test_credentials_file_names(path: str, secret: bool) -> None:
+    from opsgate.classify.paths import is_secret_path
+
+    assert is_secret_path(path) is secret
