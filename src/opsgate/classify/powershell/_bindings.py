@@ -69,9 +69,12 @@ def bindable(root: Any) -> frozenset[str]:
         for variable in variables:
             name = _name(variable)
             counts[name] = counts.get(name, 0) + 1
-            if len(variables) != 1 or operator is None or text(operator) != "=":
-                repeated.add(name)
-            elif _in_repeating_block(node):
+            if (
+                len(variables) != 1
+                or operator is None
+                or text(operator) != "="
+                or _in_repeating_block(node)
+            ):
                 repeated.add(name)
     for node in descendants(root, "foreach_statement"):
         loop_var = first(node, "variable")

@@ -57,9 +57,13 @@ def secret(evidence: str, reason: str, target: str | None = None) -> Finding:
 def on_this_machine(found: Finding) -> Finding:
     """A finding about a file path on the agent's own machine (``C:\\x``, ``.\\src``,
     ``$tmp``) is local, not an unknown remote target; a UNC path (``\\\\host\\share``)
-    names another machine and keeps its target's environment to be resolved."""
+    names another machine and keeps its target's environment to be resolved.  So does a
+    destructive finding: an unresolved target takes the stricter answer, and a deletion a
+    CI step makes still counts on the runner (``_autorun``)."""
     target = found.target
     if target is None or found.environment is not None or target.startswith(("\\\\", "//")):
+        return found
+    if found.impact is Impact.DESTRUCTIVE:
         return found
     return with_env(found, (Environment.LOCAL, "agent workspace"))
 

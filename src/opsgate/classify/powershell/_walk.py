@@ -110,7 +110,9 @@ class Walk:
         if verdict is None:
             return
         effect, impact, category, reason = verdict
-        self.out.append(on_this_machine(finding(category, impact, effect, evidence, reason, target)))
+        self.out.append(
+            on_this_machine(finding(category, impact, effect, evidence, reason, target))
+        )
 
     def copied(
         self, source: PsArg, dest: PsArg | None, evidence: str, *, recursive: bool = False
