@@ -164,7 +164,7 @@ def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[
         read_file=source.read,
         branch_of=source.branch,
         file_kind=source.kind,
-        secret_file_in=source.secret_file_in,
+        files=source,
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:
@@ -200,7 +200,8 @@ def _other_tool(
     if tool in _FILE_TOOLS:
         from opsgate.classify.tools import classify_file_tool
 
-        return classify_file_tool(tool, data, ws, cwd, shell, _judge(session, ws, cwd))
+        judge = _judge(session, ws, cwd)
+        return classify_file_tool(tool, data, ws, cwd, shell, judge, files=session.files)
     if tool == "WebFetch":
         from opsgate.classify.tools import classify_url
 
@@ -209,7 +210,8 @@ def _other_tool(
     if tool.startswith("mcp__"):
         from opsgate.classify.tools import classify_mcp
 
-        return classify_mcp(tool, data, ws, cwd, shell, _sql, _judge(session, ws, cwd))
+        judge = _judge(session, ws, cwd)
+        return classify_mcp(tool, data, ws, cwd, shell, _sql, judge, files=session.files)
     if tool in _BENIGN_TOOLS:
         return []
     from opsgate.classify._shell_nodes import unknown

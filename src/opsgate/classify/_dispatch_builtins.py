@@ -85,6 +85,9 @@ def _find(cmd: Command, w: Walker) -> None:
 
     for inner in filesystem.find_actions(cmd, w):
         dispatch(inner, w, [])
+    from opsgate.classify.families._secrets_links import find_links
+
+    w.add(find_links(cmd, w))  # the links its actions open (``-L``, ``-exec cat {} +``)
 
 
 def _xargs(cmd: Command, w: Walker) -> None:

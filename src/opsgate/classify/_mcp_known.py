@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
+    from opsgate.classify._files import FileSource
     from opsgate.classify._tools_files import Shell
     from opsgate.classify.paths import Workspace
 
@@ -113,6 +114,7 @@ def known_findings(
     ws: Workspace,
     cwd: str | None,
     shell: Shell,
+    files: FileSource,
 ) -> list[Finding]:
     """The findings for a known tool, by its kind."""
     from opsgate.classify._tools_files import _f, _python_as_shell, classify_file_tool
@@ -134,7 +136,7 @@ def known_findings(
             _f("mcp.read", Impact.SAFE, Effect.READ, evidence, f"{tool} runs read-only code")
         ]
     for path in _paths(args):
-        found = classify_file_tool("Read", {"file_path": path}, ws, cwd, shell)
+        found = classify_file_tool("Read", {"file_path": path}, ws, cwd, shell, files=files)
         if any(f.effect is Effect.SECRET for f in found):
             return found
     if kind == "local":

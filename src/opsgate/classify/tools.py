@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opsgate.classify._autorun import Judge
+from opsgate.classify._files import FileSource
 from opsgate.classify._mcp_known import known_findings, known_kind
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
 from opsgate.classify._tools_git_mcp import git_mcp_command
@@ -60,8 +61,11 @@ def classify_mcp(
     shell: Shell,
     sql: Callable[[str], list[Finding]],
     judge: Judge | None = None,
+    *,
+    files: FileSource,
 ) -> list[Finding]:
-    """``mcp__server__tool``: by what its arguments carry, then by its name's verb."""
+    """``mcp__server__tool``: by what its arguments carry, then by its name's verb;
+    paths through ``files``, the classification's file source."""
     parts = tool.split("__", 2)
     server = parts[1] if len(parts) > 1 else "mcp"
     raw = parts[2] if len(parts) > 2 else tool
@@ -72,7 +76,7 @@ def classify_mcp(
             return as_git
     kind = known_kind(server, name)
     if kind is not None:
-        return known_findings(kind, name, server, args, ws, cwd, shell)
+        return known_findings(kind, name, server, args, ws, cwd, shell, files)
     # The verb tables read words: ``getJiraIssue`` is ``get_jira_issue``.
     name = _CAMEL.sub("_", raw).lower()
     cli_verb = _cli_verb(server, args)
@@ -82,7 +86,7 @@ def classify_mcp(
     findings = (
         None
         if remote_repo or cli_verb
-        else _by_arguments(name, server, args, ws, cwd, shell, sql, target, judge)
+        else _by_arguments(name, server, args, ws, cwd, shell, sql, target, judge, files)
     )
     if findings is not None:
         return findings
@@ -91,7 +95,7 @@ def classify_mcp(
 
 def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, cwd: str | None,
                   shell: Shell, sql: Callable[[str], list[Finding]], target: str,
-                  judge: Judge | None = None) -> list[Finding] | None:  # fmt: skip
+                  judge: Judge | None, files: FileSource) -> list[Finding] | None:  # fmt: skip
     for key in _SQL_KEYS:
         value = args.get(key)
         if isinstance(value, str) and (server in ("postgres", "sqlite", "mysql", "postgresql",
@@ -120,12 +124,12 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
         verb = "Read" if not _WRITE.search(name) else "Write"
         found: list[Finding] = []
         for path in paths:
-            found += classify_file_tool(verb, {"file_path": path}, ws, cwd, shell)
+            found += classify_file_tool(verb, {"file_path": path}, ws, cwd, shell, files=files)
         return found
     url = args.get("url")
     if isinstance(url, str) and not _WRITE.search(name):
         return classify_url(url)
-    return _file_arguments(name, args, ws, cwd, shell, judge)
+    return _file_arguments(name, args, ws, cwd, shell, judge, files)
 
 
 def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:
@@ -136,7 +140,8 @@ def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:
 
 
 def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | None,
-                    shell: Shell, judge: Judge | None = None) -> list[Finding] | None:  # fmt: skip
+                    shell: Shell, judge: Judge | None,
+                    files: FileSource) -> list[Finding] | None:  # fmt: skip
     source, dest = args.get("source"), args.get("destination")
     if isinstance(source, str) and isinstance(dest, str):
         src_full = ws.expand(source, cwd) or source
@@ -154,7 +159,7 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
                 )
             ]
         write = {"file_path": dest, "source": src_full}
-        return classify_file_tool("Write", write, ws, cwd, shell, judge)
+        return classify_file_tool("Write", write, ws, cwd, shell, judge, files=files)
     key, path = _path_argument(args)
     if path is None or ws.expand(path, cwd) is None:
         return None
@@ -163,9 +168,10 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
             return [_f("filesystem.metadata", Impact.SAFE, Effect.READ, path,
                        f"{name} reads file metadata, not contents")]  # fmt: skip
         if _READ.search(name) and not _WRITE.search(name):
-            return classify_file_tool("Read", {"file_path": path}, ws, cwd, shell)
+            return classify_file_tool("Read", {"file_path": path}, ws, cwd, shell, files=files)
         if _WRITE.search(name) or "content" in args or "edits" in args:
-            return classify_file_tool("Write", args | {"file_path": path}, ws, cwd, shell, judge)
+            write = args | {"file_path": path}
+            return classify_file_tool("Write", write, ws, cwd, shell, judge, files=files)
     return None
 
 

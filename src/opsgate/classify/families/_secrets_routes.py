@@ -177,6 +177,10 @@ def named_secrets(cmd: Command, ctx: Context) -> list[Finding]:
     found = _judged(cmd, ctx, operands, recursive=recursive, tree=recursive and name in _WHOLE_TREE)
     if found and name in ("cp", "mv", "install", "ditto", "gcp") and _keeps_secret_name(cmd, ctx):
         return []  # ``cp .env .env.bak``: the copy is as guarded as the original
+    if not found and recursive:
+        from opsgate.classify.families._secrets_links import followed_links
+
+        return followed_links(cmd, ctx, operands)
     return found
 
 
@@ -385,11 +389,11 @@ def _keeps_secret_name(cmd: Command, ctx: Context) -> bool:
 
 
 def _is_dir(full: str, ctx: Context) -> bool:
-    if ctx.remote is not None or not full.startswith("/"):
+    """Whether ``full`` is a directory on the agent's machine (asked of the file source)."""
+    session = getattr(ctx, "session", None)
+    if session is None or ctx.remote is not None or not full.startswith("/"):
         return False
-    import os
-
-    return os.path.isdir(full)
+    return bool(session.file_kind(full) == "dir")
 
 
 def _link(cmd: Command, ctx: Context) -> list[Finding]:
