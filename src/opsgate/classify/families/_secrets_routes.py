@@ -166,6 +166,10 @@ def named_secrets(cmd: Command, ctx: Context) -> list[Finding]:
     if name in ("xargs", "parallel"):
         files = cmd.options("-a", "--arg-file")
         return _judged(cmd, ctx, [Arg(f) for f in files], recursive=False, tree=False)
+    if _names_on_stdin(cmd):
+        found = _stdin_names(cmd, ctx)
+        if found:
+            return found
     if _uses_only(cmd):
         return []
     if name == "cmp" and not cmd.has("-l", "-b", "--verbose", "--print-bytes"):
@@ -181,6 +185,53 @@ def named_secrets(cmd: Command, ctx: Context) -> list[Finding]:
         from opsgate.classify.families._secrets_links import followed_links
 
         return followed_links(cmd, ctx, operands)
+    return found
+
+
+# Programs that read the files named on their standard input, and the options that
+# make them do so (``"*"``: always, in the modes that read).
+_NAMES_ON_STDIN: dict[str, tuple[str, ...]] = {
+    "cpio": ("-o", "--create", "-p", "--pass-through"),
+    **dict.fromkeys(("tar", "gtar", "bsdtar"), ("-T", "--files-from", "-I")),
+    "zip": ("-@", "--names-stdin"),
+    "rsync": ("--files-from",),
+    "pax": ("-w",),
+    "afio": ("-o",),
+}
+
+
+def _names_on_stdin(cmd: Command) -> bool:
+    modes = _NAMES_ON_STDIN.get(cmd.name)
+    if modes is None or cmd.stdin is None:
+        return False
+    if cmd.name in ("cpio", "zip", "pax", "afio"):
+        return (
+            cmd.has(*modes)
+            or any(  # ``cpio -ov``: a cluster
+                w[:1] == "-" and w[1:2] != "-" and any(m[1] in w[1:] for m in modes if len(m) == 2)
+                for w in cmd.words
+            )
+        )
+    listed = [cmd.option(m) for m in modes]
+    return any(v in ("-", "/dev/stdin") for v in listed)
+
+
+def _stdin_names(cmd: Command, ctx: Context) -> list[Finding]:
+    """The files a program reads by the names on its standard input: the lines of a
+    known text (``echo ~/.ssh/id_rsa | cpio -o``), or what a listing prints
+    (``find ~/.ssh | cpio -o``: ``_pipes_names``)."""
+    stdin = cmd.stdin
+    if stdin is None:
+        return []
+    names = [line.strip() for line in (stdin.text or "").splitlines() if line.strip()][:64]
+    found: list[Finding] = []
+    for name in [*names, *stdin.names]:
+        tree = name.endswith("/")
+        hit = judge_operand(cmd, Arg(name.rstrip("/") or "/"), ctx, verb="reads",
+                            recursive=tree, tree=tree)  # fmt: skip
+        if hit is not None:
+            found.append(hit)
+            break
     return found
 
 
