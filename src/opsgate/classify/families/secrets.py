@@ -30,6 +30,9 @@ def _printenv(cmd: Command, ctx: Context) -> list[Finding]:
     names = [a.value for a in cmd.positionals()]
     if not names:
         return env_dump(cmd.text)
+    if not all(a.static for a in cmd.positionals()):
+        # ``compgen -e | xargs printenv``: names chosen at run time may be any variable.
+        return [_secret(cmd.text, "prints variables whose names are chosen at run time")]
     secret = [n for n in names if SECRET_VAR.search(n)]
     if secret:
         return [_secret(cmd.text, f"prints the secret variable {secret[0]}")]
