@@ -56,11 +56,16 @@ METADATA_ONLY = frozenset(
 # only names or counts (``grep -c KEY .env``, ``awk -F= '{print $1}'``).
 _OWN_RULES = frozenset({"sed", "awk", "gawk", "mawk", "nawk", "openssl", "sops", "kubectl", "oc"})
 # Programs this rule leaves alone: the metadata-only ones, those with their own rules
-# (the readers among them), and wrappers (their wrapped command is judged on its own;
-# xargs and parallel are handled above, for their -a FILE).
-_SKIP = (METADATA_ONLY | _OWN_RULES | frozenset(WRAPPERS) | _READERS) - {
-    "cmp", "ln", "xargs", "parallel"
-}  # fmt: skip
+# (the readers the secrets family dispatches to its reader rule), and wrappers (their
+# wrapped command is judged on its own; xargs and parallel are handled above, for their
+# -a FILE).  A reader another family owns (vim, view, emacs: the shells family reads
+# their ``-c`` commands) is never sent to the reader rule, so this rule judges it.
+_SKIP = (
+    METADATA_ONLY
+    | _OWN_RULES
+    | frozenset(WRAPPERS)
+    | frozenset(r for r in _READERS if INDEX.get(r, "secrets") == "secrets")
+) - {"cmp", "ln", "xargs", "parallel"}
 # Options whose value is a credential the program uses, not prints.
 _USE_OPTIONS = frozenset(
     {"--identity", "--identity-file", "--key", "--key-file", "--keyfile", "--private-key",
@@ -102,6 +107,10 @@ _CODE_OPTIONS: dict[str, frozenset[str]] = {
     "php": frozenset({"-r"}),
     "elixir": frozenset({"-e", "--eval"}),
     **dict.fromkeys(("pwsh", "powershell"), frozenset({"-c", "-Command", "-command"})),
+    # An editor's commands (``vim -c '%p'``): the file is the operand, not the command.
+    **dict.fromkeys(("vim", "vi", "view", "nvim", "ex", "rvim", "rview", "vimdiff"),
+                    frozenset({"-c", "--cmd", "-T", "-w", "-W"})),
+    "emacs": frozenset({"--eval", "-f", "--funcall"}),
 }  # fmt: skip
 # Options whose value is written, not read (``--output OUT``).  Short ones differ by
 # program: ``rsync -o`` takes no value, and skipping a word it does not own would hide
