@@ -18,6 +18,7 @@ __all__ = [
     "judge_operand",
     "real_path",
     "redirect_read",
+    "secret_behind",
     "secret_operands",
     "secret_write",
 ]
@@ -57,6 +58,19 @@ def _resolve(path: str, ctx: Context, cwd: str | None) -> str:
         return path.rstrip("/") or "/"  # already absolute and normal
     ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
     return ws.expand(path, cwd) or path
+
+
+def secret_behind(path: str, ctx: Context, cwd: str | None = None) -> str | None:
+    """The credentials file ``path`` names, by its name or through links (made earlier
+    in the command, or on disk), else None: for programs that open a path they were
+    given in code (``open('data.txt')``)."""
+    if is_secret_path(path):
+        return path
+    full = _resolve(path, ctx, cwd)
+    if is_secret_path(full):
+        return full
+    real = real_path(full, ctx) if full.startswith("/") else full
+    return real if real != full and is_secret_path(real) else None
 
 
 def real_path(full: str, ctx: Context) -> str:
