@@ -74,9 +74,12 @@ class ClassifyContext:
 
     def workspace(self, cwd: str | None) -> Workspace:
         project = self.project_dir or cwd
-        return Workspace(
-            project.rstrip("/") or "/" if project else None, self.home or _home_for(project)
-        )
+        home = self.home or _home_for(project)
+        # The agent's own $HOME is its home too when the project lives in another one
+        # (HOME=/tmp/agent-home beside /home/dev/project): never scratch space.
+        env_home = (os.environ.get("HOME") or "").rstrip("/")
+        others = (env_home,) if env_home not in ("", "/", home.rstrip("/")) else ()
+        return Workspace(project.rstrip("/") or "/" if project else None, home, others)
 
 
 def _home_for(project: str | None) -> str:
