@@ -76,9 +76,12 @@ class ClassifyContext:
 
     def workspace(self, cwd: str | None) -> Workspace:
         project = self.project_dir or cwd
-        return Workspace(
-            project.rstrip("/") or "/" if project else None, self.home or _home_for(project)
-        )
+        home = self.home or _home_for(project)
+        # The agent's own $HOME is its home too when the project lives in another one
+        # (HOME=/tmp/agent-home beside /home/dev/project): never scratch space.
+        env_home = (os.environ.get("HOME") or "").rstrip("/")
+        others = (env_home,) if env_home not in ("", "/", home.rstrip("/")) else ()
+        return Workspace(project.rstrip("/") or "/" if project else None, home, others)
 
 
 def _home_for(project: str | None) -> str:
@@ -166,7 +169,7 @@ def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[
         read_file=source.read,
         branch_of=source.branch,
         file_kind=source.kind,
-        secret_file_in=source.secret_file_in,
+        files=source,
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:
@@ -202,7 +205,8 @@ def _other_tool(
     if tool in _FILE_TOOLS:
         from opsgate.classify.tools import classify_file_tool
 
-        return classify_file_tool(tool, data, ws, cwd, shell, _judge(session, ws, cwd))
+        judge = _judge(session, ws, cwd)
+        return classify_file_tool(tool, data, ws, cwd, shell, judge, files=session.files)
     if tool == "WebFetch":
         from opsgate.classify.tools import classify_url
 
@@ -211,7 +215,8 @@ def _other_tool(
     if tool.startswith("mcp__"):
         from opsgate.classify.tools import classify_mcp
 
-        return classify_mcp(tool, data, ws, cwd, shell, _sql, _judge(session, ws, cwd))
+        judge = _judge(session, ws, cwd)
+        return classify_mcp(tool, data, ws, cwd, shell, _sql, judge, files=session.files)
     if tool in _BENIGN_TOOLS:
         return []
     from opsgate.classify._shell_nodes import unknown

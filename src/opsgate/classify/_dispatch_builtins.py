@@ -85,6 +85,9 @@ def _find(cmd: Command, w: Walker) -> None:
 
     for inner in filesystem.find_actions(cmd, w):
         dispatch(inner, w, [])
+    from opsgate.classify.families._secrets_links import find_links
+
+    w.add(find_links(cmd, w))  # the links its actions open (``-L``, ``-exec cat {} +``)
 
 
 def _xargs(cmd: Command, w: Walker) -> None:
@@ -120,8 +123,11 @@ def _xargs(cmd: Command, w: Walker) -> None:
         # Arguments come from stdin at run time: the command runs on unknown operands.
         filled = [a if replace_str is None else Arg(a.value, a.value != replace_str) for a in rest]
         if replace_str is None:
-            # Keep where the words come from: `ps … | xargs kill` kills whatever ps lists.
+            # Keep where the words come from: `ps … | xargs kill` kills whatever ps lists,
+            # and `find ~/.ssh | xargs cat` reads the keys (``_pipes_names``).
             origin = f"<{cmd.stdin.source}" if cmd.stdin is not None else ""
+            listed = cmd.stdin.names if cmd.stdin is not None else ()
+            filled += [Arg(name) for name in listed[:16]]
             filled.append(Arg("$XARGS_INPUT" + origin, False))
         _run_inner(cmd, filled, w)
         return

@@ -163,10 +163,15 @@ def join(cwd: str, path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
-    """The agent's project directory and home, for placing paths in zones."""
+    """The agent's project directory and home, for placing paths in zones.
+
+    ``other_homes``: home directories other than ``home`` that are the agent's too
+    (the ``$HOME`` the agent runs with, when the project lives in another user's
+    home): never disposable either, whatever they are spelt as."""
 
     project: str | None
     home: str
+    other_homes: tuple[str, ...] = ()
 
     def expand(self, path: str, cwd: str | None) -> str | None:
         """``~`` and relative paths made absolute; None when the base is unknown."""
@@ -204,9 +209,10 @@ class Workspace:
                 zone = _project_zone(path[len(project) + 1 :])
                 scratch = zone is not Zone.PROJECT_GIT and _in_temp(project + "/")
                 return Zone.TEMP if scratch else zone
-        home = self._home_zone(path)
-        if home is not None:
-            return home
+        for home_dir in (self.home, *self.other_homes):
+            home = self._home_zone(path, home_dir)
+            if home is not None:
+                return home
         if _in_temp(path):
             return Zone.TEMP
         if path in ("/tmp", "/var/tmp"):
@@ -223,11 +229,11 @@ class Workspace:
             return Zone.SYSTEM
         return Zone.OTHER
 
-    def _home_zone(self, path: str) -> Zone | None:
+    def _home_zone(self, path: str, home_dir: str) -> Zone | None:
         """The agent's own home and what is in it, wherever the home lives; None for
         other paths.  A home that is itself a scratch root (HOME=/tmp) keeps only its
         dotfiles: everything else there is other programs' scratch space."""
-        home = self.home.rstrip("/")
+        home = home_dir.rstrip("/")
         if not home or home == "/":
             return None
         if path == home:
@@ -244,7 +250,7 @@ class Workspace:
         return Zone.HOME_FILE
 
     def _is_home(self, path: str) -> bool:
-        if path in (self.home.rstrip("/"), "/home", "/Users"):
+        if path in (self.home.rstrip("/"), "/home", "/Users") or path in self.other_homes:
             return True
         parts = path.strip("/").split("/")
         return len(parts) == 2 and parts[0] in ("home", "Users")

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from tree_sitter import Node
 
+from opsgate.classify._files import FileSource, NoFiles
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
 from opsgate.errors import ClassificationBudgetExceeded
@@ -193,11 +194,10 @@ class ShellSession:
     # nothing is there.  Tells a missing script (the command fails) from one the
     # reader would not return (too large, unreadable, refused): the latter is unknown.
     file_kind: Callable[[str], str | None] = lambda _path: None
-    # A credentials file directly in a directory, if any (``grep -r`` for a secret).
-    secret_file_in: Callable[[str], str | None] = lambda _path: None
     # Files read for this classification (``_run_files``): their text, the paths with
     # nothing there, the files being judged now, and the characters read so far.
     runs: RunState = field(default_factory=RunState)
-    # Symlinks resolved on disk during this classification (never kept longer: a link
-    # can be made between two calls).
-    real_paths: dict[str, str] = field(default_factory=dict)
+    # The file source's other looks at the disk, each recorded as a fact: where links
+    # lead, credentials files a search meets, links a program follows, what a glob
+    # picks (``_files``).  Without one, nothing is looked at.
+    files: FileSource = field(default_factory=NoFiles)

@@ -325,7 +325,7 @@ class WordResolver:
             names = [_text(c) for c in children if c.type == "variable_name"]
             if children[0].type == "#":
                 return Value(_text(node), False)  # a length discloses nothing
-            return Value(_text(node), False, tuple(n for n in names if SECRET_VAR.search(n)))
+            return self._indirect(node, children, names)
         name_node = children[0]
         if name_node.type not in ("variable_name", "special_variable_name"):
             return Value(_text(node), False)
@@ -344,6 +344,23 @@ class WordResolver:
         # Substrings and pattern removals of a known value are still derived from it.
         base = self._variable(name, None)
         return Value(_text(node), False, base.secret_vars)
+
+    def _indirect(self, node: Node, children: list[Node], names: list[str]) -> Value:
+        """``${!ref}``: the value of the variable whose name ``ref`` holds.  A known name
+        is judged as that variable; a name chosen at run time (``compgen -v | while read
+        v; … ${!v}``) may be any variable, secrets included.  ``${!prefix*}`` and
+        ``${!prefix@}`` list names, not values."""
+        text = _text(node)
+        if len(names) != 1 or text.rstrip("}").endswith(("*", "@")) or len(children) != 2:
+            return Value(text, False, tuple(n for n in names if SECRET_VAR.search(n)))
+        target = self._lookup(names[0])
+        if target is not None and _NAME.fullmatch(target):
+            found = self._variable(target, None)
+            return Value(text, False, found.secret_vars)
+        return Value(text, False, (f"!{names[0]}",))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _text(node: Node) -> str:

@@ -63,6 +63,20 @@ _SECRET_NAMES = (
     "credentials.tfrc.json",
     "*service-account*.json",
     "*service_account*.json",
+    "*serviceaccount*.json",
+    "*firebase-adminsdk*.json",
+    "*sa-key*.json",
+    "*sa_key*.json",
+    "key.json",
+    "kaggle.json",
+    "*.p8",
+    "*_accesskeys.csv",
+    "rootkey.csv",
+    "*credentials.csv",
+    "*.publishsettings",
+    "*.azureauth",
+    "keystore.properties",
+    "key.properties",
     "client_secret*.json",
     "application_default_credentials.json",
     "secrets.yml",
@@ -126,7 +140,18 @@ _NOT_SECRET_NAMES = (
     "ca-bundle*",
     "*.example",
     "*.sample",
+    "*.template",
+    "*.dist",
+    # ``config/secrets.example.yml``, ``credentials.sample.json``: a template beside
+    # the real file, placeholders in place of values.
+    "*.example.*",
+    "*.sample.*",
+    "*.template.*",
+    "*.dist.*",
 )
+# Credentials files known by the shape of the name their issuer gives them: a Google
+# Cloud service-account key downloads as ``PROJECT-ID-<12 hex of the key id>.json``.
+_SECRET_SHAPES = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]-[0-9a-f]{12}\.json")
 # Files that hold credentials only in the user's home (in a project they are ordinary).
 _HOME_SECRET_FILES = (
     ".m2/settings.xml", ".gradle/gradle.properties", ".cargo/credentials",
@@ -151,6 +176,7 @@ _SECRET_DIR_PARTS = (
     "/.password-store/",
     "/.config/op/",
     "/.config/doppler/",
+    "/etc/wireguard/",
     "/secrets/",
     "/.secrets/",
     "/private-keys-v1.d/",
@@ -282,7 +308,7 @@ def is_secret_path(path: str) -> bool:
         return False
     if _PROC_ENVIRON.match(path) or path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
         return True
-    if _SECRET_RE.match(lowered):
+    if _SECRET_RE.match(lowered) or _SECRET_SHAPES.fullmatch(lowered):
         return True
     # ``**/.env*``, ``id_*``: a pattern that would pick up a credentials file.
     if (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._git_branch import note_switch
@@ -304,6 +305,34 @@ def _patch_of_secret(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+def _grep(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git grep -n sk_live``: the tracked files' matching lines, a tracked ``.env``'s
+    values among them (``_secrets_readers.search_hunt``)."""
+    from opsgate.classify._command import Arg
+    from opsgate.classify.families._secrets_readers import search_hunt
+
+    found = _patch_of_secret(cmd, ctx)
+    if found:
+        return found
+    words = cmd.positionals(_GREP_VALUED)
+    patterns = [Arg(v) for v in cmd.options("-e")] or words[:1]
+    # A revision (``git grep x HEAD~3``) searches that tree: the paths are the rest.
+    rest = words if cmd.options("-e") else words[1:]
+    paths = [a for a in rest if not (a.static and _REVISION.match(a.value))]
+    for pattern in patterns:
+        hunt = search_hunt(cmd, pattern, paths, ctx, hidden=True, tracked=True)
+        if hunt:
+            return hunt
+    return []
+
+
+# Options of git grep whose next word is not a pattern or a path.
+_GREP_VALUED = ("-e", "-f", "-m", "-A", "-B", "-C", "--max-depth", "--max-count",
+                "--threads", "--context", "--after-context", "--before-context",
+                "--open-files-in-pager")  # fmt: skip
+_REVISION = re.compile(r"^(HEAD|@)([~^]\d*)*$|^[0-9a-f]{7,40}$|\.\.")
+
+
 def _tag(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("-d", "--delete", "-f", "--force"):
         return [_write(cmd, "vcs.tag_delete", "deletes or moves a tag", Impact.CAUTION)]
@@ -352,6 +381,6 @@ _SUBCOMMANDS: dict[str, Handler] = {
     # Line by line, a search of tracked files, an archive: each prints what it names.
     "blame": _patch_of_secret,
     "annotate": _patch_of_secret,
-    "grep": _patch_of_secret,
+    "grep": _grep,
     "archive": _patch_of_secret,
 }
