@@ -1,0 +1,478 @@
+"""Hostile tests of issues 15, 16 and 17 as built: lockdown, secret sources, the
+remote administrative CLI, /metrics and the health routes, request ids, the
+console's server-side rules and Slack interactions, incident artifacts, the SDK.
+
+Each attack runs against real ``opsgate serve`` processes and real CLI
+subprocesses.  An attack that gets through today is ``xfail(strict=True)`` with
+the finding as its reason; an attack that is refused is a plain test, so the
+refusal stays."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from slack_fake import SIGNING_SECRET, TEAM, FakeSlack, block_action, signed
+
+from servers import OPSGATE, free_port, owner_password
+
+CHANGE = {"tool": "Bash", "input": {"command": "kubectl --context staging-eu rollout restart deploy/shop"}}
+PROD_DROP = {"tool": "Bash", "input": {"command": "psql postgres://db.prod.example.com/app -c 'DROP TABLE users'"}}
+READ = {"tool": "Bash", "input": {"command": "ls -la"}}
+HELPER_STDERR = "HELPER-STDERR-CANARY-5c1e"
+HELPER_VALUE = "HELPER-VALUE-CANARY-0b7d"
+PLAIN_CANARY = "plainCanary7q3kZ"  # a stored secret's value that looks like nothing special
+PASSWORDS = {"ada": "ada-password-1", "mem": "mem-password-1", "vic": "vic-password-1"}
+
+PARTNER_OPS = """
+version: 1
+operations:
+  - name: partner.echo
+    description: call the partner with its token (here it prints what it was given)
+    effect: read
+    impact: safe
+    targets: [server]
+    params:
+      token: {type: secret, allowed: {partner-*: [partner_token, helper_ok, helper_bad]}}
+    env: {API_TOKEN: "{token}"}
+    steps:
+      local:
+        - argv: [sh, -c, 'echo "token=$API_TOKEN"']
+    rollback: {description: "nothing to roll back"}
+"""
+
+
+# --- real servers ------------------------------------------------------------------------------
+
+
+class Plane:
+    """``opsgate serve`` with JSON logs at info level (the shared ``Serve`` logs at
+    warning), its stdout and stderr collected."""
+
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+        full.update({"OPSGATE_HOME": str(home), **env})
+        argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home), "--create",
+                "--log-level", "info", "--log-format", "json"]  # fmt: skip
+        self.log = home.parent / f"serve-{self.port}.log"
+        self._out = self.log.open("w")
+        self.proc = subprocess.Popen(argv, env=full, stdout=self._out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "opsgate serve did not start"
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        password = owner_password(home)
+        assert password
+        self.owner_password = password
+
+    def logs(self) -> str:
+        self._out.flush()
+        return self.log.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self._out.close()
+
+
+@dataclass
+class Org:
+    plane: Plane
+    sessions: dict[str, httpx.Client] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+    agent: str = ""
+
+    def login(self, name: str, password: str) -> httpx.Client:
+        client = httpx.Client(base_url=self.plane.url, timeout=30)
+        r = client.post("/api/v1/session", json={"name": name, "password": password})
+        assert r.status_code == 200, r.text
+        return client
+
+    def close(self) -> None:
+        for client in self.sessions.values():
+            client.close()
+        self.plane.stop()
+
+    def agent_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.agent}"}
+
+    def propose(self, action: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+        r = httpx.post(f"{self.plane.url}/api/v1/propose", json=action, timeout=30,
+                       headers={"Authorization": f"Bearer {token or self.agent}"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        out: dict[str, Any] = r.json()
+        return out
+
+    def cli(self, *args: str, stdin: str = "", home: Path | None = None,
+            **env: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+        laptop = home or self.plane.home.parent / "laptop"
+        laptop.mkdir(exist_ok=True)
+        base.update({"OPSGATE_HOME": str(laptop), "OPSGATE_URL": self.plane.url, **env})
+        return subprocess.run([OPSGATE, *args], capture_output=True, text=True, env=base,
+                              timeout=60, check=False, input=stdin)  # fmt: skip
+
+
+def _make_org(plane: Plane) -> Org:
+    org = Org(plane)
+    owner = org.login("owner", plane.owner_password)
+    org.sessions["owner"] = owner
+    for name, role in (("ada", "admin"), ("mem", "member"), ("vic", "viewer")):
+        r = owner.post("/api/v1/users", json={"name": name, "password": PASSWORDS[name], "role": role})
+        assert r.status_code == 201, r.text
+        org.ids[name] = r.json()["id"]
+        org.sessions[name] = org.login(name, PASSWORDS[name])
+    r = owner.post("/api/v1/tokens", json={"name": "agent-1", "role": "agent"})
+    assert r.status_code == 201, r.text
+    org.agent = r.json()["secret"]
+    return org
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iterator[Org]:
+    """The main control plane: the local runner on, an operator's operation taking
+    a secret, Slack connected (a stand-in speaking Slack's protocol)."""
+    root = tmp_path_factory.mktemp("attack")
+    ops = root / "ops"
+    ops.mkdir()
+    (ops / "partner.yaml").write_text(PARTNER_OPS)
+    from slack_fake import BOT_TOKEN
+
+    plane = Plane(root / "home", {
+        "OPSGATE_LOCAL_RUNNER": "1",
+        "OPSGATE_OPERATIONS": str(ops),
+        "OPSGATE_SLACK_BOT_TOKEN": BOT_TOKEN,
+        "OPSGATE_SLACK_CHANNEL": "C0APPROVALS",
+        "OPSGATE_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "OPSGATE_SLACK_API_URL": slack.url,
+    })  # fmt: skip
+    made = _make_org(plane)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+    """A control plane of its own for the lockdown attacks (a lockdown stops everything)."""
+    plane = Plane(tmp_path_factory.mktemp("lockdown") / "home", {})
+    made = _make_org(plane)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+# --- lockdown ----------------------------------------------------------------------------------
+
+
+def _hook(org: Org, command: str, tmp: Path) -> dict[str, Any]:
+    """``opsgate hook claude`` in connected mode, fed Claude Code's exact JSON."""
+    payload = {"session_id": "s-1", "transcript_path": str(tmp / "t.jsonl"), "cwd": str(tmp),
+               "permission_mode": "bypassPermissions", "hook_event_name": "PreToolUse",
+               "tool_name": "Bash", "tool_input": {"command": command}}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    env.update({"OPSGATE_URL": org.plane.url, "OPSGATE_TOKEN": org.agent,
+                "OPSGATE_HOME": str(tmp / "agent-home")})  # fmt: skip
+    proc = subprocess.run([OPSGATE, "hook", "claude"], input=json.dumps(payload), env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    if proc.returncode == 2:
+        return {"permissionDecision": "deny", "permissionDecisionReason": proc.stderr}
+    out: dict[str, Any] = json.loads(proc.stdout or "{}").get("hookSpecificOutput", {})
+    return out
+
+
+def test_lockdown_cannot_be_pressed_or_lifted_by_an_agent_viewer_or_member(locked: Org) -> None:
+    url = locked.plane.url
+    for who in ("vic", "mem"):
+        s = locked.sessions[who]
+        assert s.post("/api/v1/lockdown", json={"reason": "x"}).status_code == 403
+    for path in ("/api/v1/lockdown", "/api/v1/lockdown/lift"):
+        r = httpx.post(url + path, json={"reason": "x"}, headers=locked.agent_headers())
+        assert r.status_code == 403, (path, r.text)
+    # Through the CLI with the agent's token exported (the agent's own shell).
+    proc = locked.cli("lockdown", "on", "--reason", "agent", OPSGATE_TOKEN=locked.agent)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert httpx.get(url + "/api/v1/lockdown", headers=locked.agent_headers()).json()["locked"] is False
+
+
+def test_lockdown_an_admin_token_presses_but_never_lifts(locked: Org) -> None:
+    admin = locked.sessions["ada"]
+    made = admin.post("/api/v1/tokens", json={"name": "pager", "role": "admin"})
+    assert made.status_code == 201, made.text
+    bot = {"Authorization": f"Bearer {made.json()['secret']}"}
+    url = locked.plane.url
+    assert httpx.post(url + "/api/v1/lockdown", json={"reason": "paged"}, headers=bot).status_code == 200
+    try:
+        r = httpx.post(url + "/api/v1/lockdown/lift", json={"reason": "bot"}, headers=bot)
+        assert r.status_code == 403, r.text
+        proc = locked.cli("lockdown", "off", "--reason", "bot", "--token", made.json()["secret"])
+        assert proc.returncode == 4, proc.stdout + proc.stderr
+        assert httpx.get(url + "/api/v1/lockdown", headers=bot).json()["locked"] is True
+    finally:
+        r = admin.post("/api/v1/lockdown/lift", json={"reason": "drill over"})
+        assert r.status_code == 200, r.text
+
+
+def test_lockdown_no_write_through_any_path_even_with_a_grant_from_before(
+    locked: Org, tmp_path: Path
+) -> None:
+    """An approved card's retry, /evaluate, /propose, /grants/consume, the http hook,
+    the hook in connected mode, the SDK: every write refused; the pending card
+    cannot be approved; nothing approved before comes back after the lift."""
+    url, admin = locked.plane.url, locked.sessions["ada"]
+    approved = locked.propose(CHANGE)["card"]
+    assert admin.post(f"/api/v1/cards/{approved['id']}/approve", json={}).status_code == 200
+    pending = locked.propose({**CHANGE, "input": {"command": "kubectl --context staging-eu delete pod x"}})
+    r = admin.post("/api/v1/lockdown", json={"reason": "incident 4711"})
+    assert r.status_code == 200 and r.json()["revoked_grants"], r.text
+    try:
+        retry = locked.propose(CHANGE)
+        assert retry["decision"]["decision"] == "deny" and retry["grant"] is None, retry
+        assert "locked down" in " ".join(retry["decision"]["reasons"])
+        r = httpx.post(url + "/api/v1/evaluate", json=CHANGE, headers=locked.agent_headers())
+        assert r.json()["decision"] == "deny", r.text
+        r = httpx.post(url + "/api/v1/grants/consume", json=CHANGE, headers=locked.agent_headers())
+        assert r.status_code != 200 or r.json()["matched"] is False, r.text
+        assert _hook(locked, CHANGE["input"]["command"], tmp_path)["permissionDecision"] == "deny"
+        hook = httpx.post(url + "/api/v1/hooks/claude", headers=locked.agent_headers(), json={
+            "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": CHANGE["input"],
+            "cwd": str(tmp_path), "session_id": "s", "permission_mode": "bypassPermissions"})  # fmt: skip
+        assert hook.json()["hookSpecificOutput"]["permissionDecision"] == "deny", hook.text
+        r = locked.sessions["owner"].post(f"/api/v1/cards/{pending['card']['id']}/approve", json={})
+        assert r.status_code == 409, r.text
+        from opsgate import ActionDenied, Gate
+
+        with Gate(url, locked.agent) as gate:
+            with pytest.raises(ActionDenied):
+                gate.require(CHANGE["input"]["command"])
+            assert gate.check("ls -la").allowed  # reads keep working
+    finally:
+        r = locked.sessions["owner"].post("/api/v1/lockdown/lift", json={"reason": "over"})
+        assert r.status_code == 200, r.text
+    after = locked.propose(CHANGE)
+    assert after["decision"]["decision"] != "allow" and after["grant"] is None, after
+    r = admin.post(f"/api/v1/cards/{pending['card']['id']}/approve", json={})
+    assert r.status_code == 409, r.text  # cancelled by the lockdown, not revived
+
+
+def test_lockdown_console_form_needs_an_admin_and_the_csrf_token(locked: Org) -> None:
+    for who in ("vic", "ada"):
+        page = locked.sessions[who].get("/settings")
+        assert page.status_code == 200, page.text
+    csrf_vic = _csrf(locked.sessions["vic"].get("/settings").text)
+    r = locked.sessions["vic"].post("/settings/lockdown", data={
+        "csrf": csrf_vic, "action": "on", "reason": "viewer", "confirm": "yes"})  # fmt: skip
+    assert r.status_code == 403, r.text[:300]
+    r = locked.sessions["ada"].post("/settings/lockdown", data={
+        "action": "on", "reason": "no csrf", "confirm": "yes"})  # fmt: skip
+    assert r.status_code == 403, r.text[:300]
+    state = httpx.get(locked.plane.url + "/api/v1/lockdown", headers=locked.agent_headers()).json()
+    assert state["locked"] is False, state
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf"\s+value="([^"]+)"', page)
+    assert found, page[:500]
+    return found.group(1)
+
+
+# --- secret sources ----------------------------------------------------------------------------
+
+
+def _secrets_ready(org: Org) -> None:
+    owner = org.sessions["owner"]
+    if any(s["name"] == "helper_ok" for s in owner.get("/api/v1/secrets").json()):
+        return
+    puts = {
+        "partner_token": {"value": "PARTNER-TOKEN-value-1234"},
+        "root_ssh_key": {"value": PLAIN_CANARY},
+        "helper_ok": {"command": [sys.executable, "-c", f"print({HELPER_VALUE!r})"]},
+        "helper_bad": {"command": [sys.executable, "-c",
+                                   f"import sys; print({HELPER_VALUE!r}); "
+                                   f"sys.stderr.write({HELPER_STDERR!r}); sys.exit(3)"]},
+    }  # fmt: skip
+    for name, body in puts.items():
+        r = owner.put(f"/api/v1/secrets/{name}", json=body)
+        assert r.status_code == 204, (name, r.text)
+    for name in ("partner-gw", "evil-gw"):
+        r = owner.put(f"/api/v1/inventory/{name}", json={
+            "kind": "server", "environment": "staging", "connection": {"runner": "local"}})  # fmt: skip
+        assert r.status_code == 200, r.text
+
+
+def _run_partner(org: Org, target: str, token: str) -> httpx.Response:
+    return httpx.post(f"{org.plane.url}/api/v1/operations/partner.echo/run", timeout=60,
+                      json={"target": target, "params": {"token": token}},
+                      headers=org.agent_headers())  # fmt: skip
+
+
+def _everything_said(org: Org) -> str:
+    """Every place a value could have reached: audit, cards, metrics, server logs."""
+    owner = org.sessions["owner"]
+    parts = [owner.get("/api/v1/audit", params={"limit": 500}).text,
+             owner.get("/api/v1/cards").text, owner.get("/metrics").text,
+             owner.get("/api/v1/secrets").text, org.plane.logs()]  # fmt: skip
+    return "\n".join(parts)
+
+
+def test_secret_helper_only_an_owner_sets_one(org: Org) -> None:
+    r = org.sessions["ada"].put("/api/v1/secrets/ada_helper", json={"command": ["true"]})
+    assert r.status_code == 403, r.text
+    proc = org.cli("secrets", "set", "ada_helper2", "--user", "ada", "--from-command", "--",
+                   "echo", "x", OPSGATE_PASSWORD=PASSWORDS["ada"])  # fmt: skip
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    r = httpx.put(f"{org.plane.url}/api/v1/secrets/agent_helper", json={"command": ["true"]},
+                  headers=org.agent_headers())  # fmt: skip
+    assert r.status_code == 403, r.text
+    names = {s["name"] for s in org.sessions["owner"].get("/api/v1/secrets").json()}
+    assert not names & {"ada_helper", "ada_helper2", "agent_helper"}
+
+
+def test_secret_helper_failure_never_shows_what_it_printed(org: Org) -> None:
+    _secrets_ready(org)
+    r = _run_partner(org, "partner-gw", "secret:helper_bad")
+    assert HELPER_STDERR not in r.text and HELPER_VALUE not in r.text, r.text
+    said = _everything_said(org)
+    assert HELPER_STDERR not in said and HELPER_VALUE not in said
+
+
+def test_secret_helper_value_is_redacted_from_the_run_output(org: Org) -> None:
+    _secrets_ready(org)
+    r = _run_partner(org, "partner-gw", "secret:helper_ok")
+    assert r.status_code == 200, r.text
+    assert HELPER_VALUE not in r.text, r.text
+    assert HELPER_VALUE not in _everything_said(org)
+
+
+@pytest.mark.parametrize("token", ["secret:root_ssh_key", "root_ssh_key", "secret:ROOT_SSH_KEY",
+                                   "secret: root_ssh_key", "secret:root_ssh_key ",
+                                   "secret:partner_token/../root_ssh_key"])  # fmt: skip
+def test_secret_an_agent_cannot_name_a_secret_the_operation_does_not_allow(
+    org: Org, token: str
+) -> None:
+    _secrets_ready(org)
+    r = _run_partner(org, "partner-gw", token)
+    assert PLAIN_CANARY not in r.text, r.text
+    assert r.status_code == 422 or "token=" + PLAIN_CANARY not in r.text, r.text
+
+
+def test_secret_allowed_on_one_target_is_refused_on_another(org: Org) -> None:
+    _secrets_ready(org)
+    r = _run_partner(org, "evil-gw", "secret:partner_token")
+    assert r.status_code == 422, r.text
+
+
+def test_secret_helper_check_never_prints_the_helper_output(org: Org) -> None:
+    proc = org.cli("secrets", "set", "checked", "--user", "owner", "--check", "--from-command",
+                   "--", sys.executable, "-c",
+                   f"import sys; print({HELPER_VALUE!r}); sys.stderr.write({HELPER_STDERR!r}); "
+                   "sys.exit(2)", OPSGATE_PASSWORD=org.plane.owner_password)  # fmt: skip
+    assert proc.returncode != 0
+    said = proc.stdout + proc.stderr
+    assert HELPER_VALUE not in said and HELPER_STDERR not in said, said
+
+
+@pytest.mark.xfail(strict=True, reason="over-redaction: a failing credential helper's error "
+                   "reads 'SecretError: [REDACTED] 'helper_bad': …' instead of the documented "
+                   "\"secret 'NAME': the helper … exited with status N\" (low)")  # fmt: skip
+def test_secret_helper_failure_names_the_secret_readably(org: Org) -> None:
+    _secrets_ready(org)
+    r = _run_partner(org, "partner-gw", "secret:helper_bad")
+    assert "secret 'helper_bad'" in r.json()["reason"], r.text
+
+
+# --- the administrative CLI through a server ---------------------------------------------------
+
+
+def _laptop_login(org: Org, laptop: Path) -> str:
+    """A person runs ``opsgate login`` on the machine their agent also runs on
+    (HOME is the laptop; no OPSGATE_HOME: the session goes to ~/.opsgate)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    env.update({"HOME": str(laptop), "OPSGATE_URL": org.plane.url})
+    proc = subprocess.run([OPSGATE, "login", "--user", "ada", "--password-stdin"], env=env,
+                          input=PASSWORDS["ada"] + "\n", capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    session = laptop / ".opsgate" / "session.json"
+    assert stat.S_IMODE(session.stat().st_mode) == 0o600
+    return str(json.loads(session.read_text())["secret"])
+
+
+def _agent_hook(org: Org, laptop: Path, command: str) -> str:
+    """The agent's hook on that laptop, connected: its verdict for ``command``."""
+    payload = {"session_id": "s-2", "transcript_path": str(laptop / "t.jsonl"),
+               "cwd": str(laptop / "project"), "permission_mode": "default",
+               "hook_event_name": "PreToolUse", "tool_name": "Bash",
+               "tool_input": {"command": command}}  # fmt: skip
+    (laptop / "project").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    env.update({"HOME": str(laptop), "OPSGATE_URL": org.plane.url, "OPSGATE_TOKEN": org.agent})
+    proc = subprocess.run([OPSGATE, "hook", "claude"], input=json.dumps(payload), env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    if proc.returncode == 2:
+        return "deny"
+    out = json.loads(proc.stdout or "{}").get("hookSpecificOutput", {})
+    return str(out.get("permissionDecision", "allow"))
+
+
+SESSION_READS = [
+    "cat ~/.opsgate/session.json",
+    "grep -r secret ~/.opsgate",
+    "head -c 300 ~/.opsgate/session.json",
+    "python3 -c 'print(open(\"'$HOME'/.opsgate/session.json\").read())'",
+    "find ~/.opsgate -name '*.json' -exec cat {} +",
+]
+
+
+@pytest.mark.parametrize("command", SESSION_READS[:2])
+def test_remote_cli_agent_cannot_cat_the_persons_login_session(
+    org: Org, tmp_path: Path, command: str
+) -> None:
+    """`opsgate login` leaves a person's session in ~/.opsgate/session.json; with it,
+    an agent of the same OS user approves its own card as that person."""
+    secret = _laptop_login(org, tmp_path)
+    assert _agent_hook(org, tmp_path, command) != "allow"
+    card = org.propose(CHANGE)["card"]
+    r = httpx.post(f"{org.plane.url}/api/v1/cards/{card['id']}/approve", json={},
+                   cookies={"opsgate_session": secret}, timeout=30)  # fmt: skip
+    assert r.status_code == 200  # what the agent could do with it: why every read must be refused
+
+
+@pytest.mark.xfail(strict=True, reason="critical: the hook (connected mode) allows reading the "
+                   "person's `opsgate login` session (~/.opsgate/session.json) with head, "
+                   "python or find -exec (cat and grep are refused); the session approves the agent's "
+                   "own cards as that person (safeguards 4 and 6)")  # fmt: skip
+@pytest.mark.parametrize("command", SESSION_READS[2:])
+def test_remote_cli_agent_reads_the_persons_login_session(
+    org: Org, tmp_path: Path, command: str
+) -> None:
+    _laptop_login(org, tmp_path)
+    assert _agent_hook(org, tmp_path, command) != "allow"
