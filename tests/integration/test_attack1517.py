@@ -29,6 +29,12 @@ from servers import OPSGATE, free_port, owner_password
 
 CHANGE = {"tool": "Bash", "input": {"command": "kubectl --context staging-eu rollout restart deploy/shop"}}
 PROD_DROP = {"tool": "Bash", "input": {"command": "psql postgres://db.prod.example.com/app -c 'DROP TABLE users'"}}
+def _change() -> dict[str, Any]:
+    """A staging write nobody proposed before: a card of its own."""
+    return {"tool": "Bash", "input": {"command": "kubectl --context staging-eu rollout restart "
+                                                 f"deploy/shop-{os.urandom(4).hex()}"}}
+
+
 READ = {"tool": "Bash", "input": {"command": "ls -la"}}
 HELPER_STDERR = "HELPER-STDERR-CANARY-5c1e"
 HELPER_VALUE = "HELPER-VALUE-CANARY-0b7d"
@@ -460,7 +466,7 @@ def test_remote_cli_agent_cannot_cat_the_persons_login_session(
     an agent of the same OS user approves its own card as that person."""
     secret = _laptop_login(org, tmp_path)
     assert _agent_hook(org, tmp_path, command) != "allow"
-    card = org.propose(CHANGE)["card"]
+    card = org.propose(_change())["card"]
     r = httpx.post(f"{org.plane.url}/api/v1/cards/{card['id']}/approve", json={},
                    cookies={"opsgate_session": secret}, timeout=30)  # fmt: skip
     assert r.status_code == 200  # what the agent could do with it: why every read must be refused
@@ -476,3 +482,93 @@ def test_remote_cli_agent_reads_the_persons_login_session(
 ) -> None:
     _laptop_login(org, tmp_path)
     assert _agent_hook(org, tmp_path, command) != "allow"
+
+
+def test_remote_cli_an_exported_agent_token_never_approves_and_user_beats_it(org: Org) -> None:
+    card = org.propose(_change())["card"]
+    proc = org.cli("approve", card["id"], OPSGATE_TOKEN=org.agent)
+    assert proc.returncode == 4 and "OPSGATE_TOKEN" in proc.stderr, proc.stderr
+    proc = org.cli("approve", card["id"], "--token", org.agent)
+    assert proc.returncode == 4, proc.stderr
+    state = org.sessions["owner"].get(f"/api/v1/cards/{card['id']}").json()["state"]
+    assert state == "pending"
+    proc = org.cli("approve", card["id"], "--user", "ada", OPSGATE_TOKEN=org.agent,
+                   OPSGATE_PASSWORD=PASSWORDS["ada"])  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert org.agent not in proc.stdout + proc.stderr
+
+
+def test_remote_cli_session_file_is_0600_whatever_the_umask_or_an_old_file(
+    org: Org, tmp_path: Path
+) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    old = home / "session.json"
+    old.write_text("{}")
+    old.chmod(0o644)
+    script = (f"import os, subprocess, sys; os.umask(0); sys.exit(subprocess.run({OPSGATE!r} "
+              "and [sys.argv[1], 'login', '--user', 'vic', '--password-stdin']).returncode)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+    env.update({"OPSGATE_HOME": str(home), "OPSGATE_URL": org.plane.url})
+    proc = subprocess.run([sys.executable, "-c", script, OPSGATE], env=env, text=True,
+                          input=PASSWORDS["vic"] + "\n", capture_output=True, timeout=60,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+@pytest.mark.xfail(strict=True, reason="medium: credentials in OPSGATE_URL "
+                   "(https://user:PASSWORD@host, ?token=…) are printed in the 'cannot reach the "
+                   "control plane at …' error (and so into CI logs)")  # fmt: skip
+def test_remote_cli_unreachable_error_never_prints_url_credentials(org: Org) -> None:
+    port = free_port()
+    for url in (f"http://user:URLPASS-CANARY@127.0.0.1:{port}",
+                f"http://127.0.0.1:{port}/?token=URLTOKEN-CANARY"):  # fmt: skip
+        proc = org.cli("cards", "--token", "og_nothing", OPSGATE_URL=url)
+        assert proc.returncode == 12, proc.stderr
+        assert "CANARY" not in proc.stdout + proc.stderr, proc.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="medium: `opsgate config show` masks the token, passwords "
+                   "and keys but prints OPSGATE_URL's password (http://user:PASSWORD@host)")
+def test_config_show_masks_a_password_inside_the_url(org: Org) -> None:
+    proc = org.cli("config", "show", OPSGATE_URL="https://ops:URLPASS-CANARY@opsgate.example")
+    assert proc.returncode == 0, proc.stderr
+    assert "URLPASS-CANARY" not in proc.stdout
+
+
+def test_config_show_masks_every_secret_setting(org: Org) -> None:
+    canaries = {
+        "OPSGATE_TOKEN": "og_TOKEN-CANARY-abcdefabcdef",
+        "OPSGATE_PASSWORD": "PASSWORD-CANARY-1",
+        "OPSGATE_DATABASE_URL": "postgresql://u:DBPASS-CANARY@db/opsgate",
+        "OPSGATE_SLACK_BOT_TOKEN": "xoxb-1-2-BOT-CANARY",
+        "OPSGATE_SLACK_SIGNING_SECRET": "SIGNING-CANARY",
+        "OPSGATE_WEBHOOK_SECRET": "WEBHOOK-CANARY",
+    }
+    for fmt in ((), ("--json",)):
+        proc = org.cli("config", "show", *fmt, **canaries)
+        assert proc.returncode == 0, proc.stderr
+        assert "CANARY" not in proc.stdout + proc.stderr, proc.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="low: `opsgate cards --user NAME` through a server with no "
+                   "terminal and no OPSGATE_PASSWORD (a script, cron) dies with a Python EOFError "
+                   "traceback and exit 1 instead of an error that says what to do")  # fmt: skip
+def test_remote_cli_password_prompt_without_a_terminal_is_a_clean_error(org: Org) -> None:
+    proc = subprocess.run(
+        [OPSGATE, "cards", "--user", "ada"],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
+             "OPSGATE_URL": org.plane.url, "OPSGATE_HOME": str(org.plane.home.parent / "x")},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+        start_new_session=True,
+    )  # fmt: skip
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "OPSGATE_PASSWORD" in proc.stderr, proc.stderr
+
+
+def test_remote_cli_wrong_password_is_not_echoed(org: Org, tmp_path: Path) -> None:
+    proc = org.cli("login", "--user", "ada", "--password-stdin", stdin="WRONG-PW-CANARY\n",
+                   home=tmp_path)  # fmt: skip
+    assert proc.returncode == 4, proc.stderr
+    assert "WRONG-PW-CANARY" not in proc.stdout + proc.stderr + org.plane.logs()
