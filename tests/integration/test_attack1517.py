@@ -572,3 +572,54 @@ def test_remote_cli_wrong_password_is_not_echoed(org: Org, tmp_path: Path) -> No
                    home=tmp_path)  # fmt: skip
     assert proc.returncode == 4, proc.stderr
     assert "WRONG-PW-CANARY" not in proc.stdout + proc.stderr + org.plane.logs()
+
+
+# --- /metrics, /healthz, /readyz, request ids, logs ----------------------------------------------
+
+
+def test_metrics_and_health_leak_nothing_without_credentials(org: Org) -> None:
+    url = org.plane.url
+    _secrets_ready(org)
+    org.propose(_change())
+    assert httpx.get(url + "/metrics").status_code == 401
+    for path in ("/healthz", "/readyz"):
+        r = httpx.get(url + path)
+        assert r.status_code == 200 and set(r.json()) <= {"status", "version", "checks"}, r.text
+    r = httpx.get(url + "/metrics", headers=org.agent_headers())
+    assert r.status_code in (401, 403) and "opsgate_" not in r.text
+    body = org.sessions["vic"].get("/metrics")
+    assert body.status_code == 200 and "opsgate_decisions_total" in body.text
+    for word in ("ada", "vic", "agent-1", "staging-eu", "kubectl", "c_", PLAIN_CANARY, "partner"):
+        assert word not in body.text, word
+
+
+def test_request_id_malformed_is_replaced_never_logged(org: Org) -> None:
+    evil = 'x","user":"owner","level":"INFO' + "y" * 80
+    r = httpx.get(org.plane.url + "/api/v1/lockdown", headers={**org.agent_headers(),
+                                                              "X-Request-Id": evil})  # fmt: skip
+    assert r.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{16}", r.headers["x-request-id"]), r.headers
+    r = httpx.get(org.plane.url + "/api/v1/cards?token=QUERY-TOKEN-CANARY",
+                  headers={"X-Request-Id": "ok-id.1:2"})  # fmt: skip
+    assert r.headers["x-request-id"] == "ok-id.1:2"
+    time.sleep(0.3)
+    logs = org.plane.logs()
+    assert '"user":"owner"' not in logs and "QUERY-TOKEN-CANARY" not in logs
+    lines = [line for line in logs.splitlines() if line.startswith("{")]
+    assert lines and all(isinstance(json.loads(line), dict) for line in lines)
+    assert any(json.loads(line).get("request_id") == "ok-id.1:2" for line in lines)
+
+
+@pytest.mark.xfail(strict=True, reason="low: a client-chosen X-Request-Id is written as-is into "
+                   "audit entries, from any caller (an agent too): an agent can give its own "
+                   "entries the request id of a person's request, so the id does not identify "
+                   "one request in an investigation")  # fmt: skip
+def test_request_id_of_a_person_cannot_be_reused_by_an_agent(org: Org) -> None:
+    owner = org.sessions["owner"]
+    r = owner.put("/api/v1/inventory/rid-target", json={"kind": "server", "environment": "staging"})
+    person_id = r.headers["x-request-id"]
+    httpx.post(org.plane.url + "/api/v1/propose", json=_change(), timeout=30,
+               headers={**org.agent_headers(), "X-Request-Id": person_id})  # fmt: skip
+    entries = owner.get("/api/v1/audit", params={"limit": 50}).json()["items"]
+    actors = {e["actor"]["name"] for e in entries if e.get("request") == person_id}
+    assert actors == {"owner"}, actors
