@@ -623,3 +623,94 @@ def test_request_id_of_a_person_cannot_be_reused_by_an_agent(org: Org) -> None:
     entries = owner.get("/api/v1/audit", params={"limit": 50}).json()["items"]
     actors = {e["actor"]["name"] for e in entries if e.get("request") == person_id}
     assert actors == {"owner"}, actors
+
+
+# --- Slack interactions and account links ------------------------------------------------------
+
+
+def _click(org: Org, payload: dict[str, Any], **sign: Any) -> httpx.Response:
+    body, headers = signed(payload, **sign)
+    return httpx.post(f"{org.plane.url}/api/v1/slack/interactions", content=body, headers=headers,
+                      timeout=30)  # fmt: skip
+
+
+def _link_code(org: Org, slack: FakeSlack, who: str, member: str) -> str:
+    session = org.sessions[who]
+    before = len(slack.calls_to("chat.postMessage"))
+    r = session.post("/people", data={"csrf": _csrf(session.get("/people").text),
+                                      "action": "slack-link", "slack_user": member})  # fmt: skip
+    assert r.status_code in (200, 303), r.text[:300]
+    sent = slack.wait("chat.postMessage", before + 1)
+    mine = [m for m in sent[before:] if m.get("channel") == member]
+    assert mine, sent[before:]
+    codes = re.findall(r'"value":\s*"([^"]+)"', json.dumps(mine[-1]))
+    assert codes, mine[-1]
+    return codes[0]
+
+
+def _state(org: Org, card_id: str) -> str:
+    return str(org.sessions["owner"].get(f"/api/v1/cards/{card_id}").json()["state"])
+
+
+def test_slack_forged_stale_future_and_replayed_clicks_are_refused(org: Org) -> None:
+    card = org.propose(_change())["card"]
+    click = block_action("opsgate_approve", card["id"], user="U0ADA")
+    assert _click(org, click, secret="not-the-signing-secret").status_code == 401
+    assert _click(org, click, at=time.time() - 400).status_code == 401
+    assert _click(org, click, at=time.time() + 400).status_code == 401
+    body, headers = signed(click)
+    tampered = body.replace(b"U0ADA", b"U0MAX")
+    r = httpx.post(f"{org.plane.url}/api/v1/slack/interactions", content=tampered, headers=headers)
+    assert r.status_code == 401
+    for drop in ("X-Slack-Signature", "X-Slack-Request-Timestamp"):
+        partial = {k: v for k, v in headers.items() if k != drop}
+        r = httpx.post(f"{org.plane.url}/api/v1/slack/interactions", content=body, headers=partial)
+        assert r.status_code == 401
+    first = httpx.post(f"{org.plane.url}/api/v1/slack/interactions", content=body, headers=headers)
+    again = httpx.post(f"{org.plane.url}/api/v1/slack/interactions", content=body, headers=headers)
+    assert first.status_code == 200 and again.status_code == 409, (first.text, again.text)
+    assert _state(org, card["id"]) == "pending"  # U0ADA is linked to nobody (yet)
+
+
+def test_slack_link_only_by_the_claimed_account_and_roles_still_apply(
+    org: Org, slack: FakeSlack
+) -> None:
+    code = _link_code(org, slack, "vic", "U0VIC")
+    _click(org, block_action("opsgate_link", code, user="U0EVE"))  # someone else's click
+    card = org.propose(_change())["card"]
+    assert _click(org, block_action("opsgate_approve", card["id"], user="U0EVE")).status_code == 200
+    assert _state(org, card["id"]) == "pending"
+    code = _link_code(org, slack, "vic", "U0VIC")
+    assert _click(org, block_action("opsgate_link", code, user="U0VIC")).status_code == 200
+    assert _click(org, block_action("opsgate_link", code, user="U0VIC")).status_code == 200
+    linked = org.sessions["owner"].get("/api/v1/audit", params={"limit": 100}).json()["items"]
+    accounts = [e["result"]["account"] for e in linked if e["event"] == "account.linked"]
+    assert accounts == [f"{TEAM}:U0VIC"], accounts  # U0EVE's click linked nothing
+    assert _click(org, block_action("opsgate_approve", card["id"], user="U0VIC")).status_code == 200
+    assert _state(org, card["id"]) == "pending"  # a viewer never approves, from Slack either
+    # A link code is for one account: a second use, even by that account, links nothing more.
+    code = _link_code(org, slack, "ada", "U0ADA")
+    org.sessions["owner"].post(f"/api/v1/users/{org.ids['ada']}/disable")
+    try:
+        _click(org, block_action("opsgate_link", code, user="U0ADA"))
+        _click(org, block_action("opsgate_approve", card["id"], user="U0ADA"))
+        assert _state(org, card["id"]) == "pending"  # disabled: no link, no approval
+    finally:
+        org.sessions["owner"].post(f"/api/v1/users/{org.ids['ada']}/enable")
+        org.sessions.pop("ada").close()
+        org.sessions["ada"] = org.login("ada", PASSWORDS["ada"])
+
+
+def test_slack_destructive_needs_the_console_and_caution_is_approved(
+    org: Org, slack: FakeSlack
+) -> None:
+    code = _link_code(org, slack, "ada", "U0ADA")
+    assert _click(org, block_action("opsgate_link", code, user="U0ADA")).status_code == 200
+    drop = org.propose({"tool": "Bash", "input": {"command":
+                        "kubectl --context staging-eu delete namespace shop-" + os.urandom(3).hex()}})
+    assert drop["card"]["impact"] == "destructive", drop
+    _click(org, block_action("opsgate_approve", drop["card"]["id"], user="U0ADA"))
+    assert _state(org, drop["card"]["id"]) == "pending"
+    card = org.propose(_change())["card"]
+    _click(org, block_action("opsgate_approve", card["id"], user="U0ADA"))
+    assert _state(org, card["id"]) == "approved"
