@@ -9,6 +9,7 @@ refusal stays."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -860,3 +862,102 @@ def test_console_a_revoked_tokens_cards_are_cancelled(org: Org) -> None:
     card = org.propose(_change(), token=made["secret"])["card"]
     assert owner.delete(f"/api/v1/tokens/{made['token']['id']}").status_code == 200
     assert _state(org, card["id"]) == "cancelled"
+
+
+# --- incident artifacts, policy diff, the SDK --------------------------------------------------
+
+
+def test_incident_report_never_carries_a_canary_secret(org: Org, tmp_path: Path) -> None:
+    _secrets_ready(org)
+    canaries = [PLAIN_CANARY, "AKIAIOSFODNN7EXAMPLE", "ghp_" + "C4n4ry" * 6, "PgCanaryPw99"]
+    actions = [
+        f"kubectl --context staging-eu create secret generic k --from-literal=key={PLAIN_CANARY}",
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws --profile staging s3 rm s3://staging-bucket/x",
+        f"curl -X POST -H 'Authorization: token {canaries[2]}' https://api.github.com/repos/a/b/forks",
+        f"psql postgresql://app:{canaries[3]}@db.staging.example.com/app -c 'DELETE FROM t WHERE id=1'",
+    ]
+    cards = []
+    for command in actions:
+        r = httpx.post(f"{org.plane.url}/api/v1/propose", timeout=30, headers=org.agent_headers(),
+                       json={"tool": "Bash", "input": {"command": command},
+                             "reasoning": f"using {PLAIN_CANARY}",
+                             "rollback": f"rotate {PLAIN_CANARY}"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        if r.json()["card"]:
+            cards.append(r.json()["card"]["id"])
+    assert cards
+    org.sessions["ada"].post(f"/api/v1/cards/{cards[0]}/deny", json={"reason": f"not {PLAIN_CANARY}"})
+    out = tmp_path / "artifacts"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+    proc = subprocess.run([OPSGATE, "incident", "report", "--since", "1h", "--postmortem",
+                           "--data-dir", str(org.plane.home), "--out", str(out),
+                           *[a for c in cards for a in ("--card", c)]],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    written = {p.name: p.read_text() for p in out.iterdir()}
+    assert "incident_report.md" in written and "DECISION_RECORD.md" in written, list(written)
+    for name, text in {**written, "stdout": proc.stdout + proc.stderr}.items():
+        for canary in canaries:
+            assert canary not in text, (name, canary)
+    zipped = org.sessions["ada"].get("/incident/report.zip", params={"since": "1h"})
+    assert zipped.status_code == 200, zipped.text[:300]
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+        inside = {n: archive.read(n).decode() for n in archive.namelist()}
+    assert inside
+    for name, text in inside.items():
+        for canary in canaries:
+            assert canary not in text, (name, canary)
+
+
+def _diff(org: Org, tmp_path: Path, old: str, new: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "old.yaml").write_text(old)
+    (tmp_path / "new.yaml").write_text(new)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+    return subprocess.run([OPSGATE, "policy", "diff", str(tmp_path / "old.yaml"),
+                           str(tmp_path / "new.yaml"), "--data-dir", str(org.plane.home), "--json"],
+                          env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+def test_policy_diff_an_allow_rule_never_lets_a_write_through_and_loosening_fails_ci(
+    org: Org, tmp_path: Path
+) -> None:
+    _secrets_ready(org)
+    org.propose(_change())
+    base = "version: 1\n"
+    proc = _diff(org, tmp_path, base, base + "rules:\n  - {action: shell.exec, resource: 'kubectl*',"
+                 " effect: allow}\n")  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr
+    for change in json.loads(proc.stdout)["changes"]:
+        assert change["new"]["decision"] != "allow", change  # a write still needs a person
+    for canary in (PLAIN_CANARY, HELPER_VALUE):
+        assert canary not in proc.stdout + proc.stderr
+    # A rule that denies kubectl writes, taken away: looser, and CI is told so.
+    strict = base + "rules:\n  - {action: shell.exec, resource: 'kubectl*', effect: deny}\n"
+    proc = _diff(org, tmp_path, strict, base)
+    assert proc.returncode == 1, proc.stdout[:2000] + proc.stderr
+    proc = _diff(org, tmp_path, base, "version: 1\nrules: [{action: 1}]\n")
+    assert proc.returncode == 3, proc.stderr
+
+
+def test_sdk_an_approval_runs_the_gated_call_once_and_only_that_call(org: Org) -> None:
+    from opsgate import ApprovalRequired, Gate
+
+    ran: list[str] = []
+    deploy = f"shop-{os.urandom(3).hex()}"
+    with Gate(org.plane.url, org.agent) as gate:
+
+        @gate.gated("kubectl --context staging-eu rollout restart deploy/{name}")
+        def restart(name: str) -> None:
+            ran.append(name)
+
+        with pytest.raises(ApprovalRequired) as needed:
+            restart(deploy)
+        card = needed.value.card
+        assert org.sessions["ada"].post(f"/api/v1/cards/{card.id}/approve", json={}).status_code == 200
+        assert gate.wait_for(card, timeout=10).state == "approved"
+        with pytest.raises(ApprovalRequired):
+            restart(deploy + "-other")  # another call: its own card
+        restart(deploy)
+        with pytest.raises(ApprovalRequired):
+            restart(deploy)  # the grant was used
+    assert ran == [deploy]
