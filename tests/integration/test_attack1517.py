@@ -29,12 +29,25 @@ from slack_fake import SIGNING_SECRET, TEAM, FakeSlack, block_action, signed
 
 from servers import OPSGATE, free_port, owner_password
 
-CHANGE = {"tool": "Bash", "input": {"command": "kubectl --context staging-eu rollout restart deploy/shop"}}
-PROD_DROP = {"tool": "Bash", "input": {"command": "psql postgres://db.prod.example.com/app -c 'DROP TABLE users'"}}
+CHANGE = {
+    "tool": "Bash",
+    "input": {"command": "kubectl --context staging-eu rollout restart deploy/shop"},
+}
+PROD_DROP = {
+    "tool": "Bash",
+    "input": {"command": "psql postgres://db.prod.example.com/app -c 'DROP TABLE users'"},
+}
+
+
 def _change() -> dict[str, Any]:
     """A staging write nobody proposed before: a card of its own."""
-    return {"tool": "Bash", "input": {"command": "kubectl --context staging-eu rollout restart "
-                                                 f"deploy/shop-{os.urandom(4).hex()}"}}
+    return {
+        "tool": "Bash",
+        "input": {
+            "command": "kubectl --context staging-eu rollout restart "
+            f"deploy/shop-{os.urandom(4).hex()}"
+        },
+    }
 
 
 READ = {"tool": "Bash", "input": {"command": "ls -la"}}
@@ -74,8 +87,19 @@ class Plane:
         self.url = f"http://127.0.0.1:{self.port}"
         full = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
         full.update({"OPSGATE_HOME": str(home), **env})
-        argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home), "--create",
-                "--log-level", "info", "--log-format", "json"]  # fmt: skip
+        argv = [
+            OPSGATE,
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(home),
+            "--create",
+            "--log-level",
+            "info",
+            "--log-format",
+            "json",
+        ]
         self.log = home.parent / f"serve-{self.port}.log"
         self._out = self.log.open("w")
         self.proc = subprocess.Popen(argv, env=full, stdout=self._out, stderr=subprocess.STDOUT)
@@ -124,20 +148,32 @@ class Org:
         return {"Authorization": f"Bearer {self.agent}"}
 
     def propose(self, action: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-        r = httpx.post(f"{self.plane.url}/api/v1/propose", json=action, timeout=30,
-                       headers={"Authorization": f"Bearer {token or self.agent}"})  # fmt: skip
+        r = httpx.post(
+            f"{self.plane.url}/api/v1/propose",
+            json=action,
+            timeout=30,
+            headers={"Authorization": f"Bearer {token or self.agent}"},
+        )
         assert r.status_code == 200, r.text
         out: dict[str, Any] = r.json()
         return out
 
-    def cli(self, *args: str, stdin: str = "", home: Path | None = None,
-            **env: str) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    def cli(
+        self, *args: str, stdin: str = "", home: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
         laptop = home or self.plane.home.parent / "laptop"
         laptop.mkdir(exist_ok=True)
         base.update({"OPSGATE_HOME": str(laptop), "OPSGATE_URL": self.plane.url, **env})
-        return subprocess.run([OPSGATE, *args], capture_output=True, text=True, env=base,
-                              timeout=60, check=False, input=stdin)  # fmt: skip
+        return subprocess.run(
+            [OPSGATE, *args],
+            capture_output=True,
+            text=True,
+            env=base,
+            timeout=60,
+            check=False,
+            input=stdin,
+        )
 
 
 def _make_org(plane: Plane) -> Org:
@@ -145,7 +181,9 @@ def _make_org(plane: Plane) -> Org:
     owner = org.login("owner", plane.owner_password)
     org.sessions["owner"] = owner
     for name, role in (("ada", "admin"), ("mem", "member"), ("vic", "viewer")):
-        r = owner.post("/api/v1/users", json={"name": name, "password": PASSWORDS[name], "role": role})
+        r = owner.post(
+            "/api/v1/users", json={"name": name, "password": PASSWORDS[name], "role": role}
+        )
         assert r.status_code == 201, r.text
         org.ids[name] = r.json()["id"]
         org.sessions[name] = org.login(name, PASSWORDS[name])
@@ -172,14 +210,17 @@ def org(tmp_path_factory: pytest.TempPathFactory, slack: FakeSlack) -> Iterator[
     (ops / "partner.yaml").write_text(PARTNER_OPS)
     from slack_fake import BOT_TOKEN
 
-    plane = Plane(root / "home", {
-        "OPSGATE_LOCAL_RUNNER": "1",
-        "OPSGATE_OPERATIONS": str(ops),
-        "OPSGATE_SLACK_BOT_TOKEN": BOT_TOKEN,
-        "OPSGATE_SLACK_CHANNEL": "C0APPROVALS",
-        "OPSGATE_SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "OPSGATE_SLACK_API_URL": slack.url,
-    })  # fmt: skip
+    plane = Plane(
+        root / "home",
+        {
+            "OPSGATE_LOCAL_RUNNER": "1",
+            "OPSGATE_OPERATIONS": str(ops),
+            "OPSGATE_SLACK_BOT_TOKEN": BOT_TOKEN,
+            "OPSGATE_SLACK_CHANNEL": "C0APPROVALS",
+            "OPSGATE_SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "OPSGATE_SLACK_API_URL": slack.url,
+        },
+    )
     made = _make_org(plane)
     try:
         yield made
@@ -203,14 +244,32 @@ def locked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
 
 def _hook(org: Org, command: str, tmp: Path) -> dict[str, Any]:
     """``opsgate hook claude`` in connected mode, fed Claude Code's exact JSON."""
-    payload = {"session_id": "s-1", "transcript_path": str(tmp / "t.jsonl"), "cwd": str(tmp),
-               "permission_mode": "bypassPermissions", "hook_event_name": "PreToolUse",
-               "tool_name": "Bash", "tool_input": {"command": command}}  # fmt: skip
+    payload = {
+        "session_id": "s-1",
+        "transcript_path": str(tmp / "t.jsonl"),
+        "cwd": str(tmp),
+        "permission_mode": "bypassPermissions",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": command},
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
-    env.update({"OPSGATE_URL": org.plane.url, "OPSGATE_TOKEN": org.agent,
-                "OPSGATE_HOME": str(tmp / "agent-home")})  # fmt: skip
-    proc = subprocess.run([OPSGATE, "hook", "claude"], input=json.dumps(payload), env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    env.update(
+        {
+            "OPSGATE_URL": org.plane.url,
+            "OPSGATE_TOKEN": org.agent,
+            "OPSGATE_HOME": str(tmp / "agent-home"),
+        }
+    )
+    proc = subprocess.run(
+        [OPSGATE, "hook", "claude"],
+        input=json.dumps(payload),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if proc.returncode == 2:
         return {"permissionDecision": "deny", "permissionDecisionReason": proc.stderr}
     out: dict[str, Any] = json.loads(proc.stdout or "{}").get("hookSpecificOutput", {})
@@ -228,7 +287,10 @@ def test_lockdown_cannot_be_pressed_or_lifted_by_an_agent_viewer_or_member(locke
     # Through the CLI with the agent's token exported (the agent's own shell).
     proc = locked.cli("lockdown", "on", "--reason", "agent", OPSGATE_TOKEN=locked.agent)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert httpx.get(url + "/api/v1/lockdown", headers=locked.agent_headers()).json()["locked"] is False
+    assert (
+        httpx.get(url + "/api/v1/lockdown", headers=locked.agent_headers()).json()["locked"]
+        is False
+    )
 
 
 def test_lockdown_an_admin_token_presses_but_never_lifts(locked: Org) -> None:
@@ -237,7 +299,10 @@ def test_lockdown_an_admin_token_presses_but_never_lifts(locked: Org) -> None:
     assert made.status_code == 201, made.text
     bot = {"Authorization": f"Bearer {made.json()['secret']}"}
     url = locked.plane.url
-    assert httpx.post(url + "/api/v1/lockdown", json={"reason": "paged"}, headers=bot).status_code == 200
+    assert (
+        httpx.post(url + "/api/v1/lockdown", json={"reason": "paged"}, headers=bot).status_code
+        == 200
+    )
     try:
         r = httpx.post(url + "/api/v1/lockdown/lift", json={"reason": "bot"}, headers=bot)
         assert r.status_code == 403, r.text
@@ -258,7 +323,9 @@ def test_lockdown_no_write_through_any_path_even_with_a_grant_from_before(
     url, admin = locked.plane.url, locked.sessions["ada"]
     approved = locked.propose(CHANGE)["card"]
     assert admin.post(f"/api/v1/cards/{approved['id']}/approve", json={}).status_code == 200
-    pending = locked.propose({**CHANGE, "input": {"command": "kubectl --context staging-eu delete pod x"}})
+    pending = locked.propose(
+        {**CHANGE, "input": {"command": "kubectl --context staging-eu delete pod x"}}
+    )
     r = admin.post("/api/v1/lockdown", json={"reason": "incident 4711"})
     assert r.status_code == 200 and r.json()["revoked_grants"], r.text
     try:
@@ -270,9 +337,18 @@ def test_lockdown_no_write_through_any_path_even_with_a_grant_from_before(
         r = httpx.post(url + "/api/v1/grants/consume", json=CHANGE, headers=locked.agent_headers())
         assert r.status_code != 200 or r.json()["matched"] is False, r.text
         assert _hook(locked, CHANGE["input"]["command"], tmp_path)["permissionDecision"] == "deny"
-        hook = httpx.post(url + "/api/v1/hooks/claude", headers=locked.agent_headers(), json={
-            "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": CHANGE["input"],
-            "cwd": str(tmp_path), "session_id": "s", "permission_mode": "bypassPermissions"})  # fmt: skip
+        hook = httpx.post(
+            url + "/api/v1/hooks/claude",
+            headers=locked.agent_headers(),
+            json={
+                "hook_event_name": "PreToolUse",
+                "tool_name": "Bash",
+                "tool_input": CHANGE["input"],
+                "cwd": str(tmp_path),
+                "session_id": "s",
+                "permission_mode": "bypassPermissions",
+            },
+        )
         assert hook.json()["hookSpecificOutput"]["permissionDecision"] == "deny", hook.text
         r = locked.sessions["owner"].post(f"/api/v1/cards/{pending['card']['id']}/approve", json={})
         assert r.status_code == 409, r.text
@@ -296,14 +372,86 @@ def test_lockdown_console_form_needs_an_admin_and_the_csrf_token(locked: Org) ->
         page = locked.sessions[who].get("/settings")
         assert page.status_code == 200, page.text
     csrf_vic = _csrf(locked.sessions["vic"].get("/settings").text)
-    r = locked.sessions["vic"].post("/settings/lockdown", data={
-        "csrf": csrf_vic, "action": "on", "reason": "viewer", "confirm": "yes"})  # fmt: skip
+    r = locked.sessions["vic"].post(
+        "/settings/lockdown",
+        data={"csrf": csrf_vic, "action": "on", "reason": "viewer", "confirm": "yes"},
+    )
     assert r.status_code == 403, r.text[:300]
-    r = locked.sessions["ada"].post("/settings/lockdown", data={
-        "action": "on", "reason": "no csrf", "confirm": "yes"})  # fmt: skip
+    r = locked.sessions["ada"].post(
+        "/settings/lockdown", data={"action": "on", "reason": "no csrf", "confirm": "yes"}
+    )
     assert r.status_code == 403, r.text[:300]
     state = httpx.get(locked.plane.url + "/api/v1/lockdown", headers=locked.agent_headers()).json()
     assert state["locked"] is False, state
+
+
+def test_lockdown_mcp_cannot_execute_an_operation_approved_before(locked: Org) -> None:
+    """An operation card approved just before the lockdown, executed by the agent
+    through ``opsgate mcp`` (the executor, local runner on): cancelled, never run,
+    not after the lift either; new writes over MCP refused."""
+    import anyio
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    owner, admin = locked.sessions["owner"], locked.sessions["ada"]
+    target = {"kind": "server", "environment": "staging", "connection": {"runner": "local"}}
+    assert owner.put("/api/v1/inventory/box", json=target).status_code == 200
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+    env.update(
+        {
+            "OPSGATE_HOME": str(locked.plane.home),
+            "OPSGATE_TOKEN": locked.agent,
+            "OPSGATE_LOCAL_RUNNER": "1",
+        }
+    )
+    seen: list[dict[str, Any]] = []
+
+    async def scenario() -> None:
+        params = StdioServerParameters(command=OPSGATE, args=["mcp"], env=env)
+        with (locked.plane.home.parent / "mcp-stderr.log").open("w") as errlog:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+
+                async def call(name: str, **arguments: Any) -> dict[str, Any]:
+                    result = await session.call_tool(name, arguments)
+                    assert not result.is_error, result.content
+                    out: dict[str, Any] = result.structured_content or {}
+                    seen.append(out)
+                    return out
+
+                proposed = await call(
+                    "propose_operation",
+                    operation="service.restart",
+                    target="box",
+                    parameters={"service": "opsgate-none"},
+                )
+                card = proposed["card_id"]
+                assert admin.post(f"/api/v1/cards/{card}/approve", json={}).status_code == 200
+                assert admin.post("/api/v1/lockdown", json={"reason": "mcp"}).status_code == 200
+                try:
+                    assert (await call("execute_card", card_id=card))["status"] == "cancelled"
+                    again = await call(
+                        "propose_operation",
+                        operation="service.restart",
+                        target="box",
+                        parameters={"service": "other"},
+                    )
+                    assert again["decision"] == "deny" and again["decided_by"] == "lockdown"
+                    shell = await call(
+                        "propose_action",
+                        kind="shell",
+                        target="box",
+                        command="systemctl restart nginx",
+                    )
+                    assert shell["decision"] == "deny" and not shell["card_created"]
+                finally:
+                    assert owner.post("/api/v1/lockdown/lift", json={}).status_code == 200
+                after = await call("execute_card", card_id=card)
+                assert after["status"] == "cancelled" and after.get("execution") is None, after
+
+    anyio.run(scenario)
 
 
 def _csrf(page: str) -> str:
@@ -323,42 +471,69 @@ def _secrets_ready(org: Org) -> None:
         "partner_token": {"value": "PARTNER-TOKEN-value-1234"},
         "root_ssh_key": {"value": PLAIN_CANARY},
         "helper_ok": {"command": [sys.executable, "-c", f"print({HELPER_VALUE!r})"]},
-        "helper_bad": {"command": [sys.executable, "-c",
-                                   f"import sys; print({HELPER_VALUE!r}); "
-                                   f"sys.stderr.write({HELPER_STDERR!r}); sys.exit(3)"]},
-    }  # fmt: skip
+        "helper_bad": {
+            "command": [
+                sys.executable,
+                "-c",
+                f"import sys; print({HELPER_VALUE!r}); "
+                f"sys.stderr.write({HELPER_STDERR!r}); sys.exit(3)",
+            ]
+        },
+    }
     for name, body in puts.items():
         r = owner.put(f"/api/v1/secrets/{name}", json=body)
         assert r.status_code == 204, (name, r.text)
     for name in ("partner-gw", "evil-gw"):
-        r = owner.put(f"/api/v1/inventory/{name}", json={
-            "kind": "server", "environment": "staging", "connection": {"runner": "local"}})  # fmt: skip
+        r = owner.put(
+            f"/api/v1/inventory/{name}",
+            json={"kind": "server", "environment": "staging", "connection": {"runner": "local"}},
+        )
         assert r.status_code == 200, r.text
 
 
 def _run_partner(org: Org, target: str, token: str) -> httpx.Response:
-    return httpx.post(f"{org.plane.url}/api/v1/operations/partner.echo/run", timeout=60,
-                      json={"target": target, "params": {"token": token}},
-                      headers=org.agent_headers())  # fmt: skip
+    return httpx.post(
+        f"{org.plane.url}/api/v1/operations/partner.echo/run",
+        timeout=60,
+        json={"target": target, "params": {"token": token}},
+        headers=org.agent_headers(),
+    )
 
 
 def _everything_said(org: Org) -> str:
     """Every place a value could have reached: audit, cards, metrics, server logs."""
     owner = org.sessions["owner"]
-    parts = [owner.get("/api/v1/audit", params={"limit": 500}).text,
-             owner.get("/api/v1/cards").text, owner.get("/metrics").text,
-             owner.get("/api/v1/secrets").text, org.plane.logs()]  # fmt: skip
+    parts = [
+        owner.get("/api/v1/audit", params={"limit": 500}).text,
+        owner.get("/api/v1/cards").text,
+        owner.get("/metrics").text,
+        owner.get("/api/v1/secrets").text,
+        org.plane.logs(),
+    ]
     return "\n".join(parts)
 
 
 def test_secret_helper_only_an_owner_sets_one(org: Org) -> None:
     r = org.sessions["ada"].put("/api/v1/secrets/ada_helper", json={"command": ["true"]})
     assert r.status_code == 403, r.text
-    proc = org.cli("secrets", "set", "ada_helper2", "--user", "ada", "--from-command", "--",
-                   "echo", "x", OPSGATE_PASSWORD=PASSWORDS["ada"])  # fmt: skip
+    proc = org.cli(
+        "secrets",
+        "set",
+        "ada_helper2",
+        "--user",
+        "ada",
+        "--from-command",
+        "--",
+        "echo",
+        "x",
+        OPSGATE_PASSWORD=PASSWORDS["ada"],
+    )
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    r = httpx.put(f"{org.plane.url}/api/v1/secrets/agent_helper", json={"command": ["true"]},
-                  headers=org.agent_headers())  # fmt: skip
+    r = httpx.put(
+        f"{org.plane.url}/api/v1/secrets/agent_helper",
+        json={"command": ["true"]},
+        headers=org.agent_headers(),
+    )
     assert r.status_code == 403, r.text
     names = {s["name"] for s in org.sessions["owner"].get("/api/v1/secrets").json()}
     assert not names & {"ada_helper", "ada_helper2", "agent_helper"}
@@ -380,9 +555,17 @@ def test_secret_helper_value_is_redacted_from_the_run_output(org: Org) -> None:
     assert HELPER_VALUE not in _everything_said(org)
 
 
-@pytest.mark.parametrize("token", ["secret:root_ssh_key", "root_ssh_key", "secret:ROOT_SSH_KEY",
-                                   "secret: root_ssh_key", "secret:root_ssh_key ",
-                                   "secret:partner_token/../root_ssh_key"])  # fmt: skip
+@pytest.mark.parametrize(
+    "token",
+    [
+        "secret:root_ssh_key",
+        "root_ssh_key",
+        "secret:ROOT_SSH_KEY",
+        "secret: root_ssh_key",
+        "secret:root_ssh_key ",
+        "secret:partner_token/../root_ssh_key",
+    ],
+)
 def test_secret_an_agent_cannot_name_a_secret_the_operation_does_not_allow(
     org: Org, token: str
 ) -> None:
@@ -399,18 +582,31 @@ def test_secret_allowed_on_one_target_is_refused_on_another(org: Org) -> None:
 
 
 def test_secret_helper_check_never_prints_the_helper_output(org: Org) -> None:
-    proc = org.cli("secrets", "set", "checked", "--user", "owner", "--check", "--from-command",
-                   "--", sys.executable, "-c",
-                   f"import sys; print({HELPER_VALUE!r}); sys.stderr.write({HELPER_STDERR!r}); "
-                   "sys.exit(2)", OPSGATE_PASSWORD=org.plane.owner_password)  # fmt: skip
+    proc = org.cli(
+        "secrets",
+        "set",
+        "checked",
+        "--user",
+        "owner",
+        "--check",
+        "--from-command",
+        "--",
+        sys.executable,
+        "-c",
+        f"import sys; print({HELPER_VALUE!r}); sys.stderr.write({HELPER_STDERR!r}); sys.exit(2)",
+        OPSGATE_PASSWORD=org.plane.owner_password,
+    )
     assert proc.returncode != 0
     said = proc.stdout + proc.stderr
     assert HELPER_VALUE not in said and HELPER_STDERR not in said, said
 
 
-@pytest.mark.xfail(strict=True, reason="over-redaction: a failing credential helper's error "
-                   "reads 'SecretError: [REDACTED] 'helper_bad': …' instead of the documented "
-                   "\"secret 'NAME': the helper … exited with status N\" (low)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="over-redaction: a failing credential helper's error "
+    "reads 'SecretError: [REDACTED] 'helper_bad': …' instead of the documented "
+    "\"secret 'NAME': the helper … exited with status N\" (low)",
+)
 def test_secret_helper_failure_names_the_secret_readably(org: Org) -> None:
     _secrets_ready(org)
     r = _run_partner(org, "partner-gw", "secret:helper_bad")
@@ -425,9 +621,15 @@ def _laptop_login(org: Org, laptop: Path) -> str:
     (HOME is the laptop; no OPSGATE_HOME: the session goes to ~/.opsgate)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
     env.update({"HOME": str(laptop), "OPSGATE_URL": org.plane.url})
-    proc = subprocess.run([OPSGATE, "login", "--user", "ada", "--password-stdin"], env=env,
-                          input=PASSWORDS["ada"] + "\n", capture_output=True, text=True,
-                          timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [OPSGATE, "login", "--user", "ada", "--password-stdin"],
+        env=env,
+        input=PASSWORDS["ada"] + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     session = laptop / ".opsgate" / "session.json"
     assert stat.S_IMODE(session.stat().st_mode) == 0o600
@@ -436,15 +638,27 @@ def _laptop_login(org: Org, laptop: Path) -> str:
 
 def _agent_hook(org: Org, laptop: Path, command: str) -> str:
     """The agent's hook on that laptop, connected: its verdict for ``command``."""
-    payload = {"session_id": "s-2", "transcript_path": str(laptop / "t.jsonl"),
-               "cwd": str(laptop / "project"), "permission_mode": "default",
-               "hook_event_name": "PreToolUse", "tool_name": "Bash",
-               "tool_input": {"command": command}}  # fmt: skip
+    payload = {
+        "session_id": "s-2",
+        "transcript_path": str(laptop / "t.jsonl"),
+        "cwd": str(laptop / "project"),
+        "permission_mode": "default",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": command},
+    }
     (laptop / "project").mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
     env.update({"HOME": str(laptop), "OPSGATE_URL": org.plane.url, "OPSGATE_TOKEN": org.agent})
-    proc = subprocess.run([OPSGATE, "hook", "claude"], input=json.dumps(payload), env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [OPSGATE, "hook", "claude"],
+        input=json.dumps(payload),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if proc.returncode == 2:
         return "deny"
     out = json.loads(proc.stdout or "{}").get("hookSpecificOutput", {})
@@ -469,15 +683,22 @@ def test_remote_cli_agent_cannot_cat_the_persons_login_session(
     secret = _laptop_login(org, tmp_path)
     assert _agent_hook(org, tmp_path, command) != "allow"
     card = org.propose(_change())["card"]
-    r = httpx.post(f"{org.plane.url}/api/v1/cards/{card['id']}/approve", json={},
-                   cookies={"opsgate_session": secret}, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{org.plane.url}/api/v1/cards/{card['id']}/approve",
+        json={},
+        cookies={"opsgate_session": secret},
+        timeout=30,
+    )
     assert r.status_code == 200  # what the agent could do with it: why every read must be refused
 
 
-@pytest.mark.xfail(strict=True, reason="critical: the hook (connected mode) allows reading the "
-                   "person's `opsgate login` session (~/.opsgate/session.json) with head, "
-                   "python or find -exec (cat and grep are refused); the session approves the agent's "
-                   "own cards as that person (safeguards 4 and 6)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="critical: the hook (connected mode) allows reading the "
+    "person's `opsgate login` session (~/.opsgate/session.json) with head, "
+    "python or find -exec (cat and grep are refused); the session approves the agent's "
+    "own cards as that person (safeguards 4 and 6)",
+)
 @pytest.mark.parametrize("command", SESSION_READS[2:])
 def test_remote_cli_agent_reads_the_persons_login_session(
     org: Org, tmp_path: Path, command: str
@@ -494,8 +715,14 @@ def test_remote_cli_an_exported_agent_token_never_approves_and_user_beats_it(org
     assert proc.returncode == 4, proc.stderr
     state = org.sessions["owner"].get(f"/api/v1/cards/{card['id']}").json()["state"]
     assert state == "pending"
-    proc = org.cli("approve", card["id"], "--user", "ada", OPSGATE_TOKEN=org.agent,
-                   OPSGATE_PASSWORD=PASSWORDS["ada"])  # fmt: skip
+    proc = org.cli(
+        "approve",
+        card["id"],
+        "--user",
+        "ada",
+        OPSGATE_TOKEN=org.agent,
+        OPSGATE_PASSWORD=PASSWORDS["ada"],
+    )
     assert proc.returncode == 0, proc.stderr
     assert org.agent not in proc.stdout + proc.stderr
 
@@ -508,31 +735,47 @@ def test_remote_cli_session_file_is_0600_whatever_the_umask_or_an_old_file(
     old = home / "session.json"
     old.write_text("{}")
     old.chmod(0o644)
-    script = (f"import os, subprocess, sys; os.umask(0); sys.exit(subprocess.run({OPSGATE!r} "
-              "and [sys.argv[1], 'login', '--user', 'vic', '--password-stdin']).returncode)")
+    script = (
+        f"import os, subprocess, sys; os.umask(0); sys.exit(subprocess.run({OPSGATE!r} "
+        "and [sys.argv[1], 'login', '--user', 'vic', '--password-stdin']).returncode)"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
     env.update({"OPSGATE_HOME": str(home), "OPSGATE_URL": org.plane.url})
-    proc = subprocess.run([sys.executable, "-c", script, OPSGATE], env=env, text=True,
-                          input=PASSWORDS["vic"] + "\n", capture_output=True, timeout=60,
-                          check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", script, OPSGATE],
+        env=env,
+        text=True,
+        input=PASSWORDS["vic"] + "\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
 
 
-@pytest.mark.xfail(strict=True, reason="medium: credentials in OPSGATE_URL "
-                   "(https://user:PASSWORD@host, ?token=…) are printed in the 'cannot reach the "
-                   "control plane at …' error (and so into CI logs)")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="medium: credentials in OPSGATE_URL "
+    "(https://user:PASSWORD@host, ?token=…) are printed in the 'cannot reach the "
+    "control plane at …' error (and so into CI logs)",
+)
 def test_remote_cli_unreachable_error_never_prints_url_credentials(org: Org) -> None:
     port = free_port()
-    for url in (f"http://user:URLPASS-CANARY@127.0.0.1:{port}",
-                f"http://127.0.0.1:{port}/?token=URLTOKEN-CANARY"):  # fmt: skip
+    for url in (
+        f"http://user:URLPASS-CANARY@127.0.0.1:{port}",
+        f"http://127.0.0.1:{port}/?token=URLTOKEN-CANARY",
+    ):
         proc = org.cli("cards", "--token", "og_nothing", OPSGATE_URL=url)
         assert proc.returncode == 12, proc.stderr
         assert "CANARY" not in proc.stdout + proc.stderr, proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="medium: `opsgate config show` masks the token, passwords "
-                   "and keys but prints OPSGATE_URL's password (http://user:PASSWORD@host)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="medium: `opsgate config show` masks the token, passwords "
+    "and keys but prints OPSGATE_URL's password (http://user:PASSWORD@host)",
+)
 def test_config_show_masks_a_password_inside_the_url(org: Org) -> None:
     proc = org.cli("config", "show", OPSGATE_URL="https://ops:URLPASS-CANARY@opsgate.example")
     assert proc.returncode == 0, proc.stderr
@@ -554,24 +797,35 @@ def test_config_show_masks_every_secret_setting(org: Org) -> None:
         assert "CANARY" not in proc.stdout + proc.stderr, proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="low: `opsgate cards --user NAME` through a server with no "
-                   "terminal and no OPSGATE_PASSWORD (a script, cron) dies with a Python EOFError "
-                   "traceback and exit 1 instead of an error that says what to do")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="low: `opsgate cards --user NAME` through a server with no "
+    "terminal and no OPSGATE_PASSWORD (a script, cron) dies with a Python EOFError "
+    "traceback and exit 1 instead of an error that says what to do",
+)
 def test_remote_cli_password_prompt_without_a_terminal_is_a_clean_error(org: Org) -> None:
     proc = subprocess.run(
         [OPSGATE, "cards", "--user", "ada"],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
-             "OPSGATE_URL": org.plane.url, "OPSGATE_HOME": str(org.plane.home.parent / "x")},
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
+            "OPSGATE_URL": org.plane.url,
+            "OPSGATE_HOME": str(org.plane.home.parent / "x"),
+        },
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         start_new_session=True,
-    )  # fmt: skip
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 2 and "OPSGATE_PASSWORD" in proc.stderr, proc.stderr
 
 
 def test_remote_cli_wrong_password_is_not_echoed(org: Org, tmp_path: Path) -> None:
-    proc = org.cli("login", "--user", "ada", "--password-stdin", stdin="WRONG-PW-CANARY\n",
-                   home=tmp_path)  # fmt: skip
+    proc = org.cli(
+        "login", "--user", "ada", "--password-stdin", stdin="WRONG-PW-CANARY\n", home=tmp_path
+    )
     assert proc.returncode == 4, proc.stderr
     assert "WRONG-PW-CANARY" not in proc.stdout + proc.stderr + org.plane.logs()
 
@@ -597,12 +851,15 @@ def test_metrics_and_health_leak_nothing_without_credentials(org: Org) -> None:
 
 def test_request_id_malformed_is_replaced_never_logged(org: Org) -> None:
     evil = 'x","user":"owner","level":"INFO' + "y" * 80
-    r = httpx.get(org.plane.url + "/api/v1/lockdown", headers={**org.agent_headers(),
-                                                              "X-Request-Id": evil})  # fmt: skip
+    r = httpx.get(
+        org.plane.url + "/api/v1/lockdown", headers={**org.agent_headers(), "X-Request-Id": evil}
+    )
     assert r.status_code == 200
     assert re.fullmatch(r"[0-9a-f]{16}", r.headers["x-request-id"]), r.headers
-    r = httpx.get(org.plane.url + "/api/v1/cards?token=QUERY-TOKEN-CANARY",
-                  headers={"X-Request-Id": "ok-id.1:2"})  # fmt: skip
+    r = httpx.get(
+        org.plane.url + "/api/v1/cards?token=QUERY-TOKEN-CANARY",
+        headers={"X-Request-Id": "ok-id.1:2"},
+    )
     assert r.headers["x-request-id"] == "ok-id.1:2"
     time.sleep(0.3)
     logs = org.plane.logs()
@@ -612,16 +869,23 @@ def test_request_id_malformed_is_replaced_never_logged(org: Org) -> None:
     assert any(json.loads(line).get("request_id") == "ok-id.1:2" for line in lines)
 
 
-@pytest.mark.xfail(strict=True, reason="low: a client-chosen X-Request-Id is written as-is into "
-                   "audit entries, from any caller (an agent too): an agent can give its own "
-                   "entries the request id of a person's request, so the id does not identify "
-                   "one request in an investigation")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="low: a client-chosen X-Request-Id is written as-is into "
+    "audit entries, from any caller (an agent too): an agent can give its own "
+    "entries the request id of a person's request, so the id does not identify "
+    "one request in an investigation",
+)
 def test_request_id_of_a_person_cannot_be_reused_by_an_agent(org: Org) -> None:
     owner = org.sessions["owner"]
     r = owner.put("/api/v1/inventory/rid-target", json={"kind": "server", "environment": "staging"})
     person_id = r.headers["x-request-id"]
-    httpx.post(org.plane.url + "/api/v1/propose", json=_change(), timeout=30,
-               headers={**org.agent_headers(), "X-Request-Id": person_id})  # fmt: skip
+    httpx.post(
+        org.plane.url + "/api/v1/propose",
+        json=_change(),
+        timeout=30,
+        headers={**org.agent_headers(), "X-Request-Id": person_id},
+    )
     entries = owner.get("/api/v1/audit", params={"limit": 50}).json()["items"]
     actors = {e["actor"]["name"] for e in entries if e.get("request") == person_id}
     assert actors == {"owner"}, actors
@@ -632,15 +896,22 @@ def test_request_id_of_a_person_cannot_be_reused_by_an_agent(org: Org) -> None:
 
 def _click(org: Org, payload: dict[str, Any], **sign: Any) -> httpx.Response:
     body, headers = signed(payload, **sign)
-    return httpx.post(f"{org.plane.url}/api/v1/slack/interactions", content=body, headers=headers,
-                      timeout=30)  # fmt: skip
+    return httpx.post(
+        f"{org.plane.url}/api/v1/slack/interactions", content=body, headers=headers, timeout=30
+    )
 
 
 def _link_code(org: Org, slack: FakeSlack, who: str, member: str) -> str:
     session = org.sessions[who]
     before = len(slack.calls_to("chat.postMessage"))
-    r = session.post("/people", data={"csrf": _csrf(session.get("/people").text),
-                                      "action": "slack-link", "slack_user": member})  # fmt: skip
+    r = session.post(
+        "/people",
+        data={
+            "csrf": _csrf(session.get("/people").text),
+            "action": "slack-link",
+            "slack_user": member,
+        },
+    )
     assert r.status_code in (200, 303), r.text[:300]
     sent = slack.wait("chat.postMessage", before + 1)
     mine = [m for m in sent[before:] if m.get("channel") == member]
@@ -708,8 +979,15 @@ def test_slack_destructive_needs_the_console_and_caution_is_approved(
 ) -> None:
     code = _link_code(org, slack, "ada", "U0ADA")
     assert _click(org, block_action("opsgate_link", code, user="U0ADA")).status_code == 200
-    drop = org.propose({"tool": "Bash", "input": {"command":
-                        "kubectl --context staging-eu delete namespace shop-" + os.urandom(3).hex()}})
+    drop = org.propose(
+        {
+            "tool": "Bash",
+            "input": {
+                "command": "kubectl --context staging-eu delete namespace shop-"
+                + os.urandom(3).hex()
+            },
+        }
+    )
     assert drop["card"]["impact"] == "destructive", drop
     _click(org, block_action("opsgate_approve", drop["card"]["id"], user="U0ADA"))
     assert _state(org, drop["card"]["id"]) == "pending"
@@ -725,11 +1003,14 @@ def test_console_forms_need_their_own_csrf_token(org: Org) -> None:
     ada, vic = org.sessions["ada"], org.sessions["vic"]
     vic_csrf = _csrf(vic.get("/people").text)
     forms = [
-        ("/people", {"action": "add", "name": "mallory", "password": "mallory-pass-1", "role": "viewer"}),
+        (
+            "/people",
+            {"action": "add", "name": "mallory", "password": "mallory-pass-1", "role": "viewer"},
+        ),
         ("/people", {"action": "disable", "user": org.ids["mem"]}),
         ("/people", {"action": "create", "name": "csrf-token", "role": "agent"}),
         ("/settings", {"approval_ttl_seconds": "60", "two_approvers": "no"}),
-    ]  # fmt: skip
+    ]
     for path, form in forms:
         for csrf in ("", vic_csrf, "0" * 64):
             r = ada.post(path, data={**form, **({"csrf": csrf} if csrf else {})})
@@ -740,7 +1021,9 @@ def test_console_forms_need_their_own_csrf_token(org: Org) -> None:
 
 def test_console_people_rules_are_the_servers(org: Org) -> None:
     ada, owner = org.sessions["ada"], org.sessions["owner"]
-    r = ada.post("/api/v1/users", json={"name": "root2", "password": "root2-password", "role": "owner"})
+    r = ada.post(
+        "/api/v1/users", json={"name": "root2", "password": "root2-password", "role": "owner"}
+    )
     assert r.status_code == 403, r.text
     me = owner.get("/api/v1/session").json()["user"]["id"]
     r = owner.post(f"/api/v1/users/{me}/disable")
@@ -750,14 +1033,17 @@ def test_console_people_rules_are_the_servers(org: Org) -> None:
     for who in ("mem", "vic"):
         r = org.sessions[who].patch("/api/v1/settings", json={"approval_ttl_seconds": 86400})
         assert r.status_code == 403, (who, r.text)
-        r = org.sessions[who].patch("/api/v1/settings",
-                                    json={"two_approvers_for_destructive_production": False})
+        r = org.sessions[who].patch(
+            "/api/v1/settings", json={"two_approvers_for_destructive_production": False}
+        )
         assert r.status_code == 403, (who, r.text)
 
 
 def test_console_a_disabled_persons_tokens_stop_working(org: Org) -> None:
     owner = org.sessions["owner"]
-    r = owner.post("/api/v1/users", json={"name": "dora", "password": "dora-password-1", "role": "admin"})
+    r = owner.post(
+        "/api/v1/users", json={"name": "dora", "password": "dora-password-1", "role": "admin"}
+    )
     assert r.status_code == 201, r.text
     dora = org.login("dora", "dora-password-1")
     try:
@@ -780,13 +1066,19 @@ def test_console_token_names_are_unique_even_when_created_at_once(org: Org) -> N
     cookies = dict(owner.cookies)
 
     def create(_: int) -> int:
-        return httpx.post(org.plane.url + "/api/v1/tokens", json={"name": "burst", "role": "agent"},
-                          cookies=cookies, timeout=30).status_code  # fmt: skip
+        return httpx.post(
+            org.plane.url + "/api/v1/tokens",
+            json={"name": "burst", "role": "agent"},
+            cookies=cookies,
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(8) as pool:
         codes = list(pool.map(create, range(8)))
     assert sorted(codes) == [201] + [409] * 7, codes
-    live = [t for t in owner.get("/api/v1/tokens").json() if t["name"] == "burst" and not t["revoked"]]
+    live = [
+        t for t in owner.get("/api/v1/tokens").json() if t["name"] == "burst" and not t["revoked"]
+    ]
     assert len(live) == 1
 
 
@@ -808,8 +1100,15 @@ def test_console_nobody_approves_what_they_cannot(org: Org) -> None:
     assert r.status_code == 403, r.text  # nobody approves their own request
     assert owner.patch("/api/v1/settings", json={"production_protection": False}).status_code == 200
     try:
-        prod = org.propose({"tool": "Bash", "input": {"command": "kubectl --context prod-eu "
-                            "rollout restart deploy/a" + os.urandom(2).hex()}})  # fmt: skip
+        prod = org.propose(
+            {
+                "tool": "Bash",
+                "input": {
+                    "command": "kubectl --context prod-eu "
+                    "rollout restart deploy/a" + os.urandom(2).hex()
+                },
+            }
+        )
     finally:
         owner.patch("/api/v1/settings", json={"production_protection": True})
     assert prod["card"] is not None, prod
@@ -825,10 +1124,24 @@ def _prod_cards(org: Org) -> tuple[dict[str, Any], dict[str, Any]]:
     owner = org.sessions["owner"]
     assert owner.patch("/api/v1/settings", json={"production_protection": False}).status_code == 200
     try:
-        prod = org.propose({"tool": "Bash", "input": {"command": "kubectl --context prod-eu "
-                            "rollout restart deploy/b" + os.urandom(2).hex()}})["card"]  # fmt: skip
-        approved = org.propose({"tool": "Bash", "input": {"command": "kubectl --context prod-eu "
-                                "rollout restart deploy/c" + os.urandom(2).hex()}})["card"]  # fmt: skip
+        prod = org.propose(
+            {
+                "tool": "Bash",
+                "input": {
+                    "command": "kubectl --context prod-eu "
+                    "rollout restart deploy/b" + os.urandom(2).hex()
+                },
+            }
+        )["card"]
+        approved = org.propose(
+            {
+                "tool": "Bash",
+                "input": {
+                    "command": "kubectl --context prod-eu "
+                    "rollout restart deploy/c" + os.urandom(2).hex()
+                },
+            }
+        )["card"]
         r = org.sessions["ada"].post(f"/api/v1/cards/{approved['id']}/approve", json={})
         assert r.status_code == 200, r.text
     finally:
@@ -836,26 +1149,35 @@ def _prod_cards(org: Org) -> tuple[dict[str, Any], dict[str, Any]]:
     return prod, approved
 
 
-@pytest.mark.xfail(strict=True, reason="high (issue 15.1, still as filed): with Production "
-                   "Protection on, an admin approves a pending production card (200, 'approved') "
-                   "that no retry can use; approval should be refused with the reason")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="high (issue 15.1, still as filed): with Production "
+    "Protection on, an admin approves a pending production card (200, 'approved') "
+    "that no retry can use; approval should be refused with the reason",
+)
 def test_console_a_card_production_protection_forbids_cannot_be_approved(org: Org) -> None:
     prod, _approved = _prod_cards(org)
     r = org.sessions["ada"].post(f"/api/v1/cards/{prod['id']}/approve", json={})
     assert r.status_code == 409 and "Production Protection" in r.text, r.text
 
 
-@pytest.mark.xfail(strict=True, reason="high (issue 15.1): turning Production Protection on leaves "
-                   "the production cards it forbids 'pending' and 'approved' (not cancelled with "
-                   "the reason); the approver is still shown a card nothing can honour")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="high (issue 15.1): turning Production Protection on leaves "
+    "the production cards it forbids 'pending' and 'approved' (not cancelled with "
+    "the reason); the approver is still shown a card nothing can honour",
+)
 def test_console_cards_that_cannot_be_honoured_are_cancelled_at_once(org: Org) -> None:
     prod, approved = _prod_cards(org)
     assert _state(org, prod["id"]) == "cancelled"
     assert _state(org, approved["id"]) == "cancelled"
 
 
-@pytest.mark.xfail(strict=True, reason="high (issue 15.1): revoking an agent token leaves its "
-                   "pending cards pending; they should be cancelled with the reason")  # fmt: skip
+@pytest.mark.xfail(
+    strict=True,
+    reason="high (issue 15.1): revoking an agent token leaves its "
+    "pending cards pending; they should be cancelled with the reason",
+)
 def test_console_a_revoked_tokens_cards_are_cancelled(org: Org) -> None:
     owner = org.sessions["owner"]
     made = owner.post("/api/v1/tokens", json={"name": "short-lived", "role": "agent"}).json()
@@ -874,25 +1196,51 @@ def test_incident_report_never_carries_a_canary_secret(org: Org, tmp_path: Path)
         f"kubectl --context staging-eu create secret generic k --from-literal=key={PLAIN_CANARY}",
         "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws --profile staging s3 rm s3://staging-bucket/x",
         f"curl -X POST -H 'Authorization: token {canaries[2]}' https://api.github.com/repos/a/b/forks",
-        f"psql postgresql://app:{canaries[3]}@db.staging.example.com/app -c 'DELETE FROM t WHERE id=1'",
+        f"psql postgresql://app:{canaries[3]}@db.staging.example.com/app "
+        "-c 'DELETE FROM t WHERE id=1'",
     ]
     cards = []
     for command in actions:
-        r = httpx.post(f"{org.plane.url}/api/v1/propose", timeout=30, headers=org.agent_headers(),
-                       json={"tool": "Bash", "input": {"command": command},
-                             "reasoning": f"using {PLAIN_CANARY}",
-                             "rollback": f"rotate {PLAIN_CANARY}"})  # fmt: skip
+        r = httpx.post(
+            f"{org.plane.url}/api/v1/propose",
+            timeout=30,
+            headers=org.agent_headers(),
+            json={
+                "tool": "Bash",
+                "input": {"command": command},
+                "reasoning": f"using {PLAIN_CANARY}",
+                "rollback": f"rotate {PLAIN_CANARY}",
+            },
+        )
         assert r.status_code == 200, r.text
         if r.json()["card"]:
             cards.append(r.json()["card"]["id"])
     assert cards
-    org.sessions["ada"].post(f"/api/v1/cards/{cards[0]}/deny", json={"reason": f"not {PLAIN_CANARY}"})
+    org.sessions["ada"].post(
+        f"/api/v1/cards/{cards[0]}/deny", json={"reason": f"not {PLAIN_CANARY}"}
+    )
     out = tmp_path / "artifacts"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
-    proc = subprocess.run([OPSGATE, "incident", "report", "--since", "1h", "--postmortem",
-                           "--data-dir", str(org.plane.home), "--out", str(out),
-                           *[a for c in cards for a in ("--card", c)]],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [
+            OPSGATE,
+            "incident",
+            "report",
+            "--since",
+            "1h",
+            "--postmortem",
+            "--data-dir",
+            str(org.plane.home),
+            "--out",
+            str(out),
+            *[a for c in cards for a in ("--card", c)],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     written = {p.name: p.read_text() for p in out.iterdir()}
     assert "incident_report.md" in written and "DECISION_RECORD.md" in written, list(written)
@@ -913,9 +1261,23 @@ def _diff(org: Org, tmp_path: Path, old: str, new: str) -> subprocess.CompletedP
     (tmp_path / "old.yaml").write_text(old)
     (tmp_path / "new.yaml").write_text(new)
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
-    return subprocess.run([OPSGATE, "policy", "diff", str(tmp_path / "old.yaml"),
-                           str(tmp_path / "new.yaml"), "--data-dir", str(org.plane.home), "--json"],
-                          env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [
+            OPSGATE,
+            "policy",
+            "diff",
+            str(tmp_path / "old.yaml"),
+            str(tmp_path / "new.yaml"),
+            "--data-dir",
+            str(org.plane.home),
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_policy_diff_an_allow_rule_never_lets_a_write_through_and_loosening_fails_ci(
@@ -924,8 +1286,12 @@ def test_policy_diff_an_allow_rule_never_lets_a_write_through_and_loosening_fail
     _secrets_ready(org)
     org.propose(_change())
     base = "version: 1\n"
-    proc = _diff(org, tmp_path, base, base + "rules:\n  - {action: shell.exec, resource: 'kubectl*',"
-                 " effect: allow}\n")  # fmt: skip
+    proc = _diff(
+        org,
+        tmp_path,
+        base,
+        base + "rules:\n  - {action: shell.exec, resource: 'kubectl*', effect: allow}\n",
+    )
     assert proc.returncode in (0, 1), proc.stderr
     for change in json.loads(proc.stdout)["changes"]:
         assert change["new"]["decision"] != "allow", change  # a write still needs a person
@@ -953,7 +1319,9 @@ def test_sdk_an_approval_runs_the_gated_call_once_and_only_that_call(org: Org) -
         with pytest.raises(ApprovalRequired) as needed:
             restart(deploy)
         card = needed.value.card
-        assert org.sessions["ada"].post(f"/api/v1/cards/{card.id}/approve", json={}).status_code == 200
+        assert (
+            org.sessions["ada"].post(f"/api/v1/cards/{card.id}/approve", json={}).status_code == 200
+        )
         assert gate.wait_for(card, timeout=10).state == "approved"
         with pytest.raises(ApprovalRequired):
             restart(deploy + "-other")  # another call: its own card
@@ -961,3 +1329,22 @@ def test_sdk_an_approval_runs_the_gated_call_once_and_only_that_call(org: Org) -
         with pytest.raises(ApprovalRequired):
             restart(deploy)  # the grant was used
     assert ran == [deploy]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="medium (design question): an automation token with the "
+    "admin role approves cards (200): a script holding it is an auto-approve mode "
+    "with no human (safeguard 2), and an agent that finds it in CI approves its own "
+    "writes; lifting a lockdown already needs a person — approving should too",
+)
+def test_console_an_automation_token_cannot_approve_without_a_person(org: Org) -> None:
+    made = org.sessions["ada"].post("/api/v1/tokens", json={"name": "ada-ci", "role": "admin"})
+    assert made.status_code == 201, made.text
+    card = org.propose(_change())["card"]
+    r = httpx.post(
+        f"{org.plane.url}/api/v1/cards/{card['id']}/approve",
+        json={},
+        headers={"Authorization": f"Bearer {made.json()['secret']}"},
+    )
+    assert r.status_code == 403, r.text
