@@ -603,6 +603,7 @@ def test_secret_helper_check_never_prints_the_helper_output(org: Org) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="over-redaction: a failing credential helper's error "
     "reads 'SecretError: [REDACTED] 'helper_bad': …' instead of the documented "
     "\"secret 'NAME': the helper … exited with status N\" (low)",
@@ -671,6 +672,14 @@ SESSION_READS = [
     "head -c 300 ~/.opsgate/session.json",
     "python3 -c 'print(open(\"'$HOME'/.opsgate/session.json\").read())'",
     "find ~/.opsgate -name '*.json' -exec cat {} +",
+    "tail -n 5 ~/.opsgate/session.json",
+    "jq . ~/.opsgate/session.json",
+    "base64 ~/.opsgate/session.json",
+    "cp ~/.opsgate/session.json ./s.json",
+    'node -e \'console.log(require("fs").readFileSync('
+    'process.env.HOME+"/.opsgate/session.json","utf8"))\'',
+    "head -c 100 ~/.opsgate/initial-owner-password",
+    "cat ~/.config/opsgate/config.toml",
 ]
 
 
@@ -694,9 +703,11 @@ def test_remote_cli_agent_cannot_cat_the_persons_login_session(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="critical: the hook (connected mode) allows reading the "
-    "person's `opsgate login` session (~/.opsgate/session.json) with head, "
-    "python or find -exec (cat and grep are refused); the session approves the agent's "
+    "person's `opsgate login` session (~/.opsgate/session.json) with head, tail, jq, base64, "
+    "cp, python, node or find -exec (only cat and grep are refused), and opsgate's other files "
+    "(initial-owner-password, ~/.config/opsgate/config.toml); the session approves the agent's "
     "own cards as that person (safeguards 4 and 6)",
 )
 @pytest.mark.parametrize("command", SESSION_READS[2:])
@@ -704,7 +715,35 @@ def test_remote_cli_agent_reads_the_persons_login_session(
     org: Org, tmp_path: Path, command: str
 ) -> None:
     _laptop_login(org, tmp_path)
+    (tmp_path / ".opsgate" / "initial-owner-password").write_text("owner-password\n")
+    config = tmp_path / ".config" / "opsgate"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text('user = "ada"\n')
     assert _agent_hook(org, tmp_path, command) != "allow"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="high: the hook (connected mode) allows the agent's shell to POST to its own control "
+    "plane's approve and lockdown/lift routes with a person's cookie (curl, python urllib): "
+    "opsgate's administrative API is not out of the agent's reach (safeguard 6); with a stolen "
+    "session (above) this approves the agent's own cards",
+)
+@pytest.mark.parametrize(
+    "template",
+    [
+        "curl -X POST -b opsgate_session=abc {url}/api/v1/cards/c_0123456789abcdef/approve",
+        "curl -s -X POST -H 'Cookie: opsgate_session=abc' {url}/api/v1/lockdown/lift",
+        "python3 -c 'import urllib.request as u; u.urlopen(u.Request(\"{url}/api/v1/cards/"
+        'c_0123456789abcdef/approve", data=b"{{}}", '
+        'headers={{"Cookie": "opsgate_session=abc"}}))\'',
+    ],
+)
+def test_remote_cli_agent_posts_to_its_own_control_planes_admin_routes(
+    org: Org, tmp_path: Path, template: str
+) -> None:
+    assert _agent_hook(org, tmp_path, template.format(url=org.plane.url)) != "allow"
 
 
 def test_remote_cli_an_exported_agent_token_never_approves_and_user_beats_it(org: Org) -> None:
@@ -756,6 +795,7 @@ def test_remote_cli_session_file_is_0600_whatever_the_umask_or_an_old_file(
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="medium: credentials in OPSGATE_URL "
     "(https://user:PASSWORD@host, ?token=…) are printed in the 'cannot reach the "
     "control plane at …' error (and so into CI logs)",
@@ -773,6 +813,7 @@ def test_remote_cli_unreachable_error_never_prints_url_credentials(org: Org) -> 
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="medium: `opsgate config show` masks the token, passwords "
     "and keys but prints OPSGATE_URL's password (http://user:PASSWORD@host)",
 )
@@ -799,6 +840,7 @@ def test_config_show_masks_every_secret_setting(org: Org) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="low: `opsgate cards --user NAME` through a server with no "
     "terminal and no OPSGATE_PASSWORD (a script, cron) dies with a Python EOFError "
     "traceback and exit 1 instead of an error that says what to do",
@@ -871,6 +913,7 @@ def test_request_id_malformed_is_replaced_never_logged(org: Org) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="low: a client-chosen X-Request-Id is written as-is into "
     "audit entries, from any caller (an agent too): an agent can give its own "
     "entries the request id of a person's request, so the id does not identify "
@@ -1151,6 +1194,7 @@ def _prod_cards(org: Org) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="high (issue 15.1, still as filed): with Production "
     "Protection on, an admin approves a pending production card (200, 'approved') "
     "that no retry can use; approval should be refused with the reason",
@@ -1163,6 +1207,7 @@ def test_console_a_card_production_protection_forbids_cannot_be_approved(org: Or
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="high (issue 15.1): turning Production Protection on leaves "
     "the production cards it forbids 'pending' and 'approved' (not cancelled with "
     "the reason); the approver is still shown a card nothing can honour",
@@ -1175,6 +1220,7 @@ def test_console_cards_that_cannot_be_honoured_are_cancelled_at_once(org: Org) -
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="high (issue 15.1): revoking an agent token leaves its "
     "pending cards pending; they should be cancelled with the reason",
 )
@@ -1333,6 +1379,7 @@ def test_sdk_an_approval_runs_the_gated_call_once_and_only_that_call(org: Org) -
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="medium (design question): an automation token with the "
     "admin role approves cards (200): a script holding it is an auto-approve mode "
     "with no human (safeguard 2), and an agent that finds it in CI approves its own "
