@@ -1395,3 +1395,41 @@ def test_console_an_automation_token_cannot_approve_without_a_person(org: Org) -
         headers={"Authorization": f"Bearer {made.json()['secret']}"},
     )
     assert r.status_code == 403, r.text
+
+
+def test_console_an_agent_token_opens_no_console_route(org: Org) -> None:
+    url, agent = org.plane.url, org.agent_headers()
+    for path in ("/incident/report.zip?since=1h", "/audit", "/people", "/settings", "/inbox"):
+        r = httpx.get(url + path, headers=agent, timeout=10)
+        assert r.status_code in (303, 401, 403), (path, r.status_code)
+    card = org.propose(_change())["card"]
+    r = httpx.post(f"{url}/cards/{card['id']}/approve", headers=agent, data={})
+    assert r.status_code in (401, 403), r.text
+    r = httpx.post(
+        f"{url}/api/v1/cards/{card['id']}/approve", json={}, cookies={"opsgate_session": org.agent}
+    )
+    assert r.status_code == 401, r.text
+    assert _state(org, card["id"]) == "pending"
+
+
+def test_secret_validation_errors_never_echo_a_value_and_admins_keep_off_helpers(org: Org) -> None:
+    _secrets_ready(org)
+    owner, ada = org.sessions["owner"], org.sessions["ada"]
+    bodies = [
+        {"value": "ECHO-CANARY-1", "bogus": 1},
+        {"value": ["ECHO-CANARY-2"]},
+        {"value": "ECHO-CANARY-3", "command": ["true"]},
+        {"command": "ECHO-CANARY-4 as a string"},
+        {"value": "x" * 70_000 + "ECHO-CANARY-5"},
+    ]
+    for body in bodies:
+        r = owner.put("/api/v1/secrets/echoed", json=body)
+        assert r.status_code == 422 and "ECHO-CANARY" not in r.text, r.text
+    r = httpx.post(
+        f"{org.plane.url}/api/v1/session", json={"name": "owner", "password": ["ECHO-CANARY-6"]}
+    )
+    assert r.status_code == 422 and "ECHO-CANARY" not in r.text, r.text
+    assert ada.put("/api/v1/secrets/helper_ok", json={"value": "admin-value"}).status_code == 403
+    assert ada.delete("/api/v1/secrets/helper_ok").status_code == 403
+    time.sleep(0.2)
+    assert "ECHO-CANARY" not in org.plane.logs()
