@@ -1543,3 +1543,48 @@ def test_incident_report_says_what_no_checkpoint_covers(org: Org, tmp_path: Path
         re.IGNORECASE,
     )
     assert proc.returncode == 8 or covered, report[-1500:]
+
+
+IN_PROCESS_APPROVE = (
+    'python3 -c \'import os, sys; os.environ.pop("OPSGATE_TOKEN", None); '
+    'from opsgate.cli import main; sys.exit(main(["approve", "{card}"]))\''
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="critical: the hook (connected mode) allows `python3 -c 'from opsgate.cli import main; "
+    'main(["approve", ID])\'` (and `pipx run opsgate approve`): with its token dropped from the '
+    "environment, the CLI acts with the person's `opsgate login` session and the agent approves "
+    "its own card (safeguards 4 and 6)",
+)
+@pytest.mark.parametrize("template", [IN_PROCESS_APPROVE, "pipx run opsgate approve {card}"])
+def test_remote_cli_agent_approves_through_the_cli_in_process(
+    org: Org, tmp_path: Path, template: str
+) -> None:
+    _laptop_login(org, tmp_path)
+    card = org.propose(_change())["card"]
+    command = template.format(card=card["id"])
+    verdict = _agent_hook(org, tmp_path, command)
+    if verdict == "allow" and template == IN_PROCESS_APPROVE:
+        # What the agent's shell then does (same user, same HOME, its token exported).
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+        env.update(
+            {
+                "HOME": str(tmp_path),
+                "OPSGATE_URL": org.plane.url,
+                "OPSGATE_TOKEN": org.agent,
+                "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+            }
+        )
+        subprocess.run(
+            ["bash", "-c", command],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert _state(org, card["id"]) == "pending", "the agent approved its own card"
+    assert verdict != "allow"
