@@ -666,6 +666,18 @@ def _agent_hook(org: Org, laptop: Path, command: str) -> str:
     return str(out.get("permissionDecision", "allow"))
 
 
+@pytest.fixture(scope="module")
+def laptop(org: Org, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A person's laptop after `opsgate login`, with opsgate's other files on it."""
+    home = tmp_path_factory.mktemp("laptop")
+    _laptop_login(org, home)
+    (home / ".opsgate" / "initial-owner-password").write_text("owner-password\n")
+    config = home / ".config" / "opsgate"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text('user = "ada"\n')
+    return home
+
+
 SESSION_READS = [
     "cat ~/.opsgate/session.json",
     "grep -r secret ~/.opsgate",
@@ -712,14 +724,9 @@ def test_remote_cli_agent_cannot_cat_the_persons_login_session(
 )
 @pytest.mark.parametrize("command", SESSION_READS[2:])
 def test_remote_cli_agent_reads_the_persons_login_session(
-    org: Org, tmp_path: Path, command: str
+    org: Org, laptop: Path, command: str
 ) -> None:
-    _laptop_login(org, tmp_path)
-    (tmp_path / ".opsgate" / "initial-owner-password").write_text("owner-password\n")
-    config = tmp_path / ".config" / "opsgate"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "config.toml").write_text('user = "ada"\n')
-    assert _agent_hook(org, tmp_path, command) != "allow"
+    assert _agent_hook(org, laptop, command) != "allow"
 
 
 @pytest.mark.xfail(
@@ -1561,18 +1568,17 @@ IN_PROCESS_APPROVE = (
 )
 @pytest.mark.parametrize("template", [IN_PROCESS_APPROVE, "pipx run opsgate approve {card}"])
 def test_remote_cli_agent_approves_through_the_cli_in_process(
-    org: Org, tmp_path: Path, template: str
+    org: Org, laptop: Path, template: str
 ) -> None:
-    _laptop_login(org, tmp_path)
     card = org.propose(_change())["card"]
     command = template.format(card=card["id"])
-    verdict = _agent_hook(org, tmp_path, command)
+    verdict = _agent_hook(org, laptop, command)
     if verdict == "allow" and template == IN_PROCESS_APPROVE:
         # What the agent's shell then does (same user, same HOME, its token exported).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
         env.update(
             {
-                "HOME": str(tmp_path),
+                "HOME": str(laptop),
                 "OPSGATE_URL": org.plane.url,
                 "OPSGATE_TOKEN": org.agent,
                 "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
@@ -1581,7 +1587,7 @@ def test_remote_cli_agent_approves_through_the_cli_in_process(
         subprocess.run(
             ["bash", "-c", command],
             env=env,
-            cwd=tmp_path,
+            cwd=laptop,
             capture_output=True,
             timeout=60,
             check=False,
