@@ -1637,3 +1637,30 @@ def test_console_deny_reason_reaches_the_agent_behind_the_hook(org: Org, tmp_pat
     r = org.sessions["ada"].post(f"/api/v1/cards/{found.group(0)}/deny", json={"reason": why})
     assert r.status_code == 200, r.text
     assert why in _hook_reason(org, tmp_path, command)
+
+
+def test_sdk_fails_closed_and_guards_the_block(org: Org, tmp_path: Path) -> None:
+    import anyio
+
+    from opsgate import ApprovalRequired, Gate, GateUnavailable
+
+    ran: list[str] = []
+    write = _change()["input"]["command"]
+    with Gate(org.plane.url, org.agent) as gate:
+        with pytest.raises(ApprovalRequired):
+            with gate.guard(write):
+                ran.append("guarded block")
+
+        @gate.gated(lambda: write)
+        async def coro() -> None:
+            ran.append("coroutine")
+
+        with pytest.raises(ApprovalRequired):
+            anyio.run(coro)
+    for url, token in ((f"http://127.0.0.1:{free_port()}", org.agent), (org.plane.url, "og_bogus")):
+        with Gate(url, token, timeout=5) as gone:
+            with pytest.raises(GateUnavailable):
+                gone.require(write)
+            with pytest.raises(GateUnavailable):
+                gone.require("ls")  # unreachable or unknown: nothing is allowed, reads neither
+    assert ran == []
