@@ -1647,9 +1647,8 @@ def test_sdk_fails_closed_and_guards_the_block(org: Org, tmp_path: Path) -> None
     ran: list[str] = []
     write = _change()["input"]["command"]
     with Gate(org.plane.url, org.agent) as gate:
-        with pytest.raises(ApprovalRequired):
-            with gate.guard(write):
-                ran.append("guarded block")
+        with pytest.raises(ApprovalRequired), gate.guard(write):
+            ran.append("guarded block")
 
         @gate.gated(lambda: write)
         async def coro() -> None:
