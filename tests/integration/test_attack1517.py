@@ -1663,3 +1663,33 @@ def test_sdk_fails_closed_and_guards_the_block(org: Org, tmp_path: Path) -> None
             with pytest.raises(GateUnavailable):
                 gone.require("ls")  # unreachable or unknown: nothing is allowed, reads neither
     assert ran == []
+
+
+def test_console_api_refuses_a_cross_origin_request_with_the_session_cookie(org: Org) -> None:
+    cookies = dict(org.sessions["ada"].cookies)
+    card = org.propose(_change())["card"]
+    evil = {"Origin": "https://evil.example"}
+    for content_type, body in (
+        ("application/x-www-form-urlencoded", b""),
+        ("text/plain", b"{}"),
+        ("multipart/form-data; boundary=x", b"--x--\r\n"),
+    ):
+        r = httpx.post(
+            f"{org.plane.url}/api/v1/cards/{card['id']}/approve",
+            content=body,
+            headers={**evil, "content-type": content_type},
+            cookies=cookies,
+        )
+        assert r.status_code == 403, r.text
+    for path, body in (
+        ("/api/v1/lockdown", b'{"reason":"csrf"}'),
+        ("/api/v1/tokens", b'{"name":"csrf","role":"admin"}'),
+    ):
+        r = httpx.post(
+            org.plane.url + path,
+            content=body,
+            cookies=cookies,
+            headers={**evil, "content-type": "text/plain"},
+        )
+        assert r.status_code == 403, r.text
+    assert _state(org, card["id"]) == "pending"
