@@ -1693,3 +1693,21 @@ def test_console_api_refuses_a_cross_origin_request_with_the_session_cookie(org:
         )
         assert r.status_code == 403, r.text
     assert _state(org, card["id"]) == "pending"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="medium: the audit entry of a secret change does not say which secret: its target is "
+    "null and result.secret is '[REDACTED]' (the redactor takes the secret's name for a value), "
+    "so an investigator cannot tell what was set, replaced or deleted",
+)
+def test_secret_changes_are_audited_with_the_secrets_name(org: Org) -> None:
+    owner = org.sessions["owner"]
+    name = "audited_" + os.urandom(3).hex()
+    assert owner.put(f"/api/v1/secrets/{name}", json={"command": ["true"]}).status_code == 204
+    assert owner.delete(f"/api/v1/secrets/{name}").status_code == 204
+    entries = owner.get("/api/v1/audit", params={"limit": 20}).json()["items"]
+    changes = [e for e in entries if e["event"].startswith("secret.")]
+    assert len(changes) >= 2, [e["event"] for e in entries]
+    assert all(name in json.dumps(e) for e in changes[:2]), changes[:2]
