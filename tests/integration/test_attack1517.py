@@ -1711,3 +1711,30 @@ def test_secret_changes_are_audited_with_the_secrets_name(org: Org) -> None:
     changes = [e for e in entries if e["event"].startswith("secret.")]
     assert len(changes) >= 2, [e["event"] for e in entries]
     assert all(name in json.dumps(e) for e in changes[:2]), changes[:2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="medium: the Slack message's `text` (what notifications and previews show) carries the "
+    "agent's words unescaped: a `--context` of `<!channel>` or `<https://evil|approve here>` "
+    "pings the channel or shows a disguised link to every approver (the blocks are escaped)",
+)
+def test_slack_message_text_escapes_what_the_agent_wrote(org: Org, slack: FakeSlack) -> None:
+    marker = os.urandom(3).hex()
+    context = f"staging-{marker}-<!channel>-<https://evil.example/x|approve here>"
+    org.propose(
+        {
+            "tool": "Bash",
+            "input": {"command": f"kubectl --context '{context}' rollout restart deploy/a"},
+        }
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        posted = [m for m in slack.calls_to("chat.postMessage") if marker in json.dumps(m)]
+        if posted or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert posted, "no Slack message"
+    text = str(posted[0]["text"])
+    assert "<!channel>" not in text and "<https://evil.example" not in text, text
