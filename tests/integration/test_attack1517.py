@@ -800,13 +800,6 @@ def test_remote_cli_session_file_is_0600_whatever_the_umask_or_an_old_file(
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium: credentials in OPSGATE_URL "
-    "(https://user:PASSWORD@host, ?token=…) are printed in the 'cannot reach the "
-    "control plane at …' error (and so into CI logs)",
-)
 def test_remote_cli_unreachable_error_never_prints_url_credentials(org: Org) -> None:
     port = free_port()
     for url in (
@@ -818,12 +811,6 @@ def test_remote_cli_unreachable_error_never_prints_url_credentials(org: Org) -> 
         assert "CANARY" not in proc.stdout + proc.stderr, proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium: `opsgate config show` masks the token, passwords "
-    "and keys but prints OPSGATE_URL's password (http://user:PASSWORD@host)",
-)
 def test_config_show_masks_a_password_inside_the_url(org: Org) -> None:
     proc = org.cli("config", "show", OPSGATE_URL="https://ops:URLPASS-CANARY@opsgate.example")
     assert proc.returncode == 0, proc.stderr
@@ -845,13 +832,6 @@ def test_config_show_masks_every_secret_setting(org: Org) -> None:
         assert "CANARY" not in proc.stdout + proc.stderr, proc.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="low: `opsgate cards --user NAME` through a server with no "
-    "terminal and no OPSGATE_PASSWORD (a script, cron) dies with a Python EOFError "
-    "traceback and exit 1 instead of an error that says what to do",
-)
 def test_remote_cli_password_prompt_without_a_terminal_is_a_clean_error(org: Org) -> None:
     proc = subprocess.run(
         [OPSGATE, "cards", "--user", "ada"],
@@ -1527,14 +1507,6 @@ def test_incident_report_says_when_the_trail_was_edited(org: Org, tmp_path: Path
     assert "TAMPERED" in report.upper() or "FAIL" in report.upper(), report[:1500]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium: checkpoints are signed every 1000 entries or 3600 s, so the last hour — "
-    "the window an incident report covers — is usually signed by nothing; entries cut from its "
-    "end leave a report that says 'Audit trail verified: intact' without saying that the "
-    "entries after the last checkpoint could have been removed",
-)
 def test_incident_report_says_what_no_checkpoint_covers(org: Org, tmp_path: Path) -> None:
     import sqlite3
 
@@ -1695,13 +1667,6 @@ def test_console_api_refuses_a_cross_origin_request_with_the_session_cookie(org:
     assert _state(org, card["id"]) == "pending"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium: the audit entry of a secret change does not say which secret: its target is "
-    "null and result.secret is '[REDACTED]' (the redactor takes the secret's name for a value), "
-    "so an investigator cannot tell what was set, replaced or deleted",
-)
 def test_secret_changes_are_audited_with_the_secrets_name(org: Org) -> None:
     owner = org.sessions["owner"]
     name = "audited_" + os.urandom(3).hex()
@@ -1713,13 +1678,6 @@ def test_secret_changes_are_audited_with_the_secrets_name(org: Org) -> None:
     assert all(name in json.dumps(e) for e in changes[:2]), changes[:2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium: the Slack message's `text` (what notifications and previews show) carries the "
-    "agent's words unescaped: a `--context` of `<!channel>` or `<https://evil|approve here>` "
-    "pings the channel or shows a disguised link to every approver (the blocks are escaped)",
-)
 def test_slack_message_text_escapes_what_the_agent_wrote(org: Org, slack: FakeSlack) -> None:
     marker = os.urandom(3).hex()
     context = f"staging-{marker}-<!channel>-<https://evil.example/x|approve here>"

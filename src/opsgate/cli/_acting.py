@@ -16,6 +16,7 @@ a prompt.  Agent tokens never approve, whichever path: the service refuses them.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,7 +115,13 @@ def password_for(config: Config, name: str) -> str:
     if password is None:
         import getpass
 
-        password = getpass.getpass(f"password for {name}: ")
+        hint = "set OPSGATE_PASSWORD, run `opsgate login` first, or act with --token"
+        if not sys.stdin.isatty():
+            raise InputError(f"no password for {name!r} and no terminal to ask for it", hint=hint)
+        try:
+            password = getpass.getpass(f"password for {name}: ")
+        except EOFError:
+            raise InputError(f"no password for {name!r} was given", hint=hint) from None
     return password
 
 

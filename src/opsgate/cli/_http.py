@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from opsgate.cli._urls import shown_url
 from opsgate.errors import InputError, OpsgateError, Unreachable
 
 __all__ = ["Client", "Credential", "check_url"]
@@ -45,10 +46,12 @@ def check_url(url: str) -> str:
     machine."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"the control plane's URL must be http(s)://HOST[:PORT], not {url!r}")
+        raise InputError(
+            f"the control plane's URL must be http(s)://HOST[:PORT], not {shown_url(url)!r}"
+        )
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise InputError(
-            f"{url} would send your credentials in clear text",
+            f"{shown_url(url)} would send your credentials in clear text",
             hint="use https:// (plain http only to this machine: localhost, 127.0.0.1, ::1)",
         )
     return url.rstrip("/")
@@ -96,7 +99,7 @@ class Client:
         except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "reason", exc)
             raise Unreachable(
-                f"cannot reach the control plane at {self.url}: {reason}",
+                f"cannot reach the control plane at {shown_url(self.url)}: {reason}",
                 hint="check the URL (--url, OPSGATE_URL, `url` in the config file) and that "
                 "`opsgate serve` runs there; --data-dir works on a local data directory",
             ) from None

@@ -29,11 +29,15 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=_show)
 
 
-def _shown(value: Any, secret: bool) -> Any:
+def _shown(value: Any, secret: bool, kind: str = "text") -> Any:
     if value is None:
         return None
     if secret:
         return MASK
+    if kind == "url":
+        from opsgate.cli._urls import shown_url
+
+        return shown_url(str(value))  # a password inside it, or a token in its query
     if isinstance(value, tuple):
         return list(value)
     return str(value) if not isinstance(value, bool | int | float) else value
@@ -46,7 +50,7 @@ def _show(ns: argparse.Namespace) -> int:
     rows = []
     for s in SETTINGS:
         found = config.value(s.key)
-        rows.append({"key": s.key, "env": s.env, "value": _shown(found.value, s.secret),
+        rows.append({"key": s.key, "env": s.env, "value": _shown(found.value, s.secret, s.kind),
                      "source": found.source, "secret": s.secret})  # fmt: skip
     path = config.file_path
     if ns.json:

@@ -151,7 +151,10 @@ class Executor(Running):
                 by = who(self.control.caller(conn, actor, needs_now, _WHAT[needs_now]))
             done = change(conn, by)
             self.control.record(
-                EventType.SECRET_CHANGED, actor, result={"secret": name, "change": verb, **told}
+                EventType.SECRET_CHANGED,
+                actor,
+                target=f"secret:{name}",
+                result={"name": name, "change": verb, **told},  # "secret": a value, to the redactor
             )
             return done
 

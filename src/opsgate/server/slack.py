@@ -140,7 +140,7 @@ def card_message(card: Card, link: str, decided_by: str | None = None) -> dict[s
     blocks.append(
         {"type": "actions", "block_id": f"card:{card.id}", "elements": _buttons(card, link)}
     )
-    return {"text": f"opsgate: {headline} {verb}", "blocks": blocks}
+    return {"text": _escape(f"opsgate: {headline} {verb}"), "blocks": blocks}
 
 
 def _button(text: str, **extra: Any) -> dict[str, Any]:
