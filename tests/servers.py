@@ -77,7 +77,10 @@ class Serve:
                **(env or {})}  # fmt: skip
         env["OPSGATE_HOME"] = str(home)
         env.update(extra_env or {})
-        argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
+        # An explicit --data-dir beats OPSGATE_DATABASE_URL (docs/configuration.md): a
+        # replica of a shared database takes its data directory from OPSGATE_HOME.
+        where = [] if "OPSGATE_DATABASE_URL" in env else ["--data-dir", str(home)]
+        argv = [OPSGATE, "serve", "--port", str(self.port), *where,
                 "--create", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(
             argv,

@@ -93,7 +93,9 @@ def _nothing_made_after_the_lockdown(entries: list[dict[str, object]]) -> None:
     seqs = [int(e["seq"]) for e in entries if e["event"] == "lockdown.started"]  # type: ignore[call-overload]
     assert len(seqs) == 1
     late = [e for e in entries if e["event"] in _MADE and int(e["seq"]) > seqs[0]]  # type: ignore[call-overload]
-    assert late == [], late[:3]
+    assert late == [], [(e["seq"], e["event"], e.get("decision"), e.get("result")) for e in late][
+        :5
+    ]
     revoked = [e for e in entries if e["event"] == "grant.revoked"]
     cancelled = [e for e in entries if e["event"] == "card.cancelled"]
     assert cancelled and all(int(e["seq"]) > seqs[0] for e in revoked + cancelled)  # type: ignore[call-overload]

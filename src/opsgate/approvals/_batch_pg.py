@@ -41,6 +41,7 @@ from opsgate.audit import AuditLog, AuditWriteError, Entry
 from opsgate.audit.store_postgres import INSERT, LOCK_HEAD, MOVE_HEAD, PostgresStore
 from opsgate.errors import OpsgateError
 from opsgate.store import Stale, Store, StoreError
+from opsgate.store import _lockdown as lockdown_store
 
 __all__ = ["PostgresWriter", "shares_database"]
 
@@ -73,6 +74,12 @@ class _Job(_Pending):
 
 class _StepFailed(Exception):
     """A step raised: its transaction is rolled back; the batch runs again without it."""
+
+
+class _Moved(Exception):
+    """A lockdown committed while the steps ran, before this batch got the head lock:
+    the transaction is rolled back and the batch runs again at the new revision,
+    where the requests decided before it are stale."""
 
 
 def shares_database(store: Store, audit: AuditLog) -> bool:
@@ -207,6 +214,12 @@ class PostgresWriter:
             except _StepFailed:
                 jobs = [job for job in jobs if job.error is None]
                 continue
+            except _Moved:
+                for job in jobs:  # run again from the start; a stale one stays stale
+                    if not isinstance(job.error, Stale):
+                        job.error, job.result = None, None
+                jobs = [job for job in jobs if job.error is None]
+                continue
             except OpsgateError:
                 raise
             except sa_exc.SQLAlchemyError as exc:
@@ -243,20 +256,34 @@ class PostgresWriter:
     ) -> list[Entry]:
         stepped = any(job.step is not None for job in jobs)
         # Two cursors: each keeps the result of its own query in the pipeline.
+        # The revision is read after the head lock is granted: a change that appended
+        # its audit entry (under that lock) has committed by then, so this batch sees
+        # it — nothing decided before a lockdown is written after it.
         with pg.pipeline(), pg.cursor() as rev, pg.cursor() as cur:
-            rev.execute(_REVISION)  # sent with BEGIN (and with the head lock: no steps)
             if not stepped:
                 cur.execute(LOCK_HEAD)
+            rev.execute(_REVISION)  # sent with BEGIN (and after the head lock: no steps)
             revision = _revision(rev)
             head = cur.fetchone() if not stepped else None
+        locked = stepped and lockdown_store.load(conn) is not None
         documents = self._run_steps(conn, jobs, revision)
         started = time.perf_counter()
         with pg.pipeline(), pg.cursor() as rev, pg.cursor() as cur:
             if stepped:  # the steps may have moved the revision (a token's last use)
-                rev.execute(_REVISION)
                 cur.execute(LOCK_HEAD)
-                revision = _revision(rev)
+                rev.execute(_REVISION)
                 head = cur.fetchone()
+                revision = _revision(rev)
+        if (
+            stepped
+            and not locked
+            and lockdown_store.load(conn) is not None
+            and any(job.revision is not None and job.error is None for job in jobs)
+        ):
+            # A lockdown committed while the steps ran (its entry is chained before
+            # this batch's): nothing decided before it is written after it.
+            raise _Moved
+        with pg.pipeline(), pg.cursor() as cur:
             assert head is not None
             entries: list[Entry] = []
             if documents:

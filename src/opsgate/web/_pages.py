@@ -28,14 +28,21 @@ async def favicon() -> Response:
 
 
 def install_pages(app: FastAPI) -> None:
-    """Unknown addresses outside the API get an HTML page; the API keeps its JSON."""
+    """Unknown addresses outside the API get an HTML page when a browser asks (it
+    accepts text/html); the API, and any client that does not ask for HTML, keeps
+    the JSON error envelope."""
     app.include_router(router)
     api_handler: Any = app.exception_handlers.get(StarletteHTTPException)
 
     async def not_a_page(request: Request, exc: Exception) -> Response:
         path = request.url.path
         status = getattr(exc, "status_code", 500)
-        if status in (404, 405) and not path.startswith(("/api/", "/healthz", "/static/")):
+        browser = "text/html" in request.headers.get("accept", "")
+        if (
+            browser
+            and status in (404, 405)
+            and not path.startswith(("/api/", "/healthz", "/static/"))
+        ):
             me = await viewer(request)
             message = (
                 f"There is no page at {path}." if status == 404 else "That page does not take this."
