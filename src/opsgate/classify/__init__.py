@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify import _guard
 from opsgate.classify._files import FileSource, GivenFiles, LocalFiles, NoFiles
-from opsgate.classify.paths import Workspace
+from opsgate.classify.paths import Workspace, workspace_for
 from opsgate.environments import Inventory
 from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
 
@@ -73,10 +73,9 @@ class ClassifyContext:
         return LocalFiles() if self.read_files else NoFiles()
 
     def workspace(self, cwd: str | None) -> Workspace:
-        project = self.project_dir or cwd
-        return Workspace(
-            project.rstrip("/") or "/" if project else None, self.home or _home_for(project)
-        )
+        given = self.project_dir or cwd
+        project = given.rstrip("/") or "/" if given else None
+        return workspace_for(project, self.home or _home_for(project))
 
 
 def _home_for(project: str | None) -> str:

@@ -14,11 +14,12 @@ import functools
 import posixpath
 import re
 
-from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join
+from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join, workspace_for
 
 __all__ = [
     "DISPOSABLE_DIRS",
     "Workspace",
+    "workspace_for",
     "Zone",
     "holds_secrets",
     "is_known_public",
