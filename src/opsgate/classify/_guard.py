@@ -25,6 +25,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from opsgate.classify._guard_kills import kill_target
+from opsgate.classify._guard_targets import PROGRAMS as TARGET_PROGRAMS
+from opsgate.classify._guard_targets import changed_paths
 from opsgate.classify._guard_paths import (
     dynamic_roots,
     guard_path,
@@ -37,7 +40,7 @@ from opsgate.models import Action, Effect, Environment, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify._command import Command, Context
 
-__all__ = ["CATEGORY", "action_findings", "command_findings", "may_tamper"]
+__all__ = ["CATEGORY", "action_findings", "command_findings", "may_tamper", "script_findings"]
 
 CATEGORY = "guard.tamper"
 
@@ -83,6 +86,8 @@ _CHANGES_ALL = frozenset({"chmod", "chown", "chgrp", "chattr", "setfacl", "trunc
                           "touch", "unlink", "rm", "rmdir", "mv", "srm", "wipe", "mkfifo", "tee",
                           "setfattr", "xattr"})  # fmt: skip
 _CHANGES_LAST = frozenset({"cp", "ln", "install", "rsync", "scp", "dd", "sponge"})
+# Programs that signal processes chosen by a pattern or by the files they hold.
+_KILLERS = frozenset({"pkill", "killall", "skill", "fuser"})
 _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "chmod", "chown",
                        "chattr", "setfacl"})  # fmt: skip
 
@@ -92,15 +97,23 @@ _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "c
 _INTERPRETERS = frozenset({"python", "pypy", "ipython", "perl", "ruby", "irb", "node", "nodejs",
                            "deno", "bun", "tsx", "ts-node", "php", "lua", "luajit", "Rscript",
                            "R", "elixir", "iex", "osascript", "tclsh", "jshell"})  # fmt: skip
-# Interpreter code that changes files or databases (paths are checked separately).
-_WRITES = re.compile(
+# Interpreter code that changes files or signals processes (paths are checked
+# separately), and code that opens a database at all (a one-liner that names
+# opsgate.db is there to change it).
+_CHANGING_CODE = (
     r"\b(write|writelines|write_text|write_bytes|unlink|remove|removedirs|rmdir|rmtree|"
     r"rename|renames|replace|symlink|symlink_to|hardlink_to|link|chmod|lchmod|chown|"
-    r"truncate|ftruncate|move|copy|copy2|copyfile|copytree|mkfifo|utime|touch|sqlite3|"
-    r"executescript|writeFile|writeFileSync|appendFile|appendFileSync|unlinkSync|rmSync|"
+    r"truncate|ftruncate|move|copy|copy2|copyfile|copytree|mkfifo|utime|touch|"
+    r"writeFile|writeFileSync|appendFile|appendFileSync|unlinkSync|rmSync|"
     r"renameSync|copyFileSync|symlinkSync|chmodSync|truncateSync|createWriteStream|rm_rf|"
     r"rm_f|mv|cp|ln_s|syswrite|binwrite|writeTextFile|kill|signal)\b"
     r"|\bopen\s*\([^)]*['\"][rwax]?[wax+]|\bopen\s*\(?\s*\w*\s*,\s*['\"]?\s*[>+]"
+)
+_WRITES = re.compile(_CHANGING_CODE + r"|\b(sqlite3|executescript)\b")
+# A script file is longer and may only query a database: there a statement that
+# writes is what counts (``select count(*) from audit_entries`` stays a read).
+_SCRIPT_WRITES = re.compile(
+    _CHANGING_CODE + r"|\b(?i:insert|update|delete|drop|alter|vacuum|executescript)\b"
 )
 
 
@@ -113,10 +126,16 @@ def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
         return _package(cmd, cmd.words)
     if name in _SESSION_ENV:
         return _session_env(cmd)
+    if name in TARGET_PROGRAMS:
+        found = _targets(cmd, ctx)
+        if found:
+            return found
     if name in _CHANGES_ALL or name in _CHANGES_LAST:
         return _changes(cmd, ctx)
     if name.rstrip("0123456789.") in _INTERPRETERS:
         return _interpreter(cmd, ctx)
+    if name in _KILLERS:
+        return _kills(cmd, ctx)
     return []
 
 
@@ -181,6 +200,44 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     return [_tamper(cmd.text, f"{cmd.name} code changes a file of the guard")]
 
 
+def _targets(cmd: Command, ctx: Context) -> list[Finding]:
+    """git, archive extraction and copies into a directory: the paths they change
+    that are not their plain operands (``_guard_targets``)."""
+    roots = dynamic_roots()
+    for path in changed_paths(cmd):
+        if not may_be_guard_path(path, roots, ctx.project_dir):
+            continue
+        base = cmd.cwd if cmd.cwd and not path.startswith(("/", "~")) else ctx.project_dir
+        why = guard_path_in(path, ctx.home, base, roots, whole_dirs=True)
+        if why is not None:
+            return [_tamper(cmd.text, f"{cmd.name} changes {path}: {why}", path)]
+    return []
+
+
+def _kills(cmd: Command, ctx: Context) -> list[Finding]:
+    roots = dynamic_roots()
+
+    def guard_file(path: str) -> str | None:
+        if not may_be_guard_path(path, roots, ctx.project_dir):
+            return None
+        return guard_path_in(path, ctx.home, ctx.project_dir, roots)
+
+    why = kill_target(cmd, guard_file)
+    if why is None:
+        return []
+    return [_tamper(cmd.text, f"{cmd.name} signals opsgate's own processes: {why}")]
+
+
+def script_findings(text: str, lang: str) -> list[Finding]:
+    """Guard tampering in a script file that an interpreter runs (``python3 tools/x.py``):
+    read like inline code.  The evidence is the first line that names the guard's place
+    (the caller replaces it with the file and line number)."""
+    if not mentions_guard_path(text) or not _SCRIPT_WRITES.search(text):
+        return []
+    line = next((ln for ln in text.splitlines() if mentions_guard_path(ln)), "")
+    return [_tamper(line.strip(), f"the {lang} script changes a file or process of the guard")]
+
+
 def _changes(cmd: Command, ctx: Context) -> list[Finding]:
     ops = [a for a in cmd.args if a.static and not a.value.startswith("-")]
     if cmd.name == "dd":
@@ -229,6 +286,12 @@ def _startup_file(target: str) -> bool:
     )
 
 
+def _names_opsgate(text: str) -> bool:
+    """Whether a signal or service change names opsgate, or a file that leads to its
+    processes (``kill $(lsof -t ~/.opsgate/run/hook.sock)``)."""
+    return "opsgate" in text.lower() or mentions_guard_path(text)
+
+
 def may_tamper(action: Action, findings: Sequence[Finding]) -> bool:
     """A cheap first look: whether ``action_findings`` has anything to read."""
     if action.tool == "PowerShell" or action.tool.startswith("mcp__"):
@@ -254,8 +317,8 @@ def action_findings(action: Action, findings: Sequence[Finding], project: str | 
             if why is not None:
                 out.append(_tamper(f.evidence, f"{f.reason} — {why}", f.target))
                 continue
-        if f.category.startswith(_AIMED_AT_OPSGATE) and "opsgate" in (
-            f"{f.evidence} {f.target or ''} {action.text}".lower()
+        if f.category.startswith(_AIMED_AT_OPSGATE) and _names_opsgate(
+            f"{f.evidence} {f.target or ''} {action.text}"
         ):
             out.append(_tamper(f.evidence, f"{f.reason} — aimed at opsgate's own processes"))
         elif f.target and _startup_file(f.target) and "OPSGATE_" in json.dumps(action.input):
