@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._run_files import judge, load
-from opsgate.models import Finding
+from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -61,6 +61,10 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     rest = _after_options(args, _VALUED.get(lang, frozenset()))
     if not rest or rest[0].value in ("-", "/dev/stdin"):
         return found
+    if rest[0].value.startswith(("http://", "https://")):  # ``deno run -A https://…``
+        reason = f"{cmd.name} runs code from {rest[0].value} that nobody has reviewed"
+        return [*found, Finding("network.fetch_exec", Impact.CAUTION, Effect.UNKNOWN, cmd.text,
+                                reason)]  # fmt: skip
     return found + run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
 
 

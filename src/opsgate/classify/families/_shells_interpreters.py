@@ -84,6 +84,8 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         code = cmd.option(flag) if flag != "eval" else _after_word(cmd, "eval")
         if code is None or (lang == "python" and _after_script(cmd, flag)):
             continue
+        if _substituted_option(cmd, flag):  # ``ruby -e "$(curl …)"``: like ``bash -c``
+            return [*extra, _unknown(f"{cmd.name} {flag} runs code built at run time", cmd.text)]
         if lang == "python":
             return _python(code, cmd, ctx)
         printed = flag in ("-p", "--print")
@@ -100,6 +102,24 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     return []
+
+
+def _substituted(arg: Arg) -> bool:
+    """Code that is another program's output (``"$(curl …)"``), not text with a shell
+    variable in it (``"print if /$x/"``, which is still read as code)."""
+    return not arg.static and ("$(" in arg.value or "`" in arg.value or "<(" in arg.value)
+
+
+def _substituted_option(cmd: Command, flag: str) -> bool:
+    """Whether the value given to ``flag`` (``-e CODE``, ``-eCODE``, ``--eval=CODE``)
+    is another program's output."""
+    args = cmd.args
+    for i, arg in enumerate(args):
+        if arg.value == flag:
+            return i + 1 < len(args) and _substituted(args[i + 1])
+        if arg.value.startswith(flag):
+            return _substituted(arg)
+    return False
 
 
 def _after_script(cmd: Command, flag: str) -> bool:
@@ -197,6 +217,8 @@ def _awk(cmd: Command, ctx: Context) -> list[Finding]:
         return []
     if cmd.option("-f"):
         return secrets.secret_operands(cmd, ops, ctx)
+    if _substituted(ops[0]):  # ``awk "$(curl …)"``: system() runs whatever arrives
+        return [_unknown("awk runs a program built at run time", cmd.text)]
     program = ops[0].value
     if not _names_only_awk(program):
         found = secrets.secret_operands(cmd, ops[1:], ctx)
