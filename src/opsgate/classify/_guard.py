@@ -57,6 +57,7 @@ _READ_ONLY_VERBS: dict[str, frozenset[str] | None] = {
     "tokens": frozenset({"list"}),
     "inventory": frozenset({"list"}),
     "secrets": frozenset({"list"}),
+    "ops": frozenset({"list", "show", "status"}),  # propose/run/undo act
 }
 _HELP = frozenset({"-h", "--help", "--version", "help"})
 # Options of `opsgate audit` that take a value (so the subcommand is found after them).
@@ -71,6 +72,10 @@ _PACKAGE_VERBS = frozenset({"install", "uninstall", "remove", "purge", "reinstal
 # An argument that names the opsgate package: `opsgate`, `opsgate[server]==0.1`,
 # `./opsgate-0.1.0-py3-none-any.whl`, `git+https://…/opsgate`.
 _OPSGATE_PACKAGE = re.compile(r"(^|[/=@ ])opsgate([\[<>=!~;@ ]|-\d|\.git|$)", re.IGNORECASE)
+
+# Python code that loads opsgate's own package, and a call of its command line.
+_IMPORTS_OPSGATE = re.compile(r"\b(from\s+opsgate[\w.]*\s+import|import\s+opsgate)\b")
+_CLI_CALL = re.compile(r"\b(?:main|cli|run)\s*\(\s*(?:argv\s*=\s*)?\[([^\]]*)\]?")
 
 # Commands that change the user's session environment for every later process.
 _SESSION_ENV: dict[str, tuple[str, ...]] = {
@@ -195,6 +200,8 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     code = cmd.text
     if cmd.stdin is not None and cmd.stdin.text:
         code += "\n" + cmd.stdin.text
+    if "opsgate" in code and _IMPORTS_OPSGATE.search(code):
+        return _cli_from_code(cmd, code)
     if not mentions_guard_path(code) or not _WRITES.search(code):
         return []
     return [_tamper(cmd.text, f"{cmd.name} code changes a file of the guard")]
@@ -226,6 +233,19 @@ def _kills(cmd: Command, ctx: Context) -> list[Finding]:
     if why is None:
         return []
     return [_tamper(cmd.text, f"{cmd.name} signals opsgate's own processes: {why}")]
+
+
+def _cli_from_code(cmd: Command, code: str) -> list[Finding]:
+    """``python3 -c 'from opsgate.cli import main; main(["uninstall", "claude"])'``:
+    opsgate's command line called as a function is judged like the command."""
+    call = _CLI_CALL.search(code)
+    if call is None:
+        return []  # ``import opsgate; print(opsgate.__version__)``
+    words = re.findall(r"""['"]([^'"]*)['"]""", call.group(1))
+    if not words:
+        return [_tamper(cmd.text, "calls opsgate's command line with arguments built at run time")]
+    args = tuple(type(cmd.args[0])(w) for w in words) if cmd.args else ()
+    return _opsgate_cli(type(cmd)("opsgate", args, cmd.text, cmd.env, None))
 
 
 def script_findings(text: str, lang: str) -> list[Finding]:
@@ -265,7 +285,8 @@ _AIMED_AT_OPSGATE = ("process.", "service.", "host.schedule", "system.")
 _STARTUP_NAMES = (".bashrc", ".zshrc", ".kshrc", ".cshrc", ".tcshrc", ".bash_profile",
                   ".bash_login", ".profile", ".zshenv", ".zprofile", ".zlogin", ".envrc",
                   ".pam_environment", ".xprofile", "/etc/environment", "/etc/profile",
-                  "profile.ps1")  # fmt: skip
+                  "profile.ps1", "mise.toml", "mise.local.toml", "/.tool-versions",
+                  ".pth", "/usercustomize.py", "/sitecustomize.py")  # fmt: skip
 _STARTUP_DIRS = ("/.config/environment.d/", "/.config/fish/", "/profile.d/",
                  "/.config/autostart/", "/documents/powershell/",
                  "/documents/windowspowershell/")  # fmt: skip
