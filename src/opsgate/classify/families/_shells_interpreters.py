@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._fetched_code import decoded_script, network_code
 from opsgate.classify._interp import analyse_script
 from opsgate.classify._run_interp import interpreter_file, python_module, python_target
 from opsgate.classify.families._shells_run import (
@@ -30,7 +31,8 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
     script = _dash_c(cmd)
     if script is not None:
         if not script.static:
-            return [_unknown(f"{cmd.name} -c runs a string built at run time", cmd.text)]
+            decoded = decoded_script(cmd.name, script.value, cmd.text)
+            return [_unknown(f"{cmd.name} -c runs a string built at run time", cmd.text), *decoded]
         return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
     ops = cmd.positionals(_SHELL_VALUED)
     if ops and not cmd.has("-s"):
@@ -87,9 +89,12 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         if _substituted_option(cmd, flag):  # ``ruby -e "$(curl …)"``: like ``bash -c``
             return [*extra, _unknown(f"{cmd.name} {flag} runs code built at run time", cmd.text)]
         if lang == "python":
-            return _python(code, cmd, ctx)
-        printed = flag in ("-p", "--print")
-        return extra + analyse_script(lang, code, ctx, _shell_fn(ctx, cmd.name), printed=printed)
+            found = _python(code, cmd, ctx)
+        else:
+            printed = flag in ("-p", "--print")
+            shell = _shell_fn(ctx, cmd.name)
+            found = extra + analyse_script(lang, code, ctx, shell, printed=printed)
+        return found + network_code(lang, code, found, cmd.text)
     if lang == "python":
         return _python_modes(cmd, ctx)
     if lang == "awk":
