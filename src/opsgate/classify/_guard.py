@@ -26,8 +26,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from opsgate.classify._guard_kills import kill_target
-from opsgate.classify._guard_targets import PROGRAMS as TARGET_PROGRAMS
-from opsgate.classify._guard_targets import changed_paths
 from opsgate.classify._guard_paths import (
     dynamic_roots,
     guard_path,
@@ -35,6 +33,8 @@ from opsgate.classify._guard_paths import (
     may_be_guard_path,
     mentions_guard_path,
 )
+from opsgate.classify._guard_targets import PROGRAMS as TARGET_PROGRAMS
+from opsgate.classify._guard_targets import changed_paths
 from opsgate.models import Action, Effect, Environment, Finding, Impact
 
 if TYPE_CHECKING:

@@ -56,9 +56,7 @@ def _git(cmd: Command) -> list[str]:
 def _tar(cmd: Command) -> list[str]:
     words = cmd.words
     first = words[0] if words else ""
-    extracting = cmd.has("-x", "--extract", "--get") or (
-        not first.startswith("-") and "x" in first
-    )
+    extracting = cmd.has("-x", "--extract", "--get") or (not first.startswith("-") and "x" in first)
     if not extracting:
         return []
     where = cmd.option("-C", "--directory") or ""

@@ -30,8 +30,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from opsgate.classify._command import Arg, Command
-from opsgate.classify._shell_nodes import canonical_name, unknown
 from opsgate.classify._guard import script_findings
+from opsgate.classify._shell_nodes import canonical_name, unknown
 from opsgate.classify._shell_state import MAX_DEPTH, FileNote
 from opsgate.models import Effect, Finding
 

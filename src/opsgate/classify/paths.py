@@ -19,7 +19,6 @@ from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join, workspace_for
 __all__ = [
     "DISPOSABLE_DIRS",
     "Workspace",
-    "workspace_for",
     "Zone",
     "holds_secrets",
     "is_known_public",
@@ -28,6 +27,7 @@ __all__ = [
     "is_secret_path",
     "join",
     "protected_reason",
+    "workspace_for",
 ]
 
 

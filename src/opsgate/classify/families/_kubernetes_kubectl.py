@@ -32,6 +32,7 @@ _read, _local, _write = _RULES.read, _RULES.local, _RULES.write
 def _repoint(reason: str) -> Rule:
     return Rule(Effect.WRITE, Impact.CAUTION, "kubernetes.config", reason)
 
+
 _delete, _secret = _RULES.destroy, _RULES.secret
 _UNKNOWN = _RULES.unknown("unrecognised subcommand")
 
