@@ -108,6 +108,8 @@ def _load_full(w: Walker, full: str, shown: str, hops: int) -> Loaded:
         parent = posixpath.dirname(full)
         while parent not in ("/", ""):
             copied = notes.get(parent)
+            if copied is not None and copied.tree and copied.origin is None and copied.untrusted:
+                return Loaded(full, shown, "written", None, True)  # extracted from a download
             if copied is not None and copied.tree and copied.origin is not None:
                 moved = copied.origin + full[len(parent) :]
                 return replace(_load_full(w, moved, shown, hops + 1), path=full)

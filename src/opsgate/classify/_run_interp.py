@@ -166,11 +166,14 @@ def python_module(cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
 def pwsh(cmd: Command, ctx: Context) -> list[Finding]:
     """``pwsh -File x.ps1`` / ``pwsh x.ps1`` read the script; ``-Command`` and
     ``-EncodedCommand`` are PowerShell's own command line."""
+    from opsgate.classify._shell_nodes import unknown
     from opsgate.classify.powershell._cmdexe import powershell_args
     from opsgate.classify.powershell._walk import Walk
 
     w = _walker(ctx)
     words = list(cmd.words)
+    if any(not a.static and "$(" in a.value for a in cmd.args):  # ``pwsh -c "$(curl …)"``
+        return [unknown(f"{cmd.name} runs a command line built at run time", cmd.text)]
     script = _ps_file(words)
     if script is not None and w is not None:
         index = words.index(script)
