@@ -75,7 +75,8 @@ _OPSGATE_PACKAGE = re.compile(r"(^|[/=@ ])opsgate([\[<>=!~;@ ]|-\d|\.git|$)", re
 
 # Python code that loads opsgate's own package, and a call of its command line.
 _IMPORTS_OPSGATE = re.compile(r"\b(from\s+opsgate[\w.]*\s+import|import\s+opsgate)\b")
-_CLI_CALL = re.compile(r"\b(?:main|cli|run)\s*\(\s*(?:argv\s*=\s*)?\[([^\]]*)\]?")
+_CLI_CALL = re.compile(r"\bmain\s*\(\s*(?:argv\s*=\s*)?\[([^\]]*)\]?")
+_CLI_ARGS = re.compile(r"\bmain\s*\(\s*[^)\s]")
 
 # Commands that change the user's session environment for every later process.
 _SESSION_ENV: dict[str, tuple[str, ...]] = {
@@ -201,7 +202,9 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.stdin is not None and cmd.stdin.text:
         code += "\n" + cmd.stdin.text
     if "opsgate" in code and _IMPORTS_OPSGATE.search(code):
-        return _cli_from_code(cmd, code)
+        found = _cli_from_code(cmd, code)
+        if found:
+            return found
     if not mentions_guard_path(code) or not _WRITES.search(code):
         return []
     return [_tamper(cmd.text, f"{cmd.name} code changes a file of the guard")]
@@ -240,7 +243,9 @@ def _cli_from_code(cmd: Command, code: str) -> list[Finding]:
     opsgate's command line called as a function is judged like the command."""
     call = _CLI_CALL.search(code)
     if call is None:
-        return []  # ``import opsgate; print(opsgate.__version__)``
+        if _CLI_ARGS.search(code) is None:
+            return []  # ``import opsgate; print(opsgate.__version__)``
+        return [_tamper(cmd.text, "calls opsgate's command line with arguments built at run time")]
     words = re.findall(r"""['"]([^'"]*)['"]""", call.group(1))
     if not words:
         return [_tamper(cmd.text, "calls opsgate's command line with arguments built at run time")]
