@@ -18,6 +18,7 @@ Reading these files stays allowed (the key files are secrets, judged elsewhere).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import sys
@@ -172,15 +173,21 @@ def _glob_place(pattern: str, home: str, project: str | None, roots: tuple[str, 
                 whole_dirs: bool) -> str | None:  # fmt: skip
     """``rm -rf ~/.opsg*``: what the guard has among the places a glob matches, matched
     as the shell does (component by component; ``*`` does not pick a dot-file)."""
-    bases = [b.rstrip("/").lower() for b in (home, project) if b and b != "/"]
-    places = [b + p for b in bases for p, _ in (*_ANYWHERE, *_CONTAINERS)]
-    places += [p for p, _ in _SYSTEM] + list(roots)
-    for place in places:
-        if _shell_match(pattern, place):
+    literal = pattern[: min(pattern.find(c) for c in "*?[" if c in pattern)]
+    for place in _places(home, project, roots):
+        if place.startswith(literal) and _shell_match(pattern, place):
             why = guard_path_in(place, home, project, roots, whole_dirs=whole_dirs)
             if why is not None:
                 return why
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _places(home: str, project: str | None, roots: tuple[str, ...]) -> tuple[str, ...]:
+    """Every static guard place for this home and project, lower-cased."""
+    bases = [b.rstrip("/").lower() for b in (home, project) if b and b != "/"]
+    places = [b + p for b in bases for p, _ in (*_ANYWHERE, *_CONTAINERS)]
+    return (*places, *(p for p, _ in _SYSTEM), *roots)
 
 
 def _shell_match(pattern: str, path: str) -> bool:
