@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify import _guard
 from opsgate.classify._files import FileSource, GivenFiles, LocalFiles, NoFiles
-from opsgate.classify.paths import Workspace
+from opsgate.classify.paths import Workspace, workspace_for
 from opsgate.environments import Inventory
 from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
 
@@ -75,13 +75,14 @@ class ClassifyContext:
         return LocalFiles() if self.read_files else NoFiles()
 
     def workspace(self, cwd: str | None) -> Workspace:
-        project = self.project_dir or cwd
+        given = self.project_dir or cwd
+        project = given.rstrip("/") or "/" if given else None
         home = self.home or _home_for(project)
         # The agent's own $HOME is its home too when the project lives in another one
         # (HOME=/tmp/agent-home beside /home/dev/project): never scratch space.
         env_home = (os.environ.get("HOME") or "").rstrip("/")
         others = (env_home,) if env_home not in ("", "/", home.rstrip("/")) else ()
-        return Workspace(project.rstrip("/") or "/" if project else None, home, others)
+        return workspace_for(project, home, others)
 
 
 def _home_for(project: str | None) -> str:

@@ -194,6 +194,25 @@ def _at(cmd: Command, w: Walker) -> None:
     )
 
 
+# systemd-run options that start the command later, again and again (a transient
+# timer): scheduling, like cron, whatever the command does today.
+_TIMERS = ("--on-calendar", "--on-active", "--on-boot", "--on-startup", "--on-unit-active",
+           "--on-unit-inactive", "--on-clock-change", "--on-timezone-change")  # fmt: skip
+
+
+def _systemd_run(cmd: Command, w: Walker) -> None:
+    """``systemd-run --on-calendar=hourly X``: X is judged as if it ran now (the
+    wrapper), and the timer is a scheduled job."""
+    if any(word.split("=", 1)[0] in _TIMERS for word in cmd.words):
+        reason = "schedules a command with a systemd timer"
+        w.add([Finding("host.schedule", Impact.CAUTION, Effect.WRITE, cmd.text, reason)])
+    inner = unwrap(cmd, w)
+    if inner is not None and inner is not _STOP:
+        from opsgate.classify._dispatch import dispatch  # lazy: _dispatch imports this module
+
+        dispatch(inner, w, [])
+
+
 _SPECIAL = {
     "cd": _cd,
     "pushd": _cd,
@@ -214,5 +233,6 @@ _SPECIAL = {
     "false": _noop_data,
     "at": _at,
     "batch": _at,
+    "systemd-run": _systemd_run,
     **{name: _lookup_only for name in _LOOKUP_ONLY},
 }

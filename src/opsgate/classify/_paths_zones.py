@@ -7,7 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "join"]
+__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "join", "workspace_for"]
 
 
 class Zone(enum.Enum):
@@ -254,6 +254,35 @@ class Workspace:
             return True
         parts = path.strip("/").split("/")
         return len(parts) == 2 and parts[0] in ("home", "Users")
+
+
+# Directories that hold the machine's configuration and programs: a working directory
+# there (``cd /etc``) is not a project whose files the agent may change as its own.
+# (/usr/src/app, /srv/app, /opt/app and /var/www/app are ordinary project places.)
+_SYSTEM_PLACES = ("/etc", "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+                  "/sys", "/proc", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec",
+                  "/usr/share", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+                  "/usr/local/etc", "/private/etc", "/System", "/Library")  # fmt: skip
+
+
+def workspace_for(project: str | None, home: str, other_homes: tuple[str, ...] = ()) -> Workspace:
+    """The workspace of an agent working in ``project``.  The home and the system keep
+    what they are whatever the working directory: a "project" that is the home, holds
+    it, or lies in the system's own directories is no project (``cd ~`` does not make
+    ~/.bashrc and ~/.ssh project files, nor ``cd /etc`` /etc/hosts)."""
+    if project is None or project == "/":
+        return Workspace(project, home, other_homes)
+    own = home.rstrip("/")
+    if own and (own == project or own.startswith(project + "/")):
+        return Workspace(None, home, other_homes)
+    system = project in _SYSTEM_TOPS_ABS or project in _SYSTEM_PLACES
+    if system or project.startswith(_SYSTEM_PLACES_UNDER):
+        return Workspace(None, home, other_homes)
+    return Workspace(project, home, other_homes)
+
+
+_SYSTEM_TOPS_ABS = frozenset("/" + top for top in _SYSTEM_TOPS) | {"/home", "/Users"}
+_SYSTEM_PLACES_UNDER = tuple(place + "/" for place in _SYSTEM_PLACES)
 
 
 def _in_temp(path: str) -> bool:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from opsgate.classify._command import Arg, Command
+from opsgate.classify._guard import script_findings
 from opsgate.classify._shell_nodes import canonical_name, unknown
 from opsgate.classify._shell_state import MAX_DEPTH, FileNote
 from opsgate.models import Effect, Finding
@@ -107,6 +108,8 @@ def _load_full(w: Walker, full: str, shown: str, hops: int) -> Loaded:
         parent = posixpath.dirname(full)
         while parent not in ("/", ""):
             copied = notes.get(parent)
+            if copied is not None and copied.tree and copied.origin is None and copied.untrusted:
+                return Loaded(full, shown, "written", None, True)  # extracted from a download
             if copied is not None and copied.tree and copied.origin is not None:
                 moved = copied.origin + full[len(parent) :]
                 return replace(_load_full(w, moved, shown, hops + 1), path=full)
@@ -294,6 +297,8 @@ def judge_code(
     runs.stack.append(key)
     try:
         inner = _ANALYSERS.get(code.lang, _not_modelled)(w, code, _Job(cwd, args, sourced))
+        if code.lang in _INTERPRETED:  # shells, make and PowerShell are walked command by command
+            inner += script_findings(code.text, code.lang)
     finally:
         runs.stack.pop()
     found = relabel(inner, code, where)
@@ -382,6 +387,7 @@ def _shell_fn(w: Walker, code: Code, job: _Job) -> Callable[[str], list[Finding]
 
 
 _Analyser = Callable[["Walker", Code, _Job], list[Finding]]
+_INTERPRETED = frozenset({"python", "perl", "ruby", "node", "php", "lua", "r", "elixir"})
 _ANALYSERS: dict[str, _Analyser] = {
     "shell": _shell,
     "python": _python,

@@ -14,7 +14,7 @@ import functools
 import posixpath
 import re
 
-from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join
+from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join, workspace_for
 
 __all__ = [
     "DISPOSABLE_DIRS",
@@ -27,6 +27,7 @@ __all__ = [
     "is_secret_path",
     "join",
     "protected_reason",
+    "workspace_for",
 ]
 
 
@@ -419,8 +420,29 @@ def holds_secrets(path: str, home: str) -> bool:
     return any(place.startswith(relative) for place in _HOME_SECRET_PLACES)
 
 
+_SITE_DIRS = ("/site-packages/", "/dist-packages/")
+_SITE_HOOKS = ("usercustomize.py", "sitecustomize.py")
+
+
+def _python_startup(path: str, project: str | None) -> str | None:
+    """A ``.pth`` file or ``usercustomize.py`` in a site-packages directory runs in every
+    Python that directory serves (the hook included); the project's own environment is
+    the project's business."""
+    if not any(d in path for d in _SITE_DIRS):
+        return None
+    if project and path.startswith(project + "/"):
+        return None
+    base = path.rsplit("/", 1)[-1]
+    if base.endswith(".pth") or base in _SITE_HOOKS:
+        return f"{base} runs at the start of every Python that uses {path.rsplit('/', 1)[0]}"
+    return None
+
+
 def protected_reason(path: str, workspace: Workspace) -> str | None:
     """Why writing ``path`` would change how the machine or the guard behaves, or None."""
+    startup = _python_startup(path, workspace.project)
+    if startup is not None:
+        return startup
     home = workspace.home.rstrip("/") + "/"
     if path.startswith(home):
         relative = path[len(home) :]

@@ -217,11 +217,61 @@ def _worktree(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+# Keys that change what git reads or fetches from then on: another configuration file
+# (which may set any key above), or another source for every clone and fetch.
+_REDIRECT_KEYS = ("include.path", "includeif.*.path", "url.*.insteadof",
+                  "url.*.pushinsteadof")  # fmt: skip
+# Keys whose value git runs as a program on later commands, beyond _EXEC_KEYS.
+_LATER_KEYS = ("diff.*.textconv", "core.askpass", "core.gitproxy", "difftool.*.cmd",
+               "mergetool.*.cmd", "gpg.*.program", "sendemail.smtpserver")  # fmt: skip
+# Programs people name as their editor, pager or diff tool: setting one is ordinary.
+_USUAL_PROGRAMS = frozenset({"vi", "vim", "nvim", "nano", "emacs", "emacsclient", "code",
+                             "code-insiders", "cursor", "subl", "mate", "micro", "hx", "kak",
+                             "zed", "less", "more", "most", "bat", "cat", "delta",
+                             "diff-so-fancy", "meld", "kdiff3", "vimdiff", "nvimdiff",
+                             "opendiff", "git-lfs", "gpg", "gpg2", "ssh", "true"})  # fmt: skip
+
+
+_PROGRAM_DIRS = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/opt/homebrew/bin/")
+
+
+def _usual_program(value: str) -> bool:
+    """``vim``, ``less -R``, ``/usr/bin/delta``: a known program, installed, with plain
+    arguments (no shell syntax, no script file it could be handed)."""
+    words = value.split()
+    if not words or any(c in value for c in ";|&$`<>()"):
+        return False
+    program = words[0]
+    installed = "/" not in program or program.startswith(_PROGRAM_DIRS)
+    return installed and program.rsplit("/", 1)[-1] in _USUAL_PROGRAMS
+
+
 def _config(cmd: Command, ctx: Context) -> list[Finding]:
     ops = [a.value for a in cmd.positionals(("-f", "--file", "--type", "--default"))]
     if len(ops) >= 2:
-        return _exec_config(cmd, ctx, ops[0].lower(), ops[1])
+        key = ops[0].lower()
+        return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, key, ops[1])
     return []
+
+
+def _stored_for_later(cmd: Command, key: str, value: str) -> list[Finding]:
+    """A stored key (not ``git -c``) that makes later git commands run a program or
+    read code from elsewhere is persistence, whatever the program does today
+    (``core.pager 'sh /tmp/x'``: /tmp/x may be written tomorrow)."""
+    if key.startswith(("core.hookspath", "core.fsmonitor", "credential.helper")):
+        return []  # already found by _exec_config
+    if any(fnmatch.fnmatchcase(key, p) for p in _REDIRECT_KEYS):
+        reason = f"sets {key}, which changes where git reads its configuration or code"
+        return [_write(cmd, "vcs.config_exec", reason, Impact.CAUTION)]
+    runs = _EXEC_KEYS + _LATER_KEYS
+    if not any(fnmatch.fnmatchcase(key, p) for p in runs):
+        return []
+    if key.startswith("alias.") and not value.startswith("!"):
+        return []
+    if _usual_program(value):
+        return []
+    reason = f"sets {key}, which git runs as a program on later commands"
+    return [_write(cmd, "vcs.config_exec", reason, Impact.CAUTION)]
 
 
 def _show(cmd: Command, ctx: Context) -> list[Finding]:

@@ -448,6 +448,7 @@ INDEX: dict[str, str] = {
     "salt": "ops_tools",
     "salt-ssh": "ops_tools",
     "sam": "platforms",
+    "schtasks": "system",
     "scoop": "packages",
     "scp": "network",
     "script": "shells",
