@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-## bench: reproducible latency and accuracy benchmarks (see benchmarks/README.md)
+## bench: reproducible latency and accuracy benchmarks (see benchmarks/README.md); SCORER=… CORPUS=… also runs an external scorer against the hook
 bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python corpus_eval.py | grep '^\['
 	cd benchmarks && ../$(BIN)/python bench_decide.py
@@ -71,8 +71,10 @@ bench: $(STAMP)
 	cd benchmarks && ../$(BIN)/python bench_login_flood.py
 	cd benchmarks && ../$(BIN)/python bench_pg_restart.py
 	cd benchmarks && ../$(BIN)/python agent_protocols.py
-	python3 ../shared/eval/score.py --hook '$(abspath $(BIN))/opsgate hook claude' \
-	    --corpus ../shared/corpus/agent-actions.jsonl --max-list 10 | tail -8
+	@if [ -n "$(SCORER)" ] && [ -n "$(CORPUS)" ]; then \
+	    python3 $(SCORER) --hook '$(abspath $(BIN))/opsgate hook claude' \
+	        --corpus $(CORPUS) --max-list 10 | tail -8; \
+	else echo "external scorer skipped (make bench SCORER=path/to/score.py CORPUS=path/to/corpus.jsonl)"; fi
 
 ## fuzz: 100,000 generated hook inputs in process, then 1,000 through the native client against working, dead, killed and broken services; any crash, signal or malformed answer fails
 fuzz: $(STAMP)

@@ -7,6 +7,7 @@ makes is durably audited before the response is sent.
                                       [--load auto|wrk|httpx]
     python benchmarks/bench_server.py --races 1000    # + approve/deny and grant races
     python benchmarks/bench_server.py --races 1000 --seconds 0   # the races only
+    python benchmarks/bench_server.py --only postgres --replicas 1   # one setup
 
 The load comes from ``wrk`` (``benchmarks/wrk/*.lua``) when it is installed
 (``apt-get install wrk``): a C client, so the figures are the server's.  Without it
@@ -67,8 +68,9 @@ class Server:
             env["OPSGATE_DATABASE_URL"] = database_url
         env.update(extra or {})
         self.proc = subprocess.Popen(
-            [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-             "--log-level", "warning"],
+            # OPSGATE_HOME and OPSGATE_DATABASE_URL from the environment: an explicit
+            # --data-dir would mean SQLite there.
+            [OPSGATE, "serve", "--port", str(self.port), "--create", "--log-level", "warning"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         self.out: list[str] = []
@@ -297,6 +299,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), default=None,
+                        help="measure one store only")  # fmt: skip
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        action="append",
+        default=None,
+        help="PostgreSQL replica counts (repeatable; default 1 and 3)",
+    )
     parser.add_argument("--races", type=int, default=0, help="also run N approve/deny races")
     parser.add_argument("--load", choices=("auto", "wrk", "httpx"), default="auto",
                         help="load generator (auto: wrk when installed)")  # fmt: skip
@@ -310,6 +321,14 @@ def main() -> None:
         raise SystemExit("--load wrk: wrk is not installed (apt-get install wrk)")
     print(f"opsgate HTTP API, {ns.clients} concurrent clients, {ns.seconds:.0f} s per figure; "
           "half reads, half writes (each write creates a card); all audited")  # fmt: skip
+    if ns.only != "postgres":
+        sqlite(ns)
+    if ns.no_postgres or ns.only == "sqlite":
+        return
+    postgres(ns)
+
+
+def sqlite(ns: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp) / "sqlite")
         try:
@@ -319,15 +338,17 @@ def main() -> None:
                 races("sqlite, 1 process", [server.url], owner, agent, ns.races)
         finally:
             server.stop()
-    if ns.no_postgres:
-        return
+
+
+def postgres(ns: argparse.Namespace) -> None:
     from pg_cluster import missing_reason, pg_cluster
 
     reason = missing_reason()
     if reason:
         print(f"postgresql: skipped ({reason})")
         return
-    for replicas in (1, 3) if ns.seconds > 0 else (3,):
+    counts = ns.replicas or ((1, 3) if ns.seconds > 0 else (3,))
+    for replicas in counts:
         with pg_cluster(max_connections=200) as url, tempfile.TemporaryDirectory() as tmp, \
                 ExitStack() as stack:  # fmt: skip
             servers = []

@@ -142,9 +142,13 @@ def run(url: str, card_id: str, rounds: int) -> None:
         assert r.status_code == 303, r.text
         audit = client.get("/audit").text
         seq = re.search(r'href="/audit/(\d+)"', audit)
+        more = re.search(r'href="(/inbox\?after=[^"]+)"', client.get("/inbox").text)
+        assert more is not None, "the inbox pages its pending cards"
         pages = {
             "inbox": "/inbox",
+            "inbox page 2": more.group(1).replace("&amp;", "&"),
             "inbox filtered": "/inbox?impact=destructive&environment=staging",
+            "activity": "/activity",
             "card": f"/cards/{card_id}",
             "card fragment": f"/cards/{card_id}/fragment",
             "audit": "/audit",
@@ -152,6 +156,7 @@ def run(url: str, card_id: str, rounds: int) -> None:
             "audit entry": f"/audit/{seq.group(1) if seq else 1}",
             "inventory": "/inventory",
             "settings": "/settings",
+            "people": "/people",
         }
         print(f"{'page':<16} {'p50 ms':>8} {'p95 ms':>8}")
         worst = 0.0

@@ -47,7 +47,7 @@ operations:
     impact: caution
     targets: [server]
     params:
-      token: {type: secret}
+      token: {type: secret, allowed: [api_token, canary]}
     env: {API_TOKEN: "{token}"}
     steps:
       ssh: &leak

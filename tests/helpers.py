@@ -63,3 +63,6 @@ class MemoryContext:
 
     def read_text(self, path: str, cwd: str | None) -> str | None:
         return self.files.get(path)
+
+    def charge(self, steps: int) -> None:
+        return None

@@ -58,16 +58,30 @@ def postgres_or_skip(*, max_connections: int = 50) -> Iterator[str]:
 class Serve:
     """``opsgate serve`` as a real process with ``home`` as its data directory, up
     (``/healthz`` answers) when the constructor returns.  ``lines`` collects its
-    stdout (and stderr too with ``merge_stderr``) as it arrives."""
+    stdout (and stderr too with ``merge_stderr``) as it arrives.  ``env``: extra
+    ``OPSGATE_*`` settings (a replica's ``OPSGATE_DATABASE_URL``)."""
 
-    def __init__(self, home: Path, *, merge_stderr: bool = False) -> None:
+    def __init__(
+        self,
+        home: Path,
+        *,
+        merge_stderr: bool = False,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.home = home
-        self.port = free_port()
+        self.port = port or free_port()  # a port of its own, or the one a restart reuses
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("OPSGATE_")},
+               **(env or {})}  # fmt: skip
         env["OPSGATE_HOME"] = str(home)
-        argv = [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
-                "--log-level", "warning"]  # fmt: skip
+        env.update(extra_env or {})
+        # An explicit --data-dir beats OPSGATE_DATABASE_URL (docs/configuration.md): a
+        # replica of a shared database takes its data directory from OPSGATE_HOME.
+        where = [] if "OPSGATE_DATABASE_URL" in env else ["--data-dir", str(home)]
+        argv = [OPSGATE, "serve", "--port", str(self.port), *where,
+                "--create", "--log-level", "warning"]  # fmt: skip
         self.proc = subprocess.Popen(
             argv,
             env=env,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ def evaluate(
     action: Action,
     policy: Policy = DEFAULT_POLICY,
     *,
-    budget_seconds: float = 0.05,
+    budget_seconds: float | None = None,
     files: Callable[[], FileSource] | None = None,
 ) -> Decision:
     """Decide ``action``.  Any failure inside classification is a ``deny``.
@@ -73,16 +72,21 @@ _CACHE: dict[str, tuple[int, int, Policy]] = {}
 def load_configured_policy(
     explicit: str | None = None, env: Mapping[str, str] | None = None
 ) -> Policy:
-    """``--policy`` > ``OPSGATE_POLICY`` > ``$OPSGATE_HOME/policy.yaml`` > built-in default.
+    """``--policy`` > the ``policy`` setting (``OPSGATE_POLICY``, the config file) >
+    ``$OPSGATE_HOME/policy.yaml`` > built-in default.
 
     A policy file inside the agent's project is deliberately not read: the agent can
     write there.  Loaded files are cached by path, size and modification time.
     """
-    env = os.environ if env is None else env
-    path = explicit or env.get("OPSGATE_POLICY")
+    path = explicit
     if not path:
-        home = env.get("OPSGATE_HOME") or str(Path.home() / ".opsgate")
-        candidate = Path(home) / "policy.yaml"
+        from opsgate.config import resolve
+
+        config = resolve(env)
+        configured = config.path("policy")
+        path = str(configured) if configured is not None else None
+    if not path:
+        candidate = config.data_dir / "policy.yaml"
         if not candidate.is_file():
             return DEFAULT_POLICY
         path = str(candidate)

@@ -126,7 +126,7 @@ def test_checkpoint_verify_and_tamper(
     con.execute("DELETE FROM audit_checkpoints WHERE seq > 20")
     con.commit()
     con.close()
-    assert main(["audit", "verify", "--data-dir", str(data), "--witness", str(witness)]) == 4
+    assert main(["audit", "verify", "--data-dir", str(data), "--witness", str(witness)]) == 8
     err = capsys.readouterr().err
     assert "seq 21: truncated" in err and "the tail was truncated" in err
 
@@ -143,7 +143,7 @@ def test_verify_trusts_only_the_given_key(
         .public_key()
         .public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
     )
-    assert main(["audit", "verify", "--data-dir", str(data), "--key", str(other)]) == 4
+    assert main(["audit", "verify", "--data-dir", str(data), "--key", str(other)]) == 8
     assert "re-signed with another key" in capsys.readouterr().err
     assert main(["audit", "key", "--data-dir", str(data)]) == 0
     key_id = capsys.readouterr().out.strip().rsplit(" ", 1)[-1]

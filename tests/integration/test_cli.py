@@ -45,6 +45,17 @@ def run(*args: str, home: Path, stdin: bytes | None = None) -> subprocess.Comple
         pytest.param(["deny"], id="deny"),
         pytest.param(["secrets"], id="secrets"),
         pytest.param(["secrets", "set"], id="secrets-set"),
+        pytest.param(["lockdown"], id="lockdown"),
+        pytest.param(["lockdown", "on"], id="lockdown-on"),
+        pytest.param(["lockdown", "off"], id="lockdown-off"),
+        pytest.param(["lockdown", "status"], id="lockdown-status"),
+        pytest.param(["login"], id="login"),
+        pytest.param(["logout"], id="logout"),
+        pytest.param(["config"], id="config"),
+        pytest.param(["config", "show"], id="config-show"),
+        pytest.param(["completion"], id="completion"),
+        pytest.param(["audit", "backup"], id="audit-backup"),
+        pytest.param(["audit", "export"], id="audit-export"),
     ],
 )
 def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:
@@ -57,7 +68,7 @@ def test_help_works_for_every_command(args: list[str], tmp_path: Path) -> None:
 
 def test_check_json_has_the_documented_fields(tmp_path: Path) -> None:
     proc = run("check", "--json", "--cwd", str(tmp_path), "--", "rm -rf ~", home=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 10, proc.stderr  # require_approval
     data = json.loads(proc.stdout)
     for key in ("decision", "impact", "categories", "environment", "reasons"):
         assert key in data
@@ -68,6 +79,7 @@ def test_check_json_has_the_documented_fields(tmp_path: Path) -> None:
 
 def test_check_explains_in_text(tmp_path: Path) -> None:
     proc = run("check", "--", "cat ~/.ssh/id_rsa", home=tmp_path)
+    assert proc.returncode == 11  # deny
     assert proc.stdout.startswith("DENY")
     assert "safeguard.secrets" in proc.stdout
     assert "cat ~/.ssh/id_rsa" in proc.stdout  # the evidence

@@ -22,6 +22,7 @@ from opsgate.audit import AuditWriteError, open_log
 from opsgate.environments import InventoryTarget
 from opsgate.models import Action, Environment, Verdict
 from opsgate.store import open_store
+from opsgate.store._migrate import MIGRATIONS
 from servers import postgres_or_skip
 
 PASSWORD = "correct horse battery"
@@ -524,10 +525,9 @@ def test_postgres_concurrent_first_start_migrates_once(pg_url: str, tmp_path: Pa
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     with psycopg.connect(pg_url) as con:
-        from opsgate.store._migrate import MIGRATIONS
-
-        found = con.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-        assert found == [(version,) for version, _, _ in MIGRATIONS]
+        assert con.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [
+            (v,) for v, _, _ in MIGRATIONS
+        ]
 
 
 def _race_worker(

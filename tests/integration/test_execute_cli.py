@@ -33,11 +33,13 @@ def test_secrets_set_list_delete(tmp_path: Path) -> None:
     done = run("secrets", "set", "api_token", home=home, stdin=CANARY + "\n")
     assert done.returncode == 0, done.stderr
     listed = run("secrets", "list", home=home, user="mia")
-    assert listed.returncode == 0 and listed.stdout.startswith("api_token\t")
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1].startswith("api_token  ")
+    names = run("secrets", "list", "--json", home=home, user="mia")
+    assert [s["name"] for s in json.loads(names.stdout)] == ["api_token"]
     refused = run("secrets", "set", "other", home=home, user="mia", stdin="x" * 10)
     assert refused.returncode == 4 and "admin" in refused.stderr
     assert run("secrets", "delete", "api_token", home=home).returncode == 0
-    assert run("secrets", "list", home=home).stdout == ""
+    assert run("secrets", "list", "--json", home=home).stdout.strip() == "[]"
     gone = run("secrets", "delete", "api_token", home=home)
     assert gone.returncode == 4
     stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())

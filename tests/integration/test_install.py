@@ -160,7 +160,7 @@ def test_malformed_config_is_a_clear_error_and_left_untouched(
     settings.write_text(content)
     for verb in ("install", "uninstall"):
         proc = box.opsgate(verb, "claude")
-        assert proc.returncode == 1, proc.stdout
+        assert proc.returncode == 9, proc.stdout  # bad configuration
         assert message in proc.stderr
         assert "untouched" in proc.stderr or "fix" in proc.stderr
         assert settings.read_text() == content

@@ -31,6 +31,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from opsgate.errors import EXIT_APPROVAL, EXIT_DENY
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from servers import free_port
 
@@ -150,8 +152,9 @@ def _installed_from_site_packages(venv: Venv) -> None:
 
 def _core_commands(venv: Venv) -> None:
     assert json.loads(venv.opsgate("check", "--json", "--", "ls").stdout)["decision"] == "allow"
-    out = venv.opsgate("check", "--json", "--", "rm -rf /")
-    assert json.loads(out.stdout)["decision"] in ("deny", "require_approval")
+    out = venv.opsgate("check", "--json", "--", "rm -rf /", check=False)
+    answer = json.loads(out.stdout)["decision"]
+    assert (answer, out.returncode) in (("deny", EXIT_DENY), ("require_approval", EXIT_APPROVAL))
     for command, blocked in (("ls -la", False), ("git push --force origin main", True)):
         payload = {
             "session_id": "packaging",

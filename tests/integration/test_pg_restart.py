@@ -300,7 +300,7 @@ def test_replicas_with_their_own_keys_are_told_and_verify_names_the_keys(
     verify = [OPSGATE, "audit", "verify", "--key", str(tmp_path / "a" / "audit-signing-key.pem")]
     only_a = subprocess.run(verify, env=verifier, capture_output=True, text=True, timeout=60,
                             check=False)  # fmt: skip
-    assert only_a.returncode == 4, only_a.stdout + only_a.stderr
+    assert only_a.returncode == 8, only_a.stdout + only_a.stderr
     assert "pass each public key you trust with --key" in only_a.stderr
     both = [*verify, "--key", str(tmp_path / "b" / "audit-signing-key.pem")]
     ok = subprocess.run(both, env=verifier, capture_output=True, text=True, timeout=60,

@@ -117,7 +117,7 @@ def test_secret_in_command_is_redacted_on_every_card_channel(control: ControlPla
             ).text,
         }
         assert "[REDACTED]" in seen["card page"], seen["card page"][:2000]
-    seen["sse"] = _sse(card_event(card), {})
+    seen["sse"] = _sse(card_event(card))
     rows = control.claim_notifications()  # type: ignore[attr-defined]
     assert rows
     for row in rows:

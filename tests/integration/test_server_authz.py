@@ -94,6 +94,27 @@ def new_user(org: Org) -> tuple[str, Any]:
     }
 
 
+def _fresh_viewer(org: Org) -> str:
+    from opsgate.approvals.model import Role
+
+    owner = org.principals["owner"]
+    return org.control.create_user(
+        owner, f"v-{secrets.token_hex(4)}", "long enough pw", Role.VIEWER
+    ).id
+
+
+def disable_viewer(org: Org) -> tuple[str, Any]:
+    return f"/api/v1/users/{_fresh_viewer(org)}/disable", None
+
+
+def enable_viewer(org: Org) -> tuple[str, Any]:
+    return f"/api/v1/users/{_fresh_viewer(org)}/enable", None
+
+
+def viewer_password(org: Org) -> tuple[str, Any]:
+    return f"/api/v1/users/{_fresh_viewer(org)}/password", {"password": "another long pw"}
+
+
 def staging_target(org: Org) -> tuple[str, Any]:
     return f"/api/v1/inventory/stg-{secrets.token_hex(4)}", {
         "kind": "server",
@@ -136,6 +157,9 @@ CASES = [
     Case("users.list", "GET", fixed("/api/v1/users"), PEOPLE),
     Case("users.add", "POST", new_user, ADMINS),
     Case("users.set_role", "PATCH", viewer_role, OWNER),
+    Case("users.disable_viewer", "POST", disable_viewer, ADMINS),
+    Case("users.enable_viewer", "POST", enable_viewer, ADMINS),
+    Case("users.password_viewer", "PUT", viewer_password, ADMINS),
     Case("tokens.list", "GET", fixed("/api/v1/tokens"), MEMBERS),
     Case(
         "tokens.create", "POST", fixed("/api/v1/tokens", {"name": "bot", "role": "agent"}), MEMBERS
@@ -165,6 +189,9 @@ CASES = [
     Case("secrets.list", "GET", fixed("/api/v1/secrets"), ALL),
     Case("secrets.put", "PUT", fixed("/api/v1/secrets/k1", {"value": "v" * 16}), ADMINS),
     Case("secrets.delete", "DELETE", fresh_secret, ADMINS),
+    # lockdown: pressing and lifting are in test_lockdown_api.py's own matrix (a lockdown
+    # here would refuse every case after it)
+    Case("lockdown.status", "GET", fixed("/api/v1/lockdown"), ALL),
 ]
 
 
@@ -220,6 +247,9 @@ def test_every_api_route_is_in_the_matrix(world: tuple[ApiClient, Org]) -> None:
     # Claude Code's http hook answers every refusal with 200 + deny (its protocol runs
     # the tool on an error status): covered in test_server_http_hook.
     routes.discard(("POST", "/api/v1/hooks/claude"))
+    # Slack's interactions carry Slack's signature, not a credential of ours: every
+    # forged, stale and replayed case is in test_slack.py.
+    routes.discard(("POST", "/api/v1/slack/interactions"))
     covered = {
         "GET /api/v1/session",
         "GET /api/v1/settings",
@@ -230,6 +260,9 @@ def test_every_api_route_is_in_the_matrix(world: tuple[ApiClient, Org]) -> None:
         "GET /api/v1/users",
         "POST /api/v1/users",
         "PATCH /api/v1/users/{user_id}",
+        "POST /api/v1/users/{user_id}/disable",
+        "POST /api/v1/users/{user_id}/enable",
+        "PUT /api/v1/users/{user_id}/password",
         "GET /api/v1/tokens",
         "POST /api/v1/tokens",
         "DELETE /api/v1/tokens/{token_id}",
@@ -253,5 +286,8 @@ def test_every_api_route_is_in_the_matrix(world: tuple[ApiClient, Org]) -> None:
         "GET /api/v1/secrets",
         "PUT /api/v1/secrets/{name}",
         "DELETE /api/v1/secrets/{name}",
+        "GET /api/v1/lockdown",
+        "POST /api/v1/lockdown",  # test_lockdown_api.py
+        "POST /api/v1/lockdown/lift",  # test_lockdown_api.py
     }
     assert {f"{m} {p}" for m, p in routes} == covered

@@ -155,7 +155,7 @@ def test_store_failures_are_503_without_driver_text(exploding: ApiClient, org: O
 def test_decision_pool_size_comes_from_the_environment(
     control: ControlPlane, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from opsgate.errors import InputError
+    from opsgate.errors import ConfigError
     from opsgate.server import auth
 
     monkeypatch.setattr(auth, "_size", [auth._size[0]])
@@ -167,7 +167,7 @@ def test_decision_pool_size_comes_from_the_environment(
     assert auth._size == [auth.DEFAULT_DECISION_THREADS["sqlite"]]
     for bad in ("0", "-2", "many"):
         monkeypatch.setenv("OPSGATE_DECISION_THREADS", bad)
-        with pytest.raises(InputError, match="OPSGATE_DECISION_THREADS"):
+        with pytest.raises(ConfigError, match="OPSGATE_DECISION_THREADS"):
             create_app(control, config=AppConfig(expire_interval=0))
 
 

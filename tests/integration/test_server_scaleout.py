@@ -59,7 +59,9 @@ class Replica:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [OPSGATE, "serve", "--port", str(self.port), "--data-dir", str(home),
+            # The data directory from OPSGATE_HOME (its signing key), the state from
+            # OPSGATE_DATABASE_URL: an explicit --data-dir would mean SQLite there.
+            [OPSGATE, "serve", "--port", str(self.port), "--create",
              "--log-level", "warning", "--expire-interval", "1"],
             env=clean_env(OPSGATE_HOME=str(home), **env),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

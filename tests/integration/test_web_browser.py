@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from web_support are redefined as parameters)
 """The web console in real Chromium (Debian's ``chromium``, driven by Playwright)
 against a real ``opsgate serve`` process on a free port with a temporary data dir.
 
@@ -6,166 +7,31 @@ Execution is simulated by writing the card's state into the store the way a
 runner would (the executor lands separately); what the page shows is real: it
 arrives through the server's store watcher and the SSE stream.
 
-Set ``OPSGATE_SCREENSHOTS=docs/screenshots`` to refresh the documentation's
-screenshots while the flows run.
+The documentation's screenshots come from test_web_pages.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
-from servers import Serve, owner_password
-
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):  # CI installs it (.ci/run): missing there is a failure
-        raise RuntimeError(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium")
-    pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORDS = {"ada": "admin password!", "vic": "viewer password!"}
-SHOTS = os.environ.get("OPSGATE_SCREENSHOTS")
-
-
-class Server(Serve):
-    """``opsgate serve`` with an owner, an admin (ada), a viewer (vic), an agent
-    token and two inventory targets (staging and production)."""
-
-    def __init__(self, home: Path) -> None:
-        super().__init__(home, merge_stderr=True)
-        found = owner_password(home)
-        assert found, "".join(self.lines)
-        PASSWORDS["owner"] = found
-        self.owner = self.api_login("owner")
-        for name, role in (("ada", "admin"), ("vic", "viewer")):
-            r = httpx.post(
-                f"{self.url}/api/v1/users",
-                headers=self.owner,
-                json={"name": name, "password": PASSWORDS[name], "role": role},
-            )
-            assert r.status_code == 201, r.text
-        r = httpx.post(f"{self.url}/api/v1/tokens", headers=self.owner, json={"name": "claude"})
-        self.agent = {"Authorization": f"Bearer {r.json()['secret']}"}
-        for name, environment in (("web-staging-1", "staging"), ("web-prod-1", "production")):
-            r = httpx.put(
-                f"{self.url}/api/v1/inventory/{name}",
-                headers=self.owner,
-                json={
-                    "kind": "server",
-                    "environment": environment,
-                    "access": "full",
-                    "match": [name],
-                },
-            )
-            assert r.status_code == 200, r.text
-
-    def api_login(self, name: str) -> dict[str, str]:
-        r = httpx.post(
-            f"{self.url}/api/v1/session", json={"name": name, "password": PASSWORDS[name]}
-        )
-        assert r.status_code == 200, r.text
-        return {"Cookie": f"opsgate_session={r.cookies['opsgate_session']}"}
-
-    def propose(self, command: str, **extra: str) -> dict[str, Any]:
-        r = httpx.post(
-            f"{self.url}/api/v1/propose",
-            headers=self.agent,
-            json={"tool": "Bash", "input": {"command": command}, **extra},
-        )
-        assert r.status_code == 200, r.text
-        body: dict[str, Any] = r.json()
-        return body
-
-    def card_state(self, card_id: str) -> str:
-        r = httpx.get(f"{self.url}/api/v1/cards/{card_id}", headers=self.owner)
-        state: str = r.json()["state"]
-        return state
-
-    def run_card(self, card_id: str, state: str, result: dict[str, Any] | None = None) -> None:
-        """What a runner does to an approved card: write its new state to the store."""
-        import sqlalchemy as sa
-
-        from opsgate.store import open_store
-        from opsgate.store._schema import cards
-
-        store = open_store(self.home)
-        try:
-            with store.write() as conn:
-                conn.execute(
-                    sa.update(cards)
-                    .where(cards.c.id == card_id)
-                    .values(state=state, version=cards.c.version + 1, result=result or {})
-                )
-        finally:
-            store.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    s = Server(tmp_path_factory.mktemp("web") / "home")
-    yield s
-    s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-def login(browser: Any, server: Server, name: str, **options: Any) -> Any:
-    context = browser.new_context(**options)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto(f"{server.url}/inbox")
-    assert "/login" in page.url  # not logged in: sent to the login page
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORDS[name])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server.url}/inbox")
-    page.wait_for_selector("body[data-connected='1']")  # the live stream is open
-    return page
-
-
-def shot(page: Any, name: str, **options: Any) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), **options)
-
-
-def card(page: Any, card_id: str) -> Any:
-    return page.locator(f"#card-{card_id}")
-
-
-def expect() -> Any:
-    return sync_api.expect
+from web_support import (  # noqa: F401  (fixtures)
+    PASSWORDS,
+    Server,
+    browser,
+    card,
+    expect,
+    login,
+    server,
+)
 
 
 def test_login_shows_user_and_role_with_secure_session(browser: Any, server: Server) -> None:
     context = browser.new_context()
     page = context.new_page()
     response = page.goto(f"{server.url}/login")
-    shot(page, "login")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     page.get_by_label("Name").fill("ada")
@@ -205,7 +71,6 @@ def test_caution_card_allowed_shows_executing_then_completed(browser: Any, serve
     expect()(command).to_be_hidden()
     c.get_by_text("View command").click()
     expect()(command).to_have_text("ssh web-staging-1 sudo systemctl restart nginx")
-    shot(page, "inbox")
     c.get_by_role("button", name="Allow").click()
     expect()(c.get_by_test_id("status")).to_have_text("Approved — waiting to run")
     assert server.card_state(card_id) == "approved"
@@ -220,7 +85,6 @@ def test_caution_card_allowed_shows_executing_then_completed(browser: Any, serve
     expect()(activity.locator("li").first).to_contain_text("Completed")
     # The card moved from Pending to Recent outcomes without a reload.
     expect()(page.locator(f"#recent #card-{card_id}")).to_have_count(1)
-    shot(page, "activity-completed")
 
     failing = server.propose("ssh web-staging-1 sudo systemctl restart php-fpm")["card"]["id"]
     page.reload()
@@ -252,7 +116,6 @@ def test_destructive_allow_stays_disabled_until_the_name_is_typed(
     expect()(allow).to_be_disabled()
     box.fill("staging-x")
     expect()(allow).to_be_disabled()
-    shot(page, "card-destructive")
     # The server checks again: a post with the wrong name is refused.
     token = page.locator("form.approve input[name=csrf]").input_value()
     forged = page.request.post(
@@ -339,7 +202,6 @@ def test_production_protection_toggle_refuses_the_next_production_write(
     expect()(page.get_by_test_id("toggle-production_protection")).to_have_attribute(
         "aria-checked", "true"
     )
-    shot(page, "settings-agent-controls")
     before = httpx.get(f"{server.url}/api/v1/cards", headers=server.owner).json()["total"]
     refused = server.propose("ssh web-prod-1 sudo systemctl restart nginx")
     assert refused["decision"]["decision"] == "deny"
@@ -356,7 +218,6 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     page = login(browser, server, "ada", viewport={"width": 390, "height": 844})
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= 390, f"the inbox scrolls sideways at phone width ({width} px)"
-    shot(page, "inbox-phone", full_page=False)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{server.url}/inventory")
     row = page.locator("tr[data-target='web-staging-1']")
@@ -369,7 +230,6 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     prod.get_by_label("Environment of web-prod-1").select_option("staging")
     prod.get_by_role("button", name="Save").click()
     expect()(page.get_by_test_id("inventory-error")).to_contain_text("owner")
-    shot(page, "inventory")
     # This test's own settings change (the module's other tests may run or not):
     # a longer approval TTL, then back.
     ttl = httpx.get(f"{server.url}/api/v1/settings", headers=server.owner).json()
@@ -386,32 +246,33 @@ def test_inventory_audit_and_phone_width(browser: Any, server: Server) -> None:
     rows.first.locator("a").click()
     expect()(page.get_by_test_id("entry-json")).to_contain_text("approval_ttl_seconds")
     page.goto(f"{server.url}/audit")
-    shot(page, "audit")
     page.get_by_role("link", name="Verify the chain").click()
     expect()(page.get_by_test_id("verdict")).to_contain_text("Intact")
-    shot(page, "audit-verify")
     page.context.close()
 
 
 def test_a_leaked_token_is_revoked_from_the_people_page(browser: Any, server: Server) -> None:
     """An admin creates an agent token (its secret shown once), the token works, the
-    admin revokes it with one click, and the API refuses it from then on."""
+    admin revokes it (confirmed first), and the API refuses it from then on."""
     page = login(browser, server, "ada")
     page.get_by_role("link", name="People").click()
     expect()(page.locator("tr[data-user='vic']")).to_contain_text("viewer")
-    page.get_by_label("Name", exact=True).fill("laptop-agent")
-    page.get_by_label("Role", exact=True).select_option("agent")
+    page.get_by_label("Token name").fill("laptop-agent")
+    page.get_by_label("Token role").select_option("agent")
     page.get_by_role("button", name="Create token").click()
     secret = page.get_by_test_id("new-secret").locator("code").inner_text().strip()
     assert secret.startswith("og_")
     bearer = {"Authorization": f"Bearer {secret}"}
     body = {"tool": "Bash", "input": {"command": "ls"}}
     assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 200
-    shot(page, "people")
     page.goto(f"{server.url}/people")  # a fresh GET, not the creating POST again
     expect()(page.locator("tr[data-token='laptop-agent']")).to_be_visible()
     assert secret not in page.content()  # shown once, never again
     page.get_by_role("button", name="Revoke laptop-agent").click()
+    # Destructive: asked first, in place; the token works until the answer is yes.
+    expect()(page.get_by_test_id("ask")).to_contain_text("Revoke the token laptop-agent?")
+    assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 200
+    page.get_by_test_id("ask").get_by_role("button", name="Revoke laptop-agent").click()
     expect()(page.get_by_role("status").first).to_contain_text("Revoked laptop-agent")
     expect()(page.locator("tr[data-token='laptop-agent']")).to_contain_text("revoked")
     assert httpx.post(f"{server.url}/api/v1/evaluate", headers=bearer, json=body).status_code == 401

@@ -260,14 +260,25 @@ def test_an_owner_creates_a_token_sees_it_once_and_revokes_it(staff: Client) -> 
     made = c.post(
         "/people", data={"csrf": csrf, "action": "create", "name": "ci-bot", "role": "agent"}
     )
-    assert made.status_code == 200
-    secret = re.search(r'<code class="secret">(og_[^<]+)</code>', made.text)
+    assert made.status_code == 303  # post/redirect/get: a reload re-posts nothing
+    shown = c.get(made.headers["location"])
+    secret = re.search(r'<code class="secret">(og_[^<]+)</code>', shown.text)
     assert secret is not None
     assert control.token(secret.group(1)) is not None  # it works
+    again = c.get(made.headers["location"])  # the same page reloaded
+    assert secret.group(1) not in again.text and "new-secret" not in again.text  # shown once
     assert secret.group(1) not in c.get("/people").text  # and is never shown again
+    assert [t.name for t in control.list_tokens(owner_of(control))].count("ci-bot") == 1
 
     token_id = next(t.id for t in control.list_tokens(owner_of(control)) if t.name == "ci-bot")
-    revoked = c.post("/people", data={"csrf": csrf, "action": "revoke", "token": token_id})
+    asked = c.post("/people", data={"csrf": csrf, "action": "revoke", "token": token_id})
+    assert asked.status_code == 200 and "Revoke the token ci-bot?" in asked.text
+    assert control.token(secret.group(1)) is not None  # one click changes nothing
+    revoked = c.post(
+        "/people",
+        data={"csrf": csrf, "action": "revoke", "token": token_id, "confirmed": "1"},
+        follow_redirects=True,
+    )
     assert revoked.status_code == 200 and "Revoked ci-bot" in revoked.text
     assert control.token(secret.group(1)) is None  # it no longer works anywhere
 
@@ -277,7 +288,9 @@ def test_only_owners_change_roles_and_the_last_owner_stays(staff: Client) -> Non
     csrf = log_in(c, "owner", "owner password")
     users = {u.name: u for u in control.list_users(owner_of(control))}
     up = c.post(
-        "/people", data={"csrf": csrf, "action": "role", "user": users["mia"].id, "role": "admin"}
+        "/people",
+        data={"csrf": csrf, "action": "role", "user": users["mia"].id, "role": "admin"},
+        follow_redirects=True,
     )
     assert up.status_code == 200 and "mia is now admin" in up.text
     last = c.post(
@@ -311,7 +324,10 @@ def test_members_manage_only_their_own_agent_tokens_and_viewers_none(staff: Clie
     over = c.post("/people", data={"csrf": csrf, "action": "create", "name": "x", "role": "admin"})
     assert over.status_code == 403  # the service's rule, whatever the form offered
     owners_token = next(t.id for t in control.list_tokens(owner_of(control)))
-    foreign = c.post("/people", data={"csrf": csrf, "action": "revoke", "token": owners_token})
+    foreign = c.post(
+        "/people",
+        data={"csrf": csrf, "action": "revoke", "token": owners_token, "confirmed": "1"},
+    )
     assert foreign.status_code == 404
     assert all(not t.revoked for t in control.list_tokens(owner_of(control)))
 

@@ -120,3 +120,20 @@ def test_a_real_log_verified_and_tampered(tmp_path: Path) -> None:
     assert not tampered.verification.ok
     for body in tampered.files.values():
         assert "AUDIT TRAIL TAMPERED" in body and "seq 1: edited" in body
+
+
+def test_a_lockdown_is_in_the_report_and_the_postmortem() -> None:
+    entries = [
+        *_trail(),
+        _entry(9, "lockdown.started", 24, actor={"name": "ada"},
+               result={"reason": "agent looping", "outcome": "locked_down"}),
+        _entry(10, "card.cancelled", 24, actor={"name": "ada"},
+               result={"card": "c_b", "reason": "cancelled by the lockdown", "lockdown": True}),
+        _entry(11, "lockdown.lifted", 30, actor={"name": "olivia"}, result={"reason": "fixed"}),
+    ]  # fmt: skip
+    made = build(entries, OK, Query(), with_postmortem=True, now=0)
+    report, post = made.files["incident_report.md"], made.files["postmortem.md"]
+    assert "[#9] **ada** locked opsgate down: agent looping" in report
+    assert "[#11] **olivia** lifted the lockdown: fixed" in report
+    contributing = post.split("## Contributing decisions")[1].split("\n## ")[0]
+    assert "lockdown.started [#9]" in contributing and "lockdown.lifted [#11]" in contributing

@@ -91,6 +91,15 @@ class Capture:
     def set_links(self, links: list[Link] | None) -> None:
         self._local.links = links
 
+    def revision(self) -> int | None:
+        """The organisation's revision a PostgreSQL batch read at its start (in its
+        transaction), while its steps run: they need not read it again."""
+        found: int | None = getattr(self._local, "revision", None)
+        return found
+
+    def set_revision(self, revision: int | None) -> None:
+        self._local.revision = revision
+
 
 class WriteBatcher:
     def __init__(self, store: Store, audit: AuditLog, capture: Capture) -> None:

@@ -3,28 +3,32 @@ the caller is right now, and the policy the engine decides with."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals._batch import Capture, LoopWriter, WriteBatcher
-from opsgate.approvals.model import Denied, Role, Settings, User
+from opsgate.approvals.model import Card, Denied, Role, Settings, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
 from opsgate.environments import Inventory
 from opsgate.policy import model as policy_model
-from opsgate.store import Store
+from opsgate.store import Store, Unread
+from opsgate.store import _lockdown as lockdown_store
 from opsgate.store import _org as org
 from opsgate.store import _people as people
 
-__all__ = ["ControlBase", "event", "secret_hash", "who"]
+if TYPE_CHECKING:
+    from opsgate.approvals._batch_pg import PostgresWriter
+
+__all__ = ["ControlBase", "event", "pinned_over", "secret_hash", "who"]
 
 T = TypeVar("T")
 
@@ -51,6 +55,24 @@ def event(name: str, fallback: EventType) -> EventType:
         return fallback
 
 
+def pinned_over(stored: Settings, file_policy: policy_model.Policy) -> Settings:
+    """The stored settings with the ones the policy file sets itself in their place."""
+    if not file_policy.pinned:
+        return stored
+    import dataclasses
+
+    file_settings = file_policy.settings
+    return dataclasses.replace(stored, **{k: getattr(file_settings, k) for k in file_policy.pinned})
+
+
+def _configured_policy() -> str | None:
+    """The ``policy`` setting (OPSGATE_POLICY, the config file), resolved once."""
+    from opsgate.config import current
+
+    path = current().path("policy")
+    return str(path) if path is not None else None
+
+
 def actor_json(actor: Principal | None) -> dict[str, Any]:
     if actor is None:
         return {"type": "system", "name": "opsgate"}
@@ -64,6 +86,7 @@ def actor_json(actor: Principal | None) -> dict[str, Any]:
 class _Decided:
     documents: list[dict[str, Any]] = field(default_factory=list)
     later: list[Callable[[Connection], Any]] = field(default_factory=list)
+    revision: int | None = None  # PostgreSQL: the organisation's revision decided at
 
 
 class ControlBase:
@@ -80,7 +103,7 @@ class ControlBase:
         self.audit = audit
         self.data_dir = data_dir
         self.clock = clock
-        self._policy_file = policy_file
+        self._policy_file = policy_file or _configured_policy()
         self._policy_candidate = data_dir / "policy.yaml"
         self._held = Capture()
         # SQLite: write steps of concurrent callers share a transaction and its
@@ -94,6 +117,15 @@ class ControlBase:
         self._loop_writer = (
             LoopWriter(store, audit, self._held) if store.dialect == "sqlite" else None
         )
+        # PostgreSQL: the hot routes decide on the event loop from caches (no reads)
+        # and this thread writes their steps and audit entries in shared
+        # transactions, when the audit log lives in the same database.
+        self._pg_writer: PostgresWriter | None = None
+        if store.dialect == "postgresql":  # psycopg is there (the postgres extra)
+            from opsgate.approvals._batch_pg import PostgresWriter, shares_database
+
+            if shares_database(store, audit):
+                self._pg_writer = PostgresWriter(store, audit, self._held)
         # (revision, policy file, policy): reused while the organisation's revision
         # (``org.revision``) and the policy file are unchanged.
         self._policy_cache: tuple[int, policy_model.Policy, policy_model.Policy] | None = None
@@ -103,6 +135,8 @@ class ControlBase:
     def close(self) -> None:
         if self._loop_writer is not None:
             self._loop_writer.close()
+        if self._pg_writer is not None:
+            self._pg_writer.close()
         self.store.close()
         self.audit.close()
 
@@ -169,7 +203,8 @@ class ControlBase:
 
     def _policy(self, conn: Connection) -> policy_model.Policy:
         """Stored settings and inventory, plus the rules (and inventory) of the policy
-        file if one is configured.  The stored settings win over the file's."""
+        file if one is configured.  The settings the file sets itself win over the
+        stored ones (``pinned_over``), so the file decides here as in ``check``."""
         # The organisation's revision is read in this transaction on every decision,
         # and any change to settings or inventory — here or on another replica —
         # bumps it (database triggers), so a change counts at once; while it and the
@@ -181,29 +216,57 @@ class ControlBase:
         cached = self._policy_cache
         if cached is not None and cached[0] == revision and cached[1] is base:
             return cached[2]
-        stored = org.load_settings(conn)
+        stored = pinned_over(org.load_settings(conn), base)
         targets = tuple(org.list_targets(conn))
         policy = policy_model.Policy(
             settings=stored,
             rules=base.rules,
             inventory=Inventory.of((*targets, *base.inventory.targets)),
             source=f"control plane + {base.source}",
+            lockdown=lockdown_store.load(conn),  # a settings row: same revision as the rest
+            pinned=base.pinned,
         )
         self._policy_cache = (revision, base, policy)
         return policy
+
+    def _known_policy(self) -> policy_model.Policy | None:
+        """Deciding on PostgreSQL's event loop (``Store.known``): the policy cached at
+        the known revision, if it is that one and the policy file is unchanged; else
+        None (the caller's read then raises ``Unread``)."""
+        known = self.store.known_revision()
+        if known is None:
+            return None
+        cached = self._policy_cache
+        if cached is None or cached[0] != known or cached[1] is not self._file_policy():
+            return None
+        return cached[2]
 
     def _settings(self, conn: Connection) -> Settings:
         """The stored settings as of ``conn``'s transaction: the cached policy's while
         the organisation's revision is the one it was assembled at."""
         cached = self._policy_cache
-        if cached is not None and cached[0] == org.revision(conn):
+        if cached is not None and cached[0] == self._revision_in(conn):
             return cached[2].settings
-        return org.load_settings(conn)
+        return pinned_over(org.load_settings(conn), self._file_policy())
+
+    def _lockdown_now(self, conn: Connection) -> policy_model.Lockdown | None:
+        """The lockdown as of ``conn``'s transaction (the cached policy's while the
+        organisation's revision is unchanged)."""
+        cached = self._policy_cache
+        if cached is not None and cached[0] == self._revision_in(conn):
+            return cached[2].lockdown
+        return lockdown_store.load(conn)
+
+    def _revision_in(self, conn: Connection) -> int:
+        """The organisation's revision as of ``conn``'s transaction: a PostgreSQL
+        batch's, read once in its transaction, else read now."""
+        revision = self._held.revision
+        return org.revision(conn) if revision is None else revision
 
     def _file_policy(self) -> policy_model.Policy:
         from opsgate.guard import load_configured_policy
 
-        path = self._policy_file or os.environ.get("OPSGATE_POLICY")
+        path = self._policy_file
         if not path:
             # Checked on every decision (a file put there counts at once), so with
             # the path built once: joining paths costs more than the stat.
@@ -222,23 +285,59 @@ class ControlBase:
             return
         self.audit.append(name, actor=actor_json(actor), **fields)
 
+    def _append_all(self, documents: list[dict[str, Any]]) -> None:
+        """Several entries in one audit commit (``_append``'s rules otherwise)."""
+        held = self._held.documents
+        if held is not None:
+            held.extend(documents)
+        elif documents:
+            self.audit.append_documents(documents)
+
+    @staticmethod
+    def _card_fields(
+        name: EventType, actor: Principal | None, card: Card, **result: Any
+    ) -> dict[str, Any]:
+        """An audit entry's fields for a change of ``card``."""
+        return {
+            "target": card.target,
+            "environment": card.environment.label,
+            "action": {"kind": card.action_kind, "input": card.action},
+            "classification": {"impact": card.impact.label},
+            "decision": card.state.value,
+            "approver": None
+            if actor is None or name is EventType.CARD_CREATED
+            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
+            "result": {"card": card.id, **result},
+        }
+
     # --- deciding on the event loop (SQLite) ------------------------------------------------
 
     @property
     def decides_on_loop(self) -> bool:
-        return self._loop_writer is not None
+        return self._loop_writer is not None or self._pg_writer is not None
 
     @contextmanager
     def _deciding(self) -> Iterator[_Decided]:
-        """Read and decide on the calling (event loop) thread, in one read snapshot:
-        the audit documents made meanwhile are held back, and writes left for later
-        (a token's last use) are collected, for ``_durably`` to hand to the writer."""
+        """Read and decide on the calling (event loop) thread: the audit documents
+        made meanwhile are held back, and writes left for later (a token's last use)
+        are collected, for ``_durably`` to hand to the writer.  SQLite reads in one
+        read snapshot; PostgreSQL does not read at all (``Store.known``: caches at
+        the writer's last revision, else ``Unread``)."""
         decided = _Decided()
+        pg = self._pg_writer
+        if pg is not None:
+            if pg.revision is None:
+                raise Unread  # no revision seen yet: a worker thread reads one
+            decided.revision = pg.revision
         self._held.set(decided.documents)
         self._held.set_later(decided.later)
         try:
-            with self.store.snapshot(keep=True):
-                yield decided
+            if decided.revision is not None:
+                with self.store.known(decided.revision):
+                    yield decided
+            else:
+                with self.store.snapshot(keep=True):
+                    yield decided
         finally:
             self._held.set(None)
             self._held.set_later(None)
@@ -247,15 +346,39 @@ class ControlBase:
         self, decided: _Decided, step: Callable[[Connection], T] | None = None
     ) -> T | None:
         """Wait, without holding a thread, until what ``decided`` holds (and ``step``,
-        with its own audit entries) is durable; ``step``'s result."""
+        with its own audit entries) is durable; ``step``'s result.  PostgreSQL:
+        ``Stale`` if the organisation changed since the decision."""
+        if step is not None:
+            # The writer thread runs the step in this request's context, so the
+            # entries it makes name the request (``audit._request``).
+            step = _in_context(contextvars.copy_context(), step)
+        pg = self._pg_writer
+        if pg is not None:
+            for later in decided.later:
+                pg.later(later)
+            if step is None:
+                await pg.audit(decided.documents, decided.revision)
+                return None
+            return await pg.run(step, decided.documents, decided.revision)
         writer = self._loop_writer
-        assert writer is not None, "deciding on the loop needs SQLite's writer thread"
+        assert writer is not None, "deciding on the loop needs a writer thread"
         for later in decided.later:
             writer.later(later)
         if step is None:
             await writer.audit(decided.documents)
             return None
         return await writer.run(step, decided.documents)
+
+    def _reread(self, decide: Callable[[], T]) -> T:
+        """``decide`` in a worker thread, with fresh reads in one snapshot (after
+        ``Unread`` or ``Stale`` on PostgreSQL's event loop); the revision read is
+        handed to the writer, so the loop decides at it from now on."""
+        with self.store.snapshot():
+            result = decide()
+            if self._pg_writer is not None:
+                with self.store.read() as conn:
+                    self._pg_writer.saw(org.revision(conn))
+        return result
 
     def _write(self, step: Callable[[Connection], T]) -> T:
         """Run ``step`` in a write transaction that commits only after its audit
@@ -267,3 +390,12 @@ class ControlBase:
             return self._batcher.run(step)
         with self.store.write() as conn:
             return step(conn)
+
+
+def _in_context(
+    context: contextvars.Context, step: Callable[[Connection], T]
+) -> Callable[[Connection], T]:
+    def run(conn: Connection) -> T:
+        return context.run(step, conn)
+
+    return run

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from opsgate.approvals._control_rejudge import RejudgeMixin
+from opsgate.approvals._control_base import pinned_over
 from opsgate.approvals.model import Denied, Role, Settings, can_change_settings
 from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
@@ -87,16 +88,24 @@ def _weakens(old: InventoryTarget | None, new: InventoryTarget | None) -> bool:
 class OrgMixin(RejudgeMixin):
     def settings(self) -> Settings:
         with self.store.read() as conn:
-            return org.load_settings(conn)
+            return pinned_over(org.load_settings(conn), self._file_policy())
 
     def change_settings(self, actor: Principal, changes: dict[str, Any]) -> Settings:
         if not changes:
             raise Denied("no settings to change", status=422, code="invalid_setting")
+        file_policy = self._file_policy()
         with self.store.write() as conn:
             actor = self._fresh(conn, actor)
             can_change_settings(actor.role, changes)
             _validate(changes)
-            old = org.load_settings(conn)
+            if pinned := sorted(set(changes) & file_policy.pinned):
+                raise Denied(
+                    f"{', '.join(pinned)} is set in the policy file ({file_policy.source}): "
+                    "change it there, so that every opsgate reading the file agrees",
+                    status=409,
+                    code="set_in_policy_file",
+                )
+            old = pinned_over(org.load_settings(conn), file_policy)
             diff = {k: v for k, v in changes.items() if getattr(old, k) != v}
             if not diff:
                 return old

@@ -36,6 +36,17 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = PasswordHasher()
 
 
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return bool(_HASHER.verify(stored_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 @cache
 def _dummy_hash() -> str:
     return _HASHER.hash(secrets.token_urlsafe(16))
@@ -193,8 +204,21 @@ class PeopleMixin(RejudgeMixin):
         _check_name(name, "token")
         secret = "og_" + secrets.token_urlsafe(32)
         with self.store.write() as conn:
+            serialize(conn, LOCK_USERS)
             actor = self._fresh(conn, actor)
             self._require(actor, Role.MEMBER, "creating API tokens", person=True)
+            # One live token per name and creator: two rows told apart only by their
+            # first characters invite revoking the wrong one.
+            if any(
+                t.name == name and not t.revoked
+                for t in people.list_tokens(conn, created_by=actor.id)
+            ):
+                raise Denied(
+                    f"you already have a token named {name!r}; revoke it first or choose "
+                    "another name",
+                    status=409,
+                    code="exists",
+                )
             if role is not Role.AGENT and (
                 actor.role.rank < Role.ADMIN.rank or role.rank > actor.role.rank
             ):
@@ -228,25 +252,16 @@ class PeopleMixin(RejudgeMixin):
     def token(self, secret: str) -> Principal | None:
         digest = secret_hash(secret)
         now = self.clock()
-        with self.store.read() as conn:
-            # Revoking a token, or changing its creator, bumps the organisation's
-            # revision (triggers), so a cached answer seen under the same revision in
-            # this transaction is still exact: one small read instead of two lookups.
-            revision = org.revision(conn)
-            cached = self._token_cache.get(digest)
-            if cached is not None and cached[0] == revision:
-                _, principal, last_used = cached
-            else:
-                info = people.token_by_hash(conn, digest)
-                if info is None or info.revoked:
-                    return None
-                found = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
-                if found is None:
-                    return None
-                principal, last_used = found, info.last_used_at
-                if len(self._token_cache) >= TOKEN_CACHE_SIZE:
-                    self._token_cache.clear()
-                self._token_cache[digest] = (revision, principal, last_used)
+        known = self.store.known_revision()  # deciding on PostgreSQL's event loop
+        cached = self._token_cache.get(digest)
+        found: tuple[int, Principal | None, float | None] = (
+            cached
+            if known is not None and cached is not None and cached[0] == known
+            else self._token_read(digest)
+        )
+        revision, principal, last_used = found
+        if principal is None:
+            return None
         if (last_used or 0.0) < now - TOKEN_TOUCH_SECONDS:
             # Touching bumps the revision (and so refreshes this cache entry); until it
             # lands, the entry says "just used", so concurrent requests touch once.
@@ -263,6 +278,27 @@ class PeopleMixin(RejudgeMixin):
                 with self.store.write() as conn:
                     touch(conn)
         return principal
+
+    def _token_read(self, digest: str) -> tuple[int, Principal | None, float | None]:
+        """(revision, principal or None, last used) for a token's hash, as stored now."""
+        with self.store.read() as conn:
+            # Revoking a token, or changing its creator, bumps the organisation's
+            # revision (triggers), so a cached answer seen under the same revision in
+            # this transaction is still exact: one small read instead of two lookups.
+            revision = org.revision(conn)
+            cached = self._token_cache.get(digest)
+            if cached is not None and cached[0] == revision:
+                return cached
+            info = people.token_by_hash(conn, digest)
+            if info is None or info.revoked:
+                return revision, None, None
+            found = self._token_principal(conn, info.id, info.name, info.role, info.created_by)
+            if found is None:
+                return revision, None, None
+            if len(self._token_cache) >= TOKEN_CACHE_SIZE:
+                self._token_cache.clear()
+            self._token_cache[digest] = (revision, found, info.last_used_at)
+            return revision, found, info.last_used_at
 
     def list_tokens(self, actor: Principal) -> list[TokenInfo]:
         with self.store.read() as conn:

@@ -21,7 +21,9 @@ from sqlalchemy.engine import Connection
 
 from opsgate.approvals import _describe, _lifecycle
 from opsgate.approvals._binding import Binding, binding_of
+from opsgate.approvals._control_accounts import AccountsMixin
 from opsgate.approvals._control_base import ControlBase, actor_json, who
+from opsgate.approvals._control_lockdown import LockdownMixin
 from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
 from opsgate.approvals._control_rejudge import RejudgeMixin
@@ -52,12 +54,13 @@ from opsgate.audit.log import data_dir_from
 from opsgate.classify import GivenFiles
 from opsgate.guard import evaluate
 from opsgate.models import Action, Decision, Verdict
+from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy
+from opsgate.store import Stale, Unread, open_store
 from opsgate.store import _cards as db
 from opsgate.store import _lifecycle as lifecycle_db
 from opsgate.store import _org as org
 from opsgate.store import _people as people
-from opsgate.store import open_store
 
 __all__ = ["SqlControlPlane", "open_control_plane"]
 
@@ -97,15 +100,19 @@ class _Cancelled:
     card: Card
 
 
-class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
+class SqlControlPlane(
+    PeopleMixin, AccountsMixin, OrgMixin, RejudgeMixin, LockdownMixin, ControlBase
+):
     # --- decisions ---------------------------------------------------------------------------
 
     def _decide(self, action: Action) -> Decision:
         """Decide with the files and facts the action carries (what the connected hook
         read on the agent's machine); never with this host's disk (SPEC §4
         safeguard 7: an API caller must not learn what files here hold)."""
-        with self.store.read() as conn:
-            policy = self._policy(conn)
+        policy = self._known_policy()
+        if policy is None:
+            with self.store.read() as conn:
+                policy = self._policy(conn)
         return evaluate(action, policy, files=lambda: GivenFiles.of(action.files, action.context))
 
     def _decide_at(self, action: Action) -> tuple[Decision, int]:
@@ -215,11 +222,14 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
             actor = identify()
             return self.evaluate(actor, action(actor.name))
 
-        if self._loop_writer is None:
+        if not self.decides_on_loop:
             return await offload(lambda: self._in_snapshot(decide))
-        with self._deciding() as decided:
-            decision = decide()
-        await self._durably(decided)
+        try:
+            with self._deciding() as decided:
+                decision = decide()
+            await self._durably(decided)
+        except (Unread, Stale):  # PostgreSQL: not cached, or changed since: read
+            return await offload(lambda: self._reread(decide))
         return decision
 
     async def propose_on_loop(
@@ -241,19 +251,21 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
             decision, revision = self._decide_at(proposed)
             return self._proposal(actor, proposed, decision, reasoning, rollback, revision=revision)
 
-        if self._loop_writer is None:
+        def work(reread: bool) -> ProposeResult:
+            outcome = self._reread(decide) if reread else self._in_snapshot(decide)
+            return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
 
-            def work() -> ProposeResult:
-                outcome = self._in_snapshot(decide)
-                return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
-
-            return await offload(work)
-        with self._deciding() as decided:
-            outcome = decide()
-        if isinstance(outcome, ProposeResult):
-            await self._durably(decided)
-            return outcome
-        result = await self._durably(decided, outcome)
+        if not self.decides_on_loop:
+            return await offload(lambda: work(False))
+        try:
+            with self._deciding() as decided:
+                outcome = decide()
+            if isinstance(outcome, ProposeResult):
+                await self._durably(decided)
+                return outcome
+            result = await self._durably(decided, outcome)
+        except (Unread, Stale):  # PostgreSQL: not cached, or changed since: read
+            return await offload(lambda: work(True))
         assert result is not None
         return result
 
@@ -289,6 +301,9 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
         revision: int | None = None,
     ) -> ProposeResult:
         digest, binding = bound
+        refused = self._refused_by_lockdown(conn, actor, action, decision)
+        if refused is not None:
+            return refused
         now = self.clock()
         grant = self._use_grant(conn, actor, digest, now, decision) if use_grant else None
         if isinstance(grant, Grant):
@@ -347,6 +362,18 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
         held.append(document)
         if links is not None:
             links.append((document, link))
+
+    def _refused_by_lockdown(
+        self, conn: Connection, actor: Principal, action: Action, decision: Decision
+    ) -> ProposeResult | None:
+        """Decided before a lockdown that has committed since: no card, no grant (and
+        during a lockdown nobody approves, so nothing gets a card at all)."""
+        locked = self._locked(conn)
+        refused = lockdown_decision(decision.classification, locked, needs_person=True)
+        if refused is None:
+            return None
+        self._audit_decision(actor, action, refused)
+        return ProposeResult(decision=refused)
 
     def _digest(
         self, actor: Principal, action: Action, decision: Decision, binding: Binding | None = None
@@ -410,6 +437,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
         user = _as_user(fresh)
         token = people.get_token(conn, card.requested_by)
         can_approve(user, card, now=now, requester_creator=token.created_by if token else None)
+        self._refuse_if_locked(conn, "approving")
         # Judged again here: a card is never approved on grounds that no longer hold.
         cancelled = self._rejudge(conn, fresh, ids=[card.id])
         if cancelled:
@@ -553,19 +581,7 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
     def _card_event(
         self, conn: Connection, name: EventType, actor: Principal | None, card: Card, **result: Any
     ) -> None:
-        self._append(
-            name,
-            actor,
-            target=card.target,
-            environment=card.environment.label,
-            action={"kind": card.action_kind, "input": card.action},
-            classification={"impact": card.impact.label},
-            decision=card.state.value,
-            approver=None
-            if actor is None or name is EventType.CARD_CREATED
-            else {"id": who(actor), "name": actor.name, "role": actor.role.value},
-            result={"card": card.id, **result},
-        )
+        self._append(name, actor, **self._card_fields(name, actor, card, **result))
         db.notify(conn, name.value, _describe.notification(card), self.clock())
 
     # --- the notification outbox (filled in the same transaction as each card change) ---
@@ -632,6 +648,8 @@ class SqlControlPlane(PeopleMixin, OrgMixin, RejudgeMixin, ControlBase):
             return None  # a grant never lifts a deny decided now
         digest = self._digest(actor, action, decision)
         with self.store.write() as conn:
+            if self._locked(conn) is not None:
+                return None
             grant = self._use_grant(conn, actor, digest, self.clock(), decision)
         return grant if isinstance(grant, Grant) else None
 

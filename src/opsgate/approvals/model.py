@@ -79,6 +79,7 @@ _TRANSITIONS: dict[CardState, frozenset[CardState]] = {
     CardState.PENDING: frozenset(
         {CardState.APPROVED, CardState.DENIED, CardState.EXPIRED, CardState.CANCELLED}
     ),
+    # An approved operation no executor has claimed yet is cancelled by a lockdown.
     CardState.APPROVED: frozenset(
         {CardState.EXECUTING, CardState.EXPIRED, CardState.CANCELLED, CardState.USED}
     ),

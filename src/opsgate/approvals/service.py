@@ -19,8 +19,17 @@ from typing import Any, Protocol, TypeVar
 from opsgate.approvals.model import Card, CardState, Grant, Role, Settings, User
 from opsgate.environments import Inventory, InventoryTarget
 from opsgate.models import Action, Decision
+from opsgate.policy.model import Lockdown
 
-__all__ = ["ControlPlane", "Offload", "Page", "Principal", "ProposeResult", "TokenInfo"]
+__all__ = [
+    "ControlPlane",
+    "LockdownReport",
+    "Offload",
+    "Page",
+    "Principal",
+    "ProposeResult",
+    "TokenInfo",
+]
 
 T = TypeVar("T")
 
@@ -62,6 +71,32 @@ class ProposeResult:
     # The decision needs a card, but the caller left out its context (it sends it
     # only when a card is due): propose again with it; no card was made.
     context_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LockdownReport:
+    """What ``lock_down`` / ``lift_lockdown`` did: the state after it, and what the
+    lockdown's sweep cancelled and revoked (ids)."""
+
+    lockdown: Lockdown | None
+    cards: tuple[Card, ...] = ()  # cancelled
+    grants: tuple[Grant, ...] = ()  # revoked (used up)
+    tokens: tuple[TokenInfo, ...] = ()  # agent tokens revoked
+    renewed: bool = False  # it was already locked down: swept again, state kept
+
+    def to_json(self) -> dict[str, Any]:
+        lock = self.lockdown
+        return {
+            "locked": lock is not None,
+            "by": lock.by if lock else None,
+            "role": lock.role if lock else None,
+            "reason": lock.reason if lock else None,
+            "since": lock.since if lock else None,
+            "cancelled_cards": [c.id for c in self.cards],
+            "revoked_grants": [g.id for g in self.grants],
+            "revoked_tokens": [t.id for t in self.tokens],
+            "renewed": self.renewed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +151,45 @@ class ControlPlane(Protocol):
     def list_tokens(self, actor: Principal) -> list[TokenInfo]: ...
 
     def revoke_token(self, actor: Principal, token_id: str) -> TokenInfo: ...
+
+    # --- managing accounts (``_control_accounts``) --------------------------------------------
+    def set_disabled(self, actor: Principal, user_id: str, disabled: bool) -> User:
+        """Owners manage anyone, admins members and viewers; ends the sessions."""
+        ...
+
+    def set_password(
+        self, actor: Principal, user_id: str, password: str, *, current: str | None = None
+    ) -> User:
+        """Your own (with ``current``), or someone you manage; ends their sessions."""
+        ...
+
+    def start_link(self, actor: Principal, provider: str, claimed: str) -> str:
+        """A single-use code that only ``claimed``, signed by the provider, redeems."""
+        ...
+
+    def finish_link(self, provider: str, code: str, external_id: str, seen_as: str) -> User: ...
+
+    def cancel_link(self, code: str) -> None: ...
+
+    def unlink_account(self, actor: Principal, provider: str, user_id: str) -> str | None: ...
+
+    def account_links(self, actor: Principal, provider: str) -> dict[str, str]: ...
+
+    def linked_principal(self, provider: str, external_id: str) -> Principal | None: ...
+
+    def keep_once(
+        self, kind: str, key: str, payload: str, seconds: float, owner: str | None = None
+    ) -> bool:
+        """A single-use value for ``seconds``; False if ``key`` is kept already."""
+        ...
+
+    def take_once(self, kind: str, key: str, owner: str | None = None) -> str | None:
+        """The value kept under ``key``, removed as it is read."""
+        ...
+
+    def slack_message(self, card_id: str) -> tuple[str, str] | None: ...
+
+    def remember_slack_message(self, card_id: str, channel: str, ts: str) -> None: ...
 
     # --- settings and inventory ---------------------------------------------------------------
     def settings(self) -> Settings: ...
@@ -192,4 +266,22 @@ class ControlPlane(Protocol):
 
     def consume_grant(self, actor: Principal, action: Action) -> Grant | None:
         """Use a matching grant once (atomic); audits ``grant.used``."""
+        ...
+
+    # --- lockdown (SPEC §6) ----------------------------------------------------------------------
+    def lockdown_status(self) -> Lockdown | None:
+        """The lockdown in force, or None."""
+        ...
+
+    def lock_down(
+        self, actor: Principal, reason: str, *, revoke_tokens: bool = False
+    ) -> LockdownReport:
+        """Admins and owners (people or non-agent tokens): every agent write denied from
+        the next decision on, on every replica; pending cards cancelled, unused grants
+        revoked, optionally every agent token.  Audited; announced through the outbox."""
+        ...
+
+    def lift_lockdown(self, actor: Principal, reason: str) -> LockdownReport:
+        """Admins and owners, as a person (never a token): writes go back to the normal
+        pipeline.  Nothing the lockdown revoked comes back."""
         ...

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from opsgate.errors import OpsgateError
+from opsgate.errors import (
+    EXIT_AUDIT_TAMPERED,
+    EXIT_AUDIT_UNAVAILABLE,
+    EXIT_BAD_CONFIG,
+    OpsgateError,
+)
 
 __all__ = ["AuditConfigError", "AuditIntegrityError", "AuditWriteError"]
 
@@ -12,7 +17,7 @@ class AuditWriteError(OpsgateError):
     """An entry could not be made durable.  Callers must fail closed (deny)."""
 
     code = "audit_unavailable"
-    exit_code = 5
+    exit_code = EXIT_AUDIT_UNAVAILABLE
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(
@@ -28,11 +33,11 @@ class AuditIntegrityError(OpsgateError):
     """Verification found tampering; the message names the sequence and the kind."""
 
     code = "audit_tampered"
-    exit_code = 4
+    exit_code = EXIT_AUDIT_TAMPERED
 
 
 class AuditConfigError(OpsgateError):
     """A key, witness or store reference that cannot be used."""
 
     code = "audit_config"
-    exit_code = 2
+    exit_code = EXIT_BAD_CONFIG

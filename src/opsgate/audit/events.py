@@ -42,6 +42,14 @@ class EventType(enum.StrEnum):
     NOTIFICATION_FAILED = "notification.failed"
     AUDIT_EXPORTED = "audit.exported"
     SECRET_CHANGED = "secret.changed"  # noqa: S105 — an event name; names the secret, never its value
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 — an event name, not a secret
+    ACCOUNT_LINKED = "account.linked"
+    ACCOUNT_UNLINKED = "account.unlinked"
+    LOCKDOWN_STARTED = "lockdown.started"
+    LOCKDOWN_LIFTED = "lockdown.lifted"
+    GRANT_REVOKED = "grant.revoked"
 
 
 class Entry:

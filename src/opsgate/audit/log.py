@@ -1,13 +1,7 @@
 """The facade every decision path calls: ``open_log(...).append(...)``.
 
-Settings (flags > environment > defaults), declared once here:
-
-    OPSGATE_DATABASE_URL              postgresql://… — the shared store; else SQLite
-    OPSGATE_HOME                      data directory (default ~/.opsgate)
-    OPSGATE_AUDIT_KEY                 signing key file (default <data dir>/audit-signing-key.pem)
-    OPSGATE_AUDIT_WITNESS             directory, file or http(s) URL receiving each checkpoint
-    OPSGATE_AUDIT_CHECKPOINT_EVERY    entries between checkpoints (default 1000)
-    OPSGATE_AUDIT_CHECKPOINT_SECONDS  seconds between checkpoints (default 3600)
+Its settings (``data_dir``, ``database_url``, ``audit.*``) are declared in
+:mod:`opsgate.config` and resolved there (flags > environment > file > defaults).
 
 Checkpoints are scheduled from the store (the last checkpoint's seq and time),
 not from process memory, because the hook lives for one append.
@@ -16,16 +10,17 @@ not from process memory, because the hook lives for one append.
 from __future__ import annotations
 
 import _thread
-import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from opsgate.audit._request import REQUEST_ID
 from opsgate.audit._store import GroupCommit
 from opsgate.audit.errors import AuditConfigError, AuditWriteError
 from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
 from opsgate.audit.redact import Redactor
+from opsgate.config._table import by_key
 from opsgate.errors import OpsgateError
 
 if TYPE_CHECKING:  # typing classes cost import time; the hook needs none of these
@@ -51,8 +46,8 @@ if TYPE_CHECKING:  # typing classes cost import time; the hook needs none of the
 
 __all__ = ["AuditLog", "data_dir_from", "open_log", "rfc3339"]
 
-DEFAULT_EVERY = 1000
-DEFAULT_SECONDS = 3600.0
+DEFAULT_EVERY = int(by_key("audit.checkpoint_every").default or 1000)
+DEFAULT_SECONDS = float(by_key("audit.checkpoint_seconds").default or 3600)
 
 
 def rfc3339(epoch: float) -> str:
@@ -63,11 +58,13 @@ def rfc3339(epoch: float) -> str:
     )
 
 
-def data_dir_from(data_dir: Path | None, env: Mapping[str, str] = os.environ) -> Path:
+def data_dir_from(data_dir: Path | None, env: Mapping[str, str] | None = None) -> Path:
+    """``data_dir`` when given, else the configured data directory."""
     if data_dir is not None:
         return Path(data_dir).expanduser()
-    home = env.get("OPSGATE_HOME")
-    return Path(home).expanduser() if home else Path.home() / ".opsgate"
+    from opsgate.config import resolve
+
+    return resolve(env).data_dir
 
 
 def open_log(
@@ -81,11 +78,13 @@ def open_log(
     """Open the audit log.  An explicit ``database_url`` or ``data_dir`` wins over
     ``OPSGATE_DATABASE_URL``, which wins over ``OPSGATE_HOME``, then ``~/.opsgate``.
     ``db_file`` opens one SQLite file directly (e.g. a copy, for offline verify)."""
-    env = os.environ
+    from opsgate.config import current
+
+    config = current()
     url = database_url or (
-        None if data_dir is not None or db_file is not None else env.get("OPSGATE_DATABASE_URL")
+        None if data_dir is not None or db_file is not None else config.database_url
     )
-    home = data_dir_from(data_dir, env)
+    home = Path(data_dir).expanduser() if data_dir is not None else config.data_dir
     store: Store
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
@@ -104,12 +103,10 @@ def open_log(
     key_home = db_file.parent if db_file is not None and data_dir is None else home
     return AuditLog(
         store,
-        key_path=Path(env["OPSGATE_AUDIT_KEY"])
-        if env.get("OPSGATE_AUDIT_KEY")
-        else key_home / "audit-signing-key.pem",
-        witness=env.get("OPSGATE_AUDIT_WITNESS") or None,
-        every=int(env.get("OPSGATE_AUDIT_CHECKPOINT_EVERY") or DEFAULT_EVERY),
-        seconds=float(env.get("OPSGATE_AUDIT_CHECKPOINT_SECONDS") or DEFAULT_SECONDS),
+        key_path=config.path("audit.key") or key_home / "audit-signing-key.pem",
+        witness=config.text("audit.witness"),
+        every=config.integer("audit.checkpoint_every"),
+        seconds=config.number("audit.checkpoint_seconds"),
         redactor=Redactor(secrets),
     )
 
@@ -134,6 +131,8 @@ class AuditLog:
         self.seconds = seconds
         self.redactor = redactor or Redactor()
         self._commit = GroupCommit(store.write)
+        # Told how long each durable append took (seconds): the server's metrics.
+        self.observer: Callable[[float], None] | None = None
         self._checkpointing = _thread.allocate_lock()
 
     @property
@@ -168,7 +167,7 @@ class AuditLog:
         """The redacted document ``append`` would store (for ``append_documents``)."""
         name = EventType(event).value  # closed set: unknown names are a bug, not data
         redact = self.redactor.document
-        return {
+        document = {
             "schema": SCHEMA_VERSION,
             "time": rfc3339(time.time()),
             "event": name,
@@ -183,24 +182,38 @@ class AuditLog:
             "result": redact(result),
             "evidence": redact(list(evidence or [])),
         }
+        request = REQUEST_ID.get()
+        if request is not None:  # made while serving an HTTP request: which one
+            document["request"] = redact(request)
+        return document
 
     def append_documents(self, documents: list[dict[str, Any]]) -> list[Entry]:
         """Durably store documents made by ``document``, consecutively and in one
         commit (all or none); raises AuditWriteError if they cannot be made durable."""
+        observe = self.observer
+        started = time.perf_counter() if observe is not None else 0.0
         try:
             entries = self._commit.submit_many(documents)
         except OpsgateError:
             raise
         except Exception as exc:  # an encoder or driver error must still fail closed
             raise AuditWriteError(f"{type(exc).__name__}: {exc}") from exc
+        if observe is not None:
+            observe(time.perf_counter() - started)
+        self.committed(entries)
+        return entries
+
+    def committed(self, entries: list[Entry]) -> None:
+        """After ``entries`` became durable — here, or in a transaction of a caller
+        that chained them itself (the control plane's batches on PostgreSQL): sign a
+        checkpoint if one is due.  AuditWriteError if that fails."""
         if not entries:
-            return entries
+            return
         last = entries[-1]
         if last.data.get("event") != EventType.CHECKPOINT_CREATED.value and (
             self._checkpoint_due(last.seq, cached=True)
         ):
             self._maybe_checkpoint(last.seq)
-        return entries
 
     def _maybe_checkpoint(self, seq: int) -> None:
         # One checkpoint at a time per process; a thread that finds one under way
@@ -257,10 +270,10 @@ class AuditLog:
         )
         return cp
 
-    def entries(self, *, descending: bool = False) -> Iterator[Entry]:
+    def entries(self, *, descending: bool = False, after: int = 0) -> Iterator[Entry]:
         import json
 
-        for seq, body, link in self.store.rows(descending=descending):
+        for seq, body, link in self.store.rows(descending=descending, after=after):
             yield Entry(seq, bytes(body), bytes(link), json.loads(body))
 
     def close(self) -> None:

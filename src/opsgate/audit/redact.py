@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MASK", "Redactor"]
+__all__ = ["MASK", "Redactor", "learn_secrets"]
 
 MASK = "[REDACTED]"
 _MIN_SECRET = 6  # shorter "secrets" would redact ordinary words everywhere
@@ -98,24 +98,58 @@ _MEMO_LENGTH = 120
 _MEMO_SIZE = 4096
 
 
+class _Learned:
+    """The secret values this process has come to know (the executor's stored and
+    resolved secrets): every ``Redactor`` in the process masks them, wherever it was
+    made — the audit log's, the one cards are shown through, the console's, MCP's."""
+
+    def __init__(self) -> None:
+        self.values: frozenset[str] = frozenset()
+        self.version = 0
+
+    def add(self, values: Iterable[str]) -> None:
+        fresh = {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET}
+        if not fresh <= self.values:
+            self.values = self.values | fresh
+            self.version += 1  # after the values: a reader that sees it sees them
+
+
+_LEARNED = _Learned()
+
+
+def learn_secrets(values: Iterable[str]) -> None:
+    """Mask ``values`` in every redactor of this process from now on."""
+    _LEARNED.add(values)
+
+
 class Redactor:
     """Masks secrets in every string of a JSON-like document."""
 
     def __init__(self, known: Iterable[str] = (), *, from_environ: bool = True) -> None:
+        self._own: set[str] = set()
         self._known: list[str] = []
         self._compiled: dict[int, re.Pattern[str]] = {}
         self._seen: dict[str, str] = {}
+        self._learned = -1  # the version of _LEARNED that _known includes
         if from_environ:
             self.add(v for k, v in os.environ.items() if any(w in k.upper() for w in _SECRET_ENV))
         self.add(known)
 
     def add(self, values: Iterable[str]) -> None:
-        fresh = {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET}
+        self._own |= {v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET}
+        self._learned = -1
+        self._refresh()
+
+    def _refresh(self) -> None:
+        version = _LEARNED.version
         # Longest first, so a secret containing another is masked whole.
-        self._known = sorted(fresh | set(self._known), key=len, reverse=True)
+        self._known = sorted(self._own | _LEARNED.values, key=len, reverse=True)
         self._seen = {}  # answers given before may now be wrong
+        self._learned = version
 
     def text(self, value: str) -> str:
+        if self._learned != _LEARNED.version:
+            self._refresh()
         # Audit documents repeat the same short strings (event fields, names, rules,
         # environments): remember their answers until the next ``add``.
         if len(value) <= _MEMO_LENGTH:

@@ -35,7 +35,7 @@ from opsgate.audit.chain import genesis, seal
 from opsgate.audit.errors import AuditWriteError
 from opsgate.audit.events import Entry
 
-__all__ = ["RECONNECT_INTERVAL", "PostgresStore"]
+__all__ = ["INSERT", "LOCK_HEAD", "MOVE_HEAD", "RECONNECT_INTERVAL", "PostgresStore"]
 
 RECONNECT_INTERVAL = 0.5  # seconds between attempts to reopen a broken connection
 _CONNECT = {
@@ -66,6 +66,10 @@ _LOCK_HEAD = (
 )
 _INSERT = b"INSERT INTO audit_entries VALUES (%s, %s, %s)"
 _MOVE_HEAD = b"UPDATE audit_head SET seq = %s, link = %s WHERE id = 1"
+# For a caller that chains entries in a transaction of its own on the same database
+# (the control plane's write batches): lock the head, seal with ``chained``, insert,
+# move the head, commit.
+LOCK_HEAD, INSERT, MOVE_HEAD = _LOCK_HEAD, _INSERT, _MOVE_HEAD
 
 
 def _fail(exc: BaseException) -> AuditWriteError:
@@ -168,6 +172,22 @@ class PostgresStore:
             self._remember(int(head[2]), float(head[3]))
         return [Entry(s, b, lk, d) for (s, b, lk), d in zip(rows, documents, strict=True)]
 
+    def chained(
+        self, head: tuple[Any, ...], documents: list[dict[str, Any]]
+    ) -> tuple[list[tuple[int, bytes, bytes]], list[Entry]]:
+        """The rows (for ``INSERT``) and entries that chain ``documents`` on from
+        ``head``, a row of ``LOCK_HEAD`` read under the lock in the caller's
+        transaction; they are durable once that transaction commits."""
+        seq, prev = int(head[0]), bytes(head[1])
+        rows = []
+        for doc in documents:
+            seq += 1
+            body, prev = seal(doc, seq, prev)
+            rows.append((seq, body, prev))
+        if head[2] is not None:
+            self._remember(int(head[2]), float(head[3]))
+        return rows, [Entry(s, b, lk, d) for (s, b, lk), d in zip(rows, documents, strict=True)]
+
     def _remember(self, seq: int, epoch: float) -> None:
         if self._checkpoint is None or seq >= self._checkpoint[0]:
             self._checkpoint = (seq, epoch)
@@ -225,7 +245,9 @@ class PostgresStore:
             except psycopg.Error as exc:
                 raise self._broken(exc) from exc
 
-    def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
+    def rows(
+        self, *, descending: bool = False, after: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes]]:
         order = "DESC" if descending else "ASC"
         # A connection of its own: a long export holds a transaction open, and on
         # the shared connection every append would become a savepoint inside it.
@@ -236,9 +258,10 @@ class PostgresStore:
         try:
             with db, db.transaction(), db.cursor(name="audit_rows") as cur:
                 cur.itersize = 10_000  # a server-side cursor: a million rows never sit in memory
-                cur.execute(
-                    f"SELECT seq, body, link FROM audit_entries ORDER BY seq {order}".encode()  # noqa: S608 - fixed words
+                query = (
+                    f"SELECT seq, body, link FROM audit_entries WHERE seq > %s ORDER BY seq {order}"  # noqa: S608 - fixed words
                 )
+                cur.execute(query.encode(), (after,))
                 for seq, body, link in cur:
                     yield int(seq), bytes(body), bytes(link)
         except psycopg.Error as exc:

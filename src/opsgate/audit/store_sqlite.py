@@ -238,10 +238,15 @@ class SQLiteStore:
                 for r in self._db.execute("SELECT body FROM audit_checkpoints ORDER BY seq")
             ]
 
-    def rows(self, *, descending: bool = False) -> Iterator[tuple[int, bytes, bytes]]:
+    def rows(
+        self, *, descending: bool = False, after: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes]]:
         order = "DESC" if descending else "ASC"
         self._usable()
-        cursor = self._db.execute(f"SELECT seq, body, link FROM audit_entries ORDER BY seq {order}")  # noqa: S608 - fixed words
+        cursor = self._db.execute(
+            f"SELECT seq, body, link FROM audit_entries WHERE seq > ? ORDER BY seq {order}",  # noqa: S608 - fixed words
+            (after,),
+        )
         while True:
             with self._lock:
                 self._usable()

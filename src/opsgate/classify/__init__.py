@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify import _guard
 from opsgate.classify._files import FileSource, GivenFiles, LocalFiles, NoFiles
-from opsgate.classify.paths import Workspace
+from opsgate.classify.paths import Workspace, workspace_for
 from opsgate.environments import Inventory
 from opsgate.models import Action, Classification, Effect, Environment, Finding, Impact
 
@@ -61,7 +61,9 @@ class ClassifyContext:
     project_dir: str | None = None
     home: str | None = None
     inventory: Inventory = field(default_factory=Inventory)
-    budget_seconds: float = 0.05
+    # The wall-clock backstop; None: the default (``_shell_state.BACKSTOP_SECONDS``).
+    # The limit that decides ordinary input is counted in work, not time.
+    budget_seconds: float | None = None
     read_files: bool = True
     files: Callable[[], FileSource] | None = None
     # The audit log's secret-shape redactor, for names kept from files (``_evidence``).
@@ -73,10 +75,14 @@ class ClassifyContext:
         return LocalFiles() if self.read_files else NoFiles()
 
     def workspace(self, cwd: str | None) -> Workspace:
-        project = self.project_dir or cwd
-        return Workspace(
-            project.rstrip("/") or "/" if project else None, self.home or _home_for(project)
-        )
+        given = self.project_dir or cwd
+        project = given.rstrip("/") or "/" if given else None
+        home = self.home or _home_for(project)
+        # The agent's own $HOME is its home too when the project lives in another one
+        # (HOME=/tmp/agent-home beside /home/dev/project): never scratch space.
+        env_home = (os.environ.get("HOME") or "").rstrip("/")
+        others = (env_home,) if env_home not in ("", "/", home.rstrip("/")) else ()
+        return workspace_for(project, home, others)
 
 
 def _home_for(project: str | None) -> str:
@@ -160,11 +166,11 @@ def _findings(action: Action, ctx: ClassifyContext, source: FileSource) -> list[
     session = ShellSession(
         workspace=ws,
         inventory=ctx.inventory,
-        budget=Budget(ctx.budget_seconds),
+        budget=Budget() if ctx.budget_seconds is None else Budget(ctx.budget_seconds),
         read_file=source.read,
         branch_of=source.branch,
         file_kind=source.kind,
-        secret_file_in=source.secret_file_in,
+        files=source,
     )
 
     def shell(script: str, remote: str | None = None) -> list[Finding]:
@@ -200,7 +206,8 @@ def _other_tool(
     if tool in _FILE_TOOLS:
         from opsgate.classify.tools import classify_file_tool
 
-        return classify_file_tool(tool, data, ws, cwd, shell, _judge(session, ws, cwd))
+        judge = _judge(session, ws, cwd)
+        return classify_file_tool(tool, data, ws, cwd, shell, judge, files=session.files)
     if tool == "WebFetch":
         from opsgate.classify.tools import classify_url
 
@@ -209,7 +216,8 @@ def _other_tool(
     if tool.startswith("mcp__"):
         from opsgate.classify.tools import classify_mcp
 
-        return classify_mcp(tool, data, ws, cwd, shell, _sql, _judge(session, ws, cwd))
+        judge = _judge(session, ws, cwd)
+        return classify_mcp(tool, data, ws, cwd, shell, _sql, judge, files=session.files)
     if tool in _BENIGN_TOOLS:
         return []
     from opsgate.classify._shell_nodes import unknown

@@ -37,11 +37,15 @@ class Stdin:
     or None when it is produced at run time.  ``source`` names the producer:
     ``heredoc``, ``herestring``, ``pipe:echo``, ``pipe:curl``, ``file:/path`` …
     ``untrusted`` marks payloads from the network or a decoder (curl, base64 -d).
+    ``names``: for a producer of file names known only at run time (``find ~/.ssh``),
+    the ones that matter for secrets: credentials files, and directories ending in
+    ``/`` whose every file it lists (``_pipes_names``).
     """
 
     text: str | None
     source: str
     untrusted: bool = False
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +199,11 @@ class Context(Protocol):
 
     def read_text(self, path: str, cwd: str | None) -> str | None:
         """A small readable file's text (``psql -f FILE``), else None."""
+        ...
+
+    def charge(self, steps: int) -> None:
+        """Count work a handler does outside the walker (parsing SQL) against the
+        decision's work budget; overrun raises (→ deny)."""
         ...
 
 

@@ -74,6 +74,7 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
 
         w.add(_unknown_tools.sniff(cmd, w))
     _note_download(cmd, w)
+    _note_extraction(cmd, w)
     note_writes(cmd, w)
 
 
@@ -146,6 +147,32 @@ def _note_download(cmd: Command, w: Walker) -> None:
     full = w.workspace.expand(target, cmd.cwd)
     if full is not None:
         w.scope.files[full] = FileNote(None, untrusted=True)
+
+
+_EXTRACTORS = frozenset({"tar", "bsdtar", "gtar", "unzip", "cpio", "7z", "bsdcpio"})
+
+
+def _note_extraction(cmd: Command, w: Walker) -> None:
+    """``curl … | tar xz``: whatever lands in the destination came from the network, so a
+    file there run later in this command is untrusted code (its name is not known)."""
+    if cmd.name not in _EXTRACTORS:
+        return
+    archive = cmd.option("-f", "--file") if cmd.name != "unzip" else None
+    if cmd.name == "unzip":
+        ops = [a.value for a in cmd.positionals(("-d",))]
+        archive = ops[0] if ops else None
+    fetched = cmd.stdin is not None and cmd.stdin.untrusted and archive in (None, "-")
+    if not fetched and archive is not None:
+        note = w.file_note(archive, cmd.cwd)
+        fetched = note is not None and note.untrusted
+    if not fetched:
+        return
+    from opsgate.classify.shell import FileNote
+
+    where = cmd.option("-C", "--directory", "-d") or "."
+    full = w.workspace.expand(where, cmd.cwd or w.scope.cwd)
+    if full is not None:
+        w.scope.files[full] = FileNote(None, untrusted=True, tree=True)
 
 
 # --- built-ins with their own meaning -----------------------------------------------------

@@ -85,6 +85,9 @@ def _find(cmd: Command, w: Walker) -> None:
 
     for inner in filesystem.find_actions(cmd, w):
         dispatch(inner, w, [])
+    from opsgate.classify.families._secrets_links import find_links
+
+    w.add(find_links(cmd, w))  # the links its actions open (``-L``, ``-exec cat {} +``)
 
 
 def _xargs(cmd: Command, w: Walker) -> None:
@@ -120,8 +123,11 @@ def _xargs(cmd: Command, w: Walker) -> None:
         # Arguments come from stdin at run time: the command runs on unknown operands.
         filled = [a if replace_str is None else Arg(a.value, a.value != replace_str) for a in rest]
         if replace_str is None:
-            # Keep where the words come from: `ps … | xargs kill` kills whatever ps lists.
+            # Keep where the words come from: `ps … | xargs kill` kills whatever ps lists,
+            # and `find ~/.ssh | xargs cat` reads the keys (``_pipes_names``).
             origin = f"<{cmd.stdin.source}" if cmd.stdin is not None else ""
+            listed = cmd.stdin.names if cmd.stdin is not None else ()
+            filled += [Arg(name) for name in listed[:16]]
             filled.append(Arg("$XARGS_INPUT" + origin, False))
         _run_inner(cmd, filled, w)
         return
@@ -188,6 +194,25 @@ def _at(cmd: Command, w: Walker) -> None:
     )
 
 
+# systemd-run options that start the command later, again and again (a transient
+# timer): scheduling, like cron, whatever the command does today.
+_TIMERS = ("--on-calendar", "--on-active", "--on-boot", "--on-startup", "--on-unit-active",
+           "--on-unit-inactive", "--on-clock-change", "--on-timezone-change")  # fmt: skip
+
+
+def _systemd_run(cmd: Command, w: Walker) -> None:
+    """``systemd-run --on-calendar=hourly X``: X is judged as if it ran now (the
+    wrapper), and the timer is a scheduled job."""
+    if any(word.split("=", 1)[0] in _TIMERS for word in cmd.words):
+        reason = "schedules a command with a systemd timer"
+        w.add([Finding("host.schedule", Impact.CAUTION, Effect.WRITE, cmd.text, reason)])
+    inner = unwrap(cmd, w)
+    if inner is not None and inner is not _STOP:
+        from opsgate.classify._dispatch import dispatch  # lazy: _dispatch imports this module
+
+        dispatch(inner, w, [])
+
+
 _SPECIAL = {
     "cd": _cd,
     "pushd": _cd,
@@ -208,5 +233,6 @@ _SPECIAL = {
     "false": _noop_data,
     "at": _at,
     "batch": _at,
+    "systemd-run": _systemd_run,
     **{name: _lookup_only for name in _LOOKUP_ONLY},
 }

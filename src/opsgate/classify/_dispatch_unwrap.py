@@ -41,7 +41,7 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
         spec = Wrapper(spec.valued)
     if cmd.name == "env":
         return _unwrap_env(cmd, args, w)
-    if cmd.name in ("watch", "flock", "su", "script") and _shell_string_option(cmd):
+    if cmd.name in _SHELL_STRING and _shell_string_option(cmd):
         text = _shell_string_option(cmd) or ""
         w.add(w.classify_shell(text, via=cmd.name))
         return _STOP
@@ -148,10 +148,17 @@ def _unwrap_env(cmd: Command, args: list[Arg], w: Walker) -> Command:
     return inner
 
 
+# Wrappers that can take the command as one shell string.
+_SHELL_STRING = frozenset({"watch", "flock", "su", "script", "doppler", "infisical"})
+
+
 def _shell_string_option(cmd: Command) -> str | None:
-    """``su -c 'CMD'``, ``flock LOCK -c 'CMD'``, ``script -c 'CMD'``, ``watch 'CMD'``."""
+    """``su -c 'CMD'``, ``flock LOCK -c 'CMD'``, ``script -c 'CMD'``, ``watch 'CMD'``,
+    ``doppler run --command 'CMD'`` (doppler's ``-c`` is ``--config``)."""
     if cmd.name in ("su", "flock", "script"):
         return cmd.option("-c", "--command")
+    if cmd.name in ("doppler", "infisical"):
+        return cmd.option("--command")
     return None
 
 

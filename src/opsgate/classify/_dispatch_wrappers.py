@@ -71,6 +71,8 @@ WRAPPERS: dict[str, Wrapper] = {
     "doppler": _w(),
     "aws-vault": _w(),
     "dotenv": _w("-f -e -v -c"),
+    "dotenvx": _w("-f --env-file -fk --env-keys-file -e --env --convention"),
+    "infisical": _w("--env --projectId --path --token --domain -t --tags"),
     "direnv": _w(),
     "npx": _w("-p --package -c --call"),
     "bunx": _w("-p --package"),
@@ -119,5 +121,7 @@ _VERB_WRAPPERS: dict[str, frozenset[str]] = {
     "pnpm": frozenset({"exec", "dlx"}),
     "yarn": frozenset({"dlx", "exec"}),
     "dotenv": frozenset({"run", "--"}),
+    "dotenvx": frozenset({"run"}),
+    "infisical": frozenset({"run"}),
 }
 _VERB_SKIP = {"aws-vault": 1, "direnv": 1}  # aws-vault exec PROFILE -- cmd; direnv exec DIR cmd

@@ -47,6 +47,7 @@ TRIPS: list[tuple[str, str]] = []  # (path, field) the guard withheld; a test re
 _TOKEN = re.compile(r"[^\s'\"`,;()\[\]{}<>|&=]+")
 _NAME = re.compile(r"[A-Za-z0-9_.\-/:@~]+")
 _SEGMENT = re.compile(r"[^._\-/:@~]+")
+_COMPONENT = re.compile(r"[^./:@~]+")  # a path component: words joined by - and _ kept whole
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _PREFIX = re.compile(r"^(?:stdin|[^\s:]{1,4096}): ")
 _ELLIPSIS = "…"
@@ -195,6 +196,10 @@ def _is_name(token: str, redact: Callable[[str], str]) -> bool:
         return False
     if any(_random(segment) for segment in _SEGMENT.findall(token)):
         return False
+    # A URL-safe key breaks into short runs at its - and _ (aH5bCPF-SbID7_gIJg…): judged
+    # whole, it still switches case every few characters; idx_orders_created does not.
+    if any(_random_joined(c) for c in _COMPONENT.findall(token)):
+        return False
     return redact(token) == token
 
 
@@ -209,6 +214,19 @@ def _random(segment: str) -> bool:
     classes = [c.islower() + 2 * c.isupper() + 3 * c.isdigit() for c in segment]
     switches = sum(a != b for a, b in itertools.pairwise(classes))
     return switches * 4 >= len(segment)
+
+
+def _random_joined(component: str) -> bool:
+    """A long component whose letters and digits, joined across ``-`` and ``_``,
+    switch class at least once in three characters: a random URL-safe key's do
+    (about three in five), a name's seldom (``aws-eks-prod-eu-west-1``).  Masking a
+    long CamelCase name now and then costs a reader little; showing a key, much."""
+    joined = component.replace("-", "").replace("_", "")
+    if len(joined) < 20 or len(joined) == len(component):
+        return False  # short, or without separators: the segment rule judged it whole
+    classes = [c.islower() + 2 * c.isupper() + 3 * c.isdigit() for c in joined]
+    switches = sum(a != b for a, b in itertools.pairwise(classes))
+    return switches * 100 >= len(joined) * 34
 
 
 def _copied(value: str, text: str, typed: str, limit: int) -> bool:

@@ -72,12 +72,13 @@ class FileSource:
     """What every source records; subclasses decide where texts come from.  A plain
     class with slots: one is made for every classification, on the hook's hot path."""
 
-    __slots__ = ("facts", "reads", "refused")
+    __slots__ = ("facts", "reads", "refused", "resolved")
 
     def __init__(self) -> None:
         self.reads: dict[str, FileRead] = {}
         self.refused: dict[str, Refusal] = {}
         self.facts: dict[str, str] = {}
+        self.resolved: dict[str, str] = {}  # link resolutions, this classification only
 
     def read(self, path: str) -> str | None:
         """The text of the file at absolute ``path``, or None (unreadable, refused)."""
@@ -111,18 +112,65 @@ class FileSource:
             self.facts[key] = self._kind(path) or ""
         return self.facts[key] or None
 
-    def secret_file_in(self, directory: str) -> str | None:
-        """A credentials file (``.env``) directly in ``directory``, if there is one
-        (recorded as a fact): a recursive search for ``API_KEY`` there prints it."""
-        key = f"secret-file@{directory}"
+    def real(self, path: str) -> str:
+        """Where absolute ``path`` really leads, through symlinks (``_paths_links``);
+        recorded as a fact only when it leads elsewhere, so a link made or removed
+        later changes what a grant was bound to."""
+        hit = self.resolved.get(path)
+        if hit is None:
+            hit = self._real(path)
+            if len(self.resolved) < 512:
+                self.resolved[path] = hit
+            if hit != path:
+                self.facts[f"link@{path}"] = hit
+        return hit
+
+    def secret_file_in(
+        self, directory: str, *, hidden: bool = True, tracked: bool = False
+    ) -> str | None:
+        """A credentials file (``.env``, ``config/secrets.yml``) a recursive search of
+        ``directory`` would read, if there is one (recorded as a fact): a search for
+        ``API_KEY`` there prints its value.  ``hidden``: dot files are searched
+        (grep; ripgrep only with ``--hidden``); ``tracked``: only files git tracks are
+        (``git grep``)."""
+        key = f"secret-file{'' if hidden else ':visible'}{':tracked' if tracked else ''}"
+        key += f"@{directory}"
         if key not in self.facts:
-            self.facts[key] = self._secret_file_in(directory) or ""
+            self.facts[key] = self._secret_file_in(directory, hidden, tracked) or ""
+        return self.facts[key] or None
+
+    def secret_link_in(self, directory: str, home: str, *, dirs: bool, files: bool) -> str | None:
+        """Where a link under ``directory`` leads when it leads to credentials (a program
+        that follows links takes them), ``"?"`` when the tree is too large to check,
+        else None; recorded as a fact."""
+        key = f"secret-link:{'d' if dirs else ''}{'f' if files else ''}@{directory}"
+        if key not in self.facts:
+            self.facts[key] = self._secret_link_in(directory, home, dirs, files) or ""
+        return self.facts[key] or None
+
+    def glob_secret(self, pattern: str, home: str, *, trees: bool = False) -> str | None:
+        """A credentials file (through links; with ``trees`` also a credentials
+        directory or one above it) that absolute glob ``pattern`` expands to now,
+        if any; recorded as a fact."""
+        key = f"glob-secret{':tree' if trees else ''}@{pattern}"
+        if key not in self.facts:
+            self.facts[key] = self._glob_secret(pattern, home, trees) or ""
         return self.facts[key] or None
 
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
 
-    def _secret_file_in(self, directory: str) -> str | None:
+    # Without a way to look (the API, MCP), nothing is a link and nothing is found.
+    def _real(self, path: str) -> str:
+        return path
+
+    def _secret_file_in(self, directory: str, hidden: bool, tracked: bool) -> str | None:
+        return None
+
+    def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
+        return None
+
+    def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
         return None
 
     def _kind(self, path: str) -> str | None:
@@ -171,8 +219,21 @@ class GivenFiles(FileSource):
     def _branch(self, cwd: str) -> str | None:
         return self.given_facts.get(f"git.branch@{cwd}") or None
 
-    def _secret_file_in(self, directory: str) -> str | None:
-        return self.given_facts.get(f"secret-file@{directory}") or None
+    def _given(self, key: str) -> str | None:
+        return self.given_facts.get(key) or None
+
+    def _real(self, path: str) -> str:
+        return self.given_facts.get(f"link@{path}") or path
+
+    def _secret_file_in(self, directory: str, hidden: bool, tracked: bool) -> str | None:
+        key = f"secret-file{'' if hidden else ':visible'}{':tracked' if tracked else ''}"
+        return self._given(f"{key}@{directory}")
+
+    def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
+        return self._given(f"secret-link:{'d' if dirs else ''}{'f' if files else ''}@{directory}")
+
+    def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
+        return self._given(f"glob-secret{':tree' if trees else ''}@{pattern}")
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -241,19 +302,33 @@ class LocalFiles(FileSource):
     def _branch(self, cwd: str) -> str | None:
         return read_branch(cwd)
 
-    def _secret_file_in(self, directory: str) -> str | None:
-        from opsgate.classify.paths import is_secret_path
+    def _real(self, path: str) -> str:
+        from opsgate.classify._paths_links import real_path
 
-        try:
-            with os.scandir(directory) as entries:
-                for index, entry in enumerate(entries):
-                    if index > 2000:
-                        break
-                    if is_secret_path(entry.path) and entry.is_file():
-                        return entry.path
-        except OSError:
-            return None
-        return None
+        return real_path(path)
+
+    def _secret_file_in(self, directory: str, hidden: bool, tracked: bool) -> str | None:
+        from opsgate.classify import _files_probe as probe
+
+        found = probe.secret_file_under(directory, hidden=hidden)
+        if found == probe.TOO_MANY:
+            return None  # a search this large is judged by its pattern and names alone
+        if tracked:
+            root = _repository_of(directory)
+            found = tuple(
+                p for p in found if root is None or probe.tracked(root, p[len(root) + 1 :])
+            )
+        return found[0] if found else None
+
+    def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
+        from opsgate.classify._files_probe import secret_link_under
+
+        return secret_link_under(directory, home, dirs=dirs, files=files)
+
+    def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
+        from opsgate.classify._files_probe import glob_secret
+
+        return glob_secret(pattern, home, trees=trees)
 
     def _kind(self, path: str) -> str | None:
         try:
@@ -261,6 +336,19 @@ class LocalFiles(FileSource):
         except OSError:
             return "other" if os.path.lexists(path) else None
         return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def _repository_of(directory: str) -> str | None:
+    """The top of the git work tree that holds ``directory``, or None."""
+    path = directory.rstrip("/") or "/"
+    for _ in range(64):
+        if os.path.lexists(os.path.join(path, ".git")):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+    return None
 
 
 def secret_reason(path: str, guarded: tuple[str, ...] = ()) -> str | None:

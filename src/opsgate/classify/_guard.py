@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from opsgate.classify._guard_kills import kill_target
 from opsgate.classify._guard_paths import (
     dynamic_roots,
     guard_path,
@@ -32,12 +33,14 @@ from opsgate.classify._guard_paths import (
     may_be_guard_path,
     mentions_guard_path,
 )
+from opsgate.classify._guard_targets import PROGRAMS as TARGET_PROGRAMS
+from opsgate.classify._guard_targets import changed_paths
 from opsgate.models import Action, Effect, Environment, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify._command import Command, Context
 
-__all__ = ["CATEGORY", "action_findings", "command_findings", "may_tamper"]
+__all__ = ["CATEGORY", "action_findings", "command_findings", "may_tamper", "script_findings"]
 
 CATEGORY = "guard.tamper"
 
@@ -54,6 +57,7 @@ _READ_ONLY_VERBS: dict[str, frozenset[str] | None] = {
     "tokens": frozenset({"list"}),
     "inventory": frozenset({"list"}),
     "secrets": frozenset({"list"}),
+    "ops": frozenset({"list", "show", "status"}),  # propose/run/undo act
 }
 _HELP = frozenset({"-h", "--help", "--version", "help"})
 # Options of `opsgate audit` that take a value (so the subcommand is found after them).
@@ -69,6 +73,11 @@ _PACKAGE_VERBS = frozenset({"install", "uninstall", "remove", "purge", "reinstal
 # `./opsgate-0.1.0-py3-none-any.whl`, `git+https://…/opsgate`.
 _OPSGATE_PACKAGE = re.compile(r"(^|[/=@ ])opsgate([\[<>=!~;@ ]|-\d|\.git|$)", re.IGNORECASE)
 
+# Python code that loads opsgate's own package, and a call of its command line.
+_IMPORTS_OPSGATE = re.compile(r"\b(from\s+opsgate[\w.]*\s+import|import\s+opsgate)\b")
+_CLI_CALL = re.compile(r"\bmain\s*\(\s*(?:argv\s*=\s*)?\[([^\]]*)\]?")
+_CLI_ARGS = re.compile(r"\bmain\s*\(\s*[^)\s]")
+
 # Commands that change the user's session environment for every later process.
 _SESSION_ENV: dict[str, tuple[str, ...]] = {
     "launchctl": ("setenv",),
@@ -83,6 +92,8 @@ _CHANGES_ALL = frozenset({"chmod", "chown", "chgrp", "chattr", "setfacl", "trunc
                           "touch", "unlink", "rm", "rmdir", "mv", "srm", "wipe", "mkfifo", "tee",
                           "setfattr", "xattr"})  # fmt: skip
 _CHANGES_LAST = frozenset({"cp", "ln", "install", "rsync", "scp", "dd", "sponge"})
+# Programs that signal processes chosen by a pattern or by the files they hold.
+_KILLERS = frozenset({"pkill", "killall", "skill", "fuser"})
 _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "chmod", "chown",
                        "chattr", "setfacl"})  # fmt: skip
 
@@ -92,15 +103,23 @@ _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "c
 _INTERPRETERS = frozenset({"python", "pypy", "ipython", "perl", "ruby", "irb", "node", "nodejs",
                            "deno", "bun", "tsx", "ts-node", "php", "lua", "luajit", "Rscript",
                            "R", "elixir", "iex", "osascript", "tclsh", "jshell"})  # fmt: skip
-# Interpreter code that changes files or databases (paths are checked separately).
-_WRITES = re.compile(
+# Interpreter code that changes files or signals processes (paths are checked
+# separately), and code that opens a database at all (a one-liner that names
+# opsgate.db is there to change it).
+_CHANGING_CODE = (
     r"\b(write|writelines|write_text|write_bytes|unlink|remove|removedirs|rmdir|rmtree|"
     r"rename|renames|replace|symlink|symlink_to|hardlink_to|link|chmod|lchmod|chown|"
-    r"truncate|ftruncate|move|copy|copy2|copyfile|copytree|mkfifo|utime|touch|sqlite3|"
-    r"executescript|writeFile|writeFileSync|appendFile|appendFileSync|unlinkSync|rmSync|"
+    r"truncate|ftruncate|move|copy|copy2|copyfile|copytree|mkfifo|utime|touch|"
+    r"writeFile|writeFileSync|appendFile|appendFileSync|unlinkSync|rmSync|"
     r"renameSync|copyFileSync|symlinkSync|chmodSync|truncateSync|createWriteStream|rm_rf|"
     r"rm_f|mv|cp|ln_s|syswrite|binwrite|writeTextFile|kill|signal)\b"
     r"|\bopen\s*\([^)]*['\"][rwax]?[wax+]|\bopen\s*\(?\s*\w*\s*,\s*['\"]?\s*[>+]"
+)
+_WRITES = re.compile(_CHANGING_CODE + r"|\b(sqlite3|executescript)\b")
+# A script file is longer and may only query a database: there a statement that
+# writes is what counts (``select count(*) from audit_entries`` stays a read).
+_SCRIPT_WRITES = re.compile(
+    _CHANGING_CODE + r"|\b(?i:insert|update|delete|drop|alter|vacuum|executescript)\b"
 )
 
 
@@ -113,10 +132,16 @@ def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
         return _package(cmd, cmd.words)
     if name in _SESSION_ENV:
         return _session_env(cmd)
+    if name in TARGET_PROGRAMS:
+        found = _targets(cmd, ctx)
+        if found:
+            return found
     if name in _CHANGES_ALL or name in _CHANGES_LAST:
         return _changes(cmd, ctx)
     if name.rstrip("0123456789.") in _INTERPRETERS:
         return _interpreter(cmd, ctx)
+    if name in _KILLERS:
+        return _kills(cmd, ctx)
     return []
 
 
@@ -176,9 +201,66 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     code = cmd.text
     if cmd.stdin is not None and cmd.stdin.text:
         code += "\n" + cmd.stdin.text
+    if "opsgate" in code and _IMPORTS_OPSGATE.search(code):
+        found = _cli_from_code(cmd, code)
+        if found:
+            return found
     if not mentions_guard_path(code) or not _WRITES.search(code):
         return []
     return [_tamper(cmd.text, f"{cmd.name} code changes a file of the guard")]
+
+
+def _targets(cmd: Command, ctx: Context) -> list[Finding]:
+    """git, archive extraction and copies into a directory: the paths they change
+    that are not their plain operands (``_guard_targets``)."""
+    roots = dynamic_roots()
+    for path in changed_paths(cmd):
+        if not may_be_guard_path(path, roots, ctx.project_dir):
+            continue
+        base = cmd.cwd if cmd.cwd and not path.startswith(("/", "~")) else ctx.project_dir
+        why = guard_path_in(path, ctx.home, base, roots, whole_dirs=True)
+        if why is not None:
+            return [_tamper(cmd.text, f"{cmd.name} changes {path}: {why}", path)]
+    return []
+
+
+def _kills(cmd: Command, ctx: Context) -> list[Finding]:
+    roots = dynamic_roots()
+
+    def guard_file(path: str) -> str | None:
+        if not may_be_guard_path(path, roots, ctx.project_dir):
+            return None
+        return guard_path_in(path, ctx.home, ctx.project_dir, roots)
+
+    why = kill_target(cmd, guard_file)
+    if why is None:
+        return []
+    return [_tamper(cmd.text, f"{cmd.name} signals opsgate's own processes: {why}")]
+
+
+def _cli_from_code(cmd: Command, code: str) -> list[Finding]:
+    """``python3 -c 'from opsgate.cli import main; main(["uninstall", "claude"])'``:
+    opsgate's command line called as a function is judged like the command."""
+    call = _CLI_CALL.search(code)
+    if call is None:
+        if _CLI_ARGS.search(code) is None:
+            return []  # ``import opsgate; print(opsgate.__version__)``
+        return [_tamper(cmd.text, "calls opsgate's command line with arguments built at run time")]
+    words = re.findall(r"""['"]([^'"]*)['"]""", call.group(1))
+    if not words:
+        return [_tamper(cmd.text, "calls opsgate's command line with arguments built at run time")]
+    args = tuple(type(cmd.args[0])(w) for w in words) if cmd.args else ()
+    return _opsgate_cli(type(cmd)("opsgate", args, cmd.text, cmd.env, None))
+
+
+def script_findings(text: str, lang: str) -> list[Finding]:
+    """Guard tampering in a script file that an interpreter runs (``python3 tools/x.py``):
+    read like inline code.  The evidence is the first line that names the guard's place
+    (the caller replaces it with the file and line number)."""
+    if not mentions_guard_path(text) or not _SCRIPT_WRITES.search(text):
+        return []
+    line = next((ln for ln in text.splitlines() if mentions_guard_path(ln)), "")
+    return [_tamper(line.strip(), f"the {lang} script changes a file or process of the guard")]
 
 
 def _changes(cmd: Command, ctx: Context) -> list[Finding]:
@@ -208,7 +290,8 @@ _AIMED_AT_OPSGATE = ("process.", "service.", "host.schedule", "system.")
 _STARTUP_NAMES = (".bashrc", ".zshrc", ".kshrc", ".cshrc", ".tcshrc", ".bash_profile",
                   ".bash_login", ".profile", ".zshenv", ".zprofile", ".zlogin", ".envrc",
                   ".pam_environment", ".xprofile", "/etc/environment", "/etc/profile",
-                  "profile.ps1")  # fmt: skip
+                  "profile.ps1", "mise.toml", "mise.local.toml", "/.tool-versions",
+                  ".pth", "/usercustomize.py", "/sitecustomize.py")  # fmt: skip
 _STARTUP_DIRS = ("/.config/environment.d/", "/.config/fish/", "/profile.d/",
                  "/.config/autostart/", "/documents/powershell/",
                  "/documents/windowspowershell/")  # fmt: skip
@@ -227,6 +310,12 @@ def _startup_file(target: str) -> bool:
     return ("/.config/" in lowered or "profile.d/" in lowered or "/documents/" in lowered) and any(
         d in lowered for d in _STARTUP_DIRS
     )
+
+
+def _names_opsgate(text: str) -> bool:
+    """Whether a signal or service change names opsgate, or a file that leads to its
+    processes (``kill $(lsof -t ~/.opsgate/run/hook.sock)``)."""
+    return "opsgate" in text.lower() or mentions_guard_path(text)
 
 
 def may_tamper(action: Action, findings: Sequence[Finding]) -> bool:
@@ -254,8 +343,8 @@ def action_findings(action: Action, findings: Sequence[Finding], project: str | 
             if why is not None:
                 out.append(_tamper(f.evidence, f"{f.reason} — {why}", f.target))
                 continue
-        if f.category.startswith(_AIMED_AT_OPSGATE) and "opsgate" in (
-            f"{f.evidence} {f.target or ''} {action.text}".lower()
+        if f.category.startswith(_AIMED_AT_OPSGATE) and _names_opsgate(
+            f"{f.evidence} {f.target or ''} {action.text}"
         ):
             out.append(_tamper(f.evidence, f"{f.reason} — aimed at opsgate's own processes"))
         elif f.target and _startup_file(f.target) and "OPSGATE_" in json.dumps(action.input):

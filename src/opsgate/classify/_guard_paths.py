@@ -17,6 +17,8 @@ Reading these files stays allowed (the key files are secrets, judged elsewhere).
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import os
 import re
 import sys
@@ -73,6 +75,8 @@ _SYSTEM: tuple[tuple[str, str], ...] = (
     ("/run/opsgate", "opsgate's service socket"),
     ("/var/run/opsgate", "opsgate's service socket"),
     ("/opt/opsgate", "opsgate's installation"),
+    ("/usr/local/lib/opsgate", "protected mode's hook programs"),
+    ("/etc/github-copilot/policy.d", "Copilot CLI's system hooks"),
     ("/etc/claude-code", "Claude Code's managed settings"),
     ("/library/application support/claudecode", "Claude Code's managed settings"),
     ("c:/programdata/claudecode", "Claude Code's managed settings"),
@@ -94,6 +98,11 @@ _UNIT_DIRS = (
     "/.config/systemd/user/",
     "/library/launchdaemons/",
     "/library/launchagents/",
+)
+
+
+_UNIT_DROP_IN = re.compile(
+    "(?:" + "|".join(re.escape(d) for d in _UNIT_DIRS) + r")opsgate[^/]*\.d(?:/|$)"
 )
 
 
@@ -134,6 +143,8 @@ def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, .
     if not may_be_guard_path(path, roots, project):
         return None
     full = normalise(path, home, project)
+    if "*" in full or "?" in full or "[" in full:
+        return _glob_place(full, home, project, roots, whole_dirs)
     for root in roots:
         if full == root or full.startswith(root + "/"):
             return "opsgate's data directory or installation"
@@ -153,7 +164,42 @@ def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, .
         return "an opsgate program"
     if base.startswith("opsgate") and parent.endswith(_UNIT_DIRS):
         return "opsgate's service unit"
+    if _UNIT_DROP_IN.search(full):  # opsgate-hook.service.d/override.conf
+        return "a drop-in that changes opsgate's service unit"
     return None
+
+
+def _glob_place(pattern: str, home: str, project: str | None, roots: tuple[str, ...],
+                whole_dirs: bool) -> str | None:  # fmt: skip
+    """``rm -rf ~/.opsg*``: what the guard has among the places a glob matches, matched
+    as the shell does (component by component; ``*`` does not pick a dot-file)."""
+    literal = pattern[: min(pattern.find(c) for c in "*?[" if c in pattern)]
+    for place in _places(home, project, roots):
+        if place.startswith(literal) and _shell_match(pattern, place):
+            why = guard_path_in(place, home, project, roots, whole_dirs=whole_dirs)
+            if why is not None:
+                return why
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _places(home: str, project: str | None, roots: tuple[str, ...]) -> tuple[str, ...]:
+    """Every static guard place for this home and project, lower-cased."""
+    bases = [b.rstrip("/").lower() for b in (home, project) if b and b != "/"]
+    places = [b + p for b in bases for p, _ in (*_ANYWHERE, *_CONTAINERS)]
+    return (*places, *(p for p, _ in _SYSTEM), *roots)
+
+
+def _shell_match(pattern: str, path: str) -> bool:
+    wanted, parts = pattern.split("/"), path.split("/")
+    if len(wanted) != len(parts):
+        return False
+    for want, part in zip(wanted, parts, strict=True):
+        if part.startswith(".") and not want.startswith("."):
+            return False
+        if not fnmatch.fnmatchcase(part, want):
+            return False
+    return True
 
 
 def _has_keyword(lowered: str) -> bool:
@@ -171,6 +217,7 @@ def _has_keyword(lowered: str) -> bool:
         or "geminicli" in lowered
         or "gemini-cli" in lowered
         or "/etc/c" in lowered
+        or "github-copilot" in lowered
     )
 
 
@@ -187,7 +234,10 @@ def _may_be_under(path: str, roots: tuple[str, ...], project: str | None) -> boo
 
 def may_be_guard_path(path: str, roots: tuple[str, ...], project: str | None) -> bool:
     """The cheap first test of ``guard_path_in`` (False: certainly not a guard place)."""
-    return _has_keyword(path.lower()) or _may_be_under(path, roots, project)
+    lowered = path.lower()
+    if _has_keyword(lowered) or _may_be_under(path, roots, project):
+        return True
+    return ("*" in path or "?" in path or "[" in path) and "." in path
 
 
 _ROOTS: dict[str | None, tuple[str, ...]] = {}

@@ -103,6 +103,11 @@ def analyse_script(
 ) -> list[Finding]:
     """Perl/Ruby/Node/PHP/Lua/awk: shell-outs and deletions, read from string literals."""
     findings = _shell_outs(lang, code, shell)
+    if lang == "node":
+        from opsgate.classify._interp_temp import without_fresh_temp_calls
+
+        # Writes and deletions inside a directory the code just made are temp-file work.
+        code = without_fresh_temp_calls(code)
     findings.extend(_code_secrets(lang, code))
     if any(re.search(p, code) for p in _DELETE_PATTERNS):
         findings.extend(_deletions(lang, code, ctx))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import posixpath
 import re
 from collections.abc import Callable
 
@@ -91,8 +92,8 @@ class _Python(ast.NodeVisitor):
             self._print_call(node)
         elif name in ("os.getenv", "os.environ.get") and _prints_parent(node):
             self._env_read(node)
-        elif name in ("open", "io.open", "codecs.open") or name.endswith(
-            (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
+        elif name in ("open", "io.open", "codecs.open") or (
+            isinstance(node.func, ast.Attribute) and node.func.attr in _FILE_METHODS
         ):
             self._file_call(name, node)
         elif name.split(".")[-1] in ("delete", "post", "put", "patch") and name.split(".")[0] in (
@@ -147,20 +148,22 @@ class _Python(ast.NodeVisitor):
 
     def _file_call(self, name: str, node: ast.Call) -> None:
         """open()/Path.read_text(): a secret read, or a write to a protected file."""
-        from opsgate.classify.paths import is_secret_path
+        from opsgate.classify.families._secrets_common import secret_behind
 
-        if isinstance(node.func, ast.Attribute) and name.endswith(
-            (".read_text", ".read_bytes", ".write_text", ".write_bytes", ".open")
-        ):
-            target: ast.expr | None = node.func.value
-            if isinstance(target, ast.Call) and target.args:
-                target = target.args[0]
+        func = node.func
+        method = isinstance(func, ast.Attribute) and func.attr in _FILE_METHODS
+        target: ast.expr | None
+        if isinstance(func, ast.Attribute) and method:
+            target = func.value
         else:
             target = node.args[0] if node.args else None
         path = self._path(target) if target is not None else None
+        if path is None and isinstance(target, ast.Call) and target.args:
+            path = self._path(target.args[0])  # ``wrap(path).read_text()``
         if path is None:
             return
-        mode = self._literal(node.args[1]) if len(node.args) > 1 else None
+        at = 0 if method else 1  # ``p.open('w')``, ``open(p, 'w')``
+        mode = self._literal(node.args[at]) if len(node.args) > at else None
         for kw in node.keywords:
             if kw.arg == "mode":
                 mode = self._literal(kw.value)
@@ -169,14 +172,15 @@ class _Python(ast.NodeVisitor):
         )
         if writing:
             self.findings.extend(self.write(path))
-        elif is_secret_path(path):
+        elif (secret := secret_behind(path, self.ctx)) is not None:
+            via = "" if secret in (path, _home_path(path, self.ctx)) else f" (a link to {secret})"
             self.findings.append(
                 Finding(
                     "secrets.read",
                     Impact.CAUTION,
                     Effect.SECRET,
                     ast.unparse(node)[:200],
-                    f"reads {path}, which holds credentials",
+                    f"reads {path}{via}, which holds credentials",
                 )
             )
 
@@ -186,7 +190,8 @@ class _Python(ast.NodeVisitor):
         first = node.args[0]
         text = self._literal(first)
         if text is None and isinstance(first, (ast.List, ast.Tuple)):
-            parts = [self._literal(e) for e in first.elts]
+            # A word may be a path the code made (a fresh temp directory, ``base / 'x'``).
+            parts = [self._literal(e) or self._path(e) for e in first.elts]
             if all(p is not None for p in parts):
                 import shlex
 
@@ -308,21 +313,55 @@ class _Python(ast.NodeVisitor):
         dotted = _dotted(node)
         if dotted in ("os.environ['HOME']", "Path.home()", "pathlib.Path.home()"):
             return "~"
-        if isinstance(node, ast.Call) and _dotted(node.func) in ("Path", "pathlib.Path"):
-            return self._literal(node.args[0]) if node.args else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return self._joined([node.left, node.right])  # pathlib: base / 'a' / 'b'
+        if isinstance(node, ast.Call):
+            return self._path_call(node)
         if isinstance(node, ast.Subscript) and _dotted(node.value) == "os.environ":
             key = self._literal(node.slice)
             return "~" if key == "HOME" else None
         return None
 
+    def _path_call(self, node: ast.Call) -> str | None:
+        """``Path(a, b)``, ``os.path.join(a, b)``, ``p.joinpath(b)``, ``p.expanduser()``."""
+        name = _dotted(node.func)
+        if name in _PATH_TYPES or name in _JOINS:
+            return self._joined(node.args) if node.args else None
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _SAME_PATH:
+            return self._path(node.func.value)
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath":
+            return self._joined([node.func.value, *node.args])
+        return None
 
+    def _joined(self, parts: list[ast.expr]) -> str | None:
+        paths = [self._path(part) for part in parts]
+        if not paths or any(p is None for p in paths):
+            return None
+        return posixpath.join(*(p for p in paths if p is not None))
+
+
+# Methods of a path object that open, read or write its file.
+_FILE_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
+# Spellings of a path built from parts, and methods that name the same file.
+_PATH_TYPES = frozenset({"Path", "pathlib.Path", "PurePath", "pathlib.PurePath", "PosixPath",
+                         "pathlib.PosixPath", "os.fspath", "str"})  # fmt: skip
+_JOINS = frozenset({"os.path.join", "posixpath.join", "path.join"})
+_SAME_PATH = frozenset({"expanduser", "resolve", "absolute", "realpath", "abspath"})
 # Calls that create a new, empty directory nobody else uses; ``dir=`` names its parent.
 _MKDTEMP = frozenset({"tempfile.mkdtemp", "mkdtemp"})
 _FRESH_DIR = "/tmp/tmp-opsgate-mkdtemp"
 
 
 def _made_temp(node: ast.AST, literal: Callable[[ast.AST], str | None]) -> str | None:
-    """The directory ``tempfile.mkdtemp(…)`` creates, as a path opsgate can place."""
+    """The directory ``tempfile.mkdtemp(…)`` creates, as a path opsgate can place, also
+    when wrapped in a path type (``pathlib.Path(tempfile.mkdtemp())``)."""
+    while (
+        isinstance(node, ast.Call)
+        and len(node.args) == 1
+        and not node.keywords
+        and _dotted(node.func) in (_PATH_TYPES | {"os.path.realpath", "os.path.abspath"})
+    ):
+        node = node.args[0]
     if not (isinstance(node, ast.Call) and _dotted(node.func) in _MKDTEMP):
         return None
     parent: ast.AST | None = node.args[2] if len(node.args) > 2 else None
@@ -362,6 +401,10 @@ def _fresh_temp_names(tree: ast.Module, literal: Callable[[ast.AST], str | None]
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             other.update(node.names)
     return {name: path for name, path in made.items() if name not in other}
+
+
+def _home_path(path: str, ctx: Context) -> str:
+    return ctx.home.rstrip("/") + path[1:] if path.startswith("~") else path
 
 
 def _metadata_url(text: str) -> bool:

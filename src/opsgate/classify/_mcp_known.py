@@ -4,8 +4,11 @@ The verb tables in ``tools`` read a tool's name (``list_*``, ``delete_*``); many
 everyday tools say nothing in their names (an IDE's ``getDiagnostics``, the
 sequential-thinking server, a browser server's ``browser_snapshot``), and would
 otherwise be ``unknown``.  A server's name is the one the user gave it in the agent's
-configuration, so servers are matched by pattern; a tool not listed here falls back
-to the verb tables, and a tool nothing recognises is ``unknown`` (a person decides).
+configuration (Playwright may be ``pw``), so servers are matched by pattern, and a
+tool whose name alone is distinctive (``browser_take_screenshot``, ``perplexity_ask``)
+is matched under any server name (pattern ``None``).  A tool not listed here falls
+back to the verb tables, and a tool nothing recognises is ``unknown`` (a person
+decides).
 
 Kinds:
     read    reads, looks or thinks; changes nothing (paths in its arguments are still
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
+    from opsgate.classify._files import FileSource
     from opsgate.classify._tools_files import Shell
     from opsgate.classify.paths import Workspace
 
@@ -33,7 +37,7 @@ __all__ = ["Kind", "known_findings", "known_kind"]
 Kind = Literal["read", "local", "python", "shell", "env"]
 
 _BROWSER = r"playwright|puppeteer|browser|chrome|devtools|selenium|webdriver|browserbase"
-_TABLE: tuple[tuple[str, Kind, str], ...] = (
+_TABLE: tuple[tuple[str | None, Kind, str], ...] = (
     # IDE integrations (Claude Code's VS Code/JetBrains bridge is the server "ide").
     (r"^ide$|vscode|jetbrains|intellij|idea|cursor|zed|windsurf", "read",
      "getdiagnostics get_project_problems get_open_in_editor_file_text "
@@ -56,16 +60,27 @@ _TABLE: tuple[tuple[str, Kind, str], ...] = (
     (r"context7|docs|documentation", "read", "resolve-library-id get-library-docs "
      "query-docs resolve_library_id get_library_docs"),
     # Browser automation: looking at the page, and the session's own tabs and window.
-    (_BROWSER, "read",
+    # Playwright's and Puppeteer's tool names are their own, under whatever name the
+    # server was registered; Chrome DevTools' short names need a browser server.
+    (None, "read",
      "browser_snapshot browser_take_screenshot browser_console_messages "
-     "browser_network_requests browser_wait_for puppeteer_screenshot take_snapshot "
-     "take_screenshot list_console_messages get_console_message list_network_requests "
-     "get_network_request list_pages performance_analyze_insight browser_get_text "
+     "browser_network_requests browser_wait_for puppeteer_screenshot browser_get_text "
      "browser_get_title browser_get_url"),
-    (_BROWSER, "local",
+    (_BROWSER, "read",
+     "take_snapshot take_screenshot list_console_messages get_console_message "
+     "list_network_requests get_network_request list_pages performance_analyze_insight"),
+    (None, "local",
      "browser_resize browser_close browser_navigate_back browser_navigate_forward "
-     "browser_install browser_tabs select_page close_page resize_page emulate_cpu "
-     "emulate_network emulate performance_start_trace performance_stop_trace"),
+     "browser_install browser_tabs"),
+    (_BROWSER, "local",
+     "select_page close_page resize_page emulate_cpu emulate_network emulate "
+     "performance_start_trace performance_stop_trace"),
+    # Questions to a search or documentation service: an answer comes back, nothing
+    # changes (a URL or path in the arguments is still checked).
+    (None, "read", "perplexity_ask perplexity_research perplexity_reason perplexity_search "
+     "sequentialthinking get-library-docs resolve-library-id read_wiki_structure "
+     "read_wiki_contents"),
+    (r"wiki|docs|documentation|perplexity", "read", "ask_question ask"),
     # The reference "everything" server's environment dump.
     (r"everything", "env", "printenv print_env"),
     (r"everything", "read", "echo add getTinyImage gettinyimage annotatedmessage "
@@ -78,14 +93,15 @@ _TABLE: tuple[tuple[str, Kind, str], ...] = (
     (r"serena", "local", "write_memory"),
 )  # fmt: skip
 _COMPILED = tuple(
-    (re.compile(s, re.I), kind, frozenset(t.lower().split())) for s, kind, t in _TABLE
+    (None if s is None else re.compile(s, re.I), kind, frozenset(t.lower().split()))
+    for s, kind, t in _TABLE
 )
 
 
 def known_kind(server: str, tool: str) -> Kind | None:
     """What a known tool of a server does, or None when opsgate does not know it."""
     for pattern, kind, tools in _COMPILED:
-        if tool in tools and pattern.search(server):
+        if tool in tools and (pattern is None or pattern.search(server)):
             return kind
     return None
 
@@ -98,6 +114,7 @@ def known_findings(
     ws: Workspace,
     cwd: str | None,
     shell: Shell,
+    files: FileSource,
 ) -> list[Finding]:
     """The findings for a known tool, by its kind."""
     from opsgate.classify._tools_files import _f, _python_as_shell, classify_file_tool
@@ -119,7 +136,7 @@ def known_findings(
             _f("mcp.read", Impact.SAFE, Effect.READ, evidence, f"{tool} runs read-only code")
         ]
     for path in _paths(args):
-        found = classify_file_tool("Read", {"file_path": path}, ws, cwd, shell)
+        found = classify_file_tool("Read", {"file_path": path}, ws, cwd, shell, files=files)
         if any(f.effect is Effect.SECRET for f in found):
             return found
     if kind == "local":

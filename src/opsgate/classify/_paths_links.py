@@ -36,13 +36,15 @@ def real_path(path: str, cache: MutableMapping[str, str] | None = None) -> str:
 
 
 def _resolve(path: str) -> str:
-    """``os.path.realpath`` at the cost of a few system calls: nothing there means
-    nothing to resolve; an existing file is opened without reading (``O_PATH``) and
-    the kernel names it; only a link itself (possibly dangling) takes the slow walk."""
+    """``os.path.realpath`` at the cost of a few system calls: an existing file is
+    opened without reading (``O_PATH``) and the kernel names it; only a link itself
+    (possibly dangling) takes the slow walk.  Nothing at the path: the file a write
+    would create, or a read would find, is still where its directory leads
+    (``keys/authorized_keys`` with ``keys -> ~/.ssh``), so the directory is resolved."""
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
-        return path  # nothing at this path, through links or not: nothing to read
+        return _missing(path)
     if stat.S_ISLNK(st.st_mode) or _O_PATH is None:
         return _slow(path)
     try:
@@ -55,6 +57,16 @@ def _resolve(path: str) -> str:
         return _slow(path)
     finally:
         os.close(fd)
+
+
+def _missing(path: str) -> str:
+    """A path with nothing at it: its parent resolved, the last name kept.  Only when
+    the parent is or passes through a link does the walk cost more than two calls."""
+    parent, _, name = path.rstrip("/").rpartition("/")
+    if not parent or not name or name in (".", ".."):
+        return path
+    real_parent = _resolve(parent) if parent.count("/") <= 64 else parent
+    return path if real_parent == parent else f"{real_parent.rstrip('/')}/{name}"
 
 
 def _slow(path: str) -> str:

@@ -7,7 +7,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "join"]
+__all__ = ["DISPOSABLE_DIRS", "Workspace", "Zone", "join", "workspace_for"]
 
 
 class Zone(enum.Enum):
@@ -163,10 +163,15 @@ def join(cwd: str, path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
-    """The agent's project directory and home, for placing paths in zones."""
+    """The agent's project directory and home, for placing paths in zones.
+
+    ``other_homes``: home directories other than ``home`` that are the agent's too
+    (the ``$HOME`` the agent runs with, when the project lives in another user's
+    home): never disposable either, whatever they are spelt as."""
 
     project: str | None
     home: str
+    other_homes: tuple[str, ...] = ()
 
     def expand(self, path: str, cwd: str | None) -> str | None:
         """``~`` and relative paths made absolute; None when the base is unknown."""
@@ -204,9 +209,10 @@ class Workspace:
                 zone = _project_zone(path[len(project) + 1 :])
                 scratch = zone is not Zone.PROJECT_GIT and _in_temp(project + "/")
                 return Zone.TEMP if scratch else zone
-        home = self._home_zone(path)
-        if home is not None:
-            return home
+        for home_dir in (self.home, *self.other_homes):
+            home = self._home_zone(path, home_dir)
+            if home is not None:
+                return home
         if _in_temp(path):
             return Zone.TEMP
         if path in ("/tmp", "/var/tmp"):
@@ -223,11 +229,11 @@ class Workspace:
             return Zone.SYSTEM
         return Zone.OTHER
 
-    def _home_zone(self, path: str) -> Zone | None:
+    def _home_zone(self, path: str, home_dir: str) -> Zone | None:
         """The agent's own home and what is in it, wherever the home lives; None for
         other paths.  A home that is itself a scratch root (HOME=/tmp) keeps only its
         dotfiles: everything else there is other programs' scratch space."""
-        home = self.home.rstrip("/")
+        home = home_dir.rstrip("/")
         if not home or home == "/":
             return None
         if path == home:
@@ -244,10 +250,39 @@ class Workspace:
         return Zone.HOME_FILE
 
     def _is_home(self, path: str) -> bool:
-        if path in (self.home.rstrip("/"), "/home", "/Users"):
+        if path in (self.home.rstrip("/"), "/home", "/Users") or path in self.other_homes:
             return True
         parts = path.strip("/").split("/")
         return len(parts) == 2 and parts[0] in ("home", "Users")
+
+
+# Directories that hold the machine's configuration and programs: a working directory
+# there (``cd /etc``) is not a project whose files the agent may change as its own.
+# (/usr/src/app, /srv/app, /opt/app and /var/www/app are ordinary project places.)
+_SYSTEM_PLACES = ("/etc", "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+                  "/sys", "/proc", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec",
+                  "/usr/share", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+                  "/usr/local/etc", "/private/etc", "/System", "/Library")  # fmt: skip
+
+
+def workspace_for(project: str | None, home: str, other_homes: tuple[str, ...] = ()) -> Workspace:
+    """The workspace of an agent working in ``project``.  The home and the system keep
+    what they are whatever the working directory: a "project" that is the home, holds
+    it, or lies in the system's own directories is no project (``cd ~`` does not make
+    ~/.bashrc and ~/.ssh project files, nor ``cd /etc`` /etc/hosts)."""
+    if project is None or project == "/":
+        return Workspace(project, home, other_homes)
+    own = home.rstrip("/")
+    if own and (own == project or own.startswith(project + "/")):
+        return Workspace(None, home, other_homes)
+    system = project in _SYSTEM_TOPS_ABS or project in _SYSTEM_PLACES
+    if system or project.startswith(_SYSTEM_PLACES_UNDER):
+        return Workspace(None, home, other_homes)
+    return Workspace(project, home, other_homes)
+
+
+_SYSTEM_TOPS_ABS = frozenset("/" + top for top in _SYSTEM_TOPS) | {"/home", "/Users"}
+_SYSTEM_PLACES_UNDER = tuple(place + "/" for place in _SYSTEM_PLACES)
 
 
 def _in_temp(path: str) -> bool:

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Stdin
+from opsgate.classify._pipes_names import LISTERS, listed_names
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -138,6 +139,10 @@ def output_of(cmd: Command, w: Walker) -> Stdin | None:
         return Stdin(cmd.cwd + "\n", "pwd")
     if name in ("dirname", "basename") and cmd.positionals():
         return _path_part(cmd)
+    if name in LISTERS and all(a.static for a in cmd.args):
+        return Stdin(None, "pipe:" + name, names=listed_names(cmd, w))
+    if name in _PASSTHROUGH and stdin is not None and stdin.names:
+        return Stdin(None, stdin.source, names=stdin.names)  # `find ~/.ssh | sort | cpio -o`
     return Stdin(None, "pipe:" + name)
 
 

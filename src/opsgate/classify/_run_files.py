@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from opsgate.classify._command import Arg, Command
+from opsgate.classify._guard import script_findings
 from opsgate.classify._shell_nodes import canonical_name, unknown
 from opsgate.classify._shell_state import MAX_DEPTH, FileNote
 from opsgate.models import Effect, Finding
@@ -107,6 +108,8 @@ def _load_full(w: Walker, full: str, shown: str, hops: int) -> Loaded:
         parent = posixpath.dirname(full)
         while parent not in ("/", ""):
             copied = notes.get(parent)
+            if copied is not None and copied.tree and copied.origin is None and copied.untrusted:
+                return Loaded(full, shown, "written", None, True)  # extracted from a download
             if copied is not None and copied.tree and copied.origin is not None:
                 moved = copied.origin + full[len(parent) :]
                 return replace(_load_full(w, moved, shown, hops + 1), path=full)
@@ -128,6 +131,7 @@ def _load_disk(w: Walker, full: str, shown: str) -> Loaded:
         if len(runs.texts) >= MAX_FILES:
             return Loaded(full, shown, "budget")
         text = w.session.read_file(full)
+        w.session.budget.parsed(len(text or ""))  # reading is work: deterministic, counted
         runs.texts[full] = text
         runs.total += len(text or "")
     text = runs.texts[full]
@@ -155,16 +159,9 @@ def _from_note(w: Walker, note: FileNote, full: str, shown: str, hops: int) -> L
 
 
 def charge(w: Walker) -> None:
-    """Check the classification's time budget between steps that do not walk a script
-    (expanding a makefile's variables, planning its rules); overrun raises (→ deny)."""
-    from opsgate.errors import ClassificationBudgetExceeded
-
-    budget = w.session.budget
-    if budget.spent() > budget.seconds:
-        raise ClassificationBudgetExceeded(
-            f"reading the files this command runs took longer than {budget.seconds * 1000:.0f} ms",
-            hint="run the task's steps directly, or simplify the file",
-        )
+    """One step of work between steps that do not walk a script (expanding a
+    makefile's variables, planning its rules); overrun raises (→ deny)."""
+    w.session.budget.tick()
 
 
 # Parsed project files (Makefiles, package.json, justfiles …) by their exact text: the
@@ -300,6 +297,8 @@ def judge_code(
     runs.stack.append(key)
     try:
         inner = _ANALYSERS.get(code.lang, _not_modelled)(w, code, _Job(cwd, args, sourced))
+        if code.lang in _INTERPRETED:  # shells, make and PowerShell are walked command by command
+            inner += script_findings(code.text, code.lang)
     finally:
         runs.stack.pop()
     found = relabel(inner, code, where)
@@ -388,6 +387,7 @@ def _shell_fn(w: Walker, code: Code, job: _Job) -> Callable[[str], list[Finding]
 
 
 _Analyser = Callable[["Walker", Code, _Job], list[Finding]]
+_INTERPRETED = frozenset({"python", "perl", "ruby", "node", "php", "lua", "r", "elixir"})
 _ANALYSERS: dict[str, _Analyser] = {
     "shell": _shell,
     "python": _python,

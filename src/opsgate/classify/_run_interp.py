@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._run_files import judge, load
-from opsgate.models import Finding
+from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -61,6 +61,10 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     rest = _after_options(args, _VALUED.get(lang, frozenset()))
     if not rest or rest[0].value in ("-", "/dev/stdin"):
         return found
+    if rest[0].value.startswith(("http://", "https://")):  # ``deno run -A https://…``
+        reason = f"{cmd.name} runs code from {rest[0].value} that nobody has reviewed"
+        return [*found, Finding("network.fetch_exec", Impact.CAUTION, Effect.UNKNOWN, cmd.text,
+                                reason)]  # fmt: skip
     return found + run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
 
 
@@ -162,11 +166,14 @@ def python_module(cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
 def pwsh(cmd: Command, ctx: Context) -> list[Finding]:
     """``pwsh -File x.ps1`` / ``pwsh x.ps1`` read the script; ``-Command`` and
     ``-EncodedCommand`` are PowerShell's own command line."""
+    from opsgate.classify._shell_nodes import unknown
     from opsgate.classify.powershell._cmdexe import powershell_args
     from opsgate.classify.powershell._walk import Walk
 
     w = _walker(ctx)
     words = list(cmd.words)
+    if any(not a.static and "$(" in a.value for a in cmd.args):  # ``pwsh -c "$(curl …)"``
+        return [unknown(f"{cmd.name} runs a command line built at run time", cmd.text)]
     script = _ps_file(words)
     if script is not None and w is not None:
         index = words.index(script)

@@ -9,16 +9,20 @@ from typing import TypeVar
 
 from tree_sitter import Node
 
+from opsgate.classify._files import FileSource, NoFiles
 from opsgate.classify.paths import Workspace
 from opsgate.environments import Inventory
 from opsgate.errors import ClassificationBudgetExceeded
 from opsgate.models import Finding
 
 __all__ = [
-    "IMPORT_CPU",
+    "BACKSTOP_CPU_SECONDS",
+    "BACKSTOP_SECONDS",
+    "IMPORT_SECONDS",
     "MAX_DEPTH",
     "MAX_SCRIPT",
     "MAX_TREE_DEPTH",
+    "MAX_WORK",
     "Budget",
     "FileNote",
     "RunState",
@@ -35,54 +39,89 @@ MAX_DEPTH = 6  # nested interpreters (bash -c 'sh -c "…"')
 MAX_SCRIPT = 256 * 1024
 
 
-MAX_NODES = 60_000
+# The work one decision may do, in steps: a syntax node or word walked, 32 characters
+# of script parsed or of a file read, a step of planning a task file, a tenth of an
+# SQL statement (``Budget``).  An 800-line build script is about 13,500 steps, a
+# 400-target Makefile about 3,800, a 64 KiB script (the largest file read) about
+# 14,000; at 15-25 µs a step, the limit is well under a second of CPU.
+MAX_WORK = 40_000
+PARSE_CHARS_PER_STEP = 32
 
 
 MAX_TREE_DEPTH = 400
 
 
-_DEFAULT_BUDGET_S = 0.05
+# The backstops: only input whose single steps are pathologically slow gets here;
+# everything within MAX_WORK takes a fraction of either, even on a busy machine.
+# CPU time is this thread's own, so other processes and other decisions running at
+# the same time do not count; the wall clock is the last resort, for a decision that
+# waits rather than works, and stays below the hook's 5 s watchdog.
+BACKSTOP_CPU_SECONDS = 1.5
+BACKSTOP_SECONDS = 4.0
+_CLOCK_EVERY = 256  # steps between looks at the clocks
 
 
-# CPU seconds spent in one-time lazy imports (family tables, sqlglot), which the
-# budget does not charge to the command being classified.
-IMPORT_CPU: list[float] = [0.0]
+# Time spent in one-time lazy imports (family tables, sqlglot), which the backstops
+# do not charge to the command being classified: [wall seconds, CPU seconds].
+IMPORT_SECONDS: list[float] = [0.0, 0.0]
+
+
+def _clocks() -> tuple[float, float]:
+    return time.monotonic() - IMPORT_SECONDS[0], time.thread_time() - IMPORT_SECONDS[1]
 
 
 def charged_import(load: Callable[[], T]) -> T:
-    """Run a lazy import, keeping its CPU time out of every classification budget."""
-    started = time.process_time()
+    """Run a lazy import, keeping its time out of every classification's backstops."""
+    wall, cpu = time.monotonic(), time.thread_time()
     try:
         return load()
     finally:
-        IMPORT_CPU[0] += time.process_time() - started
+        IMPORT_SECONDS[0] += time.monotonic() - wall
+        IMPORT_SECONDS[1] += time.thread_time() - cpu
 
 
 @dataclass
 class Budget:
-    """A fixed time and work budget for one decision; overrun raises (→ deny)."""
+    """How much one decision may do; overrun raises (→ deny).
 
-    seconds: float = _DEFAULT_BUDGET_S
-    # CPU time, not wall time: a busy machine must not turn ordinary commands into
-    # denials.  Time spent importing lazily loaded modules is not the command's cost.
-    started: float = field(default_factory=lambda: time.process_time() - IMPORT_CPU[0])
-    nodes: int = 0
+    The answer must not depend on the machine's load, so the limit is counted in
+    work (``MAX_WORK`` steps), the same on every run and every machine: a script
+    that fits today fits under CPU contention, and one that does not is denied
+    everywhere.  The clocks are only backstops for input whose steps are each
+    pathologically slow; work within the limit stays far below them."""
 
-    def spent(self) -> float:
-        return time.process_time() - IMPORT_CPU[0] - self.started
+    seconds: float = BACKSTOP_SECONDS
+    cpu_seconds: float = BACKSTOP_CPU_SECONDS
+    started: tuple[float, float] = field(default_factory=_clocks)
+    work: int = 0
+    limit: int = MAX_WORK
+    _clock_at: int = _CLOCK_EVERY
 
-    def tick(self) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
+    def spent(self) -> tuple[float, float]:
+        """(wall seconds, this thread's CPU seconds) since the decision started."""
+        wall, cpu = _clocks()
+        return wall - self.started[0], cpu - self.started[1]
+
+    def tick(self, steps: int = 1) -> None:
+        self.work += steps
+        if self.work > self.limit:
             raise ClassificationBudgetExceeded(
-                f"the command has more than {MAX_NODES} syntax nodes",
+                f"the command needs more than {self.limit} steps of analysis "
+                "(syntax nodes, parsed text, files it runs)",
                 hint="split the command into smaller steps",
             )
-        if self.nodes % 64 == 0 and self.spent() > self.seconds:
-            raise ClassificationBudgetExceeded(
-                f"classification took longer than {self.seconds * 1000:.0f} ms",
-                hint="split the command into smaller steps",
-            )
+        if self.work >= self._clock_at:
+            self._clock_at = self.work + _CLOCK_EVERY
+            wall, cpu = self.spent()
+            if wall > self.seconds or cpu > self.cpu_seconds:
+                raise ClassificationBudgetExceeded(
+                    f"classification took longer than {min(self.seconds, self.cpu_seconds):g} s",
+                    hint="split the command into smaller steps",
+                )
+
+    def parsed(self, chars: int) -> None:
+        """Charge parsing (or reading) ``chars`` characters of script."""
+        self.tick(1 + chars // PARSE_CHARS_PER_STEP)
 
 
 @dataclass
@@ -155,11 +194,10 @@ class ShellSession:
     # nothing is there.  Tells a missing script (the command fails) from one the
     # reader would not return (too large, unreadable, refused): the latter is unknown.
     file_kind: Callable[[str], str | None] = lambda _path: None
-    # A credentials file directly in a directory, if any (``grep -r`` for a secret).
-    secret_file_in: Callable[[str], str | None] = lambda _path: None
     # Files read for this classification (``_run_files``): their text, the paths with
     # nothing there, the files being judged now, and the characters read so far.
     runs: RunState = field(default_factory=RunState)
-    # Symlinks resolved on disk during this classification (never kept longer: a link
-    # can be made between two calls).
-    real_paths: dict[str, str] = field(default_factory=dict)
+    # The file source's other looks at the disk, each recorded as a fact: where links
+    # lead, credentials files a search meets, links a program follows, what a glob
+    # picks (``_files``).  Without one, nothing is looked at.
+    files: FileSource = field(default_factory=NoFiles)

@@ -9,7 +9,7 @@ from typing import Any
 
 from opsgate.classify._autorun import Judge, Kind, Step, kind_of
 from opsgate.classify._autorun_tools import shown_path
-from opsgate.classify._paths_links import real_path
+from opsgate.classify._files import FileSource
 from opsgate.classify.paths import Workspace, is_secret_path, protected_reason
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -39,7 +39,11 @@ def classify_file_tool(
     cwd: str | None,
     shell: Shell,
     judge: Judge | None = None,
+    *,
+    files: FileSource,
 ) -> list[Finding]:
+    """A file tool's path, judged where its links lead (asked of ``files``, the
+    classification's file source), and what a write puts into a file that runs."""
     path_value = (
         tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
     )
@@ -53,7 +57,9 @@ def classify_file_tool(
     full = ws.expand(path_value, cwd) or path_value
     from opsgate.classify._tools_secrets import READ_TOOLS, plain_config_write, secret_file_finding
 
-    secret = secret_file_finding(tool, path_value, full)
+    secret = secret_file_finding(tool, path_value, full, files.real)
+    if secret is None and tool in READ_TOOLS and _GLOB.search(full) and full.startswith("/"):
+        secret = _glob_read(path_value, full, ws, files)  # Gemini's read_many_files
     if secret is not None and plain_config_write(tool, full, tool_input.get("content"), ws.project):
         secret = None
     if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
@@ -61,8 +67,9 @@ def classify_file_tool(
     if tool in READ_TOOLS:
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
     local = Environment.LOCAL
-    # A link is written where it leads: notes.txt -> ~/.bashrc is a start-up file.
-    real = real_path(full) if full.startswith("/") else full
+    # A link is written where it leads: notes.txt -> ~/.bashrc is a start-up file, and
+    # keys/authorized_keys with keys -> ~/.ssh is the real authorized_keys.
+    real = files.real(full) if full.startswith("/") else full
     protected = protected_reason(full, ws) or (real != full and protected_reason(real, ws))
     if protected:
         reason = f"{tool} writes {real}: {protected}"
@@ -73,12 +80,26 @@ def classify_file_tool(
         return [secret, *_content_findings(full, tool_input, shell)]
     reason = f"{tool} edits {path_value}"
     findings = [_f("filesystem.write", Impact.SAFE, Effect.LOCAL, path_value, reason, full, local)]
-    kind = kind_of(full)
+    # Through a directory link, the file lands where the link leads (ci -> .github/workflows).
+    kind = kind_of(full) or (kind_of(real) if real != full else None)
     if kind is not None:
-        shown = shown_path(full, ws.project)
-        return findings + _planted(kind, full, shown, tool_input, shell, judge)
+        landed = full if kind_of(full) is not None else real
+        shown = shown_path(landed, ws.project)
+        return findings + _planted(kind, landed, shown, tool_input, shell, judge)
     findings += _content_findings(full, tool_input, shell)
     return findings
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _glob_read(raw: str, full: str, ws: Workspace, files: FileSource) -> Finding | None:
+    """A read tool given a glob (``docs/**``) reads what it expands to, through links."""
+    picked = files.glob_secret(full, ws.home, trees=True)
+    if picked is None:
+        return None
+    reason = f"reads {raw}, which takes in {picked}, which holds credentials"
+    return _f("secrets.read", Impact.CAUTION, Effect.SECRET, raw, reason, picked)
 
 
 def _planted(kind: Kind, full: str, shown: str, tool_input: dict[str, Any], shell: Shell,

@@ -15,8 +15,8 @@ Writing and editing a credentials file are stopped, differently (docs/classifica
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -44,10 +44,13 @@ def plain_config_write(tool: str, full: str, content: object, project: str | Non
     return name in _SOMETIMES_SECRET and _CREDENTIAL_KEY.search(content) is None
 
 
-def secret_file_finding(tool: str, raw: str, full: str) -> Finding | None:
-    """The finding for ``tool`` on a credentials file (by name or through links), else None."""
+def secret_file_finding(
+    tool: str, raw: str, full: str, real_path: Callable[[str], str]
+) -> Finding | None:
+    """The finding for ``tool`` on a credentials file (by name or through links, which
+    ``real_path`` follows: the file source's), else None."""
     secret = full if is_secret_path(full) else None
-    if secret is None:
+    if secret is None and full.startswith("/"):
         real = real_path(full)
         secret = real if real != full and is_secret_path(real) else None
     if secret is None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from opsgate.classify._command import Stdin
-from opsgate.classify._paths_links import follow_notes, real_path
+from opsgate.classify._paths_links import follow_notes
 from opsgate.classify._shell_state import FileNote, Scope, ShellSession
 from opsgate.classify._words import Value
 from opsgate.classify.paths import Workspace
@@ -55,6 +55,9 @@ class WalkerBase:
 
     def environment_of(self, target: str) -> tuple[Environment, str] | None:
         return self.session.inventory.environment_of(target)
+
+    def charge(self, steps: int) -> None:
+        self.session.budget.tick(steps)
 
     def git_branch(self, cwd: str | None) -> str | None:
         if self._remote:
@@ -111,7 +114,7 @@ class WalkerBase:
             return note.link if note is not None else None
 
         noted = follow_notes(full, link_of) if files else full
-        return real_path(noted, self.session.real_paths)
+        return self.session.files.real(noted)
 
     def file_note(self, path: str, cwd: str | None) -> FileNote | None:
         full = self.workspace.expand(path, cwd or self.scope.cwd)

@@ -11,7 +11,7 @@ from opsgate.classify._command import Stdin
 from opsgate.classify._shell_nodes import _BACKTICK, _DOLLAR_PAREN, _redirect_op, _text
 from opsgate.classify._shell_state import FileNote
 from opsgate.classify._walker_words import WalkerWords
-from opsgate.classify._words import Value
+from opsgate.classify._words import Value, heredoc_lead
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -67,18 +67,10 @@ class WalkerRedirects(WalkerWords):
         if body is None:
             return Stdin("", "heredoc")
         if quoted:
-            return Stdin(_text(body), "heredoc")
+            return Stdin(heredoc_lead(body)[0] + _text(body), "heredoc")
         # An unquoted here-doc expands $(…), `…` and $VAR before the command reads it.
         raw = _text(body)
-        if not body.named_children:
-            self._backticks(raw)
-            return Stdin(raw, "heredoc")
-        value = Value("", True)
-        for child in body.children:
-            if child.type in ("heredoc_content",):
-                value = value + Value(_text(child), True)
-            else:
-                value = value + self.resolve(child)
+        value = self.resolver().heredoc_body(body)
         if not any(
             c.type == "command_substitution" and _text(c).startswith("`")
             for c in body.named_children

@@ -21,6 +21,7 @@ class WalkerWords(WalkerBase):
         return WordResolver(self._lookup, self._substitute, self.scope.positional)
 
     def resolve(self, node: Node) -> Value:
+        self.session.budget.tick()  # a word is work, like a node
         return self.resolver().value(node)
 
     def _lookup(self, name: str) -> str | None:
@@ -82,14 +83,19 @@ class WalkerWords(WalkerBase):
     def _secret_disclosure(self, value: Value, where: str) -> None:
         if value.secret_vars:
             name = value.secret_vars[0]
+            what = (
+                f"whichever variable ${name[1:]} names, secrets included"
+                if name.startswith("!")
+                else f"the secret variable {name}"
+            )
             self.add(
                 [
                     Finding(
                         "secrets.read",
                         Impact.CAUTION,
                         Effect.SECRET,
-                        f"${name}",
-                        f"prints the value of the secret variable {name} ({where})",
+                        f"${{{name}}}" if name.startswith("!") else f"${name}",
+                        f"prints the value of {what} ({where})",
                     )
                 ]
             )

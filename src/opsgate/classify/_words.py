@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-__all__ = ["Value", "brace_expand", "decode_ansi_c", "unescape_word"]
+__all__ = [
+    "Value",
+    "brace_expand",
+    "decode_ansi_c",
+    "heredoc_lead",
+    "unescape_word",
+]
 
 # Environment variables whose value the classifier can stand in for.
 SECRET_VAR = re.compile(
@@ -84,9 +90,108 @@ def decode_ansi_c(body: str) -> str:
     return _ANSI.sub(repl, body)
 
 
+_DQ_ESCAPE = re.compile(r'\\([$`"\\\n])')
+_HEREDOC_ESCAPE = re.compile(r"\\([$`\\\n])")
+
+
 def _string_content(text: str) -> str:
     """Inside double quotes only ``\\$ \\` \\" \\\\`` and ``\\<newline>`` are escapes."""
-    return re.sub(r'\\([$`"\\\n])', lambda m: "" if m.group(1) == "\n" else m.group(1), text)
+    return _DQ_ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), text)
+
+
+def heredoc_content(text: str) -> str:
+    """An unquoted here-doc keeps ``\\"``; ``\\$ \\` \\\\`` and ``\\<newline>`` are escapes."""
+    return _HEREDOC_ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), text)
+
+
+def heredoc_lead(body: Node) -> tuple[str, bool]:
+    """The start of a here-doc that the grammar leaves out of the body node, and
+    whether that is only blank lines and blanks (else the grammar misread it: a
+    body starting with ``\\ `` or ``\\$``).  ``<<-`` strips each line's leading
+    tabs, as bash does."""
+    redirect = body.parent
+    if redirect is None or redirect.text is None:
+        return "", True
+    start = next((c for c in redirect.children if c.type == "heredoc_start"), None)
+    if start is None:
+        return "", True
+    base = redirect.start_byte
+    head = redirect.text[start.end_byte - base : body.start_byte - base]
+    if b"\n" not in head:
+        return "", True
+    skipped = head.split(b"\n", 1)[1].decode("utf-8", "replace")  # after the `<<EOF` line
+    if skipped.strip(" \t\n"):
+        return skipped, False
+    if any(c.type == "<<-" for c in redirect.children):
+        return "\n".join(line.lstrip("\t") for line in skipped.split("\n")), True
+    return skipped, True
+
+
+def _heredoc_closed(body: Node) -> bool:
+    """The grammar found the delimiter line where it says the body ends."""
+    redirect = body.parent
+    if redirect is None:
+        return False
+    start = next((c for c in redirect.children if c.type == "heredoc_start"), None)
+    end = next((c for c in redirect.children if c.type == "heredoc_end"), None)
+    if start is None or end is None:
+        return False
+    word = _text(start).strip("'\"\\")
+    return _text(end).strip() == word
+
+
+# The tokens an expansion starts with (tree-sitter names them by their text).
+_OPENERS = frozenset({"$", "${", "$(", "$((", "$[", "`"})
+
+
+def glued_lead(node: Node) -> int:
+    """Bytes of literal text the grammar glued to the front of an expansion: in
+    ``"\\ $x"`` the ``$`` token reads ``\\ $``, though ``\\ `` is two literal
+    characters of the string."""
+    first = node.children[0] if node.children else None
+    if first is None or first.type not in _OPENERS or first.text is None:
+        return 0
+    opener = first.type.encode()
+    return len(first.text) - len(opener) if first.text.endswith(opener) else 0
+
+
+def literal_runs(node: Node, literal: frozenset[str]) -> list[str | Node]:
+    """The parts of a double-quoted string or here-doc body, in order: runs of
+    literal source text, and the expansion nodes between them.
+
+    tree-sitter-bash leaves some characters of such a body outside every child
+    (the newline between two ``string_content`` nodes, the text before the first
+    ``$x`` of a here-doc): they are taken from the source between the children,
+    so ``sh -c "echo x<newline>rm -rf ~"`` keeps its newline.  Each literal run is
+    returned whole (escapes may span two pieces), without the quotes."""
+    raw = node.text or b""
+    base = node.start_byte
+    out: list[str | Node] = []
+    pending = bytearray()
+    pos = 0
+    for child in node.children:
+        start, end = child.start_byte - base, child.end_byte - base
+        if child.type == '"':
+            # The opening quote; or the closing one, whose token may hold the text
+            # just before it (the grammar reads `"\\ "` as `"` and `\\ "`).
+            pending += raw[pos : max(start, end - 1)] if start else b""
+            pos = end
+            continue
+        pending += raw[pos:start]
+        pos = end
+        if child.type in literal:
+            pending += raw[start:end]
+            continue
+        pending += raw[start : start + glued_lead(child)]
+        if pending:
+            out.append(pending.decode("utf-8", "replace"))
+            pending = bytearray()
+        out.append(child)
+    if node.type not in ("string", "translated_string"):
+        pending += raw[pos:]
+    if pending:
+        out.append(pending.decode("utf-8", "replace"))
+    return out
 
 
 _BRACE = re.compile(r"^(.*?)\{([^{}]*,[^{}]*)\}(.*)$", re.DOTALL)
@@ -107,6 +212,13 @@ def brace_expand(word: str, limit: int = 64) -> list[str]:
     return out
 
 
+# Children of a double-quoted string that are its own text (a lone ``$`` included).
+_SIMPLE_EXPANSION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
+# An unescaped `$` that starts an expansion, or a backtick, left in literal text: the
+# grammar did not see an expansion bash will make (`$#` in a here-doc).
+_MISSED_EXPANSION = re.compile(r"(?:^|[^\\])(?:\\\\)*(?:\$[A-Za-z0-9_@*#?$!{(\[-]|`)")
+_STRING_LITERAL = frozenset({"string_content", "$"})
+_HEREDOC_LITERAL = frozenset({"heredoc_content"})
 Lookup = Callable[[str], str | None]
 Substitute = Callable[[Node], Value]
 
@@ -139,6 +251,10 @@ class WordResolver:
                 out = out + self.value(child)
             return out
         if kind == "simple_expansion":
+            text = text[len((node.text or b"")[: glued_lead(node)].decode("utf-8", "replace")) :]
+            if not _SIMPLE_EXPANSION.fullmatch(text):
+                # The grammar's misreading (`"$<newline>$x"`, `"a$ b"`): not a value we know.
+                return Value(text, False)
             return self._variable(text[1:], None)
         if kind == "expansion":
             return self._expansion(node)
@@ -161,16 +277,27 @@ class WordResolver:
             self._visit_substitutions(child)
 
     def _string(self, node: Node) -> Value:
+        return self._runs(node, _STRING_LITERAL, _string_content)
+
+    def heredoc_body(self, node: Node) -> Value:
+        """The text an unquoted here-doc feeds its command, expansions resolved."""
+        lead, clean = heredoc_lead(node)
+        if not clean or not _heredoc_closed(node):
+            return Value(lead + _text(node), False)  # the grammar misread the body
+        return Value(lead, True) + self._runs(node, _HEREDOC_LITERAL, heredoc_content)
+
+    def _runs(self, node: Node, literal: frozenset[str], unescape: Callable[[str], str]) -> Value:
+        """A body's literal runs unescaped and its expansions resolved.  A run in which
+        bash would still see an expansion the grammar did not (`$#` in a here-doc, a
+        `$` just before `$x`) makes the value unknown."""
+        parts = literal_runs(node, literal)
         out = EMPTY
-        for child in node.children:
-            if child.type == '"':
-                continue
-            if child.type == "string_content":
-                out = out + Value(_string_content(_text(child)), True)
-            elif child.type == "$":
-                out = out + Value("$", True)
+        for i, part in enumerate(parts):
+            if isinstance(part, str):
+                seen = part + ("$" if i + 1 < len(parts) else "")
+                out = out + Value(unescape(part), not _MISSED_EXPANSION.search(seen))
             else:
-                out = out + self.value(child)
+                out = out + self.value(part)
         return out
 
     def _variable(self, name: str, default: Value | None) -> Value:
@@ -198,7 +325,7 @@ class WordResolver:
             names = [_text(c) for c in children if c.type == "variable_name"]
             if children[0].type == "#":
                 return Value(_text(node), False)  # a length discloses nothing
-            return Value(_text(node), False, tuple(n for n in names if SECRET_VAR.search(n)))
+            return self._indirect(node, children, names)
         name_node = children[0]
         if name_node.type not in ("variable_name", "special_variable_name"):
             return Value(_text(node), False)
@@ -217,6 +344,23 @@ class WordResolver:
         # Substrings and pattern removals of a known value are still derived from it.
         base = self._variable(name, None)
         return Value(_text(node), False, base.secret_vars)
+
+    def _indirect(self, node: Node, children: list[Node], names: list[str]) -> Value:
+        """``${!ref}``: the value of the variable whose name ``ref`` holds.  A known name
+        is judged as that variable; a name chosen at run time (``compgen -v | while read
+        v; … ${!v}``) may be any variable, secrets included.  ``${!prefix*}`` and
+        ``${!prefix@}`` list names, not values."""
+        text = _text(node)
+        if len(names) != 1 or text.rstrip("}").endswith(("*", "@")) or len(children) != 2:
+            return Value(text, False, tuple(n for n in names if SECRET_VAR.search(n)))
+        target = self._lookup(names[0])
+        if target is not None and _NAME.fullmatch(target):
+            found = self._variable(target, None)
+            return Value(text, False, found.secret_vars)
+        return Value(text, False, (f"!{names[0]}",))
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _text(node: Node) -> str:

@@ -14,7 +14,7 @@ import functools
 import posixpath
 import re
 
-from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join
+from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join, workspace_for
 
 __all__ = [
     "DISPOSABLE_DIRS",
@@ -27,6 +27,7 @@ __all__ = [
     "is_secret_path",
     "join",
     "protected_reason",
+    "workspace_for",
 ]
 
 
@@ -63,6 +64,20 @@ _SECRET_NAMES = (
     "credentials.tfrc.json",
     "*service-account*.json",
     "*service_account*.json",
+    "*serviceaccount*.json",
+    "*firebase-adminsdk*.json",
+    "*sa-key*.json",
+    "*sa_key*.json",
+    "key.json",
+    "kaggle.json",
+    "*.p8",
+    "*_accesskeys.csv",
+    "rootkey.csv",
+    "*credentials.csv",
+    "*.publishsettings",
+    "*.azureauth",
+    "keystore.properties",
+    "key.properties",
     "client_secret*.json",
     "application_default_credentials.json",
     "secrets.yml",
@@ -126,7 +141,18 @@ _NOT_SECRET_NAMES = (
     "ca-bundle*",
     "*.example",
     "*.sample",
+    "*.template",
+    "*.dist",
+    # ``config/secrets.example.yml``, ``credentials.sample.json``: a template beside
+    # the real file, placeholders in place of values.
+    "*.example.*",
+    "*.sample.*",
+    "*.template.*",
+    "*.dist.*",
 )
+# Credentials files known by the shape of the name their issuer gives them: a Google
+# Cloud service-account key downloads as ``PROJECT-ID-<12 hex of the key id>.json``.
+_SECRET_SHAPES = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]-[0-9a-f]{12}\.json")
 # Files that hold credentials only in the user's home (in a project they are ordinary).
 _HOME_SECRET_FILES = (
     ".m2/settings.xml", ".gradle/gradle.properties", ".cargo/credentials",
@@ -151,6 +177,7 @@ _SECRET_DIR_PARTS = (
     "/.password-store/",
     "/.config/op/",
     "/.config/doppler/",
+    "/etc/wireguard/",
     "/secrets/",
     "/.secrets/",
     "/private-keys-v1.d/",
@@ -282,7 +309,7 @@ def is_secret_path(path: str) -> bool:
         return False
     if _PROC_ENVIRON.match(path) or path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
         return True
-    if _SECRET_RE.match(lowered):
+    if _SECRET_RE.match(lowered) or _SECRET_SHAPES.fullmatch(lowered):
         return True
     # ``**/.env*``, ``id_*``: a pattern that would pick up a credentials file.
     if (
@@ -393,8 +420,29 @@ def holds_secrets(path: str, home: str) -> bool:
     return any(place.startswith(relative) for place in _HOME_SECRET_PLACES)
 
 
+_SITE_DIRS = ("/site-packages/", "/dist-packages/")
+_SITE_HOOKS = ("usercustomize.py", "sitecustomize.py")
+
+
+def _python_startup(path: str, project: str | None) -> str | None:
+    """A ``.pth`` file or ``usercustomize.py`` in a site-packages directory runs in every
+    Python that directory serves (the hook included); the project's own environment is
+    the project's business."""
+    if not any(d in path for d in _SITE_DIRS):
+        return None
+    if project and path.startswith(project + "/"):
+        return None
+    base = path.rsplit("/", 1)[-1]
+    if base.endswith(".pth") or base in _SITE_HOOKS:
+        return f"{base} runs at the start of every Python that uses {path.rsplit('/', 1)[0]}"
+    return None
+
+
 def protected_reason(path: str, workspace: Workspace) -> str | None:
     """Why writing ``path`` would change how the machine or the guard behaves, or None."""
+    startup = _python_startup(path, workspace.project)
+    if startup is not None:
+        return startup
     home = workspace.home.rstrip("/") + "/"
     if path.startswith(home):
         relative = path[len(home) :]

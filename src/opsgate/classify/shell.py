@@ -16,6 +16,7 @@ from collections.abc import Callable
 from tree_sitter import Node
 
 from opsgate.classify._command import Stdin
+from opsgate.classify._fetched_code import raw_connections
 from opsgate.classify._grammar import parse_bash
 from opsgate.classify._shell_nodes import (
     _HIDDEN,
@@ -100,10 +101,12 @@ class Walker(WalkerCommands):
                     )
                 ]
             )
+        self.session.budget.parsed(len(script))
         tree = parse_bash(script)
         root = tree.root_node
         if root.has_error:
             self.add([unknown("the shell parser could not read this command", _first_error(root))])
+            self.add(raw_connections(script))  # ``exec 3<>/dev/tcp/…``: the grammar fails
         self.walk(root, None, 0)
         if "\\\n" in script and self.depth == 0:
             # Bash removes backslash-newline before it splits words (`r\<newline>m`

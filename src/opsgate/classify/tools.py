@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opsgate.classify._autorun import Judge
+from opsgate.classify._files import FileSource
 from opsgate.classify._mcp_known import known_findings, known_kind
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
 from opsgate.classify._tools_git_mcp import git_mcp_command
@@ -47,6 +48,7 @@ _CMD_KEYS = ("command", "cmd", "script", "shell_command", "cli_command", "comman
 # Servers that wrap one CLI and take its arguments as a list: `args: [compute, list]`.
 _CLI_SERVERS = ("aws", "gcloud", "az", "kubectl", "kubernetes", "helm", "terraform", "docker",
                 "git", "gh", "doctl", "flyctl", "heroku", "vercel")  # fmt: skip
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _METADATA_ONLY = re.compile(r"(^|[_\-])(info|stat|exists|metadata|size|list|tree|directory)"
                             r"([_\-]|$)")  # fmt: skip
 
@@ -59,18 +61,24 @@ def classify_mcp(
     shell: Shell,
     sql: Callable[[str], list[Finding]],
     judge: Judge | None = None,
+    *,
+    files: FileSource,
 ) -> list[Finding]:
-    """``mcp__server__tool``: by what its arguments carry, then by its name's verb."""
+    """``mcp__server__tool``: by what its arguments carry, then by its name's verb;
+    paths through ``files``, the classification's file source."""
     parts = tool.split("__", 2)
     server = parts[1] if len(parts) > 1 else "mcp"
-    name = (parts[2] if len(parts) > 2 else tool).lower()
+    raw = parts[2] if len(parts) > 2 else tool
+    name = raw.lower()
     if server == "git" or name.startswith("git_"):
         as_git = git_mcp_command(name, args, shell)
         if as_git is not None:
             return as_git
     kind = known_kind(server, name)
     if kind is not None:
-        return known_findings(kind, name, server, args, ws, cwd, shell)
+        return known_findings(kind, name, server, args, ws, cwd, shell, files)
+    # The verb tables read words: ``getJiraIssue`` is ``get_jira_issue``.
+    name = _CAMEL.sub("_", raw).lower()
     cli_verb = _cli_verb(server, args)
     name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
@@ -78,7 +86,7 @@ def classify_mcp(
     findings = (
         None
         if remote_repo or cli_verb
-        else _by_arguments(name, server, args, ws, cwd, shell, sql, target, judge)
+        else _by_arguments(name, server, args, ws, cwd, shell, sql, target, judge, files)
     )
     if findings is not None:
         return findings
@@ -87,7 +95,7 @@ def classify_mcp(
 
 def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, cwd: str | None,
                   shell: Shell, sql: Callable[[str], list[Finding]], target: str,
-                  judge: Judge | None = None) -> list[Finding] | None:  # fmt: skip
+                  judge: Judge | None, files: FileSource) -> list[Finding] | None:  # fmt: skip
     for key in _SQL_KEYS:
         value = args.get(key)
         if isinstance(value, str) and (server in ("postgres", "sqlite", "mysql", "postgresql",
@@ -116,12 +124,12 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
         verb = "Read" if not _WRITE.search(name) else "Write"
         found: list[Finding] = []
         for path in paths:
-            found += classify_file_tool(verb, {"file_path": path}, ws, cwd, shell)
+            found += classify_file_tool(verb, {"file_path": path}, ws, cwd, shell, files=files)
         return found
     url = args.get("url")
     if isinstance(url, str) and not _WRITE.search(name):
         return classify_url(url)
-    return _file_arguments(name, args, ws, cwd, shell, judge)
+    return _file_arguments(name, args, ws, cwd, shell, judge, files)
 
 
 def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:
@@ -132,7 +140,8 @@ def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:
 
 
 def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | None,
-                    shell: Shell, judge: Judge | None = None) -> list[Finding] | None:  # fmt: skip
+                    shell: Shell, judge: Judge | None,
+                    files: FileSource) -> list[Finding] | None:  # fmt: skip
     source, dest = args.get("source"), args.get("destination")
     if isinstance(source, str) and isinstance(dest, str):
         src_full = ws.expand(source, cwd) or source
@@ -150,19 +159,37 @@ def _file_arguments(name: str, args: dict[str, Any], ws: Workspace, cwd: str | N
                 )
             ]
         write = {"file_path": dest, "source": src_full}
-        return classify_file_tool("Write", write, ws, cwd, shell, judge)
-    path = args.get("path") or args.get("file_path")
-    if not isinstance(path, str) or ws.expand(path, cwd) is None:
+        return classify_file_tool("Write", write, ws, cwd, shell, judge, files=files)
+    key, path = _path_argument(args)
+    if path is None or ws.expand(path, cwd) is None:
         return None
-    if path.startswith(("/", "~", ".")) or "/" in path:
+    if key != "path" or path.startswith(("/", "~", ".")) or "/" in path or is_secret_path(path):
         if _METADATA_ONLY.search(name) and not _WRITE.search(name):
             return [_f("filesystem.metadata", Impact.SAFE, Effect.READ, path,
                        f"{name} reads file metadata, not contents")]  # fmt: skip
         if _READ.search(name) and not _WRITE.search(name):
-            return classify_file_tool("Read", {"file_path": path}, ws, cwd, shell)
+            return classify_file_tool("Read", {"file_path": path}, ws, cwd, shell, files=files)
         if _WRITE.search(name) or "content" in args or "edits" in args:
-            return classify_file_tool("Write", args | {"file_path": path}, ws, cwd, shell, judge)
+            write = args | {"file_path": path}
+            return classify_file_tool("Write", write, ws, cwd, shell, judge, files=files)
     return None
+
+
+# Arguments that name a file on the agent's machine, by the names MCP servers give them
+# (Serena's ``relative_path``, Desktop Commander's ``file_path`` …).  ``path`` alone is
+# also a repository path, a URL path or a JSON path: it counts when spelt like a file.
+_PATH_KEYS = ("file_path", "filePath", "relative_path", "relativePath", "absolute_path",
+              "absolutePath", "filepath", "filename", "file_name", "fileName", "target_file",
+              "targetFile", "notebook_path", "path")  # fmt: skip
+
+
+def _path_argument(args: dict[str, Any]) -> tuple[str, str | None]:
+    """(the argument's name, the file path) of the first path argument there is."""
+    for key in _PATH_KEYS:
+        value = args.get(key)
+        if isinstance(value, str) and value:
+            return key, value
+    return "", None
 
 
 def _by_name(name: str, server: str, args: dict[str, Any], target: str) -> list[Finding]:

@@ -31,7 +31,11 @@ _GROUPS = (
     "secrets",
     "ops",
     "incident",
+    "lockdown",
     "mcp",
+    "login",
+    "config",
+    "completion",
 )
 
 
@@ -46,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         description="The control layer between AI agents and infrastructure.",
     )
     parser.add_argument("--version", action="version", version=f"opsgate {__version__}")
+    from opsgate.cli._flags import add_setting
+
+    add_setting(parser, "config")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in _GROUPS:
         try:
@@ -58,6 +65,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options that take every argument after them as a command (argv); argparse refuses
+# the customary ``--`` before it, so it is dropped here.
+_TAKE_THE_REST = ("--from-command",)
+
+
+def _rest_after(args: list[str]) -> list[str]:
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return args  # an ordinary end of options, before any such option
+        if arg in _TAKE_THE_REST and args[i + 1 : i + 2] == ["--"]:
+            return [*args[: i + 1], *args[i + 2 :]]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) >= 2 and args[0] == "hook" and not args[1].startswith("-"):
@@ -65,11 +86,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from opsgate.hooks import run_hook
 
         return run_hook(args[1], args[2:])
-    from opsgate.errors import MissingExtra, OpsgateError
+    from opsgate.config import set_flags
+
+    try:
+        return _run(args)
+    finally:
+        set_flags({})  # the command's flags end with it (main may run again in-process)
+
+
+def _run(args: list[str]) -> int:
+    from opsgate.errors import EXIT_INTERRUPTED, MissingExtra, OpsgateError
 
     try:
         parser = _parser()
-        ns = parser.parse_args(args)
+        ns = parser.parse_args(_rest_after(args))
+        from opsgate.cli._flags import given_settings
+        from opsgate.config import set_flags
+
+        set_flags(given_settings(ns))  # the highest layer, for the rest of the command
         if not getattr(ns, "func", None):
             parser.print_help()
             return 0
@@ -85,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opsgate: error: {exc.diagnostics()}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `opsgate check … | head`: the reader left; that is not an error.
         import os

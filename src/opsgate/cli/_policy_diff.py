@@ -48,7 +48,9 @@ def register_diff(actions: Any) -> None:
         help="read entries from a JSON Lines file (`opsgate audit export`; - for stdin) "
         "instead of the audit database",
     )
-    d.add_argument("--data-dir", type=Path, help="data directory (default: $OPSGATE_HOME)")
+    from opsgate.cli._flags import add_setting
+
+    add_setting(d, "data_dir")
     d.add_argument("--db", type=Path, help="an audit database file, e.g. an offline copy")
     d.add_argument(
         "--fail-on",
@@ -186,7 +188,7 @@ def _bodies(ns: argparse.Namespace, *, descending: bool) -> Iterator[tuple[int, 
         return
     from opsgate.audit import open_log
 
-    with open_log(ns.data_dir, db_file=ns.db, readonly=True) as log:
+    with open_log(db_file=ns.db, readonly=True) as log:
         for seq, body, _link in log.store.rows(descending=descending):
             yield seq, bytes(body)
 

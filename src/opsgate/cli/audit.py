@@ -1,7 +1,10 @@
-"""``opsgate audit``: list, verify, checkpoint and export the audit trail.
+"""``opsgate audit``: list, verify, checkpoint, export and back up the audit trail.
 
 A thin client of :mod:`opsgate.audit`.  Listing and export read the stored
-canonical bytes, so what a reviewer sees is what the chain vouches for.
+canonical bytes, so what a reviewer sees is what the chain vouches for.  With a
+control plane's ``url`` (and no ``--data-dir``/``--db``), listing, export and
+verify go through its HTTP API (``_audit_remote``); checkpoint, key and backup run
+where the data directory is.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from opsgate.audit import AuditIntegrityError, AuditLog, open_log
 from opsgate.audit.events import Entry, outcome_of
+from opsgate.cli._flags import add_setting
 from opsgate.errors import InputError
 
 __all__ = ["register"]
@@ -36,36 +40,48 @@ _FILTER_KEYS = (
 )
 
 
+def _filters(parser: argparse.ArgumentParser, *, again: bool = False) -> None:
+    """The selection options, on ``audit`` and again on ``export`` (``again``: absent
+    there, they keep what was given before the subcommand)."""
+    keep: Any = argparse.SUPPRESS if again else None
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=argparse.SUPPRESS if again else [],
+        metavar="KEY:VALUE",
+        help=f"repeatable; keys: {', '.join(_FILTER_KEYS)}; * and ? glob",
+    )
+    for name in ("actor", "target", "environment", "decision", "outcome"):
+        parser.add_argument(f"--{name}", default=keep, help=f"only entries whose {name} matches")
+    parser.add_argument("--since", default=keep, help="ISO time or a duration ago (30m, 1h, 7d)")
+    parser.add_argument("--until", default=keep, help="ISO time or a duration ago")
+    parser.add_argument(
+        "--after-seq",
+        type=int,
+        default=keep,
+        metavar="SEQ",
+        help="only entries after this sequence number (resume an incremental export)",
+    )
+
+
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a value given before the subcommand is not reset by the subparser.
-    common.add_argument(
-        "--data-dir",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="data directory (default: $OPSGATE_HOME or ~/.opsgate)",
-    )
+    for key in ("data_dir", "url", "token", "user"):
+        add_setting(common, key)
     common.add_argument(
         "--db",
         type=Path,
         default=argparse.SUPPRESS,
-        help="an audit database file, e.g. an offline copy",
+        help="an audit database file, e.g. a backup (opsgate audit backup)",
     )
     parser = subparsers.add_parser(
-        "audit", parents=[common], help="list, verify, checkpoint and export the audit trail"
+        "audit",
+        parents=[common],
+        help="list, verify, checkpoint, export and back up the audit trail",
     )
-    parser.add_argument(
-        "--filter",
-        action="append",
-        default=[],
-        metavar="KEY:VALUE",
-        help=f"repeatable; keys: {', '.join(_FILTER_KEYS)}; * and ? glob",
-    )
+    _filters(parser)
     parser.add_argument("--last", type=int, metavar="N", help="only the last N matching entries")
-    for name in ("actor", "target", "environment", "decision", "outcome"):
-        parser.add_argument(f"--{name}", help=f"only entries whose {name} matches")
-    parser.add_argument("--since", help="ISO time or a duration ago (30m, 1h, 7d)")
-    parser.add_argument("--until", help="ISO time or a duration ago")
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     parser.set_defaults(func=_list)
     sub = parser.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
@@ -74,7 +90,9 @@ def register(subparsers: Any) -> None:
         "verify",
         parents=[common],
         help="check the chain and its signed checkpoints",
-        description="Check the chain and its signed checkpoints; exit 0 when intact.",
+        description="Check the chain and its signed checkpoints; exit 0 when intact, 8 when "
+        "not. Through a control plane (url), the server verifies with its own key; for an "
+        "independent check, verify a backup (opsgate audit backup) with --db and --key.",
         epilog="HTTP witnesses: the HTTP witness protocol only receives checkpoints (one "
         "POST each) and has no way to list or fetch them, so verify cannot read a URL. "
         "Mirror what the endpoint received to a directory (checkpoint-*.json, key.json) or "
@@ -96,28 +114,87 @@ def register(subparsers: Any) -> None:
         metavar="PUBKEY",
         help="trusted public key (PEM file, hex or key id)",
     )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=_verify)
 
     checkpoint = sub.add_parser("checkpoint", parents=[common], help="sign the current head now")
     checkpoint.add_argument(
         "--witness", metavar="DIR|FILE|URL", help="also export the checkpoint there"
     )
+    checkpoint.add_argument("--json", action="store_true", help="print JSON")
     checkpoint.set_defaults(func=_checkpoint)
 
-    export = sub.add_parser("export", parents=[common], help="stream every entry (for a SIEM)")
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="stream the matching entries as JSON Lines (for a SIEM)",
+        description="Stream the entries the filters select (given before or after "
+        "`export`), oldest first, one canonical JSON object per line: the exact bytes the "
+        "chain hashed. Each line has its `seq`; pass the last one as --after-seq next time "
+        "to ship only what is new.",
+    )
     export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    _filters(export, again=True)
     export.set_defaults(func=_export)
+
+    backup = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the audit database consistently, for offline verification",
+        description="Copy the SQLite audit database with SQLite's online backup API (safe "
+        "while opsgate runs: a plain copy of audit.db misses what is still in its write-ahead "
+        "log), and write the signing key's public half beside it (DEST.pub.pem). Verify the "
+        "copy anywhere with: opsgate audit verify --db DEST --key DEST.pub.pem",
+    )
+    backup.add_argument("dest", type=Path, metavar="DEST")
+    backup.add_argument("--force", action="store_true", help="replace DEST if it exists")
+    backup.add_argument("--json", action="store_true", help="print JSON")
+    backup.set_defaults(func=_backup)
 
     key = sub.add_parser(
         "key", parents=[common], help="print the checkpoint signing key's public half"
     )
+    key.add_argument("--json", action="store_true", help="print JSON")
     key.set_defaults(func=_key)
 
 
+def _backup(ns: argparse.Namespace) -> int:
+    from opsgate.cli._audit_backup import backup
+
+    _local_only(ns, "backup")
+    with _open(ns, readonly=True) as log:
+        key_path = log.key_path
+    return backup(ns, key_path)
+
+
+def _remote(ns: argparse.Namespace) -> str | None:
+    """The control plane to read the trail through, or None for a local database."""
+    if getattr(ns, "db", None) is not None:
+        return None
+    from opsgate.cli._acting import remote_url
+    from opsgate.config import current
+
+    return remote_url(current())
+
+
+def _local_only(ns: argparse.Namespace, what: str) -> None:
+    if _remote(ns) is not None:
+        raise InputError(
+            f"`opsgate audit {what}` runs where the audit database is, not through a server",
+            hint="run it on the control plane's machine, or pass --data-dir / --db",
+        )
+
+
 def _open(ns: argparse.Namespace, *, readonly: bool) -> AuditLog:
-    return open_log(
-        getattr(ns, "data_dir", None), db_file=getattr(ns, "db", None), readonly=readonly
-    )
+    db = getattr(ns, "db", None)
+    if db is not None and not Path(db).is_file():
+        raise InputError(f"no audit database at {db}")
+    if db is None:
+        from opsgate.cli._acting import require_data_dir
+        from opsgate.config import current
+
+        require_data_dir(current())
+    return open_log(db_file=db, readonly=readonly)
 
 
 def _quiet_pipe(func: Any) -> Any:
@@ -140,27 +217,36 @@ def _quiet_pipe(func: Any) -> Any:
 @_quiet_pipe
 def _list(ns: argparse.Namespace) -> int:
     match = _matcher(ns)
+    url = _remote(ns)
+    if url is not None:
+        from opsgate.cli._audit_remote import remote_list
+
+        selected: Any = remote_list(url, match, ns.last)
+        return _print_list(ns, iter(selected))
     with _open(ns, readonly=True) as log:
+        after = ns.after_seq or 0
         if ns.last is not None:
-            found: list[Entry] = []
+            found: list[dict[str, Any]] = []
             for entry in log.entries(descending=True):
-                if len(found) >= ns.last:
+                if len(found) >= ns.last or entry.seq <= after:
                     break
                 if match(entry.data):
-                    found.append(entry)
-            selected: list[Entry] | Iterator[Entry] = found[::-1]
-        else:
-            selected = (e for e in log.entries() if match(e.data))
-        if ns.json:
-            json.dump(
-                [{**e.data, "hash": e.hash} for e in selected],
-                sys.stdout,
-                indent=2,
-                ensure_ascii=False,
-            )
-            print()
-        else:
-            _table(selected)
+                    found.append(_row(entry))
+            return _print_list(ns, iter(found[::-1]))
+        rows = (_row(e) for e in log.entries(after=after) if match(e.data))
+        return _print_list(ns, rows)
+
+
+def _row(entry: Entry) -> dict[str, Any]:
+    return {**entry.data, "seq": entry.seq, "hash": entry.hash}
+
+
+def _print_list(ns: argparse.Namespace, rows: Iterator[dict[str, Any]]) -> int:
+    if ns.json:
+        json.dump(list(rows), sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    else:
+        _table(rows)
     return 0
 
 
@@ -168,7 +254,7 @@ def _matcher(ns: argparse.Namespace) -> Any:
     from fnmatch import fnmatchcase
 
     wanted: list[tuple[str, str]] = []
-    for item in ns.filter:
+    for item in getattr(ns, "filter", None) or []:
         key, sep, value = item.partition(":")
         key = key.strip().lower()
         if not sep or key not in _FILTER_KEYS:
@@ -180,14 +266,17 @@ def _matcher(ns: argparse.Namespace) -> Any:
     wanted += [
         (k, v)
         for k in ("actor", "target", "environment", "decision", "outcome")
-        if (v := getattr(ns, k))
+        if (v := getattr(ns, k, None))
     ]
-    since = _when(ns.since, "--since") if ns.since else None
-    until = _when(ns.until, "--until") if ns.until else None
+    since = _when(ns.since, "--since") if getattr(ns, "since", None) else None
+    until = _when(ns.until, "--until") if getattr(ns, "until", None) else None
+    after = getattr(ns, "after_seq", None) or 0
 
     def match(data: dict[str, Any]) -> bool:
         stamp = str(data.get("time", ""))
         if (since and stamp < since) or (until and stamp > until):
+            return False
+        if after and int(data.get("seq") or 0) <= after:
             return False
         return all(
             any(fnmatchcase(f.lower(), v.lower()) for f in _fields(data, k)) for k, v in wanted
@@ -236,26 +325,30 @@ def _when(text: str, flag: str) -> str:
     return rfc3339(moment.timestamp())
 
 
-def _table(entries: Any) -> None:
-    header = ("SEQ", "TIME", "EVENT", "ACTOR", "ENV", "TARGET", "OUTCOME", "RULE", "ACTION")
-    print("  ".join(header))
-    for e in entries:
-        d = e.data
-        actor = d.get("actor") or {}
-        action = d.get("action") or {}
-        text = _action_text(action) if isinstance(action, dict) else ""
-        row = (
-            str(e.seq),
-            e.time[:19].replace("T", " "),
-            e.event,
-            str(actor.get("name") or actor.get("type") or "-") if isinstance(actor, dict) else "-",
-            str(d.get("environment") or "-"),
-            str(d.get("target") or "-")[:30],
-            outcome_of(d) or "-",
-            str(d.get("rule") or "-"),
-            text[:80].replace("\n", " "),
-        )
-        print("  ".join(row))
+def _table(rows: Iterator[dict[str, Any]]) -> None:
+    from opsgate.cli._output import table
+
+    columns = (("SEQ", "seq"), ("TIME", "time"), ("EVENT", "event"), ("ACTOR", "actor"),
+               ("ENV", "environment"), ("TARGET", "target"), ("OUTCOME", "outcome"),
+               ("RULE", "rule"), ("ACTION", "action"))  # fmt: skip
+    table(columns, (_cells(d) for d in rows))
+
+
+def _cells(d: dict[str, Any]) -> dict[str, Any]:
+    actor = d.get("actor") if isinstance(d.get("actor"), dict) else {}
+    action = d.get("action") if isinstance(d.get("action"), dict) else {}
+    assert isinstance(actor, dict) and isinstance(action, dict)
+    return {
+        "seq": d.get("seq"),
+        "time": str(d.get("time", ""))[:19].replace("T", " "),
+        "event": d.get("event"),
+        "actor": actor.get("name") or actor.get("type"),
+        "environment": d.get("environment"),
+        "target": str(d.get("target") or "")[:30],
+        "outcome": outcome_of(d),
+        "rule": d.get("rule"),
+        "action": _action_text(action)[:80].replace("\n", " "),
+    }
 
 
 def _action_text(action: dict[str, Any]) -> str:
@@ -268,6 +361,16 @@ def _action_text(action: dict[str, Any]) -> str:
 
 
 def _verify(ns: argparse.Namespace) -> int:
+    url = _remote(ns)
+    if url is not None:
+        if ns.witness or ns.key:
+            raise InputError(
+                "--witness and --key check a local database",
+                hint="verify a backup: opsgate audit verify --db FILE --key …",
+            )
+        from opsgate.cli._audit_remote import remote_verify
+
+        return _verified(ns, remote_verify(url), None)
     from opsgate.audit.checkpoint import load_public_key
     from opsgate.audit.verify import verify
     from opsgate.audit.witness import read_witness
@@ -290,21 +393,43 @@ def _verify(ns: argparse.Namespace) -> int:
         started = time.perf_counter()
         report = verify(log.log_id, log.store.rows(), sources, trusted)
         elapsed = time.perf_counter() - started
-    for warning in report.warnings:
+    found = {
+        "ok": report.ok,
+        "entries": report.entries,
+        "head_seq": report.head_seq,
+        "summary": report.summary(),
+        "problems": [{"seq": p.seq, "kind": p.kind, "message": p.message} for p in report.problems],
+        "warnings": list(report.warnings),
+    }
+    return _verified(ns, found, elapsed)
+
+
+def _verified(ns: argparse.Namespace, report: dict[str, Any], elapsed: float | None) -> int:
+    """Print a verification report (local, or the server's); exit 8 when not intact."""
+    if ns.json:
+        print(json.dumps({**report, "seconds": elapsed}, indent=2))
+        return 0 if report["ok"] else AuditIntegrityError.exit_code
+    for warning in report["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    if not report.ok:
+    if not report["ok"]:
         raise AuditIntegrityError(
-            report.summary(),
+            report["summary"],
             hint="keep this database as evidence; the lowest sequence named is where "
             "tampering starts",
         )
-    print(f"{report.summary()} ({elapsed:.2f} s)")
+    took = f" ({elapsed:.2f} s)" if elapsed is not None else ""
+    print(f"{report['summary']}{took}")
     return 0
 
 
 def _checkpoint(ns: argparse.Namespace) -> int:
+    _local_only(ns, "checkpoint")
     with _open(ns, readonly=False) as log:
         cp = log.checkpoint(ns.witness)
+    if ns.json:
+        print(json.dumps({"log": cp.log, "seq": cp.seq, "head": cp.head, "key_id": cp.key_id,
+                          "witness": ns.witness}, indent=2))  # fmt: skip
+        return 0
     where = f", exported to {ns.witness}" if ns.witness else ""
     print(f"checkpoint: log {cp.log} seq {cp.seq} head {cp.head} key {cp.key_id}{where}")
     return 0
@@ -312,10 +437,20 @@ def _checkpoint(ns: argparse.Namespace) -> int:
 
 @_quiet_pipe
 def _export(ns: argparse.Namespace) -> int:
+    match = _matcher(ns)
     out = sys.stdout.buffer
+    url = _remote(ns)
+    if url is not None:
+        from opsgate.cli._audit_remote import remote_export
+
+        for line in remote_export(url, match, ns.after_seq or 0):
+            out.write(line + b"\n")
+        out.flush()
+        return 0
     with _open(ns, readonly=True) as log:
-        for _seq, body, _link in log.store.rows():
-            out.write(bytes(body) + b"\n")  # the exact bytes that were hashed
+        for entry in log.entries(after=ns.after_seq or 0):
+            if match(entry.data):
+                out.write(entry.body + b"\n")  # the exact bytes that were hashed
     out.flush()
     return 0
 
@@ -323,13 +458,17 @@ def _export(ns: argparse.Namespace) -> int:
 def _key(ns: argparse.Namespace) -> int:
     from opsgate.audit.checkpoint import key_id, load_or_create_key, public_key_pem
 
-    log_dir = getattr(ns, "data_dir", None)
-    with open_log(log_dir, db_file=getattr(ns, "db", None), readonly=False) as log:
+    _local_only(ns, "key")
+    with _open(ns, readonly=False) as log:
         private = load_or_create_key(log.key_path)
     pem = public_key_pem(private)
     from cryptography.hazmat.primitives import serialization as s
 
     raw = private.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+    if ns.json:
+        print(json.dumps({"key_id": key_id(raw), "public_key": pem, "path": str(log.key_path)},
+                         indent=2))  # fmt: skip
+        return 0
     print(pem.strip())
     print(f"key id: {key_id(raw)}")
     return 0

@@ -1,13 +1,15 @@
 """``opsgate cards``, ``opsgate approve ID``, ``opsgate deny ID --reason``: the
-approval inbox from a terminal.  A thin client of the control plane: every rule
-(roles, own requests, typed confirmation, two approvers) is the service's."""
+approval inbox from a terminal, locally or through a server (``--url``).  A thin
+client of the control plane: every rule (roles, own requests, typed confirmation,
+two approvers, agents never approve) is the service's."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from opsgate.cli.users import acting, common_options
+from opsgate.cli._output import print_json, table
+from opsgate.cli.users import common_options
 
 __all__ = ["register"]
 
@@ -22,6 +24,9 @@ _STATES = (
     "cancelled",
     "used",
 )
+COLUMNS = (("ID", "id"), ("STATE", "state"), ("IMPACT", "impact"),
+           ("ENVIRONMENT", "environment"), ("TARGET", "target"),
+           ("REQUESTED BY", "requested_by_name"), ("DESCRIPTION", "description"))  # fmt: skip
 
 
 def register(subparsers: Any) -> None:
@@ -34,64 +39,65 @@ def register(subparsers: Any) -> None:
         default=[],
         help="repeatable (default: every state)",
     )
-    cards.add_argument("--limit", type=int, default=50)
-    cards.add_argument("--json", action="store_true")
+    cards.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     cards.set_defaults(func=_cards)
-    approve = subparsers.add_parser("approve", parents=[common], help="approve a card")
+    approve = subparsers.add_parser(
+        "approve",
+        parents=[common],
+        help="approve a card",
+        description="Approve a pending card. Destructive cards need the target's name typed "
+        "with --confirm; production cards may need a second approver. Exit 4 when the "
+        "service refuses (an agent token, your own request, a decided card).",
+    )
     approve.add_argument("id")
     approve.add_argument(
         "--confirm", metavar="TEXT", help="the target's name, for destructive cards"
     )
     approve.set_defaults(func=_approve)
-    deny = subparsers.add_parser("deny", parents=[common], help="deny a card")
+    deny = subparsers.add_parser(
+        "deny", parents=[common], help="deny a card", description="Deny a pending card."
+    )
     deny.add_argument("id")
-    deny.add_argument("--reason", required=True)
+    deny.add_argument("--reason", required=True, help="why (shown to the requester)")
     deny.set_defaults(func=_deny)
 
 
+def _admin() -> Any:
+    from opsgate.cli._acting import admin
+
+    return admin()
+
+
 def _cards(ns: argparse.Namespace) -> int:
-    from opsgate.approvals._describe import shown
-    from opsgate.approvals.model import CardState
-    from opsgate.approvals.service import CardFilter
-
-    filters = CardFilter(states=tuple(CardState(s) for s in ns.state))
-    with acting(ns) as (control, me):
-        page = control.list_cards(me, filters, limit=ns.limit)
+    with _admin() as backend:
+        page = backend.cards(ns.state, ns.limit)
     if ns.json:
-        import json
-
-        print(json.dumps([_card_json(c) for c in page.items], indent=2))
+        print_json(page["items"])
         return 0
-    print("ID  STATE  IMPACT  ENVIRONMENT  TARGET  REQUESTED BY  DESCRIPTION")
-    for c in page.items:
-        c = shown(c)
-        print(
-            f"{c.id}  {c.state.value}  {c.impact.label}  {c.environment.label}  {c.target}  "
-            f"{c.requested_by_name}  {c.description}"
-        )
-        for line in _after(c):
-            print(f"    {line}")
-    if page.next_cursor:
-        print(f"… more; raise --limit (total {page.total if page.total is not None else '?'})")
+    table(COLUMNS, page["items"])
+    for card in page["items"]:  # what happened past the request, under the table
+        for line in _after(card):
+            print(f"{card['id']}: {line}")
+    if page.get("next_cursor"):
+        total = page.get("total")
+        print(f"… more; raise --limit (total {total if total is not None else '?'})")
     return 0
 
 
-def _after(card: Any) -> list[str]:
+def _after(card: dict[str, Any]) -> list[str]:
     """What happened past the request: who approved, which retry used it, why it
     closed (a cancellation names the change that closed it)."""
-    from opsgate.approvals._lifecycle import used_by
-
     lines = []
-    if card.approved_by:
-        lines.append("approved by " + ", ".join(f"{a.name} at {_clock(a.at)}"
-                                                 for a in card.approved_by))  # fmt: skip
-    used = used_by(card)
+    if card.get("approved_by"):
+        lines.append("approved by " + ", ".join(f"{a['name']} at {_clock(a['at'])}"
+                                                 for a in card["approved_by"]))  # fmt: skip
+    used = card.get("used")
     if used:
         seq = used.get("audit_seq")
         lines.append(f"used by {used.get('by')}'s retry at {_clock(float(used.get('at') or 0))}"
                      + (f" (audit entry {seq})" if seq is not None else ""))  # fmt: skip
-    if card.reason and card.state.value in ("cancelled", "denied", "expired", "failed"):
-        lines.append(f"reason: {card.reason}")
+    if card.get("reason") and card.get("state") in ("cancelled", "denied", "expired", "failed"):
+        lines.append(f"reason: {card['reason']}")
     return lines
 
 
@@ -101,44 +107,24 @@ def _clock(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
-def _card_json(card: Any) -> dict[str, Any]:
-    from opsgate.approvals._describe import shown
-    from opsgate.approvals._lifecycle import used_by
-
-    card = shown(card)
-    return {
-        "id": card.id,
-        "state": card.state.value,
-        "impact": card.impact.label,
-        "environment": card.environment.label,
-        "target": card.target,
-        "description": card.description,
-        "action": card.action,
-        "confirm": card.confirm,
-        "requested_by": card.requested_by_name,
-        "expires_at": card.expires_at,
-        "approvals": list(card.approvals),
-        "approvers_needed": card.approvers_needed,
-        "decided_by": card.decided_by,
-        "reason": card.reason,
-        "approved_by": [a.to_json() for a in card.approved_by],
-        "used": used_by(card),
-        "irreversible": card.irreversible,
-    }
-
-
 def _approve(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        card = control.approve(me, ns.id, ns.confirm)
-    if card.state.value == "pending":
-        print(f"card {card.id}: your approval is in; {card.approvers_needed} approvers needed")
+    with _admin() as backend:
+        card = backend.approve(ns.id, ns.confirm)
+    if ns.json:
+        print_json(card)
+    elif card["state"] == "pending":
+        needed = card["approvers_needed"]
+        print(f"card {card['id']}: your approval is in; {needed} approvers needed")
     else:
-        print(f"card {card.id}: {card.state.value}")
+        print(f"card {card['id']}: {card['state']}")
     return 0
 
 
 def _deny(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        card = control.deny(me, ns.id, ns.reason)
-    print(f"card {card.id}: {card.state.value}")
+    with _admin() as backend:
+        card = backend.deny(ns.id, ns.reason)
+    if ns.json:
+        print_json(card)
+    else:
+        print(f"card {card['id']}: {card['state']}")
     return 0

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from opsgate.errors import InputError
+from opsgate.cli._flags import add_setting
+from opsgate.errors import EXIT_APPROVAL, EXIT_DENY, EXIT_OK, InputError
 
 __all__ = ["register"]
 
@@ -17,7 +18,9 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "check",
         help="decide one action and explain the decision",
-        description="Classify and decide one action, without running it.",
+        description="Classify and decide one action, without running it. Exit 0 when "
+        "it is allowed, 10 when it needs a person's approval, 11 when it is denied "
+        "(other codes are failures: docs/cli.md).",
     )
     p.add_argument(
         "--tool",
@@ -30,7 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--content", help="file content, for Write")
     p.add_argument("--url", help="URL, for WebFetch")
     p.add_argument("--input", help="the tool input as a JSON object (for MCP tools)")
-    p.add_argument("--policy", help="policy file (default: OPSGATE_POLICY or the built-in)")
+    add_setting(p, "policy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("command", nargs="*", help="the command, after --")
     p.set_defaults(func=run)
@@ -69,7 +72,7 @@ def run(ns: argparse.Namespace) -> int:
     from opsgate.models import Action
 
     cwd = str(Path(ns.cwd).resolve() if ns.cwd else Path.cwd())
-    policy = load_configured_policy(ns.policy)
+    policy = load_configured_policy()
     action = Action(
         "", ns.tool, _tool_input(ns), cwd=cwd, project_dir=ns.project or cwd, agent="cli"
     )
@@ -78,7 +81,11 @@ def run(ns: argparse.Namespace) -> int:
         print(json.dumps(decision.to_json(), indent=2))
     else:
         _explain(decision)
-    return 0
+    return _EXIT[decision.verdict.value]
+
+
+# A script branches on the verdict without parsing the output.
+_EXIT = {"allow": EXIT_OK, "require_approval": EXIT_APPROVAL, "deny": EXIT_DENY}
 
 
 def _explain(decision: Any) -> None:

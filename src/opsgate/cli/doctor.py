@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="look for protected mode under DIR instead of / (as install --system --root)",
     )
+    p.add_argument("--json", action="store_true", help="print one JSON object per agent, in a list")
     p.set_defaults(func=_run)
 
 
@@ -57,18 +58,28 @@ def _run(ns: argparse.Namespace) -> int:
             ) from None
     else:
         agents = [a for a in AGENTS if _configured(a, project, home, layout)]
+        if not agents and ns.json:
+            print("[]")
+            return 1
         if not agents:
             print("FAIL  no agent has opsgate's hook installed")
             print("      fix: opsgate install claude   (or codex, gemini, cursor, copilot)")
             print("           sudo opsgate install claude --system   (protected mode)")
             return 1
-    failed = False
-    for agent in agents:
-        failed |= not _one(agent, project, home, layout, ns.require_protected)
-    return 1 if failed else 0
+    results = [_one(agent, project, home, layout, ns.require_protected) for agent in agents]
+    if ns.json:
+        from opsgate.cli._output import print_json
+
+        print_json([_json(*r) for r in results])
+    else:
+        for result in results:
+            _print(*result)
+    return 0 if all(ok for _, _, _, ok in results) else 1
 
 
-def _one(agent: Any, project: Path, home: Path, layout: Any, require_protected: bool) -> bool:
+def _one(
+    agent: Any, project: Path, home: Path, layout: Any, require_protected: bool
+) -> tuple[Any, Any, Any, bool]:
     from opsgate.integrations.doctor import diagnose
     from opsgate.system import protection
 
@@ -77,14 +88,26 @@ def _one(agent: Any, project: Path, home: Path, layout: Any, require_protected: 
         (guard.managed_file, guard.data_dir) if guard.managed_file and guard.data_dir else None
     )
     report = diagnose(agent, project=project, home=home, managed=managed)
-    ok = report.ok and (guard.protected or not require_protected)
+    return agent, report, guard, report.ok and (guard.protected or not require_protected)
+
+
+def _json(agent: Any, report: Any, guard: Any, ok: bool) -> dict[str, Any]:
+    return {
+        "agent": agent.name,
+        "ok": ok,
+        "protected": guard.protected,
+        "checks": [{"ok": c.ok, "text": c.text, "fix": c.fix} for c in report.checks],
+        "protection": [{"ok": f.ok, "text": f.text, "fix": f.fix} for f in guard.findings],
+    }
+
+
+def _print(agent: Any, report: Any, guard: Any, ok: bool) -> None:
     print(f"{'PASS' if ok else 'FAIL'}  {agent.title} ({agent.name})")
     for check in report.checks:
         print(f"  {'ok  ' if check.ok else 'FAIL'}  {check.text}")
         if check.fix:
             print(f"        fix: {check.fix}")
     _print_protection(agent, guard)
-    return ok
 
 
 def _print_protection(agent: Any, guard: Any) -> None:

@@ -3,17 +3,17 @@
 A thin client of :mod:`opsgate.incident`.  The trail is verified first; the
 artifacts are written either way (an investigator needs them most when something
 is wrong), and a tampered trail is named at the top of each and makes the command
-exit 4, like ``opsgate audit verify``.
+exit 8, like ``opsgate audit verify``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from opsgate.cli._flags import add_setting
 from opsgate.errors import InputError
 
 __all__ = ["register"]
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
         "evidence), runbook.md (what ran, the recorded rollback plans, newest first) and, "
         "with --postmortem, postmortem.md. Every statement cites its audit entries as "
         "[#seq]; each artifact states the chain head and the result of verifying the "
-        "trail. Exit 0 when the trail is intact, 4 when it is not (the artifacts are "
+        "trail. Exit 0 when the trail is intact, 8 when it is not (the artifacts are "
         "written and say so).",
     )
     report.add_argument("--since", help="ISO time or a duration ago (30m, 2h, 7d)")
@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     report.add_argument(
         "--include-reads", action="store_true", help="list every allowed read in the timeline"
     )
-    report.add_argument("--data-dir", type=Path, help="data directory (default: $OPSGATE_HOME)")
+    add_setting(report, "data_dir")
     report.add_argument("--db", type=Path, help="an audit database file, e.g. an offline copy")
     report.add_argument(
         "--key", action="append", default=[], metavar="PUBKEY",
@@ -65,7 +65,7 @@ def _report(ns: argparse.Namespace) -> int:
 
     query = _query(ns)
     trusted = [load_public_key(k) for k in ns.key] or None
-    with open_log(ns.data_dir, db_file=ns.db, readonly=True) as log:
+    with open_log(db_file=ns.db, readonly=True) as log:
         artifacts = generate(
             log,
             query,
@@ -109,20 +109,21 @@ def _stored_secrets(ns: argparse.Namespace) -> list[str]:
     """The executor's stored secret values, masked wherever they appear.  Best effort:
     without them the artifacts are still redacted by pattern (as every entry was
     when it was written), and a note says so."""
-    if ns.db is not None and ns.data_dir is None:
-        return []  # an offline copy of the audit trail: no store beside it
-    from opsgate.audit.log import data_dir_from
+    from opsgate.config import FLAG, current
 
-    home = data_dir_from(ns.data_dir)
-    url = os.environ.get("OPSGATE_DATABASE_URL")
-    keyed = (home / "secret.key").is_file() or bool(os.environ.get("OPSGATE_SECRET_KEY"))
+    config = current()
+    if ns.db is not None and config.layer("data_dir") < FLAG:
+        return []  # an offline copy of the audit trail: no store beside it
+    home = config.data_dir
+    url = config.database_url
+    keyed = (home / "secret.key").is_file() or bool(config.text("execute.secret_key"))
     if not keyed or not (url or (home / "opsgate.db").is_file()):
         return []
     try:
         from opsgate.execute.secrets import SecretStore, load_key
         from opsgate.store import open_store
 
-        store = open_store(ns.data_dir, url)
+        store = open_store(None, url)
         try:
             with store.read() as conn:
                 return [s.reveal() for s in SecretStore(load_key(home)).reveal_all(conn)]

@@ -53,6 +53,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="with --system: write the systemd units but do not enable or start them",
     )
+    install.add_argument("--json", action="store_true", help="print JSON")
     install.set_defaults(func=_install)
     uninstall = sub.add_parser(
         "uninstall",
@@ -69,6 +70,7 @@ def register(sub: Any) -> None:
         help="with --system, for the last agent: also remove the data directory (the audit "
         "trail) and the service user if install created it",
     )
+    uninstall.add_argument("--json", action="store_true", help="print JSON")
     uninstall.set_defaults(func=_uninstall)
 
 
@@ -128,6 +130,8 @@ def _install(ns: argparse.Namespace) -> int:
         return _install_system(ns)
     agent, path = _target(ns)
     change = plan_install(agent, path, hook_command(agent, fast=not ns.python_hook))
+    if ns.json:
+        return _report_json(change, ns.dry_run, agent, notes=list(agent.notes))
     _report(change, ns.dry_run, f"opsgate's hook for {agent.title}")
     if change.changed and not ns.dry_run:
         for note in agent.notes:
@@ -142,6 +146,8 @@ def _uninstall(ns: argparse.Namespace) -> int:
     if ns.scope == "system":
         return _uninstall_system(ns)
     agent, path = _target(ns)
+    if ns.json:
+        return _report_json(plan_uninstall(agent, path), ns.dry_run, agent, notes=[])
     _report(plan_uninstall(agent, path), ns.dry_run, f"opsgate's hook for {agent.title}")
     return 0
 
@@ -151,6 +157,8 @@ def _system_agent(ns: argparse.Namespace) -> Any:
 
     if ns.dry_run:
         raise InputError("--dry-run is not available with --system")
+    if ns.json:
+        raise InputError("--json is not available with --system (it reports as it goes)")
     try:
         return agent_named(ns.agent)
     except KeyError:
@@ -181,6 +189,18 @@ def _uninstall_system(ns: argparse.Namespace) -> int:
 
     agent = _system_agent(ns)
     uninstall(Layout.at(ns.root), agent.name, ns.purge, print)
+    return 0
+
+
+def _report_json(change: Any, dry_run: bool, agent: Any, *, notes: list[str]) -> int:
+    from opsgate.cli._output import print_json
+    from opsgate.integrations.config import apply
+
+    backup = apply(change) if change.changed and not dry_run else None
+    print_json({"agent": agent.name, "path": str(change.path), "changed": change.changed,
+                "written": bool(change.changed and not dry_run), "dry_run": dry_run,
+                "backup": str(backup) if backup else None,
+                "diff": change.diff() if change.changed else "", "notes": notes})  # fmt: skip
     return 0
 
 

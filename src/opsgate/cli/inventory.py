@@ -1,12 +1,14 @@
 """``opsgate inventory list|add|remove``: the targets the engine resolves
-environments and access levels from.  A thin client of the control plane."""
+environments and access levels from.  A thin client of the control plane, locally
+or through a server (``--url``)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from opsgate.cli.users import acting, common_options
+from opsgate.cli._output import print_json, table
+from opsgate.cli.users import common_options
 
 __all__ = ["register"]
 
@@ -16,7 +18,6 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("inventory", help="servers, sites, databases, backups, clusters")
     sub = parser.add_subparsers(dest="inventory_command", metavar="SUBCOMMAND", required=True)
     lst = sub.add_parser("list", parents=[common], help="list targets")
-    lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=_list)
     add = sub.add_parser("add", parents=[common], help="add or replace a target")
     add.add_argument("name")
@@ -79,37 +80,24 @@ def _connection(ns: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in found.items() if v is not None))
 
 
-def _list(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        targets = control.list_targets(me)
-    if ns.json:
-        import json
+COLUMNS = (("NAME", "name"), ("KIND", "kind"), ("ENVIRONMENT", "environment"),
+           ("ACCESS", "access"), ("MATCH", "match"))  # fmt: skip
 
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": t.name,
-                        "kind": t.kind,
-                        "environment": t.environment.label,
-                        "access": t.access,
-                        "match": list(t.match),
-                        "connection": dict(t.connection),
-                    }
-                    for t in targets
-                ],
-                indent=2,
-            )
-        )
-        return 0
-    print("NAME  KIND  ENVIRONMENT  ACCESS  MATCH")
-    for t in targets:
-        print(f"{t.name}  {t.kind}  {t.environment.label}  {t.access}  {','.join(t.match) or '-'}")
+
+def _admin() -> Any:
+    from opsgate.cli._acting import admin
+
+    return admin()
+
+
+def _list(ns: argparse.Namespace) -> int:
+    with _admin() as backend:
+        targets = backend.targets()
+    print_json(targets) if ns.json else table(COLUMNS, targets)
     return 0
 
 
 def _add(ns: argparse.Namespace) -> int:
-    from opsgate.environments import InventoryTarget
     from opsgate.errors import InputError
     from opsgate.models import Environment
 
@@ -117,15 +105,22 @@ def _add(ns: argparse.Namespace) -> int:
         env = Environment.parse(ns.env)
     except ValueError as exc:
         raise InputError(str(exc), hint="use production, staging, development or local") from exc
-    target = InventoryTarget(ns.name, ns.kind, env, ns.access, tuple(ns.match), _connection(ns))
-    with acting(ns) as (control, me):
-        saved = control.put_target(me, target)
-    print(f"{saved.name}: {saved.kind}, {saved.environment.label}, access {saved.access}")
+    body = {"kind": ns.kind, "environment": env.label, "access": ns.access,
+            "match": list(ns.match), "connection": dict(_connection(ns))}  # fmt: skip
+    with _admin() as backend:
+        saved = backend.put_target(ns.name, body)
+    if ns.json:
+        print_json(saved)
+    else:
+        print(f"{saved['name']}: {saved['kind']}, {saved['environment']}, access {saved['access']}")
     return 0
 
 
 def _remove(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        control.delete_target(me, ns.name)
-    print(f"removed {ns.name}")
+    with _admin() as backend:
+        backend.delete_target(ns.name)
+    if ns.json:
+        print_json({"removed": ns.name})
+    else:
+        print(f"removed {ns.name}")
     return 0

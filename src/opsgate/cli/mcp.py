@@ -1,23 +1,20 @@
 """``opsgate mcp``: serve governed operations to an agent over MCP.
 
-Settings (flags > environment > defaults):
-
-    --transport stdio|http          stdio (the agent's client spawns this process)
-    --host / --port                 http only: 127.0.0.1:8471, path /mcp
-    --data-dir / OPSGATE_HOME       the control plane's data, as for `opsgate serve`
-    OPSGATE_DATABASE_URL            postgresql://… — the shared control-plane database
-    OPSGATE_TOKEN                   stdio: the agent token (http: each request's bearer)
-    --public-url / OPSGATE_PUBLIC_URL   base of card links (default http://127.0.0.1:8470)
+Options: ``--transport stdio|http`` (stdio: the agent's client spawns this process),
+``--host``/``--port`` (http only: 127.0.0.1:8471, path /mcp).  Settings (flags >
+environment > config file > defaults; docs/configuration.md): ``data_dir`` and
+``database_url`` (the control plane's data, as for ``opsgate serve``; it must
+exist), ``token`` (stdio: the agent token, OPSGATE_TOKEN; http: each request's
+bearer), ``public_url`` (the base of card links).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
+from opsgate.cli._flags import add_setting
 from opsgate.cli.users import Refused, control_plane
 from opsgate.errors import InputError
 
@@ -31,16 +28,8 @@ def register(subparsers: Any) -> None:
     mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     mcp.add_argument("--host", default="127.0.0.1", help="http only (default 127.0.0.1)")
     mcp.add_argument("--port", type=int, default=8471, help="http only (default 8471)")
-    mcp.add_argument(
-        "--data-dir",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="data directory (default: $OPSGATE_HOME or ~/.opsgate)",
-    )
-    mcp.add_argument(
-        "--public-url",
-        help="base URL of card links (default: $OPSGATE_PUBLIC_URL or http://127.0.0.1:8470)",
-    )
+    add_setting(mcp, "data_dir")
+    add_setting(mcp, "public_url")
     mcp.set_defaults(func=_mcp)
 
 
@@ -51,10 +40,12 @@ def _mcp(ns: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("mcp") is None:  # before anything else asks for a token
         raise MissingExtra("mcp", "mcp")
+    from opsgate.config import current
     from opsgate.mcp import NotAuthenticated, agent_principal
 
-    public_url = ns.public_url or os.environ.get("OPSGATE_PUBLIC_URL") or "http://127.0.0.1:8470"
-    secret = os.environ.get("OPSGATE_TOKEN", "")
+    config = current()
+    public_url = config.text("public_url") or "http://127.0.0.1:8470"
+    secret = config.text("token") or ""
     if ns.transport == "stdio" and not secret:
         raise InputError(
             "the stdio MCP server acts as an agent: set OPSGATE_TOKEN",

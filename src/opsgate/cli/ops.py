@@ -1,7 +1,8 @@
 """``opsgate ops``: the executor's catalog of governed operations from a terminal.
 
 ``list`` and ``show`` read the catalog (the built-ins, ``$OPSGATE_HOME/operations``
-and ``$OPSGATE_OPERATIONS``; no credentials needed: it holds none).  ``propose``,
+and ``$OPSGATE_OPERATIONS``; no credentials needed: it holds none).  With a control
+plane's ``url``, every subcommand goes through its HTTP API instead (``_ops_remote``).  ``propose``,
 ``run``, ``status`` and ``undo`` act as an authenticated principal through the same
 executor and control plane as the HTTP API and the MCP server, so the same rules
 apply: the policy decides, a write becomes a card a person approves (an agent token
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 from typing import Any
 
@@ -28,8 +28,7 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8470"
 
 
 def register(subparsers: Any) -> None:
-    common = common_options()
-    common.add_argument("--json", action="store_true", help="print JSON")
+    common = common_options()  # with --json
     parser = subparsers.add_parser("ops", help="governed operations: list, propose, follow, undo")
     sub = parser.add_subparsers(dest="ops_command", metavar="SUBCOMMAND", required=True)
     lst = sub.add_parser("list", parents=[common], help="the operations this opsgate can run")
@@ -73,7 +72,13 @@ def _catalog(ns: argparse.Namespace) -> Any:
 
 
 def _list(ns: argparse.Namespace) -> int:
-    ops = [op.to_json() for op in _catalog(ns).list()]
+    from opsgate.cli import _ops_remote
+
+    address = _ops_remote.url()
+    if address is not None:
+        ops = _ops_remote.catalog(address)
+    else:
+        ops = [op.to_json() for op in _catalog(ns).list()]
     if ns.json:
         print(json.dumps(ops, indent=2))
         return 0
@@ -84,6 +89,16 @@ def _list(ns: argparse.Namespace) -> int:
 
 
 def _show(ns: argparse.Namespace) -> int:
+    from opsgate.cli import _ops_remote
+
+    address = _ops_remote.url()
+    if address is not None:  # the server's catalog: the contract, without its steps
+        found = [o for o in _ops_remote.catalog(address) if o["name"] == ns.name]
+        if not found:
+            raise InputError(f"no operation named {ns.name!r} on {address}",
+                             hint="opsgate ops list")  # fmt: skip
+        print(json.dumps(found[0], indent=2))
+        return 0
     op = _catalog(ns).get(ns.name)
     data = op.to_json()
     data["steps"] = {runner: [_step(s) for s in steps] for runner, steps in op.steps.items()}
@@ -129,7 +144,9 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _link(ns: argparse.Namespace, card_id: str) -> str:
-    base = getattr(ns, "public_url", None) or os.environ.get("OPSGATE_PUBLIC_URL")
+    from opsgate.config import current
+
+    base = getattr(ns, "public_url", None) or current().text("public_url")
     return f"{(base or DEFAULT_PUBLIC_URL).rstrip('/')}/cards/{card_id}"
 
 
@@ -140,13 +157,21 @@ def _executor(control: Any) -> Any:
 
 
 def _propose(ns: argparse.Namespace) -> int:
+    from opsgate.cli import _ops_remote
+
     params = _params(ns.param)
+    if (address := _ops_remote.url()) is not None:
+        return _ops_remote.propose(ns, address, params)
     with acting(ns) as (control, me):
         result = _executor(control).propose_operation(me, ns.name, ns.target, params, ns.reasoning)
     return _proposed(ns, result)
 
 
 def _undo(ns: argparse.Namespace) -> int:
+    from opsgate.cli import _ops_remote
+
+    if (address := _ops_remote.url()) is not None:
+        return _ops_remote.undo(ns, address)
     with acting(ns) as (control, me):
         result = _executor(control).undo(me, ns.card, ns.reasoning)
     return _proposed(ns, result)
@@ -181,7 +206,12 @@ def _proposed(ns: argparse.Namespace, result: Any) -> int:
 def _run(ns: argparse.Namespace) -> int:
     import asyncio
 
+    from opsgate.cli import _ops_remote
+
     params = _params(ns.param)
+    if (address := _ops_remote.url()) is not None:
+        data = _ops_remote.run(ns, address, params)
+        return _result(ns, data, refused=data.get("status") == "refused")
     with acting(ns) as (control, me):
         executor = _executor(control)
         result = asyncio.run(executor.run_read_only(me, ns.name, ns.target, params))
@@ -189,21 +219,29 @@ def _run(ns: argparse.Namespace) -> int:
 
 
 def _status(ns: argparse.Namespace) -> int:
+    from opsgate.cli import _ops_remote
+
+    if (address := _ops_remote.url()) is not None:
+        c, found = _ops_remote.status(address, ns.card)
+        return _print_status(ns, c, found)
     from opsgate.approvals._describe import shown
 
     with acting(ns) as (control, me):
         card = shown(control.get_card(me, ns.card))
         result = _executor(control).result(me, ns.card)
     c = _card_json(card, _link(ns, card.id))
+    return _print_status(ns, c, result.to_json() if result is not None else None)
+
+
+def _print_status(ns: argparse.Namespace, c: dict[str, Any], found: dict[str, Any] | None) -> int:
     if ns.json:
-        found = result.to_json() if result is not None else None
         print(json.dumps({"card": c, "result": found}, indent=2))
         return 0
     print(f"card {c['id']}: {c['state']} — {c['description']}")
     if c["decided_by"]:
         print(f"  decided by {c['decided_by']}" + (f": {c['reason']}" if c["reason"] else ""))
-    if result is not None:
-        _print_result(result.to_json())
+    if found is not None:
+        _print_result(found)
     return 0
 
 

@@ -17,8 +17,14 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     p = sub.add_parser("policy", help="validate and test policy files")
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
-    v = actions.add_parser("validate", help="check a policy file against the schema")
+    v = actions.add_parser(
+        "validate",
+        help="check a policy file against the schema",
+        description="Load a policy file and check it against the schema. Exit 0 when valid, "
+        "3 when not (the message names file and line).",
+    )
     v.add_argument("file")
+    v.add_argument("--json", action="store_true", help="print JSON")
     v.set_defaults(func=_validate)
     t = actions.add_parser(
         "test",
@@ -37,6 +43,8 @@ def register(sub: Any) -> None:
         default="text",
         help="text (default), json, or junit (JUnit XML for CI test reports)",
     )
+    t.add_argument("--json", dest="format", action="store_const", const="json",
+                   help="the same as --format json")  # fmt: skip
     t.set_defaults(func=_test)
     from opsgate.cli._policy_diff import register_diff
 
@@ -49,6 +57,11 @@ def _validate(ns: argparse.Namespace) -> int:
     from opsgate.policy.loader import load_policy
 
     policy = load_policy(ns.file)
+    if ns.json:
+        print(json.dumps({"file": ns.file, "valid": True, "rules": len(policy.rules),
+                          "inventory": len(policy.inventory.targets),
+                          "settings": sorted(policy.pinned)}, indent=2))  # fmt: skip
+        return 0
     print(
         f"{ns.file}: valid — {len(policy.rules)} rule(s), "
         f"{len(policy.inventory.targets)} inventory target(s)"

@@ -1,114 +1,70 @@
-"""``opsgate users …`` and ``opsgate tokens …``; and how every control-plane command
-finds out who is acting.
+"""``opsgate users …`` and ``opsgate tokens …``; the options every control-plane
+command shares (where it acts, who acts: see ``_acting``).
 
-A thin client of :mod:`opsgate.approvals`: these commands open the control plane
-(the same store the server uses) and call the service as an authenticated
-principal, so the service's role rules apply exactly as over HTTP.  Who acts:
-``--token``/``OPSGATE_TOKEN`` (an API token), else ``--user``/``OPSGATE_USER``
-with ``OPSGATE_PASSWORD`` or a password prompt.
+A thin client of the control plane: locally (a machine that holds the data
+directory) or through a server's HTTP API (``--url``/``OPSGATE_URL``), as an
+authenticated principal, so the service's role rules apply exactly as in the web
+console.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsgate.errors import InputError, OpsgateError
+from opsgate.cli._flags import add_setting
+from opsgate.cli._output import print_json, table
+from opsgate.errors import EXIT_REFUSED, InputError, OpsgateError
 
 if TYPE_CHECKING:
     from opsgate.approvals.service import ControlPlane, Principal
 
-__all__ = ["Refused", "acting", "common_options", "register"]
+__all__ = ["Refused", "acting", "common_options", "control_plane", "register"]
 
 _ROLES = ("viewer", "member", "admin", "owner")
+USER_COLUMNS = (("ID", "id"), ("NAME", "name"), ("ROLE", "role"), ("DISABLED", "disabled"))
+TOKEN_COLUMNS = (("ID", "id"), ("NAME", "name"), ("ROLE", "role"), ("PREFIX", "prefix"),
+                 ("REVOKED", "revoked"), ("CREATED BY", "created_by"))  # fmt: skip
 
 
 class Refused(OpsgateError):
     """The service refused the request (a role rule, a safeguard, a state conflict)."""
 
     code = "denied"
-    exit_code = 4
+    exit_code = EXIT_REFUSED
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options(*, json_flag: bool = True) -> argparse.ArgumentParser:
+    """Where the command acts and as whom (each a setting: see docs/configuration.md)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--data-dir",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help="data directory (default: $OPSGATE_HOME or ~/.opsgate)",
-    )
-    common.add_argument(
-        "--token",
-        default=argparse.SUPPRESS,
-        help="act with this API token (default: $OPSGATE_TOKEN)",
-    )
-    common.add_argument(
-        "--user",
-        default=argparse.SUPPRESS,
-        help="act as this user; password from $OPSGATE_PASSWORD or a prompt",
-    )
+    for key in ("data_dir", "url", "token", "user"):
+        add_setting(common, key)
+    if json_flag:
+        common.add_argument("--json", action="store_true", help="print JSON")
     return common
 
 
 @contextmanager
-def control_plane(ns: argparse.Namespace) -> Iterator[ControlPlane]:
-    from opsgate.approvals.control import open_control_plane
+def control_plane(ns: argparse.Namespace | None = None) -> Iterator[ControlPlane]:
+    """The local control plane (its data directory must exist)."""
+    from opsgate.cli._acting import local_control
 
-    # OPSGATE_DATABASE_URL wins over --data-dir here (unlike `opsgate audit`, where
-    # --data-dir names a local copy): a replica's data directory then holds only its
-    # signing key, and its state is the shared database's.
-    control = open_control_plane(
-        getattr(ns, "data_dir", None), os.environ.get("OPSGATE_DATABASE_URL") or None
-    )
-    try:
+    with local_control() as control:
         yield control
-    finally:
-        close: Callable[[], None] | None = getattr(control, "close", None)
-        if close is not None:
-            close()
 
 
 @contextmanager
-def acting(ns: argparse.Namespace) -> Iterator[tuple[ControlPlane, Principal]]:
-    """The control plane and the principal acting on it; service refusals become
-    ``Refused`` (exit 4) with the service's own reason."""
-    from opsgate.approvals.model import Denied
+def acting(ns: argparse.Namespace | None = None) -> Iterator[tuple[ControlPlane, Principal]]:
+    """The local control plane and the principal acting on it (``ops``, whose
+    executor runs here)."""
+    from opsgate.cli._acting import acting_locally
+    from opsgate.config import current
 
-    with control_plane(ns) as control:
-        try:
-            token = getattr(ns, "token", None) or os.environ.get("OPSGATE_TOKEN")
-            if token:
-                principal = control.token(token)
-                if principal is None:
-                    raise Refused("the API token is unknown or revoked")
-                yield control, principal
-                return
-            name = getattr(ns, "user", None) or os.environ.get("OPSGATE_USER")
-            if not name:
-                raise InputError(
-                    "who is acting?", hint="pass --token (or set OPSGATE_TOKEN), or --user NAME"
-                )
-            password = os.environ.get("OPSGATE_PASSWORD")
-            if password is None:
-                import getpass
-
-                password = getpass.getpass(f"password for {name}: ")
-            _, secret = control.login(name, password)
-            session = control.session(secret)
-            if session is None:
-                raise Refused("the login did not produce a session")
-            try:
-                yield control, session
-            finally:
-                control.logout(secret)
-        except Denied as exc:
-            raise Refused(exc.reason) from exc
+    with acting_locally(current()) as pair:
+        yield pair
 
 
 def register(subparsers: Any) -> None:
@@ -117,7 +73,7 @@ def register(subparsers: Any) -> None:
     sub = users.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)
     add = sub.add_parser("add", parents=[common], help="add a person")
     add.add_argument("name")
-    add.add_argument("--role", choices=_ROLES, default="viewer")
+    add.add_argument("--role", choices=_ROLES, default="viewer", help="(default: viewer)")
     add.add_argument(
         "--password-stdin",
         action="store_true",
@@ -125,7 +81,6 @@ def register(subparsers: Any) -> None:
     )
     add.set_defaults(func=_add_user)
     lst = sub.add_parser("list", parents=[common], help="list people")
-    lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=_list_users)
     role = sub.add_parser("set-role", parents=[common], help="change a person's role (owners)")
     role.add_argument("name")
@@ -136,10 +91,10 @@ def register(subparsers: Any) -> None:
     tsub = tokens.add_subparsers(dest="tokens_command", metavar="SUBCOMMAND", required=True)
     create = tsub.add_parser("create", parents=[common], help="create a token (secret shown once)")
     create.add_argument("name")
-    create.add_argument("--role", choices=("agent", *_ROLES), default="agent")
+    create.add_argument("--role", choices=("agent", *_ROLES), default="agent",
+                        help="(default: agent)")  # fmt: skip
     create.set_defaults(func=_create_token)
     tlist = tsub.add_parser("list", parents=[common], help="list tokens")
-    tlist.add_argument("--json", action="store_true")
     tlist.set_defaults(func=_list_tokens)
     revoke = tsub.add_parser("revoke", parents=[common], help="revoke a token")
     revoke.add_argument("id")
@@ -160,79 +115,67 @@ def _new_password(ns: argparse.Namespace) -> str:
     return password
 
 
-def _add_user(ns: argparse.Namespace) -> int:
-    from opsgate.approvals.model import Role
+def _admin() -> Any:
+    from opsgate.cli._acting import admin
 
+    return admin()
+
+
+def _add_user(ns: argparse.Namespace) -> int:
     password = _new_password(ns)
-    with acting(ns) as (control, me):
-        user = control.create_user(me, ns.name, password, Role(ns.role))
-    print(f"added {user.name} ({user.role.value}), id {user.id}")
+    with _admin() as backend:
+        user = backend.add_user(ns.name, password, ns.role)
+    if ns.json:
+        print_json(user)
+    else:
+        print(f"added {user['name']} ({user['role']}), id {user['id']}")
     return 0
 
 
 def _list_users(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        users = control.list_users(me)
-    rows = [
-        {"id": u.id, "name": u.name, "role": u.role.value, "disabled": u.disabled} for u in users
-    ]
-    _print_rows(rows, ns.json, ("id", "name", "role", "disabled"))
+    with _admin() as backend:
+        users = backend.users()
+    print_json(users) if ns.json else table(USER_COLUMNS, users)
     return 0
 
 
 def _set_role(ns: argparse.Namespace) -> int:
-    from opsgate.approvals.model import Role
-
-    with acting(ns) as (control, me):
-        found = [u for u in control.list_users(me) if u.name == ns.name]
+    with _admin() as backend:
+        found = [u for u in backend.users() if u["name"] == ns.name]
         if not found:
             raise InputError(f"no user named {ns.name!r}", hint="opsgate users list")
-        user = control.set_role(me, found[0].id, Role(ns.role))
-    print(f"{user.name} is now {user.role.value}")
+        user = backend.set_role(found[0]["id"], ns.role)
+    if ns.json:
+        print_json(user)
+    else:
+        print(f"{user['name']} is now {user['role']}")
     return 0
 
 
 def _create_token(ns: argparse.Namespace) -> int:
-    from opsgate.approvals.model import Role
-
-    with acting(ns) as (control, me):
-        info, secret = control.create_token(me, ns.name, Role(ns.role))
-    print(f"token {info.id} ({info.name}, {info.role.value}); the secret, shown only now:")
-    print(secret)
+    with _admin() as backend:
+        created = backend.create_token(ns.name, ns.role)
+    if ns.json:
+        print_json(created)
+        return 0
+    info = created["token"]
+    print(f"token {info['id']} ({info['name']}, {info['role']}); the secret, shown only now:")
+    print(created["secret"])
     return 0
 
 
 def _list_tokens(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        tokens = control.list_tokens(me)
-    rows = [
-        {
-            "id": t.id,
-            "name": t.name,
-            "role": t.role.value,
-            "prefix": t.prefix,
-            "revoked": t.revoked,
-            "created_by": t.created_by,
-        }
-        for t in tokens
-    ]
-    _print_rows(rows, ns.json, ("id", "name", "role", "prefix", "revoked", "created_by"))
+    with _admin() as backend:
+        tokens = backend.tokens()
+    print_json(tokens) if ns.json else table(TOKEN_COLUMNS, tokens)
     return 0
 
 
 def _revoke_token(ns: argparse.Namespace) -> int:
-    with acting(ns) as (control, me):
-        info = control.revoke_token(me, ns.id)
-    print(f"revoked token {info.id} ({info.name})")
+    with _admin() as backend:
+        info = backend.revoke_token(ns.id)
+    if ns.json:
+        print_json(info)
+    else:
+        print(f"revoked token {info['id']} ({info['name']})")
     return 0
-
-
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
-    if as_json:
-        import json
-
-        print(json.dumps(rows, indent=2))
-        return
-    print("  ".join(c.upper() for c in columns))
-    for row in rows:
-        print("  ".join(str(row[c]) for c in columns))

@@ -7,6 +7,7 @@ undo and secrets a caller sees.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets as _random
 import socket
@@ -33,6 +34,8 @@ from opsgate.policy.engine import decide
 
 __all__ = ["ExecutorCore", "OutputListener"]
 
+log = logging.getLogger("opsgate.execute")
+
 OutputListener = Callable[[str, str], None]  # (card or execution id, redacted text)
 
 
@@ -53,13 +56,28 @@ class ExecutorCore:
         self.catalog = catalog or load_catalog(control.data_dir)
         self.secrets = SecretStore(secret_key or load_key(control.data_dir))
         if local_runner is None:
-            local_runner = os.environ.get("OPSGATE_LOCAL_RUNNER", "") in ("1", "true", "yes")
+            from opsgate.config import current
+
+            local_runner = current().boolean("execute.local_runner")
         self.local_runner = local_runner
         self._runners = dict(runners) if runners is not None else None
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{_random.token_hex(4)}"
         self.lease_seconds = lease_seconds
         self.on_output = on_output
         self.live: dict[str, Output] = {}  # runs in progress in this process
+        self._secrets_mark: tuple[Any, ...] | None = None  # see Executor.secrets_changed
+        self._learn_stored()
+
+    def _learn_stored(self) -> None:
+        """Every redactor of this process learns the stored values now (the audit
+        trail, cards, the console), not only when an operation runs."""
+        from opsgate.execute.errors import SecretError
+
+        try:
+            with self.control.store.read() as conn:
+                self.secrets.reveal_all(conn)
+        except SecretError as exc:  # a wrong key fails every run loudly; pattern redaction stays
+            log.warning("stored secrets could not be decrypted for redaction: %s", exc.message)
 
     # --- the catalog -------------------------------------------------------------------------
 
@@ -108,6 +126,7 @@ class ExecutorCore:
         _plan.credential_refs(target)
         self._runner(runner)  # the local runner is refused here when it is off
         checked = op.validate(params)
+        _plan.check_secrets(op, target, checked)
         values = _plan.values_for(target, checked)
         backup: list[str] = []
         if op.requires_backup:

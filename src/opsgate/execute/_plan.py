@@ -7,6 +7,7 @@ only named here (``secret:NAME``), revealed later by the executor.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,10 @@ __all__ = [
     "CREDENTIAL_KEYS",
     "Plan",
     "action_for",
+    "check_secrets",
     "classification_for",
     "credential_refs",
+    "env_secret",
     "runner_for",
     "steps_for",
 ]
@@ -47,6 +50,46 @@ def credential_refs(target: InventoryTarget) -> dict[str, str]:
         elif name is not None:
             raise SecretError(f"target {target.name}: {key!r} is not a credential setting")
     return out
+
+
+def check_secrets(op: Operation, target: InventoryTarget, params: Mapping[str, str]) -> None:
+    """Each secret parameter names a secret its definition allows on ``target``: the
+    caller (an agent) picks among those, never any other secret in the store."""
+    for p in op.params:
+        if p.type != "secret" or p.name not in params:
+            continue
+        name = parse_ref(params[p.name])
+        allowed = p.allowed_on(target.name)
+        if name is not None and name in allowed:
+            continue
+        if allowed:
+            told = (f"{op.name}: parameter {p.name!r} takes only {', '.join(allowed)} on "
+                    f"{target.name}, not {name!r}")  # fmt: skip
+        else:
+            told = (f"{op.name}: parameter {p.name!r} takes no secret on {target.name}: its "
+                    "definition allows none there")  # fmt: skip
+        raise InvalidParams(
+            told,
+            hint="an owner lists the secrets a secret parameter may take, per target "
+            "(`allowed:` in the operation's definition; see docs/execution.md)",
+        )
+
+
+_WHOLE_PLACEHOLDER = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+def env_secret(op: Operation, template: str, params: Mapping[str, str]) -> str | None:
+    """The secret an ``env`` entry injects, decided by the operation's own template:
+    exactly ``{param}`` of a secret parameter (its checked reference), or a literal
+    ``secret:NAME`` the operator wrote.  Anything else is text, whatever it renders
+    to — a string parameter set to ``secret:root_ssh_key`` reveals nothing."""
+    whole = _WHOLE_PLACEHOLDER.match(template)
+    if whole is not None:
+        kinds = {p.name: p.type for p in op.params}
+        if kinds.get(whole.group(1)) == "secret":
+            return parse_ref(params.get(whole.group(1), ""))
+        return None
+    return parse_ref(template)
 
 
 def settings_of(target: InventoryTarget) -> dict[str, str]:

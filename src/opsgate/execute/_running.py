@@ -25,7 +25,7 @@ from opsgate.execute.catalog import Operation, render
 from opsgate.execute.redact import OutputRedactor
 from opsgate.execute.result import ExecutionResult
 from opsgate.execute.runner import Endpoint
-from opsgate.execute.secrets import SecretValue, parse_ref
+from opsgate.execute.secrets import SecretValue
 from opsgate.models import Verdict
 
 __all__ = ["Running"]
@@ -116,10 +116,10 @@ class Running(ExecutorCore):
 
     def _endpoint(self, target: InventoryTarget) -> Endpoint:
         refs = _plan.credential_refs(target)
-        creds: dict[str, SecretValue] = {}
         with self.control.store.read() as conn:
-            for key, name in refs.items():
-                creds[key] = self.secrets.reveal(conn, name)
+            sealed = {key: self.secrets.fetch(conn, name) for key, name in refs.items()}
+        # Opened outside the transaction: a helper command may take seconds.
+        creds = {key: self.secrets.open(s) for key, s in sealed.items()}
         return Endpoint(target.name, target.kind, _plan.settings_of(target), creds)
 
     def _redactor(self) -> OutputRedactor:
@@ -196,14 +196,18 @@ class Running(ExecutorCore):
     def _env(
         self, op: Operation, target: InventoryTarget, params: Mapping[str, str]
     ) -> dict[str, SecretValue | str]:
-        """The command's environment: ``{param}`` of a secret parameter is revealed
-        here, at run time; anything else is rendered as text."""
-        env: dict[str, SecretValue | str] = {}
+        """The command's environment: a secret the operation's template names
+        (``_plan.env_secret``) is revealed here, at run time, if the parameter may
+        take it on this target; anything else is rendered as text."""
+        _plan.check_secrets(op, target, params)  # the catalog may have changed since
         values = _plan.values_for(target, params)
+        named = {key: _plan.env_secret(op, template, params) for key, template in op.env.items()}
         with self.control.store.read() as conn:
-            for key, template in op.env.items():
-                name = parse_ref(render(template, values))
-                env[key] = self.secrets.reveal(conn, name) if name else render(template, values)
+            sealed = {key: self.secrets.fetch(conn, name) for key, name in named.items() if name}
+        env: dict[str, SecretValue | str] = {
+            key: self.secrets.open(sealed[key]) if key in sealed else render(template, values)
+            for key, template in op.env.items()
+        }
         return env
 
     def _record_rollback(

@@ -6,7 +6,9 @@ on its own, so a parameter stays one argument whatever it contains, and the SSH
 runner quotes every element by construction (``shlex.quote``).  Parameters are
 validated before anything is proposed; values that start with ``-`` are refused
 everywhere (they would be read as options), and secrets may only be placed in
-the environment of a command, never in its argv or in SQL.
+the environment of a command, never in its argv or in SQL.  A ``secret``
+parameter takes only the secrets its definition allows (``allowed: [NAME…]``, or
+per target: ``allowed: {TARGET-OR-GLOB: [NAME…]}``); none listed means none.
 
 User files: every ``*.yaml`` in ``$OPSGATE_HOME/operations/`` and the files or
 directories listed in ``OPSGATE_OPERATIONS`` (``os.pathsep``-separated).  A user
@@ -15,8 +17,8 @@ operation with a built-in's name replaces it (to add ``sudo``, say).
 
 from __future__ import annotations
 
+import fnmatch
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +60,17 @@ class Param:
     values: tuple[str, ...] = ()
     default: Any = None
     required: bool = True
+    # secret parameters: (target name or glob, secret names it may take there)
+    allowed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def allowed_on(self, target: str) -> tuple[str, ...]:
+        """The secrets this parameter may take on ``target`` (by name or glob)."""
+        lowered = target.lower()
+        found: list[str] = []
+        for pattern, names in self.allowed:
+            if fnmatch.fnmatchcase(lowered, pattern.lower()):
+                found.extend(n for n in names if n not in found)
+        return tuple(found)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -70,6 +83,8 @@ class Param:
                 out[key] = value
         if self.values:
             out["values"] = list(self.values)
+        if self.type == "secret":
+            out["allowed"] = {pattern: list(names) for pattern, names in self.allowed}
         return out
 
     def check(self, raw: Any) -> str:
@@ -262,6 +277,15 @@ def _step(raw: Mapping[str, Any]) -> StepTemplate:
     )
 
 
+def _allowed(raw: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``allowed`` as (target pattern, names): a plain list is for every target."""
+    if raw is None:
+        return ()
+    if isinstance(raw, list):
+        return (("*", tuple(raw)),)
+    return tuple((pattern, tuple(names)) for pattern, names in raw.items())
+
+
 def _operation(raw: Mapping[str, Any], source: str) -> Operation:
     params = tuple(
         Param(
@@ -275,6 +299,7 @@ def _operation(raw: Mapping[str, Any], source: str) -> Operation:
             values=tuple(p.get("values", ())),
             default=p.get("default"),
             required=p.get("required", True),
+            allowed=_allowed(p.get("allowed")),
         )
         for name, p in (raw.get("params") or {}).items()
     )
@@ -340,12 +365,23 @@ def _check_templates(op: Operation) -> None:
                     )
             for text in (step.path, step.body or "", *(v for _, v in step.headers)):
                 for n in names(text):
-                    if kinds.get(n) in ("sql",):
+                    if kinds.get(n) in ("sql", "secret"):
                         raise CatalogError(
-                            f"operation {op.name}: {{{n}}} may not appear in a request"
+                            f"operation {op.name}: {{{n}}} ({kinds[n]}) may not appear in a "
+                            "request (a secret goes whole into env; a request carries the "
+                            "target's own token)"
                         )
-    for value in op.env.values():
-        names(value)
+    for key, value in op.env.items():
+        used = names(value)
+        if any(kinds.get(n) == "secret" for n in used) and value != f"{{{used[0]}}}":
+            raise CatalogError(
+                f"operation {op.name}: env {key} holds a secret parameter with other text; "
+                'a secret goes whole into an env value (e.g. API_TOKEN: "{token}")'
+            )
+    for p in op.params:
+        if p.allowed and p.type != "secret":
+            raise CatalogError(f"operation {op.name}: {p.name} is not a secret; `allowed` is "
+                               "for secret parameters")  # fmt: skip
     for _, value in op.rollback.params:
         names(value)
     if op.requires_backup and not op.backup_path:
@@ -369,11 +405,13 @@ def _load_file(path: Path) -> list[Operation]:
     return [_operation(raw, source) for raw in data["operations"]]
 
 
-def _user_files(data_dir: Path | None, env: Mapping[str, str]) -> list[Path]:
+def _user_files(data_dir: Path | None, env: Mapping[str, str] | None) -> list[Path]:
+    from opsgate.config import resolve
+
     roots: list[Path] = []
     if data_dir is not None:
         roots.append(data_dir / "operations")
-    roots.extend(Path(p) for p in (env.get("OPSGATE_OPERATIONS") or "").split(os.pathsep) if p)
+    roots.extend(resolve(env).paths("execute.operations"))
     files: list[Path] = []
     for root in roots:
         if root.is_dir():
@@ -385,7 +423,6 @@ def _user_files(data_dir: Path | None, env: Mapping[str, str]) -> list[Path]:
 
 def load_catalog(data_dir: Path | None = None, env: Mapping[str, str] | None = None) -> Catalog:
     """Built-ins, then user files in order (a later name replaces an earlier one)."""
-    env = os.environ if env is None else env
     ops: dict[str, Operation] = {}
     for path in [_HERE / "builtin.yaml", *_user_files(data_dir, env)]:
         for op in _load_file(path):

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from opsgate.errors import InputError, OpsgateError
+from opsgate.errors import EXIT_BAD_POLICY, EXIT_FAILED, EXIT_USAGE, InputError, OpsgateError
 
-__all__ = ["CatalogError", "ExecutionError", "InvalidParams", "SecretError", "UnknownOperation"]
+__all__ = [
+    "CatalogError",
+    "ExecutionError",
+    "InvalidHelper",
+    "InvalidParams",
+    "SecretError",
+    "UnknownOperation",
+]
 
 
 class CatalogError(OpsgateError):
     """An operation file that cannot be loaded; the message names file and entry."""
 
     code = "bad_catalog"
-    exit_code = 3
+    exit_code = EXIT_BAD_POLICY
 
 
 class UnknownOperation(InputError):
@@ -28,11 +35,17 @@ class SecretError(OpsgateError):
     """A secret that is missing, undecryptable, or a credential given as a raw value."""
 
     code = "secret_error"
-    exit_code = 2
+    exit_code = EXIT_USAGE
+
+
+class InvalidHelper(InputError):
+    """A credential-helper command an owner gave that opsgate will not store."""
+
+    code = "invalid_helper"
 
 
 class ExecutionError(OpsgateError):
     """An operation cannot run (no runner for the target, local runner off, …)."""
 
     code = "execution_error"
-    exit_code = 1
+    exit_code = EXIT_FAILED

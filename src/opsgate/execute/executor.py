@@ -9,6 +9,7 @@ sees); here, what a caller asks for besides.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -22,9 +23,14 @@ from opsgate.execute import _records
 from opsgate.execute._core import OutputListener
 from opsgate.execute._running import Running
 from opsgate.execute.result import ExecutionResult
-from opsgate.execute.secrets import SecretInfo
+from opsgate.execute.secrets import COMMAND, HelperSpec, SecretInfo
 
 __all__ = ["ExecutionResult", "Executor", "OutputListener"]
+
+_WHAT = {
+    Role.ADMIN: "changing secrets",
+    Role.OWNER: "setting a secret from a command, or changing one set so",
+}
 
 
 class Executor(Running):
@@ -89,15 +95,27 @@ class Executor(Running):
     # --- secrets -----------------------------------------------------------------------------
 
     def list_secrets(self, actor: Principal) -> list[SecretInfo]:
-        """Names and dates only — anyone signed in, agents included (SPEC §4.2.1)."""
+        """Names and dates — anyone signed in, agents included (SPEC §4.2.1); where a
+        secret comes from only for admins and owners."""
         with self.control.store.read() as conn:
-            self.control.caller(conn, actor)
-            return self.secrets.names(conn)
+            fresh = self.control.caller(conn, actor)
+            found = self.secrets.names(conn)
+        if fresh.role is Role.AGENT or fresh.role.rank < Role.ADMIN.rank:
+            return [dataclasses.replace(info, source="") for info in found]
+        return found
 
     def set_secret(self, actor: Principal | None, name: str, value: str) -> None:
-        """Admins and owners (``actor`` None: the local CLI, as the data directory's owner)."""
+        """Admins and owners (``actor`` None: the local CLI, as the data directory's
+        owner); replacing a helper-sourced secret takes an owner, as setting one did."""
         self._change_secret(actor, name, lambda conn, by: self.secrets.put(
             conn, name, value, by, self.control.clock()), "set")  # fmt: skip
+
+    def set_secret_command(self, actor: Principal | None, name: str, spec: HelperSpec) -> None:
+        """Owners only: the secret is fetched by running ``spec`` (a credential helper)
+        on the server each time it is used.  Never run here: a reference is stored."""
+        self._change_secret(actor, name, lambda conn, by: self.secrets.put_command(
+            conn, name, spec, by, self.control.clock()), "set from a command",
+            needs=Role.OWNER, program=spec.program)  # fmt: skip
 
     def delete_secret(self, actor: Principal | None, name: str) -> bool:
         return bool(
@@ -106,21 +124,60 @@ class Executor(Running):
             )
         )
 
+    def check_secret(self, actor: Principal | None, name: str) -> int:
+        """Resolve ``name`` once (a helper runs) and say how long the value is — never
+        the value.  For whoever may change it: a configuration check."""
+        with self.control.store.read() as conn:
+            if actor is not None:
+                self.control.caller(conn, actor, Role.ADMIN, "checking a secret")
+            sealed = self.secrets.fetch(conn, name)
+        return len(self.secrets.open(sealed).reveal().encode("utf-8"))
+
     def _change_secret(
         self,
         actor: Principal | None,
         name: str,
         change: Callable[[Connection, str | None], Any],
         verb: str,
+        *,
+        needs: Role = Role.ADMIN,
+        **told: str,
     ) -> Any:
         def step(conn: Connection) -> Any:
             by = None
             if actor is not None:
-                by = who(self.control.caller(conn, actor, Role.ADMIN, "changing secrets"))
+                # An owner's helper command is changed (replaced, deleted) by an owner.
+                needs_now = Role.OWNER if self._is_command(conn, name) else needs
+                by = who(self.control.caller(conn, actor, needs_now, _WHAT[needs_now]))
             done = change(conn, by)
             self.control.record(
-                EventType.SECRET_CHANGED, actor, result={"secret": name, "change": verb}
+                EventType.SECRET_CHANGED,
+                actor,
+                target=f"secret:{name}",
+                result={"name": name, "change": verb, **told},  # "secret": a value, to the redactor
             )
             return done
 
         return self.control.write(step)
+
+    def _is_command(self, conn: Connection, name: str) -> bool:
+        return any(i.name == name and i.source == COMMAND for i in self.secrets.names(conn))
+
+    def learn_secrets(self) -> int:
+        """Give every redactor of this process the stored values (at start, and when
+        another replica changed them): an agent that copies one into a command or
+        its reasoning finds it masked in the audit trail and on the card."""
+        with self.control.store.read() as conn:
+            return len(self.secrets.reveal_all(conn))
+
+    def secrets_changed(self) -> bool:
+        """Whether the secrets table changed since the last call (cheap: one row)."""
+        import sqlalchemy as sa
+
+        from opsgate.store._schema import secrets as table
+
+        query = sa.select(sa.func.count(), sa.func.max(table.c.updated_at))
+        with self.control.store.read() as conn:
+            mark = tuple(conn.execute(query).one())
+        changed, self._secrets_mark = mark != self._secrets_mark, mark
+        return changed

@@ -24,6 +24,10 @@ __all__ = ["MASK", "LineRedactor", "OutputRedactor", "forms"]
 MAX_LINE = 64 * 1024
 _MIN_LINE_PART = 12  # shorter lines of a multi-line secret are too common to mask
 _MIN_PART = 6  # as audit.redact: shorter values would mask ordinary words
+# A PEM armor line ("-----BEGIN OPENSSH PRIVATE KEY-----") is public, and every key has
+# it: masked as a known value, it would break the private-key pattern that masks any
+# other key whole (its body lines would then pass).
+_ARMOR = re.compile(r"^-----(?:BEGIN|END) [A-Z0-9 ]+-----$")
 
 
 def forms(value: str) -> set[str]:
@@ -39,7 +43,9 @@ def forms(value: str) -> set[str]:
     out.update(_parts(value))
     if "\n" in value.strip():
         out.update(
-            line.strip() for line in value.splitlines() if len(line.strip()) >= _MIN_LINE_PART
+            line.strip()
+            for line in value.splitlines()
+            if len(line.strip()) >= _MIN_LINE_PART and not _ARMOR.match(line.strip())
         )
     return {f for f in out if f}
 

@@ -61,6 +61,7 @@ FORWARDED_ENV = (
 )  # fmt: skip
 # Settings the service was started with; a request with other values is refused.
 MATCHED_ENV = (
+    "OPSGATE_CONFIG",
     "OPSGATE_DATABASE_URL",
     "OPSGATE_AUDIT_KEY",
     "OPSGATE_AUDIT_WITNESS",

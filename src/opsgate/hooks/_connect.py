@@ -219,7 +219,8 @@ def _send(remote: Remote, request: dict[str, Any]) -> dict[str, Any]:
         message = _error_message(raw)
         raise _Refused(
             f"the control plane at {remote.url} refused the agent token ({status}: {message}). "
-            "Check OPSGATE_TOKEN (an agent token from `opsgate users token`) and its role."
+            "Check OPSGATE_TOKEN (an agent token from `opsgate tokens create NAME`) and its "
+            "role."
         )
     if status >= 500:
         raise _Unreachable(f"HTTP {status}")

@@ -71,6 +71,7 @@ class Service:
         self.system = system
         self.path = socket_file or socket_path(home)
         self.fingerprint = _source_fingerprint()
+        self.config_stamp: tuple[str, int, int] | None = None  # set when it starts serving
         self.matched = {k: os.environ.get(k) for k in MATCHED_ENV}
         self.last_request = time.monotonic()
         self.stopping = threading.Event()
@@ -81,6 +82,7 @@ class Service:
 
     # --- lifecycle ------------------------------------------------------------------------
     def serve(self) -> None:
+        self.config_stamp = _config_stamp()
         run = Path(self.path).parent
         if not self.system:  # protected mode: the directory is the installer's (root's)
             run.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -135,12 +137,13 @@ class Service:
             pass
 
     def _changed(self) -> bool:
-        """Whether opsgate's own files changed (checked at most once a second)."""
+        """Whether opsgate's own files or its config file changed (checked at most once
+        a second): the audit log was opened with the settings of its start."""
         now = time.monotonic()
         if now - self._checked < 1.0:
             return False
         self._checked = now
-        return _source_fingerprint() != self.fingerprint
+        return _source_fingerprint() != self.fingerprint or _config_stamp() != self.config_stamp
 
     # --- one request ----------------------------------------------------------------------
     def _handle(self, conn: socket.socket) -> None:
@@ -271,10 +274,26 @@ def _frame(out: str, err: str, code: int) -> bytes:
     return b"OK %d %d %d\n" % (code, len(body_out), len(body_err)) + body_out + body_err
 
 
+def _config_stamp() -> tuple[str, int, int] | None:
+    """Which config file this service's settings came from, and its version."""
+    from opsgate.config import current
+
+    try:
+        path = current().file_path
+        if path is None:
+            return None
+        st = path.stat()
+    except Exception:  # a broken file: every decision fails closed until it is fixed
+        return ("broken", 0, 0)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
 def _build_client(home: str) -> None:
     """Build (or refresh) the C hook client beside the socket; optional, so any
     failure only leaves the Python launcher as the client."""
-    if os.environ.get("OPSGATE_HOOK_BUILD_CLIENT", "1") == "0":
+    from opsgate.config import current
+
+    if not current().boolean("hook.build_client"):
         return
     from opsgate.hooks._native import build
 

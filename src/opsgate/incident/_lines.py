@@ -176,7 +176,15 @@ def _other(e: Cited) -> str:
     return f"**{text(e.event)}** by {text(e.actor)}{where}"
 
 
+def _lockdown(e: Cited) -> str:
+    reason = e.result.get("reason")
+    verb = "locked opsgate down" if e.event == "lockdown.started" else "lifted the lockdown"
+    return f"**{text(e.actor)}** {verb}" + (f": {text(reason)}" if reason else "")
+
+
 _DESCRIBE: dict[str, Callable[[Cited], str]] = {
+    "lockdown.started": _lockdown,
+    "lockdown.lifted": _lockdown,
     "decision.made": _decision,
     "card.created": _card("created"),
     "card.approved": _card("approved"),

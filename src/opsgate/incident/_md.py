@@ -109,6 +109,20 @@ def header(title: str, query: Query, v: Verification, generated: str, version: s
     return "\n".join(lines)
 
 
+def _unsigned_tail(v: Verification) -> str:
+    """The entries no signed checkpoint covers yet: a chain cut short there still
+    verifies, so the reader must compare the head with another copy."""
+    if v.signed_through >= v.head_seq:
+        return ""
+    since = f"after seq {v.signed_through}" if v.signed_through else "in the whole trail"
+    return (
+        f"  \n**Not covered by a signature:** the entries {since} up to the head (seq "
+        f"{v.head_seq}); no signed checkpoint covers them yet, so entries removed from the "
+        "end of the trail would not show here. Compare this head with the live server's "
+        "(`opsgate audit verify`) or a witness before relying on the last entries."
+    )
+
+
 def _verdict(v: Verification) -> str:
     head = f"head seq {v.head_seq}, chain hash `{v.head}`"
     if v.ok:
@@ -116,6 +130,7 @@ def _verdict(v: Verification) -> str:
             f"**Audit trail verified: intact** — {v.entries} entries, {head}, "
             f"{v.checkpoints} signed checkpoint(s) checked against {v.anchor}. "
             "Re-check with `opsgate audit verify`."
+            + _unsigned_tail(v)
             + "".join(f"  \nNote: {text(w)}" for w in v.warnings)
         )
     problems = "\n".join(

@@ -172,7 +172,8 @@ def _contributing(trail: Trail, cite: Citer) -> list[str]:
         for used in s.grant_uses:
             lines.append(f"- {code(s.id)}: the identical action ran on its grant {cite(used)}")
     for change in trail.changes:
-        if change.event in ("settings.changed", "policy.changed", "inventory.changed"):
+        if change.event in ("settings.changed", "policy.changed", "inventory.changed",
+                            "lockdown.started", "lockdown.lifted"):  # fmt: skip
             lines.append(
                 f"- {text(change.actor)} changed opsgate: {text(change.event)} {cite(change)}"
             )

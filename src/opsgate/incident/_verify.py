@@ -3,6 +3,7 @@ log, at the moment the artifact is made, and the chain head it vouches for."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from opsgate.audit import AuditLog
@@ -22,6 +23,7 @@ class Verification:
     problems: tuple[tuple[int, str, str], ...]  # (seq, kind, message)
     warnings: tuple[str, ...]
     anchor: str  # which key the checkpoints were checked against
+    signed_through: int = 0  # the newest checkpoint's seq: entries after it are unsigned
 
     @property
     def suspect(self) -> frozenset[int]:
@@ -41,8 +43,15 @@ def verify_log(log: AuditLog, trusted_keys: list[str] | None = None) -> Verifica
         anchor = "the local signing key (pass --key for an independent anchor)"
     elif trusted_keys is None:
         anchor = "no key: signatures checked for consistency only"
-    sources = [(f"store {log.store.location}", b) for b in log.store.checkpoint_bodies()]
+    from opsgate.audit.checkpoint import Checkpoint
+
+    bodies = log.store.checkpoint_bodies()
+    sources = [(f"store {log.store.location}", b) for b in bodies]
     report = verify(log.log_id, log.store.rows(), sources, trusted_keys)
+    signed = []
+    for body in bodies:
+        with contextlib.suppress(ValueError):  # a malformed one is the verifier's problem
+            signed.append(Checkpoint.parse(body).seq)
     return Verification(
         log=log.log_id,
         ok=report.ok,
@@ -54,4 +63,5 @@ def verify_log(log: AuditLog, trusted_keys: list[str] | None = None) -> Verifica
         problems=tuple((p.seq, p.kind, p.message) for p in report.problems),
         warnings=tuple(report.warnings),
         anchor=anchor,
+        signed_through=max(signed, default=0),
     )

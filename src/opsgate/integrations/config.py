@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from opsgate.errors import OpsgateError
+from opsgate.errors import EXIT_BAD_CONFIG, OpsgateError
 from opsgate.integrations._agents import Agent, Event
 
 __all__ = [
@@ -49,7 +49,7 @@ class AgentConfigError(OpsgateError):
     """An agent configuration file opsgate cannot safely read or rewrite."""
 
     code = "bad_agent_config"
-    exit_code = 1
+    exit_code = EXIT_BAD_CONFIG
 
 
 def config_path(agent: Agent, scope: Scope, *, project: Path, home: Path) -> Path:
@@ -74,7 +74,9 @@ def hook_command(agent: Agent, launcher: Path | None = None, *, fast: bool = Tru
 def _fast_client() -> Path | None:
     """Build (or reuse) ``$OPSGATE_HOME/bin/opsgate-hook-fast``; None without a working
     compiler or when ``OPSGATE_HOOK_BUILD_CLIENT=0`` — the launcher is then written."""
-    if os.environ.get("OPSGATE_HOOK_BUILD_CLIENT", "1") == "0":
+    from opsgate.config import current
+
+    if not current().boolean("hook.build_client"):
         return None
     import subprocess
 

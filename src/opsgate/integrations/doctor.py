@@ -315,7 +315,7 @@ def _run(
 
 
 def _audited(report: Report, nonce: str, env: Mapping[str, str]) -> None:
-    where = "OPSGATE_DATABASE_URL" if env.get("OPSGATE_DATABASE_URL") else _data_dir(env)
+    where = "OPSGATE_DATABASE_URL" if _database_url(env) else _data_dir(env)
     fix = (
         "the hook must record every decision: give the agent the same OPSGATE_HOME / "
         "OPSGATE_DATABASE_URL as this shell"
@@ -348,9 +348,16 @@ def _audited_by_service(report: Report, nonce: str, data: Path, agent: Agent) ->
 
 
 def _data_dir(env: Mapping[str, str]) -> str:
-    from opsgate.audit.log import data_dir_from
+    from opsgate.config import resolve
 
-    return str(data_dir_from(None, env))
+    return str(resolve(env, {}).data_dir)
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    """The database the agent's hook (with ``env``) records into, if not SQLite."""
+    from opsgate.config import resolve
+
+    return resolve(env, {}).database_url
 
 
 def _recent_decisions(nonce: str, env: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -359,7 +366,7 @@ def _recent_decisions(nonce: str, env: Mapping[str, str]) -> list[tuple[str, str
     from opsgate.audit.log import data_dir_from
     from opsgate.audit.store_sqlite import DB_FILE
 
-    url = env.get("OPSGATE_DATABASE_URL") or None
+    url = _database_url(env)
     if url is None and not (data_dir_from(None, env) / DB_FILE).exists():
         return []  # nothing was ever recorded here
     with open_log(data_dir_from(None, env), url, readonly=url is None) as log:

@@ -3,6 +3,7 @@ classification and the policy.  First verdict wins, in this order:
 
 1. classification failure → deny (the caller passes ``failure``)
 2. immutable safeguards (code, not configuration): secret reads, guard tampering
+   then lockdown (an incident's red button: writes denied, no card; ``_lockdown``)
 3. per-target access level
 4. Production Protection
 5. Write Actions
@@ -16,6 +17,7 @@ import re
 
 from opsgate.models import Action, Classification, Decision, Effect, Environment, Impact, Verdict
 from opsgate.policy._asking import never_ask
+from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy, Rule
 
 __all__ = ["decide", "decide_failure"]
@@ -66,7 +68,8 @@ def decide_failure(action: Action, reason: str, classification: Classification) 
 
 
 def decide(action: Action, c: Classification, policy: Policy) -> Decision:
-    steps = (_safeguard_secrets, _safeguard_guard, _access, _production_protection, _write_actions)
+    steps = (_safeguard_secrets, _safeguard_guard, _lockdown, _access,
+             _production_protection, _write_actions)  # fmt: skip
     for step in steps:
         decision = step(action, c, policy)
         if decision is not None:
@@ -141,6 +144,10 @@ def _safeguard_guard(action: Action, c: Classification, policy: Policy) -> Decis
         ],
         "ask the person who runs opsgate to make this change themselves, outside the agent",
     )
+
+
+def _lockdown(action: Action, c: Classification, policy: Policy) -> Decision | None:
+    return lockdown_decision(c, policy.lockdown)
 
 
 def _access(action: Action, c: Classification, policy: Policy) -> Decision | None:

@@ -133,7 +133,12 @@ def _build(data: dict[str, Any], root: Any, name: str) -> Policy:
                 )
             )
     rules = tuple(_rule(i, r, root) for i, r in enumerate(data.get("rules") or []))
-    return Policy(settings, rules, Inventory.of(targets), source=name)
+    pinned = frozenset(_SETTING_FIELDS.get(k, k) for k in settings_data)
+    return Policy(settings, rules, Inventory.of(targets), source=name, pinned=pinned)
+
+
+# The file's settings keys that are named differently on ``Settings``.
+_SETTING_FIELDS = {"approval_ttl": "approval_ttl_seconds"}
 
 
 def _rule(index: int, raw: dict[str, Any], root: Any) -> Rule:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from opsgate.environments import Inventory
 from opsgate.models import Environment, Verdict
 
-__all__ = ["DEFAULT_POLICY", "Policy", "Rule", "Settings"]
+__all__ = ["DEFAULT_POLICY", "Lockdown", "Policy", "Rule", "Settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +73,27 @@ def _resource_match(pattern: str, resource: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Lockdown:
+    """The organisation is locked down (SPEC §6): every agent write is refused until
+    a person lifts it.  A state of the control plane, never of a policy file."""
+
+    by: str  # the person (or automation token) who pressed the button, by name
+    role: str
+    reason: str
+    since: float  # epoch seconds
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     settings: Settings = field(default_factory=Settings)
     rules: tuple[Rule, ...] = ()
     inventory: Inventory = field(default_factory=Inventory)
     source: str = "built-in default"
+    lockdown: Lockdown | None = None  # set only by the control plane (approvals)
+    # The ``settings`` fields the file sets itself: the control plane applies these
+    # over its stored settings and refuses to change them, so a file means the same
+    # in ``check``, the hook and ``serve``.
+    pinned: frozenset[str] = frozenset()
 
 
 DEFAULT_POLICY = Policy()

@@ -227,7 +227,7 @@ def _operation_facts(action: Action, data: Mapping[str, Any]) -> Classification 
 
 
 def replay(
-    records: Iterable[Recorded], old: Policy, new: Policy, *, budget_seconds: float = 0.05
+    records: Iterable[Recorded], old: Policy, new: Policy, *, budget_seconds: float | None = None
 ) -> ReplayReport:
     """Decide every record under ``old`` and ``new``; the report lists each change."""
     report = ReplayReport()
@@ -260,7 +260,7 @@ def skip(report: ReplayReport, reason: str) -> None:
 
 
 def _decide_both(
-    subject: Subject, old: Policy, new: Policy, same_inventory: bool, budget: float
+    subject: Subject, old: Policy, new: Policy, same_inventory: bool, budget: float | None
 ) -> tuple[Outcome, Outcome]:
     first = _decide(subject, old, budget)
     if subject.facts is not None or not same_inventory:
@@ -272,7 +272,7 @@ def _decide_both(
     return _outcome(first), _outcome(second)
 
 
-def _decide(subject: Subject, policy: Policy, budget: float) -> Decision:
+def _decide(subject: Subject, policy: Policy, budget: float | None) -> Decision:
     """``guard.evaluate`` for a recorded action (and the same failure answers)."""
     action = subject.action
     if subject.facts is not None:

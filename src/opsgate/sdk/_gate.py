@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -56,8 +55,11 @@ class Gate:
         name: str = "python",
         timeout: float = 10.0,
     ) -> None:
-        url = url or os.environ.get("OPSGATE_URL") or None
-        token = token or os.environ.get("OPSGATE_TOKEN") or None
+        from opsgate.config import current
+
+        config = current()
+        url = url or config.explicit("url")
+        token = token or config.explicit("token")
         self.cwd = cwd or str(Path.cwd())
         self.session = session
         self.name = name  # the "server" part of a gated function's tool name
@@ -69,7 +71,7 @@ class Gate:
             self.backend = Remote(url, token, timeout=timeout)
         elif token:
             home = Path(data_dir) if data_dir is not None else None
-            self.backend = InProcess(token, home, base_url=os.environ.get("OPSGATE_PUBLIC_URL", ""))
+            self.backend = InProcess(token, home, base_url=config.text("public_url") or "")
         else:
             self.backend = PolicyOnly()
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsgate.errors import OpsgateError
+from opsgate.errors import EXIT_REFUSED, EXIT_UNREACHABLE, OpsgateError
 from opsgate.models import Verdict
 
 __all__ = [
@@ -104,7 +104,7 @@ class NotAllowed(OpsgateError):
     """The gate did not allow the action; the gated code did not run."""
 
     code = "not_allowed"
-    exit_code = 4
+    exit_code = EXIT_REFUSED
 
     def __init__(self, message: str, *, answer: Answer | None = None,
                  card: CardInfo | None = None, hint: str | None = None) -> None:  # fmt: skip
@@ -138,4 +138,4 @@ class GateUnavailable(OpsgateError):
     closed — the gated code did not run."""
 
     code = "gate_unavailable"
-    exit_code = 5
+    exit_code = EXIT_UNREACHABLE

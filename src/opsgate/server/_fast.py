@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,12 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsgate.server.auth import Credentials, presented
 
-__all__ = ["MAX_BODY", "Endpoint", "Gate", "RawEndpoint", "install_fast_routes"]
+__all__ = ["MAX_BODY", "Endpoint", "Gate", "Observe", "RawEndpoint", "install_fast_routes"]
 
 Endpoint = Callable[[Any, Credentials, Request], Awaitable[Response]]
 RawEndpoint = Callable[[Request], Awaitable[Response]]
 # A gate sees a POST's body first and answers it (a refusal) or lets it through (None).
 Gate = Callable[[Request, bytes], Response | None]
+Observe = Callable[[str, float], None]
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -63,12 +65,14 @@ class _Front:
         hot: dict[str, tuple[Endpoint, type[BaseModel]]],
         raw: dict[str, RawEndpoint],
         gates: dict[str, Gate],
+        observe: Observe | None = None,
     ) -> None:
         self.inner = inner
         self.app = app
         self.hot = hot
         self.raw = raw
         self.gates = gates
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = None
@@ -76,8 +80,10 @@ class _Front:
             route = self.hot.get(scope["path"])
             if route is None and scope["path"] in self.raw:
                 # A raw endpoint reads its own body and answers every error itself.
+                started = time.perf_counter()
                 response = await self.raw[scope["path"]](Request(scope, receive))
                 await response(scope, receive, send)
+                self._answered(scope, started)
                 return
             gate = self.gates.get(scope["path"]) if route is None else None
             if gate is not None:
@@ -92,6 +98,7 @@ class _Front:
             await self.inner(scope, receive, send)
             return
         endpoint, model = route
+        started = time.perf_counter()
         body, complete = await _read(receive)
         request = Request(scope, receive)
         parsed = None
@@ -106,6 +113,11 @@ class _Front:
         except Exception as exc:
             response = await self._handled(request, exc)
         await response(scope, receive, send)
+        self._answered(scope, started)
+
+    def _answered(self, scope: Scope, started: float) -> None:
+        if self.observe is not None:
+            self.observe(scope["path"], time.perf_counter() - started)
 
     async def _handled(self, request: Request, exc: Exception) -> Response:
         """The app's own answer to ``exc`` (its registered exception handlers)."""
@@ -166,13 +178,15 @@ def install_fast_routes(
     hot: dict[str, tuple[Endpoint, type[BaseModel]]],
     raw: dict[str, RawEndpoint] | None = None,
     gates: dict[str, Gate] | None = None,
+    observe: Observe | None = None,
 ) -> None:
     """Answer POST ``prefix + path`` for each ``hot`` entry in front of the app's
     middleware stack; each must be a documented endpoint of ``router`` (included in
     ``app`` under ``prefix``).  ``raw`` maps full paths to endpoints that take the
     bare request and never raise (they are also declared on the app, for OpenAPI).
     ``gates`` map full paths to checks that may refuse a POST before the full stack
-    (a flood of refusals must not queue other requests behind FastAPI's machinery)."""
+    (a flood of refusals must not queue other requests behind FastAPI's machinery).
+    ``observe(path, seconds)`` is told how long each lean answer took (metrics)."""
     declared = {
         (route.path, route.endpoint)
         for route in router.routes
@@ -185,6 +199,6 @@ def install_fast_routes(
     build = app.build_middleware_stack
 
     def build_with_front() -> ASGIApp:
-        return _Front(build(), app, table, dict(raw or {}), dict(gates or {}))
+        return _Front(build(), app, table, dict(raw or {}), dict(gates or {}), observe)
 
     app.build_middleware_stack = build_with_front  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from opsgate import __version__
 from opsgate.approvals.model import Card
@@ -28,6 +28,9 @@ from opsgate.server._edge import EdgeLimits, edge
 from opsgate.server._fast import install_fast_routes
 from opsgate.server._health import Readiness, probes_for
 from opsgate.server._login import LoginGuard
+from opsgate.server._metrics import CONTENT_TYPE, Metrics
+from opsgate.server._requests import request_ids
+from opsgate.server.auth import Caller, in_thread, require_reader
 from opsgate.server.errors import ERROR_RESPONSES, install_error_handlers
 from opsgate.server.notify import Notifier, NotifyConfig
 from opsgate.server.schemas import Health, Ready, card_link
@@ -53,6 +56,7 @@ class AppConfig:
     # (another replica, the CLI); 0 turns it off.  Changes made here judge at once.
     rejudge_interval: float = 1.0
     limits: EdgeLimits = field(default_factory=EdgeLimits)  # request size and read times
+    access_log: bool = False  # one ``opsgate.access`` line per request (JSON logs)
 
 
 class AppState:
@@ -66,6 +70,7 @@ class AppState:
         self.config = config
         self.notifier = notifier
         self.readiness = Readiness(probes_for(control, audit))
+        self.metrics = Metrics(control, audit)  # /metrics (Prometheus)
         self.logins = LoginGuard(control, audit)  # throttled, bounded password checks
         # Card changes for the web console's live stream; the executor publishes here too.
         self.bus = EventBus()
@@ -169,6 +174,22 @@ def create_app(
             headers={"cache-control": "no-store"},
         )
 
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {}}}},
+    )
+    async def metrics(principal: Caller) -> Response:
+        """Decisions, latencies, pending cards and failures in Prometheus' text
+        format, for a viewer or above (a person, or a token that is not an agent's);
+        ``serve --metrics-address`` serves them without credentials on a separate
+        listener."""
+        require_reader(principal)
+        body = await in_thread(state.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE, headers={"cache-control": "no-store"})
+
     from opsgate.server import (
         routes_audit,
         routes_cards,
@@ -179,6 +200,9 @@ def create_app(
 
     for module in (routes_people, routes_decisions, routes_cards, routes_org, routes_audit):
         app.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES)
+    from opsgate.server import routes_slack  # Slack's button clicks (signed by Slack)
+
+    app.include_router(routes_slack.router, prefix="/api/v1", responses=ERROR_RESPONSES)
     from opsgate.server.routes_hooks import claude_hook
 
     install_fast_routes(
@@ -188,6 +212,7 @@ def create_app(
         routes_decisions.HOT,
         raw={"/api/v1/hooks/claude": claude_hook},
         gates={"/api/v1/session": routes_people.login_gate},
+        observe=state.metrics.answered,
     )
 
     app.add_api_route(
@@ -207,40 +232,44 @@ def create_app(
     from opsgate.server.routes_execute import install_execution
 
     install_execution(app, executor)  # governed execution: routes, background runs
+    from opsgate.server.routes_lockdown import install_lockdown
+
+    install_lockdown(app)  # the red button: routes, and word of a lockdown made elsewhere
     install_web(app)
-    _install_edge(app, config.limits)
+    _install_edge(app, config)
     return app
 
 
-def _install_edge(app: FastAPI, limits: EdgeLimits) -> None:
-    """The edge's limits in front of everything, the lean routes included."""
+def _install_edge(app: FastAPI, config: AppConfig) -> None:
+    """The edge's limits in front of everything, the lean routes included; a request
+    id outermost, so even a refusal at the edge carries one."""
     from opsgate.server.routes_hooks import refuse
 
     build = app.build_middleware_stack
 
     def build_behind_edge() -> Any:
-        return edge(build(), limits, {"/api/v1/hooks/claude": refuse})
+        limited = edge(build(), config.limits, {"/api/v1/hooks/claude": refuse})
+        return request_ids(limited, access_log=config.access_log)
 
     app.build_middleware_stack = build_behind_edge  # type: ignore[method-assign]
 
 
 def _size_decision_pool(control: ControlPlane) -> None:
-    """``OPSGATE_DECISION_THREADS``, else a default for the store: few threads for
+    """``server.decision_threads``, else a default for the store: few threads for
     SQLite (CPU-bound, one machine), more for PostgreSQL (each waits on the network)."""
-    import os
-
+    from opsgate.config import current
     from opsgate.server.auth import DEFAULT_DECISION_THREADS, set_decision_threads
 
-    configured = os.environ.get("OPSGATE_DECISION_THREADS", "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            from opsgate.errors import InputError
+    configured = current().value("server.decision_threads")
+    if configured.is_set:
+        if configured.value < 1:
+            from opsgate.errors import ConfigError
 
-            raise InputError(
-                f"OPSGATE_DECISION_THREADS must be a positive whole number, not {configured!r}",
+            raise ConfigError(
+                f"server.decision_threads ({configured.source}) must be at least 1",
                 hint="unset it for the default (4 on SQLite, 8 on PostgreSQL)",
             )
-        set_decision_threads(int(configured))
+        set_decision_threads(configured.value)
         return
     store = getattr(control, "store", None)
     dialect = getattr(store, "dialect", "sqlite")

@@ -178,10 +178,13 @@ async def _http(_: Request, exc: Exception) -> JSONResponse:
     return envelope(exc.status_code, code, message, None, dict(exc.headers or {}) or None)
 
 
-async def _opsgate(_: Request, exc: Exception) -> JSONResponse:
+async def _opsgate(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, OpsgateError)
     if isinstance(exc, InputError):
         return envelope(422, exc.code, exc.message, {"hint": exc.hint} if exc.hint else None)
+    metrics = getattr(getattr(request.app.state, "og", None), "metrics", None)
+    if metrics is not None:
+        metrics.failed(exc)
     # A store or audit failure: say which kind, not the driver's text (it may hold a DSN).
     log.error("opsgate error while serving a request: %s (%s)", exc.code, type(exc).__name__)
     return envelope(

@@ -1,5 +1,6 @@
-"""Notifications of new and decided cards: a signed generic webhook and a
-Slack-compatible incoming webhook, delivered from the store's outbox.
+"""Notifications of new and decided cards, and of a lockdown started or lifted: a
+signed generic webhook and a Slack-compatible incoming webhook, delivered from the
+store's outbox.
 
 The control plane queues a notification in the same transaction as the card change
 it reports (``claim_notifications`` / ``notification_done`` on the control plane),
@@ -15,13 +16,20 @@ to the sink that failed.
 
 Payloads carry only what a person needs to find the card — id, description,
 target, environment, impact, state, link — never the command's input, the
-agent's reasoning or any credential.
+agent's reasoning or any credential.  A lockdown's payload carries who, why, when
+and how many cards, grants and tokens it swept, with a link to Agent Controls.
 
 Settings, declared once:
 
-    OPSGATE_WEBHOOK_URL         generic JSON webhook (POST)
-    OPSGATE_WEBHOOK_SECRET      HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
-    OPSGATE_SLACK_WEBHOOK_URL   Slack incoming-webhook URL
+    notify.webhook_url            generic JSON webhook (POST)
+    notify.webhook_secret         HMAC-SHA256 key; header ``X-Opsgate-Signature: sha256=<hex>``
+    notify.slack_webhook_url      Slack incoming-webhook URL (a message per change)
+    notify.slack_bot_token        Slack app bot token: cards with Approve/Deny (``slack``)
+    notify.slack_channel          the channel id the app posts cards to
+    notify.slack_signing_secret   verifies the app's button clicks
+    notify.slack_team_id          optional: refuse clicks from any other workspace
+    notify.slack_api_url          optional: Slack's Web API (default https://slack.com/api)
+    (OPSGATE_WEBHOOK_URL, OPSGATE_SLACK_BOT_TOKEN, … in the environment; see opsgate.config)
 
 A replica with no sink configured leaves the outbox alone; notifications older
 than ``max_age`` (a day) when first claimed are closed undelivered, so enabling a
@@ -36,7 +44,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +52,9 @@ from typing import Any, Protocol, cast
 import anyio.to_thread
 import httpx
 
-__all__ = ["Notifier", "NotifyConfig", "Outbox", "sign", "slack_payload"]
+from opsgate.server.slack import SlackApp
+
+__all__ = ["Notifier", "NotifyConfig", "Outbox", "lockdown_event", "sign", "slack_payload"]
 
 log = logging.getLogger("opsgate.server.notify")
 
@@ -67,6 +76,11 @@ class NotifyConfig:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     slack_url: str | None = field(default=None, repr=False)  # the URL itself is a secret
+    slack_bot_token: str | None = field(default=None, repr=False)
+    slack_channel: str | None = None
+    slack_signing_secret: str | None = field(default=None, repr=False)
+    slack_team_id: str | None = None
+    slack_api_url: str = "https://slack.com/api"
     attempts: int = 5
     backoff: float = 0.5  # first retry delay; doubles each time
     max_backoff: float = 30.0
@@ -77,21 +91,34 @@ class NotifyConfig:
     max_age: float = 86400.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> NotifyConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifyConfig:
+        """The ``notify.*`` settings (environment, config file)."""
+        from opsgate.config import resolve
+
+        config = resolve(env)
         return cls(
-            webhook_url=env.get("OPSGATE_WEBHOOK_URL") or None,
-            webhook_secret=env.get("OPSGATE_WEBHOOK_SECRET") or None,
-            slack_url=env.get("OPSGATE_SLACK_WEBHOOK_URL") or None,
+            webhook_url=config.text("notify.webhook_url"),
+            webhook_secret=config.text("notify.webhook_secret"),
+            slack_url=config.text("notify.slack_webhook_url"),
+            slack_bot_token=config.text("notify.slack_bot_token"),
+            slack_channel=config.text("notify.slack_channel"),
+            slack_signing_secret=config.text("notify.slack_signing_secret"),
+            slack_team_id=config.text("notify.slack_team_id"),
+            slack_api_url=config.text("notify.slack_api_url") or "https://slack.com/api",
         )
 
     @property
+    def slack_app(self) -> bool:
+        """The Slack app (interactive cards) is set up: bot token and channel."""
+        return bool(self.slack_bot_token and self.slack_channel)
+
+    @property
     def enabled(self) -> bool:
-        return bool(self.webhook_url or self.slack_url)
+        return bool(self.webhook_url or self.slack_url or self.slack_app)
 
     def sinks(self) -> list[str]:
-        return [
-            name for name, url in (("webhook", self.webhook_url), ("slack", self.slack_url)) if url
-        ]
+        named = (("webhook", self.webhook_url), ("slack", self.slack_url))
+        return [name for name, url in named if url] + (["slack_app"] if self.slack_app else [])
 
     def delay(self, attempt: int) -> float:
         """The wait after failed attempt number ``attempt`` (1-based)."""
@@ -118,6 +145,8 @@ _VERBS = {
 
 
 def slack_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    if "lockdown" in payload:
+        return _slack_lockdown(payload)
     card = payload["card"]
     verb = _VERBS.get(payload["event"], payload["event"])
     text = (
@@ -163,11 +192,57 @@ def _why(card: dict[str, Any]) -> str:
     return "".join(f" · {p}" for p in parts)
 
 
+def _slack_lockdown(payload: dict[str, Any]) -> dict[str, Any]:
+    lock = payload["lockdown"]
+    reason = lock.get("reason") or "no reason given"
+    if payload["event"] == "lockdown.started":
+        text = (
+            f"opsgate is LOCKED DOWN by {lock.get('by')} ({lock.get('role')}): {reason} — "
+            f"every agent write is refused; {lock.get('cancelled', 0)} pending card(s) "
+            f"cancelled, {lock.get('revoked_grants', 0)} grant(s) and "
+            f"{lock.get('revoked_tokens', 0)} agent token(s) revoked"
+        )
+    else:
+        text = f"opsgate lockdown lifted by {lock.get('by')} ({lock.get('role')}): {reason}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(text)}*"}}
+    ]
+    if lock.get("link"):
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Agent Controls"},
+                  "url": lock["link"]}  # fmt: skip
+        blocks.append({"type": "actions", "elements": [button]})
+    return {"text": text, "blocks": blocks}
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_DELIVERED_EVENTS = frozenset(_VERBS)
+_LOCKDOWN_EVENTS = frozenset({"lockdown.started", "lockdown.lifted"})
+_DELIVERED_EVENTS = frozenset(_VERBS) | _LOCKDOWN_EVENTS
+
+
+def lockdown_event(row: Mapping[str, Any], console: str | None) -> dict[str, Any]:
+    """The wire payload of a lockdown row: who, why, when and what was swept (counts),
+    and where to look; never card contents or token names."""
+    stored = row["payload"]
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    return {
+        "event": row["event"],
+        "time": row["created_at"],
+        "lockdown": {
+            "locked": row["event"] == "lockdown.started",
+            "by": stored.get("by"),
+            "role": stored.get("role"),
+            "reason": stored.get("reason"),
+            "since": stored.get("since"),
+            "cancelled": len(stored.get("cancelled_cards") or ()),
+            "revoked_grants": len(stored.get("revoked_grants") or ()),
+            "revoked_tokens": len(stored.get("revoked_tokens") or ()),
+            "link": f"{console.rstrip('/')}/settings" if console else None,
+        },
+    }
 
 
 def outbox_event(row: Mapping[str, Any], link: Callable[[str], str]) -> dict[str, Any]:
@@ -223,6 +298,7 @@ class Notifier:
         self.on_failure = on_failure
         self.outbox = outbox
         self.link: Callable[[str], str] = link or (lambda card_id: card_id)
+        self.console_url: str | None = None  # the console's base URL, for non-card links
         self.clock = clock
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -231,11 +307,21 @@ class Notifier:
         self._inflight: set[int] = set()
         self._next_due: float | None = None  # earliest retry this process scheduled
         self._idle: asyncio.Event | None = None
+        self.slack: SlackApp | None = None
+        if config.slack_bot_token:
+            self.slack = SlackApp(
+                config.slack_bot_token,
+                config.slack_channel or "",
+                api_url=config.slack_api_url,
+                http=self._http,
+            )
 
     def attach(self, outbox: object, link: Callable[[str], str] | None = None) -> None:
         """Deliver from ``outbox`` (a control plane) if it has one."""
         if hasattr(outbox, "claim_notifications") and hasattr(outbox, "notification_done"):
             self.outbox = cast(Outbox, outbox)
+            if self.slack is not None:
+                self.slack.control = outbox
         elif self.config.enabled:
             log.warning("notifications are off: this control plane has no outbox")
         if link is not None:
@@ -299,7 +385,11 @@ class Notifier:
                     lambda: outbox.notification_done(row_id, error="stale: never delivered")
                 )
                 return
-            payload = outbox_event(row, self.link)
+            payload = (
+                lockdown_event(row, self.console_url)
+                if row["event"] in _LOCKDOWN_EVENTS
+                else outbox_event(row, self.link)
+            )
             sinks = _pending_sinks(row.get("last_error"), self.config.sinks())
             results = await asyncio.gather(*(self._post(sink, payload, row_id) for sink in sinks))
             failed = {sink: error for sink, error in zip(sinks, results, strict=True) if error}
@@ -335,6 +425,11 @@ class Notifier:
 
     async def _post(self, sink: str, payload: dict[str, Any], row_id: int) -> str | None:
         """One attempt; None when delivered, else a secret-free reason."""
+        if sink == "slack_app":
+            if self.slack is None:
+                return "the Slack app is not configured"
+            card = payload["card"]
+            return await self.slack.deliver(payload["event"], card["id"], card["link"])
         if sink == "webhook":
             url = self.config.webhook_url
             body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")

@@ -51,6 +51,14 @@ def query(
     until: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=20, description="next_cursor")] = None,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=20,
+            description="oldest first, from the entry after this sequence number "
+            "(incremental export); next_cursor is then the next page's `after`",
+        ),
+    ] = None,
 ) -> AuditPage:
     require_reader(caller)
     from opsgate.cli.audit import _fields, _when
@@ -72,13 +80,20 @@ def query(
     hi = _when(until, "until") if until else None
     found: list[Entry] = []
     more = False
-    for entry in _log(request).entries(descending=True):
+    start = _cursor(after)
+    ascending = start is not None
+    log = _log(request)
+    for entry in log.entries(after=start or 0) if ascending else log.entries(descending=True):
         if before is not None and entry.seq >= before:
             continue
         stamp = str(entry.data.get("time", ""))
         if lo and stamp < lo:
+            if ascending:
+                continue
             break  # descending order: everything after is older still
         if hi and stamp > hi:
+            if ascending:
+                break  # ascending order: everything after is newer still
             continue
         if all(any(fnmatchcase(f.lower(), v) for f in _fields(entry.data, k)) for k, v in wanted):
             if len(found) == limit:
@@ -86,6 +101,7 @@ def query(
                 break
             found.append(entry)
     items = [{**e.data, "seq": e.seq, "hash": e.hash} for e in found]
+    # The last seq of the page: the next page's `cursor` (newest first) or `after`.
     return AuditPage(items=items, next_cursor=str(found[-1].seq) if more else None)
 
 

@@ -76,7 +76,8 @@ def approve(card_id: str, body: ApproveIn, caller: Caller, request: Request) -> 
 @router.post("/cards/{card_id}/deny", response_model=CardOut)
 def deny(card_id: str, body: DenyIn, caller: Caller, request: Request) -> CardOut:
     og = request.app.state.og
-    card = og.control.deny(caller, card_id, body.reason)
+    reason = body.reason.strip() or f"denied by {caller.name}"  # the agent reads it
+    card = og.control.deny(caller, card_id, reason)
     og.announce_decided(card)
     return card_out(card, og.config.public_url)
 

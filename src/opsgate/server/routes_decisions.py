@@ -36,6 +36,7 @@ async def evaluate(body: ActionIn, credentials: Presented, request: Request) -> 
     decision = await control.evaluate_on_loop(
         lambda: resolve(control, credentials), body.action, offload=in_thread
     )
+    request.app.state.og.metrics.decided(decision)
     return JSONResponse(decision.to_json())
 
 
@@ -52,6 +53,7 @@ async def propose(body: ProposeIn, credentials: Presented, request: Request) -> 
         rollback=body.rollback,
         offload=in_thread,
     )
+    og.metrics.decided(result.decision)
     card = card_out(result.card, og.config.public_url) if result.card is not None else None
     if result.card is not None and result.grant is None:
         og.announce("card.created", result.card)

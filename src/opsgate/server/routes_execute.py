@@ -23,8 +23,9 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import Field
 
 from opsgate.execute import Executor
+from opsgate.execute.secrets import HelperSpec
 from opsgate.server.auth import Caller, in_thread
-from opsgate.server.errors import ERROR_RESPONSES, NotFound
+from opsgate.server.errors import ERROR_RESPONSES, Invalid, NotFound
 from opsgate.server.schemas import ProposeOut, Strict, card_out
 
 __all__ = ["install_execution", "router"]
@@ -45,7 +46,15 @@ class UndoIn(Strict):
 
 
 class SecretIn(Strict):
-    value: str = Field(min_length=1, max_length=64 * 1024)
+    """A value (admins, owners), or an owner's credential-helper command: argv, never
+    a shell string; run on the server, with a timeout, each time the secret is used."""
+
+    value: str | None = Field(default=None, min_length=1, max_length=64 * 1024)
+    command: list[str] | None = Field(default=None, min_length=1, max_length=64)
+    timeout: float | None = Field(default=None, gt=0, le=60)
+    env: list[str] = Field(
+        default_factory=list, max_length=32, description="server variables the command sees"
+    )
 
 
 def _executor(request: Request) -> Executor:
@@ -111,14 +120,23 @@ async def undo(card_id: str, body: UndoIn, caller: Caller, request: Request) -> 
 async def list_secrets(caller: Caller, request: Request) -> list[dict[str, Any]]:
     executor = _executor(request)
     found = await in_thread(lambda: executor.list_secrets(caller))
-    return [{"name": s.name, "created_at": s.created_at, "updated_at": s.updated_at}
-            for s in found]  # fmt: skip
+    return [{"name": s.name, "created_at": s.created_at, "updated_at": s.updated_at,
+             **({"source": s.source} if s.source else {})} for s in found]  # fmt: skip
 
 
-@router.put("/secrets/{name}", status_code=204, summary="Set a secret (admin, owner)")
+@router.put(
+    "/secrets/{name}", status_code=204, summary="Set a secret (admin, owner; a command: owner)"
+)
 async def put_secret(name: str, body: SecretIn, caller: Caller, request: Request) -> Response:
     executor = _executor(request)
-    await in_thread(lambda: executor.set_secret(caller, name, body.value))
+    if (body.value is None) == (body.command is None):
+        raise Invalid("give either a value or a command, not both")
+    if body.command is not None:
+        spec = HelperSpec.checked(body.command, body.timeout, body.env)
+        await in_thread(lambda: executor.set_secret_command(caller, name, spec))
+    else:
+        value = body.value or ""
+        await in_thread(lambda: executor.set_secret(caller, name, value))
     return Response(status_code=204)
 
 
@@ -131,6 +149,14 @@ async def delete_secret(name: str, caller: Caller, request: Request) -> Response
 
 
 _ANNOUNCED = ("card.executing", "card.completed", "card.failed")
+SECRETS_EVERY = 2.0  # seconds between checks for secrets another replica changed
+
+
+def _learn_changed_secrets(executor: Executor) -> None:
+    """A secret set on another replica (or by the CLI) is masked here too, within
+    ``SECRETS_EVERY`` seconds; one set here was learnt when it was set."""
+    if executor.secrets_changed():
+        executor.learn_secrets()
 
 
 def _announce(og: Any, executor: Executor, card_id: str) -> None:
@@ -167,6 +193,8 @@ async def _run_approved(og: Any, executor: Executor, interval: float) -> None:
         await asyncio.sleep(interval)
         ticks += 1
         try:
+            if ticks % max(1, int(SECRETS_EVERY / interval)) == 0:
+                await in_thread(lambda: _learn_changed_secrets(executor))
             if ticks % max(1, int(executor.lease_seconds / interval)) == 0:
                 await _recover(og, executor)
             for card_id in await in_thread(executor.ready):

@@ -137,7 +137,8 @@ async def claude_hook(request: Request) -> Response:
             f"opsgate blocked this call: the control plane refused the hook's credentials "
             f"({reason}). Fix the token in the hook's Authorization header (OPSGATE_TOKEN)."
         )
-    except Exception:
+    except Exception as exc:
+        og.metrics.failed(exc)
         log.exception("the http hook failed; answering deny")
         return _deny("opsgate blocked this call: an internal error occurred in the control plane.")
     return _render(result, og)
@@ -147,6 +148,7 @@ def _render(result: ProposeResult, og: Any) -> Response:
     from opsgate.hooks._render import render_reason
 
     decision = result.decision
+    og.metrics.decided(decision)
     if result.card is not None and result.grant is None:
         link = og.link(result.card.id)
         og.announce("card.created", result.card)

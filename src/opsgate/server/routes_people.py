@@ -10,6 +10,7 @@ from opsgate.server.auth import SESSION_COOKIE, Caller, in_thread
 from opsgate.server.errors import TooManyRequests, envelope
 from opsgate.server.schemas import (
     LoginIn,
+    PasswordIn,
     PrincipalOut,
     RoleIn,
     SessionOut,
@@ -126,6 +127,25 @@ def add_user(body: UserIn, caller: Caller, request: Request) -> UserOut:
 @router.patch("/users/{user_id}", response_model=UserOut, summary="Change a user's role")
 def set_role(user_id: str, body: RoleIn, caller: Caller, request: Request) -> UserOut:
     return user_out(request.app.state.og.control.set_role(caller, user_id, Role(body.role)))
+
+
+@router.post("/users/{user_id}/disable", response_model=UserOut, summary="Disable a user")
+def disable_user(user_id: str, caller: Caller, request: Request) -> UserOut:
+    """Ends their sessions at once; owners manage anyone, admins members and viewers."""
+    return user_out(request.app.state.og.control.set_disabled(caller, user_id, True))
+
+
+@router.post("/users/{user_id}/enable", response_model=UserOut, summary="Enable a user")
+def enable_user(user_id: str, caller: Caller, request: Request) -> UserOut:
+    return user_out(request.app.state.og.control.set_disabled(caller, user_id, False))
+
+
+@router.put("/users/{user_id}/password", response_model=UserOut, summary="Set a password")
+def set_password(user_id: str, body: PasswordIn, caller: Caller, request: Request) -> UserOut:
+    """Your own needs ``current``; someone else's, the right to manage them.  Ends
+    their sessions."""
+    control = request.app.state.og.control
+    return user_out(control.set_password(caller, user_id, body.password, current=body.current))
 
 
 @router.get("/tokens", response_model=list[TokenOut])

@@ -175,7 +175,9 @@ class ApproveIn(Strict):
 
 
 class DenyIn(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    # Optional: the agent reads it on the card (and in its answer); without one the
+    # card says who denied it.
+    reason: str = Field(default="", max_length=2000)
 
 
 class UserIn(Strict):
@@ -186,6 +188,11 @@ class UserIn(Strict):
 
 class RoleIn(Strict):
     role: PersonRole
+
+
+class PasswordIn(Strict):
+    password: str = Field(min_length=8, max_length=1024)
+    current: str | None = Field(default=None, max_length=1024)  # your own: your password now
 
 
 class TokenIn(Strict):

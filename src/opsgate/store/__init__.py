@@ -11,7 +11,6 @@ Queries live in ``_people``, ``_org`` and ``_cards``: plain functions over a
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -24,7 +23,26 @@ from opsgate.store._engine import DB_FILE, make_engine, resolve_url
 from opsgate.store._migrate import LATEST, migrate
 from opsgate.store.errors import StoreError
 
-__all__ = ["DB_FILE", "LATEST", "Store", "StoreError", "open_store", "serialize"]
+__all__ = [
+    "DB_FILE",
+    "LATEST",
+    "Stale",
+    "Store",
+    "StoreError",
+    "Unread",
+    "open_store",
+    "serialize",
+]
+
+
+class Unread(Exception):
+    """A read was asked for inside ``Store.known``: what the caller needs is not in
+    its caches, so it must decide again where it may read (a worker thread)."""
+
+
+class Stale(Exception):
+    """The organisation changed after a request was decided from caches (its
+    revision moved): nothing of it was written; decide it again with fresh reads."""
 
 
 class Store:
@@ -58,9 +76,29 @@ class Store:
             yield conn
 
     @contextmanager
+    def known(self, revision: int) -> Iterator[None]:
+        """Until exit, this thread decides from caches valid at the organisation's
+        ``revision`` (``known_revision``) and may not read: ``read()`` raises
+        ``Unread``.  For PostgreSQL's event loop, where a read is a network round
+        trip that must not stall every other request; the writer that makes the
+        decision durable checks that ``revision`` is still current."""
+        self._pinned.known = revision
+        try:
+            yield
+        finally:
+            self._pinned.known = None
+
+    def known_revision(self) -> int | None:
+        """The revision this thread decides at, inside ``known``; else None."""
+        known: int | None = getattr(self._pinned, "known", None)
+        return known
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """One read transaction — or, inside ``snapshot()`` on this thread, the
-        snapshot's transaction."""
+        snapshot's transaction.  Inside ``known()``: ``Unread``."""
+        if getattr(self._pinned, "known", None) is not None:
+            raise Unread
         pinned: Connection | None = getattr(self._pinned, "conn", None)
         if pinned is not None:
             yield pinned
@@ -132,12 +170,14 @@ def _translated() -> Iterator[None]:
 
 
 def open_store(data_dir: Path | None = None, database_url: str | None = None) -> Store:
-    """An explicit ``database_url`` or ``data_dir`` wins over ``OPSGATE_DATABASE_URL``,
-    which wins over ``OPSGATE_HOME``, then ``~/.opsgate`` (as the audit log resolves)."""
-    from opsgate.audit.log import data_dir_from
+    """An explicit ``database_url`` or ``data_dir`` wins over the configured
+    ``database_url``, which wins over the data directory (as the audit log resolves)."""
+    from opsgate.config import current
 
-    url = database_url or (None if data_dir is not None else os.environ.get("OPSGATE_DATABASE_URL"))
-    return Store(resolve_url(data_dir_from(data_dir), url))
+    config = current()
+    url = database_url or (None if data_dir is not None else config.database_url)
+    home = Path(data_dir).expanduser() if data_dir is not None else config.data_dir
+    return Store(resolve_url(home, url))
 
 
 def serialize(conn: Connection, key: int) -> None:

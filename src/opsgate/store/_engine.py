@@ -9,7 +9,6 @@ Read transactions use a plain deferred ``BEGIN`` so readers never queue on write
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +63,17 @@ def make_engine(url: str) -> tuple[Engine, Engine]:
         engine = sa.create_engine(
             url,
             pool_pre_ping=True,
-            pool_size=int(os.environ.get("OPSGATE_DB_POOL_SIZE") or 10),
+            pool_size=_pool_size(),
             max_overflow=10,
             connect_args={"connect_timeout": 10},
         )
     return engine, engine.execution_options(**{_READ: True})
+
+
+def _pool_size() -> int:
+    from opsgate.config import current
+
+    return current().integer("server.db_pool_size")
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

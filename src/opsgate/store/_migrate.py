@@ -9,7 +9,9 @@ migration leaves the previous version intact.  Re-running is a no-op.
 
 A released migration never changes.  A schema change is a new function appended
 to ``MIGRATIONS`` (and the column added to ``_schema``); it must tolerate a
-database created by the current ``_schema`` shape (check before it alters).
+database created by the current ``_schema`` shape (check before it alters), and
+any other migration having run before it: each version missing from
+``schema_version`` is applied, in order, whatever the newest one applied is.
 """
 
 from __future__ import annotations
@@ -101,6 +103,20 @@ def _v4(conn: Connection) -> None:
                 conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
 
 
+def _v5(conn: Connection) -> None:
+    """Secret sources: a secret is a stored value or an owner's helper command."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("secrets")}
+    if "source" not in columns:
+        conn.execute(sa.text("ALTER TABLE secrets ADD COLUMN source VARCHAR(16)"))
+
+
+def _v6(conn: Connection) -> None:
+    """The console and Slack: linked accounts, posted Slack messages, one-time values."""
+    t.metadata.create_all(
+        conn, tables=[t.account_links, t.slack_messages, t.one_time], checkfirst=True
+    )
+
+
 def _v7(conn: Connection) -> None:
     """Card lifecycle past approval: who approved, what happened next (used by which
     retry, cancelled by which change, expired unused), the facts its decision
@@ -125,8 +141,8 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
     (3, "org revision: bumped by triggers on users, tokens, settings, inventory", _v3),
     (4, "grant binding: card binding, grant's approved impact and environment", _v4),
-    # 5 and 6 are taken on main by work developed beside this (secret sources;
-    # console and Slack).  This one adds columns only and checks for each first.
+    (5, "secret sources: a stored value or an owner's credential-helper command", _v5),
+    (6, "console and Slack: account links, Slack messages, one-time values", _v6),
     (7, "card lifecycle: approvers, outcome, decision basis, judged revision", _v7),
 )
 LATEST = MIGRATIONS[-1][0]
@@ -138,14 +154,17 @@ def migrate(engine: Engine) -> int:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         t.schema_version.create(conn, checkfirst=True)
-        found = conn.execute(sa.select(sa.func.max(t.schema_version.c.version))).scalar() or 0
+        applied = {int(v) for v in conn.execute(sa.select(t.schema_version.c.version)).scalars()}
+        found = max(applied, default=0)
         if found > LATEST:
             raise StoreError(
                 f"the database schema is version {found}, newer than this opsgate ({LATEST})",
                 hint="upgrade opsgate on this host to the version the other replicas run",
             )
         for version, _name, apply in MIGRATIONS:
-            if version > found:
+            # Every version not yet applied, not only those above the newest: two
+            # migrations developed side by side may land in either order.
+            if version not in applied:
                 apply(conn)
                 conn.execute(
                     sa.insert(t.schema_version).values(version=version, applied_at=time.time())

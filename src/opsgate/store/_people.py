@@ -25,6 +25,7 @@ __all__ = [
     "list_users",
     "revoke_token",
     "session_user",
+    "set_disabled",
     "set_password_hash",
     "set_role",
     "token_by_hash",
@@ -92,6 +93,10 @@ def list_users(conn: Connection) -> list[User]:
 
 def set_role(conn: Connection, user_id: str, role: Role) -> None:
     conn.execute(sa.update(users).where(users.c.id == user_id).values(role=role.value))
+
+
+def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
+    conn.execute(sa.update(users).where(users.c.id == user_id).values(disabled=disabled))
 
 
 def set_password_hash(conn: Connection, user_id: str, password_hash: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "account_links",
     "api_tokens",
     "cards",
     "executions",
@@ -17,10 +18,12 @@ __all__ = [
     "inventory_targets",
     "metadata",
     "notifications",
+    "one_time",
     "schema_version",
     "secrets",
     "sessions",
     "settings",
+    "slack_messages",
     "users",
 ]
 
@@ -181,6 +184,9 @@ secrets = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Column("updated_by", sa.String(40), nullable=True),
+    # v5: where the value comes from: NULL (a stored value) or "command" (the
+    # ciphertext then seals an owner's credential-helper command, not a value)
+    sa.Column("source", sa.String(16), nullable=True),
 )
 
 executions = sa.Table(
@@ -205,4 +211,41 @@ executions = sa.Table(
     sa.Column("captured", sa.JSON, nullable=False),  # values captured before the write
     sa.Column("undo_of", sa.String(40), nullable=True),
     sa.Index("ix_executions_status", "status", "heartbeat_at"),
+)
+
+# v5: the console and Slack (opsgate.web, opsgate.server.slack).
+
+# A person's account elsewhere, linked explicitly (``provider`` "slack": the external
+# id is "<team id>:<user id>", learned from Slack's own signed request).
+account_links = sa.Table(
+    "account_links",
+    metadata,
+    sa.Column("provider", sa.String(16), primary_key=True),
+    sa.Column("external_id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.String(40), sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+# The Slack message that shows a card, to update it when the card is decided.
+slack_messages = sa.Table(
+    "slack_messages",
+    metadata,
+    sa.Column("card_id", sa.String(40), primary_key=True),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("ts", sa.String(32), nullable=False),
+    sa.Column("posted_at", sa.Double, nullable=False),
+)
+
+# Short-lived, single-use values shared by every replica: a form's answer shown once
+# after its redirect (encrypted under the session's secret), a Slack request already
+# seen (replay protection), a pending account link's code (hashed).
+one_time = sa.Table(
+    "one_time",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("payload", sa.Text, nullable=False, default=""),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("ix_one_time_expires", "expires_at"),
 )

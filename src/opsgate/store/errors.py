@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsgate.errors import OpsgateError
+from opsgate.errors import EXIT_STORE_UNAVAILABLE, OpsgateError
 
 __all__ = ["StoreError"]
 
@@ -11,4 +11,4 @@ class StoreError(OpsgateError):
     """The control plane's database cannot be opened, migrated or written."""
 
     code = "store_unavailable"
-    exit_code = 6
+    exit_code = EXIT_STORE_UNAVAILABLE

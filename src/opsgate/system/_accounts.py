@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsgate.errors import OpsgateError
+from opsgate.errors import EXIT_FAILED, OpsgateError
 
 __all__ = ["Account", "SystemModeError", "ensure_account", "remove_account", "run_as"]
 
@@ -22,7 +22,7 @@ class SystemModeError(OpsgateError):
     """Protected mode cannot be set up (or taken down) as asked."""
 
     code = "system_mode"
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from opsgate.web._bus import EventBus
 from opsgate.web._present import card_event
+from opsgate.web._shutdown import graceful_server
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["EventBus", "card_event", "install_web"]
+__all__ = ["EventBus", "card_event", "graceful_server", "install_web"]
 
 POLL_INTERVAL = 0.5  # seconds between store polls (the multi-replica fallback)
 
@@ -29,15 +30,15 @@ def install_web(app: FastAPI, *, poll_interval: float = POLL_INTERVAL) -> None:
     watcher for the app's lifetime.  ``app.state.og`` must have ``bus``."""
     from starlette.staticfiles import StaticFiles
 
-    from opsgate.web import _cards, _incident, _org, _people
+    from opsgate.web import _audit, _cards, _incident, _lockdown, _org, _people, _settings
+    from opsgate.web._pages import install_pages
     from opsgate.web._watch import StoreWatcher
 
     state = app.state.og
-    app.include_router(_org.router)
-    app.include_router(_people.router)
-    app.include_router(_cards.router)
-    app.include_router(_incident.router)
+    for module in (_org, _audit, _settings, _people, _cards, _incident, _lockdown):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    install_pages(app)
 
     watcher = None
     if poll_interval > 0 and hasattr(state.control, "store"):

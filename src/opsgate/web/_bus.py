@@ -41,6 +41,7 @@ class EventBus:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subscribers: set[_Subscriber] = set()
+        self._closed = False
 
     def publish(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -50,8 +51,9 @@ class EventBus:
                 sub.loop.call_soon_threadsafe(sub.offer, dict(event))
 
     def close(self) -> None:
-        """End every subscription (server shutdown)."""
+        """End every subscription, and any made from now on (server shutdown)."""
         with self._lock:
+            self._closed = True
             subscribers = list(self._subscribers)
         for sub in subscribers:
             with contextlib.suppress(RuntimeError):
@@ -68,6 +70,8 @@ class EventBus:
         sub = _Subscriber(asyncio.get_running_loop())
         with self._lock:
             self._subscribers.add(sub)
+            if self._closed:
+                sub.offer(None)
         try:
             yield sub.queue
         finally:

@@ -1,29 +1,28 @@
-"""Login and logout, the audit log, the inventory and Settings → Agent Controls.
+"""Login and logout, and the inventory.
 
-The audit pages call the API's own route functions (same filters, same cursor,
-same verification), so the console and ``GET /api/v1/audit`` cannot disagree.
-Who may change the inventory and which setting is the service's rule (SPEC §6);
-the pages show controls only to roles that may use them, and the server refuses
-anyway when someone posts without the right.
+Who may change the inventory is the service's rule (SPEC §6); the page shows
+controls only to roles that may use them, and the server refuses anyway when
+someone posts without the right.  Removing a target is confirmed first; every
+change redirects after its POST.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from opsgate.approvals.model import SETTING_ROLES, Denied, Role
+from opsgate.approvals.model import Denied, Role
 from opsgate.approvals.service import Principal
 from opsgate.environments import InventoryTarget
 from opsgate.models import Environment
-from opsgate.server import routes_audit
 from opsgate.server._login import Throttled
 from opsgate.server.auth import SESSION_COOKIE, in_thread
-from opsgate.server.errors import ApiError
 from opsgate.server.routes_people import client_address
+from opsgate.web._flash import redirect_with, take_flash
+from opsgate.web._forms import confirm_page, confirmed
 from opsgate.web._render import control, login_redirect, render, viewer
 from opsgate.web._security import (
     LOGIN_COOKIE,
@@ -42,28 +41,18 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 Opt = Annotated[str | None, Query(max_length=500)]
-TOGGLES = (
-    (
-        "write_actions",
-        "Write Actions",
-        "Let agents propose changes at all. Off: every write is refused, no card.",
-    ),
-    (
-        "production_protection",
-        "Production Protection",
-        "Keep agents' hands off production: writes to production targets are refused, "
-        "no card; reads still work.",
-    ),
-)
 
 
 # --- login / logout -------------------------------------------------------------------------
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: Opt = None) -> Response:
+async def login_page(request: Request, next: Opt = None, changed: Opt = None) -> Response:
     token = new_login_token()
-    response = render(request, "login.html", None, login_csrf=token, next=safe_next(next))
+    notice = "Your password is changed: log in with the new one." if changed else None
+    response = render(
+        request, "login.html", None, login_csrf=token, next=safe_next(next), notice=notice
+    )
     set_cookie(request, response, LOGIN_COOKIE, token)
     return response
 
@@ -117,113 +106,6 @@ async def logout(request: Request) -> Response:
     return response
 
 
-# --- audit -----------------------------------------------------------------------------------
-
-_AUDIT_FILTERS = ("event", "actor", "target", "environment", "decision", "outcome", "since")
-
-
-@router.get("/audit", response_class=HTMLResponse)
-async def audit_page(
-    request: Request,
-    event: Opt = None,
-    actor: Opt = None,
-    target: Opt = None,
-    environment: Opt = None,
-    decision: Opt = None,
-    outcome: Opt = None,
-    since: Opt = None,
-    cursor: Opt = None,
-) -> Response:
-    me = await viewer(request)
-    if me is None:
-        return login_redirect(request)
-    given = dict(
-        zip(
-            _AUDIT_FILTERS,
-            (event, actor, target, environment, decision, outcome, since),
-            strict=True,
-        )
-    )
-    chosen = {k: v.strip() for k, v in given.items() if v and v.strip()}
-    try:
-        page = await in_thread(
-            lambda: routes_audit.query(me, request, limit=50, cursor=cursor or None, **chosen)
-        )
-    except (ApiError, Denied) as exc:
-        message = exc.message if isinstance(exc, ApiError) else exc.reason
-        return render(
-            request,
-            "audit.html",
-            me,
-            status=422 if isinstance(exc, ApiError) else 403,
-            error=message,
-            entries=[],
-            chosen=chosen,
-            next_cursor=None,
-        )
-    from urllib.parse import urlencode
-
-    more = urlencode({**chosen, "cursor": page.next_cursor}) if page.next_cursor else None
-    return render(
-        request,
-        "audit.html",
-        me,
-        entries=[_summary(e) for e in page.items],
-        chosen=chosen,
-        next_query=more,
-    )
-
-
-def _summary(entry: dict[str, Any]) -> dict[str, Any]:
-    actor = entry.get("actor") or {}
-    approver = entry.get("approver") or {}
-    result = entry.get("result") or {}
-    return {
-        "seq": entry.get("seq"),
-        "time": entry.get("time", ""),
-        "event": entry.get("event", ""),
-        "actor": actor.get("name") or actor.get("id") or actor.get("type", ""),
-        "target": entry.get("target") or "",
-        "environment": entry.get("environment") or "",
-        "decision": entry.get("decision") or "",
-        "approver": approver.get("name", ""),
-        "card": result.get("card", "") if isinstance(result, dict) else "",
-    }
-
-
-@router.get("/audit/verify", response_class=HTMLResponse)
-async def audit_verify(request: Request) -> Response:
-    me = await viewer(request)
-    if me is None:
-        return login_redirect(request)
-    try:
-        report = await in_thread(lambda: routes_audit.verify_chain(me, request))
-    except (ApiError, Denied) as exc:
-        message = exc.message if isinstance(exc, ApiError) else exc.reason
-        return render(request, "error.html", me, status=503, message=message)
-    return render(request, "audit_verify.html", me, report=report)
-
-
-@router.get("/audit/{seq}", response_class=HTMLResponse)
-async def audit_entry(seq: int, request: Request) -> Response:
-    me = await viewer(request)
-    if me is None:
-        return login_redirect(request)
-    try:
-        page = await in_thread(
-            lambda: routes_audit.query(me, request, limit=1, cursor=str(seq + 1))
-        )
-    except (ApiError, Denied) as exc:
-        message = exc.message if isinstance(exc, ApiError) else exc.reason
-        return render(request, "error.html", me, status=503, message=message)
-    found = [e for e in page.items if e.get("seq") == seq]
-    if not found:
-        return render(request, "error.html", me, status=404, message=f"no audit entry {seq}")
-    entry = found[0]
-    body = json.dumps(entry, indent=2, ensure_ascii=False, sort_keys=True)
-    return render(request, "audit_entry.html", me, entry=_summary(entry), body=body)
-
-
 # --- inventory -----------------------------------------------------------------------------
 
 
@@ -250,7 +132,7 @@ async def inventory_page(request: Request) -> Response:
     me = await viewer(request)
     if me is None:
         return login_redirect(request)
-    return await _inventory(request, me)
+    return await _inventory(request, me, **await take_flash(request))
 
 
 @router.post("/inventory", response_class=HTMLResponse)
@@ -264,17 +146,35 @@ async def inventory_change(request: Request) -> Response:
         check_csrf(request, form)
         name = form.get("name", "").strip()
         if form.get("delete"):
+            if not confirmed(form):
+                return confirm_page(
+                    request,
+                    me,
+                    form,
+                    question=f"Remove {name} from the inventory? Agents' actions on it are "
+                    "then judged as on an unknown target (production), and its access "
+                    "level and connection settings are gone.",
+                    verb=f"Remove {name}",
+                    back="/inventory",
+                )
             await in_thread(lambda: plane.delete_target(me, name))
             note = f"Removed {name}."
         else:
             target = _target(form, name)
-            await in_thread(lambda: plane.put_target(me, target))
+
+            def save() -> None:
+                # The page edits environment, access and matches: the executor's
+                # connection settings (not shown here) are kept as they are.
+                kept = {t.name: t.connection for t in plane.list_targets(me)}
+                plane.put_target(me, dataclasses.replace(target, connection=kept.get(name, ())))
+
+            await in_thread(save)
             note = f"Saved {name}."
     except BadForm as exc:
         return render(request, "error.html", me, status=exc.status, message=exc.message)
     except Denied as exc:
         return await _inventory(request, me, status=exc.status, error=exc.reason)
-    return await _inventory(request, me, notice=note)
+    return await redirect_with(request, "/inventory", notice=note)
 
 
 def _target(form: dict[str, str], name: str) -> InventoryTarget:
@@ -290,62 +190,3 @@ def _target(form: dict[str, str], name: str) -> InventoryTarget:
         access=form.get("access", ""),
         match=tuple(patterns or [name]),
     )
-
-
-# --- settings → agent controls ---------------------------------------------------------------
-
-
-async def _settings(request: Request, me: Principal, status: int = 200, **extra: Any) -> Response:
-    plane = control(request)
-    current = await in_thread(plane.settings)
-    toggles = [
-        {
-            "name": name,
-            "label": label,
-            "help": help_text,
-            "on": bool(getattr(current, name)),
-            "needs": SETTING_ROLES[name].value,
-            "may": me.role is not Role.AGENT and me.role.rank >= SETTING_ROLES[name].rank,
-        }
-        for name, label, help_text in TOGGLES
-    ]
-    template = "_toggles.html" if request.headers.get("x-opsgate-fragment") else "settings.html"
-    return render(
-        request,
-        template,
-        me,
-        status=status,
-        toggles=toggles,
-        ttl=current.approval_ttl_seconds,
-        **extra,
-    )
-
-
-@router.get("/settings", response_class=HTMLResponse)
-async def settings_page(request: Request) -> Response:
-    me = await viewer(request)
-    if me is None:
-        return login_redirect(request)
-    return await _settings(request, me)
-
-
-@router.post("/settings", response_class=HTMLResponse)
-async def settings_change(request: Request) -> Response:
-    me = await viewer(request)
-    if me is None:
-        return render(request, "error.html", None, status=401, message="log in again")
-    plane = control(request)
-    try:
-        form = await read_form(request)
-        check_csrf(request, form)
-        name = form.get("setting", "")
-        if name not in dict((t[0], t) for t in TOGGLES):
-            raise Denied(f"unknown setting {name!r}", status=422, code="unknown_setting")
-        value = form.get("value") == "on"
-        await in_thread(lambda: plane.change_settings(me, {name: value}))
-    except BadForm as exc:
-        return render(request, "error.html", me, status=exc.status, message=exc.message)
-    except Denied as exc:
-        return await _settings(request, me, status=exc.status, error=exc.reason)
-    label = dict((t[0], t[1]) for t in TOGGLES)[name]
-    return await _settings(request, me, notice=f"{label} {'enabled' if value else 'disabled'}.")

@@ -17,7 +17,15 @@ from opsgate.approvals._describe import shown
 from opsgate.approvals.model import Card, CardState
 from opsgate.audit.redact import Redactor
 
-__all__ = ["IMPACTS", "CardView", "card_event", "card_view", "command_text", "state_label"]
+__all__ = [
+    "IMPACTS",
+    "CardView",
+    "Offer",
+    "card_event",
+    "card_view",
+    "command_text",
+    "state_label",
+]
 
 # label, icon (decorative: the label carries the meaning), CSS class
 IMPACTS: dict[str, tuple[str, str]] = {
@@ -38,19 +46,23 @@ def redactor() -> Redactor:
     return _redactor
 
 
+_LABELS = {
+    CardState.PENDING: "Action Required",
+    CardState.APPROVED: "Approved — waiting to run",
+    CardState.EXECUTING: "Executing…",
+    CardState.COMPLETED: "Completed",
+    CardState.FAILED: "Failed",
+    CardState.EXPIRED: "Expired",
+    CardState.CANCELLED: "Cancelled",
+    CardState.USED: "Approved — used by the agent's retry",
+}
+
+
 def state_label(state: CardState, decided_by: str | None = None) -> str:
     if state is CardState.DENIED:
         return f"Denied by {decided_by}" if decided_by else "Denied"
-    return {
-        CardState.PENDING: "Action Required",
-        CardState.APPROVED: "Approved — waiting to run",
-        CardState.EXECUTING: "Executing…",
-        CardState.COMPLETED: "Completed",
-        CardState.FAILED: "Failed",
-        CardState.EXPIRED: "Expired",
-        CardState.CANCELLED: "Cancelled",
-        CardState.USED: "Approved — used by the agent's retry",
-    }[state]
+    # A state added to the lifecycle later reads as its own name until it has a label.
+    return _LABELS.get(state) or str(state.value).replace("_", " ").capitalize()
 
 
 def command_text(action: Mapping[str, Any]) -> str:
@@ -80,6 +92,16 @@ def _output(result: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """Which decisions the viewer is offered on a card, and why not the others:
+    the page never shows a control the server would refuse."""
+
+    allow: bool = False
+    deny: bool = False
+    why: str = ""  # shown where a missing control would be
+
+
+@dataclass(frozen=True, slots=True)
 class CardView:
     card: Card
     impact: str  # safe | caution | destructive
@@ -96,6 +118,7 @@ class CardView:
     approvals: int
     pending: bool
     expires_in: str
+    offer: Offer = Offer()
 
 
 def _remaining(seconds: float) -> str:
@@ -108,7 +131,9 @@ def _remaining(seconds: float) -> str:
     return f"{round(seconds / 3600)} h"
 
 
-def card_view(card: Card, names: Mapping[str, str], now: float | None = None) -> CardView:
+def card_view(
+    card: Card, names: Mapping[str, str], now: float | None = None, offer: Offer | None = None
+) -> CardView:
     now = time.time() if now is None else now
     card = shown(card)  # description and target come from the agent's command
     impact = card.impact.label
@@ -131,6 +156,7 @@ def card_view(card: Card, names: Mapping[str, str], now: float | None = None) ->
         approvals=len(card.approvals),
         pending=card.state is CardState.PENDING,
         expires_in=_remaining(card.expires_at - now),
+        offer=offer or Offer(),
     )
 
 

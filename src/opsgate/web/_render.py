@@ -3,13 +3,16 @@ responses, and who is looking (a session cookie resolved against the store)."""
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from opsgate.approvals.model import Denied, Role
 from opsgate.approvals.service import ControlPlane, Principal
@@ -38,10 +41,37 @@ templates.globals.update(
 def _clock(stamp: float | None) -> str:
     if not stamp:
         return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp))
+
+
+def _when(stamp: float | str | None) -> Markup:
+    """A time, in one format everywhere: the page's script shows it in the browser's
+    time zone (``YYYY-MM-DD HH:MM:SS``); without the script it reads in UTC."""
+    if stamp is None or stamp == "":
+        return Markup("")
+    if isinstance(stamp, str):
+        try:
+            moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return Markup("{}").format(stamp)
+        seconds = moment.timestamp()
+    else:
+        seconds = float(stamp)
+    iso = datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    return Markup('<time datetime="{}" data-local>{}</time>').format(
+        iso.replace("+00:00", "Z"), _clock(seconds)
+    )
+
+
+def _wbr(text: str | None) -> Markup:
+    """Names and hosts break after their dots, dashes and slashes, never mid-word."""
+    parts = re.split(r"(?<=[./:_-])", text or "")
+    return Markup("<wbr>").join(escape(part) for part in parts)
 
 
 templates.filters["clock"] = _clock
+templates.filters["wbr"] = _wbr
+templates.filters["when"] = _when
 
 
 def control(request: Request) -> ControlPlane:
@@ -94,6 +124,7 @@ def render(
         me=principal,
         csrf=csrf_token(secret) if principal is not None and secret else "",
         may_decide=may_decide(principal),
+        status=status,
         **context,
     )
     return page_headers(HTMLResponse(html, status_code=status))

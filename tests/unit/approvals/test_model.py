@@ -75,7 +75,7 @@ def test_final_states(state: CardState, final: bool) -> None:
 ALLOWED = {
     (S.PENDING, S.APPROVED), (S.PENDING, S.DENIED), (S.PENDING, S.EXPIRED),
     (S.PENDING, S.CANCELLED), (S.APPROVED, S.EXECUTING), (S.APPROVED, S.EXPIRED),
-    (S.APPROVED, S.CANCELLED), (S.APPROVED, S.USED),
+    (S.APPROVED, S.CANCELLED), (S.APPROVED, S.USED),  # cancelled: by a lockdown too
     (S.EXECUTING, S.COMPLETED), (S.EXECUTING, S.FAILED),
 }  # fmt: skip
 

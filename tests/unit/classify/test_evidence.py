@@ -122,6 +122,12 @@ def test_a_statement_that_starts_with_anything_else_is_named_by_category(
         (f"uses {AWS}", "uses …"),
         ("sets 3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c", "sets …"),
         ("runs root:$6$salt$hash:19000", "runs …"),
+        # a URL-safe key breaks into short runs at - and _: judged whole all the same
+        ("deletes /srv/aH5bCPF-SbID7_gIJgSfD-vdnEB0V_ijRCAHYDiW", "deletes …"),
+        (
+            "deletes /srv/aws-eks-prod-eu-west-1-nodegroup",
+            "deletes /srv/aws-eks-prod-eu-west-1-nodegroup",
+        ),
         ("a" * 70, "…"),
     ],
 )

@@ -94,6 +94,18 @@ def _aws(cmd: Command, ctx: Context) -> list[Finding]:
     return [_finding(ctx, rule, evidence, target, names)]
 
 
+# Profile keys that decide which account, identity or endpoint a profile name leads to
+# (or run a program for its credentials): an approval for ``--profile staging`` is
+# worth nothing once the name leads elsewhere.
+_PROFILE_TARGETS = frozenset({"role_arn", "source_profile", "credential_source",
+                              "credential_process", "web_identity_token_file", "sso_start_url",
+                              "sso_account_id", "sso_role_name", "sso_session", "endpoint_url",
+                              "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
+                              "ca_bundle"})  # fmt: skip
+_REPOINT = Rule(Effect.WRITE, Impact.CAUTION, "cloud.config",
+                "changes which account, identity or endpoint an AWS profile leads to")  # fmt: skip
+
+
 def _aws_rule(cmd: Command, service: str, op: str, rest: list[str]) -> Rule:
     if rest[-1:] == ["help"]:
         # ``aws s3 rm help``: the CLI's help is a positional word after the operation.
@@ -106,6 +118,8 @@ def _aws_rule(cmd: Command, service: str, op: str, rest: list[str]) -> Rule:
             "secret" in key or "token" in key or op != "get"
         ):
             return _SECRET
+        if op == "set" and key.rsplit(".", 1)[-1].lower() in _PROFILE_TARGETS:
+            return _REPOINT
         return _READ if op in ("get", "list", "list-profiles") else _LOCAL
     if op in _AWS_SECRET_OPS:
         return _SECRET

@@ -184,8 +184,13 @@ def _from_stdin(cmd: Command, ctx: Context, classify: _Classify) -> list[Finding
     return classify(text, "stdin: ")
 
 
+# Parsing one SQL statement costs about as much as walking ten shell nodes.
+_SQL_STEPS = 10
+
+
 def _sql(dialect: str | None, ctx: Context) -> _Classify:
     def run(text: str, prefix: str) -> list[Finding]:
+        ctx.charge(_SQL_STEPS * (1 + text.count(";")) + len(text) // 32)
         return classify_sql(
             text,
             dialect=dialect,

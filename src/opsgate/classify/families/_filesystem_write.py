@@ -36,7 +36,7 @@ def _write_targets(
     out = []
     ws = _workspace(ctx)
     for arg in targets:
-        zone, path = locate(arg, ctx, cmd.cwd)
+        zone, path = locate(arg, ctx, cmd.cwd, follow=True)
         if zone is Zone.DEVICE:
             out.append(
                 _finding(

@@ -45,9 +45,12 @@ def _finding(
     return Finding(category, impact, effect, evidence, reason, target, env, "agent workspace")
 
 
-def locate(arg: Arg | Value, ctx: Context, cwd: str | None) -> tuple[Zone, str]:
+def locate(
+    arg: Arg | Value, ctx: Context, cwd: str | None, *, follow: bool = False
+) -> tuple[Zone, str]:
     """The zone of an operand, with its resolved path.  Globs resolve to the directory
-    whose contents they match (``./*`` is the contents of the working directory)."""
+    whose contents they match (``./*`` is the contents of the working directory).
+    ``follow``: the operand itself may be a link whose target is changed (a write)."""
     text = arg.value if isinstance(arg, Arg) else arg.text
     ws = _workspace(ctx)
     if not arg.static:
@@ -55,6 +58,31 @@ def locate(arg: Arg | Value, ctx: Context, cwd: str | None) -> tuple[Zone, str]:
     full = ws.expand(text, cwd)
     if full is None:
         return Zone.UNKNOWN, text
+    return _place(_through_links(full + "/." if follow else full, ctx).removesuffix("/."), ws)
+
+
+def _through_links(full: str, ctx: Context) -> str:
+    """``k/*`` after ``ln -s ~/.ssh k``: what is changed is inside the link's target,
+    wherever the link itself lives (a project under /tmp is scratch; ~/.ssh is not).
+    Only the directories on the way are followed: the last component, a link itself,
+    is what ``rm k`` removes."""
+    resolve = getattr(ctx, "real_path", None)
+    if resolve is None or full == "/":
+        return full
+    parent, _, last = full.rpartition("/")
+    real = resolve(parent) if parent else parent
+    if not isinstance(real, str) or real == parent:
+        return full
+    project = ctx.project_dir
+    if project and project != "/":
+        # A checkout reached through a link (~/src -> /mnt/data/src) stays the project.
+        shown = resolve(project)
+        if isinstance(shown, str) and shown != project and real.startswith(shown + "/"):
+            real = project + real[len(shown) :]
+    return real.rstrip("/") + "/" + last
+
+
+def _place(full: str, ws: Workspace) -> tuple[Zone, str]:
     if _GLOB.search(full):
         parts = full.split("/")
         last = parts[-1]

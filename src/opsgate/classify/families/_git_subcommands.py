@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._git_branch import note_switch
@@ -216,11 +217,61 @@ def _worktree(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+# Keys that change what git reads or fetches from then on: another configuration file
+# (which may set any key above), or another source for every clone and fetch.
+_REDIRECT_KEYS = ("include.path", "includeif.*.path", "url.*.insteadof",
+                  "url.*.pushinsteadof")  # fmt: skip
+# Keys whose value git runs as a program on later commands, beyond _EXEC_KEYS.
+_LATER_KEYS = ("diff.*.textconv", "core.askpass", "core.gitproxy", "difftool.*.cmd",
+               "mergetool.*.cmd", "gpg.*.program", "sendemail.smtpserver")  # fmt: skip
+# Programs people name as their editor, pager or diff tool: setting one is ordinary.
+_USUAL_PROGRAMS = frozenset({"vi", "vim", "nvim", "nano", "emacs", "emacsclient", "code",
+                             "code-insiders", "cursor", "subl", "mate", "micro", "hx", "kak",
+                             "zed", "less", "more", "most", "bat", "cat", "delta",
+                             "diff-so-fancy", "meld", "kdiff3", "vimdiff", "nvimdiff",
+                             "opendiff", "git-lfs", "gpg", "gpg2", "ssh", "true"})  # fmt: skip
+
+
+_PROGRAM_DIRS = ("/usr/bin/", "/bin/", "/usr/local/bin/", "/opt/homebrew/bin/")
+
+
+def _usual_program(value: str) -> bool:
+    """``vim``, ``less -R``, ``/usr/bin/delta``: a known program, installed, with plain
+    arguments (no shell syntax, no script file it could be handed)."""
+    words = value.split()
+    if not words or any(c in value for c in ";|&$`<>()"):
+        return False
+    program = words[0]
+    installed = "/" not in program or program.startswith(_PROGRAM_DIRS)
+    return installed and program.rsplit("/", 1)[-1] in _USUAL_PROGRAMS
+
+
 def _config(cmd: Command, ctx: Context) -> list[Finding]:
     ops = [a.value for a in cmd.positionals(("-f", "--file", "--type", "--default"))]
     if len(ops) >= 2:
-        return _exec_config(cmd, ctx, ops[0].lower(), ops[1])
+        key = ops[0].lower()
+        return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, key, ops[1])
     return []
+
+
+def _stored_for_later(cmd: Command, key: str, value: str) -> list[Finding]:
+    """A stored key (not ``git -c``) that makes later git commands run a program or
+    read code from elsewhere is persistence, whatever the program does today
+    (``core.pager 'sh /tmp/x'``: /tmp/x may be written tomorrow)."""
+    if key.startswith(("core.hookspath", "core.fsmonitor", "credential.helper")):
+        return []  # already found by _exec_config
+    if any(fnmatch.fnmatchcase(key, p) for p in _REDIRECT_KEYS):
+        reason = f"sets {key}, which changes where git reads its configuration or code"
+        return [_write(cmd, "vcs.config_exec", reason, Impact.CAUTION)]
+    runs = _EXEC_KEYS + _LATER_KEYS
+    if not any(fnmatch.fnmatchcase(key, p) for p in runs):
+        return []
+    if key.startswith("alias.") and not value.startswith("!"):
+        return []
+    if _usual_program(value):
+        return []
+    reason = f"sets {key}, which git runs as a program on later commands"
+    return [_write(cmd, "vcs.config_exec", reason, Impact.CAUTION)]
 
 
 def _show(cmd: Command, ctx: Context) -> list[Finding]:
@@ -304,6 +355,34 @@ def _patch_of_secret(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+def _grep(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git grep -n sk_live``: the tracked files' matching lines, a tracked ``.env``'s
+    values among them (``_secrets_readers.search_hunt``)."""
+    from opsgate.classify._command import Arg
+    from opsgate.classify.families._secrets_readers import search_hunt
+
+    found = _patch_of_secret(cmd, ctx)
+    if found:
+        return found
+    words = cmd.positionals(_GREP_VALUED)
+    patterns = [Arg(v) for v in cmd.options("-e")] or words[:1]
+    # A revision (``git grep x HEAD~3``) searches that tree: the paths are the rest.
+    rest = words if cmd.options("-e") else words[1:]
+    paths = [a for a in rest if not (a.static and _REVISION.match(a.value))]
+    for pattern in patterns:
+        hunt = search_hunt(cmd, pattern, paths, ctx, hidden=True, tracked=True)
+        if hunt:
+            return hunt
+    return []
+
+
+# Options of git grep whose next word is not a pattern or a path.
+_GREP_VALUED = ("-e", "-f", "-m", "-A", "-B", "-C", "--max-depth", "--max-count",
+                "--threads", "--context", "--after-context", "--before-context",
+                "--open-files-in-pager")  # fmt: skip
+_REVISION = re.compile(r"^(HEAD|@)([~^]\d*)*$|^[0-9a-f]{7,40}$|\.\.")
+
+
 def _tag(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("-d", "--delete", "-f", "--force"):
         return [_write(cmd, "vcs.tag_delete", "deletes or moves a tag", Impact.CAUTION)]
@@ -352,6 +431,6 @@ _SUBCOMMANDS: dict[str, Handler] = {
     # Line by line, a search of tracked files, an archive: each prints what it names.
     "blame": _patch_of_secret,
     "annotate": _patch_of_secret,
-    "grep": _patch_of_secret,
+    "grep": _grep,
     "archive": _patch_of_secret,
 }

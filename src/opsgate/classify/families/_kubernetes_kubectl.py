@@ -27,6 +27,12 @@ __all__ = [
 _names = words
 _RULES = RuleSet("kubernetes", write="write", destroy="delete")
 _read, _local, _write = _RULES.read, _RULES.local, _RULES.write
+
+
+def _repoint(reason: str) -> Rule:
+    return Rule(Effect.WRITE, Impact.CAUTION, "kubernetes.config", reason)
+
+
 _delete, _secret = _RULES.destroy, _RULES.secret
 _UNKNOWN = _RULES.unknown("unrecognised subcommand")
 
@@ -83,9 +89,14 @@ _KUBECTL_SUB: dict[tuple[str, str], Rule] = {
     **{
         ("config", v): _local("changes local kubeconfig")
         for v in _names(
-            "use-context use set-context set unset rename-context delete-context "
-            "delete-cluster delete-user set-cluster set-credentials"
+            "use-context use set-context unset delete-context delete-cluster delete-user"
         )
+    },
+    # What a context name points at: an approval (and its grant) for ``staging-eu``
+    # is worth nothing once that name leads to the production cluster or identity.
+    **{
+        ("config", v): _repoint("changes which cluster or identity a kubeconfig name leads to")
+        for v in _names("set set-cluster set-credentials rename-context")
     },
 }
 
@@ -180,6 +191,8 @@ def _kubectl_rule(cmd: Command, words: list[str]) -> Rule:
         return _secret("prints secret values")
     if verb == "get" and "secrets" in (cmd.option("--raw") or ""):
         return _secret("reads secrets through the raw API")
+    if (verb, second) == ("config", "set-context") and cmd.option("--cluster", "--user"):
+        return _repoint("points a kubeconfig context at another cluster or identity")
     if (verb, second) == ("config", "view") and cmd.has("--raw", "--flatten"):
         return _secret("prints kubeconfig tokens and client keys")
     if verb in ("whoami",) and cmd.has("-t", "--show-token"):

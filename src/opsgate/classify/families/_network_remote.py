@@ -178,10 +178,24 @@ def _ssh(cmd: Command, ctx: Context) -> list[Finding]:
             found.append(_finding(_U, "network.ssh", cmd.text, reason, host))
     if script:
         found.extend(_retarget(ctx.classify_shell(script, via="ssh", remote=host), host))
+    elif stdin is None and _git_service(pos[0]):
+        reason = f"checks the SSH key with {host}'s git service, which runs no command"
+        found.append(_finding(_R, "network.ssh", cmd.text, reason, host))
     elif stdin is None and not _has(opts, *_SSH_NO_SHELL):
         reason = f"opens an interactive shell on {host}; what it will run is unseen"
         found.append(_finding(_U, "network.ssh", cmd.text, reason, host))
     return _with_env(found, ctx)
+
+
+# Git hosting services whose SSH login as ``git`` only greets and closes: no shell, no
+# command (``ssh -T git@github.com``, the documented key check).
+_GIT_SERVICES = frozenset({"github.com", "ssh.github.com", "gitlab.com", "bitbucket.org",
+                           "codeberg.org", "ssh.dev.azure.com", "git.sr.ht"})  # fmt: skip
+
+
+def _git_service(dest: str) -> bool:
+    dest = dest.removeprefix("ssh://")
+    return dest.rpartition("@")[0] == "git" and _host_of(dest).lower() in _GIT_SERVICES
 
 
 _REMOTE_SPEC = re.compile(r"^(?:[a-z]+://)?(?:[^@/:\s]+@)?(\[[^\]]+\]|[^:/\s]{2,}):(.*)$", re.I)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import glob
-import itertools
 import re
 from collections.abc import Iterable
 
@@ -20,6 +18,7 @@ __all__ = [
     "judge_operand",
     "real_path",
     "redirect_read",
+    "secret_behind",
     "secret_operands",
     "secret_write",
 ]
@@ -59,6 +58,19 @@ def _resolve(path: str, ctx: Context, cwd: str | None) -> str:
         return path.rstrip("/") or "/"  # already absolute and normal
     ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
     return ws.expand(path, cwd) or path
+
+
+def secret_behind(path: str, ctx: Context, cwd: str | None = None) -> str | None:
+    """The credentials file ``path`` names, by its name or through links (made earlier
+    in the command, or on disk), else None: for programs that open a path they were
+    given in code (``open('data.txt')``)."""
+    if is_secret_path(path):
+        return path
+    full = _resolve(path, ctx, cwd)
+    if is_secret_path(full):
+        return full
+    real = real_path(full, ctx) if full.startswith("/") else full
+    return real if real != full and is_secret_path(real) else None
 
 
 def real_path(full: str, ctx: Context) -> str:
@@ -118,7 +130,7 @@ def judge_operand(
         for path in dict.fromkeys((full, real)):
             if is_secret_dir(path) or (tree and holds_secrets(path, ctx.home)):
                 return _secret(cmd.text, f"{verb} {value}, which holds credentials", path)
-    if globbed and expand and ctx.remote is None and (picked := _picks_secret_file(full)):
+    if globbed and expand and ctx.remote is None and (picked := _glob_pick(ctx, full, recursive)):
         return _secret(cmd.text, f"{verb} {value}, which expands to {picked}", picked)
     return None
 
@@ -150,15 +162,15 @@ def secret_write(path: str, ctx: Context, evidence: str, how: str) -> list[Findi
     ]
 
 
-def _picks_secret_file(pattern: str) -> str | None:
-    """A generic glob (``config/*.json``) is judged by what it expands to on this
-    machine now: the first credentials file among its first 500 matches, if any."""
-    if not pattern.startswith("/") or not any(ch in pattern for ch in "*?["):
+def _glob_pick(ctx: Context, pattern: str, recursive: bool) -> str | None:
+    """A generic glob (``config/*.json``, ``*/notes.txt``) is judged by what it expands
+    to on the agent's machine now, through links: the first credentials file among its
+    first 500 matches (for a program that recurses, a credentials directory too).
+    Asked of the file source, which records the answer."""
+    session = getattr(ctx, "session", None)
+    if session is None or not pattern.startswith("/") or not _GLOB.search(pattern):
         return None
-    for match in itertools.islice(glob.iglob(pattern), 500):
-        if is_secret_path(match):
-            return match
-    return None
+    return session.files.glob_secret(pattern, ctx.home, trees=recursive)  # type: ignore[no-any-return]  # a ShellSession's FileSource
 
 
 _SECRET_EXAMPLES = (".env", ".env.local", ".env.production", "id_rsa", "id_ed25519", "key.pem",

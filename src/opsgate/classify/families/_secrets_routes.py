@@ -56,11 +56,16 @@ METADATA_ONLY = frozenset(
 # only names or counts (``grep -c KEY .env``, ``awk -F= '{print $1}'``).
 _OWN_RULES = frozenset({"sed", "awk", "gawk", "mawk", "nawk", "openssl", "sops", "kubectl", "oc"})
 # Programs this rule leaves alone: the metadata-only ones, those with their own rules
-# (the readers among them), and wrappers (their wrapped command is judged on its own;
-# xargs and parallel are handled above, for their -a FILE).
-_SKIP = (METADATA_ONLY | _OWN_RULES | frozenset(WRAPPERS) | _READERS) - {
-    "cmp", "ln", "xargs", "parallel"
-}  # fmt: skip
+# (the readers the secrets family dispatches to its reader rule), and wrappers (their
+# wrapped command is judged on its own; xargs and parallel are handled above, for their
+# -a FILE).  A reader another family owns (vim, view, emacs: the shells family reads
+# their ``-c`` commands) is never sent to the reader rule, so this rule judges it.
+_SKIP = (
+    METADATA_ONLY
+    | _OWN_RULES
+    | frozenset(WRAPPERS)
+    | frozenset(r for r in _READERS if INDEX.get(r, "secrets") == "secrets")
+) - {"cmp", "ln", "xargs", "parallel"}
 # Options whose value is a credential the program uses, not prints.
 _USE_OPTIONS = frozenset(
     {"--identity", "--identity-file", "--key", "--key-file", "--keyfile", "--private-key",
@@ -102,6 +107,10 @@ _CODE_OPTIONS: dict[str, frozenset[str]] = {
     "php": frozenset({"-r"}),
     "elixir": frozenset({"-e", "--eval"}),
     **dict.fromkeys(("pwsh", "powershell"), frozenset({"-c", "-Command", "-command"})),
+    # An editor's commands (``vim -c '%p'``): the file is the operand, not the command.
+    **dict.fromkeys(("vim", "vi", "view", "nvim", "ex", "rvim", "rview", "vimdiff"),
+                    frozenset({"-c", "--cmd", "-T", "-w", "-W"})),
+    "emacs": frozenset({"--eval", "-f", "--funcall"}),
 }  # fmt: skip
 # Options whose value is written, not read (``--output OUT``).  Short ones differ by
 # program: ``rsync -o`` takes no value, and skipping a word it does not own would hide
@@ -166,6 +175,10 @@ def named_secrets(cmd: Command, ctx: Context) -> list[Finding]:
     if name in ("xargs", "parallel"):
         files = cmd.options("-a", "--arg-file")
         return _judged(cmd, ctx, [Arg(f) for f in files], recursive=False, tree=False)
+    if _names_on_stdin(cmd):
+        found = _stdin_names(cmd, ctx)
+        if found:
+            return found
     if _uses_only(cmd):
         return []
     if name == "cmp" and not cmd.has("-l", "-b", "--verbose", "--print-bytes"):
@@ -177,6 +190,57 @@ def named_secrets(cmd: Command, ctx: Context) -> list[Finding]:
     found = _judged(cmd, ctx, operands, recursive=recursive, tree=recursive and name in _WHOLE_TREE)
     if found and name in ("cp", "mv", "install", "ditto", "gcp") and _keeps_secret_name(cmd, ctx):
         return []  # ``cp .env .env.bak``: the copy is as guarded as the original
+    if not found and recursive:
+        from opsgate.classify.families._secrets_links import followed_links
+
+        return followed_links(cmd, ctx, operands)
+    return found
+
+
+# Programs that read the files named on their standard input, and the options that
+# make them do so (``"*"``: always, in the modes that read).
+_NAMES_ON_STDIN: dict[str, tuple[str, ...]] = {
+    "cpio": ("-o", "--create", "-p", "--pass-through"),
+    **dict.fromkeys(("tar", "gtar", "bsdtar"), ("-T", "--files-from", "-I")),
+    "zip": ("-@", "--names-stdin"),
+    "rsync": ("--files-from",),
+    "pax": ("-w",),
+    "afio": ("-o",),
+}
+
+
+def _names_on_stdin(cmd: Command) -> bool:
+    modes = _NAMES_ON_STDIN.get(cmd.name)
+    if modes is None or cmd.stdin is None:
+        return False
+    if cmd.name in ("cpio", "zip", "pax", "afio"):
+        return (
+            cmd.has(*modes)
+            or any(  # ``cpio -ov``: a cluster
+                w[:1] == "-" and w[1:2] != "-" and any(m[1] in w[1:] for m in modes if len(m) == 2)
+                for w in cmd.words
+            )
+        )
+    listed = [cmd.option(m) for m in modes]
+    return any(v in ("-", "/dev/stdin") for v in listed)
+
+
+def _stdin_names(cmd: Command, ctx: Context) -> list[Finding]:
+    """The files a program reads by the names on its standard input: the lines of a
+    known text (``echo ~/.ssh/id_rsa | cpio -o``), or what a listing prints
+    (``find ~/.ssh | cpio -o``: ``_pipes_names``)."""
+    stdin = cmd.stdin
+    if stdin is None:
+        return []
+    names = [line.strip() for line in (stdin.text or "").splitlines() if line.strip()][:64]
+    found: list[Finding] = []
+    for name in [*names, *stdin.names]:
+        tree = name.endswith("/")
+        hit = judge_operand(cmd, Arg(name.rstrip("/") or "/"), ctx, verb="reads",
+                            recursive=tree, tree=tree)  # fmt: skip
+        if hit is not None:
+            found.append(hit)
+            break
     return found
 
 
@@ -385,11 +449,11 @@ def _keeps_secret_name(cmd: Command, ctx: Context) -> bool:
 
 
 def _is_dir(full: str, ctx: Context) -> bool:
-    if ctx.remote is not None or not full.startswith("/"):
+    """Whether ``full`` is a directory on the agent's machine (asked of the file source)."""
+    session = getattr(ctx, "session", None)
+    if session is None or ctx.remote is not None or not full.startswith("/"):
         return False
-    import os
-
-    return os.path.isdir(full)
+    return bool(session.file_kind(full) == "dir")
 
 
 def _link(cmd: Command, ctx: Context) -> list[Finding]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._fetched_code import decoded_script, network_code
 from opsgate.classify._interp import analyse_script
 from opsgate.classify._run_interp import interpreter_file, python_module, python_target
 from opsgate.classify.families._shells_run import (
@@ -30,7 +31,8 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
     script = _dash_c(cmd)
     if script is not None:
         if not script.static:
-            return [_unknown(f"{cmd.name} -c runs a string built at run time", cmd.text)]
+            decoded = decoded_script(cmd.name, script.value, cmd.text)
+            return [_unknown(f"{cmd.name} -c runs a string built at run time", cmd.text), *decoded]
         return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
     ops = cmd.positionals(_SHELL_VALUED)
     if ops and not cmd.has("-s"):
@@ -84,10 +86,15 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
         code = cmd.option(flag) if flag != "eval" else _after_word(cmd, "eval")
         if code is None or (lang == "python" and _after_script(cmd, flag)):
             continue
+        if _substituted_option(cmd, flag):  # ``ruby -e "$(curl …)"``: like ``bash -c``
+            return [*extra, _unknown(f"{cmd.name} {flag} runs code built at run time", cmd.text)]
         if lang == "python":
-            return _python(code, cmd, ctx)
-        printed = flag in ("-p", "--print")
-        return extra + analyse_script(lang, code, ctx, _shell_fn(ctx, cmd.name), printed=printed)
+            found = _python(code, cmd, ctx)
+        else:
+            printed = flag in ("-p", "--print")
+            shell = _shell_fn(ctx, cmd.name)
+            found = extra + analyse_script(lang, code, ctx, shell, printed=printed)
+        return found + network_code(lang, code, found, cmd.text)
     if lang == "python":
         return _python_modes(cmd, ctx)
     if lang == "awk":
@@ -100,6 +107,24 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
     return []
+
+
+def _substituted(arg: Arg) -> bool:
+    """Code that is another program's output (``"$(curl …)"``), not text with a shell
+    variable in it (``"print if /$x/"``, which is still read as code)."""
+    return not arg.static and ("$(" in arg.value or "`" in arg.value or "<(" in arg.value)
+
+
+def _substituted_option(cmd: Command, flag: str) -> bool:
+    """Whether the value given to ``flag`` (``-e CODE``, ``-eCODE``, ``--eval=CODE``)
+    is another program's output."""
+    args = cmd.args
+    for i, arg in enumerate(args):
+        if arg.value == flag:
+            return i + 1 < len(args) and _substituted(args[i + 1])
+        if arg.value.startswith(flag):
+            return _substituted(arg)
+    return False
 
 
 def _after_script(cmd: Command, flag: str) -> bool:
@@ -197,6 +222,8 @@ def _awk(cmd: Command, ctx: Context) -> list[Finding]:
         return []
     if cmd.option("-f"):
         return secrets.secret_operands(cmd, ops, ctx)
+    if _substituted(ops[0]):  # ``awk "$(curl …)"``: system() runs whatever arrives
+        return [_unknown("awk runs a program built at run time", cmd.text)]
     program = ops[0].value
     if not _names_only_awk(program):
         found = secrets.secret_operands(cmd, ops[1:], ctx)

@@ -271,6 +271,19 @@ def _at(cmd: Command, ctx: Context) -> list[Finding]:
     return found
 
 
+_SCHTASKS_CHANGES = frozenset({"/create", "/change", "/delete", "/run", "/end"})
+
+
+def _schtasks(cmd: Command, ctx: Context) -> list[Finding]:
+    """Windows' task scheduler from a POSIX shell (Git Bash, WSL's ``schtasks.exe``)."""
+    verbs = {w.lower() for w in cmd.words if w.startswith(("/", "-"))}
+    changes = {v.replace("-", "/", 1) for v in verbs} & _SCHTASKS_CHANGES
+    if not changes:
+        return [_finding(cmd, ctx, _R, "host.schedule", "lists scheduled tasks")]
+    verb = sorted(changes)[0].lstrip("/")
+    return [_finding(cmd, ctx, _W, "host.schedule", f"{verb}s a scheduled task")]
+
+
 def _pfctl(cmd: Command, ctx: Context) -> list[Finding]:
     """``pfctl -n`` only parses; ``-T show``/``-T test`` only look at a table."""
     if cmd.has("-n") or cmd.option("-T") in ("show", "test", "s", "t"):

@@ -30,6 +30,9 @@ def _printenv(cmd: Command, ctx: Context) -> list[Finding]:
     names = [a.value for a in cmd.positionals()]
     if not names:
         return env_dump(cmd.text)
+    if not all(a.static for a in cmd.positionals()):
+        # ``compgen -e | xargs printenv``: names chosen at run time may be any variable.
+        return [_secret(cmd.text, "prints variables whose names are chosen at run time")]
     secret = [n for n in names if SECRET_VAR.search(n)]
     if secret:
         return [_secret(cmd.text, f"prints the secret variable {secret[0]}")]
@@ -247,13 +250,52 @@ def _vault(cmd: Command, ctx: Context) -> list[Finding]:
     return _VAULT(cmd, ctx)
 
 
+# Tools that decrypt or print a project's .env values, by subcommand; ``()`` after a
+# subcommand: always, else only with one of the listed options (``decrypt --stdout``;
+# plain ``decrypt`` rewrites the file in place and prints nothing).
+_DOTENV_TOOLS: dict[str, dict[str, tuple[str, ...]]] = {
+    "dotenvx": {"get": (), "keypair": (), "decrypt": ("--stdout",)},
+    "dotenv": {"get": (), "list": (), "-p": ()},  # python-dotenv; dotenv-cli's -p NAME
+    "dotenv-vault": {"keys": (), "decrypt": ()},
+    "infisical": {"secrets": (), "export": ()},
+}
+
+
+# Options of these tools whose value is a file, a key or an environment name.
+_DOTENV_VALUED = ("-f", "--file", "-e", "--env", "--env-file", "--env-keys-file", "-k", "--key",
+                  "--path", "--projectId", "--convention", "-fk", "-fv")  # fmt: skip
+
+
+def _dotenv_tool(cmd: Command, ctx: Context) -> list[Finding]:
+    subcommands = _DOTENV_TOOLS[cmd.name]
+    plain = [a.value for a in cmd.positionals(_DOTENV_VALUED)]
+    flags = [o for o in subcommands if o.startswith("-") and cmd.has(o)]
+    word = flags[0] if flags else plain[0] if plain else None
+    options = subcommands.get(word) if word is not None else None
+    if options is None or (options and not cmd.has(*options)):
+        return _by_words(cmd, ctx)
+    if word == "secrets" and plain[1:2] not in ([], ["get"]):
+        return _by_words(cmd, ctx)  # ``infisical secrets set``: a change, not a print
+    return [_secret(cmd.text, f"{cmd.name} {word} prints secret values")]
+
+
+def _by_words(cmd: Command, ctx: Context) -> list[Finding]:
+    """Any other subcommand is judged as a tool without a table is, by the words it
+    was given (``infisical secrets delete`` is stopped); ``run`` wraps a command, which
+    is judged on its own (``_dispatch_wrappers``)."""
+    from opsgate.classify import _unknown_tools
+    from opsgate.classify.shell import Walker
+
+    return _unknown_tools.sniff(cmd, ctx) if isinstance(ctx, Walker) else []
+
+
 def _docker_credential(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.words[:1] in (("get",), ("list",)):
         return [_secret(cmd.text, f"{cmd.name} {cmd.words[0]} prints registry credentials")]
     return []
 
 
-HANDLERS.update({"vault": _vault})
+HANDLERS.update({"vault": _vault, **dict.fromkeys(_DOTENV_TOOLS, _dotenv_tool)})
 for _helper in (
     "docker-credential-desktop",
     "docker-credential-osxkeychain",

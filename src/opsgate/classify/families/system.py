@@ -33,6 +33,7 @@ from opsgate.classify.families._system_host import (
     _ip,
     _nft,
     _pfctl,
+    _schtasks,
     _tc,
 )
 from opsgate.classify.families._system_services import _INIT_SCRIPT, _TABLE, _kill, _pkill, _power
@@ -87,6 +88,7 @@ HANDLERS: dict[str, Handler] = {
     **_uses_handler(("pkill", "killall", "skill"), _pkill),
     **_uses_handler(("at", "batch", "atq", "atrm"), _at),
     "crontab": _crontab,
+    "schtasks": _schtasks,
     "chroot": _chroot,
     "nft": _nft,
     "pfctl": _pfctl,

@@ -78,6 +78,25 @@ def assignment(w: Walk, node: Any) -> None:
         w.objects.pop(name, None)
     else:
         w.objects[name] = path
+    _bind(w, name, value)
+
+
+def _bind(w: Walk, name: str, value: Any) -> None:
+    """A variable assigned once to a plain path holds it from here on (``_bindings``);
+    any other assignment makes its value unknown, an automatic one's too
+    (``$env:TEMP = $HOME``)."""
+    from opsgate.classify.powershell._bindings import path_of
+
+    key = name.lstrip("$").strip("{}")
+    for prefix in ("global:", "script:", "local:", "private:"):
+        key = key.removeprefix(prefix)
+    if key in ("null", "true", "false"):
+        return
+    bound = path_of(w, value) if value is not None and key in w.bindable else None
+    if bound is None:
+        w.vars.known.pop(key, None)
+    else:
+        w.vars.known[key] = bound
 
 
 def _object_path(w: Walk, node: Any) -> PsArg | None:
@@ -175,7 +194,7 @@ def _copy(move: bool) -> _Rule:
                     source,
                     src.value or None,
                 )
-        w.paths.copied(src, dest)
+        w.copied(src, dest, source)
         w.add(w.paths.write(dest, creating=True), source, dest.value or None)
 
     return rule

@@ -66,7 +66,8 @@ _BARE = r"[^\s,;|(){}\[\]'\"`$@=]+"
 _BARE_LIST = re.compile(rf"(?<=[\s,])({_BARE}(?:[ \t]*,[ \t]*{_BARE})+)(?=[\s;|)]|$)")
 _DASHDASH = re.compile(r"(?<=[ \t])--(?=[ \t]|$)", re.MULTILINE)
 _FLAG = r"--?[A-Za-z][\w.-]*="
-_FLAG_VALUE = re.compile(rf"(?<=[ \t])({_FLAG}[^\s,;|(){{}}'\"`]+)(?=[\s;|)}}]|$)")
+# The value may hold commas (``--select=E,F``, ``-l=app=api,tier=web``): still one word.
+_FLAG_VALUE = re.compile(rf"(?<=[ \t])({_FLAG}[^\s;|(){{}}'\"`]+)(?=[\s;|)}}]|$)")
 _FLAG_OPEN = re.compile(rf"(?<=[ \t])({_FLAG})$")
 
 

@@ -13,7 +13,13 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._command import Context
-from opsgate.classify.paths import Workspace, Zone, is_known_public, is_secret_path
+from opsgate.classify.paths import (
+    Workspace,
+    Zone,
+    is_known_public,
+    is_secret_dir,
+    is_secret_path,
+)
 from opsgate.classify.powershell import _tables as t
 from opsgate.classify.powershell._values import PsArg, Verdict
 from opsgate.models import Effect, Impact
@@ -191,6 +197,21 @@ class Paths:
         if is_known_public(posix):
             return False
         return bool(t.SECRET_FILE.search(path) or t.SECRET_FILE.search(path + "\\"))
+
+    def secret_dir(self, arg: PsArg) -> bool:
+        """Whether ``arg`` is a credentials directory (``~\\.aws``, ``~\\.ssh``)."""
+        path = self.resolve(arg)
+        return path is not None and is_secret_dir(path.replace("\\", "/"))
+
+    def keeps_secret(self, source: PsArg, dest: PsArg) -> bool:
+        """``Copy-Item .env .env.bak``, ``Copy-Item ~\\.ssh\\id_rsa C:\\backup\\``: the
+        copy is itself a credentials file by its name, as guarded as the original."""
+        if self.secret(dest):
+            return True
+        if not dest.value.endswith(("\\", "/")):
+            return False
+        name = source.value.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
+        return self.secret(PsArg(dest.value + name, dest.static))
 
     def copied(self, source: PsArg, dest: PsArg | None) -> None:
         """Remember that ``dest`` now holds whatever ``source`` held."""

@@ -166,7 +166,7 @@ def _copy_move(w: Walk, call: PsCall, up: Any, down: list[Any]) -> None:
                 dest.static and sources[0].static,
             )
         for src in sources:
-            w.paths.copied(src, dest)
+            w.copied(src, dest, call.text, recursive=call.switch("recurse"))
         w.add(w.paths.write(dest, creating=True), call.text, dest.value)
 
 

@@ -163,7 +163,7 @@ LOCAL_CMDLETS = frozenset(
         "invoke-pester invoke-build invoke-psake invoke-scriptanalyzer invoke-formatter "
         "invoke-gherkin invoke-plaster invoke-msbuild invoke-dotnet invoke-nuke "
         "invoke-cake invoke-platyps new-markdownhelp update-markdownhelp new-externalhelp "
-        "start-pester"
+        "start-pester new-temporaryfile"
     )
 )
 

@@ -21,6 +21,7 @@ __all__ = [
     "canonical",
     "finding",
     "native_command",
+    "on_this_machine",
     "parse_call",
     "unknown",
     "with_env",
@@ -49,7 +50,22 @@ def unknown(evidence: str, reason: str, category: str = "powershell.unknown") ->
 
 
 def secret(evidence: str, reason: str, target: str | None = None) -> Finding:
-    return finding("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)
+    found = finding("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)
+    return on_this_machine(found)
+
+
+def on_this_machine(found: Finding) -> Finding:
+    """A finding about a file path on the agent's own machine (``C:\\x``, ``.\\src``,
+    ``$tmp``) is local, not an unknown remote target; a UNC path (``\\\\host\\share``)
+    names another machine and keeps its target's environment to be resolved.  So does a
+    destructive finding: an unresolved target takes the stricter answer, and a deletion a
+    CI step makes still counts on the runner (``_autorun``)."""
+    target = found.target
+    if target is None or found.environment is not None or target.startswith(("\\\\", "//")):
+        return found
+    if found.impact is Impact.DESTRUCTIVE:
+        return found
+    return with_env(found, (Environment.LOCAL, "agent workspace"))
 
 
 def with_env(found: Finding, env: tuple[Environment, str]) -> Finding:
@@ -195,6 +211,13 @@ def arg_value(node: Any, vars_: Vars) -> PsArg:
     if kind == "variable":
         value = vars_.get(source)
         return PsArg(value if value is not None else source, value is not None, "variable")
+    if kind == "member_access" and node.named_child_count == 2:
+        # ``$d.FullName`` of a variable holding a known path (``_bindings``).
+        inner, member = node.named_children
+        if inner.type == "variable" and text(member).lower() in ("fullname", "fullpath"):
+            value = vars_.get(text(inner))
+            if value is not None:
+                return PsArg(value, True, "variable")
     if kind == "script_block_expression":
         return PsArg(source, False, "scriptblock")
     if kind in ("integer_literal", "real_literal"):

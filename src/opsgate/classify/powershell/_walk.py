@@ -18,6 +18,7 @@ from opsgate.classify.powershell._values import (
     Verdict,
     all_words,
     finding,
+    on_this_machine,
     parse_call,
     secret,
     unknown,
@@ -74,10 +75,14 @@ class Walk:
         self.objects: dict[str, PsArg] = {}  # $variable → the path (or com:ProgID) it holds
         self.skip: set[tuple[int, int]] = set()
         self.out: list[Finding] = []
+        self.bindable: frozenset[str] = frozenset()  # variables assigned once (_bindings)
 
     def run(self, script: str) -> list[Finding]:
+        from opsgate.classify.powershell._bindings import bindable
+
         tree, _source = parse(script)
         root = tree.root_node
+        self.bindable = bindable(root)
         if root.has_error:
             bad = first_error(root)
             self.out.append(
@@ -105,7 +110,25 @@ class Walk:
         if verdict is None:
             return
         effect, impact, category, reason = verdict
-        self.out.append(finding(category, impact, effect, evidence, reason, target))
+        self.out.append(
+            on_this_machine(finding(category, impact, effect, evidence, reason, target))
+        )
+
+    def copied(
+        self, source: PsArg, dest: PsArg | None, evidence: str, *, recursive: bool = False
+    ) -> None:
+        """A copy or move of ``source`` to ``dest``: a secret copied to a name that is
+        not itself a credentials file is read (as ``cp`` in bash), and so is a
+        credentials directory copied with its contents; either way a later read of the
+        copy is a read of the secret."""
+        paths = self.paths
+        whole_dir = recursive and paths.secret_dir(source)
+        if dest is not None and (
+            whole_dir or (paths.secret(source) and not paths.keeps_secret(source, dest))
+        ):
+            reason = f"copies the secret file {source.value} to {dest.value}"
+            self.out.append(secret(evidence, reason, source.value))
+        paths.copied(source, dest)
 
     def _walk(self, root: Any) -> None:
         from opsgate.classify.powershell._dotnet import assignment, dotnet

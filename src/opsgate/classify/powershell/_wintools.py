@@ -67,7 +67,7 @@ def _copy(move: bool) -> Rule:
                 verdict = w.paths.delete(src)
                 if verdict[0] is not Effect.LOCAL:
                     w.add((verdict[0], verdict[1], "filesystem.move", verdict[3]), text, src.value)
-            w.paths.copied(src, dest)
+            w.copied(src, dest, text, recursive=True)
         w.add(w.paths.write(dest, creating=True), text, dest.value)
 
     return rule
@@ -125,6 +125,8 @@ def _robocopy(w: Walk, words: list[str], text: str) -> None:
         w.add(w.paths.delete(PsArg(paths[1] + "\\*")), text, paths[1])
     elif len(paths) > 1:
         w.add(w.paths.write(PsArg(paths[1]), creating=True), text, paths[1])
+    if len(paths) > 1:  # robocopy copies the files of a directory, at least
+        w.copied(PsArg(paths[0]), PsArg(paths[1]), text, recursive=True)
 
 
 def _acl(w: Walk, words: list[str], text: str) -> None:
