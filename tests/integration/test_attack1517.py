@@ -1139,14 +1139,14 @@ def test_console_nobody_approves_what_they_cannot(org: Org) -> None:
                 },
             }
         )
-    finally:
+        assert prod["card"] is not None, prod
+        r = mem.post(f"/api/v1/cards/{prod['card']['id']}/approve", json={})
+        assert r.status_code == 403, r.text  # a member approves caution only off production
+        page = mem.get(f"/cards/{prod['card']['id']}")
+        assert page.status_code == 200
+        assert f'action="/cards/{prod["card"]["id"]}/approve"' not in page.text  # not offered
+    finally:  # (turning it on again cancels the card: test_card_lifecycle)
         owner.patch("/api/v1/settings", json={"production_protection": True})
-    assert prod["card"] is not None, prod
-    r = mem.post(f"/api/v1/cards/{prod['card']['id']}/approve", json={})
-    assert r.status_code == 403, r.text  # a member approves caution only off production
-    page = mem.get(f"/cards/{prod['card']['id']}")
-    assert page.status_code == 200
-    assert f'action="/cards/{prod["card"]["id"]}/approve"' not in page.text  # not offered either
 
 
 def _prod_cards(org: Org) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -1179,38 +1179,18 @@ def _prod_cards(org: Org) -> tuple[dict[str, Any], dict[str, Any]]:
     return prod, approved
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="high (issue 15.1, still as filed): with Production "
-    "Protection on, an admin approves a pending production card (200, 'approved') "
-    "that no retry can use; approval should be refused with the reason",
-)
 def test_console_a_card_production_protection_forbids_cannot_be_approved(org: Org) -> None:
     prod, _approved = _prod_cards(org)
     r = org.sessions["ada"].post(f"/api/v1/cards/{prod['id']}/approve", json={})
     assert r.status_code == 409 and "Production Protection" in r.text, r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="high (issue 15.1): turning Production Protection on leaves "
-    "the production cards it forbids 'pending' and 'approved' (not cancelled with "
-    "the reason); the approver is still shown a card nothing can honour",
-)
 def test_console_cards_that_cannot_be_honoured_are_cancelled_at_once(org: Org) -> None:
     prod, approved = _prod_cards(org)
     assert _state(org, prod["id"]) == "cancelled"
     assert _state(org, approved["id"]) == "cancelled"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="high (issue 15.1): revoking an agent token leaves its "
-    "pending cards pending; they should be cancelled with the reason",
-)
 def test_console_a_revoked_tokens_cards_are_cancelled(org: Org) -> None:
     owner = org.sessions["owner"]
     made = owner.post("/api/v1/tokens", json={"name": "short-lived", "role": "agent"}).json()
@@ -1530,15 +1510,20 @@ IN_PROCESS_APPROVE = (
 )
 
 
-@pytest.mark.xfail(
+_PIPX_GAP = pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="critical: the hook (connected mode) allows `python3 -c 'from opsgate.cli import main; "
-    'main(["approve", ID])\'` (and `pipx run opsgate approve`): with its token dropped from the '
-    "environment, the CLI acts with the person's `opsgate login` session and the agent approves "
-    "its own card (safeguards 4 and 6)",
+    reason="critical: the hook (connected mode) allows `pipx run opsgate approve` (the "
+    "python3 -c variant is stopped since round a13): with its token dropped from the "
+    "environment, the CLI acts with the person's `opsgate login` session and the agent "
+    "approves its own card (safeguards 4 and 6)",
 )
-@pytest.mark.parametrize("template", [IN_PROCESS_APPROVE, "pipx run opsgate approve {card}"])
+
+
+@pytest.mark.parametrize(
+    "template",
+    [IN_PROCESS_APPROVE, pytest.param("pipx run opsgate approve {card}", marks=_PIPX_GAP)],
+)
 def test_remote_cli_agent_approves_through_the_cli_in_process(
     org: Org, laptop: Path, template: str
 ) -> None:
