@@ -91,6 +91,7 @@ class Capture:
     def set_links(self, links: list[Link] | None) -> None:
         self._local.links = links
 
+    @property
     def revision(self) -> int | None:
         """The organisation's revision a PostgreSQL batch read at its start (in its
         transaction), while its steps run: they need not read it again."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from opsgate.approvals._control_rejudge import RejudgeMixin
 from opsgate.approvals._control_base import pinned_over
+from opsgate.approvals._control_rejudge import RejudgeMixin
 from opsgate.approvals.model import Denied, Role, Settings, can_change_settings
 from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
