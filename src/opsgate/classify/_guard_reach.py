@@ -77,6 +77,7 @@ _WRITE_FLAGS = frozenset({"-d", "--data", "--data-raw", "--data-binary", "--data
                           "--data-ascii", "-F", "--form", "--form-string", "--json", "-T",
                           "--upload-file", "--post-data", "--post-file", "--body-data",
                           "--body-file", "-f", "--raw", "--multipart"})  # fmt: skip
+_DATA_ITEM = re.compile(r"[\w.-]+:?=")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _METHOD_FLAGS = frozenset({"-X", "--request", "--method"})
 # Interpreter code that sends a body or names a changing method.
@@ -130,20 +131,21 @@ def _python_module(cmd: Command, ctx: Context) -> list[Finding]:
 
 def _http_client(cmd: Command) -> list[Finding]:
     words = cmd.words
+    text = "\n".join(words)  # one search for all words; no pattern crosses a newline
+    if _MARKERS.search(text):
+        reason = "sends a person's opsgate session or an opsgate API token: only people do"
+        return [_tamper(cmd.text, reason)]
+    if "/" not in text:
+        return []
+    # Only a request that changes something can post a form or write a route.
+    any_method = _ADMIN_ANY.search(text) is not None
+    writes = not any_method and _writes(words)
+    if not any_method and not writes:
+        return []
     for word in words:
-        if _MARKERS.search(word):
-            return [
-                _tamper(
-                    cmd.text,
-                    "sends a person's opsgate session or an opsgate API token: "
-                    "only people act with these",
-                )
-            ]
-    writes = _writes(words)
-    for word in words:
-        why = _admin_route(word, writes=writes)
-        if why is not None:
-            return [_tamper(cmd.text, f"{cmd.name} {why}", word)]
+        route = _admin_route(word, writes=writes)
+        if route is not None:
+            return [_tamper(cmd.text, f"{cmd.name} {route}", word)]
     return []
 
 
@@ -158,7 +160,7 @@ def _writes(words: tuple[str, ...]) -> bool:
             return True
         if word.startswith("-X") and word[2:].upper() in _WRITE_METHODS:
             return True
-        if re.match(r"^[\w.-]+(:=|=)", word) and "://" not in word:  # httpie's data items
+        if _DATA_ITEM.match(word) and "://" not in word:  # httpie's data items
             return True
     return False
 

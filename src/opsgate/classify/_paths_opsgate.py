@@ -20,7 +20,13 @@ from __future__ import annotations
 import fnmatch
 import os
 
-__all__ = ["HOME_PLACES", "holds_opsgate_secrets", "is_opsgate_secret", "names_opsgate_secret"]
+__all__ = [
+    "HOME_PLACES",
+    "holds_opsgate_secrets",
+    "is_opsgate_home",
+    "is_opsgate_secret",
+    "names_opsgate_secret",
+]
 
 # The files (by name, directly in an opsgate home) that hold a credential.
 _SECRET_NAMES = frozenset(
@@ -37,6 +43,8 @@ _SECRET_NAMES = frozenset(
         "opsgate.db-shm",
     }
 )
+# The cheap first test (a suffix test; globs and the temp file are looked at apart).
+_NAME_ENDINGS = tuple(sorted(_SECRET_NAMES))
 # ``_session.save`` writes ``.session.json.<pid>`` first, then renames it.
 _TEMP_PREFIXES = (".session.json.",)
 # Directories that are an opsgate home wherever they are (the home directory, a
@@ -84,7 +92,16 @@ def names_opsgate_secret(path: str) -> bool:
 
 def is_opsgate_secret(path: str) -> bool:
     """Whether ``path`` names a credentials file in ``$OPSGATE_HOME`` (read from the
-    environment on every call: the decision service serves several environments)."""
+    environment on every call: the decision service serves several environments).
+    On every secret-file test, so a suffix test first: most paths end otherwise."""
+    if not (
+        path.endswith(_NAME_ENDINGS)
+        or "*" in path
+        or "?" in path
+        or "[" in path
+        or ".session.json." in path
+    ):
+        return False
     directory, _, base = path.rstrip("/").rpartition("/")
     if not _is_secret_name(base.lower()):
         return False
@@ -92,11 +109,14 @@ def is_opsgate_secret(path: str) -> bool:
     return bool(home) and _home_of(directory) == home
 
 
-def holds_opsgate_secrets(path: str) -> bool:
+def is_opsgate_home(path: str) -> bool:
     """Whether a recursive read of directory ``path`` (absolute) reaches an opsgate
-    credentials file: an opsgate home itself, or a directory above a machine-wide one."""
+    credentials file in a static place: a home, or a directory above a machine-wide one."""
     path = path.rstrip("/") or "/"
-    if path in _SYSTEM_PARENTS or path.lower().endswith(_HOME_SUFFIXES):
-        return True
+    return path in _SYSTEM_PARENTS or path.lower().endswith(_HOME_SUFFIXES)
+
+
+def holds_opsgate_secrets(path: str) -> bool:
+    """Whether directory ``path`` is ``$OPSGATE_HOME`` (read from the environment)."""
     home = _env_home()
-    return bool(home) and path == home
+    return bool(home) and (path.rstrip("/") or "/") == home

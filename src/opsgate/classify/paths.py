@@ -15,7 +15,12 @@ import posixpath
 import re
 
 from ._paths_opsgate import HOME_PLACES as _OPSGATE_PLACES
-from ._paths_opsgate import holds_opsgate_secrets, is_opsgate_secret, names_opsgate_secret
+from ._paths_opsgate import (
+    holds_opsgate_secrets,
+    is_opsgate_home,
+    is_opsgate_secret,
+    names_opsgate_secret,
+)
 from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join
 
 __all__ = [
@@ -415,13 +420,13 @@ def holds_secrets(path: str, home: str) -> bool:
     credentials with it: a credentials directory, a directory inside one, the home
     directory or a directory above a credentials file in it, ``/``, ``/etc``, an
     opsgate home (``$OPSGATE_HOME`` is read from the environment, so not cached)."""
-    return holds_opsgate_secrets(path) or _holds_by_name(path, home)
+    return _holds_by_name(path, home) or holds_opsgate_secrets(path)
 
 
 @functools.lru_cache(maxsize=1024)
 def _holds_by_name(path: str, home: str) -> bool:
     path = path.rstrip("/") or "/"
-    if is_secret_dir(path) or path in _SYSTEM_SECRET_DIRS:
+    if is_secret_dir(path) or path in _SYSTEM_SECRET_DIRS or is_opsgate_home(path):
         return True
     home = home.rstrip("/")
     if path == home or home.startswith(path + "/"):
