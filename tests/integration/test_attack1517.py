@@ -713,15 +713,6 @@ def test_remote_cli_agent_cannot_cat_the_persons_login_session(
     assert r.status_code == 200  # what the agent could do with it: why every read must be refused
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="critical: the hook (connected mode) allows reading the "
-    "person's `opsgate login` session (~/.opsgate/session.json) with head, tail, jq, base64, "
-    "cp, python, node or find -exec (only cat and grep are refused), and opsgate's other files "
-    "(initial-owner-password, ~/.config/opsgate/config.toml); the session approves the agent's "
-    "own cards as that person (safeguards 4 and 6)",
-)
 @pytest.mark.parametrize("command", SESSION_READS[2:])
 def test_remote_cli_agent_reads_the_persons_login_session(
     org: Org, laptop: Path, command: str
@@ -729,14 +720,6 @@ def test_remote_cli_agent_reads_the_persons_login_session(
     assert _agent_hook(org, laptop, command) != "allow"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="high: the hook (connected mode) allows the agent's shell to POST to its own control "
-    "plane's approve and lockdown/lift routes with a person's cookie (curl, python urllib): "
-    "opsgate's administrative API is not out of the agent's reach (safeguard 6); with a stolen "
-    "session (above) this approves the agent's own cards",
-)
 @pytest.mark.parametrize(
     "template",
     [
@@ -1510,20 +1493,7 @@ IN_PROCESS_APPROVE = (
 )
 
 
-_PIPX_GAP = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="critical: the hook (connected mode) allows `pipx run opsgate approve` (the "
-    "python3 -c variant is stopped since round a13): with its token dropped from the "
-    "environment, the CLI acts with the person's `opsgate login` session and the agent "
-    "approves its own card (safeguards 4 and 6)",
-)
-
-
-@pytest.mark.parametrize(
-    "template",
-    [IN_PROCESS_APPROVE, pytest.param("pipx run opsgate approve {card}", marks=_PIPX_GAP)],
-)
+@pytest.mark.parametrize("template", [IN_PROCESS_APPROVE, "pipx run opsgate approve {card}"])
 def test_remote_cli_agent_approves_through_the_cli_in_process(
     org: Org, laptop: Path, template: str
 ) -> None:

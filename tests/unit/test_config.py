@@ -145,7 +145,8 @@ def test_the_exit_code_table_is_documented() -> None:
 
 # Direct reads of opsgate's variables outside opsgate.config: the hook's lean client
 # (before any file is read, on every tool call), the classifier guarding the data
-# directory, and what is handed to a child process.  Each name is in the table.
+# directory and its control plane, and what is handed to a child process.  Each name
+# is in the table.
 LEAN = {
     "hooks/_client.py": {"OPSGATE_HOME", "OPSGATE_HOOK_DAEMON"},
     "hooks/_runner.py": {"OPSGATE_HOOK_FORK"},
@@ -153,6 +154,8 @@ LEAN = {
     "hooks/_daemon.py": {"OPSGATE_HOME"},  # sets its own, for the decisions it makes
     "classify/_guard_paths.py": {"OPSGATE_HOME"},
     "classify/_files.py": {"OPSGATE_HOME"},
+    "classify/_paths_opsgate.py": {"OPSGATE_HOME"},  # its credentials are secret files
+    "classify/_guard_reach.py": {"OPSGATE_URL"},  # its console's forms, on its own address
 }
 _READ = re.compile(r"""(?:environ|env)(?:\.get\(|\[)\s*["'](OPSGATE_[A-Z_]+)["']""")
 

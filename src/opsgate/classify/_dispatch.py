@@ -92,12 +92,13 @@ def _harmless_mode(cmd: Command) -> bool:
 
 def _cross_cutting(cmd: Command, w: Walker) -> None:
     """Checks that apply to every program, whichever family owns it."""
-    from opsgate.classify import _guard
+    from opsgate.classify import _guard, _guard_reach
     from opsgate.classify._exec_options import exec_findings
     from opsgate.classify.families import secrets
 
     w.add(secrets.reveals(cmd, w))
     w.add(_guard.command_findings(cmd, w))
+    w.add(_guard_reach.command_findings(cmd, w))  # its admin code and API by other routes
     w.add(exec_findings(cmd, w))
     from opsgate.classify._unknown_tools import publishes
 

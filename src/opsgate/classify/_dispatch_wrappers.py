@@ -106,6 +106,7 @@ _VERB_WRAPPERS: dict[str, frozenset[str]] = {
     "aws-vault": frozenset({"exec"}),
     "direnv": frozenset({"exec"}),
     "uv": frozenset({"run"}),
+    "pipx": frozenset({"run"}),  # `pipx install x` is the tool itself, `pipx run x` wraps x
     "poetry": frozenset({"run"}),
     "pipenv": frozenset({"run"}),
     "pdm": frozenset({"run"}),

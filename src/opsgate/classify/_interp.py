@@ -117,6 +117,9 @@ def analyse_script(
     from opsgate.classify._interp_effects import unmodelled_effects
 
     findings.extend(unmodelled_effects(lang, code))
+    from opsgate.classify._guard_reach import code_findings
+
+    findings.extend(code_findings(lang, code))
     return findings
 
 

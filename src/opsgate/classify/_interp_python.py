@@ -459,4 +459,6 @@ def analyse_python(
         visitor.visit(tree)
     except RecursionError:
         return [_unknown("python code nested too deeply to read", code)]
-    return visitor.findings
+    from opsgate.classify._guard_reach import code_findings
+
+    return visitor.findings + code_findings("python", code)

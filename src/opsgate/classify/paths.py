@@ -14,6 +14,13 @@ import functools
 import posixpath
 import re
 
+from ._paths_opsgate import HOME_PLACES as _OPSGATE_PLACES
+from ._paths_opsgate import (
+    holds_opsgate_secrets,
+    is_opsgate_home,
+    is_opsgate_secret,
+    names_opsgate_secret,
+)
 from ._paths_zones import DISPOSABLE_DIRS, Workspace, Zone, join, workspace_for
 
 __all__ = [
@@ -298,11 +305,16 @@ _ORDINARY_SAMPLES = ("package.json", "tsconfig.json", "data.json", "config.yaml"
                      "settings.py", "app.log", "config.toml")  # fmt: skip
 
 
-@functools.lru_cache(maxsize=4096)
 def is_secret_path(path: str) -> bool:
     """True when the file at ``path`` (absolute or relative) holds credentials.
 
-    Judged by the name alone (no filesystem access), so answers are cached."""
+    Judged by the name alone (no filesystem access); ``$OPSGATE_HOME``'s own
+    credentials are looked up in the environment, every other answer is cached."""
+    return _secret_by_name(path) or is_opsgate_secret(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_by_name(path: str) -> bool:
     base = posixpath.basename(path.rstrip("/"))
     lowered = base.lower()
     if _NOT_SECRET_RE.match(lowered):
@@ -310,6 +322,8 @@ def is_secret_path(path: str) -> bool:
     if _PROC_ENVIRON.match(path) or path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
         return True
     if _SECRET_RE.match(lowered) or _SECRET_SHAPES.fullmatch(lowered):
+        return True
+    if names_opsgate_secret(path):  # ~/.opsgate/session.json, /etc/opsgate/config.toml …
         return True
     # ``**/.env*``, ``id_*``: a pattern that would pick up a credentials file.
     if (
@@ -396,19 +410,24 @@ _HOME_SECRET_PLACES = tuple(
         {p.strip("/") for p in _SECRET_DIR_PARTS if p.startswith("/.")}
         | {n.rstrip("/") for n in _HOME_SECRET_FILES}
         | {".netrc", ".pgpass", ".git-credentials", ".npmrc", ".pypirc", ".vault-token",
-           ".my.cnf", ".boto", ".dockercfg"}
+           ".my.cnf", ".boto", ".dockercfg", *_OPSGATE_PLACES}
     )
 )  # fmt: skip
 _SYSTEM_SECRET_DIRS = ("/", "/etc", "/root", "/run", "/var/run", "/var", "/home", "/Users")
 
 
-@functools.lru_cache(maxsize=1024)
 def holds_secrets(path: str, home: str) -> bool:
     """True when a recursive copy, archive or search of ``path`` (absolute) would take
     credentials with it: a credentials directory, a directory inside one, the home
-    directory or a directory above a credentials file in it, ``/``, ``/etc``."""
+    directory or a directory above a credentials file in it, ``/``, ``/etc``, an
+    opsgate home (``$OPSGATE_HOME`` is read from the environment, so not cached)."""
+    return _holds_by_name(path, home) or holds_opsgate_secrets(path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _holds_by_name(path: str, home: str) -> bool:
     path = path.rstrip("/") or "/"
-    if is_secret_dir(path) or path in _SYSTEM_SECRET_DIRS:
+    if is_secret_dir(path) or path in _SYSTEM_SECRET_DIRS or is_opsgate_home(path):
         return True
     home = home.rstrip("/")
     if path == home or home.startswith(path + "/"):

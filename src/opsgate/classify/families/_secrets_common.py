@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 
 from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._paths_opsgate import names_opsgate_secret
 from opsgate.classify.paths import Workspace, holds_secrets, is_secret_dir, is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
@@ -116,6 +117,8 @@ def judge_operand(
     if not arg.static:
         if _PROC_ENVIRON_DYNAMIC.match(value):
             return _secret(cmd.text, "prints a process's environment", value)
+        if names_opsgate_secret(value):  # $OPSGATE_HOME/session.json, whatever it holds
+            return _secret(cmd.text, f"{verb} {value}, which holds credentials", value)
         return None
     globbed = _GLOB.search(value) is not None
     if globbed and _glob_may_match_secret(value):

@@ -232,11 +232,13 @@ class Walk:
             env={},
             cwd=self.cwd,
         )
+        from opsgate.classify import _guard_reach
         from opsgate.classify._guard import command_findings
         from opsgate.classify.families.secrets import reveals
 
         self.out.extend(reveals(cmd, self.ctx))
         self.out.extend(command_findings(cmd, self.ctx))
+        self.out.extend(_guard_reach.command_findings(cmd, self.ctx))
         if handler is None:
             return
         try:
