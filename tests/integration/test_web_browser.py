@@ -328,8 +328,10 @@ def test_production_protection_cancels_an_open_card_on_every_page_within_a_secon
 
 def test_an_approved_card_says_when_the_agents_retry_used_it(browser: Any, server: Server) -> None:
     """Issue 15.1: not "waiting to run" forever: the page shows the retry that used it."""
-    command = "ssh web-staging-1 sudo systemctl restart varnish"
-    card_id = server.propose(command)["card"]["id"]
+    command = "ssh app-staging-2 sudo systemctl restart varnish"  # not the read-only one
+    proposed = server.propose(command)
+    assert proposed["card"] is not None, proposed["decision"]
+    card_id = proposed["card"]["id"]
     page = login(browser, server, "ada")
     c = card(page, card_id)
     c.get_by_role("button", name="Allow").click()
