@@ -145,8 +145,7 @@ def test_a_denial_appears_live_in_another_browser(browser: Any, server: Server) 
     assert elapsed < 1.5, f"the denial took {elapsed:.2f} s to reach the other browser"
     print(f"denial reached the other browser in {elapsed * 1000:.0f} ms")
     # Focus stays on the decided card (the page itself is in the background here).
-    focused = decider.evaluate("document.activeElement && document.activeElement.id")
-    assert focused == f"card-{card_id}"
+    expect()(decider.locator(f"#card-{card_id}")).to_be_focused()  # once the page settles
     expect()(watcher.get_by_test_id("activity").locator("li").first).to_contain_text(
         "Denied by ada"
     )
