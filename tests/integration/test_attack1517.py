@@ -1548,13 +1548,6 @@ def _hook_reason(org: Org, home: Path, command: str) -> str:
     return str(out.get("permissionDecisionReason", "")) + proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium (issue 15.3): a deny reason never reaches an agent behind the hook: its "
-    "identical retry after the deny gets a fresh card and the generic 'ask a person' text, so the "
-    "agent never learns why (and the approver is asked again for what they just denied)",
-)
 def test_console_deny_reason_reaches_the_agent_behind_the_hook(org: Org, tmp_path: Path) -> None:
     command = _change()["input"]["command"]
     first = _hook_reason(org, tmp_path, command)

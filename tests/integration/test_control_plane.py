@@ -438,8 +438,11 @@ def _at_once(*calls: object) -> list[object]:
 
 def test_concurrent_approve_and_deny_have_one_outcome(org: Org) -> None:
     cp = org.cp
-    for _ in range(20):
-        card = cp.propose(org.agent, bash(DROP)).card
+    for n in range(20):
+        # A new action each round: the identical retry of a denied one is denied
+        # again without a card (test_a_denied_actions_retry_gets_the_reason).
+        command = f"{DROP} # round {n}"
+        card = cp.propose(org.agent, bash(command)).card
         assert card is not None
         results = _at_once((cp.approve, org.admin, card.id, "prod"),
                            (cp.deny, org.admin2, card.id, "no"))  # fmt: skip
@@ -448,9 +451,26 @@ def test_concurrent_approve_and_deny_have_one_outcome(org: Org) -> None:
         assert len(winners) == 1 and len(losers) == 1 and losers[0].status == 409
         assert cp.get_card(org.owner, card.id).state is winners[0].state  # type: ignore[attr-defined]
         if winners[0].state is CardState.APPROVED:  # type: ignore[attr-defined]
-            assert cp.consume_grant(org.agent, bash(DROP)) is not None
+            assert cp.consume_grant(org.agent, bash(command)) is not None
     outcomes = [e for e in org.events() if e in ("card.approved", "card.denied")]
     assert len(outcomes) == 20
+
+
+def test_a_denied_actions_retry_gets_the_reason(org: Org) -> None:
+    """Issue 15.3: the identical retry of a denied action is denied with the person's
+    reason (no new card asking again); a different action gets its own card, and
+    once the denial is older than a card's lifetime the retry asks again."""
+    cp = org.cp
+    card = cp.propose(org.agent, bash(DROP)).card
+    assert card is not None
+    cp.deny(org.admin, card.id, "use the migration tool instead")
+    retry = cp.propose(org.agent, bash(DROP))
+    assert retry.card is None and retry.decision.verdict is Verdict.DENY
+    assert "use the migration tool instead" in retry.decision.reasons[0]
+    assert card.id in retry.decision.reasons[0]
+    assert cp.propose(org.agent, bash(f"{DROP} # another")).card is not None
+    org.clock.now += cp.settings().approval_ttl_seconds + 1
+    assert cp.propose(org.agent, bash(DROP)).card is not None
 
 
 def test_grant_consumed_once_under_concurrency(org: Org) -> None:

@@ -129,6 +129,25 @@ def allowed_by_grant(decision: Decision, grant: Grant) -> Decision:
     )
 
 
+def denied_by_card(decision: Decision, card: Card) -> Decision:
+    """The identical retry of an action a person just denied: denied again, with the
+    person's reason, so the agent learns why instead of asking again."""
+    why = f": {card.reason}" if card.reason else ""
+    return Decision(
+        verdict=Verdict.DENY,
+        impact=decision.impact,
+        environment=decision.environment,
+        env_source=decision.env_source,
+        reasons=(
+            f"A person denied this identical action on card {card.id}{why}. Do not retry "
+            "it; change the approach, or ask the person.",
+            *decision.reasons,
+        ),
+        decided_by=f"card.{card.id}",
+        classification=decision.classification,
+    )
+
+
 def make_cursor(card: Card) -> str:
     raw = f"{card.created_at!r}|{card.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

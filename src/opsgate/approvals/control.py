@@ -313,6 +313,14 @@ class SqlControlPlane(
         if grant is not None:  # a grant for this action, approved for less than this
             decision = dataclasses.replace(decision, reasons=(grant, *decision.reasons))
         settings = self._settings(conn)
+        # The identical retry of what a person denied within a card's lifetime gets
+        # their answer and reason, not a new card asking them again.
+        since = now - settings.approval_ttl_seconds
+        denial = db.recent_denial(conn, digest, who(actor), since, now)
+        if denial is not None:
+            denied = _describe.denied_by_card(decision, denial)
+            self._audit_decision(actor, action, denied, card=denial.id)
+            return ProposeResult(decision=denied)
         card = Card(
             id=f"c_{secrets.token_hex(8)}",
             state=CardState.PENDING,

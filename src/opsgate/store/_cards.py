@@ -120,6 +120,25 @@ def get_card(conn: Connection, card_id: str, now: float) -> tuple[Card, int] | N
     return None if row is None else (_card(row, now), int(row.version))
 
 
+def recent_denial(
+    conn: Connection, digest: str, requested_by: str, since: float, now: float
+) -> Card | None:
+    """The newest card for this very action (``digest``) by this requester that a
+    person denied at or after ``since``: its identical retry gets that answer."""
+    row = conn.execute(
+        sa.select(cards)
+        .where(
+            cards.c.requested_by == requested_by,
+            cards.c.action_hash == digest,
+            cards.c.state == CardState.DENIED.value,
+            cards.c.decided_at >= since,
+        )
+        .order_by(cards.c.decided_at.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else _card(row, now)
+
+
 def _state_clause(state: CardState, now: float) -> sa.ColumnElement[bool]:
     pending = cards.c.state == CardState.PENDING.value
     if state is CardState.PENDING:
