@@ -211,9 +211,7 @@ def _random(segment: str) -> bool:
         return False
     if _HEX.fullmatch(segment) and any(c.isdigit() for c in segment):
         return True
-    classes = [c.islower() + 2 * c.isupper() + 3 * c.isdigit() for c in segment]
-    switches = sum(a != b for a, b in itertools.pairwise(classes))
-    return switches * 4 >= len(segment)
+    return _switches(segment) * 4 >= len(segment)
 
 
 def _random_joined(component: str) -> bool:
@@ -224,9 +222,13 @@ def _random_joined(component: str) -> bool:
     joined = component.replace("-", "").replace("_", "")
     if len(joined) < 20 or len(joined) == len(component):
         return False  # short, or without separators: the segment rule judged it whole
-    classes = [c.islower() + 2 * c.isupper() + 3 * c.isdigit() for c in joined]
-    switches = sum(a != b for a, b in itertools.pairwise(classes))
-    return switches * 100 >= len(joined) * 34
+    return _switches(joined) * 100 >= len(joined) * 34
+
+
+def _switches(text: str) -> int:
+    """How often ``text`` changes between lower case, upper case and digits."""
+    classes = [c.islower() + 2 * c.isupper() + 3 * c.isdigit() for c in text]
+    return sum(a != b for a, b in itertools.pairwise(classes))
 
 
 def _copied(value: str, text: str, typed: str, limit: int) -> bool:

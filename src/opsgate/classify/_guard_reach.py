@@ -184,12 +184,17 @@ def _own_address(text: str) -> bool:
     its default port, ``$OPSGATE_URL``, or the address that variable holds."""
     if f":{_DEFAULT_PORT}" in text or "OPSGATE_URL" in text:
         return True
+    own = _own_netloc()
+    return bool(own) and own in text.lower()
+
+
+def _own_netloc() -> str:
+    """The host[:port] of ``$OPSGATE_URL``, lower case; empty when unset or malformed."""
     own = os.environ.get("OPSGATE_URL", "")
     try:
-        netloc = urlsplit(own).netloc.lower() if own else ""
+        return urlsplit(own).netloc.lower() if own else ""
     except ValueError:
-        return False
-    return bool(netloc) and netloc in text.lower()
+        return ""
 
 
 def _console_form(url: str) -> bool:
@@ -202,11 +207,8 @@ def _console_form(url: str) -> bool:
         return False
     if port == _DEFAULT_PORT:
         return True
-    own = os.environ.get("OPSGATE_URL", "")
-    try:
-        return bool(own) and urlsplit(own).netloc.lower() == parts.netloc.lower()
-    except ValueError:
-        return False
+    own = _own_netloc()
+    return bool(own) and own == parts.netloc.lower()
 
 
 # --- interpreter code ----------------------------------------------------------------------
