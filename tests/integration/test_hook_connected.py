@@ -172,3 +172,18 @@ def test_plain_http_off_this_machine_is_refused(url: str, tmp_path: Path) -> Non
     reason = blocked("claude", run("claude", bash("claude", "npm test"), tmp_path, **env))
     assert "clear text" in reason and "https://" in reason
     assert "og_secret_agent_token" not in reason
+
+
+def test_a_password_in_opsgate_url_never_reaches_the_model(tmp_path: Path) -> None:
+    """A URL with credentials in it (``https://ops:PASSWORD@host`` behind a proxy that
+    wants them) is shown masked in every reason the agent reads."""
+    unreachable = f"http://ops:hunter2-url-password@127.0.0.1:{free_port()}/?key=sekrit-q"
+    env = {"OPSGATE_URL": unreachable, "OPSGATE_TOKEN": "og_x"}
+    restart = "kubectl --context staging rollout restart deploy/web"
+    down = blocked("claude", run("claude", bash("claude", restart), tmp_path, **env))
+    assert "unreachable" in down and "ops:***@127.0.0.1" in down, down
+    no_token = {"OPSGATE_URL": unreachable}
+    tokenless = blocked("claude", run("claude", bash("claude", "npm test"), tmp_path, **no_token))
+    assert "no agent token" in tokenless, tokenless
+    for reason in (down, tokenless):
+        assert "hunter2" not in reason and "sekrit-q" not in reason, reason

@@ -46,8 +46,11 @@ def test_a_locked_down_control_plane_refuses_the_hooks_writes(
     r = httpx.post(f"{served.url}/api/v1/cards/{card_id}/approve", headers=admin, json={})
     assert r.status_code == 200, r.text
     r = httpx.post(f"{served.url}/api/v1/lockdown", headers=admin, json={"reason": "incident 9"})
-    assert r.status_code == 200 and r.json()["revoked_grants"], r.text
     try:
+        # The card as the server holds it, should no grant be revoked: a failure then
+        # says which lifecycle step took the grant first.
+        card = httpx.get(f"{served.url}/api/v1/cards/{card_id}", headers=admin).text
+        assert r.status_code == 200 and r.json()["revoked_grants"], (r.text, card)
         writes = (approved, "rm -rf ./build/../../etc", "kubectl --context staging delete ns x")
         for command in writes:
             proc = run(agent, _payload(agent, command, mode), tmp_path, **env)

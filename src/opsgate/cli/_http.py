@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from opsgate.cli._urls import shown_url
+from opsgate._urls import shown_url
 from opsgate.errors import InputError, OpsgateError, Unreachable
 
 __all__ = ["Client", "Credential", "check_url"]

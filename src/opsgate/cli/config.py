@@ -35,7 +35,7 @@ def _shown(value: Any, secret: bool, kind: str = "text") -> Any:
     if secret:
         return MASK
     if kind == "url":
-        from opsgate.cli._urls import shown_url
+        from opsgate._urls import shown_url
 
         return shown_url(str(value))  # a password inside it, or a token in its query
     if isinstance(value, tuple):

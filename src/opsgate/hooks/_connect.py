@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from opsgate._urls import shown_url
 from opsgate.hooks._respond import Answer, HookInputError
 from opsgate.models import Action, Decision, FileRead, Verdict
 
@@ -65,12 +66,12 @@ def settings(env: Mapping[str, str]) -> Remote | None:
         return None
     if not token:
         raise HookInputError(
-            f"OPSGATE_URL is set ({url}) but no agent token: set OPSGATE_TOKEN or put "
+            f"OPSGATE_URL is set ({shown_url(url)}) but no agent token: set OPSGATE_TOKEN or put "
             '{"token": ...} in $OPSGATE_HOME/connect.json (mode 0600)'
         )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise HookInputError(f"OPSGATE_URL must be an http(s) URL, not {url!r}")
+        raise HookInputError(f"OPSGATE_URL must be an http(s) URL, not {shown_url(url)!r}")
     if parts.scheme == "http" and not _loopback(parts.hostname):
         raise HookInputError(
             f"OPSGATE_URL would send the agent token in clear text to {parts.hostname}: "
@@ -140,7 +141,7 @@ def answer(
             local = local_answer(decisions, ask=False)
             if local.verdict == "allow":
                 return local
-            note = f"\nThe opsgate control plane at {remote.url} is unreachable ({exc})."
+            note = f"\nThe opsgate control plane at {shown_url(remote.url)} is unreachable ({exc})."
             return Answer("deny", local.reason + note)
         except _Refused as exc:
             return Answer("deny", f"opsgate blocked this call: {exc}")
@@ -157,7 +158,11 @@ def _judge(body: dict[str, Any], remote: Remote) -> Answer:
     card = body.get("card")
     reasons = "\n".join(str(r) for r in decision.get("reasons") or [])
     if isinstance(card, dict):
-        link = body.get("link") or card.get("link") or f"{remote.url}/cards/{card.get('id')}"
+        link = (
+            body.get("link")
+            or card.get("link")
+            or f"{shown_url(remote.url)}/cards/{card.get('id')}"
+        )
         return Answer(
             "deny",
             f"opsgate needs a human to approve this action: card {card.get('id')} — {link}\n"
@@ -218,7 +223,8 @@ def _send(remote: Remote, request: dict[str, Any]) -> dict[str, Any]:
     if status in (401, 403):
         message = _error_message(raw)
         raise _Refused(
-            f"the control plane at {remote.url} refused the agent token ({status}: {message}). "
+            f"the control plane at {shown_url(remote.url)} refused the agent token "
+            f"({status}: {message}). "
             "Check OPSGATE_TOKEN (an agent token from `opsgate tokens create NAME`) and its "
             "role."
         )
