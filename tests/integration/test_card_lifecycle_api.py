@@ -150,4 +150,25 @@ def test_cannot_be_undone_only_without_a_rollback_plan(client: ApiClient, org: O
     assert f'data-testid="rollback">{plan}' in page and "replaced" in page
     assert "This cannot be undone." not in page and "check the rollback plan above" in page
     page = _page(client, final["id"])
-    assert "This cannot be undone." in page and "No rollback plan given." in page
+    assert "This cannot be undone." in page and "No rollback known." in page
+
+
+def test_a_card_carries_the_rollback_opsgate_knows(client: ApiClient, org: Org) -> None:
+    """opsgate's own plan for the action, beside the agent's (issue 15.2): a deleted
+    Deployment is re-created from the manifest saved first; a dropped namespace has
+    none, and only that card says it cannot be undone."""
+    deployment = "kubectl --context staging delete deploy web -n shop"
+    known = _propose(client, org, {**DESTRUCTIVE, "input": {"command": deployment}})
+    assert "get deploy/web -o yaml > saved.yaml" in known["undo"], known
+    assert known["irreversible"] is False and known["rollback"] == ""
+    page = _page(client, known["id"])
+    assert 'data-testid="undo">Save it before approving' in page
+    assert "This cannot be undone." not in page and "No rollback known." not in page
+
+    both = _propose(client, org, {**DESTRUCTIVE, "rollback": "our nightly backup",
+                                  "input": {"command": deployment + " --wait"}})  # fmt: skip
+    page = _page(client, both["id"])
+    assert "Given with the request:</span> our nightly backup" in page
+
+    final = _propose(client, org, {**DESTRUCTIVE, "input": {"command": DELETE_OTHER + "-2"}})
+    assert final["undo"] == "" and final["irreversible"] is True

@@ -189,6 +189,7 @@ def shown(card: Card) -> Card:
         action=document(dict(card.action)),
         reasoning=text(card.reasoning),
         rollback=text(card.rollback),
+        undo=text(card.undo),
         reason=text(card.reason) if card.reason is not None else None,
         result=document(dict(card.result)),
         confirm=shown_confirm(card.confirm),

@@ -28,6 +28,7 @@ from opsgate.approvals._control_org import OrgMixin
 from opsgate.approvals._control_people import PeopleMixin
 from opsgate.approvals._control_rejudge import RejudgeMixin
 from opsgate.approvals._rejudge import basis_of
+from opsgate.approvals._undo import known_rollback
 from opsgate.approvals.model import (
     Approval,
     Card,
@@ -337,6 +338,7 @@ class SqlControlPlane(
             requested_by_name=actor.name,
             reasoning=reasoning,
             rollback=rollback,
+            undo=known_rollback(decision, action),
             confirm=decision.confirm,
             approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
             binding=binding.to_json(),
@@ -690,6 +692,7 @@ def _told(card: Card) -> dict[str, Any]:
         "description": card.description,
         "reasoning": card.reasoning[:limit],
         "rollback": card.rollback[:limit],
+        "undo": card.undo[:limit],
         "approvers_needed": card.approvers_needed,
     }
 

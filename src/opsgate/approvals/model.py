@@ -175,7 +175,8 @@ class Card:
     requested_by: str  # actor id: the agent token's id, or a user id
     requested_by_name: str
     reasoning: str = ""
-    rollback: str = ""
+    rollback: str = ""  # given with the request: the agent's words, or an operation's plan
+    undo: str = ""  # what opsgate itself knows of undoing the action (approvals._undo)
     confirm: str | None = None  # the text an approver must type (destructive cards)
     approvers_needed: int = 1
     approvals: tuple[str, ...] = ()  # user ids who approved so far
@@ -199,7 +200,11 @@ class Card:
     def irreversible(self) -> bool:
         """Destructive with no rollback plan: "cannot be undone" (a card with a plan
         says how to undo it instead)."""
-        return self.impact is Impact.DESTRUCTIVE and not self.rollback.strip()
+        return (
+            self.impact is Impact.DESTRUCTIVE
+            and not self.rollback.strip()
+            and not self.undo.strip()
+        )
 
     def expired(self, now: float) -> bool:
         return self.state in (CardState.PENDING, CardState.APPROVED) and now >= self.expires_at

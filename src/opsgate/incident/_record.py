@@ -28,7 +28,9 @@ def _record(s: Story, cite: Citer) -> list[str]:
     created = s.first("card.created")
     told = created.result if created is not None else {}
     reasoning = str(told.get("reasoning") or "")
-    rollback = str(told.get("rollback") or "") or _planned_rollback(s)
+    rollback = (
+        str(told.get("rollback") or "") or str(told.get("undo") or "") or _planned_rollback(s)
+    )
     lines = [
         f"## {code(s.id)} — {text(s.description, 160)}",
         "",
@@ -173,8 +175,9 @@ def _ran(n: int, s: Story, cite: Citer) -> list[str]:
 
 def _has_rollback(s: Story) -> bool:
     created = s.first("card.created")
-    told = created.result.get("rollback") if created is not None else None
-    return bool(s.rollbacks) or (isinstance(told, str) and bool(told))
+    result = created.result if created is not None else {}
+    told = [result.get(key) for key in ("rollback", "undo")]
+    return bool(s.rollbacks) or any(isinstance(t, str) and t for t in told)
 
 
 def _undo(s: Story, cite: Citer) -> list[str]:
@@ -197,8 +200,12 @@ def _undo(s: Story, cite: Citer) -> list[str]:
     else:
         created = s.first("card.created")
         told = created.result.get("rollback", "") if created is not None else ""
-        lines.append(
-            f"- The agent's rollback plan (run by hand, or propose it): {text(told)} "
-            f"{cite(created)}"
-        )
+        known = created.result.get("undo", "") if created is not None else ""
+        if known:
+            lines.append(f"- The rollback opsgate knows for it: {text(known)} {cite(created)}")
+        if told or not known:
+            lines.append(
+                f"- The agent's rollback plan (run by hand, or propose it): {text(told)} "
+                f"{cite(created)}"
+            )
     return [*lines, ""]

@@ -278,7 +278,11 @@ class CardOut(BaseModel):
     requested_by: str
     requested_by_name: str
     reasoning: str
-    rollback: str
+    rollback: str = Field(description="the rollback plan given with the request")
+    undo: str = Field(
+        default="",
+        description="the rollback plan opsgate knows for the action; empty: none known",
+    )
     confirm: str | None
     approvers_needed: int
     approvals: list[str]
@@ -298,7 +302,8 @@ class CardOut(BaseModel):
         default=None, description="state used: which retry used the approval, and when"
     )
     irreversible: bool = Field(
-        default=False, description="destructive, and no rollback plan: it cannot be undone"
+        default=False,
+        description="destructive, and no rollback plan known or given: it cannot be undone",
     )
 
 
@@ -412,6 +417,7 @@ def card_out(card: Card, base_url: str) -> CardOut:
         requested_by_name=card.requested_by_name,
         reasoning=card.reasoning,
         rollback=card.rollback,
+        undo=card.undo,
         confirm=card.confirm,
         approvers_needed=card.approvers_needed,
         approvals=list(card.approvals),

@@ -136,6 +136,13 @@ def _v7(conn: Connection) -> None:
                 conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
 
 
+def _v8(conn: Connection) -> None:
+    """The rollback plan opsgate itself knows for a card's action."""
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("cards")}
+    if "undo" not in columns:
+        conn.execute(sa.text("ALTER TABLE cards ADD COLUMN undo TEXT"))
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
@@ -144,6 +151,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (5, "secret sources: a stored value or an owner's credential-helper command", _v5),
     (6, "console and Slack: account links, Slack messages, one-time values", _v6),
     (7, "card lifecycle: approvers, outcome, decision basis, judged revision", _v7),
+    (8, "cards: the rollback plan opsgate knows for the action", _v8),
 )
 LATEST = MIGRATIONS[-1][0]
 

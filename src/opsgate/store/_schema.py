@@ -141,6 +141,8 @@ cards = sa.Table(
     sa.Column("outcome", sa.JSON, nullable=True),
     sa.Column("basis", sa.JSON, nullable=True),
     sa.Column("judged_rev", sa.BigInteger, nullable=True),
+    # v8: the rollback plan opsgate knows for the action (approvals._undo).
+    sa.Column("undo", sa.Text, nullable=True),
     sa.Index("ix_cards_state_expires", "state", "expires_at"),
     sa.Index("ix_cards_created", "created_at", "id"),
     sa.Index("ix_cards_requested_by", "requested_by"),

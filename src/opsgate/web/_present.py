@@ -113,6 +113,7 @@ class CardView:
     command: str
     reasoning: str
     rollback: str
+    undo: str
     output: str
     decided_by: str | None  # a name, not an id
     approvals: int
@@ -151,6 +152,7 @@ def card_view(
         command=command_text(card.action),
         reasoning=scrub(card.reasoning),
         rollback=scrub(card.rollback),
+        undo=scrub(card.undo),
         output=_output(card.result),
         decided_by=decided_by,
         approvals=len(card.approvals),
