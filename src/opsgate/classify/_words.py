@@ -217,6 +217,8 @@ _SIMPLE_EXPANSION = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 # An unescaped `$` that starts an expansion, or a backtick, left in literal text: the
 # grammar did not see an expansion bash will make (`$#` in a here-doc).
 _MISSED_EXPANSION = re.compile(r"(?:^|[^\\])(?:\\\\)*(?:\$[A-Za-z0-9_@*#?$!{(\[-]|`)")
+# A backslash-newline not itself escaped (an even run of backslashes before it).
+_CONTINUATION = re.compile(r"(?<!\\)((?:\\\\)*)\\\n")
 _STRING_LITERAL = frozenset({"string_content", "$"})
 _HEREDOC_LITERAL = frozenset({"heredoc_content"})
 Lookup = Callable[[str], str | None]
@@ -295,7 +297,15 @@ class WordResolver:
         for i, part in enumerate(parts):
             if isinstance(part, str):
                 seen = part + ("$" if i + 1 < len(parts) else "")
-                out = out + Value(unescape(part), not _MISSED_EXPANSION.search(seen))
+                # Bash joins a backslash-newline before it expands: `$\<newline>#` is `$#`,
+                # and `$x\<newline>b` is `$xb`.
+                joined = _CONTINUATION.sub(r"\1", seen)
+                before = parts[i - 1] if i else None
+                extends = (
+                    part.startswith("\\\n") and getattr(before, "type", "") == "simple_expansion"
+                )
+                static = not extends and not _MISSED_EXPANSION.search(joined)
+                out = out + Value(unescape(part), static)
             else:
                 out = out + self.value(part)
         return out

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node
 
@@ -80,6 +80,7 @@ def _heredoc(pieces: list[str]) -> str:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PIECES, min_size=1, max_size=12))
+@example(["$x", "\\\n", "b"])  # `$x\<newline>b` is `$xb` to bash
 def test_double_quoted_value_is_what_bash_passes(pieces: list[str]) -> None:
     command = f'printf %s "{_quotable(pieces)}"'
     tree = parse_bash(command)
@@ -92,6 +93,7 @@ def test_double_quoted_value_is_what_bash_passes(pieces: list[str]) -> None:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PIECES, min_size=1, max_size=12))
+@example([";", "$", "\\\n", "#"])  # `$\<newline>#` is `$#` to bash: a continuation joins first
 def test_heredoc_value_is_what_bash_feeds(pieces: list[str]) -> None:
     command = f"cat <<EOF\n{_heredoc(pieces)}\nEOF\n"
     tree = parse_bash(command)
