@@ -11,6 +11,8 @@ suite's conftest.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -189,20 +191,34 @@ def wait_for(check: Any, timeout: float = 10.0, what: str = "the condition") -> 
 def axe_source() -> str:
     """axe-core's script, installed from the pinned lock file on first use."""
     if not AXE.is_file():
-        npm = shutil.which("npm")
-        if npm is None:
-            if os.environ.get("CI"):
-                raise RuntimeError("npm is missing; the accessibility tests need axe-core")
-            pytest.skip("npm is not available to install axe-core for the accessibility tests")
-        proc = subprocess.run(
-            [npm, "ci", "--prefix", str(WEB_DEPS), "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert proc.returncode == 0 and AXE.is_file(), f"npm ci failed:\n{proc.stderr}"
+        with _installing():  # test processes running side by side install it once
+            if not AXE.is_file():
+                _install_axe()
     return AXE.read_text("utf-8")
+
+
+@contextlib.contextmanager
+def _installing() -> Iterator[None]:
+    WEB_DEPS.mkdir(parents=True, exist_ok=True)
+    with open(WEB_DEPS / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _install_axe() -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("npm is missing; the accessibility tests need axe-core")
+        pytest.skip("npm is not available to install axe-core for the accessibility tests")
+    proc = subprocess.run(
+        [npm, "ci", "--prefix", str(WEB_DEPS), "--no-audit", "--no-fund"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0 and AXE.is_file(), f"npm ci failed:\n{proc.stderr}"
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
