@@ -8,7 +8,7 @@ import binascii
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from opsgate.approvals._title import remote_target, remote_title
+from opsgate.approvals._title import family_title, remote_target, remote_title
 from opsgate.approvals.model import Card, Denied, Grant
 from opsgate.models import Action, Decision, Effect, Verdict
 
@@ -52,6 +52,9 @@ def describe(decision: Decision, action: Action) -> str:
     remote = remote_title(findings[0], decision.environment) if findings else None
     if remote is not None:
         return remote  # "Restart nginx on web-staging-1 (staging), over SSH"
+    family = family_title(findings[0], decision.environment, action) if findings else None
+    if family is not None:
+        return family  # "Delete deploy/web in namespace shop on staging (staging)"
     what = findings[0].reason if findings else f"runs {action.tool}"
     sentence = what[:1].upper() + what[1:]
     target = target_of(decision, action)

@@ -13,27 +13,22 @@ each finding that changes something is matched to the first of them that carries
 its evidence.  A plan is given only when every such finding has one; one change
 without a known way back makes the whole action one without.  Plans quote the
 agent's words (names, branches, files) as they are: they are shown escaped, and
-scrubbed of secrets like the command itself.  Pure; bounded by ``_MAX_WORDS``.
+scrubbed of secrets like the command itself.  Pure; bounded (``_clause.MAX_WORDS``).
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
+from opsgate.approvals._clause import Words, quoted, segment_of, segments, split, unwrapped
 from opsgate.models import Action, Decision, Effect, Finding, Impact
 from opsgate.policy._names import remote_of
 
 __all__ = ["known_rollback"]
 
-_MAX_WORDS = 4000  # a longer command gets no plan rather than a slow one
 _MAX_PLAN = 1500
-_SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n", "(", ")", "|&", ";;"})
-_WRAPPERS = frozenset({"sudo", "doas", "env", "nohup", "time", "exec", "command", "nice",
-                       "ionice", "stdbuf", "chronic", "caffeinate", "timeout"})  # fmt: skip
 _NEEDS_PLAN = (Effect.LOCAL, Effect.WRITE, Effect.UNKNOWN)
-
-Words = Sequence[str]
 
 
 def known_rollback(decision: Decision, action: Action) -> str:
@@ -46,14 +41,14 @@ def known_rollback(decision: Decision, action: Action) -> str:
     ]  # fmt: skip
     if not isinstance(command, str) or not changes:
         return ""
-    segments = _segments(command)
+    clauses = segments(command)
     plans: list[str] = []
     for finding in changes:
-        found = _segment_of(finding, segments)
+        found = segment_of(finding, clauses)
         if found is None:
             return ""
         index, words = found
-        plan = _plan(finding, words, segments[:index], action)
+        plan = _plan(finding, words, clauses[:index], action)
         if not plan:
             return ""
         remote = remote_of(finding)
@@ -62,90 +57,6 @@ def known_rollback(decision: Decision, action: Action) -> str:
         if plan not in plans:
             plans.append(plan)
     return " ".join(plans)[:_MAX_PLAN]
-
-
-# --- the command's simple commands ------------------------------------------------------------
-
-
-def _segments(command: str) -> list[list[str]]:
-    lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=";&|()<>\n")
-    lexer.whitespace = " \t\r"
-    lexer.whitespace_split = True
-    segments: list[list[str]] = [[]]
-    try:
-        for count, word in enumerate(lexer):
-            if count > _MAX_WORDS:
-                return []
-            if word in _SEPARATORS:
-                segments.append([])
-            else:
-                segments[-1].append(word)
-    except ValueError:  # unbalanced quotes: the classifier judged it; no plan here
-        return []
-    return [s for s in segments if s]
-
-
-def _segment_of(finding: Finding, segments: list[list[str]]) -> tuple[int, list[str]] | None:
-    """The first simple command carrying the finding's evidence, from its program on
-    (an ``ssh host …`` or ``sudo`` before it is dropped)."""
-    parsed = _segments(finding.evidence.replace(":", " ", 1))
-    evidence = parsed[0] if parsed else finding.evidence.split()
-    if not evidence:
-        return None
-    program = evidence[0].rsplit("/", 1)[-1]
-    for index, segment in enumerate(segments):
-        # A remote command given as one word (``ssh web-1 'sudo systemctl stop nginx'``)
-        # is looked into too.
-        inner = [_segments(w) for w in segment if " " in w or "\n" in w]
-        for words in (segment, *(s for found in inner for s in found)):
-            for start, word in enumerate(words):
-                if word.rsplit("/", 1)[-1] == program and _has_all(words[start:], evidence[1:]):
-                    return index, _unwrapped(words[start:])
-    return None
-
-
-def _has_all(words: Words, wanted: Words) -> bool:
-    present = set(words)
-    return all(w in present or any(w in p for p in words) for w in wanted[:6])
-
-
-def _unwrapped(words: Words) -> list[str]:
-    rest = list(words)
-    while rest and (rest[0] in _WRAPPERS or ("=" in rest[0] and not rest[0].startswith("-"))):
-        wrapper = rest.pop(0)
-        while rest and rest[0].startswith("-"):
-            rest.pop(0)
-        if wrapper == "timeout" and rest:
-            rest.pop(0)  # the duration
-    if rest:
-        rest[0] = rest[0].rsplit("/", 1)[-1]
-    return rest
-
-
-def _split(args: Words, valued: frozenset[str]) -> tuple[dict[str, str], list[str]]:
-    """Options (``--context prod``, ``-n=shop``) and positional words."""
-    options: dict[str, str] = {}
-    positional: list[str] = []
-    i = 0
-    while i < len(args):
-        word = args[i]
-        if word.startswith("-") and len(word) > 1:
-            name, eq, value = word.partition("=")
-            if eq:
-                options[name] = value
-            elif name in valued and i + 1 < len(args):
-                options[name] = args[i + 1]
-                i += 1
-            else:
-                options[name] = ""
-        else:
-            positional.append(word)
-        i += 1
-    return options, positional
-
-
-def _quoted(*words: str) -> str:
-    return " ".join(shlex.quote(w) for w in words if w)
 
 
 # --- plans, by program ------------------------------------------------------------------------
@@ -179,12 +90,12 @@ def _kube_scope(options: dict[str, str]) -> str:
     scope = []
     for name, short in (("--context", "--context"), ("--namespace", "-n"), ("-n", "-n")):
         if options.get(name):
-            scope.append(_quoted(short, options[name]))
+            scope.append(quoted(short, options[name]))
     return " ".join(dict.fromkeys(scope))
 
 
 def _kubectl(args: Words, category: str, action: Action) -> str:
-    options, pos = _split(args, _KUBE_VALUED)
+    options, pos = split(args, _KUBE_VALUED)
     if not pos:
         return ""
     verb, rest = pos[0], pos[1:]
@@ -219,7 +130,7 @@ def _kubectl(args: Words, category: str, action: Action) -> str:
                 f"-o jsonpath='{{.spec.replicas}}'), then {kube} scale {kind} {name} "
                 "--replicas=N.")  # fmt: skip
     if verb in ("cordon", "drain") and rest:
-        return f"To undo: {kube} uncordon {_quoted(rest[-1])} (pods are scheduled there again)"
+        return f"To undo: {kube} uncordon {quoted(rest[-1])} (pods are scheduled there again)"
     return ""
 
 
@@ -237,23 +148,23 @@ def _objects(rest: Words) -> list[tuple[str, str]]:
 
 
 def _helm(args: Words, category: str, action: Action) -> str:
-    options, pos = _split(args, _KUBE_VALUED | {"--version", "--values", "-f", "--set"})
+    options, pos = split(args, _KUBE_VALUED | {"--version", "--values", "-f", "--set"})
     if len(pos) < 2:
         return ""
     verb, release = pos[0], pos[1]
-    scope = " ".join(filter(None, (_quoted("-n", options.get("-n") or options.get(
+    scope = " ".join(filter(None, (quoted("-n", options.get("-n") or options.get(
         "--namespace", "")) if options.get("-n") or options.get("--namespace") else "",
-        _quoted("--kube-context", options["--kube-context"]) if options.get(
+        quoted("--kube-context", options["--kube-context"]) if options.get(
         "--kube-context") else "")))  # fmt: skip
-    helm = " ".join(filter(None, ("helm", "rollback", _quoted(release), scope)))
+    helm = " ".join(filter(None, ("helm", "rollback", quoted(release), scope)))
     if verb == "upgrade":
         return f"{helm} returns the release to its previous revision (helm history lists them)."
     if verb == "install":
-        uninstall = " ".join(filter(None, ("helm uninstall", _quoted(release), scope)))
+        uninstall = " ".join(filter(None, ("helm uninstall", quoted(release), scope)))
         return f"{uninstall} removes what it installs."
     if verb == "rollback":
         return (f"Note the current revision before approving (helm history "
-                f"{_quoted(release)}); {helm} <that revision> returns to it.")  # fmt: skip
+                f"{quoted(release)}); {helm} <that revision> returns to it.")  # fmt: skip
     return ""
 
 
@@ -262,7 +173,7 @@ _GIT_VALUED = frozenset({"-C", "-c", "--git-dir", "--work-tree", "-o", "--push-o
 
 
 def _git(args: Words, category: str, action: Action) -> str:
-    options, pos = _split(args, _GIT_VALUED)
+    options, pos = split(args, _GIT_VALUED)
     if not pos:
         return ""
     verb, rest = pos[0], pos[1:]
@@ -274,14 +185,14 @@ def _git(args: Words, category: str, action: Action) -> str:
                 "recovered.")  # fmt: skip
     if verb == "branch" and rest and ({"-D", "-d", "--delete"} & options.keys()):
         return (f"git prints the deleted branch's last commit (\"Deleted branch {rest[0]} "
-                f"(was …)\"); git branch {_quoted(rest[0])} <that commit> restores it (it "
+                f"(was …)\"); git branch {quoted(rest[0])} <that commit> restores it (it "
                 "is also in the reflog).")  # fmt: skip
     if verb == "stash" and rest[:1] == ["drop"]:
         return ("git prints the dropped stash's commit; git stash apply <that commit> "
                 "brings it back until git gc prunes it.")  # fmt: skip
     if verb == "tag" and rest and ({"-d", "--delete"} & options.keys()):
         return (f"git prints the tag's commit (\"Deleted tag '{rest[0]}' (was …)\"); git tag "
-                f"{_quoted(rest[0])} <that commit> restores it.")  # fmt: skip
+                f"{quoted(rest[0])} <that commit> restores it.")  # fmt: skip
     if verb in ("rebase", "commit", "merge", "cherry-pick", "revert", "am"):
         return ("The previous tip stays in the reflog: git reset --hard ORIG_HEAD (or "
                 "HEAD@{1}) returns to it.")  # fmt: skip
@@ -296,8 +207,8 @@ def _git_push(options: dict[str, str], rest: Words, category: str, action: Actio
         deleted = refspecs
     if deleted:
         branch = deleted[0].removeprefix("refs/heads/")
-        return (f"Push it back from a clone that still has it: git push {_quoted(remote)} "
-                f"{_quoted(f'{remote}/{branch}:refs/heads/{branch}')}.")  # fmt: skip
+        return (f"Push it back from a clone that still has it: git push {quoted(remote)} "
+                f"{quoted(f'{remote}/{branch}:refs/heads/{branch}')}.")  # fmt: skip
     if category != "vcs.force_push":
         return ""
     branch = _pushed_branch(refspecs, action)
@@ -305,9 +216,9 @@ def _git_push(options: dict[str, str], rest: Words, category: str, action: Actio
         return ""
     ref = f"{remote}/{branch}"
     return (f"Before approving, note the branch's current tip (git ls-remote "
-            f"{_quoted(remote, f'refs/heads/{branch}')}; a clone that has not fetched since "
+            f"{quoted(remote, f'refs/heads/{branch}')}; a clone that has not fetched since "
             f"keeps it as {ref}). To undo, push it back: git push --force-with-lease "
-            f"{_quoted(remote)} {_quoted(f'<that commit>:refs/heads/{branch}')}.")  # fmt: skip
+            f"{quoted(remote)} {quoted(f'<that commit>:refs/heads/{branch}')}.")  # fmt: skip
 
 
 def _pushed_branch(refspecs: Words, action: Action) -> str:
@@ -329,19 +240,19 @@ _NOTHING = ("restart", "reload", "try-restart", "reload-or-restart", "try-reload
 
 
 def _systemctl(args: Words, category: str, action: Action) -> str:
-    options, pos = _split(args, frozenset({"-H", "--host", "-M", "--machine", "-t", "--type"}))
+    options, pos = split(args, frozenset({"-H", "--host", "-M", "--machine", "-t", "--type"}))
     if not pos:
         return ""
     verb, units = pos[0], pos[1:]
     scope = " --user" if "--user" in options else ""
     now = " --now" if "--now" in options else ""
     if verb in _NOTHING:
-        what = _quoted(*units) or "the service"
+        what = quoted(*units) or "the service"
         return f"Nothing to roll back: {what} runs again with its current configuration."
     opposite = _UNITS.get(verb)
     if opposite is None or not units:
         return ""
-    return f"To undo: systemctl{scope} {opposite}{now} {_quoted(*units)}"
+    return f"To undo: systemctl{scope} {opposite}{now} {quoted(*units)}"
 
 
 def _service(args: Words, category: str, action: Action) -> str:
@@ -349,13 +260,13 @@ def _service(args: Words, category: str, action: Action) -> str:
         return ""
     name, verb = args[0], args[1]
     if verb in _NOTHING:
-        return f"Nothing to roll back: {_quoted(name)} runs again with its current configuration."
+        return f"Nothing to roll back: {quoted(name)} runs again with its current configuration."
     opposite = _UNITS.get(verb)
-    return f"To undo: service {_quoted(name)} {opposite}" if opposite else ""
+    return f"To undo: service {quoted(name)} {opposite}" if opposite else ""
 
 
 def _docker(args: Words, category: str, action: Action) -> str:
-    options, pos = _split(args, frozenset({"-c", "--context", "-H", "--host", "--file",
+    options, pos = split(args, frozenset({"-c", "--context", "-H", "--host", "--file",
                                            "--project-name", "--config"}))  # fmt: skip
     if not pos:
         return ""
@@ -364,22 +275,22 @@ def _docker(args: Words, category: str, action: Action) -> str:
         return _compose(args[args.index(verb) + 1 :], options)
     if verb in ("stop", "kill", "pause") and rest:
         opposite = "unpause" if verb == "pause" else "start"
-        return f"To undo: docker {opposite} {_quoted(*rest)}"
+        return f"To undo: docker {opposite} {quoted(*rest)}"
     if verb in ("rm", "container") and rest:
         names = [w for w in rest if w != "rm"]
         return (f"Run it again from the same image and options (note them before approving: "
-                f"docker inspect {_quoted(*names)}); what it wrote in its own filesystem is "
+                f"docker inspect {quoted(*names)}); what it wrote in its own filesystem is "
                 "lost.")  # fmt: skip
     return ""
 
 
 def _compose(rest: Words, options: dict[str, str]) -> str:
-    sub_options, pos = _split(rest, frozenset({"-t", "--timeout", "--rmi"}))
+    sub_options, pos = split(rest, frozenset({"-t", "--timeout", "--rmi"}))
     verb = pos[0] if pos else ""
     if verb == "down" and not ({"-v", "--volumes"} & sub_options.keys()):
         return "docker compose up -d starts the same services again (named volumes are kept)."
     if verb == "stop":
-        return f"To undo: docker compose start {_quoted(*pos[1:])}".rstrip()
+        return f"To undo: docker compose start {quoted(*pos[1:])}".rstrip()
     return ""
 
 
@@ -403,22 +314,22 @@ def _migrations(runner: str) -> Callable[[Words, str, Action], str]:
 
 
 def _vault(args: Words, category: str, action: Action) -> str:
-    _options, pos = _split(args, frozenset({"-mount", "-address", "-namespace"}))
+    _options, pos = split(args, frozenset({"-mount", "-address", "-namespace"}))
     if len(pos) < 3 or pos[0] != "kv":
         return ""
     verb, path = pos[1], pos[2]
     if verb in ("put", "patch"):
-        return (f"vault kv rollback -version=<the previous version> {_quoted(path)} (KV v2 "
-                f"keeps earlier versions: vault kv metadata get {_quoted(path)}).")  # fmt: skip
+        return (f"vault kv rollback -version=<the previous version> {quoted(path)} (KV v2 "
+                f"keeps earlier versions: vault kv metadata get {quoted(path)}).")  # fmt: skip
     if verb == "delete":
-        return f"To undo: vault kv undelete -versions=<the version> {_quoted(path)}"
+        return f"To undo: vault kv undelete -versions=<the version> {quoted(path)}"
     return ""
 
 
 def _npm(args: Words, category: str, action: Action) -> str:
-    _options, pos = _split(args, frozenset({"--tag", "--otp", "--registry", "--access"}))
+    _options, pos = split(args, frozenset({"--tag", "--otp", "--registry", "--access"}))
     if pos[:1] == ["deprecate"] and len(pos) >= 2:
-        return f'To undo: npm deprecate {_quoted(pos[1])} "" (lifts the deprecation)'
+        return f'To undo: npm deprecate {quoted(pos[1])} "" (lifts the deprecation)'
     if pos[:1] == ["publish"]:
         return ("npm unpublish <name>@<version> within 72 hours of publishing (npm's rule; "
                 "after that, npm deprecate); the version number cannot be used again.")  # fmt: skip
@@ -466,14 +377,14 @@ _DUMPS: dict[str, tuple[tuple[str, ...], str]] = {
 
 def _backup_taken(before: list[list[str]]) -> str:
     for words in reversed(before):
-        words = _unwrapped(words)
+        words = unwrapped(words)
         if not words or words[0] not in _DUMPS:
             continue
         flags, restore = _DUMPS[words[0]]
         file = _dump_file(words, flags)
         if file:
-            how = restore.format(file=_quoted(file))
-            return f"Restore from the dump this command takes first ({_quoted(file)}): {how}."
+            how = restore.format(file=quoted(file))
+            return f"Restore from the dump this command takes first ({quoted(file)}): {how}."
     return ""
 
 

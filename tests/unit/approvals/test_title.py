@@ -61,3 +61,34 @@ def test_titles_targets_and_names_to_type(
         target,
         confirm,
     )
+
+
+@pytest.mark.parametrize(
+    ("command", "title"),
+    [
+        ("kubectl --context staging delete deploy web -n shop",
+         "Delete deploy/web in namespace shop on staging (staging)"),
+        ("kubectl --context staging delete ns payments",
+         "Delete namespace payments and everything in it on staging (staging)"),
+        ("kubectl --context staging rollout restart deploy/web",
+         "Restart every pod of deploy/web on staging (staging)"),
+        ("kubectl --context staging scale deploy web --replicas=0",
+         "Scale deploy/web to 0 replicas on staging (staging)"),
+        ("kubectl --context staging set image deploy/web web=web:2",
+         "Change the image of deploy/web on staging (staging)"),
+        ("helm upgrade web ./chart -n shop --kube-context staging",
+         "Upgrade the Helm release web in namespace shop on staging (staging)"),
+        ("git push --force origin main", "Force-push main to origin, overwriting its history"),
+        # No refspec: the branch checked out where the hook ran.
+        ("git push -f", "Force-push feat/login to origin, overwriting its history"),
+        # Only the change is titled: the test run before it is ordinary work.
+        ("npm test && kubectl --context staging delete pod web-0",
+         "Delete pod/web-0 on staging (staging)"),
+    ],
+)  # fmt: skip
+def test_family_titles_read_in_five_seconds(command: str, title: str) -> None:
+    action = Action(
+        "", "Bash", {"command": command}, cwd="/srv/w", project_dir="/srv/w",
+        context=(("git.branch@/srv/w", "feat/login"),),
+    )  # fmt: skip
+    assert describe(evaluate(action, _POLICY), action).startswith(title)
