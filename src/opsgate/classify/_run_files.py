@@ -33,7 +33,8 @@ from opsgate.classify._command import Arg, Command
 from opsgate.classify._guard import script_findings
 from opsgate.classify._shell_nodes import canonical_name, unknown
 from opsgate.classify._shell_state import MAX_DEPTH, FileNote
-from opsgate.models import Effect, Finding
+from opsgate.classify.paths import is_secret_path
+from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -238,6 +239,11 @@ def judge(
 ) -> list[Finding]:
     """Findings for running ``loaded`` as ``lang`` (None: not modelled), labelled
     ``where`` ("script ./fix.sh", "Makefile target clean")."""
+    if _runs_credentials(loaded.path):
+        # An interpreter prints the line it cannot run: `bash ~/.git-credentials`
+        # shows the token as "command not found" (there or not, like `cat`).
+        reason = f"runs {loaded.shown}, which holds credentials: what it cannot run is printed"
+        return [Finding("secrets.read", Impact.CAUTION, Effect.SECRET, where[:200], reason)]
     if loaded.state == "missing":
         if any(c in loaded.shown for c in "*?["):
             return [_opaque(loaded, where, "names files matched only at run time")]
@@ -256,6 +262,14 @@ def judge(
     if lenient:
         inner = [f for f in inner if f.category != "unknown"]
     return [*found, *inner]
+
+
+def _runs_credentials(path: str) -> bool:
+    """A credentials file run as a program; not a dotenv file, whose ``KEY=value``
+    lines a shell sources without printing them."""
+    name = posixpath.basename(path)
+    dotenv = name == ".envrc" or name.startswith(".env") or name.endswith(".env")
+    return not dotenv and is_secret_path(path)
 
 
 @dataclass(frozen=True, slots=True)

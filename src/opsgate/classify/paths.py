@@ -168,6 +168,9 @@ _HOME_SECRET_FILES = (
     ".config/glab-cli/config.yml", ".terraformrc", ".config/hcloud/cli.toml",
     ".config/doctl/config.yaml", ".oci/config", ".databrickscfg", ".snowsql/config",
     ".config/containers/auth.json", ".local/share/keyrings/",
+    # The coding agents' own sign-ins: OAuth tokens and API keys.
+    ".claude/.credentials.json", ".codex/auth.json", ".gemini/oauth_creds.json",
+    ".config/github-copilot/apps.json", ".config/github-copilot/hosts.json",
 )  # fmt: skip
 _SECRET_DIR_PARTS = (
     "/.ssh/",

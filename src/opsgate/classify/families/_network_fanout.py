@@ -1,4 +1,5 @@
-"""Remote fan-out: pssh/parallel-ssh, pdsh, clush run one command on many hosts.
+"""Remote fan-out: pssh/parallel-ssh, pdsh, clush, dsh, mussh run one command on many
+hosts.
 
 Each is judged like ``ssh HOST 'command'``: the command is classified as run on the
 hosts (``reboot`` there is a change to infrastructure, ``uptime`` a read), the hosts
@@ -32,6 +33,18 @@ _SPECS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
                    "--topology", "--pick", "--rcopy", "--dest"}),
         ("-w", "--nodes", "-g", "--group"),
     ),
+    # dsh (dancer's shell): -a every machine, -g a group, -m a machine, -c concurrently.
+    "dsh": (
+        frozenset({"-m", "--machine", "-g", "--group", "-f", "--file", "-r", "--remoteshell",
+                   "-o", "--remoteshellopt", "-F", "--forklimit"}),
+        ("-m", "--machine", "-g", "--group", "-f", "--file"),
+    ),
+    # mussh: the command is -c's value (or a file with -C), the hosts -h/-H.
+    "mussh": (
+        frozenset({"-h", "-H", "-c", "-C", "-l", "-L", "-m", "-t", "-s", "-i", "-o", "-a",
+                   "-A", "-J", "-d"}),
+        ("-h", "-H"),
+    ),
 }  # fmt: skip
 _SPECS["parallel-ssh"] = _SPECS["pssh"]
 _COPIERS = frozenset({"pscp", "pscp.pssh", "prsync", "pdcp", "rpdcp", "parallel-scp"})
@@ -43,8 +56,13 @@ def _fanout(cmd: Command, ctx: Context) -> list[Finding]:
     valued, host_options = _SPECS[cmd.name]
     hosts = _hosts(cmd, host_options)
     words = [a.value for a in cmd.positionals(valued)]
-    if cmd.has("-a", "--all") and cmd.name == "clush":
-        hosts = "all cluster nodes"
+    if cmd.name == "mussh":
+        words = cmd.options("-c")
+        if cmd.has("-C"):  # the commands are in a file opsgate does not read here
+            reason = f"mussh runs the commands of a file on {hosts}"
+            return [_finding(cmd, Effect.UNKNOWN, reason, hosts)]
+    if cmd.has("-a", "--all") and cmd.name in ("clush", "dsh"):
+        hosts = "all cluster nodes" if cmd.name == "clush" else "every dsh machine"
     if not words:
         reason = f"{cmd.name} opens an interactive session on {hosts}; what it runs is unseen"
         return [_finding(cmd, Effect.UNKNOWN, reason, hosts)]

@@ -127,6 +127,17 @@ _FLAG_TABLE: dict[str, _Flags] = {
         reason="changes or turns off the packet filter",
         target="firewall",
     ),
+    # macOS Gatekeeper: --master-disable / --global-disable let any app run unsigned.
+    "spctl": _Flags(
+        "firewall.change",
+        write=_words(
+            "--master-disable --global-disable --master-enable --global-enable",
+            "--add --remove --enable --disable",
+        ),
+        read=_words("--status --assess -a --help -h"),
+        reason="changes or turns off Gatekeeper, macOS's code-signing check",
+        target="gatekeeper",
+    ),
     "nft": _Flags(
         "firewall.change",
         write=_words("-f --file -i --interactive"),

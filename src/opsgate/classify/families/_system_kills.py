@@ -47,6 +47,15 @@ _PKILL_VALUED = frozenset(
         "--younger-than",
     }
 )
+# Selections that pick processes without a name pattern, and how reasons say them.
+_SELECTIONS = (
+    (("-P", "--parent"), "whose parent is"),
+    (("-t", "--terminal"), "on the terminal"),
+    (("-g", "--pgroup"), "in the process group"),
+    (("-G", "--group"), "of the group"),
+    (("-s", "--session"), "in the session"),
+    (("--ns",), "in the namespaces of"),
+)
 _LISTERS = re.compile(r"(\$\(|`|<)\s*(ps|top|htop|pstree)\b|pipe:(ps|top|htop|pstree)\b")
 
 
@@ -64,6 +73,11 @@ def mass_kill_reason(cmd: Command, targets: list[str]) -> str | None:
     if not names:
         if users or cmd.has("-u", "--user"):
             return f"signals every process of {', '.join(users) or 'the user'}"
+        # No pattern: every process the selection picks (`-P 1`: every child of init).
+        for options, what in _SELECTIONS:
+            picked = cmd.options(*options)
+            if picked:
+                return f"signals every process {what} {', '.join(picked)}"
         return None
     regex = cmd.name == "pkill" or cmd.has("-r", "--regexp")
     for name in names:

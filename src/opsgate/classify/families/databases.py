@@ -158,7 +158,8 @@ HANDLERS: dict[str, Handler] = {
     ),
     "litecli": _litecli,
     "invoke-sqlcmd": _invoke_sqlcmd,
-    "redis-cli": _redis_cli,
+    # Valkey and KeyDB ship Redis's client under their own names.
+    **dict.fromkeys(("redis-cli", "valkey-cli", "keydb-cli"), _redis_cli),
     **dict.fromkeys(("mongosh", "mongo"), _mongosh),
     **dict.fromkeys(("mongodump", "mongoexport", "mongorestore", "mongoimport"), _mongo_tool),
     **dict.fromkeys(

@@ -79,6 +79,12 @@ def _uses_handler(names: Iterable[str], handler: Handler) -> dict[str, Handler]:
     return dict.fromkeys(names, handler)
 
 
+def _killall5(cmd: Command, ctx: Context) -> list[Finding]:
+    """``killall5``: every process outside the caller's session (what shutdown uses)."""
+    reason = "signals every process outside its own session"
+    return [_finding(cmd, ctx, _W, "process.mass_kill", reason, target="this host")]
+
+
 HANDLERS: dict[str, Handler] = {
     **{name: _verb_handler(spec) for name, spec in _TABLE.items()},
     **{name: _flag_handler(spec) for name, spec in _FLAG_TABLE.items()},
@@ -86,6 +92,7 @@ HANDLERS: dict[str, Handler] = {
     **_uses_handler(("nginx", "apachectl", "apache2ctl", "httpd"), _server_binary),
     **_uses_handler(("kill",), _kill),
     **_uses_handler(("pkill", "killall", "skill"), _pkill),
+    "killall5": _killall5,
     **_uses_handler(("at", "batch", "atq", "atrm"), _at),
     "crontab": _crontab,
     "schtasks": _schtasks,
