@@ -114,8 +114,16 @@ SETTINGS: tuple[Setting, ...] = (
     # --- audit -------------------------------------------------------------------------
     Setting("audit.key", "OPSGATE_AUDIT_KEY", "path",
             help="the checkpoint signing key file (default: audit-signing-key.pem in the "
-            "data directory); replicas of one log share one key",
+            "data directory); replicas of one log share one key (or each lists the "
+            "others' public keys in audit.trusted_keys)",
             used_by="serve, the hook, audit"),
+    Setting("audit.trusted_keys", "OPSGATE_AUDIT_TRUSTED_KEYS", "paths",
+            help="public keys (PEM files, as `opsgate audit key` prints) of earlier "
+            "signing keys that verification trusts besides the current key: after a "
+            "rotation, or every replica's key where replicas do not share one (the "
+            "environment: separated by ':'; the file: a list). A listed file that is "
+            "missing or not an Ed25519 public key is an error, never skipped",
+            used_by="serve, audit verify, incident"),
     Setting("audit.witness", "OPSGATE_AUDIT_WITNESS", "text",
             help="a directory, file or http(s) URL that receives each signed checkpoint",
             used_by="serve, the hook, audit"),
