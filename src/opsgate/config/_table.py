@@ -168,6 +168,18 @@ SETTINGS: tuple[Setting, ...] = (
             "the service's environment",
             help="the secret store's key (32 bytes, base64); default: secret.key in the "
             "data directory; replicas share it", used_by="serve, mcp, secrets"),
+    Setting("execute.secret_key_previous", "OPSGATE_SECRET_KEY_PREVIOUS", "text",
+            secret=True, file=False,
+            why_not_file="a key: use execute.secret_key_previous_file, or the service's "
+            "environment",
+            help="during a key rotation, the secret store's earlier key (32 bytes, base64): "
+            "values that do not open with the current key are tried with it; new values "
+            "are always sealed with the current key",
+            used_by="serve, mcp, secrets, incident"),
+    Setting("execute.secret_key_previous_file", "OPSGATE_SECRET_KEY_PREVIOUS_FILE", "path",
+            help="a file (0600) holding the earlier key, instead of "
+            "OPSGATE_SECRET_KEY_PREVIOUS (set one of the two)",
+            used_by="serve, mcp, secrets, incident"),
     # --- the hook ----------------------------------------------------------------------
     Setting("hook.daemon", "OPSGATE_HOOK_DAEMON", "bool", default="true", file=False,
             why_not_file=_HOT,
