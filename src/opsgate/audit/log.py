@@ -104,6 +104,7 @@ def open_log(
     return AuditLog(
         store,
         key_path=config.path("audit.key") or key_home / "audit-signing-key.pem",
+        trusted_keys=config.paths("audit.trusted_keys"),
         witness=config.text("audit.witness"),
         every=config.integer("audit.checkpoint_every"),
         seconds=config.number("audit.checkpoint_seconds"),
@@ -119,6 +120,7 @@ class AuditLog:
         store: Store,
         *,
         key_path: Path,
+        trusted_keys: tuple[Path, ...] = (),
         witness: str | None = None,
         every: int = DEFAULT_EVERY,
         seconds: float = DEFAULT_SECONDS,
@@ -126,6 +128,9 @@ class AuditLog:
     ) -> None:
         self.store = store
         self.key_path = key_path
+        # Public keys verification trusts besides key_path's (audit._trust), read
+        # when a verification needs them: the hook never does.
+        self.trusted_keys = trusted_keys
         self.witness = witness
         self.every = max(1, every)
         self.seconds = seconds

@@ -50,7 +50,8 @@ def remote_export(url: str, match: Match, after: int) -> Iterator[bytes]:
 
 
 def remote_verify(url: str) -> dict[str, Any]:
-    """The server's own verification of the chain (trusting the server's key)."""
+    """The server's own verification of the chain (trusting the server's key and its
+    ``audit.trusted_keys``)."""
     import sys
 
     from opsgate.cli._acting import remote_client
@@ -59,7 +60,7 @@ def remote_verify(url: str) -> dict[str, Any]:
     with remote_client(current(), url) as client:
         report: dict[str, Any] = client.get("/audit/verify")
     print(
-        f"note: verified by the control plane at {url} with its own key; for an independent "
+        f"note: verified by the control plane at {url} with its own keys; for an independent "
         "check, verify a backup (opsgate audit backup) with --db and --key",
         file=sys.stderr,
     )

@@ -91,8 +91,10 @@ def register(subparsers: Any) -> None:
         parents=[common],
         help="check the chain and its signed checkpoints",
         description="Check the chain and its signed checkpoints; exit 0 when intact, 8 when "
-        "not. Through a control plane (url), the server verifies with its own key; for an "
-        "independent check, verify a backup (opsgate audit backup) with --db and --key.",
+        "not. Without --key or --witness, the local signing key and the public keys of "
+        "audit.trusted_keys are trusted. Through a control plane (url), the server verifies "
+        "with its own key and its audit.trusted_keys; for an independent check, verify a "
+        "backup (opsgate audit backup) with --db and --key.",
         epilog="HTTP witnesses: the HTTP witness protocol only receives checkpoints (one "
         "POST each) and has no way to list or fetch them, so verify cannot read a URL. "
         "Mirror what the endpoint received to a directory (checkpoint-*.json, key.json) or "
@@ -112,7 +114,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="PUBKEY",
-        help="trusted public key (PEM file, hex or key id)",
+        help="trusted public key (PEM file, hex or key id; repeatable): replaces the local "
+        "key, audit.trusted_keys and a witness's pin",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=_verify)
@@ -371,23 +374,28 @@ def _verify(ns: argparse.Namespace) -> int:
         from opsgate.cli._audit_remote import remote_verify
 
         return _verified(ns, remote_verify(url), None)
+    from opsgate.audit._trust import local_trust
     from opsgate.audit.checkpoint import load_public_key
     from opsgate.audit.verify import verify
     from opsgate.audit.witness import read_witness
 
     witnesses = [read_witness(w) for w in ns.witness]
     with _open(ns, readonly=True) as log:
+        # Given keys replace every other anchor; then a witness's pins; then the keys
+        # configured here (the local signing key and audit.trusted_keys).
         trusted: list[str] | None = [load_public_key(k) for k in ns.key] or None
         if trusted is None:
             pinned = [k for w in witnesses for k in w.key_ids]
             trusted = pinned or None
-        if trusted is None and log.key_path.is_file():
-            trusted = [load_public_key(str(log.key_path))]
-            print(
-                "note: trusting the local signing key; pass --key or --witness for an "
-                "independent anchor",
-                file=sys.stderr,
-            )
+        if trusted is None:
+            local = local_trust(log)
+            if local.key_ids is not None:
+                trusted = list(local.key_ids)
+                print(
+                    f"note: trusting {local.anchor}; pass --key or --witness for an "
+                    "independent anchor",
+                    file=sys.stderr,
+                )
         sources = [(f"store {log.store.location}", b) for b in log.store.checkpoint_bodies()]
         sources += [(f"witness {w.source}", b) for w in witnesses for b in w.checkpoints]
         started = time.perf_counter()

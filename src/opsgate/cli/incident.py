@@ -120,13 +120,14 @@ def _stored_secrets(ns: argparse.Namespace) -> list[str]:
     if not keyed or not (url or (home / "opsgate.db").is_file()):
         return []
     try:
-        from opsgate.execute.secrets import SecretStore, load_key
+        from opsgate.execute.secrets import SecretStore, load_key, load_previous_key
         from opsgate.store import open_store
 
+        secrets = SecretStore(load_key(home), previous=load_previous_key(home))
         store = open_store(None, url)
         try:
             with store.read() as conn:
-                return [s.reveal() for s in SecretStore(load_key(home)).reveal_all(conn)]
+                return [s.reveal() for s in secrets.reveal_all(conn)]
         finally:
             store.close()
     except Exception as exc:  # redaction by pattern still applies; say what is missing

@@ -1,4 +1,5 @@
-"""``opsgate secrets set NAME | list | delete NAME``: the executor's credentials.
+"""``opsgate secrets set NAME | list | delete NAME | rotate-key``: the executor's
+credentials (``rotate-key``: ``_secrets_rotate``).
 
 The value of ``set`` is read from stdin (never an argument: argv is visible in
 ``ps`` and shell history); one trailing newline is dropped, so ``opsgate secrets
@@ -58,6 +59,9 @@ def register(subparsers: Any) -> None:
     rm = sub.add_parser("delete", parents=[common], help="delete a secret")
     rm.add_argument("name")
     rm.set_defaults(func=_delete)
+    from opsgate.cli._secrets_rotate import add_parser as add_rotate
+
+    add_rotate(sub, common)
 
 
 def _admin() -> Any:

@@ -274,28 +274,33 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _check_signing_key(control: ControlPlane) -> None:
-    """Replicas of one audit log share one signing key (docs/scale-out.md): say so
-    when the newest checkpoint was signed by a key other than this process's, which
-    `audit verify` would report as re-signed."""
+    """Every key of ``audit.trusted_keys`` must load (a server that cannot check what
+    it was told to trust does not start).  Replicas of one audit log share one
+    signing key (docs/scale-out.md): say so when the newest checkpoint was signed by
+    a key neither this process's nor a trusted one, which `audit verify` would report
+    as re-signed."""
     from opsgate.audit import AuditLog
+    from opsgate.audit._trust import previous_key_ids
     from opsgate.audit.checkpoint import Checkpoint, load_or_create_key, load_public_key
 
     audit = getattr(control, "audit", None)
     if not isinstance(audit, AuditLog):
         return
+    trusted = previous_key_ids(audit.trusted_keys)
     bodies = audit.store.checkpoint_bodies()
     if not bodies:
         return
     newest = Checkpoint.parse(bodies[-1])
     load_or_create_key(audit.key_path)  # the key this server will sign with
     mine = load_public_key(str(audit.key_path))
-    if newest.key_id != mine:
+    if newest.key_id != mine and newest.key_id not in trusted:
         print(
             f"opsgate: warning: the audit log's newest checkpoint (seq {newest.seq}) was signed "
             f"by {newest.key_id}, this server signs with {mine} ({audit.key_path}).\n"
             f"  Replicas sharing one log must share one key: set OPSGATE_AUDIT_KEY to the same "
-            f"key file on every replica (docs/scale-out.md). Otherwise `opsgate audit verify`\n"
-            f"  needs every replica's public key (--key, repeated).",
+            f"key file on every replica (docs/scale-out.md); after a rotation, or with a key\n"
+            f"  per replica, list the other keys' public halves in audit.trusted_keys "
+            f"(OPSGATE_AUDIT_TRUSTED_KEYS).",
             file=sys.stderr,
             flush=True,
         )

@@ -114,8 +114,16 @@ SETTINGS: tuple[Setting, ...] = (
     # --- audit -------------------------------------------------------------------------
     Setting("audit.key", "OPSGATE_AUDIT_KEY", "path",
             help="the checkpoint signing key file (default: audit-signing-key.pem in the "
-            "data directory); replicas of one log share one key",
+            "data directory); replicas of one log share one key (or each lists the "
+            "others' public keys in audit.trusted_keys)",
             used_by="serve, the hook, audit"),
+    Setting("audit.trusted_keys", "OPSGATE_AUDIT_TRUSTED_KEYS", "paths",
+            help="public keys (PEM files, as `opsgate audit key` prints) of earlier "
+            "signing keys that verification trusts besides the current key: after a "
+            "rotation, or every replica's key where replicas do not share one (the "
+            "environment: separated by ':'; the file: a list). A listed file that is "
+            "missing or not an Ed25519 public key is an error, never skipped",
+            used_by="serve, audit verify, incident"),
     Setting("audit.witness", "OPSGATE_AUDIT_WITNESS", "text",
             help="a directory, file or http(s) URL that receives each signed checkpoint",
             used_by="serve, the hook, audit"),
@@ -160,6 +168,18 @@ SETTINGS: tuple[Setting, ...] = (
             "the service's environment",
             help="the secret store's key (32 bytes, base64); default: secret.key in the "
             "data directory; replicas share it", used_by="serve, mcp, secrets"),
+    Setting("execute.secret_key_previous", "OPSGATE_SECRET_KEY_PREVIOUS", "text",
+            secret=True, file=False,
+            why_not_file="a key: use execute.secret_key_previous_file, or the service's "
+            "environment",
+            help="during a key rotation, the secret store's earlier key (32 bytes, base64): "
+            "values that do not open with the current key are tried with it; new values "
+            "are always sealed with the current key",
+            used_by="serve, mcp, secrets, incident"),
+    Setting("execute.secret_key_previous_file", "OPSGATE_SECRET_KEY_PREVIOUS_FILE", "path",
+            help="a file (0600) holding the earlier key, instead of "
+            "OPSGATE_SECRET_KEY_PREVIOUS (set one of the two)",
+            used_by="serve, mcp, secrets, incident"),
     # --- the hook ----------------------------------------------------------------------
     Setting("hook.daemon", "OPSGATE_HOOK_DAEMON", "bool", default="true", file=False,
             why_not_file=_HOT,

@@ -28,7 +28,7 @@ from opsgate.execute.catalog import Catalog, Operation, load_catalog
 from opsgate.execute.errors import ExecutionError, InvalidParams
 from opsgate.execute.result import ExecutionResult, from_row, with_output
 from opsgate.execute.runner import Runner
-from opsgate.execute.secrets import SecretStore, load_key
+from opsgate.execute.secrets import SecretStore, load_key, load_previous_key
 from opsgate.models import Verdict
 from opsgate.policy.engine import decide
 
@@ -54,7 +54,10 @@ class ExecutorCore:
     ) -> None:
         self.control = control
         self.catalog = catalog or load_catalog(control.data_dir)
-        self.secrets = SecretStore(secret_key or load_key(control.data_dir))
+        self.secrets = SecretStore(
+            secret_key or load_key(control.data_dir),
+            previous=load_previous_key(control.data_dir),  # a rotation under way
+        )
         if local_runner is None:
             from opsgate.config import current
 

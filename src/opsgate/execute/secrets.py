@@ -11,6 +11,12 @@ Values are referenced as ``secret:NAME`` (inventory connection fields, operation
 parameters) and revealed only inside the executor, at run time, wrapped in
 ``SecretValue`` whose repr is masked.  Nothing here returns a value to an API.
 
+During a key rotation (``opsgate secrets rotate-key``, ``_rekey``) a previous key
+may be configured too (``OPSGATE_SECRET_KEY_PREVIOUS``, or a file): a value that
+does not open with the current key is tried with it, so replicas restarted with the
+new key still open what was sealed with the old one.  Writes always use the
+current key.
+
 A secret's source is either a stored value or an owner's credential-helper
 command (``_helper``): then the row seals the command (argv, timeout, the
 environment variable names it may see) — with the kind in the associated data,
@@ -49,8 +55,10 @@ __all__ = [
     "SecretInfo",
     "SecretStore",
     "SecretValue",
+    "decode_key",
     "learn",
     "load_key",
+    "load_previous_key",
     "parse_ref",
 ]
 
@@ -126,7 +134,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _decode_key(text: str, source: str) -> bytes:
+def decode_key(text: str, source: str) -> bytes:
     raw = text.strip()
     decoder = base64.urlsafe_b64decode if any(c in raw for c in "-_") else base64.b64decode
     try:
@@ -148,7 +156,7 @@ def load_key(data_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
 
     configured = resolve(env).text("execute.secret_key")
     if configured:
-        return _decode_key(configured, "OPSGATE_SECRET_KEY")
+        return decode_key(configured, "OPSGATE_SECRET_KEY")
     path = data_dir / KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
@@ -160,10 +168,45 @@ def load_key(data_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
                 f"{path} is readable by other users (mode {oct(path.stat().st_mode & 0o777)})",
                 hint=f"chmod 600 {path}",
             ) from None
-        return _decode_key(path.read_text("ascii"), str(path))
+        return decode_key(path.read_text("ascii"), str(path))
     with os.fdopen(fd, "w", encoding="ascii") as f:
         f.write(base64.b64encode(os.urandom(32)).decode("ascii") + "\n")
-    return _decode_key(path.read_text("ascii"), str(path))
+    return decode_key(path.read_text("ascii"), str(path))
+
+
+def load_previous_key(data_dir: Path, env: Mapping[str, str] | None = None) -> bytes | None:
+    """The key of before a rotation, when one is configured: ``execute.secret_key_previous``
+    (OPSGATE_SECRET_KEY_PREVIOUS), or the file ``execute.secret_key_previous_file``
+    names (it must exist and be private).  Never created."""
+    from opsgate.config import resolve
+
+    config = resolve(env)
+    given = config.text("execute.secret_key_previous")
+    path = config.path("execute.secret_key_previous_file")
+    if given and path is not None:
+        raise SecretError(
+            "both OPSGATE_SECRET_KEY_PREVIOUS and execute.secret_key_previous_file are set",
+            hint="set one of the two",
+        )
+    if given:
+        return decode_key(given, "OPSGATE_SECRET_KEY_PREVIOUS")
+    return _key_from_file(path) if path is not None else None
+
+
+def _key_from_file(path: Path) -> bytes:
+    source = f"{path} (execute.secret_key_previous_file)"
+    try:
+        if path.stat().st_mode & 0o077:
+            raise SecretError(f"the previous secret key file {source} is readable by other "
+                              "users", hint=f"chmod 600 {path}")  # fmt: skip
+        text = path.read_text("ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a base64 key"
+        raise SecretError(
+            f"cannot read the previous secret key file {source}: {reason}",
+            hint="fix the path, or unset it once every secret is sealed with the current key",
+        ) from exc
+    return decode_key(text, source)
 
 
 def _aad(name: str, source: str) -> bytes:
@@ -181,10 +224,13 @@ class SecretStore:
         self,
         key: bytes,
         *,
+        previous: bytes | None = None,
         environ: Mapping[str, str] | None = None,
         helper: Callable[[str, HelperSpec, Mapping[str, str] | None], str] = run_helper,
     ) -> None:
         self._aead = AESGCM(key)
+        # Opening tries the current key, then the previous one (a rotation under way).
+        self._openers = (self._aead,) if previous is None else (self._aead, AESGCM(previous))
         self._environ = environ
         self._helper = helper
 
@@ -214,11 +260,10 @@ class SecretStore:
         actor_id: str | None,
         now: float,
     ) -> None:
-        nonce = _random.token_bytes(12)
-        sealed = self._aead.encrypt(nonce, plain, _aad(name, source or "value"))
+        nonce, ciphertext = self.seal(name, source or "value", plain)
         row = {
-            "nonce": base64.b64encode(nonce).decode("ascii"),
-            "ciphertext": base64.b64encode(sealed).decode("ascii"),
+            "nonce": nonce,
+            "ciphertext": ciphertext,
             "updated_at": now,
             "updated_by": actor_id,
             "source": source,
@@ -226,6 +271,28 @@ class SecretStore:
         updated = conn.execute(sa.update(table).where(table.c.name == name).values(**row))
         if updated.rowcount == 0:
             conn.execute(sa.insert(table).values(name=name, created_at=now, **row))
+
+    def seal(self, name: str, source: str, plain: bytes) -> tuple[str, str]:
+        """(nonce, ciphertext), base64, of ``plain`` under the current key."""
+        nonce = _random.token_bytes(12)
+        sealed = self._aead.encrypt(nonce, plain, _aad(name, source))
+        return base64.b64encode(nonce).decode("ascii"), base64.b64encode(sealed).decode("ascii")
+
+    def unseal(self, sealed: Sealed) -> bytes:
+        """The sealed bytes (a value, or a helper's command) — for re-sealing under
+        another key, never for output; a SecretError when no configured key opens them."""
+        nonce, ciphertext = _b64(sealed.nonce), _b64(sealed.ciphertext)
+        for aead in self._openers:
+            try:
+                return aead.decrypt(nonce, ciphertext, _aad(sealed.name, sealed.source))
+            except (InvalidTag, ValueError):
+                continue
+        which = "this key" if len(self._openers) == 1 else "this key nor the previous key"
+        raise SecretError(
+            f"secret {sealed.name!r} does not decrypt with {which}",
+            hint="check OPSGATE_SECRET_KEY / secret.key: every replica needs the same key "
+            "(during a rotation, the old one as OPSGATE_SECRET_KEY_PREVIOUS)",
+        )
 
     def delete(self, conn: Connection, name: str) -> bool:
         return bool(conn.execute(sa.delete(table).where(table.c.name == name)).rowcount)
@@ -274,26 +341,36 @@ class SecretStore:
 
     def reveal_all(self, conn: Connection) -> list[SecretValue]:
         """Every stored value, for redaction (never for output itself).  Helpers are
-        not run here: their values are learnt when they are resolved."""
+        not run here: their values are learnt when they are resolved.  A value that
+        does not open does not stop the others being learnt; the SecretError raised
+        afterwards names every one that did not."""
         rows = conn.execute(sa.select(table).where(sa.or_(table.c.source.is_(None),
                                                           table.c.source != COMMAND)))  # fmt: skip
-        found = []
+        found, closed = [], []
         for r in rows:
-            value = self._decrypt(Sealed(r.name, "value", r.nonce, r.ciphertext))
+            try:
+                value = self._decrypt(Sealed(r.name, "value", r.nonce, r.ciphertext))
+            except SecretError:
+                closed.append(r.name)
+                continue
             learn(value)
             found.append(SecretValue(r.name, value))
+        if closed:
+            raise SecretError(
+                f"{len(closed)} stored secret(s) do not decrypt with the configured key(s): "
+                + ", ".join(repr(n) for n in sorted(closed)),
+                hint="check OPSGATE_SECRET_KEY / secret.key (and, during a rotation, "
+                "OPSGATE_SECRET_KEY_PREVIOUS): every replica needs the same key",
+            )
         return found
 
     def _decrypt(self, sealed: Sealed) -> str:
-        try:
-            plain = self._aead.decrypt(
-                base64.b64decode(sealed.nonce),
-                base64.b64decode(sealed.ciphertext),
-                _aad(sealed.name, sealed.source),
-            )
-        except (InvalidTag, binascii.Error, ValueError):
-            raise SecretError(
-                f"secret {sealed.name!r} does not decrypt with this key",
-                hint="check OPSGATE_SECRET_KEY / secret.key: every replica needs the same key",
-            ) from None
-        return plain.decode("utf-8")
+        return self.unseal(sealed).decode("utf-8")
+
+
+def _b64(text: str) -> bytes:
+    """Stored base64; a damaged column is one more value that does not open."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return b""

@@ -33,16 +33,18 @@ class Verification:
 
 def verify_log(log: AuditLog, trusted_keys: list[str] | None = None) -> Verification:
     """Verify every entry and every stored checkpoint; without ``trusted_keys`` the
-    local signing key is trusted (as ``opsgate audit verify`` does by default)."""
-    from opsgate.audit.checkpoint import load_public_key
+    local signing key and ``audit.trusted_keys`` are trusted (as ``opsgate audit
+    verify`` does by default)."""
+    from opsgate.audit._trust import local_trust
     from opsgate.audit.verify import verify
 
     anchor = "the keys given"
-    if trusted_keys is None and log.key_path.is_file():
-        trusted_keys = [load_public_key(str(log.key_path))]
-        anchor = "the local signing key (pass --key for an independent anchor)"
-    elif trusted_keys is None:
-        anchor = "no key: signatures checked for consistency only"
+    if trusted_keys is None:
+        local = local_trust(log)
+        trusted_keys = list(local.key_ids) if local.key_ids is not None else None
+        anchor = local.anchor
+        if local.key_ids is not None:
+            anchor += " (pass --key for an independent anchor)"
     from opsgate.audit.checkpoint import Checkpoint
 
     bodies = log.store.checkpoint_bodies()

@@ -116,13 +116,14 @@ def _cursor(cursor: str | None) -> int | None:
 @router.get("/audit/verify", response_model=VerifyOut, summary="Verify the chain")
 def verify_chain(caller: Caller, request: Request) -> VerifyOut:
     """Checks every link and the signed checkpoints stored with the log, trusting the
-    server's own key (for an independent anchor, run ``opsgate audit verify --key``)."""
+    server's own key and the public keys of ``audit.trusted_keys`` (for an independent
+    anchor, run ``opsgate audit verify --key``)."""
     require_reader(caller)
-    from opsgate.audit.checkpoint import load_public_key
+    from opsgate.audit._trust import local_trust
     from opsgate.audit.verify import verify
 
     log = _log(request)
-    trusted = [load_public_key(str(log.key_path))] if log.key_path.is_file() else None
+    trusted = local_trust(log).key_ids
     sources = [(f"store {log.store.location}", b) for b in log.store.checkpoint_bodies()]
     started = time.perf_counter()
     report = verify(log.log_id, log.store.rows(), sources, trusted)
