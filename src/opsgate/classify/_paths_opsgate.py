@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 
 __all__ = [
     "HOME_PLACES",
@@ -45,6 +46,11 @@ _SECRET_NAMES = frozenset(
 )
 # The cheap first test (a suffix test; globs and the temp file are looked at apart).
 _NAME_ENDINGS = tuple(sorted(_SECRET_NAMES))
+# A kept or backed-up copy is the same credential: ``secret.key.old``,
+# ``audit-signing-key.pem.bak``, ``config.toml~``, ``opsgate.db.2026-12-07``.
+_ALTERNATION = "|".join(re.escape(n) for n in sorted(_SECRET_NAMES, key=len, reverse=True))
+_COPY = re.compile(rf"(?:{_ALTERNATION})(?:[.~_-][^/]*)", re.IGNORECASE)
+_COPY_AT_END = re.compile(rf"(?:^|/)(?:{_ALTERNATION})[.~_-][^/]*$", re.IGNORECASE)
 # ``_session.save`` writes ``.session.json.<pid>`` first, then renames it.
 _TEMP_PREFIXES = (".session.json.",)
 # Directories that are an opsgate home wherever they are (the home directory, a
@@ -60,7 +66,7 @@ _SYSTEM_PARENTS = frozenset({"/var/lib", "/var/lib/opsgate", "/etc/opsgate"})
 
 def _is_secret_name(base: str) -> bool:
     """A credentials file's name, or a glob that picks one (``*``, ``*.json``, ``s*``)."""
-    if base in _SECRET_NAMES or base.startswith(_TEMP_PREFIXES):
+    if base in _SECRET_NAMES or base.startswith(_TEMP_PREFIXES) or _COPY.fullmatch(base):
         return True
     if "*" in base or "?" in base or "[" in base:
         return any(fnmatch.fnmatchcase(name, base) for name in _SECRET_NAMES)
@@ -100,6 +106,7 @@ def is_opsgate_secret(path: str) -> bool:
         or "?" in path
         or "[" in path
         or ".session.json." in path
+        or _COPY_AT_END.search(path)
     ):
         return False
     directory, _, base = path.rstrip("/").rpartition("/")
