@@ -79,11 +79,6 @@ def _page(client: ApiClient, card_id: str) -> str:
 # --- Critical -------------------------------------------------------------------------
 
 
-@xfail(
-    "critical: in a chain, the name to type and the plan come from the first (harmless) "
-    "part and the title/environment from another: the approver types the staging name to "
-    "allow a production deletion"
-)
 @pytest.mark.parametrize(
     ("command", "named"),
     [
@@ -115,12 +110,15 @@ def test_a_chain_name_to_type_is_the_production_target(
     assert named in card["confirm"], card
 
 
-@xfail(
+# Still open: the cases marked with it below.
+_REPEATED = (
     "critical: a flag given twice is read from its first occurrence, but kubectl, helm, "
     "psql and ssh -o HostName use the last: the card names (and judges) the other cluster, "
     "namespace or host; a repeated --context even turns a production delete into a "
     "staging card that Production Protection does not stop"
 )
+
+
 @pytest.mark.parametrize(
     ("command", "truthful"),
     [
@@ -153,6 +151,7 @@ def test_a_chain_name_to_type_is_the_production_target(
             "psql -h db-staging -c 'DROP TABLE users' orders -h db-prod-1",
             lambda c: "db-staging" not in c["description"] and "db-staging" not in c["target"],
             id="psql-host-twice",
+            marks=xfail(_REPEATED),
         ),
     ],
 )
@@ -167,12 +166,6 @@ def test_a_repeated_flag_card_names_what_the_tool_uses(
 # --- High -----------------------------------------------------------------------------
 
 
-@xfail(
-    "high: any pg_dump/mysqldump earlier in the command counts as 'the dump this command "
-    "takes first': to /dev/null, of another database or host, schema only, without the "
-    "table, run only if it fails (||), never run, deleted afterwards, or on another machine; "
-    "the card then claims a restore and drops 'This cannot be undone.'"
-)
 @pytest.mark.parametrize(
     "command",
     [
@@ -231,10 +224,6 @@ def test_a_dump_that_does_not_keep_the_data_is_no_rollback(
     assert card["irreversible"] is True, card["undo"]
 
 
-@xfail(
-    "high: a rollback text given by the agent alone is shown as the card's 'Rollback plan' "
-    "without 'Given with the request' (docs/web.md), so it reads as opsgate's own plan"
-)
 def test_an_agent_rollback_is_marked_as_given_with_the_request(client: ApiClient, org: Org) -> None:
     _prepare(client, org)
     said = "Restored automatically by opsgate from the nightly backup."
@@ -244,11 +233,6 @@ def test_an_agent_rollback_is_marked_as_given_with_the_request(client: ApiClient
     assert "Given with the request" in page
 
 
-@xfail(
-    "high: any non-blank rollback text from the agent ('none', '.', 'there is no rollback') "
-    "turns a DROP TABLE card reversible: 'This cannot be undone.' disappears; the agent "
-    "decides whether the approver is warned"
-)
 @pytest.mark.parametrize("said", ["none", ".", "there is no rollback; this cannot be undone"])
 def test_agent_text_does_not_lift_cannot_be_undone(client: ApiClient, org: Org, said: str) -> None:
     _prepare(client, org)
@@ -257,11 +241,6 @@ def test_agent_text_does_not_lift_cannot_be_undone(client: ApiClient, org: Org, 
     assert "This cannot be undone." in _page(client, card["id"])
 
 
-@xfail(
-    "high: the kubectl/helm plan drops how the command chose its cluster or namespace "
-    "(--kubeconfig, KUBECONFIG=, --server, -nshop, the hook's resolved kube context): "
-    "the approver's save-and-re-apply runs against their own current cluster"
-)
 @pytest.mark.parametrize(
     ("command", "extra", "needle"),
     [
@@ -309,11 +288,6 @@ def test_a_kubernetes_plan_targets_the_cluster_the_command_uses(
     assert needle in card["undo"], card["undo"]
 
 
-@xfail(
-    "high: the plan covers part of what happens and the card still says it can be undone: "
-    "the first of two kubectl deletes, the first of two force-pushed branches, a plan cut "
-    "at 1,500 characters, a manifest that is a Namespace (opsgate's own rule: no plan)"
-)
 @pytest.mark.parametrize(
     ("command", "covered"),
     [
@@ -339,11 +313,6 @@ def test_a_plan_that_covers_part_of_the_action_is_not_a_rollback(
     assert card["irreversible"] is True or covered in card["undo"], card["undo"]
 
 
-@xfail(
-    "high: 'kubectl delete -f ns.yaml' where the manifest (sent with the proposal) is a "
-    "Namespace gets 'Re-create what it deletes … the objects come back', while 'kubectl "
-    "delete namespace shop' is rightly 'cannot be undone'"
-)
 def test_deleting_a_namespace_from_its_manifest_cannot_be_undone(
     client: ApiClient, org: Org
 ) -> None:
@@ -359,12 +328,6 @@ def test_deleting_a_namespace_from_its_manifest_cannot_be_undone(
     assert card["irreversible"] is True, card["undo"]
 
 
-@xfail(
-    "high: plans that would do harm or fail: rollout undo for a replicas patch (rolls the "
-    "pod template back a revision, leaves replicas at 0), 'rollout undo deploy/web=img:2', "
-    "'get deploy/' for -l/--all, 'get overlays/prod' for -k, 'systemctl start' on this "
-    "machine for systemctl -H web-prod-1, the first hop's host for a nested ssh"
-)
 @pytest.mark.parametrize(
     ("command", "sound"),
     [
@@ -413,10 +376,6 @@ def test_a_plan_never_does_harm_or_names_another_target(
     assert sound(card["undo"]), card["undo"]
 
 
-@xfail(
-    "high: the title names one part of what happens and hides the rest: a reboot after a "
-    "restart, a production stop after a staging restart, the second path of an rm -rf"
-)
 @pytest.mark.parametrize(
     ("command", "told"),
     [
@@ -449,12 +408,15 @@ def test_a_title_names_everything_that_happens(
 # --- Medium ---------------------------------------------------------------------------
 
 
-@xfail(
+# Still open: the cases marked with it below.
+_FIVE_SECONDS = (
     "medium: the five-second template exists only for a service over SSH; elsewhere the "
     "title is the family's evidence line ('Systemctl stop changes host state (nginx)', the "
     "issue's '(on web-prod-1, via ssh) on …' form), names no object, branch or bucket, or "
     "names the wrong tool ('with pg_dump' for a DROP)"
 )
+
+
 @pytest.mark.parametrize(
     ("command", "readable"),
     [
@@ -467,6 +429,7 @@ def test_a_title_names_everything_that_happens(
             "ssh web-staging-1 ssh web-prod-1 sudo systemctl stop nginx",
             lambda d: "via ssh)" not in d,
             id="nested-ssh",
+            marks=xfail(_FIVE_SECONDS),
         ),
         pytest.param(
             "kubectl --context staging delete deploy web -n shop",
@@ -478,6 +441,7 @@ def test_a_title_names_everything_that_happens(
             "aws s3 rm s3://acme-backups --recursive",
             lambda d: "acme-backups" in d,
             id="aws-bucket",
+            marks=xfail(_FIVE_SECONDS),
         ),
         pytest.param(
             "pg_dump app > /tmp/x.dump && psql -c 'DROP TABLE users' app",
@@ -494,23 +458,27 @@ def test_a_title_reads_in_five_seconds(
     assert readable(card["description"]), card["description"]
 
 
-@xfail(
+# Still open: the cases marked with it below.
+_NAME_TO_TYPE = (
     "medium: the name to type is a label, not the target's inventory name or host: "
     "'staging, shop', 'database', 'confirm', '$DATABASE_URL'"
 )
+
+
 @pytest.mark.parametrize(
     ("command", "label"),
     [
         pytest.param("kubectl --context staging delete deploy web -n shop", "staging, shop",
                      id="context-comma-namespace"),
-        pytest.param("dropdb app", "database", id="dropdb"),
-        pytest.param("redis-cli FLUSHALL", "database", id="redis"),
-        pytest.param("git reset --hard HEAD~3", "confirm", id="git-reset"),
+        pytest.param("dropdb app", "database", id="dropdb", marks=xfail(_NAME_TO_TYPE)),
+        pytest.param("redis-cli FLUSHALL", "database", id="redis", marks=xfail(_NAME_TO_TYPE)),
+        pytest.param("git reset --hard HEAD~3", "confirm", id="git-reset",
+                     marks=xfail(_NAME_TO_TYPE)),
         pytest.param(
             "DATABASE_URL=postgres://db-prod-1/orders bash -c "
             "'psql $DATABASE_URL -c \"DROP TABLE users\"'",
             "$DATABASE_URL",
-            id="env-prefix",
+            id="env-prefix", marks=xfail(_NAME_TO_TYPE),
         ),
     ],
 )  # fmt: skip
@@ -522,10 +490,6 @@ def test_the_name_to_type_is_an_inventory_name_or_a_host(
     assert card["confirm"] and card["confirm"] != label, card
 
 
-@xfail(
-    "medium: target and name to type are not bounded (the title is cut at 500): a "
-    "20,000-character path is a 20,000-character name to type and a 150 KB card page"
-)
 def test_a_card_target_and_name_to_type_are_bounded(client: ApiClient, org: Org) -> None:
     _prepare(client, org)
     card = _propose(client, org, "rm -rf /srv/" + "a" * 20_000)
@@ -550,10 +514,6 @@ def test_a_long_command_does_not_multiply_into_the_answer(client: ApiClient, org
     assert len(r.content) < 10 * len(command), len(r.content)
 
 
-@xfail(
-    "medium: bidi and invisible characters from the command reach the title and the name "
-    "to type raw: U+202E shows the path reversed and must be typed to allow"
-)
 def test_bidi_controls_do_not_reach_the_title_or_the_name_to_type(
     client: ApiClient, org: Org
 ) -> None:
@@ -563,11 +523,6 @@ def test_bidi_controls_do_not_reach_the_title_or_the_name_to_type(
     assert "\u202e" not in card["confirm"]
 
 
-@xfail(
-    "medium (15.1): with Production Protection on from the start, a card closed by an "
-    "inventory change says 'Production Protection was turned on' (no who, no when); the "
-    "reason should name the change: app-server no longer matches host-a"
-)
 def test_a_cancel_reason_names_the_change_that_caused_it(client: ApiClient, org: Org) -> None:
     # Production Protection stays on (the default), as it was before the card existed.
     owner = org.headers("owner")
@@ -586,11 +541,6 @@ def test_a_cancel_reason_names_the_change_that_caused_it(client: ApiClient, org:
     assert "app-server" in shown["reason"] or "inventory" in shown["reason"], shown["reason"]
 
 
-@xfail(
-    "high (classification, seen on the card): kubectl's global --username/--password "
-    "flags make 'delete ns' an 'unrecognised subcommand' of impact caution: no name to "
-    "type, no two-approver rule"
-)
 def test_kubectl_auth_flags_keep_a_namespace_delete_destructive(
     client: ApiClient, org: Org
 ) -> None:
@@ -599,10 +549,6 @@ def test_kubectl_auth_flags_keep_a_namespace_delete_destructive(
     assert card["impact"] == "destructive", card["description"]
 
 
-@xfail(
-    "high (safeguard 7): the value of kubectl --password is quoted as evidence "
-    "('kubectl hunter2pass bob') and written to the audit trail"
-)
 def test_a_kubectl_password_stays_out_of_the_audit_trail(client: ApiClient, org: Org) -> None:
     _prepare(client, org)
     _propose(client, org, "kubectl --password hunter2pass --username bob --context staging "
@@ -628,10 +574,6 @@ def served_org(
         served.stop()
 
 
-@xfail(
-    "medium: Gemini CLI's run_shell_command carries a 'description' (shown to the user); "
-    "the hook drops it, so the card has no reasoning (Claude Code's and Copilot's reach it)"
-)
 def test_gemini_description_is_the_cards_reasoning(
     served_org: tuple[Served, dict[str, str], str], tmp_path: Path
 ) -> None:

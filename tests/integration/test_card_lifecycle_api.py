@@ -140,15 +140,17 @@ def test_the_rejudge_sweep_runs_in_the_server(client: ApiClient, org: Org) -> No
     assert _card(client, org, card["id"])["reason"].startswith("Write Actions were turned off")
 
 
-def test_cannot_be_undone_only_without_a_rollback_plan(client: ApiClient, org: Org) -> None:
+def test_the_agents_plan_is_shown_as_its_words_and_never_lifts_the_warning(
+    client: ApiClient, org: Org
+) -> None:
     plan = "re-create it from k8s/api-namespace.yaml"
-    undoable = _propose(client, org, {**DESTRUCTIVE, "rollback": plan, "reasoning": "replaced"})
+    said = _propose(client, org, {**DESTRUCTIVE, "rollback": plan, "reasoning": "replaced"})
     final = _propose(client, org, {**DESTRUCTIVE, "input": {"command": DELETE_OTHER}})
-    assert (undoable["irreversible"], final["irreversible"]) == (False, True)
+    assert (said["irreversible"], final["irreversible"]) == (True, True)
 
-    page = _page(client, undoable["id"])
-    assert f'data-testid="rollback">{plan}' in page and "replaced" in page
-    assert "This cannot be undone." not in page and "check the rollback plan above" in page
+    page = _page(client, said["id"])
+    assert f"Given with the request:</span> {plan}" in page and "replaced" in page
+    assert "This cannot be undone." in page and "No rollback known to opsgate." in page
     page = _page(client, final["id"])
     assert "This cannot be undone." in page and "No rollback known." in page
 
@@ -163,7 +165,7 @@ def test_a_card_carries_the_rollback_opsgate_knows(client: ApiClient, org: Org) 
     assert known["irreversible"] is False and known["rollback"] == ""
     page = _page(client, known["id"])
     assert 'data-testid="undo">Save it before approving' in page
-    assert "This cannot be undone." not in page and "No rollback known." not in page
+    assert "This cannot be undone." not in page and "No rollback known" not in page
 
     both = _propose(client, org, {**DESTRUCTIVE, "rollback": "our nightly backup",
                                   "input": {"command": deployment + " --wait"}})  # fmt: skip

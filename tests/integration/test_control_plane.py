@@ -179,7 +179,8 @@ def test_propose_approve_retry_uses_the_grant_once(org: Org) -> None:
     assert card.state is CardState.PENDING and card.confirm == "prod"
     assert card.environment is Environment.PRODUCTION and card.action == {"command": DROP}
     assert card.requested_by == org.agent.id and card.reasoning == "cleanup"
-    assert "Deletes" in card.description and card.expires_at == org.clock.now + 900
+    assert "Delete namespace payments" in card.description
+    assert card.expires_at == org.clock.now + 900
     denied(422, cp.approve, org.admin, card.id, "payment")
     approved = cp.approve(org.admin, card.id, "PROD")  # case-insensitive
     assert approved.state is CardState.APPROVED and approved.decided_by == org.admin.id

@@ -9,7 +9,7 @@ longer command has no clauses.  Pure.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from opsgate.models import Finding
 
@@ -43,15 +43,20 @@ def segments(command: str) -> list[list[str]]:
     return [s for s in found if s]
 
 
-def segment_of(finding: Finding, clauses: list[list[str]]) -> tuple[int, list[str]] | None:
-    """The first simple command carrying the finding's evidence (its index, and its
-    words from the program on: an ``ssh host …`` or ``sudo`` before it is dropped)."""
+def segment_of(
+    finding: Finding, clauses: list[list[str]], taken: Container[int] = ()
+) -> tuple[int, list[str]] | None:
+    """The first simple command not ``taken`` carrying the finding's evidence (its
+    index, and its words from the program on: an ``ssh host …`` or ``sudo`` before it
+    is dropped)."""
     parsed = segments(finding.evidence.replace(":", " ", 1))
     evidence = parsed[0] if parsed else finding.evidence.split()
     if not evidence:
         return None
     program, wanted = evidence[0].rsplit("/", 1)[-1], evidence[1:7]
     for index, clause in enumerate(clauses):
+        if index in taken:
+            continue
         # A remote command given as one word (``ssh web-1 'sudo systemctl stop nginx'``)
         # is looked into too.
         inner = [segments(w) for w in clause if " " in w or "\n" in w]

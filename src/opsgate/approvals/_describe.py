@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsgate.approvals._title import family_title, remote_target, remote_title
 from opsgate.approvals.model import Card, Denied, Grant
-from opsgate.models import Action, Decision, Effect, Verdict
+from opsgate.models import Action, Decision, Effect, Environment, Finding, Impact, Verdict
 
 if TYPE_CHECKING:
     from opsgate.audit.redact import Redactor
@@ -28,10 +28,23 @@ __all__ = [
 ]
 
 _NEEDS_HUMAN = (Effect.WRITE, Effect.UNKNOWN)
+_WRAPPERS = frozenset({"sudo", "doas", "env", "exec", "time", "nohup", "nice", "timeout"})
+
+
+def _shown(text: str, limit: int) -> str:
+    """Text as a card may show it: without control or invisible formatting characters
+    (a right-to-left override would show a path reversed), and bounded."""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " if ch in "\t\n" else "" for ch in text)
+    return text[:limit]
 
 
 def target_of(decision: Decision, action: Action) -> str:
     """The classification's target, else the first finding's, else the action text."""
+    return _shown(_target_of(decision, action), 1000)
+
+
+def _target_of(decision: Decision, action: Action) -> str:
     c = decision.classification
     target = c.target or next((f.target for f in c.findings if f.target), None)
     if not target:
@@ -44,11 +57,19 @@ def target_of(decision: Decision, action: Action) -> str:
 def describe(decision: Decision, action: Action) -> str:
     """One sentence for the top of a card, e.g. "Drops table users on
     postgresql://db.prod/app (production), with psql"."""
+    return _shown(_describe(decision, action), 500)
+
+
+def _describe(decision: Decision, action: Action) -> str:
     findings = sorted(
         decision.classification.findings,
-        key=lambda f: (f.effect in _NEEDS_HUMAN, f.impact),
+        key=lambda f: (f.effect in _NEEDS_HUMAN, f.impact, f.environment or 0),
         reverse=True,
     )
+    return _headline(decision, action, findings) + _also(findings)
+
+
+def _headline(decision: Decision, action: Action, findings: list[Finding]) -> str:
     remote = remote_title(findings[0], decision.environment) if findings else None
     if remote is not None:
         return remote  # "Restart nginx on web-staging-1 (staging), over SSH"
@@ -61,10 +82,46 @@ def describe(decision: Decision, action: Action) -> str:
     if target and target != action.text and target not in sentence:
         sentence += f" on {target}"
     sentence += f" ({decision.environment.label})"
-    program = _program(action)
+    program = _program_of(findings[0]) if findings else None
+    program = program or _program(action)
     if program and program not in sentence:
         sentence += f", with {program}"
     return sentence[:500]
+
+
+def _also(findings: list[Finding]) -> str:
+    """The other changes the action makes, so a title never hides one: "; also:
+    reboots the host", "; also 3 more changes"."""
+    top = findings[0] if findings else None
+    others: list[str] = []
+    for f in findings[1:]:
+        if f.effect not in _NEEDS_HUMAN or f.impact < Impact.CAUTION:
+            continue
+        remote = remote_title(f, f.environment or Environment.PRODUCTION)
+        if remote is not None:
+            said = (
+                remote[:1].lower() + remote[1:]
+            )  # "reboot … on web-staging-1 (staging), over SSH"
+        elif not f.target or f.target in f.reason:
+            said = f.reason
+        else:
+            said = f"{f.reason} on {f.target}"
+        if top is not None and (f.reason, f.target) == (top.reason, top.target):
+            continue
+        if said not in others:
+            others.append(said)
+    if not others:
+        return ""
+    if len(others) > 2:
+        return f"; also {others[0]} and {len(others) - 1} more changes"
+    return "; also " + "; ".join(others)
+
+
+def _program_of(finding: Finding) -> str | None:
+    """The program the finding's evidence names (``psql: DROP TABLE users``)."""
+    words = [w.rstrip(":") for w in finding.evidence.split()[:4]]
+    first = next((w for w in words if w not in _WRAPPERS and "=" not in w), "")
+    return first.rsplit("/", 1)[-1][:40] if first.replace("-", "").isalnum() else None
 
 
 def _program(action: Action) -> str | None:

@@ -203,6 +203,12 @@ def judge(
     decision = decide(action, _now_in(recorded, policy.inventory), policy)
     known = changes or {}
     if decision.verdict is Verdict.DENY:
+        if decision.environment > card.environment and decision.decided_by in _ENV_RULES:
+            # The setting was there all along: what changed is where the target is.
+            said = (
+                f"{_moved(decision, card, policy, known)}, where {_ENV_RULES[decision.decided_by]}"
+            )
+            return Closure(decision.decided_by, said)
         return Closure(decision.decided_by, _denied(decision, policy, known))
     if decision.environment > card.environment:
         return Closure("environment", _moved(decision, card, policy, known))
@@ -210,6 +216,10 @@ def judge(
         return Closure("impact", f"the action would now be {decision.impact.label}, and this card "
                        f"was shown as {card.impact.label}")  # fmt: skip
     return None
+
+
+# Rules that deny by environment, and what they mean there.
+_ENV_RULES = {"settings.production_protection": "Production Protection stops agents' changes"}
 
 
 def _denied(decision: Decision, policy: Policy, changes: Mapping[str, Changed]) -> str:
@@ -244,8 +254,10 @@ def _moved(decision: Decision, card: Card, policy: Policy, changes: Mapping[str,
         when = _when(changes.get(f"target.{hit.name}"))
         return (f"{hit.kind} {hit.name} was moved to {env}{when}; this card was approved "
                 f"for {card.environment.label}")  # fmt: skip
+    was = str(card.basis.get("env_source") or "")
+    before = f" (by {was})" if was.startswith("inventory") else ""
     return (f"the target is now {env} ({decision.env_source}); this card was for "
-            f"{card.environment.label}")  # fmt: skip
+            f"{card.environment.label}{before}")  # fmt: skip
 
 
 def _when(changed: Changed | None) -> str:

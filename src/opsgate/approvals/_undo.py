@@ -1,27 +1,33 @@
 """What opsgate knows about undoing an agent's action, for the card (SPEC §6).
 
 A card carries a rollback plan that opsgate itself knows for the action — the
-previous tip for a force push, re-creating a deleted Kubernetes object from its
-manifest, ``helm rollback`` after an upgrade, restoring the dump the same command
-takes first — or nothing, which the card shows as "No rollback known" (and, for a
-destructive action, "This cannot be undone").  The agent's own plan, when it gives
-one, is shown beside it as the agent's words.
+previous tip for a force push, re-creating a deleted Kubernetes object from a
+manifest saved first (or from the manifest opsgate saw), ``kubectl rollout undo``
+after an image change, ``helm rollback`` after an upgrade — or nothing, which the
+card shows as "No rollback known" (and, for a destructive action, "This cannot be
+undone": only opsgate's own knowledge lifts that warning, never the agent's words).
+A dump the agent's command takes is not a backup opsgate can vouch for (it may go to
+/dev/null, hold the schema only, or never run): opsgate's own operations take their
+backups themselves (``execute``).
 
 The plan is built from the words of the command each finding came from: the
 command is split into simple commands (``shlex``, which never runs anything), and
-each finding that changes something is matched to the first of them that carries
-its evidence.  A plan is given only when every such finding has one; one change
-without a known way back makes the whole action one without.  Plans quote the
-agent's words (names, branches, files) as they are: they are shown escaped, and
-scrubbed of secrets like the command itself.  Pure; bounded (``_clause.MAX_WORDS``).
+each finding that changes something is matched to its own simple command carrying
+its evidence.  A plan is given only when every such finding has one, each naming
+what the command names (the last of a repeated flag, as the tools read them; the
+``KUBECONFIG`` set before it; the context the hook resolved); a selection (``-l``,
+``--all``, ``-k``), a second ssh hop or another machine's service has none.  Plans
+quote the agent's words as they are: they are shown escaped, and scrubbed of
+secrets like the command itself.  Pure; bounded (``_clause.MAX_WORDS``; a plan
+longer than ``_MAX_PLAN`` is none rather than one cut short).
 """
 
 from __future__ import annotations
 
-import shlex
+import re
 from collections.abc import Callable
 
-from opsgate.approvals._clause import Words, quoted, segment_of, segments, split, unwrapped
+from opsgate.approvals._clause import Words, quoted, segment_of, segments, split
 from opsgate.models import Action, Decision, Effect, Finding, Impact
 from opsgate.policy._names import remote_of
 
@@ -43,34 +49,65 @@ def known_rollback(decision: Decision, action: Action) -> str:
         return ""
     clauses = segments(command)
     plans: list[str] = []
+    taken: set[int] = set()
     for finding in changes:
-        found = segment_of(finding, clauses)
+        # Each change its own simple command: `kubectl … delete web && kubectl …
+        # delete api` needs a plan for both, or it has none.
+        found = segment_of(finding, clauses, taken)
         if found is None:
             return ""
         index, words = found
-        plan = _plan(finding, words, clauses[:index], action)
+        taken.add(index)
+        plan = _plan(finding, words, clauses[index], action)
         if not plan:
             return ""
         remote = remote_of(finding)
         if remote is not None:
+            if sum(w.rsplit("/", 1)[-1] in _HOPS for w in clauses[index]) > 1:
+                return ""  # ssh through ssh: which machine it lands on is not this plan's
             plan = f"On {remote.host}: {plan}"
         if plan not in plans:
             plans.append(plan)
-    return " ".join(plans)[:_MAX_PLAN]
+    whole = " ".join(plans)
+    return whole if len(whole) <= _MAX_PLAN else ""  # never a plan cut short
 
+
+_HOPS = frozenset({"ssh", "mosh", "autossh", "sshpass"})
 
 # --- plans, by program ------------------------------------------------------------------------
 
 
-def _plan(finding: Finding, words: list[str], before: list[list[str]], action: Action) -> str:
+def _plan(finding: Finding, words: list[str], clause: list[str], action: Action) -> str:
     if not words:
         return ""
-    category = finding.category
-    backup = _backup_taken(before) if category.startswith(_DATA_LOSS) else ""
-    if backup:
-        return backup
     planner = _PLANNERS.get(words[0])
-    return planner(words[1:], category, action) if planner is not None else ""
+    if planner is None:
+        return ""
+    scope = _Scope(action, clause)
+    return planner(words[1:], finding.category, scope)
+
+
+class _Scope:
+    """What a plan needs besides the command's own words: the variables set before it
+    (``KUBECONFIG=…``), the context the hook resolved, the files sent with it."""
+
+    def __init__(self, action: Action, clause: list[str]) -> None:
+        self.action = action
+        self.assigned = dict(
+            w.split("=", 1) for w in clause if "=" in w and not w.startswith(("-", "="))
+            and w.split("=", 1)[0].isidentifier()
+        )  # fmt: skip
+
+    def resolved(self, key: str) -> str:
+        return next((v for k, v in self.action.context if k == key and v), "")
+
+    def file_text(self, path: str) -> str | None:
+        """The text of a file sent with the action, matched by its path's end."""
+        wanted = path.lstrip("./")
+        for f in self.action.files:
+            if f.text is not None and (f.path == path or f.path.endswith("/" + wanted)):
+                return f.text
+        return None
 
 
 _KUBE_VALUED = frozenset({"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user",
@@ -86,52 +123,88 @@ _WORKLOADS = ("deploy", "deployment", "deployments", "daemonset", "daemonsets", 
               "statefulset", "statefulsets", "sts")  # fmt: skip
 
 
-def _kube_scope(options: dict[str, str]) -> str:
-    scope = []
-    for name, short in (("--context", "--context"), ("--namespace", "-n"), ("-n", "-n")):
+def _kube_scope(options: dict[str, str], scope: _Scope, context_flag: str = "--context") -> str:
+    """The flags that pick the cluster and namespace, as the command gave them (the
+    last of a repeated flag, as kubectl reads it), else the context the hook resolved."""
+    picked: list[str] = []
+    if scope.assigned.get("KUBECONFIG"):
+        picked.append("KUBECONFIG=" + quoted(scope.assigned["KUBECONFIG"]))
+    for name in ("--kubeconfig", "--server", "-s", "--cluster", "--user"):
         if options.get(name):
-            scope.append(quoted(short, options[name]))
-    return " ".join(dict.fromkeys(scope))
+            picked.append(quoted(name, options[name]))
+    context = options.get(context_flag) or scope.resolved("kube.context")
+    if context:
+        picked.append(quoted(context_flag, context))
+    namespace = _namespace(options)
+    if namespace:
+        picked.append(quoted("-n", namespace))
+    return " ".join(picked)
 
 
-def _kubectl(args: Words, category: str, action: Action) -> str:
+def _namespace(options: dict[str, str]) -> str:
+    found = options.get("-n") or options.get("--namespace") or ""
+    for name in options:  # the attached form: -nshop
+        if name.startswith("-n") and len(name) > 2 and not name.startswith("--"):
+            found = name[2:].lstrip("=")
+    return found
+
+
+# Selections whose objects the command does not name: no plan names them either.
+_SELECTING = ("-l", "--selector", "--all", "-A", "--all-namespaces", "-k", "--kustomize",
+              "--field-selector")  # fmt: skip
+
+
+def _kubectl(args: Words, category: str, scope: _Scope) -> str:
     options, pos = split(args, _KUBE_VALUED)
-    if not pos:
+    if not pos or any(name in options for name in _SELECTING):
         return ""
     verb, rest = pos[0], pos[1:]
-    kube = " ".join(filter(None, ("kubectl", _kube_scope(options))))
+    kube = " ".join(filter(None, ("kubectl", _kube_scope(options, scope))))
+    if kube.startswith("kubectl KUBECONFIG="):  # the variable goes before the program
+        first, _, others = kube.removeprefix("kubectl ").partition(" ")
+        kube = f"{first} kubectl {others}".rstrip()
     manifest = options.get("-f") or options.get("--filename")
     objects = _objects(rest[1:] if verb in ("set", "rollout") else rest)
     if verb == "delete":
         if manifest:
-            return (f"Re-create what it deletes from the same manifests: {kube} apply -f "
-                    f"{shlex.quote(manifest)} (the objects come back; data in volumes they "
-                    "owned and their status do not).")  # fmt: skip
-        if not objects or any(kind.lower() in _KEEPS_DATA for kind, _ in objects):
+            return _from_manifest(manifest, kube, scope)
+        if not objects or any(not name or kind.lower() in _KEEPS_DATA for kind, name in objects):
             return ""  # a namespace or a volume takes its data with it
         what = " ".join(f"{kind}/{name}" for kind, name in objects)
         return (f"Save it before approving: {kube} get {what} -o yaml > saved.yaml; "
                 f"re-create it from that manifest with {kube} apply -f saved.yaml (status "
                 "and data in its volumes are not restored).")  # fmt: skip
-    if verb == "rollout" and rest[:1] == ["restart"]:
+    if verb == "rollout" and rest[:1] == ["restart"] and objects:
         return ("Nothing to roll back: the pods are replaced by new ones from the same "
                 "specification.")  # fmt: skip
-    if verb in ("set", "patch", "edit", "apply", "replace", "rollout") and (
-        any(kind.lower() in _WORKLOADS for kind, _ in objects) or manifest
-    ):
-        workloads = [f"{k}/{n}" for k, n in objects if k.lower() in _WORKLOADS]
-        target = " ".join(workloads) or "deploy/NAME"
-        return (f"{kube} rollout undo {target} returns a Deployment, DaemonSet or "
-                "StatefulSet to its previous revision; other objects: apply their previous "
-                "manifests again.")  # fmt: skip
-    if verb == "scale" and objects:
+    if verb == "set" and rest[:1] in (["image"], ["env"], ["resources"]) and objects:
+        # Only a change to the pod template is a new revision that rollout undo reverts.
+        workloads = [f"{k}/{n}" for k, n in objects if k.lower() in _WORKLOADS and n]
+        if len(workloads) != len(objects) or "=" in " ".join(workloads):
+            return ""
+        return (f"To undo: {kube} rollout undo {' '.join(workloads)} (returns the pod "
+                "template to its previous revision).")  # fmt: skip
+    if verb == "scale" and len(objects) == 1 and objects[0][1]:
         kind, name = objects[0]
         return (f"Scale it back: note the count before approving ({kube} get {kind} {name} "
                 f"-o jsonpath='{{.spec.replicas}}'), then {kube} scale {kind} {name} "
                 "--replicas=N.")  # fmt: skip
-    if verb in ("cordon", "drain") and rest:
-        return f"To undo: {kube} uncordon {quoted(rest[-1])} (pods are scheduled there again)"
+    if verb in ("cordon", "drain") and len(rest) == 1:
+        return f"To undo: {kube} uncordon {quoted(rest[0])} (pods are scheduled there again)"
     return ""
+
+
+def _from_manifest(manifest: str, kube: str, scope: _Scope) -> str:
+    """Re-applying the manifest brings back what it defines, when opsgate saw the file
+    and it defines nothing that takes data with it (a Namespace, a volume)."""
+    text = scope.file_text(manifest)
+    if text is None:
+        return ""  # not seen: what it holds, and so what comes back, is unknown
+    kinds = {k.lower() for k in re.findall(r"^kind:\s*['\"]?(\w+)", text, re.MULTILINE)}
+    if not kinds or kinds & _KEEPS_DATA or "namespace" in kinds:
+        return ""
+    return (f"Re-create what it deletes from the same manifests: {kube} apply -f "
+            f"{quoted(manifest)} (status and data in volumes are not restored).")  # fmt: skip
 
 
 def _objects(rest: Words) -> list[tuple[str, str]]:
@@ -147,20 +220,19 @@ def _objects(rest: Words) -> list[tuple[str, str]]:
     return [(kind, name) for name in rest[1:]] or [(kind, "")]
 
 
-def _helm(args: Words, category: str, action: Action) -> str:
+def _helm(args: Words, category: str, scope: _Scope) -> str:
     options, pos = split(args, _KUBE_VALUED | {"--version", "--values", "-f", "--set"})
     if len(pos) < 2:
         return ""
     verb, release = pos[0], pos[1]
-    scope = " ".join(filter(None, (quoted("-n", options.get("-n") or options.get(
-        "--namespace", "")) if options.get("-n") or options.get("--namespace") else "",
-        quoted("--kube-context", options["--kube-context"]) if options.get(
-        "--kube-context") else "")))  # fmt: skip
-    helm = " ".join(filter(None, ("helm", "rollback", quoted(release), scope)))
+    where = _kube_scope(options, scope, "--kube-context")
+    if scope.assigned.get("KUBECONFIG"):
+        return ""  # a variable before helm: keep it simple, no plan
+    helm = " ".join(filter(None, ("helm rollback", quoted(release), where)))
     if verb == "upgrade":
         return f"{helm} returns the release to its previous revision (helm history lists them)."
     if verb == "install":
-        uninstall = " ".join(filter(None, ("helm uninstall", quoted(release), scope)))
+        uninstall = " ".join(filter(None, ("helm uninstall", quoted(release), where)))
         return f"{uninstall} removes what it installs."
     if verb == "rollback":
         return (f"Note the current revision before approving (helm history "
@@ -172,13 +244,13 @@ _GIT_VALUED = frozenset({"-C", "-c", "--git-dir", "--work-tree", "-o", "--push-o
                          "--repo", "-m", "-b", "-B"})  # fmt: skip
 
 
-def _git(args: Words, category: str, action: Action) -> str:
+def _git(args: Words, category: str, scope: _Scope) -> str:
     options, pos = split(args, _GIT_VALUED)
     if not pos:
         return ""
     verb, rest = pos[0], pos[1:]
     if verb == "push":
-        return _git_push(options, rest, category, action)
+        return _git_push(options, rest, category, scope)
     if verb == "reset" and "--hard" in options:
         return ("The commit it moves away from stays in the reflog: git reset --hard "
                 "HEAD@{1} returns to it. Uncommitted changes it discards cannot be "
@@ -199,7 +271,7 @@ def _git(args: Words, category: str, action: Action) -> str:
     return ""
 
 
-def _git_push(options: dict[str, str], rest: Words, category: str, action: Action) -> str:
+def _git_push(options: dict[str, str], rest: Words, category: str, scope: _Scope) -> str:
     remote = rest[0] if rest else "origin"
     refspecs = list(rest[1:])
     deleted = [r.lstrip(":") for r in refspecs if r.startswith(":")]
@@ -211,7 +283,9 @@ def _git_push(options: dict[str, str], rest: Words, category: str, action: Actio
                 f"{quoted(f'{remote}/{branch}:refs/heads/{branch}')}.")  # fmt: skip
     if category != "vcs.force_push":
         return ""
-    branch = _pushed_branch(refspecs, action)
+    if len(refspecs) > 1:
+        return ""  # several branches: one plan each would be needed
+    branch = _pushed_branch(refspecs, scope.action)
     if not branch:
         return ""
     ref = f"{remote}/{branch}"
@@ -239,12 +313,14 @@ _NOTHING = ("restart", "reload", "try-restart", "reload-or-restart", "try-reload
             "daemon-reload")  # fmt: skip
 
 
-def _systemctl(args: Words, category: str, action: Action) -> str:
+def _systemctl(args: Words, category: str, scope: _Scope) -> str:
     options, pos = split(args, frozenset({"-H", "--host", "-M", "--machine", "-t", "--type"}))
     if not pos:
         return ""
+    if {"-H", "--host", "-M", "--machine"} & options.keys():
+        return ""  # another machine: this plan would run here
     verb, units = pos[0], pos[1:]
-    scope = " --user" if "--user" in options else ""
+    user = " --user" if "--user" in options else ""
     now = " --now" if "--now" in options else ""
     if verb in _NOTHING:
         what = quoted(*units) or "the service"
@@ -252,10 +328,10 @@ def _systemctl(args: Words, category: str, action: Action) -> str:
     opposite = _UNITS.get(verb)
     if opposite is None or not units:
         return ""
-    return f"To undo: systemctl{scope} {opposite}{now} {quoted(*units)}"
+    return f"To undo: systemctl{user} {opposite}{now} {quoted(*units)}"
 
 
-def _service(args: Words, category: str, action: Action) -> str:
+def _service(args: Words, category: str, scope: _Scope) -> str:
     if len(args) < 2:
         return ""
     name, verb = args[0], args[1]
@@ -265,7 +341,7 @@ def _service(args: Words, category: str, action: Action) -> str:
     return f"To undo: service {quoted(name)} {opposite}" if opposite else ""
 
 
-def _docker(args: Words, category: str, action: Action) -> str:
+def _docker(args: Words, category: str, scope: _Scope) -> str:
     options, pos = split(args, frozenset({"-c", "--context", "-H", "--host", "--file",
                                            "--project-name", "--config"}))  # fmt: skip
     if not pos:
@@ -294,7 +370,7 @@ def _compose(rest: Words, options: dict[str, str]) -> str:
     return ""
 
 
-def _migrations(runner: str) -> Callable[[Words, str, Action], str]:
+def _migrations(runner: str) -> Callable[[Words, str, _Scope], str]:
     plans = {
         "alembic": ("upgrade", "alembic downgrade -1 reverts one revision (or alembic "
                     "downgrade <the current revision>)"),
@@ -304,7 +380,7 @@ def _migrations(runner: str) -> Callable[[Words, str, Action], str]:
         "sequelize": ("db:migrate", "sequelize db:migrate:undo reverts the last migration"),
     }  # fmt: skip
 
-    def plan(args: Words, category: str, action: Action) -> str:
+    def plan(args: Words, category: str, scope: _Scope) -> str:
         verb, text = plans[runner]
         if verb not in args:
             return ""
@@ -313,7 +389,7 @@ def _migrations(runner: str) -> Callable[[Words, str, Action], str]:
     return plan
 
 
-def _vault(args: Words, category: str, action: Action) -> str:
+def _vault(args: Words, category: str, scope: _Scope) -> str:
     _options, pos = split(args, frozenset({"-mount", "-address", "-namespace"}))
     if len(pos) < 3 or pos[0] != "kv":
         return ""
@@ -326,7 +402,7 @@ def _vault(args: Words, category: str, action: Action) -> str:
     return ""
 
 
-def _npm(args: Words, category: str, action: Action) -> str:
+def _npm(args: Words, category: str, scope: _Scope) -> str:
     _options, pos = split(args, frozenset({"--tag", "--otp", "--registry", "--access"}))
     if pos[:1] == ["deprecate"] and len(pos) >= 2:
         return f'To undo: npm deprecate {quoted(pos[1])} "" (lifts the deprecation)'
@@ -336,17 +412,18 @@ def _npm(args: Words, category: str, action: Action) -> str:
     return ""
 
 
-def _deployer(text: str, verbs: tuple[str, ...]) -> Callable[[Words, str, Action], str]:
-    def plan(args: Words, category: str, action: Action) -> str:
+def _deployer(text: str, verbs: tuple[str, ...]) -> Callable[[Words, str, _Scope], str]:
+    def plan(args: Words, category: str, scope: _Scope) -> str:
         return text if any(v in args for v in verbs) else ""
 
     return plan
 
 
-_PLANNERS: dict[str, Callable[[Words, str, Action], str]] = {
+_PLANNERS: dict[str, Callable[[Words, str, _Scope], str]] = {
     "kubectl": _kubectl, "oc": _kubectl, "helm": _helm, "git": _git,
     "systemctl": _systemctl, "service": _service,
-    "docker": _docker, "podman": _docker, "docker-compose": lambda a, c, x: _compose(a, {}),
+    "docker": _docker, "podman": _docker,
+    "docker-compose": lambda args, category, scope: _compose(args, {}),
     "alembic": _migrations("alembic"), "rails": _migrations("rails"),
     "rake": _migrations("rake"), "knex": _migrations("knex"),
     "sequelize": _migrations("sequelize"), "vault": _vault, "npm": _npm,
@@ -359,45 +436,3 @@ _PLANNERS: dict[str, Callable[[Words, str, Action], str]] = {
     "heroku": _deployer("heroku rollback returns the app to its previous release.",
                         ("releases:rollback", "config:set", "config:unset", "ps:scale")),
 }  # fmt: skip
-
-# --- a backup the same command takes first ----------------------------------------------------
-
-# Findings that lose data: restoring a dump taken first is their only way back.
-_DATA_LOSS = ("database.", "mongo.", "redis.", "datastore.", "kubernetes.delete")
-_DUMPS: dict[str, tuple[tuple[str, ...], str]] = {
-    "pg_dump": (("-f", "--file"), "pg_restore --clean -d <database> {file} (psql -f {file} "
-                "for a plain-text dump)"),
-    "pg_dumpall": (("-f", "--file"), "psql -f {file}"),
-    "mysqldump": (("-r", "--result-file"), "mysql <database> < {file}"),
-    "mariadb-dump": (("-r", "--result-file"), "mariadb <database> < {file}"),
-    "mongodump": (("-o", "--out", "--archive"), "mongorestore {file}"),
-    "etcdctl": ((), "etcdctl snapshot restore {file}"),
-}  # fmt: skip
-
-
-def _backup_taken(before: list[list[str]]) -> str:
-    for words in reversed(before):
-        words = unwrapped(words)
-        if not words or words[0] not in _DUMPS:
-            continue
-        flags, restore = _DUMPS[words[0]]
-        file = _dump_file(words, flags)
-        if file:
-            how = restore.format(file=quoted(file))
-            return f"Restore from the dump this command takes first ({quoted(file)}): {how}."
-    return ""
-
-
-def _dump_file(words: Words, flags: tuple[str, ...]) -> str:
-    for i, word in enumerate(words):
-        name, eq, value = word.partition("=")
-        if name in flags:
-            if eq:
-                return value
-            if i + 1 < len(words):
-                return words[i + 1]
-        if word == ">" and i + 1 < len(words):
-            return words[i + 1]
-    if words[0] == "etcdctl" and "save" in words:
-        return words[-1]
-    return ""

@@ -165,13 +165,15 @@ class SqlControlPlane(
         on_card: Callable[[Connection, Card], None] | None = None,
     ) -> ProposeResult:
         """``propose`` with a decision made by the caller: the executor decides a
-        governed operation from its catalog entry (``current_policy`` + the engine).
+        governed operation from its catalog entry (``current_policy`` + the engine);
+        its ``rollback`` is the catalog's, opsgate's own plan.
         ``use_grant=False``: an operation card is its own execution, so an identical
         retry must not ride the grant its approval made.  ``on_card`` runs in the
         card's transaction (the executor records the plan there, atomically)."""
         outcome = self._proposal(
-            actor, action, decision, reasoning, rollback, use_grant=use_grant, on_card=on_card
-        )
+            actor, action, decision, reasoning, rollback, use_grant=use_grant, on_card=on_card,
+            undo=rollback,
+        )  # fmt: skip
         return outcome if isinstance(outcome, ProposeResult) else self._write(outcome)
 
     def _proposal(
@@ -185,6 +187,7 @@ class SqlControlPlane(
         use_grant: bool = True,
         on_card: Callable[[Connection, Card], None] | None = None,
         revision: int | None = None,
+        undo: str | None = None,
     ) -> ProposeResult | Callable[[Connection], ProposeResult]:
         """The answer, when the decision needs no card (its audit entry made); else
         the write step that uses a grant or creates the card.  ``revision``: the
@@ -202,7 +205,7 @@ class SqlControlPlane(
         digest = self._digest(actor, action, decision, binding)
         return lambda conn: self._propose(
             conn, actor, action, decision, (digest, binding), reasoning, rollback, use_grant,
-            on_card, revision,
+            on_card, revision, undo,
         )  # fmt: skip
 
     # --- the hot routes: called on the event loop -----------------------------------------
@@ -300,7 +303,10 @@ class SqlControlPlane(
         use_grant: bool = True,
         on_card: Callable[[Connection, Card], None] | None = None,
         revision: int | None = None,
+        undo: str | None = None,
     ) -> ProposeResult:
+        """``undo``: opsgate's own rollback plan when the caller has one (an operation's
+        catalog entry); else the one opsgate knows for the action (``_undo``)."""
         digest, binding = bound
         refused = self._refused_by_lockdown(conn, actor, action, decision)
         if refused is not None:
@@ -338,7 +344,7 @@ class SqlControlPlane(
             requested_by_name=actor.name,
             reasoning=reasoning,
             rollback=rollback,
-            undo=known_rollback(decision, action),
+            undo=known_rollback(decision, action) if undo is None else undo,
             confirm=decision.confirm,
             approvers_needed=approvers_needed(decision.impact, decision.environment, settings),
             binding=binding.to_json(),

@@ -198,13 +198,10 @@ class Card:
 
     @property
     def irreversible(self) -> bool:
-        """Destructive with no rollback plan: "cannot be undone" (a card with a plan
-        says how to undo it instead)."""
-        return (
-            self.impact is Impact.DESTRUCTIVE
-            and not self.rollback.strip()
-            and not self.undo.strip()
-        )
+        """Destructive with no rollback plan opsgate knows: "cannot be undone".  A
+        plan the agent gives is shown as its words, and never lifts the warning (the
+        agent would decide whether the approver is warned)."""
+        return self.impact is Impact.DESTRUCTIVE and not self.undo.strip()
 
     def expired(self, now: float) -> bool:
         return self.state in (CardState.PENDING, CardState.APPROVED) and now >= self.expires_at

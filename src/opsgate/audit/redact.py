@@ -71,6 +71,13 @@ _RULES: list[tuple[tuple[str, ...], str, bool]] = [
         r"(?P<secret>[^\s'\"-][^\s'\"]*)",
         True,
     ),
+    # curl -u user:SECRET (and wget, HTTPie, xh): the password after the user name
+    (
+        ("curl", "wget", "http", "xh"),
+        r"(?P<keep>\b(?:curl|wget|https?|xh)\b[^\n;|&]*?\s(?:-u|--user|-U|--proxy-user|"
+        r"--auth|-a)[=\s]*['\"]?[^\s:'\"]+:)(?P<secret>[^\s'\"]+)",
+        True,
+    ),
     # PGPASSWORD=x, AWS_SECRET_ACCESS_KEY=x, API_TOKEN: x, "password": "x"
     (
         ("pass", "secret", "token", "key"),

@@ -89,37 +89,47 @@ class Command:
         return any(n in present for n in names)
 
     def option(self, *names: str) -> str | None:
-        """The value of the first matching option: ``--ns=x``, ``--ns x``, ``-n x``, ``-nx``."""
+        """The value of a matching option: ``--ns=x``, ``--ns x``, ``-n x``, ``-nx``.
+        Given more than once, the last: what getopt, pflag, argparse and Go's flag
+        package all keep (``--context staging --context prod`` acts on prod)."""
+        found: str | None = None
         words = self.words
         for i, word in enumerate(words):
             if word == "--":
                 break
-            for name in names:
-                if word == name and i + 1 < len(words):
-                    return words[i + 1]
-                if name.startswith("--") and word.startswith(name + "="):
-                    return word[len(name) + 1 :]
-                if (
-                    len(name) == 2
-                    and len(word) > 2
-                    and word[0] == "-"
-                    and word[1:].isalpha()
-                    and word.endswith(name[1])
-                    and name[1] not in word[1:-1]
-                    and i + 1 < len(words)
-                ):
-                    # A cluster ending in the option: `curl -so FILE`, `tar -xzf FILE`.
-                    return words[i + 1]
-                if (
-                    len(name) == 2
-                    and not name.startswith("--")
-                    and word.startswith(name)
-                    and len(word) > 2
-                    and not word.startswith("--")
-                ):
-                    value = word[2:]
-                    # `-n=prod` (pflag style) is `prod`; `cut -d=` is the delimiter `=`.
-                    return value[1:] if value.startswith("=") and len(value) > 1 else value
+            value = self._value_at(names, words, i, word)
+            if value is not None:
+                found = value
+        return found
+
+    @staticmethod
+    def _value_at(names: tuple[str, ...], words: tuple[str, ...], i: int, word: str) -> str | None:
+        for name in names:
+            if word == name and i + 1 < len(words):
+                return words[i + 1]
+            if name.startswith("--") and word.startswith(name + "="):
+                return word[len(name) + 1 :]
+            if (
+                len(name) == 2
+                and len(word) > 2
+                and word[0] == "-"
+                and word[1:].isalpha()
+                and word.endswith(name[1])
+                and name[1] not in word[1:-1]
+                and i + 1 < len(words)
+            ):
+                # A cluster ending in the option: `curl -so FILE`, `tar -xzf FILE`.
+                return words[i + 1]
+            if (
+                len(name) == 2
+                and not name.startswith("--")
+                and word.startswith(name)
+                and len(word) > 2
+                and not word.startswith("--")
+            ):
+                value = word[2:]
+                # `-n=prod` (pflag style) is `prod`; `cut -d=` is the delimiter `=`.
+                return value[1:] if value.startswith("=") and len(value) > 1 else value
         return None
 
     def options(self, *names: str) -> list[str]:

@@ -8,7 +8,7 @@ Input (stdin; https://geminicli.com/docs/hooks/reference, "BeforeTool")::
 Tools (packages/core/src/tools/definitions/base-declarations.ts) and what opsgate
 reads them as:
 
-    run_shell_command {command, dir_path?}        → Bash (cwd: dir_path)
+    run_shell_command {command, description?, dir_path?} → Bash (cwd: dir_path)
     read_file {file_path}                         → Read
     read_many_files {include: [paths or globs]}   → Read, once per entry
     write_file {file_path, content}               → Write
@@ -86,7 +86,11 @@ def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
                       session=session)  # fmt: skip
 
     if tool == "run_shell_command":
-        return [action("Bash", {"command": data.get("command")}, _directory(cwd, data))]
+        shell: dict[str, Any] = {"command": data.get("command")}
+        if isinstance(data.get("description"), str):
+            # The agent's own words for the call: the card's reasoning, never judged.
+            shell["description"] = data["description"]
+        return [action("Bash", shell, _directory(cwd, data))]
     if tool in ("read_file", "write_file", "replace"):
         name = {"read_file": "Read", "write_file": "Write", "replace": "Edit"}[tool]
         return [action(name, _file_input(data))]

@@ -284,10 +284,21 @@ def _confirmation(c: Classification) -> str | None:
     # by every hook call.
     from opsgate.policy._names import name_to_type
 
-    for f in c.findings:
-        if f.impact is Impact.DESTRUCTIVE and f.target:
-            return name_to_type(f) or f.target  # the inventory's name, not host:path
-    return c.target or "confirm"
+    # The most sensitive target a destructive change reaches: in `… staging … && …
+    # prod …` the approver types the production name, not the harmless part's.
+    found = [f for f in c.findings if f.impact is Impact.DESTRUCTIVE and f.target]
+    if found:
+        worst = max(found, key=lambda f: f.environment or Environment.LOCAL)
+        name = name_to_type(worst) or worst.target or ""  # the inventory's name, not host:path
+        return _typeable(name.split(", ")[0])  # a kube context, not "context, namespace"
+    return _typeable(c.target or "confirm")
+
+
+def _typeable(name: str) -> str:
+    """A name a person can type: no control or invisible formatting characters (a
+    right-to-left override would make them type it reversed), and bounded."""
+    kept = "".join(ch for ch in name if ch.isprintable())
+    return kept[:200] or "confirm"
 
 
 def _approvers(c: Classification, policy: Policy | None) -> tuple[str, ...]:

@@ -119,7 +119,7 @@ _KUBE_VALUED = _names(
     "--client-certificate --tls-server-name --cache-dir -v -o --output -l --selector "
     "-f --filename -c --container --field-selector --template -k --kustomize --sort-by "
     "--type -p --patch --image --replicas --for --timeout --grace-period --from "
-    "--show-kind --kube-context --namespace-selector"
+    "--show-kind --kube-context --namespace-selector --username --password"
 )
 
 

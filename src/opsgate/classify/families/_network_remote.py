@@ -143,6 +143,16 @@ def _ssh_options(
     return found
 
 
+def _ssh_host(opts: list[tuple[str, str | None]], dest: str) -> str:
+    """The machine ssh connects to: ``-o HostName=web-prod-1`` beats the destination's
+    name (for ssh's own settings the first value given wins)."""
+    for value in _values(opts, "-o"):
+        found = _SSH_OPT_KEY.match(value)
+        if found is not None and found.group(1).lower() == "hostname" and found.group(2):
+            return _host_of(found.group(2).strip())
+    return _host_of(dest)
+
+
 def _retarget(findings: Iterable[Finding], host: str) -> list[Finding]:
     """Nested findings from a remote script land on ``host``."""
     return [f if f.target else dataclasses.replace(f, target=host) for f in findings]
@@ -157,7 +167,7 @@ def _ssh(cmd: Command, ctx: Context) -> list[Finding]:
         opts, pos = opts + more, pos[:1] + rest
     if not pos:
         return [_finding(_R, "network.ssh", cmd.text, "prints ssh information")]
-    host = _host_of(pos[0])
+    host = _ssh_host(opts, pos[0])
     found = _ssh_options(cmd, ctx, opts, host)
     script = " ".join(pos[1:])
     stdin = cmd.stdin
