@@ -255,6 +255,12 @@ class PostgresWriter:
         self, conn: Connection, pg: psycopg.Connection[Any], transaction: Any, jobs: list[_Job]
     ) -> list[Entry]:
         stepped = any(job.step is not None for job in jobs)
+        # Whether a lockdown holds, read BEFORE the revision: a lockdown that commits
+        # between the two reads is then either unseen here and caught below (_Moved),
+        # or seen in the revision, whose policy the steps load with it.  Read after
+        # it, a lockdown could be seen here (skipping the check below) while the steps
+        # still used the policy cached at the revision before it — and made a card.
+        locked = stepped and lockdown_store.load(conn) is not None
         # Two cursors: each keeps the result of its own query in the pipeline.
         # The revision is read after the head lock is granted: a change that appended
         # its audit entry (under that lock) has committed by then, so this batch sees
@@ -265,7 +271,6 @@ class PostgresWriter:
             rev.execute(_REVISION)  # sent with BEGIN (and after the head lock: no steps)
             revision = _revision(rev)
             head = cur.fetchone() if not stepped else None
-        locked = stepped and lockdown_store.load(conn) is not None
         documents = self._run_steps(conn, jobs, revision)
         started = time.perf_counter()
         with pg.pipeline(), pg.cursor() as rev, pg.cursor() as cur:
