@@ -94,43 +94,43 @@ class Command:
         package all keep (``--context staging --context prod`` acts on prod)."""
         found: str | None = None
         words = self.words
+        last = len(words) - 1
+        dashed = all(name[:1] == "-" for name in names)
         for i, word in enumerate(words):
             if word == "--":
                 break
-            value = self._value_at(names, words, i, word)
-            if value is not None:
-                found = value
+            if dashed and word[:1] != "-":
+                continue  # most words: no option starts here
+            for name in names:
+                if word == name and i < last:
+                    found = words[i + 1]
+                    break
+                if name.startswith("--") and word.startswith(name + "="):
+                    found = word[len(name) + 1 :]
+                    break
+                if (
+                    len(name) == 2
+                    and len(word) > 2
+                    and word[1:].isalpha()
+                    and word.endswith(name[1])
+                    and name[1] not in word[1:-1]
+                    and i < last
+                ):
+                    # A cluster ending in the option: `curl -so FILE`, `tar -xzf FILE`.
+                    found = words[i + 1]
+                    break
+                if (
+                    len(name) == 2
+                    and not name.startswith("--")
+                    and word.startswith(name)
+                    and len(word) > 2
+                    and not word.startswith("--")
+                ):
+                    value = word[2:]
+                    # `-n=prod` (pflag style) is `prod`; `cut -d=` is the delimiter `=`.
+                    found = value[1:] if value.startswith("=") and len(value) > 1 else value
+                    break
         return found
-
-    @staticmethod
-    def _value_at(names: tuple[str, ...], words: tuple[str, ...], i: int, word: str) -> str | None:
-        for name in names:
-            if word == name and i + 1 < len(words):
-                return words[i + 1]
-            if name.startswith("--") and word.startswith(name + "="):
-                return word[len(name) + 1 :]
-            if (
-                len(name) == 2
-                and len(word) > 2
-                and word[0] == "-"
-                and word[1:].isalpha()
-                and word.endswith(name[1])
-                and name[1] not in word[1:-1]
-                and i + 1 < len(words)
-            ):
-                # A cluster ending in the option: `curl -so FILE`, `tar -xzf FILE`.
-                return words[i + 1]
-            if (
-                len(name) == 2
-                and not name.startswith("--")
-                and word.startswith(name)
-                and len(word) > 2
-                and not word.startswith("--")
-            ):
-                value = word[2:]
-                # `-n=prod` (pflag style) is `prod`; `cut -d=` is the delimiter `=`.
-                return value[1:] if value.startswith("=") and len(value) > 1 else value
-        return None
 
     def options(self, *names: str) -> list[str]:
         """Every value of a repeatable option (``-e A -e B``)."""

@@ -106,7 +106,7 @@ def is_opsgate_secret(path: str) -> bool:
         or "?" in path
         or "[" in path
         or ".session.json." in path
-        or _COPY_AT_END.search(path)
+        or (path[path.rfind("/") + 1 :].startswith(_NAME_ENDINGS) and _COPY_AT_END.search(path))
     ):
         return False
     directory, _, base = path.rstrip("/").rpartition("/")
