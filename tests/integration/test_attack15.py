@@ -110,15 +110,6 @@ def test_a_chain_name_to_type_is_the_production_target(
     assert named in card["confirm"], card
 
 
-# Still open: the cases marked with it below.
-_REPEATED = (
-    "critical: a flag given twice is read from its first occurrence, but kubectl, helm, "
-    "psql and ssh -o HostName use the last: the card names (and judges) the other cluster, "
-    "namespace or host; a repeated --context even turns a production delete into a "
-    "staging card that Production Protection does not stop"
-)
-
-
 @pytest.mark.parametrize(
     ("command", "truthful"),
     [
@@ -151,7 +142,6 @@ _REPEATED = (
             "psql -h db-staging -c 'DROP TABLE users' orders -h db-prod-1",
             lambda c: "db-staging" not in c["description"] and "db-staging" not in c["target"],
             id="psql-host-twice",
-            marks=xfail(_REPEATED),
         ),
     ],
 )

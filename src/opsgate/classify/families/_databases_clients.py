@@ -69,7 +69,8 @@ def _sql_client(
         positional = [a.value for a in cmd.positionals(valued)]
         if cmd.name == "cockroach" or (cmd.name == "clickhouse" and positional[:1] == ["client"]):
             positional = positional[1:]
-        named = [*cmd.options(*hosts), *cmd.options(*dbs), *positional[:1]]
+        # The last of a repeated -h or -d first: it is the one the client connects to.
+        named = [*cmd.options(*hosts)[::-1], *cmd.options(*dbs)[::-1], *positional[:1]]
         where = _locate(cmd, ctx, named)
         found = _payloads(
             cmd,
