@@ -11,9 +11,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Container, Sequence
 
+from opsgate.classify.families._kubernetes_kubectl import KUBECTL_VALUED
 from opsgate.models import Finding
 
-__all__ = ["Words", "quoted", "segment_of", "segments", "split", "unwrapped"]
+__all__ = ["KUBE_VALUED", "Words", "quoted", "segment_of", "segments", "split", "unwrapped"]
 
 MAX_WORDS = 4000
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n", "(", ")", "|&", ";;"})
@@ -21,6 +22,9 @@ _WRAPPERS = frozenset({"sudo", "doas", "env", "nohup", "time", "exec", "command"
                        "ionice", "stdbuf", "chronic", "caffeinate", "timeout"})  # fmt: skip
 
 Words = Sequence[str]
+# kubectl's and helm's options that take a value.
+KUBE_VALUED = frozenset(KUBECTL_VALUED) | {"--revision", "--to-revision", "--version",
+                                           "--values", "--set"}  # fmt: skip
 
 
 def segments(command: str) -> list[list[str]]:

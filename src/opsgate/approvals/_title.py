@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from opsgate.approvals._clause import Words, segment_of, segments, split
+from opsgate.approvals._clause import KUBE_VALUED, Words, segment_of, segments, split
 from opsgate.models import Action, Environment, Finding
 from opsgate.policy._names import Remote, inventory_name, remote_of
 
@@ -85,11 +85,6 @@ def family_title(finding: Finding, environment: Environment, action: Action) -> 
 
 
 _MAX_COMMAND = 20_000
-_KUBE_VALUED = frozenset({"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user",
-                          "-l", "--selector", "-f", "--filename", "-o", "--output", "-c",
-                          "--container", "--replicas", "-s", "--server", "--kube-context",
-                          "-p", "--patch", "--type", "--timeout", "--grace-period",
-                          "--version", "--values", "--set"})  # fmt: skip
 
 
 def _none(args: Words, category: str, action: Action) -> str:
@@ -104,7 +99,7 @@ def _kube_where(options: dict[str, str], key: str = "--context") -> str:
 
 
 def _kubectl(args: Words, category: str, action: Action) -> str:
-    options, pos = split(args, _KUBE_VALUED)
+    options, pos = split(args, KUBE_VALUED)
     if not pos:
         return ""
     verb, rest = pos[0], pos[1:]
@@ -140,7 +135,7 @@ def _named(rest: Words) -> str:
 
 
 def _helm(args: Words, category: str, action: Action) -> str:
-    options, pos = split(args, _KUBE_VALUED)
+    options, pos = split(args, KUBE_VALUED)
     if len(pos) < 2 or pos[0] not in ("upgrade", "install", "uninstall", "rollback"):
         return ""
     where = _kube_where(options, "--kube-context")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from opsgate.approvals._clause import Words, quoted, segment_of, segments, split
+from opsgate.approvals._clause import KUBE_VALUED, Words, quoted, segment_of, segments, split
 from opsgate.models import Action, Decision, Effect, Finding, Impact
 from opsgate.policy._names import remote_of
 
@@ -110,11 +110,6 @@ class _Scope:
         return None
 
 
-_KUBE_VALUED = frozenset({"-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user",
-                          "-l", "--selector", "-f", "--filename", "-o", "--output", "-c",
-                          "--container", "--replicas", "-s", "--server", "--field-selector",
-                          "--kube-context", "--revision", "--to-revision", "-p", "--patch",
-                          "--type", "--timeout", "--grace-period"})  # fmt: skip
 _KEEPS_DATA = frozenset({"namespace", "namespaces", "ns", "pvc", "persistentvolumeclaim",
                          "persistentvolumeclaims", "pv", "persistentvolume", "persistentvolumes",
                          "crd", "crds", "customresourcedefinition",
@@ -155,7 +150,7 @@ _SELECTING = ("-l", "--selector", "--all", "-A", "--all-namespaces", "-k", "--ku
 
 
 def _kubectl(args: Words, category: str, scope: _Scope) -> str:
-    options, pos = split(args, _KUBE_VALUED)
+    options, pos = split(args, KUBE_VALUED)
     if not pos or any(name in options for name in _SELECTING):
         return ""
     verb, rest = pos[0], pos[1:]
@@ -221,7 +216,7 @@ def _objects(rest: Words) -> list[tuple[str, str]]:
 
 
 def _helm(args: Words, category: str, scope: _Scope) -> str:
-    options, pos = split(args, _KUBE_VALUED | {"--version", "--values", "-f", "--set"})
+    options, pos = split(args, KUBE_VALUED)
     if len(pos) < 2:
         return ""
     verb, release = pos[0], pos[1]

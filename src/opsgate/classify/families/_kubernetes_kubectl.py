@@ -10,6 +10,7 @@ from opsgate.classify.families._verbs import Rule, RuleSet, words
 from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = [
+    "KUBECTL_VALUED",
     "_UNKNOWN",
     "Rule",
     "_cluster_names",
@@ -121,6 +122,8 @@ _KUBE_VALUED = _names(
     "--type -p --patch --image --replicas --for --timeout --grace-period --from "
     "--show-kind --kube-context --namespace-selector --username --password"
 )
+# kubectl's options that take a value (cards read commands with them: approvals._clause).
+KUBECTL_VALUED = _KUBE_VALUED
 
 
 def _environment(
