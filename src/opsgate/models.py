@@ -83,6 +83,13 @@ class Verdict(enum.StrEnum):
     DENY = "deny"
 
 
+# An answer or audit entry lists at most this many findings, each's evidence cut to
+# MAX_EVIDENCE characters: a command naming 3,000 paths would otherwise repeat itself
+# 3,000 times in every answer and audit entry.
+MAX_LISTED = 50
+MAX_EVIDENCE = 500
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One fact about what an action would do, with the exact evidence for it."""
@@ -219,12 +226,12 @@ class Decision:
                     "category": f.category,
                     "impact": f.impact.label,
                     "effect": f.effect.name.lower(),
-                    "evidence": f.evidence,
+                    "evidence": f.evidence[:MAX_EVIDENCE],
                     "reason": f.reason,
                     "target": f.target,
                     "environment": f.environment.label if f.environment is not None else None,
                     "environment_source": f.env_source,
                 }
-                for f in c.findings
+                for f in c.findings[:MAX_LISTED]
             ],
         }

@@ -487,11 +487,6 @@ def test_a_card_target_and_name_to_type_are_bounded(client: ApiClient, org: Org)
     assert len(card["target"]) <= 1_000 and len(card["confirm"]) <= 1_000
 
 
-@xfail(
-    "medium: the answer to propose and its decision.made audit entry grow ~100x the "
-    "command: every path's evidence repeats the whole command (a 33 KB rm -rf is a "
-    "3.2 MB answer and 1.6 MB audit entry; 133 KB is 13 MB and 6.5 MB)"
-)
 def test_a_long_command_does_not_multiply_into_the_answer(client: ApiClient, org: Org) -> None:
     _prepare(client, org)
     command = "rm -rf " + " ".join(f"/srv/d{i}" for i in range(3000))

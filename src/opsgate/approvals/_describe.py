@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from opsgate.approvals._title import family_title, remote_target, remote_title
 from opsgate.approvals.model import Card, Denied, Grant
-from opsgate.models import Action, Decision, Effect, Environment, Finding, Impact, Verdict
+from opsgate.models import (
+    MAX_EVIDENCE,
+    MAX_LISTED,
+    Action,
+    Decision,
+    Effect,
+    Environment,
+    Finding,
+    Impact,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from opsgate.audit.redact import Redactor
@@ -165,10 +175,10 @@ def evidence_json(decision: Decision) -> list[dict[str, Any]]:
         {
             "category": f.category,
             "impact": f.impact.label,
-            "evidence": f.evidence,
+            "evidence": f.evidence[:MAX_EVIDENCE],
             "reason": f.reason,
         }
-        for f in decision.classification.findings
+        for f in decision.classification.findings[:MAX_LISTED]
     ]
 
 

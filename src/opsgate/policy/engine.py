@@ -15,7 +15,17 @@ from __future__ import annotations
 
 import re
 
-from opsgate.models import Action, Classification, Decision, Effect, Environment, Impact, Verdict
+from opsgate.models import (
+    MAX_EVIDENCE,
+    MAX_LISTED,
+    Action,
+    Classification,
+    Decision,
+    Effect,
+    Environment,
+    Impact,
+    Verdict,
+)
 from opsgate.policy._asking import never_ask
 from opsgate.policy._lockdown import lockdown_decision
 from opsgate.policy.model import Policy, Rule
@@ -102,10 +112,10 @@ def _decision(c: Classification, verdict: Verdict, decided_by: str, reasons: lis
 
 
 def _evidence(c: Classification, effects: tuple[Effect, ...]) -> list[str]:
-    out = []
-    for f in c.findings:
-        if f.effect in effects:
-            out.append(f"{f.reason} — evidence: {f.evidence!r}")
+    found = [f for f in c.findings if f.effect in effects]
+    out = [f"{f.reason} — evidence: {f.evidence[:MAX_EVIDENCE]!r}" for f in found[:MAX_LISTED]]
+    if len(found) > MAX_LISTED:
+        out.append(f"… and {len(found) - MAX_LISTED} more findings like these")
     return out
 
 
