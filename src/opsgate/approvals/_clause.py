@@ -14,7 +14,16 @@ from collections.abc import Container, Sequence
 from opsgate.classify.families._kubernetes_kubectl import KUBECTL_VALUED
 from opsgate.models import Finding
 
-__all__ = ["KUBE_VALUED", "Words", "quoted", "segment_of", "segments", "split", "unwrapped"]
+__all__ = [
+    "KUBE_VALUED",
+    "Words",
+    "objects",
+    "quoted",
+    "segment_of",
+    "segments",
+    "split",
+    "unwrapped",
+]
 
 MAX_WORDS = 4000
 _SEPARATORS = frozenset({";", "&&", "||", "|", "&", "\n", "(", ")", "|&", ";;"})
@@ -109,3 +118,16 @@ def split(args: Words, valued: frozenset[str]) -> tuple[dict[str, str], list[str
 
 def quoted(*words: str) -> str:
     return " ".join(shlex.quote(w) for w in words if w)
+
+
+def objects(rest: Words) -> list[tuple[str, str]]:
+    """Kubernetes objects as a command names them, as (kind, name) pairs: ``deploy web
+    api``, ``deploy/web svc/api``, ``deploy,svc web``; ``[(kind, "")]`` for a kind alone."""
+    if not rest:
+        return []
+    if "/" in rest[0]:
+        return [(k, n) for k, _, n in (w.partition("/") for w in rest if "/" in w)]
+    kinds = rest[0].split(",")
+    if len(kinds) > 1:
+        return [(k, n) for k in kinds for n in rest[1:]]
+    return [(rest[0], name) for name in rest[1:]] or [(rest[0], "")]

@@ -184,36 +184,29 @@ def evidence_json(decision: Decision) -> list[dict[str, Any]]:
 
 def allowed_by_grant(decision: Decision, grant: Grant) -> Decision:
     """The identical retry of an approved action: allowed, and it says by what."""
-    return Decision(
-        verdict=Verdict.ALLOW,
-        impact=decision.impact,
-        environment=decision.environment,
-        env_source=decision.env_source,
-        reasons=(
-            f"Approved on card {grant.card_id}: this identical action uses its grant "
-            f"{grant.id} ({grant.uses_left} use(s) left).",
-            *decision.reasons,
-        ),
-        decided_by=f"grant.{grant.id}",
-        classification=decision.classification,
-    )
+    said = (f"Approved on card {grant.card_id}: this identical action uses its grant "
+            f"{grant.id} ({grant.uses_left} use(s) left).")  # fmt: skip
+    return _answered(decision, Verdict.ALLOW, said, f"grant.{grant.id}")
 
 
 def denied_by_card(decision: Decision, card: Card) -> Decision:
     """The identical retry of an action a person just denied: denied again, with the
     person's reason, so the agent learns why instead of asking again."""
     why = f": {card.reason}" if card.reason else ""
+    said = (f"A person denied this identical action on card {card.id}{why}. Do not retry "
+            "it; change the approach, or ask the person.")  # fmt: skip
+    return _answered(decision, Verdict.DENY, said, f"card.{card.id}")
+
+
+def _answered(decision: Decision, verdict: Verdict, said: str, decided_by: str) -> Decision:
+    """``decision`` answered by an earlier card: ``said`` first, the reasons after."""
     return Decision(
-        verdict=Verdict.DENY,
+        verdict=verdict,
         impact=decision.impact,
         environment=decision.environment,
         env_source=decision.env_source,
-        reasons=(
-            f"A person denied this identical action on card {card.id}{why}. Do not retry "
-            "it; change the approach, or ask the person.",
-            *decision.reasons,
-        ),
-        decided_by=f"card.{card.id}",
+        reasons=(said, *decision.reasons),
+        decided_by=decided_by,
         classification=decision.classification,
     )
 

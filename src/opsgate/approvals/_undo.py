@@ -27,7 +27,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from opsgate.approvals._clause import KUBE_VALUED, Words, quoted, segment_of, segments, split
+from opsgate.approvals._clause import (
+    KUBE_VALUED,
+    Words,
+    quoted,
+    segment_of,
+    segments,
+    split,
+)
+from opsgate.approvals._clause import objects as named_objects
 from opsgate.models import Action, Decision, Effect, Finding, Impact
 from opsgate.policy._names import remote_of
 
@@ -159,7 +167,7 @@ def _kubectl(args: Words, category: str, scope: _Scope) -> str:
         first, _, others = kube.removeprefix("kubectl ").partition(" ")
         kube = f"{first} kubectl {others}".rstrip()
     manifest = options.get("-f") or options.get("--filename")
-    objects = _objects(rest[1:] if verb in ("set", "rollout") else rest)
+    objects = named_objects(rest[1:] if verb in ("set", "rollout") else rest)
     if verb == "delete":
         if manifest:
             return _from_manifest(manifest, kube, scope)
@@ -200,19 +208,6 @@ def _from_manifest(manifest: str, kube: str, scope: _Scope) -> str:
         return ""
     return (f"Re-create what it deletes from the same manifests: {kube} apply -f "
             f"{quoted(manifest)} (status and data in volumes are not restored).")  # fmt: skip
-
-
-def _objects(rest: Words) -> list[tuple[str, str]]:
-    """``deploy web api`` or ``deploy/web svc/api`` as (kind, name) pairs."""
-    if not rest:
-        return []
-    if "/" in rest[0]:
-        return [tuple(w.split("/", 1)) for w in rest if "/" in w]  # type: ignore[misc]
-    kind = rest[0]
-    kinds = kind.split(",")
-    if len(kinds) > 1:
-        return [(k, n) for k in kinds for n in rest[1:]]
-    return [(kind, name) for name in rest[1:]] or [(kind, "")]
 
 
 def _helm(args: Words, category: str, scope: _Scope) -> str:
