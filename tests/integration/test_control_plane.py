@@ -1,7 +1,7 @@
 """The control plane on real stores: SQLite files (and PostgreSQL, below, against a
 throwaway cluster).  No mocks: a real audit log, a real engine; only the clock is
 injected so expiry is tested without sleeping, and argon2 runs with cheap
-parameters (one test keeps the defaults)."""
+parameters (tests/conftest.py; one test keeps the defaults)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from opsgate.approvals import _control_people
 from opsgate.approvals.control import SqlControlPlane, open_control_plane
 from opsgate.approvals.model import CardState, Denied, Role
 from opsgate.approvals.service import CardFilter, Principal
@@ -56,12 +54,6 @@ class Org:
 
     def events(self) -> list[str]:
         return [e.event for e in self.cp.audit.entries()]
-
-
-@pytest.fixture(autouse=True)
-def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(_control_people, "_HASHER", fast)
 
 
 def open_cp(home: Path, clock: Clock, url: str | None = None) -> SqlControlPlane:
@@ -131,10 +123,8 @@ def test_login_is_audited_without_the_password(org: Org) -> None:
     assert all(PASSWORD not in str(e) and "wrong password" not in str(e) for e in logins)
 
 
-def test_secrets_are_stored_only_as_hashes(
-    tmp_path: Path, hook_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(_control_people, "_HASHER", PasswordHasher())  # the real parameters
+@pytest.mark.real_argon2
+def test_secrets_are_stored_only_as_hashes(tmp_path: Path, hook_env: None) -> None:
     cp = open_cp(tmp_path, Clock())
     cp.create_user(None, "olivia", PASSWORD, Role.OWNER)
     _, session = cp.login("olivia", PASSWORD)

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_control_plane import (  # noqa: F401  (_cheap_argon2: an autouse fixture)
+from test_control_plane import (
     DROP,
     SCALE,
     Clock,
     Org,
-    _cheap_argon2,
     bash,
     denied,
     open_cp,

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from test_control_plane import DROP, SCALE, Clock, bash, open_cp, people
-from test_control_plane import _cheap_argon2 as _cheap_argon2  # autouse fixture
 from test_control_plane import pg_server as pg_server  # the module's cluster
 from test_control_plane import pg_url as pg_url  # a fresh database per test
 
