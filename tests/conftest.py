@@ -3,6 +3,9 @@ every test away from the developer's real ~/.opsgate."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,33 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_hook_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hook calls start the resident decision service for their opsgate home, and it
+    outlives the test (it exits after 15 idle minutes, or when its socket goes, but
+    pytest keeps its temporary directories).  At the end of the session, stop every
+    service whose home lies in this session's temporary directory."""
+    yield
+    base = str(tmp_path_factory.getbasetemp())
+    for pid, argv in _hook_services():
+        home = argv[argv.index("--home") + 1] if "--home" in argv[:-1] else ""
+        if home.startswith(base + os.sep):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def _hook_services() -> Iterator[tuple[int, list[str]]]:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "opsgate.hooks._daemon" in argv:
+            yield int(entry.name), argv
 
 
 @pytest.fixture(autouse=True)
