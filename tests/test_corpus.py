@@ -31,10 +31,6 @@ KNOWN_GAPS: dict[str, str] = {
     'here-doc delimiter (<<E"O"F); the parse error makes it unknown',
     "rt3-two-heredocs-sql-files": "tree-sitter-bash cannot parse a here-doc followed by "
     "more commands on the same line; the parse error makes it unknown",
-    "rt4-probe-drizzle-push": "drizzle-kit has no migration-tool table yet; npx runs it as "
-    "an unknown local tool",
-    "rt4-probe-docker-login-stdin": "echo of a secret variable counts as printing it even when "
-    "the pipe feeds it to a program's --password-stdin",
 }
 
 

@@ -80,6 +80,17 @@ _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _HIDDEN = re.compile("[\x01-\x08\x0b\x0c\x0d\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+# A pipeline stage that takes a secret on its input and prints nothing of it: a
+# registry or CLI login reading its password or token from stdin.  One simple command
+# of plain words (a variable at most), so nothing else in it can print the input.
+_PLAIN_WORD = r"""(?:[^\s;&|`(){}<>'"$\\]|\$\{?\w++\}?|"(?:[^"$`\\]|\$\{?\w++\}?)*+")++"""
+_TAKES_SECRET_ON_STDIN = re.compile(
+    r"^\s*(?:docker|podman|nerdctl|finch|buildah|skopeo|oras|cosign|helm\s+registry"
+    r"|crane\s+auth|regctl\s+registry|gh\s+auth|glab\s+auth)\s+login"
+    rf"(?:\s++{_PLAIN_WORD})*?\s++(?:--password-stdin|--with-token|--stdin)"
+    rf"(?:\s++{_PLAIN_WORD})*+\s*$"
+)
+
 _NAMES_ONLY = re.compile(
     r"^\s*(cut\s+(-d\s*['\"]?=['\"]?\s+-f\s*1|-f\s*1\s+-d\s*['\"]?=['\"]?)\s*$"
     r"|awk\s+-F\s*['\"]?=['\"]?\s+['\"]\{\s*print\s+\$1\s*;?\s*\}['\"]\s*$"

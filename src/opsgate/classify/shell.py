@@ -22,6 +22,7 @@ from opsgate.classify._shell_nodes import (
     _HIDDEN,
     _NAMES_ONLY,
     _SKIP,
+    _TAKES_SECRET_ON_STDIN,
     _first_error,
     _text,
     canonical_name,
@@ -162,12 +163,21 @@ class Walker(WalkerCommands):
         for index, child in enumerate(stages):
             mark = len(self.findings)
             out = self.walk(child, out, level + 1)
-            if index + 1 < len(stages) and _NAMES_ONLY.match(_text(stages[index + 1])):
+            following = _text(stages[index + 1]) if index + 1 < len(stages) else None
+            if following is not None and _NAMES_ONLY.match(following):
                 # `env | cut -d= -f1`: only variable names leave the pipeline.
                 self.findings[mark:] = [
                     f
                     for f in self.findings[mark:]
                     if f.category not in ("secrets.env_dump", "secrets.read")
+                ]
+            elif following is not None and _TAKES_SECRET_ON_STDIN.match(following):
+                # `echo $TOKEN | docker login --password-stdin`: the variable's value goes
+                # to the login, not to the output.  A file's contents still count.
+                self.findings[mark:] = [
+                    f
+                    for f in self.findings[mark:]
+                    if not (f.category == "secrets.read" and f.evidence.startswith("$"))
                 ]
         return out
 

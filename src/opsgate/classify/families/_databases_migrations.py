@@ -32,15 +32,27 @@ from opsgate.models import Environment, Finding
 
 __all__ = [
     "_ALEMBIC",
+    "_ATLAS",
     "_DBMATE",
+    "_DB_MIGRATE",
     "_DIESEL",
+    "_DRIZZLE",
     "_FLYWAY",
     "_GOOSE",
+    "_GRAPHILE_MIGRATE",
+    "_HASURA",
     "_KNEX",
     "_LIQUIBASE",
     "_MIGRATE_GO",
+    "_MIKRO_ORM",
+    "_NODE_PG_MIGRATE",
+    "_PGROLL",
     "_PRISMA",
     "_SEQUELIZE",
+    "_SKEEMA",
+    "_SQITCH",
+    "_SQLX",
+    "_TERN",
     "_TYPEORM",
     "_rails",
     "_task_tool",
@@ -78,9 +90,19 @@ def _task_tool(
     return handle
 
 
+# Flags that let a schema push drop what the new schema lacks, by (tool, task).
+_LOSS_FLAGS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("prisma", "db push"): ("--accept-data-loss", "--force-reset"),
+    ("drizzle-kit", "push"): ("--force",),  # accepts every data-loss statement unasked
+    ("skeema", "push"): ("--allow-unsafe",),
+    ("hasura", "migrate apply"): ("--down",),
+}
+
+
 def _adjust(cmd: Command, key: str, rule: _Rule) -> _Rule:
     """Flags that turn a write into a loss or a preview."""
-    if key == "db push" and cmd.has("--accept-data-loss", "--force-reset"):
+    loss = _LOSS_FLAGS.get((cmd.name, key))
+    if loss and cmd.has(*loss) and rule[2] is _W:
         return ("database.reset", _D, _W, "pushes a schema that drops data")
     if cmd.has("--sql", "--dry-run", "--dryRun") and rule[2] is _W:
         return ("database.read", _S, _R, "prints the SQL without running it")
@@ -204,6 +226,72 @@ _DIESEL = _tasks(
         _DROP: "database drop,",
     }
 )
+
+
+# The newer migration tools (each tool's command reference).  Tasks that only write
+# migration files into the project (generate, create, new) are left out: they are
+# ordinary workspace writes.
+_DRIZZLE = _tasks({_READ: "check export pull introspect", _MIGRATE: "migrate push"})
+
+_ATLAS = _tasks(
+    {
+        _READ: "schema inspect, schema diff, migrate status, migrate lint, migrate validate",
+        _MIGRATE: "schema apply, migrate apply",
+        _REVERT: "migrate down,",
+        ("database.drop", _D, _W, "drops every object in the schema"): "schema clean,",
+    }
+)
+
+_SQLX = _tasks(
+    {
+        _READ: "migrate info,",
+        _MIGRATE: "migrate run, database setup, database create",
+        _REVERT: "migrate revert,",
+        _RESET: "database reset,",
+        _DROP: "database drop,",
+    }
+)
+
+_SQITCH = _tasks(
+    {
+        _READ: "status log verify plan show",
+        _MIGRATE: "deploy",
+        _REVERT: "revert rebase checkout",
+    }
+)
+
+_HASURA = _tasks(
+    {
+        _READ: "migrate status, metadata diff, metadata export, metadata inconsistency",
+        _MIGRATE: "migrate apply, metadata apply, metadata reload, seed apply",
+        _RESET: "metadata clear, metadata reset",
+    }
+)
+
+_MIKRO_ORM = _tasks(
+    {
+        _READ: "migration:list migration:pending migration:check debug",
+        _MIGRATE: "migration:up schema:create schema:update seeder:run database:create",
+        _REVERT: "migration:down",
+        _RESET: "migration:fresh schema:fresh",
+        _DROP: "schema:drop",
+        _UNSEEN: "database:import",
+    }
+)
+
+_NODE_PG_MIGRATE = _tasks({_MIGRATE: "up", _REVERT: "down redo"})
+
+_DB_MIGRATE = _tasks({_MIGRATE: "up db:create", _REVERT: "down", _RESET: "reset", _DROP: "db:drop"})
+
+_GRAPHILE_MIGRATE = _tasks(
+    {_READ: "status", _MIGRATE: "migrate watch commit", _REVERT: "uncommit", _RESET: "reset"}
+)
+
+_SKEEMA = _tasks({_READ: "diff lint pull format", _MIGRATE: "push"})
+
+_PGROLL = _tasks({_READ: "status", _MIGRATE: "start complete migrate", _REVERT: "rollback"})
+
+_TERN = _tasks({_READ: "status", _MIGRATE: "migrate"})
 
 
 def _rails(cmd: Command, ctx: Context) -> list[Finding]:

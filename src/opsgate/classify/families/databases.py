@@ -24,15 +24,27 @@ from opsgate.classify.families._databases_clients import (
 from opsgate.classify.families._databases_conn import _C, _D, _DROP, _READ, _W
 from opsgate.classify.families._databases_migrations import (
     _ALEMBIC,
+    _ATLAS,
+    _DB_MIGRATE,
     _DBMATE,
     _DIESEL,
+    _DRIZZLE,
     _FLYWAY,
     _GOOSE,
+    _GRAPHILE_MIGRATE,
+    _HASURA,
     _KNEX,
     _LIQUIBASE,
     _MIGRATE_GO,
+    _MIKRO_ORM,
+    _NODE_PG_MIGRATE,
+    _PGROLL,
     _PRISMA,
     _SEQUELIZE,
+    _SKEEMA,
+    _SQITCH,
+    _SQLX,
+    _TERN,
     _TYPEORM,
     _rails,
     _task_tool,
@@ -186,5 +198,24 @@ HANDLERS: dict[str, Handler] = {
     "migrate": _task_tool(_MIGRATE_GO, url_flags=("-database", "-path", "-source")),
     "dbmate": _task_tool(_DBMATE),
     "diesel": _task_tool(_DIESEL, depth=2),
+    "drizzle-kit": _task_tool(_DRIZZLE, url_flags=("--url", "--config")),
+    "atlas": _task_tool(_ATLAS, url_flags=("-u", "--url", "--to", "--dev-url"), depth=2),
+    **dict.fromkeys(
+        ("sqlx", "cargo-sqlx"),
+        _task_tool(_SQLX, url_flags=("-D", "--database-url", "--source"), depth=2),
+    ),
+    "sqitch": _task_tool(_SQITCH, url_flags=("-t", "--target", "--db-uri", "--to")),
+    "hasura": _task_tool(
+        _HASURA, url_flags=("--endpoint", "--database-name", "--down", "--up"), depth=2
+    ),
+    "mikro-orm": _task_tool(_MIKRO_ORM, url_flags=("--config",)),
+    "node-pg-migrate": _task_tool(
+        _NODE_PG_MIGRATE, url_flags=("-d", "--database-url-var", "-m", "--migrations-dir")
+    ),
+    "db-migrate": _task_tool(_DB_MIGRATE, url_flags=("--config", "-m", "--migrations-dir")),
+    "graphile-migrate": _task_tool(_GRAPHILE_MIGRATE),
+    "skeema": _task_tool(_SKEEMA),
+    "pgroll": _task_tool(_PGROLL, url_flags=("--postgres-url", "--schema")),
+    "tern": _task_tool(_TERN, url_flags=("-c", "--config", "-m", "--migrations", "-d")),
     **dict.fromkeys(("manage.py", "django-admin"), classify_django_manage),
 }
