@@ -146,8 +146,10 @@ def register(subparsers: Any) -> None:
         help="copy the audit database consistently, for offline verification",
         description="Copy the SQLite audit database with SQLite's online backup API (safe "
         "while opsgate runs: a plain copy of audit.db misses what is still in its write-ahead "
-        "log), and write the signing key's public half beside it (DEST.pub.pem). Verify the "
-        "copy anywhere with: opsgate audit verify --db DEST --key DEST.pub.pem",
+        "log), and write beside it (DEST.pub.pem) the public keys its checkpoints need: the "
+        "signing key's public half and those listed in audit.trusted_keys (the earlier keys "
+        "after a rotation), never a private key. Verify the copy anywhere with: opsgate "
+        "audit verify --db DEST --key DEST.pub.pem",
     )
     backup.add_argument("dest", type=Path, metavar="DEST")
     backup.add_argument("--force", action="store_true", help="replace DEST if it exists")
@@ -166,8 +168,8 @@ def _backup(ns: argparse.Namespace) -> int:
 
     _local_only(ns, "backup")
     with _open(ns, readonly=True) as log:
-        key_path = log.key_path
-    return backup(ns, key_path)
+        key_path, trusted_keys = log.key_path, log.trusted_keys
+    return backup(ns, key_path, trusted_keys)
 
 
 def _remote(ns: argparse.Namespace) -> str | None:
@@ -375,7 +377,7 @@ def _verify(ns: argparse.Namespace) -> int:
 
         return _verified(ns, remote_verify(url), None)
     from opsgate.audit._trust import local_trust
-    from opsgate.audit.checkpoint import load_public_key
+    from opsgate.audit.checkpoint import load_public_keys
     from opsgate.audit.verify import verify
     from opsgate.audit.witness import read_witness
 
@@ -383,7 +385,7 @@ def _verify(ns: argparse.Namespace) -> int:
     with _open(ns, readonly=True) as log:
         # Given keys replace every other anchor; then a witness's pins; then the keys
         # configured here (the local signing key and audit.trusted_keys).
-        trusted: list[str] | None = [load_public_key(k) for k in ns.key] or None
+        trusted: list[str] | None = [i for k in ns.key for i in load_public_keys(k)] or None
         if trusted is None:
             pinned = [k for w in witnesses for k in w.key_ids]
             trusted = pinned or None
