@@ -156,6 +156,26 @@ def register(subparsers: Any) -> None:
     backup.add_argument("--json", action="store_true", help="print JSON")
     backup.set_defaults(func=_backup)
 
+    introduce = sub.add_parser(
+        "introduce-key",
+        parents=[common],
+        help="sign, with the current key, the introduction of the next signing key",
+        description="Before rotating the checkpoint signing key: sign with the current key "
+        "(or --by) a statement that NEW_KEY succeeds it, record it in the audit trail and at "
+        "the witnesses (audit.witness and --witness). A witness pinned to the old key then "
+        "trusts the new key's checkpoints; without it, verify --witness reports them "
+        "resigned. Only NEW_KEY's public half is used or written.",
+    )
+    introduce.add_argument("new_key", type=Path, metavar="NEW_KEY",
+                           help="the next key: its PEM file (private or public)")  # fmt: skip
+    introduce.add_argument("--by", type=Path, metavar="KEY",
+                           help="the private key that introduces it (default: the current "
+                           "signing key)")  # fmt: skip
+    introduce.add_argument("--witness", action="append", default=[], metavar="DIR|FILE|URL",
+                           help="also record it at this witness (repeatable)")  # fmt: skip
+    introduce.add_argument("--json", action="store_true", help="print JSON")
+    introduce.set_defaults(func=_introduce)
+
     key = sub.add_parser(
         "key", parents=[common], help="print the checkpoint signing key's public half"
     )
@@ -170,6 +190,14 @@ def _backup(ns: argparse.Namespace) -> int:
     with _open(ns, readonly=True) as log:
         key_path, trusted_keys = log.key_path, log.trusted_keys
     return backup(ns, key_path, trusted_keys)
+
+
+def _introduce(ns: argparse.Namespace) -> int:
+    from opsgate.cli._audit_introduce import introduce_key
+
+    _local_only(ns, "introduce-key")
+    with _open(ns, readonly=False) as log:
+        return introduce_key(ns, log)
 
 
 def _remote(ns: argparse.Namespace) -> str | None:
@@ -378,11 +406,11 @@ def _verify(ns: argparse.Namespace) -> int:
         return _verified(ns, remote_verify(url), None)
     from opsgate.audit._trust import local_trust
     from opsgate.audit.checkpoint import load_public_keys
-    from opsgate.audit.verify import verify
+    from opsgate.audit.verify import Problem, verify
     from opsgate.audit.witness import read_witness
 
-    witnesses = [read_witness(w) for w in ns.witness]
     with _open(ns, readonly=True) as log:
+        witnesses = [read_witness(w, log.log_id) for w in ns.witness]
         # Given keys replace every other anchor; then a witness's pins; then the keys
         # configured here (the local signing key and audit.trusted_keys).
         trusted: list[str] | None = [i for k in ns.key for i in load_public_keys(k)] or None
@@ -403,6 +431,9 @@ def _verify(ns: argparse.Namespace) -> int:
         started = time.perf_counter()
         report = verify(log.log_id, log.store.rows(), sources, trusted)
         elapsed = time.perf_counter() - started
+    for witness in witnesses:  # a key record a witness refused is a tampering attempt there
+        for said in witness.problems:
+            report.add(Problem(0, "forged", f"witness {witness.source}: {said}"))
     found = {
         "ok": report.ok,
         "entries": report.entries,
