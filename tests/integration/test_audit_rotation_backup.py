@@ -115,11 +115,12 @@ def test_a_backup_after_a_rotation_verifies_on_a_fresh_machine(home: Path, tmp_p
     tampered = tmp_path / "tampered.db"
     shutil.copy(dest, tampered)
     with sqlite3.connect(tampered) as db:
-        seq, body = next((n, bytes(b)) for n, b in db.execute(
-            "SELECT seq, body FROM audit_entries ORDER BY seq") if b'"ls 2"' in bytes(b))  # fmt: skip
+        rows = db.execute("SELECT seq, body FROM audit_entries ORDER BY seq")
+        seq, body = next((n, bytes(b)) for n, b in rows if b'"ls 2"' in bytes(b))
         db.execute("UPDATE audit_entries SET body = ? WHERE seq = ?",
                    (body.replace(b'"ls 2"', b'"id 2"'), seq))  # fmt: skip
-    edited = _opsgate("audit", "verify", "--db", str(tampered), "--key", str(public), home=elsewhere)
+    edited = _opsgate("audit", "verify", "--db", str(tampered), "--key", str(public),
+                      home=elsewhere)  # fmt: skip
     assert edited.returncode == 8, edited.stdout + edited.stderr
     assert "TAMPERED" in edited.stderr and f"seq {seq}: edited: " in edited.stderr
 
@@ -132,7 +133,8 @@ def test_a_backup_after_a_rotation_verifies_on_a_fresh_machine(home: Path, tmp_p
     resigned = _opsgate("audit", "verify", "--db", str(tampered), "--key", str(public),
                         home=elsewhere)  # fmt: skip
     assert resigned.returncode == 8
-    assert f"resigned: checkpoint from store {tampered} is signed by {_id(forger)}" in resigned.stderr
+    said = f"resigned: checkpoint from store {tampered} is signed by {_id(forger)}"
+    assert said in resigned.stderr
 
 
 @pytest.mark.parametrize("kind", ["dir", "file"])
@@ -171,7 +173,8 @@ def test_a_witness_follows_an_introduced_key_and_no_other(
     export(cp, witness)
     refused = _opsgate("audit", "verify", "--witness", witness, home=home)
     assert refused.returncode == 8
-    assert f"resigned: checkpoint from witness {witness} is signed by {_id(attacker)}" in refused.stderr
+    expected = f"resigned: checkpoint from witness {witness} is signed by {_id(attacker)}"
+    assert expected in refused.stderr
     pin = json.dumps({"type": "opsgate.audit.key", "key_id": _id(attacker),
                       "public_key": _raw(attacker).hex()})  # fmt: skip
     if kind == "dir":
