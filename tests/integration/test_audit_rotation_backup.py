@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization as s
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -23,7 +24,7 @@ from opsgate.audit.checkpoint import key_id, sign_checkpoint
 from opsgate.audit.introduction import introduce
 from opsgate.audit.log import rfc3339
 from opsgate.audit.witness import export, export_introduction
-from servers import OPSGATE
+from servers import OPSGATE, Serve, owner_password
 
 KEY_FILE = "audit-signing-key.pem"
 
@@ -208,3 +209,36 @@ def test_a_rotation_without_an_introduction_is_refused_by_the_witness(
     found = _opsgate("audit", "verify", "--witness", witness, home=home)
     assert found.returncode == 8 and "resigned" in found.stderr
     assert "opsgate audit introduce-key" in found.stderr  # says how to do it right
+
+
+def test_a_plain_copy_of_a_running_server_is_not_its_trail(tmp_path: Path) -> None:
+    """docs/deploy.md: ``cp audit.db`` of a running server misses the write-ahead log;
+    verify of such a copy says so and names ``audit backup``, never a silent
+    'intact' of the whole trail."""
+    home = tmp_path / "home"
+    served = Serve(home)
+    try:
+        password = owner_password(home)
+        for _ in range(3):
+            httpx.post(f"{served.url}/api/v1/session", timeout=30,
+                       json={"name": "owner", "password": password})  # fmt: skip
+        live = len(json.loads(_opsgate("audit", "--json", home=home).stdout))
+        copy = tmp_path / "copy" / "audit.db"
+        copy.parent.mkdir()
+        shutil.copy(home / "audit.db", copy)
+        backup = tmp_path / "backup" / "audit.db"
+        backup.parent.mkdir()
+        assert _opsgate("audit", "backup", str(backup), home=home).returncode == 0
+    finally:
+        served.stop()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    plain = _opsgate("audit", "verify", "--json", "--db", str(copy), home=elsewhere)
+    if plain.returncode == 0:  # SQLite had folded part of the log in: an older state
+        assert json.loads(plain.stdout)["entries"] < live
+    else:
+        assert plain.returncode == 9, plain.stdout + plain.stderr
+        assert "holds no audit log" in plain.stderr and "opsgate audit backup" in plain.stderr
+    good = _opsgate("audit", "verify", "--json", "--db", str(backup), "--key",
+                    f"{backup}.pub.pem", home=elsewhere)  # fmt: skip
+    assert good.returncode == 0 and json.loads(good.stdout)["entries"] >= live

@@ -18,15 +18,20 @@ from opsgate.audit.store_sqlite import DB_FILE
 from opsgate.config import current
 from opsgate.errors import InputError
 
-__all__ = ["backup"]
+__all__ = ["backup", "refuse_postgres"]
+
+
+def refuse_postgres(ns: argparse.Namespace) -> None:
+    """Before the log is opened: on PostgreSQL (even without its driver) say pg_dump."""
+    if getattr(ns, "db", None) is None and current().database_url is not None:
+        raise InputError("the audit trail is in PostgreSQL: back it up with pg_dump",
+                         hint="docs/deploy.md (Backups); --data-dir names a local one")  # fmt: skip
 
 
 def backup(ns: argparse.Namespace, key_path: Path, trusted_keys: tuple[Path, ...] = ()) -> int:
     """SQLite's online backup API: a consistent copy, the write-ahead log included."""
+    refuse_postgres(ns)
     config = current()
-    if getattr(ns, "db", None) is None and config.database_url is not None:
-        raise InputError("the audit trail is in PostgreSQL: back it up with pg_dump",
-                         hint="docs/deploy.md (Backups); --data-dir names a local one")  # fmt: skip
     source = Path(getattr(ns, "db", None) or config.data_dir / DB_FILE)
     dest: Path = ns.dest
     if dest.exists() and not ns.force:

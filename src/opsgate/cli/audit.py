@@ -184,9 +184,10 @@ def register(subparsers: Any) -> None:
 
 
 def _backup(ns: argparse.Namespace) -> int:
-    from opsgate.cli._audit_backup import backup
+    from opsgate.cli._audit_backup import backup, refuse_postgres
 
     _local_only(ns, "backup")
+    refuse_postgres(ns)
     with _open(ns, readonly=True) as log:
         key_path, trusted_keys = log.key_path, log.trusted_keys
     return backup(ns, key_path, trusted_keys)
