@@ -114,8 +114,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="PUBKEY",
-        help="trusted public key (PEM file, hex or key id; repeatable): replaces the local "
-        "key, audit.trusted_keys and a witness's pin",
+        help="trusted public key (a PEM file: each key in it; hex; or a key id; repeatable): "
+        "replaces the local key, audit.trusted_keys and a witness's keys",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=_verify)
