@@ -23,7 +23,7 @@ from opsgate.audit.errors import AuditConfigError
 if TYPE_CHECKING:
     from opsgate.audit.log import AuditLog
 
-__all__ = ["Trust", "local_trust", "previous_key_ids", "trusted_key_id"]
+__all__ = ["Trust", "local_trust", "previous_key_ids", "public_pem_blocks", "trusted_key_ids"]
 
 _WHERE = "audit.trusted_keys (OPSGATE_AUDIT_TRUSTED_KEYS, or [audit] trusted_keys)"
 _PUBLIC_PEM = re.compile(rb"-----BEGIN PUBLIC KEY-----\r?\n.*?-----END PUBLIC KEY-----", re.DOTALL)
@@ -39,9 +39,11 @@ class Trust:
     anchor: str
 
 
-def trusted_key_id(path: Path) -> str:
-    """The key id of the Ed25519 public key in the PEM file ``path`` (the output of
-    ``opsgate audit key`` will do: the text around the PEM block is ignored)."""
+def trusted_key_ids(path: Path) -> tuple[str, ...]:
+    """The key ids of the Ed25519 public keys in the PEM file ``path``: one (the
+    output of ``opsgate audit key`` will do: the text around a PEM block is ignored)
+    or several (``DEST.pub.pem`` of ``opsgate audit backup``: every key the copy's
+    checkpoints need)."""
     data = _read(path)
     if b"PRIVATE KEY-----" in data:
         raise AuditConfigError(
@@ -49,21 +51,29 @@ def trusted_key_id(path: Path) -> str:
             hint=f"list only its public half: openssl pkey -in {path} -pubout -out "
             f"{path}.pub.pem — and keep an old private key nowhere",
         )
-    found = _PUBLIC_PEM.search(data)
-    if found is None:
+    blocks = public_pem_blocks(data)
+    if not blocks:
         raise _not_a_key(path)
     from cryptography.hazmat.primitives import serialization as s
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from opsgate.audit.checkpoint import key_id
 
-    try:
-        public = s.load_pem_public_key(found.group(0))
-    except ValueError:
-        raise _not_a_key(path) from None
-    if not isinstance(public, Ed25519PublicKey):
-        raise _not_a_key(path)
-    return key_id(public.public_bytes(s.Encoding.Raw, s.PublicFormat.Raw))
+    ids = []
+    for block in blocks:
+        try:
+            public = s.load_pem_public_key(block)
+        except ValueError:
+            raise _not_a_key(path) from None
+        if not isinstance(public, Ed25519PublicKey):
+            raise _not_a_key(path)
+        ids.append(key_id(public.public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)))
+    return tuple(dict.fromkeys(ids))
+
+
+def public_pem_blocks(data: bytes) -> list[bytes]:
+    """Every PEM public-key block in ``data``, in order."""
+    return [found.group(0) for found in _PUBLIC_PEM.finditer(data)]
 
 
 def _read(path: Path) -> bytes:
@@ -93,7 +103,7 @@ def _not_a_key(path: Path) -> AuditConfigError:
 
 def previous_key_ids(paths: Iterable[Path]) -> tuple[str, ...]:
     """The key ids of the configured trusted keys, each file checked (in order)."""
-    return tuple(dict.fromkeys(trusted_key_id(Path(p)) for p in paths))
+    return tuple(dict.fromkeys(k for p in paths for k in trusted_key_ids(Path(p))))
 
 
 def local_trust(log: AuditLog) -> Trust:

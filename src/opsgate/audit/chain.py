@@ -7,6 +7,7 @@ replayed as a link hash, a genesis or a checkpoint message (and vice versa):
     entry_hash  = H("opsgate/audit/v1/entry\\0"      || canonical body)
     link[seq]   = H("opsgate/audit/v1/link\\0"       || link[seq-1] || seq(u64 BE) || entry_hash)
     checkpoint signature over "opsgate/audit/v1/checkpoint\\0" || canonical checkpoint
+    key introduction signature over "opsgate/audit/v1/key-introduction\\0" || canonical record
 
 The genesis binds the chain to one log's identity, so entries cannot be spliced
 from one log into another; binding ``seq`` into each link makes renumbering visible.
@@ -28,6 +29,7 @@ except ImportError:  # pragma: no cover - depends on the Python version
 __all__ = [
     "CHECKPOINT_DOMAIN",
     "ENTRY_DOMAIN",
+    "INTRODUCTION_DOMAIN",
     "LINK_DOMAIN",
     "canonical",
     "entry_hash",
@@ -40,6 +42,7 @@ ENTRY_DOMAIN = b"opsgate/audit/v1/entry\x00"
 LINK_DOMAIN = b"opsgate/audit/v1/link\x00"
 GENESIS_DOMAIN = b"opsgate/audit/v1/genesis\x00"
 CHECKPOINT_DOMAIN = b"opsgate/audit/v1/checkpoint\x00"
+INTRODUCTION_DOMAIN = b"opsgate/audit/v1/key-introduction\x00"
 
 
 def canonical(document: Any) -> bytes:

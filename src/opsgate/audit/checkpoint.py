@@ -27,6 +27,7 @@ __all__ = [
     "key_id",
     "load_or_create_key",
     "load_public_key",
+    "load_public_keys",
     "public_key_pem",
     "sign_checkpoint",
     "signature_valid",
@@ -34,6 +35,7 @@ __all__ = [
 
 
 _LOWER_HEX = re.compile("[0-9a-f]+")
+_PUBLIC_PEM = re.compile(r"-----BEGIN PUBLIC KEY-----\r?\n.*?-----END PUBLIC KEY-----", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,3 +234,17 @@ def load_public_key(ref: str) -> str:
         raise AuditConfigError(
             f"cannot read an Ed25519 key from {ref!r}", hint="pass a PEM file"
         ) from exc
+
+
+def load_public_keys(ref: str) -> tuple[str, ...]:
+    """The trusted key ids of a reference, as ``load_public_key``; a file of several
+    PEM public keys (``DEST.pub.pem`` of ``opsgate audit backup``: every key the
+    copy's checkpoints were signed with) gives each, in order."""
+    path = Path(ref).expanduser()
+    if ref.startswith("ed25519:") or "-----BEGIN" in ref or not path.is_file():
+        return (load_public_key(ref),)
+    text = path.read_text(errors="replace")
+    blocks = _PUBLIC_PEM.findall(text)
+    if not blocks or "PRIVATE KEY" in text:
+        return (load_public_key(ref),)
+    return tuple(dict.fromkeys(load_public_key(block) for block in blocks))

@@ -51,6 +51,7 @@ class EventType(enum.StrEnum):
     LOCKDOWN_LIFTED = "lockdown.lifted"
     GRANT_REVOKED = "grant.revoked"
     SECRET_KEY_ROTATED = "secret.key_rotated"  # noqa: S105 — an event name; counts, never a key
+    AUDIT_KEY_INTRODUCED = "audit.key_introduced"  # the next checkpoint key's public half
 
 
 class Entry:

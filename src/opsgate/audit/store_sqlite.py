@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from opsgate.audit.chain import genesis, seal
-from opsgate.audit.errors import AuditWriteError
+from opsgate.audit.errors import AuditConfigError, AuditWriteError
 from opsgate.audit.events import Entry
 
 __all__ = ["DB_FILE", "SQLiteStore"]
@@ -38,6 +38,15 @@ _LAST_CHECKPOINT = "SELECT seq, epoch FROM audit_checkpoints ORDER BY seq DESC L
 
 def _fail(path: Path, exc: BaseException) -> AuditWriteError:
     return AuditWriteError(f"cannot write {path}: {exc}")
+
+
+def _not_a_log(path: Path) -> AuditConfigError:
+    return AuditConfigError(
+        f"{path} holds no audit log (no audit tables)",
+        hint="a plain copy of a running server's audit.db looks like this: its entries were "
+        "still in audit.db-wal. Copy it with `opsgate audit backup DEST` (safe while opsgate "
+        "runs), or stop opsgate before copying",
+    )
 
 
 _FS_IOC_GETFLAGS = 0x80086601  # Linux: the inode flags chattr sets
@@ -101,6 +110,10 @@ class SQLiteStore:
                 if self._db.execute("PRAGMA user_version").fetchone()[0] != _VERSION:
                     self._create_racing()
             row = self._db.execute("SELECT value FROM audit_meta WHERE key='log_id'").fetchone()
+        except sqlite3.OperationalError as exc:
+            if readonly and "no such table" in str(exc):
+                raise _not_a_log(path) from exc
+            raise _fail(path, exc) from exc
         except (sqlite3.Error, OSError) as exc:
             raise _fail(path, exc) from exc
         if row is None:

@@ -199,7 +199,8 @@ def _parse_checkpoints(
                     f"checkpoint from {source} is signed by {cp.key_id}, not the trusted key "
                     f"{', '.join(sorted(trusted_set))} — re-signed with another key, unless "
                     f"that is a key you issued (replicas share one key; pass each public key "
-                    f"you trust with --key, or list it in audit.trusted_keys)",
+                    f"you trust with --key, or list it in audit.trusted_keys; a witness "
+                    f"trusts a new key once `opsgate audit introduce-key` recorded it there)",
                 )
             )
         else:

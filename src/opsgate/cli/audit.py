@@ -114,8 +114,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="PUBKEY",
-        help="trusted public key (PEM file, hex or key id; repeatable): replaces the local "
-        "key, audit.trusted_keys and a witness's pin",
+        help="trusted public key (a PEM file: each key in it; hex; or a key id; repeatable): "
+        "replaces the local key, audit.trusted_keys and a witness's keys",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=_verify)
@@ -146,13 +146,35 @@ def register(subparsers: Any) -> None:
         help="copy the audit database consistently, for offline verification",
         description="Copy the SQLite audit database with SQLite's online backup API (safe "
         "while opsgate runs: a plain copy of audit.db misses what is still in its write-ahead "
-        "log), and write the signing key's public half beside it (DEST.pub.pem). Verify the "
-        "copy anywhere with: opsgate audit verify --db DEST --key DEST.pub.pem",
+        "log), and write beside it (DEST.pub.pem) the public keys its checkpoints need: the "
+        "signing key's public half and those listed in audit.trusted_keys (the earlier keys "
+        "after a rotation), never a private key. Verify the copy anywhere with: opsgate "
+        "audit verify --db DEST --key DEST.pub.pem",
     )
     backup.add_argument("dest", type=Path, metavar="DEST")
     backup.add_argument("--force", action="store_true", help="replace DEST if it exists")
     backup.add_argument("--json", action="store_true", help="print JSON")
     backup.set_defaults(func=_backup)
+
+    introduce = sub.add_parser(
+        "introduce-key",
+        parents=[common],
+        help="sign, with the current key, the introduction of the next signing key",
+        description="Before rotating the checkpoint signing key: sign with the current key "
+        "(or --by) a statement that NEW_KEY succeeds it, record it in the audit trail and at "
+        "the witnesses (audit.witness and --witness). A witness pinned to the old key then "
+        "trusts the new key's checkpoints; without it, verify --witness reports them "
+        "resigned. Only NEW_KEY's public half is used or written.",
+    )
+    introduce.add_argument("new_key", type=Path, metavar="NEW_KEY",
+                           help="the next key: its PEM file (private or public)")  # fmt: skip
+    introduce.add_argument("--by", type=Path, metavar="KEY",
+                           help="the private key that introduces it (default: the current "
+                           "signing key)")  # fmt: skip
+    introduce.add_argument("--witness", action="append", default=[], metavar="DIR|FILE|URL",
+                           help="also record it at this witness (repeatable)")  # fmt: skip
+    introduce.add_argument("--json", action="store_true", help="print JSON")
+    introduce.set_defaults(func=_introduce)
 
     key = sub.add_parser(
         "key", parents=[common], help="print the checkpoint signing key's public half"
@@ -162,12 +184,21 @@ def register(subparsers: Any) -> None:
 
 
 def _backup(ns: argparse.Namespace) -> int:
-    from opsgate.cli._audit_backup import backup
+    from opsgate.cli._audit_backup import backup, refuse_postgres
 
     _local_only(ns, "backup")
+    refuse_postgres(ns)
     with _open(ns, readonly=True) as log:
-        key_path = log.key_path
-    return backup(ns, key_path)
+        key_path, trusted_keys = log.key_path, log.trusted_keys
+    return backup(ns, key_path, trusted_keys)
+
+
+def _introduce(ns: argparse.Namespace) -> int:
+    from opsgate.cli._audit_introduce import introduce_key
+
+    _local_only(ns, "introduce-key")
+    with _open(ns, readonly=False) as log:
+        return introduce_key(ns, log)
 
 
 def _remote(ns: argparse.Namespace) -> str | None:
@@ -375,15 +406,15 @@ def _verify(ns: argparse.Namespace) -> int:
 
         return _verified(ns, remote_verify(url), None)
     from opsgate.audit._trust import local_trust
-    from opsgate.audit.checkpoint import load_public_key
-    from opsgate.audit.verify import verify
+    from opsgate.audit.checkpoint import load_public_keys
+    from opsgate.audit.verify import Problem, verify
     from opsgate.audit.witness import read_witness
 
-    witnesses = [read_witness(w) for w in ns.witness]
     with _open(ns, readonly=True) as log:
+        witnesses = [read_witness(w, log.log_id) for w in ns.witness]
         # Given keys replace every other anchor; then a witness's pins; then the keys
         # configured here (the local signing key and audit.trusted_keys).
-        trusted: list[str] | None = [load_public_key(k) for k in ns.key] or None
+        trusted: list[str] | None = [i for k in ns.key for i in load_public_keys(k)] or None
         if trusted is None:
             pinned = [k for w in witnesses for k in w.key_ids]
             trusted = pinned or None
@@ -401,6 +432,9 @@ def _verify(ns: argparse.Namespace) -> int:
         started = time.perf_counter()
         report = verify(log.log_id, log.store.rows(), sources, trusted)
         elapsed = time.perf_counter() - started
+    for witness in witnesses:  # a key record a witness refused is a tampering attempt there
+        for said in witness.problems:
+            report.add(Problem(0, "forged", f"witness {witness.source}: {said}"))
     found = {
         "ok": report.ok,
         "entries": report.entries,

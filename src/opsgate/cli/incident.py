@@ -60,11 +60,11 @@ def register(subparsers: Any) -> None:
 
 def _report(ns: argparse.Namespace) -> int:
     from opsgate.audit import AuditIntegrityError, open_log
-    from opsgate.audit.checkpoint import load_public_key
+    from opsgate.audit.checkpoint import load_public_keys
     from opsgate.incident import generate
 
     query = _query(ns)
-    trusted = [load_public_key(k) for k in ns.key] or None
+    trusted = [i for k in ns.key for i in load_public_keys(k)] or None
     with open_log(db_file=ns.db, readonly=True) as log:
         artifacts = generate(
             log,

@@ -118,7 +118,8 @@ SETTINGS: tuple[Setting, ...] = (
             "others' public keys in audit.trusted_keys)",
             used_by="serve, the hook, audit"),
     Setting("audit.trusted_keys", "OPSGATE_AUDIT_TRUSTED_KEYS", "paths",
-            help="public keys (PEM files, as `opsgate audit key` prints) of earlier "
+            help="public keys (PEM files, as `opsgate audit key` prints; a file may hold "
+            "several, as the DEST.pub.pem of `opsgate audit backup`) of earlier "
             "signing keys that verification trusts besides the current key: after a "
             "rotation, or every replica's key where replicas do not share one (the "
             "environment: separated by ':'; the file: a list). A listed file that is "
