@@ -316,11 +316,29 @@ def is_secret_path(path: str) -> bool:
     return _secret_by_name(path) or is_opsgate_secret(path)
 
 
+# A PEM file's name that says it holds certificates or a public key (``fullchain.pem``,
+# ``ca.pem``, ``server-cert.pem``, ``pubkey.pem``), as ``*.crt`` does.  Any other word
+# for a key (``privkey.pem``, ``ca-key.pem``, ``tls-secret.pem``) keeps it a secret, and
+# so does a name that says nothing (``server.pem`` often holds certificate and key).
+_PUBLIC_KEY_WORDS = re.compile(r"pub(?:lic)?[-_.]?key")
+_PUBLIC_PEM_WORDS = re.compile(r"cert|chain|bundle|pub(?:lic)?\b|(?:^|[-_.])ca(?:$|[-_.])")
+_PRIVATE_PEM_WORDS = re.compile(r"key|priv|secret|token|pass|cred")
+
+
+def _public_pem(lowered: str) -> bool:
+    if not lowered.endswith(".pem"):
+        return False
+    stem = lowered[: -len(".pem")]
+    if _PRIVATE_PEM_WORDS.search(_PUBLIC_KEY_WORDS.sub("", stem)):
+        return False
+    return bool(_PUBLIC_PEM_WORDS.search(_PUBLIC_KEY_WORDS.sub("pub", stem)))
+
+
 @functools.lru_cache(maxsize=4096)
 def _secret_by_name(path: str) -> bool:
     base = posixpath.basename(path.rstrip("/"))
     lowered = base.lower()
-    if _NOT_SECRET_RE.match(lowered):
+    if _NOT_SECRET_RE.match(lowered) or _public_pem(lowered):
         return False
     if _PROC_ENVIRON.match(path) or path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers"):
         return True
