@@ -25,8 +25,6 @@ SPEC_OVERRIDES: dict[str, str] = {}
 # Known gaps in opsgate's own corpora: each is a real mistake, kept visible.  strict
 # xfail: the day one is fixed, its test fails until the entry is removed.
 KNOWN_GAPS: dict[str, str] = {
-    "rt3-arith-array-subscript-injection": "arithmetic evaluation of a variable whose value "
-    "holds $(…) is not followed",
     "rt3-heredoc-partial-quote-delim": "tree-sitter-bash cannot parse a partly quoted "
     'here-doc delimiter (<<E"O"F); the parse error makes it unknown',
     "rt3-two-heredocs-sql-files": "tree-sitter-bash cannot parse a here-doc followed by "

@@ -51,6 +51,18 @@ def _eval(cmd: Command, w: Walker) -> None:
     w.add(w.classify_shell(" ".join(a.value for a in cmd.args), via="eval"))
 
 
+def _let(cmd: Command, w: Walker) -> None:
+    """``let EXPR…`` evaluates each argument as arithmetic: a substitution in it (after
+    expansion) or in a variable it names runs."""
+    import re
+
+    for arg in cmd.args:
+        if "$(" in arg.value or "`" in arg.value:
+            w.add(w.classify_shell(": " + arg.value, via="arithmetic evaluation"))
+        else:
+            w.resolver().evaluate_names(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", arg.value))
+
+
 def _source(cmd: Command, w: Walker) -> None:
     from opsgate.classify.families import shells
 
@@ -218,6 +230,7 @@ _SPECIAL = {
     "pushd": _cd,
     "alias": _alias,
     "eval": _eval,
+    "let": _let,
     "source": _source,
     ".": _source,
     "trap": _trap,

@@ -20,7 +20,7 @@ from opsgate.classify._shell_nodes import (
     unknown,
 )
 from opsgate.classify._walker_redirects import WalkerRedirects
-from opsgate.classify._words import Value, brace_expand
+from opsgate.classify._words import Value, brace_expand, compared_names
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -216,9 +216,11 @@ class WalkerCommands(WalkerRedirects):
         return out
 
     def _test(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
-        # A test only evaluates; but $(…) inside it still runs.
+        # A test only evaluates; but $(…) inside it still runs, and so does one in the
+        # value of a variable that `[[ x -eq 1 ]]` evaluates as arithmetic.
         for sub in _substitutions(node):
             self._substitute(sub)
+        self.resolver().evaluate_names(compared_names(node))
         return None
 
     def _heredoc_body(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:

@@ -18,7 +18,21 @@ class WalkerWords(WalkerBase):
 
     # --- words ------------------------------------------------------------------------
     def resolver(self) -> WordResolver:
-        return WordResolver(self._lookup, self._substitute, self.scope.positional)
+        return WordResolver(
+            self._lookup, self._substitute, self.scope.positional, self._evaluate_arithmetic
+        )
+
+    def _evaluate_arithmetic(self, value: str) -> None:
+        """A variable's value that an arithmetic evaluation runs (``a[$(cmd)]``): its
+        substitutions are judged as ``: VALUE`` would run them."""
+        self.add(self.classify_shell(": " + value, via="arithmetic evaluation"))
+
+    def _arithmetic_statement(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        """``((…))`` evaluates like ``$((…))``; ``{ …; }`` is a plain group."""
+        if node.children and node.children[0].type == "((":
+            self.resolver().arithmetic(node)
+            return None
+        return self._sequence(node, stdin, level)
 
     def resolve(self, node: Node) -> Value:
         self.session.budget.tick()  # a word is work, like a node

@@ -9,7 +9,7 @@ dynamic, so a handler can tell ``rm -rf "$DIR"`` from ``rm -rf build``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -223,15 +223,62 @@ _STRING_LITERAL = frozenset({"string_content", "$"})
 _HEREDOC_LITERAL = frozenset({"heredoc_content"})
 Lookup = Callable[[str], str | None]
 Substitute = Callable[[Node], Value]
+_ARITH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ARITH_COMPARE = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+
+
+def compared_names(node: Node) -> list[str]:
+    """The variables ``[[ A -eq B ]]`` evaluates as arithmetic (``[`` does not)."""
+    if not node.children or node.children[0].type != "[[":
+        return []
+    names: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        operator = current.child_by_field_name("operator")
+        if current.type == "binary_expression" and operator is not None:
+            if _text(operator) in _ARITH_COMPARE:
+                for side in ("left", "right"):
+                    operand = current.child_by_field_name(side)
+                    if operand is not None and operand.type == "word":
+                        names += _ARITH_NAME.findall(_text(operand))
+                    elif operand is not None:
+                        names += _arithmetic_names(operand)
+            continue
+        stack.extend(current.named_children)
+    return names
+
+
+def _arithmetic_names(node: Node) -> list[str]:
+    """The variables an arithmetic expression names (``x``, ``$x``, ``${x}``), outside
+    its own command substitutions."""
+    names: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in ("command_substitution", "process_substitution"):
+            continue
+        if current.type == "variable_name":
+            names.append(_text(current))
+            continue
+        stack.extend(current.children)
+    return names
 
 
 class WordResolver:
     """Resolves word nodes using the walker's variables and command substitutions."""
 
-    def __init__(self, lookup: Lookup, substitute: Substitute, positional: Mapping[str, str]):
+    def __init__(
+        self,
+        lookup: Lookup,
+        substitute: Substitute,
+        positional: Mapping[str, str],
+        evaluated: Callable[[str], None] | None = None,
+    ):
         self._lookup = lookup
         self._substitute = substitute
         self._positional = positional
+        self._evaluated = evaluated
 
     def value(self, node: Node) -> Value:
         kind = node.type
@@ -263,13 +310,35 @@ class WordResolver:
         if kind in ("command_substitution", "process_substitution"):
             return self._substitute(node)
         if kind == "arithmetic_expansion":
-            for child in node.children:
-                self._visit_substitutions(child)
+            self.arithmetic(node)
             return Value(text, False)
         if kind == "brace_expression":
             return Value(text, True)
         self._visit_substitutions(node)
         return Value(text, False)
+
+    def arithmetic(self, node: Node) -> None:
+        """Run what an arithmetic evaluation runs: its own substitutions, and those in
+        the values of the variables it names.  Bash evaluates a variable's value as an
+        expression in turn, array subscripts included: with ``x='a[$(cmd)]'``,
+        ``$((x))`` and ``((x))`` run ``cmd``."""
+        for child in node.children:
+            self._visit_substitutions(child)
+        self.evaluate_names(_arithmetic_names(node))
+
+    def evaluate_names(self, names: Iterable[str]) -> None:
+        """Variables an arithmetic evaluation reads: a value holding a substitution runs
+        it (``x=y``, ``y='a[$(cmd)]'``: each name is evaluated in turn)."""
+        if self._evaluated is None:
+            return
+        for name in names:
+            value = self._lookup(name)
+            for _ in range(8):
+                if value is None or not _ARITH_NAME.fullmatch(value):
+                    break
+                value = self._lookup(value)
+            if value is not None and ("$(" in value or "`" in value):
+                self._evaluated(value)
 
     def _visit_substitutions(self, node: Node) -> None:
         if node.type in ("command_substitution", "process_substitution"):

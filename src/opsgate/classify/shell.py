@@ -204,7 +204,7 @@ _NodeHandler = Callable[[Walker, Node, Stdin | None, int], Stdin | None]
 _NODE_HANDLERS: dict[str, _NodeHandler] = {
     "program": Walker._sequence,
     "list": Walker._sequence,
-    "compound_statement": Walker._sequence,
+    "compound_statement": Walker._arithmetic_statement,
     "do_group": Walker._sequence,
     "subshell": Walker._subshell,
     "pipeline": Walker._pipeline,
