@@ -191,9 +191,17 @@ def action_step(action: str, inputs: Any, where: str, runs: Runs) -> Step | None
     that deploys, publishes or releases is a change to something remote by itself.
     Local actions (``./…``) are judged when their own ``action.yml`` is written."""
     name = action.split("@", 1)[0].lower()
-    if name.startswith(("./", "docker://")):
+    if name.startswith("./"):
         return None
     with_ = inputs if isinstance(inputs, dict) else {}
+    if name.startswith("docker://"):
+        from opsgate.classify._autorun_extra import image_command
+
+        line = image_command(action[len("docker://") :], with_.get("entrypoint"), with_.get("args"))
+        if line is None:
+            fact = ("unknown", "a container step whose arguments opsgate cannot read")
+            return Step(where, action, "fact", runs, fact=fact)
+        return Step(f"{where} (container)", line, "sh", runs)
     base = name.rsplit("/", 1)[-1]
     script = with_.get("script", with_.get("command"))
     if "ssh" in base and isinstance(script, str):
