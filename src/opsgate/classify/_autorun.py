@@ -392,7 +392,14 @@ def _counted(step: Step, judge: Judge) -> list[Finding]:
         category, reason = step.fact
         effect = Effect.UNKNOWN if category == "unknown" else Effect.WRITE
         return [Finding(category, Impact.CAUTION, effect, step.where, reason)]
-    return [f for f in judge.run(step) if _counts(f, step)]
+    found = [f for f in judge.run(step) if _counts(f, step)]
+    if step.lang in ("python", "node"):
+        from opsgate.classify._autorun_sdk import api_commands
+
+        for line in api_commands(step.script, step.lang):
+            twin = replace(step, where=f"{step.where} (API call)", script=line, lang="sh")
+            found += [f for f in judge.run(twin) if _counts(f, twin)]
+    return found
 
 
 # Effects that stay on a throwaway CI runner or container (unless they went over ssh).

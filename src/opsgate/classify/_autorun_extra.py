@@ -80,7 +80,8 @@ def _cloudbuild_steps(items: list[Any], runs: Runs) -> list[Step]:
         where = f"steps[{i}]"
         script = item.get("script")
         if isinstance(script, str):
-            lang = "python" if script.startswith("#!") and "python" in script.split("\n")[0] else "sh"
+            first = script.split("\n", 1)[0]
+            lang = "python" if first.startswith("#!") and "python" in first else "sh"
             out.append(Step(f"{where}.script", script, lang, runs))
             continue
         line = image_command(item["name"], item.get("entrypoint"), item.get("args"))
@@ -188,7 +189,8 @@ def vscode_task_steps(doc: Any, runs: Runs) -> list[Step]:
         seen.add(id(task))
         out += _task_steps(task, runs)
         needs = task.get("dependsOn")
-        for label in [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []:
+        labels = [needs] if isinstance(needs, str) else needs if isinstance(needs, list) else []
+        for label in labels:
             if isinstance(by_label.get(label), dict):
                 pending.append(by_label[label])
     return out

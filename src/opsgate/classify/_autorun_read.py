@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import textwrap
 import tomllib
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from opsgate.classify._autorun import Runs, Step

@@ -209,8 +209,7 @@ def action_step(action: str, inputs: Any, where: str, runs: Runs) -> Step | None
         command = shlex.join(["ssh", host, expressions(script, "github")])
         return Step(f"{where} (with.script)", command, "sh", runs)
     if name == "actions/github-script" and isinstance(script, str):
-        code = shlex.join(["node", "-e", expressions(script, "github")])
-        return Step(f"{where} (with.script)", code, "sh", runs)
+        return Step(f"{where} (with.script)", expressions(script, "github"), "node", runs)
     if name == "docker/build-push-action" and str(with_.get("push", "")).lower() == "true":
         fact = ("registry.publish", "pushes the image it builds to a registry")
         return Step(where, action, "fact", runs, fact=fact)
