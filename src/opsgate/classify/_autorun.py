@@ -143,7 +143,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("GitHub Actions action code", r"(^|/)\.github/actions/.+\.py$", "python",
          Runs.RUNNER, "in every workflow that uses the action"),
     Kind("container entrypoint", r"(^|/)(docker-)?entrypoint([.-][^/]*)?\.sh$|(^|/)"
-         r"docker-entrypoint\.d/[^/]+\.sh$", "shell", Runs.CONTAINER,
+         r"docker-entrypoint\.d/[^/]+\.sh$", "entrypoint", Runs.CONTAINER,
          "every time the container starts"),
     Kind("Python start-up file", r"(^|/)(site|dist)-packages/[^/]+\.pth$", "pth", Runs.HERE,
          "at the start of every Python of that environment"),
@@ -455,7 +455,8 @@ def _counts(f: Finding, step: Step) -> bool:
 # output) does not count; deleting these is an attack on whatever machine runs it.
 _DATA_ZONES = tuple(f"({z.value})" for z in (Zone.ROOT, Zone.HOME, Zone.HOME_FILE,
                                               Zone.PROJECT_ANCESTOR))  # fmt: skip
-_DATA_ROOTS = re.compile(r"^/(srv|data|mnt|media|var/lib|var/www|var/opt|var/backups)(/|$)")
+_DATA_ROOTS = re.compile(r"^/(?:srv|data|mnt|media|var/www|var/opt|var/backups)(?:/|$)|^/var/lib/"
+                         r"(?!(?:apt|dpkg|dnf|yum|rpm|apk|pacman|snapd|cache)(?:/|$))[^/]")  # fmt: skip
 
 
 def _destroys_data(f: Finding) -> bool:

@@ -103,6 +103,20 @@ def _cloudbuild_piece(text: str, runs: Runs) -> list[Step]:
     return _lines(text, runs)
 
 
+# --- container entrypoints ------------------------------------------------------------
+# ``exec "$@"``: the entrypoint hands over to the image's command, which is judged where
+# it is written (the Dockerfile's ``CMD``, a compose file's ``command:``).
+_ARGUMENTS = re.compile(r'"\$(?:@|\{@\})"|\$(?:@|\{@\})')
+
+
+def _entrypoint_whole(text: str, runs: Runs) -> list[Step] | None:
+    return _lines(_ARGUMENTS.sub("true", text), runs)
+
+
+def _entrypoint_piece(text: str, runs: Runs) -> list[Step]:
+    return _lines(_ARGUMENTS.sub("true", text), runs)
+
+
 # --- code ------------------------------------------------------------------------------
 def _node_whole(text: str, runs: Runs) -> list[Step] | None:
     return _lines(text, runs, "node")
@@ -234,6 +248,7 @@ def _vstasks_piece(text: str, runs: Runs) -> list[Step]:
 READERS = {
     "cloudbuild": (_cloudbuild_whole, _cloudbuild_piece),
     "node": (_node_whole, _node_piece),
+    "entrypoint": (_entrypoint_whole, _entrypoint_piece),
     "pth": (_pth_whole, _pth_piece),
     "lintstaged": (_lintstaged_whole, _lintstaged_piece),
     "yarnrc": (_yarnrc_whole, _yarnrc_piece),
