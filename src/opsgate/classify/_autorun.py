@@ -455,8 +455,9 @@ def _counts(f: Finding, step: Step) -> bool:
 # output) does not count; deleting these is an attack on whatever machine runs it.
 _DATA_ZONES = tuple(f"({z.value})" for z in (Zone.ROOT, Zone.HOME, Zone.HOME_FILE,
                                               Zone.PROJECT_ANCESTOR))  # fmt: skip
-_DATA_ROOTS = re.compile(r"^/(?:srv|data|mnt|media|var/www|var/opt|var/backups)(?:/|$)|^/var/lib/"
-                         r"(?!(?:apt|dpkg|dnf|yum|rpm|apk|pacman|snapd|cache)(?:/|$))[^/]")  # fmt: skip
+_DATA_ROOTS = re.compile(r"^/(?:srv|data|mnt|media|var/www|var/opt|var/backups)(?:/|$)|"
+                         r"^/var/lib/(?!(?:apt|dpkg|dnf|yum|rpm|apk|pacman|snapd|cache)(?:/|$))"
+                         r"[^/]")  # fmt: skip
 
 
 def _destroys_data(f: Finding) -> bool:

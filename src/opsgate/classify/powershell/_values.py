@@ -4,7 +4,6 @@ parameters of a command call, and the findings built from them."""
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from typing import Any
 
