@@ -157,7 +157,7 @@ KINDS: tuple[Kind, ...] = (
          "with every yarn command"),
     Kind("VS Code tasks", r"(^|/)\.vscode/tasks\.json$", "vstasks", Runs.HERE,
          "when the folder is opened (tasks that run on folderOpen)"),
-    Kind("direnv .envrc", r"(^|/)\.envrc$", "shell", Runs.HERE,
+    Kind("direnv .envrc", r"(^|/)\.envrc$", "envrc", Runs.HERE,
          "when a shell enters the directory (once allowed)"),
 )  # fmt: skip
 

@@ -31,8 +31,12 @@ def _load(text: str) -> Any:
 _PLAIN_IMAGES = frozenset({
     "alpine", "ubuntu", "debian", "busybox", "centos", "fedora", "rockylinux", "almalinux",
     "amazonlinux", "bash", "node", "python", "ruby", "golang", "rust", "openjdk", "cloud-sdk",
-    "buildpack-deps", "bitnami-shell", "ubi", "ubi8", "ubi9", "distroless",
+    "buildpack-deps", "bitnami-shell", "ubi", "ubi8", "ubi9", "distroless", "postgres",
+    "mysql", "mariadb", "redis", "mongo",
 })  # fmt: skip
+# Images named after a tool by another name than the program's.
+_IMAGE_PROGRAMS = {"aws-cli": "aws", "azure-cli": "az", "google-cloud-cli": "gcloud",
+                   "gcloud-sdk": "gcloud", "kubernetes-kubectl": "kubectl"}  # fmt: skip
 
 
 def image_command(image: str, entrypoint: Any, args: Any) -> str | None:
@@ -51,6 +55,7 @@ def image_command(image: str, entrypoint: Any, args: Any) -> str | None:
     else:
         return None
     base = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0].lower()
+    base = _IMAGE_PROGRAMS.get(base, base)
     if isinstance(entrypoint, str) and entrypoint.strip():
         head = shlex.split(entrypoint) if entrypoint.strip() else []
     elif base in _PLAIN_IMAGES and words and not words[0].startswith("-"):
@@ -115,6 +120,25 @@ def _entrypoint_whole(text: str, runs: Runs) -> list[Step] | None:
 
 def _entrypoint_piece(text: str, runs: Runs) -> list[Step]:
     return _lines(_ARGUMENTS.sub("true", text), runs)
+
+
+# --- direnv .envrc ----------------------------------------------------------------------
+# direnv's own functions that only set variables or watch files (``dotenv`` loads a
+# file into the environment, it prints nothing): defined as no-ops before the script.
+# ``source_env``, ``source_up`` and ``fetchurl`` run or fetch more, and stay commands.
+_DIRENV_QUIET = ("dotenv", "dotenv_if_exists", "layout", "use", "PATH_add", "path_add",
+                 "MANPATH_add", "PATH_rm", "watch_file", "watch_dir", "env_vars_required",
+                 "strict_env", "unstrict_env", "direnv_version", "log_status", "log_error",
+                 "load_prefix", "on_git_branch")  # fmt: skip
+_DIRENV_PRELUDE = "".join(f"{name}() {{ :; }}\n" for name in _DIRENV_QUIET)
+
+
+def _envrc_whole(text: str, runs: Runs) -> list[Step] | None:
+    return _lines(_DIRENV_PRELUDE + text, runs) if text.strip() else []
+
+
+def _envrc_piece(text: str, runs: Runs) -> list[Step]:
+    return _envrc_whole(text, runs) or []
 
 
 # --- code ------------------------------------------------------------------------------
@@ -249,6 +273,7 @@ READERS = {
     "cloudbuild": (_cloudbuild_whole, _cloudbuild_piece),
     "node": (_node_whole, _node_piece),
     "entrypoint": (_entrypoint_whole, _entrypoint_piece),
+    "envrc": (_envrc_whole, _envrc_piece),
     "pth": (_pth_whole, _pth_piece),
     "lintstaged": (_lintstaged_whole, _lintstaged_piece),
     "yarnrc": (_yarnrc_whole, _yarnrc_piece),

@@ -101,6 +101,7 @@ _ADDRESS = r"(?:[\d$.,;+\-%]|/(?:[^/\\]|\\.)*/|\?(?:[^?\\]|\\.)*\?|'[a-z])*"
 _TEXT_CMD = re.compile(rf"^\s*{_ADDRESS}\s*(a|i|c|append|insert|change)!?(?:\s*\|\s?|\s+)?(.*)$",
                        re.DOTALL)  # fmt: skip
 _SUBST = re.compile(rf"^\s*(?:g/(?:[^/\\]|\\.)*/)?{_ADDRESS}\s*(s\W.*)$", re.DOTALL)
+_INSERTS = re.compile(r"^[^iaoOIAsSC]*?(?:cc|[iaoOIAsSC])(.*)$", re.DOTALL)
 _NORMAL = re.compile(rf"^\s*{_ADDRESS}\s*norm(?:al)?!?\s+(.*)$", re.DOTALL)
 # Commands that bring in text or run programs opsgate cannot see from the words.
 _OPAQUE = re.compile(rf"^\s*{_ADDRESS}\s*(r|read|e|edit|E|!|so|source|py\w*|lua|perl|ruby|"
@@ -134,7 +135,8 @@ def _editor_lines(lines: list[str]) -> Pieces | None:
                 return None
             pieces += found
         elif (keys := _NORMAL.match(line)) is not None:
-            pieces.append(("", keys.group(1)))
+            typed = _INSERTS.match(keys.group(1))  # motions, then a key that starts typing
+            pieces.append(("", typed.group(1) if typed else keys.group(1)))
     return pieces
 
 
