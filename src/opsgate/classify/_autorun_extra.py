@@ -248,9 +248,9 @@ def _task_steps(task: dict[str, Any], runs: Runs) -> list[Step]:
         if not isinstance(variant, dict) or not isinstance(variant.get("command"), str):
             continue
         args = variant.get("args")
-        words = [a.get("value") if isinstance(a, dict) else a
+        given = [a.get("value") if isinstance(a, dict) else a
                  for a in (args if isinstance(args, list) else [])]  # fmt: skip
-        words = [w for w in words if isinstance(w, str)]
+        words: list[str] = [w for w in given if isinstance(w, str)]
         if task.get("type") == "process":
             line = shlex.join([variant["command"], *words])
         else:
