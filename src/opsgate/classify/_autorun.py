@@ -261,9 +261,10 @@ def _findings(kind: Kind, written: Written, judge: Judge) -> list[Finding]:
         if new_steps is not None:
             old = written.old if written.old and len(written.old) <= MAX_TEXT else None
             old_steps = (whole(old, kind.runs) if old else None) or []
-            top = repository_top(kind, written.path)
-            new_steps = included(new_steps, top, judge)
-            old_steps = included(old_steps, top, judge)
+            if any(s.include for s in (*new_steps, *old_steps)):
+                top = repository_top(kind, written.path)
+                new_steps = included(new_steps, top, judge)
+                old_steps = included(old_steps, top, judge)
             return _added(kind, written, new_steps, old_steps, judge)[:_MAX_FINDINGS]
         # Not a document of its kind (a half-written file): judge its text as added.
         pieces = pieces or (("", written.new),)

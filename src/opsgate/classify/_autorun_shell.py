@@ -121,7 +121,9 @@ def writes(cmd: Command, w: Walker) -> list[Finding]:
         (handler in _NAMES_ITS_TARGET or cmd.name not in _WRITERS)
         and cmd.name != "direnv"
         and not (
-            any(_may_name(word) for word in cmd.words) or _may_name(cmd.cwd or w.scope.cwd or "")
+            any(_may_name(word) for word in cmd.words)
+            or _may_name(cmd.cwd or w.scope.cwd or "")
+            or (handler not in _NAMES_ITS_TARGET and _may_name(_stdin_text(cmd)))
         )
     ):
         return []  # a copy, edit or download that names no such file, nor is made in one
@@ -131,6 +133,11 @@ def writes(cmd: Command, w: Walker) -> list[Finding]:
 # Writers of ``_autorun_writers``, imported when one is met (see there).
 _MORE = re.compile(r"g?awk|r?ed|ex|n?vim?|dd|python[\d.]*|node|direnv")
 _PYTHON = re.compile(r"^python[\d.]*$")
+
+
+def _stdin_text(cmd: Command) -> str:
+    """A here-doc's text (``python3 - <<EOF``): an interpreter may name the file there."""
+    return (cmd.stdin.text or "")[:4096] if cmd.stdin is not None else ""
 
 
 def _tee(cmd: Command, w: Walker) -> list[Finding]:
