@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from opsgate.classify._paths_zones import Zone
 from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = [
@@ -132,6 +133,32 @@ KINDS: tuple[Kind, ...] = (
     Kind("Dockerfile", r"(^|/)(Dockerfile|Containerfile)([.-][^/]*)?$|\.(dockerfile|"
          r"containerfile)$", "dockerfile", Runs.BUILD,
          "at the next image build and wherever the image starts"),
+    # More pipelines, and code that a pipeline or a tool runs without naming it again.
+    Kind("Google Cloud Build config", r"(^|/)cloudbuild[^/]*\.(ya?ml|json)$", "cloudbuild",
+         Runs.RUNNER, "when its build trigger fires (usually the next push)"),
+    Kind("GitHub Actions action code", r"(^|/)\.github/actions/.+\.(m?js|cjs)$", "node",
+         Runs.RUNNER, "in every workflow that uses the action"),
+    Kind("GitHub Actions action script", r"(^|/)\.github/actions/.+\.(sh|bash)$", "shell",
+         Runs.RUNNER, "in every workflow that uses the action"),
+    Kind("GitHub Actions action code", r"(^|/)\.github/actions/.+\.py$", "python",
+         Runs.RUNNER, "in every workflow that uses the action"),
+    Kind("container entrypoint", r"(^|/)(docker-)?entrypoint([.-][^/]*)?\.sh$|(^|/)"
+         r"docker-entrypoint\.d/[^/]+\.sh$", "entrypoint", Runs.CONTAINER,
+         "every time the container starts"),
+    Kind("Python start-up file", r"(^|/)(site|dist)-packages/[^/]+\.pth$", "pth", Runs.HERE,
+         "at the start of every Python of that environment"),
+    Kind("Python start-up module", r"(^|/)(site|dist)-packages/(site|user)customize\.py$",
+         "python", Runs.HERE, "at the start of every Python of that environment"),
+    Kind("lint-staged config", r"(^|/)\.lintstagedrc(\.(json|ya?ml))?$", "lintstaged",
+         Runs.HERE, "at the next git commit (from the pre-commit hook)"),
+    Kind("lint-staged config", r"(^|/)(\.lintstagedrc|lint-staged\.config)\.(m?js|cjs)$",
+         "node", Runs.HERE, "at the next git commit (from the pre-commit hook)"),
+    Kind("yarn config", r"(^|/)\.yarnrc(\.ya?ml)?$", "yarnrc", Runs.HERE,
+         "with every yarn command"),
+    Kind("VS Code tasks", r"(^|/)\.vscode/tasks\.json$", "vstasks", Runs.HERE,
+         "when the folder is opened (tasks that run on folderOpen)"),
+    Kind("direnv .envrc", r"(^|/)\.envrc$", "envrc", Runs.HERE,
+         "when a shell enters the directory (once allowed)"),
 )  # fmt: skip
 
 # One alternation for the whole table: a path is matched once, whatever its length.
@@ -146,7 +173,9 @@ _HINT = re.compile(
         ".buildkite/", ".drone.", ".woodpecker", ".travis.", "appveyor.", ".cirrus.",
         ".semaphore/", "jenkinsfile", ".husky/", ".githooks/", "lefthook", ".pre-commit-config.",
         "package.json", "composer.json", "setup.py", ".npmrc", ".vscode/", ".code-workspace",
-        ".idea/", "devcontainer", "mise", "dockerfile", "containerfile",
+        ".idea/", "devcontainer", "mise", "dockerfile", "containerfile", "cloudbuild",
+        ".github/actions/", "entrypoint", "-packages/", "lintstaged", "lint-staged", ".yarnrc",
+        ".envrc",
     )),
     re.IGNORECASE,
 )  # fmt: skip
@@ -180,11 +209,15 @@ class Step:
     env: Environment | None = None  # the deployment environment the job names
     services: frozenset[str] = frozenset()  # the job's throwaway service containers
     fact: tuple[str, str] | None = None  # (category, reason)
+    # Another file of the repository whose steps run here (a reusable workflow, a GitLab
+    # ``include: local``): (its reader, its path from the repository's top).
+    include: tuple[str, str] | None = None
 
     @property
     def key(self) -> tuple[object, ...]:
         """What the step is, not where: a step that only moved adds nothing."""
-        return (self.script, self.lang, self.runs, self.env, self.services, self.fact)
+        return (self.script, self.lang, self.runs, self.env, self.services, self.fact,
+                self.include)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +261,10 @@ def _findings(kind: Kind, written: Written, judge: Judge) -> list[Finding]:
         if new_steps is not None:
             old = written.old if written.old and len(written.old) <= MAX_TEXT else None
             old_steps = (whole(old, kind.runs) if old else None) or []
+            if any(s.include for s in (*new_steps, *old_steps)):
+                top = repository_top(kind, written.path)
+                new_steps = included(new_steps, top, judge)
+                old_steps = included(old_steps, top, judge)
             return _added(kind, written, new_steps, old_steps, judge)[:_MAX_FINDINGS]
         # Not a document of its kind (a half-written file): judge its text as added.
         pieces = pieces or (("", written.new),)
@@ -238,6 +275,46 @@ def _findings(kind: Kind, written: Written, judge: Judge) -> list[Finding]:
         before = piece(removed, kind.runs) if removed.strip() else []
         found += _added(kind, written, piece(added, kind.runs), before, judge)
     return found[:_MAX_FINDINGS]
+
+
+def repository_top(kind: Kind, path: str) -> str:
+    """The directory a file of ``kind`` at ``path`` sits in as the repository sees it
+    (``/p`` for ``/p/.github/workflows/ci.yml``): where its includes are named from."""
+    match = re.compile(kind.pattern, re.IGNORECASE).search(path)
+    if match is None:
+        return path.rsplit("/", 1)[0]
+    return path[: match.start()].rstrip("/") or "/"
+
+
+_MAX_INCLUDES = 16
+
+
+def included(steps: Sequence[Step], top: str, judge: Judge, depth: int = 0) -> list[Step]:
+    """Steps with each include replaced by the steps of the file it names, run where
+    the including step runs; a file that cannot be read is unknown."""
+    if not any(s.include for s in steps):
+        return list(steps)
+    from opsgate.classify._autorun_read import INCLUDED
+
+    out: list[Step] = []
+    count = 0
+    for step in steps:
+        if step.include is None:
+            out.append(step)
+            continue
+        count += 1
+        reader, name = step.include
+        path = f"{top}/{name.removeprefix('./').lstrip('/')}"
+        text = judge.read(path) if count <= _MAX_INCLUDES and ".." not in name else None
+        found = INCLUDED[reader](text, step.runs) if text and len(text) <= MAX_TEXT else None
+        if found is None or depth >= 3:
+            why = f"runs {name}, which opsgate cannot read"
+            out.append(replace(step, include=None, fact=("unknown", why), lang="fact"))
+            continue
+        where = f"{step.where} ({name})"
+        found = [replace(s, where=f"{where}: {s.where}", env=s.env or step.env) for s in found]
+        out += included(found, top, judge, depth + 1)
+    return out
 
 
 _CI_SOURCE = (
@@ -314,8 +391,16 @@ def _counted(step: Step, judge: Judge) -> list[Finding]:
         return []  # it waits for a person
     if step.fact is not None:
         category, reason = step.fact
-        return [Finding(category, Impact.CAUTION, Effect.WRITE, step.where, reason)]
-    return [f for f in judge.run(step) if _counts(f, step)]
+        effect = Effect.UNKNOWN if category == "unknown" else Effect.WRITE
+        return [Finding(category, Impact.CAUTION, effect, step.where, reason)]
+    found = [f for f in judge.run(step) if _counts(f, step)]
+    if step.lang in ("python", "node"):
+        from opsgate.classify._autorun_sdk import api_commands
+
+        for line in api_commands(step.script, step.lang):
+            twin = replace(step, where=f"{step.where} (API call)", script=line, lang="sh")
+            found += [f for f in judge.run(twin) if _counts(f, twin)]
+    return found
 
 
 # Effects that stay on a throwaway CI runner or container (unless they went over ssh).
@@ -336,6 +421,8 @@ def _counts(f: Finding, step: Step) -> bool:
         return False
     if step.runs in (Runs.HERE, Runs.SELF_HOSTED):
         return True  # a machine that stays: everything counts, as for a Bash command
+    if _destroys_data(f):
+        return True  # only worth doing where data lives: a runner that stays, ``act``
     if (
         step.runs is Runs.CONTAINER
         and f.impact is Impact.DESTRUCTIVE
@@ -361,6 +448,27 @@ def _counts(f: Finding, step: Step) -> bool:
         return False
     # An installer fetched into a build container runs there without credentials.
     return not (step.runs is Runs.BUILD and f.category == "network.fetch_exec")
+
+
+# Where deleting is about data, not disk space: the root, homes and what is in them
+# (keys, dotfiles), the project's parents, and the places servers keep their data.
+# Freeing a throwaway runner's disk (toolchains under /usr and /opt, caches, build
+# output) does not count; deleting these is an attack on whatever machine runs it.
+_DATA_ZONES = tuple(f"({z.value})" for z in (Zone.ROOT, Zone.HOME, Zone.HOME_FILE,
+                                              Zone.PROJECT_ANCESTOR))  # fmt: skip
+_DATA_ROOTS = re.compile(r"^/(?:srv|data|mnt|media|var/www|var/opt|var/backups)(?:/|$)|"
+                         r"^/var/lib/(?!(?:apt|dpkg|dnf|yum|rpm|apk|pacman|snapd|cache)(?:/|$))"
+                         r"[^/]")  # fmt: skip
+
+
+def _destroys_data(f: Finding) -> bool:
+    if f.impact is not Impact.DESTRUCTIVE or not f.category.startswith(("filesystem.", "disk.")):
+        return False
+    if f.category == "filesystem.permissions":
+        return False
+    if any(zone in f.reason for zone in _DATA_ZONES):
+        return True
+    return bool(f.target) and _DATA_ROOTS.match(f.target or "") is not None
 
 
 def _planted(kind: Kind, written: Written, step: Step, f: Finding) -> Finding:

@@ -251,7 +251,9 @@ def _vscode_whole(text: str, runs: Runs) -> list[Step] | None:
 def _vscode_steps(doc: dict[str, Any], runs: Runs) -> list[Step]:
     """Terminal settings that make every terminal the editor opens run something (in a
     ``.code-workspace`` file they sit under ``settings``)."""
-    steps = []
+    from opsgate.classify._autorun_extra import vscode_task_steps
+
+    steps = vscode_task_steps(doc.get("tasks"), runs)  # a workspace's own tasks
     nested = doc.get("settings")
     items = list(doc.items()) + (list(nested.items()) if isinstance(nested, dict) else [])
     for key, value in items:

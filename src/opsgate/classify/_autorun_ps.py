@@ -3,6 +3,7 @@ by themselves, judged like the same write from bash (``_autorun``)."""
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from opsgate.classify._autorun import Step, Written, judge_write, kind_of
@@ -34,6 +35,9 @@ class _ContextJudge:
             if "OPSGATE_EOF" in step.script:
                 reason = "the script cannot be embedded for reading"
                 return [Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, step.where, reason)]
+            return self._w.ctx.classify_shell(script, via="a planted script")
+        if step.lang == "node":
+            script = shlex.join(["node", "-e", step.script])
             return self._w.ctx.classify_shell(script, via="a planted script")
         return self._w.ctx.classify_shell(step.script, via="a planted script")
 

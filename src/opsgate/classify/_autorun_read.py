@@ -13,9 +13,11 @@ import re
 import textwrap
 import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from opsgate.classify._autorun import Runs, Step
+from opsgate.classify._autorun_extra import READERS as EXTRA_READERS
 from opsgate.classify._autorun_json import READERS as JSON_READERS
 from opsgate.classify._autorun_json import commands
 from opsgate.classify._autorun_text import (
@@ -24,9 +26,9 @@ from opsgate.classify._autorun_text import (
     jenkins_piece,
     jenkins_whole,
 )
-from opsgate.classify._autorun_yaml import SHAPES, yaml_piece, yaml_steps
+from opsgate.classify._autorun_yaml import SHAPES, Shape, yaml_piece, yaml_steps
 
-__all__ = ["READERS", "Reader"]
+__all__ = ["INCLUDED", "READERS", "Reader"]
 
 Reader = tuple[Callable[[str, Runs], list[Step] | None], Callable[[str, Runs], list[Step]]]
 
@@ -148,4 +150,17 @@ READERS: dict[str, Reader] = {
     "npmrc": (_npmrc_whole, _npmrc_piece),
     "dockerfile": (dockerfile_whole, dockerfile_piece),
     "jenkins": (jenkins_whole, jenkins_piece),
+    **EXTRA_READERS,
+}
+
+
+def _included(shape: Shape) -> Callable[[str | None, Runs], list[Step] | None]:
+    return lambda text, runs: yaml_steps(text, shape, runs) if text else None
+
+
+# Files another file runs as part of itself, read as the including file's own steps.
+# A reusable workflow's own triggers do not matter: it runs when its caller runs.
+INCLUDED: dict[str, Callable[[str | None, Runs], list[Step] | None]] = {
+    "github": _included(replace(SHAPES["github"], gate=None)),
+    "gitlab": _included(SHAPES["gitlab"]),
 }

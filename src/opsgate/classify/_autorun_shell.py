@@ -111,13 +111,33 @@ def redirect_written(
 def writes(cmd: Command, w: Walker) -> list[Finding]:
     """Cross-cutting: a command that writes a file that runs by itself."""
     handler = _WRITERS.get(cmd.name)
+    if handler is None and _MORE.fullmatch(cmd.name):
+        from opsgate.classify._autorun_writers import MORE_WRITERS
+
+        handler = MORE_WRITERS.get(_PYTHON.sub("python", cmd.name))
     if handler is None or w.remote:
         return []
-    if handler in _NAMES_ITS_TARGET and not (
-        any(_may_name(word) for word in cmd.words) or _may_name(cmd.cwd or w.scope.cwd or "")
+    if (
+        (handler in _NAMES_ITS_TARGET or cmd.name not in _WRITERS)
+        and cmd.name != "direnv"
+        and not (
+            any(_may_name(word) for word in cmd.words)
+            or _may_name(cmd.cwd or w.scope.cwd or "")
+            or (handler not in _NAMES_ITS_TARGET and _may_name(_stdin_text(cmd)))
+        )
     ):
         return []  # a copy, edit or download that names no such file, nor is made in one
     return handler(cmd, w)
+
+
+# Writers of ``_autorun_writers``, imported when one is met (see there).
+_MORE = re.compile(r"g?awk|r?ed|ex|n?vim?|dd|python[\d.]*|node|direnv")
+_PYTHON = re.compile(r"^python[\d.]*$")
+
+
+def _stdin_text(cmd: Command) -> str:
+    """A here-doc's text (``python3 - <<EOF``): an interpreter may name the file there."""
+    return (cmd.stdin.text or "")[:4096] if cmd.stdin is not None else ""
 
 
 def _tee(cmd: Command, w: Walker) -> list[Finding]:
@@ -313,15 +333,21 @@ def _unreadable_patch(cmd: Command, w: Walker) -> list[Finding]:
 
 
 def _npm_pkg(cmd: Command, w: Walker) -> list[Finding]:
-    """``npm pkg set scripts.postinstall=…``: a lifecycle script written by npm itself."""
-    if cmd.subcommand(depth=2) != ("pkg", "set"):
+    """``npm pkg set scripts.postinstall=…`` and ``npm set-script postinstall …``: a
+    lifecycle script written by npm itself."""
+    words = [a.value for a in cmd.positionals()]
+    if words[:1] == ["set-script"] and len(words) >= 3:
+        settings = [f"scripts.{words[1]}={words[2]}"]
+    elif cmd.subcommand(depth=2) == ("pkg", "set"):
+        settings = words[2:]
+    else:
         return []
     target = _target(w, "package.json", cmd.cwd)
     if target is None:
         return []
     pieces = []
-    for arg in cmd.positionals()[2:]:
-        key, sep, value = arg.value.partition("=")
+    for setting in settings:
+        key, sep, value = setting.partition("=")
         if not sep:
             continue
         nested: object = value

@@ -191,9 +191,17 @@ def action_step(action: str, inputs: Any, where: str, runs: Runs) -> Step | None
     that deploys, publishes or releases is a change to something remote by itself.
     Local actions (``./…``) are judged when their own ``action.yml`` is written."""
     name = action.split("@", 1)[0].lower()
-    if name.startswith(("./", "docker://")):
+    if name.startswith("./"):
         return None
     with_ = inputs if isinstance(inputs, dict) else {}
+    if name.startswith("docker://"):
+        from opsgate.classify._autorun_extra import image_command
+
+        line = image_command(action[len("docker://") :], with_.get("entrypoint"), with_.get("args"))
+        if line is None:
+            fact = ("unknown", "a container step whose arguments opsgate cannot read")
+            return Step(where, action, "fact", runs, fact=fact)
+        return Step(f"{where} (container)", line, "sh", runs)
     base = name.rsplit("/", 1)[-1]
     script = with_.get("script", with_.get("command"))
     if "ssh" in base and isinstance(script, str):
@@ -201,8 +209,7 @@ def action_step(action: str, inputs: Any, where: str, runs: Runs) -> Step | None
         command = shlex.join(["ssh", host, expressions(script, "github")])
         return Step(f"{where} (with.script)", command, "sh", runs)
     if name == "actions/github-script" and isinstance(script, str):
-        code = shlex.join(["node", "-e", expressions(script, "github")])
-        return Step(f"{where} (with.script)", code, "sh", runs)
+        return Step(f"{where} (with.script)", expressions(script, "github"), "node", runs)
     if name == "docker/build-push-action" and str(with_.get("push", "")).lower() == "true":
         fact = ("registry.publish", "pushes the image it builds to a registry")
         return Step(where, action, "fact", runs, fact=fact)

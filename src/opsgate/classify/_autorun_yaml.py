@@ -51,13 +51,14 @@ class Shape:
     entries: bool = False  # pre-commit: local hooks' ``entry``
     gate: str | None = None  # how its triggers say a job waits for a person
     env: tuple[str, ...] = ()  # keys whose mapping is environment variables for the scripts
+    include: str | None = None  # the key naming other files of the repository that run here
 
 
 SHAPES: dict[str, Shape] = {
     "github": Shape(frozenset({"run"}), uses=True, shell_key="shell", expr="github",
                     gate="github", env=("env",)),
     "gitlab": Shape(frozenset({"script", "before_script", "after_script"}), gate="gitlab",
-                    env=("variables",)),
+                    env=("variables",), include="include"),
     "circleci": Shape(frozenset({"run"}), deploy=frozenset(), env=("environment",)),
     "azure": Shape(frozenset({"script", "bash", "inlineScript"}),
                    pwsh=frozenset({"powershell", "pwsh"}), expr="azure", env=("variables", "env")),
@@ -255,6 +256,8 @@ class _Walk:
                 self._scripts(value, here, "pwsh", ctx, depth)
             elif self.shape.uses and name == "uses" and isinstance(value, str):
                 self._uses(value, node, here, ctx)
+            elif name == self.shape.include and depth <= 1:
+                self._includes(value, here, ctx)
             else:
                 self._visit(value, here, ctx, depth + 1)
 
@@ -312,11 +315,29 @@ class _Walk:
         self.out.append(Step(f"{where}.entry", entry, "sh", ctx.runs))
         return True
 
+    def _includes(self, value: Any, where: str, ctx: _Context) -> None:
+        """GitLab ``include:``: a local file's jobs are this pipeline's (a string, a
+        ``local:`` entry, or a list of them); remote and project includes are not read."""
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            path = item.get("local") if isinstance(item, dict) else item
+            if isinstance(path, str) and "://" not in path and "*" not in path:
+                step = Step(f"{where}[{i}]", runs=ctx.runs, env=ctx.env,
+                            include=("gitlab", path))  # fmt: skip
+                self.out.append(step)
+
     def _uses(self, action: str, node: dict[Any, Any], where: str, ctx: _Context) -> None:
         """GitHub ``uses:``: an action that logs in over ssh runs its script there; one
-        that deploys, publishes or releases is itself a change to something remote."""
+        that deploys, publishes or releases is itself a change to something remote.
+        A local reusable workflow or composite action runs its own steps here."""
         from opsgate.classify._autorun_text import action_step
 
+        local = action.split("@", 1)[0]
+        if local.startswith("./") and ".." not in local:
+            name = local if local.endswith((".yml", ".yaml")) else f"{local.rstrip('/')}/action.yml"
+            self.out.append(Step(where, runs=ctx.runs, env=ctx.env, services=ctx.services,
+                                 include=("github", name)))  # fmt: skip
+            return
         step = action_step(action, node.get("with"), where, ctx.runs)
         if step is not None:
             self.out.append(replace(step, env=ctx.env, services=ctx.services))

@@ -94,6 +94,18 @@ class FileSource:
         self.reads[path] = found
         return found.text
 
+    def read_code(self, path: str) -> str | None:
+        """The text of a file that runs although its name is a credentials file's
+        (``.envrc``, which direnv runs on every ``cd``): read to judge what it runs and
+        recorded like every read, so none of its text reaches a reason (``_evidence``)."""
+        if path not in self.reads:
+            if path.startswith(_NOT_FILES) or len(self.reads) >= MAX_FILES:
+                return None
+            if self.real(path).rsplit("/", 1)[-1] != path.rsplit("/", 1)[-1]:
+                return None  # a link to another file (a key, opsgate's own) is not read
+            self.reads[path] = self._load(path, runs=True)
+        return self.reads[path].text
+
     def branch(self, cwd: str | None) -> str | None:
         """The checked-out git branch at ``cwd`` (recorded as a fact), or None."""
         if not cwd:
@@ -177,7 +189,7 @@ class FileSource:
         # Without a way to look, every file counts as there and unread (unknown).
         return "other"
 
-    def _load(self, path: str) -> FileRead:
+    def _load(self, path: str, runs: bool = False) -> FileRead:
         return FileRead(path, "")
 
     def _branch(self, cwd: str) -> str | None:
@@ -213,7 +225,7 @@ class GivenFiles(FileSource):
     def of(cls, files: Iterable[FileRead], facts: Iterable[tuple[str, str]]) -> GivenFiles:
         return cls({f.path: f for f in files}, dict(facts))
 
-    def _load(self, path: str) -> FileRead:
+    def _load(self, path: str, runs: bool = False) -> FileRead:
         return self.given.get(path) or FileRead(path, "")
 
     def _branch(self, cwd: str) -> str | None:
@@ -260,9 +272,9 @@ class LocalFiles(FileSource):
             home = os.path.join(os.path.expanduser("~"), ".opsgate")
         return (home.rstrip("/") + "/",)
 
-    def _load(self, path: str) -> FileRead:
+    def _load(self, path: str, runs: bool = False) -> FileRead:
         real = os.path.realpath(path)
-        why = None if real == path else secret_reason(real, self.guarded_dirs())
+        why = None if real == path else self._refusal(real, runs)
         if why is not None or real.startswith(_NOT_FILES):
             if why is not None:
                 self.refused.setdefault(path, Refusal(path, f"{why} (through a link)"))
@@ -273,16 +285,23 @@ class LocalFiles(FileSource):
         except OSError:
             return FileRead(path, "")
         try:
-            return self._from_fd(path, fd)
+            return self._from_fd(path, fd, runs)
         finally:
             os.close(fd)
 
-    def _from_fd(self, path: str, fd: int) -> FileRead:
+    def _refusal(self, real: str, runs: bool) -> str | None:
+        """Why ``real`` is not read; a file read because it runs (``read_code``) is
+        judged by its directory only, never by its own (credentials-like) name."""
+        if runs:
+            real = real.rsplit("/", 1)[0] + "/opsgate-runs-this-file"
+        return secret_reason(real, self.guarded_dirs())
+
+    def _from_fd(self, path: str, fd: int, runs: bool = False) -> FileRead:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return FileRead(path, "")  # a FIFO, a device, a socket: never read
         opened = _opened_path(fd)
-        why = None if opened is None else secret_reason(opened, self.guarded_dirs())
+        why = None if opened is None else self._refusal(opened, runs)
         if why is not None or (opened or "").startswith(_NOT_FILES):
             if why is not None:
                 self.refused.setdefault(path, Refusal(path, f"{why} (through a link)"))

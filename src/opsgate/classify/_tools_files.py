@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -86,6 +87,14 @@ def classify_file_tool(
         landed = full if kind_of(full) is not None else real
         shown = shown_path(landed, ws.project)
         return findings + _planted(kind, landed, shown, tool_input, shell, judge)
+    if judge is not None:
+        from opsgate.classify._autorun_refs import referring
+
+        runs_it = referring(real, ws.project, judge.read, files.real, files.kind)
+        if runs_it is not None:
+            by = shown_path(runs_it[1], ws.project)
+            shown = f"{shown_path(real, ws.project)} (run as {by})"
+            return findings + _planted(runs_it[0], real, shown, tool_input, shell, judge)
     findings += _content_findings(full, tool_input, shell)
     return findings
 
@@ -123,6 +132,8 @@ class _ShellOnly:
         if step.lang == "sh":
             return self._shell(step.script, None)
         script = _python_as_shell(step.script) if step.lang == "python" else None
+        if step.lang == "node":
+            script = shlex.join(["node", "-e", step.script])
         if script is None:
             reason = f"a {step.lang} step cannot be read here"
             return [_f("unknown", Impact.CAUTION, Effect.UNKNOWN, step.where, reason)]

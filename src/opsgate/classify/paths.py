@@ -279,7 +279,6 @@ _PROTECTED_PROJECT = (
     ".gemini/settings.json",
     ".cursor/hooks.json",
     ".cursor/rules/",
-    ".vscode/tasks.json",
     "opsgate.yaml",
     "opsgate.yml",
     ".opsgate/",

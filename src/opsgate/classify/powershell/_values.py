@@ -3,6 +3,7 @@ parameters of a command call, and the findings built from them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,7 +238,20 @@ def _expandable(node: Any, source: str, vars_: Vars) -> PsArg:
         pos = child.end_byte
     end = len(raw) - (2 if source.startswith("@") else 1)
     out.append(raw[pos - node.start_byte : end].decode())
-    return PsArg("".join(out).replace('""', '"').replace("`", ""), static, "string")
+    return PsArg(_backticks("".join(out).replace('""', '"')), static, "string")
+
+
+# A double-quoted string's escapes: `` `n `` is a newline (a workflow written with
+# ``Set-Content f "on: push`njobs: …"`` has lines), any other escaped character itself.
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t", "0": "\0", "a": "\a", "b": "\b", "f": "\f",
+            "v": "\v", "e": "\x1b"}  # fmt: skip
+_BACKTICK = re.compile(r"`(.)", re.DOTALL)
+
+
+def _backticks(value: str) -> str:
+    if "`" not in value:
+        return value
+    return _BACKTICK.sub(lambda m: _ESCAPED.get(m.group(1), m.group(1)), value)
 
 
 def parse_call(node: Any, vars_: Vars, aliases: dict[str, str]) -> PsCall | None:
