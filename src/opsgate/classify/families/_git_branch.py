@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
