@@ -27,6 +27,21 @@ def _cd(cmd: Command, w: Walker) -> None:
     w.set_cwd(Value(arg.value, arg.static))
 
 
+_READ_VALUED = ("-d", "-i", "-n", "-N", "-p", "-t", "-u")
+
+
+def _read(cmd: Command, w: Walker) -> None:
+    """``read NAME…`` sets its names to what stdin holds at run time: unknown, but
+    from a process list when one feeds it (``ps -eo pid= | while read p``)."""
+    from opsgate.classify._pipes import origin_mark
+
+    origin = origin_mark(cmd.stdin)
+    names = [a.value for a in cmd.positionals(_READ_VALUED) if a.static]
+    array = cmd.option("-a")
+    for name in [*names, *([array] if array else [])] or ["REPLY"]:
+        w.scope.bind(name, None, origin)
+
+
 def _alias(cmd: Command, w: Walker) -> None:
     for arg in cmd.args:
         name, sep, value = arg.value.partition("=")
@@ -217,6 +232,7 @@ _SPECIAL = {
     "cd": _cd,
     "pushd": _cd,
     "alias": _alias,
+    "read": _read,
     "eval": _eval,
     "source": _source,
     ".": _source,

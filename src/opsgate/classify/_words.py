@@ -228,10 +228,17 @@ Substitute = Callable[[Node], Value]
 class WordResolver:
     """Resolves word nodes using the walker's variables and command substitutions."""
 
-    def __init__(self, lookup: Lookup, substitute: Substitute, positional: Mapping[str, str]):
+    def __init__(
+        self,
+        lookup: Lookup,
+        substitute: Substitute,
+        positional: Mapping[str, str],
+        origins: Mapping[str, str] | None = None,
+    ):
         self._lookup = lookup
         self._substitute = substitute
         self._positional = positional
+        self._origins = origins or {}
 
     def value(self, node: Node) -> Value:
         kind = node.type
@@ -321,7 +328,7 @@ class WordResolver:
             return Value(known, True, secret)
         if default is not None:
             return Value(default.text, default.static, secret + default.secret_vars)
-        return Value("$" + name, False, secret)
+        return Value("$" + name + self._origins.get(name, ""), False, secret)
 
     def _expansion(self, node: Node) -> Value:
         """``${NAME}``, ``${NAME:-default}``, ``${NAME:?msg}``, ``${NAME:0:8}``, ``${!ref}``."""
