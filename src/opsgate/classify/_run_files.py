@@ -392,6 +392,12 @@ def _makefile(w: Walker, code: Code, job: _Job) -> list[Finding]:
     return run_makefile_text(w, code, job.cwd, [a.value for a in job.args if a.static])
 
 
+def _rust(w: Walker, code: Code, job: _Job) -> list[Finding]:
+    from opsgate.classify._run_rust import analyse_rust
+
+    return analyse_rust(code.text, w, _shell_fn(w, code, job), job.cwd)
+
+
 def _not_modelled(w: Walker, code: Code, job: _Job) -> list[Finding]:
     return [unknown(f"runs {code.lang} code opsgate does not model", code.shown)]
 
@@ -407,6 +413,7 @@ _ANALYSERS: dict[str, _Analyser] = {
     "python": _python,
     "powershell": _powershell,
     "make": _makefile,
+    "rust": _rust,
     **dict.fromkeys(("perl", "ruby", "node", "php", "lua", "awk", "r", "elixir"), _script),
 }
 
