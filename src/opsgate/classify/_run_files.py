@@ -374,7 +374,7 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
     from opsgate.classify import _run_imports
     from opsgate.classify._interp import analyse_script
 
-    text, writes = code.text, []
+    text, writes = code.text, list[Finding]()
     if code.lang == "node":
         from opsgate.classify._run_node_writes import project_writes
 
