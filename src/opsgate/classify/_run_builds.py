@@ -62,10 +62,10 @@ def pytest_findings(cmd: Command, ctx: Context) -> list[Finding]:
     if w is None or _PYTEST_QUIET & set(cmd.words):
         return []
     start = _start(w, cmd)
-    named = [a for a in cmd.positionals(_PYTEST_VALUED)]
-    if any(not a.static for a in named):
-        return [unknown("pytest collects paths built at run time", cmd.text)]
-    targets = [a.value.split("::", 1)[0] for a in named] or _testpaths(w, start) or ["."]
+    # Words known only at run time (a wrapper script's "$@") may be options or paths:
+    # what pytest collects by default is judged, and the paths that are known.
+    named = [a.value for a in cmd.positionals(_PYTEST_VALUED) if a.static]
+    targets = [a.split("::", 1)[0] for a in named] or _testpaths(w, start) or ["."]
     modules: dict[str, None] = {}
     findings: list[Finding] = []
     for target in targets:
