@@ -59,6 +59,10 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
             break
         if inner is _STOP:
             return
+        if cmd.name in ("npm", "pnpm", "yarn") and {"exec", "x"} & set(cmd.words[:3]):
+            from opsgate.classify._run_npx import project_bin
+
+            w.add(project_bin(w, inner))  # ``npm exec NAME``: the project's own bin
         cmd = inner
     if cmd.path is not None:
         from opsgate.classify._run_path import run_path

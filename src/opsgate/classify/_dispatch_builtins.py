@@ -27,6 +27,21 @@ def _cd(cmd: Command, w: Walker) -> None:
     w.set_cwd(Value(arg.value, arg.static))
 
 
+_READ_VALUED = ("-d", "-i", "-n", "-N", "-p", "-t", "-u")
+
+
+def _read(cmd: Command, w: Walker) -> None:
+    """``read NAME…`` sets its names to what stdin holds at run time: unknown, but
+    from a process list when one feeds it (``ps -eo pid= | while read p``)."""
+    from opsgate.classify._pipes import origin_mark
+
+    origin = origin_mark(cmd.stdin)
+    names = [a.value for a in cmd.positionals(_READ_VALUED) if a.static]
+    array = cmd.option("-a")
+    for name in [*names, *([array] if array else [])] or ["REPLY"]:
+        w.scope.bind(name, None, origin)
+
+
 def _alias(cmd: Command, w: Walker) -> None:
     for arg in cmd.args:
         name, sep, value = arg.value.partition("=")
@@ -177,6 +192,9 @@ def _npx(cmd: Command, w: Walker) -> None:
         return
     inner = unwrap(cmd, w)
     if inner is not None and inner is not _STOP:
+        from opsgate.classify._run_npx import project_bin
+
+        w.add(project_bin(w, inner))  # the project's own bin runs: its file is read
         dispatch(inner, w, [])
 
 
@@ -229,6 +247,7 @@ _SPECIAL = {
     "cd": _cd,
     "pushd": _cd,
     "alias": _alias,
+    "read": _read,
     "eval": _eval,
     "let": _let,
     "source": _source,

@@ -169,8 +169,27 @@ class FileSource:
             self.facts[key] = self._glob_secret(pattern, home, trees) or ""
         return self.facts[key] or None
 
+    def files_named(
+        self, directory: str, patterns: tuple[str, ...], *, recursive: bool = False
+    ) -> tuple[str, ...] | None:
+        """The files in (with ``recursive``, below) absolute ``directory`` whose names
+        match ``patterns`` — what a runner would collect (``mk/*.mk``, pytest's test
+        modules, Go files) — or None when they cannot be listed (too many, or no way
+        to look); recorded as a fact, so a grant binds to the list."""
+        key = f"files:{'|'.join(patterns)}{':r' if recursive else ''}@{directory}"
+        if key not in self.facts:
+            found = self._files_named(directory, patterns, recursive)
+            self.facts[key] = "?" if found is None else "\n".join(found)
+        listed = self.facts[key]
+        return None if listed == "?" else tuple(p for p in listed.split("\n") if p)
+
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
+
+    def _files_named(
+        self, directory: str, patterns: tuple[str, ...], recursive: bool
+    ) -> tuple[str, ...] | None:
+        return None  # no way to look: what a runner collects is not known
 
     # Without a way to look (the API, MCP), nothing is a link and nothing is found.
     def _real(self, path: str) -> str:
@@ -246,6 +265,16 @@ class GivenFiles(FileSource):
 
     def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
         return self._given(f"glob-secret{':tree' if trees else ''}@{pattern}")
+
+    def _files_named(
+        self, directory: str, patterns: tuple[str, ...], recursive: bool
+    ) -> tuple[str, ...] | None:
+        listed = self.given_facts.get(
+            f"files:{'|'.join(patterns)}{':r' if recursive else ''}@{directory}"
+        )
+        if listed is None or listed == "?":
+            return None
+        return tuple(p for p in listed.split("\n") if p)
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -348,6 +377,14 @@ class LocalFiles(FileSource):
         from opsgate.classify._files_probe import glob_secret
 
         return glob_secret(pattern, home, trees=trees)
+
+    def _files_named(
+        self, directory: str, patterns: tuple[str, ...], recursive: bool
+    ) -> tuple[str, ...] | None:
+        from opsgate.classify._files_probe import TOO_MANY, files_named
+
+        found = files_named(directory, patterns, recursive)
+        return None if found == TOO_MANY else tuple(found)
 
     def _kind(self, path: str) -> str | None:
         try:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import holds_secrets, is_secret_dir, is_secret_path
 
-__all__ = ["MAX_ENTRIES", "MAX_MATCHES", "TOO_MANY", "glob_secret", "secret_file_under",
-           "secret_link_under", "tracked"]  # fmt: skip
+__all__ = ["MAX_ENTRIES", "MAX_MATCHES", "TOO_MANY", "files_named", "glob_secret",
+           "secret_file_under", "secret_link_under", "tracked"]  # fmt: skip
 
 MAX_ENTRIES = 5000  # directory entries looked at by one walk
 MAX_DEPTH = 12
@@ -75,6 +75,33 @@ def secret_file_under(directory: str, *, hidden: bool) -> tuple[str, ...] | str:
             if len(found) >= 8:
                 break
     return tuple(found)
+
+
+# Directories a runner's own search does not enter (pytest's ``norecursedirs``, the Go
+# tool's ``./...``): hidden ones, installed packages and build output.
+_RUNNER_SKIP = frozenset({"node_modules", ".venv", "venv", "__pycache__", "build", "dist",
+                          "vendor", "testdata", "target", "site-packages"})  # fmt: skip
+MAX_LISTED = 64  # files one listing names before it answers TOO_MANY
+
+
+def files_named(
+    directory: str, patterns: tuple[str, ...], recursive: bool
+) -> tuple[str, ...] | str:
+    """The files in ``directory`` (with ``recursive``, below it, as a runner searches)
+    whose names match one of ``patterns``, sorted; ``TOO_MANY`` past the bounds."""
+    import fnmatch
+
+    found: list[str] = []
+
+    def enter(entry: os.DirEntry[str]) -> bool:
+        return recursive and not entry.name.startswith(".") and entry.name not in _RUNNER_SKIP
+
+    for count, entry in enumerate(_walk(directory, enter)):
+        if count >= MAX_ENTRIES or len(found) > MAX_LISTED:
+            return TOO_MANY
+        if any(fnmatch.fnmatchcase(entry.name, p) for p in patterns) and not _is_dir(entry):
+            found.append(entry.path)
+    return tuple(sorted(found))
 
 
 def secret_link_under(directory: str, home: str, *, dirs: bool, files: bool) -> str | None:

@@ -70,7 +70,12 @@ class _Python(ast.NodeVisitor):
         self.fresh: dict[str, str] = {}  # names only ever bound to a new temp directory
 
     def visit_Module(self, node: ast.Module) -> None:
+        from opsgate.classify._interp_kills import python_mass_kill
+
         self.fresh = _fresh_temp_names(node, self._literal)
+        mass = python_mass_kill(node)
+        if mass is not None:
+            self.findings.append(mass)
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:

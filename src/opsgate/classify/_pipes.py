@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Stdin
 from opsgate.classify._pipes_names import LISTERS, listed_names
+from opsgate.classify.families._system_kills import PROCESS_LIST, lists_every_process
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -100,6 +101,18 @@ _MAX_TEXT = 256 * 1024
 _PROCESS_LISTS = frozenset({"pipe:ps", "pipe:top", "pipe:htop", "pipe:pstree"})
 
 
+def origin_mark(out: Stdin | None) -> str:
+    """The suffix a word of run-time text keeps when it comes from a process list
+    (``$(pgrep -u "$USER")<pipe:ps``), so ``kill`` knows what it is given."""
+    return f"<{out.source}" if out is not None and out.source in _PROCESS_LISTS else ""
+
+
+def origin_of(text: str) -> str:
+    """The process-list suffix of a word's text, or ""."""
+    at = text.rfind("<pipe:")
+    return text[at:] if at >= 0 and text[at + 1 :] in _PROCESS_LISTS else ""
+
+
 def output_of(cmd: Command, w: Walker) -> Stdin | None:
     name = cmd.name
     stdin = cmd.stdin
@@ -132,6 +145,8 @@ def output_of(cmd: Command, w: Walker) -> Stdin | None:
         return Stdin(None, stdin.source, untrusted=True)
     if name in _PASSTHROUGH and stdin is not None and stdin.source in _PROCESS_LISTS:
         return Stdin(None, stdin.source)  # `ps aux | grep x | awk …` is still ps's list
+    if name == "pgrep" and lists_every_process(cmd):
+        return Stdin(None, PROCESS_LIST)  # every pid, as ps lists them
     if name == "mktemp" and all(a.static for a in cmd.args):
         base = cmd.option("-p", "--tmpdir") or "/tmp"
         return Stdin(base.rstrip("/") + "/tmp.opsgate\n", "mktemp")

@@ -360,11 +360,13 @@ def _positional(args: tuple[Arg, ...], zero: str) -> dict[str, str]:
 
 def _python(w: Walker, code: Code, job: _Job) -> list[Finding]:
     from opsgate.classify._interp_python import analyse_python
+    from opsgate.classify._run_argv import bind_python_argv
     from opsgate.classify._run_imports import python_imports
     from opsgate.classify.families._shells_run import _delete_fn
 
     probe = Command("python", (), code.shown, cwd=job.cwd)
-    found = analyse_python(code.text, w, _shell_fn(w, code, job), _delete_fn(w, probe))
+    text = bind_python_argv(code.text, code.shown, job.args)
+    found = analyse_python(text, w, _shell_fn(w, code, job), _delete_fn(w, probe))
     return found + python_imports(w, code, job.cwd)
 
 
@@ -372,7 +374,12 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
     from opsgate.classify import _run_imports
     from opsgate.classify._interp import analyse_script
 
-    found = analyse_script(code.lang, code.text, w, _shell_fn(w, code, job), printed=False)
+    text, writes = code.text, list[Finding]()
+    if code.lang == "node":
+        from opsgate.classify._run_node_writes import project_writes
+
+        text, writes = project_writes(w, code, job.cwd)  # judged by the path they name
+    found = writes + analyse_script(code.lang, text, w, _shell_fn(w, code, job), printed=False)
     if code.lang == "node":
         found += _run_imports.node_imports(w, code, job.cwd)
     elif code.lang == "ruby":
@@ -392,6 +399,12 @@ def _makefile(w: Walker, code: Code, job: _Job) -> list[Finding]:
     return run_makefile_text(w, code, job.cwd, [a.value for a in job.args if a.static])
 
 
+def _rust(w: Walker, code: Code, job: _Job) -> list[Finding]:
+    from opsgate.classify._run_rust import analyse_rust
+
+    return analyse_rust(code.text, w, _shell_fn(w, code, job), job.cwd)
+
+
 def _not_modelled(w: Walker, code: Code, job: _Job) -> list[Finding]:
     return [unknown(f"runs {code.lang} code opsgate does not model", code.shown)]
 
@@ -407,6 +420,7 @@ _ANALYSERS: dict[str, _Analyser] = {
     "python": _python,
     "powershell": _powershell,
     "make": _makefile,
+    "rust": _rust,
     **dict.fromkeys(("perl", "ruby", "node", "php", "lua", "awk", "r", "elixir"), _script),
 }
 

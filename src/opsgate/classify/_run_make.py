@@ -31,6 +31,7 @@ from opsgate.classify._run_files import (
 )
 from opsgate.classify._run_make_expand import Expander
 from opsgate.classify._run_make_parse import Makefile, Rule, parse_makefile
+from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def _with_includes(
     ex = Expander(mk, call.overrides, {}, curdir=call.cwd)
     for _line, names, optional in mk.includes:
         expanded, _complete = ex.expand(names)
-        for name in expanded.split():
+        for name in _included(w, expanded.split(), call, findings):
             loaded = load(w, name, call.cwd)
             if loaded.text is None:
                 if loaded.state != "missing" and not optional:
@@ -185,6 +186,25 @@ def _with_includes(
             merged.shell_calls += inner.shell_calls
             merged.oneshell = merged.oneshell or inner.oneshell
     return merged
+
+
+def _included(w: Walker, names: list[str], call: _Invocation, findings: list[Finding]) -> list[str]:
+    """The files ``include`` names, its globs (``-include mk/*.mk``) expanded as make
+    does; a glob whose matches cannot be listed is unknown."""
+    from opsgate.classify._run_listing import GLOB_CHARS, glob_files
+
+    out: list[str] = []
+    for name in names:
+        if not GLOB_CHARS & set(name):
+            out.append(name)
+            continue
+        matched = glob_files(w, name, call.cwd)
+        if matched is None:
+            why = f"make includes {name}, files opsgate cannot list"
+            findings.append(unknown(why, name))
+            continue
+        out += matched
+    return out
 
 
 def _as_code(loaded: Loaded) -> Code:

@@ -2,7 +2,8 @@
 
 Rules (explicit, pattern and double-colon), recipes with their line numbers,
 variables (``=``, ``:=``, ``::=``, ``?=``, ``+=``, ``!=``, ``define``),
-``include``, ``.DEFAULT_GOAL``, ``.ONESHELL`` and every ``$(shell …)`` outside
+``include``, ``.DEFAULT_GOAL``, ``.ONESHELL``, ``.RECIPEPREFIX`` (recipes that start
+with another character than a tab) and every ``$(shell …)`` outside
 recipes (it runs when make reads the file, whatever the target).  Conditionals
 are not evaluated: both branches count, so a rule or assignment inside either is
 seen.  Expansion handles variable references, substitution references and the
@@ -53,15 +54,17 @@ def parse_makefile(text: str, path: str) -> Makefile:
     mk = Makefile(path)
     lines = text.split("\n")
     current: Rule | None = None
+    prefix = "\t"
     i = 0
     while i < len(lines):
         number = i + 1
         raw = lines[i]
         i += 1
-        if raw.startswith("\t") and current is not None:
+        if raw.startswith((prefix, "\t")) and current is not None:
             body = raw[1:]
             while body.endswith("\\") and i < len(lines):
-                body = body[:-1] + " " + lines[i].removeprefix("\t")
+                more = lines[i][1:] if lines[i][:1] in (prefix, "\t") else lines[i]
+                body = body[:-1] + " " + more
                 i += 1
             current.recipe.append((number, body))
             continue
@@ -78,7 +81,15 @@ def parse_makefile(text: str, path: str) -> Makefile:
             current = None
             continue
         current = _line(mk, line, number, current)
+        prefix = _recipe_prefix(mk)
     return mk
+
+
+def _recipe_prefix(mk: Makefile) -> str:
+    """The character recipe lines start with: ``.RECIPEPREFIX``'s first, else a tab.
+    (A tab-led line still counts: reading one line too many only adds findings.)"""
+    value = mk.variables.get(".RECIPEPREFIX", "")
+    return value[0] if value and value[0] not in "$ " else "\t"
 
 
 def _define(mk: Makefile, name: str, lines: list[str], i: int) -> int:

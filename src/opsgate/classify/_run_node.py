@@ -44,6 +44,37 @@ _INSTALL_TEST = frozenset({"install-test", "it", "install-ci-test", "cit"})
 _RUN_VERBS = frozenset({"run", "run-script", "rum", "urn"})
 _LIFECYCLE_VERBS = {"test": "test", "t": "test", "tst": "test", "start": "start",
                     "stop": "stop", "restart": "restart"}  # fmt: skip
+# npm's lifecycle table (docs "scripts", "Life Cycle Operation Order"), and what yarn,
+# pnpm and bun run for the same verbs: the project's scripts each verb runs, in order.
+# Verbs that need an operand to do anything (``npm version`` alone only prints) are
+# in _NEEDS_OPERAND.
+_PACK = ("prepack", "prepare", "postpack")
+_PUBLISH = ("prepublishOnly", "prepack", "prepare", "postpack", "publish", "postpublish")
+_VERSION = ("preversion", "version", "postversion")
+_VERB_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "pack": _PACK,
+    "publish": _PUBLISH,
+    "version": _VERSION,
+    "link": _INSTALL_SCRIPTS,
+    "ln": _INSTALL_SCRIPTS,
+    "update": _INSTALL_SCRIPTS,
+    "up": _INSTALL_SCRIPTS,
+    "upgrade": _INSTALL_SCRIPTS,
+    "udpate": _INSTALL_SCRIPTS,
+    "dedupe": _INSTALL_SCRIPTS,
+    "ddp": _INSTALL_SCRIPTS,
+    "restart": ("prerestart", "restart", "postrestart", "prestop", "stop", "poststop",
+                "prestart", "start", "poststart"),
+}  # fmt: skip
+# Per runner, the verbs whose scripts differ from npm's (``bun pm pack``: "pm pack").
+_RUNNER_SCRIPTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "yarn": {"pack": ("prepack", "postpack"),
+             "publish": ("prepublish", "prepare", *_PUBLISH),
+             "upgrade": _INSTALL_SCRIPTS, "up": _INSTALL_SCRIPTS},
+    "pnpm": {"publish": ("prepublish", *_PUBLISH)},
+    "bun": {"pm pack": _PACK, "publish": _PUBLISH},
+}  # fmt: skip
+_NEEDS_OPERAND = frozenset({"version"})
 # Each runner's own commands: any other first word is a script name (``yarn lint``).
 _BUILTINS: dict[str, frozenset[str] | None] = {
     "npm": None,  # npm runs a script only through run/test/start/stop/restart
@@ -105,6 +136,9 @@ def _bun_file(cmd: Command, w: Walker, verb: str, rest: list[str]) -> list[Findi
 def _scripts_for(runner: str, verb: str, rest: list[str]) -> tuple[list[str], str | None]:
     """The scripts a verb runs, in order, and a file it runs when ``start`` is absent."""
     builtins = _BUILTINS.get(runner)
+    lifecycle = _lifecycle(runner, verb, rest)
+    if lifecycle is not None:
+        return list(lifecycle), None
     if verb in _RUN_VERBS:
         return (_with_hooks(rest[0]) if rest else []), None
     if verb in _INSTALL_VERBS or (runner == "yarn" and verb == ""):
@@ -119,6 +153,16 @@ def _scripts_for(runner: str, verb: str, rest: list[str]) -> tuple[list[str], st
     if builtins is not None and verb and verb not in builtins:
         return _with_hooks(verb), None
     return [], None
+
+
+def _lifecycle(runner: str, verb: str, rest: list[str]) -> tuple[str, ...] | None:
+    """The scripts a packaging or linking verb runs, from the tables above."""
+    key = f"{verb} {rest[0]}" if verb == "pm" and rest else verb
+    own = _RUNNER_SCRIPTS.get(runner, {})
+    scripts = own.get(key, _VERB_SCRIPTS.get(key) if runner != "bun" or key in own else None)
+    if scripts is None or (verb in _NEEDS_OPERAND and not [r for r in rest if r[:1] != "-"]):
+        return None
+    return scripts
 
 
 def _with_hooks(name: str) -> list[str]:

@@ -156,6 +156,9 @@ class Scope:
     files: dict[str, FileNote] = field(default_factory=dict)
     positional: dict[str, str] = field(default_factory=dict)
     calls: int = 0
+    # Variables of unknown value whose words come from a known producer (``for p in
+    # $(pgrep -u "$USER")``): the suffix ``$p`` keeps (``<pipe:ps``), as xargs does.
+    origins: dict[str, str] = field(default_factory=dict)
 
     def child(self) -> Scope:
         return Scope(
@@ -166,7 +169,16 @@ class Scope:
             self.files,
             dict(self.positional),
             self.calls,
+            dict(self.origins),
         )
+
+    def bind(self, name: str, text: str | None, origin: str = "") -> None:
+        """Set ``name`` (None: unknown at run time, from ``origin`` when known)."""
+        self.vars[name] = text
+        if text is None and origin:
+            self.origins[name] = origin
+        elif self.origins:
+            self.origins.pop(name, None)
 
 
 @dataclass

@@ -158,21 +158,25 @@ class WalkerCommands(WalkerRedirects):
 
     # --- assignments and definitions -----------------------------------------------------
     def _assignment(self, node: Node) -> tuple[str, str | None]:
+        name, value = self._assigned(node)
+        return name, value.text if value.static else None
+
+    def _assigned(self, node: Node) -> tuple[str, Value]:
         name_node = node.child_by_field_name("name")
         value_node = node.child_by_field_name("value")
         name = _text(name_node) if name_node is not None else ""
-        if value_node is None:
-            return name, ""
-        value = self.resolve(value_node)
-        return name, value.text if value.static else None
+        return name, self.resolve(value_node) if value_node is not None else Value("", True)
 
     def _assign(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         if node.type == "variable_assignments":
             for child in node.named_children:
                 self._assign(child, stdin, level)
             return None
-        name, value = self._assignment(node)
-        self.scope.vars[name] = value
+        name, value = self._assigned(node)
+        if value.static:
+            self.scope.bind(name, value.text)
+        else:
+            self.scope.bind(name, None, _pipes.origin_of(value.text))
         return None
 
     def _declaration(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
@@ -208,10 +212,12 @@ class WalkerCommands(WalkerRedirects):
         if var is None or body is None:
             return self._sequence(node, stdin, level)
         name = _text(var)
-        choices: list[str | None] = [v.text if v.static else None for v in values[:16]] or [None]
+        choices = [
+            (v.text, "") if v.static else (None, _pipes.origin_of(v.text)) for v in values[:16]
+        ]
         out: Stdin | None = None
-        for choice in choices:
-            self.scope.vars[name] = choice
+        for choice, origin in choices or [(None, "")]:
+            self.scope.bind(name, choice, origin)
             out = self.walk(body, stdin, level + 1)
         return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from opsgate.classify._command import Stdin
+from opsgate.classify._pipes import origin_mark
 from opsgate.classify._shell_nodes import _redirect_op, _text
 from opsgate.classify._walker_base import WalkerBase
 from opsgate.classify._words import Value, WordResolver
@@ -19,7 +20,11 @@ class WalkerWords(WalkerBase):
     # --- words ------------------------------------------------------------------------
     def resolver(self) -> WordResolver:
         return WordResolver(
-            self._lookup, self._substitute, self.scope.positional, self._evaluate_arithmetic
+            self._lookup,
+            self._substitute,
+            self.scope.positional,
+            self.scope.origins,
+            self._evaluate_arithmetic,
         )
 
     def _evaluate_arithmetic(self, value: str) -> None:
@@ -74,7 +79,7 @@ class WalkerWords(WalkerBase):
             return Value(key, True)
         if out is not None and out.text is not None and not out.untrusted:
             return Value(out.text.rstrip("\n"), True)
-        return Value(_text(node), False)
+        return Value(_text(node) + origin_mark(out), False)
 
     def script_source(self, path: str, cwd: str | None) -> Stdin | None:
         """What an interpreter would run from ``path``: a process substitution's output,

@@ -273,11 +273,13 @@ class WordResolver:
         lookup: Lookup,
         substitute: Substitute,
         positional: Mapping[str, str],
+        origins: Mapping[str, str] | None = None,
         evaluated: Callable[[str], None] | None = None,
     ):
         self._lookup = lookup
         self._substitute = substitute
         self._positional = positional
+        self._origins = origins or {}
         self._evaluated = evaluated
 
     def value(self, node: Node) -> Value:
@@ -390,7 +392,7 @@ class WordResolver:
             return Value(known, True, secret)
         if default is not None:
             return Value(default.text, default.static, secret + default.secret_vars)
-        return Value("$" + name, False, secret)
+        return Value("$" + name + self._origins.get(name, ""), False, secret)
 
     def _expansion(self, node: Node) -> Value:
         """``${NAME}``, ``${NAME:-default}``, ``${NAME:?msg}``, ``${NAME:0:8}``, ``${!ref}``."""

@@ -7,6 +7,7 @@ is none) stand for what fd matches under its search roots.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, cast
 
 from opsgate.classify._command import Arg, Command, Context
@@ -83,7 +84,7 @@ def fd(cmd: Command, ctx: Context) -> list[Finding]:
     pattern = positional[0].value if positional else "."
     exts = [e.lstrip(".") for e in cmd.options("-e", "--extension")]
     names = [f"*.{e}" for e in exts] or (
-        [] if pattern in (".", "", "^", ".*") else [f"*{pattern}*"]
+        [] if pattern in (".", "", "^", ".*") else [_name_glob(pattern)]
     )
     matched = _matched(roots, names)
     walker = cast("Walker", ctx)
@@ -91,6 +92,19 @@ def fd(cmd: Command, ctx: Context) -> list[Finding]:
         if action:
             dispatch(_inner(cmd, action, matched), walker, [])
     return []
+
+
+def _name_glob(pattern: str) -> str:
+    """The names fd's pattern (a regex searched in the name) selects, as a glob.  A
+    plain cache directory name with a separator in it (``__pycache__``, ``node_modules``,
+    ``.pytest_cache``) names only such directories; a plain word (``build``) is also a
+    part of other names (``rebuild.py``), so it stays ``*build*``."""
+    from opsgate.classify._paths_zones import DISPOSABLE_DIRS
+
+    plain = re.fullmatch(r"\.?[\w-]+(\.[\w-]+)?", pattern) is not None
+    if plain and pattern in DISPOSABLE_DIRS and re.search(r"[_.-]", pattern.lstrip(".")):
+        return pattern
+    return f"*{pattern}*"
 
 
 def _inner(cmd: Command, action: list[Arg], matched: list[Arg]) -> Command:

@@ -6,7 +6,7 @@ import fnmatch
 import re
 
 from opsgate.classify._command import Command, Context, Handler
-from opsgate.classify.families._git_branch import note_switch
+from opsgate.classify.families._git_branch import note_head, note_switch, note_worktree
 from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
@@ -55,7 +55,7 @@ def _exec_config(cmd: Command, ctx: Context, key: str, value: str) -> list[Findi
 
 def _push(cmd: Command, ctx: Context) -> list[Finding]:
     valued = ("--repo", "-o", "--push-option", "--receive-pack", "--exec")
-    ops = [a.value for a in cmd.positionals(valued)]
+    ops = [a.value if a.static else _current_branch_word(a.value) for a in cmd.positionals(valued)]
     refspecs = ops[1:]
     remote = ops[0] if ops else "origin"
     target = f"git remote {remote}"
@@ -86,6 +86,18 @@ def _push(cmd: Command, ctx: Context) -> list[Finding]:
             "feature branch",
         )
     ]
+
+
+# Substitutions that print the checked-out branch: ``git push origin $(git branch
+# --show-current)`` pushes whatever HEAD names when it runs, which is HEAD.
+_CURRENT_BRANCH = re.compile(
+    r"^(?:\$\(|`)\s*git\s+(?:branch\s+--show-current|rev-parse\s+--abbrev-ref\s+HEAD"
+    r"|symbolic-ref\s+--short\s+HEAD|name-rev\s+--name-only\s+HEAD)\s*(?:\)|`)$"
+)
+
+
+def _current_branch_word(word: str) -> str:
+    return "HEAD" if _CURRENT_BRANCH.match(word.strip()) else word
 
 
 def _push_refspec(cmd: Command, ctx: Context, spec: str, remote: str) -> list[Finding] | None:
@@ -204,11 +216,17 @@ def _gc(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+def _symbolic_ref(cmd: Command, ctx: Context) -> list[Finding]:
+    note_head(cmd, ctx)
+    return []
+
+
 def _update_ref(cmd: Command, ctx: Context) -> list[Finding]:
     return [_write(cmd, "vcs.history_rewrite", "moves or deletes a ref directly")]
 
 
 def _worktree(cmd: Command, ctx: Context) -> list[Finding]:
+    note_worktree(cmd, ctx)
     sub = cmd.words[:1]
     if sub == ("remove",) and cmd.has("-f", "--force"):
         return [_write(cmd, "vcs.discard", "removes a worktree with its uncommitted changes")]
@@ -412,6 +430,7 @@ _SUBCOMMANDS: dict[str, Handler] = {
     "gc": _gc,
     "prune": _gc,
     "update-ref": _update_ref,
+    "symbolic-ref": _symbolic_ref,
     "worktree": _worktree,
     "config": _config,
     "show": _show,

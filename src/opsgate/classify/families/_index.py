@@ -534,6 +534,8 @@ INDEX: dict[str, str] = {
     "tofu": "iac",
     "touch": "filesystem",
     "tox": "shells",
+    "pytest": "shells",
+    "py.test": "shells",
     "tr": "secrets",
     "trino": "dataplatforms",
     "trino-cli": "dataplatforms",

@@ -172,6 +172,10 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
         handler = families.handler_for("pip")
         pip = Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd)
         return handler(pip, ctx) if handler else []
+    if kind == "module" and value in ("pytest", "py.test"):
+        from opsgate.classify._run_builds import pytest_findings
+
+        return pytest_findings(Command("pytest", rest, cmd.text, cmd.env, None, cmd.cwd), ctx)
     if kind == "module":
         return python_module(cmd, ctx, value, rest)
     if kind == "script" and value != "-" and not value.startswith("/dev/"):

@@ -3,7 +3,11 @@
 ``pkill -9 -u dev`` and ``killall -u dev`` end the developer's editor, shells, servers
 and the agent itself; ``pkill -f .`` matches every command line; ``ps aux | … | xargs
 kill -9`` and ``kill $(ps -eo pid=)`` kill whatever ``ps`` listed, other users'
-processes included.  None of them names what it stops, so a person decides.  Killing
+processes included.  ``pgrep`` selecting as such a ``pkill`` would (``pgrep -u
+"$USER"``) lists every process just as ``ps`` does, and a variable that holds such a
+listing's words (``for p in $(pgrep -u "$USER")``, ``ps -eo pid= | while read p``)
+carries where they came from (``<pipe:ps``), so ``kill "$p"`` in the loop is the
+same mass kill.  None of them names what it stops, so a person decides.  Killing
 by a name (``pkill -f 'node server.js'``, ``pgrep vite | xargs kill``, ``kill $(lsof -t
 -i:3000)``) stays ordinary local work.
 """
@@ -14,7 +18,10 @@ import re
 
 from opsgate.classify._command import Command
 
-__all__ = ["mass_kill_reason"]
+__all__ = ["PROCESS_LIST", "lists_every_process", "mass_kill_reason"]
+
+# The source a producer of every process id is given (``_pipes``), whatever the program.
+PROCESS_LIST = "pipe:ps"
 
 # Command lines a pattern is tried against: one that matches all of them selects
 # every process.
@@ -45,6 +52,8 @@ _PKILL_VALUED = frozenset(
         "--older",
         "--older-than",
         "--younger-than",
+        "-d",  # pgrep's delimiter
+        "--delimiter",
     }
 )
 # Selections that pick processes without a name pattern, and how reasons say them.
@@ -57,6 +66,14 @@ _SELECTIONS = (
     (("--ns",), "in the namespaces of"),
 )
 _LISTERS = re.compile(r"(\$\(|`|<)\s*(ps|top|htop|pstree)\b|pipe:(ps|top|htop|pstree)\b")
+
+
+def lists_every_process(cmd: Command) -> bool:
+    """Whether ``pgrep``/``pidof`` (``cmd``) prints every process id its selection can
+    see: no name pattern with a user or other selection, or a pattern matching all."""
+    if cmd.name != "pgrep":
+        return False
+    return mass_kill_reason(cmd, []) is not None
 
 
 def mass_kill_reason(cmd: Command, targets: list[str]) -> str | None:
@@ -79,7 +96,7 @@ def mass_kill_reason(cmd: Command, targets: list[str]) -> str | None:
             if picked:
                 return f"signals every process {what} {', '.join(picked)}"
         return None
-    regex = cmd.name == "pkill" or cmd.has("-r", "--regexp")
+    regex = cmd.name in ("pkill", "pgrep") or cmd.has("-r", "--regexp")
     for name in names:
         if regex and _matches_all(name):
             return f"the pattern {name!r} matches every process"

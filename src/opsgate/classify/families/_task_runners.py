@@ -1,6 +1,7 @@
 """Task runners and script hosts whose work is in a project file: ``just``, ``task``,
-``tox``, ``nox``, ``pre-commit``, and PowerShell started from a POSIX shell.  What they run is read
-and judged by ``classify._run_*``; here they are only given their names."""
+``tox``, ``nox``, ``pre-commit``, ``pytest``, and PowerShell started from a POSIX shell.
+What they run is read and judged by ``classify._run_*``; here they are only given
+their names."""
 
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ def _pre_commit(cmd: Command, ctx: Context) -> list[Finding]:
     return precommit_findings(cmd, ctx)
 
 
+def _pytest(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._run_builds import pytest_findings
+
+    return pytest_findings(cmd, ctx)
+
+
 def _pwsh(cmd: Command, ctx: Context) -> list[Finding]:
     from opsgate.classify._run_interp import pwsh
 
@@ -60,6 +67,8 @@ TASK_HANDLERS: dict[str, Handler] = {
     "tox": _tox,
     "nox": _nox,
     "pre-commit": _pre_commit,
+    "pytest": _pytest,
+    "py.test": _pytest,
     "pwsh": _pwsh,
     "powershell": _pwsh,
 }

@@ -9,6 +9,8 @@ values that git runs as shell commands.
 
 from __future__ import annotations
 
+import posixpath
+
 from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.families._git_common import PROTECTED_BRANCHES, is_protected_branch
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
@@ -55,6 +57,21 @@ _EXEC_ENV = ("GIT_SSH_COMMAND", "GIT_SSH", "GIT_EDITOR", "GIT_PAGER", "GIT_SEQUE
              "PAGER")  # fmt: skip
 
 
+def _work_dir(cmd: Command, ctx: Context) -> str | None:
+    """Where ``git -C DIR …`` runs: each ``-C`` is taken relative to the one before."""
+    where = cmd.cwd
+    args = cmd.args
+    i = 0
+    while i + 1 < len(args) and args[i].value.startswith("-"):
+        value = args[i + 1]
+        if args[i].value == "-C" and value.static and value.value:
+            step = value.value
+            step = ctx.home + step[1:] if step == "~" or step.startswith("~/") else step
+            where = posixpath.normpath(posixpath.join(where or ctx.project_dir or "/", step))
+        i += 2 if args[i].value in _GLOBAL_VALUED else 1
+    return where
+
+
 def _git(cmd: Command, ctx: Context) -> list[Finding]:
     configs, rest = _split_global(cmd)
     findings: list[Finding] = []
@@ -68,7 +85,8 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
     if not rest:
         return findings
     sub = rest[0].value
-    sub_cmd = Command(f"git {sub}", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+    where = _work_dir(cmd, ctx)
+    sub_cmd = Command(f"git {sub}", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, where)
     handler = _SUBCOMMANDS.get(sub)
     if handler is not None:
         findings += handler(sub_cmd, ctx)

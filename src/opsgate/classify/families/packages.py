@@ -39,6 +39,26 @@ __all__ = ["HANDLERS"]
 _PUBLISH_ONLY = {"publish": Impact.CAUTION}
 
 
+_cargo_publish = _simple_publish(
+    {"publish": Impact.CAUTION, "yank": Impact.CAUTION, "owner": Impact.CAUTION},
+    _words("install uninstall"),
+)
+
+
+def _cargo(cmd: Command, ctx: Context) -> list[Finding]:
+    """cargo by its words, and the build scripts compiling runs (``build.rs``)."""
+    from opsgate.classify._run_builds import cargo_build_scripts
+
+    return _cargo_publish(cmd, ctx) + cargo_build_scripts(cmd, ctx)
+
+
+def _go_generate(cmd: Command, ctx: Context) -> list[Finding]:
+    """go by its words, and the ``//go:generate`` commands ``go generate`` runs."""
+    from opsgate.classify._run_builds import go_generate
+
+    return _go(cmd, ctx) + go_generate(cmd, ctx)
+
+
 def _bun(cmd: Command, ctx: Context) -> list[Finding]:
     """``bun -e CODE`` / ``bun --print CODE`` run JavaScript like ``node -e``."""
     if cmd.has("-e", "--eval", "-p", "--print"):
@@ -62,14 +82,11 @@ HANDLERS: dict[str, Handler] = {
     "poetry": _simple_publish(_PUBLISH_ONLY),
     **dict.fromkeys(("flit", "hatch", "pdm"), _simple_publish(_PUBLISH_ONLY)),
     "maturin": _simple_publish({"publish": Impact.CAUTION, "upload": Impact.CAUTION}),
-    "cargo": _simple_publish(
-        {"publish": Impact.CAUTION, "yank": Impact.CAUTION, "owner": Impact.CAUTION},
-        _words("install uninstall"),
-    ),
+    "cargo": _cargo,
     "gem": _simple_publish(
         {"push": Impact.CAUTION, "yank": Impact.DESTRUCTIVE}, _words("install uninstall update")
     ),
-    "go": _go,
+    "go": _go_generate,
     **dict.fromkeys(("mvn", "mvnw", "gradle", "gradlew"), _build_tool),
     "dotnet": _dotnet,
     "pod": _pod,

@@ -3,6 +3,7 @@ processes, execution policy, and cmdlets that return secret values."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +81,26 @@ def stop_process(w: Walk, call: PsCall, up: Any, down: list[Any]) -> None:
     )
 
 
+# Process names a wildcard is tried against: one that matches all of them stops every
+# process (``Stop-Process -Name *``, ``taskkill /IM *``), the session and agent included.
+_PROBES = ("explorer", "svchost", "code", "node", "pwsh", "x", "winlogon.exe")
+
+
+def _matches_every_process(pattern: str) -> bool:
+    if not any(c in pattern for c in "*?["):
+        return False
+    return all(fnmatch.fnmatch(p, pattern.lower()) for p in _PROBES)
+
+
+def mass_kill(w: Walk, text: str, reason: str) -> None:
+    w.out.append(finding("process.mass_kill", Impact.CAUTION, Effect.WRITE, text, reason))
+
+
 def kill(w: Walk, targets: list[str], known: bool, text: str) -> None:
+    wild = next((x for x in targets if _matches_every_process(x.lower())), None)
+    if wild is not None:
+        mass_kill(w, text, f"the name {wild!r} matches every process")
+        return
     if not known:
         w.out.append(unknown(text, "stops processes chosen at run time", "process.kill"))
         return

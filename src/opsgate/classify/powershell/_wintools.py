@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opsgate.classify.powershell._cmdexe import wsl
-from opsgate.classify.powershell._rules_ops import kill
+from opsgate.classify.powershell._rules_ops import kill, mass_kill
 from opsgate.classify.powershell._values import PsArg, finding, secret
 from opsgate.models import Effect, Impact
 
@@ -92,8 +92,19 @@ def _sub(table: dict[str, tuple[str, Impact, str] | None], default: str | None) 
     return rule
 
 
+# taskkill filters that pick processes by what they are, not by which user or state:
+# any other filter alone (``/FI "USERNAME eq dev"``) selects en masse.
+_NAMING_FILTERS = ("imagename", "pid", "windowtitle", "modules", "services")
+
+
 def _taskkill(w: Walk, words: list[str], text: str) -> None:
-    targets = [words[i + 1] for i, x in enumerate(words[:-1]) if x.lower() in ("/im", "/pid")]
+    low = [x.lower() for x in words]
+    targets = [words[i + 1] for i, x in enumerate(low[:-1]) if x in ("/im", "/pid")]
+    filters = [words[i + 1].strip("'\"").lower() for i, x in enumerate(low[:-1]) if x == "/fi"]
+    named = any(f.startswith(_NAMING_FILTERS) for f in filters)
+    if not targets and filters and not named:
+        mass_kill(w, text, f"stops every process the filter {filters[0]!r} selects")
+        return
     kill(w, targets, bool(targets), text)
 
 

@@ -1,0 +1,36 @@
+"""A script's own arguments, bound where the script reads them.
+
+``python3 scripts/rm.py build`` runs ``shutil.rmtree(sys.argv[1])`` on ``build``, as
+the shell's ``rm -rf "$1"`` in ``./rm.sh build`` deletes ``build``.  Before Python is
+read, ``sys.argv[N]`` (and ``argv[N]`` after ``from sys import argv``) becomes the
+literal argument given, when every argument is known; an index past the arguments,
+or arguments built at run time, stay as they are (unknown to the reading).
+"""
+
+from __future__ import annotations
+
+import re
+
+from opsgate.classify._command import Arg
+
+__all__ = ["bind_python_argv"]
+
+_SYS_ARGV = re.compile(r"\bsys\s*\.\s*argv\s*\[\s*(\d+)\s*\]")
+_BARE_ARGV = re.compile(r"(?<![\w.])argv\s*\[\s*(\d+)\s*\]")
+_FROM_SYS = re.compile(r"(?m)^\s*from\s+sys\s+import\s+[^\n]*\bargv\b")
+
+
+def bind_python_argv(text: str, script: str, args: tuple[Arg, ...]) -> str:
+    """``text`` with its reads of ``sys.argv[N]`` replaced by the arguments given."""
+    if "argv" not in text or not all(a.static for a in args):
+        return text
+    values = [script, *(a.value for a in args)]
+
+    def literal(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        return repr(values[index]) if index < len(values) else match.group(0)
+
+    text = _SYS_ARGV.sub(literal, text)
+    if _FROM_SYS.search(text):
+        text = _BARE_ARGV.sub(literal, text)
+    return text
