@@ -126,7 +126,8 @@ def test_a_deny_that_stdout_refuses_is_exit_2(program: str, agent: str, sink: st
                                               home: Path) -> None:  # fmt: skip
     argv, env = _argv(program, agent, home)
     data = encode(CASES[agent][0])  # destructive: denied in the agent's JSON on stdout
-    with (_reader_gone() if sink == "reader-gone" else _dev_full()) as stdout:
+    opened = _reader_gone if sink == "reader-gone" else _dev_full
+    with opened() as stdout:
         proc = _run(argv, env, data, stdout)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     assert b"opsgate" in proc.stderr, "exit 2 without a reason is no block for Codex"
