@@ -157,6 +157,16 @@ class FileSource:
             self.facts[key] = self._glob_secret(pattern, home, trees) or ""
         return self.facts[key] or None
 
+    def dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        """The names a dotenv file of plain assignments sets (``_dotenv``; its text is
+        never kept), or None when it is anything else; recorded as a fact."""
+        key = f"dotenv@{path}"
+        if key not in self.facts:
+            names = self._dotenv_names(path)
+            self.facts[key] = "" if names is None else "=" + ",".join(names)
+        value = self.facts[key]
+        return tuple(n for n in value[1:].split(",") if n) if value else None
+
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
 
@@ -171,6 +181,9 @@ class FileSource:
         return None
 
     def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
+        return None
+
+    def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
         return None
 
     def _kind(self, path: str) -> str | None:
@@ -234,6 +247,10 @@ class GivenFiles(FileSource):
 
     def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
         return self._given(f"glob-secret{':tree' if trees else ''}@{pattern}")
+
+    def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        value = self.given_facts.get(f"dotenv@{path}")
+        return tuple(n for n in value[1:].split(",") if n) if value else None
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -319,6 +336,11 @@ class LocalFiles(FileSource):
                 p for p in found if root is None or probe.tracked(root, p[len(root) + 1 :])
             )
         return found[0] if found else None
+
+    def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        from opsgate.classify._dotenv import read_assigned_names
+
+        return read_assigned_names(path)
 
     def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
         from opsgate.classify._files_probe import secret_link_under
