@@ -4,10 +4,11 @@ A dotenv file holds credentials, so opsgate never reads it for classification (i
 text would reach the card, the audit and the control plane).  Running it with
 ``source``/``.``/``bash`` shows nothing, though, so it is no secret read
 (docs/classification.md) — when it is only assignments.  The file source checks that
-on the agent's machine and keeps one fact, the *names* it assigns (a name says a
-secret exists, never its value): the sourced file is then judged as assigning each
-name a value known only at run time, so ``source .env && psql "$DATABASE_URL"`` is
-judged with a target it cannot know, not with the hook's own ``DATABASE_URL``.
+on the agent's machine (``_files.LocalFiles``) and keeps one fact, the *names* it
+assigns (a name says a secret exists, never its value): the sourced file is then
+judged as assigning each name a value known only at run time, so ``source .env &&
+psql "$DATABASE_URL"`` is judged with a target it cannot know, not with the hook's
+own ``DATABASE_URL``.
 
 Anything else — a command substitution, a ``;``, a line opsgate cannot read as an
 assignment, a name that changes how later commands run (``PATH``, ``LD_PRELOAD``,
@@ -17,15 +18,13 @@ it stays a read of a file opsgate never reads (denied).
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import stat
 
-__all__ = ["as_script", "assigned_names", "is_dotenv", "read_assigned_names"]
+__all__ = ["MAX_BYTES", "as_script", "assigned_names", "is_dotenv"]
 
 _DOTENV = re.compile(r"^(\.env(\.[\w.-]+)?|[\w.-]+\.env)$", re.IGNORECASE)
-_MAX_BYTES = 64 * 1024
+MAX_BYTES = 64 * 1024  # a larger dotenv is not read as plain
 _LINE = re.compile(
     r"""^(?:export\s+)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)=
         (?P<value>'[^']*'|"(?:[^"\\`$]|\\.|\$(?!\())*"|(?:[^\s'"`$;&|<>(){}\\]|\$(?![({]))*)
@@ -58,28 +57,6 @@ def assigned_names(text: str) -> tuple[str, ...] | None:
             return None
         names.append(match.group("name"))
     return tuple(dict.fromkeys(names))[:256]
-
-
-def read_assigned_names(path: str) -> tuple[str, ...] | None:
-    """``assigned_names`` of the regular file at ``path`` (links followed, as the
-    shell does), read here and kept nowhere; None when it cannot be read."""
-    try:
-        fd = os.open(os.path.realpath(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
-            return None
-        data = os.read(fd, _MAX_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    try:
-        return assigned_names(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
 
 
 def as_script(names: tuple[str, ...]) -> str:

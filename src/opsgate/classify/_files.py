@@ -338,9 +338,24 @@ class LocalFiles(FileSource):
         return found[0] if found else None
 
     def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
-        from opsgate.classify._dotenv import read_assigned_names
+        """Read here (links followed, as the shell does), judged, and kept nowhere."""
+        from opsgate.classify._dotenv import MAX_BYTES, assigned_names
 
-        return read_assigned_names(path)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        try:
+            fd = os.open(os.path.realpath(path), flags)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+                return None
+            text = _read_all(fd, info.st_size).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        finally:
+            os.close(fd)
+        return assigned_names(text)
 
     def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
         from opsgate.classify._files_probe import secret_link_under
