@@ -293,18 +293,11 @@ def test_the_hook_denies_claude_codes_grep_of_a_secret(claude_install: Installed
     assert "secret" in reason.lower()
 
 
-@_hole("Claude Code's Grep tool prints matching lines (output_mode: content) — the value "
-       "of ~/.aws/credentials — but the installed matcher omits Grep, so the hook that "
-       "would deny it is never called")  # fmt: skip
 def test_the_installed_matcher_routes_grep_to_the_hook(claude_install: Installed) -> None:
     matchers = _matchers(claude_install.settings(".claude/settings.json"), "PreToolUse")
     assert any(re.fullmatch(m, "Grep") for m in matchers), matchers
 
 
-@_hole(
-    "Gemini CLI 0.61.0's grep tool is grep_search (it prints matching lines, and the "
-    "hook answers {} for it over ~/.aws); the installed matcher does not route it"
-)
 def test_the_installed_gemini_matcher_routes_grep_search(claude_install: Installed) -> None:
     matchers = _matchers(claude_install.settings(".gemini/settings.json"), "BeforeTool")
     assert any(re.fullmatch(m, "grep_search") for m in matchers), matchers
@@ -361,13 +354,7 @@ def _dribble(
     return subprocess.CompletedProcess(argv, child.returncode, out, err)
 
 
-@pytest.mark.parametrize(
-    "program",
-    [pytest.param("native", marks=_hole(
-        "the native client exits 0 when it cannot write its deny (stdout's reader gone): "
-        "for Claude Code and Codex exit 0 is an allow; the Python hook exits 2 (a block)")),
-     "python"],
-)  # fmt: skip
+@pytest.mark.parametrize("program", ["native", "python"])
 def test_a_deny_that_cannot_be_written_still_blocks(claude_install: Installed,
                                                    program: str) -> None:  # fmt: skip
     argv = [str(claude_install.client)] if program == "native" else [OPSGATE, "hook"]

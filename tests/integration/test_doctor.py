@@ -100,7 +100,7 @@ def test_matcher_missing_a_tool_fails_and_names_it(box: Sandbox) -> None:
     write_json(settings, doc)
     proc = box.opsgate("doctor", "claude")
     assert proc.returncode == 1
-    assert "misses tools: PowerShell, MultiEdit, mcp__server__tool" in proc.stdout
+    assert "misses tools: PowerShell, MultiEdit, Grep, mcp__server__tool" in proc.stdout
     assert "destructive canary (rm -rf /) was blocked" in proc.stdout  # Bash itself is fine
 
 

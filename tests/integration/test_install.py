@@ -15,7 +15,7 @@ from agents_support import LAUNCHER, Sandbox, make_sandbox, read_json, write_jso
 from opsgate.integrations import AGENTS, Agent, agent_named
 from opsgate.integrations.config import find_ours
 
-CLAUDE_MATCHER = "Bash|PowerShell|Read|Write|Edit|MultiEdit|NotebookEdit|WebFetch|mcp__.*"
+CLAUDE_MATCHER = "Bash|PowerShell|Read|Write|Edit|MultiEdit|NotebookEdit|Grep|WebFetch|mcp__.*"
 CLAUDE_ENTRY = {
     "type": "command",
     "command": f"{LAUNCHER} claude",

@@ -183,6 +183,16 @@ class FileSource:
         listed = self.facts[key]
         return None if listed == "?" else tuple(p for p in listed.split("\n") if p)
 
+    def dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        """The names a dotenv file of plain assignments sets (``_dotenv``; its text is
+        never kept), or None when it is anything else; recorded as a fact."""
+        key = f"dotenv@{path}"
+        if key not in self.facts:
+            names = self._dotenv_names(path)
+            self.facts[key] = "" if names is None else "=" + ",".join(names)
+        value = self.facts[key]
+        return tuple(n for n in value[1:].split(",") if n) if value else None
+
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
 
@@ -202,6 +212,9 @@ class FileSource:
         return None
 
     def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
+        return None
+
+    def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
         return None
 
     def _kind(self, path: str) -> str | None:
@@ -275,6 +288,10 @@ class GivenFiles(FileSource):
         if listed is None or listed == "?":
             return None
         return tuple(p for p in listed.split("\n") if p)
+
+    def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        value = self.given_facts.get(f"dotenv@{path}")
+        return tuple(n for n in value[1:].split(",") if n) if value else None
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -367,6 +384,26 @@ class LocalFiles(FileSource):
                 p for p in found if root is None or probe.tracked(root, p[len(root) + 1 :])
             )
         return found[0] if found else None
+
+    def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        """Read here (links followed, as the shell does), judged, and kept nowhere."""
+        from opsgate.classify._dotenv import MAX_BYTES, assigned_names
+
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+        try:
+            fd = os.open(os.path.realpath(path), flags)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+                return None
+            text = _read_all(fd, info.st_size).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        finally:
+            os.close(fd)
+        return assigned_names(text)
 
     def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
         from opsgate.classify._files_probe import secret_link_under

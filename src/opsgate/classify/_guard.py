@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from opsgate.classify._guard_envfiles import defines_env, env_file_write
 from opsgate.classify._guard_kills import kill_target
 from opsgate.classify._guard_paths import (
     dynamic_roots,
@@ -100,9 +101,10 @@ _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "c
 # Interpreters whose inline code (``-c``, ``-e``, a here-doc) is read for guard paths,
 # by name without its version (``python3.12``); shells are not here: their scripts are
 # walked command by command.
-_INTERPRETERS = frozenset({"python", "pypy", "ipython", "perl", "ruby", "irb", "node", "nodejs",
-                           "deno", "bun", "tsx", "ts-node", "php", "lua", "luajit", "Rscript",
-                           "R", "elixir", "iex", "osascript", "tclsh", "jshell"})  # fmt: skip
+_INTERPRETERS = frozenset({"python", "pythonw", "py", "pypy", "ipython", "perl", "ruby", "irb",
+                           "node", "nodejs", "deno", "bun", "tsx", "ts-node", "php", "lua",
+                           "luajit", "Rscript", "R", "elixir", "iex", "osascript", "tclsh",
+                           "jshell"})  # fmt: skip
 # Interpreter code that changes files or signals processes (paths are checked
 # separately), and code that opens a database at all (a one-liner that names
 # opsgate.db is there to change it).
@@ -112,7 +114,7 @@ _CHANGING_CODE = (
     r"truncate|ftruncate|move|copy|copy2|copyfile|copytree|mkfifo|utime|touch|"
     r"writeFile|writeFileSync|appendFile|appendFileSync|unlinkSync|rmSync|"
     r"renameSync|copyFileSync|symlinkSync|chmodSync|truncateSync|createWriteStream|rm_rf|"
-    r"rm_f|mv|cp|ln_s|syswrite|binwrite|writeTextFile|kill|signal)\b"
+    r"rm_f|mv|cp|ln_s|syswrite|binwrite|writeTextFile|kill|signal|bind|listen)\b"
     r"|\bopen\s*\([^)]*['\"][rwax]?[wax+]|\bopen\s*\(?\s*\w*\s*,\s*['\"]?\s*[>+]"
 )
 _WRITES = re.compile(_CHANGING_CODE + r"|\b(sqlite3|executescript)\b")
@@ -194,10 +196,11 @@ def _session_env(cmd: Command) -> list[Finding]:
 
 def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     words = cmd.words
-    if len(words) >= 2 and words[0] == "-m" and words[1] == "pip":
-        return _package(cmd, words[2:])
-    if len(words) >= 2 and words[0] == "-m" and words[1].startswith("opsgate"):
-        return _opsgate_cli(type(cmd)("opsgate", cmd.args[2:], cmd.text, cmd.env, cmd.stdin))
+    module, at = _module(words)  # `py -3.12 -m pip`, `python3 -I -m pip`, `-mpip`
+    if module in ("pip", "pip3", "uv", "pipx", "conda"):
+        return _package(cmd, words[at:])
+    if module.startswith("opsgate"):
+        return _opsgate_cli(type(cmd)("opsgate", cmd.args[at:], cmd.text, cmd.env, cmd.stdin))
     code = cmd.text
     if cmd.stdin is not None and cmd.stdin.text:
         code += "\n" + cmd.stdin.text
@@ -208,6 +211,20 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     if not mentions_guard_path(code) or not _WRITES.search(code):
         return []
     return [_tamper(cmd.text, f"{cmd.name} code changes a file of the guard")]
+
+
+def _module(words: Sequence[str]) -> tuple[str, int]:
+    """The module an interpreter runs with ``-m`` after its own options (a launcher's
+    version flag ``-3.12``, ``-I``, ``-u`` …), and the index of its first argument;
+    ("", 0) when it runs no module."""
+    for i, word in enumerate(words[:8]):
+        if not word.startswith("-"):
+            break
+        if word == "-m" and i + 1 < len(words):
+            return words[i + 1], i + 2
+        if word.startswith("-m") and len(word) > 2 and word[2] != "-":
+            return word[2:], i + 1
+    return "", 0
 
 
 def _targets(cmd: Command, ctx: Context) -> list[Finding]:
@@ -271,6 +288,12 @@ def _changes(cmd: Command, ctx: Context) -> list[Finding]:
         target = cmd.option("-t", "--target-directory")
         ops = [type(ops[0])(target)] if target and ops else ops[-1:]
     removes = cmd.name in _REMOVERS
+    if cmd.name in ("tee", "sponge"):  # OPSGATE_* piped into mise's [env], a .env …
+        stdin = cmd.stdin.text if cmd.stdin is not None else None
+        for arg in ops:
+            found = env_file_write(arg.value, stdin or cmd.text, cmd.text)
+            if found:
+                return found
     roots = dynamic_roots()
     for arg in ops:
         if not may_be_guard_path(arg.value, roots, ctx.project_dir):
@@ -347,7 +370,11 @@ def action_findings(action: Action, findings: Sequence[Finding], project: str | 
             f"{f.evidence} {f.target or ''} {action.text}"
         ):
             out.append(_tamper(f.evidence, f"{f.reason} — aimed at opsgate's own processes"))
-        elif f.target and _startup_file(f.target) and "OPSGATE_" in json.dumps(action.input):
+        elif (
+            f.target
+            and (_startup_file(f.target) or defines_env(f.target))
+            and "OPSGATE_" in json.dumps(action.input)
+        ):
             reason = f"writes an OPSGATE_ variable into {f.target}, a start-up file"
             out.append(_tamper(f.evidence, reason, f.target))
     if action.tool == "PowerShell":

@@ -9,12 +9,13 @@ whose holders it kills (the hook socket, the data directory).
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable
 
 from opsgate.classify._command import Command
 
-__all__ = ["kill_target"]
+__all__ = ["kill_target", "names_opsgate_process"]
 
 # What ``pkill``/``killall`` see of opsgate's processes: the program name (the kernel
 # keeps 15 characters of it) and, with ``-f``, the command line.  Only opsgate's own
@@ -48,6 +49,13 @@ def kill_target(cmd: Command, guard_file: Callable[[str], str | None]) -> str | 
         if _matches_any(pattern, probes, re.IGNORECASE if fold else 0):
             return f"the pattern {pattern!r} selects opsgate's processes"
     return None
+
+
+def names_opsgate_process(pattern: str) -> bool:
+    """Whether a process-name wildcard (PowerShell's ``Get-Process *opsgate*``,
+    ``Stop-Process -Name opsgate-hook*``; case-insensitive) selects opsgate's processes."""
+    lowered = pattern.lower().removesuffix(".exe")
+    return any(fnmatch.fnmatchcase(name, lowered) for name in _NAMES)
 
 
 def _matches_any(pattern: str, probes: tuple[str, ...], flags: int) -> bool:

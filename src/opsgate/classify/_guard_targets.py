@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Callable
 
 from opsgate.classify._command import Command
+from opsgate.classify._guard_listeners import LISTENERS
 
 __all__ = ["PROGRAMS", "changed_paths"]
 
@@ -99,6 +100,7 @@ _READERS: dict[str, Callable[[Command], list[str]]] = {
     "gtar": _tar,
     "unzip": _unzip,
     **dict.fromkeys(_LANDING, _landing),
+    **LISTENERS,  # a server on a socket path: the hook socket (``_guard_listeners``)
 }
 PROGRAMS = frozenset(_READERS)
 

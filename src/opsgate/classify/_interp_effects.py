@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from opsgate.classify._interp_loopback import without_loopback_gets
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["unmodelled_effects"]
@@ -105,6 +106,8 @@ def unmodelled_effects(lang: str, code: str) -> list[Finding]:
     pattern = _COMPILED.get(lang)
     if pattern is None:
         return []
+    if lang == "node":  # a GET of this machine is judged like curl's (``_interp_loopback``)
+        code = without_loopback_gets(code)
     body = _blank_strings(lang, _MODELLED_DELETE.sub(" ", _COMMENT[lang].sub("", code)))
     hit = pattern.search(body)
     if hit is None or _MODELLED.match(code) is not None:

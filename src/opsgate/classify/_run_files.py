@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from opsgate.classify._command import Arg, Command
+from opsgate.classify._dotenv import as_script, is_dotenv
 from opsgate.classify._guard import script_findings
 from opsgate.classify._shell_nodes import canonical_name, unknown
 from opsgate.classify._shell_state import MAX_DEPTH, FileNote
@@ -131,6 +132,10 @@ def _load_disk(w: Walker, full: str, shown: str) -> Loaded:
             return Loaded(full, shown, "missing")
         if len(runs.texts) >= MAX_FILES:
             return Loaded(full, shown, "budget")
+        if is_dotenv(full):  # never read: plain assignments are judged by their names
+            names = w.session.files.dotenv_names(full)
+            if names is not None:
+                return Loaded(full, shown, "text", as_script(names))
         text = w.session.read_file(full)
         w.session.budget.parsed(len(text or ""))  # reading is work: deterministic, counted
         runs.texts[full] = text

@@ -45,6 +45,9 @@ def classify_file_tool(
 ) -> list[Finding]:
     """A file tool's path, judged where its links lead (asked of ``files``, the
     classification's file source), and what a write puts into a file that runs."""
+    from opsgate.classify._tools_search import search_path, search_secret
+
+    tool_input = search_path(tool, tool_input, cwd)
     path_value = (
         tool_input.get("file_path") or tool_input.get("notebook_path") or tool_input.get("path")
     )
@@ -66,6 +69,9 @@ def classify_file_tool(
     if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
         return [secret]
     if tool in READ_TOOLS:
+        searched = search_secret(tool, tool_input, path_value, full, ws, files)
+        if searched is not None:
+            return [searched]
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]
     local = Environment.LOCAL
     # A link is written where it leads: notes.txt -> ~/.bashrc is a start-up file, and

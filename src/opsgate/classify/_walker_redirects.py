@@ -8,6 +8,7 @@ from tree_sitter import Node
 
 from opsgate.classify._autorun_shell import redirect_written
 from opsgate.classify._command import Stdin
+from opsgate.classify._guard_envfiles import env_file_write
 from opsgate.classify._shell_nodes import _BACKTICK, _DOLLAR_PAREN, _redirect_op, _text
 from opsgate.classify._shell_state import FileNote
 from opsgate.classify._walker_words import WalkerWords
@@ -132,6 +133,9 @@ class WalkerRedirects(WalkerWords):
             full = self.workspace.expand(value.text, self.scope.cwd)
             if full is not None:
                 self.scope.files[full] = self._written(full, op, out, producer)
+                # OPSGATE_* into mise's [env], .envrc, .env: the guard's (``_guard_envfiles``).
+                written = out.text if out is not None and out.text is not None else source
+                self.add(env_file_write(full, written, f"{op} {value.text}"))
         return None
 
     def _written(self, full: str, op: str, out: Stdin | None, producer: str = "") -> FileNote:

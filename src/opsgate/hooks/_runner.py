@@ -31,6 +31,7 @@ __all__ = ["MAX_INPUT", "WATCHDOG_SECONDS", "run"]
 
 MAX_INPUT = 1024 * 1024
 WATCHDOG_SECONDS = 5.0
+_LOST = "opsgate blocked this tool call (fail closed): its answer could not be written to stdout\n"
 
 
 class _Overrun(Exception):
@@ -46,6 +47,8 @@ def run(adapter: ModuleType, system: str | None = None) -> int:
     _signal.signal(_signal.SIGALRM, _alarm)
     _signal.setitimer(_signal.ITIMER_REAL, WATCHDOG_SECONDS)
     try:
+        if sys.stdout is None:  # started without stdout: no answer can be read as one
+            return _emit(*adapter.fail("the hook was started without stdout"))
         raw = sys.stdin.buffer.read(MAX_INPUT + 1)
         if len(raw) > MAX_INPUT:
             return _emit(*adapter.fail(f"input larger than {MAX_INPUT} bytes"))
@@ -67,13 +70,39 @@ def run(adapter: ModuleType, system: str | None = None) -> int:
 
 
 def _emit(out: str, err: str, code: int) -> int:
-    if out:
-        sys.stdout.write(out)
-        sys.stdout.flush()
-    if err:
-        sys.stderr.write(err)
-        sys.stderr.flush()
-    return code
+    """Write the answer; exit 2 when any of it cannot be written whole (stdout closed,
+    its reader gone, a full disk, a reader that does not read within a fresh
+    watchdog): for Claude Code and Codex a deny is JSON with exit 0, so a deny that was
+    lost must not leave an exit 0 behind.  Written with ``os.write`` on the streams'
+    descriptors, so nothing stays buffered for the interpreter's exit to trip on."""
+    try:
+        _signal.setitimer(_signal.ITIMER_REAL, WATCHDOG_SECONDS)
+        if not _write(sys.stdout, out):
+            _write(sys.stderr, _LOST)  # Codex reads exit 2 as a block only with a reason
+            return 2
+        written = _write(sys.stderr, err)
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+    except _Overrun:
+        return 2
+    return code if written else 2
+
+
+def _write(stream: object, text: str) -> bool:
+    """All of ``text`` on ``stream``'s descriptor; False when the stream is missing
+    (None: the process started without it) or takes less than all of it."""
+    if not text:
+        return True
+    data = text.encode()
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        while data:
+            sent = os.write(fd, data)
+            if sent <= 0:
+                return False
+            data = data[sent:]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def _isolated(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:

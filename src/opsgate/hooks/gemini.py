@@ -14,7 +14,9 @@ reads them as:
     write_file {file_path, content}               → Write
     replace {file_path, old_string, new_string}   → Edit
     web_fetch {prompt}                            → WebFetch, once per URL in the prompt
-    glob / grep_search / list_directory           → Glob / Grep / LS
+    glob / grep_search / list_directory           → Glob / Grep / LS (grep_search
+                                                    prints matching lines: output_mode
+                                                    "content" unless names_only)
     google_web_search, save_memory, write_todos, ask_user, … → nothing to guard
     mcp__server__tool                             → the MCP tool, as named
 
@@ -103,7 +105,11 @@ def actions(payload: dict[str, Any], env: Mapping[str, str]) -> list[Action]:
         return [action("WebFetch", {"url": url}) for url in _urls(data)] or [action(tool, data)]
     if tool in _RENAMED:
         path = data.get("dir_path") or data.get("path") or cwd or "."
-        return [action(_RENAMED[tool], {**data, "path": path})]
+        renamed = {**data, "path": path}
+        if _RENAMED[tool] == "Grep":  # grep_search prints matching lines unless names_only
+            names = data.get("names_only") is True
+            renamed["output_mode"] = "files_with_matches" if names else "content"
+        return [action(_RENAMED[tool], renamed)]
     if tool in _NOTHING_TO_GUARD:
         return [action("TodoWrite", data)]  # a tool opsgate knows does nothing outside
     mcp = _mcp_name(tool, payload.get("mcp_context"))

@@ -9,7 +9,11 @@
  * (per-user mode only) or the agent's own blocking form.  So: SIGPIPE is ignored and
  * every send uses MSG_NOSIGNAL; all of stdin is read (above the size limit the rest
  * is drained and the call is blocked); a watchdog (SIGALRM) blocks an overrun; a
- * reply is parsed strictly, lengths checked before use.
+ * reply is parsed strictly, lengths checked before use.  An answer that cannot be
+ * written whole (stdout closed, its reader gone, a full disk, a reader that never
+ * reads) ends in exit 2, the blocking code of every agent that has one: for Claude
+ * Code and Codex a deny is JSON on stdout with exit 0, so an exit 0 after a lost deny
+ * would be an allow.
  *
  * Per-user mode: the service is $OPSGATE_HOME/run/hook.sock and must run as this
  * user.  When it is missing or dies mid-call, the first caller (a lock file) starts
@@ -64,31 +68,64 @@ struct form {
 static const struct form FORMS[] = {@FORMS@};
 static const struct form *FORM = &FORMS[0];
 
-static void put(int fd, const char *template, const char *reason) {
+/* 1 when stdout is an open descriptor at start (when it is not, a descriptor opened
+ * later, the socket, could take its number and swallow the answer), and stderr is or
+ * /dev/null now holds its number. */
+static int answer_writable(void) {
+    if (fcntl(1, F_GETFD) < 0) return 0;
+    return fcntl(2, F_GETFD) >= 0 || open("/dev/null", O_WRONLY) == 2;
+}
+
+/* Write all of [p, p + len) to fd; 0 on success, -1 on any failure or short write. */
+static int write_all(int fd, const char *p, size_t len) {
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w, len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The template with \001 replaced by reason; 0 when all of it was written. */
+static int put(int fd, const char *template, const char *reason) {
     for (const char *p = template; *p;) {
         const char *mark = strchr(p, '\001');
         size_t len = mark ? (size_t)(mark - p) : strlen(p);
-        while (len > 0) {
-            ssize_t w = write(fd, p, len);
-            if (w <= 0 && errno != EINTR) return;
-            if (w > 0) p += w, len -= (size_t)w;
-        }
-        if (!mark) return;
-        put(fd, reason, "");
+        if (write_all(fd, p, len) < 0) return -1;
+        if (!mark) return 0;
+        if (write_all(fd, reason, strlen(reason)) < 0) return -1;
         p = mark + 1;
     }
+    return 0;
 }
 
-/* The agent's own block.  Only write() and _exit(): also called from the watchdog. */
+/* stdout did not take the answer: exit 2, with a reason on stderr (Codex reads an
+ * exit 2 as a block only with one). */
+static void lost_answer(void) __attribute__((noreturn));
+static void lost_answer(void) {
+    put(2, "opsgate blocked this tool call (fail closed): its answer could not be written "
+           "to stdout\n", "");
+    _exit(2);
+}
+
+/* Set once the answer (or a block) is being written: a watchdog that fires then means
+ * the reader does not read, and nothing more can be said on stdout. */
+static volatile sig_atomic_t answering;
+
+/* The agent's own block.  Only write(), alarm() and _exit(): also called from the
+ * watchdog.  A block that cannot be written whole is exit 2. */
 static void block(const char *reason) __attribute__((noreturn));
 static void block(const char *reason) {
-    put(1, FORM->out, reason);
-    put(2, FORM->err, reason);
-    _exit(FORM->code);
+    answering = 1;
+    alarm(WATCHDOG_S); /* a reader that never reads: the watchdog ends it in exit 2 */
+    if (put(1, FORM->out, reason) < 0) lost_answer();
+    _exit(put(2, FORM->err, reason) < 0 ? 2 : FORM->code);
 }
 
 static void on_alarm(int signum) {
     (void)signum;
+    if (answering) _exit(2); /* stdout (or stderr) does not take the answer */
     block("the decision took longer than the hook's watchdog (@WATCHDOG_S@ s)");
 }
 
@@ -343,6 +380,7 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);
     alarm(WATCHDOG_S);
+    if (!answer_writable()) lost_answer(); /* no stdout to answer on: nothing can allow */
 #if PROTECTED
     if (argc != 2 || !known) block("usage: opsgate-hook-fast <agent> (a known agent)");
     const char *path = SOCKET_PATH;
@@ -388,18 +426,10 @@ int main(int argc, char **argv) {
 #endif
         nap_ms(25);
     }
-    alarm(0);
-    for (size_t off = 0; off < a.out_len;) {
-        ssize_t w = write(1, a.out + off, a.out_len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
-    for (size_t off = 0; off < a.err_len;) {
-        ssize_t w = write(2, a.err + off, a.err_len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
+    /* A fresh watchdog for the writing: a reader that never reads ends in exit 2. */
+    answering = 1;
+    alarm(WATCHDOG_S);
+    if (write_all(1, a.out, a.out_len) < 0) lost_answer();
+    if (write_all(2, a.err, a.err_len) < 0) _exit(2);
     return a.code;
 }

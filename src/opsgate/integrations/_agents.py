@@ -120,7 +120,7 @@ CLAUDE = Agent(
     events=(
         Event(
             "PreToolUse",
-            matcher="Bash|PowerShell|Read|Write|Edit|MultiEdit|NotebookEdit|WebFetch|mcp__.*",
+            matcher="Bash|PowerShell|Read|Write|Edit|MultiEdit|NotebookEdit|Grep|WebFetch|mcp__.*",
             probes=(
                 "Bash",
                 "PowerShell",
@@ -129,6 +129,7 @@ CLAUDE = Agent(
                 "Edit",
                 "MultiEdit",
                 "NotebookEdit",
+                "Grep",  # prints matching lines (output_mode "content"): a file's text
                 "WebFetch",
                 "mcp__server__tool",
             ),
@@ -197,7 +198,8 @@ GEMINI = Agent(
         Event(
             "BeforeTool",
             matcher=(
-                "run_shell_command|write_file|replace|read_file|read_many_files|web_fetch|mcp_.*"
+                "run_shell_command|write_file|replace|read_file|read_many_files|grep_search|"
+                "search_file_content|web_fetch|mcp_.*"
             ),
             probes=(
                 "run_shell_command",
@@ -205,6 +207,8 @@ GEMINI = Agent(
                 "replace",
                 "read_file",
                 "read_many_files",
+                "grep_search",  # prints matching lines: a file's text
+                "search_file_content",  # its name before Gemini CLI 0.10
                 "web_fetch",
                 "mcp_server_tool",
             ),

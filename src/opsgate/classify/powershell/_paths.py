@@ -26,6 +26,13 @@ from opsgate.models import Effect, Impact
 
 __all__ = ["Paths", "home_of"]
 
+_LOCAL_WRITE: Verdict = (
+    Effect.LOCAL,
+    Impact.SAFE,
+    "filesystem.write",
+    "writes a file in the workspace",
+)
+
 _DRIVE = re.compile(r"^([a-z]):")
 _PSDRIVE = re.compile(r"^([a-z][\w]+):(.*)$")
 _SESSION_DRIVES = frozenset({"env", "function", "variable", "alias"})
@@ -138,7 +145,9 @@ class Paths:
         return any(self.inside(path, d) for d in ("c:\\temp", "c:\\tmp", "c:\\windows\\temp"))
 
     def write(self, arg: PsArg, *, creating: bool = False) -> Verdict | None:
-        """A write to ``arg``; None when it stays in the workspace."""
+        """A write to ``arg``: a local one when it stays in the workspace (named, so
+        that the guard sees a write to ``.claude\\settings.json`` or ``.mise.toml``);
+        None for this session's own drives."""
         if arg.value.lower() == "$null":
             return None
         path = self.resolve(arg)
@@ -165,7 +174,7 @@ class Paths:
                 "writes git hooks or config, which run or redirect code",
             )
         if self.inside(path, proj) or self.inside(path, self.temp) or self._system_temp(path):
-            return None
+            return _LOCAL_WRITE
         if any(path == d or self.inside(path, d) for d in t.SYSTEM_DIRS):
             return Effect.WRITE, Impact.CAUTION, "filesystem.write_protected", "writes system files"
         if any(path.startswith(self.home + s) for s in t.PROTECTED_WRITE_SUFFIXES):
@@ -176,7 +185,7 @@ class Paths:
                 "writes a profile, startup, credential or agent settings file",
             )
         if creating or self.inside(path, self.home + "\\source"):
-            return None
+            return _LOCAL_WRITE
         return (
             Effect.WRITE,
             Impact.CAUTION,

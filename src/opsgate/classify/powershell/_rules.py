@@ -145,19 +145,10 @@ def _copy_move(w: Walk, call: PsCall, up: Any, down: list[Any]) -> None:
         call.positionals[1] if len(call.positionals) > 1 else None
     )
     if call.name != "copy-item":
-        for src in sources:
-            verdict = w.paths.delete(src)
-            if verdict[0] is not Effect.LOCAL:
-                w.add(
-                    (
-                        verdict[0],
-                        verdict[1],
-                        "filesystem.move",
-                        verdict[3].replace("deletes", "moves away"),
-                    ),
-                    call.text,
-                    src.value,
-                )
+        for src in sources:  # named even inside the workspace: the guard's files are there
+            effect, impact, _, reason = w.paths.delete(src)
+            moved = (effect, impact, "filesystem.move", reason.replace("deletes", "moves away"))
+            w.add(moved, call.text, src.value)
     if dest is not None:
         if call.name == "rename-item" and sources:
             parent = sources[0].value.replace("/", "\\").rsplit("\\", 1)

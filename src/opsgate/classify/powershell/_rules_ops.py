@@ -7,6 +7,8 @@ import fnmatch
 import re
 from typing import TYPE_CHECKING, Any
 
+from opsgate.classify._guard_kills import names_opsgate_process
+from opsgate.classify._guard_tamper import tamper
 from opsgate.classify.powershell import _tables as t
 from opsgate.classify.powershell._values import (
     PsArg,
@@ -106,7 +108,10 @@ def kill(w: Walk, targets: list[str], known: bool, text: str) -> None:
         return
     for target in targets:
         name = target.lower().removesuffix(".exe")
-        if name in t.SYSTEM_PROCESSES or name in ("0", "4"):
+        if names_opsgate_process(name):  # Get-Process *opsgate* | Stop-Process
+            reason = f"stops {target}, which selects opsgate's own processes (the guard)"
+            w.out.append(tamper(text, reason, target))
+        elif name in t.SYSTEM_PROCESSES or name in ("0", "4"):
             w.out.append(
                 finding(
                     "process.kill",
