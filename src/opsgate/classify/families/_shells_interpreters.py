@@ -8,6 +8,7 @@ from dataclasses import replace
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._fetched_code import decoded_script, network_code
 from opsgate.classify._interp import analyse_script
+from opsgate.classify._interp_loads import option_loads
 from opsgate.classify._run_interp import interpreter_file, python_module, python_target
 from opsgate.classify._shell_options import ShellLine, shell_line
 from opsgate.classify.families._shells_run import (
@@ -88,7 +89,13 @@ def _dash_c(cmd: Command) -> Arg | None:
 
 
 def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
+    """The files the interpreter's options load (``node -r``, ``perl -M``, ``awk -f``),
+    then the code or script it runs."""
     lang = _language(cmd.name) or "shell"
+    return option_loads(cmd, ctx, lang) + _interpreter_code(cmd, ctx, lang)
+
+
+def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     flags = {
         "python": ("-c",),
         "perl": ("-e", "-E"),
