@@ -6,7 +6,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command
-from opsgate.classify._dispatch_wrappers import _VERB_SKIP, _VERB_WRAPPERS, WRAPPERS, Wrapper
+from opsgate.classify._dispatch_wrappers import (
+    _VERB_PROGRAMS,
+    _VERB_SKIP,
+    _VERB_WRAPPERS,
+    WRAPPERS,
+    Wrapper,
+)
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -34,6 +40,8 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
     verbs = _VERB_WRAPPERS.get(cmd.name)
     if verbs is not None:
         head = _first_positional(args, spec)
+        if head is not None and args[head].value in _VERB_PROGRAMS.get(cmd.name, ()):
+            return _rebuild(cmd, args[head:])
         if head is None or args[head].value not in verbs:
             return None  # `npm install`, `uv sync`: the tool itself, not a wrapper
         args = args[head + 1 :]
