@@ -96,7 +96,7 @@ WRAPPERS: dict[str, Wrapper] = {
     "entr": _w(),
     "retry": _w("-t -d --times --delay"),
     "watch": _w("-n -d -g -q --interval"),
-    "parallel": _w("-j -S --jobs --sshlogin"),
+    "parallel": _w("-j -S --jobs --sshlogin -a --arg-file"),
 }
 
 # Wrapper spellings that only wrap after a sub-verb: `uv run X`, `npm exec X`, `op run -- X`.

@@ -33,6 +33,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "watch": (),
     "inotifywait": (),
     "entr": (),
+    "nodemon": ("--exec", "-x"),
     "socat": (),
     "wget": ("--use-askpass",),
     "journalctl": (),
