@@ -178,6 +178,7 @@ class RunState:
     judged: dict[tuple[object, ...], list[Finding]] = field(default_factory=dict)
     stack: list[str] = field(default_factory=list)
     total: int = 0
+    maker: str = ""  # the first step that may have created files unseen (``_run_makers``)
 
 
 @dataclass

@@ -1,0 +1,52 @@
+"""Steps that may create files opsgate does not see, and scripts run after them.
+
+``tar xzf tools.tgz && ./tools/install.sh``, ``python3 gen.py && sh out/run.sh``: the
+script is not on disk when the command is judged, but an earlier step of the same
+command may write it, and what that step writes cannot be read now.  Such a script is
+``unknown``, never "nothing runs".  A script missing with nothing before it that could
+create it still runs nothing (the command fails), as before.
+
+What opsgate models exactly stays out of this: a redirection (``echo … > gen.sh``),
+a download (``curl -o``) and a copy leave a note of the file (``_run_notes``), which is
+read before the disk.  Every other program may create files, except the few in
+``_NEUTRAL``, which never write a file other than through a redirection.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from opsgate.classify._command import Command
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["maker", "note_maker"]
+
+# Programs that write no file of their own (directories and empty files at most).
+_NEUTRAL = frozenset(
+    {
+        "echo", "printf", "cd", "pwd", "ls", "cat", "head", "tail", "grep", "egrep", "fgrep",
+        "rg", "ag", "wc", "sort", "uniq", "cut", "tr", "test", "[", "[[", "true", "false", ":",
+        "which", "type", "command", "export", "set", "unset", "sleep", "date", "whoami", "id",
+        "hostname", "uname", "printenv", "stat", "file", "basename", "dirname", "realpath",
+        "readlink", "du", "df", "ps", "free", "mkdir", "chmod", "chown", "touch", "rm", "rmdir",
+        "diff", "cmp", "jq", "yq", "column", "nl", "tee", "seq", "expr", "read", "exit",
+        "return", "shift", "local", "declare", "readonly", "umask", "ulimit", "wait", "kill",
+        "trap", "pushd", "popd", "dirs", "hash", "alias", "unalias", "shopt", "history",
+        "less", "more", "tput", "clear", "sync", "nproc", "uptime", "env",
+    }
+)  # fmt: skip
+
+
+def note_maker(cmd: Command, w: Walker) -> None:
+    """Remember the first step of this command that may have created files."""
+    runs = w.session.runs
+    if runs.maker or cmd.name in _NEUTRAL or not cmd.name:
+        return
+    runs.maker = cmd.path or cmd.name
+
+
+def maker(w: Walker) -> str:
+    """The earlier step that may have created files, or ""."""
+    return w.session.runs.maker
