@@ -249,8 +249,8 @@ def judge(
     if loaded.state == "missing":
         if any(c in loaded.shown for c in "*?["):
             return [_opaque(loaded, where, "names files matched only at run time")]
-        made_by = w.session.runs.maker
-        if made_by:  # ``tar xzf t.tgz && ./t/install.sh``: made by a step opsgate cannot see
+        made_by = w.session.runs.maker  # ``tar xzf t.tgz && ./t/install.sh``
+        if made_by and not _in_tool_dir(loaded.path):
             return [_opaque(loaded, where, f"is not there yet: {made_by[:80]}, run before it "
                             "in this command, may create it")]  # fmt: skip
         return []
@@ -268,6 +268,14 @@ def judge(
     if lenient:
         inner = [f for f in inner if f.category != "unknown"]
     return [*found, *inner]
+
+
+def _in_tool_dir(path: str) -> bool:
+    """A virtualenv's ``bin/activate``, ``node_modules/.bin/x``: made by an installer,
+    and judged by name when run (``_run_path``)."""
+    from opsgate.classify._run_path import _TOOL_DIRS
+
+    return _TOOL_DIRS.search(path) is not None
 
 
 def _runs_credentials(path: str) -> bool:

@@ -14,14 +14,17 @@ read before the disk.  Every other program may create files, except the few in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
 
 if TYPE_CHECKING:
+    from opsgate.classify._shell_state import ShellSession
     from opsgate.classify.shell import Walker
 
-__all__ = ["maker", "note_maker"]
+__all__ = ["maker", "note_maker", "planted"]
 
 # Programs that write no file of their own (directories and empty files at most).
 _NEUTRAL = frozenset(
@@ -34,17 +37,55 @@ _NEUTRAL = frozenset(
         "diff", "cmp", "jq", "yq", "column", "nl", "tee", "seq", "expr", "read", "exit",
         "return", "shift", "local", "declare", "readonly", "umask", "ulimit", "wait", "kill",
         "trap", "pushd", "popd", "dirs", "hash", "alias", "unalias", "shopt", "history",
-        "less", "more", "tput", "clear", "sync", "nproc", "uptime", "env",
+        "less", "more", "tput", "clear", "sync", "nproc", "uptime", "env", "mktemp",
     }
 )  # fmt: skip
+
+
+# Package installers write into tool directories (``node_modules``, site-packages,
+# ``vendor``, the system), where programs are judged by their names and never read
+# (``_run_path``): ``pip install -r requirements.txt && python manage.py test`` makes no
+# script of the project.  Their sub-verbs that install; None: every sub-verb.
+_INSTALLERS: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(("apt-get", "apt", "yum", "dnf", "apk", "brew", "zypper", "pacman"), None),
+    **dict.fromkeys(("pip", "pip3"), frozenset({"install", "uninstall"})),
+    **dict.fromkeys(("npm", "pnpm", "bun"), frozenset({"ci", "install", "i", "add", "uninstall"})),
+    "yarn": frozenset({"", "install", "add", "remove"}),
+    "composer": frozenset({"install", "require", "update"}),
+    "bundle": frozenset({"install"}),
+    "gem": frozenset({"install"}),
+    "poetry": frozenset({"install", "add"}),
+    "uv": frozenset({"sync", "add", "pip"}),
+    "go": frozenset({"get", "mod"}),
+}
 
 
 def note_maker(cmd: Command, w: Walker) -> None:
     """Remember the first step of this command that may have created files."""
     runs = w.session.runs
-    if runs.maker or cmd.name in _NEUTRAL or not cmd.name:
+    if runs.maker or runs.planted or cmd.name in _NEUTRAL or not cmd.name:
         return
+    if cmd.name in _INSTALLERS:
+        verbs = _INSTALLERS[cmd.name]
+        ops = cmd.positionals()
+        if verbs is None or (ops[0].value if ops else "") in verbs:
+            return
     runs.maker = cmd.path or cmd.name
+
+
+@contextmanager
+def planted(session: ShellSession) -> Iterator[None]:
+    """While judging a file that runs later somewhere else (a CI workflow, a
+    Dockerfile): its steps run after a checkout and a build opsgate cannot see, so
+    what is missing on this disk says nothing; a missing file there runs nothing."""
+    runs = session.runs
+    saved = runs.maker
+    runs.planted += 1
+    try:
+        yield
+    finally:
+        runs.planted -= 1
+        runs.maker = saved
 
 
 def maker(w: Walker) -> str:
