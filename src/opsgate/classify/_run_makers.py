@@ -60,11 +60,21 @@ _INSTALLERS: dict[str, frozenset[str] | None] = {
 }
 
 
+# Programs that write a file only when told to (else their output goes to stdout).
+_CURL_OUT = ("-o", "-O", "--output", "--remote-name", "--remote-name-all", "--output-dir")
+_OUTPUT_FLAGS: dict[str, tuple[str, ...]] = {
+    "curl": _CURL_OUT, "http": ("-o", "--output", "-d", "--download"),
+    "xh": ("-o", "--output", "-d", "--download"),
+}  # fmt: skip
+
+
 def note_maker(cmd: Command, w: Walker) -> None:
     """Remember the first step of this command that may have created files."""
     runs = w.session.runs
     if runs.maker or runs.planted or cmd.name in _NEUTRAL or not cmd.name:
         return
+    if cmd.name in _OUTPUT_FLAGS and not cmd.has(*_OUTPUT_FLAGS[cmd.name]):
+        return  # ``curl URL | python3 -m json.tool``: to its output, no file
     if cmd.name in _INSTALLERS:
         verbs = _INSTALLERS[cmd.name]
         ops = cmd.positionals()
