@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,7 +95,7 @@ def _judge_loads(
     lang: str,
     spec: _Loads,
     args: list[Arg],
-    env: dict[str, str],
+    env: Mapping[str, str],
     via: str = "",
 ) -> list[Finding]:
     from opsgate.classify._shell_nodes import unknown
