@@ -56,8 +56,8 @@ def parallel(cmd: Command, args: list[Arg], template: list[Arg], w: Walker) -> b
     if sources or cmd.option("-a", "--arg-file") is not None:
         return True
     if cmd.stdin is None:
-        w.add([unknown("parallel runs the lines of its input as commands", cmd.text)])
-    elif cmd.stdin.text is None or cmd.stdin.untrusted:
+        return True  # an agent's command has no input: nothing to run (``parallel --version``)
+    if cmd.stdin.text is None or cmd.stdin.untrusted:
         from opsgate.classify.families._shells_run import run_code
 
         w.add(run_code(replace(cmd, name="sh"), w, cmd.stdin, "parallel (stdin)"))

@@ -64,8 +64,12 @@ def getattr_target(
     else:
         return None
     name = literal(node.args[1])
-    if module is None or name is None:
-        return (module or "a module", False)
+    if module is None:
+        return ("a module", False)
+    if name is None:
+        # ``getattr(logging, level)`` is everyday code; on a module with effects any of
+        # its functions may run.
+        return (module, False) if module.split(".")[0] in _EFFECT_MODULES else None
     return (f"{module}.{name}", True)
 
 
@@ -80,4 +84,12 @@ def _is_dunder_import(node: ast.Call) -> bool:
 
 
 _BUILTINS = frozenset({"builtins", "__builtins__"})
+# Modules whose functions run programs, delete or write files, load code or reach the
+# network: a function of theirs chosen at run time may be any of those.
+_EFFECT_MODULES = frozenset({
+    "os", "posix", "nt", "subprocess", "shutil", "pty", "builtins", "__builtins__",
+    "importlib", "runpy", "ctypes", "pathlib", "commands", "asyncio", "multiprocessing",
+    "socket", "urllib", "requests", "httpx", "boto3", "sh", "pexpect", "plumbum", "io",
+    "tempfile", "glob", "signal", "sys",
+})  # fmt: skip
 _RUNNERS = {"runpy.run_path": "path", "runpy.run_module": "module"}
