@@ -29,6 +29,12 @@ class ShellJudge:
         return self.reader(path)
 
     def run(self, step: Step) -> list[Finding]:
+        from opsgate.classify._run_makers import planted
+
+        with planted(self.session):  # runs later, after a checkout and build: not this disk
+            return self._run(step)
+
+    def _run(self, step: Step) -> list[Finding]:
         from opsgate.classify.shell import Walker
 
         if self.depth + 1 > MAX_DEPTH:

@@ -17,6 +17,7 @@ from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
 from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words
 from opsgate.classify._words import Value
@@ -80,6 +81,7 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     _note_download(cmd, w)
     _note_extraction(cmd, w)
     note_writes(cmd, w)
+    note_maker(cmd, w)  # a script missing now may be made by this step (``_run_makers``)
 
 
 def _harmless_mode(cmd: Command) -> bool:

@@ -6,7 +6,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command
-from opsgate.classify._dispatch_wrappers import _VERB_SKIP, _VERB_WRAPPERS, WRAPPERS, Wrapper
+from opsgate.classify._dispatch_runners import RUNNERS, parallel, short_cluster_takes_next
+from opsgate.classify._dispatch_wrappers import (
+    _VERB_PROGRAMS,
+    _VERB_SKIP,
+    _VERB_WRAPPERS,
+    WRAPPERS,
+    Wrapper,
+)
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -34,6 +41,8 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
     verbs = _VERB_WRAPPERS.get(cmd.name)
     if verbs is not None:
         head = _first_positional(args, spec)
+        if head is not None and args[head].value in _VERB_PROGRAMS.get(cmd.name, ()):
+            return _rebuild(cmd, args[head:])
         if head is None or args[head].value not in verbs:
             return None  # `npm install`, `uv sync`: the tool itself, not a wrapper
         args = args[head + 1 :]
@@ -50,6 +59,9 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
     rest = _skip_options(args, spec)
     if rest is None:
         return _no_command(cmd, spec, w)
+    runner = RUNNERS.get(cmd.name)
+    if runner is not None and runner(cmd, rest, w):  # ``entr -s 'CMD'``
+        return _STOP
     if verbs is not None and cmd.name in _PY_RUNNERS:
         from opsgate.classify._run_pyproject import project_run
 
@@ -66,7 +78,7 @@ def _first_positional(args: list[Arg], spec: Wrapper) -> int | None:
         if skip:
             skip = False
         elif arg.value.startswith("-") and arg.value not in ("--",):
-            skip = arg.value in spec.valued
+            skip = arg.value in spec.valued or short_cluster_takes_next(arg.value, spec.valued)
         else:
             return i
     return None
@@ -79,8 +91,8 @@ def _skip_options(args: list[Arg], spec: Wrapper) -> list[Arg] | None:
         i += 1
         if word == "--":
             break
-        if word in spec.valued:
-            i += 1
+        if word in spec.valued or short_cluster_takes_next(word, spec.valued):
+            i += 1  # ``screen -dmS NAME CMD``: the cluster's last letter takes NAME
     i += spec.skip
     rest = args[i:]
     return rest or None
@@ -164,6 +176,10 @@ def _shell_string_option(cmd: Command) -> str | None:
 
 def _unwrap_parallel(cmd: Command, args: list[Arg], w: Walker) -> Command:
     words = [a.value for a in args]
+    split = next((i for i, word in enumerate(words) if word.startswith(":::")), len(words))
+    template = _skip_options(args[:split], WRAPPERS["parallel"]) or []
+    if parallel(cmd, args, template, w):  # no command: the arguments or input are commands
+        return _STOP
     if ":::" not in words:
         return _rebuild(cmd, _skip_options(args, WRAPPERS["parallel"]) or [Arg("true")])
     split = words.index(":::")

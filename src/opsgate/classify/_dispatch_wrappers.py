@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["WRAPPERS", "_VERB_SKIP", "_VERB_WRAPPERS", "Wrapper"]
+__all__ = ["WRAPPERS", "_VERB_PROGRAMS", "_VERB_SKIP", "_VERB_WRAPPERS", "Wrapper"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ WRAPPERS: dict[str, Wrapper] = {
     "entr": _w(),
     "retry": _w("-t -d --times --delay"),
     "watch": _w("-n -d -g -q --interval"),
-    "parallel": _w("-j -S --jobs --sshlogin"),
+    "parallel": _w("-j -S --jobs --sshlogin -a --arg-file"),
 }
 
 # Wrapper spellings that only wrap after a sub-verb: `uv run X`, `npm exec X`, `op run -- X`.
@@ -125,4 +125,6 @@ _VERB_WRAPPERS: dict[str, frozenset[str]] = {
     "dotenvx": frozenset({"run"}),
     "infisical": frozenset({"run"}),
 }
+# Sub-verbs that are themselves the program run: ``yarn node x.js`` is ``node x.js``.
+_VERB_PROGRAMS: dict[str, frozenset[str]] = {"yarn": frozenset({"node"})}
 _VERB_SKIP = {"aws-vault": 1, "direnv": 1}  # aws-vault exec PROFILE -- cmd; direnv exec DIR cmd

@@ -33,6 +33,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "watch": (),
     "inotifywait": (),
     "entr": (),
+    "nodemon": ("--exec", "-x"),
     "socat": (),
     "wget": ("--use-askpass",),
     "journalctl": (),
@@ -74,6 +75,9 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
                     f"{key} loads code into {cmd.name} that the guard cannot see",
                 )
             )
+    from opsgate.classify._interp_loads import env_loads
+
+    out += env_loads(cmd, w)  # NODE_OPTIONS='--require ./x.js', RUBYOPT, PERL5OPT
     for option in _OPTIONS.get(cmd.name, ()):
         for value in cmd.options(option):
             out += _option_value(cmd, option, value, w)

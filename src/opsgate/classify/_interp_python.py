@@ -9,6 +9,7 @@ import posixpath
 import re
 from collections.abc import Callable
 
+from opsgate.classify import _interp_python_names as names
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Effect, Finding, Impact
@@ -68,6 +69,8 @@ class _Python(ast.NodeVisitor):
         self.findings: list[Finding] = []
         self.strings: dict[str, str] = {}
         self.fresh: dict[str, str] = {}  # names only ever bound to a new temp directory
+        self.aliases: dict[str, str] = {}  # ``s`` -> ``subprocess`` (``_interp_python_names``)
+        self.modules: frozenset[str] = frozenset()
 
     def visit_Module(self, node: ast.Module) -> None:
         from opsgate.classify._interp_kills import python_mass_kill
@@ -76,18 +79,37 @@ class _Python(ast.NodeVisitor):
         mass = python_mass_kill(node)
         if mass is not None:
             self.findings.append(mass)
+        self.aliases, self.modules = names.import_names(node)
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         value = self._literal(node.value)
+        looked_up = names.getattr_target(node.value, self.aliases, self.modules, self._literal)
         for target in node.targets:
             if isinstance(target, ast.Name) and value is not None:
                 self.strings[target.id] = value
+            if isinstance(target, ast.Name) and looked_up is not None and looked_up[1]:
+                self.aliases[target.id] = looked_up[0]  # ``fn = getattr(os, 'system')``
         self.generic_visit(node)
 
+    def _callee(self, node: ast.Call) -> str:
+        """The function ``node`` calls, through import aliases and ``getattr``; a lookup
+        by a name built at run time is unknown."""
+        looked_up = names.getattr_target(node, self.aliases, self.modules, self._literal)
+        if looked_up is not None and not looked_up[1]:
+            why = f"looks up a function of {looked_up[0]} by a name built at run time"
+            self.findings.append(_unknown(why, ast.unparse(node)[:200]))
+        inner = node.func
+        if isinstance(inner, ast.Call):  # ``getattr(os, 'system')(cmd)``
+            found = names.getattr_target(inner, self.aliases, self.modules, self._literal)
+            return found[0] if found is not None and found[1] else ""
+        return names.resolve(_dotted(inner), self.aliases)
+
     def visit_Call(self, node: ast.Call) -> None:
-        name = _dotted(node.func)
-        if name in _SHELL_CALLS or name.endswith(("subprocess.run", "subprocess.Popen")):
+        name = self._callee(node)
+        if names.runs_file(name) is not None:
+            self._run_file(name, node)
+        elif name in _SHELL_CALLS or name.endswith(("subprocess.run", "subprocess.Popen")):
             self._shell_call(name, node)
         elif name in _DELETE_CALLS or name.endswith((".unlink", ".rmdir", ".rmtree")):
             self._delete_call(name, node)
@@ -121,6 +143,23 @@ class _Python(ast.NodeVisitor):
                 )
             )
         self.generic_visit(node)
+
+    def _run_file(self, name: str, node: ast.Call) -> None:
+        """``runpy.run_path('job.py')``: the file runs; read and judged as Python."""
+        from opsgate.classify._run_interp import python_module, run_file_as
+        from opsgate.classify.shell import Walker
+
+        given = self._literal(node.args[0]) if node.args else None
+        if given is None:
+            self.findings.append(_unknown(f"{name} runs code named at run time", ast.unparse(node)))
+            return
+        if not isinstance(self.ctx, Walker):
+            return
+        probe = Command("python", (), ast.unparse(node)[:200])
+        if names.runs_file(name) == "path":
+            self.findings.extend(run_file_as(self.ctx, probe, Arg(given), "python", ()))
+        else:
+            self.findings.extend(python_module(probe, self.ctx, given, ()))
 
     def _http_write(self, name: str, node: ast.Call) -> None:
         url = self._literal(node.args[0]) if node.args else None

@@ -9,7 +9,9 @@ Python, Node, Ruby …), and its findings join the command's, so the strictest t
 it would run decides.  Reading is bounded: a per-file cap (the reader's), a total and a count per
 classification, a nesting depth, and cycle detection; each file is read once.
 
-A file that is not there is not judged: the command fails and nothing runs.
+A file that is not there is not judged: the command fails and nothing runs, unless
+an earlier step of the same command may have created it (``_run_makers``): then it
+is ``unknown``.
 Programs named by path are placed by ``_run_path`` (installed tools are judged by
 their name, never read).
 
@@ -252,6 +254,10 @@ def judge(
     if loaded.state == "missing":
         if any(c in loaded.shown for c in "*?["):
             return [_opaque(loaded, where, "names files matched only at run time")]
+        made_by = w.session.runs.maker  # ``tar xzf t.tgz && ./t/install.sh``
+        if made_by and not _in_tool_dir(loaded.path):
+            return [_opaque(loaded, where, f"is not there yet: {made_by[:80]}, run before it "
+                            "in this command, may create it")]  # fmt: skip
         return []
     found = _network(loaded, where)
     if loaded.text is None:
@@ -267,6 +273,14 @@ def judge(
     if lenient:
         inner = [f for f in inner if f.category != "unknown"]
     return [*found, *inner]
+
+
+def _in_tool_dir(path: str) -> bool:
+    """A virtualenv's ``bin/activate``, ``node_modules/.bin/x``: made by an installer,
+    and judged by name when run (``_run_path``)."""
+    from opsgate.classify._run_path import _TOOL_DIRS
+
+    return _TOOL_DIRS.search(path) is not None
 
 
 def _runs_credentials(path: str) -> bool:
@@ -310,7 +324,7 @@ def judge_code(
         return [_opaque_code(code, where, f"runs files nested deeper than {MAX_NESTING} levels")]
     again = None
     if not sourced and not w.scope.files:
-        again = (key, code.text, cwd, tuple(a.value for a in args), w.depth, where)
+        again = (key, code.text, cwd, tuple(a.value for a in args), w.depth, where, runs.maker)
         if again in runs.judged:
             return list(runs.judged[again])
     runs.stack.append(key)

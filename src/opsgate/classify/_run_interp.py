@@ -57,7 +57,7 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         args = args[1:]
     if cmd.name == "php" and cmd.option("-f", "--file"):
         return run_file_as(w, cmd, Arg(cmd.option("-f", "--file") or ""), lang, ())
-    found = _preloads(w, cmd, lang)
+    found: list[Finding] = []  # files its options load: ``_interp_loads``
     rest = _after_options(args, _VALUED.get(lang, frozenset()))
     if not rest or rest[0].value in ("-", "/dev/stdin"):
         return found
@@ -66,19 +66,6 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         return [*found, Finding("network.fetch_exec", Impact.CAUTION, Effect.UNKNOWN, cmd.text,
                                 reason)]  # fmt: skip
     return found + run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
-
-
-_PRELOAD = {"node": ("-r", "--require", "--import", "--loader", "--experimental-loader"),
-            "ruby": ("-r",)}  # fmt: skip
-
-
-def _preloads(w: Walker, cmd: Command, lang: str) -> list[Finding]:
-    """``node -r ./setup.js app.js``: a module of the project loaded before the script."""
-    found: list[Finding] = []
-    for value in cmd.options(*_PRELOAD.get(lang, ())):
-        if value.startswith(("./", "../", "/")):
-            found += run_file_as(w, cmd, Arg(value), lang, ())
-    return found
 
 
 def _after_options(args: list[Arg], valued: frozenset[str]) -> list[Arg]:
@@ -150,7 +137,8 @@ def python_module(cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
     findings: list[Finding] = []
     for depth in range(1, min(len(parts), 3)):
         package = "/".join(parts[:depth]) + "/__init__.py"
-        findings += run_file_as(w, cmd, Arg(package), "python", ())
+        if load(w, package, cmd.cwd).state != "missing":  # a probe: most modules are installed
+            findings += run_file_as(w, cmd, Arg(package), "python", ())
     path = "/".join(parts)
     for candidate in (path + ".py", path + "/__main__.py"):
         loaded = load(w, candidate, cmd.cwd)

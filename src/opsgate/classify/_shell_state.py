@@ -190,6 +190,8 @@ class RunState:
     judged: dict[tuple[object, ...], list[Finding]] = field(default_factory=dict)
     stack: list[str] = field(default_factory=list)
     total: int = 0
+    maker: str = ""  # the first step that may have created files unseen (``_run_makers``)
+    planted: int = 0  # judging a file that runs later elsewhere (``_run_makers.planted``)
 
 
 @dataclass

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._fetched_code import decoded_script, network_code
 from opsgate.classify._interp import analyse_script
+from opsgate.classify._interp_loads import option_loads
 from opsgate.classify._run_interp import interpreter_file, python_module, python_target
+from opsgate.classify._shell_options import ShellLine, shell_line
 from opsgate.classify.families._shells_run import (
     SHELLS,
     _language,
@@ -28,6 +31,9 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
     words = cmd.words
     if cmd.name == "busybox" and words and words[0] in SHELLS:
         return _shell(Command(words[0], cmd.args[1:], cmd.text, cmd.env, cmd.stdin, cmd.cwd), ctx)
+    line = shell_line(cmd)
+    if line is not None:
+        return _shell_by_grammar(cmd, ctx, line)
     script = _dash_c(cmd)
     if script is not None:
         if not script.static:
@@ -42,6 +48,30 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("-i") or not cmd.args:
         return [_unknown(f"{cmd.name} starts an interactive shell", cmd.text)]
     return []
+
+
+def _shell_by_grammar(cmd: Command, ctx: Context, line: ShellLine) -> list[Finding]:
+    """A shell whose option grammar is known (``_shell_options``): its startup files,
+    then its ``-c`` string, its script, or its input."""
+    found: list[Finding] = []
+    for rcfile in line.startup:  # ``bash --rcfile env.sh -i``: sourced before anything
+        startup = replace(cmd, args=(rcfile,), stdin=None)
+        found += run_script_file(startup, ctx, via=f"{cmd.name} --rcfile")
+    if line.command is not None:
+        script = line.command
+        if not script.static:
+            decoded = decoded_script(cmd.name, script.value, cmd.text)
+            return [*found, _unknown(f"{cmd.name} -c runs a string built at run time", cmd.text),
+                    *decoded]  # fmt: skip
+        return found + ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
+    if line.script is not None:
+        run = replace(cmd, args=(line.script, *line.args))
+        return found + run_script_file(run, ctx, via=cmd.name)
+    if cmd.stdin is not None:
+        return found + run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
+    if line.interactive or not cmd.args:
+        return [*found, _unknown(f"{cmd.name} starts an interactive shell", cmd.text)]
+    return found
 
 
 def _dash_c(cmd: Command) -> Arg | None:
@@ -59,7 +89,13 @@ def _dash_c(cmd: Command) -> Arg | None:
 
 
 def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
+    """The files the interpreter's options load (``node -r``, ``perl -M``, ``awk -f``),
+    then the code or script it runs."""
     lang = _language(cmd.name) or "shell"
+    return option_loads(cmd, ctx, lang) + _interpreter_code(cmd, ctx, lang)
+
+
+def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     flags = {
         "python": ("-c",),
         "perl": ("-e", "-E"),

@@ -28,13 +28,9 @@ __all__ = ["HANDLERS", "run_script_file", "run_stdin_script"]
 
 
 def _vim(cmd: Command, ctx: Context) -> list[Finding]:
-    findings: list[Finding] = []
-    commands = cmd.options("-c", "--cmd") + [w[1:] for w in cmd.words if w.startswith("+")]
-    for ex in commands:
-        m = re.match(r"^\s*:?\s*!(.*)$", ex)
-        if m:
-            findings += ctx.classify_shell(m.group(1), via=cmd.name)
-    return findings
+    from opsgate.classify._vim_ex import vim_findings
+
+    return vim_findings(cmd, ctx)
 
 
 def _ed(cmd: Command, ctx: Context) -> list[Finding]:
