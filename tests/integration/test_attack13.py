@@ -542,9 +542,6 @@ def test_a_grant_binds_the_terraform_configuration(org: Org, tmp_path: Path) -> 
     _new_card(retry)
 
 
-@_hole("issue 13.5: the grant binds the Kubernetes context's name; the same name pointed at "
-       "the production cluster (kubectl config set-cluster, classified as a read) passes on "
-       "the grant — bind the cluster the context resolves to (server, and user)")  # fmt: skip
 def test_a_grant_binds_the_cluster_a_context_points_at(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org, NO_PP)
     swap = lambda: agent.use_cluster("staging-eu", "https://k8s.prod.example:6443")  # noqa: E731
@@ -615,11 +612,6 @@ def test_a_hidden_file_above_the_approval_is_refused(org: Org, tmp_path: Path) -
     _new_card(agent.run(PSQL))
 
 
-@_hole("issue 13.5: an agent with its token proposes a small, readable fix.sql by hash only "
-       "(text null), so the card tells the approver 'opsgate cannot read' it; the hook's "
-       "retry reads the same bytes and passes on that grant — a file the hook can read "
-       "should not match a grant approved blind (refuse hash-only files under the 64 KiB "
-       "limit, or bind whether the text was seen)")  # fmt: skip
 def test_a_file_hidden_from_the_approver_does_not_match_its_grant(org: Org, tmp_path: Path) -> None:
     escalation = "UPDATE users SET role = 'admin' WHERE id = 7;\n"
     agent = Agent(tmp_path, org)
