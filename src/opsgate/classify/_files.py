@@ -157,8 +157,21 @@ class FileSource:
             self.facts[key] = self._glob_secret(pattern, home, trees) or ""
         return self.facts[key] or None
 
+    def digest(self, path: str, suffixes: tuple[str, ...] = (), depth: int = 0) -> str:
+        """A digest of what is at absolute ``path`` without reading it for
+        classification: the file, or the files under the directory ending in
+        ``suffixes`` (``_files_digest``), recorded as a fact so a grant binds to it
+        (``terraform apply`` runs its directory's ``*.tf``).  "" when unknown."""
+        key = f"digest:{','.join(suffixes)}:{depth}@{path}"
+        if key not in self.facts:
+            self.facts[key] = self._digest(path, suffixes, depth)
+        return self.facts[key]
+
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
+
+    def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
+        return ""  # without a way to look (the API, MCP): nothing to bind but the command
 
     # Without a way to look (the API, MCP), nothing is a link and nothing is found.
     def _real(self, path: str) -> str:
@@ -234,6 +247,9 @@ class GivenFiles(FileSource):
 
     def _glob_secret(self, pattern: str, home: str, trees: bool) -> str | None:
         return self._given(f"glob-secret{':tree' if trees else ''}@{pattern}")
+
+    def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
+        return self.given_facts.get(f"digest:{','.join(suffixes)}:{depth}@{path}") or ""
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -329,6 +345,11 @@ class LocalFiles(FileSource):
         from opsgate.classify._files_probe import glob_secret
 
         return glob_secret(pattern, home, trees=trees)
+
+    def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
+        from opsgate.classify._files_digest import tree_digest
+
+        return tree_digest(path, suffixes, depth, self.guarded_dirs())
 
     def _kind(self, path: str) -> str | None:
         try:
