@@ -512,9 +512,6 @@ def test_a_grant_binds_the_file_an_approved_sql_file_includes(org: Org, tmp_path
     _new_card(retry)
 
 
-@_hole("issue 13.5: kubectl apply -f names its manifest like psql -f names its SQL, but the "
-       "manifest is neither read nor bound: rewritten after approval into a production "
-       "namespace, the identical retry passes on the grant")  # fmt: skip
 def test_a_grant_binds_the_manifest_kubectl_applies(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org)
     agent.write("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n"
@@ -529,8 +526,6 @@ def test_a_grant_binds_the_manifest_kubectl_applies(org: Org, tmp_path: Path) ->
     _new_card(retry)
 
 
-@_hole("issue 13.5: terraform apply runs the *.tf of its directory, which the grant does not "
-       "bind: main.tf rewritten after approval passes on the grant")  # fmt: skip
 def test_a_grant_binds_the_terraform_configuration(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org, NO_PP)
     agent.write(".terraform/environment", "staging")

@@ -1,0 +1,67 @@
+"""The manifests a kubectl write applies (``apply``/``create``/``replace``/``delete
+-f``, ``-k``): what the command does is written in them, like ``psql -f``'s SQL.
+
+A manifest file is read through the file source, so a grant binds its hash (and the
+connected hook sends it on); the namespaces it names are evidence of where it goes
+(``namespace: production`` is production whatever ``--context`` says).  A directory
+(``-f DIR``, ``-R``; ``-k DIR``) is bound by its digest (``_files_digest``).  Standard
+input and URLs cannot be bound: they stay as the command says.
+"""
+
+from __future__ import annotations
+
+import re
+
+from opsgate.classify._command import Command, Context
+
+__all__ = ["manifest_names"]
+
+_MANIFESTS = (".yaml", ".yml", ".json")
+_DEEP = 16  # ``-R``: kubectl recurses without a limit; the digest's own bounds apply
+_KUSTOMIZE_DEPTH = 4
+_NAMESPACE = re.compile(r"""(?:^|[\s{,"])namespace"?\s*:\s*['"]?([A-Za-z0-9][A-Za-z0-9.-]*)""")
+_KIND_NAMESPACE = re.compile(r"""\bkind"?\s*:\s*['"]?Namespace\b""")
+_NAME = re.compile(r"""(?:^|[\s{,"])name"?\s*:\s*['"]?([A-Za-z0-9][A-Za-z0-9.-]*)""")
+_DOCUMENTS = re.compile(r"(?m)^---")
+_MAX_NAMES = 32
+
+
+def manifest_names(cmd: Command, ctx: Context) -> list[str]:
+    """The namespaces the command's readable manifests name; every manifest file and
+    directory is recorded for the grant on the way."""
+    from opsgate.classify._files_digest import bind_digest
+
+    names: list[str] = []
+    deep = _DEEP if cmd.has("-R", "--recursive") else 0
+    for path in cmd.options("-f", "--filename"):
+        if path == "-" or "://" in path:
+            continue
+        if _kind(ctx, path, cmd.cwd) == "dir":
+            bind_digest(ctx, path, cmd.cwd, _MANIFESTS, depth=deep)
+            continue
+        text = ctx.read_text(path, cmd.cwd)
+        if text:
+            names += _namespaces(text)
+    for path in cmd.options("-k", "--kustomize"):
+        bind_digest(ctx, path, cmd.cwd, depth=_KUSTOMIZE_DEPTH)
+    return list(dict.fromkeys(names))[:_MAX_NAMES]
+
+
+def _kind(ctx: Context, path: str, cwd: str | None) -> str | None:
+    session = getattr(ctx, "session", None)
+    if session is None or ctx.remote is not None:
+        return None
+    full = session.workspace.expand(path, cwd)
+    found: str | None = session.files.kind(full) if full is not None else None
+    return found
+
+
+def _namespaces(text: str) -> list[str]:
+    """``namespace:`` values, and the names of Namespace objects, in every document."""
+    found = _NAMESPACE.findall(text)
+    for document in _DOCUMENTS.split(text):
+        if _KIND_NAMESPACE.search(document):
+            named = _NAME.search(document)
+            if named:
+                found.append(named.group(1))
+    return found
