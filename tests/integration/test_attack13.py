@@ -499,10 +499,6 @@ def _new_card(proc: subprocess.CompletedProcess[bytes]) -> None:
     assert CARD.search(reason) or "Production Protection" in reason, reason
 
 
-@_hole("issue 13.5: psql's \\i includes a second file that the classification never reads "
-       "(the card says 'a file opsgate cannot see'); the grant binds only fix.sql, so "
-       "swapping the included file for \\connect production + DROP TABLE passes on a "
-       "member's approval, past Production Protection")  # fmt: skip
 def test_a_grant_binds_the_file_an_approved_sql_file_includes(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org)
     agent.write("fix.sql", "\\i more.sql\n")
