@@ -7,15 +7,18 @@ Nothing here is read for classification and no text leaves: the digest is one
 ``sha256:…`` over each file's relative name and the SHA-256 of its bytes, recorded
 by the file source as a fact (``_files.FileSource.digest``).  A credentials file is
 never opened (SPEC §4 safeguard 1): it counts by its name and size.  Bounded: at
-most ``MAX_ENTRIES`` files, ``MAX_BYTES`` hashed in all; past either bound a file
-counts by its size and modification time, so an edit still shows.  Directories
-whose names start with a dot (``.terraform``'s providers, ``.git``) are skipped.
+most ``MAX_ENTRIES`` files and ``MAX_BYTES`` hashed in all; past either bound a
+file counts by its size and modification time, so an edit still shows; past
+``MAX_LISTED`` files the directory cannot be bound at all, and its digest matches
+no retry.  Directories whose names start with a dot (``.terraform``'s providers,
+``.git``) are skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -23,9 +26,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from opsgate.classify._command import Context
 
-__all__ = ["MAX_BYTES", "MAX_ENTRIES", "bind_digest", "tree_digest"]
+__all__ = ["MAX_BYTES", "MAX_ENTRIES", "MAX_LISTED", "bind_digest", "tree_digest"]
 
-MAX_ENTRIES = 512
+MAX_ENTRIES = 512  # files hashed by their bytes
+MAX_LISTED = 20_000  # files counted at all (past MAX_ENTRIES by size and mtime)
 MAX_BYTES = 32 * 1024 * 1024
 _NOT_FILES = ("/proc/", "/sys/", "/dev/")
 
@@ -65,10 +69,12 @@ def tree_digest(path: str, suffixes: tuple[str, ...], depth: int, guarded: tuple
     hasher = hashlib.sha256(b"opsgate-tree-v1\x00")
     budget = [MAX_BYTES]
     for count, (name, full) in enumerate(entries):
-        if count >= MAX_ENTRIES:
-            hasher.update(b"\x00more")  # an added file past the bound still changes it
-            break
-        hasher.update(f"{name}\x00{_file_part(full, guarded, budget)}\n".encode())
+        if count >= MAX_LISTED:
+            # Too large to bind: a digest no retry can match, so a grant never covers
+            # it (each call needs its own card) rather than covering it unseen.
+            return "unbound:" + secrets.token_hex(16)
+        part = _file_part(full, guarded, budget) if count < MAX_ENTRIES else _stat(full)
+        hasher.update(f"{name}\x00{part}\n".encode())
     return "sha256:" + hasher.hexdigest()
 
 
@@ -84,6 +90,14 @@ def _walk(root: str, suffixes: tuple[str, ...], depth: int) -> Iterator[tuple[st
                 yield full[len(base) + 1 :], full
 
 
+def _stat(full: str) -> str:
+    try:
+        info = os.stat(full)
+    except OSError:
+        return "missing"
+    return f"stat:{info.st_size}:{info.st_mtime_ns}"
+
+
 def _file_part(full: str, guarded: tuple[str, ...], budget: list[int]) -> str:
     from opsgate.classify._files import secret_reason
 
@@ -97,7 +111,7 @@ def _file_part(full: str, guarded: tuple[str, ...], budget: list[int]) -> str:
     if not stat.S_ISREG(info.st_mode) or real.startswith(_NOT_FILES):
         return "other"
     if info.st_size > budget[0]:
-        return f"stat:{info.st_size}:{info.st_mtime_ns}"
+        return _stat(full)
     digest = _sha256(real, info.st_size)
     if digest is None:
         return "unreadable"
