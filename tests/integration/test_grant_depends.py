@@ -169,3 +169,21 @@ def test_an_unchanged_kubeconfig_still_passes(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org, NO_PP)
     with org.production_protection_off():
         _passes(_approved_then_swapped(org, agent, RESTART, org.admin, _nothing))
+
+
+def test_a_kubeconfig_named_by_the_command_rewritten(org: Org, tmp_path: Path) -> None:
+    """``--kubeconfig kc.yaml``: the file the command names, rewritten to lead to the
+    production cluster under the same names, needs a new card."""
+    agent = Agent(tmp_path, org, NO_PP)
+    config = "apiVersion: v1\ncurrent-context: staging-eu\n" + (
+        "contexts:\n- name: staging-eu\n  context: {cluster: c1, user: u1}\n"
+        "clusters:\n- name: c1\n  cluster: {server: 'https://k8s.staging.example:6443'}\n"
+    )
+    agent.write("kc.yaml", config)
+    swap = lambda: agent.write("kc.yaml", config.replace("staging.example", "prod.example"))  # noqa: E731
+    with org.production_protection_off():
+        retry = _approved_then_swapped(
+            org, agent, "kubectl --kubeconfig kc.yaml -n web rollout restart deploy/api",
+            org.admin, swap,
+        )  # fmt: skip
+    _new_card(retry)

@@ -161,3 +161,17 @@ def test_a_tree_digest_is_bounded(tmp_path: Path) -> None:
     _write(tmp_path, {"zzzz.yaml": "y\n"})  # past the bound: still a change
     assert tree_digest(str(tmp_path), (".yaml",), 0, ()) != before
     assert tree_digest(str(tmp_path / "nope"), (), 0, ()) == "missing"
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["kubectl --kubeconfig kc/staging.yaml -n web rollout restart deploy/api",
+     "KUBECONFIG=kc/staging.yaml kubectl -n web rollout restart deploy/api"],
+    ids=["flag", "variable"],
+)  # fmt: skip
+def test_a_kubeconfig_the_command_names_is_bound(tmp_path: Path, command: str) -> None:
+    _write(tmp_path, {"kc/staging.yaml": "clusters:\n- name: c1\n  cluster: {server: s}\n"})
+    before = _digest_of(_run(command, tmp_path))
+    assert before and all(v.startswith("sha256:") for v in before.values())
+    _write(tmp_path, {"kc/staging.yaml": "clusters:\n- name: c1\n  cluster: {server: p}\n"})
+    assert _digest_of(_run(command, tmp_path)) != before

@@ -5,7 +5,8 @@ A manifest file is read through the file source, so a grant binds its hash (and 
 connected hook sends it on); the namespaces it names are evidence of where it goes
 (``namespace: production`` is production whatever ``--context`` says).  A directory
 (``-f DIR``, ``-R``; ``-k DIR``) is bound by its digest (``_files_digest``).  Standard
-input and URLs cannot be bound: they stay as the command says.
+input and URLs cannot be bound: they stay as the command says.  A kubeconfig the
+command names is bound by its digest too.
 """
 
 from __future__ import annotations
@@ -44,7 +45,20 @@ def manifest_names(cmd: Command, ctx: Context) -> list[str]:
             names += _namespaces(text)
     for path in cmd.options("-k", "--kustomize"):
         bind_digest(ctx, path, cmd.cwd, depth=_KUSTOMIZE_DEPTH)
+    _bind_kubeconfig(cmd, ctx)
     return list(dict.fromkeys(names))[:_MAX_NAMES]
+
+
+def _bind_kubeconfig(cmd: Command, ctx: Context) -> None:
+    """A kubeconfig the command names (``--kubeconfig``, ``KUBECONFIG=`` set for it)
+    decides the cluster as much as ``--context`` does: bound by its digest, so a file
+    rewritten to lead elsewhere needs a new card.  (The hook binds the ambient one.)
+    A credentials-named file is never opened and counts by its size only."""
+    from opsgate.classify._files_digest import bind_digest
+
+    named = [*cmd.options("--kubeconfig"), *(cmd.env.get("KUBECONFIG") or "").split(":")]
+    for path in dict.fromkeys(p for p in named if p):
+        bind_digest(ctx, path, cmd.cwd)
 
 
 def _kind(ctx: Context, path: str, cwd: str | None) -> str | None:
