@@ -175,3 +175,17 @@ def test_a_kubeconfig_the_command_names_is_bound(tmp_path: Path, command: str) -
     assert before and all(v.startswith("sha256:") for v in before.values())
     _write(tmp_path, {"kc/staging.yaml": "clusters:\n- name: c1\n  cluster: {server: p}\n"})
     assert _digest_of(_run(command, tmp_path)) != before
+
+
+def test_helm_binds_its_local_chart_and_values_files(tmp_path: Path) -> None:
+    _write(tmp_path, {"chart/Chart.yaml": "name: api\n", "chart/templates/d.yaml": "kind: D\n",
+                      "values-staging.yaml": "replicas: 2\n"})  # fmt: skip
+    command = "helm upgrade api ./chart -f values-staging.yaml -n web"
+    before = _digest_of(_run(command, tmp_path))
+    assert len(before) == 2
+    for name in ("chart/templates/d.yaml", "values-staging.yaml"):
+        _write(tmp_path, {name: "changed: true\n"})
+        after = _digest_of(_run(command, tmp_path))
+        assert after != before, name
+        before = after
+    assert _digest_of(_run("helm upgrade api ./chart --dry-run", tmp_path)) == {}

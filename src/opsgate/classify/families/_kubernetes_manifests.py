@@ -6,7 +6,9 @@ connected hook sends it on); the namespaces it names are evidence of where it go
 (``namespace: production`` is production whatever ``--context`` says).  A directory
 (``-f DIR``, ``-R``; ``-k DIR``) is bound by its digest (``_files_digest``).  Standard
 input and URLs cannot be bound: they stay as the command says.  A kubeconfig the
-command names is bound by its digest too.
+command names is bound by its digest too, and so are what ``helm install/upgrade``
+installs: a local chart directory and the values files (``-f``, ``--set-file``),
+never read (values files often hold passwords).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 
 from opsgate.classify._command import Command, Context
 
-__all__ = ["manifest_names"]
+__all__ = ["bind_helm", "manifest_names"]
 
 _MANIFESTS = (".yaml", ".yml", ".json")
 _DEEP = 16  # ``-R``: kubectl recurses without a limit; the digest's own bounds apply
@@ -79,3 +81,24 @@ def _namespaces(text: str) -> list[str]:
             if named:
                 found.append(named.group(1))
     return found
+
+
+_HELM_CHART_DEPTH = 4
+
+
+def bind_helm(cmd: Command, ctx: Context, words: list[str]) -> None:
+    """``helm install/upgrade RELEASE CHART -f values.yaml``: the local chart and the
+    values files decide what is installed; bound by their digests."""
+    from opsgate.classify._files_digest import bind_digest
+
+    for path in cmd.options("-f", "--values"):
+        if path != "-" and "://" not in path:
+            bind_digest(ctx, path, cmd.cwd)
+    for value in cmd.options("--set-file"):
+        _, _, path = value.partition("=")
+        if path:
+            bind_digest(ctx, path, cmd.cwd)
+    chart = words[2] if len(words) > 2 and words[0] in ("install", "upgrade") else ""
+    if chart.startswith((".", "/", "~")):  # a local chart; ``repo/name`` is a repository's
+        bind_digest(ctx, chart, cmd.cwd, depth=_HELM_CHART_DEPTH)
+    _bind_kubeconfig(cmd, ctx)
