@@ -189,3 +189,15 @@ def test_helm_binds_its_local_chart_and_values_files(tmp_path: Path) -> None:
         assert after != before, name
         before = after
     assert _digest_of(_run("helm upgrade api ./chart --dry-run", tmp_path)) == {}
+
+
+def test_a_relative_include_read_from_stdin_leads_from_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """``psql < sql/main.sql``: standard input is not a file, so psql's ``\\ir`` leads
+    from the working directory — the file beside the script is not the one that runs."""
+    _write(tmp_path, {"sql/main.sql": "\\ir parts/a.sql\n", "sql/parts/a.sql": "SELECT 1;\n",
+                      "parts/a.sql": "DROP TABLE orders;\n"})  # fmt: skip
+    c = _run("psql -h db.staging.internal < sql/main.sql", tmp_path)
+    assert c.impact is Impact.DESTRUCTIVE
+    assert "parts/a.sql" in _read(c, tmp_path)

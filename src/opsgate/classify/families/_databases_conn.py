@@ -164,14 +164,18 @@ def _payloads(
     return found if seen else None
 
 
-def _from_file(cmd: Command, ctx: Context, path: str, classify: _Classify) -> list[Finding]:
+def _from_file(
+    cmd: Command, ctx: Context, path: str, classify: _Classify, *, stdin: bool = False
+) -> list[Finding]:
+    """``stdin``: the file is the client's standard input, where psql's ``\\ir`` is
+    relative to the working directory, not to the file."""
     text = ctx.read_text(path, cmd.cwd) if not path.startswith("$") else None
     if text is None:
         return [
             _rule(("database.unknown", _C, _U, f"runs {path}, which opsgate cannot read"), cmd.text)
         ]
     if isinstance(classify, _Sql):
-        return classify(text, f"{path}: ", origin=path, cwd=cmd.cwd)
+        return classify(text, f"{path}: ", origin=None if stdin else path, cwd=cmd.cwd)
     return classify(text, f"{path}: ")
 
 
@@ -180,7 +184,7 @@ def _from_stdin(cmd: Command, ctx: Context, classify: _Classify) -> list[Finding
     assert stdin is not None
     text = stdin.text
     if text is None and stdin.source.startswith("file:"):
-        return _from_file(cmd, ctx, stdin.source[5:], classify)
+        return _from_file(cmd, ctx, stdin.source[5:], classify, stdin=True)
     if text is None or stdin.untrusted:
         why = f"runs input from {stdin.source} that opsgate cannot see or trust"
         return [_rule(("database.unknown", _C, _U, why), cmd.text)]
