@@ -140,3 +140,20 @@ def test_kubeconfig_files_merge_as_kubectl_merges_them(tmp_path: Path) -> None:
     assert odd["kube.cluster"].startswith("sha256:") and "kube.server" not in odd
     first.write_text("- still not\n- a mapping\n")
     assert collect(str(tmp_path), env)["kube.cluster"] != odd["kube.cluster"]
+
+
+def test_a_kubeconfig_of_nested_aliases_is_bound_by_its_raw_hash(tmp_path: Path) -> None:
+    """YAML aliases nested ten deep would expand to 10^10 values: bounded, and the
+    file is still bound (by its raw hash), quickly."""
+    home = _home(tmp_path)
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    bomb = "\n".join(lines) + (
+        "\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: c1, user: u1}\n"
+        "users:\n- name: u1\n  user: {exec: {command: x, args: *a9}}\n"
+    )
+    (home / ".kube" / "config").write_text(bomb)
+    started = time.perf_counter()
+    found = collect(str(tmp_path), {"HOME": str(home)})
+    assert time.perf_counter() - started < 2
+    assert found["kube.cluster"].startswith("sha256:")

@@ -30,6 +30,7 @@ from typing import Any
 __all__ = ["resolve"]
 
 _MAX_FILES = 8
+_MAX_NODES = 20_000  # values hashed, all contexts together
 _SECTIONS = (("contexts", "context"), ("clusters", "cluster"), ("users", "user"))
 _CLUSTER_KEYS = ("server", "tls-server-name", "proxy-url", "certificate-authority")
 _USER_KEYS = ("username", "client-certificate", "client-key", "tokenFile", "as", "as-groups",
@@ -44,11 +45,16 @@ def resolve(paths: Iterable[str], read: Callable[[str], str | None]) -> dict[str
         return {}
     merged = _merge(texts)
     if merged is None:
-        raw = hashlib.sha256("\x00".join(texts).encode("utf-8", "replace")).hexdigest()
-        return {"kube.cluster": "sha256:" + raw}
+        return {"kube.cluster": "sha256:" + _raw(texts)}
     current, sections = merged
     every = {name: _resolved(name, sections) for name in sorted(sections["contexts"])}
-    body = json.dumps(every, sort_keys=True, separators=(",", ":"), default=str)
+    try:
+        # YAML aliases share one value however often they appear: copied out within a
+        # bound, so a file of nested aliases cannot make this expand without end.
+        plain = _plain(every, [_MAX_NODES])
+    except _TooLarge:
+        return {"kube.cluster": "sha256:" + _raw(texts)}
+    body = json.dumps(plain, sort_keys=True, separators=(",", ":"))
     found = {"kube.cluster": "sha256:" + hashlib.sha256(body.encode()).hexdigest()}
     here = every.get(current or "")
     if here is not None:
@@ -58,6 +64,28 @@ def resolve(paths: Iterable[str], read: Callable[[str], str | None]) -> dict[str
         if isinstance(here["namespace"], str) and here["namespace"]:
             found["kube.namespace"] = here["namespace"][:200]
     return found
+
+
+def _raw(texts: list[str]) -> str:
+    return hashlib.sha256("\x00".join(texts).encode("utf-8", "replace")).hexdigest()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _plain(value: object, budget: list[int]) -> object:
+    """``value`` as plain JSON data, counting every node against ``budget``."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
+    if isinstance(value, dict):
+        return {str(k): _plain(v, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, budget) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def _merge(texts: list[str]) -> tuple[str | None, dict[str, dict[str, Any]]] | None:
