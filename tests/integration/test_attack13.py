@@ -486,10 +486,6 @@ def _new_card(proc: subprocess.CompletedProcess[bytes]) -> None:
     assert CARD.search(reason) or "Production Protection" in reason, reason
 
 
-@_hole("issue 13.5: psql's \\i includes a second file that the classification never reads "
-       "(the card says 'a file opsgate cannot see'); the grant binds only fix.sql, so "
-       "swapping the included file for \\connect production + DROP TABLE passes on a "
-       "member's approval, past Production Protection")  # fmt: skip
 def test_a_grant_binds_the_file_an_approved_sql_file_includes(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org)
     agent.write("fix.sql", "\\i more.sql\n")
@@ -499,9 +495,6 @@ def test_a_grant_binds_the_file_an_approved_sql_file_includes(org: Org, tmp_path
     _new_card(retry)
 
 
-@_hole("issue 13.5: kubectl apply -f names its manifest like psql -f names its SQL, but the "
-       "manifest is neither read nor bound: rewritten after approval into a production "
-       "namespace, the identical retry passes on the grant")  # fmt: skip
 def test_a_grant_binds_the_manifest_kubectl_applies(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org)
     agent.write("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\n"
@@ -516,8 +509,6 @@ def test_a_grant_binds_the_manifest_kubectl_applies(org: Org, tmp_path: Path) ->
     _new_card(retry)
 
 
-@_hole("issue 13.5: terraform apply runs the *.tf of its directory, which the grant does not "
-       "bind: main.tf rewritten after approval passes on the grant")  # fmt: skip
 def test_a_grant_binds_the_terraform_configuration(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org, NO_PP)
     agent.write(".terraform/environment", "staging")
@@ -529,9 +520,6 @@ def test_a_grant_binds_the_terraform_configuration(org: Org, tmp_path: Path) -> 
     _new_card(retry)
 
 
-@_hole("issue 13.5: the grant binds the Kubernetes context's name; the same name pointed at "
-       "the production cluster (kubectl config set-cluster, classified as a read) passes on "
-       "the grant — bind the cluster the context resolves to (server, and user)")  # fmt: skip
 def test_a_grant_binds_the_cluster_a_context_points_at(org: Org, tmp_path: Path) -> None:
     agent = Agent(tmp_path, org, NO_PP)
     swap = lambda: agent.use_cluster("staging-eu", "https://k8s.prod.example:6443")  # noqa: E731
@@ -602,11 +590,6 @@ def test_a_hidden_file_above_the_approval_is_refused(org: Org, tmp_path: Path) -
     _new_card(agent.run(PSQL))
 
 
-@_hole("issue 13.5: an agent with its token proposes a small, readable fix.sql by hash only "
-       "(text null), so the card tells the approver 'opsgate cannot read' it; the hook's "
-       "retry reads the same bytes and passes on that grant — a file the hook can read "
-       "should not match a grant approved blind (refuse hash-only files under the 64 KiB "
-       "limit, or bind whether the text was seen)")  # fmt: skip
 def test_a_file_hidden_from_the_approver_does_not_match_its_grant(org: Org, tmp_path: Path) -> None:
     escalation = "UPDATE users SET role = 'admin' WHERE id = 7;\n"
     agent = Agent(tmp_path, org)

@@ -91,7 +91,7 @@ def test_a_swapped_file_needs_a_new_card(org: Org) -> None:
     first = cp.propose(who["agent"], psql())
     assert first.card is not None and first.decision.impact is Impact.CAUTION
     assert first.card.binding["files"] == [
-        {"path": FIX, "sha256": hashlib.sha256(INDEX_SQL.encode()).hexdigest()}
+        {"path": FIX, "sha256": hashlib.sha256(INDEX_SQL.encode()).hexdigest(), "read": True}
     ]
     assert INDEX_SQL.strip() not in repr(first.card)  # the card names the file, not its text
     approve(cp, who["member"], first.card.id)

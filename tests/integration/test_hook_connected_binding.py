@@ -111,7 +111,9 @@ def test_swap_cd_and_context_switch_each_need_a_new_card(org: Org, tmp_path: Pat
 
     # The card says what its approval covers: the file by hash, the context by name.
     digest = hashlib.sha256(INDEX_SQL.encode()).hexdigest()
-    assert card["binding"]["files"] == [{"path": str(agent.project / "fix.sql"), "sha256": digest}]
+    assert card["binding"]["files"] == [
+        {"path": str(agent.project / "fix.sql"), "sha256": digest, "read": True}
+    ]
     assert card["binding"]["context"]["kube.context"] == "staging-eu"
 
     # Another directory holding an identical fix.sql: a new card.

@@ -82,3 +82,78 @@ def test_collecting_is_cheap(tmp_path: Path) -> None:
     for _ in range(100):
         collect(str(tmp_path), env)
     assert (time.perf_counter() - started) / 100 < 0.01  # well under the hook's budget (25 ms)
+
+
+def _kubeconfig(server: str, *, user: str = "u1", namespace: str = "web",
+                token: str = "kube-token-canary") -> str:  # fmt: skip
+    return (
+        "apiVersion: v1\ncurrent-context: staging-eu\n"
+        f"contexts:\n- name: staging-eu\n  context: {{cluster: c1, user: {user}, "
+        f"namespace: {namespace}}}\n"
+        "- name: other\n  context: {cluster: c2, user: u1}\n"
+        f"clusters:\n- name: c1\n  cluster: {{server: '{server}'}}\n"
+        "- name: c2\n  cluster: {server: 'https://k8s.other.example'}\n"
+        f"users:\n- name: u1\n  user: {{token: {token}}}\n"
+        f"- name: u2\n  user: {{exec: {{command: aws, args: [eks, get-token]}}}}\n"
+    )
+
+
+def test_the_same_context_name_pointed_elsewhere_is_another_context(tmp_path: Path) -> None:
+    """``kubectl config set-cluster`` (or another file behind ``$KUBECONFIG``) keeps the
+    context's name and changes where it leads: the cluster, the identity, the
+    namespace each change what is collected."""
+    home = _home(tmp_path)
+    config = home / ".kube" / "config"
+    env = {"HOME": str(home)}
+    config.write_text(_kubeconfig("https://k8s.staging.example:6443"))
+    before = collect(str(tmp_path), env)
+    assert before["kube.context"] == "staging-eu"
+    assert before["kube.server"] == "https://k8s.staging.example:6443"
+    assert before["kube.namespace"] == "web"
+    assert before["kube.cluster"].startswith("sha256:")
+    assert "kube-token-canary" not in repr(before)
+    for changed in (
+        _kubeconfig("https://k8s.prod.example:6443"),
+        _kubeconfig("https://k8s.staging.example:6443", user="u2"),
+        _kubeconfig("https://k8s.staging.example:6443", namespace="payments"),
+    ):
+        config.write_text(changed)
+        after = collect(str(tmp_path), env)
+        assert after["kube.context"] == before["kube.context"]
+        assert after["kube.cluster"] != before["kube.cluster"], changed
+    # A token refreshed in place is not another target (and is never hashed).
+    config.write_text(_kubeconfig("https://k8s.staging.example:6443", token="refreshed"))
+    assert collect(str(tmp_path), env)["kube.cluster"] == before["kube.cluster"]
+
+
+def test_kubeconfig_files_merge_as_kubectl_merges_them(tmp_path: Path) -> None:
+    """The first file that names a context, cluster or current-context wins; a file
+    that is not a kubeconfig mapping is bound by its raw hash."""
+    home = _home(tmp_path)
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("clusters:\n- name: c1\n  cluster: {server: 'https://k8s.prod.example'}\n")
+    second.write_text(_kubeconfig("https://k8s.staging.example:6443"))
+    env = {"HOME": str(home), "KUBECONFIG": f"{first}:{second}"}
+    assert collect(str(tmp_path), env)["kube.server"] == "https://k8s.prod.example"
+    first.write_text("- not\n- a mapping\n")
+    odd = collect(str(tmp_path), env)
+    assert odd["kube.cluster"].startswith("sha256:") and "kube.server" not in odd
+    first.write_text("- still not\n- a mapping\n")
+    assert collect(str(tmp_path), env)["kube.cluster"] != odd["kube.cluster"]
+
+
+def test_a_kubeconfig_of_nested_aliases_is_bound_by_its_raw_hash(tmp_path: Path) -> None:
+    """YAML aliases nested ten deep would expand to 10^10 values: bounded, and the
+    file is still bound (by its raw hash), quickly."""
+    home = _home(tmp_path)
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    bomb = "\n".join(lines) + (
+        "\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: c1, user: u1}\n"
+        "users:\n- name: u1\n  user: {exec: {command: x, args: *a9}}\n"
+    )
+    (home / ".kube" / "config").write_text(bomb)
+    started = time.perf_counter()
+    found = collect(str(tmp_path), {"HOME": str(home)})
+    assert time.perf_counter() - started < 2
+    assert found["kube.cluster"].startswith("sha256:")

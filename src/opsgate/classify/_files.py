@@ -193,6 +193,16 @@ class FileSource:
         value = self.facts[key]
         return tuple(n for n in value[1:].split(",") if n) if value else None
 
+    def digest(self, path: str, suffixes: tuple[str, ...] = (), depth: int = 0) -> str:
+        """A digest of what is at absolute ``path`` without reading it for
+        classification: the file, or the files under the directory ending in
+        ``suffixes`` (``_files_digest``), recorded as a fact so a grant binds to it
+        (``terraform apply`` runs its directory's ``*.tf``).  "" when unknown."""
+        key = f"digest:{','.join(suffixes)}:{depth}@{path}"
+        if key not in self.facts:
+            self.facts[key] = self._digest(path, suffixes, depth)
+        return self.facts[key]
+
     def guarded_dirs(self) -> tuple[str, ...]:
         return ()
 
@@ -200,6 +210,9 @@ class FileSource:
         self, directory: str, patterns: tuple[str, ...], recursive: bool
     ) -> tuple[str, ...] | None:
         return None  # no way to look: what a runner collects is not known
+
+    def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
+        return ""  # without a way to look (the API, MCP): nothing to bind but the command
 
     # Without a way to look (the API, MCP), nothing is a link and nothing is found.
     def _real(self, path: str) -> str:
@@ -292,6 +305,9 @@ class GivenFiles(FileSource):
     def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
         value = self.given_facts.get(f"dotenv@{path}")
         return tuple(n for n in value[1:].split(",") if n) if value else None
+
+    def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
+        return self.given_facts.get(f"digest:{','.join(suffixes)}:{depth}@{path}") or ""
 
     def _kind(self, path: str) -> str | None:
         # What the hook saw on the agent's machine; a path it did not report is there
@@ -422,6 +438,11 @@ class LocalFiles(FileSource):
 
         found = files_named(directory, patterns, recursive)
         return None if found == TOO_MANY else tuple(found)
+
+    def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
+        from opsgate.classify._files_digest import tree_digest
+
+        return tree_digest(path, suffixes, depth, self.guarded_dirs())
 
     def _kind(self, path: str) -> str | None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from opsgate.models import Effect, Finding, Impact
 
@@ -21,9 +22,12 @@ from ._sql_tables import (
     finding,
 )
 
-__all__ = ["_classify_meta"]
+__all__ = ["IncludeFn", "_classify_meta", "moves_directory"]
 
 _Rule3 = tuple[str, Impact, Effect, str]
+# (path as written, relative to the including file?) → its findings, or None when it
+# cannot be read (a secret, missing, too deep): then the include stays unknown.
+IncludeFn = Callable[[str, bool], list[Finding] | None]
 
 
 _META_READ: _Rule3 = ("database.read", _S, _R, "a client display or session command")
@@ -89,6 +93,30 @@ _SHELL_ESCAPES = frozenset({"!", "shell", "system", "!!"})
 _READS_FILE = frozenset({"i", "ir", "include", "include_relative", "read", "import", "r", "."})
 
 
+# psql's includes relative to the file that includes them (the others: to the
+# client's working directory).
+_RELATIVE = frozenset({"ir", "include_relative"})
+_CD = re.compile(r"^\\cd\b")
+
+
+def moves_directory(text: str) -> bool:
+    """psql ``\\cd``: relative includes after it lead somewhere opsgate cannot follow."""
+    return _CD.match(text) is not None
+
+
+def _included(
+    rule: _Rule3, name: str, rest: str, include: IncludeFn | None
+) -> list[Finding] | None:
+    """What an included file does, when ``include`` can read it."""
+    if include is None or rule is not _META_FILE:
+        return None
+    words = rest.split()
+    path = words[0].strip("'\"") if words else ""
+    if not path or path.startswith((":", "$", "|")) or "`" in path:
+        return None  # a client variable or a command: not a path opsgate can follow
+    return include(path, name in _RELATIVE)
+
+
 def _names_secret(rest: str) -> bool:
     from opsgate.classify.paths import is_secret_path
 
@@ -99,7 +127,9 @@ def _names_secret(rest: str) -> bool:
 _META_NAME = re.compile(r"^(?:\\|\.|:|)(!!|!|\?|\.|[A-Za-z_+]+)")
 
 
-def _classify_meta(text: str, dialect: str | None, shell: ShellFn | None) -> list[Finding]:
+def _classify_meta(
+    text: str, dialect: str | None, shell: ShellFn | None, include: IncludeFn | None = None
+) -> list[Finding]:
     m = _META_NAME.match(text)
     raw = m.group(1) if m else ""
     name = raw if raw in ("d", "l") else raw.rstrip("+S")
@@ -124,6 +154,9 @@ def _classify_meta(text: str, dialect: str | None, shell: ShellFn | None) -> lis
         return [finding("secrets.read", _C, Effect.SECRET, evidence, why)]
     if rule is None:
         return [_unknown(evidence, f"client command {raw or text!r} opsgate does not model")]
+    included = _included(rule, name, rest, include)
+    if included is not None:
+        return included
     category, impact, effect, reason = rule
     return [finding(category, impact, effect, evidence, reason)]
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from opsgate.models import Finding
 
-from ._sql_meta import _classify_meta
+from ._sql_meta import IncludeFn, _classify_meta, moves_directory
 from ._sql_rules import _typed_rule
 from ._sql_scan import _split
 from ._sql_tables import (
@@ -35,7 +35,7 @@ from ._sql_tables import (
     finding,
 )
 
-__all__ = ["classify_sql"]
+__all__ = ["IncludeFn", "classify_sql"]
 
 _MAX_TEXT = 200_000  # beyond this, parsing could blow the hook's time budget
 _MAX_STATEMENTS = 500
@@ -55,22 +55,28 @@ def classify_sql(
     dialect: str | None = None,
     evidence_prefix: str = "",
     shell_escape: ShellFn | None = None,
+    include: IncludeFn | None = None,
 ) -> list[Finding]:
     """Findings for every statement and client meta-command in ``text``.
 
     ``dialect`` is a sqlglot dialect (postgres, mysql, sqlite, tsql, clickhouse);
     None tries the scanner's postgres and mysql quoting rules when they could
     disagree.  ``shell_escape`` classifies shell escapes (psql ``\\!``); without it they
-    are unknown.
+    are unknown.  ``include`` classifies a file the client includes (psql ``\\i``,
+    ``\\ir``, sqlite ``.read``, sqlcmd ``:r``), or answers None when it cannot be
+    read; without it, or after psql's ``\\cd`` moved where paths lead, those are
+    unknown.
     """
     if len(text) > _MAX_TEXT:
         return [_unknown(evidence_prefix + text[:200], "SQL text too large to classify")]
     dialects = [dialect] if dialect or "\\" not in text else ["postgres", "mysql"]
     findings: list[Finding] = []
     for scan_dialect in dialects:
+        includes = include
         for piece in _split(text, scan_dialect)[:_MAX_STATEMENTS]:
             if piece.meta:
-                found = _classify_meta(piece.text, scan_dialect, shell_escape)
+                found = _classify_meta(piece.text, scan_dialect, shell_escape, includes)
+                includes = None if moves_directory(piece.text) else includes
             else:
                 found = _classify_statement(piece.text, scan_dialect)
             findings.extend(_prefixed(found, evidence_prefix))

@@ -11,7 +11,9 @@ What is collected, each from the hook's environment and a few small files:
 
 - ``git.branch@DIR``: the checked-out branch at the working directory;
 - ``kube.context``: ``current-context`` of ``$KUBECONFIG`` (each file in turn) or
-  ``~/.kube/config`` — that one field is read, nothing else of the file;
+  ``~/.kube/config``; and what the contexts resolve to (``_kubeconfig``): the
+  current cluster's address and namespace, and a hash of every context's cluster,
+  user and namespace — never a credential the file holds;
 - ``aws.profile``, ``aws.region``; ``gcloud.config``, ``gcloud.project``
   (``$CLOUDSDK_*`` or the active gcloud configuration); ``azure.subscription``
   (``$AZURE_SUBSCRIPTION_ID``/``$ARM_SUBSCRIPTION_ID`` or the default subscription
@@ -79,6 +81,7 @@ def collect(cwd: str | None, env: Mapping[str, str]) -> dict[str, str]:
         "docker.context": env.get("DOCKER_CONTEXT") or _docker_context(env, home),
     }
     found.update(_gcloud(env, home))
+    found.update(_kube_resolved(env, home))
     if cwd:
         found[f"git.branch@{cwd}"] = read_branch(cwd) or ""
         found["terraform.workspace"] = env.get("TF_WORKSPACE") or _terraform(cwd, env)
@@ -94,9 +97,19 @@ def _hashed(value: str) -> str:
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
 
 
-def _kube_context(env: Mapping[str, str], home: str) -> str | None:
+def _kube_paths(env: Mapping[str, str], home: str) -> list[str]:
     paths = [p for p in (env.get("KUBECONFIG") or "").split(os.pathsep) if p]
-    for path in paths or [os.path.join(home, ".kube", "config")]:
+    return paths or [os.path.join(home, ".kube", "config")]
+
+
+def _kube_resolved(env: Mapping[str, str], home: str) -> dict[str, str | None]:
+    from opsgate.hooks._kubeconfig import resolve
+
+    return dict(resolve(_kube_paths(env, home), _head))
+
+
+def _kube_context(env: Mapping[str, str], home: str) -> str | None:
+    for path in _kube_paths(env, home):
         text = _head(path)
         match = _CURRENT_CONTEXT.search(text or "")
         if match and match.group(1).strip():

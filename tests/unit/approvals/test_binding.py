@@ -30,6 +30,10 @@ CHANGED = {
         BASE, context=(("git.branch@/home/dev/shop", "main"), ("kube.context", "staging-eu"))
     ),
     "context-missing": dataclasses.replace(BASE, context=()),
+    "file-text-unseen": dataclasses.replace(BASE, unread=("/home/dev/shop/fix.sql",)),
+    "kube-cluster": dataclasses.replace(
+        BASE, context=(*BASE.context, ("kube.cluster", "sha256:" + "e" * 64))
+    ),
 }
 
 
@@ -47,7 +51,7 @@ def test_binding_of_takes_the_files_read_and_the_facts_resolved() -> None:
                        facts=(("git.branch@/p", "main"),))  # fmt: skip
     binding = binding_of(action, c)
     shown = binding.to_json()
-    assert shown["files"] == [{"path": "/p/fix.sql", "sha256": "d" * 64}]
+    assert shown["files"] == [{"path": "/p/fix.sql", "sha256": "d" * 64, "read": True}]
     assert "secret_stuff" not in repr(shown)  # a file's text is never part of it
     assert shown["context"]["kube.context"] == "staging"
     assert shown["context"]["git.branch@/p"] == "main"
@@ -55,6 +59,19 @@ def test_binding_of_takes_the_files_read_and_the_facts_resolved() -> None:
         shown["context"]["env.PGHOST"].startswith("sha256:cccc")
         and len(shown["context"]["env.PGHOST"]) < 30
     )
+
+
+def test_a_file_sent_by_hash_only_binds_apart_from_the_same_bytes_read() -> None:
+    """An API caller sends a small file by hash only, so the card says opsgate cannot
+    read it; the hook's retry reads the same bytes: not the same binding."""
+    action = Action("", "Bash", {"command": "psql -f fix.sql"}, cwd="/p")
+    seen = FileRead("/p/fix.sql", "d" * 64, "UPDATE users SET role = 'admin';")
+    blind = FileRead("/p/fix.sql", "d" * 64, None)
+    with_text = binding_of(action, Classification((), Environment.LOCAL, "x", files=(seen,)))
+    hash_only = binding_of(action, Classification((), Environment.LOCAL, "x", files=(blind,)))
+    assert with_text.digest != hash_only.digest
+    assert hash_only.to_json()["files"] == [{"path": "/p/fix.sql", "sha256": "d" * 64,
+                                             "read": False}]  # fmt: skip
 
 
 def test_an_unnamed_value_is_shown_only_as_a_hash_whatever_the_client_sent() -> None:

@@ -4,6 +4,7 @@ gets from flags, files or stdin.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -163,12 +164,18 @@ def _payloads(
     return found if seen else None
 
 
-def _from_file(cmd: Command, ctx: Context, path: str, classify: _Classify) -> list[Finding]:
+def _from_file(
+    cmd: Command, ctx: Context, path: str, classify: _Classify, *, stdin: bool = False
+) -> list[Finding]:
+    """``stdin``: the file is the client's standard input, where psql's ``\\ir`` is
+    relative to the working directory, not to the file."""
     text = ctx.read_text(path, cmd.cwd) if not path.startswith("$") else None
     if text is None:
         return [
             _rule(("database.unknown", _C, _U, f"runs {path}, which opsgate cannot read"), cmd.text)
         ]
+    if isinstance(classify, _Sql):
+        return classify(text, f"{path}: ", origin=None if stdin else path, cwd=cmd.cwd)
     return classify(text, f"{path}: ")
 
 
@@ -177,7 +184,7 @@ def _from_stdin(cmd: Command, ctx: Context, classify: _Classify) -> list[Finding
     assert stdin is not None
     text = stdin.text
     if text is None and stdin.source.startswith("file:"):
-        return _from_file(cmd, ctx, stdin.source[5:], classify)
+        return _from_file(cmd, ctx, stdin.source[5:], classify, stdin=True)
     if text is None or stdin.untrusted:
         why = f"runs input from {stdin.source} that opsgate cannot see or trust"
         return [_rule(("database.unknown", _C, _U, why), cmd.text)]
@@ -189,16 +196,53 @@ _SQL_STEPS = 10
 
 
 def _sql(dialect: str | None, ctx: Context) -> _Classify:
-    def run(text: str, prefix: str) -> list[Finding]:
+    return _Sql(dialect, ctx)
+
+
+# Files a SQL file may include in turn (psql ``\\i`` in a file ``\\i``-included…).
+_MAX_INCLUDE_DEPTH = 4
+# psql ``\\cd`` inside an included file moves where the includer's later paths lead.
+_MOVES = re.compile(r"(?m)^[ \t]*\\cd\b")
+
+
+class _Sql:
+    """Classifies SQL a client runs, following the files it includes (psql ``\\i``,
+    ``\\ir``, sqlite ``.read``, sqlcmd ``:r``) through the walker's file reader: each
+    is judged like the first (a secret path is never read) and, being read, bound
+    to the grant by its hash; one that cannot be read stays unknown."""
+
+    __slots__ = ("ctx", "dialect")
+
+    def __init__(self, dialect: str | None, ctx: Context) -> None:
+        self.dialect, self.ctx = dialect, ctx
+
+    def __call__(
+        self, text: str, prefix: str, origin: str | None = None, cwd: str | None = None,
+        depth: int = 0,
+    ) -> list[Finding]:  # fmt: skip
+        ctx = self.ctx
         ctx.charge(_SQL_STEPS * (1 + text.count(";")) + len(text) // 32)
+
+        def include(path: str, relative: bool) -> list[Finding] | None:
+            return self._include(path, origin if relative else None, cwd, depth + 1)
+
         return classify_sql(
             text,
-            dialect=dialect,
+            dialect=self.dialect,
             evidence_prefix=prefix,
             shell_escape=lambda s: ctx.classify_shell(s, via="sql client shell escape"),
+            include=include if depth < _MAX_INCLUDE_DEPTH else None,
         )
 
-    return run
+    def _include(
+        self, path: str, origin: str | None, cwd: str | None, depth: int
+    ) -> list[Finding] | None:
+        if origin is not None and not path.startswith(("/", "~")):
+            path = posixpath.join(posixpath.dirname(origin), path)
+        text = self.ctx.read_text(path, cwd)
+        if text is None or _MOVES.search(text):
+            return None
+        return self(text, f"{path}: ", origin=path, cwd=cwd, depth=depth)
 
 
 def _interactive(cmd: Command) -> list[Finding]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from opsgate.classify._command import Command, Context
 from opsgate.classify.families._verbs import Rule, RuleSet, words
-from opsgate.models import Environment, Finding
+from opsgate.models import Effect, Environment, Finding
 
 __all__ = [
     "_UNKNOWN",
@@ -157,7 +157,34 @@ def _terraform(cmd: Command, ctx: Context) -> list[Finding]:
         _project_relative(cmd, ctx) or "",
     ]
     target = f"terraform workspace {workspace}" if workspace else "terraform (current workspace)"
+    if rule.effect in (Effect.WRITE, Effect.UNKNOWN):  # what a card is asked for
+        _bind_configuration(cmd, ctx)
     return [_finding(ctx, rule, " ".join([cmd.name, *words[:2]]), target, names)]
+
+
+# What terraform reads of its directory: configuration, variables, terragrunt's HCL;
+# local modules sit below it (``./modules/x``).
+_CONFIGURATION = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
+
+
+def _bind_configuration(cmd: Command, ctx: Context) -> None:
+    """A grant for ``terraform apply`` covers the configuration it was approved with:
+    the digest of the directory's configuration files (``-chdir=`` or the working
+    directory) and of each ``-var-file``, recorded for the grant to bind."""
+    from opsgate.classify._files_digest import bind_digest
+
+    chdir = _dash_opts(cmd, "-chdir")
+    where = chdir[-1] if chdir else "."
+    bind_digest(ctx, where, cmd.cwd, _CONFIGURATION, depth=3)
+    base = _bind_base(ctx, where, cmd.cwd)
+    for var_file in _dash_opts(cmd, "-var-file"):
+        bind_digest(ctx, var_file, base)
+
+
+def _bind_base(ctx: Context, where: str, cwd: str | None) -> str | None:
+    """terraform resolves ``-var-file`` inside the ``-chdir`` directory."""
+    session = getattr(ctx, "session", None)
+    return session.workspace.expand(where, cwd) if session is not None else cwd
 
 
 _PULUMI = _table(

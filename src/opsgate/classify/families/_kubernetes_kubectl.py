@@ -257,6 +257,10 @@ def _kubectl(cmd: Command, ctx: Context) -> list[Finding]:
     rule = _kubectl_rule(cmd, words)
     if cmd.name == "oc" and rule is _UNKNOWN:
         rule = _OC.get(words[0], _UNKNOWN)
+    if rule.effect in (Effect.WRITE, Effect.UNKNOWN):  # a card binds the manifests
+        from opsgate.classify.families._kubernetes_manifests import manifest_names
+
+        names = [*names, *(n for n in manifest_names(cmd, ctx) if n not in names)]
     return [_finding(cmd, ctx, rule, " ".join(["kubectl", *words[:2]]), names)]
 
 

@@ -88,6 +88,10 @@ def _helm(cmd: Command, ctx: Context) -> list[Finding]:
         rule = _read("dry run: renders without changing the release")
     if verb == "diff":  # the helm-diff plugin only shows what an upgrade would change
         rule = _read("shows what would change")
+    if rule.effect in (Effect.WRITE, Effect.UNKNOWN):  # a card binds what it installs
+        from opsgate.classify.families._kubernetes_manifests import bind_helm
+
+        bind_helm(cmd, ctx, words)
     return [_finding(cmd, ctx, rule, " ".join(["helm", *words[:2]]), names)]
 
 
