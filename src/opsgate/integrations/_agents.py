@@ -182,8 +182,11 @@ CODEX = Agent(
         *_both(".codex/config.toml", ("features", "codex_hooks"), False),
     ),
     notes=(
-        "Codex runs project and user hooks only after you review and trust them "
-        "(Codex asks on the next start).",
+        # Codex 0.171.0, tested: an untrusted hook (or one changed since it was
+        # trusted) is skipped without a word, and `codex exec` never asks.
+        "Codex runs these hooks only once you trust them, and skips them silently until "
+        "then: start `codex` here once and choose 'Trust and continue' for the folder "
+        "(project installs), then 'Trust all and continue' at 'Hooks need review'.",
     ),
 )
 
