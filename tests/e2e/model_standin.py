@@ -14,6 +14,7 @@ test can prove what did — and did not — reach the model.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -174,6 +175,9 @@ def gemini_response(standin: StandIn, request: dict[str, Any], *, stream: bool) 
 # ``{"input": text}``.
 
 _RESPONSES_CALLS = ("function_call", "custom_tool_call")
+# In a scripted call's input: the session id of the command Codex last left running
+# (its unified exec answers "Process running with session ID N"), for ``write_stdin``.
+SESSION = "<running session>"
 _RESPONSES_OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
 
@@ -186,6 +190,14 @@ def responses_outputs(request: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in request.get("input") or [] if i.get("type") in _RESPONSES_OUTPUTS]
 
 
+def _running_session(request: dict[str, Any]) -> int:
+    for out in reversed(responses_outputs(request)):
+        found = re.search(r"session ID (\d+)", str(out.get("output")))
+        if found:
+            return int(found.group(1))
+    return 0  # none running: Codex answers "Unknown process id"
+
+
 def _responses_item(standin: StandIn, request: dict[str, Any]) -> dict[str, Any]:
     kinds = {t.get("name"): t.get("type") for t in request.get("tools") or []}
     step = responses_step(request)
@@ -194,7 +206,8 @@ def _responses_item(standin: StandIn, request: dict[str, Any]) -> dict[str, Any]
         ids = {"id": f"fc_standin_{step}", "call_id": f"call_standin_{step}", "name": call.name}
         if kinds.get(call.name) == "custom":
             return {"type": "custom_tool_call", **ids, "input": call.input["input"]}
-        return {"type": "function_call", **ids, "arguments": json.dumps(call.input)}
+        args = {k: _running_session(request) if v == SESSION else v for k, v in call.input.items()}
+        return {"type": "function_call", **ids, "arguments": json.dumps(args)}
     text = standin.final_text if kinds else "ok"
     return {"type": "message", "id": "msg_standin", "role": "assistant", "status": "completed",
             "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip

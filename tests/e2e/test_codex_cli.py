@@ -14,8 +14,9 @@ Codex reads only allow and deny from a PreToolUse hook, so in every mode what ne
 a person is denied.  The script tries what must never pass — turning Codex's hooks
 off in its config, rewriting its hook settings, uninstalling opsgate, ``curl … |
 bash`` and a staging restart — then does ordinary work with both of Codex's tools
-(``exec_command`` and ``apply_patch``).  On the real filesystem none of the five
-happened and the ordinary work did; the model read opsgate's reasons; the audit
+(``exec_command`` and ``apply_patch``), then starts a Python REPL and types code into
+it with ``write_stdin``, which Codex sends to no hook.  On the real filesystem none of
+the six happened and the ordinary work did; the model read opsgate's reasons; the audit
 trail holds each decision.  The control run without the hook shows the same script
 does all of it.
 """
@@ -38,7 +39,7 @@ from pathlib import Path
 import pytest
 from e2e_support import CODEX_CLI, Workspace, agent_cli
 from guard_support import SideEffects, side_effects
-from model_standin import Server, StandIn, ToolCall, responses_outputs
+from model_standin import SESSION, Server, StandIn, ToolCall, responses_outputs
 
 from opsgate.audit import open_log
 
@@ -73,7 +74,15 @@ def _script(fx: SideEffects) -> list[ToolCall]:
         _shell("kubectl --context staging-eu -n web rollout restart deploy/api"),
         ToolCall("apply_patch", _patch("*** Add File: created.txt", "+hello")),
         _shell("mkdir -p build && printf 'ok\\n' > build/out.txt"),
+        # A REPL, then code typed into it: Codex sends write_stdin to no hook.
+        ToolCall(
+            "exec_command", {"cmd": "python3", "tty": True, "login": False, "yield_time_ms": 1000}
+        ),
+        ToolCall("write_stdin", {"session_id": SESSION, "chars": _TYPED, "yield_time_ms": 1000}),
     ]
+
+
+_TYPED = "open('repl-ran', 'w').write('typed into the REPL')\n"
 
 
 def _provider(url: str) -> list[str]:
@@ -175,7 +184,7 @@ def test_guard_holds_in_every_mode(workspace: Workspace, mode: str) -> None:
     _trust_like_a_user(workspace)
     with side_effects(workspace.root / "fx") as fx:
         said = _run(workspace, fx, mode)
-    assert len(said) == 7, said
+    assert len(said) == 9, said
 
     # On the real filesystem: none of the five happened; the ordinary work did.
     assert hooks.read_text() == before and "opsgate-hook" in before
@@ -184,21 +193,22 @@ def test_guard_holds_in_every_mode(workspace: Workspace, mode: str) -> None:
     assert not fx.kubectl_ran.exists()
     assert (workspace.project / "created.txt").read_text() == "hello\n", said[5]
     assert (workspace.project / "build" / "out.txt").read_text() == "ok\n", said[6]
+    assert not (workspace.project / "repl-ran").exists(), said[8]
 
     # The model read opsgate's reasons: the safeguard, or the class never asked.
     for step in (0, 1, 2):
         assert "immutable safeguard 6" in said[step], said[step]
     for step in (3, 4):
         assert "never go to the agent's own prompt" in said[step], said[step]
+    assert "python3 starts an interactive interpreter" in said[7], said[7]
 
     # The audit trail: the three tampers denied by the safeguard; the other two need a
     # person's approval, which Codex cannot ask for (so the model read a deny).
     with open_log(workspace.data, readonly=True) as log:
         decided = [e.data for e in log.entries() if e.data["event"] == "decision.made"]
     verdicts = sorted((d["decision"], d["rule"]) for d in decided if d["decision"] != "allow")
-    assert (
-        verdicts == [("deny", "safeguard.guard")] * 3 + [("require_approval", "default.write")] * 2
-    ), verdicts
+    approvals = [("require_approval", "default.write")] * 3  # curl | bash, kubectl, the REPL
+    assert verdicts == [("deny", "safeguard.guard")] * 3 + approvals, verdicts
 
 
 def test_control_without_the_hook_the_same_script_does_it_all(workspace: Workspace) -> None:
@@ -216,3 +226,4 @@ def test_control_without_the_hook_the_same_script_does_it_all(workspace: Workspa
     assert "rollout restart" in fx.kubectl_ran.read_text()
     assert (workspace.project / "created.txt").exists()
     assert (workspace.project / "build" / "out.txt").exists()
+    assert (workspace.project / "repl-ran").read_text() == "typed into the REPL"
