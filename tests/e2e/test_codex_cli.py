@@ -29,7 +29,6 @@ import os
 import pty
 import re
 import select
-import signal
 import struct
 import subprocess
 import termios
@@ -109,11 +108,14 @@ def _trust_like_a_user(ws: Workspace) -> None:
     codex = str(agent_cli(CODEX_CLI))
     argv = [codex, *_provider("http://127.0.0.1:9"), "--no-alt-screen"]
     env = _env(ws)
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: Codex on the pseudo-terminal
-        os.chdir(ws.project)
-        os.execve(codex, argv, env)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # rows, columns
+    # A pseudo-terminal for Codex, without fork(): the child is spawned as usual,
+    # leading a session of its own with the terminal on its standard streams.
+    fd, tty = pty.openpty()
+    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # rows, columns
+    proc = subprocess.Popen(
+        argv, cwd=ws.project, env=env, stdin=tty, stdout=tty, stderr=tty, start_new_session=True
+    )
+    os.close(tty)
     config = ws.home / ".codex" / "config.toml"
     # Each screen the UI may show, and the keys a user presses there.
     answers = {
@@ -138,8 +140,8 @@ def _trust_like_a_user(ws: Workspace) -> None:
                 os.write(fd, answers.pop(prompt))
                 seen = b""
     finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        proc.kill()
+        proc.wait()
         os.close(fd)
     assert "trusted_hash" in _read(config), f"Codex did not record the trust:\n{_screen(seen)}"
 
