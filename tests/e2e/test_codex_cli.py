@@ -130,7 +130,10 @@ def _trust_like_a_user(ws: Workspace) -> None:
             ready, _, _ = select.select([fd], [], [], 0.2)
             if not ready:
                 continue
-            chunk = os.read(fd, 65536)
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the terminal closed: Codex exited
+                break
             seen += chunk
             if b"\x1b[6n" in chunk:  # the UI asks where the cursor is; a terminal answers
                 os.write(fd, b"\x1b[1;1R")
