@@ -30,6 +30,7 @@ OPSGATE = Path(sys.executable).parent / "opsgate"
 # Pinned: a new agent release must not change what these tests prove without a commit.
 CLAUDE_CODE = ("@anthropic-ai/claude-code", "2.1.329", "claude")
 GEMINI_CLI = ("@google/gemini-cli", "0.61.0", "gemini")
+CODEX_CLI = ("@openai/codex", "0.171.0", "codex")
 
 SECRET = "sk-opsgate-canary-7c1d2e9f4b"  # planted in .env; must never reach the model
 
@@ -80,7 +81,7 @@ class Workspace:
         return self.root / "opsgate-data"
 
     def env(self, **extra: str) -> dict[str, str]:
-        drop = ("OPSGATE_", "CLAUDE", "ANTHROPIC_", "GEMINI_", "GOOGLE_")
+        drop = ("OPSGATE_", "CLAUDE", "ANTHROPIC_", "GEMINI_", "GOOGLE_", "OPENAI_", "CODEX_")
         env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
         env.update(HOME=str(self.home), OPSGATE_HOME=str(self.data), OPSGATE_HOOK_DAEMON="0")
         env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")

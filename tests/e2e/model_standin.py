@@ -2,8 +2,9 @@
 offline.
 
 It speaks enough of the Anthropic Messages API (``POST /v1/messages``, JSON or SSE
-streaming) and of the Gemini API (``…:streamGenerateContent?alt=sse`` and
-``…:generateContent``) for an agent's main loop: each request that offers the
+streaming), of the Gemini API (``…:streamGenerateContent?alt=sse`` and
+``…:generateContent``) and of the OpenAI Responses API (``POST /v1/responses``, SSE;
+what Codex CLI speaks) for an agent's main loop: each request that offers the
 agent's tools gets the next scripted tool call (step = how many tool calls the
 conversation already holds), then a final text answer.  Side requests (titles,
 summaries, token counts) get a short text.  Every request body is kept, raw, so a
@@ -13,6 +14,7 @@ test can prove what did — and did not — reach the model.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -163,6 +165,71 @@ def gemini_response(standin: StandIn, request: dict[str, Any], *, stream: bool) 
     return json.dumps(body).encode()
 
 
+# --- OpenAI Responses (Codex CLI) -------------------------------------------------
+#
+# Codex reads a stream of ``response.*`` events and acts on each finished output item
+# (``response.output_item.done``) once ``response.completed`` arrives
+# (codex-rs/codex-api/src/sse/responses.rs).  A function tool's call carries its
+# arguments as a JSON string; a freeform ("custom") tool's call — Codex's
+# ``apply_patch`` — carries its raw text in ``input``, which the script gives as
+# ``{"input": text}``.
+
+_RESPONSES_CALLS = ("function_call", "custom_tool_call")
+# In a scripted call's input: the session id of the command Codex last left running
+# (its unified exec answers "Process running with session ID N"), for ``write_stdin``.
+SESSION = "<running session>"
+_RESPONSES_OUTPUTS = ("function_call_output", "custom_tool_call_output")
+
+
+def responses_step(request: dict[str, Any]) -> int:
+    return sum(1 for item in request.get("input") or [] if item.get("type") in _RESPONSES_CALLS)
+
+
+def responses_outputs(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each tool call returned to the model, in order."""
+    return [i for i in request.get("input") or [] if i.get("type") in _RESPONSES_OUTPUTS]
+
+
+def _running_session(request: dict[str, Any]) -> int:
+    for out in reversed(responses_outputs(request)):
+        found = re.search(r"session ID (\d+)", str(out.get("output")))
+        if found:
+            return int(found.group(1))
+    return 0  # none running: Codex answers "Unknown process id"
+
+
+def _responses_item(standin: StandIn, request: dict[str, Any]) -> dict[str, Any]:
+    kinds = {t.get("name"): t.get("type") for t in request.get("tools") or []}
+    step = responses_step(request)
+    if standin.script and standin.script[0].name in kinds and step < len(standin.script):
+        call = standin.script[step]
+        ids = {"id": f"fc_standin_{step}", "call_id": f"call_standin_{step}", "name": call.name}
+        if kinds.get(call.name) == "custom":
+            return {"type": "custom_tool_call", **ids, "input": call.input["input"]}
+        args = {k: _running_session(request) if v == SESSION else v for k, v in call.input.items()}
+        return {"type": "function_call", **ids, "arguments": json.dumps(args)}
+    text = standin.final_text if kinds else "ok"
+    return {"type": "message", "id": "msg_standin", "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip
+
+
+def responses_response(standin: StandIn, request: dict[str, Any]) -> bytes:
+    item = _responses_item(standin, request)
+    response = {"id": "resp_standin", "object": "response", "model": request.get("model"),
+                "status": "in_progress", "output": []}  # fmt: skip
+    usage = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": 5, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": 15}  # fmt: skip
+    done = {**response, "status": "completed", "output": [item], "usage": usage}
+    events = [
+        ("response.created", {"response": response}),
+        ("response.output_item.added", {"output_index": 0, "item": item}),
+        ("response.output_item.done", {"output_index": 0, "item": item}),
+        ("response.completed", {"response": done}),
+    ]
+    return b"".join(_sse(kind, {"type": kind, **data}) for kind, data in events)
+
+
 # --- the server -------------------------------------------------------------------
 
 
@@ -200,6 +267,8 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                 kind, body = "application/json", b'{"totalTokens": 10}'
             elif path.endswith(":streamGenerateContent"):
                 kind, body = "text/event-stream", gemini_response(standin, request, stream=True)
+            elif path.endswith("/responses"):
+                kind, body = "text/event-stream", responses_response(standin, request)
             elif path.endswith(":generateContent"):
                 kind = "application/json"
                 body = gemini_response(standin, request, stream=False)

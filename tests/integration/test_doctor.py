@@ -301,3 +301,14 @@ def test_a_per_user_install_is_called_tamperable_with_the_fix(box: Sandbox) -> N
     strict = box.opsgate("doctor", "claude", "--root", str(nothing), "--require-protected")
     assert strict.returncode == 1
     assert strict.stdout.startswith("FAIL  Claude Code (claude)")
+
+
+def test_codex_hooks_switched_off_under_codex_home_fail(box: Sandbox) -> None:
+    """The user's Codex config is $CODEX_HOME/config.toml when CODEX_HOME is set."""
+    env = {"CODEX_HOME": str(box.root / "codex-home")}
+    box.opsgate("install", "codex", "--user", check=True, env=env)
+    (box.root / "codex-home" / "config.toml").write_text("[features]\nhooks = false\n")
+    proc = box.opsgate("doctor", "codex", env=env)
+    assert proc.returncode == 1
+    assert "codex-home/config.toml sets features.hooks = false" in proc.stdout
+    assert f"hook installed in {box.root / 'codex-home' / 'hooks.json'}" in proc.stdout

@@ -282,3 +282,17 @@ def test_install_keeps_the_files_indentation(box: Sandbox) -> None:
     assert '    "hooks": {' in settings.read_text()
     box.opsgate("uninstall", "gemini", check=True)
     assert settings.read_text() == original
+
+
+def test_codex_user_install_follows_codex_home(box: Sandbox) -> None:
+    """Codex 0.171.0 reads its user hooks from $CODEX_HOME when that is set, and then
+    not from ~/.codex (checked with the real CLI's hook listing): a user install must
+    go where Codex looks, and uninstall must find it there."""
+    codex_home = box.root / "codex-home"
+    env = {"CODEX_HOME": str(codex_home)}
+    box.opsgate("install", "codex", "--user", check=True, env=env)
+    doc = read_json(codex_home / "hooks.json")
+    assert doc["hooks"]["PreToolUse"][0]["hooks"][0]["command"] == f"{LAUNCHER} codex"
+    assert not (box.home / ".codex").exists()
+    box.opsgate("uninstall", "codex", "--user", check=True, env=env)
+    assert not (codex_home / "hooks.json").exists()

@@ -147,7 +147,7 @@ def guard_path_in(path: str, home: str, project: str | None, roots: tuple[str, .
         return _glob_place(full, home, project, roots, whole_dirs)
     for root in roots:
         if full == root or full.startswith(root + "/"):
-            return "opsgate's data directory or installation"
+            return _ROOT_WHY.get(root, "opsgate's data directory or installation")
     for prefix, why in _SYSTEM:
         if full == prefix or full.startswith(prefix + "/"):
             return why
@@ -240,22 +240,38 @@ def may_be_guard_path(path: str, roots: tuple[str, ...], project: str | None) ->
     return ("*" in path or "?" in path or "[" in path) and "." in path
 
 
-_ROOTS: dict[str | None, tuple[str, ...]] = {}
+_ROOTS: dict[tuple[str | None, ...], tuple[str, ...]] = {}
+
+# Variables that move an agent's own settings directory away from the home directory;
+# its hooks, and the switches that turn them off, then live there (wherever that is,
+# /tmp included).  Codex reads only $CODEX_HOME when it is set.
+_AGENT_DIRS = (
+    ("CODEX_HOME", "Codex CLI's settings directory ($CODEX_HOME)"),
+    ("CLAUDE_CONFIG_DIR", "Claude Code's settings directory ($CLAUDE_CONFIG_DIR)"),
+)
+_ROOT_WHY: dict[str, str] = {}
 
 
 def dynamic_roots() -> tuple[str, ...]:
-    """This installation's own places: ``$OPSGATE_HOME`` and, when opsgate runs from a
-    virtual environment (pip, pipx, uv), that environment."""
-    home = os.environ.get("OPSGATE_HOME")
-    cached = _ROOTS.get(home)
+    """This installation's own places: ``$OPSGATE_HOME``, the agents' settings
+    directories moved by a variable, and, when opsgate runs from a virtual environment
+    (pip, pipx, uv), that environment."""
+    environ = os.environ
+    home = environ.get("OPSGATE_HOME")
+    key = (home, *(environ.get(name) for name, _ in _AGENT_DIRS))
+    cached = _ROOTS.get(key)
     if cached is not None:
         return cached
     roots = [home.rstrip("/").lower()] if home else []
+    for (_, why), moved in zip(_AGENT_DIRS, key[1:], strict=True):
+        if moved:
+            roots.append(moved.rstrip("/").lower())
+            _ROOT_WHY.setdefault(roots[-1], why)
     if sys.prefix != sys.base_prefix:
         roots.append(sys.prefix.rstrip("/").lower())
     found = tuple(r for r in roots if r.count("/") >= 2)  # never "/" or "/tmp" itself
     if len(_ROOTS) < 16:
-        _ROOTS[home] = found
+        _ROOTS[key] = found
     return found
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from tree_sitter import Node
 
 from opsgate.classify._command import Stdin
@@ -12,6 +14,11 @@ from opsgate.classify._words import Value, WordResolver
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["WalkerWords"]
+
+# Variables that say where the guard's own places are (opsgate's data, an agent's
+# settings moved out of the home directory).  The agent's shell inherits them from the
+# agent, as the hook does, so ``> "$CODEX_HOME/hooks.json"`` is judged as that file.
+_GUARD_VARS = frozenset({"OPSGATE_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR"})
 
 
 class WalkerWords(WalkerBase):
@@ -56,6 +63,8 @@ class WalkerWords(WalkerBase):
             return cwd
         if name == "CLAUDE_PROJECT_DIR" and ws.project:
             return ws.project
+        if name in _GUARD_VARS:
+            return os.environ.get(name) or None
         return None
 
     def _substitute(self, node: Node) -> Value:

@@ -504,4 +504,16 @@ def protected_reason(path: str, workspace: Workspace) -> str | None:
         return f"{path} is a block device"
     if zone is Zone.HOME:
         return f"{path} is a home directory"
-    return None
+    return _moved_guard_place(path, workspace)
+
+
+def _moved_guard_place(path: str, workspace: Workspace) -> str | None:
+    """A place of the guard that a variable puts anywhere — ``$OPSGATE_HOME``, an
+    agent's settings directory moved by ``$CODEX_HOME`` — which the zones see as any
+    other file there (in /tmp, a scratch file)."""
+    from opsgate.classify._guard_paths import dynamic_roots, guard_path
+
+    roots = dynamic_roots()
+    if not roots or not path.lower().startswith(roots):
+        return None
+    return guard_path(path, workspace.home, workspace.project)

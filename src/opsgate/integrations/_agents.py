@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from opsgate.integrations._protocols import (
@@ -94,6 +95,16 @@ class Agent:
     # out or exits oddly; written on every entry and required by ``opsgate doctor``.
     fail_closed: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = field(default=())
+    # A variable that, when set, replaces the user files' first directory (Codex reads
+    # its user hooks and config from $CODEX_HOME, and then not from ~/.codex).
+    user_dir_env: str | None = None
+
+    def user_path(self, relative: str, home: Path, env: Mapping[str, str]) -> Path:
+        """Where a user-scope file (``user_file``, a user switch's file) really is."""
+        moved = env.get(self.user_dir_env, "") if self.user_dir_env else ""
+        if moved:
+            return Path(moved).joinpath(*Path(relative).parts[1:])
+        return home / relative
 
     def timeout_seconds(self, entry: Mapping[str, Any]) -> float:
         value = entry.get(self.timeout_key)
@@ -182,9 +193,13 @@ CODEX = Agent(
         *_both(".codex/config.toml", ("features", "hooks"), False),
         *_both(".codex/config.toml", ("features", "codex_hooks"), False),
     ),
+    user_dir_env="CODEX_HOME",
     notes=(
-        "Codex runs project and user hooks only after you review and trust them "
-        "(Codex asks on the next start).",
+        # Codex 0.171.0, tested: an untrusted hook (or one changed since it was
+        # trusted) is skipped without a word, and `codex exec` never asks.
+        "Codex runs these hooks only once you trust them, and skips them silently until "
+        "then: start `codex` here once and choose 'Trust and continue' for the folder "
+        "(project installs), then 'Trust all and continue' at 'Hooks need review'.",
     ),
 )
 

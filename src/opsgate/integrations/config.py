@@ -17,7 +17,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -52,8 +52,17 @@ class AgentConfigError(OpsgateError):
     exit_code = EXIT_BAD_CONFIG
 
 
-def config_path(agent: Agent, scope: Scope, *, project: Path, home: Path) -> Path:
-    return project / agent.project_file if scope == "project" else home / agent.user_file
+def config_path(
+    agent: Agent,
+    scope: Scope,
+    *,
+    project: Path,
+    home: Path,
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    if scope == "project":
+        return project / agent.project_file
+    return agent.user_path(agent.user_file, home, os.environ if env is None else env)
 
 
 # --- the hook command -------------------------------------------------------------

@@ -198,7 +198,10 @@ def _same(value: object, wanted: object) -> bool:
 def _switches(agent: Agent, report: Report, *, project: Path, home: Path) -> None:
     """Settings that turn every hook off: the configuration is right, yet nothing runs."""
     for switch in agent.switches:
-        path = (project if switch.scope == "project" else home) / switch.file
+        if switch.scope == "project":
+            path = project / switch.file
+        else:
+            path = agent.user_path(switch.file, home, os.environ)
         value: object = _read_settings(path)
         for key in switch.key:
             value = value.get(key) if isinstance(value, dict) else None

@@ -142,7 +142,20 @@ def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         return extra + interpreter_file(cmd, ctx, lang)
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
-    return []
+    return _repl(cmd)
+
+
+# Options after which an interpreter prints something and exits, reading no program.
+_INFO_FLAGS = frozenset({"-V", "-v", "--version", "-h", "-?", "--help"})
+
+
+def _repl(cmd: Command) -> list[Finding]:
+    """An interpreter given no program reads one from its terminal, like a bare shell:
+    what it will run is unseen.  An agent that can type into a running command (Codex's
+    ``write_stdin``, which reaches no hook) would run anything through it."""
+    if any(word in _INFO_FLAGS for word in cmd.words):
+        return []
+    return [_unknown(f"{cmd.name} starts an interactive interpreter", cmd.text)]
 
 
 def _substituted(arg: Arg) -> bool:
@@ -226,7 +239,7 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
         return run_script_file(cmd, ctx, via=cmd.name)
     if cmd.stdin is not None:
         return run_code(cmd, ctx, cmd.stdin, f"{cmd.name} (stdin)")
-    return []
+    return _repl(cmd)
 
 
 def _http_server(cmd: Command, ctx: Context) -> list[Finding]:
