@@ -19,12 +19,20 @@ MAX_HOPS = 16
 _MAX_PATH = 4096
 
 
+# Paths that name the process's own descriptors (a pipe, a process substitution, the
+# terminal): the command's, not the hook's, whose descriptor 63 is anything.
+_OWN_DESCRIPTORS = ("/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/proc/self/fd/",
+                    "/proc/thread-self/fd/")  # fmt: skip
+
+
 def real_path(path: str, cache: MutableMapping[str, str] | None = None) -> str:
     """``path`` (absolute) with every symlink on disk followed; the path itself when it
     cannot be resolved.  ``cache`` keeps answers for one classification only: a link can
     be created between two calls, so a longer-lived cache would be a way around."""
     if not path.startswith("/") or len(path) > _MAX_PATH or "\x00" in path:
         return path
+    if path.startswith(_OWN_DESCRIPTORS):
+        return path  # `> >(tee log)`, `> /dev/stderr`: resolved here, they name our own
     if cache is not None:
         hit = cache.get(path)
         if hit is not None:
