@@ -601,13 +601,6 @@ def test_secret_helper_check_never_prints_the_helper_output(org: Org) -> None:
     assert HELPER_VALUE not in said and HELPER_STDERR not in said, said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="over-redaction: a failing credential helper's error "
-    "reads 'SecretError: [REDACTED] 'helper_bad': …' instead of the documented "
-    "\"secret 'NAME': the helper … exited with status N\" (low)",
-)
 def test_secret_helper_failure_names_the_secret_readably(org: Org) -> None:
     _secrets_ready(org)
     r = _run_partner(org, "partner-gw", "secret:helper_bad")
