@@ -874,14 +874,6 @@ def test_request_id_malformed_is_replaced_never_logged(org: Org) -> None:
     assert any(json.loads(line).get("request_id") == "ok-id.1:2" for line in lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="low: a client-chosen X-Request-Id is written as-is into "
-    "audit entries, from any caller (an agent too): an agent can give its own "
-    "entries the request id of a person's request, so the id does not identify "
-    "one request in an investigation",
-)
 def test_request_id_of_a_person_cannot_be_reused_by_an_agent(org: Org) -> None:
     owner = org.sessions["owner"]
     r = owner.put("/api/v1/inventory/rid-target", json={"kind": "server", "environment": "staging"})
@@ -895,6 +887,47 @@ def test_request_id_of_a_person_cannot_be_reused_by_an_agent(org: Org) -> None:
     entries = owner.get("/api/v1/audit", params={"limit": 50}).json()["items"]
     actors = {e["actor"]["name"] for e in entries if e.get("request") == person_id}
     assert actors == {"owner"}, actors
+
+
+def test_request_id_one_caller_id_sent_twice_is_two_requests_in_the_audit(org: Org) -> None:
+    """An agent (or a proxy) that repeats its X-Request-Id: the entries keep it only as
+    ``caller_request``; each request has its own id, and the log line of each names
+    it, so logs and audit still meet on one request."""
+    same = "trace-" + os.urandom(4).hex()
+    for _ in range(2):
+        r = httpx.post(
+            org.plane.url + "/api/v1/propose",
+            json=_change(),
+            timeout=30,
+            headers={**org.agent_headers(), "X-Request-Id": same},
+        )
+        assert r.status_code == 200 and r.headers["x-request-id"] == same, r.text
+    entries = org.sessions["owner"].get("/api/v1/audit", params={"limit": 50}).json()["items"]
+    ours = [e for e in entries if e.get("caller_request") == same]
+    ids = {e["request"] for e in ours}
+    assert len(ids) == 2 and same not in ids, ours
+    assert all(re.fullmatch(r"[0-9a-f]{16}", i) for i in ids), ids
+    time.sleep(0.3)
+    logged = [json.loads(line) for line in org.plane.logs().splitlines() if line.startswith("{")]
+    named = {line.get("audit_request") for line in logged if line.get("request_id") == same}
+    assert ids <= named, named
+
+
+def test_request_id_a_caller_id_that_is_not_printable_never_reaches_the_audit(org: Org) -> None:
+    for sent in ("a\u202eb", "x" * 65, "id with spaces", "ok\ttab"):
+        try:
+            r = httpx.post(
+                org.plane.url + "/api/v1/propose",
+                json=_change(),
+                timeout=30,
+                headers={**org.agent_headers(), "X-Request-Id": sent},
+            )
+        except (httpx.LocalProtocolError, UnicodeEncodeError):
+            continue  # the client itself refuses to send it
+        assert r.status_code == 200 and r.headers["x-request-id"] != sent, r.headers
+    entries = org.sessions["owner"].get("/api/v1/audit", params={"limit": 50}).json()["items"]
+    kept = [e["caller_request"] for e in entries if "caller_request" in e]
+    assert all(re.fullmatch(r"[A-Za-z0-9._:\-]{1,64}", k) for k in kept), kept
 
 
 # --- Slack interactions and account links ------------------------------------------------------
