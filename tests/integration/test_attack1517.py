@@ -1353,14 +1353,6 @@ def test_sdk_an_approval_runs_the_gated_call_once_and_only_that_call(org: Org) -
     assert ran == [deploy]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="medium (design question): an automation token with the "
-    "admin role approves cards (200): a script holding it is an auto-approve mode "
-    "with no human (safeguard 2), and an agent that finds it in CI approves its own "
-    "writes; lifting a lockdown already needs a person — approving should too",
-)
 def test_console_an_automation_token_cannot_approve_without_a_person(org: Org) -> None:
     made = org.sessions["ada"].post("/api/v1/tokens", json={"name": "ada-ci", "role": "admin"})
     assert made.status_code == 201, made.text
@@ -1371,6 +1363,41 @@ def test_console_an_automation_token_cannot_approve_without_a_person(org: Org) -
         headers={"Authorization": f"Bearer {made.json()['secret']}"},
     )
     assert r.status_code == 403, r.text
+
+
+def test_console_no_token_of_any_role_approves_or_denies_but_people_still_do(org: Org) -> None:
+    """What a script tries next with a token: a member's token for a card members
+    approve, deny instead of approve, the console's form route, the CLI with
+    --token; each refused with the reason, the card still pending; then the person
+    behind the token approves it logged in."""
+    owner = org.sessions["owner"]
+    made = org.sessions["ada"].post("/api/v1/tokens", json={"name": "ada-cd", "role": "admin"})
+    member = org.sessions["ada"].post("/api/v1/tokens", json={"name": "ada-ci2", "role": "member"})
+    assert made.status_code == member.status_code == 201, (made.text, member.text)
+    made = made.json()
+    bearer = {"Authorization": f"Bearer {made['secret']}"}
+    card = org.propose(_change())["card"]
+    url = f"{org.plane.url}/api/v1/cards/{card['id']}"
+    r = httpx.post(
+        url + "/approve", json={}, headers={"Authorization": f"Bearer {member.json()['secret']}"}
+    )
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["code"] == "person_required", r.text
+    assert "API token never approves" in r.json()["error"]["message"], r.text
+    r = httpx.post(url + "/deny", json={"reason": "no"}, headers=bearer)
+    assert r.status_code == 403 and "never denies" in r.text, r.text
+    r = httpx.post(f"{org.plane.url}/cards/{card['id']}/approve", headers=bearer, data={})
+    assert r.status_code in (303, 401, 403), r.text
+    proc = org.cli("approve", card["id"], "--token", made["secret"])
+    assert proc.returncode == 4 and "--user" in proc.stderr, proc.stderr
+    assert made["secret"] not in proc.stdout + proc.stderr
+    assert _state(org, card["id"]) == "pending"
+    audit = owner.get("/api/v1/audit", params={"limit": 50}).json()["items"]
+    assert not [e for e in audit if e["event"] in ("card.approved", "card.denied")
+                and (e.get("result") or {}).get("card") == card["id"]]  # fmt: skip
+    proc = org.cli("approve", card["id"], "--user", "ada", OPSGATE_PASSWORD=PASSWORDS["ada"])
+    assert proc.returncode == 0, proc.stderr
+    assert _state(org, card["id"]) == "approved"
 
 
 def test_console_an_agent_token_opens_no_console_route(org: Org) -> None:
