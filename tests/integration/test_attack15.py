@@ -527,6 +527,9 @@ def test_an_unknown_cloud_option_never_makes_a_title_name_the_wrong_object(
                      "db-9:5432/orders", id="url-target-host-and-path"),
         pytest.param("ssh web-staging-1 ssh db-9 sudo rm -rf /srv/data", "db-9",
                      id="nested-ssh-the-last-host"),
+        pytest.param("aws s3 rm s3://acme-backups --recursive", "s3://acme-backups",
+                     id="aws-the-bucket-not-the-profile"),
+        pytest.param("az group delete --name rg-prod --yes", "rg-prod", id="az-resource-group"),
     ],
 )  # fmt: skip
 def test_the_name_to_type_is_the_object_the_command_names(

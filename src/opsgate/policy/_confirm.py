@@ -20,7 +20,9 @@ from opsgate.policy._objects import object_of, simple_commands, url_name
 
 __all__ = ["confirmation"]
 
-_LABELS = frozenset({"", "database", "confirm", "this host"})
+_LABELS = frozenset({"", "database", "confirm", "this host", "local container engine", "gcs"})
+# The classifier's names for an account or a tool, not for what changes in it.
+_LABEL_PREFIXES = ("$", "aws profile ", "gcp project ", "git remote ", "azure ", "terraform ")
 _MAX_NAME = 200
 
 
@@ -40,7 +42,14 @@ def confirmation(c: Classification, action: Action, inventory: Inventory) -> str
 
 
 def _is_label(name: str) -> bool:
-    return name.strip().lower() in _LABELS or name.startswith("$")
+    """ "database", "$DATABASE_URL", "aws (default profile)", "git remote origin": words
+    for a kind of place, which a person can type without reading the card."""
+    low = name.strip().lower()
+    return low in _LABELS or low.startswith(_LABEL_PREFIXES) or low.endswith(_ACCOUNT_ENDS)
+
+
+_ACCOUNT_ENDS = ("(default profile)", "(current subscription)", "(current workspace)",
+                 "(current project)", "(current context)")  # fmt: skip
 
 
 def _from_words(finding: Finding, action: Action, inventory: Inventory) -> str | None:

@@ -20,6 +20,7 @@ from posixpath import basename
 
 __all__ = [
     "SQL_CLIENTS",
+    "cloud_object",
     "database_object",
     "object_of",
     "redis_object",
@@ -129,6 +130,34 @@ def object_of(category: str, command: str) -> str | None:
             found = database_object(program, words[1:], env)
             if found:
                 return found
+        if category.startswith("cloud.") and program in _CLOUD_CLIS:
+            found = cloud_object(words[1:])
+            if found:
+                return found
+    return None
+
+
+_CLOUD_CLIS = frozenset({"aws", "gcloud", "gsutil", "az"})
+_BUCKETS = ("s3://", "gs://")
+# Options that name the one object a cloud command changes (aws, gcloud, az).
+_CLOUD_NAMES = ("--bucket", "--db-instance-identifier", "--db-cluster-identifier",
+                "--table-name", "--function-name", "--stack-name", "--repository-name",
+                "--instance-ids", "--volume-id", "--snapshot-id", "--secret-id",
+                "--user-name", "--role-name", "--resource-group", "--name", "-n")  # fmt: skip
+
+
+def cloud_object(args: Sequence[str]) -> str | None:
+    """The bucket (``s3://acme-backups``) or the named object a cloud CLI changes."""
+    for word in args:
+        if word.startswith(_BUCKETS):
+            scheme, _, rest = word.partition("://")
+            return f"{scheme}://{rest.split('/', 1)[0]}" if rest else None
+    for option in _CLOUD_NAMES:
+        for i, word in enumerate(args):
+            if word == option and i + 1 < len(args) and not args[i + 1].startswith("-"):
+                return args[i + 1]
+            if word.startswith(option + "="):
+                return word.partition("=")[2] or None
     return None
 
 

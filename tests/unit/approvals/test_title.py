@@ -153,6 +153,12 @@ def test_a_cloud_command_not_read_for_sure_keeps_the_general_title(command: str)
          "\"DROP TABLE users\"'", "orders-db"),
         ("URL=postgres://u:pw-CANARY@db-9/x; psql $URL -c 'DROP TABLE t'", "db-9/x"),
         ("ssh web-staging-1 ssh box-7 rm -rf /srv/data", "box-7"),
+        ("aws s3 rm s3://acme-backups/2024 --recursive", "s3://acme-backups"),
+        ("gsutil rm -r gs://acme-logs/x", "gs://acme-logs"),
+        ("aws --profile prod rds delete-db-instance --db-instance-identifier orders", "orders"),
+        ("az group delete -n rg-prod --yes", "rg-prod"),
+        ("git push --force origin main", "w"),
+        ("git branch -D release", "w"),
     ],
 )  # fmt: skip
 def test_the_name_to_type_is_never_a_label(command: str, confirm: str) -> None:
