@@ -33,7 +33,7 @@ def confirmation(c: Classification, action: Action, inventory: Inventory) -> str
     worst = max(named, key=lambda f: f.environment or Environment.LOCAL) if named else None
     if worst is None:
         return _typeable(c.target or "") or "confirm"
-    name = (name_to_type(worst) or worst.target or "").split(", ")[0]  # a kube context
+    name = (name_to_type(worst) or c.target or "").split(", ")[0]  # a kube context
     if _is_label(name):
         name = _from_words(worst, action, inventory) or name
     elif "://" in name:  # a URL: its host and path, never its user or (masked) password
@@ -42,8 +42,9 @@ def confirmation(c: Classification, action: Action, inventory: Inventory) -> str
 
 
 def _is_label(name: str) -> bool:
-    """ "database", "$DATABASE_URL", "aws (default profile)", "git remote origin": words
-    for a kind of place, which a person can type without reading the card."""
+    """Whether ``name`` is a word for a kind of place ("database", "$DATABASE_URL",
+    "aws (default profile)", "git remote origin"), which a person can type without
+    reading the card."""
     low = name.strip().lower()
     return low in _LABELS or low.startswith(_LABEL_PREFIXES) or low.endswith(_ACCOUNT_ENDS)
 
