@@ -398,15 +398,6 @@ def test_a_title_names_everything_that_happens(
 # --- Medium ---------------------------------------------------------------------------
 
 
-# Still open: the cases marked with it below.
-_FIVE_SECONDS = (
-    "medium: the five-second template exists only for a service over SSH; elsewhere the "
-    "title is the family's evidence line ('Systemctl stop changes host state (nginx)', the "
-    "issue's '(on web-prod-1, via ssh) on …' form), names no object, branch or bucket, or "
-    "names the wrong tool ('with pg_dump' for a DROP)"
-)
-
-
 @pytest.mark.parametrize(
     ("command", "readable"),
     [
@@ -419,7 +410,6 @@ _FIVE_SECONDS = (
             "ssh web-staging-1 ssh web-prod-1 sudo systemctl stop nginx",
             lambda d: "via ssh)" not in d,
             id="nested-ssh",
-            marks=xfail(_FIVE_SECONDS),
         ),
         pytest.param(
             "kubectl --context staging delete deploy web -n shop",
@@ -431,7 +421,6 @@ _FIVE_SECONDS = (
             "aws s3 rm s3://acme-backups --recursive",
             lambda d: "acme-backups" in d,
             id="aws-bucket",
-            marks=xfail(_FIVE_SECONDS),
         ),
         pytest.param(
             "pg_dump app > /tmp/x.dump && psql -c 'DROP TABLE users' app",
@@ -448,27 +437,19 @@ def test_a_title_reads_in_five_seconds(
     assert readable(card["description"]), card["description"]
 
 
-# Still open: the cases marked with it below.
-_NAME_TO_TYPE = (
-    "medium: the name to type is a label, not the target's inventory name or host: "
-    "'staging, shop', 'database', 'confirm', '$DATABASE_URL'"
-)
-
-
 @pytest.mark.parametrize(
     ("command", "label"),
     [
         pytest.param("kubectl --context staging delete deploy web -n shop", "staging, shop",
                      id="context-comma-namespace"),
-        pytest.param("dropdb app", "database", id="dropdb", marks=xfail(_NAME_TO_TYPE)),
-        pytest.param("redis-cli FLUSHALL", "database", id="redis", marks=xfail(_NAME_TO_TYPE)),
-        pytest.param("git reset --hard HEAD~3", "confirm", id="git-reset",
-                     marks=xfail(_NAME_TO_TYPE)),
+        pytest.param("dropdb app", "database", id="dropdb"),
+        pytest.param("redis-cli FLUSHALL", "database", id="redis"),
+        pytest.param("git reset --hard HEAD~3", "confirm", id="git-reset"),
         pytest.param(
             "DATABASE_URL=postgres://db-prod-1/orders bash -c "
             "'psql $DATABASE_URL -c \"DROP TABLE users\"'",
             "$DATABASE_URL",
-            id="env-prefix", marks=xfail(_NAME_TO_TYPE),
+            id="env-prefix",
         ),
     ],
 )  # fmt: skip
@@ -478,6 +459,86 @@ def test_the_name_to_type_is_an_inventory_name_or_a_host(
     _prepare(client, org)
     card = _propose(client, org, command)
     assert card["confirm"] and card["confirm"] != label, card
+
+
+@pytest.mark.parametrize(
+    ("command", "title"),
+    [
+        pytest.param("ssh web-staging-1 ssh db-9 sudo systemctl stop nginx",
+                     "Stop nginx on db-9 (", id="nested-ssh-lands-on-the-last-host"),
+        pytest.param("ssh a-1 ssh b-1 ssh web-prod-1 sudo reboot", "via a-1, b-1",
+                     id="three-hops-name-both-passed"),
+        pytest.param("aws s3 rb s3://acme-logs --force",
+                     "Delete the bucket s3://acme-logs and everything in it", id="aws-rb"),
+        pytest.param("aws --profile prod rds delete-db-instance --db-instance-identifier orders "
+                     "--skip-final-snapshot", "RDS database orders and skip its final snapshot",
+                     id="aws-rds"),
+        pytest.param("aws ec2 terminate-instances --instance-ids i-0a1 i-0b2",
+                     "Terminate the EC2 instances i-0a1, i-0b2", id="aws-ec2"),
+        pytest.param("gcloud sql instances delete orders --project shop",
+                     "Delete the Cloud SQL instance orders in project shop", id="gcloud-sql"),
+        pytest.param("az group delete -n rg-prod --yes",
+                     "Delete the resource group rg-prod and everything in it", id="az-group"),
+        pytest.param("DATABASE_URL=postgres://db-prod-1/orders bash -c "
+                     "'psql $DATABASE_URL -c \"DROP TABLE users\"'",
+                     "Drop table users in database orders on db-prod-1", id="sql-env-prefix"),
+        pytest.param("psql -h db-prod-1 -c 'DROP TABLE users' app",
+                     "Drop table users in database app on orders-db", id="sql-inventory-host"),
+    ],
+)  # fmt: skip
+def test_a_cloud_sql_or_hop_title_names_the_object(
+    client: ApiClient, org: Org, command: str, title: str
+) -> None:
+    _prepare(client, org)
+    card = _propose(client, org, command)
+    assert title in card["description"], card["description"]
+
+
+def test_an_unknown_cloud_option_never_makes_a_title_name_the_wrong_object(
+    client: ApiClient, org: Org
+) -> None:
+    """``--frobnicate s3://a`` may take s3://a as its value or not: no guessed title
+    (which could leave out the object deleted); the general one stays."""
+    _prepare(client, org)
+    card = _propose(client, org, "aws s3 rm --frobnicate s3://acme-a s3://acme-b --recursive")
+    assert not card["description"].startswith("Delete everything under s3://acme-b")
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        pytest.param("dropdb -h db-prod-1 app", "orders-db", id="dropdb-inventory-host"),
+        pytest.param("dropdb -h db-9 app", "db-9", id="dropdb-host"),
+        pytest.param("redis-cli -h cache-1 -p 6380 FLUSHALL", "cache-1", id="redis-h-p"),
+        pytest.param("redis-cli -u redis://app:CANARY-pw-9@cache-2:6381/0 FLUSHALL",
+                     "cache-2:6381/0", id="redis-url-never-the-password"),
+        pytest.param("git -C /srv/shop reset --hard HEAD~3", "shop", id="git-C-repository"),
+        pytest.param("DATABASE_URL=postgres://app:CANARY-pw-9@db-9/orders bash -c "
+                     "'psql $DATABASE_URL -c \"DROP TABLE users\"'",
+                     "db-9/orders", id="env-prefix-never-the-password"),
+        pytest.param("export DB=postgres://db-9/orders; DB=postgres://db-prod-1/orders "
+                     "bash -c 'psql $DB -c \"DROP TABLE users\"'",
+                     "orders-db", id="env-prefix-the-last-assignment-wins",
+                     marks=xfail("classifier (medium): `export DB=A; DB=B bash -c 'psql $DB "
+                                 "…'` is classified with A, the exported value, not B, the "
+                                 "prefix assignment bash -c runs with: with A a staging "
+                                 "host, a production DROP is judged staging")),
+        pytest.param("psql postgres://app:CANARY-pw-9@db-9:5432/orders -c 'DROP TABLE t'",
+                     "db-9:5432/orders", id="url-target-host-and-path"),
+        pytest.param("ssh web-staging-1 ssh db-9 sudo rm -rf /srv/data", "db-9",
+                     id="nested-ssh-the-last-host"),
+        pytest.param("aws s3 rm s3://acme-backups --recursive", "s3://acme-backups",
+                     id="aws-the-bucket-not-the-profile"),
+        pytest.param("az group delete --name rg-prod --yes", "rg-prod", id="az-resource-group"),
+    ],
+)  # fmt: skip
+def test_the_name_to_type_is_the_object_the_command_names(
+    client: ApiClient, org: Org, command: str, named: str
+) -> None:
+    _prepare(client, org)
+    card = _propose(client, org, command)
+    assert card["confirm"] == named, card["confirm"]
+    assert "CANARY" not in json.dumps(card), card
 
 
 def test_a_card_target_and_name_to_type_are_bounded(client: ApiClient, org: Org) -> None:

@@ -4,13 +4,14 @@
 ``/metrics`` is read with the official client's parser; it needs a viewer-or-above
 credential (an agent token never reads it), or the separate credential-free
 listener of ``serve --metrics-address``.  Every request gets a request id, echoed
-in ``X-Request-Id`` (a well-formed incoming one is kept), written in the audit
-entry of the decision it made — also when a writer thread made that entry — and
-in every JSON log line about it."""
+in ``X-Request-Id`` (a well-formed incoming one is kept as the trace id), written in
+the audit entry of the decision it made — also when a writer thread made that entry;
+a caller's own id only as ``caller_request`` — and in every JSON log line about it."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -115,10 +116,16 @@ def test_request_ids_are_echoed_and_written_in_the_decisions_entries(
     card = client.post("/api/v1/propose", json=CAUTION, headers=agent)  # written by the writer
     assert client.get("/nowhere").headers["x-request-id"]  # every answer has one
     by_request: dict[str, list[str]] = {}
+    by_caller: dict[str, list[str]] = {}
     for entry in org.control.audit.entries():  # type: ignore[attr-defined]
         if "request" in entry.data:
             by_request.setdefault(entry.data["request"], []).append(entry.data["event"])
-    assert by_request["lb-7f3a:01.x"] == ["decision.made"]
+        if "caller_request" in entry.data:
+            by_caller.setdefault(entry.data["caller_request"], []).append(entry.data["request"])
+    # The caller's id is kept as its own field; the entry's request id is opsgate's.
+    assert "lb-7f3a:01.x" not in by_request
+    [own] = by_caller["lb-7f3a:01.x"]
+    assert re.fullmatch(r"[0-9a-f]{16}", own) and by_request[own] == ["decision.made"]
     assert by_request[made] == ["decision.made"]
     assert by_request[card.headers["x-request-id"]] == ["decision.made", "card.created"]
 

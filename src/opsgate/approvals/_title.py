@@ -14,8 +14,10 @@ import re
 from collections.abc import Callable
 
 from opsgate.approvals._clause import KUBE_VALUED, Words, segment_of, segments, split
+from opsgate.approvals._title_cloud import cloud_title
+from opsgate.approvals._title_sql import SQL_CLIENTS, sql_title
 from opsgate.models import Action, Environment, Finding
-from opsgate.policy._names import Remote, inventory_name, remote_of
+from opsgate.policy._names import Remote, inventory_name, landing_name, remote_of
 
 __all__ = ["family_title", "remote_target", "remote_title"]
 
@@ -36,7 +38,9 @@ def remote_title(finding: Finding, environment: Environment) -> str | None:
         return None
     what = _phrase(finding.category, remote.what)
     how = _VIA.get(remote.via, f"via {remote.via}")
-    return f"{what} on {_host(finding, remote)} ({environment.label}), {how}"[:500]
+    # Through other machines first: "…, over SSH via bastion-1" (the last hop named).
+    passing = f" via {', '.join(remote.hops)}" if remote.hops else ""
+    return f"{what} on {_host(finding, remote)} ({environment.label}), {how}{passing}"[:500]
 
 
 def remote_target(finding: Finding) -> str | None:
@@ -51,7 +55,7 @@ def remote_target(finding: Finding) -> str | None:
 
 
 def _host(finding: Finding, remote: Remote) -> str:
-    return inventory_name(finding) or remote.host
+    return landing_name(remote, inventory_name(finding))
 
 
 def _phrase(category: str, reason: str) -> str:
@@ -78,7 +82,10 @@ def family_title(finding: Finding, environment: Environment, action: Action) -> 
     if found is None or not found[1]:
         return None
     words = found[1]
-    phrase = _TEMPLATES.get(words[0], _none)(words[1:], finding.category, action)
+    if words[0] in SQL_CLIENTS:
+        phrase = sql_title(finding, words[0], words[1:], command)
+    else:
+        phrase = _TEMPLATES.get(words[0], _none)(words[1:], finding.category, action)
     if not phrase:
         return None
     return f"{phrase} ({environment.label})"[:500]
@@ -163,6 +170,11 @@ def _systemctl(args: Words, category: str, action: Action) -> str:
     return f"{verb.capitalize()} {', '.join(units)} on this machine"
 
 
+def _cloud(program: str) -> Callable[[Words, str, Action], str]:
+    return lambda args, category, action: cloud_title(program, args, action)
+
+
 _TEMPLATES: dict[str, Callable[[Words, str, Action], str]] = {
     "kubectl": _kubectl, "oc": _kubectl, "helm": _helm, "git": _git, "systemctl": _systemctl,
+    **{program: _cloud(program) for program in ("aws", "gcloud", "gsutil", "az")},
 }  # fmt: skip

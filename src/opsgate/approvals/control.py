@@ -453,6 +453,7 @@ class SqlControlPlane(
         user = _as_user(fresh)
         token = people.get_token(conn, card.requested_by)
         can_approve(user, card, now=now, requester_creator=token.created_by if token else None)
+        _refuse_unless_a_person(fresh, "approves")
         self._refuse_if_locked(conn, "approving")
         # Judged again here: a card is never approved on grounds that no longer hold.
         cancelled = self._rejudge(conn, fresh, ids=[card.id])
@@ -517,6 +518,7 @@ class SqlControlPlane(
             card, version = self._visible(conn, fresh, card_id, now)
             # Whoever may approve may deny, including a first approver changing their mind.
             can_approve(_as_user(fresh), dataclasses.replace(card, approvals=()), now=now)
+            _refuse_unless_a_person(fresh, "denies")
             return self._close(conn, now, fresh, card, version, CardState.DENIED, reason)
 
         return self._race(deny)
@@ -701,6 +703,20 @@ def _told(card: Card) -> dict[str, Any]:
         "undo": card.undo[:limit],
         "approvers_needed": card.approvers_needed,
     }
+
+
+def _refuse_unless_a_person(actor: Principal, verb: str) -> None:
+    """A card is decided by a person present (SPEC §4 safeguards 2 and 4): a session —
+    the console, ``opsgate login``, ``--user``, a linked Slack account — never an API
+    token, whatever its role.  A token is held by a script (CI, a cron job, an agent
+    that found it): one that approves is an auto-approve mode with no human, and a
+    denial names a person as the one who decided.  Lifting a lockdown is the same."""
+    if actor.kind != "user":
+        raise Denied(
+            f"an API token never {verb} a card, whatever its role: a person decides, logged "
+            "in (the console, `opsgate login`, or `opsgate approve --user NAME`)",
+            code="person_required",
+        )
 
 
 def _as_user(actor: Principal) -> User:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsgate.audit._request import REQUEST_ID
+from opsgate.audit._request import CALLER_REQUEST_ID, REQUEST_ID
 from opsgate.audit._store import GroupCommit
 from opsgate.audit.errors import AuditConfigError, AuditWriteError
 from opsgate.audit.events import SCHEMA_VERSION, Entry, EventType
@@ -190,6 +190,9 @@ class AuditLog:
         request = REQUEST_ID.get()
         if request is not None:  # made while serving an HTTP request: which one
             document["request"] = redact(request)
+            caller = CALLER_REQUEST_ID.get()
+            if caller is not None:  # the caller's own id for it (a proxy's), unverified
+                document["caller_request"] = redact(caller)
         return document
 
     def append_documents(self, documents: list[dict[str, Any]]) -> list[Entry]:

@@ -10,7 +10,8 @@ Who: an explicit ``--token`` or ``--user`` (flags beat the environment, so an
 exported agent token never overrides ``--user owner``); then ``OPSGATE_TOKEN``, then
 ``OPSGATE_USER``; then, through a server, the session of ``opsgate login``; then a
 ``user`` in the config file.  A person's password comes from ``OPSGATE_PASSWORD`` or
-a prompt.  Agent tokens never approve, whichever path: the service refuses them.
+a prompt.  API tokens never approve or deny a card, whatever their role and
+whichever path: the service refuses them (a person decides, logged in).
 """
 
 from __future__ import annotations
@@ -129,8 +130,11 @@ def refusal_hint(who: Identity) -> str | None:
     """What to do when acting as ``who`` was refused: an exported agent token is the
     usual surprise (the hook's variable, in the shell of the person)."""
     if who.kind == "token" and who.source.startswith("environment"):
-        return ("you are acting with OPSGATE_TOKEN from the environment (agent tokens never "
-                "approve): pass --user NAME, or unset OPSGATE_TOKEN")  # fmt: skip
+        return ("you are acting with OPSGATE_TOKEN from the environment (API tokens never "
+                "approve or deny a card): pass --user NAME, or unset OPSGATE_TOKEN")  # fmt: skip
+    if who.kind == "token":
+        return ("you are acting with an API token (tokens never approve or deny a card, nor "
+                "lift a lockdown): pass --user NAME, or run opsgate login")  # fmt: skip
     return None
 
 

@@ -1,7 +1,7 @@
 """``opsgate cards``, ``opsgate approve ID``, ``opsgate deny ID --reason``: the
 approval inbox from a terminal, locally or through a server (``--url``).  A thin
 client of the control plane: every rule (roles, own requests, typed confirmation,
-two approvers, agents never approve) is the service's."""
+two approvers, API tokens never approve or deny) is the service's."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
         help="approve a card",
         description="Approve a pending card. Destructive cards need the target's name typed "
         "with --confirm; production cards may need a second approver. Exit 4 when the "
-        "service refuses (an agent token, your own request, a decided card).",
+        "service refuses (an API token: a person approves, logged in; your own request; a "
+        "decided card).",
     )
     approve.add_argument("id")
     approve.add_argument(

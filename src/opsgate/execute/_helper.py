@@ -97,23 +97,25 @@ def run_helper(name: str, spec: HelperSpec, source: Mapping[str, str] | None = N
     ``source``: the environment the named variables come from (the server's own)."""
     env = _environment(spec, os.environ if source is None else source)
     program = shutil.which(spec.argv[0], path=env["PATH"])
-    who = f"secret {name!r}: the helper {spec.program!r}"
+    who = f"the helper {spec.program!r}"
     if program is None:
-        raise SecretError(f"{who} was not found", hint="install it on every opsgate host, or "
-                          "give its absolute path")  # fmt: skip
+        raise SecretError(f"{who} was not found", secret=name, hint="install it on every "
+                          "opsgate host, or give its absolute path")  # fmt: skip
     try:
         proc = subprocess.Popen(
             [program, *spec.argv[1:]], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, start_new_session=True, close_fds=True,
         )  # fmt: skip
     except OSError as exc:
-        raise SecretError(f"{who} could not start ({type(exc).__name__})") from None
+        raise SecretError(f"{who} could not start ({type(exc).__name__})", secret=name) from None
     out, problem = _read(proc, spec.timeout)
     if problem is not None:
-        raise SecretError(f"{who} {problem}", hint="run it by hand as opsgate's user to see why")
+        raise SecretError(f"{who} {problem}", secret=name,
+                          hint="run it by hand as opsgate's user to see why")  # fmt: skip
     value = out.decode("utf-8", "replace").strip()
     if not value:
-        raise SecretError(f"{who} printed nothing", hint="run it by hand as opsgate's user")
+        raise SecretError(f"{who} printed nothing", secret=name,
+                          hint="run it by hand as opsgate's user")  # fmt: skip
     return value
 
 

@@ -18,10 +18,12 @@ from opsgate.approvals.model import Denied
 from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
 from opsgate.environments import InventoryTarget
+from opsgate.errors import OpsgateError
 from opsgate.execute import _plan, _records
 from opsgate.execute._core import ExecutorCore
 from opsgate.execute._run import Outcome, Output, execute
 from opsgate.execute.catalog import Operation, render
+from opsgate.execute.errors import SecretError
 from opsgate.execute.redact import OutputRedactor
 from opsgate.execute.result import ExecutionResult
 from opsgate.execute.runner import Endpoint
@@ -147,7 +149,7 @@ class Running(ExecutorCore):
             outcome = await self._attempt(exec_id, operation, target_name, params, out, actor)
         except Exception as exc:  # fail closed: any surprise is a failed run, recorded
             outcome = Outcome(status="failed", exit_status=None)
-            outcome.reason = redactor.text(f"{type(exc).__name__}: {_message(exc)}")
+            outcome.reason = failure_reason(exc, redactor)
             out.note(f"error: {outcome.reason}")
         finally:
             beat.cancel()
@@ -328,6 +330,14 @@ class Running(ExecutorCore):
         return failed
 
 
-def _message(exc: BaseException) -> str:
-    message = getattr(exc, "message", None)
-    return str(message or exc)
+def failure_reason(exc: BaseException, redactor: OutputRedactor) -> str:
+    """Why a run failed, redacted.  opsgate's own errors read as their message (a
+    class name like ``SecretError: secret …`` reads as a key and its value, and its
+    word was masked); a secret's name and the detail are redacted apart, so a name
+    like ``api_token`` does not mask the words after it.  Known values are masked in
+    both parts, whatever they hold."""
+    if isinstance(exc, SecretError) and exc.secret is not None:
+        return f"{redactor.text(f'secret {exc.secret!r}')}: {redactor.text(exc.detail)}"
+    if isinstance(exc, OpsgateError):
+        return redactor.text(exc.message)
+    return redactor.text(f"{type(exc).__name__}: {exc}")

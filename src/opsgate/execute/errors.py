@@ -32,10 +32,21 @@ class InvalidParams(InputError):
 
 
 class SecretError(OpsgateError):
-    """A secret that is missing, undecryptable, or a credential given as a raw value."""
+    """A secret that is missing, undecryptable, or a credential given as a raw value.
+
+    ``secret``: the name of the secret the error is about; the message then reads
+    "secret 'NAME': DETAIL".  Kept apart so that what shows the error can redact the
+    detail without reading "secret 'api_token': the helper …" as a key and its value
+    (a name is never a value)."""
 
     code = "secret_error"
     exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, hint: str | None = None, secret: str | None = None):
+        self.secret = secret
+        self.detail = message
+        super().__init__(f"secret {secret!r}: {message}" if secret is not None else message,
+                         hint=hint)  # fmt: skip
 
 
 class InvalidHelper(InputError):

@@ -239,7 +239,7 @@ class SecretStore:
     ) -> None:
         check_name(name)
         if not value or len(value.encode("utf-8")) > MAX_VALUE:
-            raise SecretError(f"secret {name!r} must be 1 byte to {MAX_VALUE // 1024} KiB")
+            raise SecretError(f"must be 1 byte to {MAX_VALUE // 1024} KiB", secret=name)
         self._write(conn, name, value.encode("utf-8"), None, actor_id, now)
         learn(value)
 

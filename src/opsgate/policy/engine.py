@@ -13,6 +13,7 @@ classification and the policy.  First verdict wins, in this order:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from opsgate.models import (
@@ -83,8 +84,21 @@ def decide(action: Action, c: Classification, policy: Policy) -> Decision:
     for step in steps:
         decision = step(action, c, policy)
         if decision is not None:
-            return decision
-    return _rules_and_default(action, c, policy)
+            return _named(decision, action, policy)
+    return _named(_rules_and_default(action, c, policy), action, policy)
+
+
+def _named(decision: Decision, action: Action, policy: Policy) -> Decision:
+    """A destructive action's approver types the target's name (safeguard 3)."""
+    if decision.verdict is not Verdict.REQUIRE_APPROVAL:
+        return decision
+    if decision.impact is not Impact.DESTRUCTIVE:
+        return decision
+    # Imported here: paid only by a destructive decision, not by every hook call.
+    from opsgate.policy._confirm import confirmation
+
+    name = confirmation(decision.classification, action, policy.inventory)
+    return dataclasses.replace(decision, confirm=name)
 
 
 def _decision(c: Classification, verdict: Verdict, decided_by: str, reasons: list[str],
@@ -105,7 +119,7 @@ def _decision(c: Classification, verdict: Verdict, decided_by: str, reasons: lis
         decided_by=decided_by,
         classification=c,
         card=card,
-        confirm=_confirmation(c) if verdict is Verdict.REQUIRE_APPROVAL else None,
+        confirm=None,  # set by ``_named``, which has the action
         approvers=_approvers(c, policy) if verdict is Verdict.REQUIRE_APPROVAL else (),
         suggestion=suggestion,
     )
@@ -284,31 +298,6 @@ def _suggest(action: Action, c: Classification) -> str:
     if action.tool in ("Bash", "PowerShell"):
         return f"ask a human to review and run it themselves: {action.text[:300]}"
     return "ask a human to make this change, or propose it through opsgate for approval"
-
-
-def _confirmation(c: Classification) -> str | None:
-    """Destructive actions need the approver to type the target's name."""
-    if c.impact is not Impact.DESTRUCTIVE:
-        return None
-    # Imported here: ~1 ms at first import, paid only by a destructive decision, not
-    # by every hook call.
-    from opsgate.policy._names import name_to_type
-
-    # The most sensitive target a destructive change reaches: in `… staging … && …
-    # prod …` the approver types the production name, not the harmless part's.
-    found = [f for f in c.findings if f.impact is Impact.DESTRUCTIVE and f.target]
-    if found:
-        worst = max(found, key=lambda f: f.environment or Environment.LOCAL)
-        name = name_to_type(worst) or worst.target or ""  # the inventory's name, not host:path
-        return _typeable(name.split(", ")[0])  # a kube context, not "context, namespace"
-    return _typeable(c.target or "confirm")
-
-
-def _typeable(name: str) -> str:
-    """A name a person can type: no control or invisible formatting characters (a
-    right-to-left override would make them type it reversed), and bounded."""
-    kept = "".join(ch for ch in name if ch.isprintable())
-    return kept[:200] or "confirm"
 
 
 def _approvers(c: Classification, policy: Policy | None) -> tuple[str, ...]:

@@ -2,7 +2,9 @@
 line (``serve --log-format json``, ``OPSGATE_LOG_FORMAT=json``) for a log pipeline.
 
 A JSON line has ``time`` (RFC 3339, UTC), ``level``, ``logger``, ``message`` and,
-while a request is served, its ``request_id`` (``server._requests``); an access
+while a request is served, its ``request_id`` (the trace id ``X-Request-Id`` names,
+``server._requests``) and, when the caller chose that id, ``audit_request``
+(opsgate's own id for the request, the audit entries' ``request``); an access
 line adds ``http`` (method, path, status, duration_ms, client); a failure adds
 ``error`` (the traceback).  Messages are the same as in text; opsgate never logs a
 secret, a password or a file's contents.
@@ -16,7 +18,7 @@ import sys
 import time
 from typing import Any, Literal
 
-from opsgate.audit._request import REQUEST_ID
+from opsgate.audit._request import CALLER_REQUEST_ID, REQUEST_ID
 
 __all__ = ["FORMATS", "JsonFormatter", "LogFormat", "configure_json_logging"]
 
@@ -33,9 +35,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None) or REQUEST_ID.get()
+        own, caller = REQUEST_ID.get(), CALLER_REQUEST_ID.get()
+        request_id = getattr(record, "request_id", None) or caller or own
         if request_id:
             out["request_id"] = request_id
+        if caller and own:  # the caller chose the trace id: opsgate's own, for the audit
+            out["audit_request"] = own
         http = getattr(record, "http", None)
         if isinstance(http, dict):
             out["http"] = http

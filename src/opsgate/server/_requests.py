@@ -1,11 +1,14 @@
 """A request id for every request, and the access log line that names it.
 
-The outermost layer of the app: it takes the caller's ``X-Request-Id`` when it is
-well formed (1-64 letters, digits and ``._:-``, what proxies and tracing headers
-use) — a load balancer's id then follows the request through — and otherwise makes
-one.  The id is returned in the ``X-Request-Id`` response header, bound to the
-request's context (``audit._request``: the audit entries of the decisions it made
-carry it) and to every log line written while serving it.  With the access log on
+The outermost layer of the app.  Every request gets an id of opsgate's own, bound
+to the request's context (``audit._request``): the audit entries of the decisions
+it made carry it as ``request``, so an id names one request.  The caller's
+``X-Request-Id``, when well formed (1-64 letters, digits and ``._:-``, what proxies
+and tracing headers use), is kept as the trace id — a load balancer's id then
+follows the request through: it is returned in the ``X-Request-Id`` response header
+(else opsgate's own id is), is the ``request_id`` of every log line written while
+serving it, and the entries' ``caller_request`` — never their ``request``: any
+caller can send any value, an agent the id of a person's request.  With the access log on
 (JSON logs), each request ends with one ``opsgate.access`` line: method, path,
 status, duration and request id (never the query string: it may hold a token).
 """
@@ -19,7 +22,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opsgate.audit._request import REQUEST_ID
+from opsgate.audit._request import CALLER_REQUEST_ID, REQUEST_ID
 
 __all__ = ["HEADER", "request_ids"]
 
@@ -44,8 +47,11 @@ def request_ids(inner: ASGIApp, *, access_log: bool = False) -> ASGIApp:
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
-        request_id = _incoming(scope) or os.urandom(8).hex()
-        token = REQUEST_ID.set(request_id)
+        own = os.urandom(8).hex()
+        caller = _incoming(scope)
+        request_id = caller or own  # the trace id: returned, and on every log line
+        token = REQUEST_ID.set(own)
+        caller_token = CALLER_REQUEST_ID.set(caller)
         status = [0]
         started = time.perf_counter()
 
@@ -74,6 +80,7 @@ def request_ids(inner: ASGIApp, *, access_log: bool = False) -> ASGIApp:
                         }
                     },
                 )
+            CALLER_REQUEST_ID.reset(caller_token)
             REQUEST_ID.reset(token)
 
     return app

@@ -92,3 +92,82 @@ def test_family_titles_read_in_five_seconds(command: str, title: str) -> None:
         context=(("git.branch@/srv/w", "feat/login"),),
     )  # fmt: skip
     assert describe(evaluate(action, _POLICY), action).startswith(title)
+
+
+@pytest.mark.parametrize(
+    ("command", "title"),
+    [
+        ("aws s3 rm s3://acme-backups --recursive",
+         "Delete everything under s3://acme-backups, with the default AWS profile (production)"),
+        ("aws s3 rm s3://acme-backups/old.tar", "Delete s3://acme-backups/old.tar, with the"),
+        ("aws s3api delete-object --bucket acme --key db.dump --region eu-west-1",
+         "Delete db.dump from the bucket acme in eu-west-1 (production)"),
+        ("aws s3 sync ./site s3://acme-www --delete",
+         "Sync ./site to s3://acme-www, deleting what ./site lacks"),
+        ("aws dynamodb delete-table --table-name=orders --profile prod",
+         "Delete the DynamoDB table orders, with AWS profile prod"),
+        ("gsutil rm -r gs://acme-logs", "Delete gs://acme-logs"),
+        ("gcloud compute instances delete web-1 web-2 --zone us-central1-a --quiet",
+         "Delete the Compute Engine instance web-1, web-2"),
+        ("az sql db delete -g rg -s sql-prod -n orders --yes",
+         "Delete the SQL database orders on sql-prod in resource group rg"),
+        ("psql -h orders-db -c 'DROP TABLE orders' shop",
+         "Drop table orders in database shop on orders-db (production)"),
+        ("mysql -h orders-db -e 'TRUNCATE TABLE carts' -D shop",
+         "Empty carts in database shop on orders-db"),
+        ("dropdb app", "Drop the database app (production)"),
+        ("ssh web-staging-1 ssh box-7 sudo systemctl stop nginx",
+         "Stop nginx on box-7 (staging), over SSH via web-staging-1"),
+    ],
+)  # fmt: skip
+def test_cloud_sql_and_hop_titles_name_the_object(command: str, title: str) -> None:
+    action = Action("", "Bash", {"command": command}, cwd="/srv/w", project_dir="/srv/w")
+    assert describe(evaluate(action, _POLICY), action).startswith(title)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "aws s3 rm --no-such-flag s3://a s3://b",  # an unknown option before a word
+        "aws s3 rm",  # nothing named
+        "aws rds delete-db-instance",  # no identifier
+        "az vm delete --yes",
+    ],
+)
+def test_a_cloud_command_not_read_for_sure_keeps_the_general_title(command: str) -> None:
+    action = Action("", "Bash", {"command": command}, cwd="/srv/w", project_dir="/srv/w")
+    said = describe(evaluate(action, _POLICY), action)
+    assert not said.startswith(("Delete ", "Terminate ", "Stop ")), said
+
+
+@pytest.mark.parametrize(
+    ("command", "confirm"),
+    [
+        ("dropdb app", "app"),
+        ("dropdb -d shop", "shop"),
+        ("redis-cli FLUSHALL", "localhost:6379"),
+        ("redis-cli -u redis://:pw-CANARY@cache-9:6390 FLUSHDB", "cache-9:6390"),
+        ("git reset --hard HEAD~3", "w"),
+        ("git -C /srv/repos/shop clean -fdx", "shop"),
+        ("DATABASE_URL=postgres://orders-db/orders bash -c 'psql $DATABASE_URL -c "
+         "\"DROP TABLE users\"'", "orders-db"),
+        ("URL=postgres://u:pw-CANARY@db-9/x; psql $URL -c 'DROP TABLE t'", "db-9/x"),
+        ("ssh web-staging-1 ssh box-7 rm -rf /srv/data", "box-7"),
+        ("aws s3 rm s3://acme-backups/2024 --recursive", "s3://acme-backups"),
+        ("gsutil rm -r gs://acme-logs/x", "gs://acme-logs"),
+        ("aws --profile prod rds delete-db-instance --db-instance-identifier orders", "orders"),
+        ("az group delete -n rg-prod --yes", "rg-prod"),
+        ("git push --force origin main", "w"),
+        ("git branch -D release", "w"),
+    ],
+)  # fmt: skip
+def test_the_name_to_type_is_never_a_label(command: str, confirm: str) -> None:
+    action = Action("", "Bash", {"command": command}, cwd="/srv/w", project_dir="/srv/w")
+    decision = evaluate(action, _POLICY)
+    assert decision.confirm == confirm
+
+
+def test_a_git_name_without_a_directory_is_the_branch_the_hook_reported() -> None:
+    action = Action("", "Bash", {"command": "git reset --hard HEAD~3"},
+                    context=(("git.branch@/srv/w", "feat/login"),))  # fmt: skip
+    assert evaluate(action, _POLICY).confirm == "feat/login"

@@ -157,3 +157,41 @@ def test_learning_a_key_never_unmasks_another_key() -> None:
     other = armor.format("b3RoZXIta2V5LWJvZHktbGluZQ==")
     shown = Redactor(from_environ=False).text(f"cat <<EOF\n{other}\nEOF")
     assert "b3RoZXIta2V5" not in shown and "c3RvcmVk" not in shown
+
+
+# --- the reason a failed run gives: the secret's name readable, no value ever -----------------
+
+
+@pytest.mark.parametrize(
+    "name", ["helper_bad", "api_token", "db_password", "SECRET_KEY", "partner.token-2"]
+)
+def test_a_failing_helper_names_its_secret_readably_whatever_the_name(
+    tmp_path: Path, name: str
+) -> None:
+    from opsgate.execute._running import failure_reason
+    from opsgate.execute.redact import OutputRedactor
+
+    bad = script(tmp_path, "bad", f"echo {VALUE}\nexit 3\n")
+    with pytest.raises(SecretError) as caught:
+        run_helper(name, HelperSpec.checked([bad]), ENV)
+    said = failure_reason(caught.value, OutputRedactor([VALUE]))
+    assert said == f"secret {name!r}: the helper 'bad' exited with status 3", said
+
+
+def test_a_secrets_name_that_is_a_known_value_is_still_masked() -> None:
+    from opsgate.execute._running import failure_reason
+    from opsgate.execute.redact import OutputRedactor
+
+    error = SecretError("the helper 'x' printed nothing", secret=VALUE)
+    said = failure_reason(error, OutputRedactor([VALUE]))
+    assert VALUE not in said and MASK in said, said
+
+
+def test_other_errors_keep_their_class_and_secret_shapes_are_masked() -> None:
+    from opsgate.execute._running import failure_reason
+    from opsgate.execute.redact import OutputRedactor
+
+    said = failure_reason(RuntimeError("PGPASSWORD=hunter2-xyz failed"), OutputRedactor())
+    assert said.startswith("RuntimeError: ") and "hunter2-xyz" not in said, said
+    said = failure_reason(SecretError("token=abc123-secret-1 leaked"), OutputRedactor())
+    assert "abc123-secret-1" not in said and not said.startswith("SecretError"), said
