@@ -170,15 +170,20 @@ class FileSource:
         return self.facts[key] or None
 
     def files_named(
-        self, directory: str, patterns: tuple[str, ...], *, recursive: bool = False
+        self,
+        directory: str,
+        patterns: tuple[str, ...],
+        *,
+        recursive: bool = False,
+        newest: int = 0,
     ) -> tuple[str, ...] | None:
         """The files in (with ``recursive``, below) absolute ``directory`` whose names
         match ``patterns`` — what a runner would collect (``mk/*.mk``, pytest's test
         modules, Go files) — or None when they cannot be listed (too many, or no way
         to look); recorded as a fact, so a grant binds to the list."""
-        key = f"files:{'|'.join(patterns)}{':r' if recursive else ''}@{directory}"
+        key = _listing_key(directory, patterns, recursive, newest)
         if key not in self.facts:
-            found = self._files_named(directory, patterns, recursive)
+            found = self._files_named(directory, patterns, recursive, newest)
             self.facts[key] = "?" if found is None else "\n".join(found)
         listed = self.facts[key]
         return None if listed == "?" else tuple(p for p in listed.split("\n") if p)
@@ -207,7 +212,7 @@ class FileSource:
         return ()
 
     def _files_named(
-        self, directory: str, patterns: tuple[str, ...], recursive: bool
+        self, directory: str, patterns: tuple[str, ...], recursive: bool, newest: int
     ) -> tuple[str, ...] | None:
         return None  # no way to look: what a runner collects is not known
 
@@ -293,11 +298,9 @@ class GivenFiles(FileSource):
         return self._given(f"glob-secret{':tree' if trees else ''}@{pattern}")
 
     def _files_named(
-        self, directory: str, patterns: tuple[str, ...], recursive: bool
+        self, directory: str, patterns: tuple[str, ...], recursive: bool, newest: int
     ) -> tuple[str, ...] | None:
-        listed = self.given_facts.get(
-            f"files:{'|'.join(patterns)}{':r' if recursive else ''}@{directory}"
-        )
+        listed = self.given_facts.get(_listing_key(directory, patterns, recursive, newest))
         if listed is None or listed == "?":
             return None
         return tuple(p for p in listed.split("\n") if p)
@@ -432,11 +435,11 @@ class LocalFiles(FileSource):
         return glob_secret(pattern, home, trees=trees)
 
     def _files_named(
-        self, directory: str, patterns: tuple[str, ...], recursive: bool
+        self, directory: str, patterns: tuple[str, ...], recursive: bool, newest: int
     ) -> tuple[str, ...] | None:
         from opsgate.classify._files_probe import TOO_MANY, files_named
 
-        found = files_named(directory, patterns, recursive)
+        found = files_named(directory, patterns, recursive, newest)
         return None if found == TOO_MANY else tuple(found)
 
     def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
@@ -523,3 +526,8 @@ def _small(path: str, limit: int = 4096) -> str | None:
             return f.read(limit).decode("utf-8", "replace")
     except OSError:
         return None
+
+
+def _listing_key(directory: str, patterns: tuple[str, ...], recursive: bool, newest: int) -> str:
+    flags = (":r" if recursive else "") + (f":n{newest}" if newest else "")
+    return f"files:{'|'.join(patterns)}{flags}@{directory}"

@@ -81,27 +81,48 @@ def secret_file_under(directory: str, *, hidden: bool) -> tuple[str, ...] | str:
 # tool's ``./...``): hidden ones, installed packages and build output.
 _RUNNER_SKIP = frozenset({"node_modules", ".venv", "venv", "__pycache__", "build", "dist",
                           "vendor", "testdata", "target", "site-packages"})  # fmt: skip
-MAX_LISTED = 64  # files one listing names before it answers TOO_MANY
+MAX_LISTED = 64
+_GLOB_CHARS = frozenset("*?[")  # files one listing names before it answers TOO_MANY
 
 
 def files_named(
-    directory: str, patterns: tuple[str, ...], recursive: bool
+    directory: str, patterns: tuple[str, ...], recursive: bool, newest: int = 0
 ) -> tuple[str, ...] | str:
     """The files in ``directory`` (with ``recursive``, below it, as a runner searches)
-    whose names match one of ``patterns``, sorted; ``TOO_MANY`` past the bounds."""
+    whose names match one of ``patterns``, sorted; ``TOO_MANY`` past the bounds.
+
+    ``newest``: a large tree is not too many.  Files named exactly by a pattern (say
+    ``conftest.py``) are all kept, and of the other matches only the ``newest`` most
+    recently changed (a file planted or edited for this run is among them)."""
     import fnmatch
 
     found: list[str] = []
+    ranked: list[tuple[int, str]] = []
+    exact = {p for p in patterns if not _GLOB_CHARS & set(p)}
+    bound = MAX_ENTRIES * 4 if newest else MAX_ENTRIES
 
     def enter(entry: os.DirEntry[str]) -> bool:
         return recursive and not entry.name.startswith(".") and entry.name not in _RUNNER_SKIP
 
     for count, entry in enumerate(_walk(directory, enter)):
-        if count >= MAX_ENTRIES or len(found) > MAX_LISTED:
+        if count >= bound or len(found) > MAX_LISTED:
             return TOO_MANY
-        if any(fnmatch.fnmatchcase(entry.name, p) for p in patterns) and not _is_dir(entry):
+        if not any(fnmatch.fnmatchcase(entry.name, p) for p in patterns) or _is_dir(entry):
+            continue
+        if not newest or entry.name in exact:
             found.append(entry.path)
-    return tuple(sorted(found))
+        else:
+            ranked.append((_changed(entry), entry.path))
+    ranked.sort(reverse=True)
+    return tuple(sorted([*found, *(path for _, path in ranked[:newest])]))
+
+
+def _changed(entry: os.DirEntry[str]) -> int:
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return 0
+    return max(st.st_mtime_ns, st.st_ctime_ns)
 
 
 def secret_link_under(directory: str, home: str, *, dirs: bool, files: bool) -> str | None:

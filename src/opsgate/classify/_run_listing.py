@@ -23,10 +23,11 @@ GLOB_CHARS = frozenset("*?[")
 
 
 def collected(
-    w: Walker, directory: str, patterns: tuple[str, ...], *, recursive: bool
+    w: Walker, directory: str, patterns: tuple[str, ...], *, recursive: bool, newest: int = 0
 ) -> tuple[str, ...] | None:
-    """The files below ``directory`` (absolute) whose names match ``patterns``."""
-    listed = w.session.files.files_named(directory, patterns, recursive=recursive)
+    """The files below ``directory`` (absolute) whose names match ``patterns`` (with
+    ``newest``: the exact names and the newest other matches, ``files_named``)."""
+    listed = w.session.files.files_named(directory, patterns, recursive=recursive, newest=newest)
     if listed is None:
         return None
     prefix = directory.rstrip("/") + "/"
