@@ -60,6 +60,36 @@ _INSTALLERS: dict[str, frozenset[str] | None] = {
 }
 
 
+# Compilers and bundlers turn the project's sources into a program: what they write is
+# the project's own code in another form, which opsgate judges by the sources or not at
+# all (a binary already built runs as nothing, like ``go run`` and ``./main``), so
+# ``gcc main.c -o main && ./main`` and ``tsc && node dist/index.js`` stay ordinary
+# work.  Build systems that run recipes or plugins (make, npm scripts, cmake, gradle)
+# are not here: a recipe can write a script.  Their sub-verbs; None: every sub-verb.
+_COMPILERS: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(("gcc", "g++", "cc", "c++", "clang", "clang++", "tcc", "rustc", "javac",
+                     "kotlinc", "scalac", "swiftc", "ghc", "tsc", "esbuild", "swc", "babel",
+                     "webpack", "rollup", "parcel", "vite", "nim", "crystal"), None),
+    "go": frozenset({"build", "install"}),
+    "cargo": frozenset({"build", "b"}),
+    "swift": frozenset({"build"}),
+    "dotnet": frozenset({"build", "publish"}),
+    "zig": frozenset({"build", "build-exe"}),
+    "dart": frozenset({"compile"}),
+    "deno": frozenset({"compile"}),
+    "bun": frozenset({"build"}),
+}  # fmt: skip
+
+
+# Package scripts are read and walked command by command (``_run_node``), each of
+# their steps noted here in turn: the runner itself writes nothing.
+_SCRIPT_RUNNERS: dict[str, frozenset[str] | None] = {
+    **dict.fromkeys(("npm", "pnpm", "bun"), frozenset({"run", "run-script", "test", "t",
+                                                       "start"})),
+    "yarn": frozenset({"run", "test", "start"}),
+}  # fmt: skip
+
+
 # Programs that write a file only when told to (else their output goes to stdout).
 _CURL_OUT = ("-o", "-O", "--output", "--remote-name", "--remote-name-all", "--output-dir")
 _OUTPUT_FLAGS: dict[str, tuple[str, ...]] = {
@@ -75,11 +105,12 @@ def note_maker(cmd: Command, w: Walker) -> None:
         return
     if cmd.name in _OUTPUT_FLAGS and not cmd.has(*_OUTPUT_FLAGS[cmd.name]):
         return  # ``curl URL | python3 -m json.tool``: to its output, no file
-    if cmd.name in _INSTALLERS:
-        verbs = _INSTALLERS[cmd.name]
-        ops = cmd.positionals()
-        if verbs is None or (ops[0].value if ops else "") in verbs:
-            return
+    for table in (_INSTALLERS, _COMPILERS, _SCRIPT_RUNNERS):
+        if cmd.name in table:
+            verbs = table[cmd.name]
+            ops = cmd.positionals()
+            if verbs is None or (ops[0].value if ops else "") in verbs:
+                return
     runs.maker = cmd.path or cmd.name
 
 
