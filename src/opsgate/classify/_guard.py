@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from opsgate.classify._guard_agents import AGENT_CLIS, agent_cli
 from opsgate.classify._guard_envfiles import defines_env, env_file_write
 from opsgate.classify._guard_kills import kill_target
 from opsgate.classify._guard_paths import (
@@ -144,6 +145,9 @@ def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
         return _interpreter(cmd, ctx)
     if name in _KILLERS:
         return _kills(cmd, ctx)
+    if name in AGENT_CLIS:
+        why = agent_cli(cmd, ctx)
+        return [_tamper(cmd.text, why)] if why else []
     return []
 
 

@@ -39,14 +39,37 @@ _TAR_VALUED = ("-f", "--file", "-C", "--directory", "-T", "--files-from", "-X",
 _LANDING = frozenset({"cp", "mv", "rsync", "install", "scp"})
 
 
+# git subcommands that rewrite the working tree they run in (``git -C ~/.claude pull``).
+_GIT_TREE_WRITES = frozenset({"pull", "checkout", "switch", "reset", "restore", "merge",
+                              "rebase", "apply", "am", "stash", "cherry-pick", "revert",
+                              "clean", "read-tree", "sparse-checkout"})  # fmt: skip
+_CLONE_VALUED = ("-b", "--branch", "-o", "--origin", "--depth", "--reference", "-c",
+                 "--config", "--separate-git-dir", "--filter", "--template", "-u",
+                 "--upload-pack", "-j", "--jobs", "--shallow-since", "--shallow-exclude",
+                 "--bundle-uri", "--server-option")  # fmt: skip
+
+
 def _git(cmd: Command) -> list[str]:
     words = list(cmd.words)
     i = 0
+    tree = None
     while i < len(words) and words[i].startswith("-"):
+        if words[i] in ("-C", "--work-tree") and i + 1 < len(words):
+            tree = words[i + 1]
         i += 2 if words[i] in _GIT_VALUED else 1
-    if i >= len(words) or words[i] not in _GIT_PATHS:
+    sub = words[i] if i < len(words) else ""
+    if sub == "clone":
+        rest = type(cmd)("git clone", cmd.args[i + 1 :], cmd.text, cmd.env, cmd.stdin, cmd.cwd)
+        ops = [a.value for a in rest.positionals(_CLONE_VALUED) if a.static]
+        # ``git clone URL DIR`` fills DIR (default: the repository's name, here).
+        if len(ops) > 1:
+            return [ops[1]]
+        name = posixpath.basename(ops[0].rstrip("/").split(":")[-1]) if ops else ""
+        return [name.removesuffix(".git")] if name.removesuffix(".git") else []
+    if tree is not None and sub in _GIT_TREE_WRITES:
+        return [tree.rstrip("/") + "/."]
+    if sub not in _GIT_PATHS:
         return []
-    sub = words[i]
     rest = type(cmd)(f"git {sub}", cmd.args[i + 1 :], cmd.text, cmd.env, cmd.stdin, cmd.cwd)
     paths = [a.value for a in rest.positionals(_GIT_PATHS[sub]) if a.static]
     if sub == "stash":

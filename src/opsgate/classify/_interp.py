@@ -177,7 +177,12 @@ def _built(after: str, literal: str) -> bool:
 
 _READ_CALLS = re.compile(
     r"(readFileSync|readFile|File\.read|IO\.read|file_get_contents|slurp|read_file|readLines|"
-    r"File\.open|open\s*\(|fs\.read|Deno\.readTextFile|File\.read!|readlines|\bcat\b)"
+    r"File\.open|open\s*\(|fs\.read|Deno\.readTextFile|File\.read!|readlines|\bcat\b|"
+    # the same in more languages: Python's pathlib, Node streams, Lua, PHP, Go, Rust,
+    # Java, .NET, Emacs Lisp, R, awk's getline
+    r"read_text|read_bytes|createReadStream|io\.open|io\.lines|\bfopen\b|\bfile\s*\(|"
+    r"ReadFile|read_to_string|readAll|readString|ReadAllText|ReadAllBytes|ReadAllLines|"
+    r"insert-file-contents|find-file|f-read|read\.csv|read\.table|\bscan\s*\(|getline)"
 )
 
 

@@ -116,6 +116,16 @@ _SECRET_NAMES = (
     "accessTokens.json",
     "msal_token_cache*",
     "credentials.db",
+    # Browsers' saved passwords and keychains (Chrome/Chromium/Edge/Brave's "Login
+    # Data", Firefox's logins.json with its key4.db, macOS keychains).
+    "login data",
+    "login data for account",
+    "logins.json",
+    "key3.db",
+    "key4.db",
+    "signons.sqlite",
+    "*.keychain",
+    "*.keychain-db",
     "access_tokens.db",
     "clouds.yaml",
     "clouds.yml",
@@ -206,7 +216,8 @@ _SOURCE_SUFFIXES = (".go", ".py", ".rs", ".ts", ".tsx", ".js", ".jsx", ".mjs", "
                     ".kt", ".rb", ".php", ".cs", ".swift", ".c", ".h", ".cc", ".cpp", ".hpp",
                     ".scala", ".ex", ".exs", ".md", ".rst", ".tf", ".proto",
                     ".html", ".css", ".vue", ".svelte")  # fmt: skip
-_PROC_ENVIRON = re.compile(r"^/proc/[^/]+/(environ|task/[^/]+/environ)$")
+# A process's environment, and its memory (``/proc/PID/mem``: every secret it holds).
+_PROC_ENVIRON = re.compile(r"^/proc/[^/]+/(environ|mem|task/[^/]+/(environ|mem))$")
 
 # --- protected: places where a write changes how the machine or the guard behaves ------
 _PROTECTED_HOME = (

@@ -292,18 +292,26 @@ def _stored_for_later(cmd: Command, key: str, value: str) -> list[Finding]:
     return [_write(cmd, "vcs.config_exec", reason, Impact.CAUTION)]
 
 
+_REV_PATH = re.compile(r"[\w~^@{}./-]+:([^\s:)'\"`]+)")
+
+
 def _show(cmd: Command, ctx: Context) -> list[Finding]:
-    """``git show REV:.env`` prints a secret file from history."""
+    """``git show REV:.env`` prints a secret file from history; so does ``git cat-file
+    -p $(git rev-parse HEAD:.env)``, whose object is named inside the substitution."""
     for arg in cmd.positionals():
         _, sep, path = arg.value.partition(":")
-        if sep and path and is_secret_path(path):
+        paths = [path] if sep and arg.static else []
+        if not arg.static:
+            paths += _REV_PATH.findall(arg.value)
+        secret = next((p for p in paths if p and is_secret_path(p)), None)
+        if secret is not None:
             return [
                 Finding(
                     "secrets.read",
                     Impact.CAUTION,
                     Effect.SECRET,
                     cmd.text,
-                    f"prints {path} from git history, which holds credentials",
+                    f"prints {secret} from git history, which holds credentials",
                 )
             ]
     return []

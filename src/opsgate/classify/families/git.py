@@ -10,8 +10,10 @@ values that git runs as shell commands.
 from __future__ import annotations
 
 import posixpath
+import shlex
 
 from opsgate.classify._command import Arg, Command, Context, Handler
+from opsgate.classify._shell_nodes import unknown
 from opsgate.classify.families._git_common import PROTECTED_BRANCHES, is_protected_branch
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
 from opsgate.classify.families._git_transports import transport_findings
@@ -72,6 +74,25 @@ def _work_dir(cmd: Command, ctx: Context) -> str | None:
     return where
 
 
+def _expand_alias(configs: dict[str, str], rest: list[Arg]) -> list[Arg] | None:
+    """``git -c alias.ship='push --force origin HEAD:main' ship`` runs the alias's words
+    (in turn an alias, up to a few levels); None when it does not end."""
+    for _ in range(8):
+        value = configs.get(f"alias.{rest[0].value.lower()}") if rest else None
+        if value is None:
+            return rest
+        if value.startswith("!"):
+            return [Arg(value, True), *rest[1:]]
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            words = value.split()
+        if not words:
+            return rest
+        rest = [*(Arg(w, True) for w in words), *rest[1:]]
+    return None
+
+
 def _git(cmd: Command, ctx: Context) -> list[Finding]:
     configs, rest = _split_global(cmd)
     findings: list[Finding] = []
@@ -84,7 +105,14 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
     findings += transport_findings(cmd, configs, rest, ctx)
     if not rest:
         return findings
+    expanded = _expand_alias(dict(configs), rest)
+    if expanded is None:
+        return [*findings, unknown("a git alias that expands to itself", cmd.text)]
+    rest = expanded
     sub = rest[0].value
+    if sub.startswith("!"):  # ``alias.x='!sh -c …'``: git runs it in the shell
+        script = " ".join([sub[1:], *(shlex.quote(a.value) for a in rest[1:])])
+        return [*findings, *ctx.classify_shell(script, via="a git alias")]
     where = _work_dir(cmd, ctx)
     sub_cmd = Command(f"git {sub}", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, where)
     handler = _SUBCOMMANDS.get(sub)

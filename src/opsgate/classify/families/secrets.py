@@ -7,6 +7,8 @@ its value.  A disclosed value cannot be taken back, so every finding here is
 
 from __future__ import annotations
 
+import re
+
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._secrets_common import (
     _resolve,
@@ -175,7 +177,25 @@ def _age(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+# A process's memory holds every secret it has read: a core dump of a running process
+# (``gcore PID``, ``gdb -p PID -ex gcore``, ``lldb -p PID -o 'process save-core'``)
+# is a secret read.  Debugging a program it starts itself (``gdb ./a.out``) is not.
+_CORE_DUMPS = re.compile(r"\b(gcore|generate-core-file|dump\s+(binary\s+)?memory|save-core)\b")
+
+
+def _core_dump(cmd: Command, ctx: Context) -> list[Finding]:
+    if cmd.name in ("gcore", "procdump"):
+        return [_secret(cmd.text, f"{cmd.name} dumps a running process's memory")]
+    attaches = cmd.has("-p", "--pid", "--attach-pid") or any(
+        w.startswith(("--pid=", "--attach-pid=")) for w in cmd.words
+    )
+    if attaches and _CORE_DUMPS.search(" ".join(cmd.words)):
+        return [_secret(cmd.text, f"{cmd.name} dumps a running process's memory")]
+    return []
+
+
 HANDLERS.update({"sops": _sops, "gpg": _gpg, "gpg2": _gpg, "age": _age})
+HANDLERS.update(dict.fromkeys(("gcore", "procdump", "gdb", "lldb"), _core_dump))
 
 
 # Subcommands that print credentials, whichever family owns the program.
