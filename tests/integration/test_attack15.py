@@ -518,11 +518,7 @@ def test_an_unknown_cloud_option_never_makes_a_title_name_the_wrong_object(
                      "db-9/orders", id="env-prefix-never-the-password"),
         pytest.param("export DB=postgres://db-9/orders; DB=postgres://db-prod-1/orders "
                      "bash -c 'psql $DB -c \"DROP TABLE users\"'",
-                     "orders-db", id="env-prefix-the-last-assignment-wins",
-                     marks=xfail("classifier (medium): `export DB=A; DB=B bash -c 'psql $DB "
-                                 "…'` is classified with A, the exported value, not B, the "
-                                 "prefix assignment bash -c runs with: with A a staging "
-                                 "host, a production DROP is judged staging")),
+                     "orders-db", id="env-prefix-the-last-assignment-wins"),
         pytest.param("psql postgres://app:CANARY-pw-9@db-9:5432/orders -c 'DROP TABLE t'",
                      "db-9:5432/orders", id="url-target-host-and-path"),
         pytest.param("ssh web-staging-1 ssh db-9 sudo rm -rf /srv/data", "db-9",

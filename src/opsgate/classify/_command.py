@@ -194,7 +194,13 @@ class Context(Protocol):
         ...
 
     def classify_shell(
-        self, script: str, *, via: str, remote: str | None = None, cwd: str | None = None
+        self,
+        script: str,
+        *,
+        via: str,
+        remote: str | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> list[Finding]:
         """Classify a nested script (``bash -c``, ``ssh host '…'``, here-doc to sh)."""
         ...

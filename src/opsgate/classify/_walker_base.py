@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,13 @@ class WalkerBase:
         def walk(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None: ...
 
         def classify_shell(
-            self, script: str, *, via: str, remote: str | None = None, cwd: str | None = None
+            self,
+            script: str,
+            *,
+            via: str,
+            remote: str | None = None,
+            cwd: str | None = None,
+            env: Mapping[str, str] | None = None,
         ) -> list[Finding]: ...
 
         def _sequence(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None: ...

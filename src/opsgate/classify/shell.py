@@ -11,7 +11,7 @@ becomes an ``unknown`` finding, which is never allowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from tree_sitter import Node
 
@@ -66,13 +66,22 @@ class Walker(WalkerCommands):
     """Walks one script.  Implements the ``Context`` protocol for family handlers."""
 
     def classify_shell(
-        self, script: str, *, via: str, remote: str | None = None, cwd: str | None = None
+        self,
+        script: str,
+        *,
+        via: str,
+        remote: str | None = None,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> list[Finding]:
         if self.depth + 1 > MAX_DEPTH:
             return [unknown(f"{via} nests scripts deeper than {MAX_DEPTH} levels", script)]
         target = remote or self._remote
         scope = self.scope.child()
         scope.cwd = cwd if cwd is not None else (None if target else self.scope.cwd)
+        if env and not remote:
+            # `DB=B bash -c 'psql $DB'`: the inner shell starts with the prefix's values.
+            scope.vars.update(env)
         child = Walker(self.session, scope, depth=self.depth + 1, remote=target)
         child.run(script)
         if remote is None:

@@ -39,7 +39,7 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
         if not script.static:
             decoded = decoded_script(cmd.name, script.value, cmd.text)
             return [_unknown(f"{cmd.name} -c runs a string built at run time", cmd.text), *decoded]
-        return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
+        return ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd, env=cmd.env)
     ops = cmd.positionals(_SHELL_VALUED)
     if ops and not cmd.has("-s"):
         return run_script_file(cmd, ctx, via=cmd.name, valued=tuple(_SHELL_VALUED))
@@ -63,7 +63,9 @@ def _shell_by_grammar(cmd: Command, ctx: Context, line: ShellLine) -> list[Findi
             decoded = decoded_script(cmd.name, script.value, cmd.text)
             return [*found, _unknown(f"{cmd.name} -c runs a string built at run time", cmd.text),
                     *decoded]  # fmt: skip
-        return found + ctx.classify_shell(script.value, via=f"{cmd.name} -c", cwd=cmd.cwd)
+        return found + ctx.classify_shell(
+            script.value, via=f"{cmd.name} -c", cwd=cmd.cwd, env=cmd.env
+        )
     if line.script is not None:
         run = replace(cmd, args=(line.script, *line.args))
         return found + run_script_file(run, ctx, via=cmd.name)
