@@ -45,10 +45,21 @@ _cargo_publish = _simple_publish(
 )
 
 
+# ``cargo X`` runs the installed program ``cargo-X``: those opsgate judges by name.
+_CARGO_PLUGINS = frozenset({"sqlx", "diesel"})
+
+
 def _cargo(cmd: Command, ctx: Context) -> list[Finding]:
     """cargo by its words, and the build scripts compiling runs (``build.rs``)."""
     from opsgate.classify._run_builds import cargo_build_scripts
 
+    ops = cmd.positionals()
+    if ops and ops[0].value in _CARGO_PLUGINS:
+        from opsgate.classify.families.databases import HANDLERS as DATABASES
+
+        plugin = Command(ops[0].value, cmd.args[cmd.args.index(ops[0]) + 1 :], cmd.text,
+                         cmd.env, cmd.stdin, cmd.cwd)  # fmt: skip
+        return DATABASES[plugin.name](plugin, ctx)
     return _cargo_publish(cmd, ctx) + cargo_build_scripts(cmd, ctx)
 
 
