@@ -61,9 +61,19 @@ def main() -> None:
     parser.add_argument("corpus", nargs="*", type=Path, help=f"default: {SHARED} and {OWN}")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cpu", action="store_true", help="measure CPU time, not wall time")
+    parser.add_argument(
+        "--command", action="append", default=[], metavar="CMD",
+        help="time this one Bash command instead of the corpora (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.cpu:
         _CLOCK[0] = time.process_time
+    if args.command:
+        for command in args.command:
+            action = Action("", "Bash", {"command": command}, cwd=PROJECT, project_dir=PROJECT)
+            us = _time([action] * 100, args.rounds)
+            print(f"{percentile(us, 50):7.0f} us p50  {percentile(us, 99):7.0f} us p99  {command}")
+        return
     cases = load_cases(args.corpus or None)
     plain = [c for c in cases if not _FIXTURE_KEYS & c.keys()]
     on_disk = [c for c in cases if _FIXTURE_KEYS & c.keys()]
