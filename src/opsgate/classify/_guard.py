@@ -35,16 +35,17 @@ from opsgate.classify._guard_paths import (
     may_be_guard_path,
     mentions_guard_path,
 )
+from opsgate.classify._guard_tamper import CATEGORY
+from opsgate.classify._guard_tamper import tamper as _tamper
 from opsgate.classify._guard_targets import PROGRAMS as TARGET_PROGRAMS
 from opsgate.classify._guard_targets import changed_paths
-from opsgate.models import Action, Effect, Environment, Finding, Impact
+from opsgate.models import Action, Effect, Finding
 
 if TYPE_CHECKING:
     from opsgate.classify._command import Command, Context
 
 __all__ = ["CATEGORY", "action_findings", "command_findings", "may_tamper", "script_findings"]
 
-CATEGORY = "guard.tamper"
 
 # opsgate's own command line: the verbs an agent may run; every other verb (and any
 # verb added later) administers the guard.  ``(verb, subcommand)``; None: any.
@@ -149,19 +150,6 @@ def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
         why = agent_cli(cmd, ctx)
         return [_tamper(cmd.text, why)] if why else []
     return []
-
-
-def _tamper(evidence: str, reason: str, target: str | None = None) -> Finding:
-    return Finding(
-        CATEGORY,
-        Impact.DESTRUCTIVE,
-        Effect.WRITE,
-        evidence[:200],
-        reason,
-        target,
-        Environment.LOCAL,
-        "the guard on this machine",
-    )
 
 
 def _opsgate_cli(cmd: Command) -> list[Finding]:
