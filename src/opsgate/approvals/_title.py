@@ -16,6 +16,7 @@ from collections.abc import Callable
 from opsgate.approvals._clause import KUBE_VALUED, Words, segment_of, segments, split
 from opsgate.approvals._title_cloud import cloud_title
 from opsgate.approvals._title_sql import SQL_CLIENTS, sql_title
+from opsgate.approvals._title_tools import TOOL_TITLES
 from opsgate.models import Action, Environment, Finding
 from opsgate.policy._names import Remote, inventory_name, landing_name, remote_of
 
@@ -177,4 +178,5 @@ def _cloud(program: str) -> Callable[[Words, str, Action], str]:
 _TEMPLATES: dict[str, Callable[[Words, str, Action], str]] = {
     "kubectl": _kubectl, "oc": _kubectl, "helm": _helm, "git": _git, "systemctl": _systemctl,
     **{program: _cloud(program) for program in ("aws", "gcloud", "gsutil", "az")},
+    **TOOL_TITLES,
 }  # fmt: skip

@@ -97,6 +97,34 @@ def test_family_titles_read_in_five_seconds(command: str, title: str) -> None:
 @pytest.mark.parametrize(
     ("command", "title"),
     [
+        ("docker volume rm pgdata", "Delete the Docker volume pgdata and the data in it"),
+        ("podman volume rm a b", "Delete the Podman volumes a, b and the data in them"),
+        ("docker -H ssh://web-prod-1 volume rm pgdata",
+         "Delete the Docker volume pgdata and the data in it on ssh://web-prod-1"),
+        # ``rm -f`` forces; it takes no value (the container is still named).
+        ("docker rm -f api", "Remove the Docker container api"),
+        ("docker system prune -af --volumes",
+         "Prune Docker's stopped containers, unused images, networks and every unused volume"),
+        ("docker compose -f prod.yml -p shop down -v",
+         "Stop the compose stack shop and delete its volumes"),
+        ("terraform destroy -auto-approve",
+         "Destroy every resource of the Terraform configuration"),
+        ("terraform -chdir=infra/prod destroy -target=aws_db_instance.orders",
+         "Destroy aws_db_instance.orders of the Terraform configuration in infra/prod"),
+        ("terraform state rm aws_s3_bucket.logs",
+         "Remove aws_s3_bucket.logs from the Terraform state"),
+        ("npm publish --tag next", "Publish this package to registry.npmjs.org with the tag next"),
+        ("npm unpublish left-pad@1.0.0", "Unpublish left-pad@1.0.0 from registry.npmjs.org"),
+    ],
+)  # fmt: skip
+def test_engine_terraform_and_registry_titles_name_the_object(command: str, title: str) -> None:
+    action = Action("", "Bash", {"command": command}, cwd="/srv/w", project_dir="/srv/w")
+    assert describe(evaluate(action, _POLICY), action).startswith(title)
+
+
+@pytest.mark.parametrize(
+    ("command", "title"),
+    [
         ("aws s3 rm s3://acme-backups --recursive",
          "Delete everything under s3://acme-backups, with the default AWS profile (production)"),
         ("aws s3 rm s3://acme-backups/old.tar", "Delete s3://acme-backups/old.tar, with the"),
