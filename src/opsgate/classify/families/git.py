@@ -14,10 +14,10 @@ import shlex
 
 from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify._shell_nodes import unknown
-from opsgate.classify.families._git_common import PROTECTED_BRANCHES, is_protected_branch
+from opsgate.classify.families._git_common import PROTECTED_BRANCHES, _write, is_protected_branch
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
 from opsgate.classify.families._git_transports import transport_findings
-from opsgate.models import Finding
+from opsgate.models import Finding, Impact
 
 __all__ = ["HANDLERS", "PROTECTED_BRANCHES", "is_protected_branch"]
 
@@ -118,7 +118,25 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
     handler = _SUBCOMMANDS.get(sub)
     if handler is not None:
         findings += handler(sub_cmd, ctx)
+    if sub == "push":
+        findings += _push_to_upstream(sub_cmd, dict(configs))
     return findings
+
+
+# ``push.default=upstream`` (``tracking``): a push that names no branch goes to the
+# branch's upstream, which the command may have pointed at main a moment before
+# (``git branch --set-upstream-to=origin/main && git -c push.default=upstream push``).
+_UPSTREAM_DEFAULTS = frozenset({"upstream", "tracking"})
+_PUSH_VALUED = ("--repo", "-o", "--push-option", "--receive-pack", "--exec")
+
+
+def _push_to_upstream(cmd: Command, configs: dict[str, str]) -> list[Finding]:
+    if configs.get("push.default", "").lower() not in _UPSTREAM_DEFAULTS:
+        return []
+    if len(cmd.positionals(_PUSH_VALUED)) > 1:
+        return []  # the refspec names the branch, and is judged as such
+    reason = "pushes to the branch's upstream (push.default=upstream), which may be protected"
+    return [_write(cmd, "vcs.push_protected", reason, Impact.CAUTION, target="git upstream")]
 
 
 HANDLERS: dict[str, Handler] = {
