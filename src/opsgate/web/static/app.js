@@ -95,6 +95,16 @@
     if (count) count.textContent = String(Math.max(0, (parseInt(count.textContent, 10) || 0) + delta));
   }
 
+  function onThisPage(pending, card) {
+    /* The inbox shows a page of the newest pending cards.  A card no newer than the
+     * newest shown belongs to a later page: its event was on its way while this page
+     * rendered.  On an older page, new cards belong to the first. */
+    if (pending.dataset.paged) return false;
+    if (!document.querySelector("[data-testid=more-pending]")) return true;
+    var first = pending.querySelector("article.card");
+    return !first || (card.dataset.createdAt || "") > (first.dataset.createdAt || "");
+  }
+
   function placeCard(el, wasPending) {
     /* On the inbox, a decided card moves from Pending to Recent outcomes. */
     var pending = document.getElementById("pending");
@@ -310,7 +320,8 @@
           /* Someone typing into a card that is still pending keeps their text. */
           if (current.contains(document.activeElement) && current.dataset.state === fresh.dataset.state) return;
           swapCard(current, html, false);
-        } else if (pending && fresh.dataset.state === "pending" && matchesFilters(fresh)) {
+        } else if (pending && fresh.dataset.state === "pending" && matchesFilters(fresh) &&
+                   onThisPage(pending, fresh)) {
           collapse(fresh);
           localizeTimes(fresh);
           placeCard(fresh, false);
