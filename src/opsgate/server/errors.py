@@ -109,6 +109,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Forbidden by a role rule or safeguard"),
         (404, "Not found"),
         (409, "Conflict with the current state"),
+        (413, "Request body larger than the server's limit (server.max_body)"),
         (422, "Invalid request"),
         (429, "Too many requests: retry after the Retry-After header's seconds"),
         (500, "Internal error"),
