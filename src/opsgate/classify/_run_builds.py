@@ -19,7 +19,15 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, parse_once
+from opsgate.classify._run_files import (
+    Code,
+    Loaded,
+    judge,
+    judge_code,
+    load,
+    nearest,
+    parse_once,
+)
 from opsgate.classify._run_listing import collected
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
@@ -147,16 +155,7 @@ def _manifest(w: Walker, given: str | None, start: str) -> Loaded | None:
         path = full if full.endswith(".toml") else posixpath.join(full, "Cargo.toml")
         loaded = load(w, path, None)
         return loaded if loaded.state != "missing" else None
-    directory = start
-    for _ in range(12):
-        loaded = load(w, posixpath.join(directory, "Cargo.toml"), None)
-        if loaded.state != "missing":
-            return loaded
-        parent = posixpath.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-    return None
+    return nearest(w, start, ("Cargo.toml",))
 
 
 def _package_scripts(w: Walker, manifest: Loaded, depth: int) -> list[Finding]:

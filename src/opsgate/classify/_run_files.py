@@ -56,6 +56,7 @@ __all__ = [
     "judge_code",
     "language_of",
     "load",
+    "nearest",
     "parse_once",
     "relabel",
     "script_language",
@@ -93,6 +94,21 @@ def load(w: Walker, path: str, cwd: str | None) -> Loaded:
     if full is None:
         return Loaded(path, path, "unreadable")
     return _load_full(w, full, _display(w, path, full), hops=0)
+
+
+def nearest(w: Walker, directory: str, names: tuple[str, ...]) -> Loaded | None:
+    """The first of ``names`` in ``directory`` or the nearest directory above it (up to
+    twelve levels), as a runner looks for its manifest; None when there is none."""
+    for _ in range(12):
+        for name in names:
+            loaded = load(w, posixpath.join(directory, name), None)
+            if loaded.state != "missing":
+                return loaded
+        parent = posixpath.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+    return None
 
 
 def _display(w: Walker, path: str, full: str) -> str:

@@ -22,6 +22,7 @@ from opsgate.classify._run_files import (
     judge,
     judge_code,
     load,
+    nearest,
     parse_once,
     script_language,
 )
@@ -108,17 +109,7 @@ def _justfile(w: Walker, cmd: Command, cwd: str | None) -> Loaded | None:
     if named is not None:
         loaded = load(w, named, cwd)
         return None if loaded.state == "missing" else loaded
-    directory = cwd or w.workspace.project or "/"
-    for _ in range(12):
-        for name in _NAMES:
-            loaded = load(w, posixpath.join(directory, name), None)
-            if loaded.state != "missing":
-                return loaded
-        parent = posixpath.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-    return None
+    return nearest(w, cwd or w.workspace.project or "/", _NAMES)
 
 
 def _goals(cmd: Command, jf: Justfile) -> list[str]:

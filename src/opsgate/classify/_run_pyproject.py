@@ -22,7 +22,16 @@ import shlex
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify._run_files import Code, Loaded, bad_file, judge, judge_code, load, parse_once
+from opsgate.classify._run_files import (
+    Code,
+    Loaded,
+    bad_file,
+    judge,
+    judge_code,
+    load,
+    nearest,
+    parse_once,
+)
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -84,15 +93,7 @@ def project_run(cmd: Command, rest: list[Arg], w: Walker) -> list[Arg]:
 
 def _pyproject(w: Walker, cmd: Command) -> Loaded | None:
     directory = cmd.cwd or w.scope.cwd or w.workspace.project or "/"
-    for _ in range(12):
-        loaded = load(w, posixpath.join(directory, "pyproject.toml"), None)
-        if loaded.state != "missing":
-            return loaded
-        parent = posixpath.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-    return None
+    return nearest(w, directory, ("pyproject.toml",))
 
 
 def _entry(runner: str, data: dict[str, object], name: str) -> object | None:
