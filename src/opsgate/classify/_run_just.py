@@ -26,6 +26,7 @@ from opsgate.classify._run_files import (
     parse_once,
     script_language,
 )
+from opsgate.classify._run_makers import walked
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -89,6 +90,8 @@ def just_findings(cmd: Command, ctx: Context) -> list[Finding]:
     if jf.shell is not None and jf.shell not in ("sh", "bash", "zsh", "dash"):
         reason = f"{loaded.shown} runs its recipes in {jf.shell}, which opsgate does not model"
         return [*findings, unknown(reason, cmd.text)]
+    if goals and all(_plain(jf, goal, set()) for goal in goals):
+        walked(ctx, cmd)  # every step a shell line, walked: ``just build && ./app``
     for goal in goals:
         if goal not in jf.recipes:
             if "::" in goal:
@@ -219,6 +222,18 @@ def _recipe(
                          first_line=number)  # fmt: skip
             findings += judge_code(w, piece, where=where, cwd=directory)
     return findings
+
+
+def _plain(jf: Justfile, name: str, seen: set[str]) -> bool:
+    """Whether ``name`` and the recipes it depends on are shell lines only (a shebang
+    recipe may write files that no note records)."""
+    recipe = jf.recipes.get(name)
+    if recipe is None or name in seen:
+        return recipe is not None
+    seen.add(name)
+    if recipe.body and recipe.body[0][1].lstrip().startswith("#!"):
+        return False
+    return all(_plain(jf, dep, seen) for dep in recipe.deps)
 
 
 def _interpolate(text: str, jf: Justfile) -> str:

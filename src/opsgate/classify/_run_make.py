@@ -31,6 +31,7 @@ from opsgate.classify._run_files import (
 )
 from opsgate.classify._run_make_expand import Expander
 from opsgate.classify._run_make_parse import Makefile, Rule, parse_makefile
+from opsgate.classify._run_makers import walked
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -68,16 +69,46 @@ def make_findings(cmd: Command, ctx: Context) -> list[Finding]:
     call = _invocation(cmd, ctx)
     loaded = _makefile(ctx, call)
     if loaded is None:
+        if not call.files and call.goals and all(_compiled(ctx, g, call.cwd) for g in call.goals):
+            walked(ctx, cmd)  # ``make hello`` with hello.c: the built-in rule runs cc
         return []
     if loaded.text is None:
         return judge(ctx, loaded, "make", where=f"make -f {loaded.shown}", cwd=call.cwd)
     code = Code(loaded.path, loaded.shown, loaded.text, "make")
-    return _run(ctx, code, call, cmd.env)
+    findings, complete = _run(ctx, code, call, cmd.env)
+    if complete:
+        walked(ctx, cmd)
+    return findings
 
 
 def run_makefile_text(w: Walker, code: Code, cwd: str | None, goals: list[str]) -> list[Finding]:
     """A makefile's text run as ``make -f FILE GOALS`` (a ``#!/usr/bin/make -f`` script)."""
-    return _run(w, code, _Invocation(cwd, goals=goals), {})
+    return _run(w, code, _Invocation(cwd, goals=goals), {})[0]
+
+
+# Make's built-in rules, for a target no rule of the makefile names: these suffixes
+# compile into the target (``cc hello.c -o hello``), a compiler's output like any other
+# (``_run_makers``).  Every other built-in rule (``%: %.sh`` copies a script, yacc and
+# lex generate code) may make a file opsgate has not read.
+_COMPILED = (".c", ".cc", ".cpp", ".C", ".cxx", ".f", ".F", ".p", ".o", ".s", ".S")
+
+
+def _compiled(w: Walker, target: str, cwd: str | None) -> bool:
+    """Whether make's built-in rules would build ``target`` by compiling a source."""
+    if target.endswith(".o") or target.startswith("-"):
+        return False
+    if _on_disk(w, target + ".sh", cwd):
+        return False  # ``%: %.sh`` would copy it; the copy is not judged here
+    return any(_on_disk(w, target + suffix, cwd) for suffix in _COMPILED)
+
+
+def _on_disk(w: Walker, name: str, cwd: str | None) -> bool:
+    """Whether a file is at ``name`` (on disk, or written earlier in the command),
+    without reading it."""
+    full = w.workspace.expand(name, cwd or w.scope.cwd)
+    if full is None:
+        return True  # cannot tell: as if a built-in rule could use it
+    return full in w.scope.files or w.session.file_kind(full) is not None
 
 
 def _invocation(cmd: Command, w: Walker) -> _Invocation:
@@ -144,19 +175,29 @@ def _parsed(w: Walker, code: Code) -> Makefile:
     return parse_once("make", code.text, lambda text: parse_makefile(text, code.shown))
 
 
-def _run(w: Walker, code: Code, call: _Invocation, env: Mapping[str, str]) -> list[Finding]:
+def _run(
+    w: Walker, code: Code, call: _Invocation, env: Mapping[str, str]
+) -> tuple[list[Finding], bool]:
+    """The findings of every recipe the goals run, and whether those recipes are all
+    make runs (so their steps, walked one by one, noted every file they write)."""
     mk = _parsed(w, code)
     findings: list[Finding] = []
     mk = _with_includes(w, mk, call, findings, 0)
     ex = Expander(mk, call.overrides, env, curdir=call.cwd)
     findings += _read_time(w, mk, ex, code, call)
     if call.dry:
-        return findings
+        return findings, True
     goals = call.goals or ([mk.default] if mk.default else _default_goal(mk, ex))
-    for rule, target, auto in _plan(w, mk, ex, goals):
+    plan, complete = _plan(w, mk, ex, goals, call.cwd)
+    if not complete and not w.session.runs.maker:
+        # A recipe may run what a built-in rule makes first (``all: tidy`` with
+        # tidy.sh on disk: ``%: %.sh`` copies it, then ``./tidy`` runs the copy).
+        w.session.runs.maker = "make's built-in rules"
+    for rule, target, auto in plan:
         charge(w)
         findings += _recipe(w, mk, ex, code, call, rule, target, auto)
-    return findings
+    # Recipes in another language (``SHELL := python3``) write files no note records.
+    return findings, complete and bool(goals) and _recipe_language(ex) == "shell"
 
 
 def _with_includes(
@@ -240,20 +281,28 @@ def _default_goal(mk: Makefile, ex: Expander) -> list[str]:
 _Step = tuple[Rule, str, dict[str, str]]
 
 
-def _plan(w: Walker, mk: Makefile, ex: Expander, goals: list[str]) -> list[_Step]:
+def _plan(
+    w: Walker, mk: Makefile, ex: Expander, goals: list[str], cwd: str | None
+) -> tuple[list[_Step], bool]:
     """The rules that run for ``goals``, prerequisites first; every rule (or every
-    pattern rule, for file-name lists) when a prerequisite list cannot be expanded."""
+    pattern rule, for file-name lists) when a prerequisite list cannot be expanded.
+    Complete: the makefile's own rules make every target that is not on disk, or
+    make's built-in rules compile it (no other built-in rule can run)."""
     planner = _Planner(w, mk, ex)
     for goal in goals:
         planner.visit(goal)
     plan = planner.plan
-    if planner.everything or ex.wildcards:
+    complete = not (planner.everything or ex.wildcards)
+    if not complete:
         chosen = mk.rules if planner.everything else planner.patterns
         done = {id(rule) for rule, _t, _a in plan}
         for rule in chosen:
             if id(rule) not in done and not _special(rule):
                 plan.append((rule, " ".join(rule.targets), {}))
-    return plan
+    for target in planner.ruleless:
+        if not _on_disk(w, target, cwd) and not _compiled(w, target, cwd):
+            complete = False
+    return plan, complete
 
 
 class _Planner:
@@ -267,6 +316,7 @@ class _Planner:
         self.patterns = [r for r in mk.rules if r.pattern]
         self.plan: list[_Step] = []
         self.seen: set[str] = set()
+        self.ruleless: list[str] = []  # targets no rule makes: a file, or a built-in rule
         self.everything = False
 
     def visit(self, target: str) -> None:
@@ -275,6 +325,8 @@ class _Planner:
         self.seen.add(target)
         charge(self.w)
         rules = self.explicit.get(target) or _matching(self.patterns, target)
+        if not rules:
+            self.ruleless.append(target)
         for rule, stem in _with_stems(rules, target):
             text = rule.prereqs.replace("%", stem) if stem else rule.prereqs
             prereqs, complete = self.ex.expand(text)

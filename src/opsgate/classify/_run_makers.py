@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from opsgate.classify._shell_state import ShellSession
     from opsgate.classify.shell import Walker
 
-__all__ = ["maker", "note_maker", "planted"]
+__all__ = ["maker", "note_maker", "planted", "walked"]
 
 # Programs that write no file of their own (directories and empty files at most).
 _NEUTRAL = frozenset(
@@ -65,7 +65,8 @@ _INSTALLERS: dict[str, frozenset[str] | None] = {
 # all (a binary already built runs as nothing, like ``go run`` and ``./main``), so
 # ``gcc main.c -o main && ./main`` and ``tsc && node dist/index.js`` stay ordinary
 # work.  Build systems that run recipes or plugins (make, npm scripts, cmake, gradle)
-# are not here: a recipe can write a script.  Their sub-verbs; None: every sub-verb.
+# are not here: a recipe can write a script (make counts as a compiler only when its
+# recipes were read and walked, ``walked``).  Their sub-verbs; None: every sub-verb.
 _COMPILERS: dict[str, frozenset[str] | None] = {
     **dict.fromkeys(("gcc", "g++", "cc", "c++", "clang", "clang++", "tcc", "rustc", "javac",
                      "kotlinc", "scalac", "swiftc", "ghc", "tsc", "esbuild", "swc", "babel",
@@ -103,6 +104,8 @@ def note_maker(cmd: Command, w: Walker) -> None:
     runs = w.session.runs
     if runs.maker or runs.planted or cmd.name in _NEUTRAL or not cmd.name:
         return
+    if any(step is cmd for step in runs.walked):
+        return  # its own steps noted what they write
     if cmd.name in _OUTPUT_FLAGS and not cmd.has(*_OUTPUT_FLAGS[cmd.name]):
         return  # ``curl URL | python3 -m json.tool``: to its output, no file
     for table in (_INSTALLERS, _COMPILERS, _SCRIPT_RUNNERS):
@@ -127,6 +130,14 @@ def planted(session: ShellSession) -> Iterator[None]:
     finally:
         runs.planted -= 1
         runs.maker = saved
+
+
+def walked(w: Walker, cmd: Command) -> None:
+    """``cmd`` is a runner (``make`` with a makefile opsgate read whole) whose steps
+    were each walked as commands, so each noted the files it may create: the runner
+    itself creates none.  Kept by identity, not by text: the same words may run
+    again after a step changed the makefile."""
+    w.session.runs.walked.append(cmd)
 
 
 def maker(w: Walker) -> str:

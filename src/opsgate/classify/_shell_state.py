@@ -192,6 +192,8 @@ class RunState:
     total: int = 0
     maker: str = ""  # the first step that may have created files unseen (``_run_makers``)
     planted: int = 0  # judging a file that runs later elsewhere (``_run_makers.planted``)
+    # Runners whose every step was read and walked (``_run_makers.walked``).
+    walked: list[object] = field(default_factory=list)
 
 
 @dataclass
