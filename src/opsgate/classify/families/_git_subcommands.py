@@ -8,6 +8,12 @@ import re
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._git_branch import note_head, note_switch, note_worktree
 from opsgate.classify.families._git_common import _write, is_protected_branch
+from opsgate.classify.families._git_pushcfg import (
+    UNKNOWN_BRANCH,
+    configured_refspecs,
+    note_config,
+    note_upstream,
+)
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
 
@@ -68,6 +74,10 @@ def _push(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("--all", "--tags") and not refspecs and cmd.has("--all"):
         refspecs = ["main"]
     if not refspecs:
+        # ``remote.origin.push = HEAD:main``, a mirror, ``push.default = upstream``:
+        # git's configuration, not the branch on disk, says where it goes.
+        refspecs = configured_refspecs(cmd, ctx, ops[0] if ops else None) or []
+    if not refspecs:
         branch = ctx.git_branch(cmd.cwd)
         refspecs = [branch] if branch else ["HEAD"]
     for spec in refspecs:
@@ -112,8 +122,9 @@ def _push_refspec(cmd: Command, ctx: Context, spec: str, remote: str) -> list[Fi
     dest = dst if sep else src
     if dest == "HEAD":
         dest = ctx.git_branch(cmd.cwd) or "HEAD"
-    if dest == "HEAD" or "*" in dest or is_protected_branch(dest):
-        what = "an unknown branch" if dest == "HEAD" else f"the protected branch {dest}"
+    if dest in ("HEAD", UNKNOWN_BRANCH) or "*" in dest or is_protected_branch(dest):
+        unnamed = dest in ("HEAD", UNKNOWN_BRANCH)
+        what = "an unknown branch" if unnamed else f"the protected branch {dest}"
         target = f"git remote {remote} branch {dest}"
         return [
             _write(cmd, "vcs.push_protected", f"pushes to {what}", Impact.CAUTION, target=target)
@@ -137,6 +148,7 @@ def _clean(cmd: Command, ctx: Context) -> list[Finding]:
 
 def _checkout(cmd: Command, ctx: Context) -> list[Finding]:
     note_switch(cmd, ctx)
+    _note_tracking(cmd, ctx)
     words = cmd.words
     if cmd.has("-f", "--force") or "--" in words or "." in words:
         return [_write(cmd, "vcs.discard", "git checkout of paths discards uncommitted changes")]
@@ -152,7 +164,26 @@ def _restore(cmd: Command, ctx: Context) -> list[Finding]:
     return [_write(cmd, "vcs.discard", "git restore discards changes in the working tree")]
 
 
+def _note_tracking(cmd: Command, ctx: Context) -> None:
+    """``git checkout -t origin/main -b x``: the branch checked out now tracks a
+    branch the push configuration may send it to."""
+    if cmd.has("-t", "--track") or any(w.startswith("--track=") for w in cmd.words):
+        starts = [a for a in cmd.positionals(_TRACK_VALUED)]
+        start = starts[-1].value if starts and starts[-1].static else None
+        note_upstream(cmd, ctx, None, start)
+
+
+_TRACK_VALUED = ("-b", "-B", "-c", "-C", "--create", "--force-create", "--orphan", "--conflict")
+
+
 def _branch(cmd: Command, ctx: Context) -> list[Finding]:
+    upstream = cmd.option("-u", "--set-upstream-to")
+    if upstream is not None or cmd.has("-t", "--track"):
+        named = [a.value for a in cmd.positionals(("-u", "--set-upstream-to"))]
+        if upstream is not None:
+            note_upstream(cmd, ctx, named[0] if named else None, upstream)
+        elif len(named) >= 2:
+            note_upstream(cmd, ctx, named[0], named[1])
     if cmd.has("-D", "-M", "-C", "-f", "--force") or (
         cmd.has("-d", "--delete") and cmd.has("--force", "-f")
     ):
@@ -265,11 +296,27 @@ def _usual_program(value: str) -> bool:
 
 
 def _config(cmd: Command, ctx: Context) -> list[Finding]:
-    ops = [a.value for a in cmd.positionals(("-f", "--file", "--type", "--default"))]
-    if len(ops) >= 2:
-        key = ops[0].lower()
-        return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, key, ops[1])
-    return []
+    args = cmd.positionals(("-f", "--file", "--type", "--default", "--value", "--comment"))
+    ops = [a.value for a in args]
+    if ops[:1] and ops[0] in _CONFIG_VERBS:  # git 2.46: ``git config set KEY VALUE``
+        verb, ops = ops[0], ops[1:]
+    else:
+        verb = "unset" if cmd.has("--unset", "--unset-all") else "set"
+    if not ops or cmd.option("-f", "--file") is not None or cmd.has("--blob"):
+        return []
+    if verb == "unset":
+        note_config(cmd, ctx, ops[0], None, add=False)
+        return []
+    if verb != "set" or len(ops) < 2:
+        return []
+    key = ops[0].lower()
+    value = ops[1] if args[1].static else None
+    note_config(cmd, ctx, ops[0], value, add=cmd.has("--add", "--append"))
+    return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, key, ops[1])
+
+
+_CONFIG_VERBS = frozenset({"set", "unset", "get", "list", "edit", "rename-section",
+                           "remove-section"})  # fmt: skip
 
 
 def _stored_for_later(cmd: Command, key: str, value: str) -> list[Finding]:
@@ -417,6 +464,7 @@ def _tag(cmd: Command, ctx: Context) -> list[Finding]:
 
 def _switch(cmd: Command, ctx: Context) -> list[Finding]:
     note_switch(cmd, ctx)
+    _note_tracking(cmd, ctx)
     if cmd.has("--discard-changes", "-f", "--force", "-C", "--force-create"):
         return [_write(cmd, "vcs.discard", "switches branches discarding local changes")]
     return []
