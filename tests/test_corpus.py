@@ -26,12 +26,7 @@ SHARED = ROOT.parents[1] / "shared" / "corpus" / "agent-actions.jsonl"
 SPEC_OVERRIDES: dict[str, str] = {}
 # Known gaps in opsgate's own corpora: each is a real mistake, kept visible.  strict
 # xfail: the day one is fixed, its test fails until the entry is removed.
-KNOWN_GAPS: dict[str, str] = {
-    "rt3-heredoc-partial-quote-delim": "tree-sitter-bash cannot parse a partly quoted "
-    'here-doc delimiter (<<E"O"F); the parse error makes it unknown',
-    "rt3-two-heredocs-sql-files": "tree-sitter-bash cannot parse a here-doc followed by "
-    "more commands on the same line; the parse error makes it unknown",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 # A round written before its fixes keeps its open gaps beside it as data

@@ -18,6 +18,7 @@ from tree_sitter import Node
 from opsgate.classify._command import Stdin
 from opsgate.classify._fetched_code import raw_connections
 from opsgate.classify._grammar import parse_bash
+from opsgate.classify._heredoc_rewrite import heredocs_as_strings
 from opsgate.classify._shell_nodes import (
     _HIDDEN,
     _NAMES_ONLY,
@@ -114,6 +115,14 @@ class Walker(WalkerCommands):
         self.session.budget.parsed(len(script))
         tree = parse_bash(script)
         root = tree.root_node
+        if root.has_error:
+            # ``cat <<E"O"F``, two here-docs on a line: forms bash reads and the
+            # grammar does not; the same command with here-strings, when certain.
+            rewritten = heredocs_as_strings(script)
+            if rewritten is not None:
+                again = parse_bash(rewritten)
+                if not again.root_node.has_error:
+                    script, tree, root = rewritten, again, again.root_node
         if root.has_error:
             self.add([unknown("the shell parser could not read this command", _first_error(root))])
             self.add(raw_connections(script))  # ``exec 3<>/dev/tcp/…``: the grammar fails
