@@ -421,8 +421,11 @@ def _counts(f: Finding, step: Step) -> bool:
         return False
     if step.runs in (Runs.HERE, Runs.SELF_HOSTED):
         return True  # a machine that stays: everything counts, as for a Bash command
-    if _destroys_data(f):
-        return True  # only worth doing where data lives: a runner that stays, ``act``
+    if _destroys_data(f) and step.runs is not Runs.BUILD:
+        # Only worth doing where data lives: a runner that stays, ``act``.  An image
+        # build's RUN deletes inside the build container (``rm -rf /root/.cache``);
+        # even a bind mount there is read-only or thrown away.
+        return True
     if (
         step.runs is Runs.CONTAINER
         and f.impact is Impact.DESTRUCTIVE

@@ -64,6 +64,8 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
                 out.append(unknown(f"{key} makes the shell source {value} first", cmd.text))
             continue
         if key in EXEC_ENV and value.strip() not in _BENIGN_PAGERS and cmd.name != "git":
+            if key in ("LESSOPEN", "LESSCLOSE"):
+                value = value.lstrip("|-")  # ``|cmd %s``, ``||cmd %s``: a pipe preprocessor
             out += w.classify_shell(value, via=f"{key} for {cmd.name}")
         elif key in _PRELOAD and cmd.name not in ("true", ":"):
             out.append(
@@ -87,6 +89,8 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
                 out += w.classify_shell(word.split("=", 2)[2], via="tar --checkpoint-action")
     if cmd.name == "sed":
         out += _sed_execute(cmd, w)
+    if cmd.name in ("less", "more"):
+        out += _pager_commands(cmd, w)
     if cmd.name in ("make", "gmake"):
         out += _make_eval(cmd, w)
     return out
@@ -100,6 +104,27 @@ def _option_value(cmd: Command, option: str, value: str, w: Walker) -> list[Find
             return []
         value = value[5:]
     return w.classify_shell(value, via=f"{cmd.name} {option}")
+
+
+def _pager_commands(cmd: Command, w: Walker) -> list[Finding]:
+    """``less '+!rm -rf ~' README.md``: a ``+`` option is a pager command run at start,
+    and ``!`` in one runs the rest in a shell (also from ``$LESS``/``$MORE``)."""
+    import shlex
+
+    words = list(cmd.words)
+    for key in ("LESS", "MORE"):
+        if cmd.env.get(key):
+            try:
+                words += shlex.split(cmd.env[key])
+            except ValueError:
+                return [unknown(f"${key} for {cmd.name} cannot be read", cmd.text)]
+    out: list[Finding] = []
+    for word in words:
+        if word.startswith("+") and "!" in word:
+            command = word.split("!", 1)[1]
+            if command.strip():
+                out += w.classify_shell(command, via=f"{cmd.name} +!")
+    return out
 
 
 _SED_EXEC = re.compile(r"(?:^|[;\n{}0-9$/])\s*e\s+(.+?)\s*(?:$|;|\n)|/[a-zA-Z]*e[a-zA-Z]*\s*$")

@@ -115,6 +115,14 @@ class FileSource:
             self.facts[key] = self._branch(cwd) or ""
         return self.facts[key] or None
 
+    def listener(self, port: int) -> str | None:
+        """The command line of what listens on local TCP ``port`` (recorded as a
+        fact: a grant for a request through a tunnel binds to the tunnel), or None."""
+        key = f"listener@{port}"
+        if key not in self.facts:
+            self.facts[key] = self._listener(port) or ""
+        return self.facts[key] or None
+
     def kind(self, path: str) -> str | None:
         """What is at absolute ``path`` without reading it: "file", "dir", "other", or
         None when nothing is there (a missing script runs nothing).  Recorded as a
@@ -245,6 +253,9 @@ class FileSource:
     def _branch(self, cwd: str) -> str | None:
         return None
 
+    def _listener(self, port: int) -> str | None:
+        return None
+
     def used(self) -> tuple[FileRead, ...]:
         if not self.reads:
             return ()
@@ -280,6 +291,9 @@ class GivenFiles(FileSource):
 
     def _branch(self, cwd: str) -> str | None:
         return self.given_facts.get(f"git.branch@{cwd}") or None
+
+    def _listener(self, port: int) -> str | None:
+        return self.given_facts.get(f"listener@{port}") or None
 
     def _given(self, key: str) -> str | None:
         return self.given_facts.get(key) or None
@@ -385,6 +399,11 @@ class LocalFiles(FileSource):
 
     def _branch(self, cwd: str) -> str | None:
         return read_branch(cwd)
+
+    def _listener(self, port: int) -> str | None:
+        from opsgate.classify._files_listen import listener_command
+
+        return listener_command(port)
 
     def _real(self, path: str) -> str:
         from opsgate.classify._paths_links import real_path

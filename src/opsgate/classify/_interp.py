@@ -120,6 +120,9 @@ def analyse_script(
     from opsgate.classify._guard_reach import code_findings
 
     findings.extend(code_findings(lang, code))
+    from opsgate.classify._interp_cloud import sdk_findings
+
+    findings.extend(sdk_findings(lang, code, shell))
     return findings
 
 
@@ -186,11 +189,22 @@ _READ_CALLS = re.compile(
 )
 
 
+# Node's dotenv, loaded and its values shown: ``console.log(require('dotenv').config().parsed)``.
+_NODE_DOTENV = re.compile(r"""require\(\s*['"]dotenv(?:/config)?['"]\s*\)|from\s+['"]dotenv"""
+                          r"""(?:/config)?['"]|import\s+['"]dotenv/config['"]""")  # fmt: skip
+_SHOWN = re.compile(r"\.parsed\b|(?:console\.\w+|JSON\.stringify|process\.stdout\.write)"
+                    r"\s*\(\s*process\.env(?:\s*[,)]|\.\w*(?:key|token|secret|pass|pwd|cred|"
+                    r"url|dsn)\w*)", re.IGNORECASE)  # fmt: skip
+
+
 def _code_secrets(lang: str, code: str) -> list[Finding]:
     """Code that reads a secret file by name, or talks to the metadata service."""
     from opsgate.classify.paths import is_secret_path
 
     out: list[Finding] = []
+    if lang == "node" and _NODE_DOTENV.search(code) and _SHOWN.search(code):
+        reason = "node code loads the .env secrets file with dotenv and shows its values"
+        out.append(Finding("secrets.read", Impact.CAUTION, Effect.SECRET, code[:200], reason))
     for lit in re.finditer(_STRING, code):
         text = next((g for g in lit.groups() if g is not None), "")
         if _metadata_url(text):

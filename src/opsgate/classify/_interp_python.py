@@ -504,5 +504,6 @@ def analyse_python(
     except RecursionError:
         return [_unknown("python code nested too deeply to read", code)]
     from opsgate.classify._guard_reach import code_findings
+    from opsgate.classify._interp_cloud import sdk_findings
 
-    return visitor.findings + code_findings("python", code)
+    return visitor.findings + code_findings("python", code) + sdk_findings("python", code, shell)

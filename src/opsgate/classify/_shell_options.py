@@ -50,6 +50,9 @@ class ShellLine:
     startup: tuple[Arg, ...]
     stdin: bool
     interactive: bool
+    # ``-n`` (``-o noexec``): commands are read and checked, none runs; an interactive
+    # shell ignores it.
+    noexec: bool = False
 
 
 def shell_line(cmd: Command) -> ShellLine | None:
@@ -82,6 +85,8 @@ def shell_line(cmd: Command) -> ShellLine | None:
         i += 1
         for letter in word[1:]:
             if letter in grammar.letters:
+                if word[0] == "-" and i < len(args) and args[i].value == "noexec":
+                    flags.add("n")  # ``-o noexec`` is ``-n``
                 i += 1  # ``-eo pipefail``: each valued letter takes one more word
             elif word[0] == "-":
                 flags.add(letter)
@@ -89,4 +94,6 @@ def shell_line(cmd: Command) -> ShellLine | None:
     command = (rest[0] if rest else Arg("", True)) if "c" in flags else None
     script = rest[0] if rest and command is None and "s" not in flags else None
     after = rest[1:] if command is not None or script is not None else rest
-    return ShellLine(command, script, after, tuple(startup), "s" in flags, "i" in flags)
+    return ShellLine(
+        command, script, after, tuple(startup), "s" in flags, "i" in flags, "n" in flags
+    )

@@ -213,6 +213,9 @@ class ShellSession:
     # Files read for this classification (``_run_files``): their text, the paths with
     # nothing there, the files being judged now, and the characters read so far.
     runs: RunState = field(default_factory=RunState)
+    # Local ports a ``kubectl proxy``/``port-forward`` of this command opened, with the
+    # finding that opened each (``families._network_tunnels``).
+    tunnels: dict[str, Finding] = field(default_factory=dict)
     # The file source's other looks at the disk, each recorded as a fact: where links
     # lead, credentials files a search meets, links a program follows, what a glob
     # picks (``_files``).  Without one, nothing is looked at.

@@ -58,6 +58,9 @@ def locate(
     full = ws.expand(text, cwd)
     if full is None:
         return Zone.UNKNOWN, text
+    # A trailing slash makes the kernel follow a last component that is a link:
+    # ``rm -rf build/`` with ``build -> ~`` empties the home directory.
+    follow = follow or (text.endswith("/") and text.strip("/") != "")
     return _place(_through_links(full + "/." if follow else full, ctx).removesuffix("/."), ws)
 
 

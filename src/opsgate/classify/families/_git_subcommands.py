@@ -61,8 +61,13 @@ def _exec_config(cmd: Command, ctx: Context, key: str, value: str) -> list[Findi
 
 def _push(cmd: Command, ctx: Context) -> list[Finding]:
     valued = ("--repo", "-o", "--push-option", "--receive-pack", "--exec")
-    ops = [a.value if a.static else _current_branch_word(a.value) for a in cmd.positionals(valued)]
-    refspecs = ops[1:]
+    args = cmd.positionals(valued)
+    ops = [a.value if a.static else _current_branch_word(a.value) for a in args]
+    # A refspec built at run time (``HEAD:$(git symbolic-ref … | cut -d/ -f4)``) names
+    # a branch opsgate cannot know: judged as a push to an unknown branch.
+    refspecs = [
+        _dynamic_refspec(op) if not a.static else op for a, op in zip(args, ops, strict=True)
+    ][1:]
     remote = ops[0] if ops else "origin"
     target = f"git remote {remote}"
     if cmd.has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"):
@@ -108,6 +113,16 @@ _CURRENT_BRANCH = re.compile(
 
 def _current_branch_word(word: str) -> str:
     return "HEAD" if _CURRENT_BRANCH.match(word.strip()) else word
+
+
+def _dynamic_refspec(word: str) -> str:
+    if word == "HEAD":
+        return word  # ``$(git branch --show-current)``: the checked-out branch
+    src, sep, dst = word.partition(":")
+    if sep and "$" not in dst and "`" not in dst:
+        return word  # only the source is built at run time; the destination is named
+    force = "+" if word.startswith("+") else ""
+    return f"{force}{src.lstrip('+') if sep else 'HEAD'}:{UNKNOWN_BRANCH}"
 
 
 def _push_refspec(cmd: Command, ctx: Context, spec: str, remote: str) -> list[Finding] | None:

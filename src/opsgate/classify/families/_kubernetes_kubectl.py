@@ -261,7 +261,12 @@ def _kubectl(cmd: Command, ctx: Context) -> list[Finding]:
         from opsgate.classify.families._kubernetes_manifests import manifest_names
 
         names = [*names, *(n for n in manifest_names(cmd, ctx) if n not in names)]
-    return [_finding(cmd, ctx, rule, " ".join(["kubectl", *words[:2]]), names)]
+    found = _finding(cmd, ctx, rule, " ".join(["kubectl", *words[:2]]), names)
+    if words[0] in ("proxy", "port-forward"):
+        from opsgate.classify.families._network_tunnels import note_tunnel
+
+        note_tunnel(cmd, ctx, words[0], words, found)  # later requests to its port
+    return [found]
 
 
 def _exec(cmd: Command, ctx: Context, names: list[str]) -> list[Finding]:

@@ -6,7 +6,12 @@ import re
 from collections.abc import Iterable
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify.families._network_addresses import _words, is_metadata_host, url_host
+from opsgate.classify.families._network_addresses import (
+    _words,
+    is_loopback_host,
+    is_metadata_host,
+    url_host,
+)
 from opsgate.classify.families._network_common import (
     _S,
     _exfil,
@@ -18,6 +23,7 @@ from opsgate.classify.families._network_common import (
     _with_env,
     classify_url,
 )
+from opsgate.classify.families._network_tunnels import through_tunnel
 from opsgate.models import Finding
 
 __all__ = ["_curl", "_httpie", "_wget"]
@@ -75,7 +81,8 @@ def _http(
             findings.append(_finding(_S, "secrets.cloud_metadata", cmd.text, reason, host))
     for url in urls:
         host = url_host(url) or url
-        findings.extend(classify_url(url, method, cmd.text))
+        tunnel = through_tunnel(ctx, url, method, cmd.text) if is_loopback_host(host) else None
+        findings.extend(tunnel if tunnel is not None else classify_url(url, method, cmd.text))
         findings.extend(_exfil(cmd, host, uploads))
     return _with_env(findings, ctx)
 

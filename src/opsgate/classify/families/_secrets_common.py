@@ -119,6 +119,10 @@ def judge_operand(
             return _secret(cmd.text, "prints a process's environment", value)
         if names_opsgate_secret(value):  # $OPSGATE_HOME/session.json, whatever it holds
             return _secret(cmd.text, f"{verb} {value}, which holds credentials", value)
+        picked = _chosen_secret(value, ctx)
+        if picked is not None:
+            reason = f"{verb} files a substitution picks from {picked}, which holds credentials"
+            return _secret(cmd.text, reason, picked)
         return None
     globbed = _GLOB.search(value) is not None
     if globbed and _glob_may_match_secret(value):
@@ -139,6 +143,30 @@ def judge_operand(
 
 
 _GLOB = re.compile(r"[*?\[]")
+# Paths written inside a substitution: ``$(ls ~/.ssh/id_* | grep -v pub)``.
+_SUBSTITUTION = re.compile(r"\$\(|`")
+_PATH_WORD = re.compile(r"""(?:~|\$\{?HOME\}?|/)[^\s'"|;&)`]*|(?<![\w/])\.env[\w.-]*""")
+
+
+def _chosen_secret(value: str, ctx: Context) -> str | None:
+    """A credentials place named inside the substitution that builds an operand
+    (``cat $(ls ~/.ssh/id_*)``, ``cat $(find ~/.aws -type f)``): the files it picks
+    at run time come from there.  None when it names none."""
+    if _SUBSTITUTION.search(value) is None:
+        return None
+    home = ctx.home
+    for match in _PATH_WORD.finditer(value):
+        word = match.group().rstrip("/")
+        if word.endswith(".pub"):
+            continue  # public keys (``~/.ssh/*.pub``) are no secret
+        path = re.sub(r"^(?:~|\$\{?HOME\}?)", home, word) if home else word
+        if not path:
+            continue
+        if _GLOB.search(path) and _glob_may_match_secret(path):
+            return word
+        if is_secret_path(path) or is_secret_dir(path):
+            return word
+    return None
 
 
 def secret_write(path: str, ctx: Context, evidence: str, how: str) -> list[Finding]:

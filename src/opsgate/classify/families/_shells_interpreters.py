@@ -53,6 +53,8 @@ def _shell(cmd: Command, ctx: Context) -> list[Finding]:
 def _shell_by_grammar(cmd: Command, ctx: Context, line: ShellLine) -> list[Finding]:
     """A shell whose option grammar is known (``_shell_options``): its startup files,
     then its ``-c`` string, its script, or its input."""
+    if line.noexec and not line.interactive:
+        return []  # ``bash -n deploy.sh``: a syntax check; nothing is sourced or run
     found: list[Finding] = []
     for rcfile in line.startup:  # ``bash --rcfile env.sh -i``: sourced before anything
         startup = replace(cmd, args=(rcfile,), stdin=None)

@@ -1,0 +1,108 @@
+"""Cloud and cluster SDK calls in Python and JavaScript, judged like the CLI.
+
+``python3 -c "import boto3; boto3.client('s3').delete_bucket(Bucket='b')"`` does what
+``aws s3api delete-bucket --bucket b`` does, and ``./bin/rotate`` (Python by its
+``#!``) may empty a bucket through ``Bucket('b').objects.all().delete()``.  Code that
+loads a cloud or cluster SDK is read for its calls:
+
+- a call that destroys (``delete_*``, ``terminate_*``, ``objects.all().delete()``) is
+  written as its command-line twin (``_autorun_sdk``) and judged as that command;
+- any other call named for a change (``create_*``, ``put_*``, ``update_*``,
+  ``run_instances``, ``upload_file``, AWS SDK v3's ``new PutObjectCommand``) is a
+  cloud write, which needs a person like ``aws s3 cp`` does;
+- reads (``get_*``, ``list_*``, ``describe_*``, ``download_file``) change nothing.
+
+Forge SDKs (PyGithub, python-gitlab, Octokit) count only for what destroys or
+forces, as ``gh issue create`` is routine and ``gh api -X DELETE`` is not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from opsgate.models import Effect, Finding, Impact
+
+__all__ = ["sdk_findings"]
+
+_PY_SDK = re.compile(
+    r"^\s*(?:import|from)\s+(boto3|botocore|aioboto3|google\.cloud|googleapiclient|"
+    r"azure\.\w+|kubernetes|openstack|hcloud|pydo|digitalocean|linode_api4|oci|"
+    r"pulumi_\w+|github|gitlab)\b",
+    re.MULTILINE,
+)
+_JS_SDK = re.compile(
+    r"""(?:require\(\s*|from\s+|import\s*\(\s*)['"](@aws-sdk/[\w-]+|aws-sdk|@google-cloud/"""
+    r"""[\w-]+|googleapis|@azure/[\w-]+|@kubernetes/client-node|@octokit/[\w-]+|"""
+    r"""@pulumi/[\w-]+)['"]"""
+)
+_CHANGE = (
+    "create|put|update|modify|start|stop|reboot|run|invoke|publish|send|upload|copy|"
+    "restore|revoke|authorize|attach|detach|associate|disassociate|replace|set|add|"
+    "register|enable|disable|import|reset|scale|patch|tag|untag|change|apply|execute|"
+    "rotate|promote|failover|reset|resize|insert|batch_write|write"
+)
+_DESTROY = "delete|terminate|purge|destroy|deregister|remove|drop|empty"
+# Python: snake_case methods named for a change (``put_object``, ``run_instances``),
+# and the few single-word ones the SDKs use (``Object.put()``, ``lambda invoke``).
+# Bare ``remove``/``drop`` are list and DataFrame methods: only ``remove_*``/``drop_*``.
+# Azure's long-running operations start with ``begin_`` (``begin_delete``).
+_PY_CALL = re.compile(
+    rf"\.((?:{_CHANGE})_\w+|put|invoke|publish|upload_from_\w+|patch|insert"
+    rf"|begin_(?!(?:{_DESTROY}))\w+)\s*\("
+)
+_PY_DESTROY = re.compile(
+    rf"\.((?:begin_)?(?:{_DESTROY})_\w+|(?:begin_)?(?:delete|terminate|purge|destroy))\s*\("
+)
+# JavaScript: camelCase methods (``putObject``) and v3 commands (``new PutObjectCommand``).
+_JS_CALL = re.compile(rf"\.((?:{_CHANGE.replace('_', '')})[A-Z]\w*)\s*\(")
+_JS_DESTROY = re.compile(rf"\.((?:{_DESTROY})[A-Z]\w*)\s*\(")
+_JS_COMMAND = re.compile(
+    rf"\bnew\s+((?:{'|'.join(w.capitalize() for w in _CHANGE.split('|'))})\w*Command)\s*\("
+)
+_JS_DESTROY_COMMAND = re.compile(
+    rf"\bnew\s+((?:{'|'.join(w.capitalize() for w in _DESTROY.split('|'))})\w*Command)\s*\("
+)
+_MAX_CALLS = 8
+# Forge SDKs: only their destroying calls count (``_autorun_sdk``), as for ``gh``.
+_FORGES = ("github", "gitlab", "@octokit/")
+
+
+def sdk_findings(lang: str, code: str, shell: Callable[[str], list[Finding]]) -> list[Finding]:
+    """Findings for the cloud/cluster SDK calls in ``code`` (``python`` or ``node``)."""
+    if lang == "python":
+        sdk = _PY_SDK.search(code)
+        calls, destroys = [_PY_CALL], [_PY_DESTROY]
+    elif lang == "node":
+        sdk = _JS_SDK.search(code)
+        calls, destroys = [_JS_CALL, _JS_COMMAND], [_JS_DESTROY, _JS_DESTROY_COMMAND]
+    else:
+        return []
+    if sdk is None:
+        return []
+    from opsgate.classify._autorun_sdk import api_commands
+
+    name = sdk.group(1)
+    findings: list[Finding] = []
+    twins = api_commands(code, lang)
+    for twin in twins:
+        findings += shell(twin)  # ``aws s3 rm s3://b --recursive``: judged as the command
+    if name.startswith(_FORGES):
+        return findings  # issues, comments, pull requests: routine, as ``gh issue create``
+    if not twins:
+        for method in _methods(destroys, code):
+            reason = f"calls {method} through {name}, which deletes cloud or cluster resources"
+            findings.append(_finding("cloud.delete", Impact.DESTRUCTIVE, name, method, reason))
+    for method in _methods(calls, code):
+        reason = f"calls {method} through {name}, which changes cloud or cluster resources"
+        findings.append(_finding("cloud.write", Impact.CAUTION, name, method, reason))
+    return findings
+
+
+def _methods(patterns: list[re.Pattern[str]], code: str) -> list[str]:
+    found = [m.group(1) for p in patterns for m in p.finditer(code)]
+    return list(dict.fromkeys(found))[:_MAX_CALLS]
+
+
+def _finding(category: str, impact: Impact, sdk: str, method: str, reason: str) -> Finding:
+    return Finding(category, impact, Effect.WRITE, f"{sdk} {method}(…)", reason, f"{sdk} API")
