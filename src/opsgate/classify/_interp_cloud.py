@@ -13,7 +13,9 @@ loads a cloud or cluster SDK is read for its calls:
 - reads (``get_*``, ``list_*``, ``describe_*``, ``download_file``) change nothing.
 
 Forge SDKs (PyGithub, python-gitlab, Octokit) count only for what destroys or
-forces, as ``gh issue create`` is routine and ``gh api -X DELETE`` is not.
+forces, as ``gh issue create`` is routine and ``gh api -X DELETE`` is not.  Code that
+puts a fake in the cloud's place (moto, a Stubber, a mock patch, LocalStack) is a
+test of SDK code and reaches nothing.
 """
 
 from __future__ import annotations
@@ -64,6 +66,16 @@ _JS_DESTROY_COMMAND = re.compile(
     rf"\bnew\s+((?:{'|'.join(w.capitalize() for w in _DESTROY.split('|'))})\w*Command)\s*\("
 )
 _MAX_CALLS = 8
+# A fake in place of the cloud: moto's decorators and context managers, botocore's
+# Stubber, unittest.mock/pytest-mock patches, LocalStack and other loopback
+# endpoints, Jest mocks and aws-sdk-client-mock.  Tests that exercise SDK code this way
+# (``@mock_aws def test_upload(): s3.create_bucket(…)``) reach nothing.
+_MOCKED = re.compile(
+    r"@mock_\w+|\bmock_aws\s*\(|\bwith\s+mock_\w+|\bStubber\s*\(|\bpatch(?:\.object)?\s*\("
+    r"|\bmocker\.patch|\bMagicMock\s*\(|\bjest\.mock\s*\(|\bmockClient\s*\(|"
+    r"\bendpoint_url\s*=\s*['\"]https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|localstack)|"
+    r"\bendpoint\s*:\s*['\"]https?://(?:localhost|127\.0\.0\.1|localstack)"
+)
 # Forge SDKs: only their destroying calls count (``_autorun_sdk``), as for ``gh``.
 _FORGES = ("github", "gitlab", "@octokit/")
 
@@ -78,7 +90,7 @@ def sdk_findings(lang: str, code: str, shell: Callable[[str], list[Finding]]) ->
         calls, destroys = [_JS_CALL, _JS_COMMAND], [_JS_DESTROY, _JS_DESTROY_COMMAND]
     else:
         return []
-    if sdk is None:
+    if sdk is None or _MOCKED.search(code):
         return []
     from opsgate.classify._autorun_sdk import api_commands
 
