@@ -176,8 +176,13 @@ def test_one_reader_nothing_else_in_the_classifier_opens_files() -> None:
         # file source: neither reads a file's text.  _files_digest hashes the files of
         # a directory a command runs as a whole, for the file source: no text either.
         # _files_listen reads /proc for which program listens on a port (no file text).
-        if path.name in ("_files.py", "_paths_links.py", "_files_probe.py", "_files_digest.py",
-                         "_files_listen.py"):
+        if path.name in (
+            "_files.py",
+            "_paths_links.py",
+            "_files_probe.py",
+            "_files_digest.py",
+            "_files_listen.py",
+        ):
             continue
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if not isinstance(node, ast.Call):
