@@ -123,6 +123,9 @@ def analyse_script(
     from opsgate.classify._interp_cloud import sdk_findings
 
     findings.extend(sdk_findings(lang, code, shell))
+    from opsgate.classify._interp_sql import driver_sql_findings
+
+    findings.extend(driver_sql_findings(lang, code, shell))
     return findings
 
 

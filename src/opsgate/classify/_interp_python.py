@@ -505,5 +505,11 @@ def analyse_python(
         return [_unknown("python code nested too deeply to read", code)]
     from opsgate.classify._guard_reach import code_findings
     from opsgate.classify._interp_cloud import sdk_findings
+    from opsgate.classify._interp_sql import driver_sql_findings
 
-    return visitor.findings + code_findings("python", code) + sdk_findings("python", code, shell)
+    return [
+        *visitor.findings,
+        *code_findings("python", code),
+        *sdk_findings("python", code, shell),
+        *driver_sql_findings("python", code, shell),
+    ]

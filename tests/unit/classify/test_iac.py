@@ -37,7 +37,9 @@ CASES = [
     ("tf-unknown", "terraform frobnicate", U, C),
     ("terragrunt-run-all", "terragrunt run-all apply --terragrunt-non-interactive", W, C),
     ("pulumi-preview", "pulumi preview --stack prod", R, None),
-    ("pulumi-config-get", "pulumi config get dbPassword", R, None),
+    # config get decrypts a secret value: with no stack file to say, judged by its name
+    ("pulumi-config-get", "pulumi config get region", R, None),
+    ("pulumi-config-get-secret-name", "pulumi config get dbPassword", S, None),
     ("pulumi-config-secrets", "pulumi config get dbPassword --show-secrets", S, None),
     ("pulumi-output-secrets", "pulumi stack output --show-secrets", S, None),
     ("pulumi-up", "pulumi up --yes -s prod", W, C),

@@ -211,6 +211,29 @@ _PULUMI_SUB = {
 }
 
 
+_SECRET_NAME = re.compile(r"pass|secret|token|key|cred|private|dsn|conn|auth|cert", re.I)
+
+
+def _pulumi_secret(cmd: Command, ctx: Context, key: str) -> bool:
+    """Whether ``pulumi config get KEY`` prints a secret (it decrypts them): KEY is
+    ``secure:`` in the stack's ``Pulumi.<stack>.yaml``; when that file cannot be read
+    (no ``--stack``, not there), whether KEY is named like a secret."""
+    stack = (cmd.option("-s", "--stack") or "").rsplit("/", 1)[-1]
+    where = cmd.option("-C", "--cwd")
+    text = ctx.read_text(f"{where}/Pulumi.{stack}.yaml" if where else f"Pulumi.{stack}.yaml",
+                         cmd.cwd) if stack else None  # fmt: skip
+    if text is None:
+        return bool(_SECRET_NAME.search(key))
+    name = re.escape(key.rsplit(":", 1)[-1])
+    entry = re.search(rf"^\s*(?:[\w-]+:)?{name}:\s*(.*)$", text, re.MULTILINE)
+    if entry is None:
+        return bool(_SECRET_NAME.search(key))
+    rest = text[entry.end() : entry.end() + 200]
+    return entry.group(1).strip().startswith("secure") or bool(
+        not entry.group(1).strip() and re.match(r"\s*\n\s+secure:", rest)
+    )
+
+
 def _pulumi(cmd: Command, ctx: Context) -> list[Finding]:
     words = [a.value for a in cmd.positionals(_names("-s --stack -C --cwd --config-file --target"))]
     verb = words[0] if words else ""
@@ -222,6 +245,12 @@ def _pulumi(cmd: Command, ctx: Context) -> list[Finding]:
         rule = _read("shows the current stack")
     if cmd.has("--show-secrets") or (verb, second) == ("env", "open"):
         rule = _secret("--show-secrets prints secret values")
+    if (
+        (verb, second) == ("config", "get")
+        and len(words) > 2
+        and _pulumi_secret(cmd, ctx, words[2])
+    ):
+        rule = _secret("pulumi config get prints a secret config value decrypted")
     if verb in ("up", "update", "refresh", "destroy") and cmd.has("--preview-only"):
         rule = _read("preview only")
     stack = cmd.option("-s", "--stack") or (

@@ -1,0 +1,105 @@
+"""SQL sent through a database driver in Python or JavaScript, judged like the client.
+
+``python3 -c "import psycopg2; psycopg2.connect(host='db.prod.internal').cursor()
+.execute('DROP TABLE events')"`` is ``psql -h db.prod.internal -c 'DROP TABLE
+events'`` in other words.  Code that loads a driver is read for the SQL it passes as
+a literal to ``execute``/``query``-like calls, and each statement is judged as the
+command-line client of that database would be, against the host the code connects
+to (a ``host=`` argument, a DSN or a URL in the code).
+
+Test code (``def test_…``, pytest fixtures, ``unittest``) that talks to a database on
+this machine is the suite's own fixture work (``DROP TABLE IF EXISTS`` in a
+teardown); its SQL against another host still counts.  SQL built at run time is not
+guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+
+from opsgate.models import Finding
+
+__all__ = ["driver_sql_findings"]
+
+# Driver module -> the client whose judgement its SQL gets.
+_PY_DRIVERS = {
+    "psycopg2": "psql", "psycopg": "psql", "asyncpg": "psql", "pg8000": "psql",
+    "pymysql": "mysql", "MySQLdb": "mysql", "mysql.connector": "mysql", "aiomysql": "mysql",
+    "sqlite3": "sqlite3", "pymssql": "sqlcmd", "pyodbc": "sqlcmd", "sqlalchemy": "psql",
+    "clickhouse_driver": "clickhouse-client", "snowflake.connector": "snowsql",
+}  # fmt: skip
+_JS_DRIVERS = {
+    "pg": "psql", "postgres": "psql", "mysql": "mysql", "mysql2": "mysql", "mysql2/promise":
+    "mysql", "better-sqlite3": "sqlite3", "sqlite3": "sqlite3", "knex": "psql", "mssql": "sqlcmd",
+}  # fmt: skip
+_PY_IMPORT = re.compile(r"^\s*(?:import|from)\s+([\w.]+)", re.MULTILINE)
+_JS_IMPORT = re.compile(r"""(?:require\(\s*|from\s+)['"]([\w./@-]+)['"]""")
+_CALL = re.compile(
+    r"""\.(?:execute|executemany|executescript|exec_driver_sql|query|fetch|fetchrow|fetchval"""
+    r"""|run|exec|raw|unsafe|prepare)\s*\(\s*(?:text\s*\(\s*)?[rRuUbB]{0,2}"""
+    r"""("{3}|'{3}|"|'|`)(.*?)\1""",
+    re.DOTALL,
+)
+_HOST = re.compile(
+    r"""\bhost\s*[=:]\s*['"]?([\w.-]+)|(?:postgres(?:ql)?|mysql|mariadb|mssql|clickhouse)"""
+    r"""(?:\+\w+)?://(?:[^@/\s'"]*@)?([\w.-]+)"""
+)
+_SQLITE_FILE = re.compile(r"""(?:sqlite3\.connect|Database)\s*\(\s*['"]([^'"]+)['"]""")
+_TEST_CODE = re.compile(r"\bdef test_\w+\s*\(|@pytest\.fixture|\bimport pytest\b|unittest\b|"
+                        r"\b(?:describe|it|test)\s*\(\s*['\"]")  # fmt: skip
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", ""})  # noqa: S104
+_MAX_STATEMENTS = 16
+
+
+def driver_sql_findings(
+    lang: str, code: str, shell: Callable[[str], list[Finding]]
+) -> list[Finding]:
+    """Findings for the literal SQL that ``code`` sends through a database driver."""
+    client = _client(lang, code)
+    if client is None:
+        return []
+    statements = [m.group(2) for m in _CALL.finditer(code) if m.group(2).strip()]
+    if not statements:
+        return []
+    host = _host(code)
+    if host in _LOOPBACK and _TEST_CODE.search(code):
+        return []  # a test suite's own database on this machine
+    findings: list[Finding] = []
+    for sql in statements[:_MAX_STATEMENTS]:
+        findings += shell(_twin(client, host, sql, code))
+    return findings
+
+
+def _client(lang: str, code: str) -> str | None:
+    if lang == "python":
+        modules, drivers = _PY_IMPORT.findall(code), _PY_DRIVERS
+    elif lang == "node":
+        modules, drivers = _JS_IMPORT.findall(code), _JS_DRIVERS
+    else:
+        return None
+    for module in modules:
+        for name, client in drivers.items():
+            if module == name or module.startswith(name + "."):
+                return client
+    return None
+
+
+def _host(code: str) -> str:
+    match = _HOST.search(code)
+    if match is None:
+        return ""
+    return (match.group(1) or match.group(2) or "").lower()
+
+
+def _twin(client: str, host: str, sql: str, code: str) -> str:
+    if client == "sqlite3":
+        found = _SQLITE_FILE.search(code)
+        return shlex.join(["sqlite3", found.group(1) if found else ":memory:", sql])
+    flag = {"psql": "-c", "mysql": "-e", "sqlcmd": "-Q", "clickhouse-client": "-q",
+            "snowsql": "-q"}[client]  # fmt: skip
+    words = [client, *(["-h", host] if host else []), flag, sql]
+    if client == "sqlcmd" and host:
+        words = ["sqlcmd", "-S", host, flag, sql]
+    return shlex.join(words)
