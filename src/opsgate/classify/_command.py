@@ -46,6 +46,10 @@ class Stdin:
     source: str
     untrusted: bool = False
     names: tuple[str, ...] = ()
+    # For a listing of files (``find . -name '*.pyc'``, ``ls *.tmp``, ``git ls-files``):
+    # the directories its names are in, so a program given them (``xargs rm -f``) is
+    # judged there (``_pipes_names.listing_roots``).
+    roots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,7 @@ def _xargs(cmd: Command, w: Walker) -> None:
             replace_str = word[2:]
         i += 2 if word in valued else 1
     rest = args[i:] or [Arg("echo")]
-    items = _stdin_items(cmd)
+    items = _stdin_items(cmd, lines=replace_str is not None or cmd.option("-L") is not None)
     if items is None:
         # Arguments come from stdin at run time: the command runs on unknown operands.
         filled = [a if replace_str is None else Arg(a.value, a.value != replace_str) for a in rest]
@@ -155,7 +155,7 @@ def _xargs(cmd: Command, w: Walker) -> None:
             origin = f"<{cmd.stdin.source}" if cmd.stdin is not None else ""
             listed = cmd.stdin.names if cmd.stdin is not None else ()
             filled += [Arg(name) for name in listed[:16]]
-            filled.append(Arg("$XARGS_INPUT" + origin, False))
+            filled += _listed_items(cmd, w) or [Arg("$XARGS_INPUT" + origin, False)]
         _run_inner(cmd, filled, w)
         return
     for item in items[:16]:
@@ -166,10 +166,31 @@ def _xargs(cmd: Command, w: Walker) -> None:
         _run_inner(cmd, filled, w)
 
 
-def _stdin_items(cmd: Command) -> list[str] | None:
+def _listed_items(cmd: Command, w: Walker) -> list[Arg]:
+    """The names a listing prints (``find . -name '*.pyc' | xargs rm -f``), as the
+    globs they match, when every one is inside the project or a scratch place: the
+    command is judged as if given those globs (``rm -f ./*.pyc``).  [] when the names
+    may be anywhere (``find /etc …``): they stay a run-time path."""
+    from opsgate.classify.paths import Zone
+
+    globs = cmd.stdin.roots if cmd.stdin is not None else ()
+    inside = (Zone.PROJECT, Zone.PROJECT_ROOT, Zone.PROJECT_DISPOSABLE, Zone.TEMP)
+    if not globs or w.remote is not None:
+        return []
+    for glob in globs:
+        directory = glob.rsplit("/", 1)[0] or "/"
+        if "*" in directory or w.workspace.zone(directory + "/x") not in inside:
+            return []
+    return [Arg(glob) for glob in globs]
+
+
+def _stdin_items(cmd: Command, lines: bool = False) -> list[str] | None:
     stdin = cmd.stdin
     if stdin is None or stdin.text is None or stdin.untrusted:
         return None
+    if lines and not cmd.has("-0", "--null"):
+        # ``xargs -I{}``, ``-L``: each input line is one item, blanks and all.
+        return [s.strip() for s in stdin.text.split("\n") if s.strip()]
     sep = "\0" if cmd.has("-0", "--null") else None
     items = [s for s in stdin.text.split(sep) if s.strip()]
     return [s.strip() for s in items]

@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Stdin
-from opsgate.classify._pipes_names import LISTERS, listed_names
+from opsgate.classify._pipes_names import LISTERS, NAME_LISTERS, listed_names, listing_roots
 from opsgate.classify.families._system_kills import PROCESS_LIST, lists_every_process
 
 if TYPE_CHECKING:
@@ -154,10 +154,12 @@ def output_of(cmd: Command, w: Walker) -> Stdin | None:
         return Stdin(cmd.cwd + "\n", "pwd")
     if name in ("dirname", "basename") and cmd.positionals():
         return _path_part(cmd)
-    if name in LISTERS and all(a.static for a in cmd.args):
-        return Stdin(None, "pipe:" + name, names=listed_names(cmd, w))
-    if name in _PASSTHROUGH and stdin is not None and stdin.names:
-        return Stdin(None, stdin.source, names=stdin.names)  # `find ~/.ssh | sort | cpio -o`
+    if name in NAME_LISTERS:
+        names = listed_names(cmd, w) if name in LISTERS and all(a.static for a in cmd.args) else ()
+        return Stdin(None, "pipe:" + name, names=names, roots=listing_roots(cmd, w))
+    if name in _PASSTHROUGH and stdin is not None and (stdin.names or stdin.roots):
+        # `find ~/.ssh | sort | cpio -o`; `find . -name '*.pyc' | head | xargs rm`
+        return Stdin(None, stdin.source, names=stdin.names, roots=stdin.roots)
     return Stdin(None, "pipe:" + name)
 
 

@@ -22,7 +22,7 @@ from opsgate.classify.paths import holds_secrets, is_secret_dir, is_secret_path
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["LISTERS", "listed_names"]
+__all__ = ["LISTERS", "NAME_LISTERS", "listed_names", "listing_roots"]
 
 LISTERS = frozenset({"find", "fd", "fdfind"})
 # One of each kind of credentials file's name: a filter that matches none of them lists
@@ -61,6 +61,77 @@ def listed_names(cmd: Command, w: Walker) -> tuple[str, ...]:
         elif is_secret_dir(full) or (hidden and holds_secrets(full, w.home)):
             out.append(full.rstrip("/") + "/")
     return tuple(out)
+
+
+# Programs that print file names (relative to where they run, or under the paths
+# they are given), by the words that make them do it (None: always).
+NAME_LISTERS: dict[str, tuple[str, ...] | None] = {
+    "ls": None, "find": None, "fd": None, "fdfind": None,
+    "git": ("ls-files", "--name-only", "ls-tree"),
+    "rg": ("-l", "--files-with-matches", "--files"), "grep": ("-l", "--files-with-matches"),
+}  # fmt: skip
+
+
+def listing_roots(cmd: Command, w: Walker) -> tuple[str, ...]:
+    """What the names ``cmd`` prints look like, as absolute globs: ``find . -name
+    '*.pyc'`` prints ``./…/*.pyc``, ``ls logs/*.log`` its operand, ``ls`` and ``git
+    ls-files`` the files of where they run (``DIR/*``).  A program given those names
+    (``xargs rm -f``) is judged as if given the glob.  () when ``cmd`` lists no file
+    names, or a path is built at run time."""
+    marks = NAME_LISTERS.get(cmd.name, ())
+    if marks == () or not all(a.static for a in cmd.args):
+        return ()
+    if marks is not None and not any(word in marks for word in cmd.words):
+        return ()
+    here = cmd.cwd or w.scope.cwd
+    if cmd.name == "find":
+        starts, _may = _find(cmd)
+        names = _find_names(cmd) or ["*"]
+        globs = [f"{start.rstrip('/')}/{name}" for start in starts for name in names]
+    elif cmd.name in ("fd", "fdfind"):
+        exts = cmd.options("-e", "--extension")
+        names = [f"*.{e.lstrip('.')}" for e in exts] or ["*"]
+        globs = [f"{start.rstrip('/')}/{name}" for start in _fd(cmd)[0] for name in names]
+    elif cmd.name == "ls":
+        operands = [a.value for a in cmd.positionals()]
+        globs = [o if _GLOBBED.search(o) or w.workspace.expand(o, here) is None
+                 or w.session.file_kind(w.workspace.expand(o, here) or "") != "dir"
+                 else f"{o.rstrip('/')}/*" for o in operands] or ["*"]  # fmt: skip
+    elif cmd.name == "git" and "ls-files" in cmd.words:
+        after = list(cmd.words)[list(cmd.words).index("ls-files") + 1 :]
+        globs = [p for p in after if not p.startswith("-")] or ["*"]
+    else:
+        globs = ["*"]
+    out: list[str] = []
+    for glob in globs[:8]:
+        full = w.workspace.expand(glob, here)
+        if full is None:
+            return ()
+        out.append(full)
+    return tuple(dict.fromkeys(out))
+
+
+_GLOBBED = re.compile(r"[*?\[]")
+
+
+def _find_names(cmd: Command) -> list[str]:
+    """The ``-name``/``-iname`` patterns of a find, when every alternative (between
+    ``-o``) names one; [] (any name) with a negation, a regex or path test, or an
+    alternative without a name (``-type f -o -name x`` lists every file)."""
+    words = list(cmd.words)
+    if any(w in ("!", "-not", "-regex", "-iregex", "-path", "-wholename") for w in words):
+        return []
+    names: list[str] = []
+    segment_named = False
+    for j, word in enumerate(words):
+        if word in ("-o", "-or"):
+            if not segment_named:
+                return []
+            segment_named = False
+        elif word in _FIND_FILTERS and j + 1 < len(words):
+            names.append(words[j + 1])
+            segment_named = True
+    return names if segment_named else []
 
 
 def _find(cmd: Command) -> tuple[list[str], bool]:

@@ -41,8 +41,11 @@ def _finding(
     category: str, impact: Impact, effect: Effect, cmd: Command | str, reason: str, target: str
 ) -> Finding:
     evidence = cmd.text if isinstance(cmd, Command) else cmd
-    env = Environment.LOCAL if effect is not Effect.UNKNOWN else None
-    return Finding(category, impact, effect, evidence, reason, target, env, "agent workspace")
+    # A path known only at run time is still on this machine (another machine's path
+    # is promoted by ``ssh``'s walker): local, not an unknown remote target.
+    return Finding(
+        category, impact, effect, evidence, reason, target, Environment.LOCAL, "agent workspace"
+    )
 
 
 def locate(
