@@ -9,6 +9,12 @@ answered once that commit returned: its audit entries are durable, with its card
 A chain across replicas stays one line: every batch, and every append made
 elsewhere (``PostgresStore.write``), numbers its entries under the same row lock.
 
+A batch with steps is three round trips, however many cards it makes: (1) the
+lockdown gate, the revision, and every step's grants and denials read ahead; (2) the
+cards and notifications the steps held back, with the head lock; (3) the entries and
+``COMMIT`` (``store._batched``).  Each round trip costs the writer thread a GIL
+hand-off from a busy event loop, which is what made per-step statements expensive.
+
 The hot routes decide on the event loop without reading (``Store.known``): from
 caches valid at the organisation's revision this writer last saw.  Each batch reads
 the revision first, in its transaction; a request decided at another revision gets
@@ -17,7 +23,9 @@ fresh reads.  So a revoked token or a changed setting counts for every request
 answered after the change committed, as it does when each request reads.
 
 Steps run without savepoints (each one a round trip): a step that raises rolls the
-whole transaction back, and the batch is run again without it.  A failure of the
+whole transaction back, and the batch is run again without it; held rows that fail
+(an error of the database, not of the connection) run it again with each row
+written at its own step, so only the step whose row fails is left out.  A failure of the
 connection or of the audit append fails the whole batch (503 for everyone in it;
 nothing is retried: a commit whose answer was lost may have landed).
 """
