@@ -9,6 +9,11 @@ makes is durably audited before the response is sent.
     python benchmarks/bench_server.py --races 1000 --seconds 0   # the races only
     python benchmarks/bench_server.py --only postgres --replicas 1   # one setup
 
+With wrk, each figure is followed by what a request cost: the servers' CPU time
+(all replicas, from ``/proc``), and on PostgreSQL the database's CPU time and its
+commits per request — on this shared 2-core machine the rate moves with whatever
+else runs, the cost per request much less.
+
 The load comes from ``wrk`` (``benchmarks/wrk/*.lua``) when it is installed
 (``apt-get install wrk``): a C client, so the figures are the server's.  Without it
 the Python httpx client is used, which needs about a core of its own on this
@@ -142,14 +147,19 @@ def report(label: str, route: str, done: int, lat: list[float], errors: int, sec
           f"  p99 {p99:6.1f} ms  max {max(ms):7.1f} ms  errors {errors}")  # fmt: skip
 
 
-def run(label: str, urls: list[str], agent: dict[str, str], ns: argparse.Namespace) -> None:
+def run(label: str, urls: list[str], agent: dict[str, str], ns: argparse.Namespace,
+        cost: Cost | None = None) -> None:  # fmt: skip
     if ns.seconds <= 0:
         return
     for route in ("evaluate", "propose"):
         if ns.load == "wrk":
             token = agent["Authorization"].removeprefix("Bearer ")
             wrk_load(urls, token, route, ns.clients, 1.0)  # warm-up
-            wrk_report(label, route, wrk_load(urls, token, route, ns.clients, ns.seconds))
+            before = cost.sample() if cost is not None else None
+            reports = wrk_load(urls, token, route, ns.clients, ns.seconds)
+            wrk_report(label, route, reports)
+            if cost is not None and before is not None:
+                cost.report(before, sum(_wrk_count(r) for r in reports))
             continue
         asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients, 1.0))  # warm-up
         done, lat, errors = asyncio.run(load(urls, agent, f"/api/v1/{route}", ns.clients,
@@ -200,6 +210,61 @@ def _wrk_errors(report: str) -> int:
         if "Non-2xx" in line or "Socket errors" in line:
             errors += sum(int(n) for n in re.findall(r"\d+", line.partition(":")[2]))
     return errors
+
+
+def _wrk_count(report: str) -> int:
+    return int(_wrk_figure(report, r"(\d+) requests in").group(1))
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of ``pids`` so far (processes gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class Cost:
+    """What a request costs: the servers' CPU, and on PostgreSQL the database's CPU
+    and its commits (``pg_stat_database``), per request over one wrk run."""
+
+    def __init__(self, servers: list[Server], cluster: Any = None) -> None:
+        self.servers = servers
+        self.cluster = cluster
+
+    def _pg(self) -> tuple[list[int], int]:
+        if self.cluster is None:
+            return [], 0
+        import psycopg
+
+        with psycopg.connect(self.cluster.url, autocommit=True) as db:
+            pids = [r[0] for r in db.execute("SELECT pid FROM pg_stat_activity")]
+            row = db.execute("SELECT xact_commit FROM pg_stat_database "
+                             "WHERE datname = current_database()").fetchone()  # fmt: skip
+        postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
+        return [postmaster, *pids], int(row[0]) if row else 0
+
+    def sample(self) -> tuple[float, float, int, list[int]]:
+        pg_pids, commits = self._pg()
+        return _cpu_seconds([s.proc.pid for s in self.servers]), _cpu_seconds(pg_pids), \
+            commits, pg_pids  # fmt: skip
+
+    def report(self, before: tuple[float, float, int, list[int]], requests: int) -> None:
+        server, pg, commits, pids = before
+        after_pids, after_commits = self._pg()
+        pids = sorted(set(pids) | set(after_pids))
+        server_ms = (_cpu_seconds([s.proc.pid for s in self.servers]) - server) * 1000
+        line = f"{'':<22} cost      server CPU {server_ms / max(requests, 1):.2f} ms/request"
+        if self.cluster is not None:
+            pg_ms = (_cpu_seconds(pids) - pg) * 1000
+            per = max(requests, 1)
+            line += (f", PostgreSQL CPU {pg_ms / per:.2f} ms/request, "
+                     f"{(after_commits - commits) / per:.2f} commits/request")  # fmt: skip
+        print(line + f"  (load average {os.getloadavg()[0]:.2f})")
 
 
 def wrk_report(label: str, route: str, reports: list[str]) -> None:
@@ -333,7 +398,7 @@ def sqlite(ns: argparse.Namespace) -> None:
         server = Server(Path(tmp) / "sqlite")
         try:
             owner, agent = bootstrap(server)
-            run("sqlite, 1 process", [server.url], agent, ns)
+            run("sqlite, 1 process", [server.url], agent, ns, Cost([server]))
             if ns.races:
                 races("sqlite, 1 process", [server.url], owner, agent, ns.races)
         finally:
@@ -341,7 +406,7 @@ def sqlite(ns: argparse.Namespace) -> None:
 
 
 def postgres(ns: argparse.Namespace) -> None:
-    from pg_cluster import missing_reason, pg_cluster
+    from pg_cluster import missing_reason, pg_server
 
     reason = missing_reason()
     if reason:
@@ -349,16 +414,16 @@ def postgres(ns: argparse.Namespace) -> None:
         return
     counts = ns.replicas or ((1, 3) if ns.seconds > 0 else (3,))
     for replicas in counts:
-        with pg_cluster(max_connections=200) as url, tempfile.TemporaryDirectory() as tmp, \
+        with pg_server(max_connections=200) as cluster, tempfile.TemporaryDirectory() as tmp, \
                 ExitStack() as stack:  # fmt: skip
             servers = []
             for i in range(replicas):
-                s = Server(Path(tmp) / f"r{i}", database_url=url)
+                s = Server(Path(tmp) / f"r{i}", database_url=cluster.url)
                 stack.callback(s.stop)
                 servers.append(s)
             owner, agent = bootstrap(servers[0])
             label = f"postgresql, {replicas} replica{'s' * (replicas > 1)}"
-            run(label, [s.url for s in servers], agent, ns)
+            run(label, [s.url for s in servers], agent, ns, Cost(servers, cluster))
             if ns.races and replicas == 3:
                 races(label, [s.url for s in servers], owner, agent, ns.races)
 

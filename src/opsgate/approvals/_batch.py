@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection
 from opsgate.audit import AuditLog
 from opsgate.store import Store
 
-__all__ = ["Capture", "LoopWriter", "WriteBatcher"]
+__all__ = ["Capture", "Keyed", "LoopWriter", "WriteBatcher"]
 
 log = logging.getLogger("opsgate.approvals")
 
@@ -100,6 +100,30 @@ class Capture:
 
     def set_revision(self, revision: int | None) -> None:
         self._local.revision = revision
+
+    @property
+    def gated(self) -> bool:
+        """Whether a PostgreSQL batch holds the lockdown gate (shared) for its whole
+        transaction, while its steps run: they need not take it again."""
+        return bool(getattr(self._local, "gated", False))
+
+    def set_gated(self, gated: bool) -> None:
+        self._local.gated = gated
+
+
+class Keyed(Generic[T]):
+    """A write step that names the actions (digests) whose grants and denials it will
+    look up: a PostgreSQL batch reads those for all its steps in one round trip
+    (``store._batched``).  Called like the step itself."""
+
+    __slots__ = ("digests", "step")
+
+    def __init__(self, step: Callable[[Connection], T], digests: tuple[str, ...]) -> None:
+        self.step = step
+        self.digests = digests
+
+    def __call__(self, conn: Connection) -> T:
+        return self.step(conn)
 
 
 class WriteBatcher:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from opsgate.approvals._batch import Capture, LoopWriter, WriteBatcher
+from opsgate.approvals._batch import Capture, Keyed, LoopWriter, WriteBatcher
 from opsgate.approvals.model import Card, Denied, Role, Settings, User
 from opsgate.approvals.service import Principal
 from opsgate.audit import AuditLog, EventType
@@ -348,6 +348,7 @@ class ControlBase:
         """Wait, without holding a thread, until what ``decided`` holds (and ``step``,
         with its own audit entries) is durable; ``step``'s result.  PostgreSQL:
         ``Stale`` if the organisation changed since the decision."""
+        digests = step.digests if isinstance(step, Keyed) else ()
         if step is not None:
             # The writer thread runs the step in this request's context, so the
             # entries it makes name the request (``audit._request``).
@@ -359,7 +360,7 @@ class ControlBase:
             if step is None:
                 await pg.audit(decided.documents, decided.revision)
                 return None
-            return await pg.run(step, decided.documents, decided.revision)
+            return await pg.run(step, decided.documents, decided.revision, digests)
         writer = self._loop_writer
         assert writer is not None, "deciding on the loop needs a writer thread"
         for later in decided.later:

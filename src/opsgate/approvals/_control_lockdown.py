@@ -163,6 +163,8 @@ class LockdownMixin(ControlBase):
     # --- the gate the write steps pass -----------------------------------------------------------
 
     def _gate(self, conn: Connection, *, exclusive: bool = False) -> None:
+        if not exclusive and self._held.gated:
+            return  # a PostgreSQL write batch took it for its whole transaction
         if conn.dialect.name == "postgresql":
             lock = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
             conn.execute(text(f"SELECT {lock}(:key)"), {"key": LOCK_LOCKDOWN})

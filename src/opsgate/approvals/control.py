@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection
 
 from opsgate.approvals import _describe, _lifecycle
+from opsgate.approvals._batch import Keyed
 from opsgate.approvals._binding import Binding, binding_of
 from opsgate.approvals._control_accounts import AccountsMixin
 from opsgate.approvals._control_base import ControlBase, actor_json, who
@@ -203,10 +204,10 @@ class SqlControlPlane(
             return ProposeResult(decision=decision, context_required=True)
         binding = binding_of(action, decision.classification)
         digest = self._digest(actor, action, decision, binding)
-        return lambda conn: self._propose(
+        return Keyed(lambda conn: self._propose(
             conn, actor, action, decision, (digest, binding), reasoning, rollback, use_grant,
             on_card, revision, undo,
-        )  # fmt: skip
+        ), (digest,))  # fmt: skip
 
     # --- the hot routes: called on the event loop -----------------------------------------
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from opsgate.approvals.model import Approval, Card, CardState, Grant
 from opsgate.approvals.service import CardFilter
 from opsgate.models import Environment, Impact
+from opsgate.store._batched import ahead, defer
 from opsgate.store._schema import cards, grants, notifications
 
 __all__ = [
@@ -84,37 +85,36 @@ def insert_card(conn: Connection, card: Card, judged_rev: int | None = None) -> 
     """``judged_rev``: the organisation revision the card's decision was made at."""
     # Values as parameters of one constant statement: its compiled form is cached,
     # where ``.values(...)`` would rebuild and re-key the statement on every card.
-    conn.execute(
-        _INSERT_CARD,
-        dict(
-            id=card.id,
-            version=0,
-            state=card.state.value,
-            created_at=card.created_at,
-            expires_at=card.expires_at,
-            description=card.description,
-            target=card.target,
-            environment=card.environment.label,
-            impact=card.impact.label,
-            action_kind=card.action_kind,
-            action=card.action,
-            action_hash=card.action_hash,
-            requested_by=card.requested_by,
-            requested_by_name=card.requested_by_name,
-            reasoning=card.reasoning,
-            rollback=card.rollback,
-            undo=card.undo or None,
-            confirm=card.confirm,
-            approvers_needed=card.approvers_needed,
-            approvals=list(card.approvals),
-            result=card.result,
-            binding=card.binding or None,
-            approved_by=[a.to_json() for a in card.approved_by] or None,
-            outcome=card.outcome or None,
-            basis=card.basis or None,
-            judged_rev=judged_rev,
-        ),
+    values = dict(
+        id=card.id,
+        version=0,
+        state=card.state.value,
+        created_at=card.created_at,
+        expires_at=card.expires_at,
+        description=card.description,
+        target=card.target,
+        environment=card.environment.label,
+        impact=card.impact.label,
+        action_kind=card.action_kind,
+        action=card.action,
+        action_hash=card.action_hash,
+        requested_by=card.requested_by,
+        requested_by_name=card.requested_by_name,
+        reasoning=card.reasoning,
+        rollback=card.rollback,
+        undo=card.undo or None,
+        confirm=card.confirm,
+        approvers_needed=card.approvers_needed,
+        approvals=list(card.approvals),
+        result=card.result,
+        binding=card.binding or None,
+        approved_by=[a.to_json() for a in card.approved_by] or None,
+        outcome=card.outcome or None,
+        basis=card.basis or None,
+        judged_rev=judged_rev,
     )
+    if not defer(conn, cards, values):  # else sent with its PostgreSQL batch's commit
+        conn.execute(_INSERT_CARD, values)
 
 
 def get_card(conn: Connection, card_id: str, now: float) -> tuple[Card, int] | None:
@@ -127,18 +127,28 @@ def recent_denial(
 ) -> Card | None:
     """The newest card for this very action (``digest``) by this requester that a
     person denied at or after ``since``: its identical retry gets that answer."""
-    row = conn.execute(
-        sa.select(cards)
-        .where(
-            cards.c.requested_by == requested_by,
-            cards.c.action_hash == digest,
-            cards.c.state == CardState.DENIED.value,
-            cards.c.decided_at >= since,
-        )
-        .order_by(cards.c.decided_at.desc())
-        .limit(1)
-    ).first()
+    read = ahead(conn)
+    if read is not None and digest in read.digests:  # a write batch read it already
+        row = read.denials.get((digest, requested_by))
+        row = row if row is not None and row.decided_at >= since else None
+    else:
+        found = {"by": requested_by, "digest": digest, "since": since}
+        row = conn.execute(_RECENT_DENIAL, found).first()
     return None if row is None else _card(row, now)
+
+
+# Built once, as _FIND_GRANTS: run on every card-creating proposal.
+_RECENT_DENIAL = (
+    sa.select(cards)
+    .where(
+        cards.c.action_hash == sa.bindparam("digest"),
+        cards.c.requested_by == sa.bindparam("by"),
+        cards.c.state == CardState.DENIED.value,
+        cards.c.decided_at >= sa.bindparam("since"),
+    )
+    .order_by(cards.c.decided_at.desc())
+    .limit(1)
+)
 
 
 def _state_clause(state: CardState, now: float) -> sa.ColumnElement[bool]:
@@ -261,6 +271,9 @@ _FIND_GRANTS = (
 
 def find_grants(conn: Connection, digest: str, now: float) -> list[Grant]:
     """Live grants for ``digest``, the one expiring soonest first."""
+    read = ahead(conn)
+    if read is not None and digest in read.digests:  # a write batch read them already
+        return [_grant(r) for r in read.grants.get(digest, ()) if r.expires_at > now]
     return [_grant(r) for r in conn.execute(_FIND_GRANTS, {"digest": digest, "now": now})]
 
 
@@ -278,10 +291,9 @@ def consume_grant(conn: Connection, grant_id: str, now: float) -> Grant | None:
 
 def notify(conn: Connection, event: str, payload: dict[str, Any], now: float) -> None:
     """Queue a notification in the same transaction as the change it reports."""
-    conn.execute(
-        _INSERT_NOTIFICATION,
-        dict(event=event, payload=payload, created_at=now, attempts=0, next_attempt_at=now),
-    )
+    values = dict(event=event, payload=payload, created_at=now, attempts=0, next_attempt_at=now)
+    if not defer(conn, notifications, values):
+        conn.execute(_INSERT_NOTIFICATION, values)
 
 
 def claim_notifications(

@@ -143,6 +143,12 @@ def _v8(conn: Connection) -> None:
         conn.execute(sa.text("ALTER TABLE cards ADD COLUMN undo TEXT"))
 
 
+def _v9(conn: Connection) -> None:
+    """Cards by action hash: a proposal's look-up of denied retries of the same action
+    read every card of its requester."""
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_cards_action_hash ON cards (action_hash)"))
+
+
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "users, sessions, tokens, settings, inventory, cards, grants, notifications", _v1),
     (2, "execution: inventory connection, encrypted secrets, executions", _v2),
@@ -152,6 +158,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (6, "console and Slack: account links, Slack messages, one-time values", _v6),
     (7, "card lifecycle: approvers, outcome, decision basis, judged revision", _v7),
     (8, "cards: the rollback plan opsgate knows for the action", _v8),
+    (9, "cards: an index on the action hash (denied retries of one action)", _v9),
 )
 LATEST = MIGRATIONS[-1][0]
 

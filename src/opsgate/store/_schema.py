@@ -146,6 +146,9 @@ cards = sa.Table(
     sa.Index("ix_cards_state_expires", "state", "expires_at"),
     sa.Index("ix_cards_created", "created_at", "id"),
     sa.Index("ix_cards_requested_by", "requested_by"),
+    # v9: a proposal looks up the denied retries of its very action (``recent_denial``);
+    # by requester alone that read grew with every card the requester ever made.
+    sa.Index("ix_cards_action_hash", "action_hash"),
 )
 
 grants = sa.Table(
