@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Stdin
 from opsgate.classify._pipes_names import LISTERS, NAME_LISTERS, listed_names, listing_roots
+from opsgate.classify._shell_setup import prints_shell_setup
 from opsgate.classify.families._system_kills import PROCESS_LIST, lists_every_process
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ def output_of(cmd: Command, w: Walker) -> Stdin | None:
     stdin = cmd.stdin
     if name in PRINTERS:
         return _printed(cmd)
+    if prints_shell_setup(cmd):
+        # ``eval "$(pyenv init -)"``: the tool's own set-up code, no command to judge.
+        return Stdin("", "setup:" + name)
     if name in FETCHERS:
         if name == "gh" and cmd.subcommand() != ("api",):
             return Stdin(None, "pipe:" + name)

@@ -193,11 +193,31 @@ def _run(
         # A recipe may run what a built-in rule makes first (``all: tidy`` with
         # tidy.sh on disk: ``%: %.sh`` copies it, then ``./tidy`` runs the copy).
         w.session.runs.maker = "make's built-in rules"
-    for rule, target, auto in plan:
-        charge(w)
-        findings += _recipe(w, mk, ex, code, call, rule, target, auto)
+    runs = w.session.runs
+    saved = set(runs.products)
+    runs.products |= _products(w, mk, ex, call.cwd)
+    try:
+        for rule, target, auto in plan:
+            charge(w)
+            findings += _recipe(w, mk, ex, code, call, rule, target, auto)
+    finally:
+        runs.products = saved
     # Recipes in another language (``SHELL := python3``) write files no note records.
     return findings, complete and bool(goals) and _recipe_language(ex) == "shell"
+
+
+def _products(w: Walker, mk: Makefile, ex: Expander, cwd: str | None) -> set[str]:
+    """The files the makefile's explicit rules build (``app: main.o``), as absolute
+    paths: what its clean recipe deletes is usually these."""
+    out: set[str] = set()
+    for rule in mk.rules:
+        if rule.pattern or _special(rule) or not rule.recipe:
+            continue
+        for target in ex.expand(" ".join(rule.targets))[0].split()[:64]:
+            full = w.workspace.expand(target, cwd or w.scope.cwd)
+            if full is not None:
+                out.add(full)
+    return out
 
 
 def _with_includes(

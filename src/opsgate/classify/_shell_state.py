@@ -194,6 +194,9 @@ class RunState:
     planted: int = 0  # judging a file that runs later elsewhere (``_run_makers.planted``)
     # Runners whose every step was read and walked (``_run_makers.walked``).
     walked: list[object] = field(default_factory=list)
+    # Paths the makefile being run builds (its explicit targets), while its recipes are
+    # judged (``_run_make``): deleting one that is no tree of files loses no sources.
+    products: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from collections.abc import Callable
@@ -193,11 +194,13 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
         return []
     lang: str | None = None
     notebook = False
+    inside: str | None = None
     if path.endswith(".ipynb") or "new_source" in tool_input:
         text = _notebook_shell(text)
         lang = "sh" if text else None
         notebook = True
     elif re.search(r"(^|/)(GNU)?[Mm]akefile$|\.mk$|(^|/)[Jj]ustfile$", path):
+        inside = posixpath.dirname(path).rstrip("/") + "/"
         text = "\n".join(line[1:] if line.startswith("\t") else line[4:]
                          for line in text.splitlines()
                          if line.startswith(("\t", "    ")))  # fmt: skip
@@ -211,6 +214,12 @@ def _content_findings(path: str, tool_input: dict[str, Any], shell: Shell) -> li
         return []
     script = text if lang == "sh" else _python_as_shell(text)
     found = shell(script, None) if script is not None else []
+    if inside is not None:
+        # ``clean: rm -rf app bin/``: a recipe deleting inside the makefile's own tree.
+        # Running it is judged when it runs (``_run_make``), against the disk then;
+        # what the write is stopped for is a recipe whose job is a catastrophe
+        # elsewhere (``rm -rf ~/*``).
+        found = [f for f in found if not (f.target or "").startswith(inside)]
     return [
         _f(
             f.category,

@@ -140,12 +140,21 @@ class WalkerCommands(WalkerRedirects):
         saved = self.scope
         self.scope = saved.child()
         self.scope.calls += 1
-        self.scope.positional = {str(i + 1): a.text for i, a in enumerate(args)}
-        self.scope.positional["@"] = " ".join(shlex.quote(a.text) for a in args)
+        # A ``~`` at the call site is expanded there, before the function gets the word
+        # (``f ~/Documents`` hands ``/home/dev/Documents`` to ``"$@"``).
+        given = [self._tilde(a.text) for a in args]
+        self.scope.positional = {str(i + 1): t for i, t in enumerate(given)}
+        self.scope.positional["@"] = " ".join(shlex.quote(t) for t in given)
         try:
             return self.walk(body, stdin, 1)
         finally:
             self.scope = saved
+
+    def _tilde(self, text: str) -> str:
+        home = self.workspace.home
+        if home and (text == "~" or text.startswith("~/")) and not self._remote:
+            return home.rstrip("/") + text[1:]
+        return text
 
     def set_cwd(self, path: Value | None) -> None:
         if path is None:

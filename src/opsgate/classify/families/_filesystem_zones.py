@@ -159,6 +159,7 @@ def delete_findings(
             zone is Zone.PROJECT
             and (recursive or _GLOB.search(path))
             and not _looks_like_file(path)
+            and not _built_product(ctx, arg, path)
         ):
             what = zone.value if zone is not Zone.PROJECT else "source files in the project"
             out.append(
@@ -183,6 +184,34 @@ def delete_findings(
                 )
             )
     return out
+
+
+# Only a word written as a plain relative name is asked of the disk: a path the
+# reading may have resolved wrongly (quotes, ``~``, variables, ``..``) keeps the
+# stricter judgement.
+_PLAIN_NAME = re.compile(r"(?!.*\.\.)[\w@+-][\w.@+/-]*")
+
+
+def _built_product(ctx: Context, arg: Arg, path: str) -> bool:
+    """``rm -rf *.o app build/`` in a makefile's clean recipe: ``app`` is a target the
+    makefile builds (``RunState.products``, set while its recipes are judged), and
+    with no tree of files at that path (not there yet, or the built file) deleting it
+    loses no sources.  A target that names an existing directory (a makefile with a
+    rule named ``src``) stays a delete of that tree; so does anything an earlier step
+    wrote, moved or linked there, or a path read through quotes, ``~`` or variables."""
+    session = getattr(ctx, "session", None)
+    scope = getattr(ctx, "scope", None)
+    if session is None or scope is None or ctx.remote is not None:
+        return False
+    if path not in session.runs.products or not _PLAIN_NAME.fullmatch(arg.value):
+        return False
+    if session.runs.maker or session.runs.planted:
+        return False
+    prefix = path.rstrip("/") + "/"
+    if any(k == path or k.startswith(prefix) or path.startswith(k.rstrip("/") + "/")
+           for k in scope.files):  # fmt: skip
+        return False
+    return session.file_kind(path) in (None, "file")
 
 
 _FILE_SUFFIX = re.compile(

@@ -82,6 +82,12 @@ _USE_OPTIONS = frozenset(
      "--config"}
 )  # fmt: skip
 # The same, for one program only (short options mean different things elsewhere).
+# Options whose value names what a program leaves out (``tar --exclude=.env``): the
+# file is not read.  (``--include`` names what it takes, and stays a candidate.)
+_EXCLUDE_OPTIONS = frozenset(
+    {"--exclude", "--exclude-dir", "--exclude-from", "--exclude-vcs", "--exclude-ignore",
+     "--exclude-tag", "--exclude-caches", "--ignore", "--ignore-file", "--exclude-pattern"}
+)  # fmt: skip
 _USE_BY_PROGRAM: dict[str, frozenset[str]] = {
     **dict.fromkeys(("ssh", "scp", "sftp", "autossh", "mosh", "sshfs", "ssh-copy-id"),
                     frozenset({"-i", "-F", "-S"})),
@@ -299,9 +305,19 @@ def _candidates(cmd: Command) -> list[Arg]:
     skip_values = _skipped_values(cmd.name)
     options: list[Arg] = []
     positionals: list[Arg] = []
-    skip = dashdash = False
+    skip = dashdash = excluding = False
     for arg in cmd.args:
         word = arg.value
+        if cmd.name == "zip" and word in ("-x", "--exclude", "-i", "--include"):
+            excluding = word in ("-x", "--exclude")  # ``zip -r a.zip . -x .env '*.log'``
+            if not excluding:
+                continue
+        elif excluding and not word.startswith("-"):
+            continue  # a pattern zip leaves out
+        else:
+            excluding = False
+        if excluding:
+            continue
         if skip:
             skip = False
         elif dashdash or not word.startswith("-") or word == "-":
@@ -337,7 +353,8 @@ def _skipped_values(name: str) -> frozenset[str]:
     found = _SKIPPED.get(name)
     if found is None:
         found = (
-            _USE_OPTIONS
+            _EXCLUDE_OPTIONS
+            | _USE_OPTIONS
             | _OUTPUT_OPTIONS
             | _USE_BY_PROGRAM.get(name, frozenset())
             | _OUTPUT_BY_PROGRAM.get(name, frozenset())
