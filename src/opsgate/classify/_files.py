@@ -29,6 +29,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import FileRead
 
@@ -387,8 +388,6 @@ class LocalFiles(FileSource):
         return read_branch(cwd)
 
     def _real(self, path: str) -> str:
-        from opsgate.classify._paths_links import real_path
-
         return real_path(path)
 
     def _secret_file_in(self, directory: str, hidden: bool, tracked: bool) -> str | None:
