@@ -183,15 +183,16 @@ _HINTS = (
     ".envrc",
 )  # fmt: skip
 _HINT = re.compile("|".join(re.escape(h) for h in _HINTS), re.IGNORECASE)
+# The same hints, case-sensitive: for lower-cased ASCII text (much faster than _HINT).
+_HINT_LOWER = re.compile("|".join(re.escape(h) for h in _HINTS))
 
 
 def might_run(path: str) -> bool:
     """A cheap first look: False means no file under ``path`` runs by itself."""
     if path.isascii():
         # The hints are lower-case ASCII; in ASCII text, case-insensitive matching is
-        # just lower(): plain substring tests, much cheaper than the regex alternation.
-        lowered = path.lower()
-        return any(hint in lowered for hint in _HINTS)
+        # just lower(), and a case-sensitive search is several times cheaper.
+        return _HINT_LOWER.search(path.lower()) is not None
     return _HINT.search(path) is not None  # Unicode case folding (K, ſ) stays the regex's
 
 
