@@ -325,12 +325,14 @@ class GivenFiles(FileSource):
 class LocalFiles(FileSource):
     """The agent's own disk (the hook, ``opsgate check``), bounded and judged."""
 
-    __slots__ = ("opsgate_home", "total")
+    __slots__ = ("opsgate_home", "parents", "total")
 
     def __init__(self, opsgate_home: str | None = None) -> None:
         super().__init__()
         self.total = 0
         self.opsgate_home = opsgate_home
+        # Directories above missing paths, resolved once for this classification.
+        self.parents: dict[str, str] = {}
 
     def guarded_dirs(self) -> tuple[str, ...]:
         home = self.opsgate_home or os.environ.get("OPSGATE_HOME")
@@ -388,7 +390,7 @@ class LocalFiles(FileSource):
         return read_branch(cwd)
 
     def _real(self, path: str) -> str:
-        return real_path(path)
+        return real_path(path, parents=self.parents)
 
     def _secret_file_in(self, directory: str, hidden: bool, tracked: bool) -> str | None:
         from opsgate.classify import _files_probe as probe
