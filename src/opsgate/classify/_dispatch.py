@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opsgate.classify import families
+from opsgate.classify import _guard, _guard_reach, families
 from opsgate.classify._autorun_shell import writes as autorun_writes
 from opsgate.classify._command import Command, Stdin
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify._exec_options import exec_findings
 from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
-from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words
+from opsgate.classify._shell_nodes import unknown
+from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words, publishes
 from opsgate.classify._words import Value
+from opsgate.classify.families import secrets
+from opsgate.classify.families._index import INDEX
 from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
@@ -36,8 +40,6 @@ _GROUPING = frozenset("{}()! ")
 
 def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     """Classify ``cmd`` (unwrapping wrappers) and add its findings to the walker."""
-    from opsgate.classify.shell import unknown
-
     for _ in range(12):
         _cross_cutting(cmd, w)
         if cmd.name == "$dynamic":
@@ -87,8 +89,6 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
 def _harmless_mode(cmd: Command) -> bool:
     """``kubectl delete --help``, ``git push --dry-run``: nothing changes.  Not for shells,
     interpreters or wrappers, where such a word may belong to the code they run."""
-    from opsgate.classify.families._index import INDEX
-
     if INDEX.get(cmd.name) == "shells" or cmd.name in WRAPPERS:
         return False
     words = cmd.words
@@ -98,16 +98,10 @@ def _harmless_mode(cmd: Command) -> bool:
 
 def _cross_cutting(cmd: Command, w: Walker) -> None:
     """Checks that apply to every program, whichever family owns it."""
-    from opsgate.classify import _guard, _guard_reach
-    from opsgate.classify._exec_options import exec_findings
-    from opsgate.classify.families import secrets
-
     w.add(secrets.reveals(cmd, w))
     w.add(_guard.command_findings(cmd, w))
     w.add(_guard_reach.command_findings(cmd, w))  # its admin code and API by other routes
     w.add(exec_findings(cmd, w))
-    from opsgate.classify._unknown_tools import publishes
-
     w.add(publishes(cmd))
     w.add(autorun_writes(cmd, w))  # into files that run by themselves (CI workflows, hooks …)
     if cmd.name == "pgbench" and cmd.has("-i", "--initialize"):

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
+from opsgate.classify._interp_loads import env_loads
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Effect, Finding, Impact
 
@@ -77,8 +78,6 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
                     f"{key} loads code into {cmd.name} that the guard cannot see",
                 )
             )
-    from opsgate.classify._interp_loads import env_loads
-
     out += env_loads(cmd, w)  # NODE_OPTIONS='--require ./x.js', RUBYOPT, PERL5OPT
     for option in _OPTIONS.get(cmd.name, ()):
         for value in cmd.options(option):

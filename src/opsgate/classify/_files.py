@@ -29,6 +29,7 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from opsgate.classify._paths_links import real_path
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import FileRead
 
@@ -338,12 +339,14 @@ class GivenFiles(FileSource):
 class LocalFiles(FileSource):
     """The agent's own disk (the hook, ``opsgate check``), bounded and judged."""
 
-    __slots__ = ("opsgate_home", "total")
+    __slots__ = ("opsgate_home", "parents", "total")
 
     def __init__(self, opsgate_home: str | None = None) -> None:
         super().__init__()
         self.total = 0
         self.opsgate_home = opsgate_home
+        # Directories above missing paths, resolved once for this classification.
+        self.parents: dict[str, str] = {}
 
     def guarded_dirs(self) -> tuple[str, ...]:
         home = self.opsgate_home or os.environ.get("OPSGATE_HOME")
@@ -406,9 +409,7 @@ class LocalFiles(FileSource):
         return listener_command(port)
 
     def _real(self, path: str) -> str:
-        from opsgate.classify._paths_links import real_path
-
-        return real_path(path)
+        return real_path(path, parents=self.parents)
 
     def _secret_file_in(self, directory: str, hidden: bool, tracked: bool) -> str | None:
         from opsgate.classify import _files_probe as probe

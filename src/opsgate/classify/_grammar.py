@@ -56,6 +56,8 @@ _UNSAFE = re.compile("[\U00010000-\U0010ffff\ud800-\udfff]")
 
 
 def sanitize(script: str) -> str:
+    if script.isascii():
+        return script  # nearly every command: nothing outside the BMP to replace
     return _UNSAFE.sub("\ufffd", script)
 
 

@@ -25,10 +25,16 @@ _OWN_DESCRIPTORS = ("/dev/fd/", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/pr
                     "/proc/thread-self/fd/")  # fmt: skip
 
 
-def real_path(path: str, cache: MutableMapping[str, str] | None = None) -> str:
+def real_path(
+    path: str,
+    cache: MutableMapping[str, str] | None = None,
+    parents: MutableMapping[str, str] | None = None,
+) -> str:
     """``path`` (absolute) with every symlink on disk followed; the path itself when it
     cannot be resolved.  ``cache`` keeps answers for one classification only: a link can
-    be created between two calls, so a longer-lived cache would be a way around."""
+    be created between two calls, so a longer-lived cache would be a way around.
+    ``parents``: the same, for the directories above paths with nothing at them (many
+    files a command names, and would create, share one directory)."""
     if not path.startswith("/") or len(path) > _MAX_PATH or "\x00" in path:
         return path
     if path.startswith(_OWN_DESCRIPTORS):
@@ -37,13 +43,13 @@ def real_path(path: str, cache: MutableMapping[str, str] | None = None) -> str:
         hit = cache.get(path)
         if hit is not None:
             return hit
-    real = _resolve(path)
+    real = _resolve(path, parents)
     if cache is not None and len(cache) < 512:
         cache[path] = real
     return real
 
 
-def _resolve(path: str) -> str:
+def _resolve(path: str, parents: MutableMapping[str, str] | None = None) -> str:
     """``os.path.realpath`` at the cost of a few system calls: an existing file is
     opened without reading (``O_PATH``) and the kernel names it; only a link itself
     (possibly dangling) takes the slow walk.  Nothing at the path: the file a write
@@ -52,7 +58,7 @@ def _resolve(path: str) -> str:
     try:
         st = os.lstat(path)
     except (OSError, ValueError):
-        return _missing(path)
+        return _missing(path, parents)
     if stat.S_ISLNK(st.st_mode) or _O_PATH is None:
         return _slow(path)
     try:
@@ -67,13 +73,17 @@ def _resolve(path: str) -> str:
         os.close(fd)
 
 
-def _missing(path: str) -> str:
+def _missing(path: str, parents: MutableMapping[str, str] | None) -> str:
     """A path with nothing at it: its parent resolved, the last name kept.  Only when
     the parent is or passes through a link does the walk cost more than two calls."""
     parent, _, name = path.rstrip("/").rpartition("/")
     if not parent or not name or name in (".", ".."):
         return path
-    real_parent = _resolve(parent) if parent.count("/") <= 64 else parent
+    real_parent = parents.get(parent) if parents is not None else None
+    if real_parent is None:
+        real_parent = _resolve(parent, parents) if parent.count("/") <= 64 else parent
+        if parents is not None and len(parents) < 512:
+            parents[parent] = real_parent
     return path if real_parent == parent else f"{real_parent.rstrip('/')}/{name}"
 
 

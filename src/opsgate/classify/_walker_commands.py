@@ -81,10 +81,11 @@ class WalkerCommands(WalkerRedirects):
             return [Value(w, True, value.secret_vars) for w in words if w]
         if node.type in ("word", "concatenation") and value.static and "{" in value.text:
             return [Value(w, True) for w in brace_expand(value.text)]
-        raw = _text(node)
-        if name and value.static and _UNQUOTED_GLOB.search(raw) and raw.rsplit("/")[-1] != "[":
-            # ``/bin/r? -rf``: pathname expansion picks the program at run time.
-            return [Value(value.text, False, value.secret_vars)]
+        if name and value.static:
+            raw = _text(node)
+            if _UNQUOTED_GLOB.search(raw) and raw.rsplit("/")[-1] != "[":
+                # ``/bin/r? -rf``: pathname expansion picks the program at run time.
+                return [Value(value.text, False, value.secret_vars)]
         return [value]
 
     def run_words(

@@ -25,14 +25,25 @@ class WalkerWords(WalkerBase):
     """Resolves words against the current scope."""
 
     # --- words ------------------------------------------------------------------------
+    _resolver: WordResolver | None = None
+
     def resolver(self) -> WordResolver:
-        return WordResolver(
+        """The resolver for the current scope.  It reads the scope's own mappings (never
+        a copy), so one is kept while the scope and those mappings stay the same:
+        subshells, function calls and scripts swap them, and get a new one."""
+        scope = self.scope
+        kept = self._resolver
+        if kept is not None and kept.reads(scope.positional, scope.origins):
+            return kept
+        kept = WordResolver(
             self._lookup,
             self._substitute,
-            self.scope.positional,
-            self.scope.origins,
+            scope.positional,
+            scope.origins,
             self._evaluate_arithmetic,
         )
+        self._resolver = kept
+        return kept
 
     def _evaluate_arithmetic(self, value: str) -> None:
         """A variable's value that an arithmetic evaluation runs (``a[$(cmd)]``): its

@@ -68,6 +68,8 @@ _ANSI_SIMPLE = {
 
 def unescape_word(text: str) -> str:
     """Backslash escapes in an unquoted word: ``r\\m`` is ``rm``; ``\\<newline>`` vanishes."""
+    if "\\" not in text:
+        return text  # most words: nothing to undo, no regular expression run
     return _ESCAPE.sub(lambda m: "" if m.group(1) == "\n" else m.group(1), text)
 
 
@@ -279,8 +281,12 @@ class WordResolver:
         self._lookup = lookup
         self._substitute = substitute
         self._positional = positional
-        self._origins = origins or {}
+        self._origins = origins if origins is not None else {}
         self._evaluated = evaluated
+
+    def reads(self, positional: Mapping[str, str], origins: Mapping[str, str]) -> bool:
+        """Whether this resolver reads exactly these mappings (the same objects)."""
+        return self._positional is positional and self._origins is origins
 
     def value(self, node: Node) -> Value:
         kind = node.type
