@@ -92,9 +92,14 @@ def _python_module(
             continue  # not the project's: an installed or standard module
         findings: list[Finding] = []
         for depth in range(1, len(parts)):
+            if w.session.file_kind(posixpath.join(base, *parts[:depth]) + ".py") is not None:
+                # ``from app.core import add`` with app/core.py: a module, and the rest
+                # of the name is something in it (the module itself is judged as such).
+                return findings
             package = posixpath.join(base, *parts[:depth], "__init__.py")
             loaded = load(w, package, None)
-            findings += judge(w, loaded, "python", where=_where(code, name), cwd=cwd)
+            if loaded.state != "missing":  # none: a namespace package, nothing runs
+                findings += judge(w, loaded, "python", where=_where(code, name), cwd=cwd)
         for candidate in (path + ".py", path + "/__init__.py"):
             loaded = load(w, posixpath.join(base, candidate), None)
             if loaded.state != "missing":

@@ -244,6 +244,17 @@ def _workspace(cmd: Command, w: Walker, names: list[str]) -> list[Finding]:
         directory = w.workspace.expand(chosen, cmd.cwd or w.scope.cwd)
         if directory is not None and w.session.file_kind(directory) == "dir":
             return _run_scripts(w, cmd, directory, names, None, walk_up=False)
+    elif chosen is None:
+        # ``pnpm -r build``, ``npm test --workspaces``: every package's script of that name.
+        from opsgate.classify._run_node_workspaces import workspace_packages
+
+        root = _package_json(w, cmd.cwd or w.scope.cwd, True)
+        packages = workspace_packages(w, root) if root is not None and root.text else None
+        if packages is not None:
+            found: list[Finding] = []
+            for directory in packages:
+                found += _run_scripts(w, cmd, directory, names, None, walk_up=False)
+            return found
     reason = (
         f"{cmd.name} runs scripts of workspace packages that opsgate does not locate; "
         "run it in the package's own directory to have its scripts judged"

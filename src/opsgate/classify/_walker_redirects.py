@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["WalkerRedirects"]
 
 
+_TO_FILE = frozenset({">", ">>", ">|"})
+_SIDE = "fd:"  # marks a sink of a descriptor other than standard output
+
+
 class WalkerRedirects(WalkerWords):
     """Redirections, here-docs and here-strings."""
 
@@ -52,7 +56,13 @@ class WalkerRedirects(WalkerWords):
                 if op in ("<", "<>"):
                     stdin = self._read_redirect(value)
                 elif op not in ("<&", ">&", "&>") or not value.text.isdigit():
-                    sinks.append((op, value))
+                    fd = redirect.child_by_field_name("descriptor")
+                    if fd is not None and _text(fd) not in ("1", "") and op in _TO_FILE:
+                        # ``2>/dev/null``, ``2>err.log``: another descriptor's text goes
+                        # there; standard output still reaches the pipe or substitution.
+                        sinks.append((_SIDE + op, value))
+                    else:
+                        sinks.append((op, value))
         return stdin, sinks, continuations
 
     def _file_redirect(self, node: Node) -> list[tuple[str, Value]]:
@@ -113,6 +123,14 @@ class WalkerRedirects(WalkerWords):
     def _write_sinks(
         self, sinks: list[tuple[str, Value]], out: Stdin | None, body: Node | None
     ) -> Stdin | None:
+        side = [(op[len(_SIDE) :], v) for op, v in sinks if op.startswith(_SIDE)]
+        if side:
+            # What another descriptor (stderr) writes there is not known text, and
+            # standard output goes on: ``$(cat f 2>/dev/null || echo x)`` is f's text.
+            sinks = [(op, v) for op, v in sinks if not op.startswith(_SIDE)]
+            self._write_sinks(side, Stdin(None, "stderr"), body)
+            if not sinks:
+                return out
         if not sinks:
             return out
         from opsgate.classify.families import filesystem, secrets

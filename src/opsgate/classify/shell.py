@@ -162,10 +162,19 @@ class Walker(WalkerCommands):
                 self.walk(child, None, level + 1)
 
     def _sequence(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
-        out: Stdin | None = None
-        for child in node.named_children:
-            out = self.walk(child, stdin, level + 1)
-        return out
+        """Every part of a list writes to the same output: ``$(cat f || echo x)`` is
+        the file's text (or some of it) then x, unknown when any part's is."""
+        outs = [self.walk(child, stdin, level + 1) for child in node.named_children]
+        printed = [out for out in outs if out is not None]
+        if len(printed) <= 1:
+            return printed[0] if printed else None
+        unknown_part = next((o for o in printed if o.text is None and o.untrusted), None)
+        unknown_part = unknown_part or next((o for o in printed if o.text is None), None)
+        if unknown_part is not None:
+            return unknown_part
+        last = printed[-1]
+        return Stdin("".join(o.text or "" for o in printed), last.source,
+                     untrusted=any(o.untrusted for o in printed))  # fmt: skip
 
     def _subshell(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         saved = self.scope

@@ -104,12 +104,20 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
             return [_with_target(f, target) for f in sql(value)] or [
                 _f("database.read", Impact.SAFE, Effect.READ, value, "an empty query")
             ]
+    client = _DATASTORE_CLIENTS.get(server.lower().removesuffix("-mcp"))
     for key in _CMD_KEYS:
         value = args.get(key)
         if isinstance(value, list):
             import shlex
 
             value = shlex.join(str(v) for v in value)
+        if isinstance(value, str) and client is not None:
+            # ``mcp__redis__execute {command: FLUSHDB}``: the datastore's own command,
+            # judged as its client would send it.
+            import shlex
+
+            return shell(f"{client} {value}" if client != "mongosh" else
+                         f"mongosh --eval {shlex.quote(value)}", None)  # fmt: skip
         if isinstance(value, str):
             remote = _remote_of(name, server, args)
             return shell(value, remote)
@@ -130,6 +138,14 @@ def _by_arguments(name: str, server: str, args: dict[str, Any], ws: Workspace, c
     if isinstance(url, str) and not _WRITE.search(name):
         return classify_url(url)
     return _file_arguments(name, args, ws, cwd, shell, judge, files)
+
+
+# MCP servers of a datastore whose ``command`` argument is in the datastore's own
+# language, and the client that speaks it.
+_DATASTORE_CLIENTS = {
+    "redis": "redis-cli", "valkey": "redis-cli", "keydb": "redis-cli", "dragonfly": "redis-cli",
+    "upstash": "redis-cli", "mongodb": "mongosh", "mongo": "mongosh",
+}  # fmt: skip
 
 
 def _remote_of(name: str, server: str, args: dict[str, Any]) -> str | None:

@@ -68,7 +68,8 @@ _DASHDASH = re.compile(r"(?<=[ \t])--(?=[ \t]|$)", re.MULTILINE)
 _FLAG = r"--?[A-Za-z][\w.-]*="
 # The value may hold commas (``--select=E,F``, ``-l=app=api,tier=web``): still one word.
 _FLAG_VALUE = re.compile(rf"(?<=[ \t])({_FLAG}[^\s;|(){{}}'\"`]+)(?=[\s;|)}}]|$)")
-_FLAG_OPEN = re.compile(rf"(?<=[ \t])({_FLAG})$")
+# ``-o jsonpath='{.items[0]}'``: a native argument ``name=`` glued to a quoted value.
+_FLAG_OPEN = re.compile(r"(?<=[ \t])((?:--?)?[A-Za-z][\w.-]*=)$")
 
 
 def _quote_list(match: re.Match[str]) -> str:
