@@ -18,6 +18,12 @@ from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
 from opsgate.classify._exec_options import exec_findings
+from opsgate.classify._run_buildfiles import (
+    BUILD_TOOLS,
+    PROJECT_RUNNERS,
+    build_file_findings,
+    production_run,
+)
 from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
 from opsgate.classify._shell_nodes import unknown
@@ -80,6 +86,9 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
         from opsgate.classify import _unknown_tools
 
         w.add(_unknown_tools.sniff(cmd, w))
+    if cmd.name in BUILD_TOOLS or cmd.name in PROJECT_RUNNERS:
+        w.add(build_file_findings(cmd, w))  # ``./gradlew test``: what build.gradle runs
+        w.add(production_run(cmd, w))  # ``go run ./cmd/x --db postgres://…prod…``
     _note_download(cmd, w)
     _note_extraction(cmd, w)
     note_writes(cmd, w)

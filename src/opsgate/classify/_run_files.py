@@ -286,9 +286,28 @@ def judge(
         return [*found, _opaque(loaded, where, "runs in an interpreter opsgate does not model")]
     code = Code(loaded.path, loaded.shown, loaded.text, lang)
     inner = judge_code(w, code, where=where, cwd=cwd, args=args, sourced=sourced)
-    if lenient:
-        inner = [f for f in inner if f.category != "unknown"]
+    if lenient or _framework_entrypoint(loaded.path, loaded.text):
+        inner = [f for f in inner if f.category.split(".", 1)[0] != "unknown"]
     return [*found, *inner]
+
+
+# A framework's own command-line entry point, as its generator writes it: it boots the
+# framework and hands the words to it (``bin/rails test``, ``php artisan migrate``),
+# whose commands are judged by their names (the families).  Read as usual, and judged
+# only by the concrete steps in it, like ``gradlew``; one that is not the generated
+# file (no signature) is judged in full.
+_ENTRYPOINTS: dict[str, tuple[str, ...]] = {
+    "rails": ('require "rails/commands"', "require 'rails/commands'", "rails/commands"),
+    "rake": ('require "rake"', "require 'rake'", "Rake.application.run"),
+    "artisan": ("LARAVEL_START", "->handleCommand(", "Console\\Kernel"),
+    "console": ("Symfony\\Component\\Console", "FrameworkBundle"),
+    "manage.py": ("execute_from_command_line",),
+}
+
+
+def _framework_entrypoint(path: str, text: str) -> bool:
+    signatures = _ENTRYPOINTS.get(posixpath.basename(path))
+    return signatures is not None and len(text) < 4096 and any(s in text for s in signatures)
 
 
 def _in_tool_dir(path: str) -> bool:

@@ -165,7 +165,7 @@ class Walker(WalkerCommands):
         """Every part of a list writes to the same output: ``$(cat f || echo x)`` is
         the file's text (or some of it) then x, unknown when any part's is."""
         outs = [self.walk(child, stdin, level + 1) for child in node.named_children]
-        printed = [out for out in outs if out is not None]
+        printed = [out for out in outs if out is not None and out.source not in _SILENT]
         if len(printed) <= 1:
             return printed[0] if printed else None
         unknown_part = next((o for o in printed if o.text is None and o.untrusted), None)
@@ -226,6 +226,15 @@ class Walker(WalkerCommands):
             out = self.walk(cont, out, level + 1)
         return out
 
+
+# Programs that print nothing on success (``mkdir -p d && cat > d/f <<EOF``: the
+# grammar may hang the redirect on the whole list; mkdir adds no text to it).
+_SILENT = frozenset(
+    f"pipe:{name}"
+    for name in ("mkdir", "cd", "touch", "chmod", "chown", "chgrp", "ln", "rm", "rmdir", "cp",
+                 "mv", "export", "unset", "set", "true", "false", ":", "sleep", "wait",
+                 "umask", "shopt", "pushd", "popd", "install", "truncate")
+)  # fmt: skip
 
 _NodeHandler = Callable[[Walker, Node, Stdin | None, int], Stdin | None]
 _NODE_HANDLERS: dict[str, _NodeHandler] = {

@@ -11,6 +11,7 @@ developer's own workspace: creating or deleting it is ``LOCAL`` — deleting is
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from opsgate.classify._command import Command, Context, Handler
@@ -47,10 +48,30 @@ def _cluster(*context_flags: str, env_flags: tuple[str, ...] = ()) -> Where:
             cmd.env.get("KUBECONFIG"),
             cmd.option("-n", "--namespace"),
         ]
+        context = cmd.option(*context_flags) if context_flags else None
+        if context and _LOCAL_CONTEXT.match(context):
+            return context, Environment.LOCAL, f"{context}: a cluster on the developer's machine"
         label, env, source = locate(ctx, [*names, *(cmd.option(f) for f in env_flags)], "")
         return label or "kubernetes (current context)", env, source
 
     return where
+
+
+# Context names the local cluster tools give (kind, minikube, Docker Desktop, k3d…).
+_LOCAL_CONTEXT = re.compile(
+    r"^(kind-.+|minikube|docker-desktop|docker-for-desktop|k3d-.+|colima(-.+)?|orbstack|"
+    r"microk8s|rancher-desktop|kind)$"
+)
+
+
+def _tilt_where(cmd: Command, ctx: Context) -> tuple[str, Environment | None, str | None]:
+    """Tilt deploys only to a local cluster unless its Tiltfile allows others
+    (``allow_k8s_contexts``): without that, ``tilt up`` stays on this machine."""
+    if cmd.option("--context") is None:
+        tiltfile = ctx.read_text(cmd.option("-f", "--file") or "Tiltfile", cmd.cwd)
+        if tiltfile is not None and "allow_k8s_contexts" not in tiltfile:
+            return "tilt (local cluster)", Environment.LOCAL, "Tiltfile allows local clusters only"
+    return _cluster("--context")(cmd, ctx)
 
 
 # --- Kubernetes-adjacent --------------------------------------------------------
@@ -229,7 +250,7 @@ HANDLERS: dict[str, Handler] = {
     ),
     "tilt": tool(
         _TILT,
-        _cluster("--context"),
+        _tilt_where,
         valued=("--context", "-n", "--namespace", "-f", "--file", "--port"),
         default=_K_UNKNOWN,
         adjust=_k_adjust,

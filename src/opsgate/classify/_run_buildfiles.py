@@ -1,0 +1,264 @@
+"""Build tools whose project files run commands: Gradle, Maven, MSBuild, mix, Bazel…
+
+``./gradlew test`` runs whatever ``build.gradle`` wires into the test task, and a
+build file can run any program: ``exec { commandLine 'kubectl', 'delete', 'ns',
+'prod' }``, Maven's exec and antrun plugins, MSBuild's ``<Exec Command="…"/>``, a mix
+alias ``"cmd rm -rf ~"``, a Bazel ``genrule``'s ``cmd``, a cargo-make task, an nx
+``run-commands`` target, a dvc stage, a fastlane ``sh(…)``.  opsgate does not model
+these languages; it reads the files the tool reads (bounded) and judges every
+command line written in them as the shell command it is: a string literal that
+starts with a program opsgate knows, an argument list of literals
+(``'git', 'push', '--force'``, ``Command::new("git").args([…])``,
+``<executable>psql</executable><arguments><argument>-c</argument>…``).  A command
+that is only assembled at run time is not seen: that is the limit of this reading.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import TYPE_CHECKING
+
+from opsgate.classify._command import Command
+from opsgate.models import Finding
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["BUILD_TOOLS", "PROJECT_RUNNERS", "build_file_findings", "production_run"]
+
+# Tool -> (file names it reads in the project, recursive below the project?).
+_FILES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "gradle": (("build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"),
+               True),
+    "mvn": (("pom.xml",), True),
+    "dotnet": (("*.csproj", "*.fsproj", "*.vbproj", "*.proj", "*.targets", "*.props"), True),
+    "msbuild": (("*.csproj", "*.fsproj", "*.vbproj", "*.proj", "*.targets", "*.props"), True),
+    "mix": (("mix.exs",), False),
+    "cargo-make": (("Makefile.toml",), False),
+    "xtask": (("*.rs",), True),
+    "fastlane": (("Fastfile",), True),
+    "nx": (("project.json", "nx.json"), True),
+    "bazel": (("BUILD", "BUILD.bazel", "*.bzl"), True),
+    "dvc": (("dvc.yaml",), False),
+    "ant": (("build.xml",), False),
+    "sbt": (("build.sbt",), False),
+    "lein": (("project.clj",), False),
+}  # fmt: skip
+BUILD_TOOLS: dict[str, str] = {
+    "gradle": "gradle", "gradlew": "gradle", "mvn": "mvn", "mvnw": "mvn", "dotnet": "dotnet",
+    "msbuild": "msbuild", "mix": "mix", "makers": "cargo-make", "fastlane": "fastlane",
+    "nx": "nx", "bazel": "bazel", "bazelisk": "bazel", "dvc": "dvc", "ant": "ant",
+    "sbt": "sbt", "lein": "lein",
+}  # fmt: skip
+# Sub-verbs that read no build file (``dotnet --version``, ``mix help``).
+_QUIET = frozenset({"--version", "-v", "version", "--help", "-h", "help", "new", "nuget",
+                    "add", "remove", "list", "sln", "tool", "format", "clean-cache",
+                    "query", "info", "status", "graph", "show-projects"})  # fmt: skip
+
+_LITERAL = r"""(?:"{3}(?:.|\n)*?"{3}|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")"""
+_STRING = re.compile(_LITERAL)
+_LIST = re.compile(rf"{_LITERAL}(?:\s*,\s*\[?\s*{_LITERAL})+")
+_RUST = re.compile(r'Command::new\(\s*"([^"]+)"\s*\)((?:\s*\.\s*(?:arg|args)\([^;]*?\))+)')
+_XML_EXEC = re.compile(
+    r"<executable>\s*([^<\s]+)\s*</executable>\s*(?:<[^>]*>\s*)*?<arguments>(.*?)</arguments>"
+    r"|executable=\"([^\"]+)\"[^>]*>(.*?)</exec>",
+    re.DOTALL,
+)
+_XML_ARG = re.compile(r"<argument>([^<]*)</argument>|<arg\s+(?:value|line)=\"([^\"]*)\"")
+_MAX_FILES = 24
+_MAX_COMMANDS = 48
+
+
+def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
+    """What the build files ``cmd`` reads would run, judged command by command."""
+    tool = _tool(cmd)
+    if tool is None or w.remote is not None:
+        return []
+    names, recursive = _FILES[tool]
+    base = cmd.cwd or w.scope.cwd or w.workspace.project
+    if base is None:
+        return []
+    if tool == "xtask":
+        base = posixpath.join(base, "xtask")
+    from opsgate.classify._run_files import load
+    from opsgate.classify._run_listing import collected
+
+    paths = collected(w, base, names, recursive=recursive) or ()
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for path in [p for p in paths if "/node_modules/" not in p and "/target/" not in p][
+        :_MAX_FILES
+    ]:
+        loaded = load(w, path, None)
+        if loaded.text is None:
+            continue
+        for line in _command_lines(loaded.text, tool)[:_MAX_COMMANDS]:
+            if line in seen:
+                continue
+            seen.add(line)
+            findings += w.classify_shell(line, via=f"{cmd.name} ({loaded.shown})", cwd=base)
+    return findings
+
+
+def _tool(cmd: Command) -> str | None:
+    tool = BUILD_TOOLS.get(cmd.name)
+    words = list(cmd.words)
+    if cmd.name == "cargo" and words[:1] in (["make"], ["xtask"]):
+        return "cargo-make" if words[0] == "make" else "xtask"
+    if tool is None or (words and words[0] in _QUIET) or (not words and tool == "dotnet"):
+        return None
+    if tool == "dvc" and words[:1] not in (["repro"], ["exp"]):
+        return None
+    return tool
+
+
+# The build languages' own file operations, as the shell commands they equal: Gradle's
+# ``delete``/``copy { into … }``/``file(…).text =``, Ant's ``<delete dir=…>`` and
+# ``<copy todir=…>``, printing ``System.getenv()``.  The user's home in any spelling
+# (``System.getProperty('user.home')``, ``${user.home}``, ``System.getenv("HOME")``)
+# is ``~``.
+_HOME = re.compile(
+    r"""\$\{?\s*System\.getProperty\(\s*['"]user\.home['"]\s*\)\s*\}?|System\.getProperty\("""
+    r"""\s*['"]user\.home['"]\s*\)|\$\{user\.home\}|System\.getenv\(\s*['"]HOME['"]\s*\)"""
+    r"""|System\.get_env\(\s*"HOME"\s*\)|Environment\.GetFolderPath\([^)]*UserProfile\)"""
+)
+_DSL_DELETE = re.compile(
+    r"""(?:\bdelete\s*(?:\(\s*)?(?:file\(\s*|fileTree\(\s*)?|<delete\s+(?:dir|file)=|"""
+    r"""File\.rm_rf!?\(\s*|Directory\.Delete\(\s*)["']([^"'\n]+)["']"""
+)
+_DSL_INTO = re.compile(
+    r"""\binto\s*\(?\s*(?:file\(\s*)?["']([^"'\n]+)["']|<copy\b[^>]*\bto(?:dir|file)="([^"]+)"|"""
+    r"""file\(\s*["']([^"'\n]+)["']\s*\)\.(?:text\s*=|write)"""
+)
+_YAML_CMD = re.compile(r"^\s*-?\s*(?:cmd|command|script|run)\s*:\s*([^'\"\n|>{\[][^\n]*)$",
+                       re.MULTILINE)  # fmt: skip
+_ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environment\."
+                       r"GetEnvironmentVariables\(\s*\)")  # fmt: skip
+
+
+def _dsl_twins(text: str) -> list[str]:
+    home = _HOME.sub("~", text)
+    out = [f"rm -rf {_quote(m.group(1))}" for m in _DSL_DELETE.finditer(home)]
+    for m in _DSL_INTO.finditer(home):
+        dest = m.group(1) or m.group(2) or m.group(3)
+        out.append(f"cp -r build/out {_quote(dest)}")
+    if _ENV_DUMP.search(text):
+        out.append("env")
+    return out
+
+
+def _command_lines(text: str, tool: str) -> list[str]:
+    """The command lines a build file writes as literals."""
+    from opsgate.classify.families import handler_for
+
+    out: list[str] = _dsl_twins(text)
+    # ``cmd: aws s3 sync … --delete`` (dvc.yaml, YAML task files): an unquoted value.
+    out += [m.group(1).strip() for m in _YAML_CMD.finditer(text)]
+    for match in _RUST.finditer(text):
+        words = [match.group(1), *(_unquote(s) for s in _STRING.findall(match.group(2)))]
+        out.append(" ".join(_quote(w) for w in words))
+    for match in _XML_EXEC.finditer(text):
+        program = match.group(1) or match.group(3)
+        body = match.group(2) or match.group(4) or ""
+        args = [a or b for a, b in _XML_ARG.findall(body)]
+        out.append(" ".join([program, *args]))
+    for match in _LIST.finditer(text):
+        words = [_unquote(s) for s in _STRING.findall(match.group(0))]
+        out.append(" ".join(_quote(w) for w in words))
+    for match in _STRING.finditer(text):
+        value = _unquote(match.group(0))
+        if tool == "mix" and value.startswith("cmd "):
+            value = value[4:]
+        out.append(value)
+    lines = []
+    for line in out:
+        first = line.strip().split(None, 1)
+        if (len(first) < 2 and line.strip() != "env") or len(line) > 4000:
+            continue
+        name = posixpath.basename(first[0].strip("'\""))
+        if handler_for(name) is not None or name in (
+            "sh",
+            "bash",
+            "zsh",
+            "rm",
+            "curl",
+            "env",
+            "cp",
+        ):
+            lines.append(line.strip())
+    return list(dict.fromkeys(lines))
+
+
+def _unquote(literal: str) -> str:
+    if literal.startswith(('"""', "'''")):
+        return literal[3:-3]
+    return literal[1:-1].replace('\\"', '"').replace("\\'", "'")
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return word if re.fullmatch(r"[\w./:=@%+,~-]+", word) else shlex.quote(word)
+
+
+# Runners of project code and build tasks, by the words that make them run something
+# (None: any).  Their effects are the project's code; what opsgate sees is the target
+# they are pointed at.
+_RUNNERS: dict[str, tuple[str, ...] | None] = {
+    "go": ("run",), "cargo": ("run",), "bazel": ("run",), "bazelisk": ("run",),
+    "dotnet": ("run",), "mix": ("run",), "mvn": None, "mvnw": None, "gradle": None,
+    "gradlew": None, "flyway": None, "liquibase": None, "sbt": None, "lein": ("run",),
+    "dbt": ("run", "build", "seed", "snapshot", "run-operation"),
+}  # fmt: skip
+PROJECT_RUNNERS = frozenset(_RUNNERS)
+_READ_TASK = re.compile(
+    r"(?i)(?:^|[:])(info|validate|status|history|describe|show|list|version|help|diff|check|"
+    r"dependencies|tasks|properties|plan|compile|test|ls|debug|docs|parse|deps)$"
+)
+_LOSS_WORDS = re.compile(
+    r"(?i)(?:^|[:_\-./\s])(clean|dropall|drop|purge|reset|destroy|down|wipe|truncate|delete|"
+    r"full-refresh|flywayclean|rollback)(?:$|[:_\-./\s])"
+)
+
+
+def production_run(cmd: Command, w: Walker) -> list[Finding]:
+    """``go run ./cmd/migrate -database postgres://…db.prod…/shop down``, ``mvn
+    flyway:clean -Dflyway.url=jdbc:…prod…``, ``bazel run //deploy:prod``: project code
+    or a build task pointed at a production target.  What it does there cannot be
+    seen, so it is a change in production that needs a person (a loss when its words
+    say so)."""
+    marks = _RUNNERS.get(cmd.name, ())
+    words = list(cmd.words)
+    if marks == () or (marks is not None and not any(word in marks for word in words[:3])):
+        return []
+    verbs = [w for w in words if not w.startswith("-") and "=" not in w and "://" not in w]
+    if verbs and all(_READ_TASK.search(v) for v in verbs):
+        return []  # ``flyway -url=… info``, ``mvn flyway:validate``: reads
+    best: tuple[object, str, str] | None = None
+    for word in words:
+        for value in (word, word.split("=", 1)[-1]):
+            found = w.environment_of(value.strip("'\""))
+            if found is not None and (best is None or found[0] > best[0]):  # type: ignore[operator]
+                best = (found[0], found[1], value)
+    from opsgate.models import Effect, Environment, Impact
+
+    if best is None or best[0] is not Environment.PRODUCTION:
+        return []
+    loss = any(_LOSS_WORDS.search(word) for word in words)
+    reason = (
+        f"runs {cmd.name} against {best[2][:80]}, a production target: what the project's "
+        "code or task does there opsgate cannot see"
+    )
+    return [
+        Finding(
+            "unknown.production_run",
+            Impact.DESTRUCTIVE if loss else Impact.CAUTION,
+            Effect.WRITE,
+            cmd.text[:200],
+            reason,
+            best[2][:120],
+            Environment.PRODUCTION,
+            best[1],
+        )
+    ]
