@@ -177,7 +177,7 @@ _HOME_SECRET_FILES = (
     ".config/gh/hosts.yml", ".s3cfg", ".config/rclone/rclone.conf", ".pulumi/credentials.json",
     ".config/glab-cli/config.yml", ".terraformrc", ".config/hcloud/cli.toml",
     ".config/doctl/config.yaml", ".oci/config", ".databrickscfg", ".snowsql/config",
-    ".config/containers/auth.json", ".local/share/keyrings/",
+    ".config/containers/auth.json", ".local/share/keyrings/", ".dbt/profiles.yml",
     # The coding agents' own sign-ins: OAuth tokens and API keys.
     ".claude/.credentials.json", ".codex/auth.json", ".gemini/oauth_creds.json",
     ".config/github-copilot/apps.json", ".config/github-copilot/hosts.json",
