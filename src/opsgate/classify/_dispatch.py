@@ -22,7 +22,9 @@ from opsgate.classify._run_buildfiles import (
     BUILD_TOOLS,
     PROJECT_RUNNERS,
     build_file_findings,
+    notebook_findings,
     production_run,
+    tool_twins,
 )
 from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
@@ -89,6 +91,8 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     if cmd.name in BUILD_TOOLS or cmd.name in PROJECT_RUNNERS:
         w.add(build_file_findings(cmd, w))  # ``./gradlew test``: what build.gradle runs
         w.add(production_run(cmd, w))  # ``go run ./cmd/x --db postgres://…prod…``
+    if cmd.name in ("jupyter", "papermill", "whenever", "dvc"):
+        w.add(notebook_findings(cmd, w) + tool_twins(cmd, w))
     _note_download(cmd, w)
     _note_extraction(cmd, w)
     note_writes(cmd, w)

@@ -25,7 +25,14 @@ from opsgate.models import Finding
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["BUILD_TOOLS", "PROJECT_RUNNERS", "build_file_findings", "production_run"]
+__all__ = [
+    "BUILD_TOOLS",
+    "PROJECT_RUNNERS",
+    "build_file_findings",
+    "notebook_findings",
+    "production_run",
+    "tool_twins",
+]
 
 # Tool -> (file names it reads in the project, recursive below the project?).
 _FILES: dict[str, tuple[tuple[str, ...], bool]] = {
@@ -262,3 +269,78 @@ def production_run(cmd: Command, w: Walker) -> list[Finding]:
             best[1],
         )
     ]
+
+
+# Notebooks that a command executes: ``jupyter nbconvert --execute x.ipynb``,
+# ``jupyter execute x.ipynb``, ``papermill in.ipynb out.ipynb``.
+def notebook_findings(cmd: Command, w: Walker) -> list[Finding]:
+    """What the code cells of an executed notebook run: ``!cmd`` lines and
+    ``%%bash``/``%%sh`` cells as shell, the rest as Python."""
+    words = [a.value for a in cmd.args if a.static]
+    if cmd.name == "jupyter":
+        if not words or words[0] not in ("nbconvert", "execute", "run"):
+            return []
+        if words[0] == "nbconvert" and not {"--execute", "--to=notebook --execute"} & set(words):
+            return []
+    elif cmd.name != "papermill":
+        return []
+    books = [word for word in words if word.endswith(".ipynb")]
+    if cmd.name == "papermill":
+        books = books[:1]  # the second is where it writes the result
+    from opsgate.classify._run_files import load
+
+    findings: list[Finding] = []
+    for book in books[:4]:
+        loaded = load(w, book, cmd.cwd)
+        if loaded.text is None:
+            continue
+        for lang, code in _cells(loaded.text):
+            script = code if lang == "sh" else f"python3 - <<'OPSGATE_CELL'\n{code}\nOPSGATE_CELL"
+            findings += w.classify_shell(script, via=f"{cmd.name} ({loaded.shown})", cwd=cmd.cwd)
+    return findings
+
+
+def _cells(text: str) -> list[tuple[str, str]]:
+    import json
+
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return [("sh", "false")]  # unreadable: nothing modelled, judged as a failing step
+    out: list[tuple[str, str]] = []
+    cells = data.get("cells", []) if isinstance(data, dict) else []
+    for cell in cells[:200] if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        body = "".join(source) if isinstance(source, list) else str(source)
+        if body.lstrip().startswith(("%%bash", "%%sh", "%%script bash", "%%script sh")):
+            out.append(("sh", body.split("\n", 1)[1] if "\n" in body else ""))
+            continue
+        shell = [line.lstrip()[1:] for line in body.splitlines() if line.lstrip().startswith("!")]
+        python = "\n".join(
+            line for line in body.splitlines()
+            if not line.lstrip().startswith(("!", "%"))
+        )  # fmt: skip
+        out += [("sh", line) for line in shell]
+        if python.strip():
+            out.append(("python", python))
+    return out
+
+
+# Tools that change what runs later or delete remote data, by the words that do it.
+def tool_twins(cmd: Command, w: Walker) -> list[Finding]:
+    """``whenever --update-crontab`` writes the user's crontab; ``dvc gc --cloud``
+    deletes data from the project's remote storage."""
+    words = set(cmd.words)
+    if cmd.name == "whenever" and words & {"-w", "--write-crontab", "-i", "--update-crontab"}:
+        return w.classify_shell("crontab config/schedule.cron", via="whenever")
+    if cmd.name == "dvc" and cmd.words[:1] == ("gc",) and words & {"-c", "--cloud"}:
+        from opsgate.models import Effect, Impact
+
+        reason = (
+            "dvc gc --cloud deletes every version the workspace does not use from remote storage"
+        )
+        return [Finding("cloud.delete", Impact.DESTRUCTIVE, Effect.WRITE, cmd.text[:200], reason,
+                        "dvc remote")]  # fmt: skip
+    return []

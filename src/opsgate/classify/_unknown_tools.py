@@ -149,7 +149,11 @@ def sniff(cmd: Command, w: Walker) -> list[Finding]:
     remote = [v for v in verbs if v in REMOTE_VERBS]
     env, source = _environment(cmd, w)
     remote_env = env is not None and env is not Environment.LOCAL
-    elsewhere = remote_env or any(_REMOTE_ARG.match(a) for a in cmd.words)
+    # ``nx run api:build``: a build tool's ``project:target`` is no ``host:path``.
+    from opsgate.classify._run_buildfiles import BUILD_TOOLS
+
+    remote_args = cmd.name not in BUILD_TOOLS and any(_REMOTE_ARG.match(a) for a in cmd.words)
+    elsewhere = remote_env or remote_args
     change = [v for v in verbs if v in CHANGE_VERBS] if elsewhere else []
     if not destructive and not remote and not change:
         return []
@@ -179,6 +183,7 @@ PUBLISHERS: dict[str, tuple[tuple[str, ...], ...]] = {
     "eas": (("submit",), ("update",)), "expo": (("publish",),), "altool": (("--upload-app",),),
     "xcrun": (("altool", "--upload-app"), ("notarytool", "submit")),
     "goreleaser": (("release",),), "vsce": (("publish",),), "ovsx": (("publish",),),
+    "cargo": (("release",),), "rake": (("release",),), "envoy": (("run",),),
     "firebase": (("appdistribution:distribute",),), "helm": (("push",),), "gh": (),
 }  # fmt: skip
 
@@ -191,6 +196,8 @@ def publishes(cmd: Command) -> list[Finding]:
     paths = PUBLISHERS.get(cmd.name)
     if not paths or _harmless_mode(cmd) or "--skip=publish" in cmd.words:
         return []
+    if cmd.name == "cargo" and not ({"--execute", "-x"} & set(cmd.words)):
+        return []  # cargo-release only shows what it would do unless told to execute
     words = [w for w in cmd.words if not w.startswith("-") or w == "--upload-app"]
     for path in paths:
         if tuple(words[: len(path)]) == path or (path and path[0] in cmd.words and
