@@ -68,6 +68,8 @@ class _Python(ast.NodeVisitor):
         self.depth = depth
         self.findings: list[Finding] = []
         self.strings: dict[str, str] = {}
+        # Names bound to a path built from parts (``p = Path.home() / '.aws' / 'x'``).
+        self.paths: dict[str, str] = {}
         self.fresh: dict[str, str] = {}  # names only ever bound to a new temp directory
         self.aliases: dict[str, str] = {}  # ``s`` -> ``subprocess`` (``_interp_python_names``)
         self.modules: frozenset[str] = frozenset()
@@ -85,9 +87,12 @@ class _Python(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         value = self._literal(node.value)
         looked_up = names.getattr_target(node.value, self.aliases, self.modules, self._literal)
+        path = self._path(node.value) if value is None else None
         for target in node.targets:
             if isinstance(target, ast.Name) and value is not None:
                 self.strings[target.id] = value
+            elif isinstance(target, ast.Name) and path is not None:
+                self.paths[target.id] = path
             if isinstance(target, ast.Name) and looked_up is not None and looked_up[1]:
                 self.aliases[target.id] = looked_up[0]  # ``fn = getattr(os, 'system')``
         self.generic_visit(node)
@@ -351,6 +356,8 @@ class _Python(ast.NodeVisitor):
             return text
         if isinstance(node, ast.Name) and node.id in self.fresh:
             return self.fresh[node.id]
+        if isinstance(node, ast.Name) and node.id in self.paths:
+            return self.paths[node.id]
         made = _made_temp(node, self._literal)
         if made is not None:
             return made

@@ -162,7 +162,60 @@ def _git(cmd: Command, w: Walker) -> None:
                 _note(w, arg.value, FileNote(None, False), cmd.cwd)
 
 
+def _npm_pkg(cmd: Command, w: Walker) -> None:
+    """``npm pkg set scripts.clean='rm -rf ~'`` (or ``npm set-script``, ``npm pkg
+    delete``) rewrites package.json: a later ``npm run clean`` runs the new text.
+    What cannot be applied leaves its contents unknown."""
+    words = [a.value for a in cmd.positionals()]
+    if words[:1] == ["set-script"]:
+        changes = [(f"scripts.{words[1]}", words[2])] if len(words) >= 3 else None
+    elif words[:2] in (["pkg", "set"], ["pkg", "delete"]):
+        changes = [_setting(word, words[1] == "set") for word in words[2:]]
+    else:
+        return
+    text = w.read_text("package.json", cmd.cwd)
+    new = _apply(text, changes) if changes is not None and None not in changes else None
+    _note(w, "package.json", FileNote(new, False), cmd.cwd)
+
+
+def _setting(word: str, is_set: bool) -> tuple[str, str | None] | None:
+    key, sep, value = word.partition("=")
+    if is_set and not sep:
+        return None
+    return key, (value if is_set else None)
+
+
+def _apply(text: str | None, changes: list[tuple[str, str | None] | None]) -> str | None:
+    """package.json's text after the changes (``None``: a deletion), or None when it
+    cannot be known (unreadable, not an object, a path through a non-object)."""
+    import json
+
+    try:
+        data = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for change in changes:
+        assert change is not None
+        # npm's keys: dots and brackets (``scripts.clean``, ``scripts[clean]``).
+        *parents, last = re.sub(r"\[([^\]]*)\]", r".\1", change[0]).split(".")
+        node: object = data
+        for part in parents:
+            if not isinstance(node, dict):
+                return None
+            node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return None
+        if change[1] is None:
+            node.pop(last, None)
+        else:
+            node[last] = change[1]
+    return json.dumps(data, indent=2)
+
+
 _WRITERS: dict[str, Callable[[Command, Walker], None]] = {
+    **dict.fromkeys(("npm", "pnpm"), _npm_pkg),
     **dict.fromkeys(("cp", "mv", "install", "ln", "gcp", "gmv"), _copy),
     **dict.fromkeys(("sed", "gsed"), _changed(_sed_files)),
     **dict.fromkeys(("perl", "ruby"), _changed(_inplace_interpreter)),

@@ -151,11 +151,53 @@ def _resource_names(cmd: Command) -> list[str]:
     return out
 
 
+# Options of ``aws s3``/``gsutil`` object commands that take no value; every other
+# ``--option`` takes the next word (``--exclude node_modules/*``, ``--profile prod``).
+_S3_FLAGS = frozenset(
+    _names(
+        "--dryrun --dry-run --quiet --recursive --delete --exact-timestamps --size-only "
+        "--follow-symlinks --no-follow-symlinks --no-guess-mime-type --only-show-errors "
+        "--no-progress --force-glacier-transfer --ignore-glacier-warnings --no-paginate "
+        "--debug --no-verify-ssl --no-sign-request --human-readable --summarize "
+        "--no-cli-pager --no-overwrite --force --all-versions --continue-on-error "
+        "--delete-unmatched-destination-objects --skip-if-dest-exists"
+    )
+)
+# gsutil's command options that take a value (``-x`` exclude pattern, ``-j``/``-z``
+# extensions, ``-a`` ACL, ``-s`` storage class).
+_S3_VALUED_SHORT = frozenset(_names("-x -j -z -a -s"))
+
+
+def _after(words: tuple[str, ...], op: str) -> list[str]:
+    return list(words[words.index(op) + 1 :]) if op in words else []
+
+
+def _object_paths(words: list[str]) -> list[str]:
+    """The operands of an object command, without options and their values."""
+    out: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word.startswith("--"):
+            skip = "=" not in word and word not in _S3_FLAGS
+        elif word.startswith("-") and word != "-":
+            skip = word in _S3_VALUED_SHORT
+        else:
+            out.append(word)
+    return out
+
+
 def _s3_rule(cmd: Command, op: str, rest: list[str], scheme: str) -> Rule:
     """High-level object commands: judged by which side is the bucket."""
-    paths = [w for w in rest if not w.startswith("-")]
+    # Two readings, the stricter wins: operands without options' values (``sync .
+    # s3://b --exclude node_modules/*`` uploads), and the plain last word (an option
+    # opsgate does not know to be a flag must not hide an upload).
+    paths = _object_paths(_after(cmd.words, op)) or rest
     src = paths[0] if paths else ""
     dst = paths[-1] if len(paths) > 1 else ""
+    if rest[-1:] and rest[-1].startswith(scheme) and len(rest) > 1:
+        dst = rest[-1]
     if cmd.has("--dryrun", "--dry-run", "-n") and op in ("cp", "mv", "sync", "rm", "rsync"):
         return _READ
     if op in ("ls", "du", "cat", "stat", "hash", "version"):

@@ -31,12 +31,18 @@ __all__ = [
 
 
 def _write_targets(
-    cmd: Command, targets: Iterable[Arg], ctx: Context, verb: str, *, clobber: bool = False
+    cmd: Command,
+    targets: Iterable[Arg],
+    ctx: Context,
+    verb: str,
+    *,
+    clobber: bool = False,
+    follow: bool = True,
 ) -> list[Finding]:
     out = []
     ws = _workspace(ctx)
     for arg in targets:
-        zone, path = locate(arg, ctx, cmd.cwd, follow=True)
+        zone, path = locate(arg, ctx, cmd.cwd, follow=follow)
         if zone is Zone.DEVICE:
             out.append(
                 _finding(
@@ -192,8 +198,14 @@ def _touch_mkdir(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _ln(cmd: Command, ctx: Context) -> list[Finding]:
-    ops = cmd.positionals(("-t", "--target-directory", "-S", "--suffix"))
-    return _write_targets(cmd, ops[-1:], ctx, "links over", clobber=cmd.has("-f", "--force"))
+    """The names ``ln`` creates, judged as written, never followed: the walker has
+    already noted this command's own link, so following ``ln -s ~/x /etc/cron.d/job``
+    would judge ``~/x``.  Directories on the way are followed (``_through_links``)."""
+    from opsgate.classify.families._links_made import placed
+
+    names = [name for _, name in placed(cmd, ctx)]
+    clobber = cmd.has("-f", "--force")
+    return _write_targets(cmd, names, ctx, "links over", clobber=clobber, follow=False)
 
 
 def _install(cmd: Command, ctx: Context) -> list[Finding]:

@@ -476,6 +476,8 @@ def _is_dir(full: str, ctx: Context) -> bool:
 def _link(cmd: Command, ctx: Context) -> list[Finding]:
     """``ln -s TARGET NAME`` is remembered (later reads of NAME resolve to TARGET);
     a hard link to a secret is a copy under a new name, so it is a read."""
+    from opsgate.classify.families._links_made import placed
+
     ops = cmd.positionals(("-t", "--target-directory", "-S", "--suffix"))
     if len(ops) < 2:
         return []
@@ -484,7 +486,8 @@ def _link(cmd: Command, ctx: Context) -> list[Finding]:
         if _keeps_secret_name(cmd, ctx):
             return []
         return _judged(cmd, ctx, ops[:-1], recursive=False, tree=False)
-    _note_link(cmd, ctx, ops[0], ops[-1])
+    for target, name in placed(cmd, ctx):
+        _note_link(cmd, ctx, target, name)
     return []
 
 
