@@ -167,6 +167,7 @@ def _npm_pkg(cmd: Command, w: Walker) -> None:
     delete``) rewrites package.json: a later ``npm run clean`` runs the new text.
     What cannot be applied leaves its contents unknown."""
     words = [a.value for a in cmd.positionals()]
+    changes: list[tuple[str, str | None] | None] | None
     if words[:1] == ["set-script"]:
         changes = [(f"scripts.{words[1]}", words[2])] if len(words) >= 3 else None
     elif words[:2] in (["pkg", "set"], ["pkg", "delete"]):
