@@ -38,8 +38,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 opsgate \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/opsgate \
-        --create-home --shell /usr/sbin/nologin opsgate \
-    && chmod 0700 /var/lib/opsgate
+        --no-create-home --shell /usr/sbin/nologin opsgate \
+    && install -d -m 0700 -o opsgate -g opsgate /var/lib/opsgate
 COPY --from=build /opt/opsgate /opt/opsgate
 # The address and port are settings, not flags of the command, so that one `-e
 # OPSGATE_PORT=…` moves both the server and the health check below.

@@ -117,18 +117,46 @@ def engine_or_skip(base: str) -> Engine:
     pytest.skip(f"podman cannot run a container here ({'; '.join(failures)}). {NO_RUNTIME_HINT}")
 
 
-def trusting_host_cas(engine: Engine, base: str, scratch: Path) -> str | None:
-    """A layer on ``base`` that also trusts this host's CA bundle (built from
-    ``scratch``); None where the host has no bundle.
+def _dangling(engine: Engine) -> set[str]:
+    listed = engine("images", "-q", "--no-trunc", "--filter", "dangling=true", timeout=120)
+    return set(listed.split())
+
+
+@contextmanager
+def built_image(engine: Engine, tag: str, context: Path, *build_args: str) -> Iterator[str]:
+    """The Containerfile or Dockerfile in ``context`` built as ``tag``, for the
+    ``with`` block; then that image and the untagged stage images the build left
+    are removed (the base image stays)."""
+    before = _dangling(engine)
+    try:
+        # docker format: OCI images drop HEALTHCHECK; host network: apt and pip
+        # reach Debian's archive and PyPI as this machine does.
+        engine(
+            "build", "-t", tag, *engine.ulimits(), "--format", "docker", "--network", "host",
+            *build_args, str(context), timeout=1800,
+        )  # fmt: skip
+        yield tag
+    finally:
+        engine("rmi", "-f", tag, check=False, timeout=300)
+        left = sorted(_dangling(engine) - before)
+        if left:
+            engine("rmi", "-f", *left, check=False, timeout=300)
+
+
+@contextmanager
+def trusting_host_cas(engine: Engine, base: str, scratch: Path) -> Iterator[str]:
+    """``base`` with this host's CA bundle trusted too, for the ``with`` block (just
+    ``base`` where the host has no bundle).
 
     pip in the build reaches PyPI as this machine does, which may be through a
     TLS-inspecting proxy whose CA only this host's bundle holds.  The bundle goes
     where Debian keeps local CAs, so the image's own ``ca-certificates`` (installed
-    or upgraded by the build) keeps it; the Dockerfile is built as it is, on this
+    or upgraded by the build) keeps it: the Dockerfile is built as it is, on this
     base, as on any mirror of Debian that carries an organisation's CA."""
     cafile = ssl.get_default_verify_paths().cafile
     if not cafile or not Path(cafile).is_file():
-        return None
+        yield base
+        return
     shutil.copy(cafile, scratch / "host-ca.crt")
     (scratch / "Containerfile").write_text(
         f"FROM {base}\n"
@@ -137,33 +165,41 @@ def trusting_host_cas(engine: Engine, base: str, scratch: Path) -> str | None:
         "RUN ! command -v update-ca-certificates || update-ca-certificates\n"
     )
     tag = f"localhost/opsgate-test-base:hostca-{os.urandom(3).hex()}"
-    engine("build", "-t", tag, *engine.ulimits(), "--network", "none", str(scratch))
-    return tag
+    with built_image(engine, tag, scratch):
+        yield tag
 
 
-def _dangling(engine: Engine) -> set[str]:
-    listed = engine("images", "-q", "--no-trunc", "--filter", "dangling=true", timeout=120)
-    return set(listed.split())
+def write_containers_conf(engine: Engine, path: Path) -> Path:
+    """A containers.conf with the engine's runtime and limits, for tools that run
+    podman themselves (podman-compose): ``CONTAINERS_CONF`` names it."""
+    lines = ["[containers]", f"default_ulimits = {list(engine.limits)!r}".replace("'", '"')]
+    if engine.runtime:
+        lines += ["", "[engine]", f'runtime = "{engine.runtime}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def compose(env: dict[str, str], project: Path, *args: str, check: bool = True) -> str:
+    """``podman-compose`` on ``project``'s compose.yaml, its output; raises with it
+    on failure when ``check``."""
+    done = subprocess.run(
+        ["podman-compose", "-p", project.name, "-f", str(project / "compose.yaml"), *args],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=600, check=False,
+    )  # fmt: skip
+    if check and done.returncode != 0:
+        raise AssertionError(f"podman-compose {' '.join(args)}: {done.stdout[-3000:]}")
+    return done.stdout
 
 
 @contextmanager
-def built_image(engine: Engine, tag: str, base: str, context: Path, scratch: Path) -> Iterator[str]:
-    """The Dockerfile in ``context`` built on ``base`` as ``tag``, for the ``with``
-    block; then that image, the CA layer and the untagged stage images the builds
-    left are removed (``base`` stays)."""
-    before, made = _dangling(engine), [tag]
+def compose_stack(engine: Engine, env: dict[str, str], project: Path) -> Iterator[None]:
+    """``podman-compose up -d`` of ``project`` (its directory name is the project
+    name) for the ``with`` block; then ``down -v`` and the network, which
+    podman-compose 1.0.3 leaves."""
     try:
-        layered = trusting_host_cas(engine, base, scratch)
-        made += [layered] if layered else []
-        # docker format: OCI images drop HEALTHCHECK; host network: apt and pip
-        # reach Debian's archive and PyPI as this machine does.
-        engine(
-            "build", "-t", tag, *engine.ulimits(), "--format", "docker", "--network", "host",
-            "--build-arg", f"BASE={layered or base}", str(context), timeout=1800,
-        )  # fmt: skip
-        yield tag
+        compose(env, project, "up", "-d", "--no-build")
+        yield
     finally:
-        engine("rmi", "-f", *made, check=False, timeout=300)
-        left = sorted(_dangling(engine) - before)
-        if left:
-            engine("rmi", "-f", *left, check=False, timeout=300)
+        compose(env, project, "down", "-v", "-t", "5", check=False)
+        engine("network", "rm", "-f", f"{project.name}_default", check=False, timeout=120)
