@@ -322,14 +322,20 @@ def postgres_image(engine: tuple[Engine, str]) -> Iterator[str]:
         yield tag
 
 
+@pytest.fixture(scope="module")
+def podman_compose() -> None:
+    """Before the images are built for nothing."""
+    if shutil.which("podman-compose") is None:
+        pytest.skip("podman-compose is not installed (apt-get install podman-compose)")
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("podman_compose")
 def test_the_compose_stack_runs_two_replicas_on_its_database(
     image: tuple[Engine, str], postgres_image: str, tmp_path: Path
 ) -> None:
     """compose.yaml itself, copied beside a fresh signing key and run by
     podman-compose: its database, its network, its secret and its volumes."""
-    if shutil.which("podman-compose") is None:
-        pytest.skip("podman-compose is not installed (apt-get install podman-compose)")
     engine, tag = image
     project = tmp_path / f"opsgate-test-{os.urandom(3).hex()}"
     project.mkdir()
