@@ -36,12 +36,17 @@ RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/opsgate \
-        --create-home --shell /usr/sbin/nologin opsgate \
-    && chmod 0700 /var/lib/opsgate
+    && groupadd --system --gid 10001 opsgate \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/opsgate \
+        --no-create-home --shell /usr/sbin/nologin opsgate \
+    && install -d -m 0700 -o opsgate -g opsgate /var/lib/opsgate
 COPY --from=build /opt/opsgate /opt/opsgate
+# The address and port are settings, not flags of the command, so that one `-e
+# OPSGATE_PORT=…` moves both the server and the health check below.
 ENV PATH=/opt/opsgate/bin:$PATH \
     OPSGATE_HOME=/var/lib/opsgate \
+    OPSGATE_HOST=0.0.0.0 \
+    OPSGATE_PORT=8470 \
     PYTHONUNBUFFERED=1
 USER 10001:10001
 WORKDIR /var/lib/opsgate
@@ -51,6 +56,6 @@ VOLUME ["/var/lib/opsgate"]
 EXPOSE 8470
 # Ready = the database answers and the audit log can be written (docs/scale-out.md).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python3", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8470/readyz', timeout=2).status != 200)"]
+    CMD ["python3", "-c", "import os, sys, urllib.request; port = os.environ.get('OPSGATE_PORT', '8470'); sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/readyz', timeout=2).status != 200)"]
 # Behind a TLS-terminating proxy set OPSGATE_PUBLIC_URL to its https:// address.
-CMD ["opsgate", "serve", "--host", "0.0.0.0", "--port", "8470"]
+CMD ["opsgate", "serve"]
