@@ -358,3 +358,116 @@ def test_validation_errors_never_echo_a_password_or_secret(edge: Edge) -> None:
         r = edge.owner.request(method, path, json=body)
         assert 400 <= r.status_code < 500, (path, r.text[:200])
         assert secret not in r.text, (path, r.text[:300])
+
+
+# ---------------------------------------------------------------- login throttling
+
+
+def _try_login(url: str, name: str, password: str, address: str | None = None) -> httpx.Response:
+    headers = {"X-Forwarded-For": address} if address else {}
+    return httpx.post(
+        f"{url}/api/v1/session", json={"name": name, "password": password}, headers=headers,
+        timeout=30,
+    )  # fmt: skip
+
+
+def _audit(client: httpx.Client, **query: str) -> list[dict[str, Any]]:
+    r = client.get("/api/v1/audit", params={"limit": "200", **query})
+    assert r.status_code == 200, r.text
+    return list(r.json()["items"])
+
+
+def test_account_lockout_counts_every_case_and_address_and_is_audited_once(edge: Edge) -> None:
+    """Wrong passwords for "Carol16" spread over case variants and (spoofed) addresses
+    still close the account; then the right password is refused with 429 and
+    Retry-After, before it is checked; the lockout is one audit entry."""
+    edge.add_user("carol16", "carol-right-password-16")
+    variants = ["carol16", "CAROL16", "Carol16", "cArOl16", "CAROL16", "carol16"]
+    for i, name in enumerate(variants):
+        r = _try_login(edge.url, name, "wrong-password", address=f"198.51.100.{i + 1}")
+        assert r.status_code in (401, 429), r.text
+    right = _try_login(edge.url, "carol16", "carol-right-password-16", address="198.51.100.99")
+    assert right.status_code == 429, right.text
+    assert int(right.headers["retry-after"]) >= 1
+    assert _is_envelope(right)
+    for _ in range(3):  # more attempts while closed: no new audit entries
+        _try_login(edge.url, "carol16", "wrong-password", address="198.51.100.98")
+    locked = [
+        e for e in _audit(edge.owner, event="user.login", outcome="locked")
+        if "carol16" in json.dumps(e).lower()
+    ]  # fmt: skip
+    assert len(locked) == 1, locked
+
+
+def test_name_variants_are_neither_the_account_nor_a_way_around_its_lock(edge: Edge) -> None:
+    """While "dave16" is locked, padded, full-width and zero-width variants of the name
+    with the right password do not log in as dave16."""
+    edge.add_user("dave16", "dave-right-password-16")
+    for i in range(7):
+        _try_login(edge.url, "dave16", "wrong", address=f"198.51.101.{i + 1}")
+    for name in (" dave16", "dave16 ", "ｄａｖｅ16", "dave16\u200b", "dave16\t", "DAVE16"):
+        r = _try_login(edge.url, name, "dave-right-password-16", address="198.51.101.50")
+        assert r.status_code in (401, 429), (name, r.status_code, r.text)
+
+
+def test_a_locked_account_keeps_its_open_sessions_and_tokens(edge: Edge) -> None:
+    """Lockout as a denial of service: a stranger's wrong passwords close the login form
+    for the account, but the owner's open session and API tokens keep working."""
+    edge.add_user("erin16", "erin-right-password-16", role="admin")
+    erin = _login(edge.url, "erin16", "erin-right-password-16")
+    token = erin.post("/api/v1/tokens", json={"name": "erin-script", "role": "viewer"})
+    assert token.status_code == 201, token.text
+    for i in range(8):
+        _try_login(edge.url, "ERIN16", "wrong", address=f"198.51.102.{i + 1}")
+    assert _try_login(edge.url, "erin16", "erin-right-password-16").status_code == 429
+    assert erin.get("/api/v1/session").status_code == 200
+    with _bearer(edge.url, token.json()["secret"]) as script:
+        assert script.get("/api/v1/cards").status_code == 200
+    erin.close()
+
+
+def _until_429(attempt: Any, limit: int = 25) -> list[int]:
+    codes: list[int] = []
+    for i in range(limit):
+        codes.append(attempt(i).status_code)
+        if codes[-1] == 429:
+            break
+    return codes
+
+
+def test_address_lockout_across_many_names(edge: Edge) -> None:
+    """Spraying one wrong password over 25 names from one address closes the address:
+    a real user's right password from it is then refused, from elsewhere accepted."""
+    edge.add_user("frank16", "frank-right-password-16")
+    sprayer = "203.0.113.16"
+    codes = _until_429(lambda i: _try_login(edge.url, f"nobody16-{i}", "Winter2026!", sprayer))
+    assert codes[-1] == 429 and len(codes) <= 22, codes
+    blocked = _try_login(edge.url, "frank16", "frank-right-password-16", address=sprayer)
+    assert blocked.status_code == 429, blocked.text
+    ok = _try_login(edge.url, "frank16", "frank-right-password-16", address="203.0.113.17")
+    assert ok.status_code == 200, ok.text
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.254", 9))  # no packet is sent: just picks the route
+        except OSError:
+            return None
+        address: str = s.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_a_network_client_cannot_spoof_x_forwarded_for(tmp_path: Path) -> None:
+    """uvicorn trusts X-Forwarded-For only from 127.0.0.1: a client on the network that
+    rotates the header per attempt still hits its own address's limit."""
+    address = _non_loopback_address()
+    if address is None:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    serve = Serve(tmp_path / "home", extra_env={"OPSGATE_HOST": "0.0.0.0"})  # noqa: S104
+    try:
+        url = f"http://{address}:{serve.port}"
+        codes = _until_429(lambda i: _try_login(url, f"ghost16-{i}", "wrong", f"10.1.{i}.1"))
+        assert codes[-1] == 429 and len(codes) <= 22, codes
+    finally:
+        serve.stop()
