@@ -471,3 +471,180 @@ def test_a_network_client_cannot_spoof_x_forwarded_for(tmp_path: Path) -> None:
         assert codes[-1] == 429 and len(codes) <= 22, codes
     finally:
         serve.stop()
+
+
+# ---------------------------------------------------------------- /docs, CSP, credentials on every route
+
+
+def test_docs_are_off_and_pages_carry_the_csp(edge: Edge) -> None:
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        assert httpx.get(f"{edge.url}{path}").status_code == 404, path
+    assert httpx.get(f"{edge.url}/openapi.json").status_code == 200
+    for path in ("/login", "/no-such-page"):
+        r = httpx.get(f"{edge.url}{path}")
+        if r.headers.get("content-type", "").startswith("text/html"):
+            assert r.headers["content-security-policy"] == CSP, path
+            assert r.headers["x-frame-options"] == "DENY"
+
+
+OPEN_ROUTES = {
+    ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+    ("POST", "/api/v1/hooks/claude"),       # answers a deny without a token (checked below)
+    ("POST", "/api/v1/slack/interactions"),  # signed by Slack; refused when not configured
+}  # fmt: skip
+
+
+def _all_routes(url: str) -> list[tuple[str, str]]:
+    schema = httpx.get(f"{url}/openapi.json").json()
+    return [
+        (m.upper(), p.replace("{card_id}", "c_0000000000000000").replace("{user_id}", "u_0")
+         .replace("{token_id}", "t_0").replace("{name}", "x"))
+        for p, ops in schema["paths"].items() for m in ops
+    ]  # fmt: skip
+
+
+_ACTION = {"tool": "Bash", "input": {"command": "ls"}}
+VALID_BODIES: dict[str, Any] = {
+    "/api/v1/evaluate": _ACTION, "/api/v1/propose": _ACTION,
+    "/api/v1/grants/check": _ACTION, "/api/v1/grants/consume": _ACTION,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "credential", ["none", "garbage-bearer", "basic", "agent-token-as-cookie", "expired-session"]
+)
+def test_every_route_needs_a_credential(edge: Edge, credential: str) -> None:
+    headers: dict[str, str] = {}
+    cookies: dict[str, str] = {}
+    if credential == "garbage-bearer":
+        headers["Authorization"] = "Bearer og_" + "A" * 43
+    elif credential == "basic":
+        headers["Authorization"] = "Basic b3duZXI6b3duZXI="
+    elif credential == "agent-token-as-cookie":
+        cookies["opsgate_session"] = edge.agent_token
+    elif credential == "expired-session":
+        cookies["opsgate_session"] = "HdytAm22G-ljttwdls0mSQbTFvkPu6eZ8P8h5pf7xN8"
+    bad = []
+    with httpx.Client(base_url=edge.url, headers={"Origin": edge.url, **headers}, cookies=cookies) as c:
+        for method, path in _all_routes(edge.url):
+            if (method, path) in OPEN_ROUTES:
+                continue
+            body = VALID_BODIES.get(path, {}) if method in ("POST", "PUT", "PATCH") else None
+            r = c.request(method, path, json=body)
+            if r.status_code != 401 or not _is_envelope(r):
+                bad.append(f"{method} {path}: {r.status_code} {r.text[:80]}")
+        hook = c.post("/api/v1/hooks/claude", json=_tool(Path("/tmp"), "Bash", command="ls"))
+        assert "deny" in hook.text, hook.text
+    assert not bad, "\n".join(bad)
+
+
+AGENT_FORBIDDEN = [
+    ("GET", "/api/v1/users", None), ("POST", "/api/v1/users", {"name": "evil", "password": "password-123", "role": "owner"}),
+    ("PATCH", "/api/v1/users/{owner}", {"role": "viewer"}), ("POST", "/api/v1/users/{owner}/disable", None),
+    ("PUT", "/api/v1/users/{owner}/password", {"password": "password-123"}),
+    ("GET", "/api/v1/tokens", None), ("POST", "/api/v1/tokens", {"name": "t2", "role": "agent"}),
+    ("PATCH", "/api/v1/settings", {"production_protection": False}),
+    ("PATCH", "/api/v1/settings", {"write_actions": True}),
+    ("PUT", "/api/v1/inventory/db", {"kind": "server", "environment": "development", "match": ["*"]}),
+    ("DELETE", "/api/v1/inventory/db", None), ("PUT", "/api/v1/secrets/db", {"value": "v"}),
+    ("DELETE", "/api/v1/secrets/db", None), ("POST", "/api/v1/lockdown", {"reason": "x"}),
+    ("POST", "/api/v1/lockdown/lift", {"reason": "x"}), ("GET", "/api/v1/audit", None),
+    ("GET", "/api/v1/audit/verify", None), ("GET", "/metrics", None),
+]  # fmt: skip
+
+
+def test_an_agent_token_reaches_no_administrative_route(edge: Edge) -> None:
+    owner_id = edge.owner.get("/api/v1/session").json()["user"]["id"]
+    bad = []
+    for method, path, body in AGENT_FORBIDDEN:
+        r = edge.agent.request(method, path.replace("{owner}", owner_id), json=body)
+        if r.status_code != 403:
+            bad.append(f"{method} {path}: {r.status_code} {r.text[:100]}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_api_token_approves_by_any_path(edge: Edge, tmp_path: Path) -> None:
+    """Agent, admin and owner API tokens alike: the API, the console's form, the CLI over
+    OPSGATE_URL (environment or --token): never an approval; the card stays pending."""
+    card = edge.pending_card("touch /etc/motd.d/attack16")
+    tokens = {"agent": edge.agent_token}
+    for role in ("admin", "owner"):
+        r = edge.owner.post("/api/v1/tokens", json={"name": f"script-{role}", "role": role})
+        assert r.status_code == 201, r.text
+        tokens[role] = r.json()["secret"]
+    for role, token in tokens.items():
+        with _bearer(edge.url, token) as c:
+            for verb, body in (("approve", {}), ("deny", {"reason": "x"})):
+                r = c.post(f"/api/v1/cards/{card}/{verb}", json=body)
+                assert r.status_code == 403, (role, verb, r.text)
+            form = c.post(f"/cards/{card}/approve", data={"csrf": "x"})
+            assert form.status_code in (401, 403), (role, form.status_code)
+        env = _env(tmp_path, OPSGATE_URL=edge.url)
+        for how in (["approve", card], ["approve", card, "--token", token], ["deny", card, "--reason", "x"]):
+            run_env = {**env, "OPSGATE_TOKEN": token} if "--token" not in how else env
+            proc = _cli(*how, env=run_env)
+            assert proc.returncode == 4, (role, how, proc.stdout, proc.stderr)
+            assert "--user" in proc.stderr, proc.stderr
+    assert edge.owner.get(f"/api/v1/cards/{card}").json()["state"] == "pending"
+    cancelled = edge.agent.post(f"/api/v1/cards/{card}/cancel")
+    assert cancelled.status_code == 200
+
+
+def test_login_session_file_is_0600_and_bound_to_its_server(edge: Edge, tmp_path: Path) -> None:
+    """Under umask 000, `opsgate login` still writes a 0600 session; pointed at another
+    server (an OPSGATE_URL the agent changed), the CLI never sends that session there."""
+    home = tmp_path / "laptop"
+    home.mkdir()
+    env = _env(home, OPSGATE_URL=edge.url, OPSGATE_PASSWORD=edge.owner_password)
+    old = os.umask(0)
+    try:
+        proc = _cli("login", "--user", "owner", env=env)
+    finally:
+        os.umask(old)
+    assert proc.returncode == 0, proc.stderr
+    session = home / "session.json"
+    assert session.stat().st_mode & 0o777 == 0o600
+    assert edge.owner_password not in proc.stdout + proc.stderr
+    assert _cli("cards", "--json", env=_env(home, OPSGATE_URL=edge.url)).returncode == 0
+
+    seen: list[str] = []
+    catcher = _Catcher(seen)
+    try:
+        for url in (catcher.url, f"http://127.0.0.1:{edge.port}@127.0.0.1:{catcher.port}"):
+            _cli("cards", env=_env(home, OPSGATE_URL=url))
+            _cli("cards", "--url", url, env=_env(home))
+    finally:
+        catcher.stop()
+    secret = json.loads(session.read_text())
+    leaked = [h for h in seen if any(str(v) in h for v in secret.values() if len(str(v)) > 20)]
+    assert not leaked, leaked
+
+
+class _Catcher:
+    """A stranger's HTTP server that records every request's headers."""
+
+    def __init__(self, seen: list[str]) -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                seen.append(str(self.headers))
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"error":{"code":"unauthenticated","message":"who?"}}')
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
