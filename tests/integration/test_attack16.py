@@ -648,3 +648,119 @@ class _Catcher:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# ---------------------------------------------------------------- secrets in logs, output, config show
+
+
+def test_json_logs_carry_no_token_password_or_secret(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [OPSGATE, "serve", "--port", str(port), "--data-dir", str(home), "--create",
+             "--log-format", "json", "--log-level", "debug"],
+            env=_env(home), stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline
+                try:
+                    if httpx.get(f"{url}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            password = owner_password(home)
+            assert password
+            owner = _login(url, "owner", password)
+            session = owner.cookies["opsgate_session"]
+            token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()["secret"]
+            secrets = [password, session, token, "QueryPass-16-xyz", "WrongPass-16-xyz",
+                       "SecretValue-16-xyz", "NewPassword-16-xyz", "wJalrXUtnFEMI/K7MDENG/bPxRfiCY16"]  # fmt: skip
+            httpx.get(f"{url}/api/v1/cards?token={token}&password=QueryPass-16-xyz",
+                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            httpx.post(f"{url}/api/v1/session", json={"name": "owner", "password": "WrongPass-16-xyz"})
+            httpx.post(f"{url}/api/v1/session", json={"name": "WrongPass-16-xyz", "password": "x"})
+            with _bearer(url, token) as agent:
+                agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {
+                    "command": "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCY16 aws s3 ls"}})
+            owner.put("/api/v1/secrets/db", json={"value": "SecretValue-16-xyz"})
+            owner.post("/api/v1/users", json={"name": "bob", "password": "NewPassword-16-xyz"})
+            owner.put("/api/v1/users/u_0/password", json={"password": "NewPassword-16-xyz"})
+            owner.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    text = log.read_text()
+    assert '"opsgate.access"' in text  # the JSON access lines are there
+    found = [s for s in secrets if s in text]
+    assert not found, found
+
+
+def test_init_never_prints_the_owner_password_to_a_pipe(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    proc = _cli("init", env=_env(home))
+    assert proc.returncode == 0, proc.stderr
+    password = owner_password(home)
+    assert password and password not in proc.stdout + proc.stderr
+
+
+SECRET_ENV = {
+    "OPSGATE_DATABASE_URL": "postgresql://opsgate:DbPass16xyz@db.internal/opsgate",
+    "OPSGATE_TOKEN": "og_TokenValue16xyzTokenValue16xyzTokenValue1",
+    "OPSGATE_PASSWORD": "PasswordValue16xyz",
+    "OPSGATE_WEBHOOK_URL": "https://hooks.example/T0/B0/WebhookPath16xyz",
+    "OPSGATE_WEBHOOK_SECRET": "WebhookSecret16xyz",
+    "OPSGATE_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/SlackPath16xyz",
+    "OPSGATE_SLACK_BOT_TOKEN": "xoxb-16-SlackBot16xyz",
+    "OPSGATE_SLACK_SIGNING_SECRET": "SlackSigning16xyz",
+    "OPSGATE_SECRET_KEY": "U2VjcmV0S2V5MTZ4eXpTZWNyZXRLZXkxNnh5ejEyMzQ=",
+    "OPSGATE_SECRET_KEY_PREVIOUS": "UHJldmlvdXMxNnh5elByZXZpb3VzMTZ4eXoxMjM0NTY=",
+}
+
+
+def _needles() -> list[str]:
+    return ["DbPass16xyz", "TokenValue16xyz", "PasswordValue16xyz", "WebhookPath16xyz",
+            "WebhookSecret16xyz", "SlackPath16xyz", "SlackBot16xyz", "SlackSigning16xyz",
+            "U2VjcmV0S2V5MTZ4", "UHJldmlvdXMxNnh5"]  # fmt: skip
+
+
+def test_config_show_masks_every_secret_from_env_and_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    for fmt in ([], ["--json"]):
+        proc = _cli("config", "show", *fmt, env=_env(home, **SECRET_ENV))
+        assert proc.returncode == 0, proc.stderr
+        shown = proc.stdout + proc.stderr
+        assert not [n for n in _needles() if n in shown], shown
+    config = home / "config.toml"
+    config.write_text(
+        'database_url = "postgresql://opsgate:DbPass16xyz@db.internal/opsgate"\n'
+        '[notify]\nwebhook_secret = "WebhookSecret16xyz"\n'
+        'slack_bot_token = "xoxb-16-SlackBot16xyz"\n'
+    )
+    config.chmod(0o644)
+    loose = _cli("config", "show", env=_env(home))
+    assert loose.returncode == 9 and "chmod 600" in loose.stderr, loose.stderr
+    assert not [n for n in _needles() if n in loose.stdout + loose.stderr]
+    config.chmod(0o600)
+    for fmt in ([], ["--json"]):
+        proc = _cli("config", "show", *fmt, env=_env(home))
+        assert proc.returncode == 0, proc.stderr
+        assert not [n for n in _needles() if n in proc.stdout + proc.stderr], proc.stdout
+
+
+def test_metrics_and_errors_carry_no_secret(edge: Edge) -> None:
+    for i in range(3):  # an agent choosing path segments must not choose label values
+        edge.agent.post(f"/api/v1/operations/evil16-{i}/propose", json={"target": "x", "params": {}})
+    r = edge.owner.get("/metrics")
+    assert r.status_code == 200
+    assert "evil16-" not in r.text
+    assert edge.agent_token not in r.text and edge.owner_password not in r.text
+    for line in r.text.splitlines():
+        if line.startswith("opsgate_decision_seconds") and "route=" in line:
+            assert 'route="/api/v1/' in line, line
