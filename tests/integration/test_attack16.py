@@ -764,3 +764,110 @@ def test_metrics_and_errors_carry_no_secret(edge: Edge) -> None:
     for line in r.text.splitlines():
         if line.startswith("opsgate_decision_seconds") and "route=" in line:
             assert 'route="/api/v1/' in line, line
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    file_port, env_port = free_port(), free_port()
+    (home / "config.toml").write_text(f"[server]\nport = {file_port}\n")
+
+    def shown(env: dict[str, str]) -> dict[str, Any]:
+        proc = _cli("config", "show", "--json", env=env)
+        assert proc.returncode == 0, proc.stderr
+        return {s["key"]: s for s in json.loads(proc.stdout)["settings"]}
+
+    from_env = shown(_env(home, OPSGATE_PORT=str(env_port)))["server.port"]
+    assert (from_env["value"], from_env["source"]) == (env_port, "environment OPSGATE_PORT")
+    from_file = shown(_env(home))["server.port"]
+    assert from_file["value"] == file_port and from_file["source"].startswith("file")
+    serve = Serve(home, extra_env={"OPSGATE_PORT": str(env_port)})  # --port: a third port
+    try:
+        for other in (file_port, env_port):
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"http://127.0.0.1:{other}/healthz", timeout=1)
+    finally:
+        serve.stop()
+
+
+def test_explicit_user_and_data_dir_beat_the_environment(edge: Edge, tmp_path: Path) -> None:
+    """The tour's step 4 in the shell of step 3: an exported agent token and database URL
+    do not override `--user owner` or `--data-dir`."""
+    env = _env(
+        tmp_path, OPSGATE_URL=edge.url, OPSGATE_TOKEN=edge.agent_token,
+        OPSGATE_PASSWORD=edge.owner_password,
+    )  # fmt: skip
+    as_agent = _cli("users", "list", "--json", env=env)
+    assert as_agent.returncode == 4, as_agent.stdout
+    as_owner = _cli("users", "list", "--json", "--user", "owner", env=env)
+    assert as_owner.returncode == 0, as_owner.stderr
+    assert any(u["name"] == "owner" for u in json.loads(as_owner.stdout))
+    local = _cli(
+        "audit", "verify", "--json", "--data-dir", str(edge.home),
+        env=_env(None, OPSGATE_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"),
+    )  # fmt: skip
+    assert local.returncode == 0, local.stderr
+
+
+DENY_LS = 'version: 1\nrules:\n  - {id: no-ls, action: shell.exec, resource: "ls*", effect: deny, reason: "ls is banned here"}\n'
+
+
+def test_a_config_file_in_the_project_is_not_read(tmp_path: Path) -> None:
+    """An agent writes config files into its own project: neither check nor the hook
+    takes a setting from them."""
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    (project / ".opsgate").mkdir(parents=True)
+    planted = tmp_path / "planted.yaml"
+    planted.write_text(DENY_LS)
+    for name in ("config.toml", ".opsgate/config.toml", "opsgate.toml", ".opsgate.toml"):
+        (project / name).write_text(f'policy = "{planted}"\n')
+    proc = _cli("check", "--", "ls", env=_env(home), cwd=project)
+    assert proc.returncode == 0, proc.stdout
+    assert _decision(_hook(home, _tool(project, "Bash", command="ls"))) == "allow"
+    # the same file as the data directory's own config.toml is read, by both
+    (home / "config.toml").write_text(f'policy = "{planted}"\n')
+    assert _cli("check", "--", "ls", env=_env(home), cwd=project).returncode == 11
+    assert _decision(_hook(home, _tool(project, "Bash", command="ls"))) == "deny"
+
+
+def test_a_mistyped_data_dir_is_an_error_for_the_admin_commands_and_serve(tmp_path: Path) -> None:
+    typo = tmp_path / "opsgaet"
+    for args, env in (
+        (["cards"], _env(typo)),
+        (["cards", "--data-dir", str(typo)], _env(None)),
+        (["audit", "verify"], _env(typo)),
+        (["serve", "--data-dir", str(typo), "--port", str(free_port())], _env(None)),
+    ):
+        proc = _cli(*args, env=env)
+        assert proc.returncode == 9, (args, proc.stderr)
+        assert "does not exist" in proc.stderr
+        assert not typo.exists(), args
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F3: OPSGATE_HOME=/typo opsgate check answers with the built-in policy "
+    "(exit 0) instead of exit 9: the person's deny rules are silently dropped",
+)
+def test_a_mistyped_data_dir_is_an_error_for_check(tmp_path: Path) -> None:
+    typo = tmp_path / "opsgaet"
+    proc = _cli("check", "--", "ls", env=_env(typo))
+    assert proc.returncode == 9, proc.stdout
+    assert not typo.exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F3: the hook with a mistyped OPSGATE_HOME creates a new empty data "
+    "directory (fresh key and audit log) and allows under the built-in policy",
+)
+def test_a_mistyped_data_dir_in_the_hook_blocks_and_creates_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "opsgaet"
+    answer = _hook(typo, _tool(tmp_path, "Bash", command="ls"))
+    assert not typo.exists()
+    assert _decision(answer) == "deny"
