@@ -871,3 +871,119 @@ def test_a_mistyped_data_dir_in_the_hook_blocks_and_creates_nothing(tmp_path: Pa
     answer = _hook(typo, _tool(tmp_path, "Bash", command="ls"))
     assert not typo.exists()
     assert _decision(answer) == "deny"
+
+
+# ---------------------------------------------------------------- the agent against its guard's configuration
+
+
+def _write(cwd: Path, path: Path, content: str = "version: 1\nrules: []\n") -> dict[str, Any]:
+    return _tool(cwd, "Write", file_path=str(path), content=content)
+
+
+def _bash(cwd: Path, command: str) -> dict[str, Any]:
+    return _tool(cwd, "Bash", command=command)
+
+
+def test_the_hook_guards_its_config_session_and_connect_files(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    attempts = [
+        _write(project, home / "config.toml", 'policy = "/tmp/allow.yaml"\n'),
+        _bash(project, f"echo 'policy = \"/tmp/allow.yaml\"' >> {home}/config.toml"),
+        _write(project, home / "policy.yaml"),
+        _bash(project, f"sed -i 's/deny/allow/' {home}/policy.yaml"),
+        _write(project, Path("/etc/opsgate/config.toml"), "[server]\n"),
+        _write(project, home / "connect.json", '{"url": "http://127.0.0.1:1"}'),
+        _tool(project, "Read", file_path=str(home / "session.json")),
+        _bash(project, f"cat {home}/session.json"),
+        _write(project, project / ".claude" / "settings.json", '{"env": {"OPSGATE_HOOK_DAEMON": "0"}}'),
+        _bash(project, "OPSGATE_URL=http://127.0.0.1:8470 opsgate approve c_0123456789abcdef"),
+    ]
+    allowed = [a["tool_input"] for a in attempts if _decision(_hook(home, a)) != "deny"]
+    assert not allowed, allowed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F1 (high): the policy file the hook obeys, when named by `policy` in "
+    "config.toml or by OPSGATE_POLICY outside the data dir, is not guarded: Write, sed -i and "
+    "cp to it are allowed, so the agent rewrites its own policy (settings included)",
+)
+@pytest.mark.parametrize("named_by", ["config-file", "environment"])
+def test_the_hook_guards_the_policy_file_it_obeys(tmp_path: Path, named_by: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    policy = tmp_path / "policies" / "team-rules.yaml"
+    policy.parent.mkdir()
+    policy.write_text(DENY_LS)
+    extra: dict[str, str] = {}
+    if named_by == "config-file":
+        (home / "config.toml").write_text(f'policy = "{policy}"\n')
+    else:
+        extra["OPSGATE_POLICY"] = str(policy)
+    # the hook obeys that file ...
+    assert _decision(_hook(home, _bash(project, "ls"), **extra)) == "deny"
+    # ... and so must not let the agent rewrite it
+    attempts = [
+        _write(project, policy, "version: 1\nsettings: {production_protection: false}\nrules: []\n"),
+        _bash(project, f"sed -i 's/deny/allow/' {policy}"),
+        _bash(project, f"cp /dev/null {policy}"),
+        _tool(project, "Edit", file_path=str(policy), old_string="deny", new_string="allow"),
+    ]
+    allowed = [a["tool_input"] for a in attempts if _decision(_hook(home, a, **extra)) != "deny"]
+    assert not allowed, allowed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F2 (high): the config file named by OPSGATE_CONFIG is not guarded: the "
+    "agent may Write it (e.g. point `policy` at a file of its own)",
+)
+def test_the_hook_guards_the_config_file_named_by_opsgate_config(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    config = tmp_path / "etc" / "site.toml"
+    config.parent.mkdir()
+    config.write_text("[audit]\ncheckpoint_every = 1000\n")
+    attempt = _write(project, config, f'policy = "{tmp_path}/mine.yaml"\n')
+    assert _decision(_hook(home, attempt, OPSGATE_CONFIG=str(config))) == "deny"
+
+
+def _daemons_for(home: Path) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"opsgate.hooks._daemon" in argv and str(home).encode() in argv:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F4 (low): OPSGATE_HOOK_DAEMON=false (config show: `no`) still starts the "
+    "resident decision service; only `0` is understood by the hook's lean client",
+)
+def test_hook_daemon_false_means_false(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    shown = _cli("config", "show", "--json", env=_env(home, OPSGATE_HOOK_DAEMON="false"))
+    daemon = {s["key"]: s for s in json.loads(shown.stdout)["settings"]}["hook.daemon"]
+    assert daemon["value"] is False, daemon
+    env = _env(home, OPSGATE_HOOK_DAEMON="false")
+    _cli("hook", "claude", env=env, stdin=json.dumps(_bash(tmp_path, "ls")))
+    time.sleep(0.5)
+    started = _daemons_for(home)
+    for pid in started:
+        os.kill(pid, 15)
+    assert not started
