@@ -987,3 +987,139 @@ def test_hook_daemon_false_means_false(tmp_path: Path) -> None:
     for pid in started:
         os.kill(pid, 15)
     assert not started
+
+
+# ---------------------------------------------------------------- scripts
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "verdict"),
+    [
+        ("ls -la", 0, "allow"),
+        ("rm -rf /srv/data", 10, "require_approval"),
+        ("cat ~/.aws/credentials", 11, "deny"),
+    ],
+)
+def test_check_exit_codes_tell_the_verdict(tmp_path: Path, command: str, code: int, verdict: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    plain = _cli("check", "--", command, env=_env(home))
+    assert plain.returncode == code, plain.stdout
+    as_json = _cli("check", "--json", "--", command, env=_env(home))
+    assert as_json.returncode == code
+    assert json.loads(as_json.stdout)["decision"] == verdict
+
+
+def test_check_failures_are_not_verdicts(tmp_path: Path) -> None:
+    """A broken policy or config is its own code, never 0 (allow) nor 10/11."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "policy.yaml").write_text("version: 1\nrules: [{effect: maybe}]\n")
+    assert _cli("check", "--", "ls", env=_env(home)).returncode == 3
+    (home / "policy.yaml").unlink()
+    (home / "config.toml").write_text("polcy = 'x'\n")
+    bad = _cli("check", "--", "ls", env=_env(home))
+    assert bad.returncode == 9 and "policy" in bad.stderr, bad.stderr
+
+
+def test_policy_settings_mean_the_same_in_check_hook_and_server(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "policy.yaml").write_text(
+        "version: 1\nsettings: {write_actions: false, approval_ttl: 1h}\nrules: []\n"
+    )
+    write = "touch /etc/motd.d/attack16"
+    checked = _cli("check", "--json", "--", write, env=_env(home))
+    assert checked.returncode == 11
+    assert json.loads(checked.stdout)["decided_by"] == "settings.write_actions"
+    hooked = _hook(home, _bash(tmp_path, write))
+    assert _decision(hooked) == "deny"
+    assert "Write Actions" in json.dumps(hooked) or "write_actions" in json.dumps(hooked)
+    serve = Serve(home)
+    try:
+        password = owner_password(home)
+        assert password
+        with _login(serve.url, "owner", password) as owner:
+            settings = owner.get("/api/v1/settings").json()
+            assert settings["write_actions"] is False and settings["approval_ttl_seconds"] == 3600
+            token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()["secret"]
+            with _bearer(serve.url, token) as agent:
+                r = agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {"command": write}})
+                assert r.json()["decision"] == "deny" and r.json()["decided_by"] == "settings.write_actions"
+            for patch in ({"write_actions": True}, {"approval_ttl_seconds": 60}):
+                refused = owner.patch("/api/v1/settings", json=patch)
+                assert refused.status_code == 409 or refused.status_code == 422, refused.text
+                assert "policy file" in refused.text
+    finally:
+        serve.stop()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F5 (medium): the policy file's approval_ttl skips the console's 30 s–30 d "
+    "bounds: `0s` makes every card expire at once, `400d` keeps cards and grants for a year",
+)
+@pytest.mark.parametrize("ttl", ["0s", "10s", "400d"])
+def test_policy_approval_ttl_outside_the_bounds_is_refused(tmp_path: Path, ttl: str) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"version: 1\nsettings: {{approval_ttl: {ttl}}}\nrules: []\n")
+    proc = _cli("policy", "validate", str(policy), env=_env(tmp_path))
+    assert proc.returncode == 3, proc.stdout
+
+
+def _export(*args: str, env: dict[str, str]) -> list[dict[str, Any]]:
+    proc = _cli("audit", *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def test_audit_export_honours_filters_and_resumes_locally_and_through_the_server(
+    edge: Edge, tmp_path: Path
+) -> None:
+    for i in range(3):
+        edge.agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {"command": f"ls /{i}"}})
+    local = _env(None, OPSGATE_HOME=str(edge.home))
+    everything = _export("export", env=local)
+    seqs = [e["seq"] for e in everything]
+    assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
+    middle = seqs[len(seqs) // 2]
+    remote = _env(tmp_path, OPSGATE_URL=edge.url, OPSGATE_PASSWORD=edge.owner_password,
+                  OPSGATE_USER="owner")  # fmt: skip
+    for env in (local, remote):
+        decisions = _export("--filter", "event:decision.*", "export", env=env)
+        assert decisions and {e["event"] for e in decisions} == {"decision.made"}
+        after = _export("export", "--after-seq", str(middle), env=env)
+        assert [e["seq"] for e in after] == [s for s in seqs if s > middle][: len(after)]
+        assert len(after) >= len([s for s in seqs if s > middle])
+        both = _export("--filter", "event:decision.*", "--actor", "agent16", "export",
+                       "--after-seq", str(middle), env=env)  # fmt: skip
+        assert all(e["seq"] > middle and e["event"] == "decision.made" for e in both)
+        assert all(e["actor"]["name"] == "agent16" for e in both)
+        assert _export("export", "--since", "2999-01-01T00:00:00Z", env=env) == []
+
+
+def test_audit_backup_of_a_running_server_verifies_offline(edge: Edge, tmp_path: Path) -> None:
+    edge.agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {"command": "ls"}})
+    dest = tmp_path / "audit-backup.db"
+    backed = _cli("audit", "backup", str(dest), "--json", env=_env(edge.home))
+    assert backed.returncode == 0, backed.stderr
+    report = json.loads(backed.stdout)
+    assert dest.stat().st_mode & 0o777 == 0o600
+    elsewhere = tmp_path / "verifier"
+    elsewhere.mkdir()  # another machine: its own (different) signing key
+    _cli("init", env=_env(elsewhere))
+    verified = _cli("audit", "verify", "--db", str(dest), "--key", report["public_key"], "--json",
+                    env=_env(elsewhere))  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert json.loads(verified.stdout)["entries"] == report["entries"]
+    import sqlite3
+
+    with sqlite3.connect(dest) as db:  # the copy says an allowed action was denied
+        seq, body = next(
+            (seq, body) for seq, body in db.execute("SELECT seq, body FROM audit_entries")
+            if b'"decision":"allow"' in body
+        )  # fmt: skip
+        forged = body.replace(b'"decision":"allow"', b'"decision":"deny"')
+        db.execute("UPDATE audit_entries SET body = ? WHERE seq = ?", (forged, seq))
+    tampered = _cli("audit", "verify", "--db", str(dest), "--key", report["public_key"], env=_env(elsewhere))
+    assert tampered.returncode == 8, tampered.stdout + tampered.stderr
