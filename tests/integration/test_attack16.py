@@ -1123,3 +1123,112 @@ def test_audit_backup_of_a_running_server_verifies_offline(edge: Edge, tmp_path:
         db.execute("UPDATE audit_entries SET body = ? WHERE seq = ?", (forged, seq))
     tampered = _cli("audit", "verify", "--db", str(dest), "--key", report["public_key"], env=_env(elsewhere))
     assert tampered.returncode == 8, tampered.stdout + tampered.stderr
+
+
+# ---------------------------------------------------------------- a replica when PostgreSQL restarts
+
+
+class _Load:
+    """Decisions sent back to back on a thread: (sent, answered, status, verdict)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.client = _bearer(url, token)
+        self.client.timeout = httpx.Timeout(5)
+        self.seen: list[tuple[float, float, int, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            i += 1
+            path, command = (
+                ("/api/v1/evaluate", f"ls /srv/{i}") if i % 2 else ("/api/v1/propose", f"touch /etc/motd.d/{i}")
+            )  # fmt: skip
+            sent = time.monotonic()
+            try:
+                r = self.client.post(path, json={"tool": "Bash", "input": {"command": command}})
+                status = r.status_code
+                body = r.json() if status == 200 else {}
+                verdict = str((body.get("decision") or {}).get("decision", "") if path.endswith("propose")
+                              else body.get("decision", ""))  # fmt: skip
+            except (httpx.TransportError, ValueError):
+                status, verdict = 0, ""
+            self.seen.append((sent, time.monotonic(), status, verdict))
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.client.close()
+
+
+def _wait_for(predicate: Any, within: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        if predicate():
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"not within {within} s")
+
+
+def _readyz(url: str) -> int:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code
+    except httpx.TransportError:
+        return 0
+
+
+@pytest.mark.postgres
+def test_a_postgres_restart_never_yields_an_allow_and_recovers(tmp_path: Path) -> None:
+    from pg_cluster import missing_reason, pg_server
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with pg_server() as cluster:
+        home = tmp_path / "replica"
+        serve = Serve(home, env={"OPSGATE_DATABASE_URL": cluster.url}, merge_stderr=True)
+        load: _Load | None = None
+        try:
+            password = owner_password(home)
+            assert password
+            with _login(serve.url, "owner", password) as owner:
+                token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()["secret"]
+            load = _Load(serve.url, token)
+            time.sleep(0.5)
+
+            cluster.stop("immediate")  # the database goes away
+            down = time.monotonic()
+            _wait_for(lambda: _readyz(serve.url) == 503, within=5)
+            assert httpx.get(f"{serve.url}/healthz").status_code == 200  # alive, not ready
+            time.sleep(1.0)
+            up_started = time.monotonic()
+            cluster.start()
+            back = time.monotonic()
+            recovered = _wait_for(lambda: _readyz(serve.url) == 200, within=10)
+            _wait_for(lambda: any(s[0] > back and s[2] == 200 for s in load.seen), within=10)
+
+            cluster.restart("immediate")  # and once more, the restart of the issue
+            restarted = time.monotonic()
+            _wait_for(lambda: any(s[0] > restarted and s[2] == 200 for s in load.seen), within=10)
+            time.sleep(0.3)
+        finally:
+            if load:
+                load.stop()
+            serve.stop()
+        assert load is not None
+        outage = [s for s in load.seen if s[0] > down + 0.2 and s[1] < up_started]
+        assert outage, "no request was sent while the database was down"
+        answered = [s for s in outage if s[2] == 200]
+        assert not answered, answered[:5]
+        assert {s[2] for s in outage} <= {503, 0}, {s[2] for s in outage}
+        assert recovered < 10
+        acknowledged = [s for s in load.seen if s[2] == 200]
+        env = _env(home, OPSGATE_DATABASE_URL=cluster.url)
+        verified = _cli("audit", "verify", "--json", env=env)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        decisions = _export("--filter", "event:decision.*", "export", env=env)
+        cards = _export("--filter", "event:card.created", "export", env=env)
+        assert len(decisions) + len(cards) >= len(acknowledged)
