@@ -9,6 +9,7 @@ A strict xfail marks a promise that does not hold today, its finding in one line
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -22,7 +23,8 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import OPSGATE, Serve, free_port, owner_password, postgres_or_skip
+
+from servers import OPSGATE, Serve, free_port, owner_password
 
 MAX_BODY = 2 * 1024 * 1024
 CSP = (
@@ -31,7 +33,7 @@ CSP = (
 )
 
 
-# ---------------------------------------------------------------- helpers
+# --- helpers
 
 
 def _env(home: Path | None, **extra: str) -> dict[str, str]:
@@ -47,9 +49,14 @@ def _cli(
     *args: str, env: dict[str, str], cwd: Path | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [OPSGATE, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True,
+        [OPSGATE, *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 def _login(url: str, name: str, password: str) -> httpx.Client:
@@ -57,7 +64,9 @@ def _login(url: str, name: str, password: str) -> httpx.Client:
     for a state-changing call only from its own origin)."""
     r = httpx.post(f"{url}/api/v1/session", json={"name": name, "password": password})
     assert r.status_code == 200, r.text
-    return httpx.Client(base_url=url, cookies=r.cookies, headers={"Origin": url}, timeout=30)
+    # the cookie by value: it is Secure where the public URL is not loopback (0.0.0.0)
+    cookies = {"opsgate_session": r.cookies["opsgate_session"]}
+    return httpx.Client(base_url=url, cookies=cookies, headers={"Origin": url}, timeout=30)
 
 
 def _bearer(url: str, token: str) -> httpx.Client:
@@ -68,16 +77,16 @@ def _is_envelope(r: httpx.Response) -> bool:
     if not r.headers.get("content-type", "").startswith("application/json"):
         return False
     body = r.json()
-    return isinstance(body, dict) and isinstance(body.get("error"), dict) and "code" in body["error"]
+    return (
+        isinstance(body, dict) and isinstance(body.get("error"), dict) and "code" in body["error"]
+    )
 
 
 def _raw(port: int, data: bytes, *, timeout: float = 10) -> bytes:
     """Send raw bytes, return what the server answered before it closed or went quiet."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        try:
+        with contextlib.suppress(OSError):  # it may close while we write (a refused body)
             s.sendall(data)
-        except OSError:
-            pass  # the server may close while we still write (a refused body)
         out = b""
         try:
             while chunk := s.recv(65536):
@@ -109,12 +118,16 @@ def _decision(answer: dict[str, Any]) -> str:
 
 def _tool(cwd: Path, tool: str, **tool_input: str) -> dict[str, Any]:
     return {
-        "hook_event_name": "PreToolUse", "session_id": "attack16", "cwd": str(cwd),
-        "permission_mode": "default", "tool_name": tool, "tool_input": tool_input,
-    }  # fmt: skip
+        "hook_event_name": "PreToolUse",
+        "session_id": "attack16",
+        "cwd": str(cwd),
+        "permission_mode": "default",
+        "tool_name": tool,
+        "tool_input": tool_input,
+    }
 
 
-# ---------------------------------------------------------------- the SQLite server
+# --- the SQLite server
 
 
 class Edge:
@@ -142,7 +155,9 @@ class Edge:
         return str(card["id"])
 
     def add_user(self, name: str, password: str, role: str = "member") -> None:
-        r = self.owner.post("/api/v1/users", json={"name": name, "password": password, "role": role})
+        r = self.owner.post(
+            "/api/v1/users", json={"name": name, "password": password, "role": role}
+        )
         assert r.status_code == 201, r.text
 
 
@@ -168,7 +183,7 @@ def _ready(url: str) -> None:
     assert r.status_code == 200, r.text
 
 
-# ---------------------------------------------------------------- the edge: bodies
+# --- the edge: bodies
 
 
 def _post_head(path: str, *headers: str) -> bytes:
@@ -188,7 +203,8 @@ def test_body_limit_holds_for_length_chunked_and_declared_sizes(edge: Edge) -> N
         for i in range(0, len(big), 65536)
     )
     chunked = _raw(
-        edge.port, _post_head("/api/v1/session", "Transfer-Encoding: chunked") + chunks + b"0\r\n\r\n"
+        edge.port,
+        _post_head("/api/v1/session", "Transfer-Encoding: chunked") + chunks + b"0\r\n\r\n",
     )
     assert _status(chunked) == 413, chunked[:200]
     claimed = _raw(edge.port, _post_head("/api/v1/evaluate", "Content-Length: 999999999") + b"{}")
@@ -220,7 +236,7 @@ def test_a_gzip_body_is_not_inflated_past_the_limit(edge: Edge) -> None:
     assert _is_envelope(r), r.text
 
 
-# ---------------------------------------------------------------- the edge: slow clients
+# --- the edge: slow clients
 
 
 def test_slow_headers_are_cut_off(edge: Edge) -> None:
@@ -264,14 +280,16 @@ def test_hundreds_of_stalled_bodies_do_not_stall_readiness(edge: Edge) -> None:
         r = httpx.get(f"{edge.url}/readyz", timeout=10)
         assert r.status_code == 200
         assert time.monotonic() - start < 1.0
-        decided = edge.agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {"command": "ls"}})
+        decided = edge.agent.post(
+            "/api/v1/evaluate", json={"tool": "Bash", "input": {"command": "ls"}}
+        )
         assert decided.status_code == 200
     finally:
         for s in socks:
             s.close()
 
 
-# ---------------------------------------------------------------- the edge: JSON on every route
+# --- the edge: JSON on every route
 
 
 def _body_routes(url: str) -> list[tuple[str, str]]:
@@ -297,7 +315,10 @@ BAD_BODIES = {
     "truncated": b'{"tool":"Bash","input":{"command":"ls"',
     "not-utf8": b'{"tool":"\xff\xfe"}',
     "deep-but-parseable": b'{"tool":"Bash","input":{"command":"ls","x":'
-    + b'{"a":' * 900 + b"1" + b"}" * 900 + b"}}",
+    + b'{"a":' * 900
+    + b"1"
+    + b"}" * 900
+    + b"}}",
 }
 
 
@@ -309,10 +330,12 @@ def test_malformed_and_nested_json_answer_the_envelope_on_every_route(edge: Edge
     bad: list[str] = []
     for method, path in _body_routes(edge.url):
         for name, body in BAD_BODIES.items():
-            r = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
+            r = client.request(
+                method, path, content=body, headers={"Content-Type": "application/json"}
+            )
             if path == "/api/v1/hooks/claude":
                 # Claude Code's http hook reads a decision, not an envelope: it must block.
-                ok = r.status_code == 200 and "deny" in r.text or r.status_code in (401, 403)
+                ok = (r.status_code == 200 and "deny" in r.text) or r.status_code in (401, 403)
             else:
                 ok = 400 <= r.status_code < 500 and _is_envelope(r)
             if not ok:
@@ -333,8 +356,13 @@ def test_deep_input_is_never_an_allow(edge: Edge) -> None:
             assert r.status_code == 422 and _is_envelope(r), (depth, path, r.text[:200])
         r = edge.agent.post(
             "/api/v1/hooks/claude",
-            json={"hook_event_name": "PreToolUse", "tool_name": "Bash", "session_id": "s",
-                  "cwd": "/tmp", "tool_input": {"command": "ls", "x": nest}},  # fmt: skip
+            json={
+                "hook_event_name": "PreToolUse",
+                "tool_name": "Bash",
+                "session_id": "s",
+                "cwd": "/tmp",
+                "tool_input": {"command": "ls", "x": nest},
+            },
         )
         assert r.json()["hookSpecificOutput"]["permissionDecision"] == "deny", r.text[:200]
 
@@ -360,15 +388,17 @@ def test_validation_errors_never_echo_a_password_or_secret(edge: Edge) -> None:
         assert secret not in r.text, (path, r.text[:300])
 
 
-# ---------------------------------------------------------------- login throttling
+# --- login throttling
 
 
 def _try_login(url: str, name: str, password: str, address: str | None = None) -> httpx.Response:
     headers = {"X-Forwarded-For": address} if address else {}
     return httpx.post(
-        f"{url}/api/v1/session", json={"name": name, "password": password}, headers=headers,
+        f"{url}/api/v1/session",
+        json={"name": name, "password": password},
+        headers=headers,
         timeout=30,
-    )  # fmt: skip
+    )
 
 
 def _audit(client: httpx.Client, **query: str) -> list[dict[str, Any]]:
@@ -393,9 +423,10 @@ def test_account_lockout_counts_every_case_and_address_and_is_audited_once(edge:
     for _ in range(3):  # more attempts while closed: no new audit entries
         _try_login(edge.url, "carol16", "wrong-password", address="198.51.100.98")
     locked = [
-        e for e in _audit(edge.owner, event="user.login", outcome="locked")
+        e
+        for e in _audit(edge.owner, event="user.login", outcome="locked")
         if "carol16" in json.dumps(e).lower()
-    ]  # fmt: skip
+    ]
     assert len(locked) == 1, locked
 
 
@@ -435,19 +466,6 @@ def _until_429(attempt: Any, limit: int = 25) -> list[int]:
     return codes
 
 
-def test_address_lockout_across_many_names(edge: Edge) -> None:
-    """Spraying one wrong password over 25 names from one address closes the address:
-    a real user's right password from it is then refused, from elsewhere accepted."""
-    edge.add_user("frank16", "frank-right-password-16")
-    sprayer = "203.0.113.16"
-    codes = _until_429(lambda i: _try_login(edge.url, f"nobody16-{i}", "Winter2026!", sprayer))
-    assert codes[-1] == 429 and len(codes) <= 22, codes
-    blocked = _try_login(edge.url, "frank16", "frank-right-password-16", address=sprayer)
-    assert blocked.status_code == 429, blocked.text
-    ok = _try_login(edge.url, "frank16", "frank-right-password-16", address="203.0.113.17")
-    assert ok.status_code == 200, ok.text
-
-
 def _non_loopback_address() -> str | None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         try:
@@ -458,22 +476,41 @@ def _non_loopback_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
-def test_a_network_client_cannot_spoof_x_forwarded_for(tmp_path: Path) -> None:
-    """uvicorn trusts X-Forwarded-For only from 127.0.0.1: a client on the network that
-    rotates the header per attempt still hits its own address's limit."""
-    address = _non_loopback_address()
-    if address is None:
-        pytest.skip("no non-loopback IPv4 address on this machine")
-    serve = Serve(tmp_path / "home", extra_env={"OPSGATE_HOST": "0.0.0.0"})  # noqa: S104
+def test_spraying_many_names_closes_the_address_whatever_x_forwarded_for_says(
+    tmp_path: Path,
+) -> None:
+    """One wrong password sprayed over many names, each try with a new X-Forwarded-For:
+    from the network (uvicorn trusts the header only from 127.0.0.1) the address still
+    closes after ~20 failures; a real user's right password from it is then refused,
+    from elsewhere accepted.  (Without a non-loopback address here, the sprayer is one
+    forwarded address seen through the loopback proxy.)"""
+    network = _non_loopback_address()
+    serve = Serve(tmp_path / "home", extra_env={"OPSGATE_HOST": "0.0.0.0"} if network else {})
     try:
-        url = f"http://{address}:{serve.port}"
-        codes = _until_429(lambda i: _try_login(url, f"ghost16-{i}", "wrong", f"10.1.{i}.1"))
+        password = owner_password(serve.home)
+        assert password
+        with _login(serve.url, "owner", password) as owner:
+            created = owner.post(
+                "/api/v1/users", json={"name": "frank16", "password": "frank-right-password-16"}
+            )
+            assert created.status_code == 201, created.text
+        if network:
+            url = f"http://{network}:{serve.port}"
+            codes = _until_429(lambda i: _try_login(url, f"ghost16-{i}", "w", f"10.1.{i}.1"))
+            blocked = _try_login(url, "frank16", "frank-right-password-16", "10.9.9.9")
+        else:
+            url, sprayer = serve.url, "203.0.113.16"
+            codes = _until_429(lambda i: _try_login(url, f"ghost16-{i}", "w", sprayer))
+            blocked = _try_login(url, "frank16", "frank-right-password-16", sprayer)
         assert codes[-1] == 429 and len(codes) <= 22, codes
+        assert blocked.status_code == 429, blocked.text
+        elsewhere = _try_login(serve.url, "frank16", "frank-right-password-16", "203.0.113.17")
+        assert elsewhere.status_code == 200, elsewhere.text
     finally:
         serve.stop()
 
 
-# ---------------------------------------------------------------- /docs, CSP, credentials on every route
+# --- /docs, CSP, credentials on every route
 
 
 def test_docs_are_off_and_pages_carry_the_csp(edge: Edge) -> None:
@@ -488,27 +525,37 @@ def test_docs_are_off_and_pages_carry_the_csp(edge: Edge) -> None:
 
 
 OPEN_ROUTES = {
-    ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/session"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("POST", "/api/v1/session"),
     ("DELETE", "/api/v1/session"),
-    ("POST", "/api/v1/hooks/claude"),       # answers a deny without a token (checked below)
+    ("POST", "/api/v1/hooks/claude"),  # answers a deny without a token (checked below)
     ("POST", "/api/v1/slack/interactions"),  # signed by Slack; refused when not configured
-}  # fmt: skip
+}
 
 
 def _all_routes(url: str) -> list[tuple[str, str]]:
     schema = httpx.get(f"{url}/openapi.json").json()
     return [
-        (m.upper(), p.replace("{card_id}", "c_0000000000000000").replace("{user_id}", "u_0")
-         .replace("{token_id}", "t_0").replace("{name}", "x"))
-        for p, ops in schema["paths"].items() for m in ops
-    ]  # fmt: skip
+        (
+            m.upper(),
+            p.replace("{card_id}", "c_0000000000000000")
+            .replace("{user_id}", "u_0")
+            .replace("{token_id}", "t_0")
+            .replace("{name}", "x"),
+        )
+        for p, ops in schema["paths"].items()
+        for m in ops
+    ]
 
 
 _ACTION = {"tool": "Bash", "input": {"command": "ls"}}
 VALID_BODIES: dict[str, Any] = {
-    "/api/v1/evaluate": _ACTION, "/api/v1/propose": _ACTION,
-    "/api/v1/grants/check": _ACTION, "/api/v1/grants/consume": _ACTION,
-}  # fmt: skip
+    "/api/v1/evaluate": _ACTION,
+    "/api/v1/propose": _ACTION,
+    "/api/v1/grants/check": _ACTION,
+    "/api/v1/grants/consume": _ACTION,
+}
 
 
 @pytest.mark.parametrize(
@@ -526,7 +573,9 @@ def test_every_route_needs_a_credential(edge: Edge, credential: str) -> None:
     elif credential == "expired-session":
         cookies["opsgate_session"] = "HdytAm22G-ljttwdls0mSQbTFvkPu6eZ8P8h5pf7xN8"
     bad = []
-    with httpx.Client(base_url=edge.url, headers={"Origin": edge.url, **headers}, cookies=cookies) as c:
+    with httpx.Client(
+        base_url=edge.url, headers={"Origin": edge.url, **headers}, cookies=cookies
+    ) as c:
         for method, path in _all_routes(edge.url):
             if (method, path) in OPEN_ROUTES:
                 continue
@@ -540,18 +589,29 @@ def test_every_route_needs_a_credential(edge: Edge, credential: str) -> None:
 
 
 AGENT_FORBIDDEN = [
-    ("GET", "/api/v1/users", None), ("POST", "/api/v1/users", {"name": "evil", "password": "password-123", "role": "owner"}),
-    ("PATCH", "/api/v1/users/{owner}", {"role": "viewer"}), ("POST", "/api/v1/users/{owner}/disable", None),
+    ("GET", "/api/v1/users", None),
+    ("POST", "/api/v1/users", {"name": "evil", "password": "password-123", "role": "owner"}),
+    ("PATCH", "/api/v1/users/{owner}", {"role": "viewer"}),
+    ("POST", "/api/v1/users/{owner}/disable", None),
     ("PUT", "/api/v1/users/{owner}/password", {"password": "password-123"}),
-    ("GET", "/api/v1/tokens", None), ("POST", "/api/v1/tokens", {"name": "t2", "role": "agent"}),
+    ("GET", "/api/v1/tokens", None),
+    ("POST", "/api/v1/tokens", {"name": "t2", "role": "agent"}),
     ("PATCH", "/api/v1/settings", {"production_protection": False}),
     ("PATCH", "/api/v1/settings", {"write_actions": True}),
-    ("PUT", "/api/v1/inventory/db", {"kind": "server", "environment": "development", "match": ["*"]}),
-    ("DELETE", "/api/v1/inventory/db", None), ("PUT", "/api/v1/secrets/db", {"value": "v"}),
-    ("DELETE", "/api/v1/secrets/db", None), ("POST", "/api/v1/lockdown", {"reason": "x"}),
-    ("POST", "/api/v1/lockdown/lift", {"reason": "x"}), ("GET", "/api/v1/audit", None),
-    ("GET", "/api/v1/audit/verify", None), ("GET", "/metrics", None),
-]  # fmt: skip
+    (
+        "PUT",
+        "/api/v1/inventory/db",
+        {"kind": "server", "environment": "development", "match": ["*"]},
+    ),
+    ("DELETE", "/api/v1/inventory/db", None),
+    ("PUT", "/api/v1/secrets/db", {"value": "v"}),
+    ("DELETE", "/api/v1/secrets/db", None),
+    ("POST", "/api/v1/lockdown", {"reason": "x"}),
+    ("POST", "/api/v1/lockdown/lift", {"reason": "x"}),
+    ("GET", "/api/v1/audit", None),
+    ("GET", "/api/v1/audit/verify", None),
+    ("GET", "/metrics", None),
+]
 
 
 def test_an_agent_token_reaches_no_administrative_route(edge: Edge) -> None:
@@ -581,7 +641,11 @@ def test_no_api_token_approves_by_any_path(edge: Edge, tmp_path: Path) -> None:
             form = c.post(f"/cards/{card}/approve", data={"csrf": "x"})
             assert form.status_code in (401, 403), (role, form.status_code)
         env = _env(tmp_path, OPSGATE_URL=edge.url)
-        for how in (["approve", card], ["approve", card, "--token", token], ["deny", card, "--reason", "x"]):
+        for how in (
+            ["approve", card],
+            ["approve", card, "--token", token],
+            ["deny", card, "--reason", "x"],
+        ):
             run_env = {**env, "OPSGATE_TOKEN": token} if "--token" not in how else env
             proc = _cli(*how, env=run_env)
             assert proc.returncode == 4, (role, how, proc.stdout, proc.stderr)
@@ -628,7 +692,7 @@ class _Catcher:
         import http.server
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 seen.append(str(self.headers))
                 self.send_response(401)
                 self.send_header("Content-Type", "application/json")
@@ -650,7 +714,10 @@ class _Catcher:
         self.server.server_close()
 
 
-# ---------------------------------------------------------------- secrets in logs, output, config show
+# --- secrets in logs, output, config show
+
+
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCY16"
 
 
 def test_json_logs_carry_no_token_password_or_secret(tmp_path: Path) -> None:
@@ -660,10 +727,23 @@ def test_json_logs_carry_no_token_password_or_secret(tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            [OPSGATE, "serve", "--port", str(port), "--data-dir", str(home), "--create",
-             "--log-format", "json", "--log-level", "debug"],
-            env=_env(home), stdout=sink, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                OPSGATE,
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(home),
+                "--create",
+                "--log-format",
+                "json",
+                "--log-level",
+                "debug",
+            ],
+            env=_env(home),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -678,16 +758,35 @@ def test_json_logs_carry_no_token_password_or_secret(tmp_path: Path) -> None:
             assert password
             owner = _login(url, "owner", password)
             session = owner.cookies["opsgate_session"]
-            token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()["secret"]
-            secrets = [password, session, token, "QueryPass-16-xyz", "WrongPass-16-xyz",
-                       "SecretValue-16-xyz", "NewPassword-16-xyz", "wJalrXUtnFEMI/K7MDENG/bPxRfiCY16"]  # fmt: skip
-            httpx.get(f"{url}/api/v1/cards?token={token}&password=QueryPass-16-xyz",
-                      headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-            httpx.post(f"{url}/api/v1/session", json={"name": "owner", "password": "WrongPass-16-xyz"})
+            token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()[
+                "secret"
+            ]
+            secrets = [
+                password,
+                session,
+                token,
+                "QueryPass-16-xyz",
+                "WrongPass-16-xyz",
+                "SecretValue-16-xyz",
+                "NewPassword-16-xyz",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCY16",
+            ]
+            httpx.get(
+                f"{url}/api/v1/cards?token={token}&password=QueryPass-16-xyz",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            httpx.post(
+                f"{url}/api/v1/session", json={"name": "owner", "password": "WrongPass-16-xyz"}
+            )
             httpx.post(f"{url}/api/v1/session", json={"name": "WrongPass-16-xyz", "password": "x"})
             with _bearer(url, token) as agent:
-                agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {
-                    "command": "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCY16 aws s3 ls"}})
+                agent.post(
+                    "/api/v1/evaluate",
+                    json={
+                        "tool": "Bash",
+                        "input": {"command": f"AWS_SECRET_ACCESS_KEY={AWS_SECRET} aws s3 ls"},
+                    },
+                )
             owner.put("/api/v1/secrets/db", json={"value": "SecretValue-16-xyz"})
             owner.post("/api/v1/users", json={"name": "bob", "password": "NewPassword-16-xyz"})
             owner.put("/api/v1/users/u_0/password", json={"password": "NewPassword-16-xyz"})
@@ -724,9 +823,18 @@ SECRET_ENV = {
 
 
 def _needles() -> list[str]:
-    return ["DbPass16xyz", "TokenValue16xyz", "PasswordValue16xyz", "WebhookPath16xyz",
-            "WebhookSecret16xyz", "SlackPath16xyz", "SlackBot16xyz", "SlackSigning16xyz",
-            "U2VjcmV0S2V5MTZ4", "UHJldmlvdXMxNnh5"]  # fmt: skip
+    return [
+        "DbPass16xyz",
+        "TokenValue16xyz",
+        "PasswordValue16xyz",
+        "WebhookPath16xyz",
+        "WebhookSecret16xyz",
+        "SlackPath16xyz",
+        "SlackBot16xyz",
+        "SlackSigning16xyz",
+        "U2VjcmV0S2V5MTZ4",
+        "UHJldmlvdXMxNnh5",
+    ]
 
 
 def test_config_show_masks_every_secret_from_env_and_file(tmp_path: Path) -> None:
@@ -756,7 +864,9 @@ def test_config_show_masks_every_secret_from_env_and_file(tmp_path: Path) -> Non
 
 def test_metrics_and_errors_carry_no_secret(edge: Edge) -> None:
     for i in range(3):  # an agent choosing path segments must not choose label values
-        edge.agent.post(f"/api/v1/operations/evil16-{i}/propose", json={"target": "x", "params": {}})
+        edge.agent.post(
+            f"/api/v1/operations/evil16-{i}/propose", json={"target": "x", "params": {}}
+        )
     r = edge.owner.get("/metrics")
     assert r.status_code == 200
     assert "evil16-" not in r.text
@@ -766,7 +876,7 @@ def test_metrics_and_errors_carry_no_secret(edge: Edge) -> None:
             assert 'route="/api/v1/' in line, line
 
 
-# ---------------------------------------------------------------- configuration
+# --- configuration
 
 
 def test_flags_beat_environment_beat_file(tmp_path: Path) -> None:
@@ -797,22 +907,31 @@ def test_explicit_user_and_data_dir_beat_the_environment(edge: Edge, tmp_path: P
     """The tour's step 4 in the shell of step 3: an exported agent token and database URL
     do not override `--user owner` or `--data-dir`."""
     env = _env(
-        tmp_path, OPSGATE_URL=edge.url, OPSGATE_TOKEN=edge.agent_token,
+        tmp_path,
+        OPSGATE_URL=edge.url,
+        OPSGATE_TOKEN=edge.agent_token,
         OPSGATE_PASSWORD=edge.owner_password,
-    )  # fmt: skip
+    )
     as_agent = _cli("users", "list", "--json", env=env)
     assert as_agent.returncode == 4, as_agent.stdout
     as_owner = _cli("users", "list", "--json", "--user", "owner", env=env)
     assert as_owner.returncode == 0, as_owner.stderr
     assert any(u["name"] == "owner" for u in json.loads(as_owner.stdout))
     local = _cli(
-        "audit", "verify", "--json", "--data-dir", str(edge.home),
+        "audit",
+        "verify",
+        "--json",
+        "--data-dir",
+        str(edge.home),
         env=_env(None, OPSGATE_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"),
-    )  # fmt: skip
+    )
     assert local.returncode == 0, local.stderr
 
 
-DENY_LS = 'version: 1\nrules:\n  - {id: no-ls, action: shell.exec, resource: "ls*", effect: deny, reason: "ls is banned here"}\n'
+DENY_LS = (
+    "version: 1\nrules:\n"
+    '  - {id: no-ls, action: shell.exec, resource: "ls*", effect: deny, reason: "ls banned"}\n'
+)
 
 
 def test_a_config_file_in_the_project_is_not_read(tmp_path: Path) -> None:
@@ -873,7 +992,7 @@ def test_a_mistyped_data_dir_in_the_hook_blocks_and_creates_nothing(tmp_path: Pa
     assert _decision(answer) == "deny"
 
 
-# ---------------------------------------------------------------- the agent against its guard's configuration
+# --- the agent against its guard's configuration
 
 
 def _write(cwd: Path, path: Path, content: str = "version: 1\nrules: []\n") -> dict[str, Any]:
@@ -898,7 +1017,9 @@ def test_the_hook_guards_its_config_session_and_connect_files(tmp_path: Path) ->
         _write(project, home / "connect.json", '{"url": "http://127.0.0.1:1"}'),
         _tool(project, "Read", file_path=str(home / "session.json")),
         _bash(project, f"cat {home}/session.json"),
-        _write(project, project / ".claude" / "settings.json", '{"env": {"OPSGATE_HOOK_DAEMON": "0"}}'),
+        _write(
+            project, project / ".claude" / "settings.json", '{"env": {"OPSGATE_HOOK_DAEMON": "0"}}'
+        ),
         _bash(project, "OPSGATE_URL=http://127.0.0.1:8470 opsgate approve c_0123456789abcdef"),
     ]
     allowed = [a["tool_input"] for a in attempts if _decision(_hook(home, a)) != "deny"]
@@ -929,7 +1050,9 @@ def test_the_hook_guards_the_policy_file_it_obeys(tmp_path: Path, named_by: str)
     assert _decision(_hook(home, _bash(project, "ls"), **extra)) == "deny"
     # ... and so must not let the agent rewrite it
     attempts = [
-        _write(project, policy, "version: 1\nsettings: {production_protection: false}\nrules: []\n"),
+        _write(
+            project, policy, "version: 1\nsettings: {production_protection: false}\nrules: []\n"
+        ),
         _bash(project, f"sed -i 's/deny/allow/' {policy}"),
         _bash(project, f"cp /dev/null {policy}"),
         _tool(project, "Edit", file_path=str(policy), old_string="deny", new_string="allow"),
@@ -989,7 +1112,7 @@ def test_hook_daemon_false_means_false(tmp_path: Path) -> None:
     assert not started
 
 
-# ---------------------------------------------------------------- scripts
+# --- scripts
 
 
 @pytest.mark.parametrize(
@@ -1000,7 +1123,9 @@ def test_hook_daemon_false_means_false(tmp_path: Path) -> None:
         ("cat ~/.aws/credentials", 11, "deny"),
     ],
 )
-def test_check_exit_codes_tell_the_verdict(tmp_path: Path, command: str, code: int, verdict: str) -> None:
+def test_check_exit_codes_tell_the_verdict(
+    tmp_path: Path, command: str, code: int, verdict: str
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     plain = _cli("check", "--", command, env=_env(home))
@@ -1042,10 +1167,17 @@ def test_policy_settings_mean_the_same_in_check_hook_and_server(tmp_path: Path) 
         with _login(serve.url, "owner", password) as owner:
             settings = owner.get("/api/v1/settings").json()
             assert settings["write_actions"] is False and settings["approval_ttl_seconds"] == 3600
-            token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()["secret"]
+            token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()[
+                "secret"
+            ]
             with _bearer(serve.url, token) as agent:
-                r = agent.post("/api/v1/evaluate", json={"tool": "Bash", "input": {"command": write}})
-                assert r.json()["decision"] == "deny" and r.json()["decided_by"] == "settings.write_actions"
+                r = agent.post(
+                    "/api/v1/evaluate", json={"tool": "Bash", "input": {"command": write}}
+                )
+                assert (
+                    r.json()["decision"] == "deny"
+                    and r.json()["decided_by"] == "settings.write_actions"
+                )
             for patch in ({"write_actions": True}, {"approval_ttl_seconds": 60}):
                 refused = owner.patch("/api/v1/settings", json=patch)
                 assert refused.status_code == 409 or refused.status_code == 422, refused.text
@@ -1083,16 +1215,25 @@ def test_audit_export_honours_filters_and_resumes_locally_and_through_the_server
     seqs = [e["seq"] for e in everything]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
     middle = seqs[len(seqs) // 2]
-    remote = _env(tmp_path, OPSGATE_URL=edge.url, OPSGATE_PASSWORD=edge.owner_password,
-                  OPSGATE_USER="owner")  # fmt: skip
+    remote = _env(
+        tmp_path, OPSGATE_URL=edge.url, OPSGATE_PASSWORD=edge.owner_password, OPSGATE_USER="owner"
+    )
     for env in (local, remote):
         decisions = _export("--filter", "event:decision.*", "export", env=env)
         assert decisions and {e["event"] for e in decisions} == {"decision.made"}
         after = _export("export", "--after-seq", str(middle), env=env)
-        assert [e["seq"] for e in after] == [s for s in seqs if s > middle][: len(after)]
-        assert len(after) >= len([s for s in seqs if s > middle])
-        both = _export("--filter", "event:decision.*", "--actor", "agent16", "export",
-                       "--after-seq", str(middle), env=env)  # fmt: skip
+        expected = [s for s in seqs if s > middle]  # and whatever was appended since
+        assert [e["seq"] for e in after][: len(expected)] == expected
+        both = _export(
+            "--filter",
+            "event:decision.*",
+            "--actor",
+            "agent16",
+            "export",
+            "--after-seq",
+            str(middle),
+            env=env,
+        )
         assert all(e["seq"] > middle and e["event"] == "decision.made" for e in both)
         assert all(e["actor"]["name"] == "agent16" for e in both)
         assert _export("export", "--since", "2999-01-01T00:00:00Z", env=env) == []
@@ -1108,24 +1249,35 @@ def test_audit_backup_of_a_running_server_verifies_offline(edge: Edge, tmp_path:
     elsewhere = tmp_path / "verifier"
     elsewhere.mkdir()  # another machine: its own (different) signing key
     _cli("init", env=_env(elsewhere))
-    verified = _cli("audit", "verify", "--db", str(dest), "--key", report["public_key"], "--json",
-                    env=_env(elsewhere))  # fmt: skip
+    verified = _cli(
+        "audit",
+        "verify",
+        "--db",
+        str(dest),
+        "--key",
+        report["public_key"],
+        "--json",
+        env=_env(elsewhere),
+    )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert json.loads(verified.stdout)["entries"] == report["entries"]
     import sqlite3
 
     with sqlite3.connect(dest) as db:  # the copy says an allowed action was denied
         seq, body = next(
-            (seq, body) for seq, body in db.execute("SELECT seq, body FROM audit_entries")
+            (seq, body)
+            for seq, body in db.execute("SELECT seq, body FROM audit_entries")
             if b'"decision":"allow"' in body
-        )  # fmt: skip
+        )
         forged = body.replace(b'"decision":"allow"', b'"decision":"deny"')
         db.execute("UPDATE audit_entries SET body = ? WHERE seq = ?", (forged, seq))
-    tampered = _cli("audit", "verify", "--db", str(dest), "--key", report["public_key"], env=_env(elsewhere))
+    tampered = _cli(
+        "audit", "verify", "--db", str(dest), "--key", report["public_key"], env=_env(elsewhere)
+    )
     assert tampered.returncode == 8, tampered.stdout + tampered.stderr
 
 
-# ---------------------------------------------------------------- a replica when PostgreSQL restarts
+# --- a replica when PostgreSQL restarts
 
 
 class _Load:
@@ -1144,15 +1296,20 @@ class _Load:
         while not self._stop.is_set():
             i += 1
             path, command = (
-                ("/api/v1/evaluate", f"ls /srv/{i}") if i % 2 else ("/api/v1/propose", f"touch /etc/motd.d/{i}")
-            )  # fmt: skip
+                ("/api/v1/evaluate", f"ls /srv/{i}")
+                if i % 2
+                else ("/api/v1/propose", f"touch /etc/motd.d/{i}")
+            )
             sent = time.monotonic()
             try:
                 r = self.client.post(path, json={"tool": "Bash", "input": {"command": command}})
                 status = r.status_code
                 body = r.json() if status == 200 else {}
-                verdict = str((body.get("decision") or {}).get("decision", "") if path.endswith("propose")
-                              else body.get("decision", ""))  # fmt: skip
+                verdict = str(
+                    (body.get("decision") or {}).get("decision", "")
+                    if path.endswith("propose")
+                    else body.get("decision", "")
+                )
             except (httpx.TransportError, ValueError):
                 status, verdict = 0, ""
             self.seen.append((sent, time.monotonic(), status, verdict))
@@ -1195,7 +1352,9 @@ def test_a_postgres_restart_never_yields_an_allow_and_recovers(tmp_path: Path) -
             password = owner_password(home)
             assert password
             with _login(serve.url, "owner", password) as owner:
-                token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()["secret"]
+                token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"}).json()[
+                    "secret"
+                ]
             load = _Load(serve.url, token)
             time.sleep(0.5)
 
