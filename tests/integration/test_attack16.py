@@ -1391,3 +1391,101 @@ def test_a_postgres_restart_never_yields_an_allow_and_recovers(tmp_path: Path) -
         decisions = _export("--filter", "event:decision.*", "export", env=env)
         cards = _export("--filter", "event:card.created", "export", env=env)
         assert len(decisions) + len(cards) >= len(acknowledged)
+
+
+# --- more of the edge: the metrics listener, a login flood, MCP
+
+
+def test_the_metrics_listener_serves_metrics_only(tmp_path: Path) -> None:
+    """OPSGATE_METRICS_ADDRESS serves /metrics without credentials: never the API."""
+    metrics_port = free_port()
+    serve = Serve(
+        tmp_path / "home", extra_env={"OPSGATE_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}"}
+    )
+    try:
+        base = f"http://127.0.0.1:{metrics_port}"
+        assert "opsgate_build_info" in httpx.get(f"{base}/metrics").text
+        for path in ("/api/v1/cards", "/api/v1/users", "/openapi.json", "/login"):
+            r = httpx.get(f"{base}{path}")
+            assert '"items"' not in r.text and "<form" not in r.text and '"paths"' not in r.text
+        assert httpx.post(f"{base}/api/v1/session", json={}).status_code >= 400
+    finally:
+        serve.stop()
+
+
+def test_a_login_flood_is_refused_fast_without_stalling_readiness(edge: Edge) -> None:
+    """300 concurrent wrong passwords: most refused at once (429), memory bounded,
+    /readyz keeps answering quickly throughout."""
+    import asyncio
+
+    pid = edge.serve.proc.pid
+
+    def rss_mb() -> int:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) // 1024
+
+    async def flood() -> list[int]:
+        limits = httpx.Limits(max_connections=400)
+        async with httpx.AsyncClient(base_url=edge.url, limits=limits, timeout=60) as c:
+
+            async def one(i: int) -> int:
+                r = await c.post(
+                    "/api/v1/session",
+                    json={"name": f"flood16-{i % 9}", "password": "wrong"},
+                    headers={"X-Forwarded-For": f"10.16.{i // 250}.{i % 250}"},
+                )
+                return r.status_code
+
+            return list(await asyncio.gather(*(one(i) for i in range(300))))
+
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.extend(asyncio.run(flood())))
+    thread.start()
+    worst, peak = 0.0, 0
+    with httpx.Client(base_url=edge.url) as probe:
+        while thread.is_alive():
+            start = time.monotonic()
+            assert probe.get("/readyz").status_code == 200
+            worst = max(worst, time.monotonic() - start)
+            peak = max(peak, rss_mb())
+            time.sleep(0.05)
+    thread.join()
+    assert set(codes) <= {401, 429} and codes.count(429) > 200, codes
+    assert peak < 300, peak
+    assert worst < 0.5, worst  # 100 ms on a quiet machine; this one is shared
+
+
+def test_mcp_never_approves_and_refuses_a_person_token(edge: Edge) -> None:
+    """The MCP server offers no approving tool, does not run a pending card, and refuses
+    to start with anything but an agent token."""
+    import asyncio
+
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    card = edge.pending_card("touch /etc/motd.d/attack16-mcp")
+
+    async def talk() -> tuple[set[str], str]:
+        params = StdioServerParameters(
+            command=OPSGATE, args=["mcp"], env=_env(edge.home, OPSGATE_TOKEN=edge.agent_token)
+        )
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            tools = {t.name for t in (await s.list_tools()).tools}
+            ran = await s.call_tool("execute_card", {"card_id": card})
+            return tools, json.dumps([c.model_dump() for c in ran.content])
+
+    tools, ran = asyncio.run(talk())
+    assert not {t for t in tools if any(w in t for w in ("approve", "deny", "decide", "allow"))}
+    assert edge.owner.get(f"/api/v1/cards/{card}").json()["state"] == "pending", ran
+    owner_token = edge.owner.post("/api/v1/tokens", json={"name": "mcp-owner", "role": "owner"})
+    refused = subprocess.run(
+        [OPSGATE, "mcp"],
+        env=_env(edge.home, OPSGATE_TOKEN=owner_token.json()["secret"]),
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 4, refused.stderr
+    edge.agent.post(f"/api/v1/cards/{card}/cancel")
