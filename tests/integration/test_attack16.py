@@ -1489,3 +1489,26 @@ def test_mcp_never_approves_and_refuses_a_person_token(edge: Edge) -> None:
     )
     assert refused.returncode == 4, refused.stderr
     edge.agent.post(f"/api/v1/cards/{card}/cancel")
+
+
+def test_a_callers_request_id_never_becomes_the_audit_request(edge: Edge) -> None:
+    """Any caller can send X-Request-Id: an agent reusing a person's request id gets it
+    recorded as `caller_request`, never as the entry's `request`; malformed ids are
+    dropped (never echoed, never logged)."""
+    first = edge.agent.post(
+        "/api/v1/evaluate", json={"tool": "Bash", "input": {"command": "ls /req16-a"}}
+    )
+    own = first.headers["x-request-id"]
+    second = edge.agent.post(
+        "/api/v1/evaluate",
+        json={"tool": "Bash", "input": {"command": "ls /req16-b"}},
+        headers={"X-Request-Id": own},
+    )
+    assert second.headers["x-request-id"] == own  # the trace id, echoed
+    entries = [e for e in _audit(edge.owner, event="decision.made") if "/req16-" in json.dumps(e)]
+    requests = [e.get("request") for e in entries]
+    assert len(requests) == 2 and len(set(requests)) == 2, entries
+    assert any(e.get("caller_request") == own for e in entries)
+    for bad in (b"a" * 65, b"x y", b"<script>", b"id\xc3\xa9"):
+        r = edge.agent.get("/api/v1/session", headers={"X-Request-Id": bad})
+        assert r.headers["x-request-id"].encode() != bad
