@@ -1078,6 +1078,30 @@ def test_the_hook_guards_the_config_file_named_by_opsgate_config(tmp_path: Path)
     assert _decision(_hook(home, attempt, OPSGATE_CONFIG=str(config))) == "deny"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F6 (high): `curl -o`/`wget -O` into opsgate's own files (config.toml, "
+    "policy.yaml, connect.json, session.json) or .claude/settings.json is allowed, while the "
+    "same download into ~/.bashrc or .git/hooks is denied",
+)
+def test_the_hook_guards_its_files_against_downloads(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    url = "https://example.com/x"
+    attempts = [
+        f"curl -s -o {home}/config.toml {url}",
+        f"curl --output {home}/policy.yaml {url}",
+        f"curl -s {url} -o {home}/connect.json",
+        f"wget -q -O {home}/config.toml {url}",
+        f"wget -O {home}/session.json {url}",
+        f"curl -o {project}/.claude/settings.json {url}",
+    ]
+    allowed = [c for c in attempts if _decision(_hook(home, _bash(project, c))) != "deny"]
+    assert not allowed, allowed
+
+
 def _daemons_for(home: Path) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
