@@ -1102,6 +1102,29 @@ def test_the_hook_guards_its_files_against_downloads(tmp_path: Path) -> None:
     assert not allowed, allowed
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason='edge16-F7 (high): `sqlite3 $OPSGATE_HOME/audit.db "DROP TABLE audit_entries"` '
+    "(or DELETE/UPDATE) is allowed: the agent erases or rewrites the hook's audit trail "
+    "(opsgate.db is denied, as a secret store)",
+)
+def test_the_hook_guards_its_audit_log_against_sql(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    _hook(home, _bash(project, "ls"))  # the hook's own audit.db now exists
+    assert (home / "audit.db").exists()
+    attempts = [
+        f'sqlite3 {home}/audit.db "DELETE FROM audit_entries"',
+        f'sqlite3 {home}/audit.db "DROP TABLE audit_entries"',
+        f"sqlite3 {home}/audit.db \"UPDATE audit_entries SET body = 'x'\"",
+        f'cd {home} && sqlite3 audit.db "DELETE FROM audit_checkpoints"',
+    ]
+    allowed = [c for c in attempts if _decision(_hook(home, _bash(project, c))) != "deny"]
+    assert not allowed, allowed
+
+
 def _daemons_for(home: Path) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
