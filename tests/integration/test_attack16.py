@@ -1559,3 +1559,70 @@ def test_a_callers_request_id_never_becomes_the_audit_request(edge: Edge) -> Non
     for bad in (b"a" * 65, b"x y", b"<script>", b"id\xc3\xa9"):
         r = edge.agent.get("/api/v1/session", headers={"X-Request-Id": bad})
         assert r.headers["x-request-id"].encode() != bad
+
+
+@pytest.mark.postgres
+def test_replicas_with_their_own_keys_are_warned_and_verify_with_trusted_keys(
+    tmp_path: Path,
+) -> None:
+    """The default (each replica its own signing key) on one shared log: the second
+    replica warns at start-up naming both key ids; `audit verify` reports the unknown
+    signer until the other replica's public key is trusted, then the chain is intact."""
+    from pg_cluster import missing_reason, pg_server
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with pg_server() as cluster:
+        shared = {"OPSGATE_DATABASE_URL": cluster.url}
+        homes = [tmp_path / "a", tmp_path / "b"]
+        first = Serve(homes[0], env=shared, merge_stderr=True)
+        second: Serve | None = None
+        try:
+            password = owner_password(homes[0])
+            assert password
+            with _login(first.url, "owner", password) as owner:
+                token = owner.post("/api/v1/tokens", json={"name": "a", "role": "agent"})
+            agent_token = token.json()["secret"]
+            with _bearer(first.url, agent_token) as agent:
+                agent.post("/api/v1/evaluate", json=_ACTION)
+            assert _cli("audit", "checkpoint", env=_env(homes[0], **shared)).returncode == 0
+            second = Serve(homes[1], env=shared, merge_stderr=True)
+            with _bearer(second.url, agent_token) as agent:
+                agent.post("/api/v1/evaluate", json=_ACTION)
+            assert _cli("audit", "checkpoint", env=_env(homes[1], **shared)).returncode == 0
+            keys = []
+            for home in homes:
+                shown = _cli("audit", "key", "--json", env=_env(home))
+                key = json.loads(shown.stdout)
+                (home.parent / f"{home.name}.pub.pem").write_text(key["public_key"])
+                keys.append(key["key_id"])
+            time.sleep(0.3)
+            warning = "".join(second.lines)
+            assert keys[0] in warning and keys[1] in warning, warning
+        finally:
+            for serve in (first, second):
+                if serve:
+                    serve.stop()
+        untrusted = _cli("audit", "verify", env=_env(homes[0], **shared))
+        assert untrusted.returncode == 8, untrusted.stdout
+        assert "resigned" in untrusted.stdout + untrusted.stderr
+        trusted = _cli(
+            "audit",
+            "verify",
+            "--json",
+            env=_env(homes[0], OPSGATE_AUDIT_TRUSTED_KEYS=str(tmp_path / "b.pub.pem"), **shared),
+        )
+        assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+        assert json.loads(trusted.stdout)["ok"] is True
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge16-F8 (low): `opsgate incident report` prints a result (files written, "
+    "verification) but takes no --json",
+)
+def test_incident_report_takes_json(edge: Edge, tmp_path: Path) -> None:
+    proc = _cli("incident", "report", "--out", str(tmp_path / "art"), "--json", env=_env(edge.home))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)
