@@ -1666,3 +1666,21 @@ def test_the_console_forms_429_says_when_to_retry(edge: Edge) -> None:
     form = _form_login(edge.url, "hank16", "hank-right-password-16", "198.51.104.99")
     assert form.status_code == 429
     assert int(form.headers["retry-after"]) >= 1
+
+
+def test_the_console_takes_no_api_token(edge: Edge) -> None:
+    """The console's pages and streams need a person's session: an agent token, as a
+    bearer or planted as the session cookie, gets the login page or 401."""
+    card = edge.pending_card("touch /etc/motd.d/attack16-console")
+    pages = ["/inbox", "/people", "/settings", "/audit", "/inventory", f"/cards/{card}"]
+    streams = ["/events", f"/cards/{card}/fragment"]
+    as_bearer = {"headers": {"Authorization": f"Bearer {edge.agent_token}"}}
+    as_cookie = {"cookies": {"opsgate_session": edge.agent_token}}
+    for how in (as_bearer, as_cookie):
+        with httpx.Client(base_url=edge.url, timeout=5, **how) as c:  # type: ignore[arg-type]
+            for path in pages:
+                r = c.get(path)
+                assert r.status_code == 303 and "/login" in r.headers["location"], path
+            for path in streams:
+                assert c.get(path).status_code == 401, path
+    edge.agent.post(f"/api/v1/cards/{card}/cancel")
