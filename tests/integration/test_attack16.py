@@ -1029,8 +1029,8 @@ def test_the_hook_guards_its_config_session_and_connect_files(tmp_path: Path) ->
 @pytest.mark.xfail(
     strict=True,
     reason="edge16-F1 (high): the policy file the hook obeys, when named by `policy` in "
-    "config.toml or by OPSGATE_POLICY outside the data dir, is not guarded: Write, sed -i and "
-    "cp to it are allowed, so the agent rewrites its own policy (settings included)",
+    "config.toml or by OPSGATE_POLICY outside the data dir, is not guarded: the Write and "
+    "Edit tools may rewrite it (settings included), so the agent rewrites its own policy",
 )
 @pytest.mark.parametrize("named_by", ["config-file", "environment"])
 def test_the_hook_guards_the_policy_file_it_obeys(tmp_path: Path, named_by: str) -> None:
