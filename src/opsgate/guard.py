@@ -78,11 +78,15 @@ def load_configured_policy(
     A policy file inside the agent's project is deliberately not read: the agent can
     write there.  Loaded files are cached by path, size and modification time.
     """
+    from opsgate.classify._guard_paths import obey
+
     path = explicit
     if not path:
         from opsgate.config import resolve
 
         config = resolve(env)
+        if config.file_path is not None:
+            obey(str(config.file_path), "opsgate's configuration file")
         configured = config.path("policy")
         path = str(configured) if configured is not None else None
     if not path:
@@ -90,6 +94,7 @@ def load_configured_policy(
         if not candidate.is_file():
             return DEFAULT_POLICY
         path = str(candidate)
+    obey(path, "the policy file opsgate obeys")
     try:
         stat = Path(path).stat()
     except OSError:

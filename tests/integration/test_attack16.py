@@ -1026,12 +1026,6 @@ def test_the_hook_guards_its_config_session_and_connect_files(tmp_path: Path) ->
     assert not allowed, allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F1 (high): the policy file the hook obeys, when named by `policy` in "
-    "config.toml or by OPSGATE_POLICY outside the data dir, is not guarded: the Write and "
-    "Edit tools may rewrite it (settings included), so the agent rewrites its own policy",
-)
 @pytest.mark.parametrize("named_by", ["config-file", "environment"])
 def test_the_hook_guards_the_policy_file_it_obeys(tmp_path: Path, named_by: str) -> None:
     home = tmp_path / "home"
@@ -1061,11 +1055,6 @@ def test_the_hook_guards_the_policy_file_it_obeys(tmp_path: Path, named_by: str)
     assert not allowed, allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F2 (high): the config file named by OPSGATE_CONFIG is not guarded: the "
-    "agent may Write it (e.g. point `policy` at a file of its own)",
-)
 def test_the_hook_guards_the_config_file_named_by_opsgate_config(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -1078,12 +1067,6 @@ def test_the_hook_guards_the_config_file_named_by_opsgate_config(tmp_path: Path)
     assert _decision(_hook(home, attempt, OPSGATE_CONFIG=str(config))) == "deny"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F6 (high): `curl -o`/`wget -O` into opsgate's own files (config.toml, "
-    "policy.yaml, connect.json, session.json) or .claude/settings.json is allowed, while the "
-    "same download into ~/.bashrc or .git/hooks is denied",
-)
 def test_the_hook_guards_its_files_against_downloads(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -1102,12 +1085,6 @@ def test_the_hook_guards_its_files_against_downloads(tmp_path: Path) -> None:
     assert not allowed, allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='edge16-F7 (high): `sqlite3 $OPSGATE_HOME/audit.db "DROP TABLE audit_entries"` '
-    "(or DELETE/UPDATE) is allowed: the agent erases or rewrites the hook's audit trail "
-    "(opsgate.db is denied, as a secret store)",
-)
 def test_the_hook_guards_its_audit_log_against_sql(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()

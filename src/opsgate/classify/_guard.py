@@ -21,6 +21,7 @@ Reads stay allowed: ``cat ~/.claude/settings.json``, ``grep opsgate …``,
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -224,9 +225,11 @@ def _targets(cmd: Command, ctx: Context) -> list[Finding]:
     that are not their plain operands (``_guard_targets``)."""
     roots = dynamic_roots()
     for path in changed_paths(cmd):
-        if not may_be_guard_path(path, roots, ctx.project_dir):
+        if cmd.cwd and not path.startswith(("/", "~")):
+            path = posixpath.join(cmd.cwd, path)  # ``cd ~/.opsgate && curl -O …/x``
+        base = ctx.project_dir
+        if not may_be_guard_path(path, roots, base):
             continue
-        base = cmd.cwd if cmd.cwd and not path.startswith(("/", "~")) else ctx.project_dir
         why = guard_path_in(path, ctx.home, base, roots, whole_dirs=True)
         if why is not None:
             return [_tamper(cmd.text, f"{cmd.name} changes {path}: {why}", path)]

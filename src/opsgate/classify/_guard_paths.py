@@ -30,6 +30,7 @@ __all__ = [
     "may_be_guard_path",
     "mentions_guard_path",
     "normalise",
+    "obey",
 ]
 
 # Path pieces that name a guard file or directory wherever they appear: an agent's
@@ -252,18 +253,39 @@ _AGENT_DIRS = (
 _ROOT_WHY: dict[str, str] = {}
 
 
+# Files this process takes its rules from wherever they are (``OPSGATE_POLICY``, the
+# config file's ``policy``, ``OPSGATE_CONFIG``): whoever rewrites them rewrites the
+# guard.  Recorded by the loaders (``obey``), kept for the life of the process.
+_OBEYED: dict[str, str] = {}
+_OBEYED_KEY: list[tuple[str, ...]] = [()]
+
+
+def obey(path: str, why: str) -> None:
+    """Guard ``path`` (and where it really leads) from now on: a file whose contents
+    decide what the guard allows."""
+    import posixpath
+
+    for name in {posixpath.abspath(path), os.path.realpath(path)}:
+        lowered = name.rstrip("/").lower()
+        if lowered not in _OBEYED and lowered.count("/") >= 2:
+            _OBEYED[lowered] = why
+            _ROOT_WHY.setdefault(lowered, why)
+            _OBEYED_KEY[0] = tuple(sorted(_OBEYED))
+
+
 def dynamic_roots() -> tuple[str, ...]:
     """This installation's own places: ``$OPSGATE_HOME``, the agents' settings
-    directories moved by a variable, and, when opsgate runs from a virtual environment
-    (pip, pipx, uv), that environment."""
+    directories moved by a variable, the files its rules come from (``obey``), and,
+    when opsgate runs from a virtual environment (pip, pipx, uv), that environment."""
     environ = os.environ
     home = environ.get("OPSGATE_HOME")
-    key = (home, *(environ.get(name) for name, _ in _AGENT_DIRS))
+    key = (home, *(environ.get(name) for name, _ in _AGENT_DIRS), *_OBEYED_KEY[0])
     cached = _ROOTS.get(key)
     if cached is not None:
         return cached
     roots = [home.rstrip("/").lower()] if home else []
-    for (_, why), moved in zip(_AGENT_DIRS, key[1:], strict=True):
+    roots += _OBEYED_KEY[0]
+    for (_, why), moved in zip(_AGENT_DIRS, key[1 : 1 + len(_AGENT_DIRS)], strict=True):
         if moved:
             roots.append(moved.rstrip("/").lower())
             _ROOT_WHY.setdefault(roots[-1], why)

@@ -14,6 +14,7 @@ import posixpath
 from collections.abc import Callable
 
 from opsgate.classify._command import Command
+from opsgate.classify._guard_downloads import DOWNLOADERS
 from opsgate.classify._guard_listeners import LISTENERS
 
 __all__ = ["PROGRAMS", "changed_paths"]
@@ -124,6 +125,7 @@ _READERS: dict[str, Callable[[Command], list[str]]] = {
     "unzip": _unzip,
     **dict.fromkeys(_LANDING, _landing),
     **LISTENERS,  # a server on a socket path: the hook socket (``_guard_listeners``)
+    **DOWNLOADERS,  # ``curl -o``/``wget -O`` over a guard file (``_guard_downloads``)
 }
 PROGRAMS = frozenset(_READERS)
 

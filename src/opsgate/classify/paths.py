@@ -507,7 +507,7 @@ def protected_reason(path: str, workspace: Workspace) -> str | None:
         for prefix in _PROTECTED_PROJECT:
             if relative == prefix.rstrip("/") or relative.startswith(prefix):
                 return f"{prefix.rstrip('/')} runs code or changes the guard's configuration"
-        return None
+        return _moved_guard_place(path, workspace)  # a policy file the project holds
     zone = workspace.zone(path)
     if zone in (Zone.SYSTEM, Zone.ROOT):
         return f"{path} is a system path"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import replace
 
 from opsgate.classify._command import Command, Context, Handler
@@ -110,14 +111,24 @@ def _sqlite(cmd: Command, ctx: Context) -> list[Finding]:
         # A credential store kept as SQLite (gcloud's credentials.db): rows are secrets.
         why = f"reads {db}, a credential store"
         found = [*found, _rule(("secrets.read", _C, Effect.SECRET, why), cmd.text)]
-    if db == ":memory:" or db.startswith(_SCRATCH):
-        return [
-            replace(f, effect=Effect.LOCAL, impact=min(f.impact, _C))
-            if f.effect is _W and f.category.startswith("database.")
-            else f
-            for f in found
-        ]
-    return _bind(found, (db, Environment.LOCAL, f"local database file {db}"))
+    if db == ":memory:":
+        return [_scratch(f) for f in found]
+    # The file as the guard must see it: a relative name is read from the project, so
+    # one run elsewhere is placed (``cd ~/.opsgate && sqlite3 audit.db …``).
+    where = db
+    if not db.startswith(("/", "~")) and cmd.cwd and cmd.cwd != ctx.project_dir:
+        where = posixpath.join(cmd.cwd, db)
+    if db.startswith(_SCRATCH):
+        found = [_scratch(f) for f in found]
+        return _bind(found, (where, Environment.LOCAL, f"scratch database file {db}"))
+    return _bind(found, (where, Environment.LOCAL, f"local database file {db}"))
+
+
+def _scratch(f: Finding) -> Finding:
+    """A change to a throwaway database is local, like any temp file's."""
+    if f.effect is _W and f.category.startswith("database."):
+        return replace(f, effect=Effect.LOCAL, impact=min(f.impact, _C))
+    return f
 
 
 def _invoke_sqlcmd(cmd: Command, ctx: Context) -> list[Finding]:
