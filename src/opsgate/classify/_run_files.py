@@ -430,8 +430,10 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
     text, writes = code.text, list[Finding]()
     if code.lang == "node":
+        from opsgate.classify._run_argv import bind_node_argv
         from opsgate.classify._run_node_writes import project_writes
 
+        code = replace(code, text=bind_node_argv(code.text, code.shown, job.args))
         text, writes = project_writes(w, code, job.cwd)  # judged by the path they name
     found = writes + analyse_script(code.lang, text, w, _shell_fn(w, code, job), printed=False)
     if code.lang == "node":
