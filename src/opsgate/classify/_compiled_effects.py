@@ -53,8 +53,10 @@ _GO = _Lang(
         (re.compile(r"\bos\.OpenFile\s*\((?=[^;]*O_(?:WRONLY|RDWR|APPEND|CREATE|TRUNC))"), 0),
         (re.compile(r"\bos\.(?:Rename|Symlink|Link)\s*\("), 1),
     ),
-    home=re.compile(r'os\.UserHomeDir\s*\(|os\.Getenv\s*\(\s*"(?:HOME|USERPROFILE)"|'
-                    r"user\.Current\s*\(|homedir\.(?:Dir|Expand)\s*\("),  # fmt: skip
+    home=re.compile(
+        r'os\.UserHomeDir\s*\(|os\.Getenv\s*\(\s*"(?:HOME|USERPROFILE)"|'
+        r"user\.Current\s*\(|homedir\.(?:Dir|Expand)\s*\("
+    ),
     bind=re.compile(r"^\s*(?:var\s+)?([A-Za-z_]\w*)(?:\s*,\s*[A-Za-z_]\w*)*\s*:?=(?!=)"),
     newline_ends=True,
 )
@@ -65,11 +67,14 @@ _RUST = _Lang(
         (re.compile(r"\bfs::(?:write|create_dir|create_dir_all|set_permissions)\s*\("), 0),
         (re.compile(r"\bFile::create(?:_new)?\s*\("), 0),
         (re.compile(r"\bfs::(?:copy|rename|hard_link)\s*\(|\bsymlink(?:_file|_dir)?\s*\("), 1),
-        (re.compile(r"OpenOptions\b[^;]*\.(?:write|append|create|truncate)\s*\(\s*true"
-                    r"[^;]*\.open\s*\("), 0),  # fmt: skip
+        (
+            re.compile(
+                r"OpenOptions\b[^;]*\.(?:write|append|create|truncate)\s*\(\s*true[^;]*\.open\s*\("
+            ),
+            0,
+        ),
     ),
-    home=re.compile(r'env::var(?:_os)?\s*\(\s*"(?:HOME|USERPROFILE)"|\bhome_dir\s*\(|'
-                    r"\bhome::home_dir\b"),  # fmt: skip
+    home=re.compile(r'env::var(?:_os)?\s*\(\s*"(?:HOME|USERPROFILE)"|\bhome_dir\s*\('),
     bind=re.compile(r"\blet\s+(?:mut\s+)?([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)"),
     newline_ends=False,
 )
@@ -83,7 +88,9 @@ _PATH_WORDS = frozenset({
     "Sprintf", "_", "err", "nil", "ok", "std", "fs", "os", "env", "dirs", "home",
 })  # fmt: skip
 # Messages and contexts of error handling: text, not a part of the path.
-_MESSAGES = re.compile(r"""\.(?:expect|context|with_context|wrap_err)\s*\(\s*"(?:[^"\\]|\\.)*"\s*\)""")
+_MESSAGES = re.compile(
+    r"""\.(?:expect|context|with_context|wrap_err)\s*\(\s*"(?:[^"\\]|\\.)*"\s*\)"""
+)
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|`([^`]*)`')
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
@@ -180,9 +187,8 @@ def _path(spec: _Lang, expr: str, bound: dict[str, _Path | None]) -> _Path | Non
                 return None
             home = home or value.home
             parts.append(value.value)
-        elif name not in _PATH_WORDS and not spec.home.search(name + "("):
-            if not _is_call_name(expr, name):
-                return None  # a parameter or another value known only at run time
+        elif name not in _PATH_WORDS and not _is_call_name(expr, name):
+            return None  # a parameter or another value known only at run time
     for literal in _STRING.finditer(expr):
         text = literal.group(1) if literal.group(1) is not None else literal.group(2)
         for name in re.findall(r"\{(\w*)\}", text):
@@ -204,7 +210,8 @@ def _path(spec: _Lang, expr: str, bound: dict[str, _Path | None]) -> _Path | Non
 
 def _is_call_name(expr: str, name: str) -> bool:
     """``name`` is a function or method called here (``Join(``, ``.unwrap(``)."""
-    return re.search(rf"\b{re.escape(name)}\s*(?:!\s*)?\(|::\s*{re.escape(name)}\b", expr) is not None
+    word = re.escape(name)
+    return re.search(rf"\b{word}\s*(?:!\s*)?\(|::\s*{word}\b", expr) is not None
 
 
 def _literal(arg: str) -> str | None:
@@ -230,7 +237,7 @@ def _arguments(statement: str, start: int) -> list[str]:
     i = start
     while i < len(statement):
         char = statement[i]
-        if char in "\"`":
+        if char in '"`':
             end = _string_end(statement, i)
             current.append(statement[i:end])
             i = end
@@ -270,7 +277,7 @@ def _without_comments(code: str) -> str:
     i = 0
     while i < len(code):
         char = code[i]
-        if char in "\"`":
+        if char in '"`':
             end = _string_end(code, i)
             out.append(code[i:end])
             i = end
@@ -293,7 +300,7 @@ def _statements(code: str, newline_ends: bool) -> list[str]:
     depth, start, i = 0, 0, 0
     while i < len(code):
         char = code[i]
-        if char in "\"`":
+        if char in '"`':
             i = _string_end(code, i)
             continue
         if char in "([":

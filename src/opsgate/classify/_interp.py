@@ -192,8 +192,10 @@ _READ_CALLS = re.compile(
 )
 
 
-_LISTS_DIR = re.compile(r"\b(readdirSync|readdir|opendirSync|opendir|listdir|scandir|"
-                        r"iterdir|os\.walk|Dir\.(?:glob|entries|children|each_child)|glob)\b")
+_LISTS_DIR = re.compile(
+    r"\b(readdirSync|readdir|opendirSync|opendir|listdir|scandir|"
+    r"iterdir|os\.walk|Dir\.(?:glob|entries|children|each_child)|glob)\b"
+)
 
 
 # Node's dotenv, loaded and its values shown: ``console.log(require('dotenv').config().parsed)``.
@@ -224,8 +226,11 @@ def _code_secrets(lang: str, code: str) -> list[Finding]:
                     f"{lang} code contacts the cloud metadata service",
                 )
             )
-        elif text and len(text) < 256 and _READ_CALLS.search(code) and (
-            is_secret_path(text) or (_LISTS_DIR.search(code) and is_secret_path(f"{text}/"))
+        elif (
+            text
+            and len(text) < 256
+            and _READ_CALLS.search(code)
+            and (is_secret_path(text) or (_LISTS_DIR.search(code) and is_secret_path(f"{text}/")))
         ):  # a credentials directory listed and its files read (``readdirSync("~/.ssh")``)
             out.append(
                 Finding(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from opsgate.classify._command import Arg
 
@@ -65,5 +66,9 @@ def _propagate(text: str) -> str:
         rest = text[match.end() :]
         if re.search(rf"(?<![\w.$]){name}\s*(?:=(?!=)|\+\+|--|[-+*/]=)", rest):
             continue  # assigned again: not one value
-        text = text[: match.end()] + use.sub(lambda _m, v=value: v, rest)
+        text = text[: match.end()] + use.sub(_constant(value), rest)
     return text
+
+
+def _constant(value: str) -> Callable[[re.Match[str]], str]:
+    return lambda _match: value

@@ -227,9 +227,11 @@ def _package_roots(w: Walker, manifest: Loaded, package: str | None) -> list[str
     if package is None and isinstance(own, dict):
         return [root]
     workspace = data.get("workspace")
-    members = workspace.get("default-members") or workspace.get("members") if isinstance(
-        workspace, dict
-    ) else None
+    members = (
+        workspace.get("default-members") or workspace.get("members")
+        if isinstance(workspace, dict)
+        else None
+    )
     roots = [root] if isinstance(own, dict) else []
     for member in members if isinstance(members, list) else []:
         if isinstance(member, str) and not set("*?[") & set(member):
@@ -239,9 +241,9 @@ def _package_roots(w: Walker, manifest: Loaded, package: str | None) -> list[str
     for candidate in roots:
         loaded = load(w, posixpath.join(candidate, "Cargo.toml"), None)
         parsed = parse_once("toml", loaded.text, _toml) if loaded.text else None
-        if isinstance(parsed, dict) and isinstance(parsed.get("package"), dict):
-            if parsed["package"].get("name") == package:
-                return [candidate]
+        own = parsed.get("package") if isinstance(parsed, dict) else None
+        if isinstance(own, dict) and own.get("name") == package:
+            return [candidate]
     return roots  # not found among the members: every one may be it
 
 

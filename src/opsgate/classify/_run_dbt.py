@@ -85,8 +85,10 @@ def _default_target(cmd: Command, w: Walker, data: dict[Any, Any], start: str) -
         env = w.environment_of(target)
         if env is None or env[0] is not Environment.PRODUCTION:
             return []
-        reason = (f"runs dbt against {target}, the default target of profile {profile} in "
-                  f"{path}, a production target: what the models do there opsgate cannot see")  # fmt: skip
+        reason = (
+            f"runs dbt against {target}, the default target of profile {profile} in {path}, "
+            "a production target: what the models do there opsgate cannot see"
+        )
         return [Finding("unknown.production_run", Impact.CAUTION, Effect.WRITE, cmd.text[:200],
                         reason, target, Environment.PRODUCTION, env[1])]  # fmt: skip
     return []

@@ -203,7 +203,9 @@ _G, _M = Runs.GATED, Runs.MERGED
         ("[push]", "github.event_name == 'workflow_dispatch'", _G),
     ],
 )
-def test_github_jobs_that_wait_for_a_person(on: str, job_if: str | None, gated: Runs | None) -> None:
+def test_github_jobs_that_wait_for_a_person(
+    on: str, job_if: str | None, gated: Runs | None
+) -> None:
     condition = f'    if: "{job_if}"\n' if job_if else ""
     job = f"  d:\n{condition}    runs-on: ubuntu-latest\n    steps:\n      - run: x\n"
     text = f"on: {on}\njobs:\n{job}"

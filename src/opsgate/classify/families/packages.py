@@ -70,7 +70,6 @@ def _go_generate(cmd: Command, ctx: Context) -> list[Finding]:
     """go by its words, the ``//go:generate`` commands ``go generate`` runs, and the
     program ``go run`` runs (``_run_compiled``)."""
     from opsgate.classify._run_builds import go_generate
-
     from opsgate.classify._run_compiled import go_run
 
     return _go(cmd, ctx) + go_generate(cmd, ctx) + go_run(cmd, ctx)
