@@ -5,9 +5,9 @@
 ``node node_modules/prisma/build/index.js migrate reset`` and ``python3 -m twine
 upload``.  A program in a tool directory is judged by its name (``_run_path``), never
 read; the interpreter in front of it changes nothing.  The command is judged again as
-the tool run by path, with every family's rules; ``python -m X`` only when ``X`` is a
-tool opsgate knows by name and not a module of the project (``python_module`` reads
-those).
+the tool run by path, with every family's rules; ``python -m X`` and a package's own
+file (``node_modules/prisma/…``) only when ``X`` is a tool opsgate knows by name (and,
+for Python, not a module of the project, which ``python_module`` reads).
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ def vendored_tool(
     if _TOOL_DIRS.search(path):
         program = path
     else:
+        from opsgate.classify import families
+
+        # A package's own file is that tool only for tools opsgate knows by name; any
+        # other file under node_modules (one the agent may have written) is read.
         package = _NODE_PACKAGE.search(path)
         if package is None or cmd.name not in ("node", "bun", "deno", "nodejs"):
+            return None
+        if families.handler_for(package.group(1)) is None:
             return None
         program = f"node_modules/.bin/{package.group(1)}"
     return _as_tool(w, cmd, program, rest)
