@@ -63,6 +63,7 @@ class Runs(enum.Enum):
     BUILD = "in an image build"
     CONTAINER = "in a container"
     GATED = "only after a person merges, releases or starts it"
+    MERGED = "after every merge to a protected branch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +400,10 @@ def _source_lines(script: str, evidence: str) -> str:
 def _counted(step: Step, judge: Judge) -> list[Finding]:
     if step.runs is Runs.GATED:
         return []  # it waits for a person
+    if step.runs is Runs.MERGED:
+        # The person who merges reviews the change, not a release: a publish to a
+        # package registry there happens on the next merge of anything, for good.
+        return [f for f in judge.run(step) if _publishes(f)]
     if step.fact is not None:
         category, reason = step.fact
         effect = Effect.UNKNOWN if category == "unknown" else Effect.WRITE
@@ -423,6 +428,11 @@ _DATA = ("database.", "redis.", "mongo.", "datastore.")
 # Hosts that are the runner itself ("database" is a client's default with no host given).
 _LOOPBACK = frozenset({"", "database", "localhost", "127.0.0.1", "::1", "0.0.0.0"})  # noqa: S104
 _HOST = re.compile(r"^(?:[a-z][\w+.-]*://)?(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#\s]*)")
+
+
+def _publishes(f: Finding) -> bool:
+    """A publish to a registry that is not this machine's (``cargo publish``)."""
+    return f.category == "package.publish" and f.effect >= Effect.WRITE
 
 
 def _counts(f: Finding, step: Step) -> bool:

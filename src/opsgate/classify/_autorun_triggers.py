@@ -6,6 +6,11 @@ merges, releases or clicks — the reviewer of that change is the human in the l
 A job that runs on any branch push, a pull request, a tag or a schedule can be set off
 by the agent itself (or by the clock), so what it adds is judged.  Formats without a
 reader here are judged as if every job could run.
+
+The gate is ``person`` (a release, a manual run: someone decides that this job runs)
+or ``merge`` (a push to a protected branch: it runs after every merge, whatever was
+merged).  A merge is no decision to publish: a registry publish behind it still
+counts (``_autorun``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["job_gated", "workflow_gated"]
+__all__ = ["MERGE", "PERSON", "job_gated", "workflow_gated"]
+
+PERSON = "person"
+MERGE = "merge"
+Gate = str | None
 
 # GitHub events only a person (or a protected process) can set off.  A tag push is
 # not among them: ``git push origin v1.2.3`` is not stopped today.
@@ -40,94 +49,107 @@ def _protected(branch: str) -> bool:
     return is_protected_branch(branch)
 
 
-def workflow_gated(reader: str, doc: dict[Any, Any]) -> bool:
-    """Whether nothing in the whole file can run without a person."""
+def _all(gates: list[Gate]) -> Gate:
+    """Every one gated: by a merge when any is, else by a person; None when one is not."""
+    if not gates or any(g is None for g in gates):
+        return None
+    return MERGE if MERGE in gates else PERSON
+
+
+def workflow_gated(reader: str, doc: dict[Any, Any]) -> Gate:
+    """How nothing in the whole file can run without a person (None: it can)."""
     if reader == "github":
         on = doc.get("on", doc.get(True))
         if on is None:
-            return False  # an action or a reusable workflow: its caller decides
+            return None  # an action or a reusable workflow: its caller decides
         events = {on: None} if isinstance(on, str) else (
             dict.fromkeys(on) if isinstance(on, list) else on if isinstance(on, dict) else {}
         )  # fmt: skip
-        return bool(events) and all(_github_event_gated(str(e), s) for e, s in events.items())
+        return _all([_github_event_gated(str(e), s) for e, s in events.items()])
     if reader == "gitlab":
         workflow = doc.get("workflow")
-        return isinstance(workflow, dict) and _gitlab_rules_gated(workflow.get("rules"))
-    return False
+        return _gitlab_rules_gated(workflow.get("rules")) if isinstance(workflow, dict) else None
+    return None
 
 
-def _github_event_gated(event: str, spec: Any) -> bool:
+def _github_event_gated(event: str, spec: Any) -> Gate:
     if event in _GITHUB_GATED:
-        return True
+        return PERSON
     if event != "push" or not isinstance(spec, dict):
-        return False
+        return None
     if any(k in spec for k in ("tags", "tags-ignore", "branches-ignore")):
-        return False
+        return None
     branches = spec.get("branches")
-    return (
+    protected = (
         isinstance(branches, list)
         and bool(branches)
         and all(isinstance(b, str) and _protected(b) for b in branches)
     )
+    return MERGE if protected else None
 
 
-def job_gated(reader: str, node: dict[Any, Any], where: str) -> bool:
-    """Whether this job (or step) runs only after a person acts."""
+def job_gated(reader: str, node: dict[Any, Any], where: str) -> Gate:
+    """How this job (or step) runs only after a person acts (None: it need not)."""
     if reader == "github":
         condition = node.get("if")
-        return isinstance(condition, str) and _github_if_gated(condition)
+        return _github_if_gated(condition) if isinstance(condition, str) else None
     if reader == "gitlab":
         if node.get("when") == "manual":
-            return True
+            return PERSON
         if "rules" in node:
             return _gitlab_rules_gated(node.get("rules"))
         return _gitlab_only_gated(node.get("only"))
     if reader == "bitbucket":
         if node.get("trigger") == "manual":
-            return True
+            return PERSON
         parts = where.split(".")
         if parts[:2] == ["pipelines", "custom"]:
-            return True
-        return (
+            return PERSON
+        branch = (
             len(parts) > 2
             and parts[:2] == ["pipelines", "branches"]
             and _protected(re.sub(r"\[\d+\]$", "", parts[2]))
         )
-    return False
+        return MERGE if branch else None
+    return None
 
 
-def _github_if_gated(condition: str) -> bool:
+def _github_if_gated(condition: str) -> Gate:
     if "||" in condition:
-        return False
+        return None
     refs = _REF_EQ.findall(condition)
     events = _EVENT_EQ.findall(condition)
-    return (bool(refs) and all(_protected(r) for r in refs)) or (
-        bool(events) and all(e in _GITHUB_GATED for e in events)
-    )
+    if refs and all(_protected(r) for r in refs):
+        return MERGE
+    return PERSON if events and all(e in _GITHUB_GATED for e in events) else None
 
 
-def _gitlab_rules_gated(rules: Any) -> bool:
+def _gitlab_rules_gated(rules: Any) -> Gate:
     if not isinstance(rules, list) or not rules:
-        return False
+        return None
     runnable = [r for r in rules if not (isinstance(r, dict) and r.get("when") == "never")]
-    return bool(runnable) and all(isinstance(r, dict) and _gitlab_rule_gated(r) for r in runnable)
+    return _all([_gitlab_rule_gated(r) if isinstance(r, dict) else None for r in runnable])
 
 
-def _gitlab_rule_gated(rule: dict[Any, Any]) -> bool:
+def _gitlab_rule_gated(rule: dict[Any, Any]) -> Gate:
     if rule.get("when") == "manual":
-        return True
+        return PERSON
     condition = rule.get("if")
     if not isinstance(condition, str) or "||" in condition:
-        return False
+        return None
     branches = _GL_BRANCH_EQ.findall(condition)
     sources = _GL_SOURCE_EQ.findall(condition)
-    return (bool(branches) and all(d or _protected(b) for b, d in branches)) or (
-        bool(sources) and all(s in _GITLAB_GATED for s in sources)
-    )
+    if branches and all(d or _protected(b) for b, d in branches):
+        return MERGE
+    return PERSON if sources and all(s in _GITLAB_GATED for s in sources) else None
 
 
-def _gitlab_only_gated(only: Any) -> bool:
+def _gitlab_only_gated(only: Any) -> Gate:
     refs = only.get("refs") if isinstance(only, dict) else only
     if not isinstance(refs, list) or not refs:
-        return False
-    return all(isinstance(r, str) and (r in _GITLAB_GATED or _protected(r)) for r in refs)
+        return None
+    return _all([
+        (PERSON if r in _GITLAB_GATED else MERGE if _protected(r) else None)
+        if isinstance(r, str) else None
+        for r in refs
+    ])  # fmt: skip

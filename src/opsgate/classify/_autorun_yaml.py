@@ -26,7 +26,7 @@ from opsgate.classify._autorun_jobs import (
     variables,
     with_variables,
 )
-from opsgate.classify._autorun_triggers import job_gated, workflow_gated
+from opsgate.classify._autorun_triggers import MERGE, PERSON, job_gated, workflow_gated
 from opsgate.models import Environment
 
 __all__ = ["SHAPES", "Shape", "expressions", "yaml_piece", "yaml_steps"]
@@ -209,6 +209,10 @@ def _script_lines(text: str, shape: Shape) -> str:
     return "\n".join(lines)
 
 
+# A job behind a merge to a protected branch, or behind a person's own act.
+_GATED_RUNS: dict[str | None, Runs] = {MERGE: Runs.MERGED, PERSON: Runs.GATED}
+
+
 @dataclass(slots=True)
 class _Context:
     runs: Runs
@@ -227,10 +231,12 @@ class _Walk:
 
     def steps(self, doc: Any, root: str = "") -> list[Step]:
         gate = self.shape.gate
-        gated = gate is not None and not self.anywhere and isinstance(doc, dict) and (
+        gated = (
             workflow_gated(gate, doc)
-        )  # fmt: skip
-        self._visit(doc, root, _Context(Runs.GATED if gated else self.runs), 0)
+            if gate is not None and not self.anywhere and isinstance(doc, dict)
+            else None
+        )
+        self._visit(doc, root, _Context(_GATED_RUNS.get(gated, self.runs)), 0)
         return self.out
 
     def _visit(self, node: Any, where: str, ctx: _Context, depth: int) -> None:
@@ -266,6 +272,9 @@ class _Walk:
         on the org's own machine, or waits for a person (which wins over the rest)."""
         if ctx.runs is Runs.GATED:
             return ctx
+        if ctx.runs is Runs.MERGED:  # only a person's own gate narrows it further
+            gate = job_gated(self.shape.gate, node, where) if self.shape.gate else None
+            return replace(ctx, runs=Runs.GATED) if gate == PERSON else ctx
         for key in self.shape.deploy:
             if node.get(key):
                 value = node[key]
@@ -280,8 +289,9 @@ class _Walk:
             ctx = replace(ctx, services=ctx.services | service_names(node[self.shape.services]))
         if "self-hosted" in str(node.get("runs-on", "")).lower():
             ctx = replace(ctx, runs=Runs.SELF_HOSTED)  # the org's own machine, not a throwaway
-        if self.shape.gate is not None and job_gated(self.shape.gate, node, where):
-            ctx = replace(ctx, runs=Runs.GATED)
+        gate = job_gated(self.shape.gate, node, where) if self.shape.gate is not None else None
+        if gate is not None:
+            ctx = replace(ctx, runs=_GATED_RUNS[gate])
         return ctx
 
     def _scripts(self, value: Any, where: str, lang: str, ctx: _Context, depth: int) -> None:

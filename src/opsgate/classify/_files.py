@@ -207,6 +207,16 @@ class FileSource:
         value = self.facts[key]
         return tuple(n for n in value[1:].split(",") if n) if value else None
 
+    def dbt_targets(self, path: str) -> tuple[tuple[str, str], ...] | None:
+        """The (profile, default target) pairs of a dbt ``profiles.yml`` (``_files_dbt``;
+        the rest of it, passwords included, is kept nowhere), or None; a fact."""
+        from opsgate.classify._files_dbt import decode, encode
+
+        key = f"dbt.targets@{path}"
+        if key not in self.facts:
+            self.facts[key] = encode(self._dbt_targets(path))
+        return decode(self.facts[key])
+
     def digest(self, path: str, suffixes: tuple[str, ...] = (), depth: int = 0) -> str:
         """A digest of what is at absolute ``path`` without reading it for
         classification: the file, or the files under the directory ending in
@@ -242,6 +252,9 @@ class FileSource:
         return None
 
     def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
+        return None
+
+    def _dbt_targets(self, path: str) -> tuple[tuple[str, str], ...] | None:
         return None
 
     def _kind(self, path: str) -> str | None:
@@ -323,6 +336,11 @@ class GivenFiles(FileSource):
     def _dotenv_names(self, path: str) -> tuple[str, ...] | None:
         value = self.given_facts.get(f"dotenv@{path}")
         return tuple(n for n in value[1:].split(",") if n) if value else None
+
+    def _dbt_targets(self, path: str) -> tuple[tuple[str, str], ...] | None:
+        from opsgate.classify._files_dbt import decode
+
+        return decode(self.given_facts.get(f"dbt.targets@{path}"))
 
     def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
         return self.given_facts.get(f"digest:{','.join(suffixes)}:{depth}@{path}") or ""
@@ -428,21 +446,15 @@ class LocalFiles(FileSource):
         """Read here (links followed, as the shell does), judged, and kept nowhere."""
         from opsgate.classify._dotenv import MAX_BYTES, assigned_names
 
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-        try:
-            fd = os.open(os.path.realpath(path), flags)
-        except OSError:
-            return None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
-                return None
-            text = _read_all(fd, info.st_size).decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        finally:
-            os.close(fd)
-        return assigned_names(text)
+        text = _read_kept_nowhere(path, MAX_BYTES)
+        return None if text is None else assigned_names(text)
+
+    def _dbt_targets(self, path: str) -> tuple[tuple[str, str], ...] | None:
+        """Read here like a dotenv file; only the default targets' names are kept."""
+        from opsgate.classify._files_dbt import MAX_BYTES, default_targets
+
+        text = _read_kept_nowhere(path, MAX_BYTES)
+        return None if text is None else default_targets(text)
 
     def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
         from opsgate.classify._files_probe import secret_link_under
@@ -551,3 +563,22 @@ def _small(path: str, limit: int = 4096) -> str | None:
 def _listing_key(directory: str, patterns: tuple[str, ...], recursive: bool, newest: int) -> str:
     flags = (":r" if recursive else "") + (f":n{newest}" if newest else "")
     return f"files:{'|'.join(patterns)}{flags}@{directory}"
+
+
+def _read_kept_nowhere(path: str, limit: int) -> str | None:
+    """The text of a regular file of at most ``limit`` bytes (links followed, as the
+    program that reads it does), for a caller that keeps only what it judges."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(os.path.realpath(path), flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        return _read_all(fd, info.st_size).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    finally:
+        os.close(fd)

@@ -44,7 +44,7 @@ _EXEC_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bspawnSync\s*\(\s*",
         r"\bexecFileSync\s*\(\s*",
         r"\bspawn\s*\(\s*",
-        r"\$\s*",
+        r"(?<![\w$])\$(?!\{)\s*",  # zx's $`cmd`; never a template literal's ${…}
     ),
     "php": (
         r"\bsystem\s*\(\s*",
@@ -192,6 +192,12 @@ _READ_CALLS = re.compile(
 )
 
 
+_LISTS_DIR = re.compile(
+    r"\b(readdirSync|readdir|opendirSync|opendir|listdir|scandir|"
+    r"iterdir|os\.walk|Dir\.(?:glob|entries|children|each_child)|glob)\b"
+)
+
+
 # Node's dotenv, loaded and its values shown: ``console.log(require('dotenv').config().parsed)``.
 _NODE_DOTENV = re.compile(r"""require\(\s*['"]dotenv(?:/config)?['"]\s*\)|from\s+['"]dotenv"""
                           r"""(?:/config)?['"]|import\s+['"]dotenv/config['"]""")  # fmt: skip
@@ -220,7 +226,12 @@ def _code_secrets(lang: str, code: str) -> list[Finding]:
                     f"{lang} code contacts the cloud metadata service",
                 )
             )
-        elif text and len(text) < 256 and is_secret_path(text) and _READ_CALLS.search(code):
+        elif (
+            text
+            and len(text) < 256
+            and _READ_CALLS.search(code)
+            and (is_secret_path(text) or (_LISTS_DIR.search(code) and is_secret_path(f"{text}/")))
+        ):  # a credentials directory listed and its files read (``readdirSync("~/.ssh")``)
             out.append(
                 Finding(
                     "secrets.read",

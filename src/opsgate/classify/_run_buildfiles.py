@@ -237,6 +237,18 @@ def production_run(cmd: Command, w: Walker) -> list[Finding]:
     say so)."""
     marks = _RUNNERS.get(cmd.name, ())
     words = list(cmd.words)
+    if cmd.name == "dbt":  # its profile's default target, and the hooks it runs
+        from opsgate.classify._run_dbt import dbt_findings
+
+        found = dbt_findings(cmd, w)
+        if found:
+            return found + _named_production(cmd, w, marks, words)
+    return _named_production(cmd, w, marks, words)
+
+
+def _named_production(
+    cmd: Command, w: Walker, marks: tuple[str, ...] | None, words: list[str]
+) -> list[Finding]:
     if marks == () or (marks is not None and not any(word in marks for word in words[:3])):
         return []
     verbs = [w for w in words if not w.startswith("-") and "=" not in w and "://" not in w]

@@ -430,8 +430,10 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
     text, writes = code.text, list[Finding]()
     if code.lang == "node":
+        from opsgate.classify._run_argv import bind_node_argv
         from opsgate.classify._run_node_writes import project_writes
 
+        code = replace(code, text=bind_node_argv(code.text, code.shown, job.args))
         text, writes = project_writes(w, code, job.cwd)  # judged by the path they name
     found = writes + analyse_script(code.lang, text, w, _shell_fn(w, code, job), printed=False)
     if code.lang == "node":
@@ -459,6 +461,13 @@ def _rust(w: Walker, code: Code, job: _Job) -> list[Finding]:
     return analyse_rust(code.text, w, _shell_fn(w, code, job), job.cwd)
 
 
+def _program(w: Walker, code: Code, job: _Job) -> list[Finding]:
+    """A Go or Rust source file of a program the project runs (``_run_compiled``)."""
+    from opsgate.classify._compiled_effects import analyse_program
+
+    return analyse_program(code.lang.split("-", 1)[0], code.text, _shell_fn(w, code, job))
+
+
 def _not_modelled(w: Walker, code: Code, job: _Job) -> list[Finding]:
     return [unknown(f"runs {code.lang} code opsgate does not model", code.shown)]
 
@@ -475,6 +484,8 @@ _ANALYSERS: dict[str, _Analyser] = {
     "powershell": _powershell,
     "make": _makefile,
     "rust": _rust,
+    "go-program": _program,
+    "rust-program": _program,
     **dict.fromkeys(("perl", "ruby", "node", "php", "lua", "awk", "r", "elixir"), _script),
 }
 

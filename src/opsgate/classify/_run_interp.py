@@ -65,6 +65,11 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         reason = f"{cmd.name} runs code from {rest[0].value} that nobody has reviewed"
         return [*found, Finding("network.fetch_exec", Impact.CAUTION, Effect.UNKNOWN, cmd.text,
                                 reason)]  # fmt: skip
+    from opsgate.classify._run_entrypoints import vendored_tool
+
+    tool = vendored_tool(w, cmd, rest[0], tuple(rest[1:]))  # ``php vendor/bin/envoy``
+    if tool is not None:
+        return found + tool
     return found + run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
 
 
@@ -145,6 +150,10 @@ def python_module(cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
         if loaded.state != "missing":
             where = f"python -m {module}"
             return findings + judge(w, loaded, "python", where=where, cwd=cmd.cwd, args=rest)
+    if not findings:  # installed: ``python -m twine upload`` is ``twine upload``
+        from opsgate.classify._run_entrypoints import module_tool
+
+        return module_tool(w, cmd, module, rest)
     return findings
 
 

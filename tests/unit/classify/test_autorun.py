@@ -180,45 +180,56 @@ jobs:
     assert own.runs is Runs.SELF_HOSTED
 
 
+# A person's own act (a release, a manual run): GATED; a merge to a protected branch,
+# which runs the job whatever was merged: MERGED (a registry publish there still counts).
+_G, _M = Runs.GATED, Runs.MERGED
+
+
 @pytest.mark.parametrize(
     ("on", "job_if", "gated"),
     [
-        ("[push]", None, False),
-        ("{push: {branches: [main]}}", None, True),
-        ("{push: {branches: [main], tags: ['v*']}}", None, False),
-        ("{push: {branches: ['release/**']}}", None, True),
-        ("{push: {branches: ['feature/*']}}", None, False),
-        ("{pull_request: {branches: [main]}}", None, False),
-        ("{release: {types: [published]}, workflow_dispatch: {}}", None, True),
-        ("{push: {branches: [main]}, schedule: [{cron: '0 0 * * *'}]}", None, False),
-        ("[push]", "github.ref == 'refs/heads/main'", True),
-        ("[push]", "github.ref == 'refs/heads/main' || github.event_name == 'pull_request'", False),
-        ("[push]", "github.event_name == 'workflow_dispatch'", True),
+        ("[push]", None, None),
+        ("{push: {branches: [main]}}", None, _M),
+        ("{push: {branches: [main], tags: ['v*']}}", None, None),
+        ("{push: {branches: ['release/**']}}", None, _M),
+        ("{push: {branches: ['feature/*']}}", None, None),
+        ("{pull_request: {branches: [main]}}", None, None),
+        ("{release: {types: [published]}, workflow_dispatch: {}}", None, _G),
+        ("{push: {branches: [main]}, workflow_dispatch: {}}", None, _M),
+        ("{push: {branches: [main]}}", "github.event_name == 'workflow_dispatch'", _G),
+        ("{push: {branches: [main]}, schedule: [{cron: '0 0 * * *'}]}", None, None),
+        ("[push]", "github.ref == 'refs/heads/main'", _M),
+        ("[push]", "github.ref == 'refs/heads/main' || github.event_name == 'pull_request'", None),
+        ("[push]", "github.event_name == 'workflow_dispatch'", _G),
     ],
 )
-def test_github_jobs_that_wait_for_a_person(on: str, job_if: str | None, gated: bool) -> None:
+def test_github_jobs_that_wait_for_a_person(
+    on: str, job_if: str | None, gated: Runs | None
+) -> None:
     condition = f'    if: "{job_if}"\n' if job_if else ""
     job = f"  d:\n{condition}    runs-on: ubuntu-latest\n    steps:\n      - run: x\n"
     text = f"on: {on}\njobs:\n{job}"
     ((_, _, runs),) = _steps("github", text)
-    assert (runs is Runs.GATED) is gated
+    assert runs is (gated or Runs.RUNNER)
 
 
 @pytest.mark.parametrize(
     ("job", "gated"),
     [
-        ("when: manual", True),
-        ("rules: [{if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'}]", True),
-        ("rules: [{if: '$CI_COMMIT_BRANCH == \"main\"'}, {when: never}]", True),
-        ("rules: [{if: '$CI_COMMIT_TAG'}]", False),
-        ("only: [main]", True),
-        ("only: [tags]", False),
-        ("environment: production", False),
+        ("when: manual", _G),
+        ("rules: [{if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'}]", _M),
+        ("rules: [{if: '$CI_COMMIT_BRANCH == \"main\"'}, {when: never}]", _M),
+        ("rules: [{if: '$CI_PIPELINE_SOURCE == \"web\"'}]", _G),
+        ("rules: [{if: '$CI_COMMIT_TAG'}]", None),
+        ("only: [main]", _M),
+        ("only: [web]", _G),
+        ("only: [tags]", None),
+        ("environment: production", None),
     ],
 )
-def test_gitlab_jobs_that_wait_for_a_person(job: str, gated: bool) -> None:
+def test_gitlab_jobs_that_wait_for_a_person(job: str, gated: Runs | None) -> None:
     ((_, _, runs),) = _steps("gitlab", f"deploy:\n  script: [helm upgrade]\n  {job}\n")
-    assert (runs is Runs.GATED) is gated
+    assert (runs if runs in (_G, _M) else None) is gated
 
 
 def test_gitlab_services_and_unknown_tags() -> None:

@@ -303,8 +303,10 @@ def _rails(cmd: Command, ctx: Context) -> list[Finding]:
     if sandboxed and cmd.stdin is not None and cmd.stdin.text is not None:
         return _bind(_sandbox(cmd, ctx, cmd.stdin), _locate(cmd, ctx, cmd.options("-e")))
     if words[:1] in (["runner"], ["console"], ["c"], ["r"]):
+        from opsgate.classify._run_evals import rails_runner_code
+
         why = "runs application code against the database"
-        return _bind(
+        return rails_runner_code(cmd, ctx, words) + _bind(
             [_rule(("database.unknown", _C, _U, why), cmd.text)],
             _locate(cmd, ctx, cmd.options("-e", "--environment")),
         )

@@ -50,7 +50,8 @@ _CARGO_PLUGINS = frozenset({"sqlx", "diesel"})
 
 
 def _cargo(cmd: Command, ctx: Context) -> list[Finding]:
-    """cargo by its words, and the build scripts compiling runs (``build.rs``)."""
+    """cargo by its words, the build scripts compiling runs (``build.rs``), and the
+    program ``cargo run`` runs (``_run_compiled``)."""
     from opsgate.classify._run_builds import cargo_build_scripts
 
     ops = cmd.positionals()
@@ -60,14 +61,18 @@ def _cargo(cmd: Command, ctx: Context) -> list[Finding]:
         plugin = Command(ops[0].value, cmd.args[cmd.args.index(ops[0]) + 1 :], cmd.text,
                          cmd.env, cmd.stdin, cmd.cwd)  # fmt: skip
         return DATABASES[plugin.name](plugin, ctx)
-    return _cargo_publish(cmd, ctx) + cargo_build_scripts(cmd, ctx)
+    from opsgate.classify._run_compiled import cargo_run
+
+    return _cargo_publish(cmd, ctx) + cargo_build_scripts(cmd, ctx) + cargo_run(cmd, ctx)
 
 
 def _go_generate(cmd: Command, ctx: Context) -> list[Finding]:
-    """go by its words, and the ``//go:generate`` commands ``go generate`` runs."""
+    """go by its words, the ``//go:generate`` commands ``go generate`` runs, and the
+    program ``go run`` runs (``_run_compiled``)."""
     from opsgate.classify._run_builds import go_generate
+    from opsgate.classify._run_compiled import go_run
 
-    return _go(cmd, ctx) + go_generate(cmd, ctx)
+    return _go(cmd, ctx) + go_generate(cmd, ctx) + go_run(cmd, ctx)
 
 
 def _bun(cmd: Command, ctx: Context) -> list[Finding]:

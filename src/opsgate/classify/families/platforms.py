@@ -179,12 +179,17 @@ def classify_artisan(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.name != "artisan":  # ``php [-d k=v] artisan TASK``: the task follows the script
         at = next((i for i, w in enumerate(words) if w.rsplit("/", 1)[-1] == "artisan"), None)
         words = words[at + 1 :] if at is not None else []
-    return _task(replace(cmd, name="artisan"), ctx, words, _ARTISAN, "laravel")
+    from opsgate.classify._run_evals import artisan_reveals
+
+    found = artisan_reveals(cmd, ctx, words)  # ``config:show database``, ``tinker --execute``
+    return found + _task(replace(cmd, name="artisan"), ctx, words, _ARTISAN, "laravel")
 
 
 def _mix(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._run_evals import mix_eval
+
     words = [a.value for a in cmd.positionals(("-r", "--repo", "--to", "-n", "--step"))]
-    return _task(cmd, ctx, words, _MIX, "ecto")
+    return mix_eval(cmd, ctx) + _task(cmd, ctx, words, _MIX, "ecto")
 
 
 _EF = table(
