@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from opsgate.classify._command import Arg
 
-__all__ = ["bind_node_argv", "bind_python_argv"]
+__all__ = ["bind_go_flags", "bind_node_argv", "bind_python_argv"]
 
 _SYS_ARGV = re.compile(r"\bsys\s*\.\s*argv\s*\[\s*(\d+)\s*\]")
 _BARE_ARGV = re.compile(r"(?<![\w.])argv\s*\[\s*(\d+)\s*\]")
@@ -72,3 +72,47 @@ def _propagate(text: str) -> str:
 
 def _constant(value: str) -> Callable[[re.Match[str]], str]:
     return lambda _match: value
+
+
+# Go's flag package: ``out := flag.String("out", "gen.go", "usage")`` and
+# ``flag.StringVar(&out, "out", "gen.go", "usage")`` (usage a literal, as it is).
+_GO_STR = r'(?:"(?:[^"\\\n]|\\.)*"|`[^`]*`)'
+_GO_FLAG = re.compile(rf'\bflag\.String\(\s*"([\w.-]+)"\s*,\s*({_GO_STR})\s*,\s*{_GO_STR}\s*\)')
+_GO_FLAG_VAR = re.compile(
+    rf'\bflag\.StringVar\(\s*&\s*([A-Za-z_]\w*)\s*,\s*"([\w.-]+)"\s*,\s*({_GO_STR})\s*,'
+    rf"\s*{_GO_STR}\s*\)"
+)
+
+
+def go_flag_values(args: tuple[Arg, ...]) -> dict[str, str] | None:
+    """``-name value``, ``--name value`` and ``-name=value`` as the flag package reads
+    them (up to the first operand); None when an argument is built at run time."""
+    if not all(a.static for a in args):
+        return None
+    words, values, i = [a.value for a in args], {}, 0
+    while i < len(words) and words[i].startswith("-") and words[i] not in ("-", "--"):
+        name, eq, value = words[i].lstrip("-").partition("=")
+        if eq:
+            values[name] = value
+        elif i + 1 < len(words):
+            values[name] = words[i + 1]  # a boolean flag here only misreads its neighbour
+            i += 1
+        i += 1
+    return values
+
+
+def bind_go_flags(text: str, args: tuple[Arg, ...]) -> str:
+    """``text`` with its string flags replaced by the values given on the command line
+    (or their literal defaults): ``os.WriteFile(*out, …)`` of ``go run ./gen -out
+    zz_gen.go`` writes ``zz_gen.go``.  Read by ``_compiled_effects`` like any literal."""
+    if "flag." not in text:
+        return text
+    given = go_flag_values(args)
+    if given is None:
+        return text
+
+    def value(name: str, default: str) -> str:
+        return json.dumps(given[name]) if name in given else default
+
+    text = _GO_FLAG_VAR.sub(lambda m: f"{m.group(1)} := {value(m.group(2), m.group(3))}", text)
+    return _GO_FLAG.sub(lambda m: value(m.group(1), m.group(2)), text)

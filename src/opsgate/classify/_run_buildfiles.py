@@ -100,12 +100,26 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
         loaded = load(w, path, None)
         if loaded.text is None:
             continue
-        for line in _command_lines(loaded.text, tool)[:_MAX_COMMANDS]:
+        for line in _lines_run(loaded.text, tool, cmd)[:_MAX_COMMANDS]:
             if line in seen:
                 continue
             seen.add(line)
             findings += w.classify_shell(line, via=f"{cmd.name} ({loaded.shown})", cwd=base)
     return findings
+
+
+def _lines_run(text: str, tool: str, cmd: Command) -> list[str]:
+    """The command lines of a build file that ``cmd`` runs: for mix, the aliases of
+    the task it names (``_run_mix``) and whatever is outside the alias list."""
+    if tool == "mix":
+        from opsgate.classify._run_mix import mix_parts
+
+        words = [a.value for a in cmd.positionals()]
+        parts = mix_parts(text, words[0] if words else None)
+        if parts is not None:
+            rest, aliases = parts
+            return _command_lines("\n".join([rest, *aliases]), tool)
+    return _command_lines(text, tool)
 
 
 def _tool(cmd: Command) -> str | None:

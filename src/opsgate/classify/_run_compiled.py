@@ -24,7 +24,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from opsgate.classify._command import Command, Context
+from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._run_files import Loaded, judge, load, nearest, parse_once
 from opsgate.classify._run_listing import collected
 from opsgate.models import Finding
@@ -74,14 +74,24 @@ def go_run(cmd: Command, ctx: Context) -> list[Finding]:
     module = nearest(w, start, ("go.mod",))
     name, root = _module(module)
     where = f"go run {target}"
+    args = _program_args(cmd, target)
     if target.endswith(".go"):
         files = [p for p in words[1:] if p.endswith(".go")]
         full = [w.workspace.expand(f, start) for f in files]
-        return _judge_go(w, [f for f in full if f], name, root, where, start)
+        return _judge_go(w, [f for f in full if f], name, root, where, start, args)
     directory = _package_dir(w, target, start, name, root)
     if directory is None:
         return []  # a remote package: the tool it names
-    return _judge_go(w, _go_files(w, directory), name, root, where, start)
+    return _judge_go(w, _go_files(w, directory), name, root, where, start, args)
+
+
+def _program_args(cmd: Command, target: str) -> tuple[Arg, ...]:
+    """The program's own arguments: what follows its package (or its last .go file)."""
+    values = [a.value for a in cmd.args]
+    if target.endswith(".go"):
+        last = max(i for i, v in enumerate(values) if v.endswith(".go"))
+        return cmd.args[last + 1 :]
+    return cmd.args[values.index(target) + 1 :] if target in values else ()
 
 
 def _module(loaded: Loaded | None) -> tuple[str | None, str | None]:
@@ -113,6 +123,7 @@ def _judge_go(
     root: str | None,
     where: str,
     cwd: str,
+    args: tuple[Arg, ...] = (),
 ) -> list[Finding]:
     findings: list[Finding] = []
     seen_dirs: set[str] = {posixpath.dirname(f) for f in files}
@@ -122,7 +133,7 @@ def _judge_go(
         path = queue.pop(0)
         read += 1
         loaded = load(w, path, None)
-        findings += judge(w, loaded, "go-program", where=where, cwd=cwd)
+        findings += judge(w, loaded, "go-program", where=where, cwd=cwd, args=args)
         for directory in _local_imports(loaded, module, root):
             if directory not in seen_dirs and len(seen_dirs) < _MAX_PACKAGES:
                 seen_dirs.add(directory)

@@ -464,8 +464,11 @@ def _rust(w: Walker, code: Code, job: _Job) -> list[Finding]:
 def _program(w: Walker, code: Code, job: _Job) -> list[Finding]:
     """A Go or Rust source file of a program the project runs (``_run_compiled``)."""
     from opsgate.classify._compiled_effects import analyse_program
+    from opsgate.classify._run_argv import bind_go_flags
 
-    return analyse_program(code.lang.split("-", 1)[0], code.text, _shell_fn(w, code, job))
+    lang = code.lang.split("-", 1)[0]
+    text = bind_go_flags(code.text, job.args) if lang == "go" else code.text
+    return analyse_program(lang, text, _shell_fn(w, code, job))
 
 
 def _not_modelled(w: Walker, code: Code, job: _Job) -> list[Finding]:
