@@ -69,6 +69,13 @@ def _empty() -> Classification:
 _CACHE: dict[str, tuple[int, int, Policy]] = {}
 
 
+def _names(path: str) -> tuple[str, ...]:
+    """A file's absolute name as given and where it really leads (through links)."""
+    import os
+
+    return (os.path.abspath(path), os.path.realpath(path))
+
+
 def load_configured_policy(
     explicit: str | None = None, env: Mapping[str, str] | None = None
 ) -> Policy:
@@ -86,7 +93,7 @@ def load_configured_policy(
 
         config = resolve(env)
         if config.file_path is not None:
-            obey(str(config.file_path), "opsgate's configuration file")
+            obey(_names(str(config.file_path)), "opsgate's configuration file")
         configured = config.path("policy")
         path = str(configured) if configured is not None else None
     if not path:
@@ -94,7 +101,7 @@ def load_configured_policy(
         if not candidate.is_file():
             return DEFAULT_POLICY
         path = str(candidate)
-    obey(path, "the policy file opsgate obeys")
+    obey(_names(path), "the policy file opsgate obeys")
     try:
         stat = Path(path).stat()
     except OSError:

@@ -260,12 +260,11 @@ _OBEYED: dict[str, str] = {}
 _OBEYED_KEY: list[tuple[str, ...]] = [()]
 
 
-def obey(path: str, why: str) -> None:
-    """Guard ``path`` (and where it really leads) from now on: a file whose contents
-    decide what the guard allows."""
-    import posixpath
-
-    for name in {posixpath.abspath(path), os.path.realpath(path)}:
+def obey(names: tuple[str, ...], why: str) -> None:
+    """Guard these absolute names of one file (as given, and where it really leads)
+    from now on: a file whose contents decide what the guard allows.  The loaders
+    resolve the names; the classifier itself opens nothing (``_files``)."""
+    for name in names:
         lowered = name.rstrip("/").lower()
         if lowered not in _OBEYED and lowered.count("/") >= 2:
             _OBEYED[lowered] = why
