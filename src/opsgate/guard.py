@@ -71,9 +71,8 @@ _CACHE: dict[str, tuple[int, int, Policy]] = {}
 
 def _names(path: str) -> tuple[str, ...]:
     """A file's absolute name as given and where it really leads (through links)."""
-    import os
-
-    return (os.path.abspath(path), os.path.realpath(path))
+    given = Path(path).absolute()
+    return (str(given), str(given.resolve()))
 
 
 def load_configured_policy(
