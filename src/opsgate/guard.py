@@ -71,8 +71,10 @@ _CACHE: dict[str, tuple[int, int, Policy]] = {}
 
 def _names(path: str) -> tuple[str, ...]:
     """A file's absolute name as given and where it really leads (through links)."""
+    import posixpath
+
     given = Path(path).absolute()
-    return (str(given), str(given.resolve()))
+    return (posixpath.normpath(str(given)), str(given.resolve()))
 
 
 def load_configured_policy(
