@@ -99,10 +99,19 @@ _OUTPUT_FLAGS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+# git's verbs that only read the repository (a build script's ``git rev-parse HEAD``).
+_GIT_READS = frozenset({"rev-parse", "describe", "status", "log", "show", "diff", "ls-files",
+                        "ls-tree", "cat-file", "rev-list", "blame", "shortlog", "branch",
+                        "tag", "remote", "config", "symbolic-ref", "name-rev", "grep",
+                        "for-each-ref", "merge-base", "version"})  # fmt: skip
+
+
 def note_maker(cmd: Command, w: Walker) -> None:
     """Remember the first step of this command that may have created files."""
     runs = w.session.runs
     if runs.maker or runs.planted or cmd.name in _NEUTRAL or not cmd.name:
+        return
+    if cmd.name == "git" and _git_reads(cmd):
         return
     if any(step is cmd for step in runs.walked):
         return  # its own steps noted what they write
@@ -143,3 +152,10 @@ def walked(w: Walker, cmd: Command) -> None:
 def maker(w: Walker) -> str:
     """The earlier step that may have created files, or ""."""
     return w.session.runs.maker
+
+
+def _git_reads(cmd: Command) -> bool:
+    """``git rev-parse …``, ``git log …``: no file appears.  (``git branch NAME``,
+    ``git tag NAME`` and ``git config K V`` write only inside ``.git``.)"""
+    words = [a.value for a in cmd.positionals(("-C", "-c", "--git-dir", "--work-tree"))]
+    return bool(words) and words[0] in _GIT_READS
