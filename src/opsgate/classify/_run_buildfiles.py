@@ -223,6 +223,13 @@ _READ_TASK = re.compile(
     r"(?i)(?:^|[:])(info|validate|status|history|describe|show|list|version|help|diff|check|"
     r"dependencies|tasks|properties|plan|compile|test|ls|debug|docs|parse|deps)$"
 )
+# Migration tools' verbs that print the SQL they would run (liquibase ``update-sql``,
+# ``rollback-count-sql``, ``mvn liquibase:updateSQL``) and a few more that only report.
+_PRINTS_SQL = re.compile(
+    r"(?:^|[:])(?:[a-z-]+-sql|[a-z]+SQL|snapshot|generate-changelog|generateChangeLog|"
+    r"db-doc|dbDoc|list-locks|listLocks|calculate-checksum|tag-exists|unexpected-changesets|"
+    r"diff-changelog|diffChangeLog)$"
+)
 _LOSS_WORDS = re.compile(
     r"(?i)(?:^|[:_\-./\s])(clean|dropall|drop|purge|reset|destroy|down|wipe|truncate|delete|"
     r"full-refresh|flywayclean|rollback)(?:$|[:_\-./\s])"
@@ -240,8 +247,10 @@ def production_run(cmd: Command, w: Walker) -> list[Finding]:
     if marks == () or (marks is not None and not any(word in marks for word in words[:3])):
         return []
     verbs = [w for w in words if not w.startswith("-") and "=" not in w and "://" not in w]
-    if verbs and all(_READ_TASK.search(v) for v in verbs):
-        return []  # ``flyway -url=… info``, ``mvn flyway:validate``: reads
+    if cmd.name == "liquibase":
+        verbs = verbs[:1]  # one command; the words after it are its own (a tag, a count)
+    if verbs and all(_READ_TASK.search(v) or _PRINTS_SQL.search(v) for v in verbs):
+        return []  # ``flyway -url=… info``, ``mvn flyway:validate``, ``update-sql``: reads
     best: tuple[object, str, str] | None = None
     for word in words:
         for value in (word, word.split("=", 1)[-1]):
