@@ -145,6 +145,7 @@ INDEX: dict[str, str] = {
     "dropuser": "databases",
     "dsh": "network",
     "duckdb": "dataplatforms",
+    "earthly": "shells",
     "ebtables": "system",
     "ed": "shells",
     "egrep": "secrets",
