@@ -210,7 +210,7 @@ def _parse(loaded: Loaded) -> _Earthfile:
         start, text = i + 1, lines[i]
         while text.rstrip().endswith("\\") and i + 1 < len(lines):
             i += 1
-            text = text.rstrip()[:-1] + " " + lines[i].strip()
+            text = text.rstrip()[:-1].rstrip() + " " + lines[i].strip()
         i += 1
         stripped = text.strip()
         if not stripped or stripped.startswith("#"):
