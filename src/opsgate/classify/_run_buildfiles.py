@@ -139,6 +139,9 @@ _GRADLE_HOME = re.compile(r"\$\{\s*(?:project\.)?gradle\.gradleUserHomeDir\s*\}"
 # Gradle's ``delete a, b, …`` (or ``delete(a, b)``): every literal on the call's line,
 # but not one given to ``.dir(…)``/``.file(…)``, which is inside the build directory.
 _GRADLE_DELETE = re.compile(r"(?:^|[\s{;.])delete\s*(?:\(|(?=[\"'\w$]))([^\n]*)", re.MULTILINE)
+# Whole-line comments of the C family (``// delete 'x' by hand``, `` * delete …``): a word
+# in them runs nothing.
+_COMMENT_LINE = re.compile(r"(?m)^[ \t]*(?://|/\*|\*).*$")
 _UNDER_BUILD = re.compile(r"\.(?:dir|file|getDir|getFile)\(\s*$")
 _DSL_DELETE = re.compile(
     r"""(?:\bdelete\s*(?:\(\s*)?(?:file\(\s*|fileTree\(\s*)?|<delete\s+(?:dir|file)=|"""
@@ -155,10 +158,13 @@ _ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environmen
 
 
 def _dsl_twins(text: str, tool: str) -> list[str]:
-    home = _HOME.sub("~", _GRADLE_HOME.sub("~/.gradle", text))
+    home = _HOME.sub("~", _GRADLE_HOME.sub("~/.gradle", _COMMENT_LINE.sub("", text)))
     home = _HOME_CHILD.sub(lambda m: f'"~/{m.group(1)}"', home)
     out = [f"rm -rf {_quote(m.group(1))}" for m in _DSL_DELETE.finditer(home)]
     for call in _GRADLE_DELETE.finditer(home) if tool == "gradle" else ():
+        before = home[home.rfind("\n", 0, call.start()) + 1 : call.start()]
+        if "//" in before or before.lstrip().startswith(("*", "/*")):
+            continue  # a comment that says delete
         rest = call.group(1)
         for lit in _STRING.finditer(rest):
             if not _UNDER_BUILD.search(rest[: lit.start()]):
