@@ -107,7 +107,7 @@ def unmodelled_effects(lang: str, code: str) -> list[Finding]:
     if pattern is None:
         return []
     if lang == "node":  # a GET of this machine is judged like curl's (``_interp_loopback``)
-        code = without_loopback_gets(code)
+        code = _without_tcp_servers(without_loopback_gets(code))
     body = _blank_strings(lang, _MODELLED_DELETE.sub(" ", _COMMENT[lang].sub("", code)))
     hit = pattern.search(body)
     if hit is None or _MODELLED.match(code) is not None:
@@ -153,3 +153,17 @@ _MODELLED = re.compile(
     r"(['\"])(?:(?!\2)[^\\]|\\.)*\2\s*\)?\s*;?\s*$",
     re.S,
 )
+
+
+# ``Deno.serve({ port: 8000 }, handler)``, ``Bun.serve({ fetch })``: a server on a TCP
+# port is local work, as ``python3 -m http.server`` is; the handler's own calls are
+# still read.  One on a Unix socket path (``path:``, ``unix:``, ``transport: "unix"``)
+# may stand in for opsgate's own decision service, so it stays unmodelled.
+# (Any such option anywhere in the code keeps every server call unmodelled: options
+# may nest, or be built apart from the call.)
+_TCP_SERVER = re.compile(r"\b(?:Deno|Bun)\s*\.\s*(?:serve|listen)\s*\(")
+_SOCKET_OPTION = re.compile(r"\b(?:path|unix|transport)\b\s*['\"]?\s*[:=]")
+
+
+def _without_tcp_servers(code: str) -> str:
+    return code if _SOCKET_OPTION.search(code) else _TCP_SERVER.sub("(", code)

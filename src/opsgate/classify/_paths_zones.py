@@ -93,6 +93,11 @@ DISPOSABLE_DIRS = frozenset(
     }
 )
 _DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
+# Generated directories known by their place in the project rather than their name
+# (``assets`` alone is source): Rails' compiled assets (``rails assets:clobber``),
+# webpacker's packs, jsbundling/cssbundling output, vite_ruby's build.
+_DISPOSABLE_PLACES = ("public/assets", "public/packs", "public/packs-test", "app/assets/builds",
+                      "public/vite", "public/vite-dev", "public/vite-test")  # fmt: skip
 _DISPOSABLE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini", ".tsbuildinfo")
 # Caches under the home directory that their tools rebuild on demand.
 _HOME_CACHES = (".cache/", ".npm/_cacache", ".npm/_logs", ".gradle/caches", ".cargo/registry/cache",
@@ -306,6 +311,8 @@ def _project_zone(relative: str) -> Zone:
         ):
             return Zone.PROJECT_DISPOSABLE
     if parts[-1] in _DISPOSABLE_NAMES or parts[-1].endswith(".tsbuildinfo"):
+        return Zone.PROJECT_DISPOSABLE
+    if any(relative == p or relative.startswith(p + "/") for p in _DISPOSABLE_PLACES):
         return Zone.PROJECT_DISPOSABLE
     if len(parts) >= 1 and parts[-1].endswith(_DISPOSABLE_SUFFIXES):
         return Zone.PROJECT_DISPOSABLE

@@ -140,10 +140,23 @@ def _tool(cmd: Command) -> str | None:
 # (``System.getProperty('user.home')``, ``${user.home}``, ``System.getenv("HOME")``)
 # is ``~``.
 _HOME = re.compile(
-    r"""\$\{?\s*System\.getProperty\(\s*['"]user\.home['"]\s*\)\s*\}?|System\.getProperty\("""
-    r"""\s*['"]user\.home['"]\s*\)|\$\{user\.home\}|System\.getenv\(\s*['"]HOME['"]\s*\)"""
-    r"""|System\.get_env\(\s*"HOME"\s*\)|Environment\.GetFolderPath\([^)]*UserProfile\)"""
+    r"""\$\{\s*(?:System\.getProperty\(\s*['"]user\.home['"]\s*\)|System\.getenv\(\s*['"]HOME"""
+    r"""['"]\s*\)|HOME)\s*\}|System\.getProperty\(\s*['"]user\.home['"]\s*\)|\$\{user\.home\}"""
+    r"""|System\.getenv\(\s*['"]HOME['"]\s*\)|System\.get_env\(\s*"HOME"\s*\)|\$HOME\b"""
+    r"""|Environment\.GetFolderPath\([^)]*UserProfile\)"""
 )
+# ``File(System.getProperty("user.home"), ".m2")`` once the home is ``~``; Gradle's own
+# user home (``gradle.gradleUserHomeDir``) is ``~/.gradle``.
+_HOME_CHILD = re.compile(r"""(?:new\s+)?File\(\s*~\s*,\s*["']([^"'\n]+)["']\s*\)""")
+_GRADLE_HOME = re.compile(r"\$\{\s*(?:project\.)?gradle\.gradleUserHomeDir\s*\}"
+                          r"|(?:project\.)?gradle\.gradleUserHomeDir")  # fmt: skip
+# Gradle's ``delete a, b, …`` (or ``delete(a, b)``): every literal on the call's line,
+# but not one given to ``.dir(…)``/``.file(…)``, which is inside the build directory.
+_GRADLE_DELETE = re.compile(r"(?:^|[\s{;.])delete\s*(?:\(|(?=[\"'\w$]))([^\n]*)", re.MULTILINE)
+# Whole-line comments of the C family (``// delete 'x' by hand``, `` * delete …``): a word
+# in them runs nothing.
+_COMMENT_LINE = re.compile(r"(?m)^[ \t]*(?://|/\*|\*).*$")
+_UNDER_BUILD = re.compile(r"\.(?:dir|file|getDir|getFile)\(\s*$")
 _DSL_DELETE = re.compile(
     r"""(?:\bdelete\s*(?:\(\s*)?(?:file\(\s*|fileTree\(\s*)?|<delete\s+(?:dir|file)=|"""
     r"""File\.rm_rf!?\(\s*|Directory\.Delete\(\s*)["']([^"'\n]+)["']"""
@@ -158,9 +171,18 @@ _ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environmen
                        r"GetEnvironmentVariables\(\s*\)")  # fmt: skip
 
 
-def _dsl_twins(text: str) -> list[str]:
-    home = _HOME.sub("~", text)
+def _dsl_twins(text: str, tool: str) -> list[str]:
+    home = _HOME.sub("~", _GRADLE_HOME.sub("~/.gradle", _COMMENT_LINE.sub("", text)))
+    home = _HOME_CHILD.sub(lambda m: f'"~/{m.group(1)}"', home)
     out = [f"rm -rf {_quote(m.group(1))}" for m in _DSL_DELETE.finditer(home)]
+    for call in _GRADLE_DELETE.finditer(home) if tool == "gradle" else ():
+        before = home[home.rfind("\n", 0, call.start()) + 1 : call.start()]
+        if "//" in before or before.lstrip().startswith(("*", "/*")):
+            continue  # a comment that says delete
+        rest = call.group(1)
+        for lit in _STRING.finditer(rest):
+            if not _UNDER_BUILD.search(rest[: lit.start()]):
+                out.append(f"rm -rf {_quote(_unquote(lit.group(0)))}")
     for m in _DSL_INTO.finditer(home):
         dest = m.group(1) or m.group(2) or m.group(3)
         out.append(f"cp -r build/out {_quote(dest)}")
@@ -173,7 +195,7 @@ def _command_lines(text: str, tool: str) -> list[str]:
     """The command lines a build file writes as literals."""
     from opsgate.classify.families import handler_for
 
-    out: list[str] = _dsl_twins(text)
+    out: list[str] = _dsl_twins(text, tool)
     # ``cmd: aws s3 sync … --delete`` (dvc.yaml, YAML task files): an unquoted value.
     out += [m.group(1).strip() for m in _YAML_CMD.finditer(text)]
     for match in _RUST.finditer(text):
@@ -237,6 +259,13 @@ _READ_TASK = re.compile(
     r"(?i)(?:^|[:])(info|validate|status|history|describe|show|list|version|help|diff|check|"
     r"dependencies|tasks|properties|plan|compile|test|ls|debug|docs|parse|deps)$"
 )
+# Migration tools' verbs that print the SQL they would run (liquibase ``update-sql``,
+# ``rollback-count-sql``, ``mvn liquibase:updateSQL``) and a few more that only report.
+_PRINTS_SQL = re.compile(
+    r"(?:^|[:])(?:[a-z-]+-sql|[a-z]+SQL|snapshot|generate-changelog|generateChangeLog|"
+    r"db-doc|dbDoc|list-locks|listLocks|calculate-checksum|tag-exists|unexpected-changesets|"
+    r"diff-changelog|diffChangeLog)$"
+)
 _LOSS_WORDS = re.compile(
     r"(?i)(?:^|[:_\-./\s])(clean|dropall|drop|purge|reset|destroy|down|wipe|truncate|delete|"
     r"full-refresh|flywayclean|rollback)(?:$|[:_\-./\s])"
@@ -266,8 +295,10 @@ def _named_production(
     if marks == () or (marks is not None and not any(word in marks for word in words[:3])):
         return []
     verbs = [w for w in words if not w.startswith("-") and "=" not in w and "://" not in w]
-    if verbs and all(_READ_TASK.search(v) for v in verbs):
-        return []  # ``flyway -url=… info``, ``mvn flyway:validate``: reads
+    if cmd.name == "liquibase":
+        verbs = verbs[:1]  # one command; the words after it are its own (a tag, a count)
+    if verbs and all(_READ_TASK.search(v) or _PRINTS_SQL.search(v) for v in verbs):
+        return []  # ``flyway -url=… info``, ``mvn flyway:validate``, ``update-sql``: reads
     best: tuple[object, str, str] | None = None
     for word in words:
         for value in (word, word.split("=", 1)[-1]):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
 from opsgate.classify._run_files import Code, Loaded, bad_file, judge, judge_code, load, parse_once
+from opsgate.classify._run_rake_clean import rake_clean_findings
 from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
@@ -298,6 +299,7 @@ def rake_findings(cmd: Command, ctx: Context) -> list[Finding]:
     seen: set[str] = set()
     for goal in [g for g in goals if "=" not in g] or ["default"]:
         out += _rake_task(w, loaded, tasks, goal, directory, seen)
+        out += rake_clean_findings(w, loaded, goal, goal in tasks, directory)
     return out
 
 

@@ -50,6 +50,7 @@ MODULES = (
     "ops_tools",
     "packages",
     "dataplatforms",
+    "pipelines",
     "brokers",
     "kubetools",
     "platforms",

@@ -57,6 +57,7 @@ __all__ = [
     "_rails",
     "_task_tool",
     "classify_django_manage",
+    "liquibase",
 ]
 
 
@@ -187,17 +188,42 @@ _FLYWAY = _tasks(
 )
 
 
+# Liquibase's ``*-sql`` verbs print the SQL their namesake would run and change nothing
+# (``update-sql``, ``rollback-count-sql``, ``future-rollback-sql`` …).
 _LIQUIBASE = _tasks(
     {
         _READ: "status history diff validate update-sql updateSQL rollback-sql rollbackSQL "
-        "diff-changelog diffChangeLog",
+        "update-count-sql updateCountSQL update-to-tag-sql updateToTagSQL rollback-count-sql "
+        "rollbackCountSQL rollback-to-date-sql rollbackToDateSQL changelog-sync-sql "
+        "changelogSyncSQL changelog-sync-to-tag-sql changelogSyncToTagSQL future-rollback-sql "
+        "futureRollbackSQL future-rollback-count-sql futureRollbackCountSQL "
+        "future-rollback-from-tag-sql futureRollbackFromTagSQL update-testing-rollback-sql "
+        "diff-changelog diffChangeLog generate-changelog generateChangeLog snapshot "
+        "snapshot-reference db-doc dbDoc list-locks listLocks calculate-checksum "
+        "calculateChecksum tag-exists tagExists unexpected-changesets unexpectedChangeSets "
+        "checks",
         _MIGRATE: "update update-count updateCount update-to-tag updateToTag changelog-sync "
-        "changelogSync tag",
+        "changelogSync changelog-sync-to-tag changelogSyncToTag tag release-locks "
+        "releaseLocks clear-checksums clearCheckSums mark-next-changeset-ran "
+        "markNextChangeSetRan update-testing-rollback updateTestingRollback",
         _REVERT: "rollback rollback-count rollbackCount rollback-to-date rollbackToDate "
-        "future-rollback-sql",
+        "rollback-one-changeset rollback-one-update",
         _DROP: "drop-all dropAll",
     }
 )
+
+
+def liquibase(cmd: Command, ctx: Context) -> list[Finding]:
+    """Liquibase's verbs, and ``execute-sql``: the statements it is given, judged as SQL
+    (``--sql``, ``--sql-file``); none given, statements opsgate cannot see."""
+    found = _task_tool(_LIQUIBASE)(cmd, ctx)
+    if not {"execute-sql", "executeSql"} & set(cmd.words):
+        return found
+    urls = cmd.options("--url", "-url") or [
+        w.split("=", 1)[1] for w in cmd.words if w.startswith("-url=")
+    ]
+    sql = _payloads(cmd, ctx, _sql(None, ctx), cmd.options("--sql"), cmd.options("--sql-file"))
+    return found + _bind(sql or [_rule(_UNSEEN, cmd.text)], _locate(cmd, ctx, urls))
 
 
 _GOOSE = _tasks(

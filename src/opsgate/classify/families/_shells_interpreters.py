@@ -95,6 +95,10 @@ def _dash_c(cmd: Command) -> Arg | None:
 def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
     """The files the interpreter's options load (``node -r``, ``perl -M``, ``awk -f``),
     then the code or script it runs."""
+    if cmd.name == "deno" and cmd.words[:1] == ("task",):
+        from opsgate.classify._run_deno import deno_task_findings
+
+        return deno_task_findings(cmd, ctx)  # a task of deno.json, not code
     lang = _language(cmd.name) or "shell"
     return option_loads(cmd, ctx, lang) + _interpreter_code(cmd, ctx, lang)
 

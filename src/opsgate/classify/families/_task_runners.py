@@ -1,7 +1,7 @@
 """Task runners and script hosts whose work is in a project file: ``just``, ``task``,
 ``tox``, ``nox``, ``pre-commit``, ``pytest``, and PowerShell started from a POSIX shell.
 What they run is read and judged by ``classify._run_*``; here they are only given
-their names."""
+their names (``earthly`` reads its Earthfile)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ def _task(cmd: Command, ctx: Context) -> list[Finding]:
     from opsgate.classify.shell import Walker
 
     return _unknown_tools.sniff(cmd, ctx) if isinstance(ctx, Walker) else []
+
+
+def _earthly(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._run_earthly import earthly_findings
+
+    return earthly_findings(cmd, ctx)
 
 
 def _tox(cmd: Command, ctx: Context) -> list[Finding]:
@@ -64,6 +70,7 @@ TASK_HANDLERS: dict[str, Handler] = {
     "just": _just,
     "task": _task,
     "go-task": _task,
+    "earthly": _earthly,
     "tox": _tox,
     "nox": _nox,
     "pre-commit": _pre_commit,

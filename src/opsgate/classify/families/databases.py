@@ -34,7 +34,6 @@ from opsgate.classify.families._databases_migrations import (
     _GRAPHILE_MIGRATE,
     _HASURA,
     _KNEX,
-    _LIQUIBASE,
     _MIGRATE_GO,
     _MIKRO_ORM,
     _NODE_PG_MIGRATE,
@@ -49,6 +48,7 @@ from opsgate.classify.families._databases_migrations import (
     _rails,
     _task_tool,
     classify_django_manage,
+    liquibase,
 )
 from opsgate.models import Finding
 
@@ -193,7 +193,7 @@ HANDLERS: dict[str, Handler] = {
     ),
     "alembic": _task_tool(_ALEMBIC, env_flags=("-n", "--name", "-x", "-c", "--config")),
     "flyway": _task_tool(_FLYWAY),
-    "liquibase": _task_tool(_LIQUIBASE),
+    "liquibase": liquibase,
     "goose": _task_tool(_GOOSE),
     "migrate": _task_tool(_MIGRATE_GO, url_flags=("-database", "-path", "-source")),
     "dbmate": _task_tool(_DBMATE),
