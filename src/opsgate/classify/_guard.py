@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._guard_agents import AGENT_CLIS, agent_cli
 from opsgate.classify._guard_envfiles import defines_env, env_file_write
-from opsgate.classify._guard_kills import kill_target
+from opsgate.classify._guard_kills import kill_target, pgrep_selects_opsgate
 from opsgate.classify._guard_paths import (
     dynamic_roots,
     guard_path,
@@ -333,7 +333,9 @@ def _startup_file(target: str) -> bool:
 def _names_opsgate(text: str) -> bool:
     """Whether a signal or service change names opsgate, or a file that leads to its
     processes (``kill $(lsof -t ~/.opsgate/run/hook.sock)``)."""
-    return "opsgate" in text.lower() or mentions_guard_path(text)
+    if "opsgate" in text.lower() or mentions_guard_path(text):
+        return True
+    return ("pgrep" in text or "pidof" in text) and pgrep_selects_opsgate(text) is not None
 
 
 def may_tamper(action: Action, findings: Sequence[Finding]) -> bool:

@@ -13,9 +13,9 @@ import fnmatch
 import re
 from collections.abc import Callable
 
-from opsgate.classify._command import Command
+from opsgate.classify._command import Arg, Command
 
-__all__ = ["kill_target", "names_opsgate_process"]
+__all__ = ["kill_target", "names_opsgate_process", "pgrep_selects_opsgate"]
 
 # What ``pkill``/``killall`` see of opsgate's processes: the program name (the kernel
 # keeps 15 characters of it) and, with ``-f``, the command line.  Only opsgate's own
@@ -73,4 +73,27 @@ def _fuser(cmd: Command, guard_file: Callable[[str], str | None]) -> str | None:
         why = guard_file(arg.value) if arg.static else None
         if why is not None:
             return f"kills every process holding {arg.value} ({why})"
+    return None
+
+
+# ``pgrep PATTERN`` (and ``pidof``) inside a signal's text: ``pgrep -f hooks._daemon |
+# xargs kill``, ``kill $(pgrep -f 'o[p]sgate')``.  Up to the end of the pipeline step.
+_PGREP = re.compile(r"\b(pgrep|pidof)\b([^|;&)`\n]*)")
+
+
+def pgrep_selects_opsgate(text: str) -> str | None:
+    """The pattern of a ``pgrep``/``pidof`` in ``text`` that selects opsgate's
+    processes (tried as pgrep will use it), or None."""
+    import shlex
+
+    for match in _PGREP.finditer(text[:4000]):
+        try:
+            words = shlex.split(match.group(2))
+        except ValueError:
+            words = match.group(2).split()
+        probe = Command("pkill" if match.group(1) == "pgrep" else "killall",
+                        tuple(Arg(w) for w in words), match.group(0))  # fmt: skip
+        found = kill_target(probe, lambda _path: None)
+        if found is not None:
+            return found
     return None

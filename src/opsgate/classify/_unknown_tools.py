@@ -144,6 +144,11 @@ def _destructive(verb: str) -> bool:
 def sniff(cmd: Command, w: Walker) -> list[Finding]:
     if cmd.name in _DATA_COMMANDS or _harmless_mode(cmd):
         return []
+    if cmd.name == "opsgate":
+        # opsgate's own CLI is judged whole by the guard (``_guard._opsgate_cli``): its
+        # reads pass, every other verb is tampering; its filters' words
+        # (``--filter action:shell.exec``) are no verbs of an unknown tool.
+        return []
     verbs = _verbs(cmd)
     destructive = [v for v in verbs if _destructive(v)]
     remote = [v for v in verbs if v in REMOTE_VERBS]

@@ -289,7 +289,6 @@ _PROTECTED_PROJECT = (
     ".codex/",
     ".gemini/settings.json",
     ".cursor/hooks.json",
-    ".cursor/rules/",
     "opsgate.yaml",
     "opsgate.yml",
     ".opsgate/",
