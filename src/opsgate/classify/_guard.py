@@ -127,8 +127,26 @@ _SCRIPT_WRITES = re.compile(
 )
 
 
+def watches(name: str) -> bool:
+    """Whether ``command_findings`` looks at program ``name`` at all: the same tests,
+    in the same order.  Keep in step: ``_cross_cutting`` skips it for other names."""
+    return (
+        name == "opsgate"
+        or name in _PACKAGE_TOOLS
+        or name.startswith("pip3")
+        or name in _SESSION_ENV
+        or name in TARGET_PROGRAMS
+        or name in _CHANGES_ALL
+        or name in _CHANGES_LAST
+        or name.rstrip("0123456789.") in _INTERPRETERS
+        or name in _KILLERS
+        or name in AGENT_CLIS
+    )
+
+
 def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
-    """Guard tampering by one simple command (bash, or a PowerShell native program)."""
+    """Guard tampering by one simple command (bash, or a PowerShell native program);
+    nothing for a program ``watches`` does not name."""
     name = cmd.name
     if name == "opsgate":
         return _opsgate_cli(cmd)
