@@ -240,8 +240,11 @@ def _module(words: Sequence[str]) -> tuple[str, int]:
 def _targets(cmd: Command, ctx: Context) -> list[Finding]:
     """git, archive extraction and copies into a directory: the paths they change
     that are not their plain operands (``_guard_targets``)."""
+    paths = changed_paths(cmd)
+    if not paths:
+        return []  # ``git status``: the environment's roots are not read
     roots = dynamic_roots()
-    for path in changed_paths(cmd):
+    for path in paths:
         if not may_be_guard_path(path, roots, ctx.project_dir):
             continue
         base = cmd.cwd if cmd.cwd and not path.startswith(("/", "~")) else ctx.project_dir
@@ -304,6 +307,8 @@ def _changes(cmd: Command, ctx: Context) -> list[Finding]:
             found = env_file_write(arg.value, stdin or cmd.text, cmd.text)
             if found:
                 return found
+    if not ops:
+        return []
     roots = dynamic_roots()
     for arg in ops:
         if not may_be_guard_path(arg.value, roots, ctx.project_dir):
