@@ -47,7 +47,7 @@ def _publishes(cmd: Command, w: Walker) -> list[Finding]:
 
 
 def _pgbench(cmd: Command, w: Walker) -> list[Finding]:
-    if not cmd.has("-i", "--initialize"):
+    if cmd.name != "pgbench" or not cmd.has("-i", "--initialize"):
         return []
     host = cmd.option("-h", "--host") or cmd.env.get("PGHOST") or "database"
     return [
