@@ -73,7 +73,7 @@ def test_skipped_checks_find_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_the_table_skips_most_checks() -> None:
     """What the table is for: ``ls`` with arguments runs none of them (its variables
-    are still read), ``git`` four of six, ``docker`` alone none."""
+    are still read), ``git`` four of seven, ``docker`` alone none."""
     checks = _cross_cutting._checks
     assert checks("ls", True, False) == ()
     assert checks("ls", True, True) == (_exec_options.exec_findings,)
