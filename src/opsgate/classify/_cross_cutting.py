@@ -3,8 +3,9 @@ of which of them can find anything for a program.
 
 Each check answers only for the programs its own tables name (the guard's
 administrative programs, HTTP clients, writers of files that run by themselves …)
-and returns nothing for any other before it looks at a word; asking all seven of
-every simple command cost more than most handlers.  Each check's module states that
+and returns nothing for any other before it looks at a word; the seven together
+were a fifth of a decision's time (mostly the secret routes, which still run for
+every program that may name a file).  Each check's module states that
 test as a predicate over the program's name, next to the check and built from the
 same tables (``watches``, ``may_reveal`` …); the table here asks those predicates
 once per program name and keeps the checks that may answer, in their usual order,
