@@ -98,7 +98,9 @@ def classify(action: Action, ctx: ClassifyContext) -> Classification:
     source = ctx.file_source()
     findings = list(_findings(action, ctx, source))
     used = source.used()
-    if any(f.text for f in used):
+    # Without findings there is nothing built from the files' texts to rewrite, and no
+    # second, blind classification to run to tell which those are.
+    if findings and any(f.text for f in used):
         from opsgate.classify._evidence import scrub
 
         derived = _from_files(action, ctx, source, findings)

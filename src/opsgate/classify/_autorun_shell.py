@@ -108,6 +108,12 @@ def redirect_written(
 
 
 # --- commands that write files ------------------------------------------------------------
+def may_write(name: str) -> bool:
+    """Whether ``writes`` has a handler to ask for program ``name`` (keep in step with
+    it: ``_cross_cutting`` skips it for other names)."""
+    return name in _WRITERS or _MORE.fullmatch(name) is not None
+
+
 def writes(cmd: Command, w: Walker) -> list[Finding]:
     """Cross-cutting: a command that writes a file that runs by itself."""
     handler = _WRITERS.get(cmd.name)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from opsgate.classify import _guard, _guard_reach, families
-from opsgate.classify._autorun_shell import writes as autorun_writes
+from opsgate.classify import families
 from opsgate.classify._command import Command, Stdin
+from opsgate.classify._cross_cutting import cross_cutting
 from opsgate.classify._dispatch_builtins import _SPECIAL
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
-from opsgate.classify._exec_options import exec_findings
 from opsgate.classify._run_buildfiles import (
     BUILD_TOOLS,
     PROJECT_RUNNERS,
@@ -29,11 +28,9 @@ from opsgate.classify._run_buildfiles import (
 from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
 from opsgate.classify._shell_nodes import unknown
-from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words, publishes
+from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words
 from opsgate.classify._words import Value
-from opsgate.classify.families import secrets
 from opsgate.classify.families._index import INDEX
-from opsgate.models import Effect, Finding, Impact
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
@@ -49,7 +46,7 @@ _GROUPING = frozenset("{}()! ")
 def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     """Classify ``cmd`` (unwrapping wrappers) and add its findings to the walker."""
     for _ in range(12):
-        _cross_cutting(cmd, w)
+        cross_cutting(cmd, w)  # checks that apply to every program (``_cross_cutting``)
         if cmd.name == "$dynamic":
             w.add([unknown("a wrapper runs a command whose name is built at run time", cmd.text)])
             return
@@ -107,30 +104,6 @@ def _harmless_mode(cmd: Command) -> bool:
     words = cmd.words
     head = words[: words.index("--")] if "--" in words else words
     return harmless_words(head, HARMLESS_FLAGS)
-
-
-def _cross_cutting(cmd: Command, w: Walker) -> None:
-    """Checks that apply to every program, whichever family owns it."""
-    w.add(secrets.reveals(cmd, w))
-    w.add(_guard.command_findings(cmd, w))
-    w.add(_guard_reach.command_findings(cmd, w))  # its admin code and API by other routes
-    w.add(exec_findings(cmd, w))
-    w.add(publishes(cmd))
-    w.add(autorun_writes(cmd, w))  # into files that run by themselves (CI workflows, hooks …)
-    if cmd.name == "pgbench" and cmd.has("-i", "--initialize"):
-        host = cmd.option("-h", "--host") or cmd.env.get("PGHOST") or "database"
-        w.add(
-            [
-                Finding(
-                    "database.reset",
-                    Impact.DESTRUCTIVE,
-                    Effect.WRITE,
-                    cmd.text,
-                    "pgbench -i drops and recreates its tables",
-                    host,
-                )
-            ]
-        )
 
 
 _DOWNLOAD_TO = {

@@ -194,6 +194,8 @@ def _is_name(token: str, redact: Callable[[str], str]) -> bool:
         return len(token) <= 3  # punctuation: "—", "...", "->"
     if len(token) > MAX_NAME or not _NAME.fullmatch(token):
         return False
+    if len(token) < _RANDOM_LENGTH:
+        return redact(token) == token  # no segment or component long enough to look random
     if any(_random(segment) for segment in _SEGMENT.findall(token)):
         return False
     # A URL-safe key breaks into short runs at its - and _ (aH5bCPF-SbID7_gIJg…): judged
@@ -203,11 +205,14 @@ def _is_name(token: str, redact: Callable[[str], str]) -> bool:
     return redact(token) == token
 
 
+_RANDOM_LENGTH = 16  # the shortest run ``_random`` and ``_random_joined`` may call random
+
+
 def _random(segment: str) -> bool:
     """A key, a token, a hash: long hex with digits in it, or a long run that keeps
     switching between lower case, upper case and digits (``OrdersArchive2023``
     switches three times, a random key every few characters)."""
-    if len(segment) < 16:
+    if len(segment) < _RANDOM_LENGTH:
         return False
     if _HEX.fullmatch(segment) and any(c.isdigit() for c in segment):
         return True

@@ -54,6 +54,16 @@ _BENIGN_PAGERS = frozenset({"cat", "less", "more", "less -R", "less -FRX", "vim"
                             "code --wait", "nvim", "emacs", "true", ""})  # fmt: skip
 
 
+def watches(name: str) -> bool:
+    """Whether ``exec_findings`` looks at program ``name`` when the command sets no
+    variable (the first two loops read only ``cmd.env``).  Keep in step with it:
+    ``_cross_cutting`` skips it for other names run without assignments."""
+    return name in _OPTIONS or name in _OWN_EXEC
+
+
+_OWN_EXEC = frozenset({"tar", "sed", "less", "more", "make", "gmake"})  # the tests at its end
+
+
 def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
     out: list[Finding] = []
     for key, value in cmd.env.items():

@@ -128,8 +128,26 @@ _SCRIPT_WRITES = re.compile(
 )
 
 
+def watches(name: str) -> bool:
+    """Whether ``command_findings`` looks at program ``name`` at all: the same tests,
+    in the same order.  Keep in step: ``_cross_cutting`` skips it for other names."""
+    return (
+        name == "opsgate"
+        or name in _PACKAGE_TOOLS
+        or name.startswith("pip3")
+        or name in _SESSION_ENV
+        or name in TARGET_PROGRAMS
+        or name in _CHANGES_ALL
+        or name in _CHANGES_LAST
+        or name.rstrip("0123456789.") in _INTERPRETERS
+        or name in _KILLERS
+        or name in AGENT_CLIS
+    )
+
+
 def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
-    """Guard tampering by one simple command (bash, or a PowerShell native program)."""
+    """Guard tampering by one simple command (bash, or a PowerShell native program);
+    nothing for a program ``watches`` does not name."""
     name = cmd.name
     if name == "opsgate":
         return _opsgate_cli(cmd)
@@ -223,8 +241,11 @@ def _module(words: Sequence[str]) -> tuple[str, int]:
 def _targets(cmd: Command, ctx: Context) -> list[Finding]:
     """git, archive extraction and copies into a directory: the paths they change
     that are not their plain operands (``_guard_targets``)."""
+    paths = changed_paths(cmd)
+    if not paths:
+        return []  # ``git status``: the environment's roots are not read
     roots = dynamic_roots()
-    for path in changed_paths(cmd):
+    for path in paths:
         if cmd.cwd and not path.startswith(("/", "~")):
             path = posixpath.join(cmd.cwd, path)  # ``cd ~/.opsgate && curl -O …/x``
         base = ctx.project_dir
@@ -289,6 +310,8 @@ def _changes(cmd: Command, ctx: Context) -> list[Finding]:
             found = env_file_write(arg.value, stdin or cmd.text, cmd.text)
             if found:
                 return found
+    if not ops:
+        return []
     roots = dynamic_roots()
     for arg in ops:
         if not may_be_guard_path(arg.value, roots, ctx.project_dir):

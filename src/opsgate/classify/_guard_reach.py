@@ -100,6 +100,12 @@ def _tamper(evidence: str, reason: str, target: str | None = None) -> Finding:
 
 
 # --- per command -------------------------------------------------------------------------
+def watches(name: str) -> bool:
+    """Whether ``command_findings`` looks at program ``name`` (keep in step with it:
+    ``_cross_cutting`` skips it for other names)."""
+    return name in _HTTP_CLIENTS or name.rstrip("0123456789.") in ("python", "pypy")
+
+
 def command_findings(cmd: Command, ctx: Context) -> list[Finding]:
     """Administrative routes taken by one simple command."""
     name = cmd.name

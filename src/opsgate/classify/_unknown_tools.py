@@ -193,6 +193,12 @@ PUBLISHERS: dict[str, tuple[tuple[str, ...], ...]] = {
 }  # fmt: skip
 
 
+def may_publish(name: str) -> bool:
+    """Whether ``publishes`` looks at program ``name`` (keep in step with it:
+    ``_cross_cutting`` skips it for other names)."""
+    return name in PUBLISHERS or name in ("pnpm", "yarn", "bun")
+
+
 def publishes(cmd: Command) -> list[Finding]:
     """A release or store upload; dry runs and snapshots excluded."""
     if cmd.name in ("pnpm", "yarn", "bun") and cmd.args and cmd.words[0] in PUBLISHERS:

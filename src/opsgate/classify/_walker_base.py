@@ -120,7 +120,9 @@ class WalkerBase:
             note = files.get(path)
             return note.link if note is not None else None
 
-        noted = follow_notes(full, link_of) if files else full
+        # Only a link made earlier can change the path (files written or copied cannot).
+        made_link = any(note.link is not None for note in files.values())
+        noted = follow_notes(full, link_of) if made_link else full
         return self.session.files.real(noted)
 
     def file_note(self, path: str, cwd: str | None) -> FileNote | None:

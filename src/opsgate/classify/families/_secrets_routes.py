@@ -36,7 +36,7 @@ from opsgate.models import Finding
 if TYPE_CHECKING:
     from opsgate.classify._shell_state import FileNote
 
-__all__ = ["METADATA_ONLY", "named_secrets", "secret_writes"]
+__all__ = ["METADATA_ONLY", "WRITES_SECRETS", "named_secrets", "secret_writes"]
 
 # Programs that never print, copy or send a file's contents: its name, size, type,
 # hash or permissions at most (or a deletion, judged by the filesystem family).
@@ -517,6 +517,10 @@ def _note_link(cmd: Command, ctx: Context, target: Arg, name: Arg) -> None:
 # Programs that write the files they are given: (options whose value is not a file,
 # whether the write needs a flag to be in place).
 _IN_PLACE = frozenset({"-i", "--in-place"})
+
+
+# The programs ``secret_writes`` judges (``_cross_cutting`` skips it for the others).
+WRITES_SECRETS = frozenset({"tee", "sed", "gsed", "perl", "ruby"})
 
 
 def secret_writes(cmd: Command, ctx: Context) -> list[Finding]:

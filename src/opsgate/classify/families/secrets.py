@@ -19,7 +19,12 @@ from opsgate.classify.families._secrets_common import (
     secret_write,
 )
 from opsgate.classify.families._secrets_readers import _READERS, _reader
-from opsgate.classify.families._secrets_routes import named_secrets, secret_writes
+from opsgate.classify.families._secrets_routes import (
+    _SKIP,
+    WRITES_SECRETS,
+    named_secrets,
+    secret_writes,
+)
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Finding, Impact
 
@@ -214,6 +219,17 @@ _REVEALS: dict[str, tuple[tuple[str, ...], ...]] = {
     "php": (("artisan", "env:decrypt"),),
     "dotnet": (("user-secrets", "list"),),
 }
+
+
+def may_reveal(name: str) -> bool:
+    """Whether ``reveals`` can find anything for program ``name`` (with arguments;
+    without any it finds nothing): ``named_secrets`` skips ``_SKIP``, and the other
+    routes answer only for the programs they name.  Keep in step with ``reveals``:
+    ``_cross_cutting`` does not call it for any other program."""
+    return name not in _SKIP or name in WRITES_SECRETS or name in _REVEALS or name in _OPENS
+
+
+_OPENS = frozenset({"sqlite3", "duckdb", "sqlite", "ps"})  # the last tests of ``_reveals``
 
 
 def reveals(cmd: Command, ctx: Context) -> list[Finding]:
