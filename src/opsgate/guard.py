@@ -24,6 +24,7 @@ def evaluate(
     *,
     budget_seconds: float | None = None,
     files: Callable[[], FileSource] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Decision:
     """Decide ``action``.  Any failure inside classification is a ``deny``.
 
@@ -36,6 +37,7 @@ def evaluate(
         budget_seconds=budget_seconds,
         files=files,
         redact=_redact,
+        environ=environ,
     )
     try:
         classification = classify(action, ctx)

@@ -15,7 +15,7 @@ the audit trail.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -68,11 +68,13 @@ class ClassifyContext:
     files: Callable[[], FileSource] | None = None
     # The audit log's secret-shape redactor, for names kept from files (``_evidence``).
     redact: Callable[[str], str] | None = None
+    # The agent's environment, where it is not this process's (the resident service).
+    environ: Mapping[str, str] | None = None
 
     def file_source(self) -> FileSource:
         if self.files is not None:
             return self.files()
-        return LocalFiles() if self.read_files else NoFiles()
+        return LocalFiles(environ=self.environ) if self.read_files else NoFiles()
 
     def workspace(self, cwd: str | None) -> Workspace:
         given = self.project_dir or cwd

@@ -46,6 +46,15 @@ __all__ = [
     "file_digest",
 ]
 
+# Variables that choose where a command acts, read from the agent's own environment
+# (the hook's, which its shell inherits): a daemon, a cluster file, an account, a
+# database host.  Only names whose values are no secrets (``DATABASE_URL`` and
+# ``PGPASSWORD`` are not here: their values would travel as facts).
+AMBIENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", "CONTAINER_CONNECTION",
+           "KUBECONFIG", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "CLOUDSDK_CORE_PROJECT",
+           "PGHOST", "PGSERVICE", "PGDATABASE", "MYSQL_HOST", "TF_WORKSPACE",
+           "NOMAD_ADDR", "VAULT_ADDR")  # fmt: skip
+
 MAX_FILE = 64 * 1024  # bytes of one file's text the classifier reads
 MAX_TOTAL = 256 * 1024  # bytes of text per classification, all files together
 MAX_FILES = 32  # files per classification
@@ -106,6 +115,12 @@ class FileSource:
                 return None  # a link to another file (a key, opsgate's own) is not read
             self.reads[path] = self._load(path, runs=True)
         return self.reads[path].text
+
+    def ambient(self) -> dict[str, str]:
+        """The agent's environment variables that choose a target (``DOCKER_HOST``,
+        ``AWS_PROFILE``, ``PGHOST`` …: ``AMBIENT``).  Not facts: a grant binds to them
+        through the hook's context (``hooks._context``), which sends only hashes."""
+        return {}
 
     def branch(self, cwd: str | None) -> str | None:
         """The checked-out git branch at ``cwd`` (recorded as a fact), or None."""
@@ -357,12 +372,17 @@ class GivenFiles(FileSource):
 class LocalFiles(FileSource):
     """The agent's own disk (the hook, ``opsgate check``), bounded and judged."""
 
-    __slots__ = ("opsgate_home", "parents", "total")
+    __slots__ = ("environ", "opsgate_home", "parents", "total")
 
-    def __init__(self, opsgate_home: str | None = None) -> None:
+    def __init__(
+        self, opsgate_home: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__()
         self.total = 0
         self.opsgate_home = opsgate_home
+        # The agent's environment: the hook's own, or the one the resident service
+        # was sent with the request (``hooks._daemon``).
+        self.environ = os.environ if environ is None else environ
         # Directories above missing paths, resolved once for this classification.
         self.parents: dict[str, str] = {}
 
@@ -371,6 +391,10 @@ class LocalFiles(FileSource):
         if not home:
             home = os.path.join(os.path.expanduser("~"), ".opsgate")
         return (home.rstrip("/") + "/",)
+
+    def ambient(self) -> dict[str, str]:
+        environ = self.environ
+        return {name: environ[name] for name in AMBIENT if environ.get(name)}
 
     def _load(self, path: str, runs: bool = False) -> FileRead:
         real = os.path.realpath(path)

@@ -175,6 +175,13 @@ def _glob_place(pattern: str, home: str, project: str | None, roots: tuple[str, 
     """``rm -rf ~/.opsg*``: what the guard has among the places a glob matches, matched
     as the shell does (component by component; ``*`` does not pick a dot-file)."""
     literal = pattern[: min(pattern.find(c) for c in "*?[" if c in pattern)]
+    # Everything the glob can match lies in its literal directory: a glob inside a
+    # guard place (``rm -rf ~/.opsgate/*``, through a link ``d/*``) is that place's.
+    directory = literal.rsplit("/", 1)[0]
+    if directory and directory != pattern:
+        why = guard_path_in(directory, home, project, roots, whole_dirs=whole_dirs)
+        if why is not None:
+            return why
     for place in _places(home, project, roots):
         if place.startswith(literal) and _shell_match(pattern, place):
             why = guard_path_in(place, home, project, roots, whole_dirs=whole_dirs)

@@ -57,10 +57,23 @@ __all__ = [
 def classify_script(
     script: str, session: ShellSession, *, cwd: str | None, depth: int = 0
 ) -> list[Finding]:
-    """Every finding for a bash script run in ``cwd``."""
-    walker = Walker(session, Scope(cwd), depth=depth, remote=None)
+    """Every finding for a bash script run in ``cwd``, in the agent's environment as
+    far as it chooses targets (``_files.AMBIENT``)."""
+    ambient: dict[str, str | None] = dict(session.files.ambient()) if depth == 0 else {}
+    walker = Walker(session, Scope(cwd, vars=ambient), depth=depth, remote=None)
     walker.run(script)
     return walker.findings
+
+
+def _into_login(finding: Finding) -> bool:
+    """A secret that a login reading its password from stdin takes, unprinted: a
+    variable's value, or a token printed by a CLI (no file named)."""
+    if finding.category != "secrets.read":
+        return False
+    if finding.evidence.startswith("$"):
+        return True
+    target = finding.target or ""
+    return not target.startswith(("/", "~", ".")) and "/" not in target
 
 
 class Walker(WalkerCommands):
@@ -199,13 +212,11 @@ class Walker(WalkerCommands):
                     if f.category not in ("secrets.env_dump", "secrets.read")
                 ]
             elif following is not None and _TAKES_SECRET_ON_STDIN.match(following):
-                # `echo $TOKEN | docker login --password-stdin`: the variable's value goes
-                # to the login, not to the output.  A file's contents still count.
-                self.findings[mark:] = [
-                    f
-                    for f in self.findings[mark:]
-                    if not (f.category == "secrets.read" and f.evidence.startswith("$"))
-                ]
+                # `echo $TOKEN | docker login --password-stdin`, `aws ecr
+                # get-login-password | docker login …`: the variable's value or the
+                # token a CLI mints goes to the login, not to the output.  A file's
+                # contents still count (the file is read, whatever reads it).
+                self.findings[mark:] = [f for f in self.findings[mark:] if not _into_login(f)]
         return out
 
     def _redirected(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:

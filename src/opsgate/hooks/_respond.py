@@ -96,7 +96,7 @@ def respond(
     record = audit or _audit
     decisions = []
     for action in actions:
-        decision = evaluate(action, policy)
+        decision = evaluate(action, policy, environ=env)
         record(action, decision)
         decisions.append(decision)
     from opsgate.hooks import _connect

@@ -172,6 +172,8 @@ def _ssh(cmd: Command, ctx: Context) -> list[Finding]:
     script = " ".join(pos[1:])
     stdin = cmd.stdin
     sent = _stdin_file(cmd)
+    if sent and not is_secret_path(sent) and _STDIN_SHELL.match(script):
+        script = ""  # ``ssh h 'bash -s' < x.sh`` runs x.sh there: judged as its text
     if sent and (is_secret_path(sent) or script):
         found.extend(_exfil(cmd, host, [sent]))  # ``ssh h 'cat > x' < file`` ships the file
     elif script and stdin is not None and stdin.text is None and stdin.source.startswith("pipe:"):
@@ -197,6 +199,11 @@ def _ssh(cmd: Command, ctx: Context) -> list[Finding]:
     return _with_env(found, ctx)
 
 
+# A remote shell that reads its program from standard input (``bash -s``, ``sudo sh``).
+_STDIN_SHELL = re.compile(
+    r"^(?:sudo(?:\s+-[A-Za-z]+)*\s+)?(?:/\S*/)?(?:ba|z|da|k)?sh"
+    r"(?:\s+-[A-Za-z]*s[A-Za-z]*)?(?:\s+--(?:\s.*)?)?$"
+)
 # Git hosting services whose SSH login as ``git`` only greets and closes: no shell, no
 # command (``ssh -T git@github.com``, the documented key check).
 _GIT_SERVICES = frozenset({"github.com", "ssh.github.com", "gitlab.com", "bitbucket.org",

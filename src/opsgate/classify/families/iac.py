@@ -143,10 +143,12 @@ _SERVERLESS = _table(
     ("offline", _local("runs the service locally")),
     ("deploy rollback invoke", _write("deploys or invokes the service")),
     ("remove", _destroy("deletes the deployed service")),
-    ("invoke local", _local("invokes a function locally")),
     # ``print`` resolves ${ssm:…}/${secretsmanager:…} variables.
     ("print", _secret("prints the resolved configuration, secrets included")),
 )
+# Two words: a row of ``_table`` is a list of one-word verbs (``invoke local`` there
+# made ``invoke`` itself local: the deployed function run in production passed).
+_SERVERLESS["invoke local"] = _local("invokes a function locally")
 _PACKER = _table(
     (
         "validate fmt inspect init version console plugins hcl2_upgrade",
