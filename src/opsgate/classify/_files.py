@@ -50,8 +50,8 @@ __all__ = [
 # (the hook's, which its shell inherits): a daemon, a cluster file, an account, a
 # database host.  Only names whose values are no secrets (``DATABASE_URL`` and
 # ``PGPASSWORD`` are not here: their values would travel as facts).
-AMBIENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", "CONTAINER_CONNECTION",
-           "KUBECONFIG", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "CLOUDSDK_CORE_PROJECT",
+# Each is also one the hook sends its resident service (``hooks._context.CONTEXT_ENV``).
+AMBIENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "KUBECONFIG", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "CLOUDSDK_CORE_PROJECT",
            "PGHOST", "PGSERVICE", "PGDATABASE", "MYSQL_HOST", "TF_WORKSPACE",
            "NOMAD_ADDR", "VAULT_ADDR")  # fmt: skip
 
