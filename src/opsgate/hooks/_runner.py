@@ -108,7 +108,10 @@ def _write(stream: object, text: str) -> bool:
 def _isolated(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:
     """Decide in a forked child, so that a crash in native code (a parser segfault)
     becomes a block here, never a dead hook that the agent reads as "no objection"."""
-    if not hasattr(os, "fork") or os.environ.get("OPSGATE_HOOK_FORK", "1") == "0":
+    from opsgate._boolean import parse_bool
+
+    # Only an explicit false word turns the isolation off: a typo keeps the safer way.
+    if not hasattr(os, "fork") or parse_bool(os.environ.get("OPSGATE_HOOK_FORK") or "1") is False:
         return _safely(adapter, raw)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
