@@ -30,8 +30,6 @@ import os
 import sys
 import time
 
-from opsgate._boolean import parse_bool
-
 __all__ = [
     "FORWARDED_ENV",
     "MATCHED_ENV",
@@ -116,7 +114,7 @@ def _request(agent: str, names: tuple[str, ...]) -> bytes:
 
 def ask_daemon(agent: str, raw: bytes) -> tuple[str, str, int] | None:
     """(stdout, stderr, exit code) from the service, or None to decide in-process."""
-    if parse_bool(os.environ.get("OPSGATE_HOOK_DAEMON") or "1") is not True:
+    if not _daemon_wanted():
         return None
     path = socket_path()
     if len(path.encode()) > 100:
@@ -140,6 +138,18 @@ def ask_daemon(agent: str, raw: bytes) -> tuple[str, str, int] | None:
         elif now >= deadline:
             return None
         time.sleep(0.025)
+
+
+def _daemon_wanted() -> bool:
+    """``OPSGATE_HOOK_DAEMON`` unset, empty or a true word; anything else (a false
+    word, a typo) decides in-process.  The parser is imported only when the variable
+    is set: the usual call pays nothing for it."""
+    flag = os.environ.get("OPSGATE_HOOK_DAEMON")
+    if not flag:
+        return True
+    from opsgate._boolean import parse_bool
+
+    return parse_bool(flag) is True
 
 
 def _named_home_missing() -> bool:
