@@ -62,7 +62,9 @@ def _cheap_password_hashing(
 
 @pytest.fixture
 def hook_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A clean opsgate home and no policy from the environment."""
+    """A clean opsgate home (created, as `opsgate install` does: the hook refuses a
+    named one that does not exist) and no policy from the environment."""
+    (tmp_path / "opsgate-home").mkdir(mode=0o700)
     monkeypatch.setenv("OPSGATE_HOME", str(tmp_path / "opsgate-home"))
     monkeypatch.delenv("OPSGATE_POLICY", raising=False)
     monkeypatch.delenv("OPSGATE_DATABASE_URL", raising=False)

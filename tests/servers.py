@@ -7,6 +7,7 @@ a server is waited for or stopped reaches them all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -58,8 +60,10 @@ def postgres_or_skip(*, max_connections: int = 50) -> Iterator[str]:
 class Serve:
     """``opsgate serve`` as a real process with ``home`` as its data directory, up
     (``/healthz`` answers) when the constructor returns.  ``lines`` collects its
-    stdout (and stderr too with ``merge_stderr``) as it arrives.  ``env``: extra
-    ``OPSGATE_*`` settings (a replica's ``OPSGATE_DATABASE_URL``)."""
+    stdout (and stderr too with ``merge_stderr``) as it arrives; otherwise
+    ``err_lines`` collects stderr.  Both pipes are always read: a server that logs
+    a traceback per request must not fill a pipe nobody reads and hang.  ``env``:
+    extra ``OPSGATE_*`` settings (a replica's ``OPSGATE_DATABASE_URL``)."""
 
     def __init__(
         self,
@@ -90,7 +94,14 @@ class Serve:
             text=True,
         )
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self.err_lines: list[str] = []
+        self._readers = [
+            threading.Thread(target=_collect, args=(stream, into), daemon=True)
+            for stream, into in ((self.proc.stdout, self.lines), (self.proc.stderr, self.err_lines))
+            if stream is not None
+        ]
+        for reader in self._readers:
+            reader.start()
         deadline = time.monotonic() + 30
         while True:
             assert self.proc.poll() is None, self._exit_text()
@@ -102,18 +113,23 @@ class Serve:
                 time.sleep(0.05)
 
     def _exit_text(self) -> str:
-        if self.proc.stderr is not None:
-            return self.proc.stderr.read()
-        return "".join(self.lines)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
+        """What the exited server said (its readers finish at the pipes' end)."""
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return "".join(self.lines) + "".join(self.err_lines)
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=20)
+        for reader in self._readers:  # the pipes end with the process
+            reader.join(timeout=5)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream:
                 stream.close()
+
+
+def _collect(stream: IO[str], into: list[str]) -> None:
+    """Read ``stream`` to its end, line by line, into ``into``."""
+    with contextlib.suppress(ValueError, OSError):  # closed under us by stop()
+        for line in stream:
+            into.append(line)

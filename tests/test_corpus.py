@@ -86,6 +86,7 @@ def corpus_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         tempfile.TemporaryDirectory(prefix="opsgate-corpus-", dir=_memory_dir()) as base,
         pytest.MonkeyPatch.context() as mp,
     ):
+        (Path(base) / "opsgate-home").mkdir(mode=0o700)  # as `opsgate install` makes it
         mp.setenv("OPSGATE_HOME", str(Path(base) / "opsgate-home"))
         for name in ("OPSGATE_POLICY", "OPSGATE_DATABASE_URL", "CLAUDE_PROJECT_DIR"):
             mp.delenv(name, raising=False)

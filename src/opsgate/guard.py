@@ -87,14 +87,18 @@ def load_configured_policy(
 
     A policy file inside the agent's project is deliberately not read: the agent can
     write there.  Loaded files are cached by path, size and modification time.
+    A data directory named by a flag or ``OPSGATE_HOME`` that does not exist is a
+    ``MissingDataDir`` error, never the built-in default: a typo must not drop the
+    person's rules.
     """
     from opsgate.classify._guard_paths import obey
 
     path = explicit
     if not path:
-        from opsgate.config import resolve
+        from opsgate.config import require_named_data_dir, resolve
 
         config = resolve(env)
+        require_named_data_dir(config)
         if config.file_path is not None:
             obey(_names(str(config.file_path)), "opsgate's configuration file")
         configured = config.path("policy")

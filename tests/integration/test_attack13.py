@@ -67,6 +67,7 @@ def machine(tmp_path: Path) -> tuple[Path, Path, Path]:
     home, og = tmp_path / "home", tmp_path / "og"
     project = home / "shop"
     project.mkdir(parents=True)
+    og.mkdir()  # as `opsgate install` makes it: the hook refuses a named home that is missing
     subprocess.run(["git", "init", "-q", "-b", "feature/x", str(project)], check=True)
     return home, project, og
 

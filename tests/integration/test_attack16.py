@@ -968,11 +968,6 @@ def test_a_mistyped_data_dir_is_an_error_for_the_admin_commands_and_serve(tmp_pa
         assert not typo.exists(), args
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F3: OPSGATE_HOME=/typo opsgate check answers with the built-in policy "
-    "(exit 0) instead of exit 9: the person's deny rules are silently dropped",
-)
 def test_a_mistyped_data_dir_is_an_error_for_check(tmp_path: Path) -> None:
     typo = tmp_path / "opsgaet"
     proc = _cli("check", "--", "ls", env=_env(typo))
@@ -980,11 +975,6 @@ def test_a_mistyped_data_dir_is_an_error_for_check(tmp_path: Path) -> None:
     assert not typo.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F3: the hook with a mistyped OPSGATE_HOME creates a new empty data "
-    "directory (fresh key and audit log) and allows under the built-in policy",
-)
 def test_a_mistyped_data_dir_in_the_hook_blocks_and_creates_nothing(tmp_path: Path) -> None:
     typo = tmp_path / "opsgaet"
     answer = _hook(typo, _tool(tmp_path, "Bash", command="ls"))
@@ -1116,11 +1106,6 @@ def _daemons_for(home: Path) -> list[int]:
     return pids
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F4 (low): OPSGATE_HOOK_DAEMON=false (config show: `no`) still starts the "
-    "resident decision service; only `0` is understood by the hook's lean client",
-)
 def test_hook_daemon_false_means_false(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -1210,11 +1195,6 @@ def test_policy_settings_mean_the_same_in_check_hook_and_server(tmp_path: Path) 
         serve.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F5 (medium): the policy file's approval_ttl skips the console's 30 s–30 d "
-    "bounds: `0s` makes every card expire at once, `400d` keeps cards and grants for a year",
-)
 @pytest.mark.parametrize("ttl", ["0s", "10s", "400d"])
 def test_policy_approval_ttl_outside_the_bounds_is_refused(tmp_path: Path, ttl: str) -> None:
     policy = tmp_path / "policy.yaml"
@@ -1594,11 +1574,6 @@ def test_replicas_with_their_own_keys_are_warned_and_verify_with_trusted_keys(
         assert json.loads(trusted.stdout)["ok"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F8 (low): `opsgate incident report` prints a result (files written, "
-    "verification) but takes no --json",
-)
 def test_incident_report_takes_json(edge: Edge, tmp_path: Path) -> None:
     proc = _cli("incident", "report", "--out", str(tmp_path / "art"), "--json", env=_env(edge.home))
     assert proc.returncode == 0, proc.stderr
@@ -1631,11 +1606,6 @@ def test_the_console_form_and_the_api_share_one_account_throttle(edge: Edge) -> 
     assert "opsgate_session" not in form.cookies
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge16-F9 (low): the console form's 429 for a closed account carries no "
-    "Retry-After (the API's does; docs/web.md promises it for both)",
-)
 def test_the_console_forms_429_says_when_to_retry(edge: Edge) -> None:
     edge.add_user("hank16", "hank-right-password-16")
     for i in range(6):

@@ -170,6 +170,7 @@ def test_mcp_evaluate_action_never_reads_files(org: McpOrg, tmp_path: Path) -> N
 
 def _hook(payload: dict, user_home: Path) -> subprocess.CompletedProcess[bytes]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    (user_home / ".opsgate").mkdir(parents=True, exist_ok=True)  # as `opsgate install` makes it
     environ.update(HOME=str(user_home), OPSGATE_HOME=str(user_home / ".opsgate"),
                    OPSGATE_HOOK_DAEMON="0",
                    DEPLOY_CANARY=ENV_CANARY)  # fmt: skip

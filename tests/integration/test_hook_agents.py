@@ -22,6 +22,9 @@ AGENTS = sorted(CASES)
 
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
+    """The hook's environment for ``home`` (created: the hook refuses a named data
+    directory that does not exist)."""
+    home.mkdir(parents=True, exist_ok=True)  # as `opsgate install` makes it
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
     env["OPSGATE_HOME"] = str(home)
     env["OPSGATE_HOOK_DAEMON"] = "0"

@@ -69,6 +69,7 @@ class Agent:
         self.project = root / "shop"
         self.project.mkdir()
         (self.project / "fix.sql").write_text(INDEX_SQL)
+        (root / "opsgate").mkdir()  # as `opsgate install` makes it
         self.use_context("staging-eu")
         ours = ("OPSGATE_", "CLAUDE_", "KUBECONFIG")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}

@@ -34,6 +34,7 @@ def run(tool: str, data: dict[str, Any], tmp_path: Path, mode: object = "default
     if mode is not MISSING:
         payload["permission_mode"] = mode
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    (tmp_path / "og").mkdir(exist_ok=True)  # as `opsgate install` makes it
     environ.update(OPSGATE_HOME=str(tmp_path / "og"), OPSGATE_HOOK_DAEMON="0", **env)
     proc = subprocess.run([OPSGATE, "hook", agent], input=json.dumps(payload).encode(),
                           capture_output=True, env=environ, timeout=60, check=False)  # fmt: skip

@@ -21,6 +21,7 @@ def _hook(tool_input: dict[str, str], tmp_path: Path) -> subprocess.CompletedPro
          "tool_use_id": "toolu_01"}
     ).encode()  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    (tmp_path / "home").mkdir(exist_ok=True)  # as `opsgate install` makes it
     env |= {"OPSGATE_HOME": str(tmp_path / "home"), "OPSGATE_HOOK_DAEMON": "0"}
     return subprocess.run([OPSGATE, "hook", "claude"], input=data, capture_output=True, env=env,
                           timeout=60, check=False)  # fmt: skip

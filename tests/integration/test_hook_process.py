@@ -32,6 +32,7 @@ def payload(tool: str, tool_input: dict, cwd: str = "/home/dev/project") -> byte
 
 def run_hook(data: bytes, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    (tmp_path / "home").mkdir(mode=0o700, exist_ok=True)  # as `opsgate install` makes it
     environ["OPSGATE_HOME"] = str(tmp_path / "home")
     environ["OPSGATE_HOOK_DAEMON"] = "0"  # in-process here; test_hook_daemon covers the service
     environ.update(env)

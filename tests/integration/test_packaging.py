@@ -111,8 +111,9 @@ class Venv:
         self.path, self.cwd = path, cwd
         _run([sys.executable, "-m", "venv", str(path)])
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "PYTHON"))}
-        self.env["OPSGATE_HOME"] = str(cwd / "home")
         self.env["OPSGATE_HOOK_DAEMON"] = "0"  # decide in-process: leave no service running
+        # A new machine: the default data directory (~/.opsgate), which does not exist
+        # yet and is created by the first hook call (a named OPSGATE_HOME must exist).
         self.env["HOME"] = str(cwd)
 
     def bin(self, name: str) -> str:

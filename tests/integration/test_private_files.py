@@ -27,7 +27,11 @@ def _loose(home: Path) -> list[str]:
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
+    """``~/.opsgate`` is the default home (HOME is its parent, OPSGATE_HOME unset): the
+    one the hook creates on its first call.  A home named by OPSGATE_HOME must exist."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSGATE_", "CLAUDE_"))}
+    if home.name == ".opsgate":
+        return {**env, "HOME": str(home.parent), **extra}
     return {**env, "OPSGATE_HOME": str(home), **extra}
 
 
@@ -40,7 +44,7 @@ def _hook(home: Path, command: str, **extra: str) -> None:
 
 @pytest.mark.parametrize("umask", [0o022, 0o000])
 def test_the_in_process_hook_creates_a_private_home(tmp_path: Path, umask: int) -> None:
-    home = tmp_path / "new" / "home"
+    home = tmp_path / ".opsgate"
     old = os.umask(umask)
     try:
         _hook(home, "ls", OPSGATE_HOOK_DAEMON="0")
@@ -52,7 +56,7 @@ def test_the_in_process_hook_creates_a_private_home(tmp_path: Path, umask: int) 
 
 
 def test_the_resident_service_keeps_its_home_private(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+    home = tmp_path / ".opsgate"
     old = os.umask(0o022)
     try:
         _hook(home, "ls", OPSGATE_HOOK_BUILD_CLIENT="1")  # starts the service

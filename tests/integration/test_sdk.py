@@ -205,6 +205,10 @@ def test_in_process_and_policy_only(plane: Plane, tmp_path: Path,
     for name in ("OPSGATE_URL", "OPSGATE_TOKEN", "OPSGATE_POLICY", "OPSGATE_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("OPSGATE_HOME", str(tmp_path / "alone"))
+    with Gate(cwd=str(tmp_path)) as alone, pytest.raises(GateUnavailable, match="does not exist"):
+        alone.check("ls")  # a named data directory must exist: never a new, empty one
+    assert not (tmp_path / "alone").exists()
+    (tmp_path / "alone").mkdir()
     with Gate(cwd=str(tmp_path)) as alone:
         assert alone.check("ls").allowed
         with pytest.raises(ActionDenied, match="no control plane"):

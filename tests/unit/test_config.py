@@ -169,3 +169,42 @@ def test_settings_are_read_only_through_the_table() -> None:
         names = set(_READ.findall(path.read_text("utf-8")))
         assert names <= declared, f"{rel} reads undeclared {sorted(names - declared)}"
         assert names <= LEAN.get(rel, set()), f"{rel} reads {sorted(names)} around the table"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1", True), ("true", True), (" Yes ", True), ("ON", True), ("0", False),
+     ("false", False), ("No", False), ("off ", False), ("", None), ("fasle", None),
+     ("2", None)],
+)  # fmt: skip
+def test_one_reading_of_booleans_for_the_config_and_the_hook(text: str, value: bool | None) -> None:
+    from opsgate._boolean import parse_bool
+
+    assert parse_bool(text) is value
+    env = {"OPSGATE_LOCAL_RUNNER": text}
+    if value is None and text:
+        with pytest.raises(ConfigError, match="OPSGATE_LOCAL_RUNNER"):
+            resolve(env, {}).get("execute.local_runner")
+    elif text:
+        assert resolve(env, {}).get("execute.local_runner") is value
+
+
+def test_the_native_client_knows_the_same_true_words() -> None:
+    from opsgate._boolean import TRUE_WORDS
+    from opsgate.hooks._native import source
+
+    line = next(ln for ln in source().splitlines() if "TRUE_WORDS[] =" in ln)
+    assert line.endswith("{" + ", ".join(f'"{w}"' for w in TRUE_WORDS) + ", NULL};")
+
+
+def test_a_named_data_directory_must_exist_the_default_need_not(tmp_path: Path) -> None:
+    from opsgate.config import MissingDataDir, require_named_data_dir
+
+    typo = tmp_path / "opsgaet"
+    with pytest.raises(MissingDataDir, match="environment OPSGATE_HOME") as err:
+        require_named_data_dir(resolve({"OPSGATE_HOME": str(typo)}, {}))
+    assert err.value.exit_code == 9 and err.value.hint and "opsgate init" in err.value.hint
+    with pytest.raises(MissingDataDir, match="flag --data-dir"):
+        require_named_data_dir(resolve({}, {"data_dir": str(typo)}))
+    default = resolve({}, {})
+    assert require_named_data_dir(default) == default.data_dir  # ~/.opsgate: not needed yet

@@ -13,12 +13,11 @@ from opsgate.approvals.service import Principal
 from opsgate.audit import EventType
 from opsgate.environments import CREDENTIAL_KEYS, Inventory, InventoryTarget, is_secret_ref
 from opsgate.models import Environment
+from opsgate.policy.model import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 from opsgate.store import _org as org
 
-__all__ = ["MIN_TTL_SECONDS", "OrgMixin"]
+__all__ = ["OrgMixin"]
 
-MIN_TTL_SECONDS = 10
-MAX_TTL_SECONDS = 7 * 24 * 3600
 KINDS = frozenset({"server", "site", "database", "backup", "cluster", "target"})
 ACCESS = ("no_access", "read_only", "full")  # ordered: narrowest first
 

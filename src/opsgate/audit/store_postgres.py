@@ -31,6 +31,7 @@ from typing import Any
 
 import psycopg
 
+from opsgate._pg_encoding import DatabaseEncodingError, require_utf8
 from opsgate.audit.chain import genesis, seal
 from opsgate.audit.errors import AuditWriteError
 from opsgate.audit.events import Entry
@@ -117,8 +118,14 @@ class PostgresStore:
         if db is not None:
             db.close()
             self._db = None
-        self._db = psycopg.connect(self._url, **_CONNECT)  # type: ignore[arg-type]
-        return self._db
+        db = psycopg.connect(self._url, **_CONNECT)  # type: ignore[arg-type]
+        try:
+            require_utf8(db.info.parameter_status("server_encoding"), self.location)
+        except DatabaseEncodingError:
+            db.close()
+            raise
+        self._db = db
+        return db
 
     def _broken(self, exc: psycopg.Error) -> AuditWriteError:
         """Translate ``exc``, dropping the connection if it cannot be trusted."""

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsgate.config import DEFAULT, ENV, FLAG, Config, current
-from opsgate.errors import ConfigError, InputError
+from opsgate.config import ENV, FLAG, Config, current, data_dir_missing
+from opsgate.errors import InputError
 
 if TYPE_CHECKING:
     from opsgate.approvals.service import ControlPlane, Principal
@@ -62,14 +62,7 @@ def require_data_dir(config: Config, *, create: bool = False) -> Path:
     if create:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         return home
-    source = config.value("data_dir").source
-    hint = (
-        "check the path; `opsgate init` (or `opsgate serve --create`) creates a new one"
-        if config.value("data_dir").layer > DEFAULT
-        else "start the control plane once (`opsgate serve` or `opsgate init`), or set "
-        "OPSGATE_URL / --url to use a remote one"
-    )
-    raise ConfigError(f"the data directory {home} ({source}) does not exist", hint=hint)
+    raise data_dir_missing(config)
 
 
 # --- who is acting --------------------------------------------------------------------

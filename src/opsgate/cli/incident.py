@@ -3,7 +3,8 @@
 A thin client of :mod:`opsgate.incident`.  The trail is verified first; the
 artifacts are written either way (an investigator needs them most when something
 is wrong), and a tampered trail is named at the top of each and makes the command
-exit 8, like ``opsgate audit verify``.
+exit 8, like ``opsgate audit verify``.  Without ``--since`` or ``--card`` the window
+is the last 24 hours, as on the console's audit page.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from opsgate.cli._flags import add_setting
-from opsgate.errors import InputError
 
 __all__ = ["register"]
+
+DEFAULT_SINCE = "24h"
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +35,11 @@ def register(subparsers: Any) -> None:
         "trail. Exit 0 when the trail is intact, 8 when it is not (the artifacts are "
         "written and say so).",
     )
-    report.add_argument("--since", help="ISO time or a duration ago (30m, 2h, 7d)")
+    report.add_argument(
+        "--since",
+        help=f"ISO time or a duration ago (30m, 2h, 7d); default: {DEFAULT_SINCE} "
+        "(the console's default), or the whole trail with --card",
+    )
     report.add_argument("--until", help="ISO time or a duration ago (default: now)")
     report.add_argument(
         "--agent", action="append", default=[], help="only what this agent proposed (glob)"
@@ -55,12 +61,16 @@ def register(subparsers: Any) -> None:
         "--key", action="append", default=[], metavar="PUBKEY",
         help="trusted checkpoint key (PEM file, hex or key id); default: the local key",
     )  # fmt: skip
+    report.add_argument(
+        "--json", action="store_true", help="print the files written and the verification as JSON"
+    )
     report.set_defaults(func=_report)
 
 
 def _report(ns: argparse.Namespace) -> int:
     from opsgate.audit import AuditIntegrityError, open_log
     from opsgate.audit.checkpoint import load_public_keys
+    from opsgate.cli._output import print_json
     from opsgate.incident import generate
 
     query = _query(ns)
@@ -74,9 +84,12 @@ def _report(ns: argparse.Namespace) -> int:
             trusted_keys=trusted,
         )
     written = artifacts.write(ns.out)
+    v = artifacts.verification
+    if ns.json:
+        print_json(_as_json(artifacts, written, query))
+        return 0 if v.ok else AuditIntegrityError.exit_code
     for path in written:
         print(f"wrote {path} ({len(artifacts.cited[path.name])} audit entries cited)")
-    v = artifacts.verification
     if not v.ok:
         raise AuditIntegrityError(
             f"the audit trail failed verification; the artifacts in {ns.out} say so\n" + v.summary,
@@ -87,16 +100,37 @@ def _report(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _as_json(artifacts: Any, written: list[Path], query: Any) -> dict[str, Any]:
+    """What the text output says, for a script: each file with the number of entries
+    it cites, the window, and the verification every artifact states."""
+    v = artifacts.verification
+    return {
+        "files": [{"path": str(p), "cited": len(artifacts.cited[p.name])} for p in written],
+        "since": query.since,
+        "until": query.until,
+        "verification": {
+            "ok": v.ok,
+            "summary": v.summary,
+            "log": v.log,
+            "entries": v.entries,
+            "head_seq": v.head_seq,
+            "head": v.head,
+            "checkpoints": v.checkpoints,
+            "signed_through": v.signed_through,
+            "anchor": v.anchor,
+            "problems": [{"seq": q, "kind": k, "message": m} for q, k, m in v.problems],
+            "warnings": list(v.warnings),
+        },
+    }
+
+
 def _query(ns: argparse.Namespace) -> Any:
     from opsgate.cli.audit import _when
     from opsgate.incident import Query
 
-    if not ns.since and not ns.card:
-        raise InputError(
-            "which window?", hint="pass --since (e.g. --since 2h) or one or more --card ID"
-        )
+    since = ns.since or (None if ns.card else DEFAULT_SINCE)
     return Query(
-        since=_when(ns.since, "--since") if ns.since else None,
+        since=_when(since, "--since") if since else None,
         until=_when(ns.until, "--until") if ns.until else None,
         agents=tuple(ns.agent),
         targets=tuple(ns.target),

@@ -129,15 +129,37 @@ def _install(ns: argparse.Namespace) -> int:
     if ns.scope == "system":
         return _install_system(ns)
     agent, path = _target(ns)
+    created = None if ns.dry_run else _ensure_data_dir()
     change = plan_install(agent, path, hook_command(agent, fast=not ns.python_hook))
     if ns.json:
-        return _report_json(change, ns.dry_run, agent, notes=list(agent.notes))
+        return _report_json(change, ns.dry_run, agent, notes=list(agent.notes), created=created)
+    if created is not None:
+        print(f"created the data directory {created}")
     _report(change, ns.dry_run, f"opsgate's hook for {agent.title}")
     if change.changed and not ns.dry_run:
         for note in agent.notes:
             print(f"note: {note}")
         print(f"next: opsgate doctor {agent.name}   (proves the hook blocks)")
     return 0
+
+
+def _ensure_data_dir() -> Path | None:
+    """Create the hook's data directory (0700) when it is missing; the path when it was
+    created.  Installing the hook is a set-up step, like ``init``: the hook refuses
+    every call while a data directory named by ``OPSGATE_HOME`` does not exist (a
+    typo must not become a fresh home), so the one it will use exists from here on."""
+    from opsgate.config import current
+    from opsgate.errors import ConfigError
+
+    home = current().data_dir
+    if home.is_dir():
+        return None
+    try:
+        home.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data directory {home}: {exc.strerror}",
+                          hint="check the path and its parent's permissions") from exc  # fmt: skip
+    return home
 
 
 def _uninstall(ns: argparse.Namespace) -> int:
@@ -192,7 +214,9 @@ def _uninstall_system(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _report_json(change: Any, dry_run: bool, agent: Any, *, notes: list[str]) -> int:
+def _report_json(
+    change: Any, dry_run: bool, agent: Any, *, notes: list[str], created: Path | None = None
+) -> int:
     from opsgate.cli._output import print_json
     from opsgate.integrations.config import apply
 
@@ -200,7 +224,8 @@ def _report_json(change: Any, dry_run: bool, agent: Any, *, notes: list[str]) ->
     print_json({"agent": agent.name, "path": str(change.path), "changed": change.changed,
                 "written": bool(change.changed and not dry_run), "dry_run": dry_run,
                 "backup": str(backup) if backup else None,
-                "diff": change.diff() if change.changed else "", "notes": notes})  # fmt: skip
+                "diff": change.diff() if change.changed else "", "notes": notes,
+                "created_data_dir": str(created) if created else None})  # fmt: skip
     return 0
 
 

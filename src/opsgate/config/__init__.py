@@ -9,6 +9,7 @@ page, ``docs/configuration.md``, is generated from the table:
 
 from __future__ import annotations
 
+from opsgate.config._home import MissingDataDir, data_dir_missing, require_named_data_dir
 from opsgate.config._resolve import (
     DEFAULT,
     ENV,
@@ -31,11 +32,14 @@ __all__ = [
     "SETTINGS",
     "SYSTEM_FILE",
     "Config",
+    "MissingDataDir",
     "Setting",
     "Value",
     "by_env",
     "by_key",
     "current",
+    "data_dir_missing",
+    "require_named_data_dir",
     "resolve",
     "set_flags",
 ]

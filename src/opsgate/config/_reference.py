@@ -20,8 +20,12 @@ Every setting opsgate reads is listed here. Each takes its value from the first 
 3. the **config file** (TOML),
 4. the **default**.
 
-An empty environment variable counts as unset. `opsgate config show` prints each
-effective value and where it came from (secrets masked); `--json` for scripts.
+An empty environment variable counts as unset. A boolean setting reads `1`, `true`,
+`yes` or `on` as true and `0`, `false`, `no` or `off` as false, in any case — the
+same words everywhere, the hook's own switches included (anything else is an error,
+except in the hook, which then takes the slower, safer way: no resident service, a
+forked child). `opsgate config show` prints each effective value and where it came
+from (secrets masked); `--json` for scripts.
 
 ## The config file
 
@@ -58,8 +62,14 @@ the hook's `connect.json`), and the hook's own switches (read before any file).
   `OPSGATE_USER`; between the two variables, the token wins; the session of
   `opsgate login` comes last.
 - **The data directory** named by a flag or the environment must exist: a mistyped
-  path is an error, not a new empty store. `opsgate init` creates it, and so does
-  `opsgate serve --create`; `opsgate serve` also creates the default `~/.opsgate`.
+  path is an error (exit 9), not a new empty store with a fresh signing key and none
+  of your rules. That holds for every command, `check` included, and for the hook,
+  which then refuses every tool call with a deny that names the directory and what
+  to do (it never creates one, nor starts its service there). `opsgate init`
+  creates it, and so do `opsgate serve --create` and `opsgate install <agent>` (the
+  data directory the hook will use). The default `~/.opsgate` is created by
+  `opsgate serve` and by the hook's first call on a new machine; `check` runs
+  without it (the built-in policy).
 
 ## Protected mode
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsgate._boolean import parse_bool
 from opsgate.config._table import SETTINGS, Setting, by_key
 from opsgate.errors import ConfigError
 
@@ -34,8 +35,6 @@ DEFAULT_HOME = "~/.opsgate"
 # Layers, highest first.  A value's layer says how explicitly it was chosen: a flag
 # beats the environment beats the file beats the default (SPEC §10).
 FLAG, ENV, FILE, DEFAULT = 3, 2, 1, 0
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +161,10 @@ def _convert(s: Setting, raw: Any, where: str, relative_to: Path | None) -> Any:
     if kind == "bool":
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise bad("true or false (1/0, yes/no)")
+        parsed = parse_bool(str(raw))
+        if parsed is None:
+            raise bad("true or false (1/0, yes/no, on/off)")
+        return parsed
     if kind in ("int", "float"):
         if isinstance(raw, bool):
             raise bad("a number")

@@ -49,7 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
             file=False, why_not_file="the config file is found in it",
             help="the data directory: SQLite databases, signing and secret keys, "
             "policy.yaml, the hook's socket. A directory named by a flag or the "
-            "environment must exist (`opsgate init` and `serve --create` create it)"),
+            "environment must exist (`opsgate init`, `serve --create` and `install` "
+            "create it); the hook refuses every call while it does not"),
     Setting("policy", "OPSGATE_POLICY", "path", flag="--policy",
             help="the policy file; without it, $OPSGATE_HOME/policy.yaml, else the "
             "built-in default", used_by="check, hook, serve, mcp"),
@@ -184,12 +185,12 @@ SETTINGS: tuple[Setting, ...] = (
     # --- the hook ----------------------------------------------------------------------
     Setting("hook.daemon", "OPSGATE_HOOK_DAEMON", "bool", default="true", file=False,
             why_not_file=_HOT,
-            help="ask the resident decision service (false: always decide in the hook "
-            "process)", used_by="the hook"),
+            help="ask the resident decision service (false, or any word that is not "
+            "true: always decide in the hook process)", used_by="the hook"),
     Setting("hook.fork", "OPSGATE_HOOK_FORK", "bool", default="true", file=False,
             why_not_file=_HOT,
-            help="decide in a forked child, so a crash in a parser is a block",
-            used_by="the hook"),
+            help="decide in a forked child, so a crash in a parser is a block (only "
+            "an explicit false turns it off)", used_by="the hook"),
     Setting("hook.build_client", "OPSGATE_HOOK_BUILD_CLIENT", "bool", default="true",
             file=False, why_not_file="read by `install` and the hook's service before "
             "any command-line parsing",

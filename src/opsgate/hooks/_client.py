@@ -10,7 +10,11 @@ must run as this user.  When it is missing or dies mid-call, the first caller
 starts a new one (``run/start.lock``) and every caller waits briefly for it, so
 that a burst of calls does not all decide in-process at once.  Any other failure
 returns ``None`` and the caller decides in-process, so the fast path can only ever
-be as strict as the slow one.  ``OPSGATE_HOOK_DAEMON=0`` always decides in-process.
+be as strict as the slow one.  ``OPSGATE_HOOK_DAEMON`` set to anything but a true
+word (``opsgate._boolean``: ``0``, ``false``, ``no``, ``off``, or a typo) always
+decides in-process.  A home named by ``OPSGATE_HOME`` that does not exist is never
+created here (nor a service started for it): the in-process decision blocks and says
+so, since a mistyped path must not become a fresh, rule-less home.
 
 Protected mode (``ask_system``): everything comes from the root-owned configuration
 named by the root-owned launcher, never from the environment; the service must run
@@ -110,7 +114,7 @@ def _request(agent: str, names: tuple[str, ...]) -> bytes:
 
 def ask_daemon(agent: str, raw: bytes) -> tuple[str, str, int] | None:
     """(stdout, stderr, exit code) from the service, or None to decide in-process."""
-    if os.environ.get("OPSGATE_HOOK_DAEMON", "1") == "0":
+    if not _daemon_wanted():
         return None
     path = socket_path()
     if len(path.encode()) > 100:
@@ -127,11 +131,32 @@ def ask_daemon(agent: str, raw: bytes) -> tuple[str, str, int] | None:
             return None
         now = time.monotonic()
         if not started:
+            if _named_home_missing():
+                return None
             started, deadline = True, now + HEAL_SECONDS
             _start_daemon()
         elif now >= deadline:
             return None
         time.sleep(0.025)
+
+
+def _daemon_wanted() -> bool:
+    """``OPSGATE_HOOK_DAEMON`` unset, empty or a true word; anything else (a false
+    word, a typo) decides in-process.  The parser is imported only when the variable
+    is set: the usual call pays nothing for it."""
+    flag = os.environ.get("OPSGATE_HOOK_DAEMON")
+    if not flag:
+        return True
+    from opsgate._boolean import parse_bool
+
+    return parse_bool(flag) is True
+
+
+def _named_home_missing() -> bool:
+    """Whether ``OPSGATE_HOME`` names a directory that does not exist (the default home
+    is created on the first call; a named one only by ``opsgate init`` or ``install``)."""
+    named = os.environ.get("OPSGATE_HOME")
+    return named is not None and named != "" and not os.path.isdir(named)
 
 
 def _start_daemon() -> None:

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 
 from opsgate import __version__
+from opsgate._boolean import TRUE_WORDS
 from opsgate.hooks._client import FORWARDED_ENV, MATCHED_ENV, PROTOCOL
 
 __all__ = [
@@ -124,6 +125,7 @@ def source(protected: Protected | None = None, *, heal_ms: int = HEAL_MS) -> str
         "FALLBACK": ", ".join(_c_literal(a) for a in fallback_command()),
         "SERVICE": ", ".join(_c_literal(a) for a in service),
         "ENVS": ", ".join(_c_literal(k) for k in envs),
+        "TRUE_WORDS": ", ".join(_c_literal(w) for w in TRUE_WORDS),
         "OVERSIZE": f"input larger than {MAX_INPUT} bytes",
         "FORMS": _forms(),
     }

@@ -90,9 +90,16 @@ def respond(
     actions = adapter.actions(payload, env)
     if not actions:
         raise HookInputError("the hook input names no action")
+    from opsgate.config import MissingDataDir
     from opsgate.guard import evaluate, load_configured_policy
 
-    policy = load_configured_policy(env=env)
+    try:
+        policy = load_configured_policy(env=env)
+    except MissingDataDir as exc:
+        # No rules to decide by and no audit log to record in (creating the named
+        # directory would give a fresh, empty one): every action is refused, and the
+        # agent's user is told how to fix it.
+        return adapter.render(Answer("deny", _unusable_home(exc)), payload)
     record = audit or _audit
     decisions = []
     for action in actions:
@@ -107,6 +114,13 @@ def respond(
         answer = _connect.answer(remote, actions, decisions, ask=ask, env=env)
         return adapter.render(answer, payload)
     return adapter.render(local_answer(decisions, ask=ask), payload)
+
+
+def _unusable_home(exc: Exception) -> str:
+    from opsgate.hooks._shapes import BLOCKED
+
+    hint = getattr(exc, "hint", None)
+    return f"{BLOCKED}{exc}" + (f"; {hint}" if hint else "")
 
 
 def person_sees_ask(adapter: Adapter, payload: dict[str, Any]) -> bool:

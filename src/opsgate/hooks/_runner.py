@@ -108,7 +108,7 @@ def _write(stream: object, text: str) -> bool:
 def _isolated(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:
     """Decide in a forked child, so that a crash in native code (a parser segfault)
     becomes a block here, never a dead hook that the agent reads as "no objection"."""
-    if not hasattr(os, "fork") or os.environ.get("OPSGATE_HOOK_FORK", "1") == "0":
+    if not hasattr(os, "fork") or not _fork_wanted():
         return _safely(adapter, raw)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -141,6 +141,17 @@ def _isolated(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:
         return adapter.fail("no answer from the classifier")  # type: ignore[no-any-return]
     size = int(parts[1])
     return body[:size].decode(), body[size:].decode(), int(parts[0])
+
+
+def _fork_wanted() -> bool:
+    """Only an explicit false word in ``OPSGATE_HOOK_FORK`` turns the isolation off (a
+    typo keeps the safer way); the parser is imported only when the variable is set."""
+    flag = os.environ.get("OPSGATE_HOOK_FORK")
+    if not flag:
+        return True
+    from opsgate._boolean import parse_bool
+
+    return parse_bool(flag) is not False
 
 
 def _safely(adapter: ModuleType, raw: bytes) -> tuple[str, str, int]:

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -56,6 +57,8 @@ static const char SOCKET_PATH[] = "@SOCKET@";
 #else
 static char *FALLBACK[] = {@FALLBACK@, NULL};
 static char *SERVICE[] = {@SERVICE@, NULL};
+/* The words that turn a boolean setting on (opsgate._boolean.TRUE_WORDS). */
+static const char *TRUE_WORDS[] = {@TRUE_WORDS@, NULL};
 #endif
 static const char OVERSIZE[] = "@OVERSIZE@";
 
@@ -317,6 +320,22 @@ static int exchange(const char *path, const char *head, size_t head_len, const c
 }
 
 #if !PROTECTED
+/* Whether a boolean setting's text is one of TRUE_WORDS, in any case and with blanks
+ * around it ignored: the reading opsgate._boolean.parse_bool gives the Python hook. */
+static int is_true(const char *text) {
+    while (*text == ' ' || *text == '\t') text++;
+    size_t len = strlen(text);
+    while (len && (text[len - 1] == ' ' || text[len - 1] == '\t')) len--;
+    for (int i = 0; TRUE_WORDS[i]; i++)
+        if (strlen(TRUE_WORDS[i]) == len && !strncasecmp(text, TRUE_WORDS[i], len)) return 1;
+    return 0;
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Start the per-user service unless another caller already is (start.lock, removed
  * by the service once it listens; a lock older than LOCK_STALE_S is taken over). */
 static void start_service(const char *home, const char *run) {
@@ -385,8 +404,10 @@ int main(int argc, char **argv) {
     if (argc != 2 || !known) block("usage: opsgate-hook-fast <agent> (a known agent)");
     const char *path = SOCKET_PATH;
 #else
+    /* Anything but a true word (unset or empty is the default, true) decides in the
+     * Python hook, as OPSGATE_HOOK_DAEMON=false means there. */
     const char *flag = getenv("OPSGATE_HOOK_DAEMON");
-    if (argc != 2 || !known || (flag && !strcmp(flag, "0"))) python_hook(argv, NULL, 0);
+    if (argc != 2 || !known || (flag && *flag && !is_true(flag))) python_hook(argv, NULL, 0);
     const char *home = getenv("OPSGATE_HOME"), *user = getenv("HOME");
     char base[2048], run[2100], path[2200];
     if (home && *home) snprintf(base, sizeof base, "%s", home);
@@ -422,6 +443,10 @@ int main(int argc, char **argv) {
                         "to check it (systemctl status opsgate-hook)");
 #else
         if (status != GONE || now_ms() >= deadline) python_hook(argv, in, size);
+        /* A home named by OPSGATE_HOME that does not exist is a typo: no service is
+         * started for it (which would create it); the Python hook blocks and says
+         * what to do. */
+        if (!started && home && *home && !is_dir(base)) python_hook(argv, in, size);
         if (!started) start_service(base, run), started = 1;
 #endif
         nap_ms(25);

@@ -14,7 +14,7 @@ from typing import Any
 from opsgate.environments import Inventory, InventoryTarget
 from opsgate.errors import PolicyError
 from opsgate.models import Environment, Verdict
-from opsgate.policy.model import Policy, Rule, Settings
+from opsgate.policy.model import MAX_TTL_SECONDS, MIN_TTL_SECONDS, Policy, Rule, Settings
 
 __all__ = ["load_policy", "parse_policy", "schema"]
 
@@ -112,7 +112,7 @@ def _build(data: dict[str, Any], root: Any, name: str) -> Policy:
     settings = Settings(
         production_protection=settings_data.get("production_protection", True),
         write_actions=settings_data.get("write_actions", True),
-        approval_ttl_seconds=_duration(settings_data.get("approval_ttl", "15m")),
+        approval_ttl_seconds=_ttl(settings_data.get("approval_ttl", "15m"), name, root),
         two_approvers_for_destructive_production=settings_data.get(
             "two_approvers_for_destructive_production", False
         ),
@@ -160,11 +160,23 @@ def _rule(index: int, raw: dict[str, Any], root: Any) -> Rule:
     )
 
 
-def _duration(text: str) -> int:
+def _ttl(text: str, name: str, root: Any) -> int:
+    """``approval_ttl`` in seconds, within the bounds the API and the console keep:
+    the file must not set what no person could (``0s`` expires every card at once,
+    ``400d`` keeps a grant for a year)."""
+    where = f"{name}:{_line_of(root, ['settings', 'approval_ttl'])}"
     m = re.fullmatch(r"(\d+)([smhd])", text)
     if m is None:
         raise PolicyError(
-            f"approval_ttl {text!r} is not a duration",
+            f"{where}: approval_ttl {text!r} is not a duration",
             hint="use a number and a unit: 90s, 15m, 2h, 1d",
         )
-    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    seconds = int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if not MIN_TTL_SECONDS <= seconds <= MAX_TTL_SECONDS:
+        raise PolicyError(
+            f"{where}: approval_ttl {text!r} is outside {MIN_TTL_SECONDS}s to "
+            f"{MAX_TTL_SECONDS // 86400}d",
+            hint=f"cards wait from {MIN_TTL_SECONDS} seconds to {MAX_TTL_SECONDS // 86400} "
+            "days for a person: use e.g. 15m, 2h or 1d",
+        )
+    return seconds

@@ -8,7 +8,21 @@ from dataclasses import dataclass, field
 from opsgate.environments import Inventory
 from opsgate.models import Environment, Verdict
 
-__all__ = ["DEFAULT_POLICY", "Lockdown", "Policy", "Rule", "Settings"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "MAX_TTL_SECONDS",
+    "MIN_TTL_SECONDS",
+    "Lockdown",
+    "Policy",
+    "Rule",
+    "Settings",
+]
+
+# How long a pending card waits for a person, wherever it is set (the policy file,
+# the API, the console): under 30 s nobody can read a card before it expires; past a
+# week, an approval outlives any memory of why it was asked for.
+MIN_TTL_SECONDS = 30
+MAX_TTL_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)

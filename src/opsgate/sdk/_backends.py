@@ -230,10 +230,15 @@ class PolicyOnly:
     since no card can be shown to anyone."""
 
     def propose(self, action: Action, reasoning: str, rollback: str) -> Answer:
+        from opsgate.config import MissingDataDir
         from opsgate.guard import evaluate, load_configured_policy
         from opsgate.hooks._audit import record_decision
 
-        decision = evaluate(action, load_configured_policy())
+        try:
+            policy = load_configured_policy()
+        except MissingDataDir as exc:  # a mistyped OPSGATE_HOME: no rules, no audit log
+            raise GateUnavailable(exc.message, hint=exc.hint) from exc
+        decision = evaluate(action, policy)
         try:
             record_decision(action, decision)  # safeguard 5: no entry, no answer
         except Exception as exc:

@@ -12,6 +12,7 @@ from opsgate.approvals.model import Card, Grant, Role, Settings, User
 from opsgate.approvals.service import TokenInfo
 from opsgate.environments import InventoryTarget
 from opsgate.models import Action, FileRead
+from opsgate.policy.model import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 
 __all__ = [
     "ActionIn",
@@ -212,7 +213,7 @@ class TargetIn(Strict):
 class SettingsPatch(Strict):
     production_protection: bool | None = None
     write_actions: bool | None = None
-    approval_ttl_seconds: int | None = Field(default=None, ge=30, le=30 * 86400)
+    approval_ttl_seconds: int | None = Field(default=None, ge=MIN_TTL_SECONDS, le=MAX_TTL_SECONDS)
     two_approvers_for_destructive_production: bool | None = None
 
 

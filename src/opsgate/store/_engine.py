@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
+from opsgate._pg_encoding import require_utf8
 from opsgate.store.errors import StoreError
 
 __all__ = ["DB_FILE", "driver_execute", "make_engine", "resolve_url"]
@@ -67,7 +68,18 @@ def make_engine(url: str) -> tuple[Engine, Engine]:
             max_overflow=10,
             connect_args={"connect_timeout": 10},
         )
+        # Ahead of the dialect's own first-connect work, whose version check is the
+        # first thing a non-UTF8 database breaks (with a bare TypeError).
+        location = url.split("@")[-1]  # never print credentials
+        event.listen(engine, "first_connect", _utf8_only(location), insert=True)
     return engine, engine.execution_options(**{_READ: True})
+
+
+def _utf8_only(location: str) -> Any:
+    def check(dbapi_connection: Any, _record: Any) -> None:
+        require_utf8(dbapi_connection.info.parameter_status("server_encoding"), location)
+
+    return check
 
 
 def _pool_size() -> int:

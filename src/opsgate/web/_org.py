@@ -80,6 +80,8 @@ async def login(request: Request) -> Response:
             next=target,
             name=name,
         )
+        if isinstance(exc, Throttled):  # as the API's 429 does: when to try again
+            refused.headers["Retry-After"] = str(exc.retry_after)
         set_cookie(request, refused, LOGIN_COOKIE, token)
         return refused
     response = page_headers(RedirectResponse(target, status_code=303))

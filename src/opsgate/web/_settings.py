@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from opsgate.approvals._control_org import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 from opsgate.approvals.model import SETTING_ROLES, Denied, Role
 from opsgate.approvals.service import Principal
+from opsgate.policy.model import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 from opsgate.server.auth import in_thread
 from opsgate.web._flash import redirect_with, take_flash
 from opsgate.web._render import control, login_redirect, render, viewer

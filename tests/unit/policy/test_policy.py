@@ -38,6 +38,12 @@ def decide(command: str, policy_text: str | None = None, tool: str = "Bash") -> 
         pytest.param(
             "version: 1\nsettings:\n  approval_ttl: soon\n", 3, "approval_ttl", id="bad-duration"
         ),
+        pytest.param(
+            "version: 1\nsettings:\n  approval_ttl: 29s\n", 3, "30s to 7d", id="ttl-too-short"
+        ),
+        pytest.param(
+            "version: 1\nsettings: {approval_ttl: 8d}\n", 2, "30s to 7d", id="ttl-too-long"
+        ),
         pytest.param("version: 1\nrules: [\n", 3, "invalid YAML", id="yaml-syntax"),
         pytest.param("", None, "empty", id="empty-file-is-an-error"),
     ],
@@ -112,3 +118,12 @@ def test_every_decision_explains_environment_source() -> None:
     d2 = decide("kubectl delete pod api-1")
     assert "unknown remote target" in d2.env_source  # type: ignore[attr-defined]
     assert d2.environment.label == "production"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("ttl", "seconds"), [("30s", 30), ("15m", 900), ("7d", 604800)])
+def test_approval_ttl_within_the_bounds_of_the_console_and_the_api(ttl: str, seconds: int) -> None:
+    from opsgate.policy.model import MAX_TTL_SECONDS, MIN_TTL_SECONDS
+
+    policy = parse_policy(f"version: 1\nsettings: {{approval_ttl: {ttl}}}\n")
+    assert policy.settings.approval_ttl_seconds == seconds
+    assert MIN_TTL_SECONDS <= seconds <= MAX_TTL_SECONDS
