@@ -49,11 +49,11 @@ __all__ = [
 # Variables that choose where a command acts, read from the agent's own environment
 # (the hook's, which its shell inherits): a daemon, a cluster file, an account, a
 # database host.  Only names whose values are no secrets (``DATABASE_URL`` and
-# ``PGPASSWORD`` are not here: their values would travel as facts).
-# Each is also one the hook sends its resident service (``hooks._context.CONTEXT_ENV``).
-AMBIENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "KUBECONFIG", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "CLOUDSDK_CORE_PROJECT",
-           "PGHOST", "PGSERVICE", "PGDATABASE", "MYSQL_HOST", "TF_WORKSPACE",
-           "NOMAD_ADDR", "VAULT_ADDR")  # fmt: skip
+# ``PGPASSWORD`` are not here), each one the hook also sends its resident service
+# (``hooks._context.CONTEXT_ENV``).
+AMBIENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "KUBECONFIG", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+           "CLOUDSDK_CORE_PROJECT", "PGHOST", "PGSERVICE", "PGDATABASE", "MYSQL_HOST",
+           "TF_WORKSPACE", "NOMAD_ADDR", "VAULT_ADDR")  # fmt: skip
 
 MAX_FILE = 64 * 1024  # bytes of one file's text the classifier reads
 MAX_TOTAL = 256 * 1024  # bytes of text per classification, all files together
