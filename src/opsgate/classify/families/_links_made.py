@@ -18,7 +18,7 @@ from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify.families._filesystem_zones import _workspace, locate
 from opsgate.classify.paths import Zone
 
-__all__ = ["VALUED", "links_made"]
+__all__ = ["VALUED", "links_made", "placed"]
 
 VALUED = ("-t", "--target-directory", "-S", "--suffix")
 
