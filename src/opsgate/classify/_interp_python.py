@@ -54,6 +54,11 @@ _DELETE_CALLS = {
 _ENV_DUMPS = frozenset(
     {"os.environ", "os.environ.items", "os.environ.copy", "os.environb", "os.environ.values"}
 )
+# Calls whose arguments leave the program (the terminal, a file the agent reads next):
+# the environment given to one is dumped (``fh.write(str(os.environ))``).
+_OUTPUTS = frozenset({"print", "pprint", "pprint.pprint", "sys.stdout.write", "json.dumps",
+                      "json.dump", "yaml.dump", "yaml.safe_dump", "pickle.dump",
+                      "toml.dump", "tomli_w.dump"})  # fmt: skip
 
 
 _unknown = unknown  # the classifier's one "cannot model this" finding
@@ -120,7 +125,7 @@ class _Python(ast.NodeVisitor):
             self._delete_call(name, node)
         elif name in ("exec", "eval", "compile"):
             self._exec_call(node)
-        elif name in ("print", "pprint", "pprint.pprint", "sys.stdout.write", "json.dumps"):
+        elif name in _OUTPUTS or name.endswith((".write", ".writelines", ".write_text")):
             self._print_call(node)
         elif name in ("os.getenv", "os.environ.get") and _prints_parent(node):
             self._env_read(node)
@@ -278,22 +283,31 @@ class _Python(ast.NodeVisitor):
             analyse_python(code, self.ctx, self.shell, self.delete, self.depth + 1)
         )
 
+    def visit_For(self, node: ast.For) -> None:
+        """``for k, v in os.environ.items(): fh.write(f"{k}={v}")``: the values the
+        loop takes from the environment go to an output (the names alone do not)."""
+        taken = _env_values_taken(node)
+        if taken:
+            for sub in (n for stmt in node.body for n in ast.walk(stmt)):
+                if isinstance(sub, ast.Call) and _is_output(self._callee(sub)) and any(
+                    isinstance(n, ast.Name) and n.id in taken
+                    for arg in sub.args for n in ast.walk(arg)
+                ):  # fmt: skip
+                    self.findings.append(_env_dump(node))
+                    break
+        self.generic_visit(node)
+
     def _print_call(self, node: ast.Call) -> None:
-        for arg in node.args:
-            for sub in ast.walk(arg):
-                if _dotted(sub) in _ENV_DUMPS or (
-                    isinstance(sub, ast.Call) and _dotted(sub.func) in _ENV_DUMPS
-                ):
-                    self.findings.append(
-                        Finding(
-                            "secrets.env_dump",
-                            Impact.CAUTION,
-                            Effect.SECRET,
-                            ast.unparse(node)[:200],
-                            "prints the process environment",
-                        )
-                    )
-                    return
+        if any(_dumps_environment(arg) for arg in [*node.args, *(k.value for k in node.keywords)]):
+            self.findings.append(
+                Finding(
+                    "secrets.env_dump",
+                    Impact.CAUTION,
+                    Effect.SECRET,
+                    ast.unparse(node)[:200],
+                    "prints the process environment",
+                )
+            )
 
     def _env_read(self, node: ast.Call) -> None:
         from opsgate.classify._words import SECRET_VAR
@@ -452,6 +466,74 @@ def _fresh_temp_names(tree: ast.Module, literal: Callable[[ast.AST], str | None]
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             other.update(node.names)
     return {name: path for name, path in made.items() if name not in other}
+
+
+def _env_values_taken(loop: ast.For) -> set[str]:
+    """The loop's names that hold environment values: ``v`` of ``for k, v in
+    os.environ.items()`` (also under ``sorted(…)``), every name of ``for v in
+    os.environ.values()``; none for the names alone (``for k in os.environ``)."""
+    calls = {_dotted(n.func) for n in ast.walk(loop.iter) if isinstance(n, ast.Call)}
+    dotted = {_dotted(n) for n in ast.walk(loop.iter)}
+    if "os.environ.values" in calls or "os.environb" in dotted:
+        return {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+    # ``os.environ.items()``, or ``.items()`` of something built from it (``dict(os.environ)``)
+    built = "os.environ" in dotted and any(c.endswith(".items") for c in calls)
+    items = "os.environ.items" in calls or built
+    if items and isinstance(loop.target, ast.Tuple) and len(loop.target.elts) == 2:
+        return {n.id for n in ast.walk(loop.target.elts[1]) if isinstance(n, ast.Name)}
+    return set()
+
+
+def _harmless_key(key: ast.AST) -> bool:
+    """One variable named in the code, and not a secret's name (``'HOME'``)."""
+    from opsgate.classify._words import SECRET_VAR
+
+    return (
+        isinstance(key, ast.Constant)
+        and isinstance(key.value, str)
+        and SECRET_VAR.search(key.value) is None
+    )
+
+
+def _dumps_environment(arg: ast.AST) -> bool:
+    """Whether an output's argument carries the environment's values: ``os.environ``
+    whole (``str(os.environ)``, ``dict(os.environ)``, ``os.environ.items()``), not one
+    key's value (``os.environ.get('HOME')``, ``os.environ['X']``: judged by its key)
+    or a membership test (``'PATH' in os.environ``)."""
+    parents = {
+        id(child): parent for parent in ast.walk(arg) for child in ast.iter_child_nodes(parent)
+    }
+    for sub in ast.walk(arg):
+        if _dotted(sub) != "os.environ" and _dotted(sub) != "os.environb":
+            continue
+        parent = parents.get(id(sub))
+        if isinstance(parent, ast.Subscript) and parent.value is sub:
+            if _harmless_key(parent.slice):
+                continue
+            return True
+        if isinstance(parent, ast.Attribute) and parent.attr == "get":
+            call = parents.get(id(parent))
+            if isinstance(call, ast.Call) and call.args and _harmless_key(call.args[0]):
+                continue
+            return True
+        if isinstance(parent, ast.Attribute) and parent.attr in ("keys", "__contains__"):
+            continue
+        if isinstance(parent, ast.Compare) and sub in parent.comparators and all(
+            isinstance(op, ast.In | ast.NotIn) for op in parent.ops
+        ):  # fmt: skip
+            continue
+        return True
+    return False
+
+
+def _is_output(name: str) -> bool:
+    return name in _OUTPUTS or name.endswith((".write", ".writelines", ".write_text"))
+
+
+def _env_dump(node: ast.AST) -> Finding:
+    reason = "writes the process environment out"
+    return Finding("secrets.env_dump", Impact.CAUTION, Effect.SECRET, ast.unparse(node)[:200],
+                   reason)  # fmt: skip
 
 
 def _home_path(path: str, ctx: Context) -> str:

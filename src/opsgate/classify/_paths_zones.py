@@ -62,6 +62,8 @@ DISPOSABLE_DIRS = frozenset(
         ".pytest_cache",
         ".mypy_cache",
         ".ruff_cache",
+        ".ipynb_checkpoints",  # Jupyter's autosaved copies of the notebooks beside them
+        ".hypothesis",
         ".tox",
         ".nox",
         "coverage",

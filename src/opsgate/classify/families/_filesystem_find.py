@@ -71,10 +71,21 @@ def find_actions(cmd: Command, w: Walker) -> list[Command]:
     names: list[str] = []
     actions: list[Command] = []
     negated = False
+    depth = 0
     while i < len(args):
         word = args[i].value
         if word in ("!", "-not"):
             negated = True
+            i += 1
+            continue
+        if word in ("(", "\\("):
+            depth += 1
+        elif word in (")", "\\)"):
+            depth = max(0, depth - 1)
+        elif word in ("-o", "-or") and depth == 0:
+            # An action binds to its own side of a top-level -o (-a binds tighter):
+            # ``-path ./.git -prune -o -name '*.orig' -delete`` deletes *.orig only.
+            names = []
             i += 1
             continue
         if word in _FIND_NAMES and i + 1 < len(args):
