@@ -148,9 +148,28 @@ def case_setting(case: dict[str, Any]) -> Iterator[None]:
     CASES.mkdir(parents=True, exist_ok=True)
     with (CASES / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _build(case, CASES / case["id"])
+        _fresh(case, CASES / case["id"])
         with _environ({"HOME": FIXTURE_HOME} | env):
             yield
+
+
+# Fixtures this process built, by case id: (what they hold, the directory's mtime then).
+_BUILT: dict[str, tuple[str, int]] = {}
+
+
+def _fresh(case: dict[str, Any], root: Path) -> None:
+    """Build the case's project unless this process built the same one just now and
+    nothing has touched it since (the same case in the other permission mode).  A
+    decision never writes there; any other process that rebuilds it changes the
+    directory's mtime, and the next case rebuilds it here too."""
+    key = json.dumps([case.get(k) for k in ("files", "links", "mode")], sort_keys=True)
+    try:
+        seen = (key, root.stat().st_mtime_ns)
+    except OSError:
+        seen = None
+    if seen is None or _BUILT.get(case["id"]) != seen:
+        _build(case, root)
+        _BUILT[case["id"]] = (key, root.stat().st_mtime_ns)
 
 
 @contextmanager
