@@ -7,13 +7,13 @@ no I/O except through the Context, which the shell classifier provides.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from opsgate.models import Environment, Finding
 
-__all__ = ["Arg", "Command", "Context", "Handler", "Stdin"]
+__all__ = ["Arg", "Command", "Context", "Handler", "Stdin", "first_operand"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +199,24 @@ class Command:
     def subcommand(self, takes_value: Iterable[str] = (), depth: int = 1) -> tuple[str, ...]:
         """The first ``depth`` positional words (``kubectl rollout restart`` → 2)."""
         return tuple(a.value for a in self.positionals(takes_value)[:depth])
+
+
+def first_operand(
+    words: Sequence[str], takes_value: Collection[str]
+) -> tuple[str | None, list[str]]:
+    """The first word that is no option or option value, and the words after it: a
+    program's own target and its arguments (``spark-submit … app.py ARGS``, ``deno
+    task … NAME ARGS``), which are not the program's options."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in takes_value:
+            i += 2
+        elif word.startswith("-"):
+            i += 1
+        else:
+            return word, list(words[i + 1 :])
+    return None, []
 
 
 class Context(Protocol):

@@ -17,7 +17,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from opsgate.classify._command import Arg, Command, Context
+from opsgate.classify._command import Arg, Command, Context, first_operand
 from opsgate.classify._run_files import (
     Code,
     Loaded,
@@ -52,7 +52,7 @@ def deno_task_findings(cmd: Command, ctx: Context) -> list[Finding]:
     code = cmd.option("--eval")
     if code is not None:
         return ctx.classify_shell(code, via="deno task --eval", cwd=cmd.cwd)
-    name, _args = _goal(words)
+    name, _args = first_operand(words, _VALUED)
     if name is None:
         return []  # ``deno task``: lists the tasks
     if {"-r", "--recursive", "-f", "--filter"} & set(words) or any(
@@ -76,19 +76,6 @@ def deno_task_findings(cmd: Command, ctx: Context) -> list[Finding]:
     run = _TaskRun(ctx, loaded, tasks, posixpath.dirname(loaded.path))
     run.task(name)
     return run.findings
-
-
-def _goal(words: list[str]) -> tuple[str | None, list[str]]:
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word in _VALUED:
-            i += 2
-        elif word.startswith("-"):
-            i += 1
-        else:
-            return word, words[i + 1 :]
-    return None, []
 
 
 def _config(w: Walker, named: str | None, start: str | None) -> Loaded | None:

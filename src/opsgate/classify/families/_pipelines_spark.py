@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shlex
 
-from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._command import Command, Context, Handler, first_operand
 from opsgate.classify.families._verbs import RuleSet, finding, flags, locate
 from opsgate.models import Finding
 
@@ -40,17 +40,7 @@ _RUNNERS = {".py": "python3", ".r": "Rscript", ".R": "Rscript"}
 def _split(cmd: Command) -> tuple[str | None, list[str]]:
     """The application (the first word that is no option or option value) and its
     arguments, which are the application's, not spark-submit's."""
-    words = list(cmd.words)
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word in _VALUED:
-            i += 2
-        elif word.startswith("-"):
-            i += 1
-        else:
-            return word, words[i + 1 :]
-    return None, []
+    return first_operand(cmd.words, _VALUED)
 
 
 def _conf(cmd: Command) -> dict[str, str]:
