@@ -125,7 +125,7 @@ class _Python(ast.NodeVisitor):
             self._delete_call(name, node)
         elif name in ("exec", "eval", "compile"):
             self._exec_call(node)
-        elif name in _OUTPUTS or name.endswith((".write", ".writelines", ".write_text")):
+        elif _is_output(name):
             self._print_call(node)
         elif name in ("os.getenv", "os.environ.get") and _prints_parent(node):
             self._env_read(node)
