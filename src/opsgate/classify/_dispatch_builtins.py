@@ -13,9 +13,51 @@ from opsgate.models import Effect, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["_SPECIAL"]
+__all__ = ["_SPECIAL", "track_positionals"]
 
 _LOOKUP_ONLY = frozenset({"type", "which", "whereis", "hash", "help", "man", "tldr", "info"})
+
+
+def track_positionals(cmd: Command, w: Walker) -> None:
+    """``shift [N]`` and ``set -- ARGS`` change what ``"$@"`` and ``$1`` … hand on.  A
+    change opsgate cannot follow (a count or an argument known only at run time)
+    leaves them unknown, so a later ``git "$@"`` is never read as harmless words; so
+    does ``set --`` under a changed ``IFS`` (where words split in ways opsgate does
+    not follow)."""
+    positional = w.scope.positional
+    if cmd.name == "shift":
+        if "@" not in positional:
+            return
+        count = cmd.args[0] if cmd.args else Arg("1")
+        if len(cmd.args) > 1 or not count.static or not count.value.isdigit():
+            _forget_positionals(w)
+            return
+        _set_positionals(w, shlex.split(positional["@"])[int(count.value) :])
+        return
+    values = [a.value for a in cmd.args]
+    if "--" in values:
+        words = cmd.args[values.index("--") + 1 :]
+    elif values and not any(v.startswith(("-", "+")) for v in values):
+        words = cmd.args
+    else:
+        return  # ``set -e``, ``set -o pipefail``, a bare ``set``: no arguments set
+    if all(a.static for a in words) and "IFS" not in w.scope.vars:
+        _set_positionals(w, [a.value for a in words])
+    else:
+        _forget_positionals(w)
+
+
+def _set_positionals(w: Walker, given: list[str]) -> None:
+    zero = w.scope.positional.get("0")
+    w.scope.positional = {str(i + 1): t for i, t in enumerate(given)}
+    w.scope.positional["@"] = " ".join(shlex.quote(t) for t in given)
+    if zero is not None:
+        w.scope.positional["0"] = zero
+
+
+def _forget_positionals(w: Walker) -> None:
+    zero = w.scope.positional.get("0")
+    w.scope.positional = {"0": zero} if zero is not None else {}
 
 
 def _cd(cmd: Command, w: Walker) -> None:

@@ -106,7 +106,7 @@ _REMOVERS = frozenset({"rm", "rmdir", "unlink", "shred", "srm", "wipe", "mv", "c
 # walked command by command.
 _INTERPRETERS = frozenset({"python", "pythonw", "py", "pypy", "ipython", "perl", "ruby", "irb",
                            "node", "nodejs", "deno", "bun", "tsx", "ts-node", "php", "lua",
-                           "luajit", "Rscript", "R", "elixir", "iex", "osascript", "tclsh",
+                           "luajit", "Rscript", "R", "elixir", "iex", "osascript", "tclsh", "julia",
                            "jshell"})  # fmt: skip
 # Interpreter code that changes files or signals processes (paths are checked
 # separately), and code that opens a database at all (a one-liner that names

@@ -59,6 +59,7 @@ _EXEC_PATTERNS: dict[str, tuple[str, ...]] = {
     "r": (r"\bsystem2?\s*\(\s*", r"\bshell\s*\(\s*"),
     "elixir": (r"\bSystem\.cmd\s*\(\s*", r"\bSystem\.shell\s*\(\s*", r":os\.cmd\s*\(\s*"),
     "elisp": (r"\(shell-command\s+", r"\(call-process-shell-command\s+"),
+    "julia": (r"(?=`)",),  # run(`cmd`): a command literal
 }
 _DELETE_PATTERNS = (
     r"\brmSync\b",
@@ -84,6 +85,9 @@ _DELETE_PATTERNS = (
     r"\bdelete-file\b",
     r"\bfile\.remove\b",
 )
+_DELETES = re.compile("|".join(_DELETE_PATTERNS))
+# Languages whose own deletion calls the shared list would misread elsewhere.
+_DELETES_IN = {"julia": re.compile("|".join((*_DELETE_PATTERNS, r"(?<![\w.])rm\s*\(")))}
 _HOME_HINTS = re.compile(
     r"homedir\(\)|\$ENV\{\s*'?HOME|ENV\[\s*['\"]HOME|expand_path\(\s*['\"]~|"
     r"['\"]~/?['\"]|['\"]/['\"]|getenv\(\s*['\"]HOME|user_home\(\)|env\.get\(\s*['\"]HOME|"
@@ -94,7 +98,8 @@ _ENV_DUMP = re.compile(
     r"\b(p|pp|puts|print)\s*\(?\s*ENV\b|Deno\.env\.toObject|Sys\.getenv\(\s*\)|"
     r"System\.get_env\(\s*\)|"
     r"\bENV\.to_h\b|\bENV\.each\b|%ENV\b|\bgetenv\(\s*\)|\bENVIRON\b|"
-    r"JSON\.stringify\(\s*process\.env)"
+    r"JSON\.stringify\(\s*process\.env|"
+    r"\b(println|display|show|print|collect|Dict)\s*\(\s*ENV\s*\)|\bin\s+ENV\b)"
 )
 
 
@@ -109,8 +114,9 @@ def analyse_script(
         # Writes and deletions inside a directory the code just made are temp-file work.
         code = without_fresh_temp_calls(code)
     findings.extend(_code_secrets(lang, code))
-    if any(re.search(p, code) for p in _DELETE_PATTERNS):
-        findings.extend(_deletions(lang, code, ctx))
+    deletes = _DELETES_IN.get(lang, _DELETES)
+    if deletes.search(code):
+        findings.extend(_deletions(lang, code, ctx, deletes))
     findings.extend(_env_dumps(lang, code, printed=printed))
     if re.search(r"\beval\s*\(\s*(?!['\"])", code) and lang in ("node", "php", "perl", "ruby"):
         findings.append(_unknown(f"{lang} evaluates code built at run time", code))
@@ -144,7 +150,7 @@ def _shell_outs(lang: str, code: str, shell: Shell) -> list[Finding]:
     return findings
 
 
-def _deletions(lang: str, code: str, ctx: Context) -> list[Finding]:
+def _deletions(lang: str, code: str, ctx: Context, deletes: re.Pattern[str]) -> list[Finding]:
     """A deletion call seen in ``code``: of home or /, of a literal path, or of a built one."""
     if _HOME_HINTS.search(code):
         return [
@@ -156,7 +162,7 @@ def _deletions(lang: str, code: str, ctx: Context) -> list[Finding]:
                 f"{lang} code deletes the home directory or /",
             )
         ]
-    literal = re.search(_STRING, code[re.search("|".join(_DELETE_PATTERNS), code).end() :])  # type: ignore[union-attr]  # searched above
+    literal = re.search(_STRING, code[deletes.search(code).end() :])  # type: ignore[union-attr]  # searched above
     path = next((g for g in literal.groups() if g is not None), None) if literal else None
     if path is None:
         return [_unknown(f"{lang} code deletes a path built at run time", code)]
@@ -166,10 +172,14 @@ def _deletions(lang: str, code: str, ctx: Context) -> list[Finding]:
     return delete_findings(cmd, [Arg(path)], ctx, recursive=True)
 
 
+# An expression that is the environment, printed by ``node -p`` or ``julia -E``.
+_PRINTED_ENV = {"node": r"\s*process\.env\s*", "julia": r"\s*ENV\s*"}
+
+
 def _env_dumps(lang: str, code: str, *, printed: bool) -> list[Finding]:
     if _ENV_DUMP.search(code):
         reason = f"{lang} code prints the process environment"
-    elif printed and lang == "node" and re.fullmatch(r"\s*process\.env\s*", code):
+    elif printed and re.fullmatch(_PRINTED_ENV.get(lang, "(?!)"), code):
         reason = "prints the process environment"
     else:
         return []
@@ -188,6 +198,7 @@ _READ_CALLS = re.compile(
     # Java, .NET, Emacs Lisp, R, awk's getline
     r"read_text|read_bytes|createReadStream|io\.open|io\.lines|\bfopen\b|\bfile\s*\(|"
     r"ReadFile|read_to_string|readAll|readString|ReadAllText|ReadAllBytes|ReadAllLines|"
+    r"(?<![\w.])read\s*\(|readchomp|"  # Julia's read(path, String)
     r"insert-file-contents|find-file|f-read|read\.csv|read\.table|\bscan\s*\(|getline)"
 )
 

@@ -73,6 +73,13 @@ _EFFECTS: dict[str, tuple[str, ...]] = {
         r"`",
         r"\$\w+\s*\(|\$\{|\bnew\s+\$",
     ),
+    "julia": (
+        r"(?<![\w.])(rm|mv|cp|cptree|mkdir|mkpath|touch|chmod|chown|symlink|hardlink|write|"
+        r"open|download|run|pipeline|spawn|success|kill|ccall|"
+        r"eval|include|include_string|cd|setenv|withenv|exit|addprocs)\s*\(",
+        r"`|@eval|@ccall|@spawn|@async|\bMeta\s*\.|\b(Base|Core|Libc|Sockets|Downloads|HTTP|"
+        r"Distributed|Pkg)\s*\.|\bENV\s*\[[^\]]*\]\s*=|\bgetfield\s*\(",
+    ),
     "lua": (
         r"\bos\s*\.\s*(remove|rename|execute|exit|tmpname)\b",
         r"\bio\s*\.\s*(popen|output|open)\b",
@@ -87,6 +94,7 @@ _COMMENT = {
     "node": re.compile(r"(?m)^\s*//.*$"),
     "php": re.compile(r"(?m)^\s*(//|#).*$"),
     "lua": re.compile(r"(?m)^\s*--.*$"),
+    "julia": re.compile(r"(?m)^\s*#.*$"),
 }
 # String literals (contents blanked before matching), and Perl's match and substitution
 # operators, whose text is data.

@@ -480,7 +480,8 @@ def _shell_fn(w: Walker, code: Code, job: _Job) -> Callable[[str], list[Finding]
 
 
 _Analyser = Callable[["Walker", Code, _Job], list[Finding]]
-_INTERPRETED = frozenset({"python", "perl", "ruby", "node", "php", "lua", "r", "elixir"})
+_INTERPRETED = frozenset({"python", "perl", "ruby", "node", "php", "lua", "r", "elixir",
+                          "julia"})  # fmt: skip
 _ANALYSERS: dict[str, _Analyser] = {
     "shell": _shell,
     "python": _python,
@@ -489,7 +490,7 @@ _ANALYSERS: dict[str, _Analyser] = {
     "rust": _rust,
     "go-program": _program,
     "rust-program": _program,
-    **dict.fromkeys(("perl", "ruby", "node", "php", "lua", "awk", "r", "elixir"), _script),
+    **dict.fromkeys(("perl", "ruby", "node", "php", "lua", "awk", "r", "elixir", "julia"), _script),
 }
 
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["WalkerCommands"]
 
+# The word that hands a function's arguments on unchanged.
+_ALL_ARGS = re.compile(r'"(?:\$@|\$\{@(?::([1-9][0-9]*)(?::([0-9]+))?)?\})"')
+_UNQUOTED_ALL = frozenset({"$@", "${@}", "$*", "${*}"})
 # A glob character outside quotes and not escaped: the shell expands it into file names.
 _UNQUOTED_GLOB = re.compile(r"""^(?:[^'"\\*?\[]|\\.)*[*?\[]""")
 
@@ -72,6 +75,9 @@ class WalkerCommands(WalkerRedirects):
         name = node.type == "command_name"
         if name and node.named_child_count == 1:
             node = node.named_children[0]
+        arguments = self._all_arguments(node)
+        if arguments is not None:
+            return arguments
         value = self.resolve(node)
         if node.type in ("simple_expansion", "expansion") and value.static:
             ifs = self.scope.vars.get("IFS", " \t\n") if "IFS" in self.scope.vars else " \t\n"
@@ -87,6 +93,26 @@ class WalkerCommands(WalkerRedirects):
                 # ``/bin/r? -rf``: pathname expansion picks the program at run time.
                 return [Value(value.text, False, value.secret_vars)]
         return [value]
+
+    def _all_arguments(self, node: Node) -> list[Value] | None:
+        """``"$@"`` (``"${@}"``, ``"${@:2}"``) where the arguments are known (a function
+        call, ``set --``): one word per argument, none when there are none, as bash
+        expands it; None for any other word."""
+        if "@" not in self.scope.positional:
+            return None
+        if node.type in ("simple_expansion", "expansion") and _text(node) in _UNQUOTED_ALL:
+            # Unquoted, each argument is split again (at blanks; IFS games are rare).
+            return [
+                Value(w, True) for a in shlex.split(self.scope.positional["@"]) for w in a.split()
+            ]
+        found = _ALL_ARGS.fullmatch(_text(node)) if node.type == "string" else None
+        if found is None:
+            return None
+        given = shlex.split(self.scope.positional["@"])
+        if found.group(1) is not None:  # ``${@:START:LENGTH}``: $START on (``$0`` is 0)
+            start = max(int(found.group(1)) - 1, 0)
+            given = given[start : start + int(found.group(2)) if found.group(2) else None]
+        return [Value(word, True) for word in given]
 
     def run_words(
         self,

@@ -10,6 +10,7 @@ from typing import Any
 from opsgate.classify._autorun import Judge
 from opsgate.classify._files import FileSource
 from opsgate.classify._mcp_known import known_findings, known_kind
+from opsgate.classify._mcp_secrets import is_secret_manager, secret_read
 from opsgate.classify._tools_files import Shell, _f, classify_file_tool
 from opsgate.classify._tools_git_mcp import git_mcp_command
 from opsgate.classify._tools_urls import classify_url
@@ -79,13 +80,16 @@ def classify_mcp(
         return known_findings(kind, name, server, args, ws, cwd, shell, files)
     # The verb tables read words: ``getJiraIssue`` is ``get_jira_issue``.
     name = _CAMEL.sub("_", raw).lower()
+    secret = secret_read(server, name, args)
+    if secret is not None:
+        return secret
     cli_verb = _cli_verb(server, args)
     name = _with_sub_verb(name, {"verb": cli_verb} if cli_verb else args)
     target = f"mcp:{server}"
     remote_repo = "repo" in args or "owner" in args or "repository" in args
     findings = (
         None
-        if remote_repo or cli_verb
+        if remote_repo or cli_verb or is_secret_manager(server)
         else _by_arguments(name, server, args, ws, cwd, shell, sql, target, judge, files)
     )
     if findings is not None:

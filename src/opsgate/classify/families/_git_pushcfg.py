@@ -20,7 +20,15 @@ from collections.abc import Iterator
 
 from opsgate.classify._command import Command, Context
 
-__all__ = ["PUSH_KEYS", "UNKNOWN_BRANCH", "configured_refspecs", "note_config", "note_upstream"]
+__all__ = [
+    "PUSH_KEYS",
+    "UNKNOWN_BRANCH",
+    "UNKNOWN_VALUE",
+    "configured_alias",
+    "configured_refspecs",
+    "note_config",
+    "note_upstream",
+]
 
 # Keys that decide where a bare push goes (section and key lower-cased; the
 # remote's or branch's own name kept as written).
@@ -30,6 +38,7 @@ PUSH_KEYS = re.compile(
 )
 _NOTE_DIR = ".git/opsgate-config/"  # a name git never writes
 _UNKNOWN = "\x00unknown"  # a value set in this command that opsgate cannot name
+UNKNOWN_VALUE = _UNKNOWN
 _SECTION = re.compile(r'^\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]')
 _ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$")
 _TRUE = frozenset({"true", "yes", "on", "1", ""})
@@ -39,7 +48,8 @@ _MAX_INCLUDES = 4
 def note_config(cmd: Command, ctx: Context, key: str, value: str | None, *, add: bool) -> None:
     """``git config KEY VALUE`` earlier in the command (``None``: ``--unset``)."""
     scope = getattr(ctx, "scope", None)
-    if scope is None or ctx.remote is not None or not PUSH_KEYS.match(_canonical(key)):
+    noted = PUSH_KEYS.match(_canonical(key)) or _canonical(key).startswith("alias.")
+    if scope is None or ctx.remote is not None or not noted:
         return
     from opsgate.classify._shell_state import FileNote
 
@@ -63,6 +73,15 @@ def note_upstream(cmd: Command, ctx: Context, branch: str | None, upstream: str 
         merge = f"refs/heads/{rest}"
     note_config(cmd, ctx, f"branch.{name}.merge", merge, add=False)
     note_config(cmd, ctx, f"branch.{name}.remote", remote, add=False)
+
+
+def configured_alias(cmd: Command, ctx: Context, name: str) -> str | None:
+    """What ``git NAME`` runs when NAME is an alias in git's configuration (set earlier
+    in this command, in the environment, ``.git/config`` or ``~/.gitconfig``): its
+    value, ``UNKNOWN_VALUE`` when it was set to a value opsgate cannot name, or None."""
+    if ctx.remote is not None:
+        return None
+    return _Config(cmd, ctx).last(f"alias.{name.lower()}") or None
 
 
 def configured_refspecs(cmd: Command, ctx: Context, remote: str | None) -> list[str] | None:

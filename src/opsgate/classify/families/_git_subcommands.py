@@ -10,6 +10,7 @@ from opsgate.classify.families._git_branch import note_head, note_switch, note_w
 from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.families._git_pushcfg import (
     UNKNOWN_BRANCH,
+    UNKNOWN_VALUE,
     configured_refspecs,
     note_config,
     note_upstream,
@@ -326,6 +327,8 @@ def _config(cmd: Command, ctx: Context) -> list[Finding]:
         return []
     key = ops[0].lower()
     value = ops[1] if args[1].static else None
+    if value is None and key.startswith("alias."):
+        value = UNKNOWN_VALUE  # an alias to words chosen at run time runs anything
     note_config(cmd, ctx, ops[0], value, add=cmd.has("--add", "--append"))
     return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, key, ops[1])
 

@@ -112,6 +112,7 @@ _CODE_OPTIONS: dict[str, frozenset[str]] = {
     **dict.fromkeys(("node", "nodejs", "bun"), frozenset({"-e", "--eval", "-p", "--print"})),
     "php": frozenset({"-r"}),
     "elixir": frozenset({"-e", "--eval"}),
+    "julia": frozenset({"-e", "--eval", "-E", "--print"}),
     **dict.fromkeys(("pwsh", "powershell"), frozenset({"-c", "-Command", "-command"})),
     # An editor's commands (``vim -c '%p'``): the file is the operand, not the command.
     **dict.fromkeys(("vim", "vi", "view", "nvim", "ex", "rvim", "rview", "vimdiff"),

@@ -114,6 +114,7 @@ def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         "r": ("-e",),
         "elixir": ("-e", "--eval"),
         "elisp": ("--eval",),
+        "julia": ("-e", "--eval", "-E", "--print"),
     }
     if cmd.name == "php":
         from opsgate.classify.families.platforms import classify_artisan
@@ -135,7 +136,7 @@ def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         if lang == "python":
             found = _python(code, cmd, ctx)
         else:
-            printed = flag in ("-p", "--print")
+            printed = flag in ("-p", "--print") or (lang, flag) == ("julia", "-E")
             shell = _shell_fn(ctx, cmd.name)
             found = extra + analyse_script(lang, code, ctx, shell, printed=printed)
         return found + network_code(lang, code, found, cmd.text)

@@ -154,6 +154,7 @@ _LANGS = {
     "r": ("Rscript", "R"),
     "elixir": ("elixir", "iex"),
     "elisp": ("emacs",),
+    "julia": ("julia",),
 }
 
 

@@ -14,7 +14,13 @@ import shlex
 
 from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify._shell_nodes import unknown
-from opsgate.classify.families._git_common import PROTECTED_BRANCHES, _write, is_protected_branch
+from opsgate.classify.families._git_common import (
+    GIT_COMMANDS,
+    PROTECTED_BRANCHES,
+    _write,
+    is_protected_branch,
+)
+from opsgate.classify.families._git_pushcfg import UNKNOWN_VALUE, configured_alias
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
 from opsgate.classify.families._git_transports import transport_findings
 from opsgate.models import Finding, Impact
@@ -74,13 +80,25 @@ def _work_dir(cmd: Command, ctx: Context) -> str | None:
     return where
 
 
-def _expand_alias(configs: dict[str, str], rest: list[Arg]) -> list[Arg] | None:
+def _expand_alias(
+    cmd: Command, ctx: Context, configs: dict[str, str], rest: list[Arg]
+) -> list[Arg] | None:
     """``git -c alias.ship='push --force origin HEAD:main' ship`` runs the alias's words
-    (in turn an alias, up to a few levels); None when it does not end."""
+    (in turn an alias, up to a few levels); so does an alias from git's configuration
+    (``git config alias.ship …`` earlier, ``.git/config``), for a name that is not one
+    of git's own commands (those win over an alias).  None when the expansion does not
+    end or runs words opsgate cannot name."""
     for _ in range(8):
-        value = configs.get(f"alias.{rest[0].value.lower()}") if rest else None
+        if not rest or not rest[0].static:
+            return rest
+        name = rest[0].value.lower()
+        value = configs.get(f"alias.{name}")
+        if value is None and name not in GIT_COMMANDS:
+            value = configured_alias(cmd, ctx, name)
         if value is None:
             return rest
+        if value == UNKNOWN_VALUE:
+            return None
         if value.startswith("!"):
             return [Arg(value, True), *rest[1:]]
         try:
@@ -105,10 +123,12 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
     findings += transport_findings(cmd, configs, rest, ctx)
     if not rest:
         return findings
-    expanded = _expand_alias(dict(configs), rest)
+    expanded = _expand_alias(cmd, ctx, dict(configs), rest)
     if expanded is None:
-        return [*findings, unknown("a git alias that expands to itself", cmd.text)]
+        return [*findings, unknown("a git alias that opsgate cannot expand", cmd.text)]
     rest = expanded
+    if not rest[0].static:  # ``git "$verb" --force origin main``
+        return [*findings, unknown("git runs a subcommand chosen at run time", cmd.text)]
     sub = rest[0].value
     if sub.startswith("!"):  # ``alias.x='!sh -c …'``: git runs it in the shell
         script = " ".join([sub[1:], *(shlex.quote(a.value) for a in rest[1:])])

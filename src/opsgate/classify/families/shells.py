@@ -12,6 +12,7 @@ import re
 
 from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.families._shells_interpreters import _dash_c, _interpreter, _shell
+from opsgate.classify.families._shells_opaque import OPAQUE_HANDLERS
 from opsgate.classify.families._shells_run import (
     _LANGS,
     SHELLS,
@@ -159,6 +160,7 @@ HANDLERS: dict[str, Handler] = {
     "osascript": _osascript,
     "nix": _nix,
     **TASK_HANDLERS,
+    **OPAQUE_HANDLERS,
 }
 for _minor in range(6, 15):
     HANDLERS[f"python3.{_minor}"] = _interpreter
