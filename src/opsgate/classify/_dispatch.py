@@ -9,6 +9,7 @@ the walker's scope; ``eval``, ``source`` and ``trap`` re-enter the classifier.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify import families
@@ -74,6 +75,13 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
 
             w.add(project_bin(w, inner))  # ``npm exec NAME``: the project's own bin
         cmd = inner
+    if cmd.path is None and "PATH" in cmd.env:
+        from opsgate.classify._run_search import searched_program
+
+        found, unknowns = searched_program(cmd, w)
+        w.add(unknowns)
+        if found is not None:
+            cmd = replace(cmd, path=found)
     if cmd.path is not None:
         from opsgate.classify._run_path import run_path
 

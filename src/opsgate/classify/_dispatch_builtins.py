@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["_SPECIAL", "track_positionals"]
 
-_LOOKUP_ONLY = frozenset({"type", "which", "whereis", "hash", "help", "man", "tldr", "info"})
+_LOOKUP_ONLY = frozenset({"type", "which", "whereis", "help", "man", "tldr", "info"})
 
 
 def track_positionals(cmd: Command, w: Walker) -> None:
@@ -66,7 +66,46 @@ def _cd(cmd: Command, w: Walker) -> None:
         w.set_cwd(None)
         return
     arg = target[0]
-    w.set_cwd(Value(arg.value, arg.static))
+    w.set_cwd(_cd_search(cmd, w, arg) or Value(arg.value, arg.static))
+
+
+def _cd_search(cmd: Command, w: Walker, arg: Arg) -> Value | None:
+    """``CDPATH=/etc; cd cron.d``: cd looks in CDPATH's directories first, as bash
+    does for a name that does not start with ``/``, ``.`` or ``..``; the first that
+    holds the directory (an empty entry is the current one).  A CDPATH known only at
+    run time leaves the directory unknown."""
+    searched = w.scope.vars.get("CDPATH", "") if "CDPATH" in w.scope.vars else ""
+    searched = searched if searched is not None else "$CDPATH"
+    searched = searched or cmd.env.get("CDPATH", "")
+    if not searched or not arg.static or arg.value.startswith(("/", "./", "../", "~")):
+        return None
+    if arg.value in (".", ".."):
+        return None
+    if "$" in searched:
+        return Value(arg.value, False)
+    for entry in searched.split(":"):
+        full = w.workspace.expand(f"{entry or '.'}/{arg.value}", w.scope.cwd)
+        if full is not None and w.session.files.kind(full) == "dir":
+            return Value(full, True)
+    return None
+
+
+def _enable(cmd: Command, w: Walker) -> None:
+    """``enable -f LIB NAME`` loads a builtin from a shared library: native code opsgate
+    cannot read, run by a harmless-looking name from then on."""
+    from opsgate.classify.shell import unknown
+
+    if cmd.option("-f") is not None or "-f" in cmd.words:
+        w.add([unknown("enable -f loads a shell builtin from a shared library", cmd.text)])
+
+
+def _hash(cmd: Command, w: Walker) -> None:
+    """``hash -p FILE NAME``: NAME runs FILE from now on, as an alias would."""
+    file = cmd.option("-p")
+    names = [a for a in cmd.positionals(("-p",)) if a.static]
+    if file is not None:
+        for name in names:
+            w.scope.aliases[name.value] = [file]
 
 
 _READ_VALUED = ("-d", "-i", "-n", "-N", "-p", "-t", "-u")
@@ -308,6 +347,8 @@ def _systemd_run(cmd: Command, w: Walker) -> None:
 
 _SPECIAL = {
     "cd": _cd,
+    "hash": _hash,
+    "enable": _enable,
     "pushd": _cd,
     "alias": _alias,
     "read": _read,

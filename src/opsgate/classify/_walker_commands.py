@@ -131,7 +131,7 @@ class WalkerCommands(WalkerRedirects):
             words = alias + words[1:]
             name = words[0]
         if name.text in self.scope.functions:
-            return self._call_function(name.text, words[1:], stdin, text)
+            return self._call_function(name.text, words[1:], stdin, text, env)
         inherited = {k: v for k, v in self.scope.vars.items()
                       if v is not None and _ENV_NAME.match(k)}  # fmt: skip
         cmd = Command(
@@ -158,7 +158,7 @@ class WalkerCommands(WalkerRedirects):
                     return
 
     def _call_function(
-        self, name: str, args: list[Value], stdin: Stdin | None, text: str
+        self, name: str, args: list[Value], stdin: Stdin | None, text: str, env: dict[str, str]
     ) -> Stdin | None:
         body = self.scope.functions[name]
         if self.scope.calls > 16:
@@ -167,6 +167,8 @@ class WalkerCommands(WalkerRedirects):
         saved = self.scope
         self.scope = saved.child()
         self.scope.calls += 1
+        for var, value in env.items():  # ``PATH=… f``: the function's commands see it
+            self.scope.bind(var, value)
         # A ``~`` at the call site is expanded there, before the function gets the word
         # (``f ~/Documents`` hands ``/home/dev/Documents`` to ``"$@"``).
         given = [self._tilde(a.text) for a in args]
@@ -195,6 +197,8 @@ class WalkerCommands(WalkerRedirects):
     # --- assignments and definitions -----------------------------------------------------
     def _assignment(self, node: Node) -> tuple[str, str | None]:
         name, value = self._assigned(node)
+        if name == "PATH":
+            return name, value.text  # as written: ``$PATH`` marks the inherited search path
         return name, value.text if value.static else None
 
     def _assigned(self, node: Node) -> tuple[str, Value]:
@@ -209,7 +213,7 @@ class WalkerCommands(WalkerRedirects):
                 self._assign(child, stdin, level)
             return None
         name, value = self._assigned(node)
-        if value.static:
+        if value.static or name == "PATH":  # PATH as written (``_run_search``)
             self.scope.bind(name, value.text)
         else:
             self.scope.bind(name, None, _pipes.origin_of(value.text))
@@ -230,6 +234,15 @@ class WalkerCommands(WalkerRedirects):
         for child in rest:
             if child.type == "variable_assignment":
                 self._assign(child, stdin, level)
+        if any(f.startswith("-") and "n" in f[1:] for f in flags):
+            # ``declare -n ref=x``: ``$ref`` is whatever x holds when it is read, which
+            # may change after this line; opsgate does not follow references.
+            for child in names:
+                target = (
+                    child.child_by_field_name("name") if child.type != "variable_name" else child
+                )
+                if target is not None:
+                    self.scope.bind(_text(target), None)
         return None
 
     def _function(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
