@@ -40,7 +40,17 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "journalctl": (),
     "systemctl": (),
     "git": (),
+    # The program npm runs every script with (``--script-shell=./x``; also from
+    # ``npm_config_script_shell`` and .npmrc).
+    "npm": ("--script-shell",),
+    "pnpm": ("--script-shell",),
 }  # fmt: skip
+# npm's settings from the environment (``npm_config_<key>``, any case) whose value is a
+# program npm runs, with every script or every git operation.
+_NPM_PROGRAMS = frozenset({"npm_config_script_shell", "npm_config_shell", "npm_config_git",
+                           "npm_config_onload_script"})  # fmt: skip
+_USUAL_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "pwsh", "powershell", "cmd",
+                           "cmd.exe", "powershell.exe", "pwsh.exe", "git"})  # fmt: skip
 # Values that only name the usual transport: `rsync -e ssh`, `rsync -e 'ssh -p 2222'`.
 _PLAIN_TRANSPORT = re.compile(r"^(ssh|rsh|/usr/bin/ssh)(\s+-[\w-]+(\s+\S+)?)*$")
 EXEC_ENV = frozenset(
@@ -67,6 +77,13 @@ _OWN_EXEC = frozenset({"tar", "sed", "less", "more", "make", "gmake"})  # the te
 def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
     out: list[Finding] = []
     for key, value in cmd.env.items():
+        if key.lower() in _NPM_PROGRAMS:
+            out += _npm_program(key, value, w)
+            continue
+        if key.lower() == "npm_config_node_options":
+            out += env_loads(Command(cmd.name, cmd.args, cmd.text, {"NODE_OPTIONS": value},
+                                     cwd=cmd.cwd), w)  # fmt: skip
+            continue
         if key in ("BASH_ENV", "ENV"):
             source = w.script_source(value, cmd.cwd)
             if source is not None and source.text is not None and not source.untrusted:
@@ -105,9 +122,19 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
     return out
 
 
+def _npm_program(key: str, value: str, w: Walker) -> list[Finding]:
+    """A program npm runs in its shell's place: the usual shells pass; any other is run
+    (a script by path is read and judged)."""
+    if value.strip().rsplit("/", 1)[-1] in _USUAL_SHELLS or not value.strip():
+        return []
+    return w.classify_shell(value, via=f"{key} for npm")
+
+
 def _option_value(cmd: Command, option: str, value: str, w: Walker) -> list[Finding]:
     if cmd.name in ("rsync", "scp", "sftp") and _PLAIN_TRANSPORT.match(value.strip()):
         return []
+    if option == "--script-shell":
+        return _npm_program(option, value, w)
     if option == "--checkpoint-action":
         if not value.startswith("exec="):
             return []

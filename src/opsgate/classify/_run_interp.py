@@ -133,28 +133,46 @@ def python_target(cmd: Command) -> tuple[str, str, int] | None:
 
 
 def python_module(cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]) -> list[Finding]:
-    """``python -m pkg.tool``: the project's own module (and its packages' ``__init__``),
-    when it is in the working directory; an installed module is the tool it names."""
+    """``python -m pkg.tool``: the project's own module (``local_module``); an installed
+    module is the tool it names."""
+    w = _walker(ctx)
+    if w is None:
+        return []
+    local = local_module(cmd, ctx, module, rest)
+    if local is not None:
+        return local
+    from opsgate.classify._run_entrypoints import module_tool
+
+    return module_tool(w, cmd, module, rest)  # ``python -m twine upload`` is ``twine upload``
+
+
+def local_module(
+    cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
+) -> list[Finding] | None:
+    """The judgement of ``python -m MODULE`` when MODULE is a file here: in the working
+    directory or a ``PYTHONPATH`` directory the command names, searched in that order
+    before any installed module, as Python does (a ``pytest.py`` beside the command
+    shadows pytest); None when it is not."""
     w = _walker(ctx)
     if w is None or not module.replace(".", "").replace("_", "").isalnum():
-        return []
+        return None
     parts = module.split(".")
-    findings: list[Finding] = []
-    for depth in range(1, min(len(parts), 3)):
-        package = "/".join(parts[:depth]) + "/__init__.py"
-        if load(w, package, cmd.cwd).state != "missing":  # a probe: most modules are installed
-            findings += run_file_as(w, cmd, Arg(package), "python", ())
-    path = "/".join(parts)
-    for candidate in (path + ".py", path + "/__main__.py"):
-        loaded = load(w, candidate, cmd.cwd)
-        if loaded.state != "missing":
-            where = f"python -m {module}"
-            return findings + judge(w, loaded, "python", where=where, cwd=cmd.cwd, args=rest)
-    if not findings:  # installed: ``python -m twine upload`` is ``twine upload``
-        from opsgate.classify._run_entrypoints import module_tool
-
-        return module_tool(w, cmd, module, rest)
-    return findings
+    searched = [d for d in cmd.env.get("PYTHONPATH", "").split(":") if d and "$" not in d]
+    for base in ("", *(d.rstrip("/") + "/" for d in searched)):
+        findings: list[Finding] = []
+        for depth in range(1, min(len(parts), 3)):
+            package = base + "/".join(parts[:depth]) + "/__init__.py"
+            if load(w, package, cmd.cwd).state != "missing":  # a probe: most are installed
+                findings += run_file_as(w, cmd, Arg(package), "python", ())
+        path = base + "/".join(parts)
+        for candidate in (path + ".py", path + "/__main__.py"):
+            loaded = load(w, candidate, cmd.cwd)
+            if loaded.state != "missing":
+                where = f"python -m {module}"
+                return findings + judge(w, loaded, "python", where=where, cwd=cmd.cwd, args=rest)
+        if findings:
+            return findings
+    return None
 
 
 # --- PowerShell from a POSIX shell ----------------------------------------------------

@@ -9,7 +9,12 @@ from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._fetched_code import decoded_script, network_code
 from opsgate.classify._interp import analyse_script
 from opsgate.classify._interp_loads import option_loads
-from opsgate.classify._run_interp import interpreter_file, python_module, python_target
+from opsgate.classify._run_interp import (
+    interpreter_file,
+    local_module,
+    python_module,
+    python_target,
+)
 from opsgate.classify._shell_options import ShellLine, shell_line
 from opsgate.classify.families._shells_run import (
     SHELLS,
@@ -222,6 +227,10 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
     target = python_target(cmd)
     kind, value, at = target if target is not None else ("", "", 0)
     rest = tuple(cmd.args[at:])
+    if kind == "module":
+        local = local_module(cmd, ctx, value, rest)  # ``./pytest.py`` shadows pytest
+        if local is not None:
+            return local
     if kind == "module" and value == "http.server":
         return _http_server(cmd, ctx)
     if kind == "module" and value in ("pip", "pip3"):

@@ -80,6 +80,17 @@ def _work_dir(cmd: Command, ctx: Context) -> str | None:
     return where
 
 
+def _exec_path(cmd: Command) -> list[Finding]:
+    """``git --exec-path=DIR …`` or ``GIT_EXEC_PATH=DIR``: git runs its helper programs
+    (``git-lfs``, and ``git-fetch`` under ``pull``) from DIR, which may hold anything."""
+    chosen = [w.split("=", 1)[1] for w in cmd.words if w.startswith("--exec-path=")]
+    chosen += [cmd.env["GIT_EXEC_PATH"]] if cmd.env.get("GIT_EXEC_PATH") else []
+    odd = [d for d in chosen if not d.startswith(("/usr/lib/git-core", "/usr/libexec/git-core"))]
+    if not odd:
+        return []
+    return [unknown(f"git runs its helper programs from {odd[-1]}", cmd.text)]
+
+
 def _expand_alias(
     cmd: Command, ctx: Context, configs: dict[str, str], rest: list[Arg]
 ) -> list[Arg] | None:
@@ -121,6 +132,7 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
     for key, value in configs:
         findings += _exec_config(cmd, ctx, key, value)
     findings += transport_findings(cmd, configs, rest, ctx)
+    findings += _exec_path(cmd)
     if not rest:
         return findings
     expanded = _expand_alias(cmd, ctx, dict(configs), rest)
