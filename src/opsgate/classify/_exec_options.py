@@ -49,6 +49,7 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
 # program npm runs, with every script or every git operation.
 _NPM_PROGRAMS = frozenset({"npm_config_script_shell", "npm_config_shell", "npm_config_git",
                            "npm_config_onload_script"})  # fmt: skip
+_SHELL_DIRS = frozenset({"", "/bin", "/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"})
 _USUAL_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "pwsh", "powershell", "cmd",
                            "cmd.exe", "powershell.exe", "pwsh.exe", "git"})  # fmt: skip
 # Values that only name the usual transport: `rsync -e ssh`, `rsync -e 'ssh -p 2222'`.
@@ -125,7 +126,9 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
 def _npm_program(key: str, value: str, w: Walker) -> list[Finding]:
     """A program npm runs in its shell's place: the usual shells pass; any other is run
     (a script by path is read and judged)."""
-    if value.strip().rsplit("/", 1)[-1] in _USUAL_SHELLS or not value.strip():
+    program = value.strip()
+    folder, _, name = program.rpartition("/")
+    if not program or (name in _USUAL_SHELLS and folder in _SHELL_DIRS):
         return []
     return w.classify_shell(value, via=f"{key} for npm")
 

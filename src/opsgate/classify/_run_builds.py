@@ -143,10 +143,13 @@ def cargo_build_scripts(cmd: Command, ctx: Context) -> list[Finding]:
     if words[0] == "install" and len(words) > 1 and not cmd.option("--path"):
         return []  # a crate from the registry: the tool its name says
     start = _start(w, cmd)
+    from opsgate.classify._run_cargo_config import cargo_config_programs
+
+    programs = cargo_config_programs(cmd, w, start)  # a runner, linker, rustc wrapper
     manifest = _manifest(w, cmd.option("--manifest-path") or cmd.option("--path"), start)
     if manifest is None:
-        return []
-    return _package_scripts(w, manifest, depth=0)
+        return programs
+    return programs + _package_scripts(w, manifest, depth=0)
 
 
 def _manifest(w: Walker, given: str | None, start: str) -> Loaded | None:

@@ -171,15 +171,21 @@ def _pip(cmd: Command, ctx: Context) -> list[Finding]:
         )
     ]
     verb = pos[0] if pos else ""
+    builds: list[Finding] = []
+    if verb in ("install", "wheel", "download"):
+        from opsgate.classify._run_pip_local import local_project_builds
+
+        builds = local_project_builds(cmd, ctx, pos[1:])  # ``pip install -e .``: setup.py
     if verb in ("install", "uninstall"):
         if cmd.has("--break-system-packages", "--system") or _elevated(cmd):
             reason = "changes the system Python's packages"
-            return [_f(cmd, _W, "package.system", reason, "system python")]
-        return [_f(cmd, _L, "package.project", f"pip {verb} into the active environment")]
+            return [_f(cmd, _W, "package.system", reason, "system python"), *builds]
+        where = f"pip {verb} into the active environment"
+        return [_f(cmd, _L, "package.project", where), *builds]
     if verb == "config" and pos[1:2] in (["set"], ["unset"], ["edit"]) and not cmd.has("--site"):
         return [_f(cmd, _W, "package.config", "changes the user's pip configuration")]
     if verb == "download" or verb == "wheel":
-        return [_f(cmd, _L, "package.project", "downloads packages; installs nothing")]
+        return [_f(cmd, _L, "package.project", "downloads packages; installs nothing"), *builds]
     return [_f(cmd, _R, "package.project", "read-only query")] if verb in _PIP_READ else []
 
 
@@ -200,7 +206,18 @@ def _uv(cmd: Command, ctx: Context) -> list[Finding]:
         return _global(cmd, f"uv tool {head[1]}")
     if head[:1] == ["pip"] and cmd.has("--system", "--break-system-packages"):
         return [_f(cmd, _W, "package.system", "changes the system Python's packages")]
-    return [_f(cmd, _L, "package.project", "works inside the project")] if pos else []
+    from opsgate.classify._run_pip_local import local_project_builds
+
+    builds: list[Finding] = []
+    if head in (["pip", "install"], ["pip", "compile"]):
+        builds = local_project_builds(cmd, ctx, pos[2:])
+    elif head[:1] in (["sync"], ["build"], ["run"], ["lock"]) and not cmd.has(
+        "--no-install-project"
+    ):
+        builds = local_project_builds(
+            cmd, ctx, (pos[1:2] if head[:1] == ["build"] else []) or ["."]
+        )
+    return [_f(cmd, _L, "package.project", "works inside the project"), *builds] if pos else []
 
 
 def _verb_at(cmd: Command, i: int = 0, takes: str = "") -> str:

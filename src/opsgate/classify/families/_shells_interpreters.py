@@ -231,6 +231,11 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
         local = local_module(cmd, ctx, value, rest)  # ``./pytest.py`` shadows pytest
         if local is not None:
             return local
+    if kind == "module" and value == "build":  # PEP 517 build of the project: its setup.py
+        from opsgate.classify._run_pip_local import local_project_builds
+
+        given = [a.value for a in rest if not a.value.startswith("-")][:1]
+        return local_project_builds(cmd, ctx, given or ["."])
     if kind == "module" and value == "http.server":
         return _http_server(cmd, ctx)
     if kind == "module" and value in ("pip", "pip3"):
