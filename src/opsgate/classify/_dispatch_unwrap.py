@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,34 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
     if cmd.name == "watch" and len(rest) == 1:
         w.add(w.classify_shell(rest[0].value, via="watch"))
         return _STOP
+    if cmd.name == "direnv" and verbs is not None:
+        return _direnv_exec(cmd, rest, w)
     return _rebuild(cmd, rest)
+
+
+_EXPORT = re.compile(
+    r"""(?m)^\s*export\s+([A-Za-z_]\w*)=(?:"([^"$`\\]*)"|'([^']*)'|([^\s"'$`;&|]*))\s*$"""
+)
+
+
+def _direnv_exec(cmd: Command, rest: list[Arg], w: Walker) -> Command:
+    """``direnv exec DIR CMD``: bash runs DIR/.envrc first (its commands are judged),
+    and CMD runs with what it exports (``DOCKER_HOST=ssh://…prod…`` decides where
+    ``docker compose up`` acts)."""
+    given = cmd.after("exec")[:1]
+    directory = given[0].value if given and given[0].static else "."
+    from opsgate.classify._run_files import load
+
+    loaded = load(w, f"{directory.rstrip('/')}/.envrc", cmd.cwd)
+    if loaded.text is None:
+        return _rebuild(cmd, rest)
+    w.add(w.classify_shell(loaded.text, via=f"direnv exec ({loaded.shown})", cwd=cmd.cwd))
+    exported = {
+        m.group(1): next(g for g in m.groups()[1:] if g is not None)
+        for m in _EXPORT.finditer(loaded.text)
+    }
+    inner = _rebuild(cmd, rest)
+    return replace(inner, env={**inner.env, **exported})
 
 
 def _first_positional(args: list[Arg], spec: Wrapper) -> int | None:

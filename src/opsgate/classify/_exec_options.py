@@ -18,7 +18,7 @@ from opsgate.models import Effect, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["EXEC_ENV", "exec_findings"]
+__all__ = ["EXEC_ENV", "exec_findings", "npm_program"]
 
 # program -> options whose value is a shell command (`--opt=value` or `--opt value`).
 _OPTIONS: dict[str, tuple[str, ...]] = {
@@ -72,14 +72,15 @@ def watches(name: str) -> bool:
     return name in _OPTIONS or name in _OWN_EXEC
 
 
-_OWN_EXEC = frozenset({"tar", "sed", "less", "more", "make", "gmake"})  # the tests at its end
+_OWN_EXEC = frozenset({"tar", "sed", "less", "more", "make", "gmake", "npm", "pnpm",
+                       "yarn"})  # the tests at its end  # fmt: skip
 
 
 def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
     out: list[Finding] = []
     for key, value in cmd.env.items():
         if key.lower() in _NPM_PROGRAMS:
-            out += _npm_program(key, value, w)
+            out += npm_program(key, value, w)
             continue
         if key.lower() == "npm_config_node_options":
             out += env_loads(Command(cmd.name, cmd.args, cmd.text, {"NODE_OPTIONS": value},
@@ -120,10 +121,14 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
         out += _pager_commands(cmd, w)
     if cmd.name in ("make", "gmake"):
         out += _make_eval(cmd, w)
+    if cmd.name in ("npm", "pnpm", "yarn"):
+        from opsgate.classify._run_pm_config import manager_config_programs
+
+        out += manager_config_programs(cmd, w)  # .npmrc script-shell, .yarnrc.yml yarnPath
     return out
 
 
-def _npm_program(key: str, value: str, w: Walker) -> list[Finding]:
+def npm_program(key: str, value: str, w: Walker) -> list[Finding]:
     """A program npm runs in its shell's place: the usual shells pass; any other is run
     (a script by path is read and judged)."""
     program = value.strip()
@@ -137,7 +142,7 @@ def _option_value(cmd: Command, option: str, value: str, w: Walker) -> list[Find
     if cmd.name in ("rsync", "scp", "sftp") and _PLAIN_TRANSPORT.match(value.strip()):
         return []
     if option == "--script-shell":
-        return _npm_program(option, value, w)
+        return npm_program(option, value, w)
     if option == "--checkpoint-action":
         if not value.startswith("exec="):
             return []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
@@ -52,7 +53,7 @@ def cargo_config_programs(cmd: Command, w: Walker, start: str) -> list[Finding]:
     return findings
 
 
-def _config_files(w: Walker, start: str, env: dict[str, str]) -> list[str]:
+def _config_files(w: Walker, start: str, env: Mapping[str, str]) -> list[str]:
     out: list[str] = []
     directory = start
     for _ in range(_MAX_DEPTH):

@@ -146,6 +146,25 @@ def python_module(cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
     return module_tool(w, cmd, module, rest)  # ``python -m twine upload`` is ``twine upload``
 
 
+def startup_modules(cmd: Command, ctx: Context) -> list[Finding]:
+    """Python imports ``sitecustomize`` and ``usercustomize`` from its path at start-up,
+    before any program: found in a ``PYTHONPATH`` directory the command names, they run
+    first (``PYTHONPATH=.ci python3 report.py`` with a ``.ci/sitecustomize.py``)."""
+    w = _walker(ctx)
+    searched = [d for d in cmd.env.get("PYTHONPATH", "").split(":") if d and "$" not in d]
+    if w is None or not searched or cmd.has("-S", "-I"):
+        return []
+    findings: list[Finding] = []
+    for name in ("sitecustomize", "usercustomize"):
+        for base in searched:
+            loaded = load(w, f"{base.rstrip('/')}/{name}.py", cmd.cwd)
+            if loaded.state != "missing":
+                where = f"python's start-up module {loaded.shown}"
+                findings += judge(w, loaded, "python", where=where, cwd=cmd.cwd, args=())
+                break
+    return findings
+
+
 def local_module(
     cmd: Command, ctx: Context, module: str, rest: tuple[Arg, ...]
 ) -> list[Finding] | None:

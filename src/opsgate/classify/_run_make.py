@@ -15,6 +15,7 @@ No makefile: make stops with an error and nothing runs.  ``make -n``, ``-q`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -193,6 +194,8 @@ def _run(
         # A recipe may run what a built-in rule makes first (``all: tidy`` with
         # tidy.sh on disk: ``%: %.sh`` copies it, then ``./tidy`` runs the copy).
         w.session.runs.maker = "make's built-in rules"
+    if plan:
+        findings += _startup_file(w, ex, code, call)
     runs = w.session.runs
     saved = set(runs.products)
     runs.products |= _products(w, mk, ex, call.cwd)
@@ -204,6 +207,26 @@ def _run(
         runs.products = saved
     # Recipes in another language (``SHELL := python3``) write files no note records.
     return findings, complete and bool(goals) and _recipe_language(ex) == "shell"
+
+
+# ``export BASH_ENV := x.sh`` (or ``.EXPORT_ALL_VARIABLES``, or ``make BASH_ENV=…``):
+# bash sources the file before every recipe line.
+_EXPORTED = re.compile(r"(?m)^\s*export\s+(?:[^\n]*\s)?BASH_ENV\b|^\.EXPORT_ALL_VARIABLES\s*:")
+
+
+def _startup_file(w: Walker, ex: Expander, code: Code, call: _Invocation) -> list[Finding]:
+    """The file the recipes' shell sources first (``BASH_ENV``), judged as a script."""
+    value = ex.lookup("BASH_ENV")
+    exported = "BASH_ENV" in call.overrides or bool(_EXPORTED.search(code.text))
+    if not value or not exported:
+        return []
+    path = ex.expand(value)[0].strip()
+    if not path:
+        return []
+    source = w.script_source(path, call.cwd)
+    if source is None or source.text is None or source.untrusted:
+        return [unknown(f"the recipes' shell sources {path} (BASH_ENV) first", code.shown)]
+    return w.classify_shell(source.text, via=f"BASH_ENV {path} for the recipes of {code.shown}")
 
 
 def _products(w: Walker, mk: Makefile, ex: Expander, cwd: str | None) -> set[str]:

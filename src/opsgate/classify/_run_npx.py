@@ -59,6 +59,8 @@ def _in_package(w: Walker, directory: str, name: str) -> str | None:
     declared = _bins(manifest.text or "").get(name)
     if declared:
         return posixpath.normpath(posixpath.join(directory, declared))
+    if link in w.scope.files:
+        return link  # written by this very command: a planted program, not a package's
     if linked:
         real = w.real_path(link)
         inside = real[len(directory) :] if real.startswith(directory + "/") else ""

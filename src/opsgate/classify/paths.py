@@ -276,6 +276,13 @@ _PROTECTED_HOME = (
     ".xprofile",
     ".xinitrc",
 )
+# The project's directories of installed programs (``node_modules/.bin``, a virtual
+# environment's ``bin``): what runs from there is judged as the tool its name says,
+# never read, so a program written there by hand is planted (``_run_path``).
+_INSTALLED_BIN = re.compile(
+    r"(^|/)(node_modules/\.bin|\.?venv[^/]*/bin|env/bin|\.tox/[^/]+/bin|\.nox/[^/]+/bin|"
+    r"vendor/bin)/[^/]+$"
+)
 _PROTECTED_PROJECT = (
     ".git/hooks/",
     ".git/config",
@@ -503,6 +510,8 @@ def protected_reason(path: str, workspace: Workspace) -> str | None:
                     return f"~/{prefix.rstrip('/')} controls the user's shell, keys or tools"
     if workspace.project and path.startswith(workspace.project + "/"):
         relative = path[len(workspace.project) + 1 :]
+        if _INSTALLED_BIN.search(relative):
+            return "a program placed there is taken for an installed tool and runs unread"
         for prefix in _PROTECTED_PROJECT:
             if relative == prefix.rstrip("/") or relative.startswith(prefix):
                 return f"{prefix.rstrip('/')} runs code or changes the guard's configuration"

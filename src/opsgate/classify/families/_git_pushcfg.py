@@ -26,6 +26,7 @@ __all__ = [
     "UNKNOWN_VALUE",
     "configured_alias",
     "configured_refspecs",
+    "env_configs",
     "note_config",
     "note_upstream",
 ]
@@ -163,6 +164,12 @@ class _Config:
             self._entries = list(self._files())
         return [v for k, v in self._entries if k == key]
 
+    def _file(self, path: str) -> str:
+        base = self.cmd.cwd or self.ctx.project_dir or "/"
+        home = self.ctx.home or "~"
+        path = home + path[1:] if path == "~" or path.startswith("~/") else path
+        return posixpath.normpath(posixpath.join(base, path))
+
     def _noted(self, key: str) -> list[str] | None:
         files = getattr(getattr(self.ctx, "scope", None), "files", None)
         if not files:
@@ -179,7 +186,12 @@ class _Config:
     def _files(self) -> Iterator[tuple[str, str]]:
         # The user's file first: the repository's values come later and win.
         home = self.ctx.home
-        if home:
+        env = self.cmd.env
+        if env.get("GIT_CONFIG_SYSTEM"):
+            yield from _read(self.ctx, self._file(env["GIT_CONFIG_SYSTEM"]), 0)
+        if env.get("GIT_CONFIG_GLOBAL"):  # in place of ~/.gitconfig
+            yield from _read(self.ctx, self._file(env["GIT_CONFIG_GLOBAL"]), 0)
+        elif home:
             yield from _read(self.ctx, posixpath.join(home, ".gitconfig"), 0)
         config = _repository_config(self.ctx, self.cmd.cwd or self.ctx.project_dir)
         if config is not None:
@@ -268,14 +280,35 @@ def _value(raw: str | None) -> str:
     return "".join(out).strip()
 
 
+def env_configs(cmd: Command) -> list[tuple[str, str]]:
+    """Settings the command's environment gives git, as ``git -c`` would
+    (``GIT_CONFIG_PARAMETERS``, then ``GIT_CONFIG_COUNT``/``KEY_n``/``VALUE_n``), keys
+    lower-cased like ``-c`` keys."""
+    return [(k.lower(), v) for k, v in _env_entries(cmd)]
+
+
+def _parameters(value: str) -> list[tuple[str, str]]:
+    """``GIT_CONFIG_PARAMETERS="'alias.st'='!…' 'core.pager'='…'"``: git's own quoting,
+    which shell words read (a word without ``=`` is a key set to true)."""
+    import shlex
+
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        return [("\x00unreadable", value)]
+    return [(w.partition("=")[0], w.partition("=")[2]) for w in words if w]
+
+
 def _env_entries(cmd: Command) -> list[tuple[str, str]]:
-    """``GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=… GIT_CONFIG_VALUE_0=…`` on the command."""
+    """``GIT_CONFIG_PARAMETERS`` and ``GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=…
+    GIT_CONFIG_VALUE_0=…`` on the command."""
     env = cmd.env
+    given = _parameters(env["GIT_CONFIG_PARAMETERS"]) if env.get("GIT_CONFIG_PARAMETERS") else []
     try:
         count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
     except ValueError:
-        return []
-    out = []
+        return given
+    out = given
     for n in range(min(count, 64)):
         key = env.get(f"GIT_CONFIG_KEY_{n}")
         if key:

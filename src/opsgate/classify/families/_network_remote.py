@@ -21,6 +21,7 @@ from opsgate.classify.families._network_common import (
     _values,
     _with_env,
 )
+from opsgate.classify.families._ssh_config import config_commands, config_settings
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Finding, Impact
 
@@ -167,8 +168,15 @@ def _ssh(cmd: Command, ctx: Context) -> list[Finding]:
         opts, pos = opts + more, pos[:1] + rest
     if not pos:
         return [_finding(_R, "network.ssh", cmd.text, "prints ssh information")]
+    alias = _host_of(pos[0])
+    files = _values(opts, "-F")
+    config = files[0] if files else None
+    settings = config_settings(cmd, ctx, config, alias) if config != "none" else {}
     host = _ssh_host(opts, pos[0])
+    if host == alias and settings.get("hostname"):  # ``-o HostName`` wins over the file
+        host = _host_of(settings["hostname"].replace("%h", alias))
     found = _ssh_options(cmd, ctx, opts, host)
+    found += config_commands(cmd, ctx, config, alias, settings) if settings or config else []
     script = " ".join(pos[1:])
     stdin = cmd.stdin
     sent = _stdin_file(cmd)

@@ -14,6 +14,7 @@ from opsgate.classify._run_interp import (
     local_module,
     python_module,
     python_target,
+    startup_modules,
 )
 from opsgate.classify._shell_options import ShellLine, shell_line
 from opsgate.classify.families._shells_run import (
@@ -224,6 +225,10 @@ def _after_word(cmd: Command, word: str) -> str | None:
 
 
 def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
+    return startup_modules(cmd, ctx) + _python_program(cmd, ctx)
+
+
+def _python_program(cmd: Command, ctx: Context) -> list[Finding]:
     target = python_target(cmd)
     kind, value, at = target if target is not None else ("", "", 0)
     rest = tuple(cmd.args[at:])

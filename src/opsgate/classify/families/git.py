@@ -20,7 +20,7 @@ from opsgate.classify.families._git_common import (
     _write,
     is_protected_branch,
 )
-from opsgate.classify.families._git_pushcfg import UNKNOWN_VALUE, configured_alias
+from opsgate.classify.families._git_pushcfg import UNKNOWN_VALUE, configured_alias, env_configs
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
 from opsgate.classify.families._git_transports import transport_findings
 from opsgate.models import Finding, Impact
@@ -124,6 +124,7 @@ def _expand_alias(
 
 def _git(cmd: Command, ctx: Context) -> list[Finding]:
     configs, rest = _split_global(cmd)
+    configs = env_configs(cmd) + configs  # ``git -c`` after the environment: it wins
     findings: list[Finding] = []
     for key in _EXEC_ENV:
         value = cmd.env.get(key)

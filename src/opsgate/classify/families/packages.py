@@ -16,7 +16,7 @@ publishing to registries.
 
 from __future__ import annotations
 
-from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.families._packages_project import (
     _build_tool,
     _composer,
@@ -49,12 +49,28 @@ _cargo_publish = _simple_publish(
 _CARGO_PLUGINS = frozenset({"sqlx", "diesel"})
 
 
-def _cargo(cmd: Command, ctx: Context) -> list[Finding]:
+# cargo's own commands: an alias of the same name is never used.
+_CARGO_COMMANDS = frozenset({
+    "build", "b", "check", "c", "clean", "doc", "d", "new", "init", "add", "remove", "run",
+    "r", "test", "t", "bench", "update", "search", "publish", "install", "uninstall",
+    "yank", "owner", "package", "login", "logout", "fix", "fmt", "clippy", "tree",
+    "vendor", "verify-project", "version", "metadata", "pkgid", "locate-project",
+    "generate-lockfile", "fetch", "help", "config", "report", "rustc", "rustdoc", "info",
+    "miri",
+})  # fmt: skip
+
+
+def _cargo(cmd: Command, ctx: Context, depth: int = 0) -> list[Finding]:
     """cargo by its words, the build scripts compiling runs (``build.rs``), and the
-    program ``cargo run`` runs (``_run_compiled``)."""
+    program ``cargo run`` runs (``_run_compiled``).  An alias from cargo's
+    configuration (``[alias] ship = "publish --no-verify"``) is judged as its words."""
     from opsgate.classify._run_builds import cargo_build_scripts
 
     ops = cmd.positionals()
+    if ops and ops[0].value not in _CARGO_COMMANDS and depth < 4:
+        expanded = _cargo_alias(cmd, ctx, ops[0])
+        if expanded is not None:
+            return _cargo(expanded, ctx, depth + 1)
     if ops and ops[0].value in _CARGO_PLUGINS:
         from opsgate.classify.families.databases import HANDLERS as DATABASES
 
@@ -64,6 +80,19 @@ def _cargo(cmd: Command, ctx: Context) -> list[Finding]:
     from opsgate.classify._run_compiled import cargo_run
 
     return _cargo_publish(cmd, ctx) + cargo_build_scripts(cmd, ctx) + cargo_run(cmd, ctx)
+
+
+def _cargo_alias(cmd: Command, ctx: Context, verb: Arg) -> Command | None:
+    from opsgate.classify._run_compiled import _alias, _start, _walker
+
+    w = _walker(ctx)
+    start = _start(w, cmd) if w is not None else None
+    words = _alias(w, start, verb.value) if w is not None and start is not None else None
+    if not words:
+        return None
+    at = cmd.args.index(verb)
+    args = (*cmd.args[:at], *(Arg(word) for word in words), *cmd.args[at + 1 :])
+    return Command(cmd.name, args, cmd.text, cmd.env, cmd.stdin, cmd.cwd)
 
 
 def _go_generate(cmd: Command, ctx: Context) -> list[Finding]:
