@@ -86,15 +86,14 @@ def _direnv_exec(cmd: Command, rest: list[Arg], w: Walker) -> Command:
     ``docker compose up`` acts)."""
     given = cmd.after("exec")[:1]
     directory = given[0].value if given and given[0].static else "."
-    from opsgate.classify._run_files import load
-
-    loaded = load(w, f"{directory.rstrip('/')}/.envrc", cmd.cwd)
-    if loaded.text is None:
+    full = w.workspace.expand(f"{directory.rstrip('/')}/.envrc", cmd.cwd or w.scope.cwd)
+    note = w.scope.files.get(full) if full else None
+    text = note.text if note is not None else w.session.files.read_code(full) if full else None
+    if not text:
         return _rebuild(cmd, rest)
-    w.add(w.classify_shell(loaded.text, via=f"direnv exec ({loaded.shown})", cwd=cmd.cwd))
+    w.add(w.classify_shell(text, via=f"direnv exec ({directory}/.envrc)", cwd=cmd.cwd))
     exported = {
-        m.group(1): next(g for g in m.groups()[1:] if g is not None)
-        for m in _EXPORT.finditer(loaded.text)
+        m.group(1): next(g for g in m.groups()[1:] if g is not None) for m in _EXPORT.finditer(text)
     }
     inner = _rebuild(cmd, rest)
     return replace(inner, env={**inner.env, **exported})

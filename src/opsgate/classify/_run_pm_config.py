@@ -39,12 +39,18 @@ def manager_config_programs(cmd: Command, w: Walker) -> list[Finding]:
     findings: list[Finding] = []
     if cmd.name in ("npm", "pnpm"):
         for path in _npmrcs(w, start):
-            loaded = load(w, path, None)
-            if loaded.text is None:
+            # An .npmrc may hold a registry token: read as code that runs (``read_code``),
+            # so no text of it reaches a reason and no secret read is counted.
+            text = (
+                w.scope.files[path].text
+                if path in w.scope.files
+                else w.session.files.read_code(path)
+            )
+            if not text:
                 continue
-            base = posixpath.dirname(loaded.path)
-            for key, value in _NPMRC_LINE.findall(loaded.text):
-                findings += _npm_setting(w, key.lower(), value.strip("\"'"), base, loaded.shown)
+            base = posixpath.dirname(path)
+            for key, value in _NPMRC_LINE.findall(text):
+                findings += _npm_setting(w, key.lower(), value.strip("\"'"), base, path)
     if cmd.name == "yarn":
         rc = nearest(w, start, (".yarnrc.yml",))
         if rc is not None and rc.text is not None:
@@ -67,10 +73,19 @@ def _official_release(w: Walker, path: str) -> bool:
 
 
 def _npmrcs(w: Walker, start: str) -> list[str]:
+    """The project's ``.npmrc`` (the nearest above ``start``, up to the project's root
+    or twelve levels) and the user's own."""
     out = []
-    project = nearest(w, start, (".npmrc",))
-    if project is not None:
-        out.append(project.path)
+    directory = start
+    for _ in range(12):
+        path = posixpath.join(directory, ".npmrc")
+        if path in w.scope.files or w.session.files.kind(path) == "file":
+            out.append(path)
+            break
+        parent = posixpath.dirname(directory)
+        if parent == directory or directory == w.workspace.project:
+            break
+        directory = parent
     if w.workspace.home:
         out.append(posixpath.join(w.workspace.home, ".npmrc"))
     return out
@@ -80,7 +95,11 @@ def _npm_setting(w: Walker, key: str, value: str, base: str, shown: str) -> list
     from opsgate.classify._exec_options import npm_program
 
     if key in ("script-shell", "shell", "git", "onload-script"):
-        program = posixpath.join(base, value) if value.startswith(("./", "../")) else value
+        program = (
+            posixpath.normpath(posixpath.join(base, value))
+            if value.startswith(("./", "../"))
+            else value
+        )
         return npm_program(f"{key} in {shown}", program, w)
     if key == "node-options" and value:
         return w.classify_shell(f"NODE_OPTIONS={_quote(value)} node -e 0", via=f"{key} in {shown}",

@@ -203,9 +203,23 @@ def _ln(cmd: Command, ctx: Context) -> list[Finding]:
     would judge ``~/x``.  Directories on the way are followed (``_through_links``)."""
     from opsgate.classify.families._links_made import placed
 
-    names = [name for _, name in placed(cmd, ctx)]
+    made = placed(cmd, ctx)
+    # A link in a virtual environment's bin to an installed program (``.venv/bin/python
+    # -> /usr/bin/python3``) is that program: nothing is planted.
+    names = [
+        name
+        for target, name in made
+        if not (_INSTALLED.match(target.value) and _in_bin(name.value))
+    ]
     clobber = cmd.has("-f", "--force")
     return _write_targets(cmd, names, ctx, "links over", clobber=clobber, follow=False)
+
+
+_INSTALLED = re.compile(r"^/(usr/(local/)?)?s?bin/[^/]+$|^/opt/homebrew/bin/[^/]+$")
+
+
+def _in_bin(name: str) -> bool:
+    return re.search(r"(^|/)(node_modules/\.bin|\.?venv[^/]*/bin|env/bin)/[^/]+$", name) is not None
 
 
 def _install(cmd: Command, ctx: Context) -> list[Finding]:

@@ -106,7 +106,8 @@ def _interpreter(cmd: Command, ctx: Context) -> list[Finding]:
 
         return deno_task_findings(cmd, ctx)  # a task of deno.json, not code
     lang = _language(cmd.name) or "shell"
-    return option_loads(cmd, ctx, lang) + _interpreter_code(cmd, ctx, lang)
+    startup = startup_modules(cmd, ctx) if lang == "python" else []  # sitecustomize
+    return startup + option_loads(cmd, ctx, lang) + _interpreter_code(cmd, ctx, lang)
 
 
 def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
@@ -225,10 +226,6 @@ def _after_word(cmd: Command, word: str) -> str | None:
 
 
 def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
-    return startup_modules(cmd, ctx) + _python_program(cmd, ctx)
-
-
-def _python_program(cmd: Command, ctx: Context) -> list[Finding]:
     target = python_target(cmd)
     kind, value, at = target if target is not None else ("", "", 0)
     rest = tuple(cmd.args[at:])
