@@ -26,6 +26,7 @@ from opsgate.classify._run_buildfiles import (
     production_run,
     tool_twins,
 )
+from opsgate.classify._run_js_configs import JS_TOOLS, js_tool_configs
 from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
 from opsgate.classify._shell_nodes import unknown
@@ -86,6 +87,9 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
         from opsgate.classify._run_path import run_path
 
         w.add(run_path(cmd, w))
+    if cmd.name in JS_TOOLS:
+        # ``eslint .`` runs eslint.config.js, also with ``--check`` or ``--dry-run``.
+        w.add(js_tool_configs(cmd, w))
     handler = families.handler_for(cmd.name)
     if handler is not None and _harmless_mode(cmd):
         return

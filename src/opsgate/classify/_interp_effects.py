@@ -59,9 +59,14 @@ _EFFECTS: dict[str, tuple[str, ...]] = {
         r"\bprocess\s*\.\s*(kill|binding|dlopen|chdir|abort|setuid|setgid)\b|"
         r"\bprocess\s*\[",
         r"\b(eval|Function|import|require)\s*\(\s*(?!['\"][^'\"]*['\"]\s*\))",
-        r"\b(fetch|XMLHttpRequest|WebSocket|EventSource|sendBeacon)\b",
+        # A call of fetch, or fetch handed on as a value; not a test's stub of it
+        # (``global.fetch = jest.fn(…)``, ``fetch.mockClear()``).
+        r"(?<![.\w])fetch\s*\(|(?:[=(,]|\breturn)\s*fetch\b(?!\s*[.=(])|"
+        r"\b(XMLHttpRequest|WebSocket|EventSource|sendBeacon)\b",
         r"\b(globalThis|global|window|self|module|exports|require)\s*\[",
-        r"\[\s*(['\"`][^\]]*['\"`]\s*\+|`[^`\]]*\$\{)",
+        # A member chosen by a string built at run time (``obj[`ex${x}`]``); an array of
+        # template strings (``(f) => [`eslint ${f}`]``) is no member access.
+        r"[\w$)\]]\s*\[\s*(['\"`][^\]]*['\"`]\s*\+|`[^`\]]*\$\{)",
     ),
     "php": (
         r"\b(unlink|rmdir|rename|copy|file_put_contents|fopen|fwrite|fputs|mkdir|chmod|chown|"
@@ -115,7 +120,7 @@ def unmodelled_effects(lang: str, code: str) -> list[Finding]:
     if pattern is None:
         return []
     if lang == "node":  # a GET of this machine is judged like curl's (``_interp_loopback``)
-        code = _without_tcp_servers(without_loopback_gets(code))
+        code = _without_literal_shell_outs(_without_tcp_servers(without_loopback_gets(code)))
     body = _blank_strings(lang, _MODELLED_DELETE.sub(" ", _COMMENT[lang].sub("", code)))
     hit = pattern.search(body)
     if hit is None or _MODELLED.match(code) is not None:
@@ -161,6 +166,28 @@ _MODELLED = re.compile(
     r"(['\"])(?:(?!\2)[^\\]|\\.)*\2\s*\)?\s*;?\s*$",
     re.S,
 )
+
+
+# Node code whose every process call runs one literal command line (``execSync('git
+# rev-parse --short HEAD')`` in a vite config): each is judged as that command by the
+# narrow reading (``_interp``), so neither the calls nor the child_process import are an
+# unmodelled effect.  One call of another shape (``spawn(cmd, args)``, a template with
+# ``${…}``) keeps them all unmodelled.
+_PROCESS_CALL = re.compile(r"\b(execSync|exec|spawnSync|spawn|execFileSync|execFile|fork)\s*\(")
+_LITERAL_CALL = re.compile(
+    r"\b(?:execSync|exec)\s*\(\s*(['\"`])(?:(?!\1)[^\\$]|\\.)*\1\s*"
+    r"(?:,\s*\{[^{}()]*\}\s*)?\)"
+)
+_CHILD_PROCESS = re.compile(
+    r"""(?:import\s*\{[^}]*\}\s*from\s*|\brequire\s*\(\s*)['"](?:node:)?child_process['"]\s*\)?"""
+)
+
+
+def _without_literal_shell_outs(code: str) -> str:
+    calls = len(_PROCESS_CALL.findall(code))
+    if not calls or len(_LITERAL_CALL.findall(code)) != calls:
+        return code
+    return _CHILD_PROCESS.sub(" ", _LITERAL_CALL.sub("0", code))
 
 
 # ``Deno.serve({ port: 8000 }, handler)``, ``Bun.serve({ fetch })``: a server on a TCP

@@ -100,6 +100,8 @@ _DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
 # webpacker's packs, jsbundling/cssbundling output, vite_ruby's build.
 _DISPOSABLE_PLACES = ("public/assets", "public/packs", "public/packs-test", "app/assets/builds",
                       "public/vite", "public/vite-dev", "public/vite-test")  # fmt: skip
+# Scratch directories named as such (``.tmp-test``, ``tmp_data``, ``test-tmp``).
+_SCRATCH_DIR = re.compile(r"\.?(?:tmp|temp)[-_][\w-]+|[\w-]+[-_](?:tmp|temp)")
 _DISPOSABLE_NAMES = (".DS_Store", "Thumbs.db", "desktop.ini", ".tsbuildinfo")
 # Caches under the home directory that their tools rebuild on demand.
 _HOME_CACHES = (".cache/", ".npm/_cacache", ".npm/_logs", ".gradle/caches", ".cargo/registry/cache",
@@ -310,6 +312,7 @@ def _project_zone(relative: str) -> Zone:
             part in DISPOSABLE_DIRS
             or part.lower() in _DISPOSABLE_LOWER
             or part.endswith(".egg-info")
+            or _SCRATCH_DIR.fullmatch(part) is not None
         ):
             return Zone.PROJECT_DISPOSABLE
     if parts[-1] in _DISPOSABLE_NAMES or parts[-1].endswith(".tsbuildinfo"):

@@ -1,4 +1,4 @@
-"""A Node build script's writes to paths it names: judged by the path.
+"""A Node build script's writes and deletions of paths it names: judged by the path.
 
 ``fs.writeFileSync('dist/index.html', …)``, ``fs.mkdirSync(path.join(__dirname, '..',
 'src'), …)``: a generator or build script writing its output.  When the path is a
@@ -31,8 +31,11 @@ __all__ = ["project_writes"]
 _WRITES = re.compile(
     r"(?<![\w$])(?:fs\s*\.\s*|fsp\s*\.\s*|fs\s*\.\s*promises\s*\.\s*)?"
     r"(writeFileSync|writeFile|appendFileSync|appendFile|mkdirSync|mkdir|outputFileSync|"
-    r"outputFile|ensureDirSync|ensureDir|outputJsonSync|writeJsonSync)\s*\("
+    r"outputFile|ensureDirSync|ensureDir|outputJsonSync|writeJsonSync|"
+    r"rmSync|rmdirSync|unlinkSync|emptyDirSync|removeSync)\s*\("
 )
+# Of those, the ones that delete what the path names (judged as that deletion).
+_DELETING = frozenset({"rmSync", "rmdirSync", "unlinkSync", "emptyDirSync", "removeSync"})
 _DECLARED = re.compile(r"\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*([^;\n]+)")
 _LITERAL = re.compile(r"""^(?:'([^'\\\n]*)'|"([^"\\\n]*)")$""")
 _PATH_CALL = re.compile(r"^path\s*\.\s*(join|resolve|dirname)\s*\((.*)\)$", re.DOTALL)
@@ -46,7 +49,7 @@ def project_writes(w: Walker, code: Code, cwd: str | None) -> tuple[str, list[Fi
     if not _WRITES.search(text):
         return text, []
     here = posixpath.dirname(code.path)
-    base = cwd or here
+    base = cwd or w.scope.cwd or here  # relative paths are the process's, not the script's
     names = _names(text, here, base)
     out = text
     findings: list[Finding] = []
@@ -58,7 +61,11 @@ def project_writes(w: Walker, code: Code, cwd: str | None) -> tuple[str, list[Fi
         path = _resolve(args[0], names, here, base, 0) if args else None
         if path is None:
             continue
-        findings += _write(w, path, text[match.start() : end + 1])
+        call = text[match.start() : end + 1]
+        if match.group(1) in _DELETING:
+            findings += _delete(w, path, call)
+        else:
+            findings += _write(w, path, call)
         out = out[: match.start()] + " " * (end + 1 - match.start()) + out[end + 1 :]
     return out, findings
 
@@ -68,6 +75,13 @@ def _write(w: Walker, path: str, call: str) -> list[Finding]:
 
     probe = Command("node", (), call[:200])
     return _write_targets(probe, [Arg(path)], w, "writes")
+
+
+def _delete(w: Walker, path: str, call: str) -> list[Finding]:
+    from opsgate.classify.families.filesystem import delete_findings
+
+    probe = Command("node", (), call[:200])
+    return delete_findings(probe, [Arg(path)], w, recursive=True)
 
 
 def _names(text: str, here: str, base: str) -> dict[str, str]:
