@@ -107,6 +107,8 @@ def _resolve(expr: str, names: dict[str, str], here: str, base: str, depth: int)
     literal = _LITERAL.match(expr)
     if literal is not None:
         value = literal.group(1) if literal.group(1) is not None else literal.group(2)
+        if value.startswith("~"):
+            return None  # an argument the shell expanded (``node clean.js ~``): left to ``_interp``
         return posixpath.normpath(posixpath.join(base, value)) if value else None
     if expr == "__dirname":
         return here
