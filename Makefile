@@ -28,9 +28,10 @@ run: $(RUNTIME_STAMP)
 	@echo "opsgate is installed at $(abspath $(BIN))/opsgate — see README.md for the tour."
 	$(BIN)/opsgate serve
 
-## test: the whole suite on $(PY), then the unit tests and the packaging test on 3.12 and 3.13 (what .ci/run runs)
+## test: the whole suite on $(PY) (unit tests and corpora on every core, then the rest), then the unit tests and the packaging test on 3.12 and 3.13 (what .ci/run runs)
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto tests/unit tests/test_corpus.py
+	$(BIN)/pytest --ignore=tests/unit --ignore=tests/test_corpus.py
 	$(MAKE) --no-print-directory test-pythons
 
 ## test-pythons: the unit tests and the wheel's packaging test on each of $(OTHER_PYTHONS), in .venv-3.X
@@ -48,7 +49,8 @@ test-pythons:
 	        && touch $$venv/.installed || exit 1; \
 	    fi; \
 	    echo "== Python $$version: unit tests and the wheel's packaging test"; \
-	    OPSGATE_PACKAGING=wheel $$venv/bin/pytest -p no:cacheprovider tests/unit \
+	    $$venv/bin/pytest -p no:cacheprovider -n auto tests/unit || exit 1; \
+	    OPSGATE_PACKAGING=wheel $$venv/bin/pytest -p no:cacheprovider \
 	        tests/integration/test_packaging.py || exit 1; \
 	done
 

@@ -9,6 +9,7 @@ without a person and so counts as an allow: the labels must hold in both.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -65,10 +66,15 @@ def corpus_project() -> None:
         return
     try:
         PROJECT.mkdir(parents=True, exist_ok=True)
-        git = ["git", "-C", str(PROJECT)]
-        subprocess.run([*git, "init", "-q", "-b", "feature/work"], check=True)
-        subprocess.run([*git, "-c", "user.name=dev", "-c", "user.email=dev@example.com",
-                        "commit", "-q", "--allow-empty", "-m", "init"], check=True)  # fmt: skip
+        # Test processes run side by side (pytest -n): one of them creates it.
+        with (PROJECT.parent / ".project.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (PROJECT / ".git").is_dir():
+                return
+            git = ["git", "-C", str(PROJECT)]
+            subprocess.run([*git, "init", "-q", "-b", "feature/work"], check=True)
+            subprocess.run([*git, "-c", "user.name=dev", "-c", "user.email=dev@example.com",
+                            "commit", "-q", "--allow-empty", "-m", "init"], check=True)  # fmt: skip
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"cannot create {PROJECT} for the corpus ({exc}); run as a user who can")
 

@@ -134,7 +134,12 @@ class Org:
     agent: str = ""
 
     def login(self, name: str, password: str) -> httpx.Client:
-        client = httpx.Client(base_url=self.plane.url, timeout=30)
+        # Idle connections are dropped before the server's 5 s keep-alive ends: a CLI
+        # run between two requests may take longer on a busy machine, and a request
+        # sent on a connection the server is closing gets no answer.
+        client = httpx.Client(
+            base_url=self.plane.url, timeout=30, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
         r = client.post("/api/v1/session", json={"name": name, "password": password})
         assert r.status_code == 200, r.text
         return client

@@ -13,23 +13,31 @@ import os
 import re
 import shlex
 
-__all__ = ["listener_command"]
+__all__ = ["UNIDENTIFIED", "listener_command"]
 
 _TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 _LISTEN = "0A"
 _MAX_DESCRIPTORS = 20_000  # one decision's look at the process table, at most
 
 
+# Something listens on the port, but the look ran out of budget before it found whose
+# socket it is: not "nothing", so a change sent there is not judged harmless.
+UNIDENTIFIED = "?"
+
+
 def listener_command(port: int) -> str | None:
-    """The command line of the process listening on TCP ``port``, or None."""
+    """The command line of the process listening on TCP ``port``; ``UNIDENTIFIED``
+    when a socket listens but the budget ran out before its process was found; None
+    when nothing listens (or only another user's process, whose descriptors this user
+    cannot read)."""
     inodes = _listening_inodes(port)
     if not inodes:
         return None
     wanted = {f"socket:[{inode}]" for inode in inodes}
     left = _MAX_DESCRIPTORS
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    # Newest first: a tunnel an earlier command started is among the latest processes.
+    pids = sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int, reverse=True)
+    for pid in pids:
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
         except OSError:
@@ -37,7 +45,7 @@ def listener_command(port: int) -> str | None:
         for fd in fds:
             left -= 1
             if left < 0:
-                return None
+                return UNIDENTIFIED
             try:
                 if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
                     return _cmdline(pid)

@@ -16,6 +16,7 @@ import shlex
 from urllib.parse import urlsplit
 
 from opsgate.classify._command import Command, Context
+from opsgate.classify._files_listen import UNIDENTIFIED
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["note_tunnel", "through_tunnel"]
@@ -102,6 +103,9 @@ def _earlier_tunnel(
     listening = files.listener(port or (443 if scheme == "https" else 80))
     if listening is None:
         return None
+    if listening == UNIDENTIFIED:
+        reason = f"a process opsgate could not identify in time listens on port {port}"
+        return [Finding("unknown", Impact.CAUTION, Effect.UNKNOWN, evidence, reason)]
     argv = shlex.split(listening)
     while argv and _INTERPRETER.match(argv[0].rsplit("/", 1)[-1]):
         argv = [w for w in argv[1:] if w[:1] != "-"][:1] + argv[2:]  # ``python3 kubectl …``
