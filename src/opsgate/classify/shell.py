@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from opsgate.classify._command import Stdin
 from opsgate.classify._fetched_code import raw_connections
@@ -63,6 +63,19 @@ def classify_script(
     walker = Walker(session, Scope(cwd, vars=ambient), depth=depth, remote=None)
     walker.run(script)
     return walker.findings
+
+
+def _with_plain_globs(script: str, tree: Tree) -> tuple[str, Tree, Node]:
+    """``shopt -s extglob`` then ``rm build/!(.gitkeep)``: the grammar cannot read the
+    pattern; the same script with it as ``*`` (``_extglob_rewrite``), when certain."""
+    from opsgate.classify._extglob_rewrite import extglobs_as_globs
+
+    rewritten = extglobs_as_globs(script)
+    if rewritten is not None:
+        again = parse_bash(rewritten)
+        if not again.root_node.has_error:
+            return rewritten, again, again.root_node
+    return script, tree, tree.root_node
 
 
 def _into_login(finding: Finding) -> bool:
@@ -136,6 +149,8 @@ class Walker(WalkerCommands):
                 again = parse_bash(rewritten)
                 if not again.root_node.has_error:
                     script, tree, root = rewritten, again, again.root_node
+        if root.has_error and "(" in script:
+            script, tree, root = _with_plain_globs(script, tree)
         if root.has_error:
             self.add([unknown("the shell parser could not read this command", _first_error(root))])
             self.add(raw_connections(script))  # ``exec 3<>/dev/tcp/…``: the grammar fails
