@@ -97,6 +97,10 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
                 value = value.lstrip("|-")  # ``|cmd %s``, ``||cmd %s``: a pipe preprocessor
             out += w.classify_shell(value, via=f"{key} for {cmd.name}")
         elif key in _PRELOAD and cmd.name not in ("true", ":"):
+            from opsgate.classify._preload_system import installed_libraries
+
+            if installed_libraries(key, value, w):
+                continue  # ``LD_PRELOAD=/usr/lib/…/libjemalloc.so.2``: installed code
             out.append(
                 Finding(
                     "process.inject",
