@@ -11,6 +11,7 @@ from tree_sitter import Node
 from opsgate.classify import _pipes
 from opsgate.classify import _shell_arrays as _arrays
 from opsgate.classify._command import Arg, Command, Stdin
+from opsgate.classify._scope_carry import carry_back, locals_of
 from opsgate.classify._shell_nodes import (
     _ENV_NAME,
     _STATEMENTS,
@@ -181,6 +182,9 @@ class WalkerCommands(WalkerRedirects):
         try:
             return self.walk(body, stdin, 1)
         finally:
+            # The function ran in this shell: what it set (but its locals) stays.
+            pure, mixed = locals_of(body)
+            carry_back(saved, self.scope, mixed, pure | frozenset(env))
             self.scope = saved
 
     def _tilde(self, text: str) -> str:

@@ -19,6 +19,7 @@ from opsgate.classify._command import Stdin
 from opsgate.classify._fetched_code import raw_connections
 from opsgate.classify._grammar import parse_bash
 from opsgate.classify._heredoc_rewrite import heredocs_as_strings
+from opsgate.classify._scope_carry import carry_back, unknown_after
 from opsgate.classify._shell_nodes import (
     _HIDDEN,
     _NAMES_ONLY,
@@ -100,6 +101,7 @@ class Walker(WalkerCommands):
         remote: str | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        here: bool = False,
     ) -> list[Finding]:
         if self.depth + 1 > MAX_DEPTH:
             return [unknown(f"{via} nests scripts deeper than {MAX_DEPTH} levels", script)]
@@ -111,6 +113,8 @@ class Walker(WalkerCommands):
             scope.vars.update(env)
         child = Walker(self.session, scope, depth=self.depth + 1, remote=target)
         child.run(script)
+        if here and target is None:  # ``eval``: the text ran in this very shell
+            carry_back(self.scope, scope)
         if remote is None:
             return child.findings
         return [self._promote(f, remote, via) for f in child.findings]
@@ -215,9 +219,18 @@ class Walker(WalkerCommands):
     def _pipeline(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         out = stdin
         stages = node.named_children
+        saved = self.scope
         for index, child in enumerate(stages):
             mark = len(self.findings)
-            out = self.walk(child, out, level + 1)
+            # Each stage is a subshell in bash (the last one is not in zsh): what it
+            # changes is unknown after the pipeline (``_scope_carry``).
+            self.scope = saved.child() if len(stages) > 1 else saved
+            try:
+                out = self.walk(child, out, level + 1)
+            finally:
+                stage, self.scope = self.scope, saved
+                if stage is not saved:
+                    unknown_after(saved, stage)
             following = _text(stages[index + 1]) if index + 1 < len(stages) else None
             if following is not None and _NAMES_ONLY.match(following):
                 # `env | cut -d= -f1`: only variable names leave the pipeline.
