@@ -144,7 +144,7 @@ def _eval(cmd: Command, w: Walker) -> None:
     if not all(a.static for a in cmd.args):
         w.add([unknown("eval of a value built at run time", cmd.text)])
         return
-    w.add(w.classify_shell(" ".join(a.value for a in cmd.args), via="eval"))
+    w.add(w.classify_shell(" ".join(a.value for a in cmd.args), via="eval", here=True))
 
 
 def _let(cmd: Command, w: Walker) -> None:

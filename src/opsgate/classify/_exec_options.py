@@ -98,6 +98,10 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
                 value = value.lstrip("|-")  # ``|cmd %s``, ``||cmd %s``: a pipe preprocessor
             out += w.classify_shell(value, via=f"{key} for {cmd.name}")
         elif key in _PRELOAD and cmd.name not in ("true", ":"):
+            from opsgate.classify._preload_system import installed_libraries
+
+            if installed_libraries(key, value, w):
+                continue  # ``LD_PRELOAD=/usr/lib/…/libjemalloc.so.2``: installed code
             out.append(
                 Finding(
                     "process.inject",
@@ -124,7 +128,7 @@ def exec_findings(cmd: Command, w: Walker) -> list[Finding]:
     if cmd.name in ("npm", "pnpm", "yarn"):
         from opsgate.classify._run_pm_config import manager_config_programs
 
-        out += manager_config_programs(cmd, w)  # .npmrc script-shell, .yarnrc.yml yarnPath
+        out += manager_config_programs(cmd, w)  # .yarnrc.yml yarnPath
     return out
 
 

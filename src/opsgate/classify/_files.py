@@ -232,6 +232,16 @@ class FileSource:
             self.facts[key] = encode(self._dbt_targets(path))
         return decode(self.facts[key])
 
+    def npmrc_programs(self, path: str) -> dict[str, str]:
+        """The settings of an ``.npmrc`` that name code npm runs (``_run_npmrc``; the
+        rest of it, tokens included, is kept nowhere); a fact."""
+        from opsgate.classify._run_npmrc import decode, encode
+
+        key = f"npmrc@{path}"
+        if key not in self.facts:
+            self.facts[key] = encode(self._npmrc_programs(path))
+        return decode(self.facts[key])
+
     def digest(self, path: str, suffixes: tuple[str, ...] = (), depth: int = 0) -> str:
         """A digest of what is at absolute ``path`` without reading it for
         classification: the file, or the files under the directory ending in
@@ -270,6 +280,9 @@ class FileSource:
         return None
 
     def _dbt_targets(self, path: str) -> tuple[tuple[str, str], ...] | None:
+        return None
+
+    def _npmrc_programs(self, path: str) -> dict[str, str] | None:
         return None
 
     def _kind(self, path: str) -> str | None:
@@ -356,6 +369,12 @@ class GivenFiles(FileSource):
         from opsgate.classify._files_dbt import decode
 
         return decode(self.given_facts.get(f"dbt.targets@{path}"))
+
+    def _npmrc_programs(self, path: str) -> dict[str, str] | None:
+        from opsgate.classify._run_npmrc import decode
+
+        value = self.given_facts.get(f"npmrc@{path}")
+        return None if value is None else decode(value)
 
     def _digest(self, path: str, suffixes: tuple[str, ...], depth: int) -> str:
         return self.given_facts.get(f"digest:{','.join(suffixes)}:{depth}@{path}") or ""
@@ -479,6 +498,13 @@ class LocalFiles(FileSource):
 
         text = _read_kept_nowhere(path, MAX_BYTES)
         return None if text is None else default_targets(text)
+
+    def _npmrc_programs(self, path: str) -> dict[str, str] | None:
+        """Read here like a dotenv file; only the settings that name code are kept."""
+        from opsgate.classify._run_npmrc import MAX_BYTES, program_settings
+
+        text = _read_kept_nowhere(path, MAX_BYTES)
+        return None if text is None else program_settings(text)
 
     def _secret_link_in(self, directory: str, home: str, dirs: bool, files: bool) -> str | None:
         from opsgate.classify._files_probe import secret_link_under

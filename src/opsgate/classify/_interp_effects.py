@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._interp_loopback import without_loopback_gets
+from opsgate.classify._interp_servers import without_tcp_http_servers
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["unmodelled_effects"]
@@ -44,6 +45,7 @@ _EFFECTS: dict[str, tuple[str, ...]] = {
     "node": (
         r"\b(child_process|worker_threads|cluster|dgram|inspector)\b",
         r"\brequire\s*\(\s*['\"](node:)?(vm|net|tls|http2?|https)['\"]",
+        r"\b(from|import)\s*['\"](node:)?(vm|net|tls|http2?|https)['\"]",  # ES modules
         r"(?<![\w.])(execSync|execFileSync|spawnSync|exec|execFile|spawn|fork)\s*\(",
         r"(?<![\w])(writeFile|writeFileSync|appendFile|appendFileSync|unlink|unlinkSync|rm|"
         r"rmSync|rmdir|rmdirSync|rename|renameSync|copyFile|copyFileSync|cpSync|mkdir|"
@@ -109,7 +111,7 @@ _PERL_REGEX = re.compile(
     r"(?<![\w$@%&)\]])(?:m|qr)?/(?:\\.|[^/\n])*/[a-z]*"
 )
 # JavaScript module names stay visible: require("child_process") is the effect.
-_MODULE_ARG = re.compile(r"(require|import)\s*\(\s*$")
+_MODULE_ARG = re.compile(r"(require|import)\s*\(\s*$|\b(from|import)\s*$")
 
 
 def unmodelled_effects(lang: str, code: str) -> list[Finding]:
@@ -120,7 +122,8 @@ def unmodelled_effects(lang: str, code: str) -> list[Finding]:
     if pattern is None:
         return []
     if lang == "node":  # a GET of this machine is judged like curl's (``_interp_loopback``)
-        code = _without_literal_shell_outs(_without_tcp_servers(without_loopback_gets(code)))
+        code = without_tcp_http_servers(_without_tcp_servers(without_loopback_gets(code)))
+        code = _without_literal_shell_outs(code)
     body = _blank_strings(lang, _MODELLED_DELETE.sub(" ", _COMMENT[lang].sub("", code)))
     hit = pattern.search(body)
     if hit is None or _MODELLED.match(code) is not None:

@@ -94,6 +94,8 @@ DISPOSABLE_DIRS = frozenset(
         "logs",
     }
 )
+# ``~-`` and the directory stack (``~2``, ``~+1``, ``~-0``): places the shell remembers.
+_STACK_TILDE = re.compile(r"~(?:[+-][0-9]*|[0-9]+)")
 _DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
 # Generated directories known by their place in the project rather than their name
 # (``assets`` alone is source): Rails' compiled assets (``rails assets:clobber``),
@@ -183,7 +185,14 @@ class Workspace:
     other_homes: tuple[str, ...] = ()
 
     def expand(self, path: str, cwd: str | None) -> str | None:
-        """``~`` and relative paths made absolute; None when the base is unknown."""
+        """``~`` and relative paths made absolute; None when the base is unknown.
+        ``~+`` is the working directory, so it is a relative path; ``~-`` (the previous
+        one) and the directory stack's ``~N``/``~+N`` are not tracked, so unknown."""
+        head = path.split("/", 1)[0]
+        if head == "~+":
+            path = "." + path[2:]
+        elif head[:1] == "~" and _STACK_TILDE.fullmatch(head):
+            return None
         if path == "~" or path.startswith("~/"):
             path = self.home + path[1:]
         elif path.startswith("~") and "/" not in path.split("~", 1)[1][:1]:

@@ -114,6 +114,12 @@ def package_scripts(cmd: Command, ctx: Context, verb: str, rest: list[str]) -> l
         return found
     base = cmd.option(*_DIR_OPTIONS)
     start = ctx.workspace.expand(base, cmd.cwd) if base else (cmd.cwd or ctx.scope.cwd)
+    if cmd.name in ("npm", "pnpm"):  # ``.npmrc``: node-options, script-shell
+        from opsgate.classify._run_npmrc import npmrc_findings
+
+        package = _package_json(ctx, start, base is None)
+        root = posixpath.dirname(package.path) if package is not None else start
+        found = found + npmrc_findings(cmd, ctx, root)
     if _ALL_WORKSPACES & set(cmd.words) or cmd.option(*_WORKSPACE_OPTIONS) is not None:
         if _package_json(ctx, start, base is None) is None:
             return found  # no project at all: the runner stops with an error

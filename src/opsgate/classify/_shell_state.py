@@ -174,6 +174,10 @@ class Scope:
 
     def bind(self, name: str, text: str | None, origin: str = "") -> None:
         """Set ``name`` (None: unknown at run time, from ``origin`` when known)."""
+        if name + "[]" in self.vars:  # an array assigned anew: its elements are not known
+            from opsgate.classify._shell_arrays import drop
+
+            drop(self, name)
         self.vars[name] = text
         if text is None and origin:
             self.origins[name] = origin

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, cast
 from tree_sitter import Node
 
 from opsgate.classify import _pipes
+from opsgate.classify import _shell_arrays as _arrays
 from opsgate.classify._command import Arg, Command, Stdin
+from opsgate.classify._scope_carry import carry_back, locals_of
 from opsgate.classify._shell_nodes import (
     _ENV_NAME,
     _STATEMENTS,
@@ -78,6 +80,9 @@ class WalkerCommands(WalkerRedirects):
         arguments = self._all_arguments(node)
         if arguments is not None:
             return arguments
+        elements = _arrays.split_all(self._lookup, node) if node.type == "string" else None
+        if elements is not None:  # ``"${ports[@]}"``, ``"${!ports[@]}"``: a word each
+            return [Value(e, True) for e in elements]
         value = self.resolve(node)
         if node.type in ("simple_expansion", "expansion") and value.static:
             ifs = self.scope.vars.get("IFS", " \t\n") if "IFS" in self.scope.vars else " \t\n"
@@ -177,6 +182,9 @@ class WalkerCommands(WalkerRedirects):
         try:
             return self.walk(body, stdin, 1)
         finally:
+            # The function ran in this shell: what it set (but its locals) stays.
+            pure, mixed = locals_of(body)
+            carry_back(saved, self.scope, mixed, pure | frozenset(env))
             self.scope = saved
 
     def _tilde(self, text: str) -> str:
@@ -217,7 +225,24 @@ class WalkerCommands(WalkerRedirects):
             self.scope.bind(name, value.text)
         else:
             self.scope.bind(name, None, _pipes.origin_of(value.text))
+        self._assign_array(node, value, assoc=False)
         return None
+
+    def _assign_array(self, node: Node, value: Value, *, assoc: bool) -> None:
+        """``a=(x y)``, ``declare -A m=([k]=v)``, ``a[k]=v``: elements tracked
+        (``_shell_arrays``)."""
+        name_node = node.child_by_field_name("name")
+        value_node = node.child_by_field_name("value")
+        appends = any(c.type == "+=" for c in node.children)
+        if name_node is not None and name_node.type == "subscript":
+            base = name_node.child_by_field_name("name")
+            if base is not None:
+                index = None if appends else name_node.child_by_field_name("index")
+                known = value.text if value.static else None
+                _arrays.bind_element(self.scope, _text(base), index, known)
+        elif value_node is not None and value_node.type == "array" and not appends:
+            _arrays.bind_array(self.scope, _text(name_node or node), value_node, self.resolve,
+                               assoc=assoc)  # fmt: skip
 
     def _declaration(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         keyword = _text(node.children[0]) if node.children else ""
@@ -231,9 +256,12 @@ class WalkerCommands(WalkerRedirects):
             from opsgate.classify.families import secrets
 
             self.add(secrets.env_dump(f"{keyword} {' '.join(flags)}".strip()))
+        assoc = any(f.startswith("-") and "A" in f[1:] for f in flags)
         for child in rest:
             if child.type == "variable_assignment":
                 self._assign(child, stdin, level)
+                if assoc:  # ``declare -A m=([k]=v …)``
+                    self._assign_array(child, Value("", False), assoc=True)
         if any(f.startswith("-") and "n" in f[1:] for f in flags):
             # ``declare -n ref=x``: ``$ref`` is whatever x holds when it is read, which
             # may change after this line; opsgate does not follow references.

@@ -405,6 +405,10 @@ class WordResolver:
         children = [c for c in node.children if c.type not in ("${", "}")]
         if not children:
             return Value(_text(node), False)
+        if children[0].type == "subscript" or (
+            children[0].type == "!" and len(children) == 2 and children[1].type == "subscript"
+        ):
+            return self._element(node, children)
         if children[0].type in ("!", "#"):
             # ${!ref} is indirection and ${#x} a length: neither is a value we know.
             for child in children:
@@ -431,6 +435,19 @@ class WordResolver:
         # Substrings and pattern removals of a known value are still derived from it.
         base = self._variable(name, None)
         return Value(_text(node), False, base.secret_vars)
+
+    def _element(self, node: Node, children: list[Node]) -> Value:
+        """``${ports[$s]}``, ``${hosts[@]}``, ``${!ports[@]}`` of an array whose elements
+        the command spelt out (``_shell_arrays``); unknown otherwise."""
+        from opsgate.classify._shell_arrays import element
+
+        subscript = children[-1]
+        index_node = subscript.child_by_field_name("index")
+        index = self.value(index_node) if index_node is not None else None
+        found = element(self._lookup, subscript, index, keys=children[0].type == "!")
+        if found is None or len(children) != (2 if children[0].type == "!" else 1):
+            return Value(_text(node), False, index.secret_vars if index is not None else ())
+        return Value(found, True)
 
     def _indirect(self, node: Node, children: list[Node], names: list[str]) -> Value:
         """``${!ref}``: the value of the variable whose name ``ref`` holds.  A known name

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from opsgate.classify._command import Stdin
 from opsgate.classify._fetched_code import raw_connections
 from opsgate.classify._grammar import parse_bash
 from opsgate.classify._heredoc_rewrite import heredocs_as_strings
+from opsgate.classify._scope_carry import carry_back, unknown_after
 from opsgate.classify._shell_nodes import (
     _HIDDEN,
     _NAMES_ONLY,
@@ -65,6 +66,19 @@ def classify_script(
     return walker.findings
 
 
+def _with_plain_globs(script: str, tree: Tree) -> tuple[str, Tree, Node]:
+    """``shopt -s extglob`` then ``rm build/!(.gitkeep)``: the grammar cannot read the
+    pattern; the same script with it as ``*`` (``_extglob_rewrite``), when certain."""
+    from opsgate.classify._extglob_rewrite import extglobs_as_globs
+
+    rewritten = extglobs_as_globs(script)
+    if rewritten is not None:
+        again = parse_bash(rewritten)
+        if not again.root_node.has_error:
+            return rewritten, again, again.root_node
+    return script, tree, tree.root_node
+
+
 def _into_login(finding: Finding) -> bool:
     """A secret that a login reading its password from stdin takes, unprinted: a
     variable's value, or a token printed by a CLI (no file named)."""
@@ -87,6 +101,7 @@ class Walker(WalkerCommands):
         remote: str | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        here: bool = False,
     ) -> list[Finding]:
         if self.depth + 1 > MAX_DEPTH:
             return [unknown(f"{via} nests scripts deeper than {MAX_DEPTH} levels", script)]
@@ -98,6 +113,8 @@ class Walker(WalkerCommands):
             scope.vars.update(env)
         child = Walker(self.session, scope, depth=self.depth + 1, remote=target)
         child.run(script)
+        if here and target is None:  # ``eval``: the text ran in this very shell
+            carry_back(self.scope, scope)
         if remote is None:
             return child.findings
         return [self._promote(f, remote, via) for f in child.findings]
@@ -136,6 +153,8 @@ class Walker(WalkerCommands):
                 again = parse_bash(rewritten)
                 if not again.root_node.has_error:
                     script, tree, root = rewritten, again, again.root_node
+        if root.has_error and "(" in script:
+            script, tree, root = _with_plain_globs(script, tree)
         if root.has_error:
             self.add([unknown("the shell parser could not read this command", _first_error(root))])
             self.add(raw_connections(script))  # ``exec 3<>/dev/tcp/…``: the grammar fails
@@ -200,9 +219,18 @@ class Walker(WalkerCommands):
     def _pipeline(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         out = stdin
         stages = node.named_children
+        saved = self.scope
         for index, child in enumerate(stages):
             mark = len(self.findings)
-            out = self.walk(child, out, level + 1)
+            # Each stage is a subshell in bash (the last one is not in zsh): what it
+            # changes is unknown after the pipeline (``_scope_carry``).
+            self.scope = saved.child() if len(stages) > 1 else saved
+            try:
+                out = self.walk(child, out, level + 1)
+            finally:
+                stage, self.scope = self.scope, saved
+                if stage is not saved:
+                    unknown_after(saved, stage)
             following = _text(stages[index + 1]) if index + 1 < len(stages) else None
             if following is not None and _NAMES_ONLY.match(following):
                 # `env | cut -d= -f1`: only variable names leave the pipeline.

@@ -8,6 +8,7 @@ import re
 from opsgate.classify._command import Command, Context, Handler
 from opsgate.classify.families._git_branch import note_head, note_switch, note_worktree
 from opsgate.classify.families._git_common import _write, is_protected_branch
+from opsgate.classify.families._git_programs import fixed_program_line
 from opsgate.classify.families._git_pushcfg import (
     UNKNOWN_BRANCH,
     UNKNOWN_VALUE,
@@ -330,14 +331,14 @@ def _config(cmd: Command, ctx: Context) -> list[Finding]:
     if value is None and key.startswith("alias."):
         value = UNKNOWN_VALUE  # an alias to words chosen at run time runs anything
     note_config(cmd, ctx, ops[0], value, add=cmd.has("--add", "--append"))
-    return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, key, ops[1])
+    return _exec_config(cmd, ctx, key, ops[1]) + _stored_for_later(cmd, ctx, key, ops[1])
 
 
 _CONFIG_VERBS = frozenset({"set", "unset", "get", "list", "edit", "rename-section",
                            "remove-section"})  # fmt: skip
 
 
-def _stored_for_later(cmd: Command, key: str, value: str) -> list[Finding]:
+def _stored_for_later(cmd: Command, ctx: Context, key: str, value: str) -> list[Finding]:
     """A stored key (not ``git -c``) that makes later git commands run a program or
     read code from elsewhere is persistence, whatever the program does today
     (``core.pager 'sh /tmp/x'``: /tmp/x may be written tomorrow)."""
@@ -353,6 +354,10 @@ def _stored_for_later(cmd: Command, key: str, value: str) -> list[Finding]:
         return []
     if _usual_program(value):
         return []
+    line = value.removeprefix("!")
+    if fixed_program_line(line):  # ``!f() { git log …; }; f``, ``jq -S .``: judged as is
+        exec_key = any(fnmatch.fnmatchcase(key, p) for p in _EXEC_KEYS)
+        return [] if exec_key else ctx.classify_shell(line, via=f"git config {key}")
     reason = f"sets {key}, which git runs as a program on later commands"
     return [_write(cmd, "vcs.config_exec", reason, Impact.CAUTION)]
 

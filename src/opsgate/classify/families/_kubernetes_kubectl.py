@@ -257,6 +257,12 @@ def _kubectl(cmd: Command, ctx: Context) -> list[Finding]:
     rule = _kubectl_rule(cmd, words)
     if cmd.name == "oc" and rule is _UNKNOWN:
         rule = _OC.get(words[0], _UNKNOWN)
+    if rule is _UNKNOWN and words[0] not in _KUBECTL:
+        from opsgate.classify.families._kubernetes_plugins import plugin_findings
+
+        plugin = plugin_findings(cmd, ctx)  # ``kubectl NAME``: the ``kubectl-NAME`` file
+        if plugin is not None:
+            return plugin
     if rule.effect in (Effect.WRITE, Effect.UNKNOWN):  # a card binds the manifests
         from opsgate.classify.families._kubernetes_manifests import manifest_names
 

@@ -16,6 +16,7 @@ from opsgate.classify._run_interp import (
     python_target,
     startup_modules,
 )
+from opsgate.classify._run_node_test import node_test_findings, runs_tests
 from opsgate.classify._shell_options import ShellLine, shell_line
 from opsgate.classify.families._shells_run import (
     SHELLS,
@@ -151,6 +152,8 @@ def _interpreter_code(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
         return _python_modes(cmd, ctx)
     if lang == "awk":
         return _awk(cmd, ctx)
+    if lang == "node" and cmd.name == "node" and runs_tests(cmd):
+        return extra + node_test_findings(cmd, ctx)  # Node's test runner, not a REPL
     ops = cmd.positionals()
     if ops:
         if ops[0].value in ("-", "/dev/stdin") or ops[0].value.startswith("/dev/fd/"):

@@ -14,6 +14,7 @@ import re
 import shlex
 
 from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify.families._gh_alias import expand_alias, note_alias
 from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = ["HANDLERS"]
@@ -329,7 +330,12 @@ def _gh(cmd: Command, ctx: Context) -> list[Finding]:
     if group in _GH_READ_ONLY:
         return [_f(cmd, ctx, _R, "vcs.forge", f"{cmd.name} {group} is read-only", repo)]
     if group not in _GH_GROUPS:
+        expanded = expand_alias(cmd, ctx, pos) if cmd.name == "gh" else None
+        if expanded is not None:
+            return expanded
         return [_f(cmd, ctx, _U, "vcs.forge", f"unrecognised {cmd.name} command {group!r}", repo)]
+    if cmd.name == "gh" and group == "alias" and verb == "set":
+        note_alias(cmd, ctx)
     quiet, destroy = _GH_GROUPS[group]
     if not verb or verb in quiet:
         return [_f(cmd, ctx, _L, "vcs.forge", f"{cmd.name} {group} {verb}".strip(), repo)]
