@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from opsgate.classify import families
 from opsgate.classify._command import Command, Stdin
 from opsgate.classify._cross_cutting import cross_cutting
-from opsgate.classify._dispatch_builtins import _SPECIAL, track_positionals
+from opsgate.classify._dispatch_builtins import _SPECIAL, track_assigned, track_positionals
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
 from opsgate.classify._run_buildfiles import (
@@ -49,6 +49,8 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
     """Classify ``cmd`` (unwrapping wrappers) and add its findings to the walker."""
     if cmd.name in ("shift", "set"):
         track_positionals(cmd, w)
+    elif cmd.name in ("printf", "mapfile", "readarray"):
+        track_assigned(cmd, w)
     for _ in range(12):
         cross_cutting(cmd, w)  # checks that apply to every program (``_cross_cutting``)
         if cmd.name == "$dynamic":

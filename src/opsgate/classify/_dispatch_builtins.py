@@ -13,7 +13,7 @@ from opsgate.models import Effect, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["_SPECIAL", "track_positionals"]
+__all__ = ["_SPECIAL", "track_assigned", "track_positionals"]
 
 _LOOKUP_ONLY = frozenset({"type", "which", "whereis", "help", "man", "tldr", "info"})
 
@@ -45,6 +45,22 @@ def track_positionals(cmd: Command, w: Walker) -> None:
         _set_positionals(w, [a.value for a in words])
     else:
         _forget_positionals(w)
+
+
+def track_assigned(cmd: Command, w: Walker) -> None:
+    """``printf -v NAME …`` and ``mapfile``/``readarray NAME`` set NAME: to the text
+    printed when every word is known and there is no format to apply, else to a value
+    known only at run time (never the value it had before)."""
+    if cmd.name == "printf":
+        name = cmd.option("-v")
+        if name is None:
+            return
+        words = [a for a in cmd.positionals(("-v",))]
+        plain = len(words) == 2 and words[0].value == "%s" and all(a.static for a in words)
+        w.scope.bind(name, words[1].value if plain else None)
+        return
+    names = [a.value for a in cmd.positionals(("-d", "-n", "-O", "-s", "-u", "-C", "-c"))]
+    w.scope.bind(names[0] if names else "MAPFILE", None)
 
 
 def _set_positionals(w: Walker, given: list[str]) -> None:
