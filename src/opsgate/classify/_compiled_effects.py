@@ -39,6 +39,7 @@ class _Lang:
     spawn: re.Pattern[str]  # a process started: the call's opening parenthesis ends it
     delete: re.Pattern[str]
     writes: tuple[tuple[re.Pattern[str], int], ...]  # a write call, and its path argument
+    reads: re.Pattern[str]  # a file read whole or opened for reading: its path is first
     home: re.Pattern[str]  # the user's home directory, in this language's spellings
     bind: re.Pattern[str]  # ``name := …`` / ``let name = …``: group 1 the name
     newline_ends: bool  # Go ends statements at a line's end
@@ -53,6 +54,7 @@ _GO = _Lang(
         (re.compile(r"\bos\.OpenFile\s*\((?=[^;]*O_(?:WRONLY|RDWR|APPEND|CREATE|TRUNC))"), 0),
         (re.compile(r"\bos\.(?:Rename|Symlink|Link)\s*\("), 1),
     ),
+    reads=re.compile(r"\b(?:os|ioutil)\.(?:ReadFile|Open)\s*\("),
     home=re.compile(
         r'os\.UserHomeDir\s*\(|os\.Getenv\s*\(\s*"(?:HOME|USERPROFILE)"|'
         r"user\.Current\s*\(|homedir\.(?:Dir|Expand)\s*\("
@@ -74,6 +76,7 @@ _RUST = _Lang(
             0,
         ),
     ),
+    reads=re.compile(r"\bfs::(?:read_to_string|read)\s*\(|\bFile::open\s*\("),
     home=re.compile(r'env::var(?:_os)?\s*\(\s*"(?:HOME|USERPROFILE)"|\bhome_dir\s*\('),
     bind=re.compile(r"\blet\s+(?:mut\s+)?([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)"),
     newline_ends=False,
@@ -139,6 +142,14 @@ def _effects(
             target = _path(spec, _argument(statement, write.end(), index), bound)
             out += _judge_path(target, "cp -r build/out", lang, "writes", statement, shell)
             break
+    read = spec.reads.search(statement)
+    if read is not None:
+        # A read is judged as ``cat`` of the path when the code spells it out (a
+        # credentials file is a secret read, whatever is done with the bytes); a path
+        # known only at run time is the program's own business.
+        source = _path(spec, _argument(statement, read.end(), 0), bound)
+        if source is not None and (source.home or source.value.startswith("/")):
+            out += shell(f"cat {source.shell()}")
     return out
 
 
