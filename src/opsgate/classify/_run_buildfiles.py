@@ -56,7 +56,7 @@ BUILD_TOOLS: dict[str, str] = {
     "gradle": "gradle", "gradlew": "gradle", "mvn": "mvn", "mvnw": "mvn", "dotnet": "dotnet",
     "msbuild": "msbuild", "mix": "mix", "makers": "cargo-make", "fastlane": "fastlane",
     "nx": "nx", "bazel": "bazel", "bazelisk": "bazel", "dvc": "dvc", "ant": "ant",
-    "sbt": "sbt", "lein": "lein",
+    "sbt": "sbt", "lein": "lein", "cmake": "cmake", "meson": "meson",
 }  # fmt: skip
 # Sub-verbs that read no build file (``dotnet --version``, ``mix help``).
 _QUIET = frozenset({"--version", "-v", "version", "--help", "-h", "help", "new", "nuget",
@@ -79,6 +79,10 @@ _MAX_COMMANDS = 48
 
 def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
     """What the build files ``cmd`` reads would run, judged command by command."""
+    if cmd.name in ("cmake", "meson"):  # read as their languages (``_run_configure``)
+        from opsgate.classify._run_configure import configure_findings
+
+        return configure_findings(cmd, w)
     tool = _tool(cmd)
     if tool is None or w.remote is not None:
         return []
