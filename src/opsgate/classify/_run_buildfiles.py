@@ -96,6 +96,8 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
     from opsgate.classify._run_listing import collected
 
     paths = collected(w, base, names, recursive=recursive) or ()
+    if tool == "gradle":
+        paths = (*_gradle_init_scripts(cmd, w, base), *paths)
     findings: list[Finding] = []
     seen: set[str] = set()
     for path in [p for p in paths if "/node_modules/" not in p and "/target/" not in p][
@@ -110,6 +112,25 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
             seen.add(line)
             findings += w.classify_shell(line, via=f"{cmd.name} ({loaded.shown})", cwd=base)
     return findings
+
+
+_GRADLE_INIT = re.compile(r"\.gradle(?:\.kts)?$")
+
+
+def _gradle_init_scripts(cmd: Command, w: Walker, base: str) -> tuple[str, ...]:
+    """The init scripts Gradle runs before the build: ``--init-script``/``-I`` files,
+    and ``init.gradle`` and ``init.d/*.gradle`` in the Gradle user home."""
+    from opsgate.classify._run_listing import collected
+
+    given = [v for v in cmd.options("-I", "--init-script") if v]
+    out = [full for v in given if (full := w.workspace.expand(v, base)) is not None]
+    home = w.workspace.expand(cmd.env.get("GRADLE_USER_HOME", "~/.gradle"), base)
+    if home is not None:
+        out += [posixpath.join(home, n) for n in ("init.gradle", "init.gradle.kts")]
+        listed = collected(w, posixpath.join(home, "init.d"), ("*.gradle", "*.gradle.kts"),
+                           recursive=False)  # fmt: skip
+        out += [p for p in listed or () if _GRADLE_INIT.search(p)]
+    return tuple(out)
 
 
 def _lines_run(text: str, tool: str, cmd: Command) -> list[str]:
@@ -169,6 +190,12 @@ _DSL_INTO = re.compile(
     r"""\binto\s*\(?\s*(?:file\(\s*)?["']([^"'\n]+)["']|<copy\b[^>]*\bto(?:dir|file)="([^"]+)"|"""
     r"""file\(\s*["']([^"'\n]+)["']\s*\)\.(?:text\s*=|write)"""
 )
+# A file's contents read by the build language (``new File(…).text``, ``file('x').readLines()``,
+# Kotlin's ``File(…).readText()``): ``cat`` of it, so a credentials file is a secret read.
+_DSL_READ = re.compile(
+    r"""["']([^"'\n]+)["']\s*\)?\s*\.\s*(?:text|getText\(|readLines\(|readBytes\(|bytes\b|"""
+    r"""readText\(|eachLine\b|newReader\(|withReader\b)"""
+)
 _YAML_CMD = re.compile(r"^\s*-?\s*(?:cmd|command|script|run)\s*:\s*([^'\"\n|>{\[][^\n]*)$",
                        re.MULTILINE)  # fmt: skip
 _ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environment\."
@@ -187,6 +214,7 @@ def _dsl_twins(text: str, tool: str) -> list[str]:
         for lit in _STRING.finditer(rest):
             if not _UNDER_BUILD.search(rest[: lit.start()]):
                 out.append(f"rm -rf {_quote(_unquote(lit.group(0)))}")
+    out += [f"cat {_quote(m.group(1))}" for m in _DSL_READ.finditer(home)]
     for m in _DSL_INTO.finditer(home):
         dest = m.group(1) or m.group(2) or m.group(3)
         out.append(f"cp -r build/out {_quote(dest)}")
@@ -195,10 +223,27 @@ def _dsl_twins(text: str, tool: str) -> list[str]:
     return out
 
 
+# Elixir's spellings of a path from literals: ``Path.expand("~/.ssh")`` is the literal
+# it expands, ``System.user_home!()`` is ``~``, ``Path.join("~", ".ssh")`` is ``"~/.ssh"``.
+_EX_HOME = re.compile(r"System\.user_home!?\(\s*\)")
+_EX_EXPAND = re.compile(r'Path\.(?:expand|absname)\(\s*("[^"\n]*")\s*\)')
+_EX_JOIN = re.compile(r'Path\.join\(\s*\[?\s*"([^"\n]*)"\s*,\s*"([^"\n]*)"\s*\]?\s*\)')
+
+
+def _elixir_paths(text: str) -> str:
+    for _ in range(3):  # nested: ``Path.expand(Path.join(System.user_home(), ".ssh"))``
+        text = _EX_HOME.sub('"~"', text)
+        text = _EX_JOIN.sub(lambda m: f'"{m.group(1).rstrip("/")}/{m.group(2)}"', text)
+        text = _EX_EXPAND.sub(r"\1", text)
+    return text
+
+
 def _command_lines(text: str, tool: str) -> list[str]:
     """The command lines a build file writes as literals."""
     from opsgate.classify.families import handler_for
 
+    if tool == "mix":
+        text = _elixir_paths(text)
     out: list[str] = _dsl_twins(text, tool)
     # ``cmd: aws s3 sync … --delete`` (dvc.yaml, YAML task files): an unquoted value.
     out += [m.group(1).strip() for m in _YAML_CMD.finditer(text)]
@@ -232,6 +277,7 @@ def _command_lines(text: str, tool: str) -> list[str]:
             "curl",
             "env",
             "cp",
+            "cat",
         ):
             lines.append(line.strip())
     return list(dict.fromkeys(lines))
