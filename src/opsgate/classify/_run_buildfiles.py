@@ -57,6 +57,7 @@ BUILD_TOOLS: dict[str, str] = {
     "msbuild": "msbuild", "mix": "mix", "makers": "cargo-make", "fastlane": "fastlane",
     "nx": "nx", "bazel": "bazel", "bazelisk": "bazel", "dvc": "dvc", "ant": "ant",
     "sbt": "sbt", "lein": "lein", "cmake": "cmake", "meson": "meson",
+    "turbo": "turbo",
 }  # fmt: skip
 # Sub-verbs that read no build file (``dotnet --version``, ``mix help``).
 _QUIET = frozenset({"--version", "-v", "version", "--help", "-h", "help", "new", "nuget",
@@ -83,6 +84,10 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
         from opsgate.classify._run_configure import configure_findings
 
         return configure_findings(cmd, w)
+    if cmd.name == "turbo":  # the workspace packages' scripts (``_run_monorepo``)
+        from opsgate.classify._run_monorepo import turbo_findings
+
+        return turbo_findings(cmd, w) if w.remote is None else []
     tool = _tool(cmd)
     if tool is None or w.remote is not None:
         return []
@@ -100,6 +105,7 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
         paths = (*_gradle_init_scripts(cmd, w, base), *paths)
     findings: list[Finding] = []
     seen: set[str] = set()
+    seen_nx: set[tuple[str, str]] = set()
     for path in [p for p in paths if "/node_modules/" not in p and "/target/" not in p][
         :_MAX_FILES
     ]:
@@ -111,6 +117,13 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
                 continue
             seen.add(line)
             findings += w.classify_shell(line, via=f"{cmd.name} ({loaded.shown})", cwd=base)
+        if tool == "nx":  # run-commands targets: whole shell lines (``_run_monorepo``)
+            from opsgate.classify._run_monorepo import nx_commands
+
+            for line, cwd in nx_commands(loaded.text, cmd, base)[:_MAX_COMMANDS]:
+                if (line, cwd) not in seen_nx:
+                    seen_nx.add((line, cwd))
+                    findings += w.classify_shell(line, via=f"nx ({loaded.shown})", cwd=cwd)
     return findings
 
 
