@@ -41,6 +41,7 @@ class _Lang:
     writes: tuple[tuple[re.Pattern[str], int], ...]  # a write call, and its path argument
     reads: re.Pattern[str]  # a file read whole or opened for reading: its path is first
     home: re.Pattern[str]  # the user's home directory, in this language's spellings
+    temp: re.Pattern[str]  # a fresh temporary directory or file (``os.MkdirTemp``)
     bind: re.Pattern[str]  # ``name := …`` / ``let name = …``: group 1 the name
     newline_ends: bool  # Go ends statements at a line's end
 
@@ -59,6 +60,8 @@ _GO = _Lang(
         r'os\.UserHomeDir\s*\(|os\.Getenv\s*\(\s*"(?:HOME|USERPROFILE)"|'
         r"user\.Current\s*\(|homedir\.(?:Dir|Expand)\s*\("
     ),
+    temp=re.compile(r"\b(?:os\.(?:MkdirTemp|CreateTemp|TempDir)|ioutil\.(?:TempDir|TempFile)|"
+                    r"\w+\.TempDir)\s*\("),
     bind=re.compile(r"^\s*(?:var\s+)?([A-Za-z_]\w*)(?:\s*,\s*[A-Za-z_]\w*)*\s*:?=(?!=)"),
     newline_ends=True,
 )
@@ -78,6 +81,7 @@ _RUST = _Lang(
     ),
     reads=re.compile(r"\bfs::(?:read_to_string|read)\s*\(|\bFile::open\s*\("),
     home=re.compile(r'env::var(?:_os)?\s*\(\s*"(?:HOME|USERPROFILE)"|\bhome_dir\s*\('),
+    temp=re.compile(r"\benv::temp_dir\s*\(|\btempfile::|\b(?:tempdir|TempDir::new|tempfile)\s*\("),
     bind=re.compile(r"\blet\s+(?:mut\s+)?([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)"),
     newline_ends=False,
 )
@@ -95,6 +99,7 @@ _MESSAGES = re.compile(
     r"""\.(?:expect|context|with_context|wrap_err)\s*\(\s*"(?:[^"\\]|\\.)*"\s*\)"""
 )
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|`([^`]*)`')
+_TEMP = "scratch"  # stands for a name made at run time under /tmp
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -188,6 +193,8 @@ def _path(spec: _Lang, expr: str, bound: dict[str, _Path | None]) -> _Path | Non
     expr = _MESSAGES.sub("", expr.strip())
     if not expr:
         return None
+    if spec.temp.search(expr):  # the system's temporary directory: the program's own scratch
+        return _Path(False, "/tmp/" + _TEMP)
     home = spec.home.search(expr) is not None
     expr = spec.home.sub(" (", expr)  # ``os.Getenv("HOME")``: its literal is no path part
     parts: list[str] = []

@@ -143,7 +143,9 @@ def _gradle_init_scripts(cmd: Command, w: Walker, base: str) -> tuple[str, ...]:
         listed = collected(w, posixpath.join(home, "init.d"), ("*.gradle", "*.gradle.kts"),
                            recursive=False)  # fmt: skip
         out += [p for p in listed or () if _GRADLE_INIT.search(p)]
-    return tuple(out)
+        init_d = posixpath.join(home, "init.d") + "/"
+        out += [p for p in w.scope.files if p.startswith(init_d) and _GRADLE_INIT.search(p)]
+    return tuple(dict.fromkeys(out))
 
 
 def _lines_run(text: str, tool: str, cmd: Command) -> list[str]:
@@ -186,6 +188,7 @@ _HOME = re.compile(
 # ``File(System.getProperty("user.home"), ".m2")`` once the home is ``~``; Gradle's own
 # user home (``gradle.gradleUserHomeDir``) is ``~/.gradle``.
 _HOME_CHILD = re.compile(r"""(?:new\s+)?File\(\s*~\s*,\s*["']([^"'\n]+)["']\s*\)""")
+_HOME_PLUS = re.compile(r"""~\s*\+\s*["']/?([^"'\n]+)["']""")  # ``home + '/.aws'``
 _GRADLE_HOME = re.compile(r"\$\{\s*(?:project\.)?gradle\.gradleUserHomeDir\s*\}"
                           r"|(?:project\.)?gradle\.gradleUserHomeDir")  # fmt: skip
 # Gradle's ``delete a, b, …`` (or ``delete(a, b)``): every literal on the call's line,
@@ -218,6 +221,7 @@ _ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environmen
 def _dsl_twins(text: str, tool: str) -> list[str]:
     home = _HOME.sub("~", _GRADLE_HOME.sub("~/.gradle", _COMMENT_LINE.sub("", text)))
     home = _HOME_CHILD.sub(lambda m: f'"~/{m.group(1)}"', home)
+    home = _HOME_PLUS.sub(lambda m: f'"~/{m.group(1)}"', home)
     out = [f"rm -rf {_quote(m.group(1))}" for m in _DSL_DELETE.finditer(home)]
     for call in _GRADLE_DELETE.finditer(home) if tool == "gradle" else ():
         before = home[home.rfind("\n", 0, call.start()) + 1 : call.start()]
