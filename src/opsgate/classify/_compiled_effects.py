@@ -60,8 +60,10 @@ _GO = _Lang(
         r'os\.UserHomeDir\s*\(|os\.Getenv\s*\(\s*"(?:HOME|USERPROFILE)"|'
         r"user\.Current\s*\(|homedir\.(?:Dir|Expand)\s*\("
     ),
-    temp=re.compile(r"\b(?:os\.(?:MkdirTemp|CreateTemp|TempDir)|ioutil\.(?:TempDir|TempFile)|"
-                    r"\w+\.TempDir)\s*\("),
+    temp=re.compile(
+        r"\b(?:os\.(?:MkdirTemp|CreateTemp|TempDir)|ioutil\.(?:TempDir|TempFile)|"
+        r"\w+\.TempDir)\s*\("
+    ),
     bind=re.compile(r"^\s*(?:var\s+)?([A-Za-z_]\w*)(?:\s*,\s*[A-Za-z_]\w*)*\s*:?=(?!=)"),
     newline_ends=True,
 )

@@ -313,9 +313,11 @@ def _shell_words(words: list[str]) -> str:
 
 # --- meson --------------------------------------------------------------------------------
 
-_MESON_SUBCOMMANDS = frozenset({"configure", "dist", "install", "introspect", "init", "test",
-                                "wrap", "subprojects", "rewrite", "compile", "devenv", "env2mfile",
-                                "format", "fmt", "help", "--version", "-v", "-h", "--help"})  # fmt: skip
+_MESON_SUBCOMMANDS = frozenset({
+    "configure", "dist", "install", "introspect", "init", "test", "wrap", "subprojects",
+    "rewrite", "compile", "devenv", "env2mfile", "format", "fmt", "help", "--version", "-v",
+    "-h", "--help",
+})  # fmt: skip
 _MESON_CALL = re.compile(r"\b(run_command|subdir)\s*\(")
 _MESON_STRING = re.compile(r"'''(.*?)'''|'((?:[^'\\\n]|\\.)*)'", re.DOTALL)
 _MESON_PROGRAM = re.compile(r"(?m)^\s*(\w+)\s*=\s*find_program\(\s*'([^']+)'")

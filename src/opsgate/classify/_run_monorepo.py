@@ -117,8 +117,10 @@ def turbo_findings(cmd: Command, w: Walker) -> list[Finding]:
     package = load(w, posixpath.join(root, "package.json"), None)
     packages = workspace_packages(w, package) if package.text else None
     if packages is None:
-        reason = (f"turbo runs scripts of workspace packages that opsgate does not locate "
-                  f"({_why(package)}); run the package's script with npm to have it judged")  # fmt: skip
+        reason = (
+            f"turbo runs scripts of workspace packages that opsgate does not locate "
+            f"({_why(package)}); run the package's script with npm to have it judged"
+        )
         return [unknown(reason, cmd.text)]
     chosen = _filtered(w, packages[1:], cmd.options("--filter", "-F"))
     findings: list[Finding] = []
