@@ -140,7 +140,8 @@ def _cmake_file(w: Walker, state: _CMake, loaded: Loaded, how: str) -> list[Find
     if loaded.state == "missing" or loaded.path in state.read:
         return []
     if len(state.read) >= _MAX_LISTS:
-        return judge(w, replace_state(loaded, "budget"), None, where=how, cwd=state.source)
+        budget = Loaded(loaded.path, loaded.shown, "budget")
+        return judge(w, budget, None, where=how, cwd=state.source)
     state.read.append(loaded.path)
     if loaded.text is None:
         return judge(w, loaded, None, where=f"{how} {loaded.shown}", cwd=state.source)
@@ -166,10 +167,6 @@ def _cmake_file(w: Walker, state: _CMake, loaded: Loaded, how: str) -> list[Find
                             key=f"cmake:{line}:{shell[:40]}", first_line=line)  # fmt: skip
                 findings += judge_code(w, code, where=f"{how} {loaded.shown}", cwd=cwd)
     return findings
-
-
-def replace_state(loaded: Loaded, state: str) -> Loaded:
-    return Loaded(loaded.path, loaded.shown, state)
 
 
 def _cmake_comments(text: str) -> str:
@@ -240,10 +237,13 @@ def _substitute(word: str, state: _CMake, directory: str) -> str:
 
 
 def _assign(state: _CMake, name: str, values: list[str]) -> None:
-    if name == "set" and len(values) >= 2 and "\x00" not in "".join(values[1:]):
-        state.variables[values[0]] = ";".join(v for v in values[1:] if v not in ("CACHE",))[
-            :400
-        ].split(";CACHE", 1)[0]
+    """``set(NAME v… [CACHE …|PARENT_SCOPE])``, ``list(APPEND NAME v…)``: the value as
+    far as it is known (the parts known only at run time stay so)."""
+    if name == "set" and len(values) >= 2:
+        items = values[1:]
+        for stop in ("CACHE", "PARENT_SCOPE"):
+            items = items[: items.index(stop)] if stop in items else items
+        state.variables[values[0]] = ";".join(items)[:400]
     elif name == "list" and len(values) >= 3 and values[0] == "APPEND":
         old = state.variables.get(values[1])
         state.variables[values[1]] = ";".join([*([old] if old else []), *values[2:]])
