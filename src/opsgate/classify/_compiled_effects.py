@@ -39,7 +39,9 @@ class _Lang:
     spawn: re.Pattern[str]  # a process started: the call's opening parenthesis ends it
     delete: re.Pattern[str]
     writes: tuple[tuple[re.Pattern[str], int], ...]  # a write call, and its path argument
+    reads: re.Pattern[str]  # a file read whole or opened for reading: its path is first
     home: re.Pattern[str]  # the user's home directory, in this language's spellings
+    temp: re.Pattern[str]  # a fresh temporary directory or file (``os.MkdirTemp``)
     bind: re.Pattern[str]  # ``name := …`` / ``let name = …``: group 1 the name
     newline_ends: bool  # Go ends statements at a line's end
 
@@ -53,9 +55,14 @@ _GO = _Lang(
         (re.compile(r"\bos\.OpenFile\s*\((?=[^;]*O_(?:WRONLY|RDWR|APPEND|CREATE|TRUNC))"), 0),
         (re.compile(r"\bos\.(?:Rename|Symlink|Link)\s*\("), 1),
     ),
+    reads=re.compile(r"\b(?:os|ioutil)\.(?:ReadFile|Open)\s*\("),
     home=re.compile(
         r'os\.UserHomeDir\s*\(|os\.Getenv\s*\(\s*"(?:HOME|USERPROFILE)"|'
         r"user\.Current\s*\(|homedir\.(?:Dir|Expand)\s*\("
+    ),
+    temp=re.compile(
+        r"\b(?:os\.(?:MkdirTemp|CreateTemp|TempDir)|ioutil\.(?:TempDir|TempFile)|"
+        r"\w+\.TempDir)\s*\("
     ),
     bind=re.compile(r"^\s*(?:var\s+)?([A-Za-z_]\w*)(?:\s*,\s*[A-Za-z_]\w*)*\s*:?=(?!=)"),
     newline_ends=True,
@@ -74,7 +81,9 @@ _RUST = _Lang(
             0,
         ),
     ),
+    reads=re.compile(r"\bfs::(?:read_to_string|read)\s*\(|\bFile::open\s*\("),
     home=re.compile(r'env::var(?:_os)?\s*\(\s*"(?:HOME|USERPROFILE)"|\bhome_dir\s*\('),
+    temp=re.compile(r"\benv::temp_dir\s*\(|\btempfile::|\b(?:tempdir|TempDir::new|tempfile)\s*\("),
     bind=re.compile(r"\blet\s+(?:mut\s+)?([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)"),
     newline_ends=False,
 )
@@ -92,6 +101,7 @@ _MESSAGES = re.compile(
     r"""\.(?:expect|context|with_context|wrap_err)\s*\(\s*"(?:[^"\\]|\\.)*"\s*\)"""
 )
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"|`([^`]*)`')
+_TEMP = "scratch"  # stands for a name made at run time under /tmp
 _WORD = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -139,6 +149,14 @@ def _effects(
             target = _path(spec, _argument(statement, write.end(), index), bound)
             out += _judge_path(target, "cp -r build/out", lang, "writes", statement, shell)
             break
+    read = spec.reads.search(statement)
+    if read is not None:
+        # A read is judged as ``cat`` of the path when the code spells it out (a
+        # credentials file is a secret read, whatever is done with the bytes); a path
+        # known only at run time is the program's own business.
+        source = _path(spec, _argument(statement, read.end(), 0), bound)
+        if source is not None and (source.home or source.value.startswith("/")):
+            out += shell(f"cat {source.shell()}")
     return out
 
 
@@ -177,6 +195,8 @@ def _path(spec: _Lang, expr: str, bound: dict[str, _Path | None]) -> _Path | Non
     expr = _MESSAGES.sub("", expr.strip())
     if not expr:
         return None
+    if spec.temp.search(expr):  # the system's temporary directory: the program's own scratch
+        return _Path(False, "/tmp/" + _TEMP)
     home = spec.home.search(expr) is not None
     expr = spec.home.sub(" (", expr)  # ``os.Getenv("HOME")``: its literal is no path part
     parts: list[str] = []

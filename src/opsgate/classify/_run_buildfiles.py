@@ -56,7 +56,8 @@ BUILD_TOOLS: dict[str, str] = {
     "gradle": "gradle", "gradlew": "gradle", "mvn": "mvn", "mvnw": "mvn", "dotnet": "dotnet",
     "msbuild": "msbuild", "mix": "mix", "makers": "cargo-make", "fastlane": "fastlane",
     "nx": "nx", "bazel": "bazel", "bazelisk": "bazel", "dvc": "dvc", "ant": "ant",
-    "sbt": "sbt", "lein": "lein",
+    "sbt": "sbt", "lein": "lein", "cmake": "cmake", "meson": "meson",
+    "turbo": "turbo",
 }  # fmt: skip
 # Sub-verbs that read no build file (``dotnet --version``, ``mix help``).
 _QUIET = frozenset({"--version", "-v", "version", "--help", "-h", "help", "new", "nuget",
@@ -79,6 +80,14 @@ _MAX_COMMANDS = 48
 
 def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
     """What the build files ``cmd`` reads would run, judged command by command."""
+    if cmd.name in ("cmake", "meson"):  # read as their languages (``_run_configure``)
+        from opsgate.classify._run_configure import configure_findings
+
+        return configure_findings(cmd, w)
+    if cmd.name == "turbo":  # the workspace packages' scripts (``_run_monorepo``)
+        from opsgate.classify._run_monorepo import turbo_findings
+
+        return turbo_findings(cmd, w) if w.remote is None else []
     tool = _tool(cmd)
     if tool is None or w.remote is not None:
         return []
@@ -92,8 +101,11 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
     from opsgate.classify._run_listing import collected
 
     paths = collected(w, base, names, recursive=recursive) or ()
+    if tool == "gradle":
+        paths = (*_gradle_init_scripts(cmd, w, base), *paths)
     findings: list[Finding] = []
     seen: set[str] = set()
+    seen_nx: set[tuple[str, str]] = set()
     for path in [p for p in paths if "/node_modules/" not in p and "/target/" not in p][
         :_MAX_FILES
     ]:
@@ -105,7 +117,35 @@ def build_file_findings(cmd: Command, w: Walker) -> list[Finding]:
                 continue
             seen.add(line)
             findings += w.classify_shell(line, via=f"{cmd.name} ({loaded.shown})", cwd=base)
+        if tool == "nx":  # run-commands targets: whole shell lines (``_run_monorepo``)
+            from opsgate.classify._run_monorepo import nx_commands
+
+            for line, cwd in nx_commands(loaded.text, cmd, base)[:_MAX_COMMANDS]:
+                if (line, cwd) not in seen_nx:
+                    seen_nx.add((line, cwd))
+                    findings += w.classify_shell(line, via=f"nx ({loaded.shown})", cwd=cwd)
     return findings
+
+
+_GRADLE_INIT = re.compile(r"\.gradle(?:\.kts)?$")
+
+
+def _gradle_init_scripts(cmd: Command, w: Walker, base: str) -> tuple[str, ...]:
+    """The init scripts Gradle runs before the build: ``--init-script``/``-I`` files,
+    and ``init.gradle`` and ``init.d/*.gradle`` in the Gradle user home."""
+    from opsgate.classify._run_listing import collected
+
+    given = [v for v in cmd.options("-I", "--init-script") if v]
+    out = [full for v in given if (full := w.workspace.expand(v, base)) is not None]
+    home = w.workspace.expand(cmd.env.get("GRADLE_USER_HOME", "~/.gradle"), base)
+    if home is not None:
+        out += [posixpath.join(home, n) for n in ("init.gradle", "init.gradle.kts")]
+        listed = collected(w, posixpath.join(home, "init.d"), ("*.gradle", "*.gradle.kts"),
+                           recursive=False)  # fmt: skip
+        out += [p for p in listed or () if _GRADLE_INIT.search(p)]
+        init_d = posixpath.join(home, "init.d") + "/"
+        out += [p for p in w.scope.files if p.startswith(init_d) and _GRADLE_INIT.search(p)]
+    return tuple(dict.fromkeys(out))
 
 
 def _lines_run(text: str, tool: str, cmd: Command) -> list[str]:
@@ -148,6 +188,7 @@ _HOME = re.compile(
 # ``File(System.getProperty("user.home"), ".m2")`` once the home is ``~``; Gradle's own
 # user home (``gradle.gradleUserHomeDir``) is ``~/.gradle``.
 _HOME_CHILD = re.compile(r"""(?:new\s+)?File\(\s*~\s*,\s*["']([^"'\n]+)["']\s*\)""")
+_HOME_PLUS = re.compile(r"""~\s*\+\s*["']/?([^"'\n]+)["']""")  # ``home + '/.aws'``
 _GRADLE_HOME = re.compile(r"\$\{\s*(?:project\.)?gradle\.gradleUserHomeDir\s*\}"
                           r"|(?:project\.)?gradle\.gradleUserHomeDir")  # fmt: skip
 # Gradle's ``delete a, b, …`` (or ``delete(a, b)``): every literal on the call's line,
@@ -165,6 +206,12 @@ _DSL_INTO = re.compile(
     r"""\binto\s*\(?\s*(?:file\(\s*)?["']([^"'\n]+)["']|<copy\b[^>]*\bto(?:dir|file)="([^"]+)"|"""
     r"""file\(\s*["']([^"'\n]+)["']\s*\)\.(?:text\s*=|write)"""
 )
+# A file's contents read by the build language (``new File(…).text``, ``file('x').readLines()``,
+# Kotlin's ``File(…).readText()``): ``cat`` of it, so a credentials file is a secret read.
+_DSL_READ = re.compile(
+    r"""["']([^"'\n]+)["']\s*\)?\s*\.\s*(?:text|getText\(|readLines\(|readBytes\(|bytes\b|"""
+    r"""readText\(|eachLine\b|newReader\(|withReader\b)"""
+)
 _YAML_CMD = re.compile(r"^\s*-?\s*(?:cmd|command|script|run)\s*:\s*([^'\"\n|>{\[][^\n]*)$",
                        re.MULTILINE)  # fmt: skip
 _ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environment\."
@@ -174,6 +221,7 @@ _ENV_DUMP = re.compile(r"System\.getenv\(\s*\)|System\.get_env\(\s*\)|Environmen
 def _dsl_twins(text: str, tool: str) -> list[str]:
     home = _HOME.sub("~", _GRADLE_HOME.sub("~/.gradle", _COMMENT_LINE.sub("", text)))
     home = _HOME_CHILD.sub(lambda m: f'"~/{m.group(1)}"', home)
+    home = _HOME_PLUS.sub(lambda m: f'"~/{m.group(1)}"', home)
     out = [f"rm -rf {_quote(m.group(1))}" for m in _DSL_DELETE.finditer(home)]
     for call in _GRADLE_DELETE.finditer(home) if tool == "gradle" else ():
         before = home[home.rfind("\n", 0, call.start()) + 1 : call.start()]
@@ -183,6 +231,7 @@ def _dsl_twins(text: str, tool: str) -> list[str]:
         for lit in _STRING.finditer(rest):
             if not _UNDER_BUILD.search(rest[: lit.start()]):
                 out.append(f"rm -rf {_quote(_unquote(lit.group(0)))}")
+    out += [f"cat {_quote(m.group(1))}" for m in _DSL_READ.finditer(home)]
     for m in _DSL_INTO.finditer(home):
         dest = m.group(1) or m.group(2) or m.group(3)
         out.append(f"cp -r build/out {_quote(dest)}")
@@ -191,10 +240,27 @@ def _dsl_twins(text: str, tool: str) -> list[str]:
     return out
 
 
+# Elixir's spellings of a path from literals: ``Path.expand("~/.ssh")`` is the literal
+# it expands, ``System.user_home!()`` is ``~``, ``Path.join("~", ".ssh")`` is ``"~/.ssh"``.
+_EX_HOME = re.compile(r"System\.user_home!?\(\s*\)")
+_EX_EXPAND = re.compile(r'Path\.(?:expand|absname)\(\s*("[^"\n]*")\s*\)')
+_EX_JOIN = re.compile(r'Path\.join\(\s*\[?\s*"([^"\n]*)"\s*,\s*"([^"\n]*)"\s*\]?\s*\)')
+
+
+def _elixir_paths(text: str) -> str:
+    for _ in range(3):  # nested: ``Path.expand(Path.join(System.user_home(), ".ssh"))``
+        text = _EX_HOME.sub('"~"', text)
+        text = _EX_JOIN.sub(lambda m: f'"{m.group(1).rstrip("/")}/{m.group(2)}"', text)
+        text = _EX_EXPAND.sub(r"\1", text)
+    return text
+
+
 def _command_lines(text: str, tool: str) -> list[str]:
     """The command lines a build file writes as literals."""
     from opsgate.classify.families import handler_for
 
+    if tool == "mix":
+        text = _elixir_paths(text)
     out: list[str] = _dsl_twins(text, tool)
     # ``cmd: aws s3 sync … --delete`` (dvc.yaml, YAML task files): an unquoted value.
     out += [m.group(1).strip() for m in _YAML_CMD.finditer(text)]
@@ -228,6 +294,7 @@ def _command_lines(text: str, tool: str) -> list[str]:
             "curl",
             "env",
             "cp",
+            "cat",
         ):
             lines.append(line.strip())
     return list(dict.fromkeys(lines))

@@ -96,12 +96,14 @@ def _cargo_alias(cmd: Command, ctx: Context, verb: Arg) -> Command | None:
 
 
 def _go_generate(cmd: Command, ctx: Context) -> list[Finding]:
-    """go by its words, the ``//go:generate`` commands ``go generate`` runs, and the
-    program ``go run`` runs (``_run_compiled``)."""
+    """go by its words, the ``//go:generate`` commands ``go generate`` runs, the
+    program ``go run`` runs (``_run_compiled``), and what ``go test`` runs before its
+    tests (``_run_gotest``)."""
     from opsgate.classify._run_builds import go_generate
     from opsgate.classify._run_compiled import go_run
+    from opsgate.classify._run_gotest import go_test
 
-    return _go(cmd, ctx) + go_generate(cmd, ctx) + go_run(cmd, ctx)
+    return _go(cmd, ctx) + go_generate(cmd, ctx) + go_run(cmd, ctx) + go_test(cmd, ctx)
 
 
 def _bun(cmd: Command, ctx: Context) -> list[Finding]:
