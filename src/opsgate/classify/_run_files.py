@@ -420,7 +420,7 @@ def _python(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
     probe = Command("python", (), code.shown, cwd=job.cwd)
     text = bind_python_argv(code.text, code.shown, job.args)
-    found = analyse_python(text, w, _shell_fn(w, code, job), _delete_fn(w, probe))
+    found = analyse_python(text, w, _shell_fn(w, code, job), _delete_fn(w, probe), file=code.path)
     return found + python_imports(w, code, job.cwd)
 
 
