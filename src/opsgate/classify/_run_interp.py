@@ -152,9 +152,13 @@ def startup_modules(cmd: Command, ctx: Context) -> list[Finding]:
     first (``PYTHONPATH=.ci python3 report.py`` with a ``.ci/sitecustomize.py``)."""
     w = _walker(ctx)
     searched = [d for d in cmd.env.get("PYTHONPATH", "").split(":") if d and "$" not in d]
-    if w is None or not searched or cmd.has("-S", "-I"):
+    if w is None or w.remote is not None:
         return []
-    findings: list[Finding] = []
+    from opsgate.classify._run_venv_pth import venv_pth
+
+    findings = venv_pth(cmd, w)  # ``.venv/bin/python``: its site-packages' .pth lines
+    if not searched or cmd.has("-S", "-I"):
+        return findings
     for name in ("sitecustomize", "usercustomize"):
         for base in searched:
             loaded = load(w, f"{base.rstrip('/')}/{name}.py", cmd.cwd)
