@@ -99,8 +99,9 @@ def run_file_as(
     loaded = load(w, script.value, cmd.cwd)
     if loaded.state == "missing" and lang == "node":
         for suffix in _NODE_SUFFIXES[1:]:
-            loaded = load(w, script.value + suffix, cmd.cwd)
-            if loaded.state != "missing":
+            other = load(w, script.value + suffix, cmd.cwd)
+            if other.state != "missing":  # else the file as named is the one missing
+                loaded = other
                 break
     if loaded.state == "missing" and lang == "python":
         loaded = load(w, script.value.rstrip("/") + "/__main__.py", cmd.cwd)

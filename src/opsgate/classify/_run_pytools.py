@@ -131,6 +131,14 @@ def _is_text(node: ast.expr) -> bool:
 
 _SCONS_FILES = ("SConstruct", "Sconstruct", "sconstruct", "SConstruct.py", "Sconstruct.py",
                 "sconstruct.py")  # fmt: skip
+# What lets a build file write something other than a compiled program: builders that
+# run commands, and Python's own file, process and copy calls.
+_SCONS_WRITES = re.compile(
+    r"\b(?:Command|Builder|Action|AddPostAction|AddPreAction|Execute|Install\w*|InstallAs|"
+    r"open|exec|eval|system|popen|Popen|call|check_call|check_output|run|copy\w*|move|"
+    r"write\w*|symlink|link|rename|replace|Textfile|Substfile)\s*\(|subprocess|shutil|"
+    r"__import__|importlib"
+)
 _SCONSCRIPT = re.compile(r"""\bSConscript\s*\(\s*(?:dirs\s*=\s*)?\[?\s*(['"])([^'"\n]+)\1""")
 
 
@@ -149,11 +157,18 @@ def _scons(cmd: Command, w: Walker) -> list[Finding]:
     if loaded is None or loaded.text is None:
         return found
     root = posixpath.dirname(loaded.path)
+    texts = [loaded.text]
     for match in list(_SCONSCRIPT.finditer(loaded.text))[:16]:
         path = posixpath.join(root, match.group(2))
         if w.session.file_kind(path) == "dir":
             path = posixpath.join(path, "SConscript")
-        found += _python_file(w, load(w, path, None), "scons")
+        script = load(w, path, None)
+        found += _python_file(w, script, "scons")
+        texts.append(script.text if script.state != "missing" else "")
+    if all(t is not None and not _SCONS_WRITES.search(t) for t in texts):
+        from opsgate.classify._run_makers import walked
+
+        walked(w, cmd)  # only compilers' builders: it writes the project's program, no script
     return found
 
 
