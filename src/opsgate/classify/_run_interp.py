@@ -70,7 +70,12 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     tool = vendored_tool(w, cmd, rest[0], tuple(rest[1:]))  # ``php vendor/bin/envoy``
     if tool is not None:
         return found + tool
-    return found + run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
+    found += run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
+    if cmd.name == "deno":
+        from opsgate.classify._run_deno_sandbox import within_sandbox
+
+        return within_sandbox(cmd, w, found)  # ``--allow-write=dist`` bounds its writes
+    return found
 
 
 def _after_options(args: list[Arg], valued: frozenset[str]) -> list[Arg]:
