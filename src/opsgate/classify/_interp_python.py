@@ -81,7 +81,6 @@ class _Python(ast.NodeVisitor):
 
     def visit_Module(self, node: ast.Module) -> None:
         from opsgate.classify._interp_kills import python_mass_kill
-
         from opsgate.classify._interp_python_pytest import pytest_temp_names
 
         self.fresh = {**_fresh_temp_names(node, self._literal), **pytest_temp_names(node)}

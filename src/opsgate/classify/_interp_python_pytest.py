@@ -55,8 +55,8 @@ def _bound_only_by(tree: ast.Module, name: str, allowed: set[int]) -> bool:
             if id(node) not in allowed:
                 return False
             seen = True
-        elif isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
-            return False
-        elif isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
+        elif (
+            isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load)
+        ) or (isinstance(node, ast.Global | ast.Nonlocal) and name in node.names):
             return False
     return seen

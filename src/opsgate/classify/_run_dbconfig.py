@@ -158,8 +158,10 @@ _ENV_OVERRIDES = ("set_main_option", "environ", "getenv", "create_engine", "url=
 
 def alembic_local(cmd: Command, ctx: Context) -> Where | None:
     w = _walker(ctx)
-    if w is None or cmd.has("-n", "--name", "-x") or any(
-        a.startswith(("--name=", "-x")) for a in cmd.words
+    if (
+        w is None
+        or cmd.has("-n", "--name", "-x")
+        or any(a.startswith(("--name=", "-x")) for a in cmd.words)
     ):
         return None
     start = cmd.cwd or w.scope.cwd or w.workspace.project or "/"

@@ -25,7 +25,8 @@ __all__ = ["within_sandbox"]
 # Grants that reach past the project's outputs: processes, the network, native code,
 # the environment (secrets), the system, everything.
 _WIDE = ("-A", "--allow-all", "--allow-run", "-N", "--allow-net", "--allow-ffi", "-E",
-         "--allow-env", "-S", "--allow-sys", "--allow-scripts", "--unsafely-ignore-certificate-errors")  # fmt: skip
+         "--allow-env", "-S", "--allow-sys", "--allow-scripts",
+         "--unsafely-ignore-certificate-errors")  # fmt: skip
 _WRITE = ("-W", "--allow-write")
 _OUTPUT_ZONES = frozenset({Zone.PROJECT_DISPOSABLE, Zone.TEMP})
 

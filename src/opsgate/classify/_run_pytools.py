@@ -89,8 +89,9 @@ def _shell_lines(
     found: list[Finding] = []
     root = posixpath.dirname(loaded.path)
     for node in pick(tree)[:_MAX_SHELL_LINES]:
-        code = Code(loaded.path, loaded.shown, str(node.value), "shell",
-                    key=f"{tool}:{node.lineno}:{node.col_offset}", first_line=node.lineno)  # fmt: skip
+        key = f"{tool}:{node.lineno}:{node.col_offset}"
+        code = Code(loaded.path, loaded.shown, str(node.value), "shell", key=key,
+                    first_line=node.lineno)  # fmt: skip
         found += judge_code(w, code, where=f"{tool} task in {loaded.shown}", cwd=root)
     return found
 
@@ -157,7 +158,7 @@ def _scons(cmd: Command, w: Walker) -> list[Finding]:
     if loaded is None or loaded.text is None:
         return found
     root = posixpath.dirname(loaded.path)
-    texts = [loaded.text]
+    texts: list[str | None] = [loaded.text]
     for match in list(_SCONSCRIPT.finditer(loaded.text))[:16]:
         path = posixpath.join(root, match.group(2))
         if w.session.file_kind(path) == "dir":
@@ -197,7 +198,9 @@ def _sphinx(cmd: Command, w: Walker) -> list[Finding]:
 # --- mkdocs ---------------------------------------------------------------------------
 
 _MKDOCS_RUNS = frozenset({"build", "serve", "gh-deploy"})
-_HOOKS_BLOCK = re.compile(r"(?m)^hooks:[ \t]*(\[[^\]\n]*\])?[ \t]*(?:#.*)?\n((?:[ \t]+-[^\n]*\n?)*)")
+_HOOKS_BLOCK = re.compile(
+    r"(?m)^hooks:[ \t]*(\[[^\]\n]*\])?[ \t]*(?:#.*)?\n((?:[ \t]+-[^\n]*\n?)*)"
+)
 
 
 def _mkdocs(cmd: Command, w: Walker) -> list[Finding]:

@@ -69,9 +69,8 @@ def _alembic(cmd: Command, ctx: Context) -> list[Finding]:
 
 def _rake(cmd: Command, ctx: Context) -> list[Finding]:
     """Rails' own tasks by name, and the project's Rakefile tasks by their bodies."""
-    from opsgate.classify._run_tasks import rake_findings
-
     from opsgate.classify._run_dbconfig import rakefile_owns
+    from opsgate.classify._run_tasks import rake_findings
 
     if rakefile_owns(cmd, ctx):  # ``db:migrate`` of a Rakefile without Rails: its body
         return rake_findings(cmd, ctx)
