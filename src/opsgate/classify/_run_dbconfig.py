@@ -29,7 +29,14 @@ from opsgate.models import Effect, Environment, Finding, Impact
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["alembic_local", "django_command_file", "django_local", "place_local", "rakefile_owns"]
+__all__ = [
+    "alembic_env",
+    "alembic_local",
+    "django_command_file",
+    "django_local",
+    "place_local",
+    "rakefile_owns",
+]
 
 Where = tuple[str, Environment | None, str | None]
 
@@ -89,8 +96,9 @@ def django_command_file(cmd: Command, ctx: Context, sub: str) -> list[Finding]:
 _SETTINGS_DEFAULT = re.compile(r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([\w.]+)['"]""")
 
 
-def django_local(cmd: Command, ctx: Context) -> Where | None:
-    """The SQLite file the settings name, when that is the only database; else None."""
+def django_local(cmd: Command, ctx: Context) -> tuple[Where, list[Finding]] | None:
+    """The SQLite file the settings name, when that is the only database, and the
+    findings of the settings module itself (Django imports it first); else None."""
     w = _walker(ctx)
     root = _manage(w, cmd) if w is not None else None
     if w is None or root is None:
@@ -105,7 +113,9 @@ def django_local(cmd: Command, ctx: Context) -> Where | None:
     names = _sqlite_names(settings.text or "")
     if not names:
         return None
-    return names[0], Environment.LOCAL, f"{settings.shown}: DATABASES is SQLite only"
+    where = (names[0], Environment.LOCAL, f"{settings.shown}: DATABASES is SQLite only")
+    found = judge(w, settings, "python", where=f"Django imports {settings.shown}", cwd=root)
+    return where, found
 
 
 # Spellings of a database file outside the project, or named only at run time.
@@ -178,6 +188,27 @@ def alembic_local(cmd: Command, ctx: Context) -> Where | None:
     if env.text is None or any(s in env.text for s in _ENV_OVERRIDES):
         return None
     return target, Environment.LOCAL, f"{ini.shown}: sqlalchemy.url is a SQLite file here"
+
+
+_ALEMBIC_QUIET = frozenset({"init", "list_templates", "--help", "-h", "--version"})
+
+
+def alembic_env(cmd: Command, ctx: Context) -> list[Finding]:
+    """Alembic runs the environment script ``SCRIPT_LOCATION/env.py`` (Python) for
+    every command that touches the database or its history."""
+    w = _walker(ctx)
+    if w is None or _ALEMBIC_QUIET & set(cmd.words[:1] + tuple(cmd.words)):
+        return []
+    start = cmd.cwd or w.scope.cwd or w.workspace.project or "/"
+    ini = load(w, cmd.option("-c", "--config") or "alembic.ini", start)
+    location = _LOCATION.search(ini.text or "")
+    if location is None or "%" in location.group(1) or ":" in location.group(1):
+        return []  # a package resource (``pkg:migrations``) is installed code
+    root = posixpath.dirname(ini.path)
+    env = load(w, posixpath.join(location.group(1), "env.py"), root)
+    if env.state == "missing":
+        return []
+    return judge(w, env, "python", where=f"alembic runs {env.shown}", cwd=root)
 
 
 # --- rake -----------------------------------------------------------------------------

@@ -3,9 +3,8 @@
 Each of these tools executes a file of the project before it does its own work, so
 the file's top-level code (and its imports) runs whatever the tool was asked:
 
-* ``invoke``/``inv``: ``tasks.py`` (``-c NAME``: ``NAME.py``), searched upwards
-  from the working directory; a task's ``c.run("…")`` lines are judged as shell.
-* ``doit``: ``dodo.py`` (``-f FILE``); string ``actions`` are judged as shell.
+* ``invoke``/``inv`` and ``doit``: ``tasks.py`` and ``dodo.py``, task by task
+  (``_run_pytasks``).
 * ``scons``: ``SConstruct`` (``-f FILE``, ``-C DIR``) and the ``SConscript`` files
   it names by literal path.
 * ``sphinx-build``/``sphinx-autobuild``: ``conf.py`` of the configuration directory
@@ -19,14 +18,14 @@ A tool that is asked only for its help or version reads nothing.
 
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
-from opsgate.classify._run_files import Code, Loaded, judge, judge_code, load, nearest
+from opsgate.classify._run_files import Loaded, judge, load, nearest
+from opsgate.classify._run_pytasks import doit_findings, invoke_findings
 from opsgate.classify._run_rbtools import RB_TOOLS
 from opsgate.models import Finding
 
@@ -57,75 +56,6 @@ def _python_file(w: Walker, loaded: Loaded | None, where: str) -> list[Finding]:
         return []
     root = posixpath.dirname(loaded.path)
     return judge(w, loaded, "python", where=f"{where} runs {loaded.shown}", cwd=root)
-
-
-# --- invoke, doit: Python files whose tasks hold shell lines --------------------------
-
-
-def _invoke(cmd: Command, w: Walker) -> list[Finding]:
-    name = cmd.option("-c", "--collection") or "tasks"
-    root = cmd.option("-r", "--search-root")
-    start = w.workspace.expand(root, _cwd(w, cmd)) if root else _cwd(w, cmd)
-    loaded = nearest(w, start or _cwd(w, cmd), (f"{name}.py", f"{name}/__init__.py"))
-    return _python_file(w, loaded, cmd.name) + _shell_lines(w, loaded, cmd.name, _run_calls)
-
-
-def _doit(cmd: Command, w: Walker) -> list[Finding]:
-    given = cmd.option("-f", "--file")
-    loaded = load(w, given or "dodo.py", _cwd(w, cmd))
-    return _python_file(w, loaded, "doit") + _shell_lines(w, loaded, "doit", _actions)
-
-
-def _shell_lines(
-    w: Walker, loaded: Loaded | None, tool: str, pick: Callable[[ast.Module], list[ast.Constant]]
-) -> list[Finding]:
-    """The literal command lines the tool hands to a shell, judged as shell."""
-    if loaded is None or loaded.text is None:
-        return []
-    try:
-        tree = ast.parse(loaded.text)
-    except (SyntaxError, ValueError, RecursionError):
-        return []  # judged whole as Python already: a file that does not parse is unknown
-    found: list[Finding] = []
-    root = posixpath.dirname(loaded.path)
-    for node in pick(tree)[:_MAX_SHELL_LINES]:
-        key = f"{tool}:{node.lineno}:{node.col_offset}"
-        code = Code(loaded.path, loaded.shown, str(node.value), "shell", key=key,
-                    first_line=node.lineno)  # fmt: skip
-        found += judge_code(w, code, where=f"{tool} task in {loaded.shown}", cwd=root)
-    return found
-
-
-def _run_calls(tree: ast.Module) -> list[ast.Constant]:
-    """``c.run("…")``, ``c.sudo("…")``: invoke's context runs the line in a shell."""
-    out = []
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("run", "sudo", "local")
-            and node.args
-            and _is_text(node.args[0])
-        ):
-            out.append(node.args[0])
-    return [n for n in out if isinstance(n, ast.Constant)]
-
-
-def _actions(tree: ast.Module) -> list[ast.Constant]:
-    """Strings in a doit task's ``actions`` list: each is a shell command line."""
-    out: list[ast.Constant] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Dict):
-            continue
-        for key, value in zip(node.keys, node.values, strict=True):
-            if isinstance(key, ast.Constant) and key.value == "actions":
-                items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else []
-                out += [i for i in items if isinstance(i, ast.Constant) and _is_text(i)]
-    return out
-
-
-def _is_text(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
 # --- scons ----------------------------------------------------------------------------
@@ -279,9 +209,9 @@ def _dig(data: object, keys: tuple[str, ...]) -> object:
 
 
 PROJECT_FILE_TOOLS: dict[str, Callable[[Command, Walker], list[Finding]]] = {
-    "invoke": _invoke,
-    "inv": _invoke,
-    "doit": _doit,
+    "invoke": invoke_findings,
+    "inv": invoke_findings,
+    "doit": doit_findings,
     "scons": _scons,
     "sphinx-build": _sphinx,
     "sphinx-autobuild": _sphinx,

@@ -429,5 +429,5 @@ def classify_django_manage(cmd: Command, ctx: Context) -> list[Finding]:
 
         local = django_local(cmd, ctx)  # the settings name only a SQLite file here
         if local is not None:
-            return place_local(found, local)
+            return place_local(found, local[0]) + local[1]
     return _bind(found, where)

@@ -60,11 +60,14 @@ _ALEMBIC_TASKS = _task_tool(_ALEMBIC, env_flags=("-n", "--name", "-x", "-c", "--
 
 def _alembic(cmd: Command, ctx: Context) -> list[Finding]:
     """Alembic's tasks; on the project's own SQLite file (``_run_dbconfig``), local."""
-    from opsgate.classify._run_dbconfig import alembic_local, place_local
+    from opsgate.classify._run_dbconfig import alembic_env, alembic_local, place_local
 
     found = _ALEMBIC_TASKS(cmd, ctx)
     local = alembic_local(cmd, ctx) if found else None
-    return found if local is None else place_local(found, local)
+    if local is None:
+        return found
+    # Taken as local work only with what env.py (Python alembic runs) does judged too.
+    return place_local(found, local) + alembic_env(cmd, ctx)
 
 
 def _rake(cmd: Command, ctx: Context) -> list[Finding]:
