@@ -29,6 +29,7 @@ from opsgate.classify._run_buildfiles import (
 from opsgate.classify._run_js_configs import JS_TOOLS, js_tool_configs
 from opsgate.classify._run_makers import note_maker
 from opsgate.classify._run_notes import note_writes
+from opsgate.classify._run_pytools import PROJECT_FILE_TOOLS, project_file_findings
 from opsgate.classify._shell_nodes import unknown
 from opsgate.classify._unknown_tools import HARMLESS_FLAGS, harmless_words
 from opsgate.classify._words import Value
@@ -68,6 +69,8 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
         if special is not None:
             special(cmd, w)
             return
+        if cmd.name in PROJECT_FILE_TOOLS:  # ``bundle exec rspec``: the Gemfile, then .rspec
+            w.add(project_file_findings(cmd, w))
         inner = unwrap(cmd, w)
         if inner is None:
             break

@@ -81,8 +81,9 @@ class _Python(ast.NodeVisitor):
 
     def visit_Module(self, node: ast.Module) -> None:
         from opsgate.classify._interp_kills import python_mass_kill
+        from opsgate.classify._interp_python_pytest import pytest_temp_names
 
-        self.fresh = _fresh_temp_names(node, self._literal)
+        self.fresh = {**_fresh_temp_names(node, self._literal), **pytest_temp_names(node)}
         mass = python_mass_kill(node)
         if mass is not None:
             self.findings.append(mass)
@@ -295,7 +296,24 @@ class _Python(ast.NodeVisitor):
                 ):  # fmt: skip
                     self.findings.append(_env_dump(node))
                     break
-        self.generic_visit(node)
+        values = self._loop_values(node)
+        if values is None or not isinstance(node.target, ast.Name):
+            self.generic_visit(node)
+            return
+        for value in values:  # ``for d in ('build', 'dist'): shutil.rmtree(d)``: each one
+            self.strings[node.target.id] = value
+            for stmt in node.body:
+                self.visit(stmt)
+        self.strings.pop(node.target.id, None)
+        for stmt in node.orelse:
+            self.visit(stmt)
+
+    def _loop_values(self, node: ast.For) -> list[str] | None:
+        """The strings a loop over a literal list or tuple of them takes, in order."""
+        if not isinstance(node.iter, (ast.List, ast.Tuple)) or len(node.iter.elts) > 16:
+            return None
+        values = [self._literal(e) for e in node.iter.elts]
+        return None if any(v is None for v in values) else [v for v in values if v is not None]
 
     def _print_call(self, node: ast.Call) -> None:
         if any(_dumps_environment(arg) for arg in [*node.args, *(k.value for k in node.keywords)]):
@@ -382,6 +400,9 @@ class _Python(ast.NodeVisitor):
             return self._joined([node.left, node.right])  # pathlib: base / 'a' / 'b'
         if isinstance(node, ast.Call):
             return self._path_call(node)
+        if isinstance(node, ast.Attribute) and node.attr == "parent":  # Path(__file__).parent
+            base = self._path(node.value)
+            return posixpath.dirname(base.rstrip("/")) if base else None
         if isinstance(node, ast.Subscript) and _dotted(node.value) == "os.environ":
             key = self._literal(node.slice)
             return "~" if key == "HOME" else None
@@ -394,6 +415,9 @@ class _Python(ast.NodeVisitor):
             return self._joined(node.args) if node.args else None
         if isinstance(node.func, ast.Attribute) and node.func.attr in _SAME_PATH:
             return self._path(node.func.value)
+        if name in ("os.path.dirname", "posixpath.dirname") and len(node.args) == 1:
+            base = self._path(node.args[0])
+            return posixpath.dirname(base.rstrip("/")) if base else None
         if isinstance(node.func, ast.Attribute) and node.func.attr == "joinpath":
             return self._joined([node.func.value, *node.args])
         return None
@@ -579,8 +603,10 @@ def _dotted(node: ast.AST) -> str:
 
 
 def analyse_python(
-    code: str, ctx: Context, shell: Shell, delete: Delete, depth: int = 0
+    code: str, ctx: Context, shell: Shell, delete: Delete, depth: int = 0, file: str = ""
 ) -> list[Finding]:
+    """Findings for Python ``code``; ``file``: the absolute path it was read from, which
+    its ``__file__`` names (``Path(__file__).parent / 'build'``)."""
     if depth > 4:
         return [_unknown("python code nests exec too deeply", code)]
     try:
@@ -588,6 +614,8 @@ def analyse_python(
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [_unknown("python code that does not parse", code)]
     visitor = _Python(ctx, shell, delete, depth)
+    if file:
+        visitor.strings["__file__"] = file
     try:
         visitor.visit(tree)
     except RecursionError:

@@ -97,6 +97,10 @@ DISPOSABLE_DIRS = frozenset(
 # ``~-`` and the directory stack (``~2``, ``~+1``, ``~-0``): places the shell remembers.
 _STACK_TILDE = re.compile(r"~(?:[+-][0-9]*|[0-9]+)")
 _DISPOSABLE_LOWER = frozenset(d.lower() for d in DISPOSABLE_DIRS)
+# A compound name whose last word says it is output (``.test-artifacts``,
+# ``e2e_cache``, ``build-logs``); only words no project uses for its sources.
+_COMPOUND_TAIL = re.compile(r"[-_.]")
+_COMPOUND_DISPOSABLE = frozenset({"artifacts", "cache", "tmp", "logs", "coverage"})
 # Generated directories known by their place in the project rather than their name
 # (``assets`` alone is source): Rails' compiled assets (``rails assets:clobber``),
 # webpacker's packs, jsbundling/cssbundling output, vite_ruby's build.
@@ -312,6 +316,11 @@ def _under_any_home(path: str) -> bool:
     return len(parts) > 2 and parts[0] in ("home", "Users")
 
 
+def _compound_output(part: str) -> bool:
+    words = [w for w in _COMPOUND_TAIL.split(part.lower()) if w]
+    return len(words) > 1 and words[-1] in _COMPOUND_DISPOSABLE  # ``cache`` alone may be a package
+
+
 def _project_zone(relative: str) -> Zone:
     parts = relative.split("/")
     if parts[0] == ".git":
@@ -322,6 +331,7 @@ def _project_zone(relative: str) -> Zone:
             or part.lower() in _DISPOSABLE_LOWER
             or part.endswith(".egg-info")
             or _SCRATCH_DIR.fullmatch(part) is not None
+            or _compound_output(part)
         ):
             return Zone.PROJECT_DISPOSABLE
     if parts[-1] in _DISPOSABLE_NAMES or parts[-1].endswith(".tsbuildinfo"):

@@ -75,7 +75,9 @@ def pytest_findings(cmd: Command, ctx: Context) -> list[Finding]:
     named = [a.value for a in cmd.positionals(_PYTEST_VALUED) if a.static]
     targets = [a.split("::", 1)[0] for a in named] or _testpaths(w, start) or ["."]
     modules: dict[str, None] = {}
-    findings: list[Finding] = []
+    from opsgate.classify._run_pytest_plugins import pytest_plugins
+
+    findings = pytest_plugins(w, cmd, start)  # ``-p tools.timing`` in addopts
     for target in targets:
         full = w.workspace.expand(target, start)
         if full is None:

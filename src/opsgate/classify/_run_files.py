@@ -420,7 +420,7 @@ def _python(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
     probe = Command("python", (), code.shown, cwd=job.cwd)
     text = bind_python_argv(code.text, code.shown, job.args)
-    found = analyse_python(text, w, _shell_fn(w, code, job), _delete_fn(w, probe))
+    found = analyse_python(text, w, _shell_fn(w, code, job), _delete_fn(w, probe), file=code.path)
     return found + python_imports(w, code, job.cwd)
 
 
@@ -435,6 +435,8 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
         code = replace(code, text=bind_node_argv(code.text, code.shown, job.args))
         text, writes = project_writes(w, code, job.cwd)  # judged by the path they name
+    elif code.lang == "ruby":  # its ``require_relative "lit"`` files are judged below
+        text = _run_imports.without_local_requires(text)
     found = writes + analyse_script(code.lang, text, w, _shell_fn(w, code, job), printed=False)
     if code.lang == "node":
         found += _run_imports.node_imports(w, code, job.cwd)

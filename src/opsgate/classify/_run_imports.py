@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from opsgate.classify._run_files import Code
     from opsgate.classify.shell import Walker
 
-__all__ = ["node_imports", "python_imports", "ruby_imports"]
+__all__ = ["node_imports", "python_imports", "ruby_imports", "without_local_requires"]
 
 _MAX_IMPORTS = 24
 _NODE_SPEC = re.compile(
@@ -136,6 +136,16 @@ def ruby_imports(w: Walker, code: Code, cwd: str | None) -> list[Finding]:
         loaded = load(w, target if target.endswith(".rb") else target + ".rb", None)
         findings += judge(w, loaded, "ruby", where=_where(code, spec), cwd=cwd)
     return findings
+
+
+# ``require_relative "../config/environment"`` with a literal name: the file is read
+# and judged (``ruby_imports``), so the call is no unmodelled effect of the file that
+# makes it; a name built at run time stays one.
+_RUBY_LOCAL_REQUIRE = re.compile(r"""(?<![.\w:])require_relative\s*\(?\s*(['"])[^'"#\n]+\1\s*\)?""")
+
+
+def without_local_requires(text: str) -> str:
+    return _RUBY_LOCAL_REQUIRE.sub(" ", text)
 
 
 def _where(code: Code, name: str) -> str:

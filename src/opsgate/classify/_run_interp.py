@@ -70,7 +70,12 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     tool = vendored_tool(w, cmd, rest[0], tuple(rest[1:]))  # ``php vendor/bin/envoy``
     if tool is not None:
         return found + tool
-    return found + run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
+    found += run_file_as(w, cmd, rest[0], lang, tuple(rest[1:]))
+    if cmd.name == "deno":
+        from opsgate.classify._run_deno_sandbox import within_sandbox
+
+        return within_sandbox(cmd, w, found)  # ``--allow-write=dist`` bounds its writes
+    return found
 
 
 def _after_options(args: list[Arg], valued: frozenset[str]) -> list[Arg]:
@@ -99,8 +104,9 @@ def run_file_as(
     loaded = load(w, script.value, cmd.cwd)
     if loaded.state == "missing" and lang == "node":
         for suffix in _NODE_SUFFIXES[1:]:
-            loaded = load(w, script.value + suffix, cmd.cwd)
-            if loaded.state != "missing":
+            other = load(w, script.value + suffix, cmd.cwd)
+            if other.state != "missing":  # else the file as named is the one missing
+                loaded = other
                 break
     if loaded.state == "missing" and lang == "python":
         loaded = load(w, script.value.rstrip("/") + "/__main__.py", cmd.cwd)
@@ -152,9 +158,13 @@ def startup_modules(cmd: Command, ctx: Context) -> list[Finding]:
     first (``PYTHONPATH=.ci python3 report.py`` with a ``.ci/sitecustomize.py``)."""
     w = _walker(ctx)
     searched = [d for d in cmd.env.get("PYTHONPATH", "").split(":") if d and "$" not in d]
-    if w is None or not searched or cmd.has("-S", "-I"):
+    if w is None or w.remote is not None:
         return []
-    findings: list[Finding] = []
+    from opsgate.classify._run_venv_pth import venv_pth
+
+    findings = venv_pth(cmd, w)  # ``.venv/bin/python``: its site-packages' .pth lines
+    if not searched or cmd.has("-S", "-I"):
+        return findings
     for name in ("sitecustomize", "usercustomize"):
         for base in searched:
             loaded = load(w, f"{base.rstrip('/')}/{name}.py", cmd.cwd)

@@ -70,7 +70,8 @@ _INSTALLERS: dict[str, frozenset[str] | None] = {
 _COMPILERS: dict[str, frozenset[str] | None] = {
     **dict.fromkeys(("gcc", "g++", "cc", "c++", "clang", "clang++", "tcc", "rustc", "javac",
                      "kotlinc", "scalac", "swiftc", "ghc", "tsc", "esbuild", "swc", "babel",
-                     "webpack", "rollup", "parcel", "vite", "nim", "crystal"), None),
+                     "webpack", "rollup", "parcel", "vite", "nim", "crystal", "tsup",
+                     "tsdown", "unbuild", "ncc", "microbundle"), None),
     "go": frozenset({"build", "install"}),
     "cargo": frozenset({"build", "b"}),
     "swift": frozenset({"build"}),

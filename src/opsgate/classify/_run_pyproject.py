@@ -266,12 +266,22 @@ def nox_findings(cmd: Command, ctx: Context) -> list[Finding]:
     except (SyntaxError, ValueError, RecursionError):
         return [bad_file(loaded, "is not Python opsgate can read")]
     chosen = {s for v in cmd.options("-s", "--session", "--sessions", "-e") for s in v.split(",")}
-    out: list[Finding] = []
+    out = _nox_module(w, loaded, tree, posixpath.dirname(loaded.path))
     for fn in _sessions(tree):
         if chosen and fn.name not in chosen:
             continue
         out += _session(w, loaded, fn, posixpath.dirname(loaded.path))
     return out
+
+
+def _nox_module(w: Walker, loaded: Loaded, tree: ast.Module, root: str) -> list[Finding]:
+    """nox imports the noxfile before it runs any session: its top-level code (all
+    but the session functions, judged one by one) runs on every ``nox``."""
+    sessions = {id(fn) for fn in _sessions(tree)}
+    text = loaded.text or ""
+    pieces = [ast.get_source_segment(text, n) or "" for n in tree.body if id(n) not in sessions]
+    code = Code(loaded.path, loaded.shown, "\n".join(pieces), "python", key="<module>")
+    return judge_code(w, code, where=f"nox imports {loaded.shown}", cwd=root)
 
 
 def _sessions(tree: ast.Module) -> list[ast.FunctionDef]:

@@ -413,8 +413,21 @@ def classify_django_manage(cmd: Command, ctx: Context) -> list[Finding]:
         rule = _READ
     elif sub == "migrate" and "zero" in rest[1:]:
         rule = _REVERT
-    if rule is None:
-        if sub in _DJANGO_LOCAL or not sub or where[1] is None or where[1] <= Environment.LOCAL:
-            return []
+    if rule is None and sub and sub not in _DJANGO_LOCAL:
+        from opsgate.classify._run_dbconfig import django_command_file
+
+        found = django_command_file(cmd, ctx, sub)  # the project's own command: its code
+        if where[1] is None or where[1] <= Environment.LOCAL:
+            return found
         rule = ("database.unknown", _C, _U, f"custom command {sub} with {where[2]}")
-    return _bind([_rule(rule, cmd.text)], where)
+        return found + _bind([_rule(rule, cmd.text)], where)
+    if rule is None:
+        return []
+    found = [_rule(rule, cmd.text)]
+    if where[1] is None and not named:
+        from opsgate.classify._run_dbconfig import django_local, place_local
+
+        local = django_local(cmd, ctx)  # the settings name only a SQLite file here
+        if local is not None:
+            return place_local(found, local[0]) + local[1]
+    return _bind(found, where)

@@ -55,10 +55,28 @@ from opsgate.models import Finding
 __all__ = ["HANDLERS", "classify_django_manage"]
 
 
+_ALEMBIC_TASKS = _task_tool(_ALEMBIC, env_flags=("-n", "--name", "-x", "-c", "--config"))
+
+
+def _alembic(cmd: Command, ctx: Context) -> list[Finding]:
+    """Alembic's tasks; on the project's own SQLite file (``_run_dbconfig``), local."""
+    from opsgate.classify._run_dbconfig import alembic_env, alembic_local, place_local
+
+    found = _ALEMBIC_TASKS(cmd, ctx)
+    local = alembic_local(cmd, ctx) if found else None
+    if local is None:
+        return found
+    # Taken as local work only with what env.py (Python alembic runs) does judged too.
+    return place_local(found, local) + alembic_env(cmd, ctx)
+
+
 def _rake(cmd: Command, ctx: Context) -> list[Finding]:
     """Rails' own tasks by name, and the project's Rakefile tasks by their bodies."""
+    from opsgate.classify._run_dbconfig import rakefile_owns
     from opsgate.classify._run_tasks import rake_findings
 
+    if rakefile_owns(cmd, ctx):  # ``db:migrate`` of a Rakefile without Rails: its body
+        return rake_findings(cmd, ctx)
     return _rails(cmd, ctx) + rake_findings(cmd, ctx)
 
 
@@ -191,7 +209,7 @@ HANDLERS: dict[str, Handler] = {
     **dict.fromkeys(
         ("typeorm", "typeorm-ts-node-commonjs", "typeorm-ts-node-esm"), _task_tool(_TYPEORM)
     ),
-    "alembic": _task_tool(_ALEMBIC, env_flags=("-n", "--name", "-x", "-c", "--config")),
+    "alembic": _alembic,
     "flyway": _task_tool(_FLYWAY),
     "liquibase": liquibase,
     "goose": _task_tool(_GOOSE),
