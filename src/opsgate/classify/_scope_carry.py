@@ -7,8 +7,9 @@ The walker judges each in a scope of its own; bash does not always:
   (``f() { x=/; }; x=build; f; rm -rf $x/*`` deletes ``/*``);
 * ``eval`` runs its text in the calling shell (``eval "cd /"; rm -rf *``);
 * a pipeline stage runs in a subshell in bash, but the last one runs in the calling
-  shell in zsh (and in bash with ``lastpipe``): what a stage changes is unknown
-  afterwards (``x=/; x=build | cat; rm -rf $x/*`` deletes ``/*`` in bash).
+  shell in zsh (and in bash with ``lastpipe``): what a stage assigns is unknown
+  afterwards (``x=/; x=build | cat; rm -rf $x/*`` deletes ``/*`` in bash), and the
+  functions it defines stay defined.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def unknown_after(parent: Scope, child: Scope) -> None:
             parent.vars[name] = None
     if child.cwd != parent.cwd:
         parent.cwd = None
+    # A function a stage defines may be defined afterwards (zsh, ``lastpipe``): a
+    # later call is judged by its body, never taken for an unknown program.
+    parent.functions.update(child.functions)
 
 
 def locals_of(body: Node, limit: int = 2000) -> tuple[frozenset[str], frozenset[str]]:
