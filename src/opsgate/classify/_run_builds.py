@@ -27,6 +27,7 @@ from opsgate.classify._run_files import (
     load,
     nearest,
     parse_once,
+    toml_or_none,
 )
 from opsgate.classify._run_listing import collected
 from opsgate.classify._shell_nodes import unknown
@@ -166,7 +167,7 @@ def _manifest(w: Walker, given: str | None, start: str) -> Loaded | None:
 def _package_scripts(w: Walker, manifest: Loaded, depth: int) -> list[Finding]:
     if manifest.text is None:
         return judge(w, manifest, None, where="cargo", cwd=None)
-    data = parse_once("toml", manifest.text, _toml)
+    data = parse_once("toml", manifest.text, toml_or_none)
     if not isinstance(data, dict):
         return [unknown(f"{manifest.shown} is not a Cargo.toml opsgate can read", "")]
     root = posixpath.dirname(manifest.path)
@@ -200,15 +201,6 @@ def _members(w: Walker, root: str, members: object) -> list[str]:
         else:
             out.append(posixpath.join(root, member, "Cargo.toml"))
     return out
-
-
-def _toml(text: str) -> object:
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
-        return None
 
 
 # --- go generate --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
-from opsgate.classify._run_files import load, parse_once
+from opsgate.classify._run_files import load, parse_once, toml_or_none
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def cargo_config_programs(cmd: Command, w: Walker, start: str) -> list[Finding]:
     for path in _config_files(w, start, cmd.env):
         loaded = load(w, path, None)
         if loaded.text is not None:
-            programs += _from_table(parse_once("toml", loaded.text, _toml), loaded.shown)
+            programs += _from_table(parse_once("toml", loaded.text, toml_or_none), loaded.shown)
     findings: list[Finding] = []
     for where, program in programs:
         findings += w.classify_shell(program, via=f"cargo's {where}", cwd=start)
@@ -76,7 +76,7 @@ def _from_inline(given: str) -> list[tuple[str, str]]:
     rare and read like the others would be; not followed here)."""
     if "=" not in given:
         return []
-    return _from_table(_toml(given), "--config")
+    return _from_table(toml_or_none(given), "--config")
 
 
 def _from_table(data: object, shown: str) -> list[tuple[str, str]]:
@@ -108,12 +108,3 @@ def _program(value: object, where: str) -> list[tuple[str, str]]:
     if isinstance(value, dict):  # ``runner = { path = "x", args = [...] }``
         return _program(value.get("path"), where)
     return []
-
-
-def _toml(text: str) -> object:
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
-        return None

@@ -25,7 +25,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
-from opsgate.classify._run_files import Loaded, judge, load, nearest, parse_once
+from opsgate.classify._run_files import Loaded, judge, load, nearest, parse_once, toml_or_none
 from opsgate.classify._run_listing import collected
 from opsgate.models import Finding
 
@@ -207,7 +207,7 @@ def _option(words: list[str], *names: str) -> str | None:
 def _alias(w: Walker, start: str, verb: str) -> list[str] | None:
     """``[alias] xtask = "run --package xtask --"`` in the nearest ``.cargo/config``."""
     config = nearest(w, start, (".cargo/config.toml", ".cargo/config"))
-    data = parse_once("toml", config.text, _toml) if config and config.text else None
+    data = parse_once("toml", config.text, toml_or_none) if config and config.text else None
     alias = data.get("alias") if isinstance(data, dict) else None
     value = alias.get(verb) if isinstance(alias, dict) else None
     if isinstance(value, str):
@@ -230,7 +230,7 @@ def _manifest(w: Walker, given: str | None, start: str) -> Loaded | None:
 def _package_roots(w: Walker, manifest: Loaded, package: str | None) -> list[str]:
     """The directories of the packages the run compiles: the one named, the manifest's
     own, or a workspace's default members."""
-    data = parse_once("toml", manifest.text or "", _toml)
+    data = parse_once("toml", manifest.text or "", toml_or_none)
     if not isinstance(data, dict):
         return []
     root = posixpath.dirname(manifest.path)
@@ -251,7 +251,7 @@ def _package_roots(w: Walker, manifest: Loaded, package: str | None) -> list[str
         return roots
     for candidate in roots:
         loaded = load(w, posixpath.join(candidate, "Cargo.toml"), None)
-        parsed = parse_once("toml", loaded.text, _toml) if loaded.text else None
+        parsed = parse_once("toml", loaded.text, toml_or_none) if loaded.text else None
         own = parsed.get("package") if isinstance(parsed, dict) else None
         if isinstance(own, dict) and own.get("name") == package:
             return [candidate]
@@ -262,12 +262,3 @@ def _rust_sources(w: Walker, root: str, example: str | None) -> list[str]:
     if example:
         return [posixpath.join(root, "examples", f"{example}.rs")]
     return list(collected(w, posixpath.join(root, "src"), ("*.rs",), recursive=True) or ())
-
-
-def _toml(text: str) -> object:
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
-        return None

@@ -206,6 +206,17 @@ def parse_once(kind: str, text: str, parse: Callable[[str], T]) -> T:
     return value
 
 
+def toml_or_none(text: str) -> object:
+    """A TOML document (a manifest, a tool's configuration), or None when it is not
+    one; for ``parse_once("toml", text, toml_or_none)``."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return None
+
+
 # --- languages ------------------------------------------------------------------------
 
 

@@ -112,15 +112,9 @@ def _lint_staged(w: Walker, cmd: Command, start: str, given: str | None) -> list
     if path is not None:
         texts.append((path, load(w, path, None).text or ""))
     else:
-        package = _nearest_file(w, start, "package.json")
-        if package is not None:
-            try:
-                data = json.loads(load(w, package, None).text or "")
-            except (ValueError, RecursionError):
-                data = None
-            section = data.get("lint-staged") if isinstance(data, dict) else None
-            if section is not None:
-                texts.append((package, json.dumps(section)))
+        package, section = _package_section(w, start, "lint-staged")
+        if package is not None and section is not None:
+            texts.append((package, json.dumps(section)))
     findings: list[Finding] = []
     for where, text in texts:
         for command in _staged_commands(text)[: _MAX_REFERENCED * 2]:
@@ -155,14 +149,20 @@ def _staged_commands(text: str) -> list[str]:
 
 
 def _nearest(w: Walker, start: str, name: str) -> str | None:
-    """The config ``name`` in ``start`` or the nearest directory above it, up to the
-    project's root (twelve levels at most)."""
-    directory = start
+    """The config ``name`` (any JavaScript suffix; a dotfile also as data) in ``start``
+    or the nearest directory above it."""
     data = name.startswith(".") and "/" not in name
     suffixes = (*_SUFFIXES, *(_DATA_SUFFIXES if data else ()))
+    return _nearest_of(w, start, [name + suffix for suffix in suffixes])
+
+
+def _nearest_of(w: Walker, start: str, names: list[str]) -> str | None:
+    """The first of ``names`` in ``start`` or the nearest directory above it, up to the
+    project's root (twelve levels at most)."""
+    directory = start
     for _ in range(12):
-        for suffix in suffixes:
-            path = posixpath.join(directory, name + suffix)
+        for name in names:
+            path = posixpath.join(directory, name)
             if path in w.scope.files or w.session.files.kind(path) == "file":
                 return path
         parent = posixpath.dirname(directory)
@@ -220,30 +220,20 @@ def _referenced(
 
 def _package_key(w: Walker, cmd: Command, start: str, key: str, seen: set[str]) -> list[Finding]:
     """``"jest": {"globalSetup": "./x.js"}`` in package.json."""
-    path = _nearest_file(w, start, "package.json")
+    path, section = _package_section(w, start, key)
+    if path is None or not isinstance(section, dict):
+        return []
+    named = _run_paths(json.dumps(section, indent=1))
+    return _referenced(w, cmd, posixpath.dirname(path), named, seen)
+
+
+def _package_section(w: Walker, start: str, key: str) -> tuple[str | None, object]:
+    """(the nearest package.json, its ``key`` section or None)."""
+    path = _nearest_of(w, start, ["package.json"])
     if path is None:
-        return []
-    loaded = load(w, path, None)
+        return None, None
     try:
-        data = json.loads(loaded.text or "")
+        data = json.loads(load(w, path, None).text or "")
     except (ValueError, RecursionError):
-        return []
-    section = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(section, dict):
-        return []
-    return _referenced(
-        w, cmd, posixpath.dirname(path), _run_paths(json.dumps(section, indent=1)), seen
-    )
-
-
-def _nearest_file(w: Walker, start: str, name: str) -> str | None:
-    directory = start
-    for _ in range(12):
-        path = posixpath.join(directory, name)
-        if path in w.scope.files or w.session.files.kind(path) == "file":
-            return path
-        parent = posixpath.dirname(directory)
-        if parent == directory or directory == w.workspace.project:
-            return None
-        directory = parent
-    return None
+        return path, None
+    return path, data.get(key) if isinstance(data, dict) else None

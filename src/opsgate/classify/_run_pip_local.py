@@ -15,7 +15,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify._run_files import judge, load, parse_once
+from opsgate.classify._run_files import judge, load, parse_once, toml_or_none
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _project(w: Walker, directory: str, shown: str) -> list[Finding]:
 
 
 def _in_tree_backend(w: Walker, directory: str, text: str, where: str) -> list[Finding]:
-    data = parse_once("toml", text, _toml)
+    data = parse_once("toml", text, toml_or_none)
     system = data.get("build-system") if isinstance(data, dict) else None
     if not isinstance(system, dict) or not isinstance(system.get("backend-path"), list):
         return []
@@ -90,12 +90,3 @@ def _in_tree_backend(w: Walker, directory: str, text: str, where: str) -> list[F
                 )
                 break
     return findings
-
-
-def _toml(text: str) -> object:
-    import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
-        return None

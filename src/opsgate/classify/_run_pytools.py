@@ -170,14 +170,14 @@ _HATCH_RUNS = frozenset({"build"})
 def _hatch(cmd: Command, w: Walker) -> list[Finding]:
     if not cmd.words or cmd.words[0] not in _HATCH_RUNS:
         return []
-    from opsgate.classify._run_builds import _toml
+    from opsgate.classify._run_files import parse_once, toml_or_none
 
     found: list[Finding] = []
     for name, prefix in (("pyproject.toml", ("tool", "hatch")), ("hatch.toml", ())):
         loaded = load(w, name, _cwd(w, cmd))
         if loaded.text is None:
             continue
-        data = _toml(loaded.text)
+        data = parse_once("toml", loaded.text, toml_or_none)
         root = posixpath.dirname(loaded.path)
         for path in _hatch_hooks(_dig(data, prefix))[:8]:
             found += _python_file(w, load(w, posixpath.join(root, path), None), "hatch")
