@@ -28,10 +28,10 @@ run: $(RUNTIME_STAMP)
 	@echo "opsgate is installed at $(abspath $(BIN))/opsgate — see README.md for the tour."
 	$(BIN)/opsgate serve
 
-## test: the whole suite on $(PY) (unit tests and corpora on every core, then the rest), then the unit tests and the packaging test on 3.12 and 3.13 (what .ci/run runs)
+## test: the whole suite on $(PY) on every core (unit tests and corpora, then the rest a file per process), then the unit tests and the packaging test on 3.12 and 3.13 (what .ci/run runs)
 test: $(STAMP)
 	$(BIN)/pytest -n auto tests/unit tests/test_corpus.py
-	$(BIN)/pytest --ignore=tests/unit --ignore=tests/test_corpus.py
+	$(BIN)/pytest -n auto --dist loadfile --ignore=tests/unit --ignore=tests/test_corpus.py
 	$(MAKE) --no-print-directory test-pythons
 
 ## test-pythons: the unit tests and the wheel's packaging test on each of $(OTHER_PYTHONS), in .venv-3.X
