@@ -19,7 +19,7 @@ from _common import OWN, SHARED, load_cases, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from corpus_agents import CASES, PROJECT, case_setting
+from corpus_agents import CASES, PROJECT, case_setting, ensure_project
 from opsgate.guard import evaluate
 from opsgate.models import Action
 
@@ -74,6 +74,7 @@ def main() -> None:
             us = _time([action] * 100, args.rounds)
             print(f"{percentile(us, 50):7.0f} us p50  {percentile(us, 99):7.0f} us p99  {command}")
         return
+    ensure_project()  # the cases' working directory: a git project on a feature branch
     cases = load_cases(args.corpus or None)
     plain = [c for c in cases if not _FIXTURE_KEYS & c.keys()]
     on_disk = [c for c in cases if _FIXTURE_KEYS & c.keys()]

@@ -61,7 +61,7 @@ def percentiles(label: str, times: list[float]) -> str:
 
 
 def main() -> int:
-    from corpus_agents import MODES
+    from corpus_agents import MODES, ensure_project
 
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="*", type=Path)
@@ -73,6 +73,7 @@ def main() -> int:
     )  # fmt: skip
     args = ap.parse_args()
     cases = load(args.corpus or DEFAULT)
+    ensure_project()  # the cases' working directory: a git project on a feature branch
     if not cases:
         print("no cases found", file=sys.stderr)
         return 1

@@ -127,6 +127,25 @@ def timed_verdict(
     return ("block" if _blocked(agent, out, code, mode) else "allow"), out, elapsed
 
 
+def ensure_project() -> None:
+    """The corpora assume /home/dev/project is a git repository on a feature branch
+    (the shared corpus's README, "The project directory"); create it if missing.
+    Processes run side by side (``pytest -n``): one of them creates it.  Raises
+    ``OSError`` or ``CalledProcessError`` when this user cannot."""
+    project = Path(PROJECT)
+    if (project / ".git").is_dir():
+        return
+    project.mkdir(parents=True, exist_ok=True)
+    with (project.parent / ".project.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (project / ".git").is_dir():
+            return
+        git = ["git", "-C", str(project)]
+        subprocess.run([*git, "init", "-q", "-b", "feature/work"], check=True)
+        subprocess.run([*git, "-c", "user.name=dev", "-c", "user.email=dev@example.com",
+                        "commit", "-q", "--allow-empty", "-m", "init"], check=True)  # fmt: skip
+
+
 def _has_fixture(case: dict[str, Any]) -> bool:
     return any(key in case for key in ("files", "links", "mode"))
 

@@ -9,7 +9,6 @@ without a person and so counts as an allow: the labels must hold in both.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_agents import MODES, verdict
+from corpus_agents import MODES, ensure_project, verdict
 
 ROOT = Path(__file__).resolve().parent
 SHARED = ROOT.parents[1] / "shared" / "corpus" / "agent-actions.jsonl"
@@ -55,28 +54,13 @@ def _params(paths: list[Path]) -> list:
     return out
 
 
-PROJECT = Path("/home/dev/project")
-
-
 @pytest.fixture(scope="module", autouse=True)
 def corpus_project() -> None:
-    """The corpora assume /home/dev/project is a git repository on a feature branch
-    (see ../shared/corpus/README.md, "The project directory"); create it if missing."""
-    if (PROJECT / ".git").is_dir():
-        return
+    """The corpora's project directory (``corpus_agents.ensure_project``)."""
     try:
-        PROJECT.mkdir(parents=True, exist_ok=True)
-        # Test processes run side by side (pytest -n): one of them creates it.
-        with (PROJECT.parent / ".project.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if (PROJECT / ".git").is_dir():
-                return
-            git = ["git", "-C", str(PROJECT)]
-            subprocess.run([*git, "init", "-q", "-b", "feature/work"], check=True)
-            subprocess.run([*git, "-c", "user.name=dev", "-c", "user.email=dev@example.com",
-                            "commit", "-q", "--allow-empty", "-m", "init"], check=True)  # fmt: skip
+        ensure_project()
     except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot create {PROJECT} for the corpus ({exc}); run as a user who can")
+        pytest.skip(f"cannot create the corpus project ({exc}); run as a user who can")
 
 
 @pytest.fixture(scope="module")

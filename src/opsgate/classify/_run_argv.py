@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from opsgate.classify._command import Arg
 
-__all__ = ["bind_go_flags", "bind_node_argv", "bind_python_argv"]
+__all__ = ["bind_go_flags", "bind_node_argv", "bind_node_port", "bind_python_argv"]
 
 _SYS_ARGV = re.compile(r"\bsys\s*\.\s*argv\s*\[\s*(\d+)\s*\]")
 _BARE_ARGV = re.compile(r"(?<![\w.])argv\s*\[\s*(\d+)\s*\]")
@@ -52,6 +52,26 @@ def bind_node_argv(text: str, script: str, args: tuple[Arg, ...]) -> str:
         return json.dumps(values[index]) if index < len(values) else match.group(0)
 
     return _propagate(_PROCESS_ARGV.sub(literal, text))
+
+
+_PROCESS_ENV = re.compile(
+    r"""(?<![\w.$])process\s*\.\s*env\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*(['"])([A-Za-z_]\w*)\2\s*\])"""
+)
+
+
+def bind_node_port(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with its reads of ``process.env.NAME`` replaced by the number the command
+    sets (``PORT=4010 node server.js``): a server then listens on that TCP port as if
+    written there.  Only numbers are bound; any other value (a socket path, say) stays
+    a read opsgate cannot judge."""
+    if "env" not in text:
+        return text
+
+    def number(match: re.Match[str]) -> str:
+        value = env.get(match.group(1) or match.group(3) or "")
+        return value if value is not None and re.fullmatch(r"\d{1,5}", value) else match.group(0)
+
+    return _PROCESS_ENV.sub(number, text)
 
 
 # ``const dir = "docs";`` bound once from an argument: later uses of ``dir`` are that

@@ -446,6 +446,11 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
         code = replace(code, text=bind_node_argv(code.text, code.shown, job.args))
         text, writes = project_writes(w, code, job.cwd)  # judged by the path they name
+        from opsgate.classify._run_node_spawns import project_spawns
+
+        base = job.cwd or w.scope.cwd or posixpath.dirname(code.path)
+        text, spawned = project_spawns(text, code.path, base, _shell_fn(w, code, job))
+        writes += spawned  # judged as the command lines they run
     elif code.lang == "ruby":  # its ``require_relative "lit"`` files are judged below
         text = _run_imports.without_local_requires(text)
     found = writes + analyse_script(code.lang, text, w, _shell_fn(w, code, job), printed=False)

@@ -6,6 +6,7 @@ find it, as the interpreter itself does.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Arg, Command, Context
@@ -110,6 +111,10 @@ def run_file_as(
                 break
     if loaded.state == "missing" and lang == "python":
         loaded = load(w, script.value.rstrip("/") + "/__main__.py", cmd.cwd)
+    if lang == "node" and loaded.text is not None and cmd.env:
+        from opsgate.classify._run_argv import bind_node_port
+
+        loaded = replace(loaded, text=bind_node_port(loaded.text, cmd.env))
     return judge(w, loaded, lang, where=where, cwd=cmd.cwd, args=args)
 
 
