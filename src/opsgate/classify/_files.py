@@ -116,6 +116,11 @@ class FileSource:
             self.reads[path] = self._load(path, runs=True)
         return self.reads[path].text
 
+    def variable(self, name: str) -> str | None:
+        """One variable of the agent's environment (a hash where the resident service
+        was sent one for a secret: set, value unknown); None here, where there is none."""
+        return None
+
     def ambient(self) -> dict[str, str]:
         """The agent's environment variables that choose a target (``DOCKER_HOST``,
         ``AWS_PROFILE``, ``PGHOST`` …: ``AMBIENT``).  Not facts: a grant binds to them
@@ -410,6 +415,9 @@ class LocalFiles(FileSource):
         if not home:
             home = os.path.join(os.path.expanduser("~"), ".opsgate")
         return (home.rstrip("/") + "/",)
+
+    def variable(self, name: str) -> str | None:
+        return self.environ.get(name)
 
     def ambient(self) -> dict[str, str]:
         environ = self.environ

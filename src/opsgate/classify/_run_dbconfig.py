@@ -60,7 +60,7 @@ def place_local(found: list[Finding], where: Where) -> list[Finding]:
     reverting it still loses data and stays a write."""
     out = []
     for f in found:
-        if f.environment is None:
+        if f.environment is None or f.target == where[0]:  # none, or named by that URL
             f = replace(f, target=where[0], environment=where[1], env_source=where[2])
             if f.category == "database.migrate" and f.effect is Effect.WRITE:
                 f = replace(f, effect=Effect.LOCAL, impact=Impact.SAFE)
@@ -166,6 +166,14 @@ _ENV_OVERRIDES = ("set_main_option", "environ", "getenv", "create_engine", "url=
                   "-x", "get_x_argument", "dotenv")  # fmt: skip
 
 
+# env.py's one override: the URL from one environment variable, which the command sets.
+_URL_FROM_ENV = re.compile(
+    r"""config\s*\.\s*set_main_option\(\s*(['"])sqlalchemy\.url\1\s*,\s*"""
+    r"""os\s*\.\s*(?:environ\s*\[\s*['"](\w+)['"]\s*\]|"""
+    r"""(?:environ\s*\.\s*get|getenv)\s*\(\s*['"](\w+)['"]\s*\))\s*\)"""
+)
+
+
 def alembic_local(cmd: Command, ctx: Context) -> Where | None:
     w = _walker(ctx)
     if (
@@ -178,16 +186,25 @@ def alembic_local(cmd: Command, ctx: Context) -> Where | None:
     ini = load(w, cmd.option("-c", "--config") or "alembic.ini", start)
     url = _URL.search(ini.text or "")
     location = _LOCATION.search(ini.text or "")
-    if url is None or location is None or "%" in url.group(1):
+    if url is None or location is None:
         return None
-    target = url.group(1)
-    if not re.fullmatch(r"sqlite:///(?!/)[\w./-]+", target) or ".." in target:
-        return None  # ``sqlite:////abs/path`` is a file elsewhere
     root = posixpath.dirname(ini.path)
     env = load(w, posixpath.join(location.group(1), "env.py"), root)
-    if env.text is None or any(s in env.text for s in _ENV_OVERRIDES):
+    if env.text is None:
         return None
-    return target, Environment.LOCAL, f"{ini.shown}: sqlalchemy.url is a SQLite file here"
+    target, source = url.group(1), f"{ini.shown}: sqlalchemy.url"
+    variable = _URL_FROM_ENV.search(env.text)
+    if variable is not None:  # ``set_main_option("sqlalchemy.url", os.environ["DATABASE_URL"])``
+        text = env.text[: variable.start()] + env.text[variable.end() :]
+        name = variable.group(2) or variable.group(3)
+        target, source = cmd.env.get(name, ""), f"{name} (which {env.shown} connects to)"
+    else:
+        text = env.text
+    if any(s in text for s in _ENV_OVERRIDES) or "%" in target:
+        return None
+    if not re.fullmatch(r"sqlite:///(?!/)[\w./-]+", target) or ".." in target:
+        return None  # ``sqlite:////abs/path`` is a file elsewhere
+    return target, Environment.LOCAL, f"{source} is a SQLite file here"
 
 
 _ALEMBIC_QUIET = frozenset({"init", "list_templates", "--help", "-h", "--version"})

@@ -56,6 +56,7 @@ def carry_back(
             parent.origins[name] = origin
     parent.cwd = child.cwd
     parent.functions.update(child.functions)
+    parent.variants.update(child.variants)
 
 
 def unknown_after(parent: Scope, child: Scope) -> None:

@@ -159,6 +159,9 @@ class Scope:
     # Variables of unknown value whose words come from a known producer (``for p in
     # $(pgrep -u "$USER")``): the suffix ``$p`` keeps (``<pipe:ps``), as xargs does.
     origins: dict[str, str] = field(default_factory=dict)
+    # Functions defined differently in branches (``_walker_branches``): every body is
+    # judged when the name is called.
+    variants: dict[str, list[Node]] = field(default_factory=dict)
 
     def child(self) -> Scope:
         return Scope(
@@ -170,6 +173,7 @@ class Scope:
             dict(self.positional),
             self.calls,
             dict(self.origins),
+            dict(self.variants),
         )
 
     def bind(self, name: str, text: str | None, origin: str = "") -> None:

@@ -28,6 +28,8 @@ class WalkerBase:
         self._remote = remote
         self.findings: list[Finding] = []
         self.procs: dict[str, Stdin | None] = {}
+        # Extra walks of the commands after an ``if``/``case`` (``Walker._forked``).
+        self.forks_left = 8
 
     if TYPE_CHECKING:  # provided by the layers above (``shell.Walker``)
 

@@ -137,6 +137,15 @@ class WalkerCommands(WalkerRedirects):
             name = words[0]
         if name.text in self.scope.functions:
             return self._call_function(name.text, words[1:], stdin, text, env)
+        if name.text in self.scope.variants:  # defined one way or another: judge each
+            out = None
+            for body in self.scope.variants[name.text]:
+                self.scope.functions[name.text] = body
+                try:
+                    out = self._call_function(name.text, words[1:], stdin, text, env)
+                finally:
+                    self.scope.functions.pop(name.text, None)
+            return out
         inherited = {k: v for k, v in self.scope.vars.items()
                       if v is not None and _ENV_NAME.match(k)}  # fmt: skip
         cmd = Command(
@@ -278,6 +287,7 @@ class WalkerCommands(WalkerRedirects):
         body = node.child_by_field_name("body")
         if name is not None and body is not None:
             self.scope.functions[_text(name)] = body
+            self.scope.variants.pop(_text(name), None)
         return None
 
     def _for(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:

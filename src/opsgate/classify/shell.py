@@ -39,6 +39,7 @@ from opsgate.classify._shell_state import (
     Scope,
     ShellSession,
 )
+from opsgate.classify._walker_branches import alternatives, case_statement, if_statement, settle
 from opsgate.classify._walker_commands import WalkerCommands
 from opsgate.errors import ClassificationBudgetExceeded
 from opsgate.models import Finding
@@ -196,7 +197,13 @@ class Walker(WalkerCommands):
     def _sequence(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         """Every part of a list writes to the same output: ``$(cat f || echo x)`` is
         the file's text (or some of it) then x, unknown when any part's is."""
-        outs = [self.walk(child, stdin, level + 1) for child in node.named_children]
+        children = node.named_children
+        outs: list[Stdin | None] = []
+        for index, child in enumerate(children):
+            if child.type in _BRANCHING and index + 1 < len(children):
+                outs += self._forked(child, children[index + 1 :], stdin, level)
+                break
+            outs.append(self.walk(child, stdin, level + 1))
         printed = [out for out in outs if out is not None and out.source not in _SILENT]
         if len(printed) <= 1:
             return printed[0] if printed else None
@@ -207,6 +214,31 @@ class Walker(WalkerCommands):
         last = printed[-1]
         return Stdin("".join(o.text or "" for o in printed), last.source,
                      untrusted=any(o.untrusted for o in printed))  # fmt: skip
+
+    def _forked(
+        self, branching: Node, rest: list[Node], stdin: Stdin | None, level: int
+    ) -> list[Stdin | None]:
+        """An ``if`` or ``case`` followed by more commands: those are judged once for
+        each different state the branches may leave (``T=/`` or ``T=build``, then
+        ``rm -rf $T/*``), a few times at most; then what all agree on stays."""
+        self.session.budget.tick()
+        out, scopes = alternatives(self, branching, stdin, level)
+        outs: list[Stdin | None] = [out]
+        if len(scopes) == 1 or len(scopes) > _MAX_FORKS or self.forks_left < len(scopes) - 1:
+            settle(self.scope, scopes)
+            return outs + [self.walk(child, stdin, level + 1) for child in rest]
+        self.forks_left -= len(scopes) - 1
+        saved = self.scope
+        ends = []
+        try:
+            for scope in scopes:
+                self.scope = scope
+                outs += [self.walk(child, stdin, level + 1) for child in rest]
+                ends.append(self.scope)
+        finally:
+            self.scope = saved
+        settle(saved, ends)
+        return outs
 
     def _subshell(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         saved = self.scope
@@ -268,6 +300,11 @@ class Walker(WalkerCommands):
 
 # Programs that print nothing on success (``mkdir -p d && cat > d/f <<EOF``: the
 # grammar may hang the redirect on the whole list; mkdir adds no text to it).
+# Statements of alternatives (``_walker_branches``), and how many different states one
+# may leave the commands after it judged in.
+_BRANCHING = frozenset({"if_statement", "case_statement"})
+_MAX_FORKS = 4
+
 _SILENT = frozenset(
     f"pipe:{name}"
     for name in ("mkdir", "cd", "touch", "chmod", "chown", "chgrp", "ln", "rm", "rmdir", "cp",
@@ -290,6 +327,8 @@ _NODE_HANDLERS: dict[str, _NodeHandler] = {
     "declaration_command": Walker._declaration,
     "function_definition": Walker._function,
     "for_statement": Walker._for,
+    "if_statement": if_statement,
+    "case_statement": case_statement,
     "test_command": Walker._test,
     "heredoc_body": Walker._heredoc_body,
     "unset_command": lambda _w, _n, _s, _l: None,

@@ -86,7 +86,15 @@ def _task_tool(
                 found.append(_rule(rule, cmd.text))
         if not found and default is not None and words:
             found = [_rule(default, cmd.text)]
-        return _bind(found, _locate(cmd, ctx, named)) if found else []
+        if not found:
+            return []
+        from opsgate.classify._run_dbconfig import place_local
+        from opsgate.classify._run_dblocal import local_database
+
+        local = local_database(cmd, ctx)  # the project's SQLite file, by its config
+        if local is not None:
+            return place_local(found, local)
+        return _bind(found, _locate(cmd, ctx, named))
 
     return handle
 

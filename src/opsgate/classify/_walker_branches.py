@@ -1,0 +1,253 @@
+"""``if`` and ``case``: alternatives, of which the shell runs one.
+
+Every branch is judged (a command in a branch not taken still counts: which one runs
+is seldom known before the command runs).  What the branches leave behind is another
+matter: bash keeps the assignments, the directory and the functions of the branch it
+took, not of the last one written.  So each branch is walked in a copy of the
+caller's scope, and afterwards
+
+* ``case`` on a word known now, with patterns known now, keeps the scope of the item
+  bash would choose (``./migrate dev`` takes ``*)``, not ``prod)``), or the caller's
+  own when no item matches;
+* otherwise a variable, the directory, a function, an alias or an argument that
+  differs between the alternatives (taking no branch is one, when there is no
+  ``else`` or catch-all) is unknown afterwards: ``if …; then T=/; else T=build; fi;
+  rm -rf $T/*`` may delete ``/*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from opsgate.classify._command import Stdin
+from opsgate.classify._shell_state import Scope
+
+if TYPE_CHECKING:
+    from opsgate.classify.shell import Walker
+
+__all__ = ["alternatives", "case_statement", "if_statement", "settle"]
+
+_MISSING = object()
+# Pattern text this reading matches the way bash does (no brackets, no extglob).
+_PLAIN_PATTERN = frozenset("()[]!@+\\")
+
+
+def if_statement(w: Walker, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+    out, scopes = alternatives(w, node, stdin, level)
+    settle(w.scope, scopes)
+    return out
+
+
+case_statement = if_statement
+
+
+def alternatives(
+    w: Walker, node: Node, stdin: Stdin | None, level: int
+) -> tuple[Stdin | None, list[Scope]]:
+    """Walk every branch of an ``if`` or ``case``; the scopes bash may be left with
+    (one when it is known which branch runs), each a copy of the caller's."""
+    if node.type == "case_statement":
+        return _case(w, node, stdin, level)
+    branches: list[list[Node]] = []
+    has_else = False
+    body: list[Node] | None = None
+    for child in node.children:
+        if child.type == "then":
+            body = []
+            branches.append(body)
+        elif child.type == "elif_clause":
+            branches.append(_clause(w, child, stdin, level))
+        elif child.type == "else_clause":
+            has_else = True
+            branches.append(list(child.named_children))
+        elif child.is_named and child.type != "comment":
+            if body is None:  # the condition: it runs whatever is taken
+                w.walk(child, stdin, level + 1)
+            else:
+                body.append(child)
+    if not has_else:
+        branches.append([])
+    return _walk_branches(w, branches, None, stdin, level)
+
+
+def _clause(w: Walker, clause: Node, stdin: Stdin | None, level: int) -> list[Node]:
+    """An ``elif``: its condition runs when it is reached; its body is a branch."""
+    body: list[Node] | None = None
+    for child in clause.children:
+        if child.type == "then":
+            body = []
+        elif child.is_named and child.type != "comment":
+            if body is None:
+                w.walk(child, stdin, level + 1)
+            else:
+                body.append(child)
+    return body or []
+
+
+def _case(
+    w: Walker, node: Node, stdin: Stdin | None, level: int
+) -> tuple[Stdin | None, list[Scope]]:
+    subject = node.child_by_field_name("value")
+    word = w.resolve(subject) if subject is not None else None  # its $(…) runs here
+    items = [c for c in node.named_children if c.type == "case_item"]
+    patterns = [item.children_by_field_name("value") for item in items]
+    bodies = [_body(item, pats) for item, pats in zip(items, patterns, strict=True)]
+    branches = []
+    for i, item in enumerate(items):
+        branch = list(bodies[i])
+        j = i
+        while item.child_by_field_name("fallthrough") is not None and j + 1 < len(items):
+            j += 1  # ``;&`` runs the next item's body too
+            branch += bodies[j]
+            item = items[j]
+        branches.append(branch)
+    chosen = _chosen(w, word.text if word is not None and word.static else None, patterns, items)
+    if chosen is None:
+        branches.append([])  # no item may match
+    return _walk_branches(w, branches, chosen, stdin, level)
+
+
+def _body(item: Node, patterns: list[Node]) -> list[Node]:
+    return [c for c in item.named_children if c not in patterns and c.type != "comment"]
+
+
+def _chosen(
+    w: Walker, word: str | None, patterns: list[list[Node]], items: list[Node]
+) -> int | None:
+    """The index of the item bash takes for ``word`` (``len(items)``: none); None when
+    this reading cannot tell."""
+    if word is None or any(_continues(item) for item in items):
+        return None
+    for i, pats in enumerate(patterns):
+        for pattern in pats:
+            value = w.resolve(pattern)
+            quoted = pattern.type in ("string", "raw_string", "concatenation")
+            if not value.static or (quoted and set("*?[") & set(value.text)):
+                return None
+            if _PLAIN_PATTERN & set(value.text):
+                return None
+            if fnmatchcase(word, value.text):
+                return i
+    return len(items)
+
+
+def _continues(item: Node) -> bool:
+    """``;;&``: bash goes on testing the next patterns."""
+    return any(c.type == ";;&" for c in item.children)
+
+
+def _walk_branches(
+    w: Walker, branches: list[list[Node]], chosen: int | None, stdin: Stdin | None, level: int
+) -> tuple[Stdin | None, list[Scope]]:
+    saved = w.scope
+    scopes: list[Scope] = []
+    out: Stdin | None = None
+    try:
+        for branch in branches:
+            w.scope = saved.child()
+            for part in branch:
+                out = w.walk(part, stdin, level + 1)
+            scopes.append(w.scope)
+    finally:
+        w.scope = saved
+    if chosen is not None:
+        return out, [scopes[chosen] if chosen < len(scopes) else saved.child()]
+    distinct: list[Scope] = []
+    for scope in scopes:
+        if not any(_same(scope, other) for other in distinct):
+            distinct.append(scope)
+    return out, distinct
+
+
+def settle(scope: Scope, scopes: list[Scope]) -> None:
+    """``scope`` becomes what the alternatives leave: the one, or what all agree on."""
+    if len(scopes) == 1:
+        _adopt(scope, scopes[0])
+    else:
+        _merge(scope, scopes)
+
+
+def _same(a: Scope, b: Scope) -> bool:
+    return (a.vars == b.vars and a.cwd == b.cwd and a.positional == b.positional
+            and a.aliases == b.aliases and a.functions.keys() == b.functions.keys()
+            and all(a.functions[k] == b.functions[k] for k in a.functions)
+            and a.variants.keys() == b.variants.keys())  # fmt: skip
+
+
+def _adopt(scope: Scope, taken: Scope) -> None:
+    scope.vars.clear()
+    scope.vars.update(taken.vars)
+    scope.origins.clear()
+    scope.origins.update(taken.origins)
+    scope.functions.clear()
+    scope.functions.update(taken.functions)
+    scope.aliases.clear()
+    scope.aliases.update(taken.aliases)
+    scope.positional.clear()
+    scope.positional.update(taken.positional)
+    scope.variants.clear()
+    scope.variants.update(taken.variants)
+    scope.cwd = taken.cwd
+    scope.calls = max(scope.calls, taken.calls)
+
+
+def _merge(scope: Scope, scopes: list[Scope]) -> None:
+    """What every alternative agrees on; the rest unknown."""
+    for name in _names(list(s.vars) for s in scopes):
+        seen = {_key(s.vars.get(name, _MISSING)) for s in scopes}
+        if len(seen) == 1:
+            value = scopes[0].vars.get(name, _MISSING)
+            if value is _MISSING:
+                scope.vars.pop(name, None)
+            else:
+                scope.vars[name] = value  # type: ignore[assignment]  # a str or None
+                origin = scopes[0].origins.get(name)
+                if origin is not None and all(s.origins.get(name) == origin for s in scopes):
+                    scope.origins[name] = origin
+        else:
+            scope.vars[name] = None
+            scope.origins.pop(name, None)
+    for table in ("functions", "aliases", "positional"):
+        merged: dict[str, object] = getattr(scope, table)
+        for name in _names(list(getattr(s, table)) for s in scopes):
+            values = [getattr(s, table).get(name, _MISSING) for s in scopes]
+            if all(v is values[0] or v == values[0] for v in values):
+                if values[0] is _MISSING:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = values[0]
+            else:  # defined differently, or only in some: bash may have either
+                merged.pop(name, None)
+                if table == "functions":
+                    _variants(scope, name, values)
+    for name in _names(list(s.variants) for s in scopes):
+        _variants(scope, name, [body for s in scopes for body in s.variants.get(name, [])])
+    cwds = {s.cwd for s in scopes}
+    scope.cwd = cwds.pop() if len(cwds) == 1 else None
+    scope.calls = max(s.calls for s in scopes)
+
+
+def _variants(scope: Scope, name: str, bodies: list[object]) -> None:
+    """Every body ``name`` may have after the branches (see ``Scope.variants``)."""
+    known = scope.variants.setdefault(name, [])
+    for body in bodies:
+        if isinstance(body, Node) and all(body != k for k in known):
+            known.append(body)
+    del known[8:]  # bounded: more alternatives than that are judged by the first eight
+    if not known:
+        scope.variants.pop(name, None)
+
+
+def _names(tables: Iterable[list[str]]) -> set[str]:
+    out: set[str] = set()
+    for names in tables:
+        out.update(names)
+    return out
+
+
+def _key(value: object) -> object:
+    return id(value) if value is _MISSING else value
