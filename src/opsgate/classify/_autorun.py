@@ -45,6 +45,7 @@ __all__ = [
     "judge_write",
     "kind_of",
     "might_run",
+    "step_findings",
 ]
 
 # Larger texts are not read: a write that big into a file that runs is not judged blind.
@@ -223,12 +224,15 @@ class Step:
     # Another file of the repository whose steps run here (a reusable workflow, a GitLab
     # ``include: local``): (its reader, its path from the repository's top).
     include: tuple[str, str] | None = None
+    # A program the editor starts and talks to (a terminal's shell, a language server):
+    # that it starts interactive, waiting for input, is its job, not a finding.
+    started: bool = False
 
     @property
     def key(self) -> tuple[object, ...]:
         """What the step is, not where: a step that only moved adds nothing."""
         return (self.script, self.lang, self.runs, self.env, self.services, self.fact,
-                self.include)  # fmt: skip
+                self.include, self.started)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +401,12 @@ def _source_lines(script: str, evidence: str) -> str:
     return ""
 
 
+def step_findings(step: Step, judge: Judge) -> list[Finding]:
+    """What ``step`` does that matters where it runs (a local runner of a pipeline or
+    a container judges the steps it runs with the same rule as a write of them)."""
+    return _counted(step, judge)
+
+
 def _counted(step: Step, judge: Judge) -> list[Finding]:
     if step.runs is Runs.GATED:
         return []  # it waits for a person
@@ -409,6 +419,8 @@ def _counted(step: Step, judge: Judge) -> list[Finding]:
         effect = Effect.UNKNOWN if category == "unknown" else Effect.WRITE
         return [Finding(category, Impact.CAUTION, effect, step.where, reason)]
     found = [f for f in judge.run(step) if _counts(f, step)]
+    if step.started:
+        found = [f for f in found if not _interactive(f)]
     if step.lang in ("python", "node"):
         from opsgate.classify._autorun_sdk import api_commands
 
@@ -416,6 +428,13 @@ def _counted(step: Step, judge: Judge) -> list[Finding]:
             twin = replace(step, where=f"{step.where} (API call)", script=line, lang="sh")
             found += [f for f in judge.run(twin) if _counts(f, twin)]
     return found
+
+
+def _interactive(f: Finding) -> bool:
+    """``zsh``, ``python3``: a shell or interpreter started with nothing to run."""
+    return f.category == "unknown" and f.reason.endswith(
+        ("starts an interactive shell", "starts an interactive interpreter")
+    )
 
 
 # Effects that stay on a throwaway CI runner or container (unless they went over ssh).
