@@ -78,6 +78,12 @@ class Kind:
     when: str  # when it runs, in plain words
 
 
+# Where VS Code and its forks keep the user's settings (Linux, macOS, Windows), and the
+# settings of a remote server (``~/.vscode-server/data/Machine``).
+_EDITOR_USER = (r"(?:(^|/)(Code|Code - Insiders|Code - OSS|VSCodium|Cursor|Windsurf|Positron)/"
+                r"User/(profiles/[^/]+/)?|(^|/)\.(vscode|vscode-insiders|vscodium|cursor|"
+                r"windsurf)-server/data/(Machine|User)/)")  # fmt: skip
+
 KINDS: tuple[Kind, ...] = (
     # CI workflows and pipelines: they run on the next push, pull request or schedule.
     Kind("GitHub Actions workflow", r"(^|/)\.(github|gitea|forgejo)/workflows/[^/]+\.ya?ml$",
@@ -124,7 +130,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("npm config", r"(^|/)\.npmrc$", "npmrc", Runs.HERE, "in every npm script it runs"),
     # Editors, shells entering the directory, containers.
     Kind("VS Code settings", r"(^|/)\.vscode/settings\.json$|\.code-workspace$", "vscode",
-         Runs.HERE, "in every terminal the editor opens"),
+         Runs.HERE, "when the editor opens the folder and in every terminal it opens"),
     Kind("JetBrains startup tasks", r"(^|/)\.idea/(workspace|startup)\.xml$", "idea", Runs.HERE,
          "when the IDE opens the project"),
     Kind("devcontainer", r"(^|/)\.devcontainer(/[^/]+)?/devcontainer\.json$|(^|/)"
@@ -161,6 +167,11 @@ KINDS: tuple[Kind, ...] = (
          "when the folder is opened (tasks that run on folderOpen)"),
     Kind("direnv .envrc", r"(^|/)\.envrc$", "envrc", Runs.HERE,
          "when a shell enters the directory (once allowed)"),
+    # The user's own editor settings, outside any project: they apply to every folder.
+    Kind("VS Code user settings", _EDITOR_USER + r"settings\.json$", "vscode", Runs.HERE,
+         "in every window and terminal of the editor, whatever folder it opens"),
+    Kind("VS Code user tasks", _EDITOR_USER + r"tasks\.json$", "vstasks", Runs.HERE,
+         "when any folder is opened (tasks that run on folderOpen)"),
 )  # fmt: skip
 
 # One alternation for the whole table: a path is matched once, whatever its length.
@@ -182,7 +193,7 @@ _HINTS = (
     "package.json", "composer.json", "setup.py", ".npmrc", ".vscode/", ".code-workspace",
     ".idea/", "devcontainer", "mise", "dockerfile", "containerfile", "cloudbuild",
     ".github/actions/", "entrypoint", "-packages/", "lintstaged", "lint-staged", ".yarnrc",
-    ".envrc",
+    ".envrc", "/user/", "-server/data/",
 )  # fmt: skip
 _HINT = re.compile("|".join(re.escape(h) for h in _HINTS), re.IGNORECASE)
 # The same hints, case-sensitive: for lower-cased ASCII text (much faster than _HINT).
