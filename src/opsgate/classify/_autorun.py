@@ -80,9 +80,11 @@ class Kind:
 
 # Where VS Code and its forks keep the user's settings (Linux, macOS, Windows), and the
 # settings of a remote server (``~/.vscode-server/data/Machine``).
-_EDITOR_USER = (r"(?:(^|/)(Code|Code - Insiders|Code - OSS|VSCodium|Cursor|Windsurf|Positron)/"
-                r"User/(profiles/[^/]+/)?|(^|/)\.(vscode|vscode-insiders|vscodium|cursor|"
-                r"windsurf)-server/data/(Machine|User)/)")  # fmt: skip
+def _editor_user(name: str) -> str:
+    return (r"(^|/)(Code|Code - Insiders|Code - OSS|VSCodium|Cursor|Windsurf|Positron)/User/"
+            rf"(profiles/[^/]+/)?{name}$|(^|/)\.(vscode|vscode-insiders|vscodium|cursor|windsurf)"
+            rf"-server/data/(Machine|User)/{name}$")  # fmt: skip
+
 
 KINDS: tuple[Kind, ...] = (
     # CI workflows and pipelines: they run on the next push, pull request or schedule.
@@ -168,9 +170,9 @@ KINDS: tuple[Kind, ...] = (
     Kind("direnv .envrc", r"(^|/)\.envrc$", "envrc", Runs.HERE,
          "when a shell enters the directory (once allowed)"),
     # The user's own editor settings, outside any project: they apply to every folder.
-    Kind("VS Code user settings", _EDITOR_USER + r"settings\.json$", "vscode", Runs.HERE,
+    Kind("VS Code user settings", _editor_user(r"settings\.json"), "vscode", Runs.HERE,
          "in every window and terminal of the editor, whatever folder it opens"),
-    Kind("VS Code user tasks", _EDITOR_USER + r"tasks\.json$", "vstasks", Runs.HERE,
+    Kind("VS Code user tasks", _editor_user(r"tasks\.json"), "vstasks", Runs.HERE,
          "when any folder is opened (tasks that run on folderOpen)"),
 )  # fmt: skip
 

@@ -8,7 +8,7 @@ the file they run, and judged step by step where it runs.
   counts: clusters, registries, remote branches, production databases, secrets, and
   deleting where data lives); a job whose ``runs-on`` label ``-P LABEL=-self-hosted``
   maps to the host runs on this machine, where everything counts.
-* ``gitlab-runner exec EXECUTOR JOB`` runs one job of ``.gitlab-ci.yml`` (with the
+* ``gitlab-runner exec EXECUTOR [OPTIONS] JOB`` runs one job of ``.gitlab-ci.yml`` (with the
   ``default:``/top-level ``before_script`` and ``after_script`` it does not
   override): the ``shell`` executor on this machine, the others in a container or
   elsewhere (the runner rule).
@@ -218,7 +218,7 @@ def gitlab_runner_findings(cmd: Command, ctx: Context) -> list[Finding]:
         return _sniff(cmd, ctx)
     if len(words) < 3 or cmd.has("-h", "--help"):
         return []
-    executor, job = words[1], words[2]
+    executor, job = words[1], words[-1]  # the job comes last, after the executor's options
     base = cmd.cwd or w.scope.cwd
     loaded = load(w, ".gitlab-ci.yml", base)
     if loaded.state == "missing":
