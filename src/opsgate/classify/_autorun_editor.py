@@ -41,7 +41,7 @@ _TERMINAL = re.compile(r"^terminal\.integrated\.(env|profiles|shell|shellArgs|au
                        r"\.[A-Za-z]+$")  # fmt: skip
 # A setting's last name when its value is a program an extension starts by itself.
 _PROGRAM = re.compile(
-    r"(?:^|\.)(?:path|executable|executablePath|interpreter|interpreterPath|"
+    r"\.(?:path|executable|executablePath|interpreter|interpreterPath|"
     r"defaultInterpreterPath|pythonPath|serverPath|commandPath|compilerPath|binPath|lspBin|"
     r"runtime|dockerPath|cmakePath|condaPath|poetryPath|pipenvPath|customRubyCommand)$",
     re.IGNORECASE,
