@@ -45,6 +45,7 @@ __all__ = [
     "judge_write",
     "kind_of",
     "might_run",
+    "step_findings",
 ]
 
 # Larger texts are not read: a write that big into a file that runs is not judged blind.
@@ -75,6 +76,14 @@ class Kind:
     reader: str  # the name of its reader in ``_autorun_read.READERS``
     runs: Runs
     when: str  # when it runs, in plain words
+
+
+# Where VS Code and its forks keep the user's settings (Linux, macOS, Windows), and the
+# settings of a remote server (``~/.vscode-server/data/Machine``).
+def _editor_user(name: str) -> str:
+    return (r"(^|/)(Code|Code - Insiders|Code - OSS|VSCodium|Cursor|Windsurf|Positron)/User/"
+            rf"(profiles/[^/]+/)?{name}$|(^|/)\.(vscode|vscode-insiders|vscodium|cursor|windsurf)"
+            rf"-server/data/(Machine|User)/{name}$")  # fmt: skip
 
 
 KINDS: tuple[Kind, ...] = (
@@ -123,7 +132,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("npm config", r"(^|/)\.npmrc$", "npmrc", Runs.HERE, "in every npm script it runs"),
     # Editors, shells entering the directory, containers.
     Kind("VS Code settings", r"(^|/)\.vscode/settings\.json$|\.code-workspace$", "vscode",
-         Runs.HERE, "in every terminal the editor opens"),
+         Runs.HERE, "when the editor opens the folder and in every terminal it opens"),
     Kind("JetBrains startup tasks", r"(^|/)\.idea/(workspace|startup)\.xml$", "idea", Runs.HERE,
          "when the IDE opens the project"),
     Kind("devcontainer", r"(^|/)\.devcontainer(/[^/]+)?/devcontainer\.json$|(^|/)"
@@ -160,6 +169,11 @@ KINDS: tuple[Kind, ...] = (
          "when the folder is opened (tasks that run on folderOpen)"),
     Kind("direnv .envrc", r"(^|/)\.envrc$", "envrc", Runs.HERE,
          "when a shell enters the directory (once allowed)"),
+    # The user's own editor settings, outside any project: they apply to every folder.
+    Kind("VS Code user settings", _editor_user(r"settings\.json"), "vscode", Runs.HERE,
+         "in every window and terminal of the editor, whatever folder it opens"),
+    Kind("VS Code user tasks", _editor_user(r"tasks\.json"), "vstasks", Runs.HERE,
+         "when any folder is opened (tasks that run on folderOpen)"),
 )  # fmt: skip
 
 # One alternation for the whole table: a path is matched once, whatever its length.
@@ -181,7 +195,7 @@ _HINTS = (
     "package.json", "composer.json", "setup.py", ".npmrc", ".vscode/", ".code-workspace",
     ".idea/", "devcontainer", "mise", "dockerfile", "containerfile", "cloudbuild",
     ".github/actions/", "entrypoint", "-packages/", "lintstaged", "lint-staged", ".yarnrc",
-    ".envrc",
+    ".envrc", "/user/", "-server/data/",
 )  # fmt: skip
 _HINT = re.compile("|".join(re.escape(h) for h in _HINTS), re.IGNORECASE)
 # The same hints, case-sensitive: for lower-cased ASCII text (much faster than _HINT).
@@ -223,12 +237,15 @@ class Step:
     # Another file of the repository whose steps run here (a reusable workflow, a GitLab
     # ``include: local``): (its reader, its path from the repository's top).
     include: tuple[str, str] | None = None
+    # A program the editor starts and talks to (a terminal's shell, a language server):
+    # that it starts interactive, waiting for input, is its job, not a finding.
+    started: bool = False
 
     @property
     def key(self) -> tuple[object, ...]:
         """What the step is, not where: a step that only moved adds nothing."""
         return (self.script, self.lang, self.runs, self.env, self.services, self.fact,
-                self.include)  # fmt: skip
+                self.include, self.started)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +414,12 @@ def _source_lines(script: str, evidence: str) -> str:
     return ""
 
 
+def step_findings(step: Step, judge: Judge) -> list[Finding]:
+    """What ``step`` does that matters where it runs (a local runner of a pipeline or
+    a container judges the steps it runs with the same rule as a write of them)."""
+    return _counted(step, judge)
+
+
 def _counted(step: Step, judge: Judge) -> list[Finding]:
     if step.runs is Runs.GATED:
         return []  # it waits for a person
@@ -409,6 +432,8 @@ def _counted(step: Step, judge: Judge) -> list[Finding]:
         effect = Effect.UNKNOWN if category == "unknown" else Effect.WRITE
         return [Finding(category, Impact.CAUTION, effect, step.where, reason)]
     found = [f for f in judge.run(step) if _counts(f, step)]
+    if step.started:
+        found = [f for f in found if not _interactive(f)]
     if step.lang in ("python", "node"):
         from opsgate.classify._autorun_sdk import api_commands
 
@@ -416,6 +441,13 @@ def _counted(step: Step, judge: Judge) -> list[Finding]:
             twin = replace(step, where=f"{step.where} (API call)", script=line, lang="sh")
             found += [f for f in judge.run(twin) if _counts(f, twin)]
     return found
+
+
+def _interactive(f: Finding) -> bool:
+    """``zsh``, ``python3``: a shell or interpreter started with nothing to run."""
+    return f.category == "unknown" and f.reason.endswith(
+        ("starts an interactive shell", "starts an interactive interpreter")
+    )
 
 
 # Effects that stay on a throwaway CI runner or container (unless they went over ssh).

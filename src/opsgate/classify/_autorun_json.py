@@ -1,5 +1,5 @@
 """Readers for JSON manifests that run commands: package.json (lifecycle scripts and git
-hook tables), composer.json, devcontainer.json and VS Code settings."""
+hook tables), composer.json, devcontainer.json and VS Code settings (``_autorun_editor``)."""
 
 from __future__ import annotations
 
@@ -229,79 +229,17 @@ def _devcontainer_piece(text: str, runs: Runs) -> list[Step]:
     return _devcontainer_steps(dict(pairs))
 
 
-# Variables that make a shell or a tool run code of someone's choosing.
-_RUNS_CODE_ENV = frozenset({
-    "BASH_ENV", "ENV", "PROMPT_COMMAND", "PS0", "PS1", "PS4", "ZDOTDIR", "SHELLOPTS",
-    "BASHOPTS", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES",
-    "DYLD_LIBRARY_PATH", "NODE_OPTIONS", "PYTHONSTARTUP", "PERL5OPT", "RUBYOPT",
-    "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_PAGER", "GIT_EDITOR",
-    "GIT_ASKPASS", "SSH_ASKPASS", "SUDO_ASKPASS", "PAGER", "EDITOR", "VISUAL",
-    "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
-})  # fmt: skip
-_TERMINAL = re.compile(r"^terminal\.integrated\.(env|profiles|shell|shellArgs|automationProfile)"
-                       r"\.[A-Za-z]+$")  # fmt: skip
-_PLAIN_SHELLS = frozenset({"bash", "zsh", "sh", "fish", "pwsh", "powershell", "cmd", "nu"})
-
-
 def _vscode_whole(text: str, runs: Runs) -> list[Step] | None:
+    from opsgate.classify._autorun_editor import editor_steps
+
     doc = _json(text)
-    return _vscode_steps(doc, runs) if isinstance(doc, dict) else None
-
-
-def _vscode_steps(doc: dict[str, Any], runs: Runs) -> list[Step]:
-    """Terminal settings that make every terminal the editor opens run something (in a
-    ``.code-workspace`` file they sit under ``settings``)."""
-    from opsgate.classify._autorun_extra import vscode_task_steps
-
-    steps = vscode_task_steps(doc.get("tasks"), runs)  # a workspace's own tasks
-    nested = doc.get("settings")
-    items = list(doc.items()) + (list(nested.items()) if isinstance(nested, dict) else [])
-    for key, value in items:
-        match = _TERMINAL.match(str(key))
-        if match is None:
-            continue
-        if match.group(1) == "env" and isinstance(value, dict):
-            for name in sorted(n for n in value if str(n).upper() in _RUNS_CODE_ENV):
-                reason = f"sets {name} in every terminal the editor opens, which runs code"
-                steps.append(Step(f"{key}.{name}", str(value[name]), "fact", runs,
-                                  fact=("editor.terminal_env", reason)))  # fmt: skip
-        elif match.group(1) != "env" and _custom_program(value):
-            reason = "changes the program every terminal the editor opens starts"
-            steps.append(Step(str(key), json.dumps(value, sort_keys=True), "fact", runs,
-                              fact=("editor.terminal_shell", reason)))  # fmt: skip
-    return steps
-
-
-def _custom_program(value: Any) -> bool:
-    """Anything but a plain shell by name: a path, arguments, or a profile of them."""
-    if isinstance(value, str):
-        return value.rsplit("/", 1)[-1].lower().removesuffix(".exe") not in _PLAIN_SHELLS
-    if isinstance(value, dict):
-        if "path" not in value and "args" not in value:
-            return any(_custom_program(v) for v in value.values() if isinstance(v, dict))
-        return bool(value.get("args")) or _custom_program(value.get("path", ""))
-    return bool(value)
+    return editor_steps(doc, runs) if isinstance(doc, dict) else None
 
 
 def _vscode_piece(text: str, runs: Runs) -> list[Step]:
-    doc = _json_piece_doc(text)
-    if isinstance(doc, dict):
-        return _vscode_steps(doc, runs)
-    names = sorted(n for n in _RUNS_CODE_ENV if re.search(rf'"{n}"\s*:', text))
-    steps = [Step(f"terminal env {n}", n, "fact", runs,
-                  fact=("editor.terminal_env", f"sets {n} in the editor's terminals"))
-             for n in names]  # fmt: skip
-    if re.search(r'"terminal\.integrated\.(profiles|shell|shellArgs|automationProfile)', text):
-        steps.append(
-            Step(
-                "terminal program",
-                text.strip()[:200],
-                "fact",
-                runs,
-                fact=("editor.terminal_shell", "changes the editor's terminal program"),
-            )
-        )
-    return steps
+    from opsgate.classify._autorun_editor import editor_piece
+
+    return editor_piece(_json_piece_doc(text), text, runs)
 
 
 READERS = {

@@ -9,7 +9,9 @@ cannot be placed is still judged (and text that does not parse as a script is
 
 from __future__ import annotations
 
+import html
 import re
+import shlex
 import textwrap
 import tomllib
 from collections.abc import Callable
@@ -80,6 +82,58 @@ def _idea_piece(text: str, runs: Runs) -> list[Step]:
     return [Step("startup tasks", text, "fact", runs, fact=("editor.startup_task", reason))]
 
 
+_RUN_CONFIG = re.compile(r"<configuration\b([^>]*)>([\s\S]*?)</configuration>")
+_ATTR = re.compile(r'\b([\w.-]+)="([^"]*)"')
+_OPTION = re.compile(r'<option\s+name="([^"]+)"\s+value="([^"]*)"')
+_SCRIPT = re.compile(r'<script\s+value="([^"]*)"')
+_IDE_VARIABLES = (("$PROJECT_DIR$", "."), ("$USER_HOME$", "~"), ("$MODULE_DIR$", "."))
+
+
+def _idea_run_whole(text: str, runs: Runs) -> list[Step] | None:
+    """A shared run configuration (``.idea/runConfigurations/*.xml``), read when a
+    startup task starts it: each configuration by the command it runs."""
+    steps = []
+    for match in _RUN_CONFIG.finditer(text):
+        attrs = {k: html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
+        options = {k: _ide_text(v) for k, v in _OPTION.findall(match.group(2))}
+        kind, where = attrs.get("type", ""), f"run configuration {attrs.get('name', '')}"
+        line = _run_line(kind, options, [_ide_text(v) for v in _SCRIPT.findall(match.group(2))])
+        if line is None:
+            reason = f"starts a run configuration of type {kind[:60]}, which opsgate does not model"
+            steps.append(Step(where, "", "fact", runs, fact=("unknown", reason)))
+        elif line:
+            steps.append(Step(where, line, "sh", runs))
+    return steps
+
+
+def _ide_text(value: str) -> str:
+    value = html.unescape(value)
+    for name, replacement in _IDE_VARIABLES:
+        value = value.replace(name, replacement)
+    return value
+
+
+def _run_line(kind: str, options: dict[str, str], scripts: list[str]) -> str | None:
+    """The command line a run configuration runs ("" for none; None: not modelled)."""
+    if kind == "ShConfigurationType":
+        if options.get("EXECUTE_SCRIPT_FILE", "true") == "false":
+            return options.get("SCRIPT_TEXT", "")
+        script = options.get("SCRIPT_PATH", "")
+        if not script:
+            return ""
+        interpreter = options.get("INTERPRETER_PATH") or "/bin/bash"
+        parts = [shlex.quote(interpreter), options.get("INTERPRETER_OPTIONS", ""),
+                 shlex.quote(script), options.get("SCRIPT_OPTIONS", "")]  # fmt: skip
+        return " ".join(p for p in parts if p)
+    if kind == "js.build_tools.npm":
+        return " ".join(shlex.join(["npm", "run", s]) for s in scripts[:1]) or ""
+    if kind == "PythonConfigurationType":
+        target = options.get("SCRIPT_NAME", "")
+        words = ["-m", target] if options.get("MODULE_MODE") == "true" else [target]
+        return " ".join([shlex.join(["python3", *words]), options.get("PARAMETERS", "")]).strip()
+    return None
+
+
 _MISE_HOOKS = ("enter", "leave", "cd", "preinstall", "postinstall")
 
 
@@ -146,6 +200,7 @@ READERS: dict[str, Reader] = {
     "python": (_python_whole, _python_piece),
     **JSON_READERS,
     "idea": (_idea_whole, _idea_piece),
+    "idea_run": (_idea_run_whole, lambda text, runs: _idea_run_whole(text, runs) or []),
     "mise": (_mise_whole, _mise_piece),
     "npmrc": (_npmrc_whole, _npmrc_piece),
     "dockerfile": (dockerfile_whole, dockerfile_piece),

@@ -310,8 +310,9 @@ def _npx(cmd: Command, w: Walker) -> None:
         return
     inner = unwrap(cmd, w)
     if inner is not None and inner is not _STOP:
-        from opsgate.classify._run_npx import project_bin
+        from opsgate.classify._run_npx import package_program, project_bin
 
+        inner = package_program(inner)
         w.add(project_bin(w, inner))  # the project's own bin runs: its file is read
         dispatch(inner, w, [])
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
@@ -20,7 +22,23 @@ from opsgate.models import Finding
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["project_bin"]
+__all__ = ["package_program", "project_bin"]
+
+# Packages whose program has another name than the package.
+_PACKAGE_PROGRAMS = {"@devcontainers/cli": "devcontainer", "@nestjs/cli": "nest",
+                     "@angular/cli": "ng", "@vscode/vsce": "vsce"}  # fmt: skip
+_VERSION = re.compile(r"(?<=.)@[^/@]*$")
+
+
+def package_program(inner: Command) -> Command:
+    """The program ``npx PACKAGE[@VERSION]`` runs: ``prisma@5`` is ``prisma``,
+    ``@devcontainers/cli`` is ``devcontainer``.  A path stays what it is."""
+    spec = inner.path or inner.name
+    if spec.startswith((".", "/", "~")) or "@" not in spec:
+        return inner
+    package = _VERSION.sub("", spec)
+    name = _PACKAGE_PROGRAMS.get(package, package.rsplit("/", 1)[-1])
+    return replace(inner, name=name, path=None) if name != inner.name else inner
 
 
 def project_bin(w: Walker, inner: Command) -> list[Finding]:

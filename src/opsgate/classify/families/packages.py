@@ -17,6 +17,7 @@ publishing to registries.
 from __future__ import annotations
 
 from opsgate.classify._command import Arg, Command, Context, Handler
+from opsgate.classify.families._packages_editors import EDITOR_HANDLERS
 from opsgate.classify.families._packages_project import (
     _build_tool,
     _composer,
@@ -138,4 +139,5 @@ HANDLERS: dict[str, Handler] = {
     "dotnet": _dotnet,
     "pod": _pod,
     "composer": _composer,
+    **EDITOR_HANDLERS,
 }

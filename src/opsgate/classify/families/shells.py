@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._command import Arg, Command, Context, Handler
+from opsgate.classify.families._ci_runners import CI_RUNNER_HANDLERS
 from opsgate.classify.families._shells_interpreters import _dash_c, _interpreter, _shell
 from opsgate.classify.families._shells_opaque import OPAQUE_HANDLERS
 from opsgate.classify.families._shells_run import (
@@ -160,6 +161,7 @@ HANDLERS: dict[str, Handler] = {
     "osascript": _osascript,
     "nix": _nix,
     **TASK_HANDLERS,
+    **CI_RUNNER_HANDLERS,
     **OPAQUE_HANDLERS,
 }
 for _minor in range(6, 15):
