@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_payloads import CASES, encode
+from agent_payloads import CASES, claude, encode
 from test_hook_agents import allowed, blocked
 
 from system_support import (
@@ -188,6 +188,28 @@ def test_the_agents_environment_changes_nothing(
     for program in ("opsgate-hook-fast", "opsgate-hook"):
         command = [str(system.path(f"/usr/local/lib/opsgate/{program}")), "claude"]
         assert "destructive" in blocked("claude", _as_agent(agent, command, destructive, **env))
+
+
+def test_the_agents_unsent_variables_are_not_taken_as_unset(
+    system: System, agent: tuple[str, int, int]
+) -> None:
+    """The service is not sent the agent's NODE_ENV or DATABASE_URL, so a migration
+    that is local work only while NODE_ENV is unset (knex on the development block's
+    SQLite file) is not taken as local there: a person is asked."""
+    project = system.root / "home" / "agent" / "web"
+    project.mkdir(exist_ok=True)
+    (project / "knexfile.js").write_text(
+        "module.exports = {\n"
+        "  development: { client: 'sqlite3', connection: { filename: './dev.sqlite3' } },\n"
+        "  production: { client: 'pg', connection: { host: 'db.prod.example.com' } },\n"
+        "};\n"
+    )
+    for path in (project, project / "knexfile.js"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    payload = claude("Bash", {"command": "npx knex migrate:latest"}) | {"cwd": str(project)}
+    fast = [str(system.path("/usr/local/lib/opsgate/opsgate-hook-fast")), "claude"]
+    reason = blocked("claude", _as_agent(agent, fast, encode(payload), NODE_ENV="production"))
+    assert "migrat" in reason
 
 
 @pytest.mark.parametrize("who", ["agent", "nobody"])

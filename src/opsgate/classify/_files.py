@@ -55,6 +55,10 @@ AMBIENT = ("DOCKER_HOST", "DOCKER_CONTEXT", "KUBECONFIG", "AWS_PROFILE", "AWS_DE
            "CLOUDSDK_CORE_PROJECT", "PGHOST", "PGSERVICE", "PGDATABASE", "MYSQL_HOST",
            "TF_WORKSPACE", "NOMAD_ADDR", "VAULT_ADDR")  # fmt: skip
 
+# Set in the environment a protected-mode decision sees (``hooks._daemon``): the
+# caller's own variables are not in it, so none may be taken as unset.
+CALLER_ENV_HIDDEN = "_OPSGATE_CALLER_ENV_HIDDEN"
+
 MAX_FILE = 64 * 1024  # bytes of one file's text the classifier reads
 MAX_TOTAL = 256 * 1024  # bytes of text per classification, all files together
 MAX_FILES = 32  # files per classification
@@ -417,6 +421,8 @@ class LocalFiles(FileSource):
         return (home.rstrip("/") + "/",)
 
     def variable(self, name: str) -> str | None:
+        if self.environ.get(CALLER_ENV_HIDDEN):  # protected mode: the agent's are not sent
+            return "?"
         return self.environ.get(name)
 
     def ambient(self) -> dict[str, str]:

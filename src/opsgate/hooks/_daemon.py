@@ -189,6 +189,9 @@ class Service:
         merged.update({k: env[k] for k in SYSTEM_ENV if k in env})
         merged.update(_account(peer))
         merged["OPSGATE_HOME"] = self.home
+        from opsgate.classify._files import CALLER_ENV_HIDDEN
+
+        merged[CALLER_ENV_HIDDEN] = "1"  # the caller's NODE_ENV, DATABASE_URL … are not here
         return merged
 
     def _respond(
