@@ -4,12 +4,16 @@ Every case is decided ``--rounds`` times after one warm-up pass; the figures are
 per decision (wall time; ``--cpu``: the process's CPU time, steadier on a machine
 shared with other work).  Cases with files on disk (``files``/``links``/``mode``: a script, a
 Makefile, a package.json the command runs) are reported apart: their decisions
-read and classify those files.  Run: ``python benchmarks/bench_decide.py [CORPUS…]``.
+read and classify those files.  The environment is given as a mapping, as the hook's
+resident service gives it with every request (``--os-environ``: read from the process
+environment key by key, as ``opsgate check`` does, which costs some 15-30 us more per
+decision).  Run: ``python benchmarks/bench_decide.py [CORPUS…]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -33,17 +37,20 @@ def _action(case: dict[str, Any]) -> Action:
 
 
 _CLOCK = [time.perf_counter]
+_OS_ENVIRON = [False]
 
 
 def _time(actions: list[Action], rounds: int) -> list[float]:
     clock = _CLOCK[0]
+    # The resident service's per-request mapping; None: the process environment.
+    environ = None if _OS_ENVIRON[0] else dict(os.environ)
     for action in actions:  # warm-up: imports, grammar, family tables, sqlglot
-        evaluate(action)
+        evaluate(action, environ=environ)
     samples = []
     for _ in range(rounds):
         for action in actions:
             t0 = clock()
-            evaluate(action)
+            evaluate(action, environ=environ)
             samples.append((clock() - t0) * 1e6)
     return samples
 
@@ -62,12 +69,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cpu", action="store_true", help="measure CPU time, not wall time")
     parser.add_argument(
+        "--os-environ", action="store_true",
+        help="read the environment from the process (as opsgate check), not a mapping",
+    )  # fmt: skip
+    parser.add_argument(
         "--command", action="append", default=[], metavar="CMD",
         help="time this one Bash command instead of the corpora (repeatable)",
     )  # fmt: skip
     args = parser.parse_args()
     if args.cpu:
         _CLOCK[0] = time.process_time
+    _OS_ENVIRON[0] = args.os_environ
     if args.command:
         for command in args.command:
             action = Action("", "Bash", {"command": command}, cwd=PROJECT, project_dir=PROJECT)

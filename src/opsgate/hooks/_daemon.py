@@ -73,6 +73,7 @@ class Service:
         self.fingerprint = _source_fingerprint()
         self.config_stamp: tuple[str, int, int] | None = None  # set when it starts serving
         self.matched = {k: os.environ.get(k) for k in MATCHED_ENV}
+        self._environ: dict[str, str] | None = None
         self.last_request = time.monotonic()
         self.stopping = threading.Event()
         self._log: Any = None
@@ -176,16 +177,23 @@ class Service:
             return _frame(*self._respond(_AGENTS[parts[1]], raw, self._system_env(env, peer), peer))
         if {k: env.get(k) for k in MATCHED_ENV} != self.matched:
             return b"RETRY settings\n"
-        merged = {k: v for k, v in os.environ.items() if k not in FORWARDED_ENV}
+        merged = dict(self._own_env())
         merged.update(env)
         merged["OPSGATE_HOME"] = self.home
         return _frame(*self._respond(_AGENTS[parts[1]], raw, merged, None))
+
+    def _own_env(self) -> dict[str, str]:
+        """The service's own environment but what callers send, read once: decoding
+        the whole process environment for every request costs more than a decision."""
+        if self._environ is None:
+            self._environ = {k: v for k, v in os.environ.items() if k not in FORWARDED_ENV}
+        return self._environ
 
     def _system_env(self, env: Mapping[str, str], peer: int | None) -> dict[str, str]:
         """The environment a protected-mode decision sees: the service's own settings
         (never the caller's choice of policy, control plane or audit log), where the
         caller works, and the caller's home and name from the password database."""
-        merged = {k: v for k, v in os.environ.items() if k not in FORWARDED_ENV}
+        merged = dict(self._own_env())
         merged.update({k: env[k] for k in SYSTEM_ENV if k in env})
         merged.update(_account(peer))
         merged["OPSGATE_HOME"] = self.home
