@@ -1,4 +1,4 @@
-"""``if`` and ``case``: alternatives, of which the shell runs one.
+"""``if``, ``case``, ``&&``/``||`` and loops: alternatives, of which the shell runs one.
 
 Every branch is judged (a command in a branch not taken still counts: which one runs
 is seldom known before the command runs).  What the branches leave behind is another
@@ -29,20 +29,11 @@ from opsgate.classify._shell_state import Scope
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["alternatives", "case_statement", "if_statement", "settle"]
+__all__ = ["alternatives", "ends_script", "run_or_skipped", "settle"]
 
 _MISSING = object()
 # Pattern text this reading matches the way bash does (no brackets, no extglob).
 _PLAIN_PATTERN = frozenset("()[]!@+\\")
-
-
-def if_statement(w: Walker, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
-    out, scopes = alternatives(w, node, stdin, level)
-    settle(w.scope, scopes)
-    return out
-
-
-case_statement = if_statement
 
 
 def alternatives(
@@ -169,6 +160,29 @@ def settle(scope: Scope, scopes: list[Scope]) -> None:
         _adopt(scope, scopes[0])
     else:
         _merge(scope, scopes)
+
+
+def run_or_skipped(before: Scope, after: Scope) -> list[Scope]:
+    """A part that may not run (the right of ``&&``/``||``, a loop's body): what it
+    assigns may or may not be; the rest is taken as after it."""
+    skipped = after.child()
+    skipped.vars = dict(before.vars)
+    skipped.origins = dict(before.origins)
+    return [after] if _same(after, skipped) else [after, skipped]
+
+
+_ENDS = frozenset({"exit", "return", "exec"})
+
+
+def ends_script(node: Node) -> bool:
+    """``exit 1``, ``return``, ``{ echo no; exit 1; }``: nothing after it runs."""
+    if node.type == "compound_statement":
+        parts = [c for c in node.named_children if c.type != "comment"]
+        return bool(parts) and ends_script(parts[-1])
+    if node.type != "command":
+        return False
+    name = node.child_by_field_name("name")
+    return name is not None and name.text is not None and name.text.decode() in _ENDS
 
 
 def _same(a: Scope, b: Scope) -> bool:

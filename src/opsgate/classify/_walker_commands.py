@@ -303,9 +303,23 @@ class WalkerCommands(WalkerRedirects):
             (v.text, "") if v.static else (None, _pipes.origin_of(v.text)) for v in values[:16]
         ]
         out: Stdin | None = None
-        for choice, origin in choices or [(None, "")]:
-            self.scope.bind(name, choice, origin)
-            out = self.walk(body, stdin, level + 1)
+        if choices and all(choice is not None for choice, _ in choices):
+            for choice, origin in choices:  # runs once for each word, in order
+                self.scope.bind(name, choice, origin)
+                out = self.walk(body, stdin, level + 1)
+            return out
+        # Words known only at run time: the body may run no time at all.
+        from opsgate.classify._walker_branches import run_or_skipped, settle
+
+        before = self.scope
+        self.scope = before.child()
+        try:
+            for choice, origin in choices or [(None, "")]:
+                self.scope.bind(name, choice, origin)
+                out = self.walk(body, stdin, level + 1)
+        finally:
+            after, self.scope = self.scope, before
+        settle(before, run_or_skipped(before, after))
         return out
 
     def _test(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:

@@ -39,7 +39,7 @@ from opsgate.classify._shell_state import (
     Scope,
     ShellSession,
 )
-from opsgate.classify._walker_branches import alternatives, case_statement, if_statement, settle
+from opsgate.classify._walker_branches import alternatives, ends_script, run_or_skipped, settle
 from opsgate.classify._walker_commands import WalkerCommands
 from opsgate.errors import ClassificationBudgetExceeded
 from opsgate.models import Finding
@@ -204,25 +204,73 @@ class Walker(WalkerCommands):
                 outs += self._forked(child, children[index + 1 :], stdin, level)
                 break
             outs.append(self.walk(child, stdin, level + 1))
-        printed = [out for out in outs if out is not None and out.source not in _SILENT]
-        if len(printed) <= 1:
-            return printed[0] if printed else None
-        unknown_part = next((o for o in printed if o.text is None and o.untrusted), None)
-        unknown_part = unknown_part or next((o for o in printed if o.text is None), None)
-        if unknown_part is not None:
-            return unknown_part
-        last = printed[-1]
-        return Stdin("".join(o.text or "" for o in printed), last.source,
-                     untrusted=any(o.untrusted for o in printed))  # fmt: skip
+        return _joined(outs)
+
+    def _alternatives(
+        self, node: Node, stdin: Stdin | None, level: int
+    ) -> tuple[Stdin | None, list[Scope]]:
+        """Walk a statement of alternatives; the states it may leave (``_walker_branches``)."""
+        if node.type == "list":
+            return self._and_or(node, stdin, level)
+        if node.type in ("while_statement", "until_statement"):
+            return self._loop(node, stdin, level)
+        return alternatives(self, node, stdin, level)
+
+    def _and_or(
+        self, node: Node, stdin: Stdin | None, level: int
+    ) -> tuple[Stdin | None, list[Scope]]:
+        """``a && b``, ``a || b``: ``b`` may not run, so what it assigns may not be
+        (``[ -n "$CI" ] && T=/ || T=build``).  The directory and the rest are taken as
+        after ``b`` (``mkdir -p out && cd out``), unless ``b`` ends the script
+        (``cd "$d" || exit 1``): then the commands after see only the state before it."""
+        parts = node.named_children
+        if len(parts) != 2:
+            return self._sequence(node, stdin, level), [self.scope.child()]
+        outs = [self.walk(parts[0], stdin, level + 1)]
+        before = self.scope
+        self.scope = before.child()
+        try:
+            outs.append(self.walk(parts[1], stdin, level + 1))
+        finally:
+            after, self.scope = self.scope, before
+        if ends_script(parts[1]):
+            return _joined(outs), [before.child()]
+        return _joined(outs), run_or_skipped(before, after)
+
+    def _loop(
+        self, node: Node, stdin: Stdin | None, level: int
+    ) -> tuple[Stdin | None, list[Scope]]:
+        """``while``/``until``: the body may run no time at all."""
+        out: Stdin | None = None
+        body = node.child_by_field_name("body")
+        for child in node.named_children:
+            if child != body:
+                out = self.walk(child, stdin, level + 1)  # the condition runs at least once
+        if body is None:
+            return out, [self.scope.child()]
+        before = self.scope
+        self.scope = before.child()
+        try:
+            out = self.walk(body, stdin, level + 1)
+        finally:
+            after, self.scope = self.scope, before
+        return out, run_or_skipped(before, after)
+
+    def _settled(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        """A statement of alternatives with nothing after it in its list."""
+        out, scopes = self._alternatives(node, stdin, level)
+        settle(self.scope, scopes)
+        return out
 
     def _forked(
         self, branching: Node, rest: list[Node], stdin: Stdin | None, level: int
     ) -> list[Stdin | None]:
-        """An ``if`` or ``case`` followed by more commands: those are judged once for
-        each different state the branches may leave (``T=/`` or ``T=build``, then
-        ``rm -rf $T/*``), a few times at most; then what all agree on stays."""
+        """A statement of alternatives (``if``, ``case``, ``&&``/``||``, ``while``)
+        followed by more commands: those are judged once for each different state it may
+        leave (``T=/`` or ``T=build``, then ``rm -rf $T/*``), a few times at most; then
+        what all agree on stays."""
         self.session.budget.tick()
-        out, scopes = alternatives(self, branching, stdin, level)
+        out, scopes = self._alternatives(branching, stdin, level)
         outs: list[Stdin | None] = [out]
         if len(scopes) == 1 or len(scopes) > _MAX_FORKS or self.forks_left < len(scopes) - 1:
             settle(self.scope, scopes)
@@ -281,7 +329,7 @@ class Walker(WalkerCommands):
 
     def _redirected(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         body = node.child_by_field_name("body")
-        redirects = [c for c in node.named_children if c is not body]
+        redirects = [c for c in node.named_children if c != body]
         if body is not None and body.type == "pipeline":
             # The grammar hangs `a | b <<EOF` on the pipeline; bash gives it to `b`.
             stages = body.named_children
@@ -300,9 +348,25 @@ class Walker(WalkerCommands):
 
 # Programs that print nothing on success (``mkdir -p d && cat > d/f <<EOF``: the
 # grammar may hang the redirect on the whole list; mkdir adds no text to it).
+def _joined(outs: list[Stdin | None]) -> Stdin | None:
+    """Every part of a list writes to the same output: ``$(cat f || echo x)`` is the
+    file's text (or some of it) then x, unknown when any part's is."""
+    printed = [out for out in outs if out is not None and out.source not in _SILENT]
+    if len(printed) <= 1:
+        return printed[0] if printed else None
+    unknown_part = next((o for o in printed if o.text is None and o.untrusted), None)
+    unknown_part = unknown_part or next((o for o in printed if o.text is None), None)
+    if unknown_part is not None:
+        return unknown_part
+    last = printed[-1]
+    return Stdin("".join(o.text or "" for o in printed), last.source,
+                 untrusted=any(o.untrusted for o in printed))  # fmt: skip
+
+
 # Statements of alternatives (``_walker_branches``), and how many different states one
 # may leave the commands after it judged in.
-_BRANCHING = frozenset({"if_statement", "case_statement"})
+_BRANCHING = frozenset({"if_statement", "case_statement", "list", "while_statement",
+                        "until_statement"})  # fmt: skip
 _MAX_FORKS = 4
 
 _SILENT = frozenset(
@@ -315,7 +379,6 @@ _SILENT = frozenset(
 _NodeHandler = Callable[[Walker, Node, Stdin | None, int], Stdin | None]
 _NODE_HANDLERS: dict[str, _NodeHandler] = {
     "program": Walker._sequence,
-    "list": Walker._sequence,
     "compound_statement": Walker._arithmetic_statement,
     "do_group": Walker._sequence,
     "subshell": Walker._subshell,
@@ -327,8 +390,11 @@ _NODE_HANDLERS: dict[str, _NodeHandler] = {
     "declaration_command": Walker._declaration,
     "function_definition": Walker._function,
     "for_statement": Walker._for,
-    "if_statement": if_statement,
-    "case_statement": case_statement,
+    "if_statement": Walker._settled,
+    "case_statement": Walker._settled,
+    "list": Walker._settled,
+    "while_statement": Walker._settled,
+    "until_statement": Walker._settled,
     "test_command": Walker._test,
     "heredoc_body": Walker._heredoc_body,
     "unset_command": lambda _w, _n, _s, _l: None,
