@@ -673,5 +673,6 @@ INDEX: dict[str, str] = {
     "zpool": "filesystem",
     "zrok": "network",
     "zsh": "shells",
+    "zx": "shells",
     "zypper": "packages",
 }
