@@ -10,6 +10,7 @@ when the tool runs (``_run_hooks.RUNTIME``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ Resolve = Callable[[str], str | None]  # an interpolation's text -> its value, o
 _COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|//[^\n]*|/\*.*?\*/', re.S)
 _HEREDOC = re.compile(r"<<-?\s*([A-Za-z_]\w*)\n(.*?)^\s*\1\s*$", re.S | re.M)
 _MAX_TEXT = 256 * 1024
+_MAX_ITEMS = 64  # blocks of a kind, calls of a function, items of a list
 
 
 def uncommented(text: str) -> str:
@@ -51,10 +53,15 @@ _BLOCK_HEAD = re.compile(
 
 
 def blocks(text: str, kinds: frozenset[str]) -> Iterator[Block]:
-    """Blocks of these kinds anywhere in ``text`` (uncommented), nested ones included."""
+    """Blocks of these kinds anywhere in ``text`` (uncommented), nested ones included
+    (the first ``_MAX_ITEMS``)."""
+    found = 0
     for m in _BLOCK_HEAD.finditer(text):
         if m.group(1) not in kinds:
             continue
+        found += 1
+        if found > _MAX_ITEMS:
+            return
         end = _closing(text, m.end() - 1, "{", "}")
         labels = tuple(re.findall(r'"([^"\n]*)"|([A-Za-z_][\w-]*)', m.group(2)))
         yield Block(
@@ -74,8 +81,9 @@ def attribute(body: str, name: str, resolve: Resolve) -> tuple[bool, Value]:
 
 
 def calls(text: str, function: str, resolve: Resolve) -> Iterator[tuple[int, list[Value]]]:
-    """``function(a, b …)`` calls: (offset, the arguments)."""
-    for m in re.finditer(rf"(?<![\w.]){re.escape(function)}\s*\(", text):
+    """``function(a, b …)`` calls: (offset, the arguments); the first ``_MAX_ITEMS``."""
+    pattern = re.compile(rf"(?<![\w.]){re.escape(function)}\s*\(")
+    for m in itertools.islice(pattern.finditer(text), _MAX_ITEMS):
         items, _ = _items(text, m.end(), ")", resolve)
         yield m.start(), items
 
@@ -96,7 +104,7 @@ def _value(text: str, i: int, resolve: Resolve) -> tuple[Value, int]:
 
 def _items(text: str, i: int, close: str, resolve: Resolve) -> tuple[list[Value], int]:
     items: list[Value] = []
-    while i < len(text) and len(items) < 256:
+    while i < len(text) and len(items) < _MAX_ITEMS:
         while i < len(text) and text[i] in " \t\r\n,":
             i += 1
         if i >= len(text) or text[i] == close:

@@ -112,7 +112,11 @@ def helmfile_findings(cmd: Command, ctx: Context, words: list[str]) -> list[Find
         return []
     base = cmd.cwd or w.scope.cwd
     named = cmd.option("-f", "--file")
-    files = [load(w, named, base)] if named else _helmfile_files(w, base)
+    full = w.workspace.expand(named, base) if named else None
+    if full is not None and w.session.file_kind(full) == "dir":  # ``-f helmfile.d``
+        files = _helmfile_files(w, base, full)
+    else:
+        files = [load(w, named, base)] if named else _helmfile_files(w, base, None)
     events = _PREPARE | (_INSTALL if verb in _INSTALLS else frozenset())
     findings: list[Finding] = []
     seen: set[str] = set()
@@ -142,19 +146,19 @@ def helmfile_findings(cmd: Command, ctx: Context, words: list[str]) -> list[Find
     return findings
 
 
-def _helmfile_files(w: Walker, base: str | None) -> list[Loaded]:
-    for name in _HELMFILES:
-        loaded = load(w, name, base)
-        if loaded.state != "missing":
-            return [loaded]
+def _helmfile_files(w: Walker, base: str | None, directory: str | None) -> list[Loaded]:
+    """The helmfile of ``base``, else the files of its ``helmfile.d`` (or ``directory``)."""
     from opsgate.classify._run_listing import collected
 
-    directory = w.workspace.expand("helmfile.d", base)
-    listed = (
-        collected(w, directory, ("*.yaml", "*.yml", "*.gotmpl"), recursive=False)
-        if directory
-        else ()
-    )
+    if directory is None:
+        for name in _HELMFILES:
+            loaded = load(w, name, base)
+            if loaded.state != "missing":
+                return [loaded]
+        directory = w.workspace.expand("helmfile.d", base)
+    if directory is None:
+        return []
+    listed = collected(w, directory, ("*.yaml", "*.yml", "*.gotmpl"), recursive=False)
     return [load(w, path, None) for path in (listed or ())]
 
 

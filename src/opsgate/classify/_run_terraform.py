@@ -39,8 +39,8 @@ __all__ = ["EVALUATES", "terraform_programs", "terragrunt_programs"]
 EVALUATES = frozenset({"plan", "apply", "refresh", "console", "import", "destroy", "test"})
 _PROVISIONS = frozenset({"apply", "destroy"})
 # terragrunt commands that only format or list files: its configuration is not evaluated.
-_NOT_EVALUATED = frozenset({"hclfmt", "fmt", "format", "version", "--version", "-v", "help",
-                            "--help", "-h", "catalog", "scaffold"})  # fmt: skip
+_NOT_EVALUATED = frozenset({"hclfmt", "version", "help", "catalog", "scaffold"})
+_FORMATS = (["hcl", "fmt"], ["hcl", "format"])
 _MAX_DIRS = 8
 _MAX_CONFIGS = 8
 
@@ -203,7 +203,7 @@ _HOOKS = frozenset({"before_hook", "after_hook", "error_hook"})
 def terragrunt_programs(cmd: Command, ctx: Context, words: list[str]) -> list[Finding]:
     """What ``terragrunt WORDS…`` runs here: hooks, ``run_cmd``, and terraform's programs."""
     w = walker(ctx)
-    if w is None or not words or words[0] in _NOT_EVALUATED or words[:2] == ["hcl", "fmt"]:
+    if w is None or not words or words[0] in _NOT_EVALUATED or words[:2] in _FORMATS:
         return []
     where = cmd.option("--terragrunt-working-dir", "--working-dir")
     base = w.workspace.expand(where or ".", cmd.cwd or w.scope.cwd)
