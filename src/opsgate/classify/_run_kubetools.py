@@ -156,7 +156,7 @@ def _helmfile_files(w: Walker, base: str | None, directory: str | None) -> list[
             if loaded.state != "missing":
                 return [loaded]
         directory = w.workspace.expand("helmfile.d", base)
-    if directory is None:
+    if directory is None or w.session.files.kind(directory) != "dir":
         return []
     listed = collected(w, directory, ("*.yaml", "*.yml", "*.gotmpl"), recursive=False)
     return [load(w, path, None) for path in (listed or ())]

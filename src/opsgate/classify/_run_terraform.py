@@ -70,6 +70,8 @@ class _Terraform:
         if path in self.seen or len(self.seen) >= _MAX_DIRS:
             return self.findings
         self.seen.add(path)
+        if self.w.session.files.kind(path) != "dir":
+            return self.findings  # nothing there (or no way to look): terraform fails
         files = collected(self.w, path, ("*.tf", "*.tf.json"), recursive=False)
         if files is None:
             reason = f"{self.tool} {self.verb} reads {path}, whose files opsgate cannot list"
@@ -212,6 +214,8 @@ def terragrunt_programs(cmd: Command, ctx: Context, words: list[str]) -> list[Fi
     if {"run-all", "--all", "--terragrunt-include-dir"} & set(cmd.words):
         from opsgate.classify._run_listing import collected
 
+        if w.session.files.kind(base) != "dir":
+            return []
         units = collected(w, base, ("terragrunt.hcl",), recursive=True)
         if units is None:
             return [unknown(f"terragrunt {words[0]} runs in every unit below {base}, which "

@@ -58,7 +58,9 @@ CASES = [
                        "        before:\n          - command: [rm, -rf, /home]\n"},
      "skaffold build", DESTROYS),
     ("tilt-local", {"Tiltfile": "local('rm -rf ~')\n"}, "tilt up", DESTROYS),
-    ("tilt-plain", {"Tiltfile": "k8s_yaml('app.yaml')\n"}, "tilt ci", OK),
+    # a deploy to the local cluster is still a change to a cluster (SPEC §3)
+    ("tilt-plain", {"Tiltfile": "k8s_yaml('app.yaml')\n"}, "tilt ci",
+     (Effect.WRITE, Impact.CAUTION)),
     ("ansible-check", {"p.yml": "- hosts: all\n  tasks:\n    - command: reboot\n"},
      "ansible-playbook p.yml --check", (Effect.READ, Impact.SAFE)),
     ("ansible-check-false", {"p.yml": "- hosts: all\n  tasks:\n    - command: reboot\n"

@@ -68,25 +68,12 @@ _LOCAL_CONTEXT = re.compile(
 
 def _tilt_where(cmd: Command, ctx: Context) -> tuple[str, Environment | None, str | None]:
     """Tilt deploys only to a local cluster unless its Tiltfile allows others
-    (``allow_k8s_contexts``): without that, or when every context it allows is a
-    local cluster's (``kind-dev``), ``tilt up`` stays on this machine."""
+    (``allow_k8s_contexts``): without that, ``tilt up`` stays on this machine."""
     if cmd.option("--context") is None:
         tiltfile = ctx.read_text(cmd.option("-f", "--file") or "Tiltfile", cmd.cwd)
-        if tiltfile is not None and _local_only(tiltfile):
+        if tiltfile is not None and "allow_k8s_contexts" not in tiltfile:
             return "tilt (local cluster)", Environment.LOCAL, "Tiltfile allows local clusters only"
     return _cluster("--context")(cmd, ctx)
-
-
-_ALLOWED = re.compile(r"\ballow_k8s_contexts\s*\(\s*(\[[^\]]*\]|'[^']*'|\"[^\"]*\")\s*\)")
-
-
-def _local_only(tiltfile: str) -> bool:
-    calls = tiltfile.count("allow_k8s_contexts")
-    allowed = _ALLOWED.findall(tiltfile)
-    if len(allowed) != calls:
-        return False  # a context named at run time (``k8s_context()``)
-    names = [n for group in allowed for n in re.findall(r"'([^']*)'|\"([^\"]*)\"", group)]
-    return all(_LOCAL_CONTEXT.match(a or b) for a, b in names)
 
 
 # --- Kubernetes-adjacent --------------------------------------------------------
@@ -252,30 +239,8 @@ def _and_runs(handler: Handler, valued: tuple[str, ...], runs: _Runs) -> Handler
 
 
 _Runs = Callable[[Command, Context, list[str]], list[Finding]]
-# ``tilt up`` on a cluster of this machine (Tilt's own rule, ``_tilt_where``): local work.
-_TILT_LOCAL = {
-    "up": Rule(_L, _S, "kubernetes.local_cluster", "deploys to a local development cluster"),
-    "ci": Rule(_L, _S, "kubernetes.local_cluster", "deploys to a local development cluster"),
-    "down": Rule(_L, _C, "kubernetes.local_cluster", "removes resources from a local cluster"),
-}
-
-
-def _tilt(cmd: Command, ctx: Context) -> list[Finding]:
-    words = [a.value for a in cmd.positionals(_TILT_VALUED)]
-    found = _TILT_TOOL(cmd, ctx)
-    local = _TILT_LOCAL.get(words[0] if words else "")
-    if local is not None:
-        found = [
-            finding(local, f.evidence, (f.target or "tilt", f.environment, f.env_source))
-            if f.environment is Environment.LOCAL
-            else f
-            for f in found
-        ]
-    return found + tilt_findings(cmd, ctx, words)
-
 
 _TILT_VALUED = ("--context", "-n", "--namespace", "-f", "--file", "--port")
-_TILT_TOOL = tool(_TILT, _tilt_where, valued=_TILT_VALUED, default=_K_UNKNOWN, adjust=_k_adjust)
 
 HANDLERS: dict[str, Handler] = {
     "helmfile": _and_runs(
@@ -308,7 +273,11 @@ HANDLERS: dict[str, Handler] = {
         default=_K_UNKNOWN,
         adjust=_k_adjust,
     ),
-    "tilt": _tilt,
+    "tilt": _and_runs(
+        tool(_TILT, _tilt_where, valued=_TILT_VALUED, default=_K_UNKNOWN, adjust=_k_adjust),
+        _TILT_VALUED,
+        tilt_findings,
+    ),
     "kind": tool(_KIND, _local_cluster, valued=("--name", "--image", "--config")),
     "minikube": tool(_MINIKUBE, _local_cluster, valued=("-p", "--profile", "--driver")),
     "k3d": tool(_K3D, _local_cluster, valued=("--config", "-c")),
