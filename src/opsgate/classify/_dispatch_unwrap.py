@@ -72,7 +72,15 @@ def unwrap(cmd: Command, w: Walker) -> Command | None:
         return _STOP
     if cmd.name == "direnv" and verbs is not None:
         return _direnv_exec(cmd, rest, w)
+    if cmd.name in _PACKAGE_RUNNERS and rest[0].static:
+        rest = [replace(rest[0], value=_PINNED.sub(r"\1", rest[0].value)), *rest[1:]]
     return _rebuild(cmd, rest)
+
+
+# ``npx zx@8.1.0 x.mjs``, ``bunx tsx@latest x.ts``: the package runners run the
+# program of the package at that version; it is judged by its name.
+_PACKAGE_RUNNERS = frozenset({"npx", "bunx", "pnpx", "npm", "pnpm", "yarn"})
+_PINNED = re.compile(r"^([a-z0-9][\w.-]*)@[^/@\s]+$", re.I)
 
 
 _EXPORT = re.compile(

@@ -175,11 +175,14 @@ _MODELLED = re.compile(
 # rev-parse --short HEAD')`` in a vite config): each is judged as that command by the
 # narrow reading (``_interp``), so neither the calls nor the child_process import are an
 # unmodelled effect.  One call of another shape (``spawn(cmd, args)``, a template with
-# ``${…}``) keeps them all unmodelled.
-_PROCESS_CALL = re.compile(r"\b(execSync|exec|spawnSync|spawn|execFileSync|execFile|fork)\s*\(")
+# ``${…}``) keeps them all unmodelled.  zx's ``$`git status``` is such a call.
+_PROCESS_CALL = re.compile(
+    r"\b(execSync|exec|spawnSync|spawn|execFileSync|execFile|fork)\s*\(|(?<![\w$])\$\s*`"
+)
 _LITERAL_CALL = re.compile(
     r"\b(?:execSync|exec)\s*\(\s*(['\"`])(?:(?!\1)[^\\$]|\\.)*\1\s*"
     r"(?:,\s*\{[^{}()]*\}\s*)?\)"
+    r"|(?<![\w$])\$\s*`(?:[^`\\$]|\\.)*`"  # zx's $`cmd`
 )
 _CHILD_PROCESS = re.compile(
     r"""(?:import\s*\{[^}]*\}\s*from\s*|\brequire\s*\(\s*)['"](?:node:)?child_process['"]\s*\)?"""

@@ -32,6 +32,9 @@ _VALUED: dict[str, frozenset[str]] = {
     "r": frozenset({"--default-packages"}),
     "elixir": frozenset({"-r", "-pr", "--erl", "--sname", "--name", "--cookie", "-pa", "-pz"}),
 }  # fmt: skip
+# zx runs a JavaScript file in Node with its ``$`cmd``` shell templates (read as Node's).
+_VALUED["zx"] = _VALUED["node"] | {"--shell", "--prefix", "--postfix", "--ext", "--registry",
+                                   "--env", "--cwd"}  # fmt: skip
 # Where Node looks when the named file is not there as written.
 _NODE_SUFFIXES = ("", ".js", ".mjs", ".cjs", ".ts", "/index.js")
 _DENO_RUNS = frozenset({"run", "serve"})
@@ -59,7 +62,7 @@ def interpreter_file(cmd: Command, ctx: Context, lang: str) -> list[Finding]:
     if cmd.name == "php" and cmd.option("-f", "--file"):
         return run_file_as(w, cmd, Arg(cmd.option("-f", "--file") or ""), lang, ())
     found: list[Finding] = []  # files its options load: ``_interp_loads``
-    rest = _after_options(args, _VALUED.get(lang, frozenset()))
+    rest = _after_options(args, _VALUED.get(cmd.name) or _VALUED.get(lang, frozenset()))
     if not rest or rest[0].value in ("-", "/dev/stdin"):
         return found
     if rest[0].value.startswith(("http://", "https://")):  # ``deno run -A https://…``

@@ -140,12 +140,38 @@ def _terraform_rule(cmd: Command, words: list[str]) -> Rule:
     return rule
 
 
+# terragrunt's own commands (the others are terraform's, run through it).
+_TERRAGRUNT = _table(
+    ("render-json render terragrunt-info graph-dependencies output-module-groups hclvalidate "
+     "validate-inputs find list info dag", _read("reads terragrunt configuration")),
+    ("hclfmt scaffold catalog aws-provider-patch", _local("works on files in the project")),
+)  # fmt: skip
+_TERRAGRUNT_SUB = {
+    ("hcl", "fmt"): _local("formats HCL files in the project"),
+    ("hcl", "format"): _local("formats HCL files in the project"),
+    ("hcl", "validate"): _read("validates terragrunt configuration"),
+    ("stack", "generate"): _local("generates units in the project"),
+    ("stack", "clean"): _local("removes generated units"),
+    ("backend", "bootstrap"): _write("creates the remote state backend"),
+    ("backend", "migrate"): _write("migrates remote state"),
+    ("backend", "delete"): _destroy("deletes remote state"),
+}
+
+
+def _terragrunt_rule(words: list[str]) -> Rule | None:
+    pair = [*words, "", ""][:2]
+    return _TERRAGRUNT_SUB.get((pair[0], pair[1])) or _TERRAGRUNT.get(pair[0])
+
+
 def _terraform(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._run_terraform import terraform_programs, terragrunt_programs
+
     words = [a.value for a in cmd.positionals(_TF_VALUED)]
     if cmd.name == "terragrunt":
         # ``terragrunt run-all apply`` / ``run --all apply`` run terraform's verb.
-        words = [w for w in words if w not in ("run-all", "run")]
-    rule = _terraform_rule(cmd, words)
+        words = [w for w in words if w not in ("run-all", "run", "exec")]
+    own = _terragrunt_rule(words) if cmd.name == "terragrunt" else None
+    rule = own or _terraform_rule(cmd, words)
     workspace = cmd.env.get("TF_WORKSPACE")
     if words[:2] == ["workspace", "select"] and len(words) > 2:
         workspace = words[2]
@@ -159,7 +185,13 @@ def _terraform(cmd: Command, ctx: Context) -> list[Finding]:
     target = f"terraform workspace {workspace}" if workspace else "terraform (current workspace)"
     if rule.effect in (Effect.WRITE, Effect.UNKNOWN):  # what a card is asked for
         _bind_configuration(cmd, ctx)
-    return [_finding(ctx, rule, " ".join([cmd.name, *words[:2]]), target, names)]
+    found = [_finding(ctx, rule, " ".join([cmd.name, *words[:2]]), target, names)]
+    if cmd.name == "terragrunt":  # its hooks, run_cmd, and terraform's programs
+        return found + terragrunt_programs(cmd, ctx, words)
+    chdir = _dash_opts(cmd, "-chdir")
+    return found + terraform_programs(
+        cmd, ctx, words[0] if words else "", chdir[-1] if chdir else None
+    )
 
 
 # What terraform reads of its directory: configuration, variables, terragrunt's HCL;
@@ -258,4 +290,7 @@ def _pulumi(cmd: Command, ctx: Context) -> list[Finding]:
     )
     target = f"pulumi stack {stack}" if stack else "pulumi (current stack)"
     names = [stack or "", cmd.option("-C", "--cwd") or "", _project_relative(cmd, ctx) or ""]
-    return [_finding(ctx, rule, " ".join(["pulumi", *words[:2]]), target, names)]
+    from opsgate.classify._run_pulumi import pulumi_program
+
+    found = _finding(ctx, rule, " ".join(["pulumi", *words[:2]]), target, names)
+    return [found, *pulumi_program(cmd, ctx, verb)]

@@ -685,5 +685,6 @@ INDEX: dict[str, str] = {
     "zpool": "filesystem",
     "zrok": "network",
     "zsh": "shells",
+    "zx": "shells",
     "zypper": "packages",
 }

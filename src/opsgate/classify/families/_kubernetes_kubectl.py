@@ -272,6 +272,10 @@ def _kubectl(cmd: Command, ctx: Context) -> list[Finding]:
         from opsgate.classify.families._network_tunnels import note_tunnel
 
         note_tunnel(cmd, ctx, words[0], words, found)  # later requests to its port
+    if words[0] == "kustomize":  # its exec functions (``--enable-exec``)
+        from opsgate.classify._run_kubetools import kustomize_findings
+
+        return [found, *kustomize_findings(cmd, ctx, words[1] if len(words) > 1 else None)]
     return [found]
 
 

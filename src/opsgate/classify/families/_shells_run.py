@@ -147,7 +147,7 @@ def _language(name: str) -> str | None:
 _LANGS = {
     "perl": ("perl",),
     "ruby": ("ruby", "irb"),
-    "node": ("node", "nodejs", "deno", "bun", "tsx", "ts-node"),
+    "node": ("node", "nodejs", "deno", "bun", "tsx", "ts-node", "zx"),
     "php": ("php",),
     "lua": ("lua", "luajit"),
     "awk": ("awk", "gawk", "mawk", "nawk", "busybox awk"),

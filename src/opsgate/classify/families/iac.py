@@ -50,7 +50,16 @@ def _ansible(cmd: Command, ctx: Context) -> list[Finding]:
     names = [hosts, *inventory, *cmd.options("-e", "--extra-vars")]
     target = f"ansible hosts {hosts}" + (f" ({', '.join(inventory)})" if inventory else "")
     evidence = " ".join([cmd.name, *positional[:1]])
-    if cmd.has("--list-hosts", "--syntax-check", "--list-tasks", "--list-tags", "--check", "-C"):
+    listing = cmd.has("--list-hosts", "--syntax-check", "--list-tasks", "--list-tags")
+    if cmd.name == "ansible-playbook" and not listing and cmd.has("--check", "-C"):
+        from opsgate.classify._run_ansible import runs_for_real
+
+        real = runs_for_real(cmd, ctx, positional)
+        if real is not None:
+            rule = _write(f"runs a playbook against hosts: {real} has tasks with check_mode "
+                          "false, which run for real under --check")  # fmt: skip
+            return [_finding(ctx, rule, evidence, target, names)]
+    if listing or cmd.has("--check", "-C"):
         return [
             _finding(ctx, _read("check mode, listing or syntax check"), evidence, target, names)
         ]

@@ -103,7 +103,17 @@ def _kustomize(cmd: Command, ctx: Context) -> list[Finding]:
         if words[:1] in ((), ("build",))
         else _local("edits kustomization files in the project")
     )
-    return [_finding(cmd, ctx, rule, f"kustomize {' '.join(words)}".strip(), ["kustomize"])]
+    found = [_finding(cmd, ctx, rule, f"kustomize {' '.join(words)}".strip(), ["kustomize"])]
+    if words[:1] in ((), ("build",)):
+        from opsgate.classify._run_kubetools import kustomize_findings
+
+        target = cmd.positionals(_KUSTOMIZE_VALUED)[1:2] if words else ()
+        found += kustomize_findings(cmd, ctx, target[0].value if target else None)
+    return found
+
+
+_KUSTOMIZE_VALUED = _names("-o --output --helm-command --load-restrictor --mount --env -e "
+                           "--network-name --reorder")  # fmt: skip
 
 
 def _switcher(cmd: Command, ctx: Context) -> list[Finding]:

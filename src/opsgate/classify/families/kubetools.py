@@ -12,9 +12,11 @@ developer's own workspace: creating or deleting it is ``LOCAL`` — deleting is
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._run_kubetools import helmfile_findings, skaffold_findings, tilt_findings
 from opsgate.classify.families._verbs import (
     Rule,
     Where,
@@ -225,21 +227,44 @@ def _k9s(cmd: Command, ctx: Context) -> list[Finding]:
     return [finding(rule, "k9s", where, "an interactive UI that can edit and delete anything")]
 
 
+def _and_runs(handler: Handler, valued: tuple[str, ...], runs: _Runs) -> Handler:
+    """``handler``'s findings and those of the commands the tool's project files make it
+    run on this machine (``_run_kubetools``)."""
+
+    def handle(cmd: Command, ctx: Context) -> list[Finding]:
+        words = [a.value for a in cmd.positionals(valued)]
+        return handler(cmd, ctx) + runs(cmd, ctx, words)
+
+    return handle
+
+
+_Runs = Callable[[Command, Context, list[str]], list[Finding]]
+
+_TILT_VALUED = ("--context", "-n", "--namespace", "-f", "--file", "--port")
+
 HANDLERS: dict[str, Handler] = {
-    "helmfile": tool(
-        _HELMFILE,
-        _cluster("--kube-context", env_flags=("-e", "--environment")),
-        valued=_HELMFILE_VALUED,
-        default=_K_UNKNOWN,
-        empty=_K_READ,
-        adjust=_k_adjust,
+    "helmfile": _and_runs(
+        tool(
+            _HELMFILE,
+            _cluster("--kube-context", env_flags=("-e", "--environment")),
+            valued=_HELMFILE_VALUED,
+            default=_K_UNKNOWN,
+            empty=_K_READ,
+            adjust=_k_adjust,
+        ),
+        _HELMFILE_VALUED,
+        helmfile_findings,
     ),
-    "skaffold": tool(
-        _SKAFFOLD,
-        _cluster("--kube-context", env_flags=("-p", "--profile")),
-        valued=_SKAFFOLD_VALUED,
-        default=_K_UNKNOWN,
-        adjust=_k_adjust,
+    "skaffold": _and_runs(
+        tool(
+            _SKAFFOLD,
+            _cluster("--kube-context", env_flags=("-p", "--profile")),
+            valued=_SKAFFOLD_VALUED,
+            default=_K_UNKNOWN,
+            adjust=_k_adjust,
+        ),
+        _SKAFFOLD_VALUED,
+        skaffold_findings,
     ),
     "velero": tool(
         _VELERO,
@@ -248,12 +273,10 @@ HANDLERS: dict[str, Handler] = {
         default=_K_UNKNOWN,
         adjust=_k_adjust,
     ),
-    "tilt": tool(
-        _TILT,
-        _tilt_where,
-        valued=("--context", "-n", "--namespace", "-f", "--file", "--port"),
-        default=_K_UNKNOWN,
-        adjust=_k_adjust,
+    "tilt": _and_runs(
+        tool(_TILT, _tilt_where, valued=_TILT_VALUED, default=_K_UNKNOWN, adjust=_k_adjust),
+        _TILT_VALUED,
+        tilt_findings,
     ),
     "kind": tool(_KIND, _local_cluster, valued=("--name", "--image", "--config")),
     "minikube": tool(_MINIKUBE, _local_cluster, valued=("-p", "--profile", "--driver")),
