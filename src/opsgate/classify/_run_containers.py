@@ -85,7 +85,8 @@ def build_findings(w: Walker, opts: Command, tool: str) -> list[Finding]:
             ("Containerfile", "Dockerfile") if tool in ("podman", "buildah") else ("Dockerfile",)
         )
         loaded = _first(w, context, names)
-    return found + dockerfile_findings(w, loaded, context)
+    args = dict(a.split("=", 1) for a in opts.options("--build-arg") if "=" in a)
+    return found + dockerfile_findings(w, loaded, context, args)
 
 
 def _first(w: Walker, directory: str, names: tuple[str, ...]) -> Loaded:
@@ -96,8 +97,11 @@ def _first(w: Walker, directory: str, names: tuple[str, ...]) -> Loaded:
     return loaded
 
 
-def dockerfile_findings(w: Walker, loaded: Loaded, context: str | None) -> list[Finding]:
-    """The RUN steps of a Dockerfile being built, by what reaches beyond the build."""
+def dockerfile_findings(
+    w: Walker, loaded: Loaded, context: str | None, args: dict[str, str] | None = None
+) -> list[Finding]:
+    """The RUN steps of a Dockerfile being built, by what reaches beyond the build, with
+    the ``ENV`` and ``ARG`` values of their stage (``args``: the ``--build-arg``s)."""
     from opsgate.classify._autorun import MAX_TEXT, Runs, Step, _counts
     from opsgate.classify._autorun_text import _RUN_FLAG, _exec_form, _instructions
 
@@ -109,17 +113,39 @@ def dockerfile_findings(w: Walker, loaded: Loaded, context: str | None) -> list[
     if len(loaded.text) > MAX_TEXT:
         return [bad_file(loaded, "is too large to judge")]
     found: list[Finding] = []
+    env: dict[str, str] = {}
     for line, instruction, rest in _instructions(loaded.text):
+        if instruction == "FROM":
+            env = {}  # a new stage starts from its base image's environment
+        elif instruction == "ENV":
+            env.update(_assignments(rest))
+        elif instruction == "ARG":
+            declared = _assignments(rest) or dict.fromkeys(rest.split(), "")
+            env.update(
+                {k: (args or {}).get(k, v) for k, v in declared.items() if k in (args or {}) or v}
+            )
         if instruction != "RUN":
             continue
         while _RUN_FLAG.match(rest):
             rest = _RUN_FLAG.sub("", rest, count=1)
         script = _exec_form(rest) or rest
         step = Step(f"line {line}: RUN", script, "sh", Runs.BUILD)
-        raw = w.classify_shell(script, via=where, cwd=context)
+        raw = w.classify_shell(script, via=where, cwd=context, env=env)
         code = Code(loaded.path, loaded.shown, loaded.text, "shell", f"RUN:{line}")
         found += relabel([f for f in raw if _counts(f, step)], code, where)
     return found
+
+
+def _assignments(rest: str) -> dict[str, str]:
+    """``ENV A=1 B="x y"``, ``ENV A 1`` (the old form), ``ARG A=1``; an ``ARG`` without
+    a default is set only by ``--build-arg``, unknown here."""
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        return {}
+    if len(words) >= 2 and "=" not in words[0]:
+        return {words[0]: " ".join(words[1:])}
+    return dict(w.split("=", 1) for w in words if "=" in w)
 
 
 def _contexts(w: Walker, named: list[tuple[str, str]], cwd: str | None) -> list[Finding]:
@@ -129,13 +155,14 @@ def _contexts(w: Walker, named: list[tuple[str, str]], cwd: str | None) -> list[
 
     found = []
     for name, path in named:
-        if _REMOTE.match(path) or path.startswith(("docker-image://", "oci-layout://")):
-            continue
+        if _REMOTE.match(path):
+            continue  # docker-image://, oci-layout://, a URL
         full = w.workspace.expand(re.sub(r"^\$\{?HOME\}?(?=/|$)", "~", path), cwd)
         if full is None:
             continue
         ws = w.workspace
-        zone = Zone.HOME if full in (ws.home, *ws.other_homes) else ws.zone(full)
+        homes = {h.rstrip("/") for h in (ws.home, *ws.other_homes)}
+        zone = Zone.HOME if full.rstrip("/") in homes else ws.zone(full)
         if zone in (Zone.ROOT, Zone.HOME) or _CREDENTIAL_DIRS.search(full):
             what = zone.value if zone in (Zone.ROOT, Zone.HOME) else "a credentials directory"
             reason = (
@@ -149,7 +176,9 @@ def _contexts(w: Walker, named: list[tuple[str, str]], cwd: str | None) -> list[
 
 # --- bake -----------------------------------------------------------------------------
 
-_BAKE_FILES = ("docker-bake.json", "docker-bake.override.json", "docker-bake.hcl",
+# buildx reads every one of these that is there, compose files as bake definitions too.
+_BAKE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml",
+               "docker-bake.json", "docker-bake.hcl", "docker-bake.override.json",
                "docker-bake.override.hcl")  # fmt: skip
 _BAKE_VALUED = frozenset(
     _names(
@@ -158,6 +187,7 @@ _BAKE_VALUED = frozenset(
     )
 )
 _MAX_TARGETS = 32
+_Bake = tuple[dict[str, dict[str, Any]], dict[str, list[str]]]  # targets, groups
 
 
 def bake_findings(w: Walker, opts: Command) -> tuple[bool, list[Finding]]:
@@ -180,18 +210,14 @@ def bake_findings(w: Walker, opts: Command) -> tuple[bool, list[Finding]]:
             if loaded.state != "missing":
                 found.append(cannot(loaded, "docker buildx bake"))
             continue
-        parsed = (
-            _bake_json(loaded.text) if loaded.path.endswith(".json") else _bake_hcl(loaded.text)
-        )
+        parsed = _bake_file(loaded.path, loaded.text)
         if parsed is None:
             found.append(bad_file(loaded, "is not a bake file opsgate can read"))
             continue
-        for name, attrs in parsed[0].items():
-            targets.setdefault(name, {}).update(attrs)
-        groups.update(parsed[1])
         base = posixpath.dirname(loaded.path)
-        for attrs in parsed[0].values():
-            attrs.setdefault("_dir", base)
+        for name, attrs in parsed[0].items():
+            targets.setdefault(name, {"_dir": base}).update(attrs)
+        groups.update(parsed[1])
     names = [a.value for a in opts.positionals(_BAKE_VALUED)] or ["default"]
     chosen = _bake_targets(names, targets, groups)
     overrides = [s.split("=", 1)[1] for s in opts.options("--set") if ".output=" in s]
@@ -237,12 +263,37 @@ def _bake_build(w: Walker, attrs: dict[str, Any]) -> list[Finding]:
     if _REMOTE.match(context):
         return []
     directory = posixpath.normpath(posixpath.join(base, context))
-    found = _contexts(w, [("context", directory), *_env(attrs.get("contexts")).items()], base)
+    contexts = _env(attrs.get("contexts")) | _env(attrs.get("additional_contexts"))
+    found = _contexts(w, [("context", directory), *contexts.items()], base)
     loaded = load(w, posixpath.join(directory, _text(attrs, "dockerfile", "Dockerfile")), None)
     return found + dockerfile_findings(w, loaded, directory)
 
 
-def _bake_json(text: str) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]] | None:
+def _bake_file(path: str, text: str) -> _Bake | None:
+    if path.endswith(".json"):
+        return _bake_json(text)
+    if path.endswith((".yml", ".yaml")):
+        return _bake_compose(text)
+    return _bake_hcl(text)
+
+
+def _bake_compose(text: str) -> _Bake | None:
+    """A compose file as bake reads it: a target per service that builds, all in
+    ``default``."""
+    from opsgate.classify._autorun_yaml import _load
+
+    doc = parse_once("compose", text, _load)
+    if not isinstance(doc, dict):
+        return None
+    targets = {}
+    for name, service in _mapping(doc.get("services")).items():
+        build = service.get("build") if isinstance(service, dict) else None
+        if build is not None:
+            targets[name] = build if isinstance(build, dict) else {"context": build}
+    return targets, {"default": list(targets)}
+
+
+def _bake_json(text: str) -> _Bake | None:
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
@@ -276,7 +327,7 @@ _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _PAIR = re.compile(r'"?([\w.-]+)"?\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
-def _bake_hcl(text: str) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]] | None:
+def _bake_hcl(text: str) -> _Bake | None:
     """The ``target`` and ``group`` blocks of a bake HCL file: their string, list and
     map attributes (a value built from variables or functions is kept as written)."""
     targets: dict[str, dict[str, Any]] = {}
