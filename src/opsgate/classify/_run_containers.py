@@ -158,7 +158,7 @@ def _contexts(w: Walker, named: list[tuple[str, str]], cwd: str | None) -> list[
         if _REMOTE.match(path):
             continue  # docker-image://, oci-layout://, a URL
         full = w.workspace.expand(re.sub(r"^\$\{?HOME\}?(?=/|$)", "~", path), cwd)
-        if full is None:
+        if full is None or not full.startswith("/"):
             continue
         ws = w.workspace
         homes = {h.rstrip("/") for h in (ws.home, *ws.other_homes)}
@@ -397,7 +397,7 @@ def compose_findings(
 ) -> list[Finding]:
     """What the services a compose verb starts or builds would do."""
     from opsgate.classify._autorun_yaml import _load
-    from opsgate.classify.families._containers_spec import judge_spec
+    from opsgate.classify.families._containers_spec import Spec, judge_spec
 
     services: dict[str, dict[str, Any]] = {}
     found: list[Finding] = []
@@ -416,6 +416,11 @@ def compose_findings(
                 services[name] = _merge(services.get(name, {}), service)
     directory = head.option("--project-directory") or root
     chosen, inner = _chosen(verb, opts, services, head)
+    if verb == "run" and inner and not chosen:
+        # A service opsgate cannot read: its command is still what the words say.
+        spec = Spec("", tuple(inner), False)
+        found += judge_spec(w, spec, engine, evidence, base=None, cwd=opts.cwd,
+                            via="docker compose run")  # fmt: skip
     for name in chosen:
         service = services[name]
         built, steps = _service_build(w, service, directory)

@@ -64,6 +64,10 @@ _PLAIN = frozenset(_names(
 ))  # fmt: skip
 
 
+# Host files a container is commonly given to share the host's clock and time zone.
+_CLOCK = frozenset(_names("/etc/localtime /etc/timezone /usr/share/zoneinfo"))
+
+
 def image_program(image: str, entrypoint: list[str] | None, words: list[str]) -> Spec:
     """The command line an image runs given ``words`` after it (and ``--entrypoint``)."""
     if entrypoint:
@@ -102,7 +106,19 @@ def judge_spec(
 
     sources = [s for s, _ in spec.mounts]
     credentials = [t for s, t in spec.mounts if _CREDENTIAL_DIRS.search(s)]
+    escapes = [*spec.escapes] + [
+        s
+        for s in sources
+        if _ESCAPE_MOUNTS.match(s)
+        and not _CREDENTIAL_DIRS.search(s)
+        and s not in _CLOCK
+        and not _in_workspace(s, ctx, cwd)
+    ]
     script = _script(spec)
+    if escapes:
+        rule = _infra(_C, f"hands the container the host ({', '.join(escapes)})",
+                      "containers.host_escape")  # fmt: skip
+        return [_finding(rule, engine, evidence)]
     if credentials:
         inner = ctx.classify_shell(script, via=via, cwd=cwd) if script else []
         if not spec.known or script is None or any(t in script for t in credentials):
@@ -115,13 +131,6 @@ def judge_spec(
             return [_finding(rule, engine, evidence), *inner]
         # It acts with the developer's credentials: everything it does counts.
         return [*_base(base, engine, evidence), *inner]
-    escapes = [*spec.escapes] + [
-        s for s in sources if _ESCAPE_MOUNTS.match(s) and not _in_workspace(s, ctx, cwd)
-    ]
-    if escapes:
-        rule = _infra(_C, f"hands the container the host ({', '.join(escapes)})",
-                      "containers.host_escape")  # fmt: skip
-        return [_finding(rule, engine, evidence)]
     found = _base(base, engine, evidence)
     if not script:
         return found
