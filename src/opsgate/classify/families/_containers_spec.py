@@ -1,9 +1,11 @@
 """What a container does, from how it is started: ``docker run``'s flags or a compose
 service's keys, reduced to one ``Spec`` and judged the same way.
 
-A container is thrown away, so what its command changes inside it does not count;
-what reaches further does (``_autorun._counts`` for ``Runs.CONTAINER``: databases other
-than the stack's own services, clouds, clusters, secrets it prints).  Handed the host
+A container that holds no host directory is thrown away like an image build's, so
+what its command changes inside it does not count; what reaches further does
+(``_autorun._counts``: databases other than the stack's own services, clouds,
+clusters, secrets it prints).  One that holds a host directory (the project) may
+change it: everything its command does counts, but the stack's own database.  Handed the host
 (privileged, host namespaces, a bind mount of ``/``, a home or the docker socket) it is
 the host.  Handed credentials (a bind mount of ``~/.aws``, ``~/.ssh`` …) it acts as the
 developer: its command is judged in full as the program it is, which needs the image's
@@ -163,9 +165,10 @@ def _stack_data(f: Finding, spec: Spec) -> bool:
 
 
 def _reaches_out(f: Finding, spec: Spec, script: str) -> bool:
-    """What the container's command does beyond it; what it prints reaches the agent."""
+    """What a container that holds no host directory does beyond itself: as an image
+    build's step, its files are its own; what it prints reaches the agent."""
     from opsgate.classify._autorun import Runs, Step, _counts
 
     if f.effect is Effect.SECRET:
         return True
-    return _counts(f, Step("container", script, "sh", Runs.CONTAINER, services=spec.services))
+    return _counts(f, Step("container", script, "sh", Runs.BUILD, services=spec.services))
