@@ -150,7 +150,13 @@ def _base(base: Rule | None, engine: Engine, evidence: str) -> list[Finding]:
 def _script(spec: Spec) -> str | None:
     if not spec.argv:
         return None
-    prefix = [f"{k}={shlex.quote(v)}" for k, v in spec.env.items() if k.isidentifier()]
+    # A value compose fills in from the environment or ``.env`` (``${DATABASE_URL}``)
+    # is left to the program's own lookup, not taken as the literal text.
+    prefix = [
+        f"{k}={shlex.quote(v)}"
+        for k, v in spec.env.items()
+        if k.isidentifier() and not v.startswith("$") and "${" not in v
+    ]
     return " ".join([*prefix, shlex.join(spec.argv)])
 
 
