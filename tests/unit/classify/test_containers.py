@@ -47,7 +47,10 @@ CASES = [
     ("privileged-run", "docker run --rm -it --privileged alpine sh", {}, W),
     ("root-mount", "docker run --rm -v /:/host alpine ls /host", {}, W),
     ("socket-mount", "docker run -v /var/run/docker.sock:/var/run/docker.sock img", {}, W),
-    ("credential-mount", "docker run -v ~/.aws:/root/.aws amazon/aws-cli s3 ls", {}, U),
+    ("credential-mount", "docker run -v ~/.aws:/root/.aws acme/tools:1 sync", {}, U),
+    # A known entrypoint: the container's command is judged as the aws command it is.
+    ("credential-mount-known", "docker run -v ~/.aws:/root/.aws amazon/aws-cli s3 ls", {}, L),
+    ("credential-mount-named", "docker run -v ~/.aws:/a alpine cat /a/credentials", {}, U),
     ("skopeo-delete", "skopeo delete docker://registry.acme.io/api:1.2.0", {}, W),
     ("unknown-verb", "docker frobnicate", {}, U),
 ]

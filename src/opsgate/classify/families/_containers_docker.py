@@ -14,16 +14,15 @@ from opsgate.classify.families._containers_engine import (
     _positionals,
     _split,
 )
+from opsgate.classify.families._containers_spec import image_program, judge_spec
 from opsgate.classify.families._containers_tables import (
     _ALIASES,
     _C,
     _COMPOSE,
     _COMPOSE_VALUED,
-    _CREDENTIAL_DIRS,
     _D,
     _DOCKER,
     _ESCAPE_FLAGS,
-    _ESCAPE_MOUNTS,
     _GLOBAL_VALUED,
     _GROUPS,
     _INTERACTIVE,
@@ -84,14 +83,37 @@ def _docker(cmd: Command, ctx: Context) -> list[Finding]:
     rule = _refine(opts, key, rule, targets)
     if verb == "run" and rule.scope == Scope.ENGINE:
         return _run(opts, ctx, rest, engine, evidence)
+    if verb in ("build", "bake") and key[0] in ("", "buildx", "image", "builder"):
+        return _build(cmd.name, verb, opts, ctx, rule, engine, evidence)
     return [_finding(rule, engine, evidence)]
+
+
+def _build(
+    tool: str, verb: str, opts: Command, ctx: Context, rule: Rule, engine: Engine, evidence: str
+) -> list[Finding]:
+    """An image build runs its Dockerfile's steps; bake's outputs may publish
+    (``classify._run_containers``)."""
+    from opsgate.classify import _run_containers
+    from opsgate.classify.shell import Walker
+
+    if not isinstance(ctx, Walker) or ctx.remote is not None:
+        return [_finding(rule, engine, evidence)]
+    if verb == "bake":
+        publishes, found = _run_containers.bake_findings(ctx, opts)
+        if publishes and rule.scope is not Scope.INFRA:
+            rule = _infra(_C, "builds and publishes images (the bake file's output)",
+                          "registry.publish")  # fmt: skip
+    else:
+        found = _run_containers.build_findings(ctx, opts, tool)
+    return [_finding(rule, engine, evidence), *found]
 
 
 def _refine(cmd: Command, key: tuple[str, str], rule: Rule, targets: list[str]) -> Rule:
     """Flags and arguments that change a verb's class."""
     verb = key[1]
     if verb in ("build", "bake") and (
-        cmd.has("--push") or "type=registry" in (cmd.option("--output", "-o") or "")
+        cmd.has("--push")
+        or re.search(r"type=registry|push=true", cmd.option("--output", "-o") or "") is not None
     ):
         return _infra(_C, "builds and publishes an image", "registry.publish")
     if verb in ("rm", "rmi", "stop", "kill") and key[0] in ("", "container", "image"):
@@ -148,42 +170,35 @@ def _run(
 ) -> list[Finding]:
     """``docker run``: the container's own command is its business, unless the
     container is handed the host (privileged, host namespaces, host paths) or
-    credentials, or a host directory it could change."""
+    credentials, or a host directory it could change (``_containers_spec``)."""
     mounts = cmd.options("-v", "--volume") + [
         part.split("=", 1)[1]
         for m in cmd.options("--mount")
         for part in m.split(",")
         if part.startswith(("source=", "src="))
     ]
-    sources = [m.split(":", 1)[0] for m in mounts]
     flags = [
-        (flag, want)
+        flag if want is None else f"{flag}={want}"
         for flag, want in _ESCAPE_FLAGS
         if cmd.has(flag) and (want is None or want in cmd.options(flag))
     ]
-    net_host = "host" in cmd.options("--net", "--network") and cmd.has("-it", "-i", "-t")
-    escapes = [s for s in sources if _ESCAPE_MOUNTS.match(s) and not _in_workspace(s, ctx, cmd)]
-    if any(_CREDENTIAL_DIRS.search(s) for s in sources):
-        rule = Rule(
-            Scope.UNKNOWN,
-            _C,
-            "secrets.read",
-            "mounts credentials into a container; what it does with them can't be seen",
-        )
-        return [_finding(rule, engine, evidence)]
-    if flags or escapes or net_host:
-        why = ", ".join([f for f, _ in flags] + escapes + (["--network=host"] if net_host else []))
-        rule = _infra(_C, f"hands the container the host ({why})", "containers.host_escape")
-        return [_finding(rule, engine, evidence)]
-    found = [_finding(_DOCKER[("", "run")], engine, evidence)]
+    if "host" in cmd.options("--net", "--network") and cmd.has("-it", "-i", "-t"):
+        flags.append("--network=host")
     image_at = _split(rest, 0, _RUN_VALUED - {"-t"})
-    inner = rest[image_at + 1 :]
-    host_dirs = [s for s in sources if s.startswith(("/", ".", "$", "~"))]
-    # The command can change the mounted project directory: judge it as local work.
-    # Whatever the container is, what it prints (``env``) reaches the agent.
-    return found + _inner(
-        ctx, inner, "docker run", cmd.cwd, keep_all=bool(host_dirs) and not engine.remote
-    )
+    image = rest[image_at] if image_at < len(rest) else ""
+    entrypoint = cmd.option("--entrypoint")
+    spec = image_program(image, shlex.split(entrypoint) if entrypoint else None,
+                         rest[image_at + 1 :])  # fmt: skip
+    env = dict(e.split("=", 1) for e in cmd.options("-e", "--env") if "=" in e)
+    spec = replace(spec, env=env, mounts=tuple(_mount(m) for m in mounts), escapes=tuple(flags))
+    base = _DOCKER[("", "run")]
+    return judge_spec(ctx, spec, engine, evidence, base=base, cwd=cmd.cwd, via="docker run")
+
+
+def _mount(volume: str) -> tuple[str, str]:
+    """``SRC:DST[:ro]`` → (SRC, DST); a bare ``DST`` is an anonymous volume."""
+    parts = volume.split(":")
+    return (parts[0], parts[1]) if len(parts) > 1 else ("", parts[0])
 
 
 def _inner(
@@ -197,12 +212,12 @@ def _inner(
     return [f for f in nested if keep_all or f.effect is Effect.SECRET]
 
 
-def _in_workspace(source: str, ctx: Context, cmd: Command) -> bool:
+def _in_workspace(source: str, ctx: Context, cwd: str | None) -> bool:
     """A bind mount of the project (or a scratch directory) is the project's own business."""
     from opsgate.classify.paths import Workspace, Zone
 
     ws = getattr(ctx, "workspace", None) or Workspace(ctx.project_dir, ctx.home)
-    full = ws.expand(source, cmd.cwd)
+    full = ws.expand(source, cwd)
     if full is None:
         return False
     return ws.zone(full) in (Zone.PROJECT_ROOT, Zone.PROJECT, Zone.PROJECT_DISPOSABLE, Zone.TEMP)
@@ -268,8 +283,19 @@ def _compose(cmd: Command, ctx: Context, args: list[str], start: int) -> list[Fi
         rule = _read("lists names from the compose file")
     if verb in ("build", "up") and cmd.has("--push"):
         rule = _infra(_C, "builds and publishes images", "registry.publish")
-    found = [_finding(rule, _engine_of(head, ctx, names), evidence)]
+    engine = _engine_of(head, ctx, names)
+    found = [_finding(rule, engine, evidence)]
+    from opsgate.classify.shell import Walker
+
+    if verb in _COMPOSE_STARTS and isinstance(ctx, Walker) and ctx.remote is None:
+        from opsgate.classify._run_containers import compose_findings
+
+        return found + compose_findings(ctx, head, cmd, verb, engine, evidence)
     return found + _inner(ctx, inner, "docker compose run", cmd.cwd, keep_all=False)
+
+
+# Verbs that build or start the stack's services: what they run is read from the file.
+_COMPOSE_STARTS = frozenset(_names("up create start restart run build watch"))
 
 
 _COMPOSE_RUN_VALUED = frozenset(
