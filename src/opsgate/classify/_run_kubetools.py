@@ -119,12 +119,7 @@ def helmfile_findings(cmd: Command, ctx: Context, words: list[str]) -> list[Find
         files = [load(w, named, base)] if named else _helmfile_files(w, base, None)
     events = _PREPARE | (_INSTALL if verb in _INSTALLS else frozenset())
     findings: list[Finding] = []
-    seen: set[str] = set()
-    while files and len(seen) < _MAX_FILES:
-        loaded = files.pop(0)
-        if loaded.path in seen or loaded.state == "missing":
-            continue
-        seen.add(loaded.path)
+    for loaded in _each_once(files):
         here = posixpath.dirname(loaded.path)
         where = f"helmfile {verb}"
         findings += _template_execs(w, loaded, where, here)
@@ -144,6 +139,18 @@ def helmfile_findings(cmd: Command, ctx: Context, words: list[str]) -> list[Find
                 if isinstance(path, str) and "://" not in path and "::" not in path:
                     files.append(load(w, path, here))
     return findings
+
+
+def _each_once(files: list[Loaded]) -> Iterator[Loaded]:
+    """The files of ``files`` that are there, each once, in order; the caller may add
+    the files one names (includes, sub-helmfiles) while it goes, up to ``_MAX_FILES``."""
+    seen: set[str] = set()
+    while files and len(seen) < _MAX_FILES:
+        loaded = files.pop(0)
+        if loaded.path in seen or loaded.state == "missing":
+            continue
+        seen.add(loaded.path)
+        yield loaded
 
 
 def _helmfile_files(w: Walker, base: str | None, directory: str | None) -> list[Loaded]:
@@ -362,12 +369,7 @@ def tilt_findings(cmd: Command, ctx: Context, words: list[str]) -> list[Finding]
     runs = {**_TILT_LOAD, **(_TILT_DOWN if verb == "down" else _TILT_UP)}
     findings: list[Finding] = []
     files = [load(w, cmd.option("-f", "--file") or "Tiltfile", cmd.cwd or w.scope.cwd)]
-    seen: set[str] = set()
-    while files and len(seen) < _MAX_FILES:
-        loaded = files.pop(0)
-        if loaded.path in seen or loaded.state == "missing":
-            continue
-        seen.add(loaded.path)
+    for loaded in _each_once(files):
         where = f"tilt {verb} ({loaded.shown})"
         if loaded.text is None:
             findings.append(cannot(loaded, where))
