@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from opsgate.classify._autorun import Runs, Step
@@ -203,7 +205,35 @@ _DEVCONTAINER = {
 
 def _devcontainer_whole(text: str, runs: Runs) -> list[Step] | None:
     doc = _json(text)
-    return _devcontainer_steps(doc) if isinstance(doc, dict) else None
+    if not isinstance(doc, dict):
+        return None
+    steps = _devcontainer_steps(doc)
+    if reaches_host(doc):
+        # Given the host's Docker daemon, a container's docker commands act on the
+        # host's containers and volumes (``docker system prune -af --volumes``).
+        steps += [replace(s, runs=Runs.HERE) for s in steps
+                  if s.runs is Runs.CONTAINER and _ENGINE.search(s.script)]  # fmt: skip
+    return steps
+
+
+_SOCKET = re.compile(r"(^|[=:,\s])/(var/)?run/docker\.sock\b")
+_ENGINE = re.compile(r"(?<![\w-])(docker|podman|docker-compose)(?![\w-])")
+
+
+def reaches_host(doc: dict[str, Any], more: Iterable[str] = ()) -> bool:
+    """A devcontainer given the host's Docker daemon, or the host itself."""
+    run_args = doc.get("runArgs")
+    words = [a for a in run_args if isinstance(a, str)] if isinstance(run_args, list) else []
+    mounts = doc.get("mounts")
+    for mount in mounts if isinstance(mounts, list) else []:
+        words.append(mount if isinstance(mount, str) else str(mount.get("source", ""))
+                     if isinstance(mount, dict) else "")  # fmt: skip
+    words += more
+    return (
+        doc.get("privileged") is True
+        or "--privileged" in words
+        or any(_SOCKET.search(word) for word in words)
+    )
 
 
 def _devcontainer_steps(doc: dict[str, Any]) -> list[Step]:

@@ -29,12 +29,12 @@ that is not there runs nothing (the runner fails).
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from opsgate.classify._autorun import Runs, Step, included, step_findings
+from opsgate.classify._autorun_json import reaches_host
 from opsgate.classify._command import Arg, Command, Context
 from opsgate.classify._run_files import Loaded, cannot, load
 from opsgate.classify._shell_nodes import unknown
@@ -301,7 +301,6 @@ _DC_VALUED = frozenset({
 })  # fmt: skip
 _CONTAINER_HOOKS = ("onCreateCommand", "updateContentCommand", "postCreateCommand",
                     "postStartCommand", "postAttachCommand")  # fmt: skip
-_SOCKET = re.compile(r"(^|[=:,\s])/(var/)?run/docker\.sock\b")
 
 
 def devcontainer_findings(cmd: Command, ctx: Context) -> list[Finding]:
@@ -379,15 +378,4 @@ def _exec(cmd: Command) -> list[Step] | None:
 
 def _reaches_host(doc: dict[str, Any], cmd: Command) -> bool:
     """The container is given the host's Docker daemon, or the host itself."""
-    run_args = doc.get("runArgs")
-    words = [a for a in run_args if isinstance(a, str)] if isinstance(run_args, list) else []
-    mounts = doc.get("mounts")
-    for mount in mounts if isinstance(mounts, list) else []:
-        words.append(mount if isinstance(mount, str) else str(mount.get("source", ""))
-                     if isinstance(mount, dict) else "")  # fmt: skip
-    words += cmd.options("--mount")
-    return (
-        doc.get("privileged") is True
-        or "--privileged" in words
-        or any(_SOCKET.search(word) for word in words)
-    )
+    return reaches_host(doc, cmd.options("--mount"))

@@ -3,7 +3,8 @@
 ``npx prisma migrate dev`` with ``url = "file:./dev.db"``, ``knex migrate:latest`` with
 a ``development`` connection on ``./dev.sqlite3``, ``sequelize-cli db:migrate`` with a
 ``development`` dialect of ``sqlite``, ``bin/rails db:migrate`` with a
-``development`` adapter of ``sqlite3``, ``dbmate --url sqlite:db/dev.sqlite3 up``:
+``development`` adapter of ``sqlite3``, ``dbmate --url sqlite:db/dev.sqlite3 up``,
+``goose sqlite3 ./dev.db up``, ``migrate -database sqlite3://dev.db up``:
 each applies the project's migrations to a file of the project, which is local work
 (``_run_dbconfig.place_local``), not a change to an unknown database.
 
@@ -205,6 +206,46 @@ def _dbmate(w: Walker, cmd: Command) -> Where | None:
     return _where(path, f"{cmd.name} --url", "a SQLite file here")
 
 
+# --- goose and golang-migrate ---------------------------------------------------------
+
+_GOOSE_VALUED = frozenset({"-dir", "-table", "-certfile", "-ssl-cert", "-ssl-key", "-timeout"})
+
+
+def _goose(w: Walker, cmd: Command) -> Where | None:
+    """``goose [-dir D] sqlite3 ./dev.db up``: the driver and the database are words."""
+    words = list(cmd.words)
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] in _GOOSE_VALUED:
+            i += 2
+            continue
+        if not words[i].startswith("-"):
+            rest.append(words[i])
+        elif "=" not in words[i] and words[i] not in ("-v", "-allow-missing", "-no-versioning"):
+            return None  # a flag this reading does not know may take the next word
+        i += 1
+    if len(rest) < 3 or rest[0] not in ("sqlite3", "sqlite"):
+        return None
+    return _sqlite_file(w, cmd, rest[1], f"{cmd.name} {rest[0]}")
+
+
+def _migrate_go(w: Walker, cmd: Command) -> Where | None:
+    """``migrate -path D -database sqlite3://dev.db up``."""
+    url = cmd.option("-database", "--database")
+    match = re.fullmatch(r"sqlite3?://([^?#]*)", url or "")
+    if match is None:
+        return None
+    return _sqlite_file(w, cmd, match.group(1), f"{cmd.name} -database")
+
+
+def _sqlite_file(w: Walker, cmd: Command, path: str, shown: str) -> Where | None:
+    if not _RELATIVE.fullmatch(path):
+        return None
+    full = posixpath.normpath(posixpath.join(_start(w, cmd), path))
+    return _where(full, shown, "a SQLite file here")
+
+
 def _json(text: str | None) -> object:
     try:
         return json.loads(text) if text else None
@@ -219,4 +260,6 @@ _READERS: dict[str, Callable[[Walker, Command], Where | None]] = {
     "sequelize-cli": _sequelize,
     "rails": _rails,
     "dbmate": _dbmate,
+    "goose": _goose,
+    "migrate": _migrate_go,
 }

@@ -1,14 +1,12 @@
 """``if``, ``case``, ``&&``/``||`` and loops: alternatives, of which the shell runs one.
 
-Every branch is judged (a command in a branch not taken still counts: which one runs
-is seldom known before the command runs).  What the branches leave behind is another
-matter: bash keeps the assignments, the directory and the functions of the branch it
-took, not of the last one written.  So each branch is walked in a copy of the
-caller's scope, and afterwards
-
-* ``case`` on a word known now, with patterns known now, keeps the scope of the item
-  bash would choose (``./migrate dev`` takes ``*)``, not ``prod)``), or the caller's
-  own when no item matches;
+Where it is known now which branch bash takes — a ``case`` on a word known now with
+patterns known now (``./migrate dev`` takes ``*)``, not ``prod)``), an ``if`` whose
+condition is one test of known words (``[ "$1" = prod ]``, ``[ -n "$x" ]``) — only
+that branch is judged, and its scope is what the commands after see.  Otherwise every
+branch is judged, and bash keeps the assignments, the directory and the functions of
+the branch it took, not of the last one written.  So each branch is walked in a copy
+of the caller's scope, and afterwards
 * otherwise a variable, the directory, a function, an alias or an argument that
   differs between the alternatives (taking no branch is one, when there is no
   ``else`` or catch-all) is unknown afterwards: ``if …; then T=/; else T=build; fi;
@@ -43,40 +41,90 @@ def alternatives(
     (one when it is known which branch runs), each a copy of the caller's."""
     if node.type == "case_statement":
         return _case(w, node, stdin, level)
-    branches: list[list[Node]] = []
-    has_else = False
-    body: list[Node] | None = None
+    clauses: list[tuple[list[Node], list[Node]]] = []
+    otherwise: list[Node] | None = None
+    current: tuple[list[Node], list[Node]] = ([], [])
+    in_body = False
     for child in node.children:
         if child.type == "then":
-            body = []
-            branches.append(body)
+            in_body = True
         elif child.type == "elif_clause":
-            branches.append(_clause(w, child, stdin, level))
+            clauses.append(current)
+            current = _clause(child)
+            in_body = True
         elif child.type == "else_clause":
-            has_else = True
-            branches.append(list(child.named_children))
+            otherwise = [c for c in child.named_children if c.type != "comment"]
         elif child.is_named and child.type != "comment":
-            if body is None:  # the condition: it runs whatever is taken
-                w.walk(child, stdin, level + 1)
-            else:
-                body.append(child)
-    if not has_else:
-        branches.append([])
-    return _walk_branches(w, branches, None, stdin, level)
+            (current[1] if in_body else current[0]).append(child)
+    clauses.append(current)
+    branches: list[list[Node]] = []
+    for condition, body in clauses:
+        for part in condition:  # a condition runs when it is reached
+            w.walk(part, stdin, level + 1)
+        known = _truth(w, condition)
+        if known is not False:
+            branches.append(body)
+        if known is True:
+            break
+    else:
+        branches.append(otherwise or [])
+    return _walk_branches(w, branches, 0 if len(branches) == 1 else None, stdin, level)
 
 
-def _clause(w: Walker, clause: Node, stdin: Stdin | None, level: int) -> list[Node]:
-    """An ``elif``: its condition runs when it is reached; its body is a branch."""
-    body: list[Node] | None = None
+def _clause(clause: Node) -> tuple[list[Node], list[Node]]:
+    """An ``elif``'s condition and body."""
+    condition: list[Node] = []
+    body: list[Node] = []
+    in_body = False
     for child in clause.children:
         if child.type == "then":
-            body = []
+            in_body = True
         elif child.is_named and child.type != "comment":
-            if body is None:
-                w.walk(child, stdin, level + 1)
-            else:
-                body.append(child)
-    return body or []
+            (body if in_body else condition).append(child)
+    return condition, body
+
+
+_EQUAL = frozenset({"=", "=="})
+
+
+def _truth(w: Walker, condition: list[Node]) -> bool | None:
+    """A condition's value when it is one test of words known now (``[ "$1" = prod ]``,
+    ``[[ $x == dev ]]``, ``[ -n "$x" ]``); None for anything else."""
+    if len(condition) != 1 or condition[0].type != "test_command":
+        return None
+    parts = [c for c in condition[0].named_children if c.type != "comment"]
+    return _test(w, parts[0]) if len(parts) == 1 else None
+
+
+def _test(w: Walker, node: Node) -> bool | None:
+    if node.type == "unary_expression":
+        operator = node.child_by_field_name("operator")
+        operands = [c for c in node.named_children if c != operator]
+        if operator is None or len(operands) != 1:
+            return None
+        if operator.type == "!":
+            inner = _test(w, operands[0])
+            return None if inner is None else not inner
+        value = w.resolve(operands[0])
+        if not value.static or operator.text is None:
+            return None
+        flag = operator.text.decode()
+        return bool(value.text) if flag == "-n" else (not value.text if flag == "-z" else None)
+    if node.type != "binary_expression":
+        return None
+    left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+    operator = node.child_by_field_name("operator")
+    if left is None or right is None or operator is None or operator.text is None:
+        return None
+    a, b = w.resolve(left), w.resolve(right)
+    op = operator.text.decode()
+    if not (a.static and b.static) or (set("*?[") & set(b.text)):
+        return None  # a pattern (``[[ $x == pr* ]]``) is not read here
+    if op in _EQUAL or op == "!=":
+        return (a.text == b.text) == (op in _EQUAL)
+    if op in ("-eq", "-ne") and a.text.lstrip("-").isdigit() and b.text.lstrip("-").isdigit():
+        return (int(a.text) == int(b.text)) == (op == "-eq")
+    return None
 
 
 def _case(
@@ -99,7 +147,9 @@ def _case(
     chosen = _chosen(w, word.text if word is not None and word.static else None, patterns, items)
     if chosen is None:
         branches.append([])  # no item may match
-    return _walk_branches(w, branches, chosen, stdin, level)
+        return _walk_branches(w, branches, None, stdin, level)
+    # The word and the patterns are known: bash runs the item it matches, and only it.
+    return _walk_branches(w, [branches[chosen] if chosen < len(branches) else []], 0, stdin, level)
 
 
 def _body(item: Node, patterns: list[Node]) -> list[Node]:

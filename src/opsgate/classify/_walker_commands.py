@@ -186,7 +186,9 @@ class WalkerCommands(WalkerRedirects):
         # A ``~`` at the call site is expanded there, before the function gets the word
         # (``f ~/Documents`` hands ``/home/dev/Documents`` to ``"$@"``).
         given = [self._tilde(a.text) for a in args]
-        self.scope.positional = {str(i + 1): t for i, t in enumerate(given)}
+        # An argument known only at run time is no known value of ``$N`` (``f "$X"``).
+        known = zip(given, args, strict=True)
+        self.scope.positional = {str(i + 1): t for i, (t, a) in enumerate(known) if a.static}
         self.scope.positional["@"] = " ".join(shlex.quote(t) for t in given)
         try:
             return self.walk(body, stdin, 1)

@@ -123,7 +123,10 @@ def judge_spec(
         return [_finding(rule, engine, evidence)]
     if credentials:
         inner = ctx.classify_shell(script, via=via, cwd=cwd) if script else []
-        if not spec.known or script is None or any(t in script for t in credentials):
+        # A variable pointing the program at the mount (``KUBECONFIG=/kube/config``) is
+        # how it uses the credentials; a command that names them may print them.
+        words = shlex.join(spec.argv or ())
+        if not spec.known or script is None or any(t in words for t in credentials):
             why = (
                 "mounts credentials into a container; what it does with them can't be seen"
                 if not script or not spec.known
