@@ -102,6 +102,8 @@ def _command_line(
 ) -> str | None:
     if call == "execFile" and args and _CALLBACK.match(args[-1].strip()):
         args = args[:-1]
+    program: list[str] | None
+    argv: list[str] | None
     if args and args[0].strip().startswith("["):  # ``Bun.spawnSync(['git', 'status'])``
         words = _array(args[0], names, here, cwd)
         program, argv, args = (words[:1], words[1:], ["", "", *args[1:]]) if words else ([], [], [])
