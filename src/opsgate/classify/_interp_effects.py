@@ -39,7 +39,7 @@ _EFFECTS: dict[str, tuple[str, ...]] = {
         r"public_send|__send__|const_get|instance_variable_set|define_method)\b",
         r"(?<![.\w:])(method|binding|load|require_relative|trap|open|exit!)\b",
         r"`|%x",
-        r"\b(Open3|Process|Socket|TCPSocket|UDPSocket|Net::|URI\.open|Kernel|ObjectSpace|"
+        r"\b(Open3|Process(?!\s*\.\s*(?:wait\w*|detach|pid|clock_gettime)\b)|Socket|TCPSocket|UDPSocket|Net::|URI\.open|Kernel|ObjectSpace|"
         r"Fiddle)\b",
     ),
     "node": (

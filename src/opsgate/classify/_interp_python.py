@@ -30,12 +30,6 @@ _SHELL_CALLS = frozenset(
         "subprocess.Popen",
         "subprocess.getoutput",
         "subprocess.getstatusoutput",
-        "os.execv",
-        "os.execvp",
-        "os.execl",
-        "os.execlp",
-        "os.spawnl",
-        "os.spawnv",
         "pty.spawn",
         "commands.getoutput",
         "asyncio.create_subprocess_shell",
@@ -43,6 +37,18 @@ _SHELL_CALLS = frozenset(
         "sh.Command",
     }
 )
+# The os calls that run a program with the arguments they are given, none through a
+# shell: where the program's name and its arguments start, and whether the last
+# argument is an environment.  ``os.execvp('git', ['git', 'push'])`` runs ``git push``.
+_ARGV_CALLS = {
+    **{f"os.exec{k}": (0, 1, k.endswith("e")) for k in ("v", "vp", "ve", "vpe")},
+    **{f"os.exec{k}": (0, 1, k.endswith("e")) for k in ("l", "lp", "le", "lpe")},
+    **{f"os.spawn{k}": (1, 2, k.endswith("e")) for k in ("v", "vp", "ve", "vpe")},
+    **{f"os.spawn{k}": (1, 2, k.endswith("e")) for k in ("l", "lp", "le", "lpe")},
+    "os.posix_spawn": (0, 1, True),
+    "os.posix_spawnp": (0, 1, True),
+    "asyncio.create_subprocess_exec": (0, 0, False),
+}
 _DELETE_CALLS = {
     "shutil.rmtree": True,
     "os.remove": False,
@@ -120,6 +126,8 @@ class _Python(ast.NodeVisitor):
         name = self._callee(node)
         if names.runs_file(name) is not None:
             self._run_file(name, node)
+        elif name in _ARGV_CALLS:
+            self._argv_call(name, node)
         elif name in _SHELL_CALLS or name.endswith(("subprocess.run", "subprocess.Popen")):
             self._shell_call(name, node)
         elif name in _DELETE_CALLS or name.endswith((".unlink", ".rmdir", ".rmtree")):
@@ -244,6 +252,13 @@ class _Python(ast.NodeVisitor):
             return
         first = node.args[0]
         text = self._literal(first)
+        if (
+            text is None
+            and isinstance(first, ast.Call)
+            and names.resolve(_dotted(first.func), self.aliases) == "shlex.split"
+            and len(first.args) == 1
+        ):
+            text = self._literal(first.args[0])  # ``run(shlex.split(CMD))`` runs CMD's words
         if text is None and isinstance(first, (ast.List, ast.Tuple)):
             # A word may be a path the code made (a fresh temp directory, ``base / 'x'``).
             parts = [self._literal(e) or self._path(e) for e in first.elts]
@@ -257,6 +272,34 @@ class _Python(ast.NodeVisitor):
             )
             return
         self.findings.extend(self.shell(text))
+
+    def _argv_call(self, name: str, node: ast.Call) -> None:
+        """``os.execvp(prog, [argv0, *args])``, ``os.spawnlp(mode, prog, argv0, *args)``,
+        ``asyncio.create_subprocess_exec(prog, *args)``: judged as ``prog args``; a
+        word built at run time (or ``*args``) leaves the call unknown."""
+        at, rest, has_env = _ARGV_CALLS[name]
+        args = list(node.args)
+        if has_env and len(args) > rest + 1:
+            args = args[:-1]
+        words: list[ast.expr] | None = None
+        if len(args) > rest and not any(isinstance(a, ast.Starred) for a in args):
+            if name.startswith(("os.execv", "os.spawnv", "os.posix_spawn")):
+                seq = args[rest] if len(args) == rest + 1 else None
+                if isinstance(seq, (ast.List, ast.Tuple)):
+                    words = [args[at], *seq.elts[1:]]
+            elif rest == at:
+                words = args[at:]
+            else:
+                words = [args[at], *args[rest + 1 :]]
+        parts = [self._literal(w) or self._path(w) for w in words or []]
+        if not words or any(p is None for p in parts):
+            self.findings.append(
+                _unknown(f"{name} runs a command built at run time", ast.unparse(node))
+            )
+            return
+        import shlex
+
+        self.findings.extend(self.shell(shlex.join([p for p in parts if p is not None])))
 
     def _delete_call(self, name: str, node: ast.Call) -> None:
         target = (
@@ -413,6 +456,8 @@ class _Python(ast.NodeVisitor):
         name = _dotted(node.func)
         if name in _PATH_TYPES or name in _JOINS:
             return self._joined(node.args) if node.args else None
+        if name in _SAME_PATH_FUNCS and len(node.args) == 1:
+            return self._path(node.args[0])
         if isinstance(node.func, ast.Attribute) and node.func.attr in _SAME_PATH:
             return self._path(node.func.value)
         if name in ("os.path.dirname", "posixpath.dirname") and len(node.args) == 1:
@@ -436,6 +481,8 @@ _PATH_TYPES = frozenset({"Path", "pathlib.Path", "PurePath", "pathlib.PurePath",
                          "pathlib.PosixPath", "os.fspath", "str"})  # fmt: skip
 _JOINS = frozenset({"os.path.join", "posixpath.join", "path.join"})
 _SAME_PATH = frozenset({"expanduser", "resolve", "absolute", "realpath", "abspath"})
+_SAME_PATH_FUNCS = frozenset({"os.path.abspath", "os.path.realpath", "os.path.normpath",
+                              "os.path.expanduser"})  # fmt: skip
 # Calls that create a new, empty directory nobody else uses; ``dir=`` names its parent.
 _MKDTEMP = frozenset({"tempfile.mkdtemp", "mkdtemp"})
 _FRESH_DIR = "/tmp/tmp-opsgate-mkdtemp"

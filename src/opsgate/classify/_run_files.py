@@ -452,7 +452,10 @@ def _script(w: Walker, code: Code, job: _Job) -> list[Finding]:
         text, spawned = project_spawns(text, code.path, base, _shell_fn(w, code, job))
         writes += spawned  # judged as the command lines they run
     elif code.lang == "ruby":  # its ``require_relative "lit"`` files are judged below
+        from opsgate.classify._run_ruby_spawns import project_spawns as ruby_spawns
+
         text = _run_imports.without_local_requires(text)
+        text, writes = ruby_spawns(text, code.path, _shell_fn(w, code, job))
     found = writes + analyse_script(code.lang, text, w, _shell_fn(w, code, job), printed=False)
     if code.lang == "node":
         found += _run_imports.node_imports(w, code, job.cwd)

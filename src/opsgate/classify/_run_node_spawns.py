@@ -8,9 +8,13 @@ those, a name declared once: ``_run_node_writes``), and the options only inherit
 environment and add literal variables, the call is judged as that command line — with
 its variables in front, so ``NODE_OPTIONS`` and the like are judged as the shell's
 would be — and taken out of the code before its other effects are read.  ``fork(p,
-args)`` is ``node p args``.  Anything else (``shell: true``, a ``cwd``, an argument or
-a value built at run time, options passed by name) stays a process call opsgate cannot
-judge.
+args)`` is ``node p args``; execa's ``execa(prog, args)`` reads the same way, Bun's
+``Bun.spawnSync([prog, ...args])`` takes the program as the array's first word and
+Deno's ``new Deno.Command(prog, { args })`` its arguments from the options.
+``shell: true`` runs the words joined by spaces as a shell command line, and a ``cwd``
+this reading resolves is where the line runs (``cd dir && …``).  Anything else (an
+argument or a value built at run time, options passed by name) stays a process call
+opsgate cannot judge.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from opsgate.classify._interp_temp import _closing
 from opsgate.classify._run_node_writes import _LITERAL, _names, _resolve, _split_args
@@ -27,8 +32,8 @@ from opsgate.models import Finding
 __all__ = ["project_spawns"]
 
 _CALL = re.compile(
-    r"(?<![\w$.])(?:[A-Za-z_$][\w$]*\s*\.\s*)?"
-    r"(spawnSync|spawn|execFileSync|execFile|fork)\s*\("
+    r"(?<![\w$.])(?:(?:new\s+)?Deno\s*\.\s*(Command)|(?:[A-Za-z_$][\w$]*\s*\.\s*)?"
+    r"(spawnSync|spawn|execFileSync|execFile|fork|execaSync|execa))\s*\("
 )
 _ENV_KEY = re.compile(
     r"""^(?:([A-Za-z_]\w*)|'([A-Za-z_]\w*)'|"([A-Za-z_]\w*)")\s*:\s*(.+)$""", re.S
@@ -38,7 +43,8 @@ _INHERIT = re.compile(r"^\.\.\.\s*process\s*\.\s*env$")
 # and the rest do, and keep the call unjudged).
 _HARMLESS_OPTIONS = frozenset({"stdio", "detached", "windowsHide", "timeout", "killSignal",
                                "encoding", "maxBuffer", "signal", "serialization",
-                               "silent"})  # fmt: skip
+                               "silent", "stdout", "stderr", "stdin", "reject",
+                               "all", "buffer"})  # fmt: skip
 _CALLBACK = re.compile(r"^(?:async\s*)?(?:function\b|\(?[\w$,\s]*\)?\s*=>)")
 _MAX_CALLS = 16
 
@@ -58,7 +64,8 @@ def project_spawns(
         end = _closing(text, match.end() - 1)
         if end is None:
             continue
-        line = _command_line(match.group(1), _split_args(text[match.end() : end]), names, here, cwd)
+        call = match.group(1) or match.group(2)
+        line = _command_line(call, _split_args(text[match.end() : end]), names, here, cwd)
         if line is None:
             continue
         findings += shell(line)
@@ -95,22 +102,44 @@ def _command_line(
 ) -> str | None:
     if call == "execFile" and args and _CALLBACK.match(args[-1].strip()):
         args = args[:-1]
-    if not args or len(args) > 3:
-        return None
-    if call == "fork":
-        module = _resolve(args[0], names, here, cwd, 0)
-        program = None if module is None else ["node", module]
+    program: list[str] | None
+    argv: list[str] | None
+    if args and args[0].strip().startswith("["):  # ``Bun.spawnSync(['git', 'status'])``
+        words = _array(args[0], names, here, cwd)
+        program, argv, args = (words[:1], words[1:], ["", "", *args[1:]]) if words else ([], [], [])
+    elif len(args) == 2 and args[1].strip().startswith("{"):  # ``spawn(cmd, { shell: true })``
+        program, argv, args = _program(call, args[0], names, here, cwd), [], [args[0], "", args[1]]
     else:
-        literal = _LITERAL.match(args[0].strip())
-        program = None if literal is None else [literal.group(1) or literal.group(2) or ""]
-    if not program or not program[0]:
+        program = _program(call, args[0], names, here, cwd) if args else None
+        argv = _array(args[1], names, here, cwd) if len(args) > 1 else []
+    if not args or len(args) > 3 or not program or not program[0]:
         return None
-    argv = _array(args[1], names, here, cwd) if len(args) > 1 else []
-    env = _env(args[2]) if len(args) > 2 else {}
-    if argv is None or env is None:
+    options = _options(args[2], names, here, cwd) if len(args) > 2 else _Options({})
+    if argv is None or options is None:
         return None
-    assignments = [f"{key}={shlex.quote(value)}" for key, value in env.items()]
-    return " ".join([*assignments, shlex.join([*program, *argv])])
+    argv = [*argv, *options.args]
+    assignments = [f"{key}={shlex.quote(value)}" for key, value in options.env.items()]
+    # ``shell: true`` hands the words, joined by spaces, to ``/bin/sh -c``.
+    line = " ".join([*program, *argv]) if options.shell else shlex.join([*program, *argv])
+    line = " ".join([*assignments, line])
+    return f"cd {shlex.quote(options.cwd)} && {line}" if options.cwd else line
+
+
+def _program(call: str, expr: str, names: dict[str, str], here: str, cwd: str) -> list[str] | None:
+    """``fork(p)`` runs ``node p``; the others the program their literal names."""
+    if call == "fork":
+        module = _resolve(expr, names, here, cwd, 0)
+        return None if module is None else ["node", module]
+    literal = _LITERAL.match(expr.strip())
+    return None if literal is None else [literal.group(1) or literal.group(2) or ""]
+
+
+@dataclass
+class _Options:
+    env: dict[str, str]
+    shell: bool = False
+    cwd: str | None = None
+    args: list[str] = field(default_factory=list)
 
 
 def _array(expr: str, names: dict[str, str], here: str, cwd: str) -> list[str] | None:
@@ -130,13 +159,15 @@ def _array(expr: str, names: dict[str, str], here: str, cwd: str) -> list[str] |
     return out
 
 
-def _env(expr: str) -> dict[str, str] | None:
-    """Variables the options add to an inherited environment; None when the options do
-    more than that (or anything this reading cannot tell)."""
+def _options(expr: str, names: dict[str, str], here: str, cwd: str) -> _Options | None:
+    """What the options change about the command line: variables added to an inherited
+    environment, ``shell: true``, a ``cwd`` this reading resolves, Deno's ``args``;
+    None when they do more than that (or anything this reading cannot tell)."""
     expr = expr.strip()
     if not (expr.startswith("{") and _closing(expr, 0) == len(expr) - 1):
         return None
-    added: dict[str, str] = {}
+    found = _Options({})
+    added = found.env
     for option in _split_args(expr[1:-1]):
         key = _ENV_KEY.match(option.strip())
         if key is None:
@@ -147,9 +178,20 @@ def _env(expr: str) -> dict[str, str] | None:
             if variables is None:
                 return None
             added.update(variables)
+        elif name == "shell" and key.group(4).strip() in ("true", "false"):
+            found.shell = key.group(4).strip() == "true"
+        elif name == "cwd":
+            found.cwd = _resolve(key.group(4), names, here, cwd, 0)
+            if found.cwd is None:
+                return None
+        elif name == "args":
+            words = _array(key.group(4), names, here, cwd)
+            if words is None:
+                return None
+            found.args = words
         elif name not in _HARMLESS_OPTIONS:
             return None
-    return added
+    return found
 
 
 def _variables(expr: str) -> dict[str, str] | None:
