@@ -108,6 +108,9 @@ def analyse_script(
 ) -> list[Finding]:
     """Perl/Ruby/Node/PHP/Lua/awk: shell-outs and deletions, read from string literals."""
     findings = _shell_outs(lang, code, shell)
+    if lang == "php":
+        findings.extend(_php_copies(code, shell))
+        code = _PHP_COPY.sub("0", code)
     if lang == "node":
         from opsgate.classify._interp_temp import without_fresh_temp_calls
 
@@ -133,6 +136,22 @@ def analyse_script(
 
     findings.extend(driver_sql_findings(lang, code, shell))
     return findings
+
+
+# PHP's ``copy('.env.example', '.env')`` of two literal paths: judged as ``cp`` of them
+# (Laravel's composer ``post-root-package-install``), so the destination is weighed.
+_PHP_COPY = re.compile(
+    r"(?<![\w$>:\\])copy\s*\(\s*(['\"])([^'\"\n$\\]*)\1\s*,\s*(['\"])([^'\"\n$\\]*)\3\s*\)"
+)
+
+
+def _php_copies(code: str, shell: Shell) -> list[Finding]:
+    import shlex
+
+    found: list[Finding] = []
+    for m in _PHP_COPY.finditer(code):
+        found.extend(shell(shlex.join(["cp", "--", m.group(2), m.group(4)])))
+    return found
 
 
 def _shell_outs(lang: str, code: str, shell: Shell) -> list[Finding]:

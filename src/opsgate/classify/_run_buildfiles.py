@@ -159,6 +159,10 @@ def _lines_run(text: str, tool: str, cmd: Command) -> list[str]:
         if parts is not None:
             rest, aliases = parts
             return _command_lines("\n".join([rest, *aliases]), tool)
+    if tool == "nx":
+        from opsgate.classify._run_monorepo import nx_selected
+
+        text = nx_selected(text, cmd)
     return _command_lines(text, tool)
 
 

@@ -26,7 +26,7 @@ from opsgate.models import Finding
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["nx_commands", "turbo_findings"]
+__all__ = ["nx_commands", "nx_selected", "turbo_findings"]
 
 _NX_VALUED = frozenset({"-t", "--target", "--targets", "-p", "--projects", "-c",
                         "--configuration", "--base", "--head", "--exclude", "--parallel",
@@ -74,6 +74,38 @@ def nx_commands(text: str, cmd: Command, root: str) -> list[tuple[str, str]]:
                 line = line.get("command")
             if isinstance(line, str) and line.strip():
                 out.append((line, where))
+    return out
+
+
+def nx_selected(text: str, cmd: Command) -> str:
+    """A project.json or nx.json with only the targets ``cmd`` runs (``targets``,
+    ``targetDefaults``), for the literal scan of its command lines: ``nx run api:lint``
+    runs nothing of the ``deploy`` target beside it.  Unchanged when not known."""
+    data = parse_once("json", text, _json)
+    wanted = nx_targets(cmd)
+    if not isinstance(data, dict) or wanted is None:
+        return text
+    tables = {k: t for k in ("targets", "targetDefaults") if isinstance(t := data.get(k), dict)}
+    chosen = set(wanted)
+    for _ in range(16):
+        more = {d for t in tables.values() for n in chosen for d in _depends(t.get(n))}
+        if more <= chosen:
+            break
+        chosen |= more
+    kept = dict(data)
+    for key, table in tables.items():
+        kept[key] = {k: v for k, v in table.items() if k in chosen}
+    return json.dumps(kept, indent=1)
+
+
+def _depends(target: object) -> set[str]:
+    """The target names of ``dependsOn``: ``"build"``, ``"^build"``, ``{"target": …}``."""
+    deps = target.get("dependsOn") if isinstance(target, dict) else None
+    out = set()
+    for dep in _list(deps):
+        name = dep.get("target") if isinstance(dep, dict) else dep
+        if isinstance(name, str):
+            out.add(name.lstrip("^").split(":")[-1])
     return out
 
 

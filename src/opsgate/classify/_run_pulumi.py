@@ -8,6 +8,10 @@ directory: ``index.ts``/``index.js`` or package.json's ``main`` for Node,
 interpreter would run it (``node index.js``, ``python3 DIR``, ``go run DIR``).  A
 YAML program runs nothing here; a runtime opsgate does not model (.NET, Java) is
 ``unknown``.
+
+AWS CDK's ``synth``, ``diff``, ``deploy``, ``ls``, ``watch``, ``destroy``, ``import``
+run the app command (``--app``/``-a``, else ``"app"`` in the working directory's
+``cdk.json``) to synthesise it: that command line is judged.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from opsgate.models import Finding
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["pulumi_program"]
+__all__ = ["cdk_app", "pulumi_program"]
 
 _RUNS = frozenset({"preview", "up", "update", "watch"})
 _MAY_RUN = frozenset({"refresh", "destroy"})  # with ``--run-program``
@@ -88,3 +92,35 @@ def _node_main(w: Walker, target: str) -> str:
         if load(w, posixpath.join(target, name), None).state != "missing":
             return posixpath.join(target, name)
     return posixpath.join(target, "index.js")
+
+
+_CDK_SYNTHS = frozenset({"synth", "synthesize", "diff", "deploy", "ls", "list", "watch",
+                         "destroy", "import", "rollback", "drift"})  # fmt: skip
+
+
+def cdk_app(cmd: Command, ctx: Context, verb: str) -> list[Finding]:
+    w = walker(ctx)
+    if w is None or verb not in _CDK_SYNTHS or cmd.has("-h", "--help"):
+        return []
+    cwd = cmd.cwd or w.scope.cwd
+    app = cmd.option("-a", "--app")
+    where = "cdk --app"
+    if app is None:
+        config = load(w, "cdk.json", cwd)
+        if config.state == "missing":
+            return []
+        try:
+            data = json.loads(config.text) if config.text is not None else None
+        except (ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            return [bad_file(config, "is a CDK configuration opsgate cannot read")]
+        app = data.get("app")
+        if app is None:
+            return []
+        if not isinstance(app, str):
+            return [bad_file(config, "names an app command opsgate cannot read")]
+        where = f"{config.shown} app"
+    if w.workspace.expand(app, cwd) and load(w, posixpath.join(app, "manifest.json"), cwd).text:
+        return []  # a synthesised cloud assembly: nothing runs
+    return w.classify_shell(app, via=f"cdk {verb} ({where})", cwd=cwd)

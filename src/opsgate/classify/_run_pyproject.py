@@ -5,7 +5,9 @@
   ``tidy = "app.tidy:main"``: the module ``app/tidy.py`` (or under ``src/``) is read
   and judged as Python; a module that is not there is ``unknown``.
 * ``pdm``/``rye``/``hatch``/``pipenv`` scripts that are command lines are judged as
-  such; a ``call`` entry as its module.
+  such; a ``call`` entry as its module. A line naming another script of the table
+  (pdm ``composite``, hatch script lists) runs that script; pdm's ``pre_``/``post_``
+  hooks run around it; ``hatch run ENV:SCRIPT`` reads ENV's scripts over default's.
 * ``uv run x.py``, ``pdm run x.py``: the file, as ``python x.py``.
 * ``tox [-e ENV]``: the environments' ``commands`` (and ``commands_pre``/``_post``)
   in ``tox.ini``, ``setup.cfg`` ``[tox:tox]`` or pyproject's ``legacy_tox_ini``.
@@ -85,9 +87,16 @@ def project_run(cmd: Command, rest: list[Arg], w: Walker) -> list[Arg]:
     if project is None or project.text is None:
         return rest
     data = _toml(w, project)
-    entry = _entry(cmd.name, data, name)
-    if entry is not None:
-        w.add(_entry_findings(w, project, name, entry, cmd.cwd))
+    own = _own_scripts(cmd.name, data, name)
+    if cmd.name in ("pdm", "hatch") and ":" in name and name not in own:
+        name = name.split(":", 1)[1]
+    entry = _entry(cmd.name, data, name, own)
+    if entry is None:
+        return rest
+    found: list[Finding] = []
+    for hook in _pdm_hooks(cmd.name, own, name):
+        found += _entry_findings(w, project, hook, own[hook], cmd.cwd, own)
+    w.add(found + _entry_findings(w, project, name, entry, cmd.cwd, own))
     return rest
 
 
@@ -96,14 +105,33 @@ def _pyproject(w: Walker, cmd: Command) -> Loaded | None:
     return nearest(w, directory, ("pyproject.toml",))
 
 
-def _entry(runner: str, data: dict[str, object], name: str) -> object | None:
+def _own_scripts(runner: str, data: dict[str, object], name: str) -> dict[str, object]:
+    """The runner's script table; for ``hatch run ENV:SCRIPT`` the environment's scripts
+    over the default environment's (hatch environments inherit ``default``)."""
+    if runner == "pdm":
+        return _table(data, "tool", "pdm", "scripts")
+    if runner == "rye":
+        return _table(data, "tool", "rye", "scripts")
+    if runner != "hatch":
+        return {}
+    envs = _table(data, "tool", "hatch", "envs")
+    scripts = dict(_table(envs, "default", "scripts"))
+    if ":" in name:
+        scripts.update(_table(envs, name.split(":", 1)[0], "scripts"))
+    return scripts
+
+
+def _pdm_hooks(runner: str, own: dict[str, object], name: str) -> list[str]:
+    """pdm runs ``pre_NAME`` before and ``post_NAME`` after a script."""
+    if runner != "pdm":
+        return []
+    return [h for h in (f"pre_{name}", f"post_{name}") if h in own]
+
+
+def _entry(
+    runner: str, data: dict[str, object], name: str, own: dict[str, object]
+) -> object | None:
     """The runner's own script table first, then the project's console scripts."""
-    tables = {
-        "pdm": _table(data, "tool", "pdm", "scripts"),
-        "rye": _table(data, "tool", "rye", "scripts"),
-        "hatch": _table(data, "tool", "hatch", "envs", "default", "scripts"),
-    }
-    own = tables.get(runner, {})
     if name in own:
         return own[name]
     for table in (_table(data, "project", "scripts"), _table(data, "tool", "poetry", "scripts")):
@@ -114,31 +142,56 @@ def _entry(runner: str, data: dict[str, object], name: str) -> object | None:
 
 
 def _entry_findings(
-    w: Walker, project: Loaded, name: str, entry: object, cwd: str | None
+    w: Walker,
+    project: Loaded,
+    name: str,
+    entry: object,
+    cwd: str | None,
+    own: dict[str, object],
+    depth: int = 0,
 ) -> list[Finding]:
     root = posixpath.dirname(project.path)
     where = f"{project.shown} script {name}"
     if isinstance(entry, str | list):
         lines = entry if isinstance(entry, list) else [entry]
-        return _commands(w, project, [str(x) for x in lines], where, root, name)
+        return _steps(w, project, [str(x) for x in lines], where, root, name, own, depth)
     if not isinstance(entry, dict):
         return [bad_file(project, f"has a script {name!r} opsgate cannot read")]
     for key in ("cmd", "shell", "chain", "composite"):
         if key in entry:
             value = entry[key]
             lines = value if isinstance(value, list) else [value]
-            return _commands(w, project, [str(x) for x in lines], where, root, name)
+            if key == "cmd" and isinstance(value, list):
+                lines = [shlex.join(str(x) for x in value)]
+            return _steps(w, project, [str(x) for x in lines], where, root, name, own, depth)
     target = entry.get("call") or entry.get("reference")
     if isinstance(target, str):
         return _module(w, project, target, where, cwd)
     return [bad_file(project, f"has a script {name!r} opsgate cannot read")]
 
 
-def _commands(
-    w: Walker, project: Loaded, lines: list[str], where: str, cwd: str, name: str
+def _steps(
+    w: Walker,
+    project: Loaded,
+    lines: list[str],
+    where: str,
+    cwd: str,
+    name: str,
+    own: dict[str, object],
+    depth: int,
 ) -> list[Finding]:
+    """Each line is a command, or (pdm composites, hatch scripts) starts with the name
+    of another script of the same table, which runs in its place."""
     out: list[Finding] = []
     for i, line in enumerate(lines[:_MAX_ITEMS]):
+        first = line.split(maxsplit=1)[0] if line.strip() else ""
+        if first in own and first != name:
+            if depth >= 8:
+                out.append(bad_file(project, f"has scripts nested too deep at {first!r}"))
+                continue
+            sub = own[first]
+            out += _entry_findings(w, project, first, sub, cwd, own, depth + 1)
+            continue
         code = Code(project.path, project.shown, line, "shell", key=f"{name}:{i}")
         out += judge_code(w, code, where=where, cwd=cwd)
     return out

@@ -10,6 +10,8 @@ the file's top-level code (and its imports) runs whatever the tool was asked:
 * ``sphinx-build``/``sphinx-autobuild``: ``conf.py`` of the configuration directory
   (``-c DIR``) or the source directory (``make html`` runs it through the Makefile).
 * ``mkdocs build|serve|gh-deploy``: the ``hooks:`` scripts of ``mkdocs.yml``.
+* ``pants run FILE.py``: the file, as ``python3 FILE``; a target address
+  (``dir:name``) runs a binary its BUILD file defines, which is not read: ``unknown``.
 * ``hatch build``: the custom build and metadata hooks of ``pyproject.toml`` or
   ``hatch.toml`` (``path``, by default ``hatch_build.py``).
 
@@ -27,6 +29,7 @@ from opsgate.classify._command import Command
 from opsgate.classify._run_files import Loaded, judge, load, nearest
 from opsgate.classify._run_pytasks import doit_findings, invoke_findings
 from opsgate.classify._run_rbtools import RB_TOOLS
+from opsgate.classify._shell_nodes import unknown
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
@@ -162,6 +165,25 @@ def _mkdocs_hooks(text: str) -> list[str]:
     return [p for p in (i.strip().lstrip("-").strip().strip("'\"") for i in items) if p]
 
 
+# --- pants ----------------------------------------------------------------------------
+
+
+def _pants(cmd: Command, w: Walker) -> list[Finding]:
+    words = [x for x in cmd.words if not x.startswith("-")]
+    if "--" in cmd.words:
+        words = [x for x in cmd.words[: cmd.words.index("--")] if not x.startswith("-")]
+    if "run" not in words:
+        return []
+    found: list[Finding] = []
+    for target in words[words.index("run") + 1 :][:8]:
+        if target.endswith((".py", ".pyw")):
+            found += _python_file(w, load(w, target, _cwd(w, cmd)), "pants run")
+        elif ":" in target or "/" in target:
+            reason = f"pants run {target} runs a target its BUILD file defines, not read"
+            found.append(unknown(reason, cmd.text))
+    return found
+
+
 # --- hatch ----------------------------------------------------------------------------
 
 _HATCH_RUNS = frozenset({"build"})
@@ -217,5 +239,6 @@ PROJECT_FILE_TOOLS: dict[str, Callable[[Command, Walker], list[Finding]]] = {
     "sphinx-autobuild": _sphinx,
     "mkdocs": _mkdocs,
     "hatch": _hatch,
+    "pants": _pants,
     **RB_TOOLS,
 }

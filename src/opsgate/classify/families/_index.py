@@ -356,6 +356,7 @@ INDEX: dict[str, str] = {
     "migrate": "databases",
     "mikro-orm": "databases",
     "minikube": "kubetools",
+    "mise": "shells",
     "mix": "platforms",
     "mkdir": "filesystem",
     "mkfs": "filesystem",

@@ -1,5 +1,5 @@
 """Task runners and script hosts whose work is in a project file: ``just``, ``task``,
-``tox``, ``nox``, ``pre-commit``, ``pytest``, and PowerShell started from a POSIX shell.
+``mise``, ``tox``, ``nox``, ``pre-commit``, ``pytest``, and PowerShell started from a POSIX shell.
 What they run is read and judged by ``classify._run_*``; here they are only given
 their names (``earthly`` reads its Earthfile)."""
 
@@ -28,6 +28,12 @@ def _task(cmd: Command, ctx: Context) -> list[Finding]:
     from opsgate.classify.shell import Walker
 
     return _unknown_tools.sniff(cmd, ctx) if isinstance(ctx, Walker) else []
+
+
+def _mise(cmd: Command, ctx: Context) -> list[Finding]:
+    from opsgate.classify._run_mise import mise_findings
+
+    return mise_findings(cmd, ctx)
 
 
 def _earthly(cmd: Command, ctx: Context) -> list[Finding]:
@@ -70,6 +76,7 @@ TASK_HANDLERS: dict[str, Handler] = {
     "just": _just,
     "task": _task,
     "go-task": _task,
+    "mise": _mise,
     "earthly": _earthly,
     "tox": _tox,
     "nox": _nox,

@@ -134,6 +134,14 @@ def _verb_tool(
     return handler
 
 
+def _cdk(cmd: Command, ctx: Context) -> list[Finding]:
+    """The verb's own rule, and the app command the verb runs to synthesise."""
+    from opsgate.classify._run_pulumi import cdk_app
+
+    words = [a.value for a in cmd.positionals(_CDK_VALUED)]
+    return [*_cdk_verb(cmd, ctx), *cdk_app(cmd, ctx, words[0] if words else "")]
+
+
 _CDK = _table(
     (
         "synth synthesize diff ls list doctor docs version metadata notices context "
@@ -144,6 +152,8 @@ _CDK = _table(
     ("deploy bootstrap import watch rollback migrate gc", _write("deploys stacks")),
     ("destroy", _destroy("deletes CloudFormation stacks")),
 )
+_CDK_VALUED = _names("--profile -c --context --app -a --require-approval")
+_cdk_verb = _verb_tool(_CDK, "cdk", _CDK_VALUED, _names("--profile"))
 _SERVERLESS = _table(
     (
         "info logs metrics package print plugin config create doctor",
@@ -200,12 +210,7 @@ HANDLERS: dict[str, Handler] = {
             "ansible-galaxy ansible-pull ansible-console"
         )
     },
-    "cdk": _verb_tool(
-        _CDK,
-        "cdk",
-        _names("--profile -c --context --app -a --require-approval"),
-        _names("--profile"),
-    ),
+    "cdk": _cdk,
     "serverless": _verb_tool(
         _SERVERLESS,
         "serverless stage",
