@@ -140,8 +140,10 @@ def analyse_script(
 
 # PHP's ``copy('.env.example', '.env')`` of two literal paths: judged as ``cp`` of them
 # (Laravel's composer ``post-root-package-install``), so the destination is weighed.
+# No ``:`` in either: a stream wrapper (``https://…``, ``php://``, ``data:``) is a
+# download or more, not a file copy.
 _PHP_COPY = re.compile(
-    r"(?<![\w$>:\\])copy\s*\(\s*(['\"])([^'\"\n$\\]*)\1\s*,\s*(['\"])([^'\"\n$\\]*)\3\s*\)"
+    r"(?<![\w$>:\\])copy\s*\(\s*(['\"])([^'\"\n$\\:]*)\1\s*,\s*(['\"])([^'\"\n$\\:]*)\3\s*\)"
 )
 
 
