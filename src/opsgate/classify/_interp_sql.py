@@ -47,6 +47,8 @@ _HOST = re.compile(
     r"""(?:\+\w+)?://(?:[^@/\s'"]*@)?([\w.-]+)"""
 )
 _SQLITE_FILE = re.compile(r"""(?:sqlite3\.connect|Database)\s*\(\s*['"]([^'"]+)['"]""")
+_SQLITE_OPEN = re.compile(r"(?:sqlite3\.connect|\bDatabase)\s*\(\s*[^)\s]")
+_RUN_TIME_FILE = "/(a database file chosen at run time)"
 _TEST_CODE = re.compile(r"\bdef test_\w+\s*\(|@pytest\.fixture|\bimport pytest\b|unittest\b|"
                         r"\b(?:describe|it|test)\s*\(\s*['\"]")  # fmt: skip
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", ""})  # noqa: S104
@@ -68,7 +70,8 @@ def driver_sql_findings(
         return []  # a test suite's own database on this machine
     findings: list[Finding] = []
     for sql in statements[:_MAX_STATEMENTS]:
-        findings += shell(_twin(client, host, sql, code))
+        for twin in _twins(client, host, sql, code):
+            findings += shell(twin)
     return findings
 
 
@@ -93,10 +96,19 @@ def _host(code: str) -> str:
     return (match.group(1) or match.group(2) or "").lower()
 
 
-def _twin(client: str, host: str, sql: str, code: str) -> str:
+def _twins(client: str, host: str, sql: str, code: str) -> list[str]:
+    """The command lines that run ``sql`` as the code does: for SQLite, one per file
+    the code opens (the statement is judged against each), and a file named at run
+    time (``connect(os.environ['DB'])``) may be any database."""
     if client == "sqlite3":
-        found = _SQLITE_FILE.search(code)
-        return shlex.join(["sqlite3", found.group(1) if found else ":memory:", sql])
+        files = list(dict.fromkeys(_SQLITE_FILE.findall(code)))[:4]
+        if len(_SQLITE_OPEN.findall(code)) > len(_SQLITE_FILE.findall(code)):
+            files.append(_RUN_TIME_FILE)
+        return [shlex.join(["sqlite3", name, sql]) for name in files or [":memory:"]]
+    return [_twin(client, host, sql)]
+
+
+def _twin(client: str, host: str, sql: str) -> str:
     flag = {"psql": "-c", "mysql": "-e", "sqlcmd": "-Q", "clickhouse-client": "-q",
             "snowsql": "-q"}[client]  # fmt: skip
     words = [client, *(["-h", host] if host else []), flag, sql]

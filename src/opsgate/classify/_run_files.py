@@ -27,6 +27,7 @@ file and line, and the reason says what kind of step was found there.
 from __future__ import annotations
 
 import posixpath
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, TypeVar, cast
@@ -416,10 +417,12 @@ def _shell(w: Walker, code: Code, job: _Job) -> list[Finding]:
 
 
 def _positional(args: tuple[Arg, ...], zero: str) -> dict[str, str]:
-    """``$0``, ``$1`` … of a script; arguments built at run time stay unknown."""
+    """``$0``, ``$1`` … and ``"$@"`` of a script; arguments built at run time stay
+    unknown (then so are all of them: ``"$@"`` and how many there are)."""
     known = {"0": zero}
     if all(a.static for a in args):
         known.update({str(i + 1): a.value for i, a in enumerate(args)})
+        known["@"] = " ".join(shlex.quote(a.value) for a in args)
     return known
 
 

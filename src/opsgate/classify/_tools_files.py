@@ -70,7 +70,9 @@ def classify_file_tool(
     if secret is not None and (tool in READ_TOOLS or secret.effect is Effect.SECRET):
         return [secret]
     if tool in READ_TOOLS:
-        searched = search_secret(tool, tool_input, path_value, full, ws, files)
+        # A search through a link searches where it leads (ci/registry -> ~/.docker).
+        where = files.real(full) if full.startswith("/") else full
+        searched = search_secret(tool, tool_input, path_value, where, ws, files)
         if searched is not None:
             return [searched]
         return [_f("filesystem.read", Impact.SAFE, Effect.READ, path_value, "reads a file")]

@@ -41,6 +41,7 @@ from opsgate.classify._shell_state import (
 )
 from opsgate.classify._walker_branches import alternatives, ends_script, run_or_skipped, settle
 from opsgate.classify._walker_commands import WalkerCommands
+from opsgate.classify._walker_getopts import getopts_loop
 from opsgate.errors import ClassificationBudgetExceeded
 from opsgate.models import Finding
 
@@ -240,7 +241,11 @@ class Walker(WalkerCommands):
     def _loop(
         self, node: Node, stdin: Stdin | None, level: int
     ) -> tuple[Stdin | None, list[Scope]]:
-        """``while``/``until``: the body may run no time at all."""
+        """``while``/``until``: the body may run no time at all (a ``getopts`` loop over
+        arguments known now runs once per option they hold: ``_walker_getopts``)."""
+        unrolled = getopts_loop(self, node, stdin, level)
+        if unrolled is not None:
+            return unrolled
         out: Stdin | None = None
         body = node.child_by_field_name("body")
         for child in node.named_children:

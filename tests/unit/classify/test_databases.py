@@ -43,11 +43,9 @@ def blocks(findings: list[Finding]) -> bool:
         pytest.param(
             "sqlite3 ~/.local/share/t/data.db 'DELETE FROM entries'", None, id="sqlite-home"
         ),
-        pytest.param(
-            "sqlite3 data/app.db 'UPDATE jobs SET a = 1 WHERE id = 2'",
-            None,
-            id="sqlite-project-write",
-        ),
+        pytest.param("sqlite3 data/app.db 'UPDATE jobs SET a = 1'", None, id="sqlite-project-all"),
+        pytest.param("sqlite3 data/app.db 'DROP TABLE jobs'", None, id="sqlite-project-drop"),
+        pytest.param("sqlite3 ../data/app.db 'INSERT INTO t VALUES (1)'", None, id="sqlite-parent"),
         pytest.param("sqlcmd -S sql-prod -Q 'DROP TABLE dbo.Orders'", None, id="sqlcmd"),
         pytest.param("clickhouse-client --host ch -q 'DROP TABLE e'", None, id="clickhouse"),
         pytest.param(
@@ -185,6 +183,15 @@ def test_unknown_remote_has_a_target_and_no_environment() -> None:
     (found,) = run("psql -h 10.0.3.12 app -c 'UPDATE t SET a = 1 WHERE id = 1'")
     assert found.target == "10.0.3.12"
     assert found.environment is None  # the policy treats it as production
+
+
+def test_sqlite_project_file_losing_nothing_is_local_work() -> None:
+    (found,) = run("sqlite3 data/app.db 'UPDATE jobs SET a = 1 WHERE id = 2'")
+    assert (found.effect, found.target, found.environment) == (
+        Effect.LOCAL,
+        "data/app.db",
+        Environment.LOCAL,
+    )
 
 
 def test_sqlite_project_file_is_a_local_target_but_still_a_write() -> None:

@@ -24,7 +24,7 @@ from opsgate.classify.families._databases_conn import (
     _sql,
 )
 from opsgate.classify.paths import is_secret_path
-from opsgate.models import Effect, Environment, Finding
+from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = [
     "_fixed",
@@ -121,7 +121,33 @@ def _sqlite(cmd: Command, ctx: Context) -> list[Finding]:
     if db.startswith(_SCRATCH):
         found = [_scratch(f) for f in found]
         return _bind(found, (where, Environment.LOCAL, f"scratch database file {db}"))
+    named = cmd.positionals(valued)
+    if named and named[0].static and _in_project(where, ctx):
+        found = [_project_file(f) for f in found]
+        return _bind(found, (where, Environment.LOCAL, f"the project's database file {db}"))
     return _bind(found, (where, Environment.LOCAL, f"local database file {db}"))
+
+
+def _in_project(where: str, ctx: Context) -> bool:
+    """Whether the database file is the project's own, where its link leads too
+    (``dev.db -> ~/.local/share/app/db.sqlite`` is not)."""
+    project = ctx.project_dir
+    if not project or where.startswith("~") or ".." in where.split("/"):
+        return False
+    full = where if where.startswith("/") else posixpath.join(project, where)
+    files = getattr(getattr(ctx, "session", None), "files", None)
+    real = files.real(full) if files is not None else full
+    inside = [p.startswith(project.rstrip("/") + "/") for p in (full, real)]
+    return all(inside) and "/.git/" not in real
+
+
+def _project_file(f: Finding) -> Finding:
+    """A change to the project's own SQLite file that loses nothing (a table created,
+    rows added, rows changed by a condition) is local work, like editing a file of the
+    project; dropping, truncating or emptying still loses data and stays a write."""
+    if f.effect is _W and f.category.startswith("database.") and f.impact < Impact.DESTRUCTIVE:
+        return replace(f, effect=Effect.LOCAL)
+    return f
 
 
 def _scratch(f: Finding) -> Finding:
