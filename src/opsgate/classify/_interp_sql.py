@@ -3,9 +3,10 @@
 ``python3 -c "import psycopg2; psycopg2.connect(host='db.prod.internal').cursor()
 .execute('DROP TABLE events')"`` is ``psql -h db.prod.internal -c 'DROP TABLE
 events'`` in other words.  Code that loads a driver is read for the SQL it passes as
-a literal to ``execute``/``query``-like calls, and each statement is judged as the
-command-line client of that database would be, against the host the code connects
-to (a ``host=`` argument, a DSN or a URL in the code).
+a literal to ``execute``/``query``-like calls (its escapes undone, as the language
+does), and each statement is judged as the command-line client of that database
+would be, against the host the code connects to (a ``host=`` argument, a DSN or a
+URL in the code).
 
 Test code (``def test_…``, pytest fixtures, ``unittest``) that talks to a database on
 this machine is the suite's own fixture work (``DROP TABLE IF EXISTS`` in a
@@ -38,10 +39,14 @@ _PY_IMPORT = re.compile(r"^\s*(?:import|from)\s+([\w.]+)", re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:require\(\s*|from\s+)['"]([\w./@-]+)['"]""")
 _CALL = re.compile(
     r"""\.(?:execute|executemany|executescript|exec_driver_sql|query|fetch|fetchrow|fetchval"""
-    r"""|run|exec|raw|unsafe|prepare)\s*\(\s*(?:text\s*\(\s*)?[rRuUbB]{0,2}"""
-    r"""("{3}|'{3}|"|'|`)(.*?)\1""",
+    r"""|run|exec|raw|unsafe|prepare)\s*\(\s*(?:text\s*\(\s*)?([rRuUbB]{0,2})"""
+    r"""("{3}|'{3}|"|'|`)((?:\\.|(?!\2).)*?)\2""",
     re.DOTALL,
 )
+# A backslash escape in a string literal that is not raw: ``'interval \'1 day\''`` in
+# the code is the SQL ``interval '1 day'``, which the client is then given.
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\n": ""}
 _HOST = re.compile(
     r"""\bhost\s*[=:]\s*['"]?([\w.-]+)|(?:postgres(?:ql)?|mysql|mariadb|mssql|clickhouse)"""
     r"""(?:\+\w+)?://(?:[^@/\s'"]*@)?([\w.-]+)"""
@@ -60,7 +65,8 @@ def driver_sql_findings(
     client = _client(lang, code)
     if client is None:
         return []
-    statements = [m.group(2) for m in _CALL.finditer(code) if m.group(2).strip()]
+    statements = [_unescaped(m.group(1), m.group(3)) for m in _CALL.finditer(code)]
+    statements = [sql for sql in statements if sql.strip()]
     if not statements:
         return []
     host = _host(code)
@@ -70,6 +76,20 @@ def driver_sql_findings(
     for sql in statements[:_MAX_STATEMENTS]:
         findings += shell(_twin(client, host, sql, code))
     return findings
+
+
+def _unescaped(prefix: str, text: str) -> str:
+    """The string a literal stands for: its escapes undone, unless it is raw."""
+    if "r" in prefix.lower():
+        return text
+    return _ESCAPE.sub(_unescape, text)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    code = m.group(1)
+    if len(code) > 1:
+        return chr(int(code[1:], 16))
+    return _ESCAPED.get(code, code)
 
 
 def _client(lang: str, code: str) -> str | None:
