@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from opsgate.models import Finding
 
-__all__ = ["driver_sql_findings"]
+__all__ = ["driver_host", "driver_sql_findings", "local_test_code"]
 
 # Driver module -> the client whose judgement its SQL gets.
 _PY_DRIVERS = {
@@ -47,10 +47,7 @@ _CALL = re.compile(
 # the code is the SQL ``interval '1 day'``, which the client is then given.
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\n": ""}
-_HOST = re.compile(
-    r"""\bhost\s*[=:]\s*['"]?([\w.-]+)|(?:postgres(?:ql)?|mysql|mariadb|mssql|clickhouse)"""
-    r"""(?:\+\w+)?://(?:[^@/\s'"]*@)?([\w.-]+)"""
-)
+_SQL_SCHEMES = r"postgres(?:ql)?|mysql|mariadb|mssql|clickhouse"
 _SQLITE_FILE = re.compile(r"""(?:sqlite3\.connect|Database)\s*\(\s*['"]([^'"]+)['"]""")
 _TEST_CODE = re.compile(r"\bdef test_\w+\s*\(|@pytest\.fixture|\bimport pytest\b|unittest\b|"
                         r"\b(?:describe|it|test)\s*\(\s*['\"]")  # fmt: skip
@@ -69,8 +66,8 @@ def driver_sql_findings(
     statements = [sql for sql in statements if sql.strip()]
     if not statements:
         return []
-    host = _host(code)
-    if host in _LOOPBACK and _TEST_CODE.search(code):
+    host = driver_host(code, _SQL_SCHEMES)
+    if local_test_code(code, host):
         return []  # a test suite's own database on this machine
     findings: list[Finding] = []
     for sql in statements[:_MAX_STATEMENTS]:
@@ -106,11 +103,23 @@ def _client(lang: str, code: str) -> str | None:
     return None
 
 
-def _host(code: str) -> str:
-    match = _HOST.search(code)
+def driver_host(code: str, schemes: str) -> str:
+    """The host ``code`` connects to: a ``host`` argument or option, or the host of a
+    URL with one of ``schemes`` (a regex alternation); "" when neither is written."""
+    pattern = (
+        rf"""\bhost\s*[=:]\s*['"]?([\w.-]+)|(?:{schemes})(?:\+\w+)?://"""
+        r"""(?:[^@/\s'"]*@)?([\w.-]+)"""
+    )
+    match = re.search(pattern, code)
     if match is None:
         return ""
     return (match.group(1) or match.group(2) or "").lower()
+
+
+def local_test_code(code: str, host: str) -> bool:
+    """Whether ``code`` is a test suite talking to a data store on this machine (or on
+    no host it names), whose drops and flushes are its own fixture work."""
+    return host in _LOOPBACK and _TEST_CODE.search(code) is not None
 
 
 def _twin(client: str, host: str, sql: str, code: str) -> str:
