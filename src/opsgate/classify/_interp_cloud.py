@@ -72,30 +72,38 @@ _JS_DESTROY_COMMAND = re.compile(
     rf"\bnew\s+((?:{'|'.join(w.capitalize() for w in _DESTROY.split('|'))})\w*Command)\s*\("
 )
 _MAX_CALLS = 8
-# Calls that return a secret's value, by SDK method or command name, and the command
-# that prints the same secret.  ``None`` as the third item: only with decryption asked
-# for (``WithDecryption=True``), as ``aws ssm get-parameter`` is a secret read only
-# with ``--with-decryption``.
+# Calls that return a secret's value, by SDK method or command name: the command that
+# prints the same secret, and what else must hold.  SSM parameters are secrets only
+# read with decryption (``WithDecryption=True``, as ``aws ssm get-parameter
+# --with-decryption``); ``get_secret`` returns the value in Azure Key Vault's SDK, and
+# only metadata in Google Secret Manager's.
 _SM = ("aws", "secretsmanager", "get-secret-value", "--secret-id", "{0}")
 _SSM = ("aws", "ssm", "get-parameter", "--name", "{0}", "--with-decryption")
 _GCP = ("gcloud", "secrets", "versions", "access", "latest", "--secret={0}")
 _AZURE = ("az", "keyvault", "secret", "show", "--vault-name", "VAULT", "--name", "{0}")
 _K8S_ONE = ("kubectl", "get", "secret", "{0}", "-o", "yaml")
 _K8S_ALL = ("kubectl", "get", "secrets", "--all-namespaces", "-o", "yaml")
-_SECRET_READS: dict[str, tuple[tuple[str, ...], bool]] = {
+_DECRYPTED = re.compile(r"\bWithDecryption\b\s*[=:]\s*(?:True|true)\b")
+_KEY_VAULT = re.compile(r"azure\.keyvault\.secrets|@azure/keyvault-secrets")
+_ALWAYS = re.compile("")
+_Read = tuple[tuple[str, ...], re.Pattern[str], re.Pattern[str]]  # words, in args, in code
+_SECRET_READS: dict[str, _Read] = {
     **dict.fromkeys(("get_secret_value", "batch_get_secret_value", "getSecretValue",
-                     "GetSecretValueCommand", "BatchGetSecretValueCommand"), (_SM, False)),
+                     "GetSecretValueCommand", "BatchGetSecretValueCommand"),
+                    (_SM, _ALWAYS, _ALWAYS)),
     **dict.fromkeys(("get_parameter", "get_parameters", "get_parameters_by_path",
                      "getParameter", "getParameters", "getParametersByPath", "GetParameterCommand",
-                     "GetParametersCommand", "GetParametersByPathCommand"), (_SSM, True)),
-    **dict.fromkeys(("access_secret_version", "accessSecretVersion"), (_GCP, False)),
-    **dict.fromkeys(("get_secret", "getSecret"), (_AZURE, False)),
-    **dict.fromkeys(("read_namespaced_secret", "readNamespacedSecret"), (_K8S_ONE, False)),
+                     "GetParametersCommand", "GetParametersByPathCommand"),
+                    (_SSM, _DECRYPTED, _ALWAYS)),
+    **dict.fromkeys(("access_secret_version", "accessSecretVersion"), (_GCP, _ALWAYS, _ALWAYS)),
+    **dict.fromkeys(("get_secret", "getSecret"), (_AZURE, _ALWAYS, _KEY_VAULT)),
+    **dict.fromkeys(("read_namespaced_secret", "readNamespacedSecret"),
+                    (_K8S_ONE, _ALWAYS, _ALWAYS)),
     **dict.fromkeys(("list_namespaced_secret", "list_secret_for_all_namespaces",
-                     "listNamespacedSecret", "listSecretForAllNamespaces"), (_K8S_ALL, False)),
+                     "listNamespacedSecret", "listSecretForAllNamespaces"),
+                    (_K8S_ALL, _ALWAYS, _ALWAYS)),
 }  # fmt: skip
 _SECRET_CALL = re.compile(rf"(?<![\w$])({'|'.join(_SECRET_READS)})\s*\(([^()]*)")
-_DECRYPTED = re.compile(r"\bWithDecryption\b\s*[=:]\s*(?:True|true)\b")
 _FIRST_STRING = re.compile(r"""['"`]([^'"`\s$]{1,200})['"`]""")
 # A fake in place of the cloud: moto's decorators and context managers, botocore's
 # Stubber, unittest.mock/pytest-mock patches, LocalStack and other loopback
@@ -147,8 +155,8 @@ def _secret_reads(code: str) -> list[str]:
     """The commands that print the secrets ``code`` reads through an SDK."""
     out = []
     for m in _SECRET_CALL.finditer(code):
-        words, decrypted_only = _SECRET_READS[m.group(1)]
-        if decrypted_only and not _DECRYPTED.search(m.group(2)):
+        words, in_args, in_code = _SECRET_READS[m.group(1)]
+        if not (in_args.search(m.group(2)) and in_code.search(code)):
             continue
         name = _FIRST_STRING.search(m.group(2))
         out.append(shlex.join(w.format(name.group(1) if name else "NAME") for w in words))

@@ -58,6 +58,8 @@ _BY_NAME = re.compile(
     r"""((?:['"][\w:.*-]*['"]\s*,?\s*)+)"""
 )
 _WORD = re.compile(r"""['"]([\w:.*-]*)['"]""")
+# Commands whose subcommand is the method's second word (``script_flush``, ``aclDelUser``).
+_CONTAINERS = frozenset({"SCRIPT", "FUNCTION", "ACL", "CLUSTER"})
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|_")
 _MAX_CALLS = 16
 
@@ -91,7 +93,8 @@ def _command_words(name: str, judge: Callable[[list[str]], list[Finding]]) -> li
     """The Redis command a driver method sends (``flushDb`` -> FLUSHDB, ``script_flush``
     -> SCRIPT FLUSH) when that command deletes or stops the server; [] otherwise."""
     parts = [p.upper() for p in _CAMEL.split(name) if p]
-    for words in (["".join(parts)], [parts[0], "".join(parts[1:])] if len(parts) > 1 else []):
+    split = len(parts) > 1 and parts[0] in _CONTAINERS
+    for words in (["".join(parts)], [parts[0], "".join(parts[1:])] if split else []):
         if words and any(_deletes(f) for f in judge(words)):
             return words
     return []

@@ -30,6 +30,8 @@ def _twins(lang: str, code: str) -> list[str]:
          []),
         ("python", "import redis\nredis.from_url('redis://c.prod:6379').script_flush()",
          ["redis-cli -h c.prod SCRIPT FLUSH"]),
+        ("node", "import Redis from 'ioredis';\nfs.unlinkSync('x'); r.del_keys(); r.getDel('k')",
+         ["redis-cli GETDEL k"]),
         ("node", "import Redis from 'ioredis';\nconst r = new Redis();\nawait r.call('flushall');",
          ["redis-cli flushall"]),
         ("node", "const {createClient} = require('redis');\nconst c = createClient();\n"
@@ -45,5 +47,7 @@ def _twins(lang: str, code: str) -> list[str]:
                    "    yield c\n    c.flushdb()\n", []),
     ],
 )  # fmt: skip
-def test_driver_calls_are_written_as_client_commands(lang: str, code: str, twins: list[str]) -> None:
+def test_driver_calls_are_written_as_client_commands(
+    lang: str, code: str, twins: list[str]
+) -> None:
     assert _twins(lang, code) == twins
