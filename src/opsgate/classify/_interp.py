@@ -135,6 +135,9 @@ def analyse_script(
     from opsgate.classify._interp_sql import driver_sql_findings
 
     findings.extend(driver_sql_findings(lang, code, shell))
+    from opsgate.classify._interp_datastores import datastore_findings
+
+    findings.extend(datastore_findings(lang, code, shell))
     return findings
 
 

@@ -10,7 +10,12 @@ loads a cloud or cluster SDK is read for its calls:
 - any other call named for a change (``create_*``, ``put_*``, ``update_*``,
   ``run_instances``, ``upload_file``, AWS SDK v3's ``new PutObjectCommand``) is a
   cloud write, which needs a person like ``aws s3 cp`` does;
-- reads (``get_*``, ``list_*``, ``describe_*``, ``download_file``) change nothing.
+- reads (``get_*``, ``list_*``, ``describe_*``, ``download_file``) change nothing,
+  except those that return a secret's value (``get_secret_value``,
+  ``access_secret_version``, ``read_namespaced_secret``, ``GetSecretValueCommand``,
+  SSM parameters read ``WithDecryption``): each is written as the command that prints
+  the same secret (``aws secretsmanager get-secret-value``, ``gcloud secrets versions
+  access``, ``kubectl get secret -o yaml``) and judged as that secret read.
 
 Forge SDKs (PyGithub, python-gitlab, Octokit) count only for what destroys or
 forces, as ``gh issue create`` is routine and ``gh api -X DELETE`` is not.  Code that
@@ -21,6 +26,7 @@ test of SDK code and reaches nothing.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 
 from opsgate.models import Effect, Finding, Impact
@@ -66,6 +72,39 @@ _JS_DESTROY_COMMAND = re.compile(
     rf"\bnew\s+((?:{'|'.join(w.capitalize() for w in _DESTROY.split('|'))})\w*Command)\s*\("
 )
 _MAX_CALLS = 8
+# Calls that return a secret's value, by SDK method or command name: the command that
+# prints the same secret, and what else must hold.  SSM parameters are secrets only
+# read with decryption (``WithDecryption=True``, as ``aws ssm get-parameter
+# --with-decryption``); ``get_secret`` returns the value in Azure Key Vault's SDK, and
+# only metadata in Google Secret Manager's.
+_SM = ("aws", "secretsmanager", "get-secret-value", "--secret-id", "{0}")
+_SSM = ("aws", "ssm", "get-parameter", "--name", "{0}", "--with-decryption")
+_GCP = ("gcloud", "secrets", "versions", "access", "latest", "--secret={0}")
+_AZURE = ("az", "keyvault", "secret", "show", "--vault-name", "VAULT", "--name", "{0}")
+_K8S_ONE = ("kubectl", "get", "secret", "{0}", "-o", "yaml")
+_K8S_ALL = ("kubectl", "get", "secrets", "--all-namespaces", "-o", "yaml")
+_DECRYPTED = re.compile(r"\bWithDecryption\b\s*[=:]\s*(?:True|true)\b")
+_KEY_VAULT = re.compile(r"azure\.keyvault\.secrets|@azure/keyvault-secrets")
+_ALWAYS = re.compile("")
+_Read = tuple[tuple[str, ...], re.Pattern[str], re.Pattern[str]]  # words, in args, in code
+_SECRET_READS: dict[str, _Read] = {
+    **dict.fromkeys(("get_secret_value", "batch_get_secret_value", "getSecretValue",
+                     "GetSecretValueCommand", "BatchGetSecretValueCommand"),
+                    (_SM, _ALWAYS, _ALWAYS)),
+    **dict.fromkeys(("get_parameter", "get_parameters", "get_parameters_by_path",
+                     "getParameter", "getParameters", "getParametersByPath", "GetParameterCommand",
+                     "GetParametersCommand", "GetParametersByPathCommand"),
+                    (_SSM, _DECRYPTED, _ALWAYS)),
+    **dict.fromkeys(("access_secret_version", "accessSecretVersion"), (_GCP, _ALWAYS, _ALWAYS)),
+    **dict.fromkeys(("get_secret", "getSecret"), (_AZURE, _ALWAYS, _KEY_VAULT)),
+    **dict.fromkeys(("read_namespaced_secret", "readNamespacedSecret"),
+                    (_K8S_ONE, _ALWAYS, _ALWAYS)),
+    **dict.fromkeys(("list_namespaced_secret", "list_secret_for_all_namespaces",
+                     "listNamespacedSecret", "listSecretForAllNamespaces"),
+                    (_K8S_ALL, _ALWAYS, _ALWAYS)),
+}  # fmt: skip
+_SECRET_CALL = re.compile(rf"(?<![\w$])({'|'.join(_SECRET_READS)})\s*\(([^()]*)")
+_FIRST_STRING = re.compile(r"""['"`]([^'"`\s$]{1,200})['"`]""")
 # A fake in place of the cloud: moto's decorators and context managers, botocore's
 # Stubber, unittest.mock/pytest-mock patches, LocalStack and other loopback
 # endpoints, Jest mocks and aws-sdk-client-mock.  Tests that exercise SDK code this way
@@ -97,7 +136,8 @@ def sdk_findings(lang: str, code: str, shell: Callable[[str], list[Finding]]) ->
     name = sdk.group(1)
     findings: list[Finding] = []
     twins = api_commands(code, lang)
-    for twin in twins:
+    secrets = [] if name.startswith(_FORGES) else _secret_reads(code)
+    for twin in [*twins, *secrets]:
         findings += shell(twin)  # ``aws s3 rm s3://b --recursive``: judged as the command
     if name.startswith(_FORGES):
         return findings  # issues, comments, pull requests: routine, as ``gh issue create``
@@ -109,6 +149,18 @@ def sdk_findings(lang: str, code: str, shell: Callable[[str], list[Finding]]) ->
         reason = f"calls {method} through {name}, which changes cloud or cluster resources"
         findings.append(_finding("cloud.write", Impact.CAUTION, name, method, reason))
     return findings
+
+
+def _secret_reads(code: str) -> list[str]:
+    """The commands that print the secrets ``code`` reads through an SDK."""
+    out = []
+    for m in _SECRET_CALL.finditer(code):
+        words, in_args, in_code = _SECRET_READS[m.group(1)]
+        if not (in_args.search(m.group(2)) and in_code.search(code)):
+            continue
+        name = _FIRST_STRING.search(m.group(2))
+        out.append(shlex.join(w.format(name.group(1) if name else "NAME") for w in words))
+    return list(dict.fromkeys(out))[:_MAX_CALLS]
 
 
 def _methods(patterns: list[re.Pattern[str]], code: str) -> list[str]:

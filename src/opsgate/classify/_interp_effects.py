@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from opsgate.classify._interp_loopback import without_loopback_gets
+from opsgate.classify._interp_loopback import without_plain_gets
 from opsgate.classify._interp_servers import without_tcp_http_servers
 from opsgate.models import Effect, Finding, Impact
 
@@ -121,8 +121,8 @@ def unmodelled_effects(lang: str, code: str) -> list[Finding]:
     pattern = _COMPILED.get(lang)
     if pattern is None:
         return []
-    if lang == "node":  # a GET of this machine is judged like curl's (``_interp_loopback``)
-        code = without_tcp_http_servers(_without_tcp_servers(without_loopback_gets(code)))
+    if lang == "node":  # a plain GET is judged like curl's (``_interp_loopback``)
+        code = without_tcp_http_servers(_without_tcp_servers(without_plain_gets(code)))
         code = _without_literal_shell_outs(code)
     body = _blank_strings(lang, _MODELLED_DELETE.sub(" ", _COMMENT[lang].sub("", code)))
     hit = pattern.search(body)

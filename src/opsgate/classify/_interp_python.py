@@ -669,6 +669,7 @@ def analyse_python(
         return [_unknown("python code nested too deeply to read", code)]
     from opsgate.classify._guard_reach import code_findings
     from opsgate.classify._interp_cloud import sdk_findings
+    from opsgate.classify._interp_datastores import datastore_findings
     from opsgate.classify._interp_sql import driver_sql_findings
 
     return [
@@ -676,4 +677,5 @@ def analyse_python(
         *code_findings("python", code),
         *sdk_findings("python", code, shell),
         *driver_sql_findings("python", code, shell),
+        *datastore_findings("python", code, shell),
     ]

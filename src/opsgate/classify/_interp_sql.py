@@ -3,9 +3,10 @@
 ``python3 -c "import psycopg2; psycopg2.connect(host='db.prod.internal').cursor()
 .execute('DROP TABLE events')"`` is ``psql -h db.prod.internal -c 'DROP TABLE
 events'`` in other words.  Code that loads a driver is read for the SQL it passes as
-a literal to ``execute``/``query``-like calls, and each statement is judged as the
-command-line client of that database would be, against the host the code connects
-to (a ``host=`` argument, a DSN or a URL in the code).
+a literal to ``execute``/``query``-like calls (its escapes undone, as the language
+does), and each statement is judged as the command-line client of that database
+would be, against the host the code connects to (a ``host=`` argument, a DSN or a
+URL in the code).
 
 Test code (``def test_…``, pytest fixtures, ``unittest``) that talks to a database on
 this machine is the suite's own fixture work (``DROP TABLE IF EXISTS`` in a
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from opsgate.models import Finding
 
-__all__ = ["driver_sql_findings"]
+__all__ = ["driver_host", "driver_sql_findings", "local_test_code"]
 
 # Driver module -> the client whose judgement its SQL gets.
 _PY_DRIVERS = {
@@ -38,14 +39,15 @@ _PY_IMPORT = re.compile(r"^\s*(?:import|from)\s+([\w.]+)", re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:require\(\s*|from\s+)['"]([\w./@-]+)['"]""")
 _CALL = re.compile(
     r"""\.(?:execute|executemany|executescript|exec_driver_sql|query|fetch|fetchrow|fetchval"""
-    r"""|run|exec|raw|unsafe|prepare)\s*\(\s*(?:text\s*\(\s*)?[rRuUbB]{0,2}"""
-    r"""("{3}|'{3}|"|'|`)(.*?)\1""",
+    r"""|run|exec|raw|unsafe|prepare)\s*\(\s*(?:text\s*\(\s*)?([rRuUbB]{0,2})"""
+    r"""("{3}|'{3}|"|'|`)((?:\\.|(?!\2).)*?)\2""",
     re.DOTALL,
 )
-_HOST = re.compile(
-    r"""\bhost\s*[=:]\s*['"]?([\w.-]+)|(?:postgres(?:ql)?|mysql|mariadb|mssql|clickhouse)"""
-    r"""(?:\+\w+)?://(?:[^@/\s'"]*@)?([\w.-]+)"""
-)
+# A backslash escape in a string literal that is not raw: ``'interval \'1 day\''`` in
+# the code is the SQL ``interval '1 day'``, which the client is then given.
+_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\n": ""}
+_SQL_SCHEMES = r"postgres(?:ql)?|mysql|mariadb|mssql|clickhouse"
 _SQLITE_FILE = re.compile(r"""(?:sqlite3\.connect|Database)\s*\(\s*['"]([^'"]+)['"]""")
 _SQLITE_OPEN = re.compile(r"(?:sqlite3\.connect|\bDatabase)\s*\(\s*[^)\s]")
 _RUN_TIME_FILE = "/(a database file chosen at run time)"
@@ -62,17 +64,32 @@ def driver_sql_findings(
     client = _client(lang, code)
     if client is None:
         return []
-    statements = [m.group(2) for m in _CALL.finditer(code) if m.group(2).strip()]
+    statements = [_unescaped(m.group(1), m.group(3)) for m in _CALL.finditer(code)]
+    statements = [sql for sql in statements if sql.strip()]
     if not statements:
         return []
-    host = _host(code)
-    if host in _LOOPBACK and _TEST_CODE.search(code):
+    host = driver_host(code, _SQL_SCHEMES)
+    if local_test_code(code, host):
         return []  # a test suite's own database on this machine
     findings: list[Finding] = []
     for sql in statements[:_MAX_STATEMENTS]:
         for twin in _twins(client, host, sql, code):
             findings += shell(twin)
     return findings
+
+
+def _unescaped(prefix: str, text: str) -> str:
+    """The string a literal stands for: its escapes undone, unless it is raw."""
+    if "r" in prefix.lower():
+        return text
+    return _ESCAPE.sub(_unescape, text)
+
+
+def _unescape(m: re.Match[str]) -> str:
+    code = m.group(1)
+    if len(code) > 1:
+        return chr(int(code[1:], 16))
+    return _ESCAPED.get(code, code)
 
 
 def _client(lang: str, code: str) -> str | None:
@@ -89,11 +106,23 @@ def _client(lang: str, code: str) -> str | None:
     return None
 
 
-def _host(code: str) -> str:
-    match = _HOST.search(code)
+def driver_host(code: str, schemes: str) -> str:
+    """The host ``code`` connects to: a ``host`` argument or option, or the host of a
+    URL with one of ``schemes`` (a regex alternation); "" when neither is written."""
+    pattern = (
+        rf"""\bhost\s*[=:]\s*['"]?([\w.-]+)|(?:{schemes})(?:\+\w+)?://"""
+        r"""(?:[^@/\s'"]*@)?([\w.-]+)"""
+    )
+    match = re.search(pattern, code)
     if match is None:
         return ""
     return (match.group(1) or match.group(2) or "").lower()
+
+
+def local_test_code(code: str, host: str) -> bool:
+    """Whether ``code`` is a test suite talking to a data store on this machine (or on
+    no host it names), whose drops and flushes are its own fixture work."""
+    return host in _LOOPBACK and _TEST_CODE.search(code) is not None
 
 
 def _twins(client: str, host: str, sql: str, code: str) -> list[str]:

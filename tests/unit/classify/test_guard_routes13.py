@@ -12,7 +12,7 @@ from opsgate.classify._dotenv import as_script, assigned_names, is_dotenv
 from opsgate.classify._guard_envfiles import defines_env
 from opsgate.classify._guard_kills import names_opsgate_process
 from opsgate.classify._guard_listeners import LISTENERS
-from opsgate.classify._interp_loopback import without_loopback_gets
+from opsgate.classify._interp_loopback import without_plain_gets
 
 
 @pytest.mark.parametrize(
@@ -113,9 +113,16 @@ def test_servers_name_the_socket_they_create(words: tuple[str, ...], paths: list
         ("fetch('http://localhost:3000/x.js').then(r => r.text()).then(eval)", True),
         ("const h = require('http'); h.get('http://localhost/'); h.request({})", True),
         ("fetch(`http://localhost:${port}/x`)", True),
+        ("fetch('https://www.githubstatus.com/api/v2/status.json')", False),
+        ("fetch('https://api.github.com/x', {method: 'GET', headers: {Accept: 'a/b'}})", False),
+        ("fetch('https://api.github.com/x', {headers: {Authorization: token}})", True),
+        ("fetch('https://api.example.com/x', {method: 'POST', body: 'x'})", True),
+        ("fetch('https://metadata.google.internal/computeMetadata/v1/')", True),
+        ("fetch('http://example.com/x')", True),
+        ("fetch('https://example.com/x.js').then(r => r.text()).then(eval)", True),
     ],
 )
-def test_only_loopback_gets_are_taken_out(code: str, kept: bool) -> None:
+def test_only_plain_gets_are_taken_out(code: str, kept: bool) -> None:
     """``kept``: an http use that the effect scan still sees."""
-    out = without_loopback_gets(code)
+    out = without_plain_gets(code)
     assert (("require('http')" in out) or ("fetch" in out)) is kept, out
