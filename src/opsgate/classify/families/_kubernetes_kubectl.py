@@ -298,16 +298,27 @@ def _exec(cmd: Command, ctx: Context, names: list[str]) -> list[Finding]:
 
 
 def _nested(
-    cmd: Command, ctx: Context, inner: list[str], *, via: str, remote: str, seen: Finding
+    cmd: Command,
+    ctx: Context,
+    inner: list[str],
+    *,
+    via: str,
+    remote: str,
+    seen: Finding,
+    stdin_open: bool | None = None,
 ) -> list[Finding]:
-    """Findings for a command run inside a pod: the shell classifier judges it as
-    a remote script.  A bare shell, or stdin produced at run time, can't be seen."""
-    unknown = Rule(Effect.UNKNOWN, Impact.CAUTION, "kubernetes.exec", "")
+    """Findings for a command run inside a pod (or another tool's remote task:
+    ``nomad alloc exec``): the shell classifier judges it as a remote script.  A bare
+    shell, or stdin produced at run time, can't be seen.  ``stdin_open``: whether the
+    tool hands its stdin on (kubectl: only with ``-i``)."""
+    unknown = Rule(Effect.UNKNOWN, Impact.CAUTION, seen.category, "")
     if not inner or (len(inner) == 1 and inner[0].rsplit("/", 1)[-1] in _INTERACTIVE):
         return [_like(seen, unknown, "opens an interactive shell; what runs in it can't be seen")]
     script = shlex.join(inner)
     stdin = cmd.stdin
-    if stdin is not None and cmd.has("-i", "--stdin"):
+    if stdin_open is None:
+        stdin_open = cmd.has("-i", "--stdin")
+    if stdin is not None and stdin_open:
         if stdin.text is None:
             return [_like(seen, unknown, "feeds data produced at run time into the pod")]
         script = f"{script} <<'OPSGATE_STDIN_EOF'\n{stdin.text}\nOPSGATE_STDIN_EOF"
