@@ -175,11 +175,20 @@ def _dry_run(cmd: Command) -> bool:
     return cmd.has("--dry-run") and value not in ("none", "false")
 
 
+def _template(cmd: Command) -> str:
+    """The template of ``-o jsonpath=…``, ``go-template=…``, ``custom-columns=…``."""
+    return (cmd.option("-o", "--output") or "").partition("=")[2]
+
+
+# A template field that selects a container's environment (``.env``, ``.env[*].value``).
+_ENV_FIELD = re.compile(r"\.env\b", re.IGNORECASE)
+
+
 def _output_reveals(cmd: Command) -> bool:
     out = cmd.option("-o", "--output") or ""
     if out in ("yaml", "json") or out.startswith("jsonpath-as-json"):
         return True
-    template = cmd.option("--template") or out.partition("=")[2]
+    template = cmd.option("--template") or _template(cmd)
     return bool(template) and bool(_REVEALS_DATA.search(template))
 
 
@@ -192,6 +201,8 @@ def _kubectl_rule(cmd: Command, words: list[str]) -> Rule:
     kinds = {k.split("/")[0].split(".")[0] for k in second.split(",")} if second else set()
     if verb == "get" and kinds & _SECRET_KINDS and _output_reveals(cmd):
         return _secret("prints secret values")
+    if verb == "get" and _ENV_FIELD.search(cmd.option("--template") or _template(cmd)):
+        return _secret("prints containers' environment values (the template picks them out)")
     if verb == "get" and "secrets" in (cmd.option("--raw") or ""):
         return _secret("reads secrets through the raw API")
     if (verb, second) == ("config", "set-context") and cmd.option("--cluster", "--user"):
