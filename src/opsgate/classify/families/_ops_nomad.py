@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 
 from opsgate.classify._command import Command, Context
+from opsgate.classify.families._verbs import words
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["nomad"]
@@ -22,7 +23,7 @@ Row = tuple[Effect, Impact, str]
 
 
 def _rows(paths: str, row: Row) -> dict[str, Row]:
-    return {path.replace("_", " "): row for path in paths.split()}
+    return {path.replace("_", " "): row for path in words(paths)}
 
 
 _TABLE: dict[str, Row] = {
@@ -37,9 +38,7 @@ _TABLE: dict[str, Row] = {
         "operator_metrics license_get node_meta_read volume_snapshot_list",
         (_R, _SAFE, "reads cluster state"),
     ),
-    **_rows(
-        "fmt job_init init login ui tls", (_L, _SAFE, "works on local files or CLI settings")
-    ),
+    **_rows("fmt job_init init login ui tls", (_L, _SAFE, "works on local files or CLI settings")),
     **_rows(
         "job_run run job_stop stop job_dispatch job_revert job_scale job_restart job_promote "
         "job_periodic deployment_promote deployment_fail deployment_pause deployment_resume "
@@ -60,8 +59,10 @@ _TABLE: dict[str, Row] = {
     ),
 }
 _VALUED = frozenset(
-    "address region namespace token ca-cert ca-path client-cert client-key tls-server-name "
-    "task e group var var-file check-index type".split()
+    words(
+        "address region namespace token ca-cert ca-path client-cert client-key tls-server-name "
+        "task e group var var-file check-index type"
+    )
 )
 _EXEC_ALIASES = {"exec": "alloc exec", "fs": "alloc fs"}
 
@@ -116,8 +117,8 @@ def _operands(words: list[str], start: int) -> list[str]:
 
 
 def nomad(cmd: Command, ctx: Context) -> list[Finding]:
-    words = list(cmd.words)
-    path, end = _split(words)
+    argv = list(cmd.words)
+    path, end = _split(argv)
     key = _EXEC_ALIASES.get(" ".join(path), " ".join(path))
     address = cmd.option("-address", "--address") or cmd.env.get("NOMAD_ADDR")
     target = f"nomad {address}" if address else "nomad (configured cluster)"
@@ -131,7 +132,7 @@ def nomad(cmd: Command, ctx: Context) -> list[Finding]:
                        target, env, source)  # fmt: skip
 
     if key in ("alloc exec", "alloc fs"):
-        operands = _operands(words, end)
+        operands = _operands(argv, end)
         alloc = operands[0] if operands else "allocation"
         seen = finding((_R, _SAFE, "reaches into an allocation"), key)
         inner = operands[1:]
@@ -140,7 +141,7 @@ def nomad(cmd: Command, ctx: Context) -> list[Finding]:
         from opsgate.classify.families._kubernetes_kubectl import _nested
 
         remote = f"{target}/{alloc}"
-        opened = not any(w in ("-i=false", "--i=false") for w in words[end:])
+        opened = not any(w in ("-i=false", "--i=false") for w in argv[end:])
         return [seen, *_nested(cmd, ctx, inner, via="nomad alloc exec", remote=remote,
                                seen=seen, stdin_open=opened)]  # fmt: skip
     if not path:

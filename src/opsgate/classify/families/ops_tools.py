@@ -56,7 +56,6 @@ _TABLES: dict[str, dict[str, Row]] = {
 }  # fmt: skip
 
 
-
 _VALUED = ("-r", "--repo", "--repository", "-p", "--password-file", "--password-command",
            "--cache-dir", "--log-file", "-o", "--option", "--config", "-c", "--address",
            "-address", "--namespace", "-namespace", "--region", "-region", "--keep-last",
