@@ -6,6 +6,7 @@ import fnmatch
 import re
 
 from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._shell_nodes import unknown
 from opsgate.classify.families._git_branch import note_head, note_switch, note_worktree
 from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.families._git_programs import fixed_program_line
@@ -13,6 +14,7 @@ from opsgate.classify.families._git_pushcfg import (
     UNKNOWN_BRANCH,
     UNKNOWN_VALUE,
     configured_refspecs,
+    forced_by_config,
     note_config,
     note_upstream,
 )
@@ -75,6 +77,12 @@ def _push(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"):
         reason = "force-pushes, overwriting remote history"
         return [_write(cmd, "vcs.force_push", reason, target=target)]
+    forced = forced_by_config(cmd, ctx, ops[0] if ops else None)
+    if forced is not None:
+        reason, known = forced
+        if not known:
+            return [unknown(reason, cmd.text)]
+        return [_write(cmd, "vcs.force_push", f"force-pushes: {reason}", target=target)]
     if cmd.has("-d", "--delete", "--prune"):
         reason = "deletes branches or tags on the remote"
         return [_write(cmd, "vcs.push_delete", reason, target=target)]
