@@ -41,6 +41,7 @@ __all__ = [
     "note_upstream",
     "parameters_env",
     "push_settings",
+    "read_by_git",
 ]
 
 # Keys that decide where a bare push goes (section and key lower-cased; the
@@ -145,6 +146,16 @@ def forced_by_config(cmd: Command, ctx: Context, remote: str | None) -> tuple[st
     return None
 
 
+def read_by_git(cmd: Command, ctx: Context, path: str) -> bool:
+    """Whether git reads the config file at ``path`` (``git config --file PATH``): one of
+    the system, user and repository files, or a file one of them includes."""
+    if ctx.remote is not None:
+        return False
+    config = _Config(cmd, ctx)
+    config.unreadable()  # every file read, includes followed
+    return config.file(path) in config.visited
+
+
 def parameters_env(env: Mapping[str, str], settings: list[tuple[str, str]]) -> dict[str, str]:
     """``env`` with ``settings`` (``git -c``) added to ``GIT_CONFIG_PARAMETERS``, as git
     passes them to the commands it runs (its own subcommands and ``!`` aliases)."""
@@ -198,6 +209,7 @@ class _Config:
         self._entries: list[tuple[str, str]] | None = None
         self._given = _env_entries(cmd, ctx)
         self.unknown = any(k == _UNKNOWN_KEY for k, _ in self._given)
+        self.visited: set[str] = set()
 
     def last(self, key: str) -> str | None:
         values = self.every(key)
@@ -232,7 +244,7 @@ class _Config:
             self._entries = list(self._files())
         return self.unknown
 
-    def _file(self, path: str) -> str:
+    def file(self, path: str) -> str:
         base = self.cmd.cwd or self.ctx.project_dir or "/"
         home = self.ctx.home or "~"
         path = home + path[1:] if path == "~" or path.startswith("~/") else path
@@ -259,19 +271,20 @@ class _Config:
         """The system, user and repository files, in the order git reads them."""
         cmd, ctx = self.cmd, self.ctx
         if not _true(_variable(cmd, ctx, "GIT_CONFIG_NOSYSTEM")):
-            yield self._file(_variable(cmd, ctx, "GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+            yield self.file(_variable(cmd, ctx, "GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
         chosen = _variable(cmd, ctx, "GIT_CONFIG_GLOBAL")
         if chosen:  # in place of both user files
-            yield self._file(chosen)
+            yield self.file(chosen)
         elif ctx.home:
             xdg = _variable(cmd, ctx, "XDG_CONFIG_HOME") or posixpath.join(ctx.home, ".config")
-            yield self._file(posixpath.join(xdg, "git", "config"))
+            yield self.file(posixpath.join(xdg, "git", "config"))
             yield posixpath.join(ctx.home, ".gitconfig")
         config = _repository_config(ctx, cmd.cwd or ctx.project_dir)
         if config is not None:
             yield config
 
     def _read(self, path: str, depth: int) -> Iterator[tuple[str, str]]:
+        self.visited.add(posixpath.normpath(path))
         text = self._text(path)
         if not text:
             return

@@ -17,6 +17,7 @@ from opsgate.classify.families._git_pushcfg import (
     forced_by_config,
     note_config,
     note_upstream,
+    read_by_git,
 )
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
@@ -327,8 +328,9 @@ def _config(cmd: Command, ctx: Context) -> list[Finding]:
         verb, ops = ops[0], ops[1:]
     else:
         verb = "unset" if cmd.has("--unset", "--unset-all") else "set"
-    if not ops or cmd.option("-f", "--file") is not None or cmd.has("--blob"):
-        return []
+    named = cmd.option("-f", "--file") or cmd.env.get("GIT_CONFIG")
+    if not ops or cmd.has("--blob") or (named and not read_by_git(cmd, ctx, named)):
+        return []  # a file git does not read as its configuration
     if verb == "unset":
         note_config(cmd, ctx, ops[0], None, add=False)
         return []
