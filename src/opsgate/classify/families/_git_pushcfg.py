@@ -37,6 +37,7 @@ __all__ = [
     "configured_refspecs",
     "env_configs",
     "forced_by_config",
+    "git_variable",
     "note_config",
     "note_upstream",
     "parameters_env",
@@ -270,13 +271,13 @@ class _Config:
     def _paths(self) -> Iterator[str]:
         """The system, user and repository files, in the order git reads them."""
         cmd, ctx = self.cmd, self.ctx
-        if not _true(_variable(cmd, ctx, "GIT_CONFIG_NOSYSTEM")):
-            yield self.file(_variable(cmd, ctx, "GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
-        chosen = _variable(cmd, ctx, "GIT_CONFIG_GLOBAL")
+        if not _true(git_variable(cmd, ctx, "GIT_CONFIG_NOSYSTEM")):
+            yield self.file(git_variable(cmd, ctx, "GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+        chosen = git_variable(cmd, ctx, "GIT_CONFIG_GLOBAL")
         if chosen:  # in place of both user files
             yield self.file(chosen)
         elif ctx.home:
-            xdg = _variable(cmd, ctx, "XDG_CONFIG_HOME") or posixpath.join(ctx.home, ".config")
+            xdg = git_variable(cmd, ctx, "XDG_CONFIG_HOME") or posixpath.join(ctx.home, ".config")
             yield self.file(posixpath.join(xdg, "git", "config"))
             yield posixpath.join(ctx.home, ".gitconfig")
         config = _repository_config(ctx, cmd.cwd or ctx.project_dir)
@@ -314,13 +315,18 @@ class _Config:
         return text
 
 
-def _variable(cmd: Command, ctx: Context, name: str) -> str | None:
-    """``name`` as git sees it: set by the command, else the agent's environment."""
+def git_variable(cmd: Command, ctx: Context, name: str) -> str | None:
+    """``name`` as git sees it: set by the command, else the agent's environment (in
+    protected mode, where the agent's variables are not sent, git's usual files)."""
     value = cmd.env.get(name)
     if value is not None or ctx.remote is not None:
         return value
     files = getattr(getattr(ctx, "session", None), "files", None)
-    return files.variable(name) if files is not None else None
+    found = files.variable(name) if files is not None else None
+    return None if found == _HIDDEN else found
+
+
+_HIDDEN = "?"  # ``LocalFiles.variable`` in protected mode: set or not, unknown
 
 
 def _repository_config(ctx: Context, cwd: str | None) -> str | None:
@@ -415,7 +421,7 @@ def _env_entries(cmd: Command, ctx: Context | None) -> list[tuple[str, str]]:
     ``ctx``, the agent's environment."""
 
     def get(name: str) -> str | None:
-        return cmd.env.get(name) if ctx is None else _variable(cmd, ctx, name)
+        return cmd.env.get(name) if ctx is None else git_variable(cmd, ctx, name)
 
     out: list[tuple[str, str]] = []
     try:

@@ -24,6 +24,7 @@ from opsgate.classify.families._git_pushcfg import (
     UNKNOWN_VALUE,
     configured_alias,
     env_configs,
+    git_variable,
     parameters_env,
     push_settings,
 )
@@ -74,10 +75,7 @@ def _setting(cmd: Command, ctx: Context, flag: str, arg: Arg) -> tuple[str, str]
     if not arg.static and any(c in key for c in "$`"):
         return UNKNOWN_KEY, UNKNOWN_VALUE
     if flag == "--config-env":
-        found = cmd.env.get(value) if arg.static else None
-        if found is None and arg.static and ctx.remote is None:
-            files = getattr(getattr(ctx, "session", None), "files", None)
-            found = files.variable(value) if files is not None else None
+        found = git_variable(cmd, ctx, value) if arg.static else None
         return key, UNKNOWN_VALUE if found is None else found
     if not arg.static:
         return key, UNKNOWN_VALUE
