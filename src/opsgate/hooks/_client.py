@@ -59,9 +59,17 @@ CONTEXT_ENV = (
     "AZURE_CONFIG_DIR", "AZURE_SUBSCRIPTION_ID", "ARM_SUBSCRIPTION_ID", "TF_WORKSPACE",
     "DOCKER_CONTEXT", "DOCKER_CONFIG",
 )  # fmt: skip
+# git's configuration from the environment, which decides what a push sends
+# (``classify.families._git_pushcfg``; a ``GIT_CONFIG_KEY_n`` beyond these is unknown).
+GIT_CONFIG_ENV = (
+    "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT", "XDG_CONFIG_HOME",
+    *(f"GIT_CONFIG_{part}_{n}" for n in range(8) for part in ("KEY", "VALUE")),
+)  # fmt: skip
 # Per-request settings the service applies to the call.
 FORWARDED_ENV = (
     "CLAUDE_PROJECT_DIR", "OPSGATE_POLICY", "OPSGATE_URL", "OPSGATE_TOKEN", *CONTEXT_ENV,
+    *GIT_CONFIG_ENV,
 )  # fmt: skip
 # Settings the service was started with; a request with other values is refused.
 MATCHED_ENV = (

@@ -6,6 +6,7 @@ import fnmatch
 import re
 
 from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify._shell_nodes import unknown
 from opsgate.classify.families._git_branch import note_head, note_switch, note_worktree
 from opsgate.classify.families._git_common import _write, is_protected_branch
 from opsgate.classify.families._git_programs import fixed_program_line
@@ -13,8 +14,10 @@ from opsgate.classify.families._git_pushcfg import (
     UNKNOWN_BRANCH,
     UNKNOWN_VALUE,
     configured_refspecs,
+    forced_by_config,
     note_config,
     note_upstream,
+    read_by_git,
 )
 from opsgate.classify.paths import is_secret_path
 from opsgate.models import Effect, Environment, Finding, Impact
@@ -75,6 +78,12 @@ def _push(cmd: Command, ctx: Context) -> list[Finding]:
     if cmd.has("-f", "--force", "--force-with-lease", "--force-if-includes", "--mirror"):
         reason = "force-pushes, overwriting remote history"
         return [_write(cmd, "vcs.force_push", reason, target=target)]
+    forced = forced_by_config(cmd, ctx, ops[0] if ops else None)
+    if forced is not None:
+        reason, known = forced
+        if not known:
+            return [unknown(reason, cmd.text)]
+        return [_write(cmd, "vcs.force_push", f"force-pushes: {reason}", target=target)]
     if cmd.has("-d", "--delete", "--prune"):
         reason = "deletes branches or tags on the remote"
         return [_write(cmd, "vcs.push_delete", reason, target=target)]
@@ -319,8 +328,9 @@ def _config(cmd: Command, ctx: Context) -> list[Finding]:
         verb, ops = ops[0], ops[1:]
     else:
         verb = "unset" if cmd.has("--unset", "--unset-all") else "set"
-    if not ops or cmd.option("-f", "--file") is not None or cmd.has("--blob"):
-        return []
+    named = cmd.option("-f", "--file") or cmd.env.get("GIT_CONFIG")
+    if not ops or cmd.has("--blob") or (named and not read_by_git(cmd, ctx, named)):
+        return []  # a file git does not read as its configuration
     if verb == "unset":
         note_config(cmd, ctx, ops[0], None, add=False)
         return []

@@ -17,13 +17,20 @@ from opsgate.classify._shell_nodes import unknown
 from opsgate.classify.families._git_common import (
     GIT_COMMANDS,
     PROTECTED_BRANCHES,
-    _write,
     is_protected_branch,
 )
-from opsgate.classify.families._git_pushcfg import UNKNOWN_VALUE, configured_alias, env_configs
+from opsgate.classify.families._git_pushcfg import (
+    UNKNOWN_KEY,
+    UNKNOWN_VALUE,
+    configured_alias,
+    env_configs,
+    git_variable,
+    parameters_env,
+    push_settings,
+)
 from opsgate.classify.families._git_subcommands import _SUBCOMMANDS, _exec_config, _rewrite
 from opsgate.classify.families._git_transports import transport_findings
-from opsgate.models import Finding, Impact
+from opsgate.models import Finding
 
 __all__ = ["HANDLERS", "PROTECTED_BRANCHES", "is_protected_branch"]
 
@@ -43,20 +50,36 @@ _GLOBAL_VALUED = frozenset(
 )
 
 
-def _split_global(cmd: Command) -> tuple[list[tuple[str, str]], list[Arg]]:
-    """Global ``-c key=value`` settings, and the words from the subcommand on."""
+def _split_global(cmd: Command, ctx: Context) -> tuple[list[tuple[str, str]], list[Arg]]:
+    """Global ``-c key=value`` and ``--config-env key=VAR`` settings (keys as written),
+    and the words from the subcommand on."""
     configs: list[tuple[str, str]] = []
     args = list(cmd.args)
     i = 0
     while i < len(args) and args[i].value.startswith("-"):
         word = args[i].value
-        if word == "-c" and i + 1 < len(args):
-            key, _, value = args[i + 1].value.partition("=")
-            configs.append((key.lower(), value))
+        if word in ("-c", "--config-env") and i + 1 < len(args):
+            configs.append(_setting(cmd, ctx, word, args[i + 1]))
+        elif word.startswith("--config-env="):
+            configs.append(_setting(cmd, ctx, "--config-env", Arg(word[13:], args[i].static)))
         if word in _GLOBAL_VALUED:
             i += 1
         i += 1
     return configs, args[i:]
+
+
+def _setting(cmd: Command, ctx: Context, flag: str, arg: Arg) -> tuple[str, str]:
+    """One ``-c key[=value]`` (no ``=``: true) or ``--config-env key=VAR`` (the value
+    of VAR); a part built at run time is unknown."""
+    key, sep, value = arg.value.partition("=")
+    if not arg.static and any(c in key for c in "$`"):
+        return UNKNOWN_KEY, UNKNOWN_VALUE
+    if flag == "--config-env":
+        found = git_variable(cmd, ctx, value) if arg.static else None
+        return key, UNKNOWN_VALUE if found is None else found
+    if not arg.static:
+        return key, UNKNOWN_VALUE
+    return key, value if sep else "true"
 
 
 # Environment variables whose value git runs as a command.
@@ -123,8 +146,10 @@ def _expand_alias(
 
 
 def _git(cmd: Command, ctx: Context) -> list[Finding]:
-    configs, rest = _split_global(cmd)
-    configs = env_configs(cmd) + configs  # ``git -c`` after the environment: it wins
+    given, rest = _split_global(cmd, ctx)
+    # ``git -c`` after the environment: it wins.  Git passes it on in the environment.
+    configs = env_configs(cmd) + [(k.lower(), v) for k, v in given]
+    env = parameters_env(cmd.env, given)
     findings: list[Finding] = []
     for key in _EXEC_ENV:
         value = cmd.env.get(key)
@@ -145,31 +170,17 @@ def _git(cmd: Command, ctx: Context) -> list[Finding]:
     sub = rest[0].value
     if sub.startswith("!"):  # ``alias.x='!sh -c …'``: git runs it in the shell
         script = " ".join([sub[1:], *(shlex.quote(a.value) for a in rest[1:])])
+        inherited = parameters_env({}, push_settings(given))
+        if inherited:  # the git it runs pushes as the ``-c`` settings say
+            params = shlex.quote(inherited["GIT_CONFIG_PARAMETERS"])
+            script = f"export GIT_CONFIG_PARAMETERS={params}; {script}"
         return [*findings, *ctx.classify_shell(script, via="a git alias")]
     where = _work_dir(cmd, ctx)
-    sub_cmd = Command(f"git {sub}", tuple(rest[1:]), cmd.text, cmd.env, cmd.stdin, where)
+    sub_cmd = Command(f"git {sub}", tuple(rest[1:]), cmd.text, env, cmd.stdin, where)
     handler = _SUBCOMMANDS.get(sub)
     if handler is not None:
         findings += handler(sub_cmd, ctx)
-    if sub == "push":
-        findings += _push_to_upstream(sub_cmd, dict(configs))
     return findings
-
-
-# ``push.default=upstream`` (``tracking``): a push that names no branch goes to the
-# branch's upstream, which the command may have pointed at main a moment before
-# (``git branch --set-upstream-to=origin/main && git -c push.default=upstream push``).
-_UPSTREAM_DEFAULTS = frozenset({"upstream", "tracking"})
-_PUSH_VALUED = ("--repo", "-o", "--push-option", "--receive-pack", "--exec")
-
-
-def _push_to_upstream(cmd: Command, configs: dict[str, str]) -> list[Finding]:
-    if configs.get("push.default", "").lower() not in _UPSTREAM_DEFAULTS:
-        return []
-    if len(cmd.positionals(_PUSH_VALUED)) > 1:
-        return []  # the refspec names the branch, and is judged as such
-    reason = "pushes to the branch's upstream (push.default=upstream), which may be protected"
-    return [_write(cmd, "vcs.push_protected", reason, Impact.CAUTION, target="git upstream")]
 
 
 HANDLERS: dict[str, Handler] = {
