@@ -144,8 +144,10 @@ def _js(cmd: Command, w: Walker) -> list[Finding]:
 
 
 def _dependencies(cmd: Command, w: Walker, start: str | None) -> list[Finding]:
-    """``npm install`` with no operand installs package.json's dependencies."""
+    """``npm install`` with no operand installs package.json's dependencies, and those
+    of each workspace package, whose own install scripts run too."""
     from opsgate.classify._run_node import _package_json
+    from opsgate.classify._run_node_workspaces import workspace_packages
 
     base = cmd.option("--prefix", "-C", "--dir", "--cwd")
     if base:
@@ -153,7 +155,17 @@ def _dependencies(cmd: Command, w: Walker, start: str | None) -> list[Finding]:
     loaded = _package_json(w, start, base is None)
     if loaded is None or loaded.text is None:
         return []
-    deps = parse_once("package.json:deps", loaded.text, _dependencies_of)
+    findings = _declared(cmd, w, loaded)
+    for directory in (workspace_packages(w, loaded) or [])[1:]:
+        findings += _local_package(cmd, w, directory, None)
+        member = load(w, posixpath.join(directory, "package.json"), None)
+        findings += _declared(cmd, w, member) if member.text is not None else []
+    return findings
+
+
+def _declared(cmd: Command, w: Walker, loaded: Loaded) -> list[Finding]:
+    """The remote dependencies of one package.json, and its local ones' scripts."""
+    deps = parse_once("package.json:deps", loaded.text or "", _dependencies_of)
     directory = posixpath.dirname(loaded.path)
     where = f"{cmd.name} ({loaded.shown} dependencies)"
     findings = _fetched(cmd, list(deps.values()), npm_remote, runs=False, where=where)
