@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
-from opsgate.classify._run_files import Loaded, load, parse_once
+from opsgate.classify._run_files import Loaded, load, parse_once, toml_or_none
 from opsgate.classify.families._network_addresses import is_loopback_host, url_host
 from opsgate.models import Effect, Finding, Impact
 
@@ -223,6 +223,8 @@ def _python(cmd: Command, w: Walker) -> list[Finding]:
     specs, runs = chosen
     specs = [*specs, *(v for o in _PY_SPEC_OPTIONS for v in cmd.options(o))]
     findings += _fetched(cmd, specs, python_remote, runs=runs)
+    for spec in specs:
+        findings += _project_dependencies(cmd, w, spec)
     for path in cmd.options("-r", "--requirement", "--with-requirements"):
         findings += _requirements(cmd, w, path, cmd.cwd or w.scope.cwd, 0)
     return findings
@@ -246,6 +248,25 @@ def _python_specs(name: str, pos: list[str]) -> tuple[list[str], bool] | None:
             return pos[2:], False
         return (pos[1:], False) if pos[:1] == ["add"] else None
     return (pos[1:], False) if pos[:1] in (["install"], ["wheel"]) else None
+
+
+def _project_dependencies(cmd: Command, w: Walker, spec: str) -> list[Finding]:
+    """``pip install .``: the local project's ``[project] dependencies`` are installed
+    with it (``name @ git+https://…`` among them)."""
+    from opsgate.classify._run_pip_local import _local
+
+    if not _local(spec):
+        return []
+    directory = spec.split("[", 1)[0]
+    loaded = load(w, posixpath.join(directory, "pyproject.toml"), cmd.cwd or w.scope.cwd)
+    data = parse_once("toml", loaded.text, toml_or_none) if loaded.text is not None else None
+    project = data.get("project") if isinstance(data, dict) else None
+    deps = project.get("dependencies") if isinstance(project, dict) else None
+    if not isinstance(deps, list):
+        return []
+    where = f"{cmd.name} ({loaded.shown} dependencies)"
+    listed = [d for d in deps if isinstance(d, str)]
+    return _fetched(cmd, listed, python_remote, runs=False, where=where)
 
 
 def _requirements(
