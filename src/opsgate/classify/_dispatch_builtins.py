@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import TYPE_CHECKING
 
@@ -242,7 +243,9 @@ def _xargs(cmd: Command, w: Walker) -> None:
             replace_str = word[2:]
         i += 2 if word in valued else 1
     rest = args[i:] or [Arg("echo")]
-    items = _stdin_items(cmd, lines=replace_str is not None or cmd.option("-L") is not None)
+    own = [a.value for a in args[:i]]
+    lines = replace_str is not None or any(w.startswith(("-L", "--max-lines")) for w in own)
+    items = _stdin_items(cmd, _separator(own), lines=lines)
     if items is None:
         # Arguments come from stdin at run time: the command runs on unknown operands.
         filled = [a if replace_str is None else Arg(a.value, a.value != replace_str) for a in rest]
@@ -255,12 +258,61 @@ def _xargs(cmd: Command, w: Walker) -> None:
             filled += _listed_items(cmd, w) or [Arg("$XARGS_INPUT" + origin, False)]
         _run_inner(cmd, filled, w)
         return
-    for item in items[:16]:
+    most = _count(own, "-n", "--max-args")
+    if replace_str is None and any(w.startswith(("-L", "--max-lines")) for w in own):
+        most = _count(own, "-L", "--max-lines") or 1  # ``-L N``: N input lines a run
+    for chunk in _xargs_runs(items, replace_str, most)[:16]:
         if replace_str is not None:
-            filled = [Arg(a.value.replace(replace_str, item)) for a in rest]
+            filled = [Arg(a.value.replace(replace_str, chunk[0])) for a in rest]
         else:
-            filled = [*rest, Arg(item)]
+            filled = [*rest, *(Arg(item) for item in chunk)]
         _run_inner(cmd, filled, w)
+
+
+def _xargs_runs(items: list[str], replace: str | None, most: int | None) -> list[list[str]]:
+    """The command lines xargs makes: one per item with ``-I``, else the items appended
+    in runs of ``-n`` (all of them in one when no ``-n``: ``printf '%s\\0' -rf ~/.aws |
+    xargs -0 rm`` is ``rm -rf ~/.aws``)."""
+    items = items[:64]
+    if replace is not None:
+        return [[item] for item in items]
+    size = most or len(items) or 1
+    return [items[at : at + size] for at in range(0, len(items), size)]
+
+
+def _count(own: list[str], short: str, long: str) -> int | None:
+    """The number an xargs option gives (``-n 2``, ``-n2``, ``--max-args=2``)."""
+    for at, word in enumerate(own):
+        value = None
+        if word in (short, long) and at + 1 < len(own):
+            value = own[at + 1]
+        elif word.startswith(long + "="):
+            value = word.split("=", 1)[1]
+        elif word.startswith(short) and len(word) > 2:
+            value = word[2:]
+        if value is not None and value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+def _separator(own: list[str]) -> str | None:
+    """What xargs splits its input at: NUL with ``-0``/``--null`` (alone or in a
+    cluster, ``-0r``), the character of ``-d``/``--delimiter`` (``\\n``, ``\\t``,
+    ``\\0`` escapes), else blanks."""
+    found: str | None = None
+    for at, word in enumerate(own):
+        if word in ("-0", "--null") or re.fullmatch(r"-[a-zA-Z]*0[a-zA-Z]*", word):
+            found = "\0"
+        value = None
+        if word in ("-d", "--delimiter") and at + 1 < len(own):
+            value = own[at + 1]
+        elif word.startswith("--delimiter="):
+            value = word.split("=", 1)[1]
+        elif word.startswith("-d") and len(word) > 2:
+            value = word[2:]
+        if value:
+            found = {"\\n": "\n", "\\t": "\t", "\\0": "\0"}.get(value, value[0])
+    return found
 
 
 def _listed_items(cmd: Command, w: Walker) -> list[Arg]:
@@ -281,14 +333,15 @@ def _listed_items(cmd: Command, w: Walker) -> list[Arg]:
     return [Arg(glob) for glob in globs]
 
 
-def _stdin_items(cmd: Command, lines: bool = False) -> list[str] | None:
+def _stdin_items(cmd: Command, sep: str | None, lines: bool = False) -> list[str] | None:
     stdin = cmd.stdin
     if stdin is None or stdin.text is None or stdin.untrusted:
         return None
-    if lines and not cmd.has("-0", "--null"):
+    if sep is not None:  # ``-0``, ``-d X``: the items exactly, blanks and all
+        return [item for item in stdin.text.split(sep) if item]
+    if lines:
         # ``xargs -I{}``, ``-L``: each input line is one item, blanks and all.
         return [s.strip() for s in stdin.text.split("\n") if s.strip()]
-    sep = "\0" if cmd.has("-0", "--null") else None
     items = [s for s in stdin.text.split(sep) if s.strip()]
     return [s.strip() for s in items]
 

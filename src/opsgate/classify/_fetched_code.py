@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from opsgate.models import Effect, Finding, Impact
+from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = ["decoded_script", "network_code", "raw_connections"]
 
@@ -57,9 +57,24 @@ _RAW = re.compile(r"/dev/(tcp|udp)/([^\s;&|<>)]+)")
 
 def raw_connections(script: str) -> list[Finding]:
     """``/dev/tcp/HOST/PORT`` in a command the parser could not read."""
-    out = []
-    for m in _RAW.finditer(script):
-        reason = f"opens a raw network connection to {m.group(2)} (reverse shell pattern)"
-        out.append(Finding("network.connection", Impact.CAUTION, Effect.WRITE, m.group(0),
-                           reason, m.group(2)))  # fmt: skip
-    return out
+    return [raw_connection(m.group(2), m.group(0)) for m in _RAW.finditer(script)]
+
+
+def raw_connection(where: str, evidence: str) -> Finding:
+    """A bash ``/dev/tcp/HOST/PORT`` (``where`` is ``HOST/PORT``): bytes nobody reads as
+    a protocol, to a service on this machine (a local target) or anywhere else (a
+    reverse shell's pattern, judged as a remote target)."""
+    from opsgate.classify.families.network import is_loopback_host
+
+    host = where.split("/", 1)[0]
+    if is_loopback_host(host):
+        reason = (
+            f"opens a raw connection to a service on this machine ({where}); what it sends"
+            " is not read"
+        )
+        return Finding("network.connection", Impact.CAUTION, Effect.WRITE, evidence[:200],
+                       reason, where, Environment.LOCAL)  # fmt: skip
+    reason = f"opens a raw network connection to {where} (reverse shell pattern)"
+    return Finding(
+        "network.connection", Impact.CAUTION, Effect.WRITE, evidence[:200], reason, where
+    )

@@ -9,8 +9,9 @@ Bitwarden, Doppler, Infisical, cloud secret and key vaults …); there every too
 reads is a secret read, except those that only list or describe (names, versions,
 metadata: no values).  On any other server a tool is one when its name pairs a
 reading verb with a secret noun (``get_secret_value``, ``read_password``,
-``access_secret_version``).  Writes fall through to the verb tables, which stop
-them for a person as any other MCP write.
+``access_secret_version``).  A Kubernetes server's generic get/list tool is one when
+its arguments name the Secret kind.  Writes fall through to the verb tables, which
+stop them for a person as any other MCP write.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ def secret_read(server: str, name: str, args: dict[str, Any]) -> list[Finding] |
     """The finding for an MCP tool that reads a secret's value, else None.  ``name``
     is the tool's name in words (``get_secret_value``)."""
     manager = is_secret_manager(server)
+    if _kube_secret(server, name, args):
+        evidence = f"mcp__{server}__{name} {json.dumps(args, sort_keys=True)[:160]}"
+        reason = f"{name} returns Kubernetes Secret objects with their data"
+        return [Finding("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason,
+                        f"mcp:{server}")]  # fmt: skip
     if _WRITES.search(name) or (_METADATA.search(name) and not _names_value(name)):
         return None
     if not (_REVEALS.search(name) and (manager or _NOUN.search(name))):
@@ -74,6 +80,24 @@ def secret_read(server: str, name: str, args: dict[str, Any]) -> list[Finding] |
     reason = f"{name} reads a secret's value from {where}"
     target = f"mcp:{server}"
     return [Finding("secrets.read", Impact.CAUTION, Effect.SECRET, evidence, reason, target)]
+
+
+# A Kubernetes server's generic resource tools name the kind in an argument
+# (``resources_get {kind: Secret}``, ``kubectl_get {resourceType: secrets}``, MKP's
+# ``get_resource {resource: secrets}``): getting or listing Secrets is
+# ``kubectl get secret -o yaml``, unless only names are asked for.
+_KUBE = re.compile(r"kube|k8s|kubectl|openshift|^oc$|^eks|^gke|^aks")
+_KIND_KEYS = ("kind", "resourceType", "resource_type", "resource", "type", "resourceKind")
+_KUBE_READS = re.compile(_WORD.format(r"get|list|read|fetch|watch|show|view|export|dump"))
+
+
+def _kube_secret(server: str, name: str, args: dict[str, Any]) -> bool:
+    if not (_KUBE.search(server.lower()) or _KUBE.search(name)):
+        return False
+    kinds = {str(args.get(key, "")).lower().split(".")[0] for key in _KIND_KEYS}
+    if not kinds & {"secret", "secrets"} or _WRITES.search(name):
+        return False
+    return bool(_KUBE_READS.search(name)) and args.get("output") not in ("name", "wide")
 
 
 def _names_value(name: str) -> bool:

@@ -184,6 +184,8 @@ def _printed(cmd: Command) -> Stdin | None:
         return Stdin(text + ("\n" if newline else ""), "pipe:echo")
     if words and words[0] == "-v":
         return Stdin(None, "pipe:printf")
+    if words and words[0] == "--":  # ``printf -- '-rf,~'``: the format starts after it
+        words = words[1:]
     if not words:
         return Stdin("", "pipe:printf")
     return Stdin(_printf(words[0], words[1:]), "pipe:printf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,6 +148,13 @@ class FileNote:
     producer: str = ""
 
 
+# The key under which ``Scope.vars`` keeps a name reference (``declare -n``): no
+# variable name contains it.
+_REFERENCE = "\x00ref:"
+_UNKNOWN_TARGET = "?"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 @dataclass
 class Scope:
     cwd: str | None
@@ -176,8 +184,39 @@ class Scope:
             dict(self.variants),
         )
 
+    def refer(self, name: str, target: str | None) -> None:
+        """``declare -n name=target``: ``name`` stands for the variable ``target``; ``""``
+        when none is given yet (the next ``name=x`` makes it stand for x); None: a name
+        known only at run time, so ``$name`` is unknown and assigning it may change any
+        variable."""
+        self.vars.pop(name, None)
+        if target is None or (target and not _IDENTIFIER.fullmatch(target)) or target == name:
+            target = _UNKNOWN_TARGET
+        self.vars[_REFERENCE + name] = target
+        if target in ("", _UNKNOWN_TARGET):
+            self.vars[name] = None
+
+    def referred(self, name: str) -> str:
+        """The variable ``name`` stands for, through references (``declare -n``)."""
+        for _ in range(8):
+            target = self.vars.get(_REFERENCE + name)
+            if not target or target == _UNKNOWN_TARGET:
+                return name
+            name = target
+        return name
+
     def bind(self, name: str, text: str | None, origin: str = "") -> None:
         """Set ``name`` (None: unknown at run time, from ``origin`` when known)."""
+        if _REFERENCE in name or _REFERENCE + name in self.vars:
+            name = self.referred(name)
+            target = self.vars.get(_REFERENCE + name)
+            if target == "":  # the first assignment names the variable referred to
+                self.refer(name, text)
+                return
+            if target == _UNKNOWN_TARGET:  # any variable may be the one assigned
+                for known in [k for k in self.vars if _REFERENCE not in k]:
+                    self.vars[known] = None
+                return
         if name + "[]" in self.vars:  # an array assigned anew: its elements are not known
             from opsgate.classify._shell_arrays import drop
 

@@ -14,6 +14,7 @@ from ._sql_tables import (
     _FUNC_RULES,
     _R,
     _READ_FUNC_PREFIXES,
+    _READ_FUNCS,
     _S,
     _U,
     _W,
@@ -148,7 +149,7 @@ def _functions(node: exp.Expr, evidence: str) -> list[Finding]:
         if rule is not None:
             category, impact, effect, reason = rule
             found.append(finding(category, impact, effect, evidence, f"{name}(): {reason}"))
-        elif not name.startswith(_READ_FUNC_PREFIXES):
+        elif name not in _READ_FUNCS and not name.startswith(_READ_FUNC_PREFIXES):
             found.append(_unknown(evidence, f"calls {name}(), which may change data"))
     return found
 

@@ -14,6 +14,7 @@ __all__ = [
     "_FUNC_RULES",
     "_KEYWORDS",
     "_R",
+    "_READ_FUNCS",
     "_READ_FUNC_PREFIXES",
     "_S",
     "_U",
@@ -152,6 +153,21 @@ _READ_FUNC_PREFIXES = _words(
     "user db_ object_ schema_ serverproperty databaseproperty sqlite_ changes "
     "julianday printf total sleep uniq count sum avg quantile version database uuid "
     "gen_random random is any arg group if"
+)
+# Whole names of such built-ins the prefixes above do not reach: MySQL/MariaDB date,
+# string and number functions, PostgreSQL constructors and pgcrypto's pure functions,
+# ClickHouse's and SQLite's.
+_READ_FUNCS = frozenset(
+    _words(
+        "yearweek week weekofyear weekday dayofweek dayofmonth dayofyear dayname monthname "
+        "makedate maketime make_date make_time make_timestamp make_timestamptz make_interval "
+        "period_add period_diff sec_to_time convert_tz curdate curtime sysdate utc_date "
+        "utc_time utc_timestamp microsecond localtime localtimestamp isoyearweek "
+        "field elt octet_length char_length character_length bit_length crc32 ord btrim bin oct "
+        "conv soundex inet6_ntoa inet6_aton is_ipv4 is_ipv6 hex unhex md5 sha1 sha2 "
+        "digest hmac crypt gen_salt likelihood likely unlikely iif ifnull nvl coalesce nullif "
+        "greatest least arrayjoin"
+    )
 )
 
 

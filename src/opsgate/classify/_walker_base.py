@@ -138,7 +138,11 @@ class WalkerBase:
         """A workspace-local change made on another machine is a change to infrastructure."""
         env = finding.environment
         source = finding.env_source
-        if env is None or source in ("agent workspace", "feature branch"):
+        if (
+            env is None
+            or env is Environment.LOCAL
+            or source in ("agent workspace", "feature branch")
+        ):
             # "Local" inside the nested script means local to the remote machine.
             resolved = self.environment_of(remote)
             env, source = resolved if resolved is not None else (None, None)

@@ -274,14 +274,19 @@ class WalkerCommands(WalkerRedirects):
                 if assoc:  # ``declare -A m=([k]=v …)``
                     self._assign_array(child, Value("", False), assoc=True)
         if any(f.startswith("-") and "n" in f[1:] for f in flags):
-            # ``declare -n ref=x``: ``$ref`` is whatever x holds when it is read, which
-            # may change after this line; opsgate does not follow references.
+            # ``declare -n ref=x``: ``$ref`` is whatever x holds when it is read, and
+            # ``ref=v`` assigns x (``_shell_state.Scope.refer``); a reference to a name
+            # known only at run time (``local -n out=$1`` of an unknown argument) is unknown.
             for child in names:
-                target = (
-                    child.child_by_field_name("name") if child.type != "variable_name" else child
-                )
-                if target is not None:
-                    self.scope.bind(_text(target), None)
+                name = child.child_by_field_name("name") if child.type != "variable_name" else child
+                if name is None:
+                    continue
+                value = child.child_by_field_name("value")
+                if value is None:
+                    self.scope.refer(_text(name), "")
+                    continue
+                referred = self.resolve(value)
+                self.scope.refer(_text(name), referred.text if referred.static else None)
         return None
 
     def _function(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:

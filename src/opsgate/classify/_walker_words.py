@@ -62,6 +62,7 @@ class WalkerWords(WalkerBase):
         return self.resolver().value(node)
 
     def _lookup(self, name: str) -> str | None:
+        name = self.scope.referred(name)
         if name in self.scope.vars:
             return self.scope.vars[name]
         if self._remote:

@@ -42,6 +42,7 @@ from opsgate.classify._shell_state import (
 from opsgate.classify._walker_branches import alternatives, ends_script, run_or_skipped, settle
 from opsgate.classify._walker_commands import WalkerCommands
 from opsgate.classify._walker_getopts import getopts_loop
+from opsgate.classify._words import Value
 from opsgate.errors import ClassificationBudgetExceeded
 from opsgate.models import Finding
 
@@ -157,6 +158,12 @@ class Walker(WalkerCommands):
                     script, tree, root = rewritten, again, again.root_node
         if root.has_error and "(" in script:
             script, tree, root = _with_plain_globs(script, tree)
+        if root.has_error and "<>" in script:
+            # ``exec 3<>/dev/tcp/h/p`` opens for reading and writing, a form the grammar
+            # does not read: judged as the write it also is.
+            again = parse_bash(script.replace("<>", ">"))
+            if not again.root_node.has_error:
+                script, tree, root = script.replace("<>", ">"), again, again.root_node
         if root.has_error:
             self.add([unknown("the shell parser could not read this command", _first_error(root))])
             self.add(raw_connections(script))  # ``exec 3<>/dev/tcp/…``: the grammar fails
@@ -293,6 +300,30 @@ class Walker(WalkerCommands):
         settle(saved, ends)
         return outs
 
+    def _unset(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
+        """``unset NAME``: ``$NAME`` is empty afterwards (through a reference, the variable
+        referred to), and without ``-v`` a function of that name may be gone (bash unsets
+        the function when no variable has the name: ``rm() { :; }; unset rm; rm -rf ~``
+        runs the real rm); a name built at run time (``unset "$v"``) may be any variable."""
+        words = [c for c in node.named_children if c.type != "comment"]
+        flags = {_text(c) for c in words if _text(c).startswith("-")}
+        for child in words:
+            if _text(child).startswith("-"):
+                continue
+            value = Value(_text(child), True) if child.type == "variable_name" else None
+            value = value or self.resolve(child)
+            if not value.static:
+                for name in [k for k in self.scope.vars if "\x00" not in k]:
+                    self.scope.vars[name] = None
+                continue
+            name = value.text.split("[", 1)[0]
+            if "-v" not in flags:  # without -v, a name that is no variable is a function's
+                self.scope.functions.pop(name, None)
+                self.scope.variants.pop(name, None)
+            if "-f" not in flags and "[" not in value.text:
+                self.scope.bind(name, "")
+        return None
+
     def _subshell(self, node: Node, stdin: Stdin | None, level: int) -> Stdin | None:
         saved = self.scope
         self.scope = saved.child()
@@ -402,5 +433,5 @@ _NODE_HANDLERS: dict[str, _NodeHandler] = {
     "until_statement": Walker._settled,
     "test_command": Walker._test,
     "heredoc_body": Walker._heredoc_body,
-    "unset_command": lambda _w, _n, _s, _l: None,
+    "unset_command": Walker._unset,
 }

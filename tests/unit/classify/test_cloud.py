@@ -90,7 +90,16 @@ CASES = [
         R,
         None,
     ),
-    ("aws-ecs-task-def", "aws ecs describe-task-definition --task-definition api", S, None),
+    # ECS keeps secrets as valueFrom references: the definition is a read, as
+    # ``kubectl get deploy -o yaml``; a --query that picks out the environment is not.
+    ("aws-ecs-task-def", "aws ecs describe-task-definition --task-definition api", R, None),
+    (
+        "aws-ecs-task-def-env",
+        "aws ecs describe-task-definition --task-definition api "
+        "--query 'taskDefinition.containerDefinitions[].environment'",
+        S,
+        None,
+    ),
     (
         "aws-ecs-task-def-images",
         "aws ecs describe-task-definition --task-definition api "
@@ -98,7 +107,7 @@ CASES = [
         R,
         None,
     ),
-    ("gcloud-functions-describe", "gcloud functions describe fn --region r", S, None),
+    ("gcloud-functions-describe", "gcloud functions describe fn --region r", R, None),
     (
         "gcloud-functions-describe-runtime",
         "gcloud functions describe fn --format='value(runtime)'",
@@ -106,7 +115,13 @@ CASES = [
         None,
     ),
     ("gcloud-run-describe", "gcloud run services describe api --region europe-west1", R, None),
-    ("gcloud-run-describe-export", "gcloud run services describe api --format export", S, None),
+    ("gcloud-run-describe-export", "gcloud run services describe api --format export", R, None),
+    (
+        "gcloud-run-describe-env",
+        "gcloud run services describe api --format='value(spec.template.spec.containers[0].env)'",
+        S,
+        None,
+    ),
     ("az-appsettings-list", "az webapp config appsettings list -g rg -n api", S, None),
     ("az-connection-strings", "az webapp config connection-string list -g rg -n api", S, None),
 ]

@@ -54,12 +54,13 @@ def _bash(command: str) -> Effect:
         ("git filter-repo --analyze", R),
         ("git filter-repo --dry-run --path vendor/ --invert-paths", R),
         ("git filter-repo --path secrets.txt --invert-paths --force", W),
-        # A --format projection that leaves the environment out prints no secret.
+        # A whole describe is a read (Secret Manager holds the secrets); a --format
+        # projection that picks out the environment is a secret read.
         ("gcloud run services describe api --format='yaml(status.url,status.conditions)'", R),
         ("gcloud run services describe api --format='yaml(spec.template)'", S),
-        ("gcloud run services describe api --format=yaml", S),
+        ("gcloud run services describe api --format=yaml", R),
         ("gcloud functions describe fn --format='value(url)'", R),
-        ("gcloud functions describe fn", S),
+        ("gcloud functions describe fn", R),
         # rails console --sandbox rolls the database back; nothing else.
         ("echo 'puts Order.count' | bin/rails console --sandbox", R),
         ("echo 'Rails.cache.clear' | bin/rails console --sandbox", U),

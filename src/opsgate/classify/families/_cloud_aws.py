@@ -22,7 +22,7 @@ from opsgate.classify.families._cloud_common import (
 )
 from opsgate.models import Effect, Finding, Impact
 
-__all__ = ["_aws", "_reveals_env"]
+__all__ = ["_aws"]
 
 # aws: operations that disclose secrets or credentials.
 _AWS_SECRET_OPS = frozenset(
@@ -36,16 +36,27 @@ _AWS_SECRET_OPS = frozenset(
         "generate-presigned-url presign"
     )
 )
-# Reads whose default output includes a function's or container's environment
-# values (where API keys and database passwords live), unless --query selects
-# something narrower.
+# Reads whose default output includes a function's or app's environment values, on
+# platforms where those variables are the place secrets are kept (Lambda, Elastic
+# Beanstalk, Amplify, Lightsail): a secret read unless --query selects something
+# narrower.
 _AWS_ENV_OPS = frozenset(
     _names(
-        "lambda:get-function-configuration lambda:get-function ecs:describe-task-definition "
-        "batch:describe-job-definitions apprunner:describe-service amplify:get-app "
-        "amplify:get-branch amplify:list-branches elasticbeanstalk:describe-configuration-settings "
-        "codebuild:batch-get-projects lightsail:get-container-services "
+        "lambda:get-function-configuration lambda:get-function "
+        "amplify:get-app amplify:get-branch amplify:list-branches "
+        "elasticbeanstalk:describe-configuration-settings lightsail:get-container-services "
         "sagemaker:describe-training-job"
+    )
+)
+# Workload definitions on platforms with their own secret references (an ECS or Batch
+# container's ``secrets``, CodeBuild's SECRETS_MANAGER variables, App Runner's
+# runtime secrets): the whole definition
+# is a read, as ``kubectl get deploy -o yaml``; a --query that picks out the
+# environment asks for the values.
+_AWS_SPEC_OPS = frozenset(
+    _names(
+        "ecs:describe-task-definition batch:describe-job-definitions codebuild:batch-get-projects "
+        "apprunner:describe-service"
     )
 )
 _WHOLE_OBJECTS = frozenset(
@@ -124,6 +135,8 @@ def _aws_rule(cmd: Command, service: str, op: str, rest: list[str]) -> Rule:
     if op in _AWS_SECRET_OPS:
         return _SECRET
     if f"{service}:{op}" in _AWS_ENV_OPS and _reveals_env(cmd.option("--query")):
+        return _ENV_SECRET
+    if f"{service}:{op}" in _AWS_SPEC_OPS and re.search(r"env", cmd.option("--query") or "", re.I):
         return _ENV_SECRET
     if op in ("get-parameter", "get-parameters", "get-parameters-by-path", "get-parameter-history"):
         return _SECRET if cmd.has("--with-decryption") else _READ

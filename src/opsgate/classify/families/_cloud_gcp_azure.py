@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from opsgate.classify._command import Command, Context
-from opsgate.classify.families._cloud_aws import _reveals_env
 from opsgate.classify.families._cloud_common import (
     _ENV_SECRET,
     _LOCAL,
@@ -74,38 +73,31 @@ def _gcloud(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _gcloud_env(cmd: Command, group: str) -> bool:
-    """Cloud Functions print their environment by default; Cloud Run and App Engine
-    only when the format asks for the whole object or its env."""
+    """Cloud Run, Cloud Functions and App Engine keep secrets in Secret Manager and their
+    workloads reference them: describing a workload, whole, in any format, is a read of
+    its definition (as ``kubectl get deploy -o yaml``).  A ``--format`` projection that
+    picks out the environment (``value(spec.template.spec.containers[0].env)``,
+    ``yaml(spec.template)``) asks for the values themselves: a secret read."""
+    if group.removeprefix("beta ").removeprefix("alpha ") not in _WORKLOADS:
+        return False
     fmt = cmd.option("--format")
-    projected = fmt is not None and _projection_omits_env(fmt)
-    if group in ("functions", "beta functions", "alpha functions"):
-        return not projected and (
-            fmt is None or _reveals_env(fmt) or fmt.split("(")[0] in ("json", "yaml")
-        )
-    if group in ("run services", "run jobs", "run revisions", "app versions"):
-        return (
-            fmt is not None
-            and not projected
-            and (
-                bool(re.search(r"env", fmt, re.IGNORECASE))
-                or fmt.split("(")[0] in ("json", "yaml", "export")
-            )
-        )
-    return False
+    m = re.fullmatch(r"\s*[\w-]+\s*\((.*)\)\s*", fmt or "", re.DOTALL)
+    return m is not None and any(_picks_env(field) for field in m.group(1).split(","))
 
 
-# Top-level keys of a Cloud Run / Functions / App Engine resource that hold (or
-# contain) its environment; a projection naming none of them leaves the values out.
-_ENV_HOLDERS = re.compile(
-    r"spec|template|containers|env|serviceConfig|buildConfig|envVariables|secret|\*",
-    re.IGNORECASE,
+_WORKLOADS = frozenset(("functions", "run services", "run jobs", "run revisions", "app versions"))
+# Keys of a Cloud Run / Functions / App Engine resource that hold its environment: a
+# projection field ending at one of them prints the values.
+_ENV_HOLDERS = frozenset(
+    ("spec", "template", "containers", "serviceconfig", "buildconfig", "container")
 )
 
 
-def _projection_omits_env(fmt: str) -> bool:
-    """``--format='yaml(status.url, metadata.name)'``: only the listed fields print."""
-    m = re.fullmatch(r"\s*[\w-]+\s*\((.*)\)\s*", fmt, re.DOTALL)
-    return m is not None and m.group(1).strip() != "" and not _ENV_HOLDERS.search(m.group(1))
+def _picks_env(field: str) -> bool:
+    """``spec.template.spec.containers[0].env``, ``serviceConfig`` (whole), not
+    ``spec.template.spec.containers[0].image``."""
+    last = re.sub(r"\[[^\]]*\]", "", field.strip()).rsplit(".", 1)[-1].lower()
+    return "env" in field.lower() or last in _ENV_HOLDERS
 
 
 def _gsutil(cmd: Command, ctx: Context) -> list[Finding]:

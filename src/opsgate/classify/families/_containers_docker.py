@@ -81,11 +81,26 @@ def _docker(cmd: Command, ctx: Context) -> list[Finding]:
     end = j + 1 + (_split(rest, 0, valued) if verb in _NO_VALUE_T else len(rest))
     opts = replace(cmd, args=cmd.args[j + 1 : end])
     rule = _refine(opts, key, rule, targets)
+    autostart = [_finding(_AUTOSTART, engine, evidence)] if _starts_with_daemon(opts, key) else []
     if verb == "run" and rule.scope == Scope.ENGINE:
-        return _run(opts, ctx, rest, engine, evidence)
+        return autostart + _run(opts, ctx, rest, engine, evidence)
     if verb in ("build", "bake") and key[0] in ("", "buildx", "image", "builder"):
         return _build(cmd.name, verb, opts, ctx, rule, engine, evidence)
-    return [_finding(rule, engine, evidence)]
+    return [*autostart, _finding(rule, engine, evidence)]
+
+
+# Restart policies under which the daemon starts the container again whenever it starts
+# (``on-failure`` and ``no`` do not): the container outlives the session, as a service.
+_AUTOSTART_POLICIES = frozenset(_names("always unless-stopped"))
+_AUTOSTART = _infra(_C, "sets a restart policy: the container starts with the daemon (persistence)",
+                    "host.autostart")  # fmt: skip
+
+
+def _starts_with_daemon(cmd: Command, key: tuple[str, str]) -> bool:
+    """``run``/``create``/``update --restart=always|unless-stopped``."""
+    return key in (("", "run"), ("", "create"), ("", "update")) and any(
+        policy.split(":", 1)[0] in _AUTOSTART_POLICIES for policy in cmd.options("--restart")
+    )
 
 
 def _build(

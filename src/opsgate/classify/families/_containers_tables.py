@@ -170,6 +170,7 @@ _DOCKER: dict[tuple[str, str], Rule] = {
 _ALIASES = {
     ("container", "ls"): ("", "ps"),
     ("container", "list"): ("", "ps"),
+    **{("container", v): ("", v) for v in _names("run create update start stop restart kill")},
     ("image", "ls"): ("", "images"),
     ("image", "list"): ("", "images"),
     ("image", "rm"): ("", "rmi"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from opsgate.classify._command import Arg, Command, Context, Handler
 from opsgate.classify.families._filesystem_zones import (
     _finding,
@@ -49,23 +51,13 @@ def _unlink(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 def _wipe(cmd: Command, ctx: Context) -> list[Finding]:
-    """shred/wipe/srm: irreversible anywhere except scratch space."""
-    out = []
-    for arg in cmd.positionals(("-n", "--iterations", "-s", "--size", "--random-source")):
-        zone, path = locate(arg, ctx, cmd.cwd)
-        if zone in (Zone.TEMP, Zone.HARMLESS):
-            continue
-        out.append(
-            _finding(
-                "filesystem.shred",
-                Impact.DESTRUCTIVE,
-                Effect.WRITE,
-                cmd,
-                f"irreversibly overwrites {path}",
-                path,
-            )
-        )
-    return out
+    """shred/wipe/srm: a deletion that cannot be undone from the disk, judged by where
+    the file is as ``rm`` is (a build output in the project goes; a home, the system or
+    sources do not)."""
+    targets = cmd.positionals(("-n", "--iterations", "-s", "--size", "--random-source"))
+    recursive = cmd.name != "shred" and cmd.has("-r", "-R", "--recursive")
+    found = delete_findings(cmd, targets, ctx, recursive=recursive, verb="irreversibly overwrites")
+    return [replace(f, category="filesystem.shred") for f in found]
 
 
 def _truncate(cmd: Command, ctx: Context) -> list[Finding]:

@@ -247,16 +247,9 @@ def redirect_write(
     """``> file``, ``>> file``, ``&> file``: clobbering a protected file or a device."""
     text = value.text
     if text.startswith(("/dev/tcp/", "/dev/udp/")):
-        return [
-            Finding(
-                "network.connection",
-                Impact.CAUTION,
-                Effect.WRITE,
-                evidence,
-                f"opens a raw network connection to {text[9:]} (reverse shell pattern)",
-                text[9:],
-            )
-        ]
+        from opsgate.classify._fetched_code import raw_connection
+
+        return [raw_connection(text[9:], evidence)]
     if not value.static:
         return []
     cmd = Command("redirect", (), evidence, cwd=w.scope.cwd)

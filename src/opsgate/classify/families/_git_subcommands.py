@@ -433,6 +433,19 @@ def _rm(cmd: Command, ctx: Context) -> list[Finding]:
     return []
 
 
+def _add(cmd: Command, ctx: Context) -> list[Finding]:
+    """``git add -f .env``: a credentials file staged into the repository's history,
+    from where the next commit and push publish its values (to any remote the command
+    names).  Example and template files are not credentials files."""
+    if cmd.has("-n", "--dry-run"):
+        return []
+    for arg in cmd.after("--") or cmd.positionals(("--chmod", "--pathspec-from-file")):
+        if arg.static and is_secret_path(arg.value):
+            reason = f"stages {arg.value}, a credentials file, into the repository's history"
+            return [_write(cmd, "vcs.secret_commit", reason, Impact.CAUTION)]
+    return []
+
+
 def _patch_of_secret(cmd: Command, ctx: Context) -> list[Finding]:
     """``git log -p -- .env``: the history of a secret file, values included."""
     if cmd.name == "git log" and not cmd.has("-p", "--patch", "-u"):
@@ -494,6 +507,7 @@ def _switch(cmd: Command, ctx: Context) -> list[Finding]:
 
 
 _SUBCOMMANDS: dict[str, Handler] = {
+    "add": _add,
     "push": _push,
     "reset": _reset,
     "clean": _clean,

@@ -175,11 +175,20 @@ def _dry_run(cmd: Command) -> bool:
     return cmd.has("--dry-run") and value not in ("none", "false")
 
 
+def _template(cmd: Command) -> str:
+    """The template of ``-o jsonpath=…``, ``go-template=…``, ``custom-columns=…``."""
+    return (cmd.option("-o", "--output") or "").partition("=")[2]
+
+
+# A template field that selects a container's environment (``.env``, ``.env[*].value``).
+_ENV_FIELD = re.compile(r"\.env\b", re.IGNORECASE)
+
+
 def _output_reveals(cmd: Command) -> bool:
     out = cmd.option("-o", "--output") or ""
     if out in ("yaml", "json") or out.startswith("jsonpath-as-json"):
         return True
-    template = cmd.option("--template") or out.partition("=")[2]
+    template = cmd.option("--template") or _template(cmd)
     return bool(template) and bool(_REVEALS_DATA.search(template))
 
 
@@ -192,6 +201,8 @@ def _kubectl_rule(cmd: Command, words: list[str]) -> Rule:
     kinds = {k.split("/")[0].split(".")[0] for k in second.split(",")} if second else set()
     if verb == "get" and kinds & _SECRET_KINDS and _output_reveals(cmd):
         return _secret("prints secret values")
+    if verb == "get" and _ENV_FIELD.search(cmd.option("--template") or _template(cmd)):
+        return _secret("prints containers' environment values (the template picks them out)")
     if verb == "get" and "secrets" in (cmd.option("--raw") or ""):
         return _secret("reads secrets through the raw API")
     if (verb, second) == ("config", "set-context") and cmd.option("--cluster", "--user"):
@@ -298,16 +309,27 @@ def _exec(cmd: Command, ctx: Context, names: list[str]) -> list[Finding]:
 
 
 def _nested(
-    cmd: Command, ctx: Context, inner: list[str], *, via: str, remote: str, seen: Finding
+    cmd: Command,
+    ctx: Context,
+    inner: list[str],
+    *,
+    via: str,
+    remote: str,
+    seen: Finding,
+    stdin_open: bool | None = None,
 ) -> list[Finding]:
-    """Findings for a command run inside a pod: the shell classifier judges it as
-    a remote script.  A bare shell, or stdin produced at run time, can't be seen."""
-    unknown = Rule(Effect.UNKNOWN, Impact.CAUTION, "kubernetes.exec", "")
+    """Findings for a command run inside a pod (or another tool's remote task:
+    ``nomad alloc exec``): the shell classifier judges it as a remote script.  A bare
+    shell, or stdin produced at run time, can't be seen.  ``stdin_open``: whether the
+    tool hands its stdin on (kubectl: only with ``-i``)."""
+    unknown = Rule(Effect.UNKNOWN, Impact.CAUTION, seen.category, "")
     if not inner or (len(inner) == 1 and inner[0].rsplit("/", 1)[-1] in _INTERACTIVE):
         return [_like(seen, unknown, "opens an interactive shell; what runs in it can't be seen")]
     script = shlex.join(inner)
     stdin = cmd.stdin
-    if stdin is not None and cmd.has("-i", "--stdin"):
+    if stdin_open is None:
+        stdin_open = cmd.has("-i", "--stdin")
+    if stdin is not None and stdin_open:
         if stdin.text is None:
             return [_like(seen, unknown, "feeds data produced at run time into the pod")]
         script = f"{script} <<'OPSGATE_STDIN_EOF'\n{stdin.text}\nOPSGATE_STDIN_EOF"

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from opsgate.classify._command import Command, Context
-from opsgate.models import Effect, Finding, Impact
+from opsgate.models import Effect, Environment, Finding, Impact
 
 __all__ = ["_L", "_R", "_SYSTEM", "_W", "_dpkg", "_f", "_pacman", "_system", "_words"]
 
@@ -27,6 +27,10 @@ def _f(
 ) -> Finding:
     if impact is None:
         impact = Impact.SAFE if effect in (_R, _L) else Impact.CAUTION
+    if category == "package.global" and effect is _W:
+        # A user-level tool or extension onto this machine's PATH or editor: a change
+        # on the agent's own machine, outside the project (not a remote target).
+        return Finding(category, impact, effect, cmd.text, reason, target, Environment.LOCAL)
     return Finding(category, impact, effect, cmd.text, reason, target)
 
 

@@ -1,4 +1,5 @@
-"""Backup, sync and fleet tools: rclone, restic, borg, MinIO's mc, Salt, Nomad.
+"""Backup, sync and fleet tools: rclone, restic, borg, MinIO's mc, Salt, Nomad
+(``_ops_nomad``).
 
 Data tables: subcommand → (effect, impact, reason).  Syncing or pruning deletes data
 at the destination; remote execution through Salt or Nomad is a change on every
@@ -8,6 +9,7 @@ matched host.
 from __future__ import annotations
 
 from opsgate.classify._command import Command, Context, Handler
+from opsgate.classify.families._ops_nomad import nomad
 from opsgate.models import Effect, Finding, Impact
 
 __all__ = ["HANDLERS"]
@@ -51,26 +53,7 @@ _TABLES: dict[str, dict[str, Row]] = {
         "alias list": (_S, _CAUTION, "prints access keys"),
         "alias ls": (_S, _CAUTION, "prints access keys"),
     },
-    "nomad": {
-        "job stop": (_W, _CAUTION, "stops a job"), "job run": (_W, _CAUTION, "runs a job"),
-        "job dispatch": (_W, _CAUTION, "dispatches a job"), "job revert": (_W, _CAUTION, "reverts"),
-        "job scale": (_W, _CAUTION, "scales a job"), "node drain": (_W, _CAUTION, "drains"),
-        "node eligibility": (_W, _CAUTION, "changes node eligibility"),
-        "alloc stop": (_W, _CAUTION, "stops an allocation"),
-        "alloc restart": (_W, _CAUTION, "restarts an allocation"),
-        "system gc": (_W, _CAUTION, "garbage-collects"), "run": (_W, _CAUTION, "runs a job"),
-        "stop": (_W, _CAUTION, "stops a job"), "var put": (_W, _CAUTION, "writes a variable"),
-        "var purge": (_W, _DESTROY, "deletes a variable"),
-        "var get": (_S, _CAUTION, "prints a variable's value"),
-    },
 }  # fmt: skip
-_READ_ONLY = {"rclone": ("ls", "lsd", "lsl", "lsf", "lsjson", "size", "check", "about", "tree",
-                         "version", "listremotes", "ncdu", "hashsum", "md5sum", "cat"),
-              "restic": ("snapshots", "ls", "stats", "check", "find", "diff", "cat", "version"),
-              "borg": ("list", "info", "check", "diff", "version"),
-              "mc": ("ls", "cat", "stat", "du", "find", "diff", "head", "tree", "ping"),
-              "nomad": ("status", "job status", "alloc status", "alloc logs", "node status",
-                        "job plan", "plan", "version", "job inspect")}  # fmt: skip
 
 
 _VALUED = ("-r", "--repo", "--repository", "-p", "--password-file", "--password-command",
@@ -95,7 +78,7 @@ def _target(cmd: Command) -> str:
         if ":" in word and not word.startswith("-") and "://" not in word:
             return f"{cmd.name} remote {word.split(':', 1)[0]}"
     repo = cmd.option("-r", "--repo") or cmd.env.get("RESTIC_REPOSITORY") or cmd.env.get(
-        "BORG_REPO") or cmd.env.get("NOMAD_ADDR")  # fmt: skip
+        "BORG_REPO")  # fmt: skip
     return f"{cmd.name} {repo}" if repo else f"{cmd.name} (configured remote)"
 
 
@@ -106,8 +89,6 @@ def _table_handler(cmd: Command, ctx: Context) -> list[Finding]:
     if hit is None:
         return []
     key, (effect, impact, reason) = hit
-    if key == "job stop" and cmd.has("-purge", "--purge"):
-        impact, reason = _DESTROY, "stops and purges a job"
     if cmd.name == "rclone" and key in ("copy", "copyto", "move", "moveto", "sync"):
         ops = [a.value for a in cmd.positionals(_VALUED)]
         if ops and ":" not in ops[-1]:
@@ -185,6 +166,7 @@ def _iisreset(cmd: Command, ctx: Context) -> list[Finding]:
 HANDLERS: dict[str, Handler] = {
     "iisreset": _iisreset,
     **{name: _table_handler for name in _TABLES},
+    "nomad": nomad,
     "salt": _salt,
     "salt-ssh": _salt,
 }
