@@ -353,16 +353,19 @@ def _index(cmd: Command, w: Walker, urls: list[str], where: str | None = None) -
     return findings
 
 
-_CONFIG_FILES = ("~/.npmrc", "~/.yarnrc.yml", "~/.config/pip/pip.conf", "~/.pip/pip.conf",
-                 "/etc/pip.conf", "~/.config/uv/uv.toml", ".npmrc", ".yarnrc.yml", ".venv/pip.conf",
-                 "uv.toml")  # fmt: skip
+# pip's and uv's own settings (``.npmrc`` holds credentials: ``_run_npmrc`` keeps
+# only its registries' hosts).
+_CONFIG_FILES = ("~/.config/pip/pip.conf", "~/.pip/pip.conf", "/etc/pip.conf",
+                 "~/.config/uv/uv.toml", ".venv/pip.conf", "uv.toml")  # fmt: skip
 _CONFIG_URL = re.compile(r"(?im)^\s*[\w.@:/-]*(registry|index|url)[\w-]*\s*[=:]\s*[\"']?(\S+)")
 
 
 def _configured_hosts(cmd: Command, w: Walker) -> frozenset[str]:
     """Hosts of the registries and indexes the user's and project's settings name, as
     they were before this command (a file it writes is no configuration)."""
-    hosts: set[str] = set()
+    from opsgate.classify._run_npmrc import registry_hosts
+
+    hosts = set(registry_hosts(w, cmd, w.workspace.project))
     for path in _CONFIG_FILES:
         loaded = load(w, path, cmd.cwd or w.scope.cwd)
         if loaded.text is None or _written(w, loaded):
