@@ -18,6 +18,7 @@ from opsgate.classify._cross_cutting import cross_cutting
 from opsgate.classify._dispatch_builtins import _SPECIAL, track_assigned, track_positionals
 from opsgate.classify._dispatch_unwrap import _STOP, _rebuild, unwrap
 from opsgate.classify._dispatch_wrappers import WRAPPERS
+from opsgate.classify._package_sources import PACKAGE_SOURCE_TOOLS, package_sources
 from opsgate.classify._run_buildfiles import (
     BUILD_TOOLS,
     PROJECT_RUNNERS,
@@ -65,6 +66,8 @@ def dispatch(cmd: Command, w: Walker, words: list[Value]) -> None:
                 return
             cmd = _rebuild(cmd, rest)
             continue
+        if cmd.name in PACKAGE_SOURCE_TOOLS:  # ``npx github:u/r``, ``pip install git+…``
+            w.add(package_sources(cmd, w))
         special = _SPECIAL.get(cmd.name)
         if special is not None:
             special(cmd, w)

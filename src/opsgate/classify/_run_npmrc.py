@@ -19,19 +19,20 @@ from typing import TYPE_CHECKING
 
 from opsgate.classify._command import Command
 from opsgate.classify._shell_nodes import unknown
+from opsgate.classify.families._network_addresses import url_host
 from opsgate.models import Finding
 
 if TYPE_CHECKING:
     from opsgate.classify.shell import Walker
 
-__all__ = ["MAX_BYTES", "decode", "encode", "npmrc_findings", "program_settings"]
+__all__ = ["MAX_BYTES", "decode", "encode", "npmrc_findings", "program_settings", "registry_hosts"]
 
 MAX_BYTES = 64 * 1024
 
 # .npmrc keys (any case, ``_`` or ``-``) and the environment names npm reads them as.
 _KEYS = {"node-options": "npm_config_node_options", "script-shell": "npm_config_script_shell",
          "shell": "npm_config_shell", "onload-script": "npm_config_onload_script"}  # fmt: skip
-_LINE = re.compile(r"^\s*([\w.-]+)\s*=\s*(.*?)\s*$")
+_LINE = re.compile(r"^\s*([\w.@:/-]+)\s*=\s*(.*?)\s*$")
 
 
 def npmrc_findings(cmd: Command, w: Walker, project: str | None) -> list[Finding]:
@@ -51,7 +52,7 @@ def npmrc_findings(cmd: Command, w: Walker, project: str | None) -> list[Finding
             settings.update(program_settings(note.text or ""))
             continue
         settings.update(w.session.files.npmrc_programs(full))  # the project's wins
-    env = {_KEYS[k]: v for k, v in settings.items() if k not in _given(cmd)}
+    env = {_KEYS[k]: v for k, v in settings.items() if k in _KEYS and k not in _given(cmd)}
     if not env:
         return []
     from opsgate.classify._exec_options import exec_findings
@@ -73,9 +74,31 @@ def program_settings(text: str) -> dict[str, str]:
         if match is None or line.lstrip().startswith((";", "#")):
             continue
         key = match.group(1).lower().replace("_", "-")
+        value = match.group(2).strip("\"'")[:1000]
         if key in _KEYS:
-            found[key] = match.group(2).strip("\"'")[:1000]
+            found[key] = value
+        elif _registry_key(key):  # only the host: a URL may carry a password
+            found[key] = (url_host(value) or "").lower()
     return found
+
+
+def _registry_key(key: str) -> bool:
+    """``registry``, ``@scope:registry``: where npm installs packages from."""
+    return key == "registry" or key.endswith(":registry")
+
+
+def registry_hosts(w: Walker, cmd: Command, project: str | None) -> frozenset[str]:
+    """The hosts of the registries the user's and the project's ``.npmrc`` name, as
+    they were before this command (a file it writes is no configuration)."""
+    user = cmd.env.get("NPM_CONFIG_USERCONFIG") or posixpath.join(w.workspace.home, ".npmrc")
+    hosts: set[str] = set()
+    for path in (user, posixpath.join(project, ".npmrc") if project else None):
+        full = w.workspace.expand(path, cmd.cwd) if path is not None else None
+        if full is None or full in w.scope.files or w.session.file_kind(full) in (None, "dir"):
+            continue
+        settings = w.session.files.npmrc_programs(full)
+        hosts |= {v for k, v in settings.items() if _registry_key(k) and v}
+    return frozenset(hosts)
 
 
 def encode(settings: dict[str, str] | None) -> str:
@@ -90,4 +113,6 @@ def decode(value: str | None) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if k in _KEYS and isinstance(v, str)}
+    return {
+        k: v for k, v in data.items() if (k in _KEYS or _registry_key(k)) and isinstance(v, str)
+    }

@@ -248,7 +248,11 @@ def _python_modes(cmd: Command, ctx: Context) -> list[Finding]:
 
         handler = families.handler_for("pip")
         pip = Command("pip", rest, cmd.text, cmd.env, None, cmd.cwd)
-        return handler(pip, ctx) if handler else []
+        from opsgate.classify._package_sources import package_sources
+        from opsgate.classify.shell import Walker
+
+        sources = package_sources(pip, ctx) if isinstance(ctx, Walker) else []
+        return (handler(pip, ctx) if handler else []) + sources
     if kind == "module" and value in ("pytest", "py.test"):
         from opsgate.classify._run_builds import pytest_findings
 
