@@ -53,10 +53,13 @@ _FS_IOC_GETFLAGS = 0x80086601  # Linux: the inode flags chattr sets
 _FROZEN = 0x10 | 0x20  # FS_IMMUTABLE_FL, FS_APPEND_FL
 
 
-# -shm path → (inode, descriptor) for ``_frozen``.  Never closed: closing any
-# descriptor of a file drops every POSIX lock this process holds on it — SQLite's
-# own included — and another process would then take the -shm for unused and
-# reset it under this one's mapping.  One descriptor per -shm file per process.
+# -shm path → (inode, descriptor) for ``_frozen``.  Not closed while the path names
+# that file: closing any descriptor of a file drops every POSIX lock this process
+# holds on it — SQLite's own included — and another process would then take the -shm
+# for unused and reset it under this one's mapping.  Once the path names another
+# file, the old one was deleted by its last connection (SQLite deletes the -shm only
+# then), so no lock on it is left to lose: its descriptor is closed, or a process that
+# opens and closes logs again and again (one -shm per opening) runs out of them.
 _SHM_FDS: dict[str, tuple[int, int]] = {}
 
 
@@ -71,11 +74,14 @@ def _frozen(path: str) -> bool:
         return False  # no -shm yet: SQLite creates it writable
     known = _SHM_FDS.get(path)
     if known is None or known[0] != inode:
+        if known is not None:
+            del _SHM_FDS[path]
+            os.close(known[1])  # the file it named is gone
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return False
-        known = _SHM_FDS[path] = (os.fstat(fd).st_ino, fd)  # an older one stays open
+        known = _SHM_FDS[path] = (os.fstat(fd).st_ino, fd)
     try:
         import fcntl  # a small C module, imported only by code that touches a store
 

@@ -167,3 +167,31 @@ def test_http_witness_cannot_be_read_and_says_what_to_do() -> None:
     with pytest.raises(AuditConfigError, match="only receives checkpoints") as info:
         read_witness("https://witness.example/checkpoints")
     assert "mirror" in (info.value.hint or "")
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_opening_and_closing_logs_keeps_no_descriptors(tmp_path: Path) -> None:
+    """Each opening of a log made a new -shm file; the descriptor kept for the
+    immutable-file check stayed open for every one of them, so a process deciding many
+    times in process (a harness, an embedding) ran out of descriptors and failed
+    closed after about a thousand decisions."""
+    from opsgate.audit import EventType
+
+    def open_descriptors() -> int:
+        return len(list(Path("/proc/self/fd").iterdir()))
+
+    def one_append() -> None:
+        log = open_log(tmp_path)
+        log.append(EventType.DECISION_MADE, actor={"type": "agent", "name": "a"}, decision="allow")
+        log.close()
+
+    one_append()
+    before = open_descriptors()
+    for _ in range(40):
+        one_append()
+    assert open_descriptors() <= before + 1
+    log = open_log(tmp_path)
+    try:
+        assert run_verify(log).ok
+    finally:
+        log.close()
