@@ -205,6 +205,12 @@ class Scope:
             name = target
         return name
 
+    def forget_values(self) -> None:
+        """Every variable set so far may hold anything now (an assignment or ``unset``
+        through a name known only at run time); references stay what they were."""
+        for known in [k for k in self.vars if _REFERENCE not in k]:
+            self.vars[known] = None
+
     def bind(self, name: str, text: str | None, origin: str = "") -> None:
         """Set ``name`` (None: unknown at run time, from ``origin`` when known)."""
         if _REFERENCE in name or _REFERENCE + name in self.vars:
@@ -214,8 +220,7 @@ class Scope:
                 self.refer(name, text)
                 return
             if target == _UNKNOWN_TARGET:  # any variable may be the one assigned
-                for known in [k for k in self.vars if _REFERENCE not in k]:
-                    self.vars[known] = None
+                self.forget_values()
                 return
         if name + "[]" in self.vars:  # an array assigned anew: its elements are not known
             from opsgate.classify._shell_arrays import drop

@@ -313,8 +313,7 @@ class Walker(WalkerCommands):
             value = Value(_text(child), True) if child.type == "variable_name" else None
             value = value or self.resolve(child)
             if not value.static:
-                for name in [k for k in self.scope.vars if "\x00" not in k]:
-                    self.scope.vars[name] = None
+                self.scope.forget_values()
                 continue
             name = value.text.split("[", 1)[0]
             if "-v" not in flags:  # without -v, a name that is no variable is a function's
