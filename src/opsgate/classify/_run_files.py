@@ -127,7 +127,7 @@ def _load_full(w: Walker, full: str, shown: str, hops: int) -> Loaded:
         return _from_note(w, note, full, shown, hops)
     if notes and hops < 8:
         parent = posixpath.dirname(full)
-        while parent not in ("/", ""):
+        while parent not in ("/", "") and posixpath.dirname(parent) != parent:  # ``//``
             copied = notes.get(parent)
             if copied is not None and copied.tree and copied.origin is None and copied.untrusted:
                 return Loaded(full, shown, "written", None, True)  # extracted from a download
